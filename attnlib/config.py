@@ -1,0 +1,93 @@
+"""Typed configs, validated from plain dicts (params.yaml sections) with errors naming the key."""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from attnlib.errors import ConfigError
+
+Task = Literal["next_state", "classify", "forecast"]
+ModelName = Literal["lstm_attention", "bilstm_attention", "cnn_bilstm_attention"]
+Scorer = Literal["additive", "dot", "general", "scaled_dot"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelConfig(_Frozen):
+    """Everything needed to rebuild a model (stored in every checkpoint)."""
+
+    name: ModelName = "lstm_attention"
+    task: Task = "next_state"
+    input_kind: Literal["tokens", "numeric"] = "tokens"
+    vocab_size: int = Field(0, ge=0)  # tokens: size of the vocabulary, <pad> and <unk> included
+    input_dim: int = Field(0, ge=0)  # numeric: channels per time step
+    embedding_dim: int = Field(64, ge=1)  # tokens: embedding size; numeric: projection size
+    hidden_dim: int = Field(128, ge=1)  # per direction
+    num_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)  # between LSTM layers and before the head
+    attention: Scorer = "additive"
+    query: Literal["learned", "last"] = "learned"  # next_state always attends from step t
+    num_classes: int = Field(2, ge=2)  # classify: 2 -> one logit, K > 2 -> K logits
+    horizon: int = Field(1, ge=1)  # forecast: steps ahead
+    num_targets: int = Field(1, ge=1)  # forecast: target channels
+    cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
+    cnn_kernel: int = Field(3, ge=1)
+    cnn_pool: int = Field(2, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if self.input_kind == "tokens" and self.vocab_size < 3:
+            raise ValueError("vocab_size must be >= 3 for token input (<pad>, <unk> and a token)")
+        if self.input_kind == "numeric" and self.input_dim < 1:
+            raise ValueError("input_dim must be >= 1 for numeric input")
+        if self.task == "next_state":
+            if self.name != "lstm_attention":
+                raise ValueError(
+                    f"model '{self.name}' is bidirectional and would see the future: "
+                    "next_state needs 'lstm_attention'"
+                )
+            if self.input_kind != "tokens":
+                raise ValueError("next_state needs token input")
+        return self
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.name != "lstm_attention"
+
+
+class TrainConfig(_Frozen):
+    """Optimisation settings for :func:`attnlib.train.fit`."""
+
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    grad_clip: float = Field(1.0, ge=0)  # max global grad norm; 0 disables
+    patience: int = Field(5, ge=1)  # epochs without val improvement before stopping
+    min_delta: float = Field(0.0, ge=0)  # improvement smaller than this does not count
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    amp: bool = True  # mixed precision, used on CUDA only
+    bucket: bool = True  # length-bucketed batches (less padding, same loss)
+    loss: Literal["auto", "mse", "huber"] = "auto"  # regression loss; auto = mse
+    progress: bool = True
+
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def validate(cls: type[C], data: dict | None, *, section: str = "") -> C:
+    """Build ``cls`` from ``data``; raise :class:`ConfigError` naming the offending key path."""
+    try:
+        return cls.model_validate(data or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in ((section,) if section else ()) + tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key (allowed: {', '.join(sorted(cls.model_fields))})"
+        raise ConfigError(f"params key '{key or section}': {msg}") from None

@@ -1,0 +1,110 @@
+"""The assembled models and their registry.
+
+``build_model(config)`` looks the name up in :data:`MODELS`; all three share one class,
+:class:`AttentionLSTM`, and differ only in direction and front end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from attnlib.config import ModelConfig
+from attnlib.errors import ConfigError
+from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask
+from attnlib.models.heads import NextStateHead, PooledHead
+from attnlib.vocab import PAD_ID
+
+
+class AttentionLSTM(nn.Module):
+    """input layer -> [CNN] -> (Bi)LSTM -> masked attention -> task head.
+
+    ``forward(x, lengths)`` takes x (B, T) int64 token ids or (B, T, C) float values and
+    lengths (B,) and returns the task output:
+      next_state: logits (B, T, V); classify: (B,) logit if binary else (B, K) logits;
+      forecast: (B, horizon, targets).
+    With ``return_attention=True`` it also returns the weights: (B, T, T) for next_state
+    (row t = what position t attended to), else (B, T') over encoder steps (T' = T, or
+    ceil(T / pool) for the CNN model).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = cfg = config
+        if cfg.input_kind == "tokens":
+            self.input = nn.Embedding(cfg.vocab_size, cfg.embedding_dim, padding_idx=PAD_ID)
+        else:
+            self.input = nn.Linear(cfg.input_dim, cfg.embedding_dim)
+        enc_in = cfg.embedding_dim
+        self.cnn = None
+        if cfg.name == "cnn_bilstm_attention":
+            self.cnn = ConvFrontEnd(
+                cfg.embedding_dim, cfg.cnn_channels, cfg.cnn_kernel, cfg.cnn_pool
+            )
+            enc_in = cfg.cnn_channels
+        self.encoder = LSTMEncoder(
+            in_dim=enc_in,
+            hidden_dim=cfg.hidden_dim,
+            num_layers=cfg.num_layers,
+            bidirectional=cfg.bidirectional,
+            dropout=cfg.dropout,
+        )
+        D = self.encoder.out_dim
+        if cfg.task == "next_state":
+            self.head = NextStateHead(D, cfg.vocab_size, cfg.attention, cfg.dropout)
+        elif cfg.task == "classify":
+            out = 1 if cfg.num_classes == 2 else cfg.num_classes
+            self.head = PooledHead(D, out, cfg.attention, cfg.query, cfg.dropout)
+        else:
+            out = cfg.horizon * cfg.num_targets
+            self.head = PooledHead(D, out, cfg.attention, cfg.query, cfg.dropout, hidden=D)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        z = self.input(x)  # (B, T, E)
+        if self.cnn is not None:
+            z, lengths = self.cnn(z, lengths)  # (B, T', C)
+        h, last = self.encoder(z, lengths)  # (B, T', D), (B, D)
+        y, w = self.head(h, last, length_mask(lengths, h.shape[1]))
+        cfg = self.config
+        if cfg.task == "classify" and cfg.num_classes == 2:
+            y = y.squeeze(-1)  # (B,)
+        elif cfg.task == "forecast":
+            y = y.view(-1, cfg.horizon, cfg.num_targets)  # (B, horizon, targets)
+        return (y, w) if return_attention else y
+
+
+MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
+    "lstm_attention": AttentionLSTM,
+    "bilstm_attention": AttentionLSTM,
+    "cnn_bilstm_attention": AttentionLSTM,
+}
+
+
+def build_model(config: ModelConfig | dict) -> nn.Module:
+    """Build the model ``config.name`` names (a dict is validated first)."""
+    if isinstance(config, dict):
+        from attnlib.config import validate
+
+        config = validate(ModelConfig, config, section="model")
+    if config.name not in MODELS:
+        raise ConfigError(f"unknown model '{config.name}' (known: {', '.join(MODELS)})")
+    return MODELS[config.name](config)
+
+
+def loss_fn(config: ModelConfig, regression_loss: str = "mse") -> Callable:
+    """The task's loss: ``loss(output, target) -> scalar mean over real predictions``."""
+    if config.task == "next_state":
+
+        def next_state_loss(logits, y):  # logits (B, T, V), y (B, T) with PAD_ID = no target
+            return nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=PAD_ID
+            )
+
+        return next_state_loss
+    if config.task == "classify":
+        if config.num_classes == 2:
+            return lambda logit, y: nn.functional.binary_cross_entropy_with_logits(logit, y.float())
+        return nn.functional.cross_entropy
+    return nn.functional.huber_loss if regression_loss == "huber" else nn.functional.mse_loss

@@ -1,0 +1,259 @@
+"""A model-agnostic trainer: ``fit(model, train, val, config, loss_fn=..., callbacks=...)``.
+
+Adam with weight decay, gradient clipping, early stopping on validation loss that
+restores the best weights, and a checkpoint after every epoch holding everything a
+killed run needs to resume and finish exactly as an uninterrupted one would: weights,
+optimiser, grad-scaler, RNG states, epoch, best-so-far and history.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from attnlib.config import TrainConfig
+from attnlib.data import Batch, Batches
+from attnlib.errors import TrainingError
+from attnlib.io import atomic_path
+from attnlib.vocab import PAD_ID
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[int, dict], None]  # (epoch, logs); may raise to stop (e.g. TrialPruned)
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class History:
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = -1  # 0-based
+    best_val_loss: float = math.inf
+    epochs_run: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch, and ask torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; an unavailable explicit device falls back to CPU."""
+    if name in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda")
+    if (
+        name in ("auto", "mps")
+        and getattr(torch.backends, "mps", None)
+        and torch.backends.mps.is_available()
+    ):
+        return torch.device("mps")
+    if name not in ("auto", "cpu"):
+        log.warning("device %r is not available here; using the CPU", name)
+    return torch.device("cpu")
+
+
+def count_targets(y: torch.Tensor, per_step: bool) -> int:
+    """Number of real predictions in a batch (the weight of its mean loss)."""
+    return int((y != PAD_ID).sum()) if per_step else int(y.numel())
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, batches: Iterable[Batch], loss_fn, device=None) -> float:
+    """Mean loss per real prediction over all batches (not a mean of batch means)."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    per_step = getattr(getattr(batches, "data", None), "y_per_step", False)
+    for batch in batches:
+        batch = batch.to(device)
+        n = count_targets(batch.y, per_step)
+        total += float(loss_fn(model(batch.x, batch.lengths), batch.y)) * n
+        count += n
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def _rng_state() -> dict:
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": random.getstate(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+    }
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    random.setstate(tuple(x if not isinstance(x, list) else tuple(x) for x in state["python"]))
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """Write atomically: a kill mid-write leaves the previous checkpoint intact."""
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: Path) -> dict:
+    # weights_only: our own checkpoints hold only tensors and plain containers.
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def fit(
+    model: nn.Module,
+    train: Batches,
+    val: Batches,
+    config: TrainConfig,
+    *,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    callbacks: Iterable[Callback] = (),
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+) -> History:
+    """Train ``model`` in place; on return it holds the best validation weights.
+
+    Args:
+        model: any module called as ``model(x, lengths)``.
+        train, val: batch iterables; ``train`` is re-shuffled per epoch via ``set_epoch``.
+        config: optimisation settings (lr, epochs, patience, ...).
+        loss_fn: ``loss_fn(output, y)``, the mean over real predictions.
+        callbacks: called after every epoch with ``(epoch, logs)``.
+        checkpoint_dir: where ``checkpoint.pt`` is written after every epoch.
+        resume: continue from ``checkpoint_dir/checkpoint.pt`` if it exists.
+
+    Returns:
+        The :class:`History` of losses, best epoch and whether it stopped early.
+    """
+    device = resolve_device(config.device)
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    use_amp = config.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    hist, best_state, bad, start = History(), None, 0, 0
+    ckpt_path = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir else None
+    if resume and ckpt_path and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        scaler.load_state_dict(ck["scaler"])
+        best_state, bad, start = ck["best_state"], ck["bad_epochs"], ck["epoch"] + 1
+        hist = History(**ck["history"])
+        _set_rng_state(ck["rng"])
+        log.info("resumed from %s at epoch %d", ckpt_path, start)
+    per_step = getattr(train.data, "y_per_step", False)
+    done = hist.stopped_early or start >= config.epochs
+    t0 = time.perf_counter() - hist.seconds
+    for epoch in range(start, config.epochs if not done else start):
+        train.set_epoch(epoch)
+        model.train()
+        total, count = 0.0, 0
+        for batch in _progress(train, f"epoch {epoch + 1}/{config.epochs}", config.progress):
+            batch = batch.to(device)
+            with torch.autocast(device.type, enabled=use_amp):
+                loss = loss_fn(model(batch.x, batch.lengths), batch.y)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"loss became {loss.item()} in epoch {epoch + 1}; the last good checkpoint "
+                    f"({ckpt_path or 'none'}) is kept. Lower train.lr or check inputs for NaN/inf."
+                )
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if config.grad_clip > 0:
+                scaler.unscale_(opt)
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            n = count_targets(batch.y, per_step)
+            total, count = total + loss.item() * n, count + n
+        val_loss = evaluate_loss(model, val, loss_fn, device)
+        if not math.isfinite(val_loss):
+            raise TrainingError(f"validation loss became {val_loss} in epoch {epoch + 1}")
+        improved = val_loss < hist.best_val_loss - config.min_delta
+        if improved:
+            hist.best_val_loss, hist.best_epoch, bad = val_loss, epoch, 0
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        else:
+            bad += 1
+        hist.train_loss.append(total / max(count, 1))
+        hist.val_loss.append(val_loss)
+        hist.epochs_run = epoch + 1
+        hist.stopped_early = bad >= config.patience
+        hist.seconds = time.perf_counter() - t0
+        if ckpt_path:
+            save_checkpoint(
+                ckpt_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "best_state": best_state,
+                    "bad_epochs": bad,
+                    "epoch": epoch,
+                    "history": hist.to_dict(),
+                    "rng": _rng_state(),
+                },
+            )
+        logs = {
+            "epoch": epoch,
+            "train_loss": hist.train_loss[-1],
+            "val_loss": val_loss,
+            "best_val_loss": hist.best_val_loss,
+            "improved": improved,
+            "seconds": hist.seconds,
+        }
+        log.info(
+            "epoch %d: train %.4f val %.4f%s",
+            epoch + 1,
+            logs["train_loss"],
+            val_loss,
+            " *" if improved else "",
+        )
+        for cb in callbacks:
+            cb(epoch, logs)
+        if hist.stopped_early:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return hist
+
+
+def _progress(batches: Iterable[Batch], label: str, enabled: bool):
+    if not enabled:
+        yield from batches
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    cols = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*cols, transient=True) as bar:
+        task = bar.add_task(label, total=len(batches) if hasattr(batches, "__len__") else None)
+        for b in batches:
+            yield b
+            bar.advance(task)

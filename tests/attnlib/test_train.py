@@ -1,0 +1,108 @@
+"""Trainer behaviour: early stopping, best-weight restore, exact resume, NaN guard."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from attnlib.config import ModelConfig, TrainConfig
+from attnlib.data import Batches, SequenceData
+from attnlib.errors import TrainingError
+from attnlib.models import build_model, loss_fn
+from attnlib.train import CHECKPOINT, evaluate_loss, fit, seed_everything
+
+V = 12
+
+
+def data(seed, n=40):
+    g = torch.Generator().manual_seed(seed)
+    seqs = [
+        [2 + (i + j) % (V - 2) for j in range(int(torch.randint(3, 12, (1,), generator=g)))]
+        for i in range(n)
+    ]
+    return SequenceData.next_state(seqs)
+
+
+def setup(seed=0, **train_kw):
+    seed_everything(seed)
+    cfg = ModelConfig(vocab_size=V, embedding_dim=8, hidden_dim=8, dropout=0.2, num_layers=2)
+    model = build_model(cfg)
+    tc = TrainConfig(**{"batch_size": 8, "lr": 1e-2, "seed": seed, "progress": False, **train_kw})
+    train = Batches(data(1), tc.batch_size, shuffle=True, bucket=True, seed=seed)
+    val = Batches(data(2, 16), tc.batch_size)
+    return model, train, val, tc, loss_fn(cfg)
+
+
+def test_loss_decreases_and_best_weights_are_restored():
+    model, train, val, tc, lf = setup(epochs=6, patience=10)
+    hist = fit(model, train, val, tc, loss_fn=lf)
+    assert hist.epochs_run == 6 and hist.val_loss[-1] < hist.val_loss[0]
+    assert evaluate_loss(model, val, lf) == pytest.approx(min(hist.val_loss), abs=1e-6)
+
+
+def test_early_stopping_after_patience_epochs():
+    # lr 0 never improves after epoch 0: stop after exactly 1 + patience epochs.
+    model, train, val, tc, lf = setup(epochs=20, patience=3, lr=1e-9, min_delta=1.0)
+    hist = fit(model, train, val, tc, loss_fn=lf)
+    assert hist.stopped_early and hist.epochs_run == 4 and hist.best_epoch == 0
+
+
+def test_early_stopping_restores_best_not_last():
+    model, train, val, tc, lf = setup(epochs=8, patience=2, lr=0.3)  # big lr: val goes up
+    seen = {}
+    hist = fit(
+        model,
+        train,
+        val,
+        tc,
+        loss_fn=lf,
+        callbacks=[lambda e, logs: seen.__setitem__(e, dict(model.state_dict()))],
+    )
+    best = hist.best_epoch
+    assert hist.val_loss[best] == min(hist.val_loss)
+    assert evaluate_loss(model, val, lf) == pytest.approx(hist.val_loss[best], abs=1e-6)
+
+
+def test_resume_matches_uninterrupted(tmp_path):
+    model, train, val, tc, lf = setup(epochs=4, patience=10)
+    fit(model, train, val, tc, loss_fn=lf)
+    straight = {k: v.clone() for k, v in model.state_dict().items()}
+
+    model, train, val, tc2, lf = setup(epochs=2, patience=10)
+    fit(model, train, val, tc2, loss_fn=lf, checkpoint_dir=tmp_path)
+    torch.manual_seed(12345)  # a fresh process would have other RNG state: resume restores it
+    model, train, val, tc, lf = setup(epochs=4, patience=10)
+    hist = fit(model, train, val, tc, loss_fn=lf, checkpoint_dir=tmp_path, resume=True)
+    assert hist.epochs_run == 4 and len(hist.val_loss) == 4
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, straight[k], atol=0, rtol=0)
+
+
+def test_checkpoint_loads_without_unpickling_code(tmp_path):
+    model, train, val, tc, lf = setup(epochs=1)
+    fit(model, train, val, tc, loss_fn=lf, checkpoint_dir=tmp_path)
+    torch.load(tmp_path / CHECKPOINT, weights_only=True)  # raises if anything but plain data
+
+
+def test_nan_loss_stops_with_clear_error(tmp_path):
+    model, train, val, tc, lf = setup(epochs=3)
+
+    def bad_loss(out, y):
+        return lf(out, y) * float("nan")
+
+    with pytest.raises(TrainingError, match="loss became nan in epoch 1"):
+        fit(model, train, val, tc, loss_fn=bad_loss, checkpoint_dir=tmp_path)
+
+
+def test_same_seed_same_result_across_processes():
+    code = (
+        "import sys; sys.path.insert(0, 'tests/attnlib'); import torch; from test_train import *;"
+        "m, tr, va, tc, lf = setup(epochs=2); fit(m, tr, va, tc, loss_fn=lf);"
+        "print(sum(float(p.sum()) for p in m.parameters()))"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.strip()
