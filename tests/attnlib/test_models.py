@@ -168,4 +168,4 @@ def test_overfits_one_small_batch(name, task):
         out = loss(model(x, lengths), y)
         out.backward()
         opt.step()
-    assert float(out) < 0.1 * first, (first, float(out))
+    assert out.item() < 0.1 * first, (first, out.item())

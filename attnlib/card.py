@@ -1,0 +1,61 @@
+"""The model card written into every export bundle (Markdown)."""
+
+from __future__ import annotations
+
+import json
+
+from attnlib.persistence import ModelMeta
+
+INTENDED = {
+    "next_state": "Predict the next state of a categorical sequence (top-k with probabilities) "
+    "and show which earlier steps the prediction attended to.",
+    "classify": "Classify whole sequences (tokens, text or numeric series) with per-step "
+    "attention weights as an explanation.",
+    "forecast": "Forecast the next `horizon` steps of a numeric series from a `lookback` window.",
+}
+
+
+def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metrics: dict) -> str:
+    """Markdown: model, data, training params, metrics, intended use and limits."""
+    cfg = meta.model_config
+    lines = [
+        f"# Model card: {cfg.name} ({cfg.task})",
+        "",
+        "## Model",
+        f"{'Bidirectional' if cfg.bidirectional else 'Unidirectional'} LSTM "
+        f"({cfg.num_layers} layer(s), hidden {cfg.hidden_dim}) with `{cfg.attention}` attention "
+        f"over the valid (unpadded) steps"
+        + (", causal: position t attends to steps <= t." if cfg.task == "next_state" else "."),
+        "",
+        "```json",
+        json.dumps(cfg.model_dump(), indent=2),
+        "```",
+        "",
+        "## Data",
+        *[f"- {k}: {v}" for k, v in data.items()],
+        "",
+        "## Training",
+        "```json",
+        json.dumps(meta.train_config, indent=2, default=str),
+        "```",
+        "",
+        "## Metrics (test split)",
+        "```json",
+        json.dumps(eval_metrics, indent=2),
+        "```",
+        "ONNX Runtime vs eager PyTorch, max abs difference: "
+        f"{export_metrics.get('onnx_max_abs_diff')}",
+        "",
+        "## Intended use",
+        INTENDED[cfg.task],
+        "",
+        "## Limits",
+        "- Trained on the data above only; other distributions (another composer, domain or "
+        "sampling rate) need retraining or at least re-evaluation.",
+        "- Tokens not seen in training map to `<unk>`; the model cannot predict new states.",
+        "- Attention weights show what the model attended to, not a causal explanation.",
+        "- Files: `model.safetensors` + `model.json` (load with `attnlib.persistence.load_model`), "
+        "`model.onnx` (inputs `x`, `lengths`; outputs `output`, `attention`).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""Shared loading for the stages after split: vocabulary, label map and tensors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from attnlib.data import SequenceData
+from attnlib.encode import to_sequence_data
+from attnlib.errors import ConfigError, DataError
+from attnlib.vocab import Vocabulary
+from flows._params import BEST, VOCAB, split_path
+
+
+def read_split(name: str) -> pl.DataFrame:
+    path = split_path(name)
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found; run the split stage first") from None
+
+
+def load_vocab(path: Path = VOCAB) -> tuple[Vocabulary, list[str] | None]:
+    """The vocabulary and the label map (None unless classifying) written by encode."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found; run the encode stage first") from None
+    return Vocabulary.from_dict(data, source=path), data.get("labels")
+
+
+def load_data(name: str, task: str) -> tuple[pl.DataFrame, SequenceData]:
+    frame = read_split(name)
+    if task == "next_state":  # a 1-token sequence has nothing to predict; keep rows aligned
+        frame = frame.filter(pl.col("length") >= 2)
+    return frame, to_sequence_data(frame, task, source=split_path(name))
+
+
+def load_best(path: Path = BEST) -> dict:
+    """The search's best overrides ({} when search is disabled)."""
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of train params")
+    return data.get("params", data)

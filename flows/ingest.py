@@ -1,0 +1,28 @@
+"""ingest: ``ingest.source`` (built-in name or file) -> data/raw.parquet."""
+
+from __future__ import annotations
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+
+from attnlib.datasets import read_source
+from attnlib.io import write_parquet_atomic
+from flows._params import RAW, IngestParams, load_params, run_stage, section
+
+
+@task(retries=1, retry_delay_seconds=2)  # reading a user file can hit a transient I/O error
+def read(source: str, fmt: str, limit: int, workers: int) -> pl.DataFrame:
+    """Read and validate the source into the raw schema."""
+    return read_source(source, fmt, limit=limit or None, workers=workers)
+
+
+@flow(name="ingest")
+def ingest() -> None:
+    p = section(load_params(), "ingest", IngestParams)
+    frame = read(p.source, p.format, p.limit, p.workers)
+    write_parquet_atomic(RAW, frame)
+    get_run_logger().info("ingest: %d sequences from %s -> %s", frame.height, p.source, RAW)
+
+
+if __name__ == "__main__":
+    run_stage(ingest)
