@@ -82,6 +82,65 @@ def predict(
     typer.echo(msg)
 
 
+@app.command()
+@user_errors
+def ingest(
+    source: Annotated[str, typer.Argument(help="builtin:NAME or a file path")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write")],
+    format: Annotated[str, typer.Option(help="auto, seqlab_txt, seqlab_csv, csv, ...")] = "auto",
+    limit: Annotated[int, typer.Option(min=0, help="keep the first N sequences (0 = all)")] = 0,
+) -> None:
+    """Read SOURCE, validate it and write the normalised table (the ingest stage alone)."""
+    from attnlib.datasets import read_source
+    from attnlib.io import write_parquet_atomic
+
+    frame = read_source(source, format, limit=limit or None)
+    write_parquet_atomic(out, frame)
+    typer.echo(f"{frame.height} sequences -> {out}")
+
+
+@app.command()
+@user_errors
+def explain(
+    bundle: Annotated[Path, typer.Argument(help="an export/ bundle or a model directory")],
+    input: Annotated[Path, typer.Argument(help="sequences: Parquet, CSV, TSV or TXT")],
+    row: Annotated[int, typer.Option(min=1, help="which sequence (1-based)")] = 1,
+    format: Annotated[str, typer.Option(help="input format")] = "auto",
+    top_k: Annotated[int, typer.Option("--top-k", min=1)] = 3,
+) -> None:
+    """Print one sequence with each token shaded by the attention the prediction paid it."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from attnlib.datasets import read_source
+    from attnlib.errors import DataError
+    from attnlib.predict import Predictor, predict_frame
+
+    frame = read_source(str(input), format)
+    if row > frame.height:
+        raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
+    one = frame.slice(row - 1, 1)
+    result = predict_frame(Predictor(bundle), one, top_k=top_k, attention=True)
+    last = result.row(result.height - 1, named=True)  # next_state: after the last token
+    tokens = one["tokens"][0].to_list()[: len(last["attention"])]
+    weights = last["attention"]
+    peak = max(weights) or 1.0
+    text = Text()
+    for tok, w in zip(tokens, weights, strict=True):
+        shade = int(255 - 200 * w / peak)
+        text.append(f" {tok} ", style=f"black on rgb(255,{shade},{shade})")
+        text.append(" ")
+    console = Console()
+    console.print(f"[bold]{one['id'][0]}[/bold]: attention of the prediction (darker = more)")
+    console.print(text)
+    preds = ", ".join(
+        f"{t} ({p:.2f})" for t, p in zip(last["top_k"], last["probabilities"], strict=True)
+    )
+    console.print(f"predicted: {preds}")
+    for tok, w in sorted(zip(tokens, weights, strict=True), key=lambda x: -x[1])[:5]:
+        console.print(f"  {w:6.3f}  {tok}")
+
+
 def main() -> None:  # pragma: no cover - console script entry
     sys.exit(app())
 

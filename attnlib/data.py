@@ -107,6 +107,10 @@ class Batches:
     batches. With ``bucket``, each pool of 50 batches' worth of shuffled sequences is
     sorted by length before it is cut into batches, and the batch order is shuffled:
     batches hold similar lengths (little padding) yet stay random.
+
+    For data-parallel training, :meth:`shard` makes this a distributed sampler: every
+    rank draws the same global batches and keeps its own slice ``idx[rank::world]`` of
+    each, so N ranks with batch B/N see exactly the batches one process with B sees.
     """
 
     POOL = 50
@@ -115,11 +119,19 @@ class Batches:
         self.data, self.batch_size = data, batch_size
         self.shuffle, self.bucket, self.seed = shuffle, bucket, seed
         self.epoch = 0
+        self.rank, self.world = 0, 1
+
+    def shard(self, rank: int, world: int) -> Batches:
+        """Keep this rank's slice of every global batch (``batch_size`` stays global)."""
+        self.rank, self.world = rank, world
+        return self
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
+        if self.world > 1:
+            return len(self.indices())
         return -(-len(self.data) // self.batch_size)
 
     def indices(self) -> list[torch.Tensor]:
@@ -138,6 +150,8 @@ class Batches:
         if self.bucket and self.shuffle:
             perm = torch.randperm(len(batches), generator=gen).tolist()
             batches = [batches[i] for i in perm]
+        if self.world > 1:  # a rank with an empty slice would stall the others: drop such tails
+            batches = [b[self.rank :: self.world] for b in batches if len(b) >= self.world]
         return batches
 
     def __iter__(self) -> Iterator[Batch]:

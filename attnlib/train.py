@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from attnlib.config import TrainConfig
 from attnlib.data import Batch, Batches
@@ -148,7 +151,17 @@ def fit(
         The :class:`History` of losses, best epoch and whether it stopped early.
     """
     device = resolve_device(config.device)
+    rank, world = (dist.get_rank(), dist.get_world_size()) if _distributed() else (0, 1)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     model.to(device)
+    net: nn.Module = model
+    if world > 1:  # gradients are averaged across ranks; each rank trains on its batch slice
+        train.shard(rank, world)
+        net = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    is_main = rank == 0
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -170,10 +183,11 @@ def fit(
         train.set_epoch(epoch)
         model.train()
         total, count = 0.0, 0
-        for batch in _progress(train, f"epoch {epoch + 1}/{config.epochs}", config.progress):
+        label = f"epoch {epoch + 1}/{config.epochs}"
+        for batch in _progress(train, label, config.progress and is_main):
             batch = batch.to(device)
             with torch.autocast(device.type, enabled=use_amp):
-                loss = loss_fn(model(batch.x, batch.lengths), batch.y)
+                loss = loss_fn(net(batch.x, batch.lengths), batch.y)
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"loss became {loss.item()} in epoch {epoch + 1}; the last good checkpoint "
@@ -188,7 +202,11 @@ def fit(
             scaler.update()
             n = count_targets(batch.y, per_step)
             total, count = total + loss.item() * n, count + n
-        val_loss = evaluate_loss(model, val, loss_fn, device)
+        if world > 1:  # the epoch's train loss over all ranks' batches
+            sums = torch.tensor([total, count], dtype=torch.float64, device=device)
+            dist.all_reduce(sums)
+            total, count = float(sums[0]), int(sums[1])
+        val_loss = evaluate_loss(model, val, loss_fn, device)  # every rank: same data, same result
         if not math.isfinite(val_loss):
             raise TrainingError(f"validation loss became {val_loss} in epoch {epoch + 1}")
         improved = val_loss < hist.best_val_loss - config.min_delta
@@ -202,7 +220,7 @@ def fit(
         hist.epochs_run = epoch + 1
         hist.stopped_early = bad >= config.patience
         hist.seconds = time.perf_counter() - t0
-        if ckpt_path:
+        if ckpt_path and is_main:
             save_checkpoint(
                 ckpt_path,
                 {
@@ -231,13 +249,17 @@ def fit(
             val_loss,
             " *" if improved else "",
         )
-        for cb in callbacks:
+        for cb in callbacks if is_main else ():
             cb(epoch, logs)
         if hist.stopped_early:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
     return hist
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def _progress(batches: Iterable[Batch], label: str, enabled: bool):
