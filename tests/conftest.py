@@ -6,8 +6,27 @@ import torch
 # Tests are small: one thread keeps them fast and deterministic on a 2-core machine.
 torch.set_num_threads(1)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Tests never write runs to the project's own server (flows/__init__.py would find it).
+os.environ["ATTNLIB_PREFECT_DISCOVER"] = "0"
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """A real local Prefect server (127.0.0.1, free port, temporary PREFECT_HOME) for the session.
+
+    Yields its API URL (``http://127.0.0.1:PORT/api``); stopped by PID at the end, also when
+    a test fails. Starting takes ~10-16 s (a fresh database is migrated first).
+    """
+    from flows.server import free_port, start_server, stop_server
+
+    home = tmp_path_factory.mktemp("prefect_home")
+    server = start_server(port=free_port(), home=home, ui=False)
+    try:
+        yield server.url
+    finally:
+        stop_server(server.pid)

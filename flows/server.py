@@ -1,0 +1,333 @@
+"""One local Prefect server for a whole ``dvc repro``.
+
+    python -m flows.server start           # start ours unless one is configured or running
+    python -m flows.server status          # exit code 0 if it answers
+    python -m flows.server stop            # SIGTERM, then SIGKILL, by the recorded PID
+    python -m flows.server run -- CMD ...  # start if needed, run CMD pointed at it, leave it up
+
+Without a server every stage boots Prefect's temporary one (11-14 s); with one, a stage's
+Prefect overhead is 3-4.5 s. The server binds 127.0.0.1 on ``ATTNLIB_PREFECT_PORT``
+(default 4200; another free port if 4200 is taken and no port was asked for) and keeps its
+SQLite database in ``PREFECT_HOME`` (default: ``.prefect/`` in the project). Its PID and URL
+go to ``.prefect/server.json``, where ``flows/__init__.py`` finds them, so later ``dvc repro``
+and ``dvc exp run`` use it too. A ``PREFECT_API_URL`` set by the user (environment, Prefect
+profile or prefect.toml: their own server or Prefect Cloud) means we start nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from flows import DISCOVERED_API_URL, STATE_DIR, STATE_FILE, pid_alive, read_state
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4200
+START_TIMEOUT = 120.0  # s; a fresh PREFECT_HOME migrates its database first (~10-16 s here)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServerError(RuntimeError):
+    """The server did not start or stop as asked."""
+
+
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    url: str  # the API URL, http://127.0.0.1:PORT/api
+    home: str  # its PREFECT_HOME
+    log: str  # its stdout + stderr
+    started: float  # time.time()
+
+    @property
+    def ui(self) -> str:
+        return self.url.removesuffix("/api")
+
+
+# --- one server process ------------------------------------------------------------------
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_free(port: int, host: str = HOST) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """``GET <api>/health`` answers ``true``."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def start_server(
+    *,
+    port: int,
+    home: Path,
+    host: str = HOST,
+    log: Path | None = None,
+    ui: bool = True,
+    timeout: float = START_TIMEOUT,
+) -> Server:
+    """Start ``prefect server start`` in its own session and wait until it answers.
+
+    Not ``--background``: that one pipes the server's output to a parent that exits, and
+    keeps it in the caller's process group, where a Ctrl-C in ``make`` would reach it.
+
+    Raises:
+        ServerError: the process exited or did not answer within ``timeout`` seconds
+            (the message ends with the tail of its log).
+    """
+    home = Path(home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    log = Path(log) if log else home / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host,
+           "--port", str(port), "--analytics-off", "--ui" if ui else "--no-ui"]  # fmt: skip
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped by PID, not by Ctrl-C
+        )  # fmt: skip
+    server = Server(proc.pid, f"http://{host}:{port}/api", str(home), str(log), time.time())
+    deadline = time.monotonic() + timeout
+    while not healthy(server.url, timeout=1.0):
+        if proc.poll() is not None:
+            raise ServerError(f"prefect server exited with {proc.returncode}{_tail(log)}")
+        if time.monotonic() > deadline:
+            stop_server(proc.pid)
+            raise ServerError(f"prefect server did not answer within {timeout:.0f} s{_tail(log)}")
+        time.sleep(0.25)
+    return server
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "; its log " + str(log) + " ends:\n  " + "\n  ".join(text)
+
+
+def looks_like_prefect(pid: int) -> bool:
+    """The PID is still a Prefect server (guards against a reused PID), where /proc tells."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"prefect" in cmdline.read_bytes()
+    except FileNotFoundError:
+        return pid_alive(pid) and not Path("/proc/self").exists()  # no /proc: trust the PID
+    except OSError:
+        return True
+
+
+def _gone(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our child (test fixture)
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    return not pid_alive(pid)
+
+
+def stop_server(pid: int, timeout: float = 15.0) -> bool:
+    """SIGTERM the server's process group, wait, then SIGKILL. True if something was stopped."""
+    if _gone(pid) or not looks_like_prefect(pid):
+        return False
+    try:
+        group = os.getpgid(pid) == pid  # started by start_server: it leads its own group
+    except ProcessLookupError:
+        return False
+
+    def send(sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig) if group else os.kill(pid, sig)
+
+    send(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            send(signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while not _gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            break
+        time.sleep(0.1)
+    return True
+
+
+# --- the project's server: .prefect/server.json ------------------------------------------
+
+
+def state_path(root: Path = ROOT) -> Path:
+    return root / STATE_DIR / STATE_FILE
+
+
+def recorded(root: Path = ROOT) -> Server | None:
+    """The server recorded for this project if it still runs and answers."""
+    state = read_state(state_path(root))
+    if state is None or not pid_alive(state["pid"]) or not looks_like_prefect(state["pid"]):
+        return None
+    fields = {k: state.get(k, "") for k in ("home", "log")}
+    server = Server(state["pid"], state["url"], **fields, started=state.get("started", 0.0))
+    return server if healthy(server.url) else None
+
+
+def user_api_url() -> str | None:
+    """A Prefect API the user configured (environment, profile, prefect.toml), if any."""
+    env = os.environ.get("PREFECT_API_URL")
+    if env and env != DISCOVERED_API_URL:
+        return env
+    if env:  # flows/__init__.py set it from our own server.json
+        return None
+    from prefect.settings import get_current_settings  # ~2 s: only before starting a server
+
+    return get_current_settings().api.url or None
+
+
+@contextlib.contextmanager
+def _locked(root: Path):
+    """One `start` at a time per project (two `make repro` at once start one server)."""
+    lock = root / STATE_DIR / "server.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _port() -> int:
+    asked = os.environ.get("ATTNLIB_PREFECT_PORT")
+    if asked:
+        if not port_free(int(asked)):
+            raise ServerError(f"ATTNLIB_PREFECT_PORT={asked}: port in use on {HOST}")
+        return int(asked)
+    if port_free(DEFAULT_PORT):
+        return DEFAULT_PORT
+    port = free_port()
+    print(f"port {DEFAULT_PORT} is in use; the Prefect server takes {port}", file=sys.stderr)
+    return port
+
+
+def ensure(root: Path = ROOT) -> tuple[str, Server | None]:
+    """The API URL to use, and our server behind it (None: the user's own API).
+
+    Starts the project's server when no API is configured and none is running.
+    """
+    url = os.environ.get("PREFECT_API_URL")
+    if url and url != DISCOVERED_API_URL:
+        return url, None
+    with _locked(root):
+        server = recorded(root)
+        if server:
+            return server.url, server
+        url = user_api_url()
+        if url:
+            return url, None
+        home = Path(os.environ.get("PREFECT_HOME") or root / STATE_DIR)
+        print(f"starting a local Prefect server (PREFECT_HOME={home}) ...", file=sys.stderr)
+        t0 = time.monotonic()
+        server = start_server(port=_port(), home=home, log=root / STATE_DIR / "server.log")
+        path = state_path(root)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(server), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        print(f"Prefect server up in {time.monotonic() - t0:.1f} s: {server.ui}", file=sys.stderr)
+        return server.url, server
+
+
+def stop(root: Path = ROOT) -> str:
+    path = state_path(root)
+    state = read_state(path)
+    if state is None:
+        return "no local Prefect server recorded"
+    stopped = stop_server(state["pid"])
+    path.unlink(missing_ok=True)
+    if stopped:
+        return f"stopped the Prefect server at {state['url']} (pid {state['pid']})"
+    return f"the Prefect server (pid {state['pid']}) was not running"
+
+
+def run(cmd: list[str], root: Path = ROOT) -> int:
+    """Run ``cmd`` with ``PREFECT_API_URL`` pointing at the project's (or the user's) API."""
+    url, server = ensure(root)
+    env = {**os.environ, "PREFECT_API_URL": url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    # Ctrl-C reaches CMD (same process group); we wait for it to finish instead of dying first.
+    # A handler, not SIG_IGN: handlers are reset on exec, an ignored SIGINT would be inherited.
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        code = subprocess.call(cmd, env=env)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if server:
+        print(
+            f"\nThe Prefect server stays up for the next run: {server.ui} (pid {server.pid}); "
+            "`make stop` stops it.",
+            file=sys.stderr,
+        )
+    return 128 - code if code < 0 else code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.server", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("start", help="start the project's server unless one is configured or running")
+    sub.add_parser("stop", help="stop the project's server")
+    sub.add_parser("status", help="show the server in use; exit code 1 if none answers")
+    p_run = sub.add_parser("run", help="start if needed, then run CMD pointed at the server")
+    p_run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "start":
+            url, server = ensure()
+            print(f"PREFECT_API_URL={url}" + ("" if server else "  (configured by you)"))
+        elif args.command == "stop":
+            print(stop())
+        elif args.command == "status":
+            server = recorded()
+            url = server.url if server else os.environ.get("PREFECT_API_URL")
+            if not url:
+                print("no Prefect server: stages would boot a temporary one each")
+                return 1
+            ok = healthy(url)
+            where = f"ours, pid {server.pid}, PREFECT_HOME={server.home}" if server else "yours"
+            print(f"{url} ({where}): {'answers' if ok else 'does not answer'}")
+            return 0 if ok else 1
+        elif args.command == "run":
+            cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+            if not cmd:
+                parser.error("run: give a command after --")
+            return run(cmd)
+    except ServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""flows/server.py and the discovery in flows/__init__.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import flows
+from flows import server as srv
+
+FLOW = """
+from prefect import flow, task
+
+@task
+def add(x: int) -> int:
+    return x + 1
+
+@flow(name="smoke")
+def smoke() -> int:
+    return add(1)
+
+print("result", smoke())
+"""
+
+
+def _record(root, pid: int, url: str) -> None:
+    path = root / flows.STATE_DIR / flows.STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "url": url}))
+
+
+def test_a_flow_runs_against_the_shared_server(prefect_server):
+    assert srv.healthy(prefect_server)
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", FLOW], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "result 2" in proc.stdout
+    assert time.monotonic() - t0 < 10, "no temporary server should boot"
+
+
+def test_discovery_looks_upward_from_experiment_copies(tmp_path, prefect_server):
+    # `dvc exp run --temp` runs stages in .dvc/tmp/exps/<tmp>/ inside the project
+    workspace = tmp_path / ".dvc" / "tmp" / "exps" / "tmpabc"
+    workspace.mkdir(parents=True)
+    assert flows.running_server(workspace) is None
+
+    _record(tmp_path, os.getpid(), prefect_server)
+    assert flows.running_server(workspace)["url"] == prefect_server
+
+    _record(tmp_path, 2**22 + 12345, prefect_server)  # a PID that does not exist
+    assert flows.running_server(workspace) is None
+    _record(tmp_path, os.getpid(), f"http://127.0.0.1:{srv.free_port()}/api")  # port closed
+    assert flows.running_server(workspace) is None
+
+
+def test_import_sets_the_api_url_only_when_unset(tmp_path, prefect_server):
+    _record(tmp_path, os.getpid(), prefect_server)
+    code = "import os, flows; print(os.environ.get('PREFECT_API_URL'))"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["ATTNLIB_PREFECT_DISCOVER"] = "1"
+    # flows/__init__.py starts at its own project root, then the working directory
+    found = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    ).stdout.strip()
+    if flows.running_server(srv.ROOT) is None:  # else the project's own server is found first
+        assert found == prefect_server
+    mine = "http://example.invalid:1/api"
+    kept = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**env, "PREFECT_API_URL": mine},
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert kept == mine
+
+
+def test_a_user_api_url_starts_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://example.invalid:1/api")
+    monkeypatch.setattr(srv, "DISCOVERED_API_URL", None)
+    assert srv.ensure(tmp_path) == ("http://example.invalid:1/api", None)
+    assert not (tmp_path / flows.STATE_DIR / flows.STATE_FILE).exists()
+
+
+def test_start_reuse_stop(tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(srv, "DISCOVERED_API_URL", None)
+    monkeypatch.setattr(srv, "user_api_url", lambda: None)  # ignore any profile on this machine
+    monkeypatch.setenv("ATTNLIB_PREFECT_PORT", str(srv.free_port()))
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    url, server = srv.ensure(tmp_path)
+    try:
+        assert server is not None and srv.healthy(url)
+        state = json.loads((tmp_path / ".prefect" / "server.json").read_text())
+        assert state["pid"] == server.pid and state["url"] == url
+
+        t0 = time.monotonic()
+        assert srv.ensure(tmp_path)[1].pid == server.pid  # reused, not started again
+        assert time.monotonic() - t0 < 3
+    finally:
+        message = srv.stop(tmp_path)
+    assert "stopped" in message
+    assert not flows.pid_alive(server.pid)
+    assert not (tmp_path / ".prefect" / "server.json").exists()
+    assert srv.stop(tmp_path) == "no local Prefect server recorded"
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_run_returns_the_command_exit_code(monkeypatch, tmp_path, code):
+    monkeypatch.setenv("PREFECT_API_URL", "http://example.invalid:1/api")
+    monkeypatch.setattr(srv, "DISCOVERED_API_URL", None)
+    cmd = [sys.executable, "-c", f"import os, sys; sys.exit({code})"]
+    assert srv.run(cmd, root=tmp_path) == code

@@ -1,0 +1,145 @@
+"""End to end: ``dvc repro`` of the whole pipeline on a tiny copy of the project.
+
+Every stage runs its Prefect flow against one shared local server (the ``prefect_server``
+fixture), as ``make repro`` does. Then: a second ``dvc repro`` does nothing, and an
+experiment with another ``train.hidden_dim`` is compared with ``dvc metrics diff`` /
+``dvc exp show``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the venv's bin: python, dvc
+PROJECT = ["attnlib", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config",
+           ".dvcignore", ".gitignore"]  # fmt: skip
+TINY = {
+    "ingest": {"limit": 6, "workers": 1},
+    "split": {"val": 0.2, "test": 0.2},  # 6 sequences: 4 / 1 / 1 (0.1 would leave val empty)
+    "search": {"n_trials": 2, "epochs": 1},
+    "train": {"epochs": 2, "hidden_dim": 16, "embedding_dim": 16},
+    "evaluate": {"ngram_orders": [1, 2, 3], "heatmaps": 1},
+}
+OUTPUTS = [
+    "data/raw.parquet",
+    "data/vocab.json",
+    "data/encoded.parquet",
+    "data/split/train.parquet",
+    "data/split/val.parquet",
+    "data/split/test.parquet",
+    "search/best.yaml",
+    "search/trials.parquet",
+    "models/model/model.safetensors",
+    "models/model/model.json",
+    "metrics/train.json",
+    "metrics/eval.json",
+    "plots/confusion.png",
+    "plots/learning_curve.png",
+    "export/model.onnx",
+    "metrics/export.json",
+]
+
+
+def _run(cmd: list[str], cwd: Path, env: dict, timeout: float = 1200) -> str:
+    """Run ``cmd``; fail the test with its output unless it exits 0. Returns stdout + stderr."""
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}:\n{out[-6000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, prefect_server) -> tuple[Path, dict]:
+    """A git + DVC copy of the project with tiny params, and the environment to run it in."""
+    path = tmp_path_factory.mktemp("project")
+    for name in PROJECT:
+        src, dst = ROOT / name, path / name
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    params = yaml.safe_load((path / "params.yaml").read_text())
+    for section, values in TINY.items():
+        params[section].update(values)
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PREFECT_API_URL": prefect_server,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GIT_AUTHOR_NAME": "e2e",
+        "GIT_AUTHOR_EMAIL": "e2e@example.com",
+        "GIT_COMMITTER_NAME": "e2e",
+        "GIT_COMMITTER_EMAIL": "e2e@example.com",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    _run(["git", "init", "-q", "-b", "main"], path, env)
+    _run(["git", "add", "-A"], path, env)
+    _run(["git", "commit", "-q", "-m", "tiny project"], path, env)
+    return path, env
+
+
+@pytest.fixture(scope="module")
+def reproduced(project) -> tuple[Path, dict, str]:
+    """The first ``dvc repro`` (every stage), committed as the baseline."""
+    path, env = project
+    out = _run(["dvc", "repro"], path, env)
+    _run(["git", "add", "-A"], path, env)
+    _run(["git", "commit", "-q", "-m", "baseline"], path, env)
+    return path, env, out
+
+
+def test_repro_writes_every_output(reproduced):
+    path, _, out = reproduced
+    for stage in ("ingest", "encode", "split", "search", "train", "evaluate", "export"):
+        assert f"Running stage '{stage}'" in out
+    missing = [name for name in OUTPUTS if not (path / name).is_file()]
+    assert not missing, f"missing outputs: {missing}"
+
+    assert len(list((path / "plots/attention").glob("*.png"))) == 1  # evaluate.heatmaps: 1
+
+    scores = json.loads((path / "metrics/eval.json").read_text())
+    for name in ("model", "kneser_ney"):  # the model and its n-gram baseline
+        metrics = scores[name]
+        for key in ("accuracy", "top5_accuracy", "perplexity"):
+            assert key in metrics, f"metrics/eval.json {name} has no '{key}': {sorted(metrics)}"
+            assert math.isfinite(metrics[key]), f"{name}.{key} = {metrics[key]}"
+        assert 0 <= metrics["accuracy"] <= metrics["top5_accuracy"] <= 1
+        assert metrics["perplexity"] > 1
+
+
+def test_second_repro_does_nothing(reproduced):
+    path, env, _ = reproduced
+    out = _run(["dvc", "repro"], path, env)
+    assert "Running stage" not in out, out
+    assert "Data and pipelines are up to date" in out, out
+
+
+def test_experiment_is_compared(reproduced):
+    path, env, _ = reproduced
+    out = _run(["dvc", "exp", "run", "-S", "train.hidden_dim=8"], path, env)
+    assert "Running stage 'train'" in out
+    assert "Running stage 'ingest'" not in out  # data stages do not read train params
+
+    diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], path, env))
+    assert "metrics/eval.json" in diff, diff
+
+    show = json.loads(_run(["dvc", "exp", "show", "--json"], path, env))
+    text = json.dumps(show)
+    assert '"hidden_dim": 8' in text and '"hidden_dim": 16' in text
