@@ -4,6 +4,8 @@
     python -m flows.server status          # exit code 0 if it answers
     python -m flows.server stop            # SIGTERM, then SIGKILL, by the recorded PID
     python -m flows.server run -- CMD ...  # start if needed, run CMD pointed at it, leave it up
+    python -m flows.server serve           # start if needed + pool, gpu limit, worker(s)
+    python -m flows.server env             # `export PREFECT_API_URL=...` for eval in a shell
 
 Without a server every stage boots Prefect's temporary one (11-14 s); with one, a stage's
 Prefect overhead is 3-4.5 s. The server binds 127.0.0.1 on ``ATTNLIB_PREFECT_PORT``
@@ -12,6 +14,8 @@ SQLite database in ``PREFECT_HOME`` (default: ``.prefect/`` in the project). Its
 go to ``.prefect/server.json``, where ``flows/__init__.py`` finds them, so later ``dvc repro``
 and ``dvc exp run`` use it too. A ``PREFECT_API_URL`` set by the user (environment, Prefect
 profile or prefect.toml: their own server or Prefect Cloud) means we start nothing.
+``serve`` adds what deployments need (``flows/worker.py``): the process work pool ``local``,
+the ``gpu`` tag concurrency limit and workers on the pool; ``stop`` stops those workers first.
 """
 
 from __future__ import annotations
@@ -290,7 +294,25 @@ def run(cmd: list[str], root: Path = ROOT) -> int:
     return 128 - code if code < 0 else code
 
 
+def serve(root: Path = ROOT, *, gpu_limit: int = 1, workers: int = 1) -> int:
+    """The server (ours unless configured), pool ``local``, the gpu limit and the workers."""
+    from flows.worker import serve as serve_pool
+
+    url, server = ensure(root)
+    serve_pool(root, url, gpu_limit=gpu_limit, workers=workers)
+    where = f"{server.ui} (pid {server.pid})" if server else f"{url} (yours)"
+    print(
+        f"\nPrefect server: {where}\n"
+        "next: `make deploy`, then `make nightly` (prefect deployment run train/nightly --watch);"
+        "\n      `make stop` stops the workers and the server.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from flows.worker import WorkerError  # imports no Prefect
+
     parser = argparse.ArgumentParser(
         prog="python -m flows.server", description=__doc__.split("\n")[0]
     )
@@ -300,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show the server in use; exit code 1 if none answers")
     p_run = sub.add_parser("run", help="start if needed, then run CMD pointed at the server")
     p_run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    p_serve = sub.add_parser("serve", help="start if needed; work pool, gpu limit, workers")
+    p_serve.add_argument("--gpu-limit", type=int, default=1, help="gpu-tagged tasks at once")
+    p_serve.add_argument("--workers", type=int, default=1, help="workers on the pool")
+    sub.add_parser("env", help="print `export PREFECT_API_URL=... PATH=...` for eval in a shell")
     args = parser.parse_args(argv)
 
     try:
@@ -307,7 +333,23 @@ def main(argv: list[str] | None = None) -> int:
             url, server = ensure()
             print(f"PREFECT_API_URL={url}" + ("" if server else "  (configured by you)"))
         elif args.command == "stop":
+            from flows.worker import stop_workers
+
+            for message in stop_workers(ROOT):
+                print(message)
             print(stop())
+        elif args.command == "serve":
+            if args.gpu_limit < 1 or args.workers < 0:
+                parser.error("serve: --gpu-limit must be >= 1 and --workers >= 0")
+            return serve(gpu_limit=args.gpu_limit, workers=args.workers)
+        elif args.command == "env":
+            server = recorded()
+            url = server.url if server else user_api_url()
+            if not url:
+                print("no Prefect server runs: `make serve` starts one", file=sys.stderr)
+                return 1
+            print(f"export PREFECT_API_URL={url}")
+            print(f'export PATH="{Path(sys.executable).parent}:$PATH"')
         elif args.command == "status":
             server = recorded()
             url = server.url if server else os.environ.get("PREFECT_API_URL")
@@ -323,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             if not cmd:
                 parser.error("run: give a command after --")
             return run(cmd)
-    except ServerError as exc:
+    except (ServerError, WorkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
