@@ -1,0 +1,464 @@
+"""Hyper-parameter search: a resumable, prunable, shareable Optuna study.
+
+- The objective is suggest -> build -> fit on the train split, reporting the validation
+  loss after every epoch so the pruner can stop hopeless trials. It sees train and val only.
+- The study lives in an RDB storage (a SQLite file, or PostgreSQL for many workers). A
+  re-run continues it; a trial killed mid-way stops sending heartbeats, is marked FAIL once
+  its grace period has passed and is queued once more with the same parameters.
+- The budget is exact: the study ends with ``n_trials`` COMPLETE + PRUNED trials however
+  many workers share it (see :func:`run_search`).
+- The study's name carries a fingerprint of everything that makes its trials comparable
+  (space, epochs, base configs, data), so changing any of them starts a fresh study.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import os
+import random
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import optuna
+import polars as pl
+import torch
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
+
+from attnlib.config import ModelConfig, TrainConfig
+from attnlib.data import Batches, SequenceData
+from attnlib.errors import TrainingError
+from attnlib.models import build_model, loss_fn
+from attnlib.search_space import SearchConfig, apply_overrides, check_space, suggest
+from attnlib.train import fit, seed_everything
+
+log = logging.getLogger(__name__)
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+# A trial in one of these states will (or did) become COMPLETE / PRUNED unless it dies.
+CLAIMED = (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
+VAL_BATCH = 128  # evaluation only: the loss is a per-target mean, whatever the batch size
+POLL_SECONDS = 1.0  # how often a worker waiting on others' trials looks again
+
+
+class _BudgetTaken(Exception):
+    """Earlier trials already claim the whole budget; this trial is dropped (state FAIL)."""
+
+
+def make_storage(url: str, config: SearchConfig) -> RDBStorage:
+    """An RDB storage with heartbeats: a killed trial is failed, then retried once."""
+    if url.startswith("postgresql://"):
+        # SQLAlchemy 2.0 maps a bare postgresql:// to psycopg2; we ship psycopg 3.
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine_kwargs = {}
+    if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        db = make_url(url).database
+        if db and db != ":memory:":
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs = {"connect_args": {"timeout": 60}}  # workers wait for the file lock
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=config.heartbeat_interval,
+                    grace_period=config.grace_period,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                )
+        except SQLAlchemyError:
+            # machines that create an empty schema at the same moment race (DuplicateTable)
+            if attempt == 2:
+                raise
+            time.sleep(random.uniform(0.5, 2.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def make_sampler(config: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    if config.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    # constant_liar: running trials count as bad guesses, so workers spread out.
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=config.startup_trials, constant_liar=True
+    )
+
+
+def make_pruner(config: SearchConfig) -> optuna.pruners.BasePruner:
+    if config.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=config.startup_trials, n_warmup_steps=config.warmup_epochs
+        )
+    if config.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=config.epochs)
+    if config.pruner == "halving":  # continue the top third after epochs 1, 3, 9, ...
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def _digest(*datas: SequenceData) -> str:
+    h = hashlib.sha256()
+    for d in datas:
+        for t in (d.x, d.lengths, d.y):
+            h.update(str((t.dtype, tuple(t.shape))).encode())
+            h.update(t.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def study_name_for(
+    config: SearchConfig,
+    model: ModelConfig,
+    train_config: TrainConfig,
+    train_data: SequenceData,
+    val_data: SequenceData,
+) -> str:
+    """``<study_name>-<fingerprint>``: same space, configs and data -> same study."""
+    spec = {
+        "space": {k: d.to_dict() for k, d in config.space.items()},
+        **config.model_dump(
+            include={"epochs", "sampler", "pruner", "startup_trials", "warmup_epochs", "metric"}
+        ),  # fmt: skip
+        "model": model.model_dump(),
+        "train": train_config.model_dump(exclude={"device", "progress", "epochs"}),
+        "data": _digest(train_data, val_data),
+    }
+    blob = json.dumps(spec, sort_keys=True, default=str).encode()
+    return f"{config.study_name}-{hashlib.sha256(blob).hexdigest()[:10]}"
+
+
+def open_study(config: SearchConfig, storage: RDBStorage, name: str, seed: int = 0):
+    """Create the study, or load it when it exists (create it once before many workers)."""
+    return optuna.create_study(
+        storage=storage,
+        study_name=name,
+        direction="minimize",
+        sampler=make_sampler(config, seed),
+        pruner=make_pruner(config),
+        load_if_exists=True,
+    )
+
+
+def _count(storage: RDBStorage, study_id: int, states, before: int | None = None) -> int:
+    trials = storage.get_all_trials(study_id, deepcopy=False, states=states)
+    return sum(1 for t in trials if before is None or t.number < before)
+
+
+def _objective(
+    trial: optuna.Trial,
+    *,
+    config: SearchConfig,
+    model: ModelConfig,
+    train_config: TrainConfig,
+    train_data: SequenceData,
+    val_data: SequenceData,
+    storage: RDBStorage,
+    worker: int,
+) -> float:
+    # Trial numbers are assigned under a lock, so "claimed trials numbered below mine" is
+    # the same answer for every worker: at most n_trials trials ever get past this line.
+    claimed = _count(storage, trial.study._study_id, CLAIMED, before=trial.number)
+    if claimed >= config.n_trials:
+        trial.set_user_attr("surplus", True)
+        raise _BudgetTaken(
+            f"dropped, not an error: {claimed} earlier trials already claim the budget of "
+            f"{config.n_trials}"
+        )
+    trial.set_user_attr("worker", worker)
+    overrides = suggest(trial, config.space)
+    m_cfg, t_cfg = apply_overrides(model, train_config, overrides)
+    t_cfg = t_cfg.model_copy(update={"epochs": config.epochs, "progress": False})
+    epochs_run = 0
+
+    def report(epoch: int, logs: dict) -> None:
+        nonlocal epochs_run
+        epochs_run = epoch + 1
+        trial.report(logs["val_loss"], epoch + 1)  # step = epochs trained (the resource)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"epoch {epoch + 1}: val_loss {logs['val_loss']:.4f}")
+
+    t0 = time.perf_counter()
+    seed_everything(t_cfg.seed)
+    net = build_model(m_cfg)
+    train_b = Batches(
+        train_data, t_cfg.batch_size, shuffle=True, bucket=t_cfg.bucket, seed=t_cfg.seed
+    )
+    val_b = Batches(val_data, VAL_BATCH, bucket=True)
+    try:
+        hist = fit(
+            net,
+            train_b,
+            val_b,
+            t_cfg,
+            loss_fn=loss_fn(m_cfg, "huber" if t_cfg.loss == "huber" else "mse"),
+            callbacks=[report],
+        )
+    except TrainingError as exc:  # diverged (NaN / inf loss): a hopeless setting, not a bug
+        trial.set_user_attr("error", str(exc))
+        raise optuna.TrialPruned(f"diverged: {exc}") from None
+    finally:
+        trial.set_user_attr("epochs", epochs_run)
+        trial.set_user_attr("seconds", round(time.perf_counter() - t0, 3))
+        del net, train_b, val_b
+        gc.collect()  # free the model before the next trial
+    return hist.best_val_loss
+
+
+def _trial_seed(seed: int, worker: int, n_trials_in_study: int) -> int:
+    # Different per worker (no duplicate proposals) and per resumption (a re-run does not
+    # replay the random start-up trials it already ran), yet reproducible.
+    ss = np.random.SeedSequence([seed % 2**32, worker, n_trials_in_study])
+    return int(ss.generate_state(1)[0])
+
+
+def run_search(
+    config: SearchConfig,
+    train_data: SequenceData,
+    val_data: SequenceData,
+    *,
+    model: ModelConfig,
+    train_config: TrainConfig,
+    storage: str,
+    worker: int = 0,
+    study_name: str | None = None,
+) -> optuna.Study:
+    """Run trials in this process until the study holds ``n_trials`` finished trials.
+
+    Safe to run in many processes (or on many machines) against one storage. Before each
+    trial a worker fails stale trials (whose retries are queued), then counts: it stops when
+    ``n_trials`` trials are COMPLETE or PRUNED, waits while running trials could still fill
+    the budget, and otherwise starts one. Inside, a trial that finds ``n_trials`` claimed
+    trials numbered below it is dropped before it trains (state FAIL, user attr
+    ``surplus``), so concurrent starts never overshoot.
+
+    Args:
+        config: the ``search`` section.
+        train_data, val_data: the splits to fit and score on (never the test split).
+        model, train_config: base configs; each trial overrides the keys of ``config.space``.
+        storage: SQLAlchemy URL of the study storage.
+        worker: index of this worker; seeds its sampler differently from the others'.
+        study_name: defaults to :func:`study_name_for` of the arguments.
+
+    Returns:
+        The study (loaded from ``storage``).
+    """
+    check_space(config.space, model, train_config)
+    name = study_name or study_name_for(config, model, train_config, train_data, val_data)
+    rdb = make_storage(storage, config)
+    study = open_study(config, rdb, name, seed=train_config.seed + worker)
+    start = time.monotonic()
+    waiting = False
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        trials = rdb.get_all_trials(study._study_id, deepcopy=False)
+        finished = sum(t.state in FINISHED for t in trials)
+        running = sum(t.state == TrialState.RUNNING for t in trials)
+        if finished >= config.n_trials:
+            break
+        if config.timeout and time.monotonic() - start >= config.timeout:
+            log.info("search: timeout after %d of %d trials", finished, config.n_trials)
+            break
+        if finished + running >= config.n_trials:
+            if not waiting:
+                log.info("search: waiting for %d running trial(s) to finish", running)
+            waiting = True
+            time.sleep(POLL_SECONDS)
+            continue
+        waiting = False
+        study.sampler = make_sampler(config, _trial_seed(train_config.seed, worker, len(trials)))
+        study.optimize(
+            lambda trial: _objective(
+                trial,
+                config=config,
+                model=model,
+                train_config=train_config,
+                train_data=train_data,
+                val_data=val_data,
+                storage=rdb,
+                worker=worker,
+            ),
+            n_trials=1,
+            catch=(_BudgetTaken,),
+        )
+    return study
+
+
+def _worker_main(kwargs: dict, threads: int) -> None:
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    run_search(**kwargs)
+
+
+def run_workers(
+    n: int,
+    config: SearchConfig,
+    train_data: SequenceData,
+    val_data: SequenceData,
+    *,
+    model: ModelConfig,
+    train_config: TrainConfig,
+    storage: str,
+    study_name: str | None = None,
+    first_worker: int = 0,
+) -> str:
+    """Run ``n`` worker processes on one study; return the study's name.
+
+    The study (and the storage's schema) is created here first: workers that create an
+    empty schema concurrently race. Each worker gets ``cpu_count // n`` torch threads.
+    Workers are numbered ``first_worker .. first_worker + n - 1``; give each machine
+    sharing a study its own range so that no two workers share a sampler seed.
+    """
+    check_space(config.space, model, train_config)
+    name = study_name or study_name_for(config, model, train_config, train_data, val_data)
+    open_study(config, make_storage(storage, config), name)
+    threads = max(1, (os.cpu_count() or 1) // n)
+    ctx = mp.get_context("spawn")  # fork would copy torch's thread pools and locks
+    procs = []
+    for worker in range(first_worker, first_worker + n):
+        kwargs = dict(
+            config=config,
+            train_data=train_data,
+            val_data=val_data,
+            model=model,
+            train_config=train_config,
+            storage=storage,
+            worker=worker,
+            study_name=name,
+        )
+        p = ctx.Process(target=_worker_main, args=(kwargs, threads), name=f"search-{worker}")
+        p.start()
+        procs.append(p)
+        time.sleep(random.uniform(0.1, 0.3))  # stagger the first trials' creation
+    for p in procs:
+        p.join()
+    bad = [f"{p.name} (exit code {p.exitcode})" for p in procs if p.exitcode != 0]
+    if bad:
+        raise RuntimeError(f"search workers failed: {', '.join(bad)}")
+    return name
+
+
+# ---- reports: read from a study, return data or figures (the flow writes them) ----
+
+
+def best_params(study: optuna.Study) -> dict:
+    """The best COMPLETE trial's parameters (the ``train`` overrides); {} when there is none."""
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not done:
+        return {}
+    return dict(min(done, key=lambda t: (t.value, t.number)).params)
+
+
+def trials_frame(study: optuna.Study, space_keys: list[str] | None = None) -> pl.DataFrame:
+    """One row per trial: number, state, value, epochs, seconds, worker, retry_of, params_*."""
+    trials = study.get_trials(deepcopy=False)
+    keys = space_keys if space_keys is not None else sorted({k for t in trials for k in t.params})
+    cols: dict[str, pl.Series] = {
+        "number": pl.Series([t.number for t in trials], dtype=pl.Int64),
+        "state": pl.Series([t.state.name for t in trials], dtype=pl.Utf8),
+        "value": pl.Series([t.value for t in trials], dtype=pl.Float64),
+        "epochs": pl.Series([t.user_attrs.get("epochs") for t in trials], dtype=pl.Int64),
+        "seconds": pl.Series([t.user_attrs.get("seconds") for t in trials], dtype=pl.Float64),
+        "worker": pl.Series([t.user_attrs.get("worker") for t in trials], dtype=pl.Int64),
+        "retry_of": pl.Series([t.system_attrs.get("failed_trial") for t in trials], dtype=pl.Int64),
+    }
+    for k in keys:
+        values = [t.params.get(k) for t in trials]
+        kinds = {type(v) for v in values if v is not None}
+        if kinds <= {int}:
+            cols[f"params_{k}"] = pl.Series(values, dtype=pl.Int64)
+        elif kinds <= {int, float}:
+            cols[f"params_{k}"] = pl.Series(values, dtype=pl.Float64)
+        else:
+            cols[f"params_{k}"] = pl.Series([None if v is None else str(v) for v in values])
+    return pl.DataFrame(cols)
+
+
+def history(study: optuna.Study) -> list[dict]:
+    """COMPLETE trials in order: ``{"trial", "value", "best_so_far"}`` (a DVC plot)."""
+    out, best = [], float("inf")
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    for t in sorted(done, key=lambda t: t.number):
+        best = min(best, t.value)
+        out.append({"trial": t.number, "value": t.value, "best_so_far": best})
+    return out
+
+
+def history_figure(study: optuna.Study | None):
+    """Value per trial (pruned: their last reported value) and the best so far."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    trials = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if study else []
+    pruned = [
+        (t.number, t.intermediate_values[max(t.intermediate_values)])
+        for t in trials
+        if t.intermediate_values
+    ]
+    if pruned:
+        ax.scatter(*zip(*pruned, strict=True), marker="x", c="0.6", label="pruned (last value)")
+    hist = history(study) if study else []
+    if hist:
+        xs = [h["trial"] for h in hist]
+        ax.scatter(xs, [h["value"] for h in hist], c="C0", label="complete")
+        ax.step(xs, [h["best_so_far"] for h in hist], where="post", c="C1", label="best so far")
+    else:
+        ax.text(0.5, 0.5, "no completed trial", ha="center", va="center", transform=ax.transAxes)
+    ax.set(xlabel="trial", ylabel="validation loss", title="Optimisation history")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if pruned or hist:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def importances(study: optuna.Study) -> dict[str, float]:
+    """Parameter importances, or {} when fewer than 2 trials completed (or none vary)."""
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(done) < 2 or not any(t.params for t in done):
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return dict(optuna.importance.get_param_importances(study))
+    except (ValueError, RuntimeError, ZeroDivisionError) as exc:
+        log.warning("search: parameter importances unavailable: %s", exc)
+        return {}
+
+
+def importance_figure(study: optuna.Study | None):
+    """A bar per parameter; a note instead when importances cannot be computed yet."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    imp = importances(study) if study else {}
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    if imp:
+        names = list(imp)[::-1]
+        ax.barh(names, [imp[k] for k in names], color="C0")
+        ax.set(xlabel="importance (normalised to sum 1)")
+    else:
+        ax.text(0.5, 0.5, "needs 2 or more completed trials", ha="center", va="center",
+                transform=ax.transAxes)  # fmt: skip
+        ax.set_axis_off()
+    ax.set_title("Parameter importances")
+    fig.tight_layout()
+    return fig
