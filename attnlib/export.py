@@ -14,7 +14,6 @@ PackedSequence has no ONNX form.
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from torch import nn
 from attnlib.data import Batch
 from attnlib.errors import ModelFileError
 from attnlib.io import atomic_path
+from attnlib.train import free_cores
 
 INPUTS = ("x", "lengths")
 OUTPUTS = ("output", "attention")
@@ -124,8 +124,9 @@ class OnnxPredictor:
 
     Args:
         path: the ``.onnx`` file from :func:`export_onnx`.
-        threads: intra-op threads; default ``min(4, cpu_count)`` (small recurrent
-            graphs gain little beyond that, and it leaves cores for other workers).
+        threads: intra-op threads; default: the cores other processes leave free
+            (:func:`~attnlib.train.free_cores`), at most 4 (small recurrent graphs gain
+            little beyond that, and threads waiting on a busy core slow every call).
     """
 
     def __init__(self, path: str | Path, *, threads: int | None = None):
@@ -133,7 +134,7 @@ class OnnxPredictor:
         if not path.is_file():
             raise ModelFileError(f"{path}: no such ONNX file")
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or free_cores(4)
         opts.inter_op_num_threads = 1  # the graph is a chain: no parallel branches to run
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -179,8 +180,8 @@ def parity_check(
 ) -> float:
     """Largest absolute difference between eager PyTorch and ONNX Runtime outputs.
 
-    The eager model runs as it is configured (packed sequences by default), so this
-    also checks that the unpacked export matches the packed path on padded batches.
+    The eager model runs as it is configured (``encoder.packed``), so with
+    ``packed=True`` this also checks that the unpacked export matches the packed path.
 
     Args:
         model: the eager model (train/eval mode restored afterwards).
