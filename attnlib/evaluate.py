@@ -1,4 +1,8 @@
-"""Scoring a trained model on a split, and the baselines beside it."""
+"""Scoring a trained model on a split, and the baselines beside it.
+
+Baselines are fitted on everything but test (train + validation: the model sees validation
+too, for early stopping) and scored with the same metrics as the model.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from attnlib.baselines import classic
+from attnlib.baselines import forecast as fc
 from attnlib.baselines.ngram import KneserNey, select_order
 from attnlib.data import Batches, SequenceData
-from attnlib.metrics import classification_metrics, confusion_matrix, next_state_metrics
+from attnlib.metrics import (
+    classification_metrics,
+    confusion_matrix,
+    macro_f1,
+    next_state_metrics,
+    regression_metrics,
+)
+from attnlib.scaling import Standardizer
 from attnlib.vocab import PAD_ID
+from attnlib.windows import undo_delta
 
 
 @torch.no_grad()
@@ -42,12 +56,77 @@ def next_state_report(model: nn.Module, data: SequenceData) -> tuple[dict, np.nd
 
 
 def classify_report(model: nn.Module, data: SequenceData, num_classes: int):
+    """Accuracy and macro-F1, plus (actual, predicted) class-id arrays."""
     outputs, targets, _ = predict(model, data)
     scores = torch.cat(outputs)
     y = torch.cat(targets)
     pred = (scores > 0).long() if scores.ndim == 1 else scores.argmax(-1)
     metrics = classification_metrics(scores, y, num_classes)
     return metrics, y.numpy(), pred.numpy()
+
+
+def forecast_report(
+    model: nn.Module, data: SequenceData, target_scaler: Standardizer, insample: np.ndarray,
+    season: int, *, target_index: list[int] | None = None, delta: int = 0,
+) -> tuple[dict, np.ndarray, np.ndarray]:  # fmt: skip
+    """Forecast metrics in the data's own units (scaling undone).
+
+    Args:
+        data: test windows, x (W, L, C), y (W, H, K) standardised.
+        target_scaler: the targets' scaling statistics.
+        insample: (T, K) raw training series of the targets (MASE's scale).
+        season: MASE's season.
+        target_index, delta: with ``delta`` > 0 the targets are residuals over the
+            seasonal-naive forecast of that lag, read back from the inputs' channels
+            ``target_index``.
+    Returns:
+        (metrics, actual (W, H, K), predicted (W, H, K)), both raw.
+    """
+    outputs, targets, _ = predict(model, data)
+    pred, actual = torch.cat(outputs).numpy(), torch.cat(targets).numpy()
+    if delta:
+        x = data.x.numpy()
+        pred = undo_delta(pred, x, target_index, delta)
+        actual = undo_delta(actual, x, target_index, delta)
+    pred, actual = target_scaler.inverse(pred), target_scaler.inverse(actual)
+    return regression_metrics(actual, pred, insample, season), actual, pred
+
+
+def forecast_baselines(
+    series: np.ndarray, starts: np.ndarray, horizon: int, insample: np.ndarray, season: int
+) -> dict:
+    """Seasonal naive and Holt-Winters, each window forecast from everything before it.
+
+    Args:
+        series: (N, K) raw target channels over the whole time axis.
+        starts: (W,) step of each test window's first target.
+        horizon: H. insample: (T, K) the train part (MASE). season: m.
+    """
+    out = {}
+    actual = np.stack([series[t : t + horizon] for t in starts])  # (W, H, K)
+    for name, fn in (("seasonal_naive", fc.seasonal_naive), ("holt_winters", fc.holt_winters)):
+        pred = np.stack([fn(series[:t], horizon, season) for t in starts])
+        out[name] = regression_metrics(actual, pred, insample, season)
+    return out
+
+
+def classify_baselines(
+    fit_labels: list[int], test_labels: list[int], num_classes: int, *,
+    fit_texts: list[str] | None = None, test_texts: list[str] | None = None,
+    fit_series: list[np.ndarray] | None = None, test_series: list[np.ndarray] | None = None,
+    seed: int = 0,
+) -> dict:  # fmt: skip
+    """Majority class, and TF-IDF + LinearSVC (texts) or 1-NN Euclidean (series)."""
+    y = np.asarray(test_labels, dtype=np.int64)
+    preds = {"majority": classic.majority(fit_labels, len(y))}
+    if fit_texts is not None:
+        preds["tfidf_svm"] = classic.tfidf_svm(fit_texts, fit_labels, test_texts, seed=seed)
+    if fit_series is not None:
+        preds["nn1_euclidean"] = classic.nn1_euclidean(fit_series, fit_labels, test_series)
+    return {
+        name: {"accuracy": float((p == y).mean()), "macro_f1": macro_f1(p, y, num_classes)}
+        for name, p in preds.items()
+    }
 
 
 def kneser_ney_baseline(train, val, test, vocab_size: int, orders) -> dict:

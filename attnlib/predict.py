@@ -59,8 +59,21 @@ def predict_frame(
     attention: bool = False,
     batch_size: int = 64,
 ) -> pl.DataFrame:
-    """Score a frame of sequences (``id``, ``tokens``) and return one row per prediction."""
+    """Score a frame of sequences (``id``, ``tokens``) and return one row per prediction.
+
+    Numeric input goes to :mod:`attnlib.predict_numeric`: a frame with ``values`` (series
+    classification) or a long table with ``time`` (forecast of the steps after its end).
+    """
     meta = predictor.meta
+    if "tokens" not in frame.columns:
+        from attnlib import predict_numeric
+
+        if "values" in frame.columns:
+            return predict_numeric.predict_series_frame(
+                predictor, frame, top_k=top_k, attention=attention, batch_size=batch_size
+            )
+        if "time" in frame.columns:
+            return predict_numeric.forecast_frame(predictor, frame, attention=attention)
     if meta.vocab is None:
         raise DataError("this bundle has no vocabulary: it scores numeric input, not tokens")
     task = meta.model_config.task

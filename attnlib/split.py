@@ -77,7 +77,12 @@ def check_no_leak(splits: dict[str, pl.DataFrame], key: str = "tokens") -> None:
             if col not in df.columns:
                 continue
             for v in df[col].to_list():
-                k = (col, tuple(v) if isinstance(v, list) else v)
+                k = (col, _frozen(v))
                 if k in seen and seen[k] != name:
                     raise DataError(f"{col} {str(v)[:60]} is in both '{seen[k]}' and '{name}'")
                 seen[k] = name
+
+
+def _frozen(value: object) -> object:
+    """A hashable copy of a (nested) list."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value

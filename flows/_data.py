@@ -32,6 +32,19 @@ def load_vocab(path: Path = VOCAB) -> tuple[Vocabulary, list[str] | None]:
     return Vocabulary.from_dict(data, source=path), data.get("labels")
 
 
+def load_meta(path: Path = VOCAB) -> dict:
+    """Everything encode recorded (vocabulary, labels, scaling, window geometry)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found; run the encode stage first") from None
+
+
+def data_spec(meta: dict) -> dict:
+    """What a saved model needs to prepare raw input: input kind, scaling, windows."""
+    return {k: meta[k] for k in ("task", "input", "forecast") if k in meta}
+
+
 def load_data(name: str, task: str) -> tuple[pl.DataFrame, SequenceData]:
     frame = read_split(name)
     if task == "next_state":  # a 1-token sequence has nothing to predict; keep rows aligned

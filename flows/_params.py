@@ -6,6 +6,7 @@ start of the stage with the key path, not deep inside training.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -51,6 +52,11 @@ class IngestParams(_Section):
 class EncodeParams(_Section):
     min_freq: int = Field(1, ge=1)
     max_size: int = Field(0, ge=0)
+    lookback: int = Field(24, ge=1)  # forecast: input steps per window
+    horizon: int = Field(12, ge=1)  # forecast: steps predicted per window
+    targets: list[str] = []  # forecast: target columns; [] = every value column
+    log: bool = False  # numeric input: log1p before standardising
+    delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
 
 
 class SplitParams(_Section):
@@ -63,6 +69,7 @@ class EvaluateParams(_Section):
     ngram_orders: list[int] = [1, 2, 3, 4, 5, 6, 7]
     heatmaps: int = Field(3, ge=0)
     confusion_top: int = Field(15, ge=2)
+    season: int = Field(0, ge=0)  # forecast: seasonal period (0 = from the time column)
 
 
 class ExportParams(_Section):
@@ -130,10 +137,31 @@ def seed_of(params: dict) -> int:
     return seed
 
 
+def data_model_fields(task: str, path: Path | None = None) -> dict:
+    """The data-dependent model fields encode recorded in data/vocab.json for ``task``.
+
+    Numeric input width, forecast horizon and targets: {} when there is no such file
+    or it was written for another task.
+    """
+    path = path or VOCAB
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("task") != task:
+        return {}
+    return dict(data.get("model_fields") or {})
+
+
 def model_and_train_configs(
     params: dict, overrides: dict | None = None, **model_fields
 ) -> tuple[ModelConfig, TrainConfig]:
-    """Split ``train`` (+ search overrides) into the model and optimisation configs."""
+    """Split ``train`` (+ search overrides) into the model and optimisation configs.
+
+    Model fields given as keywords win over those recorded by encode (see
+    :func:`data_model_fields`).
+    """
+    model_fields = {**data_model_fields(task_of(params)), **model_fields}
     tp = section(params, "train", TrainParams).model_dump()
     unknown = set(overrides or {}) - set(tp)
     if unknown:
@@ -149,18 +177,55 @@ def model_and_train_configs(
         {
             **{k: tp[k] for k in TRAIN_KEYS},
             "seed": seed_of(params),
-            "progress": sys.stderr.isatty(),
+            "progress": sys.stderr.isatty() and not os.environ.get("ATTNLIB_QUIET"),
         },
         section="train",
     )
     return model, train
 
 
+def not_user_error(task, task_run, state) -> bool:
+    """Prefect ``retry_condition_fn``: retry I/O hiccups, never a user mistake."""
+    try:
+        state.result()
+    except AttnlibError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+class _NoUserErrorTraceback(logging.Filter):
+    """A user mistake is reported in one line, not with Prefect's traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, AttnlibError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def run_stage(flow: Callable[[], object]) -> None:
     """Run a stage's flow; a user mistake becomes one line on stderr and exit code 2."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from prefect.logging.configuration import setup_logging
+    from prefect.settings import temporary_settings
+
+    setup_logging()
+    quiet = _NoUserErrorTraceback()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(quiet)
+    # Flow-run heartbeats (every 180 s by default) let a server mark a vanished run as
+    # crashed; a stage is a foreground process of `dvc repro` whose exit DVC sees, and the
+    # heartbeat thread's start and stop cost ~1.2 s per stage (bench/orchestration.py).
+    # PREFECT_FLOWS_HEARTBEAT_FREQUENCY set by the user wins.
+    off = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" not in os.environ
+    updates = {"flows.heartbeat_frequency": None} if off else {}
     try:
-        flow()
+        with temporary_settings(updates=updates):
+            flow()
     except AttnlibError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

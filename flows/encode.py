@@ -1,7 +1,7 @@
-"""encode: data/raw.parquet -> data/vocab.json (+ label map), data/encoded.parquet.
+"""encode: data/raw.parquet -> data/vocab.json (+ labels, scaling), data/encoded.parquet.
 
-The split is assigned here (by the same pure function the split stage uses), so the
-vocabulary and label map are fitted on the train split only: nothing is learnt from test.
+The split is assigned here (by the same pure functions the split stage checks), so the
+vocabulary, label map and scaling statistics are fitted on the train split only.
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import polars as pl
 from prefect import flow, get_run_logger, task
 
-from attnlib.encode import build_label_map, encode_frame
+from attnlib.baselines.forecast import guess_season
+from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
-from attnlib.split import assign_splits
-from attnlib.vocab import Vocabulary
 from flows._params import (
     ENCODED,
     RAW,
@@ -28,25 +27,19 @@ from flows._params import (
 )
 
 
+def delta_lag(delta: int | str, raw: pl.DataFrame, lookback: int) -> int:
+    """``encode.delta`` as a lag: ``season`` is the period guessed from the time column,
+    or 1 when there is none or it is longer than ``lookback``."""
+    if delta != "season":
+        return int(delta)
+    season = guess_season(raw["time"].to_list(), default=1) if "time" in raw.columns else 1
+    return season if season <= lookback else 1
+
+
 @task
-def encode_raw(raw: pl.DataFrame, task_name: str, enc: EncodeParams, sp: SplitParams, seed: int):
-    """Assign splits, fit the vocabulary (and label map) on train, encode every row."""
-    if task_name == "classify" and "label" not in raw.columns:
-        raise DataError(f"{RAW}: task 'classify' needs a 'label' column")
-    stratify = "label" if task_name == "classify" else None
-    frame = raw.with_columns(
-        assign_splits(raw, val=sp.val, test=sp.test, seed=seed, stratify=stratify)
-    )
-    train = frame.filter(pl.col("split") == "train")
-    vocab = Vocabulary.build(
-        train["tokens"].to_list(), min_freq=enc.min_freq, max_size=enc.max_size or None
-    )
-    if len(vocab) < 4:
-        raise DataError(
-            f"{RAW}: the vocabulary of the train split has only {len(vocab) - 2} tokens"
-        )
-    labels = build_label_map(train["label"]) if task_name == "classify" else None
-    return encode_frame(frame, vocab, labels), vocab, labels
+def encode_raw(raw: pl.DataFrame, task_name: str, opt: EncodeOptions) -> tuple[pl.DataFrame, dict]:
+    """Assign splits, fit vocabulary / labels / scaling on train, encode every row."""
+    return encode_dataset(raw, task_name, opt, source=RAW)
 
 
 @flow(name="encode")
@@ -57,10 +50,18 @@ def encode() -> None:
         raw = pl.read_parquet(RAW)
     except FileNotFoundError:
         raise DataError(f"{RAW}: not found; run the ingest stage first") from None
-    frame, vocab, labels = encode_raw(raw, task_of(params), enc, sp, seed_of(params))
-    write_json_atomic(VOCAB, {**vocab.to_dict(), "labels": labels})
+    opt = EncodeOptions(
+        val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
+        max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
+        targets=tuple(enc.targets), log=enc.log, delta=delta_lag(enc.delta, raw, enc.lookback),
+    )  # fmt: skip
+    frame, meta = encode_raw(raw, task_of(params), opt)
+    write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
-    get_run_logger().info("encode: %d tokens in the vocabulary -> %s", len(vocab), VOCAB)
+    get_run_logger().info(
+        "encode: %s input, %d vocabulary entries, labels %s -> %s",
+        meta["input"]["kind"], len(meta["tokens"]), meta.get("labels"), VOCAB,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ from __future__ import annotations
 import polars as pl
 from prefect import flow, get_run_logger, task
 
-from attnlib.datasets import read_source
+from attnlib.datasets import describe_source, read_source
 from attnlib.io import write_parquet_atomic
-from flows._params import RAW, IngestParams, load_params, run_stage, section
+from flows._params import RAW, IngestParams, load_params, not_user_error, run_stage, section
 
 
-@task(retries=1, retry_delay_seconds=2)  # reading a user file can hit a transient I/O error
+# reading a file can hit a transient I/O error; a malformed file is not retried
+@task(retries=1, retry_delay_seconds=2, retry_condition_fn=not_user_error)
 def read(source: str, fmt: str, limit: int, workers: int) -> pl.DataFrame:
     """Read and validate the source into the raw schema."""
     return read_source(source, fmt, limit=limit or None, workers=workers)
@@ -19,9 +20,10 @@ def read(source: str, fmt: str, limit: int, workers: int) -> pl.DataFrame:
 @flow(name="ingest")
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
+    get_run_logger().info("ingest: reading %s", describe_source(p.source, p.format))
     frame = read(p.source, p.format, p.limit, p.workers)
     write_parquet_atomic(RAW, frame)
-    get_run_logger().info("ingest: %d sequences from %s -> %s", frame.height, p.source, RAW)
+    get_run_logger().info("ingest: %d rows from %s -> %s", frame.height, p.source, RAW)
 
 
 if __name__ == "__main__":

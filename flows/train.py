@@ -22,7 +22,7 @@ from attnlib.models import build_model, loss_fn
 from attnlib.persistence import save_model
 from attnlib.plots import learning_curve
 from attnlib.train import History, fit, seed_everything
-from flows._data import load_best, load_data, load_vocab
+from flows._data import data_spec, load_best, load_data, load_meta, load_vocab
 from flows._params import (
     CHECKPOINTS,
     METRICS_DIR,
@@ -60,7 +60,7 @@ def prepare_checkpoints(key: str, resume: bool) -> bool:
 
 
 class LiveLogger:
-    """Per-epoch callback: the losses to the run log and to DVCLive (DVC plots)."""
+    """Per-epoch callback: the losses to the run log and to DVCLive (live DVC plots)."""
 
     def __init__(self, resume: bool):
         from dvclive import Live
@@ -76,6 +76,22 @@ class LiveLogger:
         self.live.log_metric("train_loss", logs["train_loss"])
         self.live.log_metric("val_loss", logs["val_loss"])
         self.live.next_step()
+
+
+def write_curves(hist: History) -> None:
+    """Rewrite the DVCLive curves from the whole history.
+
+    A resumed run logs only its remaining epochs (none, if the checkpoint already holds
+    the finished run), and DVC removes the stage's outputs before it runs.
+    """
+    from dvclive import Live
+
+    with Live("dvclive", resume=False, save_dvc_exp=False, dvcyaml=False) as live:
+        for epoch, (tr, va) in enumerate(zip(hist.train_loss, hist.val_loss, strict=True)):
+            live.step = epoch
+            live.log_metric("train_loss", tr)
+            live.log_metric("val_loss", va)
+            live.next_step()
 
 
 @task(tags=["gpu"], cache_policy=NO_CACHE)
@@ -143,8 +159,10 @@ def train() -> None:
         label_map=labels,
         train_config=train_cfg.model_dump(),
         metrics={**metrics, "history": hist.to_dict()},
+        extra={"data": data_spec(load_meta())},  # scaling stats, windows: what predict needs
     )
     write_json_atomic(METRICS_DIR / "train.json", metrics)
+    write_curves(hist)
     learning_curve(hist.train_loss, hist.val_loss, PLOTS_DIR / "learning_curve.png")
     get_run_logger().info(
         "train: best val loss %.4f at epoch %d -> %s",

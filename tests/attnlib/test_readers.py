@@ -1,0 +1,137 @@
+"""User-file readers: SeqLab CSV, UCR, long tables, numeric Parquet, format detection."""
+
+import logging
+
+import polars as pl
+import pytest
+
+from attnlib.datasets import detect_format, read_source
+from attnlib.errors import DataError
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- seqlab_csv -----------------------------------------------------------------------------
+
+
+def test_seqlab_csv_joins_features_and_splits_on_separator_rows(tmp_path):
+    path = write(tmp_path / "s.csv", "pitch\tdur\nC4\tq\nE4\th\n>*\nG4\tq\n>*\n")
+    frame = read_source(path)  # auto: the '>' rows say seqlab_csv
+    assert frame["id"].to_list() == ["seq1", "seq2"]
+    assert frame["tokens"].to_list() == [["C4|q", "E4|h"], ["G4|q"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a\tb\nx\ty\nz\n", r"s\.csv, line 3: 1 field\(s\), the header has 2"),
+        ("a\tb\nx\ty\n>*\n>*\nz\tw\n", r"s\.csv, line 4: empty sequence"),
+        ("a\tb\nx\t \n", r"s\.csv, line 2: empty feature value"),
+    ],
+)
+def test_seqlab_csv_malformed_rows_name_the_line(tmp_path, text, message):
+    path = write(tmp_path / "s.csv", text)
+    with pytest.raises(DataError, match=message):
+        read_source(path, "seqlab_csv")
+
+
+# -- ucr ------------------------------------------------------------------------------------
+
+
+def test_ucr_label_first_then_values(tmp_path):
+    path = write(tmp_path / "u.tsv", "1.0\t0.5\t-0.25\t1\n2\t0.125\t0.375\tNaN\n")
+    frame = read_source(path, "ucr")
+    assert frame.columns == ["id", "values", "label"]
+    assert frame["label"].to_list() == ["1", "2"]
+    assert frame["values"].to_list() == [[[0.5], [-0.25], [1.0]], [[0.125], [0.375]]]  # NaN tail
+    assert frame["values"].dtype == pl.List(pl.List(pl.Float32))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,0.5,0.7\n2,0.1,abc\n", r"u\.csv, line 2: value 'abc' is not a number"),
+        ("1,0.5,0.7\n2\n", r"u\.csv, line 2: a label and at least one value"),
+        ("1,0.5,NaN,0.7\n", r"u\.csv, line 1: missing \(NaN\)"),
+    ],
+)
+def test_ucr_malformed_rows_name_the_line(tmp_path, text, message):
+    path = write(tmp_path / "u.csv", text)
+    with pytest.raises(DataError, match=message):
+        read_source(path, "ucr")
+
+
+# -- long -----------------------------------------------------------------------------------
+
+
+def test_long_table_keeps_time_and_numeric_channels(tmp_path):
+    path = write(tmp_path / "l.csv", "month,load,temp\n2020-01,1.5,3\n2020-02,2.5,4\n")
+    frame = read_source(path)  # auto: a time column and no text
+    assert frame.schema == {"time": pl.String, "load": pl.Float64, "temp": pl.Float64}
+    assert frame["load"].to_list() == [1.5, 2.5]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,v\n2020-01-01,1\n2020-01-02,x\n", r"l\.csv, line 3: column 'v': 'x' is not"),
+        ("date,v\n2020-01-01,1\n2020-01-01,2\n", r"l\.csv, line 3: time 'date' repeats"),
+        ("date,v\n2020-01-02,1\n2020-01-01,2\n", r"l\.csv, line 3: time goes backwards"),
+        ("when,v\n1,2\n", r"l\.csv: a long table needs a time column"),
+    ],
+)
+def test_long_malformed_rows_name_the_line(tmp_path, text, message):
+    path = write(tmp_path / "l.csv", text)
+    with pytest.raises(DataError, match=message):
+        read_source(path, "long")
+
+
+# -- parquet with numeric series --------------------------------------------------------------
+
+
+def test_parquet_values_one_or_many_channels(tmp_path):
+    path = tmp_path / "v.parquet"
+    pl.DataFrame({"values": [[1.0, 2.0], [3.0]], "label": ["a", "b"]}).write_parquet(path)
+    frame = read_source(path)
+    assert frame["values"].to_list() == [[[1.0], [2.0]], [[3.0]]]
+    pl.DataFrame({"values": [[[1.0, 2.0]], [[3.0]]]}).write_parquet(path)
+    with pytest.raises(DataError, match=r"v\.parquet, row 2: 1 channels, row 1 has 2"):
+        read_source(path)
+
+
+# -- auto -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fmt"),
+    [
+        ("a.txt", "A B C\nB C\n", "seqlab_txt"),
+        ("a.txt", "1 0.5 0.25 0.125\n", "ucr"),
+        ("a.tsv", "2\t0.5\t1.5\n", "ucr"),
+        ("a.csv", "text,label\nhi there,x\n", "csv"),
+        ("a.tsv", "tokens\tlabel\na b\tx\n", "tsv"),
+        ("a.csv", "f1\tf2\na\tb\n>\nc\td\n", "seqlab_csv"),
+        ("a.csv", "date,value\n2020-01-01,3\n", "long"),
+    ],
+)
+def test_auto_decides_from_extension_and_content(tmp_path, name, text, fmt):
+    path = write(tmp_path / name, text)
+    assert detect_format(path, text)[0] == fmt
+
+
+def test_auto_logs_what_it_decided(tmp_path, caplog):
+    path = write(tmp_path / "a.txt", "1 0.5 0.25\n2 0.1 0.2\n")
+    with caplog.at_level(logging.INFO, logger="attnlib.datasets"):
+        read_source(path)
+    assert "format auto -> ucr" in caplog.text
+
+
+def test_describe_source_says_what_auto_decided(tmp_path):
+    from attnlib.datasets import describe_source
+
+    path = write(tmp_path / "a.csv", "date,value\n2020-01-01,3\n")
+    assert "format auto -> long (a time column 'date'" in describe_source(path)
+    assert describe_source("builtin:airline").startswith("built-in data set builtin:airline")

@@ -1,0 +1,119 @@
+"""Forecasting windows: time split, context rows, and no window crossing a boundary."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attnlib.encode import EncodeOptions, encode_dataset, to_sequence_data
+from attnlib.errors import DataError
+from attnlib.windows import (
+    assign_time_splits,
+    check_windows,
+    split_rows,
+    undo_delta,
+    window_starts,
+    windows_of,
+)
+
+
+def long_frame(n: int, channels: int = 2) -> pl.DataFrame:
+    t = np.arange(n, dtype=float)
+    data = {"time": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(n)]}
+    for c in range(channels):
+        data[f"c{c}"] = 100 + t * (c + 1) + 10 * np.sin(2 * np.pi * t / 12)
+    return pl.DataFrame(data)
+
+
+def parts_of(n=144, lookback=24, horizon=12, val=0.1, test=0.1, channels=2, targets=(),
+             delta=1):  # fmt: skip
+    opt = EncodeOptions(val=val, test=test, lookback=lookback, horizon=horizon, targets=targets,
+                        delta=delta)  # fmt: skip
+    frame, meta = encode_dataset(long_frame(n, channels), "forecast", opt)
+    return {s: split_rows(frame, s, lookback, horizon) for s in ("train", "val", "test")}, meta
+
+
+def test_val_and_test_are_whole_horizons_at_the_end():
+    split = assign_time_splits(144, val=0.1, test=0.1, lookback=24, horizon=12)
+    assert (split[-12:] == "test").all() and (split[-24:-12] == "val").all()
+    assert (split[:120] == "train").all()
+    split = assign_time_splits(526, val=0.1, test=0.1, lookback=24, horizon=12)
+    assert (split == "test").sum() == 48 and (split == "val").sum() == 48
+
+
+def test_too_short_a_series_is_an_error():
+    with pytest.raises(DataError, match="fewer than lookback \\+ horizon"):
+        assign_time_splits(40, val=0.1, test=0.1, lookback=24, horizon=12)
+
+
+@pytest.mark.parametrize(
+    ("n", "lookback", "horizon", "val", "test"),
+    [(144, 24, 12, 0.1, 0.1), (300, 10, 5, 0.2, 0.15), (100, 3, 1, 0.1, 0.3), (60, 7, 4, 0.3, 0.3)],
+)
+def test_windows_never_cross_split_boundaries(n, lookback, horizon, val, test):
+    """Every window's targets lie in its own split and every input step comes before
+    them; train windows lie wholly in train; no window reads a later split."""
+    parts, _ = parts_of(n, lookback, horizon, val, test)
+    check_windows(parts)  # raises on any violation
+    split_of = {}
+    for df in parts.values():
+        split_of.update(zip(df["step"].to_list(), df["split"].to_list(), strict=True))
+    order = {"train": 0, "val": 1, "test": 2}
+    scored = []
+    for name, df in parts.items():
+        _, _, starts = windows_of(df)
+        assert len(starts) > 0
+        for t in starts.tolist():
+            inputs, targets = range(t - lookback, t), range(t, t + horizon)
+            assert {split_of[i] for i in targets} == {name}
+            assert max(inputs) < min(targets)
+            assert all(order[split_of[i]] <= order[name] for i in inputs)
+            if name == "train":
+                assert {split_of[i] for i in inputs} == {"train"}
+            else:
+                scored.extend(targets)
+    assert len(scored) == len(set(scored))  # val / test steps are scored once each
+
+
+def test_a_leaking_window_is_caught():
+    parts, _ = parts_of()
+    train = parts["train"]
+    # pretend the first validation row were a train target: a train window would read val
+    first_val = parts["val"].filter(pl.col("target")).head(1)
+    bad = pl.concat([train, first_val.with_columns(pl.lit(1, pl.Int32).alias("stride"))])
+    with pytest.raises(DataError, match="train: window at step"):
+        check_windows({**parts, "train": bad})
+
+
+@pytest.mark.parametrize("delta", [0, 1, 12])
+def test_window_shapes_and_values(delta):
+    parts, meta = parts_of(channels=2, targets=("c1",), delta=delta)
+    x, y, starts = windows_of(parts["test"])
+    assert x.shape == (1, 24, 2) and y.shape == (1, 12, 1)
+    assert starts.tolist() == [132]
+    full = pl.concat(list(parts.values())).unique("step").sort("step")
+    xs = np.asarray(full["x"].to_list())
+    assert np.allclose(x[0], xs[108:132])
+    if delta == 1:  # changes from the last input step
+        assert np.allclose(y[0, :, 0], xs[132:144, 1] - xs[131, 1])
+    if delta == 12:  # residuals over the same month a year before
+        assert np.allclose(y[0, :, 0], xs[132:144, 1] - xs[120:132, 1])
+    if delta:  # undo_delta gives the levels back
+        y = undo_delta(y, x, meta["forecast"]["target_index"], delta)
+    assert np.allclose(y[0, :, 0], xs[132:144, 1])
+    data = to_sequence_data(parts["train"], "forecast")
+    assert tuple(data.y.shape) == (120 - 24 - 12 + 1, 12, 1)
+    assert meta["model_fields"] == {"input_kind": "numeric", "input_dim": 2, "horizon": 12,
+                                    "num_targets": 1}  # fmt: skip
+
+
+def test_scaling_uses_train_statistics_only():
+    parts, meta = parts_of(channels=1)
+    raw = long_frame(144, 1)["c0"].to_numpy()
+    assert meta["input"]["scaler"]["mean"][0] == pytest.approx(raw[:120].mean())
+    assert meta["input"]["scaler"]["std"][0] == pytest.approx(raw[:120].std())
+
+
+def test_window_starts_respect_context_and_stride():
+    target = np.array([False] * 3 + [True] * 7)
+    assert window_starts(target, lookback=3, horizon=2, stride=2).tolist() == [3, 5, 7]
+    assert window_starts(np.ones(6, bool), lookback=2, horizon=2, stride=1).tolist() == [2, 3, 4]

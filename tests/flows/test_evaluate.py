@@ -1,0 +1,137 @@
+"""Each task end to end on a tiny user file: ingest -> encode -> split -> train -> evaluate
+(-> export), every stage's flow run against one local Prefect server.
+
+The full ``dvc repro`` of next-state prediction is tests/test_pipeline_e2e.py; here the
+flows are called in-process on tiny data, one task (and input kind) per case.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT_PARAMS = "params.yaml"
+TINY = {
+    "search": {"enabled": False},
+    "train": {"epochs": 2, "hidden_dim": 8, "embedding_dim": 8, "batch_size": 8, "patience": 2},
+    "evaluate": {"heatmaps": 3, "ngram_orders": [1, 2]},  # of different lengths
+    "export": {"parity_batches": 1},
+}
+
+
+def text_file(path):
+    rng = np.random.default_rng(0)
+    rows = ["text,label"]
+    for i in range(60):
+        good = i % 2 == 0
+        words = rng.choice(["good", "great", "fine"] if good else ["bad", "awful", "poor"], 3)
+        rows.append(f"{' '.join(words)} film {i},{'pos' if good else 'neg'}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def ucr_file(path):
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(40):
+        label = i % 2
+        t = np.linspace(0, 1, 20)
+        values = (np.sin(6 * t) if label else t) + 0.1 * rng.standard_normal(20)
+        lines.append("\t".join([f"{label + 1}.0", *(f"{v:.4f}" for v in values)]))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def long_file(path):
+    t = np.arange(80)
+    rows = ["date,load,temp"] + [
+        f"{2000 + i // 12}-{i % 12 + 1:02d}-01,{100 + i + 10 * np.sin(i / 2):.3f},{5 + i % 12}"
+        for i in t
+    ]
+    path.write_text("\n".join(rows) + "\n")
+
+
+def txt_file(path):
+    rng = np.random.default_rng(0)
+    lines = [" ".join(rng.choice(list("abcde"), rng.integers(2, 12))) for _ in range(40)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+CASES = {
+    "next_state": ("next_state", "d.txt", txt_file, {}),
+    "classify_text": ("classify", "d.csv", text_file, {}),
+    "classify_series": ("classify", "d.txt", ucr_file,
+                        {"train": {"name": "cnn_bilstm_attention"}}),  # pooled attention
+    "forecast": ("forecast", "d.csv", long_file,
+                 {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]}}),
+}  # fmt: skip
+
+
+@pytest.fixture
+def api(prefect_server):
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        yield
+        APILogWorker.drain_all(timeout=5)  # send the runs' logs while the server is up
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
+    from attnlib.datasets import read_source
+    from attnlib.persistence import read_meta
+    from attnlib.predict import Predictor, predict_frame
+    from flows.encode import encode
+    from flows.evaluate import evaluate
+    from flows.export import export
+    from flows.ingest import ingest
+    from flows.split import split
+    from flows.train import train
+
+    task, name, make, extra = CASES[case]
+    make(tmp_path / name)
+    params = yaml.safe_load((request.config.rootpath / ROOT_PARAMS).read_text())
+    params["task"] = task
+    params["ingest"]["source"] = str(tmp_path / name)
+    for section, values in {**TINY, **extra}.items():
+        params[section].update(values)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    for stage in (ingest, encode, split, train, evaluate, export):
+        stage()
+
+    report = json.loads((tmp_path / "metrics/eval.json").read_text())
+    if task == "next_state":
+        assert set(report) == {"model", "kneser_ney"}
+    elif task == "classify":
+        expected = {"model", "majority", "tfidf_svm" if case.endswith("text") else "nn1_euclidean"}
+        assert set(report) == expected
+        assert all(0 <= m["accuracy"] <= 1 and "macro_f1" in m for m in report.values())
+        assert (tmp_path / "plots/confusion.png").is_file()
+    else:
+        assert set(report) == {"model", "seasonal_naive", "holt_winters"}
+        for m in report.values():
+            assert all(math.isfinite(m[k]) for k in ("mae", "rmse", "mape", "smape", "mase"))
+        assert report["model"]["test_windows"] == 2  # 8 test steps = 2 horizons
+        meta = read_meta(tmp_path / "export")
+        assert meta.model_config.horizon == 4 and meta.model_config.input_dim == 2
+        assert meta.extra["data"]["forecast"]["targets"] == ["load"]
+    assert (tmp_path / "plots/forecast.png").is_file()
+    heatmaps = len(list((tmp_path / "plots/attention").glob("*.png")))
+    assert heatmaps == (2 if task == "forecast" else 3)  # forecast: 2 test windows
+    export_metrics = json.loads((tmp_path / "metrics/export.json").read_text())
+    assert export_metrics["onnx_max_abs_diff"] < 1e-4
+
+    # the bundle scores the raw user file (its scaling statistics travel with it)
+    scored = predict_frame(Predictor(tmp_path / "export"), read_source(tmp_path / name))
+    if task == "next_state":
+        assert scored["id"].n_unique() == 40
+    elif task == "forecast":
+        assert scored.columns == ["step", "load"] and scored["step"].to_list() == [1, 2, 3, 4]
+        assert 50 < scored["load"].mean() < 400
+    else:
+        assert scored.height == (60 if case.endswith("text") else 40)
+        assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}

@@ -1,0 +1,42 @@
+"""The split stage's task, called with ``.fn()``: forecasting context rows and leak checks."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attnlib.datasets.series import series_frame
+from attnlib.encode import EncodeOptions, encode_dataset
+from attnlib.errors import DataError
+from flows.encode import delta_lag
+from flows.split import partition
+
+
+def test_forecast_partition_adds_context_and_checks_windows():
+    raw = pl.DataFrame({"time": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(96)],
+                        "v": np.arange(96.0)})  # fmt: skip
+    frame, _ = encode_dataset(raw, "forecast", EncodeOptions(lookback=12, horizon=6))
+    parts = partition.fn(frame, "forecast")
+    assert parts["train"]["target"].all()
+    assert parts["test"].height == 12 + 12  # 2 horizons of targets + 12 steps of context
+    assert parts["test"].filter(~pl.col("target"))["split"].to_list() == ["val"] * 12
+
+
+def test_numeric_series_partition_checks_for_leaks():
+    values = [np.full((5, 1), float(i)) for i in range(30)]
+    raw = series_frame([f"s{i}" for i in range(30)], values, ["a", "b"] * 15)
+    frame, _ = encode_dataset(raw, "classify", EncodeOptions(val=0.2, test=0.2))
+    parts = partition.fn(frame, "classify")
+    assert sum(p.height for p in parts.values()) == 30
+    leaked = frame.with_columns(pl.lit("train").alias("split"))
+    leaked = pl.concat([leaked, leaked.head(1).with_columns(pl.lit("test").alias("split")),
+                        leaked.head(1).with_columns(pl.lit("val").alias("split"))])  # fmt: skip
+    with pytest.raises(DataError, match="is in both 'train' and"):
+        partition.fn(leaked, "classify")
+
+
+def test_delta_season_comes_from_the_time_column():
+    monthly = pl.DataFrame({"time": ["2000-01", "2000-02", "2000-03"], "v": [1.0, 2, 3]})
+    assert delta_lag("season", monthly, lookback=24) == 12
+    assert delta_lag("season", monthly, lookback=6) == 1  # a season longer than the input
+    assert delta_lag(3, monthly, lookback=6) == 3
+    assert delta_lag("season", pl.DataFrame({"tokens": [["a"]]}), lookback=6) == 1
