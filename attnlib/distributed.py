@@ -41,8 +41,7 @@ def train_from_spec(spec: dict) -> History:
     model_cfg = ModelConfig(**spec["model"])
     train_cfg = TrainConfig(**spec["train_config"])
     seed_everything(train_cfg.seed)  # same initial weights on every rank
-    train = to_sequence_data(pl.read_parquet(spec["train"]), spec["task"], source=spec["train"])
-    val = to_sequence_data(pl.read_parquet(spec["val"]), spec["task"], source=spec["val"])
+    train, val = (_read(spec[name], spec["task"]) for name in ("train", "val"))
     model = build_model(model_cfg)
     batches = Batches(train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket,
                       seed=train_cfg.seed)  # fmt: skip
@@ -63,6 +62,13 @@ def train_from_spec(spec: dict) -> History:
         )  # fmt: skip
         write_json_atomic(spec["history"], hist.to_dict())
     return hist
+
+
+def _read(path: str, task: str):
+    frame = pl.read_parquet(path)
+    if task == "next_state" and "length" in frame.columns:  # 1 token: nothing to predict
+        frame = frame.filter(pl.col("length") >= 2)
+    return to_sequence_data(frame, task, source=path)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -188,21 +188,22 @@ def fit(
         label = f"epoch {epoch + 1}/{config.epochs}"
         for batch in _progress(train, label, config.progress and is_main):
             batch = batch.to(device)
+            n = count_targets(batch.y, per_step)
             with torch.autocast(device.type, enabled=use_amp):
-                loss = loss_fn(net(batch.x, batch.lengths), batch.y)
+                out = net(batch.x, batch.lengths)
+                loss = loss_fn(out, batch.y) if n else (out * 0).sum()
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"loss became {loss.item()} in epoch {epoch + 1}; the last good checkpoint "
                     f"({ckpt_path or 'none'}) is kept. Lower train.lr or check inputs for NaN/inf."
                 )
             opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            scaler.scale(loss * _rank_weight(n, world, device)).backward()
             if config.grad_clip > 0:
                 scaler.unscale_(opt)
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             scaler.step(opt)
             scaler.update()
-            n = count_targets(batch.y, per_step)
             total, count = total + loss.item() * n, count + n
         if world > 1:  # the epoch's train loss over all ranks' batches
             sums = torch.tensor([total, count], dtype=torch.float64, device=device)
@@ -258,6 +259,20 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return hist
+
+
+def _rank_weight(n: int, world: int, device: torch.device) -> float:
+    """Scale a rank's mean loss so DDP's gradient average is the global batch's mean.
+
+    DDP averages the ranks' gradients; a rank whose slice holds ``n`` of the global
+    batch's ``N`` targets contributes ``n * world / N`` of its mean, so sequences of any
+    length give exactly the gradient one process would compute (``n = 0``: nothing).
+    """
+    if world == 1:
+        return 1.0
+    total = torch.tensor([n], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return n * world / max(float(total.item()), 1.0)
 
 
 def free_cores(max_threads: int | None = None) -> int:

@@ -96,6 +96,7 @@ class TrainParams(_Section):
     min_delta: float = 0.0
     device: str = "auto"
     resume: bool = True
+    nproc: int = Field(1, ge=1)  # > 1: DistributedDataParallel over N processes (torchrun)
 
 
 MODEL_KEYS = ("name", "attention", "query", "embedding_dim", "hidden_dim", "num_layers", "dropout")

@@ -11,15 +11,17 @@ import hashlib
 import json
 import math
 import shutil
+import tempfile
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
+from attnlib.distributed import run_torchrun
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model, loss_fn
-from attnlib.persistence import save_model
+from attnlib.persistence import load_model, save_model
 from attnlib.plots import learning_curve
 from attnlib.train import History, fit, seed_everything
 from flows._data import data_spec, load_best, load_data, load_meta, load_vocab
@@ -101,11 +103,20 @@ def train_model(
     train: SequenceData,
     val: SequenceData,
     resume: bool,
+    nproc: int = 1,
 ):
-    """Fit the model (on the GPU when there is one); returns it with its history."""
+    """Fit the model (on the GPU when there is one); returns it with its history.
+
+    With ``nproc`` > 1 torchrun runs ``nproc`` DistributedDataParallel ranks instead; the
+    global batch is the same, so the result matches one process.
+    """
+    if nproc > 1:
+        return train_distributed(model_cfg, train_cfg, resume, nproc)
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg)
-    batches = Batches(train, train_cfg.batch_size, shuffle=True, bucket=True, seed=train_cfg.seed)
+    batches = Batches(
+        train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
+    )
     val_batches = Batches(val, 256)
     hist = fit(
         model,
@@ -118,6 +129,25 @@ def train_model(
         resume=resume,
     )
     return model.cpu(), hist
+
+
+def train_distributed(model_cfg: ModelConfig, train_cfg: TrainConfig, resume: bool, nproc: int):
+    """Train on ``nproc`` torchrun ranks (attnlib.distributed); rank 0 writes the model."""
+    with tempfile.TemporaryDirectory(prefix=".ddp-", dir=".") as tmp:
+        spec = {
+            "train": str(split_path("train")),
+            "val": str(split_path("val")),
+            "task": model_cfg.task,
+            "model": model_cfg.model_dump(),
+            "train_config": train_cfg.model_dump(),
+            "vocab": None,  # the stage saves the final model with its vocabulary below
+            "out": f"{tmp}/model",
+            "checkpoint_dir": str(CHECKPOINTS),
+            "resume": resume,
+        }
+        hist = run_torchrun(spec, nproc)
+        model, _ = load_model(f"{tmp}/model")
+    return model, hist
 
 
 def train_metrics(model_cfg: ModelConfig, hist: History) -> dict:
@@ -150,7 +180,8 @@ def train() -> None:
     resume = prepare_checkpoints(
         fingerprint(model_cfg, train_cfg), section(params, "train", TrainParams).resume
     )
-    model, hist = train_model(model_cfg, train_cfg, train_data, val_data, resume)
+    tp = section(params, "train", TrainParams)
+    model, hist = train_model(model_cfg, train_cfg, train_data, val_data, resume, tp.nproc)
     metrics = train_metrics(model_cfg, hist)
     save_model(
         MODEL_DIR,

@@ -13,9 +13,10 @@ V = 10
 TOLERANCE = 1e-4  # float reductions differ between 1 and 2 processes (all-reduce order)
 
 
-def write_split(path, n, seed):
+def write_split(path, n, seed, ragged=False):
     g = torch.Generator().manual_seed(seed)
-    ids = [[2 + int(v) for v in torch.randint(0, V - 2, (8,), generator=g)] for _ in range(n)]
+    sizes = torch.randint(2, 16, (n,), generator=g).tolist() if ragged else [8] * n
+    ids = [[2 + int(v) for v in torch.randint(0, V - 2, (k,), generator=g)] for k in sizes]
     for s in ids:  # learnable structure: every token is followed by the next id, cyclically
         for t in range(1, len(s)):
             s[t] = 2 + (s[t - 1] - 1) % (V - 2)
@@ -24,15 +25,16 @@ def write_split(path, n, seed):
     return path
 
 
-@pytest.fixture
-def spec(tmp_path):
-    # Equal lengths: each rank's mean loss covers the same number of tokens, so the
-    # average of the ranks' gradients is exactly the single process's gradient.
+@pytest.fixture(params=["equal", "ragged"])
+def spec(tmp_path, request):
+    # Ragged: the ranks' slices hold different numbers of tokens; each rank's mean loss is
+    # weighted by its share, so the averaged gradient is still the global batch's.
+    ragged = request.param == "ragged"
     model = ModelConfig(vocab_size=V, embedding_dim=8, hidden_dim=8, dropout=0.0)
     train = TrainConfig(epochs=3, batch_size=8, lr=1e-2, patience=10, progress=False, seed=3)
     return {
-        "train": str(write_split(tmp_path / "train.parquet", 32, 1)),
-        "val": str(write_split(tmp_path / "val.parquet", 8, 2)),
+        "train": str(write_split(tmp_path / "train.parquet", 32, 1, ragged)),
+        "val": str(write_split(tmp_path / "val.parquet", 8, 2, ragged)),
         "task": "next_state",
         "model": model.model_dump(),
         "train_config": train.model_dump(),
