@@ -9,6 +9,8 @@ the ``quality-table`` markers).
 
     python bench/quality.py                 # every built-in set (about an hour on 2 cores)
     python bench/quality.py gunpoint trec6  # some of them
+    python bench/quality.py --defaults      # default params only (the 10-minute check):
+                                            # bench/results/quality_defaults.{json,md}
 """
 
 from __future__ import annotations
@@ -74,11 +76,11 @@ def set_params(path: Path, overrides: dict) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def run_one(name: str, env: dict, extra: dict) -> dict:
+def run_one(name: str, env: dict, extra: dict, recommended: bool = True) -> dict:
     """``dvc repro`` of one built-in set in a fresh copy of the project."""
     info = BUILTINS[name]
-    overrides = {"task": info.task, "ingest.source": f"builtin:{name}", **info.recommended,
-                 **extra}  # fmt: skip
+    overrides = {"task": info.task, "ingest.source": f"builtin:{name}",
+                 **(info.recommended if recommended else {}), **extra}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=f"quality-{name}-") as tmp:
         path = Path(tmp)
         copy_project(path)
@@ -157,7 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the other sets' results from an earlier quality.json",
     )
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="default params (no recommended overrides) -> quality_defaults.{json,md}",
+    )
     args = parser.parse_args(argv)
+    out = "quality_defaults" if args.defaults else "quality"
     extra = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     names = args.names or list(BUILTINS)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -180,18 +188,18 @@ def main(argv: list[str] | None = None) -> int:
             results = []
             for name in names:
                 print(f"{name} ...", file=sys.stderr, flush=True)
-                results.append(run_one(name, env, extra))
+                results.append(run_one(name, env, extra, recommended=not args.defaults))
                 print(f"{name}: {results[-1]['seconds']} s", file=sys.stderr, flush=True)
                 partial = merge(results) if args.merge else results
-                write_json_atomic(RESULTS / "quality.json", partial)  # partial results survive
+                write_json_atomic(RESULTS / f"{out}.json", partial)  # partial results survive
         finally:
             stop_server(server.pid)
     if args.merge:
         results = merge(results)
     md = table(results)
-    write_json_atomic(RESULTS / "quality.json", results)
-    write_text_atomic(RESULTS / "quality.md", md)
-    if args.readme:
+    write_json_atomic(RESULTS / f"{out}.json", results)
+    write_text_atomic(RESULTS / f"{out}.md", md)
+    if args.readme and not args.defaults:
         update_readme(md)
     print(md)
     return 1 if any("error" in r for r in results) else 0
