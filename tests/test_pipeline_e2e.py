@@ -131,6 +131,28 @@ def test_second_repro_does_nothing(reproduced):
     assert "Data and pipelines are up to date" in out, out
 
 
+def test_plots_show_renders_curves_and_attention(reproduced, tmp_path):
+    path, env, _ = reproduced
+    _run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], path, env)
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert "Learning curves" in html and "val_loss" in html
+    assert "plots/attention" in html  # the heatmap PNGs, embedded
+    assert "plots/confusion.json" in html
+
+
+def test_predict_on_the_bundle_reproduces_test_accuracy(reproduced, tmp_path):
+    path, env, _ = reproduced
+    out = tmp_path / "preds.parquet"
+    _run([str(BIN / "attnlib"), "predict", "export", "data/split/test.parquet", "--out", str(out)],
+         path, env)  # fmt: skip
+    import polars as pl
+
+    scored = pl.read_parquet(out)["correct"].drop_nulls()
+    accuracy = json.loads((path / "metrics/eval.json").read_text())["model"]["accuracy"]
+    assert len(scored) > 0
+    assert scored.mean() == pytest.approx(accuracy, abs=1e-9)
+
+
 def test_experiment_is_compared(reproduced):
     path, env, _ = reproduced
     out = _run(["dvc", "exp", "run", "-S", "train.hidden_dim=8"], path, env)
