@@ -1,17 +1,64 @@
-"""The ``attnlib`` command. A user mistake is one line on stderr and exit code 2."""
+"""The ``attnlib`` command. A user mistake is one line on stderr and exit code 2.
+
+Pipeline stages (``train``, ``search``, ``evaluate``, ``export``) run ``python -m
+flows.<stage>`` in a project directory, as ``dvc repro`` does, and pass its exit code on.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from attnlib.errors import AttnlibError
+from attnlib.errors import AttnlibError, ConfigError, DataError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="The attnlib command: data sets, ingest, pipeline stages, prediction. A user mistake "
+    "is one line on stderr and exit code 2.",
+)
+
+QUIET_ENV = "ATTNLIB_QUIET"  # set for a stage run with --quiet: no progress bars
+
+
+@app.callback()
+def _options(
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            envvar=QUIET_ENV,
+            help="no progress bars or summary lines; stages log warnings and errors only",
+        ),
+    ] = False,
+) -> None:
+    """Options that apply to every command (give them before the command's name)."""
+    _options_given.update(quiet=quiet)  # runs before the command, on every invocation
+
+
+_options_given = {"quiet": False}
+
+
+def _quiet() -> bool:
+    return _options_given["quiet"]
+
+
+def _say(message: str) -> None:
+    """A summary line on stdout, unless --quiet."""
+    if not _quiet():
+        typer.echo(message)
+
+
+# every character str.splitlines() breaks at, written as its escape (\n -> "\\n")
+_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
 def user_errors(fn):
@@ -21,8 +68,8 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except AttnlibError as exc:
-            typer.echo(f"error: {exc}", err=True)
+        except AttnlibError as exc:  # one line, also when a quoted value holds a line break
+            typer.echo(f"error: {str(exc).translate(_LINE_BREAKS)}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -79,7 +126,7 @@ def predict(
     msg = f"{result.height} predictions -> {out}"
     if scored is not None and len(scored):
         msg += f" (accuracy on known next states: {scored.mean():.4f})"
-    typer.echo(msg)
+    _say(msg)
 
 
 @app.command()
@@ -89,14 +136,23 @@ def ingest(
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write")],
     format: Annotated[str, typer.Option(help="auto, seqlab_txt, seqlab_csv, csv, ...")] = "auto",
     limit: Annotated[int, typer.Option(min=0, help="keep the first N sequences (0 = all)")] = 0,
+    max_length: Annotated[
+        int,
+        typer.Option(min=0, help="a sequence longer than N steps is an error (0 = no limit)"),
+    ] = 0,
 ) -> None:
     """Read SOURCE, validate it and write the normalised table (the ingest stage alone)."""
+    from rich.console import Console
+
     from attnlib.datasets import read_source
     from attnlib.io import write_parquet_atomic
 
-    frame = read_source(source, format, limit=limit or None)
+    # a transient spinner on stderr: gone when done, nothing at all when not a terminal
+    status = Console(stderr=True).status(f"reading {source} ...")
+    with contextlib.nullcontext() if _quiet() else status:
+        frame = read_source(source, format, limit=limit or None, max_length=max_length or None)
     write_parquet_atomic(out, frame)
-    typer.echo(f"{frame.height} sequences -> {out}")
+    _say(f"{frame.height} sequences -> {out}")
 
 
 @app.command()
@@ -139,6 +195,94 @@ def explain(
     console.print(f"predicted: {preds}")
     for tok, w in sorted(zip(tokens, weights, strict=True), key=lambda x: -x[1])[:5]:
         console.print(f"  {w:6.3f}  {tok}")
+
+
+ProjectOption = Annotated[
+    Path,
+    typer.Option(
+        "--project",
+        "-p",
+        help="the project directory (params.yaml, dvc.yaml, data/); default: here",
+        file_okay=False,
+    ),
+]
+
+
+def run_stage(stage: str, project: Path, args: list[str] | None = None) -> int:
+    """Run ``python -m flows.<stage> ARGS`` in ``project``; return its exit code.
+
+    Raises:
+        DataError: ``project`` is not a directory.
+        ConfigError: it has no params file (``params.yaml``, or ``$ATTNLIB_PARAMS``).
+    """
+    if not project.is_dir():
+        raise DataError(f"{project}: project directory not found")
+    params = project / os.environ.get("ATTNLIB_PARAMS", "params.yaml")
+    if not params.is_file():
+        raise ConfigError(
+            f"{params}: params file not found (run in a project directory or give --project)"
+        )
+    env = {k: v for k, v in os.environ.items() if k != QUIET_ENV}  # "0" would count as set
+    if _quiet():
+        env.update(PREFECT_LOGGING_LEVEL="WARNING", **{QUIET_ENV: "1"})
+    # attnlib never imports prefect or flows: the stage is its own process, as under DVC
+    proc = subprocess.Popen([sys.executable, "-m", f"flows.{stage}", *(args or [])],
+                            cwd=project, env=env)  # fmt: skip
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:  # the stage got the same Ctrl-C; let it finish cleaning up
+        code = proc.wait()
+    return 128 - code if code < 0 else code  # killed by a signal: the shell's 128 + N
+
+
+def _stage_command(stage: str, what: str):
+    @user_errors
+    def command(project: ProjectOption = Path(".")) -> None:
+        raise typer.Exit(run_stage(stage, project))
+
+    command.__doc__ = f"Run the {stage} stage of a project: {what}.\n\n{_STAGE_HELP % stage}"
+    return command
+
+
+_STAGE_HELP = (
+    "Runs `python -m flows.%s` in the project directory as `dvc repro` does, without DVC's "
+    "dependency checks or dvc.lock, and exits with its exit code (2 on a user mistake)."
+)
+
+app.command("train")(
+    _stage_command("train", "fit the model on the train split (resumes from checkpoints/)")
+)
+
+
+@app.command(
+    help="Run the search stage of a project: tune the train params on train / val.\n\n"
+    + _STAGE_HELP % "search"
+)
+@user_errors
+def search(
+    project: ProjectOption = Path("."),
+    workers: Annotated[int, typer.Option(min=1, help="worker processes on this machine")] = 1,
+    storage: Annotated[
+        str, typer.Option(help="Optuna storage URL (overrides search.storage in params.yaml)")
+    ] = "",
+    first_worker: Annotated[
+        int,
+        typer.Option(min=0, help="this machine's first worker index when machines share a study"),
+    ] = 0,
+) -> None:
+    """Run the search stage (see the help above)."""
+    args = [f"--workers={workers}"] if workers != 1 else []
+    args += [f"--storage={storage}"] if storage else []
+    args += [f"--first-worker={first_worker}"] if first_worker else []
+    raise typer.Exit(run_stage("search", project, args))
+
+
+app.command("evaluate")(
+    _stage_command("evaluate", "score the model on the test split, with baselines and plots")
+)
+app.command("export")(
+    _stage_command("export", "write the export/ bundle (safetensors, JSON, ONNX, model card)")
+)
 
 
 def main() -> None:  # pragma: no cover - console script entry

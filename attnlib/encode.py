@@ -25,7 +25,7 @@ import polars as pl
 
 from attnlib import windows
 from attnlib.data import SequenceData
-from attnlib.errors import DataError
+from attnlib.errors import DataError, where
 from attnlib.scaling import Standardizer
 from attnlib.split import assign_splits
 from attnlib.vocab import Vocabulary
@@ -51,8 +51,8 @@ def kind_of(raw: pl.DataFrame) -> str:
     """``tokens``, ``series`` (numeric sequences) or ``long`` (one series, time-indexed)."""
     if "tokens" in raw.columns:
         return "tokens"
-    if "values" in raw.columns:
-        return "series"
+    if "values" in raw.columns and isinstance(raw.schema["values"], pl.List):
+        return "series"  # (a long table may have a value column named "values")
     if "time" in raw.columns:
         return "long"
     raise DataError(f"raw data has none of 'tokens', 'values', 'time': {raw.columns}")
@@ -82,14 +82,18 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
         assign_splits(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     )
     train = frame.filter(pl.col("split") == "train")
-    labels = build_label_map(train["label"]) if task == "classify" else None
+    labels = build_label_map(train["label"], source=source) if task == "classify" else None
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
     if kind == "tokens":
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
         )
         if len(vocab) < 4:
-            raise DataError(f"{source}: the train split's vocabulary has {len(vocab) - 2} tokens")
+            raise DataError(
+                f"{where(source, key='tokens')}the train split's vocabulary has "
+                f"{len(vocab) - 2} token(s), too few to learn from (at least 2; see "
+                f"encode.min_freq={opt.min_freq}, encode.max_size={opt.max_size})"
+            )
         meta.update(vocab.to_dict(), model_fields={"input_kind": "tokens"})
         return encode_frame(frame, vocab, labels), meta
     scaler = Standardizer.fit((np.asarray(v) for v in train["values"].to_list()), log=opt.log)
@@ -99,11 +103,14 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     return encode_series(frame, scaler, labels), meta
 
 
-def build_label_map(labels: pl.Series) -> list[str]:
+def build_label_map(labels: pl.Series, *, source: object = None) -> list[str]:
     """Sorted distinct labels; a label's id is its index."""
     values = sorted(labels.cast(pl.Utf8).unique().to_list())
     if len(values) < 2:
-        raise DataError(f"classification needs at least 2 classes, found {values}")
+        raise DataError(
+            f"{where(source, key='label')}classification needs at least 2 classes in the "
+            f"train split, found {values}"
+        )
     return values
 
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -258,6 +259,30 @@ def run_search(
     rdb = make_storage(storage, config)
     study = open_study(config, rdb, name, seed=train_config.seed + worker)
     start = time.monotonic()
+    with _trial_progress(config.n_trials, train_config.progress) as advance:
+        _search_loop(study, rdb, config, start, advance, model=model, train_config=train_config,
+                     train_data=train_data, val_data=val_data, worker=worker)  # fmt: skip
+    return study
+
+
+@contextlib.contextmanager
+def _trial_progress(total: int, enabled: bool):
+    """Yield ``advance(finished)``: a progress bar of finished trials on a terminal."""
+    if not enabled:
+        yield lambda finished: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("search trials", total=total)
+        yield lambda finished: bar.update(task, completed=min(finished, total))
+
+
+def _search_loop(study, rdb, config, start, advance, *, model, train_config, train_data,
+                 val_data, worker) -> None:  # fmt: skip
     waiting = False
     while True:
         with warnings.catch_warnings():
@@ -265,6 +290,7 @@ def run_search(
             optuna.storages.fail_stale_trials(study)
         trials = rdb.get_all_trials(study._study_id, deepcopy=False)
         finished = sum(t.state in FINISHED for t in trials)
+        advance(finished)
         running = sum(t.state == TrialState.RUNNING for t in trials)
         if finished >= config.n_trials:
             break
@@ -293,11 +319,11 @@ def run_search(
             n_trials=1,
             catch=(_BudgetTaken,),
         )
-    return study
 
 
 def _worker_main(kwargs: dict, threads: int) -> None:
     torch.set_num_threads(threads)
+    kwargs["train_config"] = kwargs["train_config"].model_copy(update={"progress": False})
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     run_search(**kwargs)
 

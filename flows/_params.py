@@ -47,6 +47,7 @@ class IngestParams(_Section):
     format: str = "auto"
     limit: int = Field(0, ge=0)
     workers: int = Field(2, ge=1)
+    max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
 
 
 class EncodeParams(_Section):
@@ -197,13 +198,31 @@ def not_user_error(task, task_run, state) -> bool:
 
 
 class _NoUserErrorTraceback(logging.Filter):
-    """A user mistake is reported in one line, not with Prefect's traceback."""
+    """A user mistake is reported in one line, not with Prefect's traceback.
+
+    ``console=True`` (the terminal's handler) drops the record altogether: run_stage
+    prints the mistake itself, as the stage's one ``error:`` line.
+    """
+
+    def __init__(self, console: bool = False):
+        super().__init__()
+        self.console = console
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, AttnlibError):
             record.exc_info, record.exc_text = None, None
-        return True
+            record.attnlib_user_error = True  # for the handlers that see the record later
+        if not self.console:
+            return True
+        # a failed task run's "Finished in state Failed(... DataError: ...)" has no exc_info
+        names = {c.__name__ for c in _subclasses(AttnlibError)}
+        failed = any(f"exception {n}: " in str(record.msg) for n in names)
+        return not (failed or getattr(record, "attnlib_user_error", False))
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
 
 
 def run_stage(flow: Callable[[], object]) -> None:
@@ -212,12 +231,11 @@ def run_stage(flow: Callable[[], object]) -> None:
     from prefect.settings import temporary_settings
 
     setup_logging()
-    quiet = _NoUserErrorTraceback()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(quiet)
-    for name in ("prefect.flow_runs", "prefect.task_runs"):
+    for handler in logging.getLogger().handlers:  # the console
+        handler.addFilter(_NoUserErrorTraceback(console=True))
+    for name in ("prefect.flow_runs", "prefect.task_runs"):  # the API (the UI's run logs)
         for handler in logging.getLogger(name).handlers:
-            handler.addFilter(quiet)
+            handler.addFilter(_NoUserErrorTraceback())
     # Flow-run heartbeats (every 180 s by default) let a server mark a vanished run as
     # crashed; a stage is a foreground process of `dvc repro` whose exit DVC sees, and the
     # heartbeat thread's start and stop cost ~1.2 s per stage (bench/orchestration.py).
@@ -228,5 +246,5 @@ def run_stage(flow: Callable[[], object]) -> None:
         with temporary_settings(updates=updates):
             flow()
     except AttnlibError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + str(exc).replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
         sys.exit(exc.exit_code)

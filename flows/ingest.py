@@ -12,16 +12,18 @@ from flows._params import RAW, IngestParams, load_params, not_user_error, run_st
 
 # reading a file can hit a transient I/O error; a malformed file is not retried
 @task(retries=1, retry_delay_seconds=2, retry_condition_fn=not_user_error)
-def read(source: str, fmt: str, limit: int, workers: int) -> pl.DataFrame:
+def read(source: str, fmt: str, limit: int, workers: int, max_length: int = 0) -> pl.DataFrame:
     """Read and validate the source into the raw schema."""
-    return read_source(source, fmt, limit=limit or None, workers=workers)
+    return read_source(
+        source, fmt, limit=limit or None, workers=workers, max_length=max_length or None
+    )
 
 
 @flow(name="ingest")
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
     get_run_logger().info("ingest: reading %s", describe_source(p.source, p.format))
-    frame = read(p.source, p.format, p.limit, p.workers)
+    frame = read(p.source, p.format, p.limit, p.workers, p.max_length)
     write_parquet_atomic(RAW, frame)
     get_run_logger().info("ingest: %d rows from %s -> %s", frame.height, p.source, RAW)
 

@@ -149,7 +149,12 @@ def _head(frame: pl.DataFrame, limit: int | None) -> pl.DataFrame:
 
 
 def read_source(
-    source: str | Path, fmt: str = "auto", *, limit: int | None = None, workers: int = 2
+    source: str | Path,
+    fmt: str = "auto",
+    *,
+    limit: int | None = None,
+    workers: int = 2,
+    max_length: int | None = None,
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -158,18 +163,24 @@ def read_source(
         fmt: ``auto`` or one of :data:`FORMATS`.
         limit: keep only the first ``limit`` rows; None keeps all.
         workers: processes for built-in data sets that are built in parallel.
+        max_length: a sequence (tokens or time steps) longer than this is an error; None
+            sets no limit. A long table (forecasting) is one series and has no limit.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
             the file and line/row), or the built-in name is unknown.
-        ConfigError: ``fmt``, ``limit`` or ``workers`` is not valid.
+        ConfigError: ``fmt``, ``limit``, ``workers`` or ``max_length`` is not valid.
     """
     _check_limit_workers(limit, workers)
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        raise ConfigError(f"max_length must be a positive integer or None, got {max_length!r}")
     text = str(source)
     if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
         if fmt != "auto":
             raise ConfigError(f"format '{fmt}' does not apply to built-in data set '{text}'")
-        return load_builtin(text.removeprefix(_PREFIX), limit=limit, workers=workers)
+        frame = load_builtin(text.removeprefix(_PREFIX), limit=limit, workers=workers)
+        check_max_length(frame, text, lambda i: f"row {i + 1}", max_length)
+        return frame
 
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
@@ -177,28 +188,46 @@ def read_source(
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     if fmt == "parquet" or (fmt == "auto" and path.suffix.lower() == ".parquet"):
-        frame = _parquet(path, fmt)
+        frame, where = _parquet(path, fmt), lambda i: f"row {i + 1}"
     else:
         data = tables.read_utf8(path)
         if fmt == "auto":
             fmt, why = detect_format(path, data)
             log.info("%s: format auto -> %s (%s)", path, fmt, why)
-        frame = _read_text(path, data, fmt)
+        frame, where = _read_text(path, data, fmt)
+    check_max_length(frame, path, where, max_length)
     return _head(frame, limit)
 
 
-def _read_text(path: Path, data: str, fmt: str) -> pl.DataFrame:
+def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
+    """Raise a DataError at the first sequence longer than ``max_length`` (None: no limit)."""
+    column = next((c for c in ("tokens", "values") if c in frame.columns), None)
+    if max_length is None or column is None:  # a long table is one series, cut into windows
+        return
+    lengths = frame[column].list.len()
+    too_long = lengths > max_length
+    if too_long.any():
+        i = too_long.arg_true()[0]
+        raise DataError(
+            f"{path}, {where(i)}: sequence '{frame['id'][i]}' has {lengths[i]} "
+            f"{'tokens' if column == 'tokens' else 'time steps'}, more than max_length {max_length}"
+        )
+
+
+def _read_text(path: Path, data: str, fmt: str) -> tuple[pl.DataFrame, Callable]:
+    """The frame read from a text file, and ``where(i)`` naming row i's line."""
+    by_line = lambda i: f"line {i + 1}"  # noqa: E731
     if fmt == "seqlab_txt":
-        return tables.read_seqlab_txt(path, data)
+        return tables.read_seqlab_txt(path, data), by_line
     if fmt == "seqlab_csv":
-        return tables.read_seqlab_csv(path, data)
+        return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
     if fmt == "ucr":
-        return series.read_ucr(path, data)
+        return series.read_ucr(path, data), by_line
     sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
+    rows, where = tables.read_rows(path, data, sep)
     if fmt == "long":
-        frame = pl.read_csv(data.encode(), separator=sep, infer_schema=False)
-        return series.read_long(frame, path, lambda i: f"line {i + 2}")
-    return tables.read_delimited(path, data, sep)
+        return series.read_long(rows, path, where), where
+    return tables.normalise_table(rows, path, where), where
 
 
 def _parquet(path: Path, fmt: str) -> pl.DataFrame:
@@ -206,7 +235,9 @@ def _parquet(path: Path, fmt: str) -> pl.DataFrame:
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if "tokens" in frame.columns or "text" in frame.columns:
         return tables.normalise_table(frame, path, where)
-    if "values" in frame.columns:
+    if "values" in frame.columns and (
+        isinstance(frame.schema["values"], pl.List) or not series.time_column(frame.columns)
+    ):
         return series.normalise_series_table(frame, path, where)
     if series.time_column(frame.columns):
         log.info("%s: a time column and no tokens / values: read as a long table", path)

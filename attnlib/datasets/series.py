@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from attnlib.datasets.tables import fail_first, ids_column, optional_columns
+from attnlib.datasets.tables import as_text, fail_first, ids_column, optional_columns
 from attnlib.errors import DataError
 
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "month", "year")
+_F32_MAX = float(np.finfo(np.float32).max)
 SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
 
 
@@ -69,8 +70,12 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
             series.pop()
         if not series or any(not math.isfinite(v) for v in series):
             raise DataError(f"{path}, line {number}: missing (NaN) or infinite value in the series")
+        column = np.asarray(series, dtype=np.float64)
+        if np.abs(column).max() > _F32_MAX:  # stored as float32: it would become inf
+            bad = fields[1 + int(np.abs(column).argmax())]
+            raise DataError(f"{path}, line {number}: value '{bad}' is too large (float32)")
         ids.append(f"line{number}")
-        values.append(np.asarray(series, dtype=np.float32)[:, None])  # (T, 1)
+        values.append(column.astype(np.float32)[:, None])  # (T, 1)
         labels.append(_label(fields[0]))
     return series_frame(ids, values, labels)
 
@@ -89,7 +94,8 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
     ``values`` is list<float> (one channel) or list<list<float>> (time x channels).
     """
     values = frame["values"]
-    if values.dtype == pl.List(pl.List(pl.Float64)) or values.dtype == pl.List(pl.List(pl.Float32)):
+    inner = values.dtype.inner if isinstance(values.dtype, pl.List) else None
+    if isinstance(inner, pl.List) and inner.inner.is_numeric():
         nested = values.cast(pl.List(pl.List(pl.Float32)))
     elif isinstance(values.dtype, pl.List) and values.dtype.inner.is_numeric():
         nested = values.cast(pl.List(pl.Float32)).list.eval(pl.concat_list(pl.element()))
@@ -100,7 +106,11 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
     for i, series in enumerate(rows):
         if not series:
             raise DataError(f"{path}, {where(i)}: empty series")
+        if any(step is None for step in series):
+            raise DataError(f"{path}, {where(i)}: missing time step in 'values'")
         widths = {len(step) for step in series}
+        if widths == {0}:
+            raise DataError(f"{path}, {where(i)}: time steps without values in 'values'")
         arr = np.asarray(series, dtype=np.float32) if len(widths) == 1 else None
         if arr is None or not np.isfinite(arr).all():
             raise DataError(f"{path}, {where(i)}: missing, ragged or non-finite value in 'values'")
@@ -133,7 +143,7 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     channels = [c for c in frame.columns if c != time and c not in ("id", "split")]
     if not channels:
         raise DataError(f"{path}: no value column beside the time column '{time}'")
-    times = frame[time].cast(pl.String)
+    times = as_text(frame[time], path, time)
     fail_first(times.is_null(), path, where, f"missing time in '{time}'")
     fail_first(~times.is_first_distinct(), path, where, f"time '{time}' repeats an earlier row")
     out = [times.alias("time")]

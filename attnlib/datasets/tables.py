@@ -12,7 +12,9 @@ Every problem is a :class:`~attnlib.errors.DataError` naming the file and the li
 from __future__ import annotations
 
 import codecs
+import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +23,7 @@ from attnlib.errors import DataError
 
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
+_FIELD_LIMIT = 2**31 - 1  # characters in one CSV field
 
 
 def read_utf8(path: Path) -> str:
@@ -86,25 +89,62 @@ def read_seqlab_csv(path: Path, text: str) -> pl.DataFrame:
     )
 
 
+def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Callable]:
+    """A CSV / TSV with a header as a frame of strings, and ``where(i)`` naming row i's line.
+
+    Read with the :mod:`csv` module so that every problem names its line, also when a
+    quoted field spans lines: a row with more or fewer fields than the header, a quote
+    left open, a repeated column name. An empty field is null; a blank line is a row of
+    nulls (so it is reported as what it lacks, at its line).
+    """
+    kind = "TSV" if separator == "\t" else "CSV"
+    if csv.field_size_limit() < _FIELD_LIMIT:  # default 128 KiB: a long text is no error
+        csv.field_size_limit(_FIELD_LIMIT)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    rows: list[list[str]] = []
+    lines: list[int] = []  # the line each data row starts on
+    start = 1
+    try:
+        header = next(reader, [])
+        if not any(h.strip() for h in header):
+            raise DataError(f"{path}, line 1: expected a header of column names")
+        repeated = next((h for i, h in enumerate(header) if h in header[:i]), None)
+        if repeated is not None:
+            raise DataError(f"{path}, line 1: column '{repeated}' appears twice in the header")
+        start = reader.line_num + 1
+        for fields in reader:
+            if fields and len(fields) != len(header):
+                raise DataError(
+                    f"{path}, line {start}: {len(fields)} field(s), the header has {len(header)}"
+                )
+            rows.append(fields or [""] * len(header))
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:  # a quote left open is reported where its row starts
+        raise DataError(f"{path}, line {start}: not a readable {kind} row ({exc})") from None
+    columns = zip(*rows, strict=True) if rows else ([] for _ in header)
+    frame = pl.DataFrame(
+        {h: [f if f else None for f in col] for h, col in zip(header, columns, strict=True)},
+        schema={h: pl.String for h in header},
+    )
+    return frame, lambda i: f"line {lines[i]}"
+
+
 def read_delimited(path: Path, text: str, separator: str) -> pl.DataFrame:
     """CSV / TSV with a header: ``text`` or ``tokens`` column, optional ``id`` / ``label``."""
-    try:
-        # Everything as strings: ids such as "007" must not become integers.
-        frame = pl.read_csv(io.BytesIO(text.encode()), separator=separator, infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(
-            f"{path}: not a readable {'TSV' if separator == chr(9) else 'CSV'} "
-            f"file ({str(exc).splitlines()[0]})"
-        ) from None
-    # Data row i sits on line i + 2 (line 1 is the header); quoted newlines would shift this.
-    return normalise_table(frame, path, lambda i: f"line {i + 2}")
+    frame, where = read_rows(path, text, separator)  # all strings: ids such as "007" stay
+    return normalise_table(frame, path, where)
 
 
 def read_parquet(path: Path) -> pl.DataFrame:
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
     try:
         return pl.read_parquet(path)
     except Exception as exc:  # polars / arrow raise several unrelated types here
-        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise DataError(
+            f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})"
+        ) from None
 
 
 def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
@@ -118,10 +158,12 @@ def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     if not column:
         raise DataError(f"{path}: needs a 'tokens' or 'text' column; found {frame.columns}")
     tokens = frame[column]
+    if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
+        tokens = tokens.cast(pl.String)
     if tokens.dtype == pl.String:
         tokens = tokens.str.extract_all(r"\S+")
-    elif isinstance(tokens.dtype, pl.List):
-        tokens = tokens.cast(pl.List(pl.String))
+    elif isinstance(tokens.dtype, pl.List) and not tokens.dtype.inner.is_nested():
+        tokens = as_text(tokens, path, column, pl.List(pl.String))
     else:
         raise DataError(
             f"{path}: column '{column}' must hold text or a list of strings, not {tokens.dtype}"
@@ -138,7 +180,7 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
     """The ``id`` column (unique, no nulls), or ``row<N>`` when the table has none."""
     if "id" not in frame.columns:
         return pl.Series("id", [f"row{i + 1}" for i in range(frame.height)], dtype=pl.String)
-    ids = frame["id"].cast(pl.String)
+    ids = as_text(frame["id"], path, "id")
     fail_first(ids.is_null(), path, where, "missing id")
     repeated = ~ids.is_first_distinct()
     if repeated.any():
@@ -154,15 +196,27 @@ def optional_columns(frame: pl.DataFrame, path: Path, where) -> list[pl.Series]:
     """``label`` (no nulls) and ``split`` (train / test only) when the table has them."""
     out = []
     if "label" in frame.columns:
-        labels = frame["label"].cast(pl.String)
+        labels = as_text(frame["label"], path, "label")
         fail_first(labels.is_null(), path, where, "missing label")
         out.append(labels.alias("label"))
     if "split" in frame.columns:
-        split = frame["split"].cast(pl.String)
+        split = as_text(frame["split"], path, "split")
         fail_first(~split.is_in(["train", "test"]).fill_null(False), path, where,
                    "column 'split' must be 'train' or 'test'")  # fmt: skip
         out.append(split.alias("split"))
     return out
+
+
+def as_text(values: pl.Series, path: Path, column: str, dtype=pl.String) -> pl.Series:
+    """``values`` cast to ``dtype`` (text); a column that holds something else is a DataError."""
+    if values.dtype.is_nested() and not isinstance(dtype, pl.List):
+        raise DataError(f"{path}: column '{column}' must hold text or numbers, not {values.dtype}")
+    try:
+        return values.cast(dtype)
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(
+            f"{path}: column '{column}' does not convert to text ({str(exc).splitlines()[0]})"
+        ) from None
 
 
 def fail_first(bad: pl.Series, path: Path, where, message: str) -> None:

@@ -315,3 +315,24 @@ def test_sigkill_mid_trial_then_rerun_ends_with_exactly_n_trials(tmp_path):
     assert failed.number == killed[0].number
     (retry,) = [t for t in done if t.system_attrs.get("failed_trial") == failed.number]
     assert retry.params == killed[0].params  # the killed trial was retried as it was
+
+
+def test_progress_bar_counts_finished_trials(tmp_path, monkeypatch):
+    import rich.progress
+    from rich.console import Console
+
+    cfg, tr, va, model, train = tiny(n_trials=2, space={"lr": {"min": 1e-3, "max": 1e-1}})
+    consoles, real = [], rich.progress.Progress.__init__
+
+    def recording(self, *args, **kwargs):  # a terminal console whose output we can read
+        kwargs["console"] = Console(force_terminal=True, width=100, record=True)
+        consoles.append(kwargs["console"])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(rich.progress.Progress, "__init__", recording)
+    shown = train.model_copy(update={"progress": True})
+    study = run_search(
+        cfg, tr, va, model=model, train_config=shown, storage=f"sqlite:///{tmp_path}/p.db"
+    )
+    assert len(finished(study)) == 2
+    assert len(consoles) == 1 and "search trials" in consoles[0].export_text()

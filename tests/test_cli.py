@@ -1,0 +1,177 @@
+"""The ``attnlib`` command: help everywhere, stage commands, --quiet.
+
+Stage commands run ``python -m flows.<stage>`` in the project directory; here the project
+holds a stand-in ``flows`` package (the working directory comes first on the module
+path, as for the project's own flows under ``dvc repro``) that records how it was run,
+so these tests need no Prefect server.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from attnlib.cli import app
+
+runner = CliRunner()
+COMMANDS = sorted(typer.main.get_command(app).commands)
+STAGES = ("train", "search", "evaluate", "export")
+
+FAKE_STAGE = """\
+import json, os, sys
+from pathlib import Path
+
+Path("ran.json").write_text(json.dumps({
+    "module": __name__, "file": __file__, "argv": sys.argv[1:], "cwd": os.getcwd(),
+    "quiet": os.environ.get("ATTNLIB_QUIET"), "level": os.environ.get("PREFECT_LOGGING_LEVEL"),
+}))
+sys.exit(int(Path("exit_code").read_text()) if Path("exit_code").exists() else 0)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project directory whose flows.<stage> modules record their run and exit."""
+    (tmp_path / "params.yaml").write_text("task: next_state\n")
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "__init__.py").write_text("")
+    for stage in STAGES:
+        (tmp_path / "flows" / f"{stage}.py").write_text(FAKE_STAGE)
+    return tmp_path
+
+
+def ran(project: Path) -> dict:
+    return json.loads((project / "ran.json").read_text())
+
+
+def test_all_commands_are_there():
+    assert {"datasets", "ingest", "predict", "explain", *STAGES} <= set(COMMANDS)
+
+
+def test_top_level_help():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "--quiet" in result.output
+    for command in COMMANDS:
+        assert command in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and command in result.output
+
+
+def test_console_script_and_module_run(tmp_path):
+    """The installed ``attnlib`` script and ``python -m attnlib.cli`` both answer --help."""
+    script = Path(sys.executable).parent / "attnlib"
+    for cmd in ([str(script), "--help"], [sys.executable, "-m", "attnlib.cli", "train", "--help"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "Usage:" in proc.stdout
+
+
+def test_the_cli_imports_neither_prefect_nor_flows():
+    code = (
+        "import sys, attnlib.cli; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'flows')); "
+        "assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_without_params_yaml_is_a_user_error(stage, tmp_path):
+    result = runner.invoke(app, [stage, "--project", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {tmp_path / 'params.yaml'}: params file not found")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stage_in_a_missing_directory_is_a_user_error(tmp_path):
+    result = runner.invoke(app, ["train", "--project", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path / 'nope'}: project directory not found\n"
+
+
+def test_stage_defaults_to_the_current_directory(project, monkeypatch):
+    monkeypatch.chdir(project)
+    result = runner.invoke(app, ["train"])
+    assert result.exit_code == 0, result.output
+    run = ran(project)
+    assert run["module"] == "__main__" and run["file"] == str(project / "flows" / "train.py")
+    assert Path(run["cwd"]) == project
+    assert run["argv"] == [] and run["quiet"] is None
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_stage_runs_its_flow_module_and_passes_the_exit_code_on(project, stage, code):
+    (project / "exit_code").write_text(str(code))
+    result = runner.invoke(app, [stage, "--project", str(project)])
+    assert result.exit_code == code
+    assert ran(project)["file"] == str(project / "flows" / f"{stage}.py")
+
+
+def test_search_passes_its_options_on(project):
+    args = ["search", "-p", str(project), "--workers", "2", "--storage", "sqlite:///x.db"]
+    result = runner.invoke(app, [*args, "--first-worker", "2"])
+    assert result.exit_code == 0, result.output
+    assert ran(project)["argv"] == ["--workers=2", "--storage=sqlite:///x.db", "--first-worker=2"]
+    assert runner.invoke(app, ["search", "-p", str(project), "--workers", "0"]).exit_code == 2
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_quiet_stage_logs_warnings_only_and_has_no_progress_bars(project, flag):
+    result = runner.invoke(app, [flag, "evaluate", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    run = ran(project)
+    assert run["quiet"] == "1" and run["level"] == "WARNING"
+
+
+def test_quiet_also_from_the_environment(project, monkeypatch):
+    monkeypatch.setenv("ATTNLIB_QUIET", "1")
+    assert runner.invoke(app, ["export", "--project", str(project)]).exit_code == 0
+    assert ran(project)["level"] == "WARNING" and ran(project)["quiet"] == "1"
+    monkeypatch.setenv("ATTNLIB_QUIET", "0")  # not quiet: the stage must not see it set
+    assert runner.invoke(app, ["export", "--project", str(project)]).exit_code == 0
+    assert ran(project)["quiet"] is None
+
+
+def test_quiet_suppresses_the_ingest_summary_line(tmp_path):
+    src = tmp_path / "seqs.txt"
+    src.write_text("a b c\nb c d\n")
+    loud = runner.invoke(app, ["ingest", str(src), "--out", str(tmp_path / "a.parquet")])
+    assert loud.exit_code == 0, loud.output
+    assert loud.stdout == f"2 sequences -> {tmp_path / 'a.parquet'}\n"
+    assert loud.stderr == ""  # the spinner draws nothing when stderr is not a terminal
+    for flag in ("--quiet", "-q"):
+        out = tmp_path / f"b{flag}.parquet"
+        quiet = runner.invoke(app, [flag, "ingest", str(src), "--out", str(out)])
+        assert quiet.exit_code == 0, quiet.output
+        assert quiet.stdout == "" and quiet.stderr == ""
+        assert out.exists()
+
+
+def test_quiet_still_reports_errors(tmp_path):
+    result = runner.invoke(app, ["-q", "ingest", str(tmp_path / "x.csv"), "--out", "o.parquet"])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path / 'x.csv'}: file not found\n"
+
+
+def test_an_error_message_stays_on_one_line(tmp_path):
+    """A value quoted from the input may hold a line break; the message shows it escaped."""
+    src = tmp_path / "l.csv"
+    src.write_text('date,v\n2020-01,1\n2020-02,"4\n2"\n')
+    result = runner.invoke(app, ["ingest", str(src), "--out", str(tmp_path / "o.parquet")])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {src}, line 3: column 'v': '4\\n2' is not a number\n"
