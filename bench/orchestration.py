@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT
+from project import copy_project
 
 PLAIN = "def work():\n    return 1\n\n\ndef stage():\n    return work()\n\n\nstage()\n"
 PREFECT = """from prefect import flow, task
@@ -49,8 +48,6 @@ CALL_NO_HEARTBEAT = """from prefect.settings import temporary_settings
 with temporary_settings(updates={"flows.heartbeat_frequency": None}):
     stage()"""
 
-PROJECT = ["attnlib", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config",
-           ".dvcignore", ".gitignore"]  # fmt: skip
 TINY = {"task": "classify", "ingest": {"source": "builtin:trec6", "limit": 300},
         "search": {"enabled": False}, "train": {"epochs": 1}}  # fmt: skip
 STAGES = ["ingest", "encode", "split", "search", "train", "evaluate", "export"]
@@ -138,16 +135,6 @@ def ephemeral_overhead(home: Path, plain: float, server_s: float) -> dict:
 # --- no-op dvc repro ---------------------------------------------------------------------
 
 
-def _copy_project(dest: Path) -> None:
-    for name in PROJECT:
-        src, dst = ROOT / name, dest / name
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.exists():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-
-
 def _tiny_params(path: Path) -> None:
     import yaml
 
@@ -178,7 +165,7 @@ def noop_repro(server_url: str | None, runs: int = 3) -> dict:
     """Time a full tiny ``dvc repro``, then ``runs`` no-op ones, in a temporary copy."""
     with tempfile.TemporaryDirectory(prefix="bench-dvc-") as tmp:
         path = Path(tmp)
-        _copy_project(path)
+        copy_project(path)
         _tiny_params(path / "params.yaml")
         env = _env(**({"PREFECT_API_URL": server_url} if server_url else {}))
         for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):

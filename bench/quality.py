@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,12 +29,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from project import copy_project, update_readme  # noqa: E402
+
 from attnlib.datasets import BUILTINS  # noqa: E402
 from attnlib.io import write_json_atomic, write_text_atomic  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-PROJECT = ["attnlib", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config",
-           ".dvcignore", ".gitignore"]  # fmt: skip
 BUDGET_S = 600  # the limit per built-in set with its default params, on 2 cores
 
 # Published accuracies (not re-run here). UCR: 1-NN DTW with a full window, from the UCR
@@ -49,16 +48,6 @@ PUBLISHED = {
     "airline": {"sarima_mape": 2.90},
 }
 HEADLINE = {"next_state": "accuracy", "classify": "accuracy", "forecast": "mape"}
-
-
-def copy_project(dest: Path) -> None:
-    for name in PROJECT:
-        src, dst = ROOT / name, dest / name
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.exists():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
 
 
 def set_params(path: Path, overrides: dict) -> None:
@@ -133,16 +122,6 @@ def merge(results: list[dict]) -> list[dict]:
     return sorted(earlier.values(), key=lambda r: list(BUILTINS).index(r["name"]))
 
 
-def update_readme(md: str) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    start, end = "<!-- quality-table:start -->", "<!-- quality-table:end -->"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + start + "\n" + md + end + rest.split(end, 1)[1]
-        write_text_atomic(readme, text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help=f"built-in sets (default all: {list(BUILTINS)})")
@@ -200,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json_atomic(RESULTS / f"{out}.json", results)
     write_text_atomic(RESULTS / f"{out}.md", md)
     if args.readme and not args.defaults:
-        update_readme(md)
+        update_readme(md, "quality-table")
     print(md)
     return 1 if any("error" in r for r in results) else 0
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import common
 import torch
 from common import RESULTS, ROOT
+from project import update_readme
 from report import table
 
 from attnlib.io import write_json_atomic, write_text_atomic
@@ -110,18 +111,6 @@ def orchestration(quick: bool) -> dict:
     return out
 
 
-def update_readme(md: str) -> None:
-    """Put the table between README.md's ``perf-table`` markers."""
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    start, end = "<!-- perf-table:start -->", "<!-- perf-table:end -->"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        write_text_atomic(
-            readme, head + start + "\n" + md.strip() + "\n" + end + rest.split(end, 1)[1]
-        )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small budgets (development)")
@@ -195,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     md = table(results)
     write_text_atomic(RESULTS / f"{name}.md", md)
     if name == "perf" and set(sections) == set(SECTIONS):  # the full run: into README.md
-        update_readme(md)
+        update_readme(md, "perf-table")
     print(md)
     log(f"done in {results['bench_seconds']:.0f} s: {RESULTS / name}.json, .md")
     return 0
