@@ -69,6 +69,9 @@ class TrainConfig(_Frozen):
     grad_clip: float = Field(1.0, ge=0)  # max global grad norm; 0 disables
     patience: int = Field(5, ge=1)  # epochs without val improvement before stopping
     min_delta: float = Field(0.0, ge=0)  # improvement smaller than this does not count
+    # Small data: when epochs x batches per epoch is below this, epochs and patience are both
+    # multiplied by the same factor until it is not (0 = off); see attnlib.train.budget.
+    min_steps: int = Field(0, ge=0)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     amp: bool = True  # mixed precision, used on CUDA only

@@ -179,13 +179,14 @@ def fit(
         _set_rng_state(ck["rng"])
         log.info("resumed from %s at epoch %d", ckpt_path, start)
     per_step = getattr(train.data, "y_per_step", False)
-    done = hist.stopped_early or start >= config.epochs
+    epochs, patience = budget(config, len(train))
+    done = hist.stopped_early or start >= epochs
     t0 = time.perf_counter() - hist.seconds
-    for epoch in range(start, config.epochs if not done else start):
+    for epoch in range(start, epochs if not done else start):
         train.set_epoch(epoch)
         model.train()
         total, count = 0.0, 0
-        label = f"epoch {epoch + 1}/{config.epochs}"
+        label = f"epoch {epoch + 1}/{epochs}"
         for batch in _progress(train, label, config.progress and is_main):
             batch = batch.to(device)
             n = count_targets(batch.y, per_step)
@@ -221,7 +222,7 @@ def fit(
         hist.train_loss.append(total / max(count, 1))
         hist.val_loss.append(val_loss)
         hist.epochs_run = epoch + 1
-        hist.stopped_early = bad >= config.patience
+        hist.stopped_early = bad >= patience
         hist.seconds = time.perf_counter() - t0
         if ckpt_path and is_main:
             save_checkpoint(
@@ -259,6 +260,25 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return hist
+
+
+def budget(config: TrainConfig, batches_per_epoch: int) -> tuple[int, int]:
+    """Epochs and patience for this data: both scaled up alike when an epoch is short.
+
+    With 50 training series and batches of 16 an epoch is 4 optimizer steps, and 25 epochs
+    with a patience of 4 stop long before an LSTM has learnt anything. ``min_steps`` asks
+    for at least that many steps: ``epochs`` and ``patience`` are multiplied by
+    ``ceil(min_steps / (epochs * batches_per_epoch))``, so early stopping still waits the
+    same share of the run.
+    """
+    steps = config.epochs * max(batches_per_epoch, 1)
+    factor = max(1, math.ceil(config.min_steps / steps)) if config.min_steps else 1
+    if factor > 1:
+        log.info(
+            "%d batches per epoch: %d epochs, patience %d (train.min_steps %d)",
+            batches_per_epoch, config.epochs * factor, config.patience * factor, config.min_steps,
+        )  # fmt: skip
+    return config.epochs * factor, config.patience * factor
 
 
 def _rank_weight(n: int, world: int, device: torch.device) -> float:

@@ -114,9 +114,9 @@ def table(results: list[dict]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def merge(results: list[dict]) -> list[dict]:
+def merge(results: list[dict], out: str = "quality") -> list[dict]:
     """Earlier results (in BUILTINS order) with these runs replacing their sets'."""
-    path = RESULTS / "quality.json"
+    path = RESULTS / f"{out}.json"
     earlier = {r["name"]: r for r in json.loads(path.read_text())} if path.exists() else {}
     earlier.update({r["name"]: r for r in results})
     return sorted(earlier.values(), key=lambda r: list(BUILTINS).index(r["name"]))
@@ -169,12 +169,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name} ...", file=sys.stderr, flush=True)
                 results.append(run_one(name, env, extra, recommended=not args.defaults))
                 print(f"{name}: {results[-1]['seconds']} s", file=sys.stderr, flush=True)
-                partial = merge(results) if args.merge else results
+                partial = merge(results, out) if args.merge else results
                 write_json_atomic(RESULTS / f"{out}.json", partial)  # partial results survive
         finally:
             stop_server(server.pid)
     if args.merge:
-        results = merge(results)
+        results = merge(results, out)
     md = table(results)
     write_json_atomic(RESULTS / f"{out}.json", results)
     write_text_atomic(RESULTS / f"{out}.md", md)

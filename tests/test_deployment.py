@@ -49,6 +49,7 @@ TINY = {  # as in test_pipeline_e2e, passed as the deployment's set_params (dvc 
     "search.n_trials": 2,
     "search.epochs": 1,
     "train.epochs": 2,
+    "train.min_steps": 0,  # exactly 2 epochs on 4 chorales
     "train.hidden_dim": 16,
     "train.embedding_dim": 16,
     "evaluate.ngram_orders": [1, 2, 3],

@@ -29,7 +29,7 @@ TINY = {
     "ingest": {"limit": 6, "workers": 1},
     "split": {"val": 0.2, "test": 0.2},  # 6 sequences: 4 / 1 / 1 (0.1 would leave val empty)
     "search": {"n_trials": 2, "epochs": 1},
-    "train": {"epochs": 2, "hidden_dim": 16, "embedding_dim": 16},
+    "train": {"epochs": 2, "min_steps": 0, "hidden_dim": 16, "embedding_dim": 16},
     "evaluate": {"ngram_orders": [1, 2, 3], "heatmaps": 1},
 }
 OUTPUTS = [

@@ -60,6 +60,7 @@ _SMALL_SERIES = {
     "train.patience": 20,
     "split.val": 0.2,
     "search.enabled": False,
+    "train.min_steps": 0,  # these set their own epoch budget
 }
 
 

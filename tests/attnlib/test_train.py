@@ -10,7 +10,7 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
 from attnlib.models import build_model, loss_fn
-from attnlib.train import CHECKPOINT, evaluate_loss, fit, seed_everything
+from attnlib.train import CHECKPOINT, budget, evaluate_loss, fit, seed_everything
 
 V = 12
 
@@ -46,6 +46,27 @@ def test_early_stopping_after_patience_epochs():
     model, train, val, tc, lf = setup(epochs=20, patience=3, lr=1e-9, min_delta=1.0)
     hist = fit(model, train, val, tc, loss_fn=lf)
     assert hist.stopped_early and hist.epochs_run == 4 and hist.best_epoch == 0
+
+
+@pytest.mark.parametrize(
+    ("epochs", "patience", "min_steps", "batches", "expected"),
+    [
+        (5, 2, 100, 4, (25, 10)),  # 20 steps -> x5
+        (5, 2, 101, 4, (30, 12)),  # rounds up: x6
+        (5, 2, 100, 20, (5, 2)),  # already 100 steps
+        (5, 2, 0, 1, (5, 2)),  # off
+    ],
+)
+def test_min_steps_scales_epochs_and_patience_alike(epochs, patience, min_steps, batches, expected):
+    tc = TrainConfig(epochs=epochs, patience=patience, min_steps=min_steps)
+    assert budget(tc, batches) == expected
+
+
+def test_small_data_trains_for_min_steps():
+    # 40 sequences in batches of 8: 5 steps per epoch; 2 epochs and min_steps 30 -> 6 epochs
+    model, train, val, tc, lf = setup(epochs=2, patience=10, min_steps=30)
+    assert len(train) == 5
+    assert fit(model, train, val, tc, loss_fn=lf).epochs_run == 6
 
 
 def test_early_stopping_restores_best_not_last():

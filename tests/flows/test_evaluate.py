@@ -17,7 +17,14 @@ import yaml
 ROOT_PARAMS = "params.yaml"
 TINY = {
     "search": {"enabled": False},
-    "train": {"epochs": 2, "hidden_dim": 8, "embedding_dim": 8, "batch_size": 8, "patience": 2},
+    "train": {
+        "epochs": 2,
+        "min_steps": 0,
+        "hidden_dim": 8,
+        "embedding_dim": 8,
+        "batch_size": 8,
+        "patience": 2,
+    },
     "evaluate": {"heatmaps": 3, "ngram_orders": [1, 2]},  # of different lengths
     "export": {"parity_batches": 1},
 }

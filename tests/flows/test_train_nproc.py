@@ -33,8 +33,8 @@ def test_two_processes_match_one(tmp_path, monkeypatch, api, request):
     params["ingest"]["source"] = str(tmp_path / "d.txt")
     params["search"]["enabled"] = False
     # dropout 0: each rank draws its own dropout masks, one process draws others
-    params["train"].update(epochs=2, hidden_dim=8, embedding_dim=8, batch_size=8, dropout=0.0,
-                           resume=False)  # fmt: skip
+    params["train"].update(epochs=2, min_steps=0, hidden_dim=8, embedding_dim=8, batch_size=8,
+                           dropout=0.0, resume=False)  # fmt: skip
     monkeypatch.chdir(tmp_path)
     for stage in (ingest, encode, split):
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
