@@ -66,11 +66,42 @@ def txt_file(path):
     path.write_text("\n".join(lines) + "\n")
 
 
+def seqlab_csv_file(path):
+    rng = np.random.default_rng(0)
+    rows = ["pitch\tdur"]
+    for _ in range(40):
+        for _ in range(rng.integers(2, 12)):
+            rows.append(f"{rng.choice(list('abcde'))}4\t{rng.choice(['q', 'h'])}")
+        rows.append(">*")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def tsv_file(path):
+    text_file(path.with_suffix(".csv"))
+    path.write_text(path.with_suffix(".csv").read_text().replace(",", "\t"))
+
+
+def parquet_series_file(path):
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 20)
+    values = [((np.sin(6 * t) if i % 2 else t) + 0.1 * rng.standard_normal(20)).tolist()
+              for i in range(40)]  # fmt: skip
+    pl.DataFrame({"values": values, "label": [str(i % 2 + 1) for i in range(40)]}).write_parquet(
+        path
+    )
+
+
 CASES = {
     "next_state": ("next_state", "d.txt", txt_file, {}),
     "classify_text": ("classify", "d.csv", text_file, {}),
     "classify_series": ("classify", "d.txt", ucr_file,
                         {"train": {"name": "cnn_bilstm_attention"}}),  # pooled attention
+    "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file, {}),
+    "classify_tsv_text": ("classify", "d.tsv", tsv_file, {}),
+    "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
+                                {"train": {"name": "cnn_bilstm_attention"}}),
     "forecast": ("forecast", "d.csv", long_file,
                  {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]}}),
 }  # fmt: skip
