@@ -57,10 +57,6 @@ def _say(message: str) -> None:
         typer.echo(message)
 
 
-# every character str.splitlines() breaks at, written as its escape (\n -> "\\n")
-_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
-
-
 def user_errors(fn):
     """Turn an :class:`AttnlibError` into ``error: <message>`` and its exit code."""
 
@@ -69,7 +65,7 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except AttnlibError as exc:  # one line, also when a quoted value holds a line break
-            typer.echo(f"error: {str(exc).translate(_LINE_BREAKS)}", err=True)
+            typer.echo(f"error: {exc.one_line()}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper

@@ -7,11 +7,18 @@ The CLI and the stage commands turn them into one line and exit code 2.
 
 from __future__ import annotations
 
+# every character str.splitlines() breaks at, written as its escape (\n -> "\\n")
+_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
 
 class AttnlibError(Exception):
     """Base of all user mistakes attnlib reports (never a bug in attnlib)."""
 
     exit_code = 2
+
+    def one_line(self) -> str:
+        """The message as one line (a line break inside a quoted value is escaped)."""
+        return str(self).translate(_LINE_BREAKS)
 
 
 class DataError(AttnlibError):

@@ -23,13 +23,16 @@ def read_split(name: str) -> pl.DataFrame:
         raise DataError(f"{path}: not found; run the split stage first") from None
 
 
-def load_vocab(path: Path = VOCAB) -> tuple[Vocabulary, list[str] | None]:
-    """The vocabulary and the label map (None unless classifying) written by encode."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: not found; run the encode stage first") from None
-    return Vocabulary.from_dict(data, source=path), data.get("labels")
+def vocab_of(meta: dict, path: Path = VOCAB) -> tuple[Vocabulary, list[str] | None]:
+    return Vocabulary.from_dict(meta, source=path), meta.get("labels")
+
+
+def model_fields(meta: dict, task: str) -> dict:
+    """The model fields the data fixes: vocabulary size, classes, and what encode recorded
+    for ``task`` (numeric input width, forecast horizon and targets)."""
+    vocab, labels = vocab_of(meta)
+    recorded = meta.get("model_fields") or {} if meta.get("task") == task else {}
+    return {**recorded, "vocab_size": len(vocab), "num_classes": max(2, len(labels or []))}
 
 
 def load_meta(path: Path = VOCAB) -> dict:

@@ -6,7 +6,6 @@ start of the stage with the key path, not deep inside training.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -140,31 +139,13 @@ def seed_of(params: dict) -> int:
     return seed
 
 
-def data_model_fields(task: str, path: Path | None = None) -> dict:
-    """The data-dependent model fields encode recorded in data/vocab.json for ``task``.
-
-    Numeric input width, forecast horizon and targets: {} when there is no such file
-    or it was written for another task.
-    """
-    path = path or VOCAB
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("task") != task:
-        return {}
-    return dict(data.get("model_fields") or {})
-
-
 def model_and_train_configs(
     params: dict, overrides: dict | None = None, **model_fields
 ) -> tuple[ModelConfig, TrainConfig]:
     """Split ``train`` (+ search overrides) into the model and optimisation configs.
 
-    Model fields given as keywords win over those recorded by encode (see
-    :func:`data_model_fields`).
+    ``model_fields`` are the fields the data fixes (see ``flows._data.model_fields``).
     """
-    model_fields = {**data_model_fields(task_of(params)), **model_fields}
     tp = section(params, "train", TrainParams).model_dump()
     unknown = set(overrides or {}) - set(tp)
     if unknown:
@@ -208,6 +189,8 @@ class _NoUserErrorTraceback(logging.Filter):
     def __init__(self, console: bool = False):
         super().__init__()
         self.console = console
+        # how a failed task run's "Finished in state Failed(...)" names a user mistake
+        self.failed = tuple(f"exception {c.__name__}: " for c in _subclasses(AttnlibError))
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
@@ -217,8 +200,7 @@ class _NoUserErrorTraceback(logging.Filter):
         if not self.console:
             return True
         # a failed task run's "Finished in state Failed(... DataError: ...)" has no exc_info
-        names = {c.__name__ for c in _subclasses(AttnlibError)}
-        failed = any(f"exception {n}: " in str(record.msg) for n in names)
+        failed = any(f in str(record.msg) for f in self.failed)
         return not (failed or getattr(record, "attnlib_user_error", False))
 
 
@@ -247,5 +229,5 @@ def run_stage(flow: Callable[[], object]) -> None:
         with temporary_settings(updates=updates):
             flow()
     except AttnlibError as exc:
-        print("error: " + str(exc).replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+        print(f"error: {exc.one_line()}", file=sys.stderr)
         sys.exit(exc.exit_code)

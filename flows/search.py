@@ -43,7 +43,7 @@ from attnlib.search import (
     trials_frame,
 )
 from attnlib.search_space import SearchConfig
-from flows._data import load_data, load_vocab
+from flows._data import load_data, load_meta, model_fields
 from flows._params import BEST, SEARCH_DIR, load_params, model_and_train_configs, run_stage, task_of
 
 TRIALS = SEARCH_DIR / "trials.parquet"
@@ -90,11 +90,8 @@ def search(workers: int = 1, storage: str = "", first_worker: int = 0) -> dict:
         logger.info("search: disabled (or empty space); train uses its own params")
         return write_outputs(None, [])
     task_name = task_of(params)
-    vocab, labels = load_vocab()
     # the same base configs as the train stage builds (best.yaml then overrides them)
-    model, train_cfg = model_and_train_configs(
-        params, vocab_size=len(vocab), num_classes=max(2, len(labels or []))
-    )
+    model, train_cfg = model_and_train_configs(params, **model_fields(load_meta(), task_name))
     train_data, val_data = load_train_val(task_name)
     name = study_name_for(cfg, model, train_cfg, train_data, val_data)
     kwargs = dict(model=model, train_config=train_cfg, storage=url, study_name=name)

@@ -24,7 +24,7 @@ from attnlib.models import build_model, loss_fn
 from attnlib.persistence import load_model, save_model
 from attnlib.plots import learning_curve
 from attnlib.train import History, fit, seed_everything
-from flows._data import data_spec, load_best, load_data, load_meta, load_vocab
+from flows._data import data_spec, load_best, load_data, load_meta, model_fields, vocab_of
 from flows._params import (
     CHECKPOINTS,
     METRICS_DIR,
@@ -168,12 +168,10 @@ def train_metrics(model_cfg: ModelConfig, hist: History) -> dict:
 def train() -> None:
     params = load_params()
     task_name = task_of(params)
-    vocab, labels = load_vocab()
+    meta = load_meta()
+    vocab, labels = vocab_of(meta)
     model_cfg, train_cfg = model_and_train_configs(
-        params,
-        load_best(),
-        vocab_size=len(vocab),
-        num_classes=max(2, len(labels or [])),
+        params, load_best(), **model_fields(meta, task_name)
     )
     _, train_data = load_data("train", task_name)
     _, val_data = load_data("val", task_name)
@@ -190,7 +188,7 @@ def train() -> None:
         label_map=labels,
         train_config=train_cfg.model_dump(),
         metrics={**metrics, "history": hist.to_dict()},
-        extra={"data": data_spec(load_meta())},  # scaling stats, windows: what predict needs
+        extra={"data": data_spec(meta)},  # scaling stats, windows: what predict needs
     )
     write_json_atomic(METRICS_DIR / "train.json", metrics)
     write_curves(hist)
