@@ -30,3 +30,13 @@ def prefect_server(tmp_path_factory):
         yield server.url
     finally:
         stop_server(server.pid)
+
+
+@pytest.fixture(scope="session")
+def one_thread_env():
+    """Environment for a subprocess whose float results are compared bit for bit.
+
+    With several threads MKL may split a float sum differently from run to run (CI saw two
+    2-thread trainings differ in the 7th digit); one thread makes a seeded run repeatable.
+    """
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

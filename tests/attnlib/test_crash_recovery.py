@@ -47,32 +47,37 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def run(tmp_path, ckpt, kill):
+def run(tmp_path, ckpt, kill, env):
     out = tmp_path / f"out-{kill}.json"
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(ckpt), str(out), kill], capture_output=True, text=True
+        [sys.executable, "-c", SCRIPT, str(ckpt), str(out), kill],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     return proc, out
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def uninterrupted(tmp_path_factory, one_thread_env):
     tmp = tmp_path_factory.mktemp("straight")
-    proc, out = run(tmp, tmp / "ckpt", "none")
+    proc, out = run(tmp, tmp / "ckpt", "none", one_thread_env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(out.read_text())
 
 
 @pytest.mark.parametrize("kill,last_epoch", [("mid-epoch", 1), ("checkpoint", 0)])
-def test_killed_training_resumes_to_the_same_result(tmp_path, uninterrupted, kill, last_epoch):
+def test_killed_training_resumes_to_the_same_result(
+    tmp_path, uninterrupted, kill, last_epoch, one_thread_env
+):
     ckpt = tmp_path / "ckpt"
-    proc, out = run(tmp_path, ckpt, kill)
+    proc, out = run(tmp_path, ckpt, kill, one_thread_env)
     assert proc.returncode == -9 and not out.exists()  # really killed
     if kill == "checkpoint":  # the torn write is a temporary file; the checkpoint is intact
         assert len(list(ckpt.glob(".checkpoint.pt.*"))) == 1
     state = torch.load(ckpt / "checkpoint.pt", weights_only=True)
     assert state["epoch"] == last_epoch  # 0-based: the last epoch that completed
-    proc, out = run(tmp_path, ckpt, "none")
+    proc, out = run(tmp_path, ckpt, "none", one_thread_env)
     assert proc.returncode == 0, proc.stderr
     a, b = uninterrupted, json.loads(out.read_text())
     assert a["val_loss"] == b["val_loss"]

@@ -1,6 +1,5 @@
 """Trainer behaviour: early stopping, best-weight restore, exact resume, NaN guard."""
 
-import os
 import subprocess
 import sys
 
@@ -117,12 +116,8 @@ def test_nan_loss_stops_with_clear_error(tmp_path):
         fit(model, train, val, tc, loss_fn=bad_loss, checkpoint_dir=tmp_path)
 
 
-def _train_in_fresh_process(seed: int) -> str:
-    """SHA-256 of every trained weight, from a new interpreter (fresh RNG and allocator state).
-
-    One CPU thread: with several, MKL may split a float sum differently from run to run
-    (CI saw two 2-thread runs differ in the 7th digit); seeding is what this checks.
-    """
+def _train_in_fresh_process(seed: int, env: dict) -> str:
+    """SHA-256 of every trained weight, from a new interpreter (fresh RNG and allocator state)."""
     code = (
         "import sys, hashlib; sys.path.insert(0, 'tests/attnlib'); from test_train import *;"
         f"m, tr, va, tc, lf = setup(seed={seed}, epochs=2); fit(m, tr, va, tc, loss_fn=lf);"
@@ -130,14 +125,13 @@ def _train_in_fresh_process(seed: int) -> str:
         "[h.update(v.detach().numpy().tobytes()) for v in m.state_dict().values()];"
         "print(h.hexdigest())"
     )
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     return run.stdout.strip()
 
 
-def test_same_seed_same_weights_across_processes():
-    first, second, other_seed = (_train_in_fresh_process(s) for s in (0, 0, 1))
+def test_same_seed_same_weights_across_processes(one_thread_env):
+    first, second, other_seed = (_train_in_fresh_process(s, one_thread_env) for s in (0, 0, 1))
     assert len(first) == 64 and first == second
     assert other_seed != first
