@@ -5,16 +5,18 @@ from __future__ import annotations
 import polars as pl
 from prefect import flow, get_run_logger, task
 
-from attnlib.datasets import describe_source, read_source
+from attnlib.datasets import read_and_describe
 from attnlib.io import write_parquet_atomic
 from flows._params import RAW, IngestParams, load_params, not_user_error, run_stage, section
 
 
 # reading a file can hit a transient I/O error; a malformed file is not retried
 @task(retries=1, retry_delay_seconds=2, retry_condition_fn=not_user_error)
-def read(source: str, fmt: str, limit: int, workers: int, max_length: int = 0) -> pl.DataFrame:
-    """Read and validate the source into the raw schema."""
-    return read_source(
+def read(
+    source: str, fmt: str, limit: int, workers: int, max_length: int = 0
+) -> tuple[pl.DataFrame, str]:
+    """Read and validate the source into the raw schema; say how it was read (format)."""
+    return read_and_describe(
         source, fmt, limit=limit or None, workers=workers, max_length=max_length or None
     )
 
@@ -22,8 +24,8 @@ def read(source: str, fmt: str, limit: int, workers: int, max_length: int = 0) -
 @flow(name="ingest")
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
-    get_run_logger().info("ingest: reading %s", describe_source(p.source, p.format))
-    frame = read(p.source, p.format, p.limit, p.workers, p.max_length)
+    frame, how = read(p.source, p.format, p.limit, p.workers, p.max_length)
+    get_run_logger().info("ingest: read %s", how)
     write_parquet_atomic(RAW, frame)
     get_run_logger().info("ingest: %d rows from %s -> %s", frame.height, p.source, RAW)
 

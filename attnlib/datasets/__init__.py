@@ -172,6 +172,22 @@ def read_source(
             the file and line/row), or the built-in name is unknown.
         ConfigError: ``fmt``, ``limit``, ``workers`` or ``max_length`` is not valid.
     """
+    return read_and_describe(source, fmt, limit=limit, workers=workers, max_length=max_length)[0]
+
+
+def read_and_describe(
+    source: str | Path,
+    fmt: str = "auto",
+    *,
+    limit: int | None = None,
+    workers: int = 2,
+    max_length: int | None = None,
+) -> tuple[pl.DataFrame, str]:
+    """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
+
+    The line is ``built-in data set NAME (size)``, ``PATH as FORMAT`` or, for a format
+    detected from the content, ``PATH: format auto -> FORMAT (why)``.
+    """
     _check_limit_workers(limit, workers)
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise ConfigError(f"max_length must be a positive integer or None, got {max_length!r}")
@@ -179,9 +195,10 @@ def read_source(
     if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
         if fmt != "auto":
             raise ConfigError(f"format '{fmt}' does not apply to built-in data set '{text}'")
-        frame = load_builtin(text.removeprefix(_PREFIX), limit=limit, workers=workers)
-        check_max_length(frame, text, lambda i: f"row {i + 1}", max_length)
-        return frame
+        name = text.removeprefix(_PREFIX)
+        frame = load_builtin(name, limit=limit, workers=workers)
+        check_max_length(frame, text, _by_row, max_length)
+        return frame, f"built-in data set {text} ({BUILTINS[name].size})"
 
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
@@ -189,15 +206,17 @@ def read_source(
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     if fmt == "parquet" or (fmt == "auto" and path.suffix.lower() == ".parquet"):
-        frame, where = _parquet(path, fmt), lambda i: f"row {i + 1}"
+        frame, where, how = _parquet(path), _by_row, f"{path} as parquet"
     else:
         data = tables.read_utf8(path)
+        how = f"{path} as {fmt}"
         if fmt == "auto":
             fmt, why = detect_format(path, data)
-            log.info("%s: format auto -> %s (%s)", path, fmt, why)
+            how = f"{path}: format auto -> {fmt} ({why})"
+            log.info("%s", how)
         frame, where = _read_text(path, data, fmt)
     check_max_length(frame, path, where, max_length)
-    return _head(frame, limit)
+    return _head(frame, limit), how
 
 
 def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
@@ -225,46 +244,33 @@ def _read_text(path: Path, data: str, fmt: str) -> tuple[pl.DataFrame, Callable]
     if fmt == "ucr":
         return series.read_ucr(path, data), by_line
     sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
-    rows, where = tables.read_rows(path, data, sep)
+    rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     if fmt == "long":
         return series.read_long(rows, path, where), where
     return tables.normalise_table(rows, path, where), where
 
 
-def _parquet(path: Path, fmt: str) -> pl.DataFrame:
+def _by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
+    return f"row {i + 1}"
+
+
+def _parquet(path: Path) -> pl.DataFrame:
     frame = tables.read_parquet(path)
-    where = lambda i: f"row {i + 1}"  # noqa: E731
     if "tokens" in frame.columns or "text" in frame.columns:
-        return tables.normalise_table(frame, path, where)
+        return tables.normalise_table(frame, path, _by_row)
     if "values" in frame.columns and (
         isinstance(frame.schema["values"], pl.List) or not series.time_column(frame.columns)
     ):
-        return series.normalise_series_table(frame, path, where)
+        return series.normalise_series_table(frame, path, _by_row)
     if series.time_column(frame.columns):
         log.info("%s: a time column and no tokens / values: read as a long table", path)
-        return series.read_long(frame, path, where)
+        return series.read_long(frame, path, _by_row)
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, or a time column "
                     f"(long table); found {frame.columns}")  # fmt: skip
 
 
 def _first_line(data: str) -> str:
     return next((ln for ln in data.splitlines() if ln.strip()), "")
-
-
-def describe_source(source: str | Path, fmt: str = "auto") -> str:
-    """One line saying how :func:`read_source` will read ``source`` (for the stage log)."""
-    text = str(source)
-    if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
-        info = BUILTINS.get(text.removeprefix(_PREFIX))
-        return f"built-in data set {text} ({info.size})" if info else text
-    path = Path(source)
-    if fmt != "auto" or not path.is_file() or path.suffix.lower() == ".parquet":
-        return f"{path} as {fmt if fmt != 'auto' else path.suffix.lstrip('.') or '?'}"
-    try:
-        found, why = detect_format(path, tables.read_utf8(path))
-    except DataError as exc:
-        return str(exc)
-    return f"{path}: format auto -> {found} ({why})"
 
 
 def detect_format(path: Path, data: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from attnlib import errors
 from attnlib.datasets.tables import as_text, fail_first, ids_column, optional_columns
 from attnlib.errors import DataError
 
@@ -58,22 +59,28 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
     for number, line in enumerate(text.splitlines(), start=1):
         fields = [f for f in re.split(r"[\t, ]+", line.strip()) if f]
         if not fields:
-            raise DataError(f"{path}, line {number}: empty line")
+            raise DataError(f"{errors.where(path, row=number)}empty line")
         if len(fields) < 2:
-            raise DataError(f"{path}, line {number}: a label and at least one value expected")
+            raise DataError(
+                f"{errors.where(path, row=number)}a label and at least one value expected"
+            )
         try:
             series = [float(f) for f in fields[1:]]
         except ValueError:
             bad = next(f for f in fields[1:] if not _is_float(f))
-            raise DataError(f"{path}, line {number}: value '{bad}' is not a number") from None
+            raise DataError(
+                f"{errors.where(path, row=number)}value '{bad}' is not a number"
+            ) from None
         while series and math.isnan(series[-1]):
             series.pop()
         if not series or any(not math.isfinite(v) for v in series):
-            raise DataError(f"{path}, line {number}: missing (NaN) or infinite value in the series")
+            raise DataError(
+                f"{errors.where(path, row=number)}missing (NaN) or infinite value in the series"
+            )
         column = np.asarray(series, dtype=np.float64)
         if np.abs(column).max() > _F32_MAX:  # stored as float32: it would become inf
             bad = fields[1 + int(np.abs(column).argmax())]
-            raise DataError(f"{path}, line {number}: value '{bad}' is too large (float32)")
+            raise DataError(f"{errors.where(path, row=number)}value '{bad}' is too large (float32)")
         ids.append(f"line{number}")
         values.append(column.astype(np.float32)[:, None])  # (T, 1)
         labels.append(_label(fields[0]))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib import errors
 from attnlib.errors import DataError
 
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
@@ -37,7 +38,7 @@ def read_utf8(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(f"{path}, line {line}: not valid UTF-8 ({exc.reason})") from None
+        raise DataError(f"{errors.where(path, row=line)}not valid UTF-8 ({exc.reason})") from None
 
 
 def read_seqlab_txt(path: Path, text: str) -> pl.DataFrame:
@@ -46,7 +47,7 @@ def read_seqlab_txt(path: Path, text: str) -> pl.DataFrame:
     for number, line in enumerate(text.splitlines(), start=1):
         toks = line.split()
         if not toks:
-            raise DataError(f"{path}, line {number}: empty sequence")
+            raise DataError(f"{errors.where(path, row=number)}empty sequence")
         ids.append(f"line{number}")
         tokens.append(toks)
     return pl.DataFrame(
@@ -63,21 +64,26 @@ def read_seqlab_csv(path: Path, text: str) -> pl.DataFrame:
     lines = text.splitlines()
     header = lines[0].split("\t")
     if not any(h.strip() for h in header) or header[0].startswith(SEQLAB_SEPARATOR):
-        raise DataError(f"{path}, line 1: expected a tab-separated header of feature names")
+        raise DataError(
+            f"{errors.where(path, row=1)}expected a tab-separated header of feature names"
+        )
     sequences: list[list[str]] = [[]]
     for number, line in enumerate(lines[1:], start=2):
         if line.startswith(SEQLAB_SEPARATOR):
             if not sequences[-1]:
-                raise DataError(f"{path}, line {number}: empty sequence (two separators in a row)")
+                raise DataError(
+                    f"{errors.where(path, row=number)}empty sequence (two separators in a row)"
+                )
             sequences.append([])
             continue
         fields = line.split("\t")
         if len(fields) != len(header):
             raise DataError(
-                f"{path}, line {number}: {len(fields)} field(s), the header has {len(header)}"
+                f"{errors.where(path, row=number)}"
+                f"{len(fields)} field(s), the header has {len(header)}"
             )
         if any(not f.strip() for f in fields):
-            raise DataError(f"{path}, line {number}: empty feature value")
+            raise DataError(f"{errors.where(path, row=number)}empty feature value")
         sequences[-1].append(FEATURE_JOIN.join(f.strip() for f in fields))
     if not sequences[-1]:
         sequences.pop()  # a trailing separator
@@ -107,33 +113,32 @@ def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Call
     try:
         header = next(reader, [])
         if not any(h.strip() for h in header):
-            raise DataError(f"{path}, line 1: expected a header of column names")
+            raise DataError(f"{errors.where(path, row=1)}expected a header of column names")
         repeated = next((h for i, h in enumerate(header) if h in header[:i]), None)
         if repeated is not None:
-            raise DataError(f"{path}, line 1: column '{repeated}' appears twice in the header")
+            raise DataError(
+                f"{errors.where(path, row=1)}column '{repeated}' appears twice in the header"
+            )
         start = reader.line_num + 1
         for fields in reader:
             if fields and len(fields) != len(header):
                 raise DataError(
-                    f"{path}, line {start}: {len(fields)} field(s), the header has {len(header)}"
+                    f"{errors.where(path, row=start)}"
+                    f"{len(fields)} field(s), the header has {len(header)}"
                 )
             rows.append(fields or [""] * len(header))
             lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:  # a quote left open is reported where its row starts
-        raise DataError(f"{path}, line {start}: not a readable {kind} row ({exc})") from None
+        raise DataError(
+            f"{errors.where(path, row=start)}not a readable {kind} row ({exc})"
+        ) from None
     columns = zip(*rows, strict=True) if rows else ([] for _ in header)
     frame = pl.DataFrame(
         {h: [f if f else None for f in col] for h, col in zip(header, columns, strict=True)},
         schema={h: pl.String for h in header},
     )
     return frame, lambda i: f"line {lines[i]}"
-
-
-def read_delimited(path: Path, text: str, separator: str) -> pl.DataFrame:
-    """CSV / TSV with a header: ``text`` or ``tokens`` column, optional ``id`` / ``label``."""
-    frame, where = read_rows(path, text, separator)  # all strings: ids such as "007" stay
-    return normalise_table(frame, path, where)
 
 
 def read_parquet(path: Path) -> pl.DataFrame:

@@ -5,7 +5,7 @@ import logging
 import polars as pl
 import pytest
 
-from attnlib.datasets import detect_format, read_source
+from attnlib.datasets import BUILTINS, detect_format, read_source
 from attnlib.errors import DataError
 
 
@@ -129,9 +129,17 @@ def test_auto_logs_what_it_decided(tmp_path, caplog):
     assert "format auto -> ucr" in caplog.text
 
 
-def test_describe_source_says_what_auto_decided(tmp_path):
-    from attnlib.datasets import describe_source
+def test_read_and_describe_says_how_it_read_the_file_once(tmp_path, monkeypatch):
+    from attnlib.datasets import read_and_describe, tables
 
     path = write(tmp_path / "a.csv", "date,value\n2020-01-01,3\n")
-    assert "format auto -> long (a time column 'date'" in describe_source(path)
-    assert describe_source("builtin:airline").startswith("built-in data set builtin:airline")
+    reads, read_utf8 = [], tables.read_utf8
+    monkeypatch.setattr(tables, "read_utf8", lambda p: reads.append(p) or read_utf8(p))
+    frame, how = read_and_describe(path)
+    assert frame.columns == ["time", "value"] and reads == [path]  # detected and read at once
+    assert how == f"{path}: format auto -> long (a time column 'date' and no tokens / text)"
+    assert read_and_describe(path, "long")[1] == f"{path} as long"
+    pl.DataFrame({"text": ["a b"]}).write_parquet(tmp_path / "t.parquet")
+    assert read_and_describe(tmp_path / "t.parquet")[1] == f"{tmp_path / 't.parquet'} as parquet"
+    _, how = read_and_describe("builtin:airline")
+    assert how == f"built-in data set builtin:airline ({BUILTINS['airline'].size})"

@@ -1,0 +1,46 @@
+"""flows/ingest.py: a user file is read (and its format detected) once per ingest."""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+import pytest
+import yaml
+
+
+@pytest.fixture
+def api(prefect_server):
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        yield
+        APILogWorker.drain_all(timeout=5)
+
+
+def test_ingest_reads_the_file_once_and_logs_the_detected_format(
+    tmp_path, monkeypatch, api, request, caplog
+):
+    from attnlib.datasets import tables
+    from flows.ingest import ingest
+
+    src = tmp_path / "d.csv"
+    src.write_text("date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n", encoding="utf-8")
+    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
+    params["ingest"].update(source=str(src), workers=1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    reads, read_utf8 = [], tables.read_utf8
+    monkeypatch.setattr(tables, "read_utf8", lambda p: reads.append(p) or read_utf8(p))
+    run_log = logging.getLogger("prefect.flow_runs")
+    run_log.addHandler(caplog.handler)  # Prefect's run loggers do not propagate to the root
+    try:
+        ingest()
+    finally:
+        run_log.removeHandler(caplog.handler)
+
+    assert reads == [src]
+    assert pl.read_parquet(tmp_path / "data/raw.parquet")["load"].to_list() == [1.0, 2.0, 3.0]
+    assert f"ingest: read {src}: format auto -> long (a time column 'date'" in caplog.text
+    assert "ingest: 3 rows from" in caplog.text
