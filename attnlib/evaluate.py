@@ -19,7 +19,6 @@ from attnlib.data import Batches, SequenceData
 from attnlib.metrics import (
     classification_metrics,
     confusion_matrix,
-    macro_f1,
     next_state_metrics,
     regression_metrics,
 )
@@ -116,17 +115,17 @@ def classify_baselines(
     fit_series: list[np.ndarray] | None = None, test_series: list[np.ndarray] | None = None,
     seed: int = 0,
 ) -> dict:  # fmt: skip
-    """Majority class, and TF-IDF + LinearSVC (texts) or 1-NN Euclidean (series)."""
+    """Majority class, and TF-IDF + LinearSVC (texts) or 1-NN Euclidean (series).
+
+    Returns: ``{name: {"accuracy", "macro_f1"}}``, scored like the model.
+    """
     y = np.asarray(test_labels, dtype=np.int64)
     preds = {"majority": classic.majority(fit_labels, len(y))}
     if fit_texts is not None:
         preds["tfidf_svm"] = classic.tfidf_svm(fit_texts, fit_labels, test_texts, seed=seed)
     if fit_series is not None:
         preds["nn1_euclidean"] = classic.nn1_euclidean(fit_series, fit_labels, test_series)
-    return {
-        name: {"accuracy": float((p == y).mean()), "macro_f1": macro_f1(p, y, num_classes)}
-        for name, p in preds.items()
-    }
+    return {name: classification_metrics(p, y, num_classes) for name, p in preds.items()}
 
 
 def kneser_ney_baseline(train, val, test, vocab_size: int, orders) -> dict:

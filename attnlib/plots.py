@@ -1,4 +1,5 @@
-"""PNG pictures: learning curves, confusion matrix, attention heatmaps, forecast vs actual.
+"""PNG pictures: learning curves, confusion matrix, attention heatmaps, forecast vs actual,
+and a text note standing in for a plot that does not apply.
 
 All written atomically with the non-interactive Agg backend.
 """
@@ -85,4 +86,12 @@ def forecast(history: np.ndarray, actual: np.ndarray, predicted: np.ndarray, pat
     ax.plot(f, predicted, "s--", label="predicted")
     ax.set(xlabel="step", ylabel="value", title=title)
     ax.legend()
+    return _save(fig, path)
+
+
+def note(path, text: str) -> Path:
+    """A small picture holding only ``text``, e.g. why a declared plot does not apply."""
+    fig, ax = plt.subplots(figsize=(4, 1))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
     return _save(fig, path)

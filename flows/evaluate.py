@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from attnlib.baselines.forecast import guess_season
+from attnlib.data import SequenceData
 from attnlib.evaluate import (
     classify_baselines,
     classify_report,
@@ -29,9 +30,9 @@ from attnlib.evaluate import (
 )
 from attnlib.io import write_json_atomic
 from attnlib.persistence import load_model
-from attnlib.plots import attention_heatmap, confusion, forecast
+from attnlib.plots import attention_heatmap, confusion, forecast, note
 from attnlib.scaling import Standardizer
-from attnlib.windows import windows_of
+from attnlib.windows import window_starts
 from flows._data import load_data, load_meta, read_split
 from flows._params import (
     METRICS_DIR,
@@ -46,15 +47,20 @@ from flows._params import (
 )
 
 HEATMAP_MAX_STEPS = 32  # longer sequences are cut for a readable picture
+Splits = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]  # train, val, test frames
 
 
 @task(cache_policy=NO_CACHE)
-def sequence_baselines(task_name: str, ep: EvaluateParams, vocab_size: int, seed: int) -> dict:
-    """Kneser-Ney (next_state) or the classification baselines, without the test split."""
-    train, val, test = (read_split(n) for n in ("train", "val", "test"))
-    if task_name == "next_state":
-        seqs = [f["ids"].to_list() for f in (train, val, test)]
-        return {"kneser_ney": kneser_ney_baseline(*seqs, vocab_size, ep.ngram_orders)}
+def ngram_baseline(splits: Splits, vocab_size: int, orders: list[int]) -> dict:
+    """Kneser-Ney: order chosen on validation, fitted on train, scored on test."""
+    seqs = [f["ids"].to_list() for f in splits]
+    return {"kneser_ney": kneser_ney_baseline(*seqs, vocab_size, orders)}
+
+
+@task(cache_policy=NO_CACHE)
+def classifier_baselines(splits: Splits, num_classes: int, seed: int) -> dict:
+    """Majority class and TF-IDF + SVM (text) or 1-NN (series), fitted on train + val."""
+    train, val, test = splits
     fit = pl.concat([train, val], how="diagonal_relaxed")
     kw: dict = {"seed": seed}
     if "tokens" in fit.columns:
@@ -65,7 +71,6 @@ def sequence_baselines(task_name: str, ep: EvaluateParams, vocab_size: int, seed
         kw["fit_series"], kw["test_series"] = (
             [np.asarray(v, dtype=np.float64) for v in f["values"].to_list()] for f in (fit, test)
         )
-    num_classes = int(max(fit["label_id"].max(), test["label_id"].max())) + 1
     return classify_baselines(
         fit["label_id"].to_list(), test["label_id"].to_list(), num_classes, **kw
     )
@@ -117,16 +122,25 @@ def heatmaps(model, labels: list[list[str]], ids: list[str], data, n: int, task_
     return paths
 
 
-def evaluate_forecast(model, ep: EvaluateParams, meta: dict) -> tuple[dict, tuple]:
-    """Model and baselines on the test windows, in the data's units; the forecast plot."""
-    _, test = load_data("test", "forecast")
-    frame = read_split("test")
+def _target_steps(frame: pl.DataFrame) -> np.ndarray:
+    """(W,) global step of each window's first target, in the order windows_of cuts them."""
+    lookback, horizon, stride = (int(frame[c][0]) for c in ("lookback", "horizon", "stride"))
+    rows = window_starts(frame["target"].to_numpy(), lookback, horizon, stride)
+    return frame["step"].to_numpy()[rows]
+
+
+def evaluate_forecast(
+    model, ep: EvaluateParams, meta: dict, splits: Splits, test: SequenceData
+) -> tuple[dict, list[list[str]], list[str]]:
+    """Model and baselines on the test windows, in the data's units; the forecast plot.
+
+    Returns: (report, heatmap axis labels, heatmap item ids).
+    """
     fc, inp = meta["forecast"], meta["input"]
     tidx = fc["target_index"]
     scaler = Standardizer.from_dict(inp["scaler"])
     target_scaler = scaler.select(tidx)
-    encoded = pl.concat([read_split(n) for n in ("train", "val", "test")], how="vertical_relaxed")
-    encoded = encoded.unique("step", keep="first").sort("step")
+    encoded = pl.concat(splits, how="vertical_relaxed").unique("step", keep="first").sort("step")
     series = scaler.inverse(np.asarray(encoded["x"].to_list()))[:, tidx]  # (N, K) raw
     insample = series[(encoded["split"] == "train").to_numpy()]
     season = ep.season or guess_season(encoded["time"].to_list(), default=1)
@@ -134,7 +148,7 @@ def evaluate_forecast(model, ep: EvaluateParams, meta: dict) -> tuple[dict, tupl
         model, test, target_scaler, insample, season, target_index=tidx,
         delta=int(fc.get("delta") or 0),
     )  # fmt: skip
-    _, _, starts = windows_of(frame)
+    starts = _target_steps(splits[-1])
     report = {"model": {**metrics, "test_windows": len(test), "season": season}}
     report.update(forecast_baselines(series, starts, fc["horizon"], insample, season))
     t0 = int(starts[-1])
@@ -143,21 +157,7 @@ def evaluate_forecast(model, ep: EvaluateParams, meta: dict) -> tuple[dict, tupl
              title=f"Forecast vs actual: {fc['targets'][0]}, last test window")  # fmt: skip
     times = encoded["time"].to_list()
     labels = [[times[t] for t in range(s - fc["lookback"], s)] for s in starts.tolist()]
-    return report, (labels, [f"window at {times[s]}" for s in starts.tolist()], test)
-
-
-def note(path, text: str) -> None:
-    """A small PNG saying why a plot does not apply (DVC expects every declared plot)."""
-    import matplotlib.pyplot as plt
-
-    from attnlib.io import atomic_path
-
-    fig, ax = plt.subplots(figsize=(4, 1))
-    ax.axis("off")
-    ax.text(0.5, 0.5, text, ha="center", va="center")
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    return report, labels, [f"window at {times[s]}" for s in starts.tolist()]
 
 
 @flow(name="evaluate")
@@ -167,22 +167,24 @@ def evaluate() -> None:
     ep = section(params, "evaluate", EvaluateParams)
     model, saved = load_model(MODEL_DIR)
     meta = load_meta()
+    frame, test = load_data("test", task_name)
+    # next_state drops 1-token test sequences; they hold nothing to predict for n-grams either
+    splits = (read_split("train"), read_split("val"), frame)
     if task_name == "forecast":
-        report, (labels, ids, test) = evaluate_forecast(model, ep, meta)
+        report, labels, ids = evaluate_forecast(model, ep, meta, splits, test)
         records: list[dict] = []
         note(PLOTS_DIR / "confusion.png", "forecast: no confusion matrix")
     else:
-        frame, test = load_data("test", task_name)
         if task_name == "next_state":
             names = saved.vocab.itos
             metrics, actual, pred = next_state_report(model, test)
             metrics["test_tokens"] = int(len(actual))
+            baselines = ngram_baseline(splits, len(saved.vocab), ep.ngram_orders)
         else:
             names = list(saved.label_map)
             metrics, actual, pred = classify_report(model, test, len(names))
+            baselines = classifier_baselines(splits, len(names), seed_of(params))
         metrics["test_sequences"] = len(test)
-        vocab_size = len(saved.vocab) if saved.vocab is not None else 0
-        baselines = sequence_baselines(task_name, ep, vocab_size, seed_of(params))
         report = {"model": metrics, **baselines}
         matrix, cm_labels, records = top_confusion(actual, pred, names, ep.confusion_top)
         confusion(matrix, cm_labels, PLOTS_DIR / "confusion.png")
