@@ -87,34 +87,47 @@ def predict_frame(
     names = meta.vocab.itos if task == "next_state" else list(meta.label_map or [])
     k = min(top_k, len(names))
     rows: list[dict] = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size].tolist()
-        lengths = np.array([len(ids[i]) for i in idx], dtype=np.int64)
-        x = np.full((len(idx), lengths.max()), PAD_ID, dtype=np.int64)
-        for j, i in enumerate(idx):
-            x[j, : lengths[j]] = ids[i]
-        out, w = predictor(x, lengths)
-        for j, i in enumerate(idx):
-            n = int(lengths[j])
-            if task == "next_state":
-                probs = _softmax(out[j, :n])  # (n, V)
-                for t in range(n):
-                    row = {"_order": i, "id": seq_ids[i], "step": t}
-                    has_next = t + 1 < n
-                    row["actual"] = tokens[i][t + 1] if has_next else None
-                    row["correct"] = bool(probs[t].argmax() == ids[i][t + 1]) if has_next else None
-                    rows.append(
-                        _scores(row, probs[t], names, k, w[j, t, : t + 1] if attention else None)
-                    )
-            else:
-                row = {"_order": i, "id": seq_ids[i]}
-                if labels is not None:
-                    row["actual"] = labels[i]
-                rows.append(
-                    _scores(row, _class_probs(out[j]), names, k, w[j, :n] if attention else None)
-                )
+    batches = _score_batches(
+        predictor, ids, order.tolist(), pad=PAD_ID, dtype=np.int64, batch_size=batch_size
+    )
+    for i, out, w, n in batches:
+        if task == "next_state":
+            probs = _softmax(out[:n])  # (n, V)
+            for t in range(n):
+                row = {"_order": i, "id": seq_ids[i], "step": t}
+                has_next = t + 1 < n
+                row["actual"] = tokens[i][t + 1] if has_next else None
+                row["correct"] = bool(probs[t].argmax() == ids[i][t + 1]) if has_next else None
+                rows.append(_scores(row, probs[t], names, k, w[t, : t + 1] if attention else None))
+        else:
+            row = {"_order": i, "id": seq_ids[i]}
+            if labels is not None:
+                row["actual"] = labels[i]
+            rows.append(_scores(row, _class_probs(out), names, k, w[:n] if attention else None))
     keys = ["_order", "step"] if task == "next_state" else ["_order"]
     return pl.DataFrame(rows).sort(keys).drop("_order")
+
+
+def _score_batches(predictor: Predictor, seqs: list, order, *, pad, dtype, batch_size: int):
+    """Score ``seqs`` in padded batches of ``batch_size``, taken in ``order``.
+
+    Args:
+        seqs: token-id lists (T_i,) or numeric arrays (T_i, C), padded after with ``pad``.
+        order: indices into ``seqs`` (a list or range).
+    Yields:
+        (i, out, weights, n) per sequence: its index, its model output and attention
+        weights (padded steps included) and its length n.
+    """
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        lengths = np.array([len(seqs[i]) for i in idx], dtype=np.int64)
+        shape = (len(idx), lengths.max(), *np.shape(seqs[idx[0]])[1:])  # (B, T) or (B, T, C)
+        x = np.full(shape, pad, dtype=dtype)
+        for j, i in enumerate(idx):
+            x[j, : lengths[j]] = seqs[i]
+        out, w = predictor(x, lengths)
+        for j, i in enumerate(idx):
+            yield i, out[j], w[j], int(lengths[j])
 
 
 def _class_probs(out: np.ndarray) -> np.ndarray:

@@ -32,27 +32,22 @@ def predict_series_frame(
         One row per series: ``id``, [``actual``], ``predicted``, ``top_k``,
         ``probabilities`` (and ``attention`` over its steps).
     """
-    from attnlib.predict import _class_probs, _scores
+    from attnlib.predict import _class_probs, _score_batches, _scores
 
     _, scaler = _spec(predictor)
     names = list(predictor.meta.label_map or [])
+    k = min(top_k, len(names))
     series = [scaler.transform(np.asarray(v, dtype=np.float64)) for v in frame["values"].to_list()]
     labels = frame["label"].to_list() if "label" in frame.columns else None
     rows = []
-    for start in range(0, len(series), batch_size):
-        chunk = series[start : start + batch_size]
-        lengths = np.array([len(s) for s in chunk], dtype=np.int64)
-        x = np.zeros((len(chunk), lengths.max(), chunk[0].shape[1]), dtype=np.float32)
-        for j, s in enumerate(chunk):
-            x[j, : len(s)] = s  # (T_j, C), zero padding after
-        out, w = predictor(x, lengths)
-        for j in range(len(chunk)):
-            i = start + j
-            row = {"id": frame["id"][i]}
-            if labels is not None:
-                row["actual"] = labels[i]
-            weights = w[j, : lengths[j]] if attention else None
-            rows.append(_scores(row, _class_probs(out[j]), names, min(top_k, len(names)), weights))
+    batches = _score_batches(
+        predictor, series, range(len(series)), pad=0.0, dtype=np.float32, batch_size=batch_size
+    )
+    for i, out, w, n in batches:
+        row = {"id": frame["id"][i]}
+        if labels is not None:
+            row["actual"] = labels[i]
+        rows.append(_scores(row, _class_probs(out), names, k, w[:n] if attention else None))
     return pl.DataFrame(rows)
 
 

@@ -1,0 +1,61 @@
+"""Batch scoring: rows come back in input order whatever the batch size."""
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+from polars.testing import assert_frame_equal
+
+from attnlib.config import ModelConfig
+from attnlib.models import build_model
+from attnlib.persistence import save_model
+from attnlib.predict import Predictor, predict_frame
+from attnlib.scaling import Standardizer
+from attnlib.vocab import Vocabulary
+
+TINY = dict(name="lstm_attention", embedding_dim=8, hidden_dim=8)
+IDS, LABELS = [f"s{i}" for i in range(9)], ["x", "y", "z"] * 3
+LENGTHS = [2 + i % 4 for i in range(9)]
+TOKENS = pl.DataFrame({"id": IDS, "tokens": [list("abcdq"[:n]) for n in LENGTHS]})
+VALUES = [np.random.default_rng(i).normal(size=(n, 2)).tolist() for i, n in enumerate(LENGTHS)]
+SERIES = pl.DataFrame({"id": IDS, "values": VALUES, "label": LABELS})
+SCALER = Standardizer.fit([np.asarray(v) for v in VALUES])
+CASES = {
+    "next_state": (ModelConfig(task="next_state", vocab_size=6, **TINY), TOKENS),
+    "classify_tokens": (
+        ModelConfig(task="classify", vocab_size=6, num_classes=3, **TINY),
+        TOKENS.with_columns(label=pl.Series(LABELS)),
+    ),
+    "classify_series": (
+        ModelConfig(task="classify", input_kind="numeric", input_dim=2, num_classes=3, **TINY),
+        SERIES,
+    ),
+}
+
+
+def bundle(path, cfg: ModelConfig) -> Predictor:
+    torch.manual_seed(0)
+    tokens = cfg.input_kind == "tokens"
+    save_model(
+        path,
+        build_model(cfg).eval(),
+        vocab=Vocabulary(list("abcd")) if tokens else None,
+        label_map=["x", "y", "z"],
+        extra=None if tokens else {"data": {"input": {"scaler": SCALER.to_dict()}}},
+    )
+    return Predictor(path, engine="torch")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_rows_follow_the_input_whatever_the_batch_size(tmp_path, case):
+    cfg, frame = CASES[case]
+    predictor = bundle(tmp_path / "m", cfg)
+    one = predict_frame(predictor, frame, attention=True, batch_size=1)
+    assert_frame_equal(one, predict_frame(predictor, frame, attention=True, batch_size=4))
+    if case == "next_state":  # one row per step, the attention over the steps seen
+        assert one["id"].to_list() == [IDS[i] for i, n in enumerate(LENGTHS) for _ in range(n)]
+        assert one["step"].to_list() == [t for n in LENGTHS for t in range(n)]
+        assert [len(a) for a in one["attention"]] == [t + 1 for n in LENGTHS for t in range(n)]
+    else:  # one row per sequence, the attention over all its steps
+        assert one["id"].to_list() == IDS and one["actual"].to_list() == LABELS
+        assert [len(a) for a in one["attention"]] == LENGTHS
