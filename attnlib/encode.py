@@ -11,9 +11,9 @@ Encoded schemas (each with ``split: str``):
   geometry (``lookback``, ``horizon``, ``delta``); windows are cut when loading
   (:mod:`attnlib.windows`).
 
-The metadata (``data/vocab.json``) holds the vocabulary, the label map, the scaling
-statistics, the window geometry and the data-dependent model fields, so later stages,
-prediction and export need nothing else.
+The metadata (``data/vocab.json``) holds the vocabulary (token data only), the label map,
+the scaling statistics, the window geometry and the data-dependent model fields, so later
+stages, prediction and export need nothing else.
 """
 
 from __future__ import annotations
@@ -97,7 +97,6 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
         meta.update(vocab.to_dict(), model_fields={"input_kind": "tokens"})
         return encode_frame(frame, vocab, labels), meta
     scaler = Standardizer.fit((np.asarray(v) for v in train["values"].to_list()), log=opt.log)
-    meta.update(Vocabulary().to_dict())
     meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
     return encode_series(frame, scaler, labels), meta
@@ -176,7 +175,6 @@ def _encode_long(raw: pl.DataFrame, opt: EncodeOptions, source: object):
     meta = {
         "task": "forecast",
         "labels": None,
-        **Vocabulary().to_dict(),
         "input": {"kind": "long", "channels": channels, "scaler": scaler.to_dict()},
         "forecast": {
             "lookback": opt.lookback,

@@ -53,8 +53,9 @@ def split_rows(frame: pl.DataFrame, name: str, lookback: int, horizon: int) -> p
     """The rows of split ``name`` (flag ``target``) plus, for val / test, their context.
 
     Args:
-        frame: encoded rows in time order with ``step`` and ``split`` columns.
-        name: ``train``, ``val`` or ``test``.
+        frame: encoded rows in time order with ``step``, ``split`` and the window geometry
+            (``lookback``, ``horizon``) columns.
+        name: ``train``, ``val`` or ``test``. lookback, horizon: the frame's geometry.
     """
     is_split = (frame["split"] == name).to_numpy()
     if not is_split.any():
@@ -65,10 +66,7 @@ def split_rows(frame: pl.DataFrame, name: str, lookback: int, horizon: int) -> p
     rows = frame.slice(start, last - start)
     stride = 1 if name == "train" else horizon
     return rows.with_columns(
-        (pl.col("split") == name).alias("target"),
-        pl.lit(lookback, pl.Int32).alias("lookback"),
-        pl.lit(horizon, pl.Int32).alias("horizon"),
-        pl.lit(stride, pl.Int32).alias("stride"),
+        (pl.col("split") == name).alias("target"), pl.lit(stride, pl.Int32).alias("stride")
     )
 
 
@@ -93,14 +91,9 @@ def windows_of(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         lag m > 0, targets are residuals over the seasonal-naive forecast of lag m
         (``y[t+h] - y[t+h-m]`` within the season; :func:`undo_delta` adds it back).
     """
-    if frame.height == 0:
-        raise DataError("the split is empty")
-    L, H, S = (int(frame[c][0]) for c in ("lookback", "horizon", "stride"))
+    L, H, starts = _window_rows(frame)
     x = np.asarray(frame["x"].to_list(), dtype=np.float32)  # (R, C)
     y = np.asarray(frame["y"].to_list(), dtype=np.float32)  # (R, K)
-    starts = window_starts(frame["target"].to_numpy(), L, H, S)
-    if len(starts) == 0:
-        raise DataError(f"no window of lookback {L} + horizon {H} fits in {frame.height} rows")
     xi = starts[:, None] + np.arange(-L, 0)[None, :]  # (W, L)
     yi = starts[:, None] + np.arange(H)[None, :]  # (W, H)
     targets = y[yi]
@@ -109,6 +102,23 @@ def windows_of(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         base = starts[:, None] + base_offsets(H, lag)[None, :]  # (W, H) rows of the base
         targets = targets - y[base]
     return x[xi], targets, frame["step"].to_numpy()[starts]
+
+
+def target_steps(frame: pl.DataFrame) -> np.ndarray:
+    """(W,) global ``step`` of each window's first target: :func:`windows_of`'s third
+    result without building the windows."""
+    return frame["step"].to_numpy()[_window_rows(frame)[2]]
+
+
+def _window_rows(frame: pl.DataFrame) -> tuple[int, int, np.ndarray]:
+    """Lookback L, horizon H and the (W,) rows of the first targets of a split's windows."""
+    if frame.height == 0:
+        raise DataError("the split is empty")
+    L, H, S = (int(frame[c][0]) for c in ("lookback", "horizon", "stride"))
+    starts = window_starts(frame["target"].to_numpy(), L, H, S)
+    if len(starts) == 0:
+        raise DataError(f"no window of lookback {L} + horizon {H} fits in {frame.height} rows")
+    return L, H, starts
 
 
 def base_offsets(horizon: int, lag: int) -> np.ndarray:
@@ -135,9 +145,8 @@ def check_windows(parts: dict[str, pl.DataFrame]) -> None:
         for step, s in zip(df["step"].to_list(), df["split"].to_list(), strict=True):
             split_of[step] = s
     for name, df in parts.items():
-        L, H = int(df["lookback"][0]), int(df["horizon"][0])
-        _, _, starts = windows_of(df)
-        for t in starts.tolist():
+        L, H, rows = _window_rows(df)
+        for t in df["step"].to_numpy()[rows].tolist():
             inputs, targets = range(t - L, t), range(t, t + H)
             if {split_of[i] for i in targets} != {name}:
                 raise DataError(f"{name}: window at step {t} has targets outside '{name}'")

@@ -23,16 +23,21 @@ def read_split(name: str) -> pl.DataFrame:
         raise DataError(f"{path}: not found; run the split stage first") from None
 
 
-def vocab_of(meta: dict, path: Path = VOCAB) -> tuple[Vocabulary, list[str] | None]:
-    return Vocabulary.from_dict(meta, source=path), meta.get("labels")
+def vocab_of(meta: dict, path: Path = VOCAB) -> tuple[Vocabulary | None, list[str] | None]:
+    """The vocabulary (None for numeric data) and the label map."""
+    vocab = Vocabulary.from_dict(meta, source=path) if "tokens" in meta else None
+    return vocab, meta.get("labels")
 
 
 def model_fields(meta: dict, task: str) -> dict:
-    """The model fields the data fixes: vocabulary size, classes, and what encode recorded
-    for ``task`` (numeric input width, forecast horizon and targets)."""
+    """The model fields the data fixes: what encode recorded for ``task`` (input kind,
+    numeric input width, forecast horizon and targets), vocabulary size and classes."""
     vocab, labels = vocab_of(meta)
     recorded = meta.get("model_fields") or {} if meta.get("task") == task else {}
-    return {**recorded, "vocab_size": len(vocab), "num_classes": max(2, len(labels or []))}
+    fields = {**recorded, "num_classes": max(2, len(labels or []))}
+    if vocab is not None:
+        fields["vocab_size"] = len(vocab)
+    return fields
 
 
 def load_meta(path: Path = VOCAB) -> dict:

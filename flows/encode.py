@@ -60,7 +60,7 @@ def encode() -> None:
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
         "encode: %s input, %d vocabulary entries, labels %s -> %s",
-        meta["input"]["kind"], len(meta["tokens"]), meta.get("labels"), VOCAB,
+        meta["input"]["kind"], len(meta.get("tokens", ())), meta.get("labels"), VOCAB,
     )  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from attnlib.io import write_json_atomic
 from attnlib.persistence import load_model
 from attnlib.plots import attention_heatmap, confusion, forecast, note
 from attnlib.scaling import Standardizer
-from attnlib.windows import window_starts
+from attnlib.windows import target_steps
 from flows._data import load_data, load_meta, read_split
 from flows._params import (
     METRICS_DIR,
@@ -122,13 +122,6 @@ def heatmaps(model, labels: list[list[str]], ids: list[str], data, n: int, task_
     return paths
 
 
-def _target_steps(frame: pl.DataFrame) -> np.ndarray:
-    """(W,) global step of each window's first target, in the order windows_of cuts them."""
-    lookback, horizon, stride = (int(frame[c][0]) for c in ("lookback", "horizon", "stride"))
-    rows = window_starts(frame["target"].to_numpy(), lookback, horizon, stride)
-    return frame["step"].to_numpy()[rows]
-
-
 def evaluate_forecast(
     model, ep: EvaluateParams, meta: dict, splits: Splits, test: SequenceData
 ) -> tuple[dict, list[list[str]], list[str]]:
@@ -148,7 +141,7 @@ def evaluate_forecast(
         model, test, target_scaler, insample, season, target_index=tidx,
         delta=int(fc.get("delta") or 0),
     )  # fmt: skip
-    starts = _target_steps(splits[-1])
+    starts = target_steps(splits[-1])
     report = {"model": {**metrics, "test_windows": len(test), "season": season}}
     report.update(forecast_baselines(series, starts, fc["horizon"], insample, season))
     t0 = int(starts[-1])

@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from attnlib.windows import base_offsets
+
 
 def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
     """``y[t + h] = y[t + h - k m]``: the last observed season repeated.
@@ -23,8 +25,7 @@ def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray
     """
     history = np.asarray(history, dtype=np.float64)
     m = max(1, min(season, len(history)))
-    idx = len(history) - m + (np.arange(horizon) % m)
-    return history[idx]
+    return history[len(history) + base_offsets(horizon, m)]
 
 
 def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:

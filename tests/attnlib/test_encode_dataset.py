@@ -22,6 +22,7 @@ def test_numeric_classification_scales_with_train_statistics_only():
     raw = np.concatenate([np.asarray(v) for v in train["values"].to_list()])
     assert meta["input"]["scaler"]["mean"] == pytest.approx(raw.mean(0).tolist(), rel=1e-5)
     assert meta["model_fields"] == {"input_kind": "numeric", "input_dim": 2}
+    assert "tokens" not in meta  # numeric data has no vocabulary
     assert meta["labels"] == ["a", "b"]
     x = np.concatenate([np.asarray(v) for v in train["x"].to_list()])
     assert np.allclose(x.mean(0), 0, atol=1e-5) and np.allclose(x.std(0), 1, atol=1e-4)

@@ -10,6 +10,7 @@ from attnlib.windows import (
     assign_time_splits,
     check_windows,
     split_rows,
+    target_steps,
     undo_delta,
     window_starts,
     windows_of,
@@ -90,6 +91,8 @@ def test_window_shapes_and_values(delta):
     x, y, starts = windows_of(parts["test"])
     assert x.shape == (1, 24, 2) and y.shape == (1, 12, 1)
     assert starts.tolist() == [132]
+    for part in parts.values():  # the steps alone, without building windows
+        assert target_steps(part).tolist() == windows_of(part)[2].tolist()
     full = pl.concat(list(parts.values())).unique("step").sort("step")
     xs = np.asarray(full["x"].to_list())
     assert np.allclose(x[0], xs[108:132])
@@ -104,6 +107,7 @@ def test_window_shapes_and_values(delta):
     assert tuple(data.y.shape) == (120 - 24 - 12 + 1, 12, 1)
     assert meta["model_fields"] == {"input_kind": "numeric", "input_dim": 2, "horizon": 12,
                                     "num_targets": 1}  # fmt: skip
+    assert "tokens" not in meta  # numeric data has no vocabulary
 
 
 def test_scaling_uses_train_statistics_only():
