@@ -1,16 +1,19 @@
 """The ``gpu`` tag concurrency limit holds for the pipeline's real training task.
 
 Two processes (two pipelines, as on two workers) each run a flow that submits
-``flows.train.train_model`` (tagged ``gpu``) on tiny data; the second is released 0.5 s
-after the first, while the first trains. The task runs' Running -> Completed intervals, as
-the server recorded them, never overlap with a limit of 1, and do overlap with a limit of 2
-(so the test can see an overlap when there is one). The same two processes run both
-rounds: their start-up (torch + Prefect imports) is paid once. Each training lasts
-several seconds, longer than the client's ~2.3 s retry below.
+``flows.train.train_model`` (tagged ``gpu``) on tiny data. Each training holds after its
+first epoch (its DVCLive callback waits for a release file), so how long a training lasts is
+decided by the test, not by the machine's speed:
 
-Why not release both at the same instant: two simultaneous slot requests on the SQLite
-server can meet a locked database (HTTP 503), and the client retries ~2 s later, which
-would serialise short trainings with any limit.
+- limit 2: the first holds; the second is submitted and must reach its own first epoch
+  while the first still holds (the Running -> Completed intervals the server recorded
+  overlap);
+- limit 1: the first holds; the second is submitted and left waiting for 3 s, longer than
+  the client's ~2 s retry for a slot; then the first is released. The intervals never
+  overlap.
+
+A hold ends after 60 s whatever happens, so a broken limit fails an assertion instead of
+hanging. The same two processes run both rounds: their start-up is paid once.
 """
 
 from __future__ import annotations
@@ -27,10 +30,8 @@ import pytest
 from flows.worker import client, set_tag_limit
 
 ROOT = Path(__file__).resolve().parent.parent
-# gpu limit -> epochs; round 2 runs warm (~3x faster per epoch), so more epochs keep the
-# training well above the ~2.3 s retry (measured 10-16 s at load 6.5 on 2 cores)
-ROUNDS = {1: 8, 2: 50}
-STAGGER = 0.5  # s between the two submissions
+LIMITS = (2, 1)
+WAIT = 3.0  # s the second training is left waiting for a slot with limit 1
 
 PROBE = """
 import sys, time
@@ -39,12 +40,26 @@ from pathlib import Path
 import torch
 from prefect import flow
 
+import flows.train as T
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import SequenceData
-from flows.train import train_model
 
 torch.set_num_threads(1)
 V = 12
+RELEASE = None
+
+
+class HoldAfterFirstEpoch(T.LiveLogger):
+    def __call__(self, epoch, logs):
+        super().__call__(epoch, logs)
+        if epoch == 0:
+            print("HOLDING", flush=True)
+            deadline = time.monotonic() + 60
+            while not RELEASE.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+
+T.LiveLogger = HoldAfterFirstEpoch  # the real task and callback, held after epoch 1
 
 
 def data(n, seed):
@@ -55,21 +70,22 @@ def data(n, seed):
 
 
 @flow(name="gpu-limit-probe")
-def probe(go: str, epochs: int) -> str:
+def probe(go: str) -> str:
     model = ModelConfig(vocab_size=V, embedding_dim=16, hidden_dim=32)
-    train = TrainConfig(epochs=epochs, batch_size=8, patience=100, seed=0, progress=False)
+    train = TrainConfig(epochs=2, batch_size=8, patience=100, seed=0, progress=False)
     train_data, val_data = data(160, 1), data(16, 2)
     print("READY", flush=True)
     while not Path(go).exists():
         time.sleep(0.01)
-    future = train_model.submit(model, train, train_data, val_data, False)
+    future = T.train_model.submit(model, train, train_data, val_data, False)
     future.result()
     return str(future.task_run_id)
 
 
-for arg in sys.argv[1:]:  # GO_FILE:EPOCHS, one per round
-    go, epochs = arg.rsplit(":", 1)
-    print("TASK_RUN", probe(go, int(epochs)), flush=True)
+for arg in sys.argv[1:]:  # GO_FILE:RELEASE_FILE, one per round
+    go, release = arg.split(":")
+    RELEASE = Path(release)
+    print("TASK_RUN", probe(go), flush=True)
 """
 
 
@@ -100,31 +116,43 @@ def rounds(prefect_server, tmp_path_factory) -> dict[int, list[tuple[float, floa
     tmp = tmp_path_factory.mktemp("gpu_limit")
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PYTHONPATH": str(ROOT),
            "PREFECT_LOGGING_TO_API_ENABLED": "false"}  # fewer writes to contend with  # fmt: skip
-    procs, outs, gos = [], [[], []], [[], []]
+    go = {(limit, i): tmp / f"go-{limit}-{i}" for limit in LIMITS for i in range(2)}
+    release = {(limit, i): tmp / f"release-{limit}-{i}" for limit in LIMITS for i in range(2)}
+    procs, outs = [], [[], []]
     for i in range(2):
         cwd = tmp / f"pipeline{i}"  # its own checkpoints/ and dvclive/
         cwd.mkdir()
-        gos[i] = [tmp / f"go-{limit}-{i}" for limit in ROUNDS]
-        rounds = [f"{go}:{epochs}" for go, epochs in zip(gos[i], ROUNDS.values(), strict=True)]
+        args = [f"{go[limit, i]}:{release[limit, i]}" for limit in LIMITS]
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", PROBE, *rounds], cwd=cwd, env=env, text=True,
+            [sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         ))  # fmt: skip
+    first, second = zip(procs, outs, strict=True)
     result = {}
     try:
-        for r, limit in enumerate(ROUNDS):
-            for proc, out in zip(procs, outs, strict=True):
+        for limit in LIMITS:
+            for proc, out in (first, second):
                 _read_until(proc, out, "READY")
             set_tag_limit(prefect_server, limit)
-            gos[0][r].touch()
-            time.sleep(STAGGER)
-            gos[1][r].touch()
-            lines = [_read_until(p, o, "TASK_RUN ") for p, o in zip(procs, outs, strict=True)]
+            go[limit, 0].touch()
+            _read_until(*first, "HOLDING")  # the first holds its slot
+            go[limit, 1].touch()
+            if limit == 1:
+                time.sleep(WAIT)  # the second waits for the slot (and may not take it)
+                release[limit, 0].touch()
+                _read_until(*second, "HOLDING")
+            else:
+                _read_until(*second, "HOLDING")  # a second slot: starts while the first holds
+                release[limit, 0].touch()
+            release[limit, 1].touch()
+            lines = [_read_until(p, o, "TASK_RUN ") for p, o in (first, second)]
             result[limit] = sorted(_times(prefect_server, UUID(x.split()[1])) for x in lines)
-        for proc, out in zip(procs, outs, strict=True):
+        for proc, out in (first, second):
             out.extend(proc.stdout)
             assert proc.wait(timeout=60) == 0, "".join(out)[-4000:]
     finally:
+        for path in release.values():  # a probe still holding lets go
+            path.touch()
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
@@ -143,8 +171,7 @@ def _show(limit: int, times: list[tuple[float, float, float]]) -> None:
 def test_limit_1_never_overlaps(rounds):
     (s1, e1, _), (s2, e2, submitted2) = rounds[1]
     _show(1, rounds[1])
-    assert e1 - s1 > 0.5 and e2 - s2 > 0.5  # they did train
-    assert submitted2 < e1, "the second was submitted while the first trained"
+    assert e1 - submitted2 >= WAIT - 0.5, "the second was submitted while the first held"
     assert e1 <= s2, "the second gpu task started before the first ended"
 
 
