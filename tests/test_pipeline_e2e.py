@@ -47,7 +47,11 @@ OUTPUTS = [
     "metrics/eval.json",
     "plots/confusion.png",
     "plots/learning_curve.png",
+    "plots/confusion.json",
+    "plots/forecast.png",  # a note: next_state has no forecast
     "export/model.onnx",
+    "export/model.json",
+    "export/MODEL_CARD.md",
     "metrics/export.json",
 ]
 
@@ -124,6 +128,16 @@ def test_repro_writes_every_output(reproduced):
         assert metrics["perplexity"] > 1
 
 
+def test_train_uses_the_searched_params(reproduced):
+    path, _, _ = reproduced
+    best = yaml.safe_load((path / "search/best.yaml").read_text())
+    saved = json.loads((path / "models/model/model.json").read_text())
+    assert set(best) == {"lr", "dropout", "attention"}  # params.yaml's search space
+    for key, value in best.items():
+        config = saved["model_config"] if key in saved["model_config"] else saved["train_config"]
+        assert config[key] == pytest.approx(value) if isinstance(value, float) else value, key
+
+
 def test_second_repro_does_nothing(reproduced):
     path, env, _ = reproduced
     out = _run(["dvc", "repro"], path, env)
@@ -159,9 +173,21 @@ def test_experiment_is_compared(reproduced):
     assert "Running stage 'train'" in out
     assert "Running stage 'ingest'" not in out  # data stages do not read train params
 
+    # the experiment (now in the workspace) against the committed baseline run
     diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], path, env))
-    assert "metrics/eval.json" in diff, diff
+    ppl = diff["metrics/eval.json"]["model.perplexity"]
+    assert ppl["old"] > 1 and ppl["new"] > 1 and ppl["old"] != ppl["new"], diff
 
     show = json.loads(_run(["dvc", "exp", "show", "--json"], path, env))
     text = json.dumps(show)
     assert '"hidden_dim": 8' in text and '"hidden_dim": 16' in text
+    assert {ppl["old"], ppl["new"]} <= set(_values_of(show, "perplexity"))
+
+
+def _values_of(tree, key: str) -> list:
+    """Every value stored under ``key`` anywhere in a JSON tree."""
+    if isinstance(tree, dict):
+        return [v for k, sub in tree.items() for v in ([sub] if k == key else _values_of(sub, key))]
+    if isinstance(tree, list):
+        return [v for sub in tree for v in _values_of(sub, key)]
+    return []

@@ -6,6 +6,7 @@ import sys
 import pytest
 import torch
 
+import attnlib.train as T
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
@@ -69,20 +70,21 @@ def test_small_data_trains_for_min_steps():
     assert fit(model, train, val, tc, loss_fn=lf).epochs_run == 6
 
 
-def test_early_stopping_restores_best_not_last():
-    model, train, val, tc, lf = setup(epochs=8, patience=2, lr=0.3)  # big lr: val goes up
+def test_early_stopping_restores_best_not_last(monkeypatch):
+    # scripted validation: best at epoch 1, then 3 worse epochs -> stop; weights of epoch 1
+    val_losses = iter([1.0, 0.5, 0.9, 0.8, 0.7, 0.6])
+    monkeypatch.setattr(T, "evaluate_loss", lambda *a, **k: next(val_losses))
+    model, train, val, tc, lf = setup(epochs=6, patience=3)
     seen = {}
-    hist = fit(
-        model,
-        train,
-        val,
-        tc,
-        loss_fn=lf,
-        callbacks=[lambda e, logs: seen.__setitem__(e, dict(model.state_dict()))],
-    )
-    best = hist.best_epoch
-    assert hist.val_loss[best] == min(hist.val_loss)
-    assert evaluate_loss(model, val, lf) == pytest.approx(hist.val_loss[best], abs=1e-6)
+
+    def keep(epoch, logs):
+        seen[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    hist = fit(model, train, val, tc, loss_fn=lf, callbacks=[keep])
+    assert (hist.best_epoch, hist.epochs_run, hist.stopped_early) == (1, 5, True)
+    assert not torch.equal(seen[1]["head.out.weight"], seen[4]["head.out.weight"])
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, seen[1][k], atol=0, rtol=0)
 
 
 def test_resume_matches_uninterrupted(tmp_path):
