@@ -9,12 +9,12 @@ from attnlib.io import write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ["attnlib", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config",
-           ".dvcignore", ".gitignore"]  # fmt: skip
+           ".dvcignore", ".gitignore", "data/input"]  # fmt: skip
 
 
-def copy_project(dest: Path) -> None:
+def copy_project(dest: Path, names: list[str] = PROJECT) -> None:
     """Copy what ``dvc repro`` needs (code, pipeline, params, DVC config) into ``dest``."""
-    for name in PROJECT:
+    for name in names:
         src, dst = ROOT / name, dest / name
         if src.is_dir():
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 from prefect import flow, get_run_logger, task
 
 from attnlib.datasets import read_and_describe
 from attnlib.io import write_parquet_atomic
 from flows._params import RAW, IngestParams, load_params, not_user_error, run_stage, section
+
+INPUT_DIR = Path("data/input")  # a dependency of the ingest stage in dvc.yaml
+
+
+def untracked_source(source: str) -> str | None:
+    """Why DVC cannot see ``source`` change (a file outside data/input/), or None."""
+    path = Path(source)
+    if not path.is_file() or path.resolve().is_relative_to(INPUT_DIR.resolve()):
+        return None
+    return (
+        f"{source} is outside {INPUT_DIR}/: DVC will not re-run ingest when it changes; "
+        f"move it into {INPUT_DIR}/ (or run `dvc repro -f -s ingest` after a change)"
+    )
 
 
 # reading a file can hit a transient I/O error; a malformed file is not retried
@@ -26,6 +41,8 @@ def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
     frame, how = read(p.source, p.format, p.limit, p.workers, p.max_length)
     get_run_logger().info("ingest: read %s", how)
+    if warning := untracked_source(p.source):
+        get_run_logger().warning("ingest: %s", warning)
     write_parquet_atomic(RAW, frame)
     get_run_logger().info("ingest: %d rows from %s -> %s", frame.height, p.source, RAW)
 

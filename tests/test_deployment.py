@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -32,15 +31,13 @@ from prefect.client.schemas.filters import (
     TaskRunFilterTags,
 )
 
+from bench.project import PROJECT, copy_project
 from flows import pid_alive
 from flows.worker import client, serve, stop_workers
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's bin: python, dvc, prefect
-PROJECT = ["attnlib", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", "prefect.yaml",
-           ".dvc/config", ".dvcignore", ".gitignore"]  # fmt: skip
 TINY = {  # as in test_pipeline_e2e, passed as the deployment's set_params (dvc exp run -S)
     "ingest.limit": 6,
     "ingest.workers": 1,
@@ -73,13 +70,8 @@ def _run(cmd: list[str], cwd: Path, env: dict, timeout: float = RUN_TIMEOUT) -> 
 def project(tmp_path_factory, prefect_server) -> tuple[Path, dict]:
     """A git + DVC copy of the project (one commit), and the environment to run it in."""
     path = tmp_path_factory.mktemp("nightly") / "project"
-    for name in PROJECT:
-        src, dst = ROOT / name, path / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(src, dst)
+    path.mkdir(parents=True)
+    copy_project(path, [*PROJECT, "prefect.yaml"])
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.project import copy_project
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's bin: python, dvc
-PROJECT = ["attnlib", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config",
-           ".dvcignore", ".gitignore"]  # fmt: skip
 TINY = {
     "ingest": {"limit": 6, "workers": 1},
     "split": {"val": 0.2, "test": 0.2},  # 6 sequences: 4 / 1 / 1 (0.1 would leave val empty)
@@ -70,13 +68,7 @@ def _run(cmd: list[str], cwd: Path, env: dict, timeout: float = 1200) -> str:
 def project(tmp_path_factory, prefect_server) -> tuple[Path, dict]:
     """A git + DVC copy of the project with tiny params, and the environment to run it in."""
     path = tmp_path_factory.mktemp("project")
-    for name in PROJECT:
-        src, dst = ROOT / name, path / name
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.exists():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+    copy_project(path)
     params = yaml.safe_load((path / "params.yaml").read_text())
     for section, values in TINY.items():
         params[section].update(values)
@@ -191,3 +183,20 @@ def _values_of(tree, key: str) -> list:
     if isinstance(tree, list):
         return [v for sub in tree for v in _values_of(sub, key)]
     return []
+
+
+def test_a_changed_input_file_makes_ingest_stale(reproduced):
+    path, env, _ = reproduced
+
+    def ingest_status() -> str:
+        status = json.loads(_run(["dvc", "status", "ingest", "--json"], path, env))
+        return json.dumps(status.get("ingest", []))
+
+    assert "data/input" not in ingest_status()
+    mine = path / "data/input/mine.txt"
+    mine.write_text("C G Am F\nG D Em C\n")
+    try:
+        assert "data/input" in ingest_status()  # a file in data/input changed: ingest re-runs
+    finally:
+        mine.unlink()
+    assert "data/input" not in ingest_status()

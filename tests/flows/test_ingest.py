@@ -44,3 +44,17 @@ def test_ingest_reads_the_file_once_and_logs_the_detected_format(
     assert pl.read_parquet(tmp_path / "data/raw.parquet")["load"].to_list() == [1.0, 2.0, 3.0]
     assert f"ingest: read {src}: format auto -> long (a time column 'date'" in caplog.text
     assert "ingest: 3 rows from" in caplog.text
+    assert f"{src} is outside data/input/: DVC will not re-run ingest" in caplog.text
+
+
+def test_only_files_outside_data_input_are_untracked(tmp_path, monkeypatch):
+    from flows.ingest import untracked_source
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/input").mkdir(parents=True)
+    (tmp_path / "data/input/a.txt").write_text("a b\n")
+    (tmp_path / "b.txt").write_text("a b\n")
+    assert untracked_source("data/input/a.txt") is None
+    assert untracked_source(str(tmp_path / "data/input/a.txt")) is None
+    assert untracked_source("builtin:bach_chorales") is None
+    assert "b.txt is outside data/input/" in untracked_source("b.txt")
