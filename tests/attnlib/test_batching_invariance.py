@@ -35,12 +35,10 @@ def test_same_loss_and_grads_with_and_without_packing_and_bucketing(name):
     for idx in Batches(d, 8, shuffle=True, bucket=True, seed=1).indices():
         b = d.batch(idx)  # cut to its own longest sequence
         losses, grads = [], []
-        for packed, batch in (
-            (True, b),
-            (False, b),
-            (True, padded_to(b, Tmax)),
-            (False, padded_to(b, Tmax)),
-        ):
+        runs = [
+            (packed, batch) for batch in (b, padded_to(b, Tmax)) for packed in (True, False, "auto")
+        ]
+        for packed, batch in runs:  # "auto": segmented by length on the CPU, the default
             model.encoder.packed = packed
             model.zero_grad()
             loss = lf(model(batch.x, batch.lengths), batch.y)
