@@ -77,6 +77,17 @@ def write_outputs(study: optuna.Study | None, keys: list[str]) -> dict:
     return best
 
 
+@task(tags=["gpu"], cache_policy=NO_CACHE)
+def tune(cfg: SearchConfig, train_data, val_data, url: str, workers: int, first_worker: int,
+         **kwargs) -> optuna.Study:  # fmt: skip
+    """Run the study's trials. Each trains a model, so the task carries the train stage's
+    ``gpu`` tag: the tag's concurrency limit caps search and training alike."""
+    if workers > 1:
+        run_workers(workers, cfg, train_data, val_data, first_worker=first_worker, **kwargs)
+        return open_study(cfg, make_storage(url, cfg), kwargs["study_name"])
+    return run_search(cfg, train_data, val_data, worker=first_worker, **kwargs)
+
+
 @flow(name="search")
 def search(workers: int = 1, storage: str = "", first_worker: int = 0) -> dict:
     """Tune the ``train`` params on train/val; return the best overrides."""
@@ -95,11 +106,7 @@ def search(workers: int = 1, storage: str = "", first_worker: int = 0) -> dict:
     train_data, val_data = load_train_val(task_name)
     name = study_name_for(cfg, model, train_cfg, train_data, val_data)
     kwargs = dict(model=model, train_config=train_cfg, storage=url, study_name=name)
-    if workers > 1:
-        run_workers(workers, cfg, train_data, val_data, first_worker=first_worker, **kwargs)
-        study = open_study(cfg, make_storage(url, cfg), name)
-    else:
-        study = run_search(cfg, train_data, val_data, worker=first_worker, **kwargs)
+    study = tune(cfg, train_data, val_data, url, workers, first_worker, **kwargs)
     best = write_outputs(study, list(cfg.space))
     logger.info(
         "search: study %s, %d trials, best %s",

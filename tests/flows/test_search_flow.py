@@ -101,8 +101,10 @@ def test_search_stage_end_to_end_never_reads_test(project, harness):
     from flows.search import search
 
     tmp, reads = project
-    best = search()
+    state = search(return_state=True)
+    best = state.result()
     assert set(best) == {"lr", "dropout", "attention"}
+    assert _gpu_tasks(state.state_details.flow_run_id) == ["tune"]  # the gpu limit caps trials
     assert yaml.safe_load((tmp / "search/best.yaml").read_text()) == best
     model_and_train_configs(PARAMS, best, vocab_size=10)  # train accepts it
     trials = pl.read_parquet(tmp / "search/trials.parquet")
@@ -117,6 +119,26 @@ def test_search_stage_end_to_end_never_reads_test(project, harness):
     assert search() == best  # a re-run continues the finished study: nothing new
     assert pl.read_parquet(tmp / "search/trials.parquet").height == 3
     assert reads and not any("test" in p.rsplit("/", 1)[-1] for p in reads), reads
+
+
+def _gpu_tasks(flow_run_id) -> list[str]:
+    """Names of the flow run's task runs tagged ``gpu``."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterTags,
+    )
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.worker import client
+
+    with client(PREFECT_API_URL.value()) as c:
+        runs = c.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            task_run_filter=TaskRunFilter(tags=TaskRunFilterTags(all_=["gpu"])),
+        )
+    return [r.name.rsplit("-", 1)[0] for r in runs]
 
 
 def test_cli_rejects_zero_workers(monkeypatch):
