@@ -1,8 +1,8 @@
 """Quality report: every built-in data set through the real pipeline, model vs baselines.
 
-For each built-in set this copies the project into a temporary directory, sets
-``task`` and ``ingest.source`` (plus the set's recommended overrides, see
-``attnlib.datasets.BUILTINS``), runs ``dvc repro`` against one local Prefect server and
+For each built-in set this copies the project into a temporary git repository and runs
+``dvc exp run -S task=... -S ingest.source=builtin:NAME`` (plus the set's recommended
+overrides, see ``attnlib.datasets.BUILTINS``) against one local Prefect server, then
 reads ``metrics/eval.json``. Results go to ``bench/results/quality.json`` and a Markdown
 table to ``bench/results/quality.md`` (and, with ``--readme``, into README.md between
 the ``quality-table`` markers).
@@ -50,38 +50,33 @@ PUBLISHED = {
 HEADLINE = {"next_state": "accuracy", "classify": "accuracy", "forecast": "mape"}
 
 
-def set_params(path: Path, overrides: dict) -> None:
-    """Apply ``{"section.key": value}`` overrides to params.yaml (as `dvc exp run -S` does)."""
-    params = yaml.safe_load(path.read_text())
-    for dotted, value in overrides.items():
-        node, *keys = dotted.split(".")
-        if not keys:
-            params[node] = value
-            continue
-        section = params.setdefault(node, {})
-        for k in keys[:-1]:
-            section = section.setdefault(k, {})
-        section[keys[-1]] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+def set_args(overrides: dict) -> list[str]:
+    """``{"section.key": value}`` as ``dvc exp run`` arguments: ``-S section.key=value``."""
+    args = []
+    for key, value in overrides.items():
+        text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True)
+        args += ["-S", f"{key}={text.strip().removesuffix('...').strip()}"]
+    return args
 
 
 def run_one(name: str, env: dict, extra: dict, recommended: bool = True) -> dict:
-    """``dvc repro`` of one built-in set in a fresh copy of the project."""
+    """``dvc exp run -S task=... -S ingest.source=builtin:NAME ...`` in a fresh copy of the
+    project (a git repository whose one commit is the project's own params)."""
     info = BUILTINS[name]
     overrides = {"task": info.task, "ingest.source": f"builtin:{name}",
                  **(info.recommended if recommended else {}), **extra}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=f"quality-{name}-") as tmp:
         path = Path(tmp)
         copy_project(path)
-        set_params(path / "params.yaml", overrides)
         for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", name]):
-            subprocess.run(["git", *cmd], cwd=path, check=True, env=env)  # DVCLive needs a rev
+            subprocess.run(["git", *cmd], cwd=path, check=True, env=env)  # experiments need a rev
         t0 = time.perf_counter()
-        proc = subprocess.run(["dvc", "repro"], cwd=path, env=env, capture_output=True, text=True)
+        cmd = ["dvc", "exp", "run", *set_args(overrides)]  # results land in the workspace
+        proc = subprocess.run(cmd, cwd=path, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr)[-3000:]
-            print(f"{name}: dvc repro failed\n{tail}", file=sys.stderr)
+            print(f"{name}: {' '.join(cmd)} failed\n{tail}", file=sys.stderr)
             return {"name": name, "task": info.task, "overrides": overrides, "error": tail,
                     "seconds": round(seconds, 1)}  # fmt: skip
         metrics = json.loads((path / "metrics/eval.json").read_text())
