@@ -40,6 +40,7 @@ CHECKPOINT = "checkpoint.pt"
 class History:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    train_targets: list[int] = field(default_factory=list)  # per epoch, summed over DDP ranks
     best_epoch: int = -1  # 0-based
     best_val_loss: float = math.inf
     epochs_run: int = 0
@@ -220,6 +221,7 @@ def fit(
         else:
             bad += 1
         hist.train_loss.append(total / max(count, 1))
+        hist.train_targets.append(count)
         hist.val_loss.append(val_loss)
         hist.epochs_run = epoch + 1
         hist.stopped_early = bad >= patience

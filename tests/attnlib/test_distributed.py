@@ -58,6 +58,8 @@ def test_ddp_two_gloo_processes_match_one_process(spec, tmp_path):
     )
     ddp = run_torchrun(spec, nproc=2)
     assert ddp.epochs_run == single.epochs_run == 3
+    # the ranks split each global batch: together they saw each target once, not twice
+    assert ddp.train_targets == single.train_targets and min(single.train_targets) > 0
     for a, b in zip(ddp.val_loss, single.val_loss, strict=True):
         assert abs(a - b) < TOLERANCE, (ddp.val_loss, single.val_loss)
     model, _ = load_model(spec["out"])  # written once, by rank 0
