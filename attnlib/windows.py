@@ -49,14 +49,15 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
     return np.array(["train"] * n_train + ["val"] * n_val + ["test"] * n_test)
 
 
-def split_rows(frame: pl.DataFrame, name: str, lookback: int, horizon: int) -> pl.DataFrame:
+def split_rows(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     """The rows of split ``name`` (flag ``target``) plus, for val / test, their context.
 
     Args:
         frame: encoded rows in time order with ``step``, ``split`` and the window geometry
             (``lookback``, ``horizon``) columns.
-        name: ``train``, ``val`` or ``test``. lookback, horizon: the frame's geometry.
+        name: ``train``, ``val`` or ``test``.
     """
+    lookback, horizon = int(frame["lookback"][0]), int(frame["horizon"][0])
     is_split = (frame["split"] == name).to_numpy()
     if not is_split.any():
         return frame.clear().with_columns(pl.lit(True).alias("target"))

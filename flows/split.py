@@ -23,8 +23,7 @@ def partition(frame: pl.DataFrame, task_name: str) -> dict[str, pl.DataFrame]:
     if task_name == "forecast":
         if "lookback" not in frame.columns:
             raise DataError(f"{ENCODED}: not encoded for forecasting; re-run the encode stage")
-        L, H = int(frame["lookback"][0]), int(frame["horizon"][0])
-        parts = {name: split_rows(frame, name, L, H) for name in SPLITS}
+        parts = {name: split_rows(frame, name) for name in SPLITS}
     else:
         parts = {name: frame.filter(pl.col("split") == name) for name in SPLITS}
     for name, df in parts.items():

@@ -30,7 +30,7 @@ def parts_of(n=144, lookback=24, horizon=12, val=0.1, test=0.1, channels=2, targ
     opt = EncodeOptions(val=val, test=test, lookback=lookback, horizon=horizon, targets=targets,
                         delta=delta)  # fmt: skip
     frame, meta = encode_dataset(long_frame(n, channels), "forecast", opt)
-    return {s: split_rows(frame, s, lookback, horizon) for s in ("train", "val", "test")}, meta
+    return {s: split_rows(frame, s) for s in ("train", "val", "test")}, meta
 
 
 def test_val_and_test_are_whole_horizons_at_the_end():
