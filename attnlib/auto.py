@@ -1,0 +1,152 @@
+"""Data-aware defaults: what ``auto`` means for each param, decided from the data.
+
+Every rule reads only the shape of the training data (how many examples, how long, how
+many channels, classes and vocabulary entries, token or numeric input): never a data
+set's name and never the test split. Each choice comes with one line saying why; the
+stages log those lines and write them to ``metrics/train.json`` so ``dvc exp show`` shows
+them. A value set by hand is kept as it is (and said to be so).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from attnlib.data import SequenceData
+
+AUTO = "auto"
+SMALL = 500  # training examples below which validation is too small to steer much
+TARGET_STEPS = 2000  # optimiser steps an `auto` epoch budget aims at (early stopping ends it)
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """The facts about the training data that the rules read."""
+
+    task: str
+    input_kind: str  # "tokens" | "numeric"
+    n_train: int  # training examples (sequences; forecast: windows)
+    mean_length: float  # real steps per example
+    max_length: int
+    channels: int = 0  # numeric: values per step
+    vocab_size: int = 0  # tokens: vocabulary size, <pad> and <unk> included
+    num_classes: int = 0  # classify: classes
+
+    @classmethod
+    def of(cls, task: str, data: SequenceData, vocab_size: int = 0, num_classes: int = 0):
+        numeric = data.x.dim() == 3  # (N, T, C) values, else (N, T) token ids
+        lengths = data.lengths.double()
+        return cls(
+            task=task,
+            input_kind="numeric" if numeric else "tokens",
+            n_train=len(data),
+            mean_length=float(lengths.mean()),
+            max_length=int(lengths.max()),
+            channels=int(data.x.shape[-1]) if numeric else 0,
+            vocab_size=vocab_size,
+            num_classes=num_classes,
+        )
+
+    def describe(self) -> str:
+        kind = f"{self.channels}-channel series" if self.input_kind == "numeric" else "tokens"
+        return (f"{self.n_train} training examples of {kind}, "
+                f"mean length {self.mean_length:.0f}, max {self.max_length}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One resolved param: its value and the one-line reason."""
+
+    key: str
+    value: object
+    why: str
+
+    def line(self) -> str:
+        return f"{self.key} = {self.value}: {self.why}"
+
+
+def model_name(p: DataProfile, known: tuple[str, ...]) -> Choice:
+    """The architecture for this task and input."""
+    if p.task == "next_state":
+        return Choice("name", "lstm_attention", "next-state prediction must not see the "
+                      "next token: the one-directional LSTM")  # fmt: skip
+    if p.task == "classify" and p.input_kind == "numeric":
+        if "alstm_fcn" in known:
+            return Choice("name", "alstm_fcn", "numeric series classification: a fully "
+                          "convolutional arm beside the attention LSTM (ALSTM-FCN)")  # fmt: skip
+        return Choice("name", "cnn_bilstm_attention", "numeric series classification: "
+                      "a CNN front end before the BiLSTM")  # fmt: skip
+    if p.task == "classify":
+        return Choice("name", "bilstm_attention", "token classification: the whole "
+                      "sequence is known, so read it in both directions")  # fmt: skip
+    return Choice("name", "lstm_attention", "forecasting from a window of the past")
+
+
+def batch_size(p: DataProfile) -> Choice:
+    """About n/25 examples a batch, a power of two in [8, 64]: small data gets many steps."""
+    raw = min(max(p.n_train / 25, 8), 64)
+    size = 2 ** round(math.log2(raw))
+    return Choice("batch_size", size, f"{p.n_train} training examples: about n/25 per "
+                  "batch, a power of two between 8 and 64")  # fmt: skip
+
+
+def epochs(p: DataProfile, batch: int) -> tuple[Choice, Choice]:
+    """An epoch budget of at least TARGET_STEPS optimiser steps and 30 epochs (at most
+    1000), and a patience of a fifth of it (at least 5): early stopping ends it."""
+    per_epoch = max(1, math.ceil(p.n_train / batch))
+    n = min(1000, max(30, math.ceil(TARGET_STEPS / per_epoch)))
+    patience = max(5, n // 5)
+    why = f"{per_epoch} batches an epoch: at least {TARGET_STEPS} steps and 30 epochs"
+    return (Choice("epochs", n, why),
+            Choice("patience", patience, "a fifth of the epoch budget, at least 5"))  # fmt: skip
+
+
+def refit(p: DataProfile) -> Choice:
+    """Small data: pick the epoch count on validation, then refit on train + validation."""
+    if p.n_train < SMALL:
+        return Choice("refit", True, f"{p.n_train} < {SMALL} training examples: the epoch "
+                      "count is chosen on validation, then the model is refitted on "
+                      "train + validation for that many epochs")  # fmt: skip
+    return Choice("refit", False, f"{p.n_train} >= {SMALL} training examples: the best "
+                  "validation checkpoint is kept")  # fmt: skip
+
+
+def val_share(n_examples: int) -> Choice:
+    """The validation share of the data: larger when the data is small."""
+    share = 0.2 if n_examples < 2 * SMALL else 0.1
+    return Choice("val", share, f"{n_examples} examples: {share:.0%} for validation "
+                  "(early stopping needs enough of them)")  # fmt: skip
+
+
+def search_enabled(p: DataProfile) -> Choice:
+    """Search only where validation can rank trials: enough examples to tell them apart."""
+    if p.n_train < SMALL:
+        return Choice("enabled", False, f"{p.n_train} < {SMALL} training examples: trial "
+                      "rankings on so small a validation split are noise")  # fmt: skip
+    return Choice("enabled", True, f"{p.n_train} training examples")
+
+
+def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]) -> tuple:
+    """Replace every ``auto`` among the train params the rules cover.
+
+    Args:
+        p: the training data's profile.
+        requested: the train section as given (values or ``"auto"``).
+        known_models: registered model names (an ``auto`` never picks an unknown one).
+    Returns:
+        (resolved params, the choices made, one per ``auto`` replaced).
+    """
+    out, made = dict(requested), []
+
+    def take(choice: Choice) -> None:
+        if out.get(choice.key) == AUTO:
+            out[choice.key] = choice.value
+            made.append(choice)
+
+    take(model_name(p, known_models))
+    take(batch_size(p))
+    bs = out.get("batch_size")
+    for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value):
+        take(c)
+    take(refit(p))
+    return out, made

@@ -1,0 +1,70 @@
+"""The data-aware `auto` rules: deterministic, driven by the data's shape, and logged."""
+
+import torch
+
+from attnlib.auto import DataProfile, resolve_train, val_share
+from attnlib.data import SequenceData
+
+MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
+AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
+              "refit": "auto", "lr": 0.003}  # fmt: skip
+
+
+def profile(task="classify", kind="numeric", n=50, length=150, channels=1):
+    return DataProfile(task, kind, n, float(length), length, channels if kind == "numeric" else 0)
+
+
+def test_profile_reads_the_data():
+    x = torch.zeros(4, 7, 3)
+    data = SequenceData(x, torch.tensor([7, 5, 3, 1]), torch.zeros(4, dtype=torch.long))
+    p = DataProfile.of("classify", data, num_classes=2)
+    assert (p.input_kind, p.n_train, p.max_length, p.channels) == ("numeric", 4, 7, 3)
+    assert p.mean_length == 4.0
+    tokens = SequenceData(torch.ones(2, 5, dtype=torch.long), torch.tensor([5, 2]), torch.zeros(2))
+    assert DataProfile.of("classify", tokens, vocab_size=9).input_kind == "tokens"
+
+
+def test_architecture_follows_task_and_input():
+    def name(**kw):
+        return resolve_train(profile(**kw), AUTO_TRAIN, MODELS)[0]["name"]
+
+    assert name(task="next_state", kind="tokens") == "lstm_attention"
+    assert name(task="classify", kind="tokens") == "bilstm_attention"
+    assert name(task="classify", kind="numeric") == "alstm_fcn"
+    assert name(task="forecast", kind="numeric") == "lstm_attention"
+    # an unregistered model is never picked
+    out, _ = resolve_train(profile(), AUTO_TRAIN, MODELS[:3])
+    assert out["name"] == "cnn_bilstm_attention"
+
+
+def test_small_data_gets_small_batches_many_epochs_and_a_refit():
+    small, _ = resolve_train(profile(n=40), AUTO_TRAIN, MODELS)
+    large, _ = resolve_train(profile(n=5000, kind="tokens"), AUTO_TRAIN, MODELS)
+    assert small["batch_size"] == 8 and large["batch_size"] == 64
+    assert small["epochs"] > large["epochs"] >= 30
+    assert small["patience"] == small["epochs"] // 5 and large["patience"] >= 5
+    assert small["refit"] is True and large["refit"] is False
+    steps = small["epochs"] * -(-40 // small["batch_size"])
+    assert steps >= 2000
+
+
+def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
+    given = {**AUTO_TRAIN, "name": "bilstm_attention", "batch_size": 32}
+    out, made = resolve_train(profile(n=40), given, MODELS)
+    assert out["name"] == "bilstm_attention" and out["batch_size"] == 32
+    assert out["lr"] == 0.003
+    assert {c.key for c in made} == {"epochs", "patience", "refit"}
+    assert all(c.why and c.line().startswith(c.key) for c in made)
+    # the epoch budget follows the hand-set batch size: 40 / 32 -> 2 batches an epoch
+    assert out["epochs"] == 1000
+
+
+def test_rules_are_deterministic():
+    a = resolve_train(profile(n=123), AUTO_TRAIN, MODELS)
+    b = resolve_train(profile(n=123), AUTO_TRAIN, MODELS)
+    assert a == b
+
+
+def test_validation_share_grows_on_small_data():
+    assert val_share(60).value == 0.2
+    assert val_share(5000).value == 0.1
