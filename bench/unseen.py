@@ -1,0 +1,104 @@
+"""Quality on data sets that are not built in, given as files the way a user gives them.
+
+The defaults must come from rules about the data, so they are checked here on sets that
+no rule was tuned on: two UCR archive sets that sktime ships (ArrowHead, OSULeaf) written
+as Parquet files with the archive's own train / test split, and two yearly series whose
+cycle is not a calendar season (the Canadian lynx trappings, about 10 years, from sktime;
+the yearly sunspot numbers, about 11 years, from statsmodels) written as long CSV files.
+Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
+and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
+
+    python bench/unseen.py                # all four, seeds 0 1 2
+    python bench/unseen.py lynx --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from quality import RESULTS, project_env, run_seeds, table  # noqa: E402
+
+from attnlib.io import write_json_atomic, write_text_atomic  # noqa: E402
+
+# Karim et al. 2017, LSTM-FCN's results table (github.com/titu1994/LSTM-FCN, Results/);
+# 1-NN DTW from the same table.
+PUBLISHED = {
+    "arrowhead": {"lstm_fcn": 0.897, "alstm_fcn": 0.823, "1nn_dtw": 0.663},
+    "osuleaf": {"lstm_fcn": 0.983, "alstm_fcn": 0.988, "1nn_dtw": 0.591},
+}
+
+
+def ucr_parquet(loader, path: Path) -> None:
+    """A UCR set as Parquet: id, values (one series per row), label, split (train / test)."""
+    rows = []
+    for split in ("train", "test"):
+        X, y = loader(split=split, return_type="numpy3D")  # (N, C, T)
+        for i, (x, label) in enumerate(zip(X, y, strict=True)):
+            rows.append({"id": f"{split}-{i}", "values": np.asarray(x[0], np.float64).tolist(),
+                         "label": str(label), "split": split})  # fmt: skip
+    pl.DataFrame(rows).write_parquet(path)
+
+
+def lynx_csv(path: Path) -> None:
+    from sktime.datasets import load_lynx
+
+    s = load_lynx()
+    pl.DataFrame({"year": [int(str(p)) for p in s.index], "lynx": s.to_numpy()}).write_csv(path)
+
+
+def sunspots_csv(path: Path) -> None:
+    import statsmodels.api as sm
+
+    d = sm.datasets.sunspots.load_pandas().data
+    pl.DataFrame({"year": d["YEAR"].astype(int).tolist(),
+                  "sunspots": d["SUNACTIVITY"].tolist()}).write_csv(path)  # fmt: skip
+
+
+def make(name: str, folder: Path) -> tuple[str, Path]:
+    """Write data set ``name``'s file into ``folder``; returns (task, path)."""
+    from sktime.datasets import load_arrow_head, load_osuleaf
+
+    makers = {
+        "arrowhead": ("classify", "arrowhead.parquet", lambda p: ucr_parquet(load_arrow_head, p)),
+        "osuleaf": ("classify", "osuleaf.parquet", lambda p: ucr_parquet(load_osuleaf, p)),
+        "lynx": ("forecast", "lynx.csv", lynx_csv),
+        "sunspots": ("forecast", "sunspots.csv", sunspots_csv),
+    }
+    task, filename, write = makers[name]
+    write(folder / filename)
+    return task, folder / filename
+
+
+NAMES = ["arrowhead", "osuleaf", "lynx", "sunspots"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help=f"default all: {NAMES}")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="unseen-") as tmp, project_env() as env:
+        for name in args.names or NAMES:
+            task, path = make(name, Path(tmp))
+            rel = f"data/input/{path.name}"
+            overrides = {"task": task, "ingest.source": rel}
+            results.append(run_seeds(name, task, overrides, args.seeds, env, {rel: path}))
+            results[-1]["published"] = PUBLISHED.get(name, {})
+            write_json_atomic(RESULTS / "unseen.json", results)
+    md = table(results)
+    write_text_atomic(RESULTS / "unseen.md", md)
+    print(md)
+    return 1 if any("error" in x for r in results for x in r["runs"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
