@@ -1,16 +1,9 @@
 """search: data/split/{train,val}.parquet -> search/best.yaml, trials.parquet, plots.
 
-Reads train and val only (the test split is never opened). The Optuna study lives in
-``search.storage`` (default ``sqlite:///search/study.db``): a re-run continues it and a
-study that already holds its ``n_trials`` is not run again.
-
-    python -m flows.search                       # one worker, as `dvc repro` runs it
-    python -m flows.search --workers 2           # two processes on one study
-
-Many machines share one study through PostgreSQL; run this on each with the same
-params.yaml and data and its own --first-worker (worker indices seed the samplers):
-
-    python -m flows.search --storage postgresql+psycopg://user@host/db --workers 2 --first-worker 2
+Reads train and val only (never test). The Optuna study lives in ``search.storage``
+(default ``sqlite:///search/study.db``): a re-run continues it. ``--workers N`` runs N
+processes on one study; machines sharing a PostgreSQL study (``--storage URL``) run the
+same params and data, each with its own ``--first-worker`` (worker indices seed samplers).
 """
 
 from __future__ import annotations
