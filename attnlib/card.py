@@ -49,6 +49,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         "- Attention weights show what the model attended to, not a causal explanation.",
         "- Files: `model.safetensors` + `model.json` (load with `attnlib.persistence.load_model`), "
         "`model.onnx` (inputs `x`, `lengths`; outputs `output`, `attention`).",
+        *[f"- {line}" for line in notes.limits],
         "",
     ]
     return "\n".join(lines)

@@ -95,11 +95,14 @@ class _TrainRun(_Frozen):
     nproc: int = Field(1, ge=1)  # > 1: DistributedDataParallel over N processes (torchrun)
 
 
-# The ``train`` section of params.yaml: these model and optimisation fields, each declared
-# once above (type, default, bound), plus _TrainRun's.
-MODEL_KEYS = ("name", "attention", "query", "embedding_dim", "hidden_dim", "num_layers", "dropout")
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "grad_clip", "patience", "min_delta",
-              "min_steps", "device")  # fmt: skip
+# The ``train`` section of params.yaml: every model and optimisation field declared above
+# (type, default, bound), so a new hyper-parameter is added there alone, and _TrainRun's;
+# not the fields the data fixes (encode records them) nor those the stage sets.
+DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
+               "num_targets")  # fmt: skip
+STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
+MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
+TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)
 
 
 def _fields(model: type[BaseModel], keys: tuple[str, ...]) -> dict:

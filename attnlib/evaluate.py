@@ -32,8 +32,7 @@ HEATMAP_MAX_STEPS = 32  # longer sequences are cut for a readable picture
 def evaluate(task: Task, ctx: EvalContext) -> Evaluation:
     """The task's evaluation of ``ctx.model`` on ``ctx.test``, and its attention heatmaps."""
     result = task.evaluate(ctx)
-    n = min(ctx.options.heatmaps, len(result.heatmap_labels))
-    heatmaps(task, ctx.model, result.heatmap_labels, result.heatmap_ids, ctx.test, n, ctx)
+    heatmaps(task, ctx, result.heatmap_labels, result.heatmap_ids)
     return result
 
 
@@ -104,18 +103,18 @@ def _pooled(labels: list[str], pool: int) -> list[str]:
             for k in range(0, len(labels), pool)]  # fmt: skip
 
 
-def heatmaps(task: Task, model, labels: list[list[str]], ids: list[str], data: SequenceData,
-             n: int, ctx: EvalContext) -> list[str]:  # fmt: skip
-    """Attention heatmaps (PNG, ``plots/attention/NN.png``) of the first ``n`` test items."""
+def heatmaps(task: Task, ctx: EvalContext, labels: list[list[str]], ids: list[str]) -> list[str]:
+    """Attention heatmaps (``plots/attention/NN.png``) of the first ``evaluate.heatmaps`` test
+    items; ``labels``: each item's axis labels (one per input step), ``ids``: its name."""
     out_dir = ctx.plots / "attention"
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
-    n = min(n, len(data))
+    n, data = min(ctx.options.heatmaps, len(labels), len(ctx.test)), ctx.test
     if n == 0:
         return []
     sub = type(data)(data.x[:n], data.lengths[:n], data.y[:n], data.y_per_step)
-    _, _, ws = predict(model, sub, batch_size=n)
-    cfg = model.config
+    _, _, ws = predict(ctx.model, sub, batch_size=n)
+    cfg = ctx.model.config
     pool = cfg.cnn_pool if cfg.name == "cnn_bilstm_attention" else 1
     paths = []
     for i in range(n):

@@ -1,7 +1,8 @@
 """The assembled models and their registry.
 
 ``build_model(config)`` looks the name up in :data:`MODELS`; all three share one class,
-:class:`AttentionLSTM`, and differ only in direction and front end.
+:class:`AttentionLSTM`, and differ only in direction and front end. A model asks its task
+for the head (``get_task(config.task).build_head(config, dim)``) and never branches on it.
 """
 
 from __future__ import annotations

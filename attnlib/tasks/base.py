@@ -67,6 +67,7 @@ class CardNotes:
 
     attention: str  # how the attention reads, ending the model sentence
     intended_use: str
+    limits: tuple[str, ...] = ()  # lines added to the card's limits
 
 
 class Task(ABC):

@@ -37,6 +37,8 @@ class Classify(Task):
         return split_sequences(frame, source=source)
 
     def tensors(self, frame, *, source) -> SequenceData:
+        if "label_id" not in frame.columns:
+            raise DataError(f"{source}: not a classification split (no 'label_id' column)")
         labels = frame["label_id"].to_list()
         if "x" in frame.columns:  # numeric series
             series = [np.asarray(v, dtype=np.float32) for v in frame["x"].to_list()]
