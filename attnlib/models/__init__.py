@@ -61,7 +61,12 @@ class AttentionLSTM(nn.Module):
         if self.cnn is not None:
             z, lengths = self.cnn(z, lengths)  # (B, T', C)
         h, last = self.encoder(z, lengths)  # (B, T', D), (B, D)
-        y, w = self.head(h, last, length_mask(lengths, h.shape[1]))  # y: the task's shape
+        y, w = self.head(h, last, length_mask(lengths, h.shape[1]))
+        shape = getattr(self.head, "shape", None)  # per item, as the task built the head
+        if shape == ():
+            y = y.squeeze(-1)  # (B,)
+        elif shape is not None:
+            y = y.view(-1, *shape)  # (B, *shape)
         return (y, w) if return_attention else y
 
 

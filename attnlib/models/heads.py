@@ -35,8 +35,9 @@ class PooledHead(nn.Module):
     """One attention query per sequence (learned vector or last hidden state) -> an MLP.
 
     Used for classification (out_dim = 1 for binary, K otherwise) and regression
-    (out_dim = horizon * targets). ``shape`` is the output's shape per item: None keeps
-    (B, out_dim); ``()`` squeezes one output to (B,); ``(H, K)`` views it as (B, H, K).
+    (out_dim = horizon * targets). ``shape`` is the task's output shape per item, which
+    the model gives the output: None keeps (B, out_dim); ``()`` squeezes one output to
+    (B,); ``(H, K)`` views it as (B, H, K).
     """
 
     def __init__(
@@ -59,9 +60,4 @@ class PooledHead(nn.Module):
         B = h.shape[0]
         q = self.learned_q.expand(B, 1, -1) if self.learned_q is not None else last.unsqueeze(1)
         c, w = self.attention(q, h, mask.unsqueeze(1))  # (B, 1, D), (B, 1, T)
-        y = self.mlp(self.dropout(c.squeeze(1)))  # (B, out)
-        if self.shape == ():
-            y = y.squeeze(-1)  # (B,)
-        elif self.shape is not None:
-            y = y.view(-1, *self.shape)  # (B, *shape)
-        return y, w.squeeze(1)  # w (B, T)
+        return self.mlp(self.dropout(c.squeeze(1))), w.squeeze(1)  # (B, out), (B, T)

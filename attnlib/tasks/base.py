@@ -113,8 +113,8 @@ class Task(ABC):
 
     @abstractmethod
     def build_head(self, cfg: ModelConfig, dim: int) -> nn.Module:
-        """The head on top of encoder outputs of width ``dim``:
-        ``head(h, last, mask) -> (output in its final shape, attention weights)``."""
+        """The head on top of encoder outputs of width ``dim``: ``head(h, last, mask) ->
+        (output, attention weights)``; a ``shape`` attribute (per item) reshapes the output."""
 
     @abstractmethod
     def loss(self, cfg: ModelConfig, train: TrainConfig | None = None) -> Callable:
