@@ -125,6 +125,11 @@ class Task(ABC):
     def onnx_axes(self, cfg: ModelConfig) -> dict[str, dict[int, str]]:
         """Dynamic axes of the ONNX graph's ``output`` and ``attention``."""
 
+    def default_model(self, profile, known: tuple[str, ...]) -> tuple[str, str]:
+        """The architecture ``train.name: auto`` picks for data of this ``profile``
+        (:class:`attnlib.auto.DataProfile`) among the ``known`` models: (name, why)."""
+        return "lstm_attention", "a one-directional LSTM with attention (the default)"
+
     def train_metrics(self, hist: History) -> dict:
         """Entries this task adds to ``metrics/train.json`` (default: none)."""
         return {}

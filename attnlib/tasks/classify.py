@@ -45,6 +45,18 @@ class Classify(Task):
             return SequenceData.numeric(series, np.asarray(labels, np.int64))
         return SequenceData.classify_tokens(frame["ids"].to_list(), labels)
 
+    def default_model(self, profile, known):
+        if profile.input_kind == "numeric" and "alstm_fcn" in known:
+            return "alstm_fcn", ("numeric series classification: a fully convolutional arm "
+                                 "beside the attention LSTM (ALSTM-FCN)")  # fmt: skip
+        if profile.input_kind == "numeric":
+            return "cnn_bilstm_attention", (
+                "numeric series classification: a CNN front end before the BiLSTM"
+            )
+        return "bilstm_attention", (
+            "token classification: the whole sequence is known, so read it in both directions"
+        )
+
     def build_head(self, cfg, dim: int) -> nn.Module:
         binary = cfg.num_classes == 2  # one logit, squeezed to (B,)
         out = 1 if binary else cfg.num_classes

@@ -89,6 +89,9 @@ class Forecast(Task):
     def data_spec(self, meta: dict) -> dict:
         return {k: meta[k] for k in ("task", "input", "forecast") if k in meta}
 
+    def default_model(self, profile, known):
+        return "lstm_attention", "forecasting from a window of the past"
+
     def build_head(self, cfg, dim: int) -> nn.Module:
         out = cfg.horizon * cfg.num_targets  # viewed as (B, horizon, targets)
         return PooledHead(dim, out, cfg.attention, cfg.query, cfg.dropout, hidden=dim,

@@ -54,6 +54,11 @@ class NextState(Task):
         if cfg.input_kind != "tokens":
             raise ValueError(f"{self.name} needs token input")
 
+    def default_model(self, profile, known):
+        return "lstm_attention", (
+            "next-state prediction must not see the next token: the one-directional LSTM"
+        )
+
     def build_head(self, cfg, dim: int) -> nn.Module:
         return NextStateHead(dim, cfg.vocab_size, cfg.attention, cfg.dropout)
 
