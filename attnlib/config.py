@@ -17,8 +17,9 @@ from pydantic import (
 from attnlib import tasks
 from attnlib.errors import ConfigError
 
-ModelName = Literal["lstm_attention", "bilstm_attention", "cnn_bilstm_attention"]
+ModelName = Literal["lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn"]
 Scorer = Literal["additive", "dot", "general", "scaled_dot"]
+BIDIRECTIONAL = ("bilstm_attention", "cnn_bilstm_attention")
 
 
 class _Frozen(BaseModel):
@@ -45,6 +46,28 @@ class ModelConfig(_Frozen):
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
+    # alstm_fcn: the fully convolutional arm (Karim et al. 2017); SE blocks when channels > 1
+    fcn_filters: tuple[int, int, int] = (128, 256, 128)
+    fcn_kernels: tuple[int, int, int] = (8, 5, 3)
+    se_reduction: int = Field(16, ge=1)  # squeeze-and-excitation bottleneck = filters / this
+    # AWD-LSTM regularisers (Merity et al. 2017); see attnlib/models/regularizers.py
+    embedding_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # tokens: drop whole word types
+    locked_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # one mask per sequence, all steps
+    # next_state: output layer shares the embedding matrix. Stored configs hold a bool (an old
+    # model.json without the key was trained untied); "auto" resolves on validation to
+    # "tie when embedding_dim equals the LSTM output size".
+    tie_weights: bool | Literal["auto"] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_tie(cls, data):
+        if isinstance(data, dict) and data.get("tie_weights") == "auto":
+            get = lambda k: data.get(k, cls.model_fields[k].default)  # noqa: E731
+            dirs = 2 if get("name") in BIDIRECTIONAL else 1
+            data = {**data, "tie_weights": get("task") == tasks.NEXT_STATE
+                    and get("input_kind") == "tokens"
+                    and get("embedding_dim") == get("hidden_dim") * dirs}  # fmt: skip
+        return data
 
     @field_validator("task")
     @classmethod
@@ -59,12 +82,33 @@ class ModelConfig(_Frozen):
             raise ValueError("vocab_size must be >= 3 for token input (<pad>, <unk> and a token)")
         if self.input_kind == "numeric" and self.input_dim < 1:
             raise ValueError("input_dim must be >= 1 for numeric input")
+        if self.name == "alstm_fcn" and (
+            self.input_kind != "numeric" or self.task == tasks.NEXT_STATE
+        ):
+            raise ValueError(
+                "model 'alstm_fcn' is for numeric series (classify or forecast), "
+                f"not {self.input_kind} input with task {self.task}"
+            )
         tasks.get_task(self.task).check_model(self)  # e.g. next_state: causal, tokens
+        if self.tie_weights and (
+            self.task != tasks.NEXT_STATE or self.embedding_dim != self.out_dim
+        ):
+            raise ValueError(
+                f"tie_weights needs task next_state and embedding_dim ({self.embedding_dim}) "
+                f"equal to the LSTM output size ({self.out_dim}); use tie_weights: auto"
+            )
+        if self.embedding_dropout and self.input_kind != "tokens":
+            raise ValueError("embedding_dropout drops word vectors: it needs token input")
         return self
 
     @property
     def bidirectional(self) -> bool:
-        return self.name != "lstm_attention"
+        return self.name in BIDIRECTIONAL
+
+    @property
+    def out_dim(self) -> int:
+        """The LSTM encoder's output size D (hidden_dim per direction)."""
+        return self.hidden_dim * (2 if self.bidirectional else 1)
 
 
 class TrainConfig(_Frozen):
@@ -86,6 +130,12 @@ class TrainConfig(_Frozen):
     bucket: bool = True  # length-bucketed batches (less padding, same loss)
     loss: Literal["auto", "mse", "huber"] = "auto"  # regression loss; auto = mse
     progress: bool = True
+    # the training recipe (attnlib/optim.py): defaults keep the original Adam, constant lr
+    optimizer: Literal["adam", "adamw"] = "adam"  # adamw: weight decay decoupled from the gradient
+    schedule: Literal["none", "onecycle", "cosine", "plateau"] = "none"  # lr, stepped per batch
+    warmup: float = Field(0.1, ge=0.0, lt=1.0)  # cosine / onecycle: share of steps warming up
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # classify: targets smoothed by this
+    ensemble: int = Field(1, ge=1)  # members trained with seeds seed, seed + 1, ...
 
 
 class _TrainRun(_Frozen):

@@ -35,6 +35,8 @@ def build_and_fit(
     )
     hist = fit(
         model, batches, Batches(val, VAL_BATCH), train_cfg, loss_fn=loss_fn(model_cfg, train_cfg),
+        # early stopping watches the plain loss: label smoothing is a training device only
+        val_loss_fn=loss_fn(model_cfg, train_cfg.model_copy(update={"label_smoothing": 0.0})),
         callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
     return model, hist

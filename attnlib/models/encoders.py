@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from attnlib.models.regularizers import LockedDropout
+
 # The cost model of "auto" segments, in row-steps (one sequence, one time step): a step of a
 # segment with fewer than SEGMENT_MIN_ROWS active rows costs as much as one with that many
 # (small matmuls are no cheaper), and each segment (one oneDNN call) costs SEGMENT_COST more.
@@ -125,10 +127,19 @@ class LSTMEncoder(nn.Module):
     Args:
         in_dim: E. hidden_dim: H. num_layers: L. bidirectional: two directions per layer.
         dropout: applied between layers.
+        locked_dropout: if > 0, locked (variational) dropout at this rate between layers
+            instead of ``dropout`` (AWD-LSTM's hidden-to-hidden dropout).
     """
 
     def __init__(
-        self, *, in_dim: int, hidden_dim: int, num_layers: int, bidirectional: bool, dropout: float
+        self,
+        *,
+        in_dim: int,
+        hidden_dim: int,
+        num_layers: int,
+        bidirectional: bool,
+        dropout: float,
+        locked_dropout: float = 0.0,
     ):
         super().__init__()
         dirs = 2 if bidirectional else 1
@@ -139,7 +150,7 @@ class LSTMEncoder(nn.Module):
             )
             for i in range(num_layers)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = LockedDropout(locked_dropout) if locked_dropout else nn.Dropout(dropout)
         self.out_dim = hidden_dim * dirs
         self.packed: bool | str = "auto"  # True | False | "auto" (see the class docstring)
 

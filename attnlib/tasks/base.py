@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 Splits = tuple["pl.DataFrame", "pl.DataFrame", "pl.DataFrame"]  # train, val, test frames
 
 
+def refuse_label_smoothing(task: str, train: TrainConfig | None) -> None:
+    """``train.label_smoothing`` smooths class targets: a task without classes refuses it
+    rather than ignoring it silently."""
+    if train is not None and train.label_smoothing:
+        from attnlib.errors import ConfigError
+
+        raise ConfigError(f"train.label_smoothing is for classify, not {task}; set it to 0")
+
+
 @dataclass
 class EvalContext:
     """What a task's evaluation may use; the test split is the one scored."""
@@ -120,6 +129,13 @@ class Task(ABC):
     def loss(self, cfg: ModelConfig, train: TrainConfig | None = None) -> Callable:
         """``loss(output, target) -> scalar``, the mean over real predictions (``train``
         may pick a variant, e.g. ``train.loss``)."""
+
+    def average(self, cfg: ModelConfig, outputs: list) -> Any:
+        """An ensemble's output from its members' (:class:`attnlib.ensemble.Ensemble`);
+        default: the mean (regression). Tasks with classes average probabilities."""
+        import torch
+
+        return torch.stack(outputs).mean(0)
 
     @abstractmethod
     def onnx_axes(self, cfg: ModelConfig) -> dict[str, dict[int, str]]:

@@ -64,9 +64,19 @@ class Classify(Task):
                           shape=() if binary else None)  # fmt: skip
 
     def loss(self, cfg, train=None):
+        # train.label_smoothing trains towards (1 - eps) one_hot + eps / K: cross-entropy's
+        # own option for K > 2; the one-logit binary case smooths its 0/1 targets (K = 2)
+        eps = train.label_smoothing if train is not None else 0.0
         if cfg.num_classes == 2:
-            return lambda logit, y: nn.functional.binary_cross_entropy_with_logits(logit, y.float())
-        return nn.functional.cross_entropy
+            return lambda logit, y: nn.functional.binary_cross_entropy_with_logits(
+                logit, y.float() * (1 - eps) + eps / 2
+            )
+        return lambda logits, y: nn.functional.cross_entropy(logits, y, label_smoothing=eps)
+
+    def average(self, cfg, outputs):
+        from attnlib.ensemble import mean_probability_logits
+
+        return mean_probability_logits(outputs, binary=cfg.num_classes == 2)  # (B,) | (B, K)
 
     def onnx_axes(self, cfg) -> dict:
         # the CNN front end pools time, so pooled-head attention spans ceil(T / pool) steps

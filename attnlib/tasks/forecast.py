@@ -24,7 +24,13 @@ from attnlib.scaling import Standardizer
 from attnlib.scoring import bundle_scaler
 from attnlib.split import SPLITS
 from attnlib.tasks import FORECAST
-from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+from attnlib.tasks.base import (
+    CardNotes,
+    EvalContext,
+    Evaluation,
+    Task,
+    refuse_label_smoothing,
+)
 
 
 class Forecast(Task):
@@ -98,6 +104,7 @@ class Forecast(Task):
                           shape=(cfg.horizon, cfg.num_targets))  # fmt: skip
 
     def loss(self, cfg, train=None):
+        refuse_label_smoothing(self.name, train)
         huber = train is not None and train.loss == "huber"  # auto = mse
         return nn.functional.huber_loss if huber else nn.functional.mse_loss
 

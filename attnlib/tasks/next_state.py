@@ -21,7 +21,13 @@ from attnlib.errors import DataError
 from attnlib.models.heads import NextStateHead
 from attnlib.scoring import score_batches, softmax, token_ids, top_k_columns
 from attnlib.tasks import NEXT_STATE
-from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+from attnlib.tasks.base import (
+    CardNotes,
+    EvalContext,
+    Evaluation,
+    Task,
+    refuse_label_smoothing,
+)
 from attnlib.vocab import PAD_ID
 
 
@@ -63,12 +69,19 @@ class NextState(Task):
         return NextStateHead(dim, cfg.vocab_size, cfg.attention, cfg.dropout)
 
     def loss(self, cfg, train=None):
+        refuse_label_smoothing(self.name, train)
+
         def next_state_loss(logits, y):  # logits (B, T, V), y (B, T) with PAD_ID = no target
             return nn.functional.cross_entropy(
                 logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=PAD_ID
             )
 
         return next_state_loss
+
+    def average(self, cfg, outputs):
+        from attnlib.ensemble import mean_probability_logits
+
+        return mean_probability_logits(outputs, binary=False)  # (B, T, V) log-probabilities
 
     def onnx_axes(self, cfg) -> dict:
         return {"output": {0: "batch", 1: "time"}, "attention": {0: "batch", 1: "time", 2: "time"}}
