@@ -10,6 +10,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from attnlib.auto import auto_metrics
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import SequenceData
 from attnlib.distributed import train_on_ranks
@@ -53,13 +54,16 @@ def train() -> None:
     params = load_params()
     task_name, meta = task_of(params), load_meta()
     vocab, labels = vocab_of(meta)
-    model_cfg, train_cfg, run = train_params(params, load_best(), **model_fields(meta, task_name))
     _, train_data = load_data("train", task_name)
     _, val_data = load_data("val", task_name)
+    model_cfg, train_cfg, run, auto = train_params(params, load_best(), train_data,
+                                                   **model_fields(meta, task_name))  # fmt: skip
+    for choice in auto:
+        get_run_logger().info("train: auto %s", choice.line())
     key = fingerprint(model_cfg, train_cfg, [split_path("train"), split_path("val")])
     resume = prepare_checkpoints(CHECKPOINTS, key, run.resume)
     model, hist = train_model(model_cfg, train_cfg, train_data, val_data, resume, run.nproc)
-    metrics = train_metrics(model_cfg, hist)
+    metrics = {**train_metrics(model_cfg, hist), **auto_metrics(auto, meta)}
     save_model(
         MODEL_DIR, model, vocab=vocab, label_map=labels, train_config=train_cfg.model_dump(),
         metrics={**metrics, "history": hist.to_dict()},
