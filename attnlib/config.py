@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+import re
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -129,6 +130,8 @@ class TrainConfig(_Frozen):
     amp: bool = True  # mixed precision, used on CUDA only
     bucket: bool = True  # length-bucketed batches (less padding, same loss)
     loss: Literal["auto", "mse", "huber"] = "auto"  # regression loss; auto = mse
+    # pick the epoch count on validation, then refit on train + val for that many epochs
+    refit: bool = False
     progress: bool = True
     # the training recipe (attnlib/optim.py): defaults keep the original Adam, constant lr
     optimizer: Literal["adam", "adamw"] = "adam"  # adamw: weight decay decoupled from the gradient
@@ -155,9 +158,23 @@ MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)
 
 
+# Keys whose value may be "auto": decided from the training data (attnlib.auto).
+AUTO_KEYS = ("name", "batch_size", "epochs", "patience", "refit")
+
+
 def _fields(model: type[BaseModel], keys: tuple[str, ...]) -> dict:
-    """``model``'s declarations of ``keys`` (type, default, bound), for another model."""
-    return {k: (model.model_fields[k].annotation, model.model_fields[k]) for k in keys}
+    """``model``'s declarations of ``keys`` (type, default, bound), for another model;
+    an :data:`AUTO_KEYS` key also takes ``"auto"``, its default."""
+    out = {}
+    for k in keys:
+        info = model.model_fields[k]
+        if k in AUTO_KEYS:  # the bounds apply to the value, not to "auto"
+            parts = (info.annotation, *info.metadata)
+            bounded = Annotated[parts] if info.metadata else info.annotation
+            out[k] = (bounded | Literal["auto"], "auto")
+        else:
+            out[k] = (info.annotation, info)
+    return out
 
 
 TrainSection = create_model(
@@ -179,6 +196,8 @@ def train_configs(
     Args:
         data_fields: the model fields the data fixes (input kind and width, vocabulary
             size, classes, horizon; see what encode records as ``model_fields``).
+    An :data:`AUTO_KEYS` value still ``auto`` here takes the configs' default;
+    :func:`attnlib.auto.resolve_section` decides them from the data first.
     """
     run = validate(TrainSection, section, section="train")
     values = run.model_dump()
@@ -186,6 +205,10 @@ def train_configs(
     if unknown:
         raise ConfigError(f"{source}: unknown keys {sorted(unknown)}")
     values.update(overrides or {})
+    for k in AUTO_KEYS:  # still "auto" (no data decided, see attnlib.auto): the defaults
+        if values[k] == "auto":
+            owner = ModelConfig if k in ModelConfig.model_fields else TrainConfig
+            values[k] = owner.model_fields[k].default
     model = validate(
         ModelConfig, {**{k: values[k] for k in MODEL_KEYS}, "task": task, **data_fields},
         section="train",
@@ -208,6 +231,7 @@ class EvaluateConfig(_Frozen):
 
 
 C = TypeVar("C", bound=BaseModel)
+_UNION_MEMBER = re.compile(r"^(int|float|bool|str|constrained-\w+|literal\[.*\])$")
 
 
 def validate(cls: type[C], data: dict | None, *, section: str = "") -> C:
@@ -216,8 +240,12 @@ def validate(cls: type[C], data: dict | None, *, section: str = "") -> C:
         return cls.model_validate(data or {})
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in ((section,) if section else ()) + tuple(err["loc"]))
+        # a union's member ("int", "literal[...]") is not part of the key's path
+        loc = tuple(p for p in err["loc"] if not _UNION_MEMBER.match(str(p)))
+        key = ".".join(str(p) for p in ((section,) if section else ()) + loc)
         msg = err["msg"]
+        if loc and loc[-1] in AUTO_KEYS and len(loc) < len(err["loc"]):
+            msg += ", or 'auto'"
         if err["type"] == "extra_forbidden":
             msg = f"unknown key (allowed: {', '.join(sorted(cls.model_fields))})"
         raise ConfigError(f"params key '{key or section}': {msg}") from None

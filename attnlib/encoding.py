@@ -27,7 +27,7 @@ from attnlib.vocab import Vocabulary
 class EncodeOptions:
     """What the ``encode`` and ``split`` params sections decide."""
 
-    val: float = 0.1
+    val: float | str = 0.1  # "auto": from the data's size (attnlib.auto.val_share)
     test: float = 0.1
     seed: int = 0
     min_freq: int = 1

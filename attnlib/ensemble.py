@@ -20,7 +20,11 @@ import torch
 from torch import nn
 
 from attnlib.config import TrainConfig
+from attnlib.data import Batches
+from attnlib.fitting import VAL_BATCH, train_metrics
+from attnlib.models import loss_fn
 from attnlib.tasks import get_task
+from attnlib.train import History, evaluate_loss
 
 
 def member_configs(config: TrainConfig) -> list[TrainConfig]:
@@ -81,3 +85,17 @@ class Ensemble(nn.Module):
         if not return_attention:
             return y
         return y, torch.stack(weights).mean(0)  # (B, T) or (B, T, T)
+
+
+def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], val) -> dict:
+    """train.json of an ensemble: its own val loss (the members' averaged probabilities),
+    and each member's metrics under ``members``."""
+    val_loss = evaluate_loss(ensemble, Batches(val, VAL_BATCH), loss_fn(model_cfg), "cpu")
+    hist = History(best_val_loss=val_loss)  # what the task derives its entries from
+    return {
+        "best_val_loss": val_loss,
+        "ensemble": len(ensemble),
+        "seconds": round(sum(h.seconds for h in histories), 2),
+        "members": [train_metrics(model_cfg, h) for h in histories],
+        **get_task(model_cfg.task).train_metrics(hist),
+    }

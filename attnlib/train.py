@@ -54,6 +54,7 @@ class History:
     epochs_run: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
+    refit_epochs: int = 0  # > 0: the kept model was refitted on train + val this long
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -46,6 +46,8 @@ def encode() -> None:
         targets=tuple(enc.targets), log=enc.log, delta=enc.delta,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
+    for c in meta.get("auto", []):
+        get_run_logger().info("encode: auto %s = %s: %s", c["key"], c["value"], c["why"])
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
