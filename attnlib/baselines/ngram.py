@@ -11,7 +11,9 @@ For an order-n model with discount D (Chen & Goodman's interpolated Kneser-Ney):
     P_n(w | h) = max(c(h, w) - D, 0) / c(h)  +  D * N1+(h, .) / c(h) * P_{n-1}(w | h[1:])
 
 where the top order counts occurrences, lower orders count distinct left extensions
-(how many contexts a word continues, not how often it occurs), a context never seen
+(how many contexts a word continues, not how often it occurs) except after the
+begin-of-sequence symbol, whose n-grams keep their raw counts (nothing precedes it: the
+rule of Chen & Goodman and KenLM), a context never seen
 passes all its mass down, and order 0 is uniform over every id except ``<pad>``, so
 no id but ``<pad>`` ever gets zero probability.
 """
@@ -74,12 +76,16 @@ class KneserNey:
         counts: list[dict[Context, Counter]] = [top]
         # Order k-1 counts distinct (k)-grams ending in (h[1:], w). Every lower-order
         # occurrence has a left neighbour (a token or BOS), so the distinct k-grams are
-        # exactly the keys of the order-k table.
+        # exactly the keys of the order-k table. A context that starts with BOS has no
+        # left neighbour but BOS (its continuation count would always be 1): it keeps the
+        # raw count, carried down from the one order-k entry it comes from.
         for _ in range(n - 1):
             lower: dict[Context, Counter] = defaultdict(Counter)
             for context, words in counts[-1].items():
-                for word in words:
-                    lower[context[1:]][word] += 1
+                shorter = context[1:]
+                raw = shorter[:1] == (BOS,)
+                for word, c in words.items():
+                    lower[shorter][word] += c if raw else 1
             counts.append(lower)
         counts.reverse()
         self._levels = [{ctx: _freeze(words) for ctx, words in level.items()} for level in counts]

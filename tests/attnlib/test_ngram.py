@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from attnlib.baselines import KneserNey, select_order
+from attnlib.baselines.ngram import BOS
 
 
 def markov_sequences(order: int, n_seq: int, length: int, n_tokens: int, seed: int = 0):
@@ -116,3 +117,22 @@ def test_invalid_inputs_raise():
         KneserNey(2).prob_dist([2])
     with pytest.raises(ValueError, match="nothing to predict"):
         KneserNey(2).fit([[2, 3]]).evaluate([[2]])
+
+
+def _counts(model: KneserNey, context: tuple[int, ...]) -> dict[int, int]:
+    """The counts the order-(len(context) + 1) level holds for ``context``."""
+    words, counts, _ = model._levels[len(context)][context]
+    return {int(w): int(c) for w, c in zip(words, counts, strict=True)}
+
+
+def test_lower_orders_keep_raw_counts_after_the_begin_of_sequence_marker():
+    # Chen & Goodman / KenLM: an n-gram whose context starts with BOS has no left extension
+    # but BOS itself, so its continuation count would be 1; it keeps its raw count instead.
+    model = KneserNey(4).fit([[5, 6, 7]] * 3 + [[5, 6, 8]], vocab_size=10)
+    assert _counts(model, (BOS, BOS, 5)) == {6: 4}  # top order: occurrences
+    assert _counts(model, (BOS, 5)) == {6: 4}  # lower order, after BOS: raw count
+    assert _counts(model, (5, 6)) == {7: 1, 8: 1}  # lower order elsewhere: continuation
+    assert _counts(model, (5,)) == {6: 1}
+    assert _counts(model, ()) == {6: 1, 7: 1, 8: 1}
+    for context in ([], [5], [5, 6], [6], [9], [5, 6, 7]):
+        assert model.prob_dist(context).sum() == pytest.approx(1.0, abs=1e-12)
