@@ -1,7 +1,8 @@
 """Scoring a trained model on a split, and the baselines beside it.
 
-Baselines are fitted on everything but test (train + validation: the model sees validation
-too, for early stopping) and scored with the same metrics as the model.
+Every baseline is fitted on train + validation (the model sees validation too, for early
+stopping) and scored on test with the same metrics as the model; a baseline's own
+hyper-parameter (the Kneser-Ney order) is chosen on validation first, fitted on train.
 """
 
 from __future__ import annotations
@@ -44,10 +45,13 @@ def predict(model: nn.Module, data: SequenceData, batch_size: int = 128):
     return outs, ys, ws
 
 
-def next_state_report(model: nn.Module, data: SequenceData) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Metrics over every real position, plus flat (actual, predicted) id arrays."""
+def next_state_report(
+    model: nn.Module, data: SequenceData, top_k: int = 5
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Metrics over every real position (``top{top_k}_accuracy`` among them), plus flat
+    (actual, predicted) id arrays."""
     logits, targets, _ = predict(model, data)
-    metrics = next_state_metrics(logits, targets)
+    metrics = next_state_metrics(logits, targets, top_k=top_k)
     actual = np.concatenate([t.reshape(-1).numpy() for t in targets])
     pred = np.concatenate([lg.argmax(-1).reshape(-1).numpy() for lg in logits])
     keep = actual != PAD_ID
@@ -128,11 +132,17 @@ def classify_baselines(
     return {name: classification_metrics(p, y, num_classes) for name, p in preds.items()}
 
 
-def kneser_ney_baseline(train, val, test, vocab_size: int, orders) -> dict:
-    """Interpolated Kneser-Ney: order chosen on validation, fitted on train, scored on test."""
+def kneser_ney_baseline(train, val, test, vocab_size: int, orders, top_k: int = 5) -> dict:
+    """Interpolated Kneser-Ney: order chosen on validation (fitted on train), then refitted
+    on train + validation and scored on test.
+
+    Returns: the test metrics (``top{top_k}_accuracy`` among them), the ``order`` and its
+    ``val_perplexity`` (of the train-only fit that chose it).
+    """
+    train, val = [list(s) for s in train], [list(s) for s in val]
     order, val_ppl = select_order(train, val, vocab_size, orders=orders)
-    lm = KneserNey(order).fit(train, vocab_size=vocab_size)
-    out = lm.evaluate(test, vocab_size=vocab_size)
+    lm = KneserNey(order).fit(train + val, vocab_size=vocab_size)
+    out = lm.evaluate(test, vocab_size=vocab_size, top_k=top_k)
     out.pop("n_predictions", None)
     return {**out, "order": order, "val_perplexity": val_ppl[order]}
 

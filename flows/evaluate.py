@@ -51,10 +51,10 @@ Splits = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]  # train, val, test fra
 
 
 @task(cache_policy=NO_CACHE)
-def ngram_baseline(splits: Splits, vocab_size: int, orders: list[int]) -> dict:
-    """Kneser-Ney: order chosen on validation, fitted on train, scored on test."""
+def ngram_baseline(splits: Splits, vocab_size: int, orders: list[int], top_k: int = 5) -> dict:
+    """Kneser-Ney: order chosen on validation, refitted on train + val, scored on test."""
     seqs = [f["ids"].to_list() for f in splits]
-    return {"kneser_ney": kneser_ney_baseline(*seqs, vocab_size, orders)}
+    return {"kneser_ney": kneser_ney_baseline(*seqs, vocab_size, orders, top_k)}
 
 
 @task(cache_policy=NO_CACHE)
@@ -170,9 +170,9 @@ def evaluate() -> None:
     else:
         if task_name == "next_state":
             names = saved.vocab.itos
-            metrics, actual, pred = next_state_report(model, test)
+            metrics, actual, pred = next_state_report(model, test, ep.top_k)
             metrics["test_tokens"] = int(len(actual))
-            baselines = ngram_baseline(splits, len(saved.vocab), ep.ngram_orders)
+            baselines = ngram_baseline(splits, len(saved.vocab), ep.ngram_orders, ep.top_k)
         else:
             names = list(saved.label_map)
             metrics, actual, pred = classify_report(model, test, len(names))

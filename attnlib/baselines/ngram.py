@@ -51,7 +51,7 @@ class KneserNey:
         # _levels[k - 1]: order-k counts, context (k - 1 ids) -> (word ids, counts, total)
         self._levels: list[dict[Context, tuple[np.ndarray, np.ndarray, float]]] = []
         self._cache: dict[Context, np.ndarray] = {}  # context -> read-only distribution
-        self._ranked: dict[Context, tuple[int, np.ndarray]] = {}  # context -> (argmax, top-5)
+        self._ranked: dict[Context, np.ndarray] = {}  # context -> ids, most probable first
 
     def fit(self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None) -> KneserNey:
         """Count n-grams.
@@ -104,23 +104,31 @@ class KneserNey:
         self._check_fitted()
         return self._dist(self._context(context))
 
-    def evaluate(self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None) -> dict:
+    def evaluate(
+        self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None, top_k: int = 5
+    ) -> dict:
         """Score next-token prediction on held-out sequences.
+
+        Ties between equally probable ids rank the lower id first, as
+        :func:`attnlib.metrics.top_k_accuracy` does for the network.
 
         Args:
             sequences: token-id sequences; every position t >= 1 is predicted from s[:t].
             vocab_size: V, if the distributions should cover more ids than were fitted
                 (e.g. the full vocabulary); default the fitted V.
+            top_k: k of the top-k accuracy (``evaluate.top_k``).
 
         Returns:
-            ``accuracy`` (top-1), ``top5_accuracy``, ``nll`` (mean negative log-likelihood,
-            nats), ``perplexity`` (exp of nll) and ``n_predictions``.
+            ``accuracy`` (top-1), ``top{k}_accuracy``, ``nll`` (mean negative
+            log-likelihood, nats), ``perplexity`` (exp of nll) and ``n_predictions``.
         """
         self._check_fitted()
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k!r}")
         if vocab_size is not None and vocab_size != self.vocab_size:
             self._set_vocab_size(vocab_size, self.vocab_size - 1)
         n = self.order
-        total_nll, count, top1, top5 = 0.0, 0, 0, 0
+        total_nll, count, top1, topk = 0.0, 0, 0, 0
         for seq in sequences:
             ids = _as_ids(seq)
             padded = [BOS] * (n - 1) + ids
@@ -130,17 +138,17 @@ class KneserNey:
                     raise ValueError(f"token id {target} >= vocab_size {self.vocab_size}")
                 context = tuple(padded[t : t + n - 1])
                 dist = self._dist(context)
-                best, five = self._rank(context, dist)
+                ranked = self._rank(context, dist)
                 total_nll -= math.log(dist[target])
                 count += 1
-                top1 += best == target
-                top5 += target in five
+                top1 += ranked[0] == target
+                topk += target in ranked[:top_k]
         if count == 0:
             raise ValueError("nothing to predict: every sequence has fewer than 2 tokens")
         nll = total_nll / count
         return {
             "accuracy": top1 / count,
-            "top5_accuracy": top5 / count,
+            f"top{top_k}_accuracy": topk / count,
             "nll": nll,
             "perplexity": math.exp(nll),
             "n_predictions": count,
@@ -186,11 +194,11 @@ class KneserNey:
         self._cache[context] = dist
         return dist
 
-    def _rank(self, context: Context, dist: np.ndarray) -> tuple[int, np.ndarray]:
+    def _rank(self, context: Context, dist: np.ndarray) -> np.ndarray:
+        """Every id, most probable first; ties keep the lower id first (a stable sort)."""
         ranked = self._ranked.get(context)
         if ranked is None:
-            k = min(5, len(dist))
-            ranked = (int(np.argmax(dist)), np.argpartition(-dist, k - 1)[:k])
+            ranked = np.argsort(-dist, kind="stable")
             self._ranked[context] = ranked
         return ranked
 

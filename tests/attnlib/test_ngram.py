@@ -136,3 +136,14 @@ def test_lower_orders_keep_raw_counts_after_the_begin_of_sequence_marker():
     assert _counts(model, ()) == {6: 1, 7: 1, 8: 1}
     for context in ([], [5], [5, 6], [6], [9], [5, 6, 7]):
         assert model.prob_dist(context).sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_top_k_follows_the_param_and_names_the_key():
+    # after 2 the training data continues 3 (x3), 4 (x2), 5, 6, 7: 5 ranks third, 7 fifth
+    train = [[2, 3]] * 3 + [[2, 4]] * 2 + [[2, 5], [2, 6], [2, 7]]
+    model = KneserNey(2).fit(train, vocab_size=10)
+    test = [[2, 5], [2, 7]]
+    three, five = model.evaluate(test, top_k=3), model.evaluate(test)
+    assert "top5_accuracy" not in three and three["top3_accuracy"] == 0.5
+    assert "top3_accuracy" not in five and five["top5_accuracy"] == 1.0
+    assert model.evaluate(test, top_k=1)["top1_accuracy"] == three["accuracy"] == 0.0
