@@ -76,7 +76,9 @@ class TrainConfig(_Frozen):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     amp: bool = True  # mixed precision, used on CUDA only
     bucket: bool = True  # length-bucketed batches (less padding, same loss)
-    loss: Literal["auto", "mse", "huber"] = "auto"  # regression loss; auto = mse
+    # forecast: the regression loss of the search's trials and of the final fit alike;
+    # next_state / classify always use cross-entropy and accept only the default
+    loss: Literal["mse", "huber"] = "mse"
     progress: bool = True
 
 

@@ -50,7 +50,7 @@ def train_from_spec(spec: dict) -> History:
         batches,
         Batches(val, 256),
         train_cfg,
-        loss_fn=loss_fn(model_cfg),
+        loss_fn=loss_fn(model_cfg, train_cfg.loss),
         checkpoint_dir=spec.get("checkpoint_dir"),
         resume=spec.get("resume", False),
     )

@@ -203,7 +203,7 @@ def _objective(
             train_b,
             val_b,
             t_cfg,
-            loss_fn=loss_fn(m_cfg, "huber" if t_cfg.loss == "huber" else "mse"),
+            loss_fn=loss_fn(m_cfg, t_cfg.loss),
             callbacks=[report],
         )
     except TrainingError as exc:  # diverged (NaN / inf loss): a hopeless setting, not a bug

@@ -95,6 +95,7 @@ class TrainParams(_Section):
     patience: int = 4
     min_delta: float = 0.0
     min_steps: int = Field(1000, ge=0)  # small data: more epochs (and patience) up to this
+    loss: str = TrainConfig.model_fields["loss"].default  # values: attnlib.config.TrainConfig
     device: str = "auto"
     resume: bool = True
     nproc: int = Field(1, ge=1)  # > 1: DistributedDataParallel over N processes (torchrun)
@@ -102,7 +103,7 @@ class TrainParams(_Section):
 
 MODEL_KEYS = ("name", "attention", "query", "embedding_dim", "hidden_dim", "num_layers", "dropout")
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "grad_clip", "patience", "min_delta",
-              "min_steps", "device")  # fmt: skip
+              "min_steps", "loss", "device")  # fmt: skip
 
 
 def load_params(path: Path | None = None) -> dict:

@@ -123,7 +123,7 @@ def train_model(
         batches,
         val_batches,
         train_cfg,
-        loss_fn=loss_fn(model_cfg),
+        loss_fn=loss_fn(model_cfg, train_cfg.loss),
         callbacks=[LiveLogger(resume)],
         checkpoint_dir=CHECKPOINTS,
         resume=resume,

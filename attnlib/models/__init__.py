@@ -94,7 +94,18 @@ def build_model(config: ModelConfig | dict) -> nn.Module:
 
 
 def loss_fn(config: ModelConfig, regression_loss: str = "mse") -> Callable:
-    """The task's loss: ``loss(output, target) -> scalar mean over real predictions``."""
+    """The task's loss: ``loss(output, target) -> scalar mean over real predictions``.
+
+    Args:
+        config: the model's config (its task and number of classes).
+        regression_loss: ``train.loss`` (:class:`attnlib.config.TrainConfig`): forecast
+            uses MSE or Huber; the other tasks use cross-entropy and accept only ``mse``.
+    """
+    if config.task != "forecast" and regression_loss != "mse":
+        raise ConfigError(
+            f"params key 'train.loss': '{regression_loss}' is a forecast loss; task "
+            f"'{config.task}' trains with cross-entropy (leave train.loss at mse)"
+        )
     if config.task == "next_state":
 
         def next_state_loss(logits, y):  # logits (B, T, V), y (B, T) with PAD_ID = no target

@@ -1,0 +1,81 @@
+"""train: the final fit trains with the loss the search's trials trained with (train.loss)."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from prefect.logging import disable_run_logger
+from torch import nn
+
+import attnlib.distributed
+import attnlib.models
+import attnlib.search
+import flows.train
+from attnlib.config import ModelConfig, TrainConfig
+from attnlib.data import SequenceData
+from attnlib.errors import ConfigError
+from attnlib.search import run_search
+from attnlib.search_space import SearchConfig
+from flows._params import model_and_train_configs
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def windows(n: int, seed: int) -> SequenceData:
+    """``n`` forecast windows: 6 steps of 2 channels -> 2 steps of 1 target."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 6, 2)).astype(np.float32)
+    return SequenceData.numeric(list(x), x[:, -2:, :1].copy())
+
+
+@pytest.fixture
+def calls(monkeypatch) -> list[tuple[str, str, object]]:
+    """Every loss the search, the flow and a DDP rank build: (caller, train.loss, loss)."""
+    made = []
+    for module in (attnlib.search, flows.train, attnlib.distributed):
+
+        def spy(config, *args, _name=module.__name__):
+            fn = attnlib.models.loss_fn(config, *args)
+            made.append((_name, args[0] if args else "(default)", fn))
+            return fn
+
+        monkeypatch.setattr(module, "loss_fn", spy)
+    return made
+
+
+@pytest.mark.parametrize("loss", ["huber", "mse"])
+def test_search_and_train_fit_with_the_loss_of_train_loss(loss, calls, tmp_path, monkeypatch):
+    params = {"task": "forecast", "train": {"loss": loss, "hidden_dim": 8, "embedding_dim": 8,
+                                            "epochs": 1, "min_steps": 0}}  # fmt: skip
+    model_cfg, train_cfg = model_and_train_configs(
+        params, input_kind="numeric", input_dim=2, horizon=2, num_targets=1
+    )
+    assert train_cfg.loss == loss  # the param reaches the config both stages use
+    train, val = windows(16, 0), windows(8, 1)
+    monkeypatch.chdir(tmp_path)  # DVCLive and checkpoints of the flow's fit
+    cfg = SearchConfig.from_params({"n_trials": 1, "epochs": 1, "pruner": "none", "space": {}})
+    run_search(cfg, train, val, model=model_cfg, train_config=train_cfg,
+               storage=f"sqlite:///{tmp_path / 'study.db'}")  # fmt: skip
+    with disable_run_logger():  # the task's body, outside a flow run
+        flows.train.train_model.fn(model_cfg, train_cfg, train, val, resume=False)
+    monkeypatch.setattr(
+        attnlib.distributed, "_read", lambda path, task: {"t": train}.get(path, val)
+    )
+    attnlib.distributed.train_from_spec({
+        "train": "t", "val": "v", "task": "forecast", "model": model_cfg.model_dump(),
+        "train_config": train_cfg.model_dump(), "out": str(tmp_path / "ddp"),
+        "history": str(tmp_path / "ddp.json"),
+    })  # fmt: skip
+    want = nn.functional.huber_loss if loss == "huber" else nn.functional.mse_loss
+    assert [(caller, arg) for caller, arg, _ in calls] == [
+        ("attnlib.search", loss), ("flows.train", loss), ("attnlib.distributed", loss)
+    ]  # fmt: skip
+    assert all(fn is want for _, _, fn in calls)
+
+
+def test_a_forecast_loss_for_another_task_is_a_config_error():
+    model_cfg = ModelConfig(vocab_size=5)
+    assert attnlib.models.loss_fn(model_cfg, TrainConfig().loss) is not None  # the default
+    with pytest.raises(ConfigError, match="train.loss"):
+        attnlib.models.loss_fn(model_cfg, TrainConfig(loss="huber").loss)
