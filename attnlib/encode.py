@@ -27,7 +27,7 @@ from attnlib import windows
 from attnlib.data import SequenceData
 from attnlib.errors import DataError, where
 from attnlib.scaling import Standardizer
-from attnlib.split import assign_splits
+from attnlib.split import split_frame
 from attnlib.vocab import Vocabulary
 
 
@@ -61,6 +61,10 @@ def kind_of(raw: pl.DataFrame) -> str:
 def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: object = "raw"):
     """Assign splits, fit vocabulary / labels / scaling on train only, encode every row.
 
+    Train rows that repeat a shipped test sequence are dropped; ``meta["split_counts"]``
+    says how many, and how many groups of identical sequences carry conflicting labels
+    (:func:`attnlib.split.split_frame`).
+
     Returns:
         (encoded frame, metadata dict for ``data/vocab.json``).
 
@@ -78,12 +82,11 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     if task == "classify" and "label" not in raw.columns:
         raise DataError(f"{source}: task 'classify' needs a 'label' column")
     stratify = "label" if task == "classify" else None
-    frame = raw.with_columns(
-        assign_splits(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
-    )
+    frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if task == "classify" else None
-    meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
+    meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
+                  "split_counts": counts.to_dict()}  # fmt: skip
     if kind == "tokens":
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
