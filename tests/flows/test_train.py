@@ -44,14 +44,21 @@ def calls(monkeypatch) -> list[tuple[str, str, object]]:
     return made
 
 
+def test_train_loss_is_a_param_of_the_train_section():
+    params = {"task": "forecast", "train": {"loss": "huber"}}
+    _, train_cfg = model_and_train_configs(params, input_kind="numeric", input_dim=2)
+    assert train_cfg.loss == "huber"
+    _, default = model_and_train_configs({"task": "forecast"}, input_kind="numeric", input_dim=2)
+    assert default.loss == "mse"  # the final fit's loss before the param existed
+    with pytest.raises(ConfigError, match="train.loss"):
+        model_and_train_configs({"train": {"loss": "l1"}}, vocab_size=5)
+
+
 @pytest.mark.parametrize("loss", ["huber", "mse"])
 def test_search_and_train_fit_with_the_loss_of_train_loss(loss, calls, tmp_path, monkeypatch):
-    params = {"task": "forecast", "train": {"loss": loss, "hidden_dim": 8, "embedding_dim": 8,
-                                            "epochs": 1, "min_steps": 0}}  # fmt: skip
-    model_cfg, train_cfg = model_and_train_configs(
-        params, input_kind="numeric", input_dim=2, horizon=2, num_targets=1
-    )
-    assert train_cfg.loss == loss  # the param reaches the config both stages use
+    model_cfg = ModelConfig(task="forecast", input_kind="numeric", input_dim=2, horizon=2,
+                            embedding_dim=8, hidden_dim=8)  # fmt: skip
+    train_cfg = TrainConfig(loss=loss, epochs=1, progress=False)
     train, val = windows(16, 0), windows(8, 1)
     monkeypatch.chdir(tmp_path)  # DVCLive and checkpoints of the flow's fit
     cfg = SearchConfig.from_params({"n_trials": 1, "epochs": 1, "pruner": "none", "space": {}})
