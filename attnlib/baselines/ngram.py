@@ -141,8 +141,8 @@ class KneserNey:
                 ranked = self._rank(context, dist)
                 total_nll -= math.log(dist[target])
                 count += 1
-                top1 += ranked[0] == target
-                topk += target in ranked[:top_k]
+                top1 += int(ranked[0] == target)
+                topk += int(target in ranked[:top_k])
         if count == 0:
             raise ValueError("nothing to predict: every sequence has fewer than 2 tokens")
         nll = total_nll / count
