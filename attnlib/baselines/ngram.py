@@ -51,7 +51,8 @@ class KneserNey:
         # _levels[k - 1]: order-k counts, context (k - 1 ids) -> (word ids, counts, total)
         self._levels: list[dict[Context, tuple[np.ndarray, np.ndarray, float]]] = []
         self._cache: dict[Context, np.ndarray] = {}  # context -> read-only distribution
-        self._ranked: dict[Context, np.ndarray] = {}  # context -> ids, most probable first
+        self._ranked: dict[Context, np.ndarray] = {}  # context -> top-k ids, most probable first
+        self._ranked_k = 0  # the k of the cached rankings
 
     def fit(self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None) -> KneserNey:
         """Count n-grams.
@@ -127,6 +128,9 @@ class KneserNey:
             raise ValueError(f"top_k must be >= 1, got {top_k!r}")
         if vocab_size is not None and vocab_size != self.vocab_size:
             self._set_vocab_size(vocab_size, self.vocab_size - 1)
+        if top_k != self._ranked_k:
+            self._ranked.clear()
+            self._ranked_k = top_k
         n = self.order
         total_nll, count, top1, topk = 0.0, 0, 0, 0
         for seq in sequences:
@@ -195,10 +199,10 @@ class KneserNey:
         return dist
 
     def _rank(self, context: Context, dist: np.ndarray) -> np.ndarray:
-        """Every id, most probable first; ties keep the lower id first (a stable sort)."""
+        """The top-k ids, most probable first; ties keep the lower id first (a stable sort)."""
         ranked = self._ranked.get(context)
         if ranked is None:
-            ranked = np.argsort(-dist, kind="stable")
+            ranked = np.argsort(-dist, kind="stable")[: self._ranked_k].copy()
             self._ranked[context] = ranked
         return ranked
 
