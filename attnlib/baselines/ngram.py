@@ -235,6 +235,24 @@ def select_order(
     return min(scores, key=lambda k: (scores[k], k)), scores
 
 
+def kneser_ney_baseline(
+    train: Iterable[Sequence[int]], val: Iterable[Sequence[int]], test: Iterable[Sequence[int]],
+    vocab_size: int, orders: Iterable[int], top_k: int = 5,
+) -> dict:  # fmt: skip
+    """The next-state baseline: order chosen on validation (fitted on train), then refitted
+    on train + validation and scored on test.
+
+    Returns: the test metrics (``top{top_k}_accuracy`` among them), the ``order`` and its
+    ``val_perplexity`` (of the train-only fit that chose it).
+    """
+    train, val = [list(s) for s in train], [list(s) for s in val]
+    order, val_ppl = select_order(train, val, vocab_size, orders=orders)
+    lm = KneserNey(order).fit(train + val, vocab_size=vocab_size)
+    out = lm.evaluate(test, vocab_size=vocab_size, top_k=top_k)
+    out.pop("n_predictions", None)
+    return {**out, "order": order, "val_perplexity": val_ppl[order]}
+
+
 def _as_ids(seq: Sequence[int]) -> list[int]:
     ids = [int(t) for t in seq]
     if any(t <= PAD_ID for t in ids):

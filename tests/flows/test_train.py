@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import optuna
 import pytest
@@ -9,6 +11,7 @@ from prefect.logging import disable_run_logger
 from torch import nn
 
 import attnlib.distributed
+import attnlib.fitting
 import attnlib.models
 import attnlib.search
 import flows.train
@@ -29,15 +32,23 @@ def windows(n: int, seed: int) -> SequenceData:
     return SequenceData.numeric(list(x), x[:, -2:, :1].copy())
 
 
+def _caller() -> str:
+    """The module that asked for the loss: the search, or who called the shared fit."""
+    frame = sys._getframe(2)  # 0: here, 1: the spy, 2: who asked for the loss
+    while frame.f_globals["__name__"] == "attnlib.fitting":
+        frame = frame.f_back
+    return frame.f_globals["__name__"]
+
+
 @pytest.fixture
 def calls(monkeypatch) -> list[tuple[str, str, object]]:
     """Every loss the search, the flow and a DDP rank build: (caller, train.loss, loss)."""
     made = []
-    for module in (attnlib.search, flows.train, attnlib.distributed):
+    for module in (attnlib.search, attnlib.fitting):  # the train flow and DDP fit via fitting
 
-        def spy(config, *args, _name=module.__name__):
-            fn = attnlib.models.loss_fn(config, *args)
-            made.append((_name, args[0] if args else "(default)", fn))
+        def spy(config, train=None):
+            fn = attnlib.models.loss_fn(config, train)
+            made.append((_caller(), train.loss if train else "(default)", fn))
             return fn
 
         monkeypatch.setattr(module, "loss_fn", spy)
@@ -67,7 +78,7 @@ def test_search_and_train_fit_with_the_loss_of_train_loss(loss, calls, tmp_path,
     with disable_run_logger():  # the task's body, outside a flow run
         flows.train.train_model.fn(model_cfg, train_cfg, train, val, resume=False)
     monkeypatch.setattr(
-        attnlib.distributed, "_read", lambda path, task: {"t": train}.get(path, val)
+        attnlib.distributed, "read_split", lambda path, task: (None, {"t": train}.get(path, val))
     )
     attnlib.distributed.train_from_spec({
         "train": "t", "val": "v", "task": "forecast", "model": model_cfg.model_dump(),
@@ -83,6 +94,9 @@ def test_search_and_train_fit_with_the_loss_of_train_loss(loss, calls, tmp_path,
 
 def test_a_forecast_loss_for_another_task_is_a_config_error():
     model_cfg = ModelConfig(vocab_size=5)
-    assert attnlib.models.loss_fn(model_cfg, TrainConfig().loss) is not None  # the default
+    assert attnlib.models.loss_fn(model_cfg, TrainConfig()) is not None  # the default
     with pytest.raises(ConfigError, match="train.loss"):
-        attnlib.models.loss_fn(model_cfg, TrainConfig(loss="huber").loss)
+        attnlib.models.loss_fn(model_cfg, TrainConfig(loss="huber"))
+    classify = ModelConfig(task="classify", vocab_size=5, num_classes=3)
+    with pytest.raises(ConfigError, match="task 'classify'"):
+        attnlib.models.loss_fn(classify, TrainConfig(loss="huber"))
