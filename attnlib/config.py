@@ -129,7 +129,9 @@ class TrainConfig(_Frozen):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     amp: bool = True  # mixed precision, used on CUDA only
     bucket: bool = True  # length-bucketed batches (less padding, same loss)
-    loss: Literal["auto", "mse", "huber"] = "auto"  # regression loss; auto = mse
+    # forecast: the regression loss of the search's trials and of the final fit alike;
+    # next_state / classify always use cross-entropy and accept only the default
+    loss: Literal["mse", "huber"] = "mse"
     # pick the epoch count on validation, then refit on train + val for that many epochs
     refit: bool = False
     progress: bool = True
@@ -223,7 +225,7 @@ def train_configs(
 class EvaluateConfig(_Frozen):
     """The ``evaluate`` section: what the tasks' evaluations draw and compare."""
 
-    top_k: int = Field(5, ge=1)
+    top_k: int = Field(5, ge=1)  # next_state: k of top-k accuracy (model and Kneser-Ney)
     ngram_orders: list[int] = [1, 2, 3, 4, 5, 6, 7]  # next_state: Kneser-Ney orders tried
     heatmaps: int = Field(3, ge=0)  # attention heatmaps of this many test items
     confusion_top: int = Field(15, ge=2)  # confusion among the most frequent classes

@@ -31,7 +31,8 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     """Assign splits, fit vocabulary / labels / scaling on train only, encode every row.
 
     Returns:
-        (encoded frame, metadata dict for ``data/vocab.json``).
+        (encoded frame, metadata dict for ``data/vocab.json``; token sequences and numeric
+        series also carry ``split_counts``, see :func:`attnlib.encoding.encode_sequences`).
 
     Raises:
         DataError: the data does not fit the task (e.g. forecasting a token corpus).

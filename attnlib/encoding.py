@@ -19,7 +19,7 @@ import polars as pl
 
 from attnlib.errors import DataError, where
 from attnlib.scaling import Standardizer
-from attnlib.split import SPLITS, assign_splits, check_no_leak
+from attnlib.split import SPLITS, check_no_leak, split_frame
 from attnlib.vocab import Vocabulary
 
 
@@ -59,15 +59,18 @@ def encode_sequences(
     """Token sequences or numeric series: splits (stratified by label when ``labelled``),
     then vocabulary or scaling and the label map fitted on the train split only.
 
+    Train rows that repeat a shipped test sequence are dropped; ``meta["split_counts"]``
+    says how many, and how many groups of identical sequences carry conflicting labels
+    (:func:`attnlib.split.split_frame`).
+
     Returns: (encoded frame, metadata).
     """
     stratify = "label" if labelled else None
-    frame = raw.with_columns(
-        assign_splits(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
-    )
+    frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None
-    meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
+    meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
+                  "split_counts": counts.to_dict()}  # fmt: skip
     if kind == "tokens":
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None

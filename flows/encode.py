@@ -54,6 +54,8 @@ def encode() -> None:
         "encode: %s input, %d vocabulary entries, labels %s -> %s",
         meta["input"]["kind"], len(meta.get("tokens", ())), meta.get("labels"), VOCAB,
     )  # fmt: skip
+    if "split_counts" in meta:  # identical sequences: conflicting labels, dropped train copies
+        get_run_logger().info("encode: split %s", meta["split_counts"])
 
 
 if __name__ == "__main__":

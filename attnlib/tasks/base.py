@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from attnlib.errors import ConfigError
+
 if TYPE_CHECKING:
     import numpy as np
     import polars as pl
@@ -68,6 +70,15 @@ class Evaluation:
 
 
 ReportExtension = Callable[[EvalContext, Evaluation], dict]  # -> entries for eval.json
+
+
+def cross_entropy_only(task: str, train: TrainConfig | None) -> None:
+    """Raise ConfigError when ``train.loss`` asks a cross-entropy task for a regression loss."""
+    if train is not None and train.loss != "mse":
+        raise ConfigError(
+            f"params key 'train.loss': '{train.loss}' is a forecast loss; task "
+            f"'{task}' trains with cross-entropy (leave train.loss at mse)"
+        )
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ class Forecast(Task):
 
     def loss(self, cfg, train=None):
         refuse_label_smoothing(self.name, train)
-        huber = train is not None and train.loss == "huber"  # auto = mse
+        huber = train is not None and train.loss == "huber"  # train.loss: mse | huber
         return nn.functional.huber_loss if huber else nn.functional.mse_loss
 
     def onnx_axes(self, cfg) -> dict:

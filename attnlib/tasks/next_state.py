@@ -2,9 +2,9 @@
 
 Data: token sequences, no label; whole sequences go to one split. Model: the causal
 next-state head (position t attends to steps <= t), cross-entropy over real positions.
-Evaluation: accuracy, top-5, NLL and perplexity per real token beside an interpolated
-Kneser-Ney n-gram model (order chosen on validation); a confusion plot of the most
-frequent states.
+Evaluation: accuracy, top-k (``evaluate.top_k``), NLL and perplexity per real token beside
+an interpolated Kneser-Ney n-gram model (order chosen on validation, refitted on train +
+validation); a confusion plot of the most frequent states.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from attnlib.tasks.base import (
     EvalContext,
     Evaluation,
     Task,
+    cross_entropy_only,
     refuse_label_smoothing,
 )
 from attnlib.vocab import PAD_ID
@@ -70,6 +71,7 @@ class NextState(Task):
 
     def loss(self, cfg, train=None):
         refuse_label_smoothing(self.name, train)
+        cross_entropy_only(self.name, train)
 
         def next_state_loss(logits, y):  # logits (B, T, V), y (B, T) with PAD_ID = no target
             return nn.functional.cross_entropy(
@@ -90,25 +92,22 @@ class NextState(Task):
         return {"val_perplexity": math.exp(hist.best_val_loss)}
 
     def score(self, ctx: EvalContext) -> Evaluation:
-        from attnlib.baselines.ngram import KneserNey, select_order
+        from attnlib.baselines.ngram import kneser_ney_baseline
         from attnlib.evaluate import categorical, predict
         from attnlib.metrics import next_state_metrics
 
+        top_k = ctx.options.top_k  # model and baseline alike; the key is top{k}_accuracy
         logits, targets, _ = predict(ctx.model, ctx.test)
-        metrics = next_state_metrics(logits, targets)
+        metrics = next_state_metrics(logits, targets, top_k=top_k)
         actual = np.concatenate([t.reshape(-1).numpy() for t in targets])
         pred = np.concatenate([lg.argmax(-1).reshape(-1).numpy() for lg in logits])
         keep = actual != PAD_ID
         actual, pred = actual[keep], pred[keep]
         metrics["test_tokens"] = int(len(actual))
         metrics["test_sequences"] = len(ctx.test)
-        # Kneser-Ney: order chosen on validation, fitted on train, scored on test
-        train, val, test = (f["ids"].to_list() for f in ctx.splits)
-        V = len(ctx.saved.vocab)
-        order, val_ppl = select_order(train, val, V, orders=ctx.options.ngram_orders)
-        kn = KneserNey(order).fit(train, vocab_size=V).evaluate(test, vocab_size=V)
-        kn.pop("n_predictions", None)
-        kn.update(order=order, val_perplexity=val_ppl[order])
+        # Kneser-Ney: order chosen on validation, refitted on train + val, scored on test
+        seqs = (f["ids"].to_list() for f in ctx.splits)
+        kn = kneser_ney_baseline(*seqs, len(ctx.saved.vocab), ctx.options.ngram_orders, top_k)
         report = {"model": metrics, "kneser_ney": kn}
         return categorical(ctx, self.name, report, actual, pred, ctx.saved.vocab.itos)
 

@@ -98,7 +98,8 @@ CASES = {
     "classify_text": ("classify", "d.csv", text_file, {}),
     "classify_series": ("classify", "d.txt", ucr_file,
                         {"train": {"name": "cnn_bilstm_attention"}}),  # pooled attention
-    "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file, {}),
+    "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file,
+                              {"evaluate": {**TINY["evaluate"], "top_k": 3}}),
     "classify_tsv_text": ("classify", "d.tsv", tsv_file, {}),
     "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
                                 {"train": {"name": "cnn_bilstm_attention"}}),
@@ -144,6 +145,10 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     report = json.loads((tmp_path / "metrics/eval.json").read_text())
     if task == "next_state":
         assert set(report) == {"model", "kneser_ney"}
+        k = params["evaluate"]["top_k"]  # the model and the baseline report the same top-k
+        for m in report.values():
+            assert {f"top{k}_accuracy", "accuracy"} <= set(m)
+            assert ("top5_accuracy" in m) == (k == 5)
     elif task == "classify":
         expected = {"model", "majority", "tfidf_svm" if case.endswith("text") else "nn1_euclidean"}
         assert set(report) == expected
