@@ -96,13 +96,14 @@ class TrainParams(_Section):
     min_delta: float = 0.0
     min_steps: int = Field(1000, ge=0)  # small data: more epochs (and patience) up to this
     device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # CPU: bf16 where native (auto)
     resume: bool = True
     nproc: int = Field(1, ge=1)  # > 1: DistributedDataParallel over N processes (torchrun)
 
 
 MODEL_KEYS = ("name", "attention", "query", "embedding_dim", "hidden_dim", "num_layers", "dropout")
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "grad_clip", "patience", "min_delta",
-              "min_steps", "device")  # fmt: skip
+              "min_steps", "device", "precision")  # fmt: skip
 
 
 def load_params(path: Path | None = None) -> dict:
