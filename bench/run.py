@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small budgets (development)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"some of {SECTIONS}")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--name", help="results file stem (default: perf, or perf_quick)")
     parser.add_argument("--rss-child", choices=["ours", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = QUICK if args.quick else FULL
     t_start = time.perf_counter()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "perf_quick" if args.quick else "perf"
+    name = args.name or ("perf_quick" if args.quick else "perf")
     threads = tune_threads()
     results: dict = {"machine": common.machine(), "budget": budget, "threads_ours": threads}
     log(f"load {results['machine']['load_average_1min']:.1f}; our threads {threads}; peak ...")
