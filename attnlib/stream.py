@@ -22,6 +22,7 @@ from torch import nn
 
 from attnlib.errors import ConfigError
 from attnlib.models.attention import AdditiveScorer
+from attnlib.models.heads import NextStateHead
 
 
 def _cell(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -45,7 +46,7 @@ class StreamStep(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         cfg = model.config
-        if cfg.task != "next_state":
+        if not isinstance(model.head, NextStateHead):  # the causal head is what streams
             raise ConfigError(f"streaming predicts next states; this model's task is {cfg.task}")
         self.embedding = model.input
         self.lstms = nn.ModuleList(layer[0] for layer in model.encoder.layers)
