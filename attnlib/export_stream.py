@@ -25,6 +25,7 @@ from attnlib.export import DEFAULT_OPSET
 from attnlib.io import atomic_path
 from attnlib.stream import StreamStep
 
+STREAM_FILE = "stream.onnx"  # the step graph's name in an export bundle
 INPUTS = ("token", "h", "c", "cache", "length")
 OUTPUTS = ("logits", "h_out", "c_out", "cache_out", "length_out")
 

@@ -125,3 +125,31 @@ def test_cli_without_input_or_stream_is_a_one_line_error(tmp_path):
     save_model(tmp_path / "m", model("dot"), vocab=vocab)
     result = CliRunner().invoke(app, ["predict", str(tmp_path / "m")])
     assert result.exit_code == 2 and "--stream" in result.output
+
+
+def test_next_state_export_writes_the_step_graph_into_the_bundle(tmp_path):
+    from attnlib.data import SequenceData
+    from attnlib.export_stream import STREAM_FILE
+    from attnlib.tasks import get_task
+
+    m = model("additive")
+    test = SequenceData.next_state([tokens(30), tokens(4, seed=2), tokens(12, seed=3)])
+    extras = get_task("next_state").export_extras(m, tmp_path, test=test, opset=17)
+    assert extras["stream_onnx_max_abs_diff"] < 1e-5
+    assert extras["stream_onnx_bytes"] == (tmp_path / STREAM_FILE).stat().st_size > 0
+    # the bundle's step graph, streamed, gives the full model's predictions
+    onnx_stream, ids = OnnxStream(tmp_path / STREAM_FILE), tokens(20, seed=5)
+    with torch.no_grad():
+        full = m(torch.tensor([ids]), torch.tensor([len(ids)]))[0]
+    got = np.stack([onnx_stream.push(t) for t in ids])
+    np.testing.assert_allclose(got, full.numpy(), atol=1e-5, rtol=0)
+
+
+def test_other_tasks_add_nothing_to_the_bundle(tmp_path):
+    from attnlib.data import SequenceData
+    from attnlib.tasks import get_task
+
+    cfg = ModelConfig(task="classify", vocab_size=V, embedding_dim=4, hidden_dim=4, num_classes=3)
+    test = SequenceData.classify_tokens([tokens(5), tokens(3, seed=2)], [0, 2])
+    assert get_task("classify").export_extras(build_model(cfg), tmp_path, test=test, opset=17) == {}
+    assert list(tmp_path.iterdir()) == []
