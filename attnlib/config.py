@@ -128,6 +128,8 @@ class TrainConfig(_Frozen):
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     amp: bool = True  # mixed precision, used on CUDA only
+    # CPU training: bf16 autocast where the CPU has it natively (auto), or always / never
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     bucket: bool = True  # length-bucketed batches (less padding, same loss)
     # forecast: the regression loss of the search's trials and of the final fit alike;
     # next_state / classify always use cross-entropy and accept only the default

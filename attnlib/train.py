@@ -29,6 +29,7 @@ from attnlib.data import Batch, Batches
 from attnlib.errors import TrainingError
 from attnlib.io import atomic_path
 from attnlib.optim import Schedule, build_optimizer
+from attnlib.precision import training_autocast
 from attnlib.runtime import (  # noqa: F401  (re-exported)
     free_cores,
     progress,
@@ -157,6 +158,7 @@ def fit(
     schedule = Schedule(opt, config, epochs * len(train), patience)
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    autocast, autocast_dtype = training_autocast(config.precision, device, config.amp)
     hist, best_state, bad, start = History(), None, 0, 0
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir else None
     if resume and ckpt_path and ckpt_path.exists():
@@ -181,7 +183,7 @@ def fit(
         for batch in progress(train, label, config.progress and is_main):
             batch = batch.to(device)
             n = count_targets(batch.y, per_step)
-            with torch.autocast(device.type, enabled=use_amp):
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast):
                 out = net(batch.x, batch.lengths)
                 loss = loss_fn(out, batch.y) if n else (out * 0).sum()
             if not torch.isfinite(loss):

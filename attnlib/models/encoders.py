@@ -31,6 +31,10 @@ def length_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence's real steps, leaving padding at the end. Its own inverse."""
     B, T = x.shape[:2]
+    # No padding (most length-bucketed batches): a plain flip gives the same values without a
+    # gather and its scatter-add backward. Not when tracing (ONNX): the test is data-dependent.
+    if not torch.jit.is_tracing() and bool((lengths == T).all()):
+        return x.flip(1)
     t = torch.arange(T, device=x.device).unsqueeze(0).expand(B, T)
     lens = lengths.to(x.device).unsqueeze(1)
     idx = torch.where(t < lens, lens - 1 - t, t)  # (B, T)

@@ -191,6 +191,12 @@ class Task(ABC):
     ) -> pl.DataFrame:
         """``attnlib predict``: score raw input rows with a bundle (its columns are the task's)."""
 
+    def export_extras(self, model: nn.Module, out: Path, *, test: SequenceData, opset: int) -> dict:
+        """Write this task's extra files into the export bundle ``out`` (checked against
+        eager PyTorch on ``test``); return their entries for ``metrics/export.json``
+        (default: none)."""
+        return {}
+
     @abstractmethod
     def card(self, cfg: ModelConfig) -> CardNotes:
         """The task's lines in the model card."""

@@ -31,6 +31,8 @@ from attnlib.tasks.base import (
 )
 from attnlib.vocab import PAD_ID
 
+PARITY_STEPS = 256  # export: streaming parity over at most this many steps per sequence
+
 
 class NextState(Task):
     name = NEXT_STATE
@@ -140,11 +142,29 @@ class NextState(Task):
                 rows.append(top_k_columns(row, probs[t], names, k, weights))
         return pl.DataFrame(rows).sort(["_order", "step"]).drop("_order")
 
+    def export_extras(self, model, out, *, test, opset) -> dict:
+        """``stream.onnx``: the streaming step graph (:mod:`attnlib.export_stream`), checked
+        against eager streaming over the first test sequences."""
+        from attnlib.export_stream import STREAM_FILE, export_stream_onnx, stream_parity
+
+        path = export_stream_onnx(model, out / STREAM_FILE, opset=opset)
+        # a few sequences, each cut to PARITY_STEPS: one step at a time is slow in Python
+        cut = test.lengths[:8].clamp(max=PARITY_STEPS).tolist()
+        seqs = [test.x[i, :n].tolist() for i, n in enumerate(cut)]
+        diff = stream_parity(model, path, seqs)
+        return {"stream_onnx_max_abs_diff": diff, "stream_onnx_bytes": path.stat().st_size}
+
     def card(self, cfg) -> CardNotes:
         return CardNotes(
             attention=", causal: position t attends to steps <= t.",
             intended_use="Predict the next state of a categorical sequence (top-k with "
             "probabilities) and show which earlier steps the prediction attended to.",
+            limits=(
+                "`stream.onnx`: one streaming step (inputs `token`, `h`, `c`, `cache`, "
+                "`length`; outputs `logits` and the next `h_out`, `c_out`, `cache_out`, "
+                "`length_out`), run with `attnlib.export_stream.OnnxStream`; "
+                "`attnlib predict BUNDLE --stream` streams tokens from stdin.",
+            ),
         )
 
 

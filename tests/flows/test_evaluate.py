@@ -167,6 +167,12 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     assert heatmaps == (2 if task == "forecast" else 3)  # forecast: 2 test windows
     export_metrics = json.loads((tmp_path / "metrics/export.json").read_text())
     assert export_metrics["onnx_max_abs_diff"] < 1e-4
+    streams = task == "next_state"  # the bundle holds the streaming step graph, checked
+    assert (tmp_path / "export/stream.onnx").is_file() == streams
+    assert ("stream_onnx_max_abs_diff" in export_metrics) == streams
+    if streams:
+        assert export_metrics["stream_onnx_max_abs_diff"] < 1e-5
+        assert "stream.onnx" in (tmp_path / "export/MODEL_CARD.md").read_text()
 
     # the bundle scores the raw user file (its scaling statistics travel with it)
     scored = predict_frame(Predictor(tmp_path / "export"), read_source(tmp_path / name))
