@@ -47,6 +47,7 @@ class IngestParams(_Section):
     limit: int = Field(0, ge=0)
     workers: int = Field(2, ge=1)
     max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
+    sep: str = ""  # token separator of text formats ("" = whitespace; "|" for tokens with spaces)
 
 
 class EncodeParams(_Section):

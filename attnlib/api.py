@@ -1,0 +1,155 @@
+"""The Python API: load a trained model and score sequences without the command line.
+
+    import attnlib
+    model = attnlib.load("export/")                 # a bundle or a models/model directory
+    preds = model.predict([["C", "G", "Am"], ["F", "C"]], last=True)
+    print(preds.select("id", "predicted", "top_k"))
+    model.info()["vocab_size"]
+
+``predict`` takes token lists, numeric series (``(T, C)`` arrays) or a polars frame in the
+ingest schema, and returns the frame ``attnlib predict`` writes. The command line uses the
+same checks: the wrong kind of input and unknown tokens are caught here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from attnlib.errors import DataError
+from attnlib.predict import Predictor, predict_frame
+from attnlib.vocab import PAD, UNK
+
+log = logging.getLogger(__name__)
+
+KIND_NAMES = {"tokens": "token sequences", "numeric": "numeric series"}
+
+
+def input_kind(frame: pl.DataFrame) -> str:
+    """``tokens`` or ``numeric``: what a frame in the ingest schema holds."""
+    return "tokens" if "tokens" in frame.columns else "numeric"
+
+
+def check_input_kind(meta, frame: pl.DataFrame, source: object = "the input") -> None:
+    """Raise a DataError when the model takes the other kind of input than ``frame`` holds."""
+    want, got = meta.model_config.input_kind, input_kind(frame)
+    if want != got:
+        raise DataError(f"this model takes {KIND_NAMES[want]}; {source} holds {KIND_NAMES[got]}")
+
+
+def unknown_share(meta, frame: pl.DataFrame) -> tuple[float, list[str]]:
+    """The share of tokens the model's vocabulary lacks (read as ``<unk>``), and a few of them."""
+    if meta.vocab is None or "tokens" not in frame.columns:
+        return 0.0, []
+    tokens = frame["tokens"].explode().drop_nulls()
+    known = pl.Series(meta.vocab.itos[2:], dtype=pl.String)
+    unknown = tokens.filter(~tokens.is_in(known.implode()))
+    share = len(unknown) / len(tokens) if len(tokens) else 0.0
+    return share, unknown.unique(maintain_order=True).head(5).to_list()
+
+
+def last_only(result: pl.DataFrame) -> pl.DataFrame:
+    """Keep only the prediction after each sequence's last token (next-state rows)."""
+    if "step" not in result.columns:
+        return result  # one row per sequence already
+    return result.group_by("id", maintain_order=True).last()
+
+
+class Model:
+    """A trained model loaded for scoring (see :func:`load`)."""
+
+    def __init__(self, bundle: str | Path, engine: str = "onnx"):
+        self.path = Path(bundle)
+        self.predictor = Predictor(bundle, engine=engine)
+        self.meta = self.predictor.meta
+
+    @property
+    def task(self) -> str:
+        return self.meta.model_config.task
+
+    def predict(
+        self,
+        sequences: pl.DataFrame | Sequence,
+        *,
+        top_k: int = 5,
+        attention: bool = False,
+        last: bool = False,
+        strict: bool = False,
+        warn=None,
+    ) -> pl.DataFrame:
+        """Score ``sequences``: one row per prediction (see ``attnlib predict``).
+
+        Args:
+            sequences: token lists, numeric (T, C) arrays, or a frame with ``id`` and
+                ``tokens`` / ``values`` (and an optional ``label``).
+            top_k: how many next states / classes per row.
+            attention: add the attention weights over the steps each prediction saw.
+            last: next-state only: keep just the prediction after each sequence's end.
+            strict: unknown tokens are an error instead of a warning.
+            warn: called with a warning's text (default: logged).
+
+        Raises:
+            DataError: wrong kind of input, empty sequences, or (strict) unknown tokens.
+        """
+        frame = sequences if isinstance(sequences, pl.DataFrame) else self._frame(sequences)
+        check_input_kind(self.meta, frame)
+        share, examples = unknown_share(self.meta, frame)
+        if share:
+            message = (
+                f"{share:.0%} of the tokens are unknown to this model and read as {UNK} "
+                f"(e.g. {', '.join(repr(t) for t in examples)}); "
+                "`attnlib info` shows its vocabulary"
+            )
+            if strict:
+                raise DataError(message)
+            (warn or log.warning)(message)
+        result = predict_frame(self.predictor, frame, top_k=top_k, attention=attention)
+        return last_only(result) if last else result
+
+    def _frame(self, sequences: Sequence) -> pl.DataFrame:
+        ids = [f"seq{i + 1}" for i in range(len(sequences))]
+        if self.meta.model_config.input_kind == "numeric":
+            values = [
+                np.asarray(s, dtype=np.float64).reshape(len(s), -1).tolist() for s in sequences
+            ]
+            return pl.DataFrame({"id": ids, "values": values})
+        if any(isinstance(s, str) for s in sequences):
+            raise DataError("give each sequence as a list of tokens, not a string")
+        return pl.DataFrame(
+            {"id": ids, "tokens": [list(map(str, s)) for s in sequences]},
+            schema={"id": pl.String, "tokens": pl.List(pl.String)},
+        )
+
+    def info(self) -> dict:
+        """What the model is: task, input, vocabulary, labels, metrics, training data."""
+        meta, cfg = self.meta, self.meta.model_config
+        tokens = [t for t in (meta.vocab.itos if meta.vocab else []) if t not in (PAD, UNK)]
+        data = meta.extra.get("data") or {}
+        return {
+            "task": cfg.task,
+            "input": KIND_NAMES[cfg.input_kind]
+            + (f", {cfg.input_dim} channel(s)" if cfg.input_kind == "numeric" else ""),
+            "model": f"{cfg.name}, hidden {cfg.hidden_dim}, attention {cfg.attention}",
+            "vocab_size": len(meta.vocab) if meta.vocab else None,
+            "vocab_sample": tokens[:10],
+            "labels": list(meta.label_map) if meta.label_map and cfg.task == "classify" else None,
+            "metrics": {k: v for k, v in meta.metrics.items() if not isinstance(v, dict | list)},
+            "data": {k: v for k, v in data.items() if k not in ("input", "target")},
+        }
+
+
+def load(bundle: str | Path, *, engine: str = "onnx") -> Model:
+    """Load an ``export/`` bundle (ONNX Runtime) or a ``models/model`` directory.
+
+    Args:
+        bundle: the directory holding ``model.json`` and ``model.safetensors``.
+        engine: ``onnx`` (when the bundle has ``model.onnx``) or ``torch`` (eager).
+
+    Raises:
+        ModelFileError: ``bundle`` is not a model directory.
+    """
+    return Model(bundle, engine=engine)
