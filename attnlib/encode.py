@@ -26,6 +26,7 @@ import polars as pl
 from attnlib import windows
 from attnlib.data import SequenceData
 from attnlib.errors import DataError, where
+from attnlib.lengths import cap_lengths, resolve_max_length
 from attnlib.scaling import Standardizer
 from attnlib.split import assign_splits
 from attnlib.vocab import Vocabulary
@@ -45,6 +46,7 @@ class EncodeOptions:
     targets: tuple[str, ...] = ()  # forecast: target channels; () = every channel
     log: bool = False  # numeric: log1p before standardising
     delta: int = 1  # forecast: targets minus the seasonal-naive forecast of this lag (0 = none)
+    max_length: int | str = "auto"  # longer sequences cut / truncated (attnlib.lengths); 0 = none
 
 
 def kind_of(raw: pl.DataFrame) -> str:
@@ -81,9 +83,14 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     frame = raw.with_columns(
         assign_splits(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     )
+    check_split_sizes(frame, opt, source)
     train = frame.filter(pl.col("split") == "train")
+    column = "tokens" if kind == "tokens" else "values"
+    max_length = resolve_max_length(opt.max_length, train[column].list.len())
+    frame, cut = cap_lengths(frame, task, max_length)
     labels = build_label_map(train["label"], source=source) if task == "classify" else None
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
+    meta["input"].update(max_length=max_length, cut=cut)
     if kind == "tokens":
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
@@ -100,6 +107,32 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
     return encode_series(frame, scaler, labels), meta
+
+
+def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -> None:
+    """Raise a DataError when the split fractions leave validation or test empty."""
+    sizes = {name: int((frame["split"] == name).sum()) for name in ("train", "val", "test")}
+    empty = [name for name in ("val", "test") if sizes[name] == 0]
+    if sizes["train"] and not empty:
+        return
+    key = "tokens" if "tokens" in frame.columns else "values"
+    distinct = frame[key].n_unique()  # copies of one sequence stay in one split
+    what = f"{frame.height} sequences" + (
+        f" ({distinct} distinct)" if distinct < frame.height else ""
+    )
+    name = empty[0] if empty else "train"
+    fraction = {"val": opt.val, "test": opt.test}.get(name)
+    hint = (
+        f"raise split.{name} (now {fraction}; one of {distinct} is {1 / distinct:.2g}) "
+        "or give more data"
+        if fraction is not None
+        else "lower split.val / split.test or give more data"
+    )
+    raise DataError(
+        f"{source}: {what} give train {sizes['train']}, val {sizes['val']}, test "
+        f"{sizes['test']} with split.val={opt.val}, split.test={opt.test}: the {name} split "
+        f"is empty; {hint}"
+    )
 
 
 def build_label_map(labels: pl.Series, *, source: object = None) -> list[str]:

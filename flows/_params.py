@@ -58,6 +58,7 @@ class EncodeParams(_Section):
     targets: list[str] = []  # forecast: target columns; [] = every value column
     log: bool = False  # numeric input: log1p before standardising
     delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
+    max_length: int | Literal["auto"] = "auto"  # longer sequences cut / truncated; 0 = no cap
 
 
 class SplitParams(_Section):

@@ -54,8 +54,11 @@ def encode() -> None:
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
         targets=tuple(enc.targets), log=enc.log, delta=delta_lag(enc.delta, raw, enc.lookback),
+        max_length=enc.max_length,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
+    if meta["input"].get("cut"):  # a long sequence never reaches training whole
+        get_run_logger().warning("encode: %s", meta["input"]["cut"])
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
