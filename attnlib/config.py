@@ -54,6 +54,19 @@ class ModelConfig(_Frozen):
                 raise ValueError("next_state needs token input")
         return self
 
+    def applicable_dump(self) -> dict:
+        """The fields that apply to this model, as JSON: ``model.json`` shows no field a
+        reader would take for a fact about it (``num_classes`` of a next-state model)."""
+        unused = {
+            "next_state": {"num_classes", "horizon", "num_targets", "query"},
+            "classify": {"horizon", "num_targets"},
+            "forecast": {"num_classes"},
+        }[self.task]
+        unused |= {"input_dim"} if self.input_kind == "tokens" else {"vocab_size"}
+        if self.name != "cnn_bilstm_attention":
+            unused |= {"cnn_channels", "cnn_kernel", "cnn_pool"}
+        return self.model_dump(mode="json", exclude=unused)
+
     @property
     def bidirectional(self) -> bool:
         return self.name != "lstm_attention"

@@ -30,7 +30,7 @@ from attnlib.evaluate import (
 )
 from attnlib.io import write_json_atomic
 from attnlib.persistence import load_model
-from attnlib.plots import attention_heatmap, confusion, forecast, note
+from attnlib.plots import attention_heatmap, confusion, forecast
 from attnlib.scaling import Standardizer
 from attnlib.windows import target_steps
 from flows._data import load_data, load_meta, read_split
@@ -47,6 +47,7 @@ from flows._params import (
 )
 
 HEATMAP_MAX_STEPS = 32  # longer sequences are cut for a readable picture
+TASK_PLOTS = PLOTS_DIR / "evaluate"  # the picture of this task only (dvc.yaml: one plot dir)
 Splits = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]  # train, val, test frames
 
 
@@ -146,7 +147,7 @@ def evaluate_forecast(
     report.update(forecast_baselines(series, starts, fc["horizon"], insample, season))
     t0 = int(starts[-1])
     history = series[max(0, t0 - 3 * fc["lookback"]) : t0, 0]
-    forecast(history, actual[-1, :, 0], pred[-1, :, 0], PLOTS_DIR / "forecast.png",
+    forecast(history, actual[-1, :, 0], pred[-1, :, 0], TASK_PLOTS / "forecast.png",
              title=f"Forecast vs actual: {fc['targets'][0]}, last test window")  # fmt: skip
     times = encoded["time"].to_list()
     labels = [[times[t] for t in range(s - fc["lookback"], s)] for s in starts.tolist()]
@@ -160,13 +161,13 @@ def evaluate() -> None:
     ep = section(params, "evaluate", EvaluateParams)
     model, saved = load_model(MODEL_DIR)
     meta = load_meta()
+    shutil.rmtree(TASK_PLOTS, ignore_errors=True)  # only this task's pictures: none stale
     frame, test = load_data("test", task_name)
     # next_state drops 1-token test sequences; they hold nothing to predict for n-grams either
     splits = (read_split("train"), read_split("val"), frame)
     if task_name == "forecast":
         report, labels, ids = evaluate_forecast(model, ep, meta, splits, test)
         records: list[dict] = []
-        note(PLOTS_DIR / "confusion.png", "forecast: no confusion matrix")
     else:
         if task_name == "next_state":
             names = saved.vocab.itos
@@ -180,8 +181,7 @@ def evaluate() -> None:
         metrics["test_sequences"] = len(test)
         report = {"model": metrics, **baselines}
         matrix, cm_labels, records = top_confusion(actual, pred, names, ep.confusion_top)
-        confusion(matrix, cm_labels, PLOTS_DIR / "confusion.png")
-        note(PLOTS_DIR / "forecast.png", f"{task_name}: no forecast")
+        confusion(matrix, cm_labels, TASK_PLOTS / "confusion.png")
         labels = [_steps(frame, i) for i in range(min(ep.heatmaps, frame.height))]
         ids = frame["id"].to_list()[: len(labels)]
     write_json_atomic(PLOTS_DIR / "confusion.json", records)

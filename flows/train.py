@@ -150,6 +150,13 @@ def train_distributed(model_cfg: ModelConfig, train_cfg: TrainConfig, resume: bo
     return model, hist
 
 
+def amp_used(train_cfg) -> bool:
+    """Whether training ran in mixed precision (asked for, and on a CUDA device)."""
+    from attnlib.train import resolve_device
+
+    return bool(train_cfg.amp) and resolve_device(train_cfg.device).type == "cuda"
+
+
 def train_metrics(model_cfg: ModelConfig, hist: History) -> dict:
     out = {
         "best_val_loss": hist.best_val_loss,
@@ -186,8 +193,12 @@ def train() -> None:
         model,
         vocab=vocab,
         label_map=labels,
-        train_config=train_cfg.model_dump(),
-        metrics={**metrics, "history": hist.to_dict()},
+        # amp as used (mixed precision runs on CUDA only); one best epoch (1-based, above)
+        train_config={**train_cfg.model_dump(), "amp": amp_used(train_cfg)},
+        metrics={
+            **metrics,
+            "history": {k: v for k, v in hist.to_dict().items() if k != "best_epoch"},
+        },  # fmt: skip
         extra={"data": data_spec(meta)},  # scaling stats, windows: what predict needs
     )
     write_json_atomic(METRICS_DIR / "train.json", metrics)
