@@ -80,6 +80,7 @@ class Model:
         last: bool = False,
         strict: bool = False,
         warn=None,
+        source: object = "the input",
     ) -> pl.DataFrame:
         """Score ``sequences``: one row per prediction (see ``attnlib predict``).
 
@@ -91,12 +92,13 @@ class Model:
             last: next-state only: keep just the prediction after each sequence's end.
             strict: unknown tokens are an error instead of a warning.
             warn: called with a warning's text (default: logged).
+            source: what to call the input in messages (a file name).
 
         Raises:
             DataError: wrong kind of input, empty sequences, or (strict) unknown tokens.
         """
         frame = sequences if isinstance(sequences, pl.DataFrame) else self._frame(sequences)
-        check_input_kind(self.meta, frame)
+        check_input_kind(self.meta, frame, source)
         share, examples = unknown_share(self.meta, frame)
         if share:
             message = (

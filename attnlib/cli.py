@@ -210,9 +210,9 @@ def predict(
     output_path(out)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
     frame, _ = _read(input, format, sep)
-    result = model.predict(
-        frame, top_k=top_k, attention=attention, last=last, strict=strict, warn=_warn
-    )
+    source = "standard input" if input == "-" else input
+    result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
+                           warn=_warn, source=source)  # fmt: skip
     write_table(result, out)
     scored = result["correct"].drop_nulls() if "correct" in result.columns else None
     msg = f"{result.height} predictions -> {out}"

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from attnlib.cli import app
-from tests.attnlib.test_api import token_bundle
+from tests.attnlib.test_api import series_bundle, token_bundle
+from tests.test_cli import project, ran  # noqa: F401 - a project whose stages record their run
 
 runner = CliRunner()
 SEQS = "C G Am\nF C G F\n"
@@ -155,3 +156,24 @@ def test_explain_shows_positions_and_keeps_tokens_whole(bundle, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1:D-major\u00a0triad" in result.stdout and "24:G" in result.stdout
     assert "position" in result.stdout
+
+
+def test_project_option_before_the_command(project):  # noqa: F811
+    result = runner.invoke(app, ["-p", str(project), "-q", "train"])
+    assert result.exit_code == 0, result.output
+    assert ran(project)["cwd"] == str(project) and ran(project)["quiet"] == "1"
+
+
+def test_a_numeric_file_given_to_a_token_model_is_named(bundle, tmp_path):
+    src = tmp_path / "gun.tsv"
+    src.write_text("1\t-0.64\t-0.65\t-0.66\n2\t-0.77\t-0.78\t-0.79\n")
+    result = cli("predict", str(bundle), str(src), "--out", str(tmp_path / "p.parquet"))
+    assert result.returncode == 2
+    assert result.stderr == f"error: this model takes token sequences; {src} holds numeric series\n"
+    numeric = series_bundle(tmp_path / "s")
+    seqs = tmp_path / "s.txt"
+    seqs.write_text(SEQS)
+    result = cli("predict", str(numeric), str(seqs), "--out", str(tmp_path / "p.parquet"))
+    assert (
+        result.stderr == f"error: this model takes numeric series; {seqs} holds token sequences\n"
+    )
