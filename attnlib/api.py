@@ -140,7 +140,9 @@ class Model:
             "vocab_sample": tokens[:10],
             "labels": list(meta.label_map) if meta.label_map and cfg.task == "classify" else None,
             "metrics": {k: v for k, v in meta.metrics.items() if not isinstance(v, dict | list)},
-            "data": {k: v for k, v in data.items() if k not in ("input", "target")},
+            "test_metrics": meta.metrics.get("test") or {},
+            "max_length": (data.get("input") or {}).get("max_length"),
+            "data": meta.extra.get("training_data") or {},
         }
 
 

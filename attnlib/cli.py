@@ -282,11 +282,16 @@ def info(
         )
     if facts["labels"] is not None:
         typer.echo(f"labels:  {', '.join(map(str, facts['labels']))}")
-    for key, value in facts["metrics"].items():
-        typer.echo(f"metric:  {key} = {value:.4g}" if isinstance(value, float) else
-                   f"metric:  {key} = {value}")  # fmt: skip
+    for where, metrics in (("test", facts["test_metrics"]), ("training", facts["metrics"])):
+        shown = ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()
+        )
+        if shown:
+            typer.echo(f"{where} metrics: {shown}")
+    if facts["max_length"]:
+        typer.echo(f"max length: {facts['max_length']} steps (longer input was cut at encode)")
     for key, value in facts["data"].items():
-        typer.echo(f"data:    {key} = {value}")
+        typer.echo(f"data:    {key}: {value}")
 
 
 @app.command()

@@ -150,6 +150,13 @@ def train_distributed(model_cfg: ModelConfig, train_cfg: TrainConfig, resume: bo
     return model, hist
 
 
+def size_of(frame) -> str:
+    """A split's size in its own unit (``attnlib info`` shows it)."""
+    if "length" in frame.columns:  # sequences (token or numeric)
+        return f"{frame.height} sequences, {int(frame['length'].sum())} steps"
+    return f"{frame.height} time steps"  # one long series (forecast)
+
+
 def amp_used(train_cfg) -> bool:
     """Whether training ran in mixed precision (asked for, and on a CUDA device)."""
     from attnlib.train import resolve_device
@@ -180,8 +187,8 @@ def train() -> None:
     model_cfg, train_cfg = model_and_train_configs(
         params, load_best(), **model_fields(meta, task_name)
     )
-    _, train_data = load_data("train", task_name)
-    _, val_data = load_data("val", task_name)
+    train_frame, train_data = load_data("train", task_name)
+    val_frame, val_data = load_data("val", task_name)
     resume = prepare_checkpoints(
         fingerprint(model_cfg, train_cfg), section(params, "train", TrainParams).resume
     )
@@ -199,7 +206,10 @@ def train() -> None:
             **metrics,
             "history": {k: v for k, v in hist.to_dict().items() if k != "best_epoch"},
         },  # fmt: skip
-        extra={"data": data_spec(meta)},  # scaling stats, windows: what predict needs
+        extra={
+            "data": data_spec(meta),  # scaling stats, windows: what predict needs
+            "training_data": {"train": size_of(train_frame), "val": size_of(val_frame)},
+        },
     )
     write_json_atomic(METRICS_DIR / "train.json", metrics)
     write_curves(hist)

@@ -144,6 +144,8 @@ def test_info_shows_the_model(bundle):
     assert "task:    next_state" in result.stdout
     assert "input:   token sequences" in result.stdout
     assert "vocabulary: 7 entries" in result.stdout and "'D-major triad'" in result.stdout
+    assert "test metrics: accuracy 0.25" in result.stdout
+    assert "data:    source: chords.txt" in result.stdout
 
 
 def test_explain_shows_positions_and_keeps_tokens_whole(bundle, tmp_path):

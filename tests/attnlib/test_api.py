@@ -24,7 +24,10 @@ def token_bundle(path, task="next_state"):
     extra = {"num_classes": 2} if task == "classify" else {}
     cfg = ModelConfig(task=task, vocab_size=len(TOKENS) + 2, **extra, **TINY)
     save_model(path, build_model(cfg).eval(), vocab=Vocabulary(TOKENS),
-               label_map=["neg", "pos"] if task == "classify" else None)  # fmt: skip
+               label_map=["neg", "pos"] if task == "classify" else None,
+               metrics={"best_epoch": 3, "test": {"accuracy": 0.25}},
+               extra={"data": {"input": {"kind": "tokens", "max_length": 512}}, "training_data":
+                      {"source": "chords.txt", "train": "8 sequences"}})  # fmt: skip
     return path
 
 
@@ -78,4 +81,7 @@ def test_info_tells_task_input_vocabulary_and_labels(tmp_path):
     assert facts["task"] == "classify" and facts["input"] == "token sequences"
     assert facts["vocab_size"] == 7 and facts["vocab_sample"] == TOKENS
     assert facts["labels"] == ["neg", "pos"]
+    assert facts["test_metrics"] == {"accuracy": 0.25} and facts["metrics"] == {"best_epoch": 3}
+    assert facts["data"] == {"source": "chords.txt", "train": "8 sequences"}
+    assert facts["max_length"] == 512
     assert attnlib.load(token_bundle(tmp_path / "n"), engine="torch").info()["labels"] is None
