@@ -83,12 +83,12 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     frame = raw.with_columns(
         assign_splits(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     )
-    check_split_sizes(frame, opt, source)
     train = frame.filter(pl.col("split") == "train")
+    labels = build_label_map(train["label"], source=source) if task == "classify" else None
+    check_split_sizes(frame, opt, source)
     column = "tokens" if kind == "tokens" else "values"
     max_length = resolve_max_length(opt.max_length, train[column].list.len())
     frame, cut = cap_lengths(frame, task, max_length)
-    labels = build_label_map(train["label"], source=source) if task == "classify" else None
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
     meta["input"].update(max_length=max_length, cut=cut)
     if kind == "tokens":
