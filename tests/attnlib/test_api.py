@@ -85,3 +85,17 @@ def test_info_tells_task_input_vocabulary_and_labels(tmp_path):
     assert facts["data"] == {"source": "chords.txt", "train": "8 sequences"}
     assert facts["max_length"] == 512
     assert attnlib.load(token_bundle(tmp_path / "n"), engine="torch").info()["labels"] is None
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = re.search(r"\*\*From Python\*\*:\s*```python\n(.*?)```", readme, re.S).group(1)
+    assert len(code.strip().splitlines()) == 5
+    token_bundle(tmp_path / "export")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "seq1" in printed and printed.strip().endswith("7")  # the vocabulary size
