@@ -109,8 +109,42 @@ class Model:
             if strict:
                 raise DataError(message)
             (warn or log.warning)(message)
+        frame, offsets, note = self._cap(frame)
+        if note:
+            (warn or log.warning)(note)
         result = predict_frame(self.predictor, frame, top_k=top_k, attention=attention)
+        if offsets and "step" in result.columns:  # steps count from the sequence's start
+            shift = pl.col("id").replace_strict(offsets, default=0, return_dtype=pl.Int64)
+            result = result.with_columns(pl.col("step") + shift)
         return last_only(result) if last else result
+
+    def _cap(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, dict, str]:
+        """Sequences longer than the model was trained on (``encode.max_length``), cut as
+        training cut them: a classifier reads the first ``max_length`` steps, a next-state
+        model the last ``max_length`` tokens (the context it predicts the next one from)."""
+        cap = ((self.meta.extra.get("data") or {}).get("input") or {}).get("max_length")
+        column = "tokens" if "tokens" in frame.columns else "values"
+        if not cap or column not in frame.columns:
+            return frame, {}, ""
+        lengths = frame[column].list.len().cast(pl.Int64)  # unsigned would wrap below cap
+        n_long = int((lengths > cap).sum())
+        if not n_long:
+            return frame, {}, ""
+        if self.task == "next_state":
+            offsets = dict(zip(frame["id"], (lengths - cap).clip(lower_bound=0), strict=True))
+            frame = frame.with_columns(pl.col(column).list.tail(cap))
+            how = f"scored on their last {cap} tokens"
+        else:
+            offsets, how = {}, f"truncated to their first {cap} steps"
+            frame = frame.with_columns(pl.col(column).list.head(cap))
+        return (
+            frame,
+            offsets,
+            (
+                f"{n_long} sequence(s) longer than this model's max_length {cap} "
+                f"(longest {int(lengths.max())}): {how}"
+            ),
+        )
 
     def _frame(self, sequences: Sequence) -> pl.DataFrame:
         ids = [f"seq{i + 1}" for i in range(len(sequences))]

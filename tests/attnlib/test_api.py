@@ -99,3 +99,15 @@ def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "seq1" in printed and printed.strip().endswith("7")  # the vocabulary size
+
+
+def test_a_sequence_longer_than_training_saw_is_cut_as_training_cut_it(tmp_path):
+    model = attnlib.load(token_bundle(tmp_path / "m"), engine="torch")  # max_length 512
+    said = []
+    long = (["C", "G", "Am", "F"] * 200)[:700]
+    out = model.predict([long, ["C", "G"]], last=True, warn=said.append)
+    assert said == ["1 sequence(s) longer than this model's max_length 512 (longest 700): "
+                    "scored on their last 512 tokens"]  # fmt: skip
+    assert out["step"].to_list() == [699, 1]  # counted from the sequence's start
+    whole = model.predict([long[-512:]], last=True)
+    assert out["top_k"][0].to_list() == whole["top_k"][0].to_list()
