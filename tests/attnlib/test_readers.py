@@ -78,7 +78,11 @@ def test_long_table_keeps_time_and_numeric_channels(tmp_path):
     ("text", "message"),
     [
         ("date,v\n2020-01-01,1\n2020-01-02,x\n", r"l\.csv, line 3: column 'v': 'x' is not"),
-        ("date,v\n2020-01-01,1\n2020-01-01,2\n", r"l\.csv, line 3: time 'date' repeats"),
+        (
+            "date,v\n2020-01-01,1\n2020-01-01,2\n",
+            r"l\.csv, line 3: date '2020-01-01' repeats line 2 \(one row per time step\)",
+        ),
+        ("date,v\n2020-01-01,1\n2020-01-02,\n", r"l\.csv, line 3: column 'v': empty cell$"),
         ("date,v\n2020-01-02,1\n2020-01-01,2\n", r"l\.csv, line 3: time goes backwards"),
         ("when,v\n1,2\n", r"l\.csv: a long table needs a time column"),
     ],
