@@ -299,6 +299,13 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)
     if numeric and any(c in first for c in ".eE"):
         return "ucr", "the first line is all numbers with decimals: label, then values"
+    if ext == ".txt" and _numeric_rows(data.splitlines()[1:6]):
+        word = next((f for f in fields if not series._is_float(f)), first[:20])
+        raise DataError(
+            f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
+            "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
+            "--format seqlab_txt or ucr)"
+        )
     if ext == ".txt":
         return "seqlab_txt", "a .txt file of whitespace-separated tokens"
     header = [h.strip().lower() for h in first.split("\t" if ext == ".tsv" else ",")]
@@ -307,6 +314,15 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if not {"tokens", "text"} & set(header) and series.time_column(header):
         return "long", f"a time column '{series.time_column(header)}' and no tokens / text"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
+
+
+def _numeric_rows(lines: list[str]) -> bool:
+    """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
+    rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
+    return bool(rows) and all(
+        len(r) >= 3 and all(series._is_float(f) for f in r) and any("." in f for f in r)
+        for r in rows
+    )
 
 
 def _check_limit_workers(limit: int | None, workers: int) -> None:
