@@ -22,6 +22,7 @@ import polars as pl
 
 from attnlib.errors import DataError
 from attnlib.predict import Predictor, predict_frame
+from attnlib.tasks import get_task
 from attnlib.vocab import PAD, UNK
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class Model:
         n_long = int((lengths > cap).sum())
         if not n_long:
             return frame, {}, ""
-        if self.task == "next_state":
+        if get_task(self.task).cuts_windows:
             offsets = dict(zip(frame["id"], (lengths - cap).clip(lower_bound=0), strict=True))
             frame = frame.with_columns(pl.col(column).list.tail(cap))
             how = f"scored on their last {cap} tokens"
@@ -172,7 +173,7 @@ class Model:
             "model": f"{cfg.name}, hidden {cfg.hidden_dim}, attention {cfg.attention}",
             "vocab_size": len(meta.vocab) if meta.vocab else None,
             "vocab_sample": tokens[:10],
-            "labels": list(meta.label_map) if meta.label_map and cfg.task == "classify" else None,
+            "labels": list(meta.label_map) if meta.label_map else None,
             "metrics": {k: v for k, v in meta.metrics.items() if not isinstance(v, dict | list)},
             "test_metrics": meta.metrics.get("test") or {},
             "max_length": (data.get("input") or {}).get("max_length"),

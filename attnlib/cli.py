@@ -7,7 +7,6 @@ flows.<stage>`` in a project directory, as ``dvc repro`` does, and pass its exit
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import subprocess
 import sys
@@ -15,124 +14,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import typer.core
 
-from attnlib.errors import AttnlibError, ConfigError, DataError
+from attnlib.cli_group import QUIET_ENV, new_app, quiet, say, user_errors, warn
+from attnlib.errors import ConfigError, DataError
 
-GLOBAL_FLAGS = ("-q", "--quiet")  # options of the whole command, accepted anywhere
-
-
-def hoist_global_options(argv: list[str]) -> list[str]:
-    """Move global flags given after the command's name to before it (``attnlib predict
-    ... -q`` = ``attnlib -q predict ...``); ``-p DIR`` before the name goes after it."""
-    cut = argv.index("--") if "--" in argv else len(argv)
-    head, tail = argv[:cut], argv[cut:]
-    flags = [a for a in head if a in GLOBAL_FLAGS]
-    rest = [a for a in head if a not in GLOBAL_FLAGS]
-    if len(rest) >= 3 and rest[0] in ("-p", "--project"):  # attnlib -p DIR train
-        rest = [rest[2], *rest[:2], *rest[3:]]
-    return flags + rest + tail
-
-
-class _Command(typer.core.TyperGroup):
-    """The top-level command: global options anywhere; a usage error is one line + a hint."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        args = hoist_global_options(list(sys.argv[1:] if args is None else args))
-        try:
-            code = super().main(args, prog_name or "attnlib", complete_var,
-                                standalone_mode=False, **extra)  # fmt: skip
-        except typer.Abort:
-            typer.echo("aborted", err=True)
-            code = 130
-        except typer.TyperException as exc:  # typer's own copy of click's exceptions
-            ctx = getattr(exc, "ctx", None)  # a usage error knows its command
-            hint = f"  (`{ctx.command_path} -h` shows the usage)" if ctx else ""
-            typer.echo(f"error: {exc.format_message()}{hint}", err=True)
-            code = getattr(exc, "exit_code", 2)
-        code = code if isinstance(code, int) else 0
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-
-app = typer.Typer(
-    cls=_Command,
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,  # plain help: no `<bool>` placeholders, no boxes around errors
-    context_settings={"help_option_names": ["-h", "--help"]},
-    help="The attnlib command: data sets, ingest, pipeline stages, prediction. A user mistake "
-    "is one line on stderr and exit code 2. Global options (-q) go before or after the command.",
+app = new_app(
+    "The attnlib command: data sets, ingest, pipeline stages, prediction. A user mistake is "
+    "one line on stderr and exit code 2. Global options (-q) go before or after the command."
 )
-
-QUIET_ENV = "ATTNLIB_QUIET"  # set for a stage run with --quiet: no progress bars
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        from importlib.metadata import version as v
-
-        typer.echo(f"attnlib {v('attnlib')}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _options(
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet",
-            "-q",
-            envvar=QUIET_ENV,
-            help="no progress bars or summary lines; stages log warnings and errors only",
-        ),
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            "-V",
-            callback=_print_version,
-            is_eager=True,
-            help="print the version and exit",
-        ),
-    ] = False,  # fmt: skip
-) -> None:
-    """Options that apply to every command (before or after the command's name)."""
-    _options_given.update(quiet=quiet)  # runs before the command, on every invocation
-
-
-_options_given = {"quiet": False}
-
-
-def _quiet() -> bool:
-    return _options_given["quiet"]
-
-
-def _say(message: str) -> None:
-    """A summary line on stdout, unless --quiet."""
-    if not _quiet():
-        typer.echo(message)
-
-
-def _warn(message: str) -> None:
-    """A warning on stderr (shown also with --quiet)."""
-    typer.echo(f"warning: {message}", err=True)
-
-
-def user_errors(fn):
-    """Turn an :class:`AttnlibError` into ``error: <message>`` and its exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except AttnlibError as exc:  # one line, also when a quoted value holds a line break
-            typer.echo(f"error: {exc.one_line()}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper
 
 
 @app.command()
@@ -212,13 +101,13 @@ def predict(
     frame, _ = _read(input, format, sep)
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
-                           warn=_warn, source=source)  # fmt: skip
+                           warn=warn, source=source)  # fmt: skip
     write_table(result, out)
     scored = result["correct"].drop_nulls() if "correct" in result.columns else None
     msg = f"{result.height} predictions -> {out}"
     if scored is not None and len(scored):
         msg += f" (accuracy on the known next states in the file: {scored.mean():.4f})"
-    _say(msg)
+    say(msg)
 
 
 @app.command()
@@ -237,29 +126,16 @@ def ingest(
     """Read SOURCE, validate it and write the normalised table (the ingest stage alone)."""
     from rich.console import Console
 
-    from attnlib.files import output_path, write_table
+    from attnlib.files import describe_counts, output_path, write_table
 
     output_path(out)
     # a transient spinner on stderr: gone when done, nothing at all when not a terminal
     status = Console(stderr=True).status(f"reading {source} ...")
-    with contextlib.nullcontext() if _quiet() else status:
+    with contextlib.nullcontext() if quiet() else status:
         frame, how = _read(source, format, sep, limit=limit or None, max_length=max_length or None)
     write_table(frame, out)
-    _say(f"read {how}")
-    _say(f"{describe_counts(frame)} -> {out}")
-
-
-def describe_counts(frame) -> str:
-    """How much a table holds, in its own unit: sequences, series, or series and steps."""
-    n = frame.height
-    if "tokens" in frame.columns:
-        tokens = int(frame["tokens"].list.len().sum())
-        return f"{n} sequence{'s' * (n != 1)}, {tokens} tokens"
-    if "values" in frame.columns:
-        steps = int(frame["values"].list.len().sum())
-        return f"{n} series, {steps} time steps"
-    channels = len([c for c in frame.columns if c not in ("time", "id", "split")])
-    return f"1 series of {n} time steps, {channels} channel{'s' * (channels != 1)}"
+    say(f"read {how}")
+    say(f"{describe_counts(frame)} -> {out}")
 
 
 @app.command()
@@ -364,7 +240,7 @@ def run_stage(stage: str, project: Path, args: list[str] | None = None) -> int:
             f"{params}: params file not found (run in a project directory or give --project)"
         )
     env = {k: v for k, v in os.environ.items() if k != QUIET_ENV}  # "0" would count as set
-    if _quiet():
+    if quiet():
         env.update(PREFECT_LOGGING_LEVEL="WARNING", **{QUIET_ENV: "1"})
     # attnlib never imports prefect or flows: the stage is its own process, as under DVC
     proc = subprocess.Popen([sys.executable, "-m", f"flows.{stage}", *(args or [])],

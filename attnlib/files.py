@@ -115,3 +115,16 @@ def split_tokens(text: str, sep: str | None) -> list[str]:
     if sep is None:
         return text.split()
     return [t.strip() for t in text.split(sep) if t.strip()]
+
+
+def describe_counts(frame) -> str:
+    """How much a table holds, in its own unit: sequences, series, or series and steps."""
+    n = frame.height
+    if "tokens" in frame.columns:
+        tokens = int(frame["tokens"].list.len().sum())
+        return f"{n} sequence{'s' * (n != 1)}, {tokens} tokens"
+    if "values" in frame.columns:
+        steps = int(frame["values"].list.len().sum())
+        return f"{n} series, {steps} time steps"
+    channels = len([c for c in frame.columns if c not in ("time", "id", "split")])
+    return f"1 series of {n} time steps, {channels} channel{'s' * (channels != 1)}"

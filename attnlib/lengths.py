@@ -44,13 +44,16 @@ def resolve_max_length(setting: int | str, train_lengths: pl.Series) -> int | No
     raise ConfigError(f"encode.max_length must be 'auto', 0 or a positive integer, got {setting!r}")
 
 
-def cap_lengths(frame: pl.DataFrame, task: str, max_length: int | None) -> tuple[pl.DataFrame, str]:
-    """Cut (next-state) or truncate (classification) sequences longer than ``max_length``.
+def cap_lengths(
+    frame: pl.DataFrame, max_length: int | None, *, windows: bool
+) -> tuple[pl.DataFrame, str]:
+    """Cut into windows (next-state) or truncate (classification) sequences longer than
+    ``max_length``; the task says which.
 
     Args:
         frame: rows with ``id`` and ``tokens`` or ``values`` (and ``split``, ``label``, ...).
-        task: ``next_state`` or ``classify``.
         max_length: the cap in steps; None leaves the frame as it is.
+        windows: cut into overlapping windows (True) or keep the first steps (False).
 
     Returns:
         (the frame, a sentence for the log; "" when nothing was longer).
@@ -64,7 +67,7 @@ def cap_lengths(frame: pl.DataFrame, task: str, max_length: int | None) -> tuple
     if n_long == 0:
         return frame, ""
     longest = int(lengths.max())
-    if task != "next_state":
+    if not windows:
         out = frame.with_columns(pl.col(column).list.head(max_length))
         return out, (
             f"{n_long} sequence(s) longer than encode.max_length={max_length} (longest "
@@ -77,9 +80,9 @@ def cap_lengths(frame: pl.DataFrame, task: str, max_length: int | None) -> tuple
         starts = range(0, max(1, len(seq) - max_length + stride), stride)
         for k, s in enumerate(starts):
             rows.append({**row, "id": f"{row['id']}#w{k + 1}", column: seq[s : s + max_length]})
-    windows = pl.DataFrame(rows, schema=frame.schema)
-    out = pl.concat([frame.filter(~long), windows])
+    cut = pl.DataFrame(rows, schema=frame.schema)
+    out = pl.concat([frame.filter(~long), cut])
     return out, (
         f"{n_long} sequence(s) longer than encode.max_length={max_length} (longest {longest}) "
-        f"cut into {windows.height} overlapping windows of at most {max_length} tokens"
+        f"cut into {cut.height} overlapping windows of at most {max_length} tokens"
     )

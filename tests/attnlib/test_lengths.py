@@ -26,7 +26,7 @@ def test_auto_is_twice_the_99th_percentile_with_a_floor():
 
 def test_next_state_windows_overlap_and_cover_the_sequence():
     frame = pl.DataFrame({"id": ["a", "b"], "tokens": [list("xyz"), [str(i) for i in range(10)]]})
-    out, note = cap_lengths(frame, "next_state", 4)
+    out, note = cap_lengths(frame, 4, windows=True)
     windows = out.filter(pl.col("id").str.starts_with("b#"))["tokens"].to_list()
     assert windows == [["0", "1", "2", "3"], ["2", "3", "4", "5"], ["4", "5", "6", "7"],
                        ["6", "7", "8", "9"]]  # fmt: skip
@@ -37,7 +37,7 @@ def test_next_state_windows_overlap_and_cover_the_sequence():
 def test_classification_truncates_with_a_count():
     frame = pl.DataFrame({"id": ["a", "b"], "tokens": [list("xyz"), list("abcdef")],
                           "label": ["p", "q"]})  # fmt: skip
-    out, note = cap_lengths(frame, "classify", 4)
+    out, note = cap_lengths(frame, 4, windows=False)
     assert out["tokens"].to_list() == [list("xyz"), list("abcd")] and out.height == 2
     assert "1 sequence(s)" in note and "truncated" in note
 
