@@ -245,3 +245,11 @@ def test_model_json_holds_only_the_fields_that_apply(tmp_path):
     stored = json.loads((tmp_path / "n" / "model.json").read_text())["model_config"]
     assert "num_classes" not in stored and "horizon" not in stored and "input_dim" not in stored
     assert "cnn_channels" not in stored and stored["vocab_size"] == 7
+
+
+def test_the_model_card_shows_only_the_fields_that_apply():
+    from attnlib.card import model_card
+
+    card = model_card(ModelMeta(CONFIGS["lstm_next_state"]), data={}, eval_metrics={},
+                      export_metrics={})  # fmt: skip
+    assert '"vocab_size": 7' in card and "num_classes" not in card and "horizon" not in card
