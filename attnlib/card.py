@@ -21,7 +21,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         f"over the valid (unpadded) steps{notes.attention}",
         "",
         "```json",
-        json.dumps(cfg.model_dump(), indent=2),
+        json.dumps(cfg.applicable_dump(), indent=2),  # as model.json: only what applies
         "```",
         "",
         "## Data",

@@ -102,6 +102,15 @@ class ModelConfig(_Frozen):
             raise ValueError("embedding_dropout drops word vectors: it needs token input")
         return self
 
+    def applicable_dump(self) -> dict:
+        """The fields that apply to this model, as JSON: ``model.json`` shows no field a
+        reader would take for a fact about it (``num_classes`` of a next-state model)."""
+        unused = set(tasks.get_task(self.task).unused_model_fields)
+        unused |= {"input_dim"} if self.input_kind == "tokens" else {"vocab_size"}
+        if self.name != "cnn_bilstm_attention":
+            unused |= {"cnn_channels", "cnn_kernel", "cnn_pool"}
+        return self.model_dump(mode="json", exclude=unused)
+
     @property
     def bidirectional(self) -> bool:
         return self.name in BIDIRECTIONAL

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from attnlib.errors import DataError, where
+from attnlib.lengths import cap_lengths, resolve_max_length
 from attnlib.scaling import Standardizer
 from attnlib.split import SPLITS, check_no_leak, split_frame
 from attnlib.vocab import Vocabulary
@@ -39,6 +40,7 @@ class EncodeOptions:
     # forecast: targets minus the seasonal-naive forecast of this lag (0 = none); "season":
     # the period of the time column, or 1 when there is none or it exceeds lookback
     delta: int | str = 1
+    max_length: int | str = "auto"  # longer sequences cut / truncated (attnlib.lengths); 0 = none
 
 
 def kind_of(raw: pl.DataFrame) -> str:
@@ -54,10 +56,12 @@ def kind_of(raw: pl.DataFrame) -> str:
 
 def encode_sequences(
     raw: pl.DataFrame, kind: str, opt: EncodeOptions, *, task: str, labelled: bool,
-    source: object,
+    source: object, windows: bool = False,
 ) -> tuple[pl.DataFrame, dict]:  # fmt: skip
     """Token sequences or numeric series: splits (stratified by label when ``labelled``),
     then vocabulary or scaling and the label map fitted on the train split only.
+    Sequences longer than ``encode.max_length`` are cut into overlapping windows
+    (``windows``) or truncated (:mod:`attnlib.lengths`).
 
     Train rows that repeat a shipped test sequence are dropped; ``meta["split_counts"]``
     says how many, and how many groups of identical sequences carry conflicting labels
@@ -69,8 +73,13 @@ def encode_sequences(
     frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None
+    check_split_sizes(frame, opt, source)
+    column = "tokens" if kind == "tokens" else "values"
+    max_length = resolve_max_length(opt.max_length, train[column].list.len())
+    frame, cut = cap_lengths(frame, max_length, windows=windows)
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
                   "split_counts": counts.to_dict()}  # fmt: skip
+    meta["input"].update(max_length=max_length, cut=cut)
     if kind == "tokens":
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
@@ -87,6 +96,32 @@ def encode_sequences(
     meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
     return encode_series(frame, scaler, labels), meta
+
+
+def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -> None:
+    """Raise a DataError when the split fractions leave validation or test empty."""
+    sizes = {name: int((frame["split"] == name).sum()) for name in SPLITS}
+    empty = [name for name in ("val", "test") if sizes[name] == 0]
+    if sizes["train"] and not empty:
+        return
+    key = "tokens" if "tokens" in frame.columns else "values"
+    distinct = frame[key].n_unique()  # copies of one sequence stay in one split
+    what = f"{frame.height} sequences" + (
+        f" ({distinct} distinct)" if distinct < frame.height else ""
+    )
+    name = empty[0] if empty else "train"
+    fraction = {"val": opt.val, "test": opt.test}.get(name)
+    hint = (
+        f"raise split.{name} (now {fraction}; one of {distinct} is {1 / distinct:.2g}) "
+        "or give more data"
+        if fraction is not None
+        else "lower split.val / split.test or give more data"
+    )
+    raise DataError(
+        f"{source}: {what} give train {sizes['train']}, val {sizes['val']}, test "
+        f"{sizes['test']} with split.val={opt.val}, split.test={opt.test}: the {name} split "
+        f"is empty; {hint}"
+    )
 
 
 def build_label_map(labels: pl.Series, *, source: object = None) -> list[str]:

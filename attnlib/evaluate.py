@@ -19,7 +19,7 @@ from torch import nn
 
 from attnlib.data import Batches, SequenceData
 from attnlib.metrics import confusion_matrix
-from attnlib.plots import confusion, note
+from attnlib.plots import confusion
 from attnlib.tasks.base import Evaluation
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ HEATMAP_MAX_STEPS = 32  # longer sequences are cut for a readable picture
 
 def evaluate(task: Task, ctx: EvalContext) -> Evaluation:
     """The task's evaluation of ``ctx.model`` on ``ctx.test``, and its attention heatmaps."""
+    shutil.rmtree(ctx.task_plots, ignore_errors=True)  # only this task's pictures: none stale
     result = task.evaluate(ctx)
     heatmaps(task, ctx, result.heatmap_labels, result.heatmap_ids)
     return result
@@ -76,15 +77,14 @@ def top_confusion(actual: np.ndarray, pred: np.ndarray, names: list[str], top: i
 
 def categorical(ctx: EvalContext, name: str, report: dict, actual, pred, names) -> Evaluation:
     """The evaluation of a task that predicts classes (``names``): a confusion plot among the
-    most frequent, no forecast plot, heatmaps of the first test sequences.
+    most frequent, heatmaps of the first test sequences.
 
     Args:
         report: model metrics and baselines; actual, pred: class ids, flat.
     """
     top = ctx.options.confusion_top
     matrix, cm_labels, records = top_confusion(actual, pred, names, top)
-    confusion(matrix, cm_labels, ctx.plots / "confusion.png")
-    note(ctx.plots / "forecast.png", f"{name}: no forecast")
+    confusion(matrix, cm_labels, ctx.task_plots / "confusion.png")
     frame = ctx.splits[-1]
     labels = [_steps(frame, i) for i in range(min(ctx.options.heatmaps, frame.height))]
     return Evaluation(report, records, labels, frame["id"].to_list()[: len(labels)],

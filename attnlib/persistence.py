@@ -122,7 +122,7 @@ def save_model(
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model_config": cfg.model_dump(mode="json"),
+        "model_config": cfg.applicable_dump(),  # read back, the rest take their defaults
         "vocab": vocab.to_dict() if vocab is not None else None,
         "label_map": label_map,
         "train_config": train_config or {},

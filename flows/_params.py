@@ -52,6 +52,7 @@ class IngestParams(_Section):
     limit: int = Field(0, ge=0)
     workers: int = Field(2, ge=1)
     max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
+    sep: str = ""  # token separator of text formats ("" = whitespace; "|" for tokens with spaces)
 
 
 class EncodeParams(_Section):
@@ -62,6 +63,7 @@ class EncodeParams(_Section):
     targets: list[str] = []  # forecast: target columns; [] = every value column
     log: bool = False  # numeric input: log1p before standardising
     delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
+    max_length: int | Literal["auto"] = "auto"  # longer sequences cut / truncated; 0 = no cap
 
 
 class SplitParams(_Section):

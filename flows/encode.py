@@ -43,11 +43,13 @@ def encode() -> None:
     opt = EncodeOptions(
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
-        targets=tuple(enc.targets), log=enc.log, delta=enc.delta,
+        targets=tuple(enc.targets), log=enc.log, delta=enc.delta, max_length=enc.max_length,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
     for c in meta.get("auto", []):
         get_run_logger().info("encode: auto %s = %s: %s", c["key"], c["value"], c["why"])
+    if meta["input"].get("cut"):  # a long sequence never reaches training whole
+        get_run_logger().warning("encode: %s", meta["input"]["cut"])
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(

@@ -35,11 +35,15 @@ from flows._params import (
 
 
 @task(cache_policy=NO_CACHE)
-def build_bundle(model, meta, test, ep: ExportParams, out: Path) -> dict:
+def build_bundle(model, meta, test, ep: ExportParams, out: Path, eval_metrics: dict,
+                 data: dict) -> dict:  # fmt: skip
     """Write the bundle into ``out`` and return the export metrics."""
+    test_metrics = eval_metrics.get("model", {})  # on the test split: `attnlib info` shows them
+    training_data = {**meta.extra.get("training_data", {}), **data}
     save_model(
         out, model, vocab=meta.vocab, label_map=meta.label_map, train_config=meta.train_config,
-        metrics=meta.metrics, extra=meta.extra,
+        metrics={**meta.metrics, "test": test_metrics},
+        extra={**meta.extra, "training_data": training_data},
     )  # fmt: skip
     batches = list(Batches(test, 16))[: ep.parity_batches]
     onnx_path = export_onnx(model, out / "model.onnx", example=batches[0], opset=ep.opset)
@@ -58,10 +62,10 @@ def export() -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=EXPORT_DIR.parent.resolve()))
     try:
         bundle = tmp / "bundle"
-        metrics = build_bundle(model, meta, test, ep, bundle)
         eval_path = METRICS_DIR / "eval.json"
         eval_metrics = json.loads(eval_path.read_text()) if eval_path.exists() else {}
         data = {"source": params.get("ingest", {}).get("source"), "test sequences": len(test)}
+        metrics = build_bundle(model, meta, test, ep, bundle, eval_metrics, data)
         card = model_card(meta, data=data, eval_metrics=eval_metrics, export_metrics=metrics)
         write_text_atomic(bundle / "MODEL_CARD.md", card)
         _swap_into_place(bundle, EXPORT_DIR)

@@ -157,6 +157,7 @@ def read_source(
     limit: int | None = None,
     workers: int = 2,
     max_length: int | None = None,
+    sep: str | None = None,
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -167,13 +168,17 @@ def read_source(
         workers: processes for built-in data sets that are built in parallel.
         max_length: a sequence (tokens or time steps) longer than this is an error; None
             sets no limit. A long table (forecasting) is one series and has no limit.
+        sep: the token separator of text formats (SeqLab TXT, a CSV / TSV ``tokens`` or
+            ``text`` column); None splits on whitespace. For tokens that hold spaces.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
             the file and line/row), or the built-in name is unknown.
         ConfigError: ``fmt``, ``limit``, ``workers`` or ``max_length`` is not valid.
     """
-    return read_and_describe(source, fmt, limit=limit, workers=workers, max_length=max_length)[0]
+    return read_and_describe(
+        source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep
+    )[0]
 
 
 def read_and_describe(
@@ -183,6 +188,7 @@ def read_and_describe(
     limit: int | None = None,
     workers: int = 2,
     max_length: int | None = None,
+    sep: str | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
@@ -215,7 +221,7 @@ def read_and_describe(
             fmt, why = detect_format(path, data)
             how = f"{path}: format auto -> {fmt} ({why})"
             log.info("%s", how)
-        frame, where = _read_text(path, data, fmt)
+        frame, where = _read_text(path, data, fmt, sep or None)
     check_max_length(frame, path, where, max_length)
     return _head(frame, limit), how
 
@@ -235,11 +241,13 @@ def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int |
         )
 
 
-def _read_text(path: Path, data: str, fmt: str) -> tuple[pl.DataFrame, Callable]:
+def _read_text(
+    path: Path, data: str, fmt: str, token_sep: str | None = None
+) -> tuple[pl.DataFrame, Callable]:
     """The frame read from a text file, and ``where(i)`` naming row i's line."""
     by_line = lambda i: f"line {i + 1}"  # noqa: E731
     if fmt == "seqlab_txt":
-        return tables.read_seqlab_txt(path, data), by_line
+        return tables.read_seqlab_txt(path, data, token_sep), by_line
     if fmt == "seqlab_csv":
         return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
     if fmt == "ucr":
@@ -248,7 +256,7 @@ def _read_text(path: Path, data: str, fmt: str) -> tuple[pl.DataFrame, Callable]
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     if fmt == "long":
         return series.read_long(rows, path, where), where
-    return tables.normalise_table(rows, path, where), where
+    return tables.normalise_table(rows, path, where, token_sep), where
 
 
 def _by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
@@ -292,6 +300,13 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)
     if numeric and any(c in first for c in ".eE"):
         return "ucr", "the first line is all numbers with decimals: label, then values"
+    if ext == ".txt" and _numeric_rows(data.splitlines()[1:6]):
+        word = next((f for f in fields if not series._is_float(f)), first[:20])
+        raise DataError(
+            f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
+            "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
+            "--format seqlab_txt or ucr)"
+        )
     if ext == ".txt":
         return "seqlab_txt", "a .txt file of whitespace-separated tokens"
     header = [h.strip().lower() for h in first.split("\t" if ext == ".tsv" else ",")]
@@ -300,6 +315,15 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if not {"tokens", "text"} & set(header) and series.time_column(header):
         return "long", f"a time column '{series.time_column(header)}' and no tokens / text"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
+
+
+def _numeric_rows(lines: list[str]) -> bool:
+    """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
+    rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
+    return bool(rows) and all(
+        len(r) >= 3 and all(series._is_float(f) for f in r) and any("." in f for f in r)
+        for r in rows
+    )
 
 
 def _check_limit_workers(limit: int | None, workers: int) -> None:

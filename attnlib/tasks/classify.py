@@ -27,11 +27,20 @@ class Classify(Task):
     name = CLASSIFY
     accepts = ("tokens", "series")
     needs = "token sequences or numeric series"
+    unused_model_fields = frozenset({"horizon", "num_targets"})
 
     def encode(self, raw, kind, opt, *, source):
         if "label" not in raw.columns:
             raise DataError(f"{source}: task '{self.name}' needs a 'label' column")
-        return encode_sequences(raw, kind, opt, task=self.name, labelled=True, source=source)
+        return encode_sequences(
+            raw,
+            kind,
+            opt,
+            task=self.name,
+            labelled=True,
+            windows=self.cuts_windows,
+            source=source,
+        )
 
     def split(self, frame, *, source):
         return split_sequences(frame, source=source)

@@ -37,6 +37,7 @@ class Forecast(Task):
     name = FORECAST
     accepts = ("long",)
     needs = "a long table (a time column and value columns)"
+    unused_model_fields = frozenset({"num_classes"})
 
     def encode(self, raw, kind, opt, *, source):
         channels = [c for c in raw.columns if c not in ("time", "split", "id")]
@@ -115,7 +116,7 @@ class Forecast(Task):
     def score(self, ctx: EvalContext) -> Evaluation:
         """Model and baselines on the test windows, in the data's units; the forecast plot."""
         from attnlib.baselines.forecast import guess_season
-        from attnlib.plots import forecast, note
+        from attnlib.plots import forecast
 
         fc, inp = ctx.meta["forecast"], ctx.meta["input"]
         tidx = fc["target_index"]
@@ -133,9 +134,8 @@ class Forecast(Task):
         report.update(baselines(series, starts, fc["horizon"], insample, season))
         t0 = int(starts[-1])
         history = series[max(0, t0 - 3 * fc["lookback"]) : t0, 0]
-        forecast(history, actual[-1, :, 0], pred[-1, :, 0], ctx.plots / "forecast.png",
+        forecast(history, actual[-1, :, 0], pred[-1, :, 0], ctx.task_plots / "forecast.png",
                  title=f"Forecast vs actual: {fc['targets'][0]}, last test window")  # fmt: skip
-        note(ctx.plots / "confusion.png", f"{self.name}: no confusion matrix")
         times = encoded["time"].to_list()
         labels = [[times[t] for t in range(s - fc["lookback"], s)] for s in starts.tolist()]
         ids = [f"window at {times[s]}" for s in starts.tolist()]

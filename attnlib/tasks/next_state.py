@@ -38,9 +38,19 @@ class NextState(Task):
     name = NEXT_STATE
     accepts = ("tokens",)
     needs = "token sequences"
+    unused_model_fields = frozenset({"num_classes", "horizon", "num_targets", "query"})
+    cuts_windows = True
 
     def encode(self, raw, kind, opt, *, source):
-        return encode_sequences(raw, kind, opt, task=self.name, labelled=False, source=source)
+        return encode_sequences(
+            raw,
+            kind,
+            opt,
+            task=self.name,
+            labelled=False,
+            windows=self.cuts_windows,
+            source=source,
+        )
 
     def split(self, frame, *, source):
         return split_sequences(frame, source=source)
