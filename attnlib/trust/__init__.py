@@ -1,0 +1,20 @@
+"""Trust tools the tasks call: calibration, conformal sets / intervals, attention faithfulness.
+
+Task-agnostic: every function takes flat arrays ((N, K) logits or probabilities, (N,) labels,
+(N, H[, C]) forecasts) or a :class:`~attnlib.trust.faithfulness.Scorer`; the task module
+decides which split and which positions go in.
+"""
+
+from attnlib.trust.calibration import calibration_report, fit_temperature, to_probs
+from attnlib.trust.conformal import conformal_intervals, conformal_sets
+from attnlib.trust.faithfulness import faithfulness_report, scorer
+
+__all__ = [
+    "calibration_report",
+    "conformal_intervals",
+    "conformal_sets",
+    "faithfulness_report",
+    "fit_temperature",
+    "scorer",
+    "to_probs",
+]

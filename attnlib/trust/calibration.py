@@ -1,0 +1,146 @@
+"""Temperature scaling (Guo et al. 2017) and the calibration metrics: ECE, Brier score, NLL.
+
+One scalar T > 0 divides the logits; it is fitted on validation logits by minimising the
+negative log-likelihood (LBFGS on log T, so T stays positive). The weights never change,
+so accuracy does not either. Logits are flat: (N, K) for K classes, or (N,) single binary
+logits, read as the 2-class softmax over [0, z] (= sigmoid(z / T)). Callers flatten
+per-position outputs (next-state) and drop padding first.
+
+ECE is hand-written (15 equal-width bins on the top-label confidence): torchmetrics' binary
+variant bins the positive-class probability instead, which is not the top-label ECE.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from attnlib.errors import DataError
+
+ECE_BINS = 15
+T_RANGE = (0.05, 20.0)  # a temperature outside this says the logits are broken, not calibrated
+
+
+def _tensors(logits, labels) -> tuple[torch.Tensor, torch.Tensor]:
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    if z.ndim not in (1, 2) or y.ndim != 1 or len(z) != len(y):
+        raise DataError(
+            f"calibration: expected logits (N,) or (N, K) and labels (N,), "
+            f"got {tuple(z.shape)} and {tuple(y.shape)}"
+        )
+    if len(y) == 0:
+        raise DataError("calibration: no predictions to calibrate (empty split)")
+    if not torch.isfinite(z).all():
+        raise DataError("calibration: logits hold NaN or inf")
+    K = 2 if z.ndim == 1 else z.shape[1]
+    if int(y.min()) < 0 or int(y.max()) >= K:
+        raise DataError(f"calibration: labels must be class ids in [0, {K}), got {int(y.max())}")
+    return z, y
+
+
+def _as_2class(z: torch.Tensor) -> torch.Tensor:
+    """(N,) binary logits -> (N, 2) logits [0, z]; (N, K) unchanged."""
+    return torch.stack([torch.zeros_like(z), z], dim=1) if z.ndim == 1 else z
+
+
+def to_probs(logits, temperature: float = 1.0) -> np.ndarray:
+    """Class probabilities (N, K) of ``logits / temperature``; binary (N,) logits give (N, 2)."""
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    return torch.softmax(_as_2class(z) / temperature, dim=1).numpy()
+
+
+def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
+    """The temperature T > 0 that minimises the NLL of ``labels`` under ``softmax(logits / T)``.
+
+    Args:
+        logits: (N, K) multi-class or (N,) binary logits of the validation split.
+        labels: (N,) true class ids.
+    Returns:
+        T (> 1 softens an over-confident model, < 1 sharpens an under-confident one).
+    """
+    z, y = _tensors(logits, labels)
+    z2 = _as_2class(z)  # (N, K)
+    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(z2 / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    t = float(log_t.detach().exp())
+    if not math.isfinite(t):
+        return 1.0
+    return min(max(t, T_RANGE[0]), T_RANGE[1])
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> float:
+    """Expected calibration error: sum over equal-width confidence bins of
+    (bin share) * |accuracy - mean confidence|, on the top-label confidence."""
+    bins = reliability_bins(probs, labels, n_bins)
+    n = bins["count"].sum()
+    gap = np.abs(bins["accuracy"] - bins["confidence"])
+    return float(np.nansum(bins["count"] / n * gap))
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> dict:
+    """Per equal-width bin of top-label confidence: count, mean confidence, accuracy.
+
+    Returns: ``{"edges" (n_bins+1,), "count", "confidence", "accuracy" (n_bins,)}``;
+    empty bins hold NaN confidence and accuracy.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(labels)
+    conf = p.max(1)  # (N,)
+    correct = (p.argmax(1) == y).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # bins are (lo, hi]; a confidence of exactly 0 cannot occur for a top label
+    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    count = np.bincount(idx, minlength=n_bins).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(idx, conf, minlength=n_bins) / count
+        accuracy = np.bincount(idx, correct, minlength=n_bins) / count
+    return {"edges": edges, "count": count, "confidence": confidence, "accuracy": accuracy}
+
+
+def brier(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Multi-class Brier score: mean over items of sum over classes of (p - one-hot)^2."""
+    p = np.asarray(probs, dtype=np.float64)
+    onehot = np.eye(p.shape[1])[np.asarray(labels)]
+    return float(((p - onehot) ** 2).sum(1).mean())
+
+
+def nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true labels (probabilities floored at 1e-12)."""
+    p = np.asarray(probs, dtype=np.float64)
+    return float(-np.log(np.maximum(p[np.arange(len(p)), np.asarray(labels)], 1e-12)).mean())
+
+
+def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """ECE (15 bins), Brier score and NLL of ``probs`` (N, K) against ``labels`` (N,)."""
+    return {"ece": ece(probs, labels), "brier": brier(probs, labels), "nll": nll(probs, labels)}
+
+
+def calibration_report(logits_test, y_test, temperature: float) -> dict:
+    """Test calibration before and after temperature scaling.
+
+    Args:
+        logits_test: (N, K) or (N,) binary test logits (next-state: real positions only).
+        y_test: (N,) true class ids.
+        temperature: T fitted on validation with :func:`fit_temperature`.
+    Returns:
+        ``{"temperature", "n", "before": {"ece", "brier", "nll"}, "after": {...}}``.
+    """
+    z, y = _tensors(logits_test, y_test)
+    labels = y.numpy()
+    return {
+        "temperature": float(temperature),
+        "n": len(labels),
+        "before": scores(to_probs(z, 1.0), labels),
+        "after": scores(to_probs(z, temperature), labels),
+    }

@@ -1,0 +1,93 @@
+"""Temperature scaling and the calibration metrics."""
+
+import numpy as np
+import pytest
+
+from attnlib.errors import DataError
+from attnlib.trust.calibration import (
+    brier,
+    calibration_report,
+    ece,
+    fit_temperature,
+    nll,
+    reliability_bins,
+    to_probs,
+)
+
+
+def _overconfident(n, k, seed, scale=4.0):
+    """Labels drawn from softmax(z); the 'model' reports scale * z: over-confident."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, size=(n, k))
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = (p.cumsum(1) < rng.uniform(size=(n, 1))).sum(1)  # one draw from each row of p
+    return scale * z, y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_temperature_lowers_held_out_nll_of_an_overconfident_model(seed):
+    val_logits, val_y = _overconfident(3000, 5, seed)
+    test_logits, test_y = _overconfident(10000, 5, seed + 100)
+    t = fit_temperature(val_logits, val_y)
+    assert 3.0 < t < 5.5  # the true temperature is 4
+    rep = calibration_report(test_logits, test_y, t)
+    assert rep["after"]["nll"] < rep["before"]["nll"] - 0.1
+    assert rep["after"]["ece"] < rep["before"]["ece"]
+    assert rep["after"]["ece"] < 0.03
+    assert rep["after"]["brier"] < rep["before"]["brier"]
+
+
+def test_binary_single_logits_are_a_two_class_softmax():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, size=4000)
+    y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-z))).astype(int)
+    t = fit_temperature(3 * z, y)
+    assert 2.5 < t < 3.6
+    p = to_probs(3 * z, t)
+    assert p.shape == (4000, 2)
+    np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-3 * z / t)), rtol=1e-9)
+    # an under-confident model gets T < 1
+    assert fit_temperature(0.3 * z, y) < 0.5
+
+
+def test_temperature_keeps_the_decisions():
+    logits, y = _overconfident(500, 4, 3)
+    t = fit_temperature(logits, y)
+    assert (to_probs(logits, t).argmax(1) == logits.argmax(1)).all()
+
+
+def test_metrics_on_a_hand_checked_example():
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.45, 0.55]])
+    y = np.array([0, 1, 1, 1])
+    # bins (15 equal): 0.9 -> bin 13, 0.6 -> bin 8, 0.8 -> bin 11, 0.55 -> bin 8
+    # bin 8: conf (0.6 + 0.55) / 2 = 0.575, acc 0.5; bin 11: 0.8 vs 1; bin 13: 0.9 vs 1
+    expected_ece = 0.5 * 0.075 + 0.25 * 0.2 + 0.25 * 0.1
+    assert ece(probs, y) == pytest.approx(expected_ece)
+    expected_brier = np.mean([0.02, 0.72, 0.08, 2 * 0.45**2])
+    assert brier(probs, y) == pytest.approx(expected_brier)
+    assert nll(probs, y) == pytest.approx(-np.mean(np.log([0.9, 0.4, 0.8, 0.55])))
+    bins = reliability_bins(probs, y)
+    assert bins["count"].sum() == 4 and bins["count"][8] == 2
+
+
+def test_perfectly_calibrated_probabilities_have_small_ece():
+    rng = np.random.default_rng(5)
+    conf = rng.uniform(0.5, 1.0, size=20000)
+    correct = rng.uniform(size=20000) < conf
+    y = np.where(correct, 1, 0)
+    probs = np.stack([1 - conf, conf], 1)
+    assert ece(probs, y) < 0.015
+
+
+@pytest.mark.parametrize(
+    "logits, labels, match",
+    [
+        (np.zeros((3, 2)), np.array([0, 1]), "got"),
+        (np.array([[np.nan, 0.0]]), np.array([0]), "NaN"),
+        (np.zeros((2, 3)), np.array([0, 3]), r"\[0, 3\)"),
+        (np.zeros((0, 3)), np.zeros(0, dtype=int), "empty"),
+    ],
+)
+def test_bad_input_is_a_data_error(logits, labels, match):
+    with pytest.raises(DataError, match=match):
+        fit_temperature(logits, labels)
