@@ -281,6 +281,47 @@ app.command("export")(
 )
 
 
+@app.command()
+@user_errors
+def report(
+    project: ProjectOption = Path("."),
+    experiments: Annotated[
+        bool, typer.Option("--experiments", help="add the experiments `dvc exp show` knows")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: PROJECT/report.html)")
+    ] = None,
+) -> None:
+    """Build one self-contained HTML page (works offline) from a project's outputs."""
+    from rich.console import Console
+
+    from attnlib.report import build_report, write_report
+
+    if not project.is_dir():
+        raise DataError(f"{project}: project directory not found")
+    status = Console(stderr=True).status(f"building the report of {project} ...")
+    with contextlib.nullcontext() if _quiet() else status:
+        exps = dvc_experiments(project) if experiments else None
+        html = build_report(project, experiments=exps)
+    _say(f"report -> {write_report(out or project / 'report.html', html)}")
+
+
+def dvc_experiments(project: Path) -> list:
+    """``dvc exp show --json`` in ``project``, parsed (DVC runs as its own process: attnlib
+    never imports it). Raises DataError when DVC fails there."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=project,
+                          capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise DataError(f"{project}: `dvc exp show` failed (is it a DVC project?): {why}")
+    try:
+        return json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{project}: `dvc exp show --json` gave no JSON ({exc})") from None
+
+
 def main() -> None:  # pragma: no cover - console script entry
     sys.exit(app())
 

@@ -141,7 +141,7 @@ def integrated_gradients(sc: Scorer, x, lengths, target, *, steps: int = 20) -> 
     with torch.backends.cudnn.flags(enabled=False):  # cuDNN RNNs have no backward in eval mode
         attr = ig.attribute(x, baselines=base, target=torch.as_tensor(target),
                             additional_forward_args=(lengths,), n_steps=steps,
-                            internal_batch_size=max(len(x) * steps // 4, steps))  # fmt: skip
+                            internal_batch_size=len(x) * min(steps, 8))  # fmt: skip
     return attr.detach().sum(-1).abs().cpu().numpy()  # (N, T)
 
 
