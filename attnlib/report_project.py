@@ -21,6 +21,7 @@ from attnlib.report import Section, Table, attention_example
 
 TRUST_KEYS = ("calibration", "conformal", "faithfulness")
 SEARCH_ROWS = 50  # the newest trials shown
+ORDER = {"top": 0, "random": 1, "bottom": 2}  # erasure rows: most attended first
 
 
 def _json(path: Path):
@@ -104,6 +105,7 @@ def _trust_entry(report: dict, key: str):
 def metrics_section(report: dict) -> Section:
     """One row per model / baseline, one column per scalar metric (first-seen order)."""
     rows = {name: m for name, m in report.items() if isinstance(m, dict) and name not in TRUST_KEYS}
+    rows = dict(sorted(rows.items(), key=lambda kv: kv[0] != "model"))  # the model first
     cols: list[str] = []
     for m in rows.values():
         cols += [k for k, v in m.items() if isinstance(v, int | float) and k not in cols]
@@ -152,7 +154,7 @@ def faithfulness_section(report: dict) -> Section:
     rows = []
     for k, orders in (f.get("erasure") or {}).items():
         suff = (f.get("sufficiency") or {}).get(k, {})
-        for order, m in orders.items():
+        for order, m in sorted(orders.items(), key=lambda kv: ORDER.get(kv[0], 9)):
             rows.append([k, order, m.get("comprehensiveness"), m.get("flip_rate"), suff.get(order)])
     if rows:
         cols = ["k", "erased steps", "comprehensiveness", "flip rate", "sufficiency"]

@@ -167,7 +167,9 @@ def faithfulness_report(
     Returns:
         ``{"n_items", "erasure": {k: {order: {"comprehensiveness", "flip_rate"}}},
         "sufficiency": {k: {"top", "random"}}, "top_minus_random", "p_value",
-        "attention_beats_random", "ig_spearman", "verdict"}``; k in k1, k10pct, k20pct.
+        "attention_beats_random", "ig_spearman", "verdict" (short: "yes, by +0.381", for
+        ``dvc exp show``), "verdict_line" (the sentence for the card)}``; k in k1, k10pct,
+        k20pct. Comprehensiveness / sufficiency are falls in the predicted class's probability.
     """
     rng = np.random.default_rng(seed)
     lens = lengths.cpu().numpy()
@@ -207,10 +209,11 @@ def faithfulness_report(
         attr = np.concatenate(parts)  # (n, T)
         rhos = _spearman(att, attr, lens)
     diff = float(d.mean())
-    verdict = (
-        f"attention top-k erasure hurts more than random: {'yes' if beats else 'no'}, by "
-        f"{diff:+.3f} in the predicted class's probability (mean over k = 1, 10 %, 20 % of "
-        f"the length; {len(c)} test items, one-sided Wilcoxon p = {p_value:.2g})"
+    verdict = f"{'yes' if beats else 'no'}, by {diff:+.3f}"
+    line = (
+        f"attention top-k erasure hurts more than random: {verdict} in the predicted class's "
+        f"probability (mean over k = 1, 10 %, 20 % of the length; {len(c)} test items, "
+        f"one-sided Wilcoxon p = {p_value:.2g})"
     )
     return {
         "n_items": len(c),
@@ -223,4 +226,5 @@ def faithfulness_report(
         "ig_spearman": float(np.mean(rhos)) if rhos else None,
         "ig_items": len(rhos),
         "verdict": verdict,
+        "verdict_line": line,
     }

@@ -80,7 +80,7 @@ def test_sections_show_the_project_figures(project):
     assert "tfidf_svm" in page.text["metrics"] and "0.85" in page.text["metrics"]
     assert f"{ev['calibration']['temperature']:.4g}" in page.text["calibration"]
     assert f"{ev['conformal']['mean_set_size']:.4g}" in page.text["coverage"]
-    assert ev["faithfulness"]["verdict"] in page.text["faithfulness"]
+    assert ev["faithfulness"]["verdict_line"] in page.text["faithfulness"]
     assert "comprehensiveness" in page.text["faithfulness"]
     toks = [a for a in page.all("span") if a.get("class") == "tok"]
     assert [float(a["data-w"]) for a in toks] == [0.05, 0.05, 0.05, 0.5, 0.05, 0.25, 0.05]
