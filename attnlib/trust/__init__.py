@@ -5,14 +5,29 @@ Task-agnostic: every function takes flat arrays ((N, K) logits or probabilities,
 decides which split and which positions go in.
 """
 
-from attnlib.trust.calibration import calibration_report, fit_temperature, to_probs
-from attnlib.trust.conformal import conformal_intervals, conformal_sets
+from attnlib.trust.calibration import (
+    TemperatureScaled,
+    calibrate,
+    calibration_report,
+    fit_temperature,
+    to_probs,
+)
+from attnlib.trust.conformal import (
+    conformal_intervals,
+    conformal_sets,
+    evaluate_intervals,
+    evaluate_sets,
+)
 from attnlib.trust.faithfulness import faithfulness_report, scorer
 
 __all__ = [
+    "TemperatureScaled",
+    "calibrate",
     "calibration_report",
     "conformal_intervals",
     "conformal_sets",
+    "evaluate_intervals",
+    "evaluate_sets",
     "faithfulness_report",
     "fit_temperature",
     "scorer",

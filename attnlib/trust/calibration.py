@@ -144,3 +144,36 @@ def calibration_report(logits_test, y_test, temperature: float) -> dict:
         "before": scores(to_probs(z, 1.0), labels),
         "after": scores(to_probs(z, temperature), labels),
     }
+
+
+class TemperatureScaled(torch.nn.Module):
+    """``model`` with its logits divided by a fixed temperature; attention unchanged.
+
+    A drop-in for export and predict: it keeps ``config`` and ``encoder`` visible, so
+    ``export_onnx(TemperatureScaled(model, T), ...)`` writes the division into the ONNX graph
+    (T is a buffer, i.e. a graph constant) and ``parity_check`` compares calibrated outputs.
+    Only for classify and next_state (logits); a forecast has nothing to scale.
+    """
+
+    def __init__(self, model: torch.nn.Module, temperature: float):
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.model = model
+        self.config = model.config
+        self.__dict__["encoder"] = model.encoder  # visible to export, not a second submodule
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        y, w = self.model(x, lengths, return_attention=True)
+        y = y / self.temperature  # (B,) | (B, K) | (B, T, V) logits
+        return (y, w) if return_attention else y
+
+
+def calibrate(val_logits, val_y, test_logits, test_y) -> dict:
+    """Entry point for a task's evaluate: fit T on validation, report test before / after.
+
+    Args: (N, K) or (N,) binary logits and (N,) labels of validation, then of test
+        (next-state: real positions only, flattened). Returns: :func:`calibration_report`.
+    """
+    return calibration_report(test_logits, test_y, fit_temperature(val_logits, val_y))

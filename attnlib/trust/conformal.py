@@ -163,3 +163,33 @@ def interval_report(lower, upper, actual, *, alpha: float, n_cal: int) -> dict:
         "n_test": len(y),
         "too_few_calibration": not finite,
     }
+
+
+def evaluate_sets(probs_cal, y_cal, probs_test, y_test, alpha: float = 0.1,
+                  **kw) -> tuple[dict, np.ndarray]:  # fmt: skip
+    """Entry point for a task's evaluate: sets on the test split and their report.
+
+    Args:
+        probs_cal, y_cal: (N, K) calibrated validation probabilities and (N,) labels.
+        probs_test, y_test: the same for test. kw: see :func:`conformal_sets`.
+    Returns:
+        (``{"alpha", "coverage", "mean_set_size", "empty_sets", "threshold", ...}``,
+        sets (M, K) bool).
+    """
+    res = conformal_sets(probs_cal, y_cal, probs_test, alpha, **kw)
+    rep = set_report(res.sets, y_test, alpha=alpha, threshold=res.threshold,
+                     n_cal=res.n_calibration)  # fmt: skip
+    return rep, res.sets
+
+
+def evaluate_intervals(pred_cal, actual_cal, pred_test, actual_test,
+                       alpha: float = 0.1) -> tuple[dict, IntervalResult]:  # fmt: skip
+    """Entry point for a forecast evaluate: per-step intervals on test and their report.
+
+    Args: (N, H[, C]) validation forecasts / truths, (M, H[, C]) test forecasts / truths,
+        all in raw units. Returns: (``{"coverage", "mean_width", "coverage_per_step",
+        "mean_width_per_step", "too_few_calibration", ...}``, the intervals).
+    """
+    res = conformal_intervals(pred_cal, actual_cal, pred_test, alpha)
+    rep = interval_report(res.lower, res.upper, actual_test, alpha=alpha, n_cal=res.n_calibration)
+    return rep, res

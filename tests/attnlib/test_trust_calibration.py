@@ -91,3 +91,39 @@ def test_perfectly_calibrated_probabilities_have_small_ece():
 def test_bad_input_is_a_data_error(logits, labels, match):
     with pytest.raises(DataError, match=match):
         fit_temperature(logits, labels)
+
+
+def test_temperature_scaled_model_exports_to_onnx_with_the_temperature_inside(tmp_path):
+    import torch
+
+    from attnlib.config import ModelConfig
+    from attnlib.export import export_onnx, parity_check
+    from attnlib.models import build_model
+    from attnlib.trust.calibration import TemperatureScaled
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(task="classify", vocab_size=12, embedding_dim=8,
+                                    hidden_dim=8, num_classes=4))  # fmt: skip
+    x = torch.randint(2, 12, (6, 7))
+    lengths = torch.tensor([7, 5, 3, 7, 1, 2])
+    scaled = TemperatureScaled(model, 2.5).eval()
+    y, w = scaled(x, lengths, return_attention=True)
+    y0, w0 = model.eval()(x, lengths, return_attention=True)
+    torch.testing.assert_close(y, y0 / 2.5)
+    torch.testing.assert_close(w, w0)
+    path = export_onnx(scaled, tmp_path / "m.onnx", example=(x, lengths))
+    assert parity_check(scaled, path, [(x, lengths, None)]) < 1e-4
+    assert parity_check(model, path, [(x, lengths, None)]) > 1e-3  # the graph is calibrated
+    assert set(scaled.state_dict()) == {"temperature"} | {f"model.{k}" for k in model.state_dict()}
+    with pytest.raises(ValueError, match="> 0"):
+        TemperatureScaled(model, 0.0)
+
+
+def test_calibrate_fits_on_validation_and_scores_test():
+    from attnlib.trust import calibrate
+
+    val_logits, val_y = _overconfident(2000, 3, 8)
+    test_logits, test_y = _overconfident(2000, 3, 9)
+    rep = calibrate(val_logits, val_y, test_logits, test_y)
+    assert rep["temperature"] == pytest.approx(fit_temperature(val_logits, val_y))
+    assert rep["n"] == 2000 and rep["after"]["nll"] < rep["before"]["nll"]

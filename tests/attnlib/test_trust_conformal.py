@@ -109,3 +109,20 @@ def test_too_few_calibration_windows_give_unbounded_intervals_said_plainly():
     assert rep["coverage"] == 1.0
     with pytest.raises(DataError, match="same steps"):
         conformal_intervals(np.zeros((3, 4)), np.zeros((3, 4)), np.zeros((2, 5)), ALPHA)
+
+
+def test_entry_points_report_what_evaluate_writes():
+    from attnlib.trust import evaluate_intervals, evaluate_sets
+
+    rng = np.random.default_rng(11)
+    p_cal, y_cal = _noisy_classes(1000, 5, rng)
+    p_test, y_test = _noisy_classes(1000, 5, rng)
+    rep, sets = evaluate_sets(p_cal, y_cal, p_test, y_test, 0.2, randomized=True, seed=1)
+    assert sets.shape == (1000, 5) and rep["n_calibration"] == 1000
+    assert rep["coverage"] == pytest.approx(sets[np.arange(1000), y_test].mean())
+    assert abs(rep["coverage"] - 0.8) < _tolerance(1000, 1000, 0.2)
+    not_json_scalar = [k for k, v in rep.items() if not isinstance(v, int | float | str | None)]
+    assert not_json_scalar == []
+    pred = rng.normal(size=(400, 3))
+    rep, res = evaluate_intervals(pred[:200], pred[:200] + 1.0, pred[200:], pred[200:] - 1.0)
+    assert rep["coverage"] == 1.0 and rep["mean_width_per_step"] == pytest.approx([2.0] * 3)
