@@ -23,6 +23,7 @@ import torch
 from scipy import stats
 from torch import nn
 
+from attnlib.errors import DataError
 from attnlib.vocab import PAD_ID
 
 ORDERS = ("top", "random", "bottom")
@@ -174,6 +175,8 @@ def faithfulness_report(
     rng = np.random.default_rng(seed)
     lens = lengths.cpu().numpy()
     eligible = np.flatnonzero(lens >= 2)
+    if len(eligible) == 0:
+        raise DataError("faithfulness: no item has 2 or more steps, so none can lose one")
     pick = np.sort(rng.choice(eligible, min(n_items, len(eligible)), replace=False))
     lens = lens[pick]
     xs, ls = x[torch.as_tensor(pick)][:, : int(lens.max())], torch.as_tensor(lens)

@@ -129,3 +129,33 @@ def test_scorer_adapts_binary_and_next_state_models():
     assert w.shape == (2, 4) and w[0, 3].item() == 0.0  # padding gets no attention
     rep = faithfulness_report(scorer(ns, "next_state"), x, lengths, n_items=2, ig_steps=4)
     assert rep["n_items"] == 2 and set(rep["erasure"]) == {"k1", "k10pct", "k20pct"}
+
+
+@pytest.mark.parametrize("name", ["bilstm_attention", "cnn_bilstm_attention"])
+def test_numeric_series_and_the_cnn_front_end(name):
+    """Numeric input takes integrated gradients on the values; the CNN's pooled attention is
+    spread back over the input steps it covers, so erasure ranks input steps."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, task="classify", input_kind="numeric", input_dim=2,
+                      embedding_dim=8, hidden_dim=8, num_classes=3, cnn_channels=8)  # fmt: skip
+    model = build_model(cfg)
+    x = torch.randn(30, 11, 2)
+    lengths = torch.randint(2, 12, (30,))
+    sc = scorer(model, "classify")
+    assert sc.layer is None
+    logits, w = sc.forward(x, lengths)
+    assert logits.shape == (30, 3) and w.shape == (30, 11)
+    if name == "cnn_bilstm_attention":  # pool 2: steps 2j and 2j+1 share window j's weight
+        _, pooled = model(x, lengths, return_attention=True)
+        torch.testing.assert_close(w[:, 0], pooled[:, 0] / 2)
+        torch.testing.assert_close(w[:, 1], pooled[:, 0] / 2)
+    rep = faithfulness_report(sc, x, lengths, n_items=20, ig_steps=4)
+    assert rep["n_items"] == 20 and rep["ig_items"] > 0
+
+
+def test_no_erasable_item_is_a_data_error(key_model):
+    from attnlib.errors import DataError
+
+    model, (x, _) = key_model
+    with pytest.raises(DataError, match="2 or more steps"):
+        faithfulness_report(scorer(model, "classify"), x[:5], torch.ones(5, dtype=torch.long))
