@@ -82,7 +82,7 @@ def test_attention_erasure_flips_far_more_than_random_or_least_attended(key_mode
     assert rep["verdict"].startswith("yes, by +")
     assert rep["verdict_line"].startswith("attention top-k erasure hurts more than random: yes")
     assert rep["n_items"] == 200
-    assert rep["ig_spearman"] > 0.1 and rep["ig_items"] > 150  # IG agrees, if loosely
+    assert rep["ig_spearman"] > 0.1 and rep["ig_items"] > 80  # IG agrees, if loosely
 
 
 def test_a_misleading_attention_gets_a_no(key_model):
