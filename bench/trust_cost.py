@@ -44,7 +44,7 @@ def one(kind: str, fields: dict, length: int, n: int) -> dict:
         x = torch.randn(n, T, cfg.input_dim, generator=g)
     out = {}
     t0, c0 = time.perf_counter(), time.process_time()
-    rep = faithfulness_report(scorer(model, kind), x, lengths, n_items=200, seed=0)
+    rep = faithfulness_report(scorer(model), x, lengths, n_items=200, seed=0)
     out["faithfulness_s"] = round(time.perf_counter() - t0, 2)
     out["faithfulness_cpu_s"] = round(time.process_time() - c0, 2)  # less hurt by other load
     out["faithfulness_items"] = rep["n_items"]

@@ -100,7 +100,7 @@ def make_project(root: Path, *, with_trust: bool = True) -> Path:
         )
         x = torch.randint(2, 22, (20, 9))
         report["faithfulness"] = faithfulness_report(
-            scorer(model, "classify"), x, torch.full((20,), 9), n_items=10, ig_steps=2
+            scorer(model), x, torch.full((20,), 9), n_items=10, ig_steps=2
         )
     write_json_atomic(root / "metrics/eval.json", report)
     words = ["what", "is", "the", "capital", "of", "france", "?"]

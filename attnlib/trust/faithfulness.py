@@ -9,7 +9,7 @@ first, random. For k = 1 and k = 10 % / 20 % of the length:
   sufficiency = mean (p_full[c] - p_kept[c]) when only the k steps are kept.
 If attention marks the steps the model relies on, erasing the top-k hurts more than random.
 
-The model is seen only through a :class:`Scorer` (``scorer(model, kind)`` builds one), so
+The model is seen only through a :class:`Scorer` (``scorer(model)`` builds one), so
 nothing here depends on model internals.
 """
 
@@ -42,28 +42,28 @@ class Scorer(NamedTuple):
     layer: nn.Module | None
 
 
-def scorer(model: nn.Module, kind: str) -> Scorer:
-    """Adapt an :class:`~attnlib.models.AttentionLSTM` to a :class:`Scorer`.
+def scorer(model: nn.Module) -> Scorer:
+    """Adapt an :class:`~attnlib.models.AttentionLSTM` that outputs class logits.
 
-    Args:
-        model: classify (binary (B,) logit or (B, K) logits) or next_state ((B, T, V) logits,
-            (B, T, T) attention) model; put in eval mode here.
-        kind: ``"classify"`` or ``"next_state"`` (the prediction after the last real step).
+    Read from the shapes it returns: pooled attention (B, T) with a binary (B,) logit or
+    (B, K) logits (a classifier); or per-step attention (B, T, T) with per-step logits
+    (B, T, V) (next-state: the prediction after the last real step is the one checked).
+    The model is put in eval mode.
     """
-    if kind not in ("classify", "next_state"):
-        raise ValueError(f"faithfulness: kind must be classify or next_state, got {kind!r}")
     model.eval()
     cnn = getattr(model, "cnn", None)
     pool = model.config.cnn_pool if cnn is not None else 1
 
     def forward(x: torch.Tensor, lengths: torch.Tensor):
         out, w = model(x, lengths, return_attention=True)
-        if kind == "next_state":
+        if w.ndim == 3:  # per-step predictions: keep the one after the last real step
             rows = torch.arange(len(lengths), device=out.device)
             last = lengths.to(out.device) - 1
             out, w = out[rows, last], w[rows, last]  # (B, V), (B, T)
         elif out.ndim == 1:  # binary: the 2-class softmax over [0, z] is sigmoid(z)
             out = torch.stack([torch.zeros_like(out), out], dim=1)  # (B, 2)
+        if out.ndim != 2:
+            raise ValueError(f"faithfulness needs class logits, got an output {tuple(out.shape)}")
         if pool > 1:  # CNN: a pooled step's weight is shared by the input steps it covers
             w = w.repeat_interleave(pool, dim=1)[:, : x.shape[1]] / pool  # (B, T)
         return out, w

@@ -64,7 +64,7 @@ def test_drop_steps_removes_exactly_the_marked_steps():
 
 def test_attention_erasure_flips_far_more_than_random_or_least_attended(key_model):
     model, (x, lengths) = key_model
-    rep = faithfulness_report(scorer(model, "classify"), x, lengths, n_items=200, seed=0)
+    rep = faithfulness_report(scorer(model), x, lengths, n_items=200, seed=0)
     k1 = rep["erasure"]["k1"]
     # without its key token an item's class is a guess among 3: about half the decisions flip
     assert k1["top"]["flip_rate"] > 0.4
@@ -88,7 +88,7 @@ def test_attention_erasure_flips_far_more_than_random_or_least_attended(key_mode
 def test_a_misleading_attention_gets_a_no(key_model):
     """The same model, but its attention reported backwards: top-k erasure now removes filler."""
     model, (x, lengths) = key_model
-    honest = scorer(model, "classify")
+    honest = scorer(model)
 
     def backwards(xb, lb):
         logits, w = honest.forward(xb, lb)
@@ -107,8 +107,8 @@ def test_subsample_is_seeded_and_skips_one_step_items(key_model):
     model, (x, lengths) = key_model
     lengths = lengths.clone()
     lengths[:50] = 1
-    a = faithfulness_report(scorer(model, "classify"), x, lengths, n_items=40, seed=3, ig_steps=0)
-    b = faithfulness_report(scorer(model, "classify"), x, lengths, n_items=40, seed=3, ig_steps=0)
+    a = faithfulness_report(scorer(model), x, lengths, n_items=40, seed=3, ig_steps=0)
+    b = faithfulness_report(scorer(model), x, lengths, n_items=40, seed=3, ig_steps=0)
     assert a == b and a["n_items"] == 40
 
 
@@ -118,16 +118,16 @@ def test_scorer_adapts_binary_and_next_state_models():
     lengths = torch.tensor([3, 4])
     binary = build_model(ModelConfig(task="classify", vocab_size=10, embedding_dim=8,
                                      hidden_dim=8, num_classes=2))  # fmt: skip
-    logits, w = scorer(binary, "classify").forward(x, lengths)
+    logits, w = scorer(binary).forward(x, lengths)
     assert logits.shape == (2, 2) and (logits[:, 0] == 0).all()
     torch.testing.assert_close(logits[:, 1], binary(x, lengths))
     ns = build_model(ModelConfig(task="next_state", vocab_size=10, embedding_dim=8, hidden_dim=8))
-    logits, w = scorer(ns, "next_state").forward(x, lengths)
+    logits, w = scorer(ns).forward(x, lengths)
     full, full_w = ns(x, lengths, return_attention=True)
     torch.testing.assert_close(logits[0], full[0, 2])  # after the last real token
     torch.testing.assert_close(w[1], full_w[1, 3])
     assert w.shape == (2, 4) and w[0, 3].item() == 0.0  # padding gets no attention
-    rep = faithfulness_report(scorer(ns, "next_state"), x, lengths, n_items=2, ig_steps=4)
+    rep = faithfulness_report(scorer(ns), x, lengths, n_items=2, ig_steps=4)
     assert rep["n_items"] == 2 and set(rep["erasure"]) == {"k1", "k10pct", "k20pct"}
 
 
@@ -141,7 +141,7 @@ def test_numeric_series_and_the_cnn_front_end(name):
     model = build_model(cfg)
     x = torch.randn(30, 11, 2)
     lengths = torch.randint(2, 12, (30,))
-    sc = scorer(model, "classify")
+    sc = scorer(model)
     assert sc.layer is None
     logits, w = sc.forward(x, lengths)
     assert logits.shape == (30, 3) and w.shape == (30, 11)
@@ -158,4 +158,11 @@ def test_no_erasable_item_is_a_data_error(key_model):
 
     model, (x, _) = key_model
     with pytest.raises(DataError, match="2 or more steps"):
-        faithfulness_report(scorer(model, "classify"), x[:5], torch.ones(5, dtype=torch.long))
+        faithfulness_report(scorer(model), x[:5], torch.ones(5, dtype=torch.long))
+
+
+def test_scorer_refuses_a_model_without_class_logits():
+    cfg = ModelConfig(task="forecast", input_kind="numeric", input_dim=1, embedding_dim=4,
+                      hidden_dim=4, horizon=3)  # fmt: skip
+    with pytest.raises(ValueError, match="class logits"):
+        scorer(build_model(cfg)).forward(torch.randn(2, 5, 1), torch.tensor([5, 3]))
