@@ -120,7 +120,7 @@ def calibration_section(report: dict, root: Path) -> Section:
         s.facts = {"temperature (fitted on validation)": cal.get("temperature"),
                    "test predictions": cal.get("n")}  # fmt: skip
         names = ["ece", "brier", "nll"]
-        rows = [[when, *(cal.get(when, {}).get(k) for k in names)] for when in ("before", "after")]
+        rows = [[when, *(cal.get(f"{k}_{when}") for k in names)] for when in ("before", "after")]
         s.tables.append(Table(["", "ECE (15 bins)", "Brier", "NLL"], rows, "test split"))
     return s
 

@@ -134,16 +134,15 @@ def calibration_report(logits_test, y_test, temperature: float) -> dict:
         y_test: (N,) true class ids.
         temperature: T fitted on validation with :func:`fit_temperature`.
     Returns:
-        ``{"temperature", "n", "before": {"ece", "brier", "nll"}, "after": {...}}``.
+        ``{"temperature", "n", "ece_before", "ece_after", "brier_before", "brier_after",
+        "nll_before", "nll_after"}`` (flat, so ``dvc exp show`` has a column each).
     """
     z, y = _tensors(logits_test, y_test)
     labels = y.numpy()
-    return {
-        "temperature": float(temperature),
-        "n": len(labels),
-        "before": scores(to_probs(z, 1.0), labels),
-        "after": scores(to_probs(z, temperature), labels),
-    }
+    out: dict = {"temperature": float(temperature), "n": len(labels)}
+    for when, t in (("before", 1.0), ("after", temperature)):
+        out.update({f"{k}_{when}": v for k, v in scores(to_probs(z, t), labels).items()})
+    return out
 
 
 class TemperatureScaled(torch.nn.Module):

@@ -170,7 +170,7 @@ def faithfulness_report(
     Returns:
         ``{"n_items", "erasure": {k: {order: {"comprehensiveness", "flip_rate"}}},
         "sufficiency": {k: {"top", "random"}}, "top_minus_random", "p_value",
-        "attention_beats_random", "ig_spearman", "verdict" (short: "yes, by +0.381", for
+        "attention_beats_random", "ig_spearman", "verdict" ("yes" / "no", for
         ``dvc exp show``), "verdict_line" (the sentence for the card)}``; k in k1, k10pct,
         k20pct. Comprehensiveness / sufficiency are falls in the predicted class's probability.
     """
@@ -215,9 +215,10 @@ def faithfulness_report(
         attr = np.concatenate(parts)  # (n_ig, T)
         rhos = _spearman(att[:n_ig], attr, lens[:n_ig])
     diff = float(d.mean())
-    verdict = f"{'yes' if beats else 'no'}, by {diff:+.3f}"
+    verdict = "yes" if beats else "no"
     line = (
-        f"attention top-k erasure hurts more than random: {verdict} in the predicted class's "
+        f"attention top-k erasure hurts more than random: {verdict}, by {diff:+.3f} in the "
+        "predicted class's "
         f"probability (mean over k = 1, 10 %, 20 % of the length; {len(c)} test items, "
         f"one-sided Wilcoxon p = {p_value:.2g})"
     )

@@ -31,10 +31,10 @@ def test_temperature_lowers_held_out_nll_of_an_overconfident_model(seed):
     t = fit_temperature(val_logits, val_y)
     assert 3.0 < t < 5.5  # the true temperature is 4
     rep = calibration_report(test_logits, test_y, t)
-    assert rep["after"]["nll"] < rep["before"]["nll"] - 0.1
-    assert rep["after"]["ece"] < rep["before"]["ece"]
-    assert rep["after"]["ece"] < 0.03
-    assert rep["after"]["brier"] < rep["before"]["brier"]
+    assert rep["nll_after"] < rep["nll_before"] - 0.1
+    assert rep["ece_after"] < rep["ece_before"]
+    assert rep["ece_after"] < 0.03
+    assert rep["brier_after"] < rep["brier_before"]
 
 
 def test_binary_single_logits_are_a_two_class_softmax():
@@ -126,4 +126,4 @@ def test_calibrate_fits_on_validation_and_scores_test():
     test_logits, test_y = _overconfident(2000, 3, 9)
     rep = calibrate(val_logits, val_y, test_logits, test_y)
     assert rep["temperature"] == pytest.approx(fit_temperature(val_logits, val_y))
-    assert rep["n"] == 2000 and rep["after"]["nll"] < rep["before"]["nll"]
+    assert rep["n"] == 2000 and rep["nll_after"] < rep["nll_before"]

@@ -79,8 +79,10 @@ def test_attention_erasure_flips_far_more_than_random_or_least_attended(key_mode
         # keeping only the top-k keeps the key: sufficient, unlike k random steps
         assert rep["sufficiency"][k]["top"] < rep["sufficiency"][k]["random"]
     assert rep["attention_beats_random"] and rep["p_value"] < 1e-6
-    assert rep["verdict"].startswith("yes, by +")
-    assert rep["verdict_line"].startswith("attention top-k erasure hurts more than random: yes")
+    assert rep["verdict"] == "yes"
+    assert rep["verdict_line"].startswith(
+        "attention top-k erasure hurts more than random: yes, by +"
+    )
     assert rep["n_items"] == 200
     assert rep["ig_spearman"] > 0.1 and rep["ig_items"] > 80  # IG agrees, if loosely
 
@@ -98,7 +100,7 @@ def test_a_misleading_attention_gets_a_no(key_model):
     rep = faithfulness_report(Scorer(backwards, honest.layer), x, lengths, n_items=120,
                               seed=1, ig_steps=0)  # fmt: skip
     assert not rep["attention_beats_random"]
-    assert rep["verdict"].startswith("no, by ")
+    assert rep["verdict"] == "no"
     assert rep["verdict_line"].startswith("attention top-k erasure hurts more than random: no")
     assert rep["ig_spearman"] is None
 
