@@ -64,7 +64,7 @@ def one(kind: str, fields: dict, length: int, n: int) -> dict:
 
 def main() -> None:
     torch.set_num_threads(1)
-    results = {"threads": 1, "defaults": "n_items=200, ig_items=100, ig_steps=16", "cases": {}}
+    results = {"threads": 1, "defaults": "n_items=200, ig_items=64, ig_steps=8", "cases": {}}
     for name, (kind, fields, length, n) in CASES.items():
         results["cases"][name] = one(kind, fields, length, n)
         print(name, results["cases"][name], flush=True)

@@ -129,7 +129,7 @@ def _ks(lengths: np.ndarray) -> dict[str, np.ndarray]:
     return {name: np.minimum(k, lengths - 1) for name, k in out.items()}
 
 
-def integrated_gradients(sc: Scorer, x, lengths, target, *, steps: int = 16) -> np.ndarray:
+def integrated_gradients(sc: Scorer, x, lengths, target, *, steps: int = 8) -> np.ndarray:
     """|Integrated gradients| per step (N, T) towards class ``target`` (baseline: padding,
     i.e. zero embeddings / zero values), summed over the embedding or channel axis."""
     from captum.attr import IntegratedGradients, LayerIntegratedGradients
@@ -156,7 +156,7 @@ def _spearman(att: np.ndarray, attr: np.ndarray, lengths: np.ndarray) -> list[fl
 
 def faithfulness_report(
     sc: Scorer, x: torch.Tensor, lengths: torch.Tensor, *, n_items: int = 200, seed: int = 0,
-    ig_items: int = 100, ig_steps: int = 16, batch_size: int = 64,
+    ig_items: int = 64, ig_steps: int = 8, batch_size: int = 64,
 ) -> dict:  # fmt: skip
     """Erasure and integrated-gradient checks of the attention on a seeded subsample.
 

@@ -84,7 +84,7 @@ def test_attention_erasure_flips_far_more_than_random_or_least_attended(key_mode
         "attention top-k erasure hurts more than random: yes, by +"
     )
     assert rep["n_items"] == 200
-    assert rep["ig_spearman"] > 0.1 and rep["ig_items"] > 80  # IG agrees, if loosely
+    assert rep["ig_spearman"] > 0.1 and rep["ig_items"] > 50  # IG agrees, if loosely
 
 
 def test_a_misleading_attention_gets_a_no(key_model):
