@@ -154,6 +154,40 @@ def _spearman(att: np.ndarray, attr: np.ndarray, lengths: np.ndarray) -> list[fl
     return rhos
 
 
+def _erasure(sc: Scorer, xs, ls, p_full, att, rng, batch_size: int):
+    """Erasure by each order and k; returns (erasure, sufficiency, per-item top - random
+    comprehensiveness averaged over the k settings (n,))."""
+    lens = ls.numpy()
+    c = p_full.argmax(1)  # (n,) the decision on the whole sequence
+    rows = np.arange(len(c))
+    ranks = {o: _ranks(att, lens, o, rng) for o in ORDERS}
+    erasure, sufficiency, diffs = {}, {}, []
+    for name, k in _ks(lens).items():
+        erasure[name], sufficiency[name], comp = {}, {}, {}
+        for o in ORDERS:
+            first_k = torch.as_tensor(ranks[o] < k[:, None])  # (n, T)
+            p, _ = _run(sc, *drop_steps(xs, ls, first_k), batch_size)
+            comp[o] = p_full[rows, c] - p[rows, c]
+            flips = float((p.argmax(1) != c).mean())
+            erasure[name][o] = {"comprehensiveness": float(comp[o].mean()), "flip_rate": flips}
+            if o != "bottom":  # sufficiency: keep only the first k
+                p, _ = _run(sc, *drop_steps(xs, ls, ~first_k), batch_size)
+                sufficiency[name][o] = float((p_full[rows, c] - p[rows, c]).mean())
+        diffs.append(comp["top"] - comp["random"])
+    return erasure, sufficiency, np.mean(diffs, axis=0)
+
+
+def _ig_agreement(sc: Scorer, xs, ls, c, att, steps: int, batch_size: int) -> list[float]:
+    """Spearman's rho of attention and |integrated gradients| per item (n <= len(xs))."""
+    parts = []
+    for s in range(0, len(xs), batch_size):
+        lb = ls[s : s + batch_size]
+        a = integrated_gradients(sc, xs[s : s + batch_size, : int(lb.max())], lb,
+                                 c[s : s + batch_size], steps=steps)  # fmt: skip
+        parts.append(np.pad(a, ((0, 0), (0, xs.shape[1] - a.shape[1]))))
+    return _spearman(att, np.concatenate(parts), ls.numpy()) if parts else []
+
+
 def faithfulness_report(
     sc: Scorer, x: torch.Tensor, lengths: torch.Tensor, *, n_items: int = 200, seed: int = 0,
     ig_items: int = 64, ig_steps: int = 8, batch_size: int = 64,
@@ -184,43 +218,17 @@ def faithfulness_report(
     xs, ls = x[torch.as_tensor(pick)][:, : int(lens.max())], torch.as_tensor(lens)
     p_full, att = _run(sc, xs, ls, batch_size)
     c = p_full.argmax(1)  # (n,) the decision on the whole sequence
-    rows = np.arange(len(c))
-    ranks = {o: _ranks(att, lens, o, rng) for o in ORDERS}
-    erasure, sufficiency, diffs = {}, {}, []
-    for name, k in _ks(lens).items():
-        erasure[name], sufficiency[name] = {}, {}
-        comp = {}
-        for o in ORDERS:
-            first_k = torch.as_tensor(ranks[o] < k[:, None])  # (n, T)
-            p, _ = _run(sc, *drop_steps(xs, ls, first_k), batch_size)
-            comp[o] = p_full[rows, c] - p[rows, c]
-            flips = float((p.argmax(1) != c).mean())
-            erasure[name][o] = {"comprehensiveness": float(comp[o].mean()), "flip_rate": flips}
-            if o != "bottom":
-                p, _ = _run(sc, *drop_steps(xs, ls, ~first_k), batch_size)
-                sufficiency[name][o] = float((p_full[rows, c] - p[rows, c]).mean())
-        diffs.append(comp["top"] - comp["random"])
-    d = np.mean(diffs, axis=0)  # (n,) per item, averaged over the k settings
+    erasure, sufficiency, d = _erasure(sc, xs, ls, p_full, att, rng, batch_size)
     p_value = float(stats.wilcoxon(d, alternative="greater").pvalue) if np.any(d != 0) else 1.0
     beats = bool(d.mean() > 0 and p_value < 0.05)
-    rhos = []
-    if ig_steps:
-        parts = []
-        n_ig = min(ig_items, len(c))
-        for s in range(0, n_ig, batch_size):
-            e = min(s + batch_size, n_ig)
-            lb = ls[s:e]
-            a = integrated_gradients(sc, xs[s:e, : int(lb.max())], lb, c[s:e], steps=ig_steps)
-            parts.append(np.pad(a, ((0, 0), (0, xs.shape[1] - a.shape[1]))))
-        attr = np.concatenate(parts)  # (n_ig, T)
-        rhos = _spearman(att[:n_ig], attr, lens[:n_ig])
+    n_ig = min(ig_items, len(c)) if ig_steps else 0
+    rhos = _ig_agreement(sc, xs[:n_ig], ls[:n_ig], c[:n_ig], att[:n_ig], ig_steps, batch_size)
     diff = float(d.mean())
     verdict = "yes" if beats else "no"
     line = (
         f"attention top-k erasure hurts more than random: {verdict}, by {diff:+.3f} in the "
-        "predicted class's "
-        f"probability (mean over k = 1, 10 %, 20 % of the length; {len(c)} test items, "
-        f"one-sided Wilcoxon p = {p_value:.2g})"
+        f"predicted class's probability (mean over k = 1, 10 %, 20 % of the length; "
+        f"{len(c)} test items, one-sided Wilcoxon p = {p_value:.2g})"
     )
     return {
         "n_items": len(c),
