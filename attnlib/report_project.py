@@ -22,6 +22,7 @@ from attnlib.report import Section, Table, attention_example
 TRUST_KEYS = ("calibration", "conformal", "faithfulness")
 SEARCH_ROWS = 50  # the newest trials shown
 ORDER = {"top": 0, "random": 1, "bottom": 2}  # erasure rows: most attended first
+K_NAMES = {"k1": "1 step", "k10pct": "10 % of length", "k20pct": "20 % of length"}
 
 
 def _json(path: Path):
@@ -155,7 +156,9 @@ def faithfulness_section(report: dict) -> Section:
     for k, orders in (f.get("erasure") or {}).items():
         suff = (f.get("sufficiency") or {}).get(k, {})
         for order, m in sorted(orders.items(), key=lambda kv: ORDER.get(kv[0], 9)):
-            rows.append([k, order, m.get("comprehensiveness"), m.get("flip_rate"), suff.get(order)])
+            k_name = K_NAMES.get(k, k)
+            rows.append([k_name, order, m.get("comprehensiveness"), m.get("flip_rate"),
+                         suff.get(order)])  # fmt: skip
     if rows:
         cols = ["k", "erased steps", "comprehensiveness", "flip rate", "sufficiency"]
         s.tables.append(Table(cols, rows, "erasing steps by attention rank (test subsample)"))
@@ -165,7 +168,8 @@ def faithfulness_section(report: dict) -> Section:
 def attention_section(root: Path) -> Section:
     notes: list[str] = []
     folder = root / "plots/attention"
-    s = Section(images=_pngs(sorted(folder.glob("*.png"))) if folder.is_dir() else [])
+    heatmaps = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    s = Section(images=[(f"heatmap, test item {p.stem}", p) for p in heatmaps])
     examples = _try(folder / "examples.json", _json, notes) or []
     for ex in examples:
         try:
