@@ -295,7 +295,8 @@ def report(
     """Build one self-contained HTML page (works offline) from a project's outputs."""
     from rich.console import Console
 
-    from attnlib.report import build_report, write_report
+    from attnlib.report import write_report
+    from attnlib.report_project import build_report
 
     if not project.is_dir():
         raise DataError(f"{project}: project directory not found")

@@ -5,7 +5,7 @@ baselines, calibration, coverage, faithfulness, attention examples and the model
 jinja2 template ``templates/report.html.j2``: images are embedded as base64 ``data:`` URIs,
 CSS and the hover script are inline, and a Content-Security-Policy forbids any request, so
 the page works offline and leaks nothing. ``build_report`` collects the sections from the
-files a project holds after ``dvc repro`` (see :mod:`attnlib.report_project`).
+files a project holds after ``dvc repro`` (:func:`attnlib.report_project.build_report`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 import jinja2
 from markdown_it import MarkdownIt
 
-from attnlib.errors import DataError
 from attnlib.io import write_text_atomic
 
 SECTIONS = {  # id -> heading, in page order
@@ -139,29 +138,3 @@ def write_report(path: str | Path, html: str) -> Path:
     """Write the page atomically (a reader never sees half a page)."""
     write_text_atomic(path, html)
     return Path(path)
-
-
-def build_report(project_dir: str | Path, *, experiments: list | None = None,
-                 title: str | None = None) -> str:  # fmt: skip
-    """The report of a project directory (see :mod:`attnlib.report_project` for the files).
-
-    Args:
-        project_dir: where ``dvc repro`` ran.
-        experiments: the parsed output of ``dvc exp show --json`` (the CLI runs DVC), or
-            None for no experiments section.
-    Returns:
-        The HTML page; sections whose files are missing say "not available".
-    Raises:
-        DataError: ``project_dir`` is not a directory.
-    """
-    from attnlib.report_project import collect, experiments_table
-
-    root = Path(project_dir)
-    if not root.is_dir():
-        raise DataError(f"{root}: project directory not found")
-    sections: dict[str, Section | None] = dict(collect(root))
-    if experiments is not None:
-        table = experiments_table(experiments)
-        none = "" if table.rows else "dvc knows no experiment"
-        sections["experiments"] = Section(tables=[table] if table.rows else [], note=none)
-    return render_report(sections, title=title or f"attnlib report: {root.resolve().name}")

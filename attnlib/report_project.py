@@ -17,7 +17,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from attnlib.report import Section, Table, attention_example
+from attnlib.errors import DataError
+from attnlib.report import Section, Table, attention_example, render_report
 
 TRUST_KEYS = ("calibration", "conformal", "faithfulness")
 SEARCH_ROWS = 50  # the newest trials shown
@@ -243,3 +244,27 @@ def _flatten(d: dict, prefix: str, out: dict) -> None:
             _flatten(v, key + ".", out)
         elif not isinstance(v, list):
             out[key] = v
+
+
+def build_report(project_dir: str | Path, *, experiments: list | None = None,
+                 title: str | None = None) -> str:  # fmt: skip
+    """The report of a project directory (the files: see the module docstring).
+
+    Args:
+        project_dir: where ``dvc repro`` ran.
+        experiments: the parsed output of ``dvc exp show --json`` (the CLI runs DVC), or
+            None for no experiments section.
+    Returns:
+        The HTML page; sections whose files are missing say "not available".
+    Raises:
+        DataError: ``project_dir`` is not a directory.
+    """
+    root = Path(project_dir)
+    if not root.is_dir():
+        raise DataError(f"{root}: project directory not found")
+    sections: dict[str, Section | None] = dict(collect(root))
+    if experiments is not None:
+        table = experiments_table(experiments)
+        none = "" if table.rows else "dvc knows no experiment"
+        sections["experiments"] = Section(tables=[table] if table.rows else [], note=none)
+    return render_report(sections, title=title or f"attnlib report: {root.resolve().name}")

@@ -10,7 +10,8 @@ import shutil
 
 import pytest
 
-from attnlib.report import SECTIONS, build_report, write_report
+from attnlib.report import SECTIONS, write_report
+from attnlib.report_project import build_report
 from tests.report_project import make_project
 
 CHROMIUM = shutil.which("chromium")

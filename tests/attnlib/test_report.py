@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from attnlib.cli import app
 from attnlib.errors import DataError
-from attnlib.report import SECTIONS, Section, Table, attention_example, build_report, render_report
-from attnlib.report_project import experiments_table
+from attnlib.report import SECTIONS, Section, Table, attention_example, render_report
+from attnlib.report_project import build_report, experiments_table
 from tests.report_project import make_project, pngs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
