@@ -10,6 +10,7 @@ from attnlib.trust.calibration import (
     calibrate,
     calibration_report,
     fit_temperature,
+    real_positions,
     to_probs,
 )
 from attnlib.trust.conformal import (
@@ -17,6 +18,7 @@ from attnlib.trust.conformal import (
     conformal_sets,
     evaluate_intervals,
     evaluate_sets,
+    set_members,
 )
 from attnlib.trust.faithfulness import faithfulness_report, scorer
 
@@ -30,6 +32,8 @@ __all__ = [
     "evaluate_sets",
     "faithfulness_report",
     "fit_temperature",
+    "real_positions",
     "scorer",
+    "set_members",
     "to_probs",
 ]

@@ -176,3 +176,23 @@ def calibrate(val_logits, val_y, test_logits, test_y) -> dict:
         (next-state: real positions only, flattened). Returns: :func:`calibration_report`.
     """
     return calibration_report(test_logits, test_y, fit_temperature(val_logits, val_y))
+
+
+def real_positions(outputs, targets, pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten per-position logits to the flat arrays the functions here take.
+
+    Args:
+        outputs: per-batch logits (B, T, V) (a list of tensors / arrays, or one).
+        targets: the matching (B, T) target ids; ``pad`` marks positions with no target.
+    Returns:
+        (logits (N, V), labels (N,)) of the positions that have a target, in order.
+    """
+    outs = outputs if isinstance(outputs, list | tuple) else [outputs]
+    tgts = targets if isinstance(targets, list | tuple) else [targets]
+    zs, ys = [], []
+    for z, y in zip(outs, tgts, strict=True):
+        z, y = np.asarray(z), np.asarray(y)
+        keep = y != pad  # (B, T)
+        zs.append(z[keep])  # (n, V)
+        ys.append(y[keep])
+    return np.concatenate(zs), np.concatenate(ys)

@@ -193,3 +193,13 @@ def evaluate_intervals(pred_cal, actual_cal, pred_test, actual_test,
     res = conformal_intervals(pred_cal, actual_cal, pred_test, alpha)
     rep = interval_report(res.lower, res.upper, actual_test, alpha=alpha, n_cal=res.n_calibration)
     return rep, res
+
+
+def set_members(sets: np.ndarray, probs: np.ndarray, names: list[str]) -> list[list[str]]:
+    """Each row's set as label names, most probable first (``attnlib predict --sets``).
+
+    Args: sets (M, K) bool, probs (M, K) the probabilities the sets were built from,
+        names (K,) the class / state names.
+    """
+    order = np.argsort(-np.asarray(probs), axis=1, kind="stable")  # (M, K)
+    return [[names[k] for k in row if s[k]] for s, row in zip(sets, order, strict=True)]

@@ -127,3 +127,14 @@ def test_calibrate_fits_on_validation_and_scores_test():
     rep = calibrate(val_logits, val_y, test_logits, test_y)
     assert rep["temperature"] == pytest.approx(fit_temperature(val_logits, val_y))
     assert rep["n"] == 2000 and rep["nll_after"] < rep["nll_before"]
+
+
+def test_real_positions_drops_padding_targets():
+    from attnlib.trust.calibration import real_positions
+
+    logits = [np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4), np.ones((1, 2, 4))]
+    targets = [np.array([[1, 2, 0], [3, 0, 0]]), np.array([[0, 2]])]
+    z, y = real_positions(logits, targets)
+    assert y.tolist() == [1, 2, 3, 2]
+    np.testing.assert_array_equal(z[:3], logits[0].reshape(-1, 4)[[0, 1, 3]])
+    assert z.shape == (4, 4)

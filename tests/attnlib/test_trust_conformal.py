@@ -126,3 +126,11 @@ def test_entry_points_report_what_evaluate_writes():
     pred = rng.normal(size=(400, 3))
     rep, res = evaluate_intervals(pred[:200], pred[:200] + 1.0, pred[200:], pred[200:] - 1.0)
     assert rep["coverage"] == 1.0 and rep["mean_width_per_step"] == pytest.approx([2.0] * 3)
+
+
+def test_set_members_names_the_labels_most_probable_first():
+    from attnlib.trust.conformal import set_members
+
+    probs = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
+    sets = np.array([[False, True, True], [True, False, False]])
+    assert set_members(sets, probs, ["a", "b", "c"]) == [["b", "c"], ["a"]]
