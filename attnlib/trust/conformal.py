@@ -7,6 +7,8 @@ randomised), plus ``lam * max(0, rank(y) - k_reg)``. The threshold is the
 ceil((n+1)(1-alpha))/n empirical quantile of the calibration scores; a test set holds
 every label whose score is at or below it, so the test label is in its set with
 probability >= 1 - alpha (marginally, over exchangeable calibration and test items).
+Unless ``allow_empty``, the top label scores 0 (in calibration and test alike), so no set
+is empty and the guarantee still holds.
 
 Intervals: per horizon step (and channel), the same quantile of the absolute calibration
 residuals is the half-width of ``point +- width``.
@@ -45,14 +47,18 @@ def conformal_quantile(scores: np.ndarray, alpha: float, axis: int = 0) -> np.nd
     return float(q) if np.ndim(q) == 0 else q
 
 
-def _label_scores(probs: np.ndarray, u: np.ndarray | None, lam: float, k_reg: int) -> np.ndarray:
-    """APS / RAPS score of every label of every item: (N, K)."""
+def _label_scores(probs: np.ndarray, u: np.ndarray | None, lam: float, k_reg: int,
+                  top_free: bool) -> np.ndarray:  # fmt: skip
+    """APS / RAPS score of every label of every item: (N, K). With ``top_free`` the top
+    label scores 0, so every set holds it and coverage stays exact (up to ties)."""
     order = np.argsort(-probs, axis=1, kind="stable")  # (N, K) labels by falling probability
     sorted_p = np.take_along_axis(probs, order, axis=1)
     above = np.cumsum(sorted_p, axis=1) - sorted_p  # mass strictly above each rank
     own = sorted_p if u is None else u[:, None] * sorted_p
     ranks = np.arange(1, probs.shape[1] + 1)[None, :]  # 1-based
     s_sorted = above + own + lam * np.maximum(ranks - k_reg, 0)
+    if top_free:
+        s_sorted[:, 0] = 0.0
     out = np.empty_like(s_sorted)
     np.put_along_axis(out, order, s_sorted, axis=1)
     return out
@@ -78,7 +84,7 @@ class SetResult(NamedTuple):
 
 def conformal_sets(
     probs_cal, y_cal, probs_test, alpha: float = 0.1, *, randomized: bool = False,
-    lam: float = 0.0, k_reg: int = 1, seed: int = 0,
+    lam: float = 0.0, k_reg: int = 1, seed: int = 0, allow_empty: bool = False,
 ) -> SetResult:  # fmt: skip
     """Split-conformal prediction sets (APS; RAPS when ``lam`` > 0).
 
@@ -89,6 +95,10 @@ def conformal_sets(
         alpha: miscoverage: sets hold the true label with probability >= 1 - alpha.
         randomized: randomised APS (smaller sets, exact coverage); U drawn from ``seed``.
         lam, k_reg: RAPS penalty ``lam`` per rank beyond ``k_reg``.
+        allow_empty: plain APS, whose sets may be empty (a confident model's surest items
+            get none). By default the top label scores 0 in calibration and test alike, so
+            every set holds it and coverage stays exact; a model more accurate than
+            1 - alpha then gets singletons and covers at its accuracy.
     Returns:
         (threshold, sets (M, K) bool, n_calibration).
     """
@@ -97,9 +107,10 @@ def conformal_sets(
     rng = np.random.default_rng(seed)
     u_cal = rng.uniform(size=len(p_cal)) if randomized else None
     u_test = rng.uniform(size=len(p_test)) if randomized else None
-    cal = _label_scores(p_cal, u_cal, lam, k_reg)[np.arange(len(y)), y]  # (N,)
+    top_free = not allow_empty
+    cal = _label_scores(p_cal, u_cal, lam, k_reg, top_free)[np.arange(len(y)), y]  # (N,)
     q = conformal_quantile(cal, alpha)
-    sets = _label_scores(p_test, u_test, lam, k_reg) <= q + 1e-12  # (M, K)
+    sets = _label_scores(p_test, u_test, lam, k_reg, top_free) <= q + 1e-12  # (M, K)
     return SetResult(float(q), sets, len(y))
 
 

@@ -35,7 +35,8 @@ def _tolerance(n_cal, n_test, alpha=ALPHA):
 
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize(
-    "kw", [{}, {"randomized": True}, {"randomized": True, "lam": 0.1, "k_reg": 2}]
+    "kw",
+    [{}, {"allow_empty": True}, {"randomized": True}, {"randomized": True, "lam": 0.1, "k_reg": 2}],
 )
 def test_sets_cover_at_the_nominal_rate(seed, kw):
     rng = np.random.default_rng(seed)
@@ -134,3 +135,21 @@ def test_set_members_names_the_labels_most_probable_first():
     probs = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
     sets = np.array([[False, True, True], [True, False, False]])
     assert set_members(sets, probs, ["a", "b", "c"]) == [["b", "c"], ["a"]]
+
+
+def test_a_confident_model_gets_its_top_label_not_an_empty_set():
+    """Near-certain probabilities: APS scores sit at ~1, so the surest items would get empty
+    sets; by default the top label is always in (coverage then = accuracy > 1 - alpha)."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, size=2000)
+    probs = np.full((2000, 4), 1e-9)
+    probs[np.arange(2000), y] = 1 - 3e-9 + rng.uniform(-1e-10, 1e-10, size=2000)
+    noisy = rng.uniform(size=2000) < 0.05  # 5 % of items: the model is confidently wrong
+    probs[noisy] = np.roll(probs[noisy], 1, axis=1)
+    p_cal, y_cal, p_test, y_test = probs[:1000], y[:1000], probs[1000:], y[1000:]
+    kept = conformal_sets(p_cal, y_cal, p_test, ALPHA).sets
+    assert kept.sum(1).min() == 1 and kept.sum(1).mean() < 1.1
+    raw = conformal_sets(p_cal, y_cal, p_test, ALPHA, allow_empty=True).sets
+    assert (raw.sum(1) == 0).any()  # what the default avoids
+    assert kept[np.arange(1000), y_test].mean() >= raw[np.arange(1000), y_test].mean()
+    assert kept[np.arange(1000), y_test].mean() >= 1 - ALPHA - _tolerance(1000, 1000)
