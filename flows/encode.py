@@ -9,7 +9,6 @@ from __future__ import annotations
 import polars as pl
 from prefect import flow, get_run_logger, task
 
-from attnlib.baselines.forecast import guess_season
 from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
@@ -25,15 +24,6 @@ from flows._params import (
     seed_of,
     task_of,
 )
-
-
-def delta_lag(delta: int | str, raw: pl.DataFrame, lookback: int) -> int:
-    """``encode.delta`` as a lag: ``season`` is the period guessed from the time column,
-    or 1 when there is none or it is longer than ``lookback``."""
-    if delta != "season":
-        return int(delta)
-    season = guess_season(raw["time"].to_list(), default=1) if "time" in raw.columns else 1
-    return season if season <= lookback else 1
 
 
 @task
@@ -53,7 +43,7 @@ def encode() -> None:
     opt = EncodeOptions(
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
-        targets=tuple(enc.targets), log=enc.log, delta=delta_lag(enc.delta, raw, enc.lookback),
+        targets=tuple(enc.targets), log=enc.log, delta=enc.delta,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
     write_json_atomic(VOCAB, meta)
