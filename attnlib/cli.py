@@ -99,6 +99,9 @@ def predict(
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="how many states / classes")] = 5,
     attention: Annotated[bool, typer.Option("--attention", help="add attention weights")] = False,
     engine: Annotated[str, typer.Option(help="onnx (ONNX Runtime) or torch (eager)")] = "onnx",
+    sets: Annotated[
+        bool, typer.Option("--sets", help="add each row's conformal prediction set")
+    ] = False,
 ) -> None:
     """Score every sequence in INPUT with a trained model; write one row per prediction."""
     from attnlib.datasets import read_source
@@ -107,7 +110,7 @@ def predict(
 
     predictor = Predictor(bundle, engine=engine)
     frame = read_source(str(input), format)
-    result = predict_frame(predictor, frame, top_k=top_k, attention=attention)
+    result = predict_frame(predictor, frame, top_k=top_k, attention=attention, sets=sets)
     with atomic_path(out, suffix=out.suffix) as tmp:
         if out.suffix == ".csv":
             lists = [

@@ -1,7 +1,9 @@
-"""export: models/model -> export/ bundle (safetensors + JSON + ONNX + model card).
+"""export: models/model -> export/ bundle (safetensors + JSON + ONNX + model card + report).
 
-The ONNX graph is checked against eager PyTorch on padded test batches; the largest
-difference goes into metrics/export.json.
+The temperature, set threshold or interval widths of models/calibration.json go into the
+bundle (model.json extra.trust); the ONNX graph divides the logits by the temperature and
+is checked against eager PyTorch (calibrated too) on padded test batches; the largest
+difference goes into metrics/export.json. export/report.html is the project's report.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from attnlib.data import Batches
 from attnlib.export import export_onnx, parity_check
 from attnlib.io import write_json_atomic, write_text_atomic
 from attnlib.persistence import _swap_into_place, load_model, save_model
+from attnlib.report_project import build_report
+from attnlib.trust.checks import calibrated
 from flows._data import load_data
 from flows._params import (
+    CALIBRATION,
     EXPORT_DIR,
     METRICS_DIR,
     MODEL_DIR,
@@ -33,15 +38,15 @@ from flows._params import (
 
 
 @task(cache_policy=NO_CACHE)
-def build_bundle(model, meta, test, ep: ExportParams, out: Path) -> dict:
+def build_bundle(model, meta, test, ep: ExportParams, out: Path, trust: dict) -> dict:
     """Write the bundle into ``out`` and return the export metrics."""
     save_model(
         out, model, vocab=meta.vocab, label_map=meta.label_map, train_config=meta.train_config,
-        metrics=meta.metrics, extra=meta.extra,
+        metrics=meta.metrics, extra={**meta.extra, "trust": trust},
     )  # fmt: skip
-    batches = list(Batches(test, 16))[: ep.parity_batches]
-    onnx_path = export_onnx(model, out / "model.onnx", example=batches[0], opset=ep.opset)
-    diff = parity_check(model, onnx_path, batches)
+    batches, scored = list(Batches(test, 16))[: ep.parity_batches], calibrated(model, trust)
+    onnx_path = export_onnx(scored, out / "model.onnx", example=batches[0], opset=ep.opset)
+    diff = parity_check(scored, onnx_path, batches)
     return {"onnx_max_abs_diff": diff, "onnx_bytes": onnx_path.stat().st_size}
 
 
@@ -55,9 +60,9 @@ def export() -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=EXPORT_DIR.parent.resolve()))
     try:
         bundle = tmp / "bundle"
-        metrics = build_bundle(model, meta, test, ep, bundle)
-        eval_path = METRICS_DIR / "eval.json"
-        eval_metrics = json.loads(eval_path.read_text()) if eval_path.exists() else {}
+        trust = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}
+        metrics = build_bundle(model, meta, test, ep, bundle, trust)
+        eval_metrics = json.loads((METRICS_DIR / "eval.json").read_text())  # a dependency
         data = {"source": params.get("ingest", {}).get("source"), "test sequences": len(test)}
         card = model_card(meta, data=data, eval_metrics=eval_metrics, export_metrics=metrics)
         write_text_atomic(bundle / "MODEL_CARD.md", card)
@@ -65,6 +70,7 @@ def export() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     write_json_atomic(METRICS_DIR / "export.json", metrics)
+    write_text_atomic(EXPORT_DIR / "report.html", build_report("."))  # reads card and metrics
     get_run_logger().info(
         "export: %s (ONNX max abs diff %.2e)", EXPORT_DIR, metrics["onnx_max_abs_diff"]
     )

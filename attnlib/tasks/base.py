@@ -160,9 +160,17 @@ class Task(ABC):
     # ---- prediction and export ----
     @abstractmethod
     def predict(
-        self, predictor, frame: pl.DataFrame, *, top_k: int, attention: bool, batch_size: int
+        self,
+        predictor,
+        frame: pl.DataFrame,
+        *,
+        top_k: int,
+        attention: bool,
+        batch_size: int,
+        sets: bool = False,
     ) -> pl.DataFrame:
-        """``attnlib predict``: score raw input rows with a bundle (its columns are the task's)."""
+        """``attnlib predict``: score raw input rows with a bundle (its columns are the task's;
+        ``sets``: each row's conformal prediction set, where the task predicts classes)."""
 
     @abstractmethod
     def card(self, cfg: ModelConfig) -> CardNotes:

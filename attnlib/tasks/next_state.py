@@ -22,6 +22,7 @@ from attnlib.models.heads import NextStateHead
 from attnlib.scoring import score_batches, softmax, token_ids, top_k_columns
 from attnlib.tasks import NEXT_STATE
 from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+from attnlib.trust.calibration import real_positions
 from attnlib.vocab import PAD_ID
 
 
@@ -97,7 +98,23 @@ class NextState(Task):
         kn.pop("n_predictions", None)
         kn.update(order=order, val_perplexity=val_ppl[order])
         report = {"model": metrics, "kneser_ney": kn}
-        return categorical(ctx, self.name, report, actual, pred, ctx.saved.vocab.itos)
+        result = categorical(ctx, self.name, report, actual, pred, ctx.saved.vocab.itos)
+        result.outputs["logits"] = real_positions(logits, targets, PAD_ID)[0]  # (N, V)
+        return result
+
+    def trust(self, ctx: EvalContext, result: Evaluation) -> dict:
+        """Calibration and conformal sets over every real position; faithfulness of the
+        prediction after each test sequence's last step (validation = calibration split)."""
+        from attnlib.evaluate import predict
+        from attnlib.trust.checks import class_checks
+
+        val = self.tensors(self.usable(ctx.splits[1]), source="validation split")
+        z_val, y_val = real_positions(*predict(ctx.model, val)[:2], PAD_ID)
+        entries, result.outputs["saved"] = class_checks(
+            ctx.model, ctx.test, z_val, y_val, result.outputs["logits"], result.outputs["actual"],
+            options=ctx.options, seed=ctx.seed, plots=ctx.plots,
+        )  # fmt: skip
+        return entries
 
     def heatmap(self, w, labels, steps, path, item):
         from attnlib.plots import attention_heatmap
@@ -107,9 +124,11 @@ class NextState(Task):
                           query_labels=[f"→{t}" for t in labels[1 : steps + 1]],
                           title=f"Attention, test sequence {item}")  # fmt: skip
 
-    def predict(self, predictor, frame, *, top_k, attention, batch_size) -> pl.DataFrame:
+    def predict(self, predictor, frame, *, top_k, attention, batch_size, sets=False):
         """One row per position: ``id``, ``step``, ``actual`` next token (None after the
-        last), ``correct``, ``predicted``, ``top_k``, ``probabilities`` [, ``attention``]."""
+        last), ``correct``, ``predicted``, ``top_k``, ``probabilities`` (calibrated)
+        [, ``attention``] [, ``set_members``]."""
+        thr = predictor.trust.get("set_threshold") if sets else False
         tokens, seq_ids, ids, order = token_ids(predictor.meta, frame)
         names = predictor.meta.vocab.itos
         k = min(top_k, len(names))
@@ -125,7 +144,7 @@ class NextState(Task):
                 row["actual"] = tokens[i][t + 1] if has_next else None
                 row["correct"] = bool(probs[t].argmax() == ids[i][t + 1]) if has_next else None
                 weights = w[t, : t + 1] if attention else None
-                rows.append(top_k_columns(row, probs[t], names, k, weights))
+                rows.append(top_k_columns(row, probs[t], names, k, weights, thr))
         return pl.DataFrame(rows).sort(["_order", "step"]).drop("_order")
 
     def card(self, cfg) -> CardNotes:
@@ -137,3 +156,4 @@ class NextState(Task):
 
 
 TASK = NextState()
+TASK.extend_report(TASK.trust)
