@@ -78,5 +78,6 @@ def predict_frame(
             "re-run evaluate and export, or drop --sets"
         )
     task = get_task(predictor.meta.model_config.task)
+    more = {"sets": True} if sets else {}  # a task without sets keeps its signature
     return task.predict(predictor, frame, top_k=top_k, attention=attention,
-                        batch_size=batch_size, sets=sets)  # fmt: skip
+                        batch_size=batch_size, **more)  # fmt: skip
