@@ -1,7 +1,8 @@
 """Temperature scaling (Guo et al. 2017) and the calibration metrics: ECE, Brier score, NLL.
 
 One scalar T > 0 divides the logits; it is fitted on validation logits by minimising the
-negative log-likelihood (LBFGS on log T, so T stays positive). The weights never change,
+negative log-likelihood (Newton's method on 1 / T, in which the NLL is convex; no
+optimiser object, whose first use costs a second of imports). The weights never change,
 so accuracy does not either. Logits are flat: (N, K) for K classes, or (N,) single binary
 logits, read as the 2-class softmax over [0, z] (= sigmoid(z / T)). Callers flatten
 per-position outputs (next-state) and drop padding first.
@@ -63,17 +64,27 @@ def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
     """
     z, y = _tensors(logits, labels)
     z2 = _as_2class(z)  # (N, K)
-    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
+    zy = z2[torch.arange(len(y)), y]  # (N,) the true class's logit
+    b = 1.0  # b = 1 / T: the NLL is convex in b, so Newton's method converges in a few steps
 
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(z2 / log_t.exp(), y)
-        loss.backward()
-        return loss
+    def nll_grad_curv(b: float):
+        p = torch.softmax(b * z2, dim=1)  # (N, K)
+        mean = (p * z2).sum(1)  # (N,) E_p[z]
+        nll = (torch.logsumexp(b * z2, dim=1) - b * zy).mean()
+        return float(nll), float((mean - zy).mean()), float(((p * z2 * z2).sum(1) - mean**2).mean())
 
-    opt.step(closure)
-    t = float(log_t.detach().exp())
+    f, g, h = nll_grad_curv(b)
+    for _ in range(max_iter):
+        if not h > 0:  # all logits equal: any temperature gives the same NLL
+            break
+        step = g / h
+        while step and (b - step <= 0 or nll_grad_curv(b - step)[0] > f + 1e-12):
+            step /= 2  # damped: stay positive and never increase the NLL
+        if abs(step) <= 1e-9 * b:
+            break
+        b -= step
+        f, g, h = nll_grad_curv(b)
+    t = 1.0 / b
     if not math.isfinite(t):
         return 1.0
     return min(max(t, T_RANGE[0]), T_RANGE[1])
