@@ -22,7 +22,6 @@ from attnlib.models.heads import NextStateHead
 from attnlib.scoring import score_batches, softmax, token_ids, top_k_columns
 from attnlib.tasks import NEXT_STATE
 from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
-from attnlib.trust.calibration import real_positions
 from attnlib.vocab import PAD_ID
 
 
@@ -81,6 +80,7 @@ class NextState(Task):
         from attnlib.baselines.ngram import KneserNey, select_order
         from attnlib.evaluate import categorical, predict
         from attnlib.metrics import next_state_metrics
+        from attnlib.trust.calibration import real_positions
 
         logits, targets, _ = predict(ctx.model, ctx.test)
         metrics = next_state_metrics(logits, targets)
@@ -106,6 +106,7 @@ class NextState(Task):
         """Calibration and conformal sets over every real position; faithfulness of the
         prediction after each test sequence's last step (validation = calibration split)."""
         from attnlib.evaluate import predict
+        from attnlib.trust.calibration import real_positions
         from attnlib.trust.checks import class_checks
 
         val = self.tensors(self.usable(ctx.splits[1]), source="validation split")

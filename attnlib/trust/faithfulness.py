@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from attnlib.errors import DataError
@@ -147,6 +146,8 @@ def integrated_gradients(sc: Scorer, x, lengths, target, *, steps: int = 8) -> n
 
 
 def _spearman(att: np.ndarray, attr: np.ndarray, lengths: np.ndarray) -> list[float]:
+    from scipy import stats
+
     rhos = []
     for a, g, n in zip(att, attr, lengths, strict=True):
         if n >= 3 and np.ptp(a[:n]) > 0 and np.ptp(g[:n]) > 0:
@@ -219,6 +220,8 @@ def faithfulness_report(
     p_full, att = _run(sc, xs, ls, batch_size)
     c = p_full.argmax(1)  # (n,) the decision on the whole sequence
     erasure, sufficiency, d = _erasure(sc, xs, ls, p_full, att, rng, batch_size)
+    from scipy import stats  # here: the import costs ~0.5 s, and every task module loads us
+
     p_value = float(stats.wilcoxon(d, alternative="greater").pvalue) if np.any(d != 0) else 1.0
     beats = bool(d.mean() > 0 and p_value < 0.05)
     n_ig = min(ig_items, len(c)) if ig_steps else 0
