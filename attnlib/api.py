@@ -80,6 +80,7 @@ class Model:
         attention: bool = False,
         last: bool = False,
         strict: bool = False,
+        sets: bool = False,
         warn=None,
         source: object = "the input",
     ) -> pl.DataFrame:
@@ -92,6 +93,7 @@ class Model:
             attention: add the attention weights over the steps each prediction saw.
             last: next-state only: keep just the prediction after each sequence's end.
             strict: unknown tokens are an error instead of a warning.
+            sets: add each row's conformal prediction set (``set_members``).
             warn: called with a warning's text (default: logged).
             source: what to call the input in messages (a file name).
 
@@ -113,7 +115,7 @@ class Model:
         frame, offsets, note = self._cap(frame)
         if note:
             (warn or log.warning)(note)
-        result = predict_frame(self.predictor, frame, top_k=top_k, attention=attention)
+        result = predict_frame(self.predictor, frame, top_k=top_k, attention=attention, sets=sets)
         if offsets and "step" in result.columns:  # steps count from the sequence's start
             shift = pl.col("id").replace_strict(offsets, default=0, return_dtype=pl.Int64)
             result = result.with_columns(pl.col("step") + shift)

@@ -110,6 +110,9 @@ def predict(
             "print the top-k next states after each",
         ),
     ] = False,
+    sets: Annotated[
+        bool, typer.Option("--sets", help="add each row's conformal prediction set")
+    ] = False,
 ) -> None:
     """Score every sequence in INPUT with a trained model; write one row per prediction.
 
@@ -133,7 +136,7 @@ def predict(
     frame, _ = _read(input, format, sep)
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
-                           warn=warn, source=source)  # fmt: skip
+                           sets=sets, warn=warn, source=source)  # fmt: skip
     write_table(result, out)
     scored = result["correct"].drop_nulls() if "correct" in result.columns else None
     msg = f"{result.height} predictions -> {out}"
@@ -332,6 +335,48 @@ app.command("evaluate")(
 app.command("export")(
     _stage_command("export", "write the export/ bundle (safetensors, JSON, ONNX, model card)")
 )
+
+
+@app.command()
+@user_errors
+def report(
+    project: ProjectOption = Path("."),
+    experiments: Annotated[
+        bool, typer.Option("--experiments", help="add the experiments `dvc exp show` knows")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: PROJECT/report.html)")
+    ] = None,
+) -> None:
+    """Build one self-contained HTML page (works offline) from a project's outputs."""
+    from rich.console import Console
+
+    from attnlib.report import write_report
+    from attnlib.report_project import build_report
+
+    if not project.is_dir():
+        raise DataError(f"{project}: project directory not found")
+    status = Console(stderr=True).status(f"building the report of {project} ...")
+    with contextlib.nullcontext() if quiet() else status:
+        exps = dvc_experiments(project) if experiments else None
+        html = build_report(project, experiments=exps)
+    say(f"report -> {write_report(out or project / 'report.html', html)}")
+
+
+def dvc_experiments(project: Path) -> list:
+    """``dvc exp show --json`` in ``project``, parsed (DVC runs as its own process: attnlib
+    never imports it). Raises DataError when DVC fails there."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=project,
+                          capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise DataError(f"{project}: `dvc exp show` failed (is it a DVC project?): {why}")
+    try:
+        return json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{project}: `dvc exp show --json` gave no JSON ({exc})") from None
 
 
 if __name__ == "__main__":

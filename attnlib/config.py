@@ -241,6 +241,9 @@ class EvaluateConfig(_Frozen):
     heatmaps: int = Field(3, ge=0)  # attention heatmaps of this many test items
     confusion_top: int = Field(15, ge=2)  # confusion among the most frequent classes
     season: int = Field(0, ge=0)  # forecast: seasonal period (0 = from the time column)
+    alpha: float = Field(0.1, gt=0, lt=1)  # conformal miscoverage: sets / intervals at 1 - alpha
+    faith_items: int = Field(200, ge=0)  # faithfulness: test items erased (0 = skip the check)
+    faith_ig_items: int = Field(4, ge=0)  # of those, items compared with integrated gradients
 
 
 C = TypeVar("C", bound=BaseModel)

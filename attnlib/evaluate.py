@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from attnlib.data import Batches, SequenceData
+from attnlib.io import write_json_atomic
 from attnlib.metrics import confusion_matrix
 from attnlib.plots import confusion
 from attnlib.tasks.base import Evaluation
@@ -117,12 +118,24 @@ def heatmaps(task: Task, ctx: EvalContext, labels: list[list[str]], ids: list[st
     _, _, ws = predict(ctx.model, sub, batch_size=n)
     cfg = ctx.model.config
     pool = cfg.cnn_pool if cfg.name == "cnn_bilstm_attention" else 1
-    paths = []
+    paths, examples = [], []
     for i in range(n):
         length = int(sub.lengths[i])  # real steps (next_state: inputs, one fewer than tokens)
         toks = labels[i] if pool == 1 else _pooled(labels[i][:length], pool)
         steps = length if pool == 1 else -(-length // pool)
         path = out_dir / f"{i:02d}.png"
-        task.heatmap(ws[0][i].numpy(), toks, min(steps, HEATMAP_MAX_STEPS), path, ids[i])
+        w, shown = ws[0][i].numpy(), min(steps, HEATMAP_MAX_STEPS)
+        task.heatmap(w, toks, shown, path, ids[i])
         paths.append(str(path))
+        # the report's hover examples: one weight per step (per-step attention: the last row)
+        row = w[steps - 1, :steps] if w.ndim == 2 else w[:steps]
+        examples.append(
+            {
+                "id": str(ids[i]),
+                "tokens": [str(t) for t in toks[:steps]],
+                "weights": [float(v) for v in row],
+                "caption": f"test item {ids[i]}",
+            }
+        )
+    write_json_atomic(out_dir / "examples.json", examples)
     return paths

@@ -32,6 +32,7 @@ SPLIT_DIR = Path("data/split")
 SEARCH_DIR = Path("search")
 BEST = SEARCH_DIR / "best.yaml"
 MODEL_DIR = Path("models/model")
+CALIBRATION = Path("models/calibration.json")  # evaluate: temperature, set threshold, widths
 CHECKPOINTS = Path("checkpoints")
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")

@@ -197,9 +197,17 @@ class Task(ABC):
     # ---- prediction and export ----
     @abstractmethod
     def predict(
-        self, predictor, frame: pl.DataFrame, *, top_k: int, attention: bool, batch_size: int
+        self,
+        predictor,
+        frame: pl.DataFrame,
+        *,
+        top_k: int,
+        attention: bool,
+        batch_size: int,
+        sets: bool = False,
     ) -> pl.DataFrame:
-        """``attnlib predict``: score raw input rows with a bundle (its columns are the task's)."""
+        """``attnlib predict``: score raw input rows with a bundle (its columns are the task's;
+        ``sets``: each row's conformal prediction set, where the task predicts classes)."""
 
     def export_extras(self, model: nn.Module, out: Path, *, test: SequenceData, opset: int) -> dict:
         """Write this task's extra files into the export bundle ``out`` (checked against

@@ -59,3 +59,29 @@ def test_rows_follow_the_input_whatever_the_batch_size(tmp_path, case):
     else:  # one row per sequence, the attention over all its steps
         assert one["id"].to_list() == IDS and one["actual"].to_list() == LABELS
         assert [len(a) for a in one["attention"]] == LENGTHS
+
+
+def test_predict_sets_writes_each_rows_conformal_set(tmp_path):
+    """`attnlib predict --sets`: a threshold of 0 keeps only the top class (it scores 0),
+    no threshold (too few calibration items) keeps every class; a bundle without one fails
+    with a clear message."""
+    from typer.testing import CliRunner
+
+    from attnlib.cli import app
+
+    cfg, frame = CASES["classify_tokens"]
+    frame.write_parquet(tmp_path / "in.parquet")
+    plain = bundle(tmp_path / "m", cfg)
+    out = tmp_path / "out.parquet"
+    args = ["predict", str(tmp_path / "m"), str(tmp_path / "in.parquet"), "-o", str(out)]
+    failed = CliRunner().invoke(app, [*args, "--sets"])
+    assert failed.exit_code == 2 and "set threshold" in failed.output
+    for threshold, check in ((0.0, lambda m, p: m == [p]), (None, lambda m, p: len(m) == 3)):
+        save_model(tmp_path / "m", plain._model, vocab=plain.meta.vocab, label_map=["x", "y", "z"],
+                   extra={"trust": {"alpha": 0.1, "set_threshold": threshold}})  # fmt: skip
+        result = CliRunner().invoke(app, [*args, "--sets", "--engine", "torch"])
+        assert result.exit_code == 0, result.output
+        rows = pl.read_parquet(out)
+        assert rows.height == 9
+        members, predicted = rows["set_members"].to_list(), rows["predicted"].to_list()
+        assert all(check(m, p) for m, p in zip(members, predicted, strict=True))
