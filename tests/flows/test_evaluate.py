@@ -187,7 +187,9 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         assert meta.model_config.horizon == 4 and meta.model_config.input_dim == 2
         assert meta.extra["data"]["forecast"]["targets"] == ["load"]
     pictures = sorted(p.name for p in (tmp_path / "plots/evaluate").iterdir())
-    assert pictures == (["forecast.png"] if task == "forecast" else ["confusion.png"])  # no notes
+    assert pictures == (
+        ["forecast.png"] if task == "forecast" else ["confusion.png", "reliability.png"]
+    )  # the task's, no notes
     heatmaps = len(list((tmp_path / "plots/attention").glob("*.png")))
     assert heatmaps == (2 if task == "forecast" else 3)  # forecast: 2 test windows
     export_metrics = json.loads((tmp_path / "metrics/export.json").read_text())
