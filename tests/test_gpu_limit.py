@@ -1,7 +1,7 @@
 """The ``gpu`` tag concurrency limit holds for the pipeline's real training task.
 
 Two processes (two pipelines, as on two workers) each run a flow that submits
-``flows.train.train_model`` (tagged ``gpu``) on tiny data. Each training holds after its
+``flows._fit.train_model`` (tagged ``gpu``) on tiny data. Each training holds after its
 first epoch (its DVCLive callback waits for a release file), so how long a training lasts is
 decided by the test, not by the machine's speed:
 
@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 from prefect import flow
 
-import flows.train as T
+import flows._fit as T
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import SequenceData
 

@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent  # the venv's bin: python, dvc
 TINY = {
     "ingest": {"limit": 6, "workers": 1},
     "split": {"val": 0.2, "test": 0.2},  # 6 sequences: 4 / 1 / 1 (0.1 would leave val empty)
-    "search": {"n_trials": 2, "epochs": 1},
+    "search": {"enabled": True, "n_trials": 2, "epochs": 1},  # auto would skip 6 sequences
     "train": {"epochs": 2, "min_steps": 0, "hidden_dim": 16, "embedding_dim": 16},
     "evaluate": {"ngram_orders": [1, 2, 3], "heatmaps": 1},
 }
