@@ -55,7 +55,7 @@ class EncodeParams(_Section):
     lookback: int = Field(24, ge=1)  # forecast: input steps per window
     horizon: int = Field(12, ge=1)  # forecast: steps predicted per window
     targets: list[str] = []  # forecast: target columns; [] = every value column
-    log: bool = False  # numeric input: log1p before standardising
+    log: bool | Literal["auto"] = "auto"  # log1p before standardising; auto: forecast rule
     delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
 
 
@@ -69,7 +69,7 @@ class EvaluateParams(_Section):
     ngram_orders: list[int] = [1, 2, 3, 4, 5, 6, 7]
     heatmaps: int = Field(3, ge=0)
     confusion_top: int = Field(15, ge=2)
-    season: int = Field(0, ge=0)  # forecast: seasonal period (0 = from the time column)
+    season: int = Field(0, ge=0)  # forecast: seasonal period (0 = the one encode found)
 
 
 class ExportParams(_Section):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import polars as pl
 from prefect import flow, get_run_logger, task
 
-from attnlib.baselines.forecast import guess_season
 from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
+from attnlib.seasonality import SeriesRules, series_rules
 from flows._params import (
     ENCODED,
     RAW,
@@ -27,12 +27,11 @@ from flows._params import (
 )
 
 
-def delta_lag(delta: int | str, raw: pl.DataFrame, lookback: int) -> int:
-    """``encode.delta`` as a lag: ``season`` is the period guessed from the time column,
-    or 1 when there is none or it is longer than ``lookback``."""
+def delta_lag(delta: int | str, season: int, lookback: int) -> int:
+    """``encode.delta`` as a lag: ``season`` is the period found in the train part (see
+    attnlib.seasonality), or 1 when it is longer than ``lookback``."""
     if delta != "season":
         return int(delta)
-    season = guess_season(raw["time"].to_list(), default=1) if "time" in raw.columns else 1
     return season if season <= lookback else 1
 
 
@@ -50,18 +49,33 @@ def encode() -> None:
         raw = pl.read_parquet(RAW)
     except FileNotFoundError:
         raise DataError(f"{RAW}: not found; run the ingest stage first") from None
+    rules, log = None, enc.log if enc.log != "auto" else False  # auto: forecasting only
+    if task_of(params) == "forecast" and "time" in raw.columns:
+        rules = series_rules(raw, lookback=enc.lookback, horizon=enc.horizon, val=sp.val,
+                             test=sp.test, log=enc.log, targets=tuple(enc.targets))  # fmt: skip
+        log = rules.log
+    season = rules.season if rules else 1
     opt = EncodeOptions(
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
-        targets=tuple(enc.targets), log=enc.log, delta=delta_lag(enc.delta, raw, enc.lookback),
+        targets=tuple(enc.targets), log=log, delta=delta_lag(enc.delta, season, enc.lookback),
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
+    if rules is not None:
+        _record(meta, rules)
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
         "encode: %s input, %d vocabulary entries, labels %s -> %s",
         meta["input"]["kind"], len(meta.get("tokens", ())), meta.get("labels"), VOCAB,
     )  # fmt: skip
+
+
+def _record(meta: dict, rules: SeriesRules) -> None:
+    """The period (evaluate's baselines and MASE use it) and the reasons, logged and kept."""
+    meta["forecast"].update(season=rules.season, rules=list(rules.reasons))
+    for line in rules.reasons:
+        get_run_logger().info("encode: %s", line)
 
 
 if __name__ == "__main__":

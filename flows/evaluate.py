@@ -136,7 +136,7 @@ def evaluate_forecast(
     encoded = pl.concat(splits, how="vertical_relaxed").unique("step", keep="first").sort("step")
     series = scaler.inverse(np.asarray(encoded["x"].to_list()))[:, tidx]  # (N, K) raw
     insample = series[(encoded["split"] == "train").to_numpy()]
-    season = ep.season or guess_season(encoded["time"].to_list(), default=1)
+    season = ep.season or fc.get("season") or guess_season(encoded["time"].to_list(), default=1)
     metrics, actual, pred = forecast_report(
         model, test, target_scaler, insample, season, target_index=tidx,
         delta=int(fc.get("delta") or 0),
