@@ -37,6 +37,13 @@ class ModelConfig(_Frozen):
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
+    # tokens, from the encode stage (attnlib.models.subword): char n-gram rows (0 = none),
+    # n-grams per word, pretrained vector size (0 = none) and the file holding the n-gram
+    # table and vectors (read when training starts; a saved model has them in its weights)
+    subword_rows: int = Field(0, ge=0)
+    subword_width: int = Field(0, ge=0)
+    vectors_dim: int = Field(0, ge=0)
+    input_init: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:

@@ -2,7 +2,8 @@
 
 Encoded schemas (each with ``split: str``):
 
-- tokens: ``id``, ``tokens: list<str>`` (kept for scoring and explanation),
+- tokens: ``id``, ``tokens: list<str>`` (kept for scoring and explanation; text is
+  tokenised here by ``encode.tokenizer`` / ``encode.lowercase``, see attnlib.tokenize),
   ``ids: list<int32>``, ``length: int32`` and, for classification, ``label``, ``label_id``.
 - numeric series: ``id``, ``values`` (raw, for the baselines), ``x: list<list<f32>>``
   (standardised with train statistics), ``length``, ``label``, ``label_id``.
@@ -28,6 +29,7 @@ from attnlib.data import SequenceData
 from attnlib.errors import DataError, where
 from attnlib.scaling import Standardizer
 from attnlib.split import assign_splits
+from attnlib.tokenize import resolve, retokenize
 from attnlib.vocab import Vocabulary
 
 
@@ -45,6 +47,8 @@ class EncodeOptions:
     targets: tuple[str, ...] = ()  # forecast: target channels; () = every channel
     log: bool = False  # numeric: log1p before standardising
     delta: int = 1  # forecast: targets minus the seasonal-naive forecast of this lag (0 = none)
+    tokenizer: str = "auto"  # text: whitespace | word | auto (attnlib.tokenize.resolve)
+    lowercase: bool | str = "auto"  # text: lower-case before tokenising (auto: see resolve)
 
 
 def kind_of(raw: pl.DataFrame) -> str:
@@ -85,6 +89,11 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     labels = build_label_map(train["label"], source=source) if task == "classify" else None
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
     if kind == "tokens":
+        spec = resolve(opt.tokenizer, opt.lowercase, task=task, has_text="text" in frame.columns)
+        frame = retokenize(frame, spec)
+        train = frame.filter(pl.col("split") == "train")
+        if spec is not None:
+            meta["input"]["text"] = spec  # prediction tokenises new text the same way
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
         )

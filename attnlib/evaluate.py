@@ -94,7 +94,8 @@ def forecast_report(
 def forecast_baselines(
     series: np.ndarray, starts: np.ndarray, horizon: int, insample: np.ndarray, season: int
 ) -> dict:
-    """Seasonal naive and Holt-Winters, each window forecast from everything before it.
+    """Naive (the last value), seasonal naive and Holt-Winters, each window forecast from
+    everything before it.
 
     Args:
         series: (N, K) raw target channels over the whole time axis.
@@ -103,8 +104,10 @@ def forecast_baselines(
     """
     out = {}
     actual = np.stack([series[t : t + horizon] for t in starts])  # (W, H, K)
-    for name, fn in (("seasonal_naive", fc.seasonal_naive), ("holt_winters", fc.holt_winters)):
-        pred = np.stack([fn(series[:t], horizon, season) for t in starts])
+    methods = (("naive", fc.seasonal_naive, 1), ("seasonal_naive", fc.seasonal_naive, season),
+               ("holt_winters", fc.holt_winters, season))  # fmt: skip
+    for name, fn, m in methods:
+        pred = np.stack([fn(series[:t], horizon, m) for t in starts])
         out[name] = regression_metrics(actual, pred, insample, season)
     return out
 

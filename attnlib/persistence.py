@@ -113,7 +113,7 @@ def save_model(
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model_config": cfg.model_dump(mode="json"),
+        "model_config": cfg.model_dump(mode="json", exclude={"input_init"}),  # in the weights
         "vocab": vocab.to_dict() if vocab is not None else None,
         "label_map": label_map,
         "train_config": train_config or {},
@@ -183,7 +183,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
         state = load_file(path / WEIGHTS_FILE, device="cpu")
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise ModelFileError(f"{path}: unreadable {WEIGHTS_FILE} ({_first_line(exc)})") from None
-    model = build_model(meta.model_config)
+    model = build_model(meta.model_config.model_copy(update={"input_init": ""}))  # weights below
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -16,6 +16,7 @@ import torch
 
 from attnlib.errors import DataError, ModelFileError
 from attnlib.persistence import ModelMeta, load_model, read_meta
+from attnlib.tokenize import retokenize
 from attnlib.vocab import PAD_ID
 
 
@@ -65,6 +66,8 @@ def predict_frame(
     classification) or a long table with ``time`` (forecast of the steps after its end).
     """
     meta = predictor.meta
+    # text is tokenised as the encode stage tokenised the training text
+    frame = retokenize(frame, ((meta.extra.get("data") or {}).get("input") or {}).get("text"))
     if "tokens" not in frame.columns:
         from attnlib import predict_numeric
 

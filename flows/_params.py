@@ -23,6 +23,7 @@ PARAMS = Path(os.environ.get("ATTNLIB_PARAMS", "params.yaml"))
 RAW = Path("data/raw.parquet")
 VOCAB = Path("data/vocab.json")
 ENCODED = Path("data/encoded.parquet")
+EMBEDDING = Path("data/embedding.safetensors")  # n-gram table, pretrained vectors (tokens)
 SPLIT_DIR = Path("data/split")
 SEARCH_DIR = Path("search")
 BEST = SEARCH_DIR / "best.yaml"
@@ -57,6 +58,10 @@ class EncodeParams(_Section):
     targets: list[str] = []  # forecast: target columns; [] = every value column
     log: bool | Literal["auto"] = "auto"  # log1p before standardising; auto: forecast rule
     delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
+    tokenizer: Literal["auto", "whitespace", "word"] = "auto"  # text (attnlib.tokenize)
+    lowercase: bool | Literal["auto"] = "auto"  # text
+    subwords: bool | Literal["auto"] = "auto"  # char n-grams in the word input layer
+    vectors: str = "auto"  # "" | auto | builtin:glove50 | a GloVe-format file (attnlib.vectors)
 
 
 class SplitParams(_Section):

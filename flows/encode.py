@@ -1,4 +1,5 @@
-"""encode: data/raw.parquet -> data/vocab.json (+ labels, scaling), data/encoded.parquet.
+"""encode: data/raw.parquet -> data/vocab.json (+ labels, scaling), data/encoded.parquet,
+data/embedding.safetensors (the word input layer's n-grams and pretrained vectors).
 
 The split is assigned here (by the same pure functions the split stage checks), so the
 vocabulary, label map and scaling statistics are fitted on the train split only.
@@ -13,7 +14,9 @@ from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
 from attnlib.seasonality import SeriesRules, series_rules
+from attnlib.vectors import input_tensors
 from flows._params import (
+    EMBEDDING,
     ENCODED,
     RAW,
     VOCAB,
@@ -59,16 +62,40 @@ def encode() -> None:
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
         targets=tuple(enc.targets), log=log, delta=delta_lag(enc.delta, season, enc.lookback),
+        tokenizer=enc.tokenizer, lowercase=enc.lowercase,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
     if rules is not None:
         _record(meta, rules)
+    write_input_tensors(meta, task_of(params), enc)
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
         "encode: %s input, %d vocabulary entries, labels %s -> %s",
         meta["input"]["kind"], len(meta.get("tokens", ())), meta.get("labels"), VOCAB,
     )  # fmt: skip
+
+
+def write_input_tensors(meta: dict, task_name: str, enc: EncodeParams) -> None:
+    """data/embedding.safetensors: the word input layer's n-gram table and pretrained
+    vectors (empty for other input); the model fields that size that layer go to meta."""
+    from safetensors.torch import save_file
+
+    tensors: dict = {}
+    if "tokens" in meta:
+        tensors, fields, why = input_tensors(
+            meta["tokens"], text="text" in meta["input"], task=task_name,
+            subwords=enc.subwords, vectors=enc.vectors,
+        )  # fmt: skip
+        if tensors:
+            meta["model_fields"].update(fields, input_init=str(EMBEDDING))
+        meta["input"]["embedding"] = why
+        for line in why:
+            get_run_logger().info("encode: %s", line)
+    EMBEDDING.parent.mkdir(parents=True, exist_ok=True)
+    tmp = EMBEDDING.with_name(f".{EMBEDDING.name}.tmp")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+    tmp.replace(EMBEDDING)
 
 
 def _record(meta: dict, rules: SeriesRules) -> None:

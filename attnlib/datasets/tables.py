@@ -153,7 +153,10 @@ def read_parquet(path: Path) -> pl.DataFrame:
 
 
 def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
-    """Validate a table and bring it to ``id, tokens[, label][, split]``.
+    """Validate a table and bring it to ``id, tokens[, text][, label][, split]``.
+
+    A text column becomes whitespace tokens and is kept as ``text`` for the encode stage's
+    tokeniser.
 
     ``where(i)`` names row i in messages (``line 3``, ``row 2``).
     """
@@ -165,8 +168,9 @@ def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     tokens = frame[column]
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
         tokens = tokens.cast(pl.String)
-    if tokens.dtype == pl.String:
-        tokens = tokens.str.extract_all(r"\S+")
+    text = None
+    if tokens.dtype == pl.String:  # text: encode tokenises it again (attnlib.tokenize)
+        text, tokens = tokens.alias("text"), tokens.str.extract_all(r"\S+")
     elif isinstance(tokens.dtype, pl.List) and not tokens.dtype.inner.is_nested():
         tokens = as_text(tokens, path, column, pl.List(pl.String))
     else:
@@ -178,6 +182,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     fail_first(empty, path, where, f"empty sequence in column '{column}'")
     fail_first(blank.fill_null(False), path, where, f"missing or empty token in '{column}'")
     return pl.DataFrame([ids_column(frame, path, where), tokens.alias("tokens"),
+                         *([text] if text is not None else []),
                          *optional_columns(frame, path, where)])  # fmt: skip
 
 

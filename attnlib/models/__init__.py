@@ -15,6 +15,7 @@ from attnlib.config import ModelConfig
 from attnlib.errors import ConfigError
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask
 from attnlib.models.heads import NextStateHead, PooledHead
+from attnlib.models.subword import token_input
 from attnlib.vocab import PAD_ID
 
 
@@ -34,7 +35,7 @@ class AttentionLSTM(nn.Module):
         super().__init__()
         self.config = cfg = config
         if cfg.input_kind == "tokens":
-            self.input = nn.Embedding(cfg.vocab_size, cfg.embedding_dim, padding_idx=PAD_ID)
+            self.input = token_input(cfg)  # an embedding (+ char n-grams, pretrained vectors)
         else:
             self.input = nn.Linear(cfg.input_dim, cfg.embedding_dim)
         enc_in = cfg.embedding_dim

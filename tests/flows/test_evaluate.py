@@ -150,7 +150,7 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         assert all(0 <= m["accuracy"] <= 1 and "macro_f1" in m for m in report.values())
         assert (tmp_path / "plots/confusion.png").is_file()
     else:
-        assert set(report) == {"model", "seasonal_naive", "holt_winters"}
+        assert set(report) == {"model", "naive", "seasonal_naive", "holt_winters"}
         for m in report.values():
             assert all(math.isfinite(m[k]) for k in ("mae", "rmse", "mape", "smape", "mase"))
         assert report["model"]["test_windows"] == 2  # 8 test steps = 2 horizons

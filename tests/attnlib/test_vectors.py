@@ -1,0 +1,59 @@
+import bz2
+
+import pytest
+
+from attnlib.errors import DataError
+from attnlib.vectors import input_tensors, read_vectors
+
+GLOVE = "the 0.1 0.2\ndenver 1.0 2.0\nwalk 3.0 4.0\n"
+
+
+def _file(tmp_path, text=GLOVE, name="vec.txt.bz2"):
+    path = tmp_path / name
+    path.write_bytes(bz2.compress(text.encode()))
+    return path
+
+
+def test_only_vocabulary_words_are_read_and_case_falls_back_to_lower(tmp_path):
+    vec, found = read_vectors(_file(tmp_path), ["<pad>", "<unk>", "Denver", "walk", "zq"])
+    assert found.tolist() == [False, False, True, True, False]
+    assert vec[2].tolist() == [1.0, 2.0] and vec[4].tolist() == [0.0, 0.0]
+
+
+def test_a_ragged_line_is_an_error_naming_it(tmp_path):
+    path = _file(tmp_path, GLOVE + "walk 1.0\n")
+    with pytest.raises(DataError, match="line 4: 1 values, expected 2"):
+        read_vectors(path, ["<pad>", "<unk>", "walk"])
+
+
+def test_auto_uses_vectors_when_they_cover_the_vocabulary(tmp_path, monkeypatch):
+    import attnlib.vectors as v
+
+    monkeypatch.setitem(v.BUILTIN, "builtin:glove50", ("x", "y"))
+    monkeypatch.setattr(v, "vectors_path", lambda spec: _file(tmp_path))
+    covered = ["<pad>", "<unk>", "the", "denver", "walk", "walked"]  # 3 of 4
+    tensors, fields, why = input_tensors(covered, text=True, task="classify",
+                                         subwords="auto", vectors="auto")  # fmt: skip
+    assert fields["vectors_dim"] == 2 and "ngrams" in tensors and fields["subword_rows"] > 1
+    assert tensors["found"].tolist() == [False, False, True, True, True, False]
+    sparse = ["<pad>", "<unk>", "the", "qq", "zz", "xx"]  # 1 of 4: not English enough
+    tensors, fields, why = input_tensors(sparse, text=True, task="classify",
+                                         subwords="auto", vectors="auto")  # fmt: skip
+    assert tensors == {} and fields == {} and "covers 25%" in why[0]
+    assert why[1].startswith("subwords off: no char")  # nothing shared between the words
+
+
+def test_auto_is_off_for_symbols_and_next_state(tmp_path):
+    symbols = ["<pad>", "<unk>", "C4", "E4"]
+    tensors, fields, _ = input_tensors(symbols, text=False, task="classify",
+                                       subwords="auto", vectors="auto")  # fmt: skip
+    assert tensors == {} and fields == {}
+    tensors, _, _ = input_tensors(["<pad>", "<unk>", "a"], text=True, task="next_state",
+                                  subwords="auto", vectors="auto")  # fmt: skip
+    assert tensors == {}
+
+
+def test_a_missing_vectors_file_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="word vectors file not found"):
+        input_tensors(["<pad>", "<unk>", "a"], text=True, task="classify",
+                      subwords=False, vectors=str(tmp_path / "none.txt"))  # fmt: skip
