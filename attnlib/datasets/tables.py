@@ -169,8 +169,10 @@ def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
         tokens = tokens.cast(pl.String)
     text = None
-    if tokens.dtype == pl.String:  # text: encode tokenises it again (attnlib.tokenize)
-        text, tokens = tokens.alias("text"), tokens.str.extract_all(r"\S+")
+    if tokens.dtype == pl.String:
+        if column == "text":  # kept: the encode stage tokenises it (attnlib.tokenize)
+            text = tokens.alias("text")
+        tokens = tokens.str.extract_all(r"\S+")
     elif isinstance(tokens.dtype, pl.List) and not tokens.dtype.inner.is_nested():
         tokens = as_text(tokens, path, column, pl.List(pl.String))
     else:
