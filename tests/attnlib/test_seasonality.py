@@ -83,3 +83,18 @@ def test_airline_gets_log():
     raw = load_builtin("airline")
     y = raw["passengers"].to_numpy()[:110]
     assert wants_log(y, 12)[0] is True
+
+
+def test_series_rules_read_the_train_part_of_a_long_table():
+    import polars as pl
+
+    from attnlib.seasonality import series_rules
+
+    y = _cycle(150, 7)
+    y[-24:] += 500  # val / test (12 steps each): never read (a jump there would change the period's ACF)
+    raw = pl.DataFrame({"time": [str(1850 + i) for i in range(150)], "value": y})
+    rules = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1)
+    assert (rules.season, rules.log) == (7, False)
+    assert "ACF peak" in rules.reasons[0] and rules.reasons[1].startswith("log off")
+    forced = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1, log=True)
+    assert forced.log is True and forced.reasons[1] == "log on: as set"
