@@ -59,3 +59,18 @@ def test_rows_follow_the_input_whatever_the_batch_size(tmp_path, case):
     else:  # one row per sequence, the attention over all its steps
         assert one["id"].to_list() == IDS and one["actual"].to_list() == LABELS
         assert [len(a) for a in one["attention"]] == LENGTHS
+
+
+def test_text_is_tokenised_as_in_training(tmp_path):
+    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=3, **TINY)
+    torch.manual_seed(0)
+    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
+    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
+               label_map=["x", "y", "z"], extra={"data": spec})  # fmt: skip
+    predictor = Predictor(tmp_path / "m", engine="torch")
+    text = pl.DataFrame({"id": ["q"], "tokens": [["Where", "is?"]], "text": ["Where is?"]})
+    as_tokens = pl.DataFrame({"id": ["q"], "tokens": [["where", "is", "?"]]})
+    got, want = predict_frame(predictor, text), predict_frame(predictor, as_tokens)
+    assert_frame_equal(got, want)
+    raw = predict_frame(predictor, text.drop("text"))  # symbols: not re-tokenised
+    assert raw["probabilities"].to_list() != want["probabilities"].to_list()
