@@ -12,6 +12,7 @@ import json
 import math
 import shutil
 import tempfile
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -47,6 +48,8 @@ def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
     h.update(train_cfg.model_dump_json(exclude={"progress", "device"}).encode())
     for name in ("train", "val"):
         h.update(split_path(name).read_bytes())
+    if model_cfg.input_init:  # the n-gram table and pretrained vectors the model starts from
+        h.update(Path(model_cfg.input_init).read_bytes())
     return h.hexdigest()[:16]
 
 
