@@ -96,3 +96,21 @@ def test_onnx_export_matches_eager_with_ngrams_and_vectors(tmp_path):
     data = SequenceData.classify_tokens(seqs, [0, 1, 2, 0, 1, 2])
     onnx_path = export_onnx(model, tmp_path / "m.onnx", example=next(iter(Batches(data, 3))))
     assert parity_check(model, onnx_path, Batches(data, 4)) <= 1e-4
+
+
+def test_pretrained_rows_stay_fixed_while_the_rest_learns(tmp_path):
+    path, ngrams = _init_file(tmp_path)
+    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
+                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    torch.manual_seed(0)
+    layer = WordInput(cfg)
+    before = layer.word.weight.detach().clone()
+    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        layer(torch.tensor([[1, 2, 3, 4]])).pow(2).sum().backward()
+        opt.step()
+    after = layer.word.weight.detach()
+    torch.testing.assert_close(after[2:4], before[2:4])  # walk, walked: pretrained
+    assert not torch.equal(after[1], before[1]) and not torch.equal(after[4], before[4])
+    assert layer.ngram.weight.abs().sum() > 0  # the n-grams learn
