@@ -166,13 +166,15 @@ def explain(
 
     from attnlib.datasets import read_source
     from attnlib.errors import DataError
-    from attnlib.predict import Predictor, predict_frame
+    from attnlib.predict import Predictor, predict_frame, text_spec
+    from attnlib.tokenize import retokenize
 
     frame = read_source(str(input), format)
     if row > frame.height:
         raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
-    one = frame.slice(row - 1, 1)
-    result = predict_frame(Predictor(bundle), one, top_k=top_k, attention=True)
+    predictor = Predictor(bundle)
+    one = retokenize(frame.slice(row - 1, 1), text_spec(predictor.meta))  # shown as scored
+    result = predict_frame(predictor, one, top_k=top_k, attention=True)
     last = result.row(result.height - 1, named=True)  # next_state: after the last token
     tokens = one["tokens"][0].to_list()[: len(last["attention"])]
     weights = last["attention"]

@@ -52,6 +52,11 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
+def text_spec(meta: ModelMeta) -> dict | None:
+    """How the encode stage tokenised text for this model (None: tokens as given)."""
+    return ((meta.extra.get("data") or {}).get("input") or {}).get("text")
+
+
 def predict_frame(
     predictor: Predictor,
     frame: pl.DataFrame,
@@ -66,8 +71,7 @@ def predict_frame(
     classification) or a long table with ``time`` (forecast of the steps after its end).
     """
     meta = predictor.meta
-    # text is tokenised as the encode stage tokenised the training text
-    frame = retokenize(frame, ((meta.extra.get("data") or {}).get("input") or {}).get("text"))
+    frame = retokenize(frame, text_spec(meta))  # text: tokenised as the training text was
     if "tokens" not in frame.columns:
         from attnlib import predict_numeric
 
