@@ -13,6 +13,8 @@ once in the encode stage.
 
 :func:`input_tensors` returns the tensors for ``data/embedding.safetensors`` and the
 model fields that size the input layer; the model reads the file when training starts.
+With vectors, the vectors' most frequent words the training split lacks join the
+vocabulary (``encode.vectors_words``; :func:`extend_vocabulary`), with fixed vectors.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import torch
 
 from attnlib.errors import ConfigError, DataError
 from attnlib.models.subword import ngram_table, pad_table
+from attnlib.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +58,15 @@ def _open(path: Path):
     return opener(path, "rt", encoding="utf-8", errors="replace")
 
 
-def read_vectors(path: Path, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The vectors of ``words`` from a GloVe-format file, streamed (only these are kept).
+def read_vectors(
+    path: Path, words: list[str], extra: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The vectors of ``words`` from a GloVe-format file, streamed (only these are kept),
+    and of the file's first ``extra`` words that are not among them.
 
     Returns:
-        (V, P) float32 vectors (zero where missing) and (V,) bool found.
+        (V + X, P) float32 vectors (zero where missing), (V + X,) bool found, and the X
+        extra words (GloVe files list the most frequent words first).
     Raises:
         DataError: a line with a different number of values than the first (file, line).
     """
@@ -68,37 +76,53 @@ def read_vectors(path: Path, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
     for i, w in enumerate(words):  # the lower-cased form, for words missing as written
         if w.lower() != w:
             rows.setdefault(w.lower(), []).append(-1 - i)
-    out, found, dim = None, np.zeros(len(words), dtype=bool), 0
+    vecs, found, dim = {}, np.zeros(len(words), dtype=bool), 0
+    extra_words: list[str] = []
     with _open(path) as f:
         for n, line in enumerate(f, start=1):
             word, _, rest = line.rstrip("\n").partition(" ")
             if n == 1:
                 dim = len(rest.split())
-                out = np.zeros((len(words), dim), dtype=np.float32)
             targets = rows.get(word)
-            if not targets:
+            more = not targets and n <= extra and word not in vecs
+            if not targets and not more:
                 continue
             values = rest.split()
             if len(values) != dim:
                 raise DataError(f"{path}, line {n}: {len(values)} values, expected {dim}")
             vec = np.asarray(values, dtype=np.float32)
-            for t in targets:
+            if more:
+                vecs[word] = vec
+                extra_words.append(word)
+            for t in targets or ():
                 i = t if t >= 0 else -1 - t
                 if t >= 0 or not found[i]:  # the word as written wins over its lower case
-                    out[i], found[i] = vec, True
-    if out is None:
+                    vecs[i], found[i] = vec, True
+    if dim == 0:
         raise DataError(f"{path}: empty word vectors file")
-    return out, found
+    out = np.zeros((len(words) + len(extra_words), dim), dtype=np.float32)
+    for i in np.flatnonzero(found):
+        out[i] = vecs[int(i)]
+    for k, w in enumerate(extra_words):
+        out[len(words) + k] = vecs[w]
+    return out, np.concatenate([found, np.ones(len(extra_words), dtype=bool)]), extra_words
 
 
 def input_tensors(
-    itos: list[str], *, text: bool, task: str, subwords: bool | str, vectors: str
-) -> tuple[dict[str, torch.Tensor], dict, list[str]]:
-    """Tensors for the input layer, the model fields they fix, and why (log lines).
+    itos: list[str], *, text: bool, task: str, subwords: bool | str, vectors: str,
+    extra: int = 0,
+) -> tuple[dict[str, torch.Tensor], dict, list[str], list[str]]:  # fmt: skip
+    """Tensors for the input layer, the model fields they fix, why (log lines), and the
+    pretrained words to append to the vocabulary.
 
     Args:
         itos: the vocabulary. text: the tokens come from text (see attnlib.tokenize).
         task: the task. subwords: True / False / ``"auto"``. vectors: see module doc.
+        extra: with vectors, add the file's ``extra`` most frequent words the training
+            split lacks (their vectors fixed): a word first met in new text then means
+            what it means, instead of ``<unk>``.
+    Returns:
+        (tensors over ``itos + added``, model fields, reasons, added words).
     """
     text_classes = text and task == "classify"
     tensors: dict[str, torch.Tensor] = {}
@@ -107,8 +131,8 @@ def input_tensors(
     spec = ("builtin:glove50" if text_classes else "") if vectors == "auto" else vectors
     if spec:
         path = vectors_path(spec)
-        vec, found = read_vectors(path, itos)
-        coverage = float(found[2:].mean()) if len(itos) > 2 else 0.0
+        vec, found, added = read_vectors(path, itos, extra)
+        coverage = float(found[2 : len(itos)].mean()) if len(itos) > 2 else 0.0
         use = vectors != "auto" or coverage >= MIN_COVERAGE
         why.append(f"vectors {'on' if use else 'off'}: {spec} covers {coverage:.0%} of the "
                    f"{len(itos) - 2} training words" + ("" if vectors != "auto" else
@@ -117,10 +141,16 @@ def input_tensors(
             found[:2] = False  # <pad> stays zero, <unk> learns its own
             tensors.update(vectors=torch.from_numpy(vec), found=torch.from_numpy(found))
             fields["vectors_dim"] = int(vec.shape[1])
+            why.append(f"vocabulary: + {len(added)} of the vectors' {extra} most frequent "
+                       "words (fixed vectors)")  # fmt: skip
+        else:
+            added = []
     else:
+        added = []
+    if not spec:
         why.append("vectors off" + (": not text to classify" if vectors == "auto" else ""))
     on = text_classes if subwords == "auto" else bool(subwords)
-    table = ngram_table(itos) if on else []
+    table = ngram_table(itos) + [[] for _ in added] if on else []  # training words only
     rows = 1 + max((max(r) for r in table if r), default=0)
     if on and rows == 1:
         why.append("subwords off: no char 3-5-gram is shared by two words")
@@ -130,4 +160,17 @@ def input_tensors(
         why.append(f"subwords on: {rows - 1} char 3-5-grams shared by >= 2 of the words")
     else:
         why.append("subwords off" + (": not text to classify" if subwords == "auto" else ""))
-    return tensors, fields, why
+    return tensors, fields, why, added
+
+
+def extend_vocabulary(frame: pl.DataFrame, meta: dict, words: list[str]) -> pl.DataFrame:
+    """Append ``words`` to ``meta``'s vocabulary (in place) and re-encode ``frame``'s ids:
+    a token of any split that is one of them is no longer ``<unk>``."""
+    from attnlib.encode import encode_frame
+
+    if not words:
+        return frame
+    vocab = Vocabulary(meta["tokens"][2:] + list(words))
+    meta["tokens"] = vocab.itos
+    frame = frame.drop([c for c in ("ids", "length", "label_id") if c in frame.columns])
+    return encode_frame(frame, vocab, meta.get("labels"))

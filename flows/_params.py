@@ -62,6 +62,7 @@ class EncodeParams(_Section):
     lowercase: bool | Literal["auto"] = "auto"  # text
     subwords: bool | Literal["auto"] = "auto"  # char n-grams in the word input layer
     vectors: str = "auto"  # "" | auto | builtin:glove50 | a GloVe-format file (attnlib.vectors)
+    vectors_words: int = Field(50_000, ge=0)  # + the vectors' most frequent words (fixed)
 
 
 class SplitParams(_Section):

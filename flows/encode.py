@@ -14,7 +14,7 @@ from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
 from attnlib.seasonality import SeriesRules, series_rules
-from attnlib.vectors import input_tensors
+from attnlib.vectors import extend_vocabulary, input_tensors
 from flows._params import (
     EMBEDDING,
     ENCODED,
@@ -67,7 +67,7 @@ def encode() -> None:
     frame, meta = encode_raw(raw, task_of(params), opt)
     if rules is not None:
         _record(meta, rules)
-    write_input_tensors(meta, task_of(params), enc)
+    frame = write_input_tensors(frame, meta, task_of(params), enc)
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
@@ -76,17 +76,19 @@ def encode() -> None:
     )  # fmt: skip
 
 
-def write_input_tensors(meta: dict, task_name: str, enc: EncodeParams) -> None:
+def write_input_tensors(frame: pl.DataFrame, meta: dict, task_name: str, enc: EncodeParams):
     """data/embedding.safetensors: the word input layer's n-gram table and pretrained
-    vectors (empty for other input); the model fields that size that layer go to meta."""
+    vectors (empty for other input); the model fields that size that layer go to meta,
+    pretrained words to its vocabulary (the frame is re-encoded for them)."""
     from safetensors.torch import save_file
 
     tensors: dict = {}
     if "tokens" in meta:
-        tensors, fields, why = input_tensors(
+        tensors, fields, why, added = input_tensors(
             meta["tokens"], text="text" in meta["input"], task=task_name,
-            subwords=enc.subwords, vectors=enc.vectors,
+            subwords=enc.subwords, vectors=enc.vectors, extra=enc.vectors_words,
         )  # fmt: skip
+        frame = extend_vocabulary(frame, meta, added)
         if tensors:
             meta["model_fields"].update(fields, input_init=str(EMBEDDING))
         meta["input"]["embedding"] = why
@@ -96,6 +98,7 @@ def write_input_tensors(meta: dict, task_name: str, enc: EncodeParams) -> None:
     tmp = EMBEDDING.with_name(f".{EMBEDDING.name}.tmp")
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
     tmp.replace(EMBEDDING)
+    return frame
 
 
 def _record(meta: dict, rules: SeriesRules) -> None:
