@@ -91,10 +91,26 @@ def test_series_rules_read_the_train_part_of_a_long_table():
     from attnlib.seasonality import series_rules
 
     y = _cycle(150, 7)
-    y[-24:] += 500  # val / test (12 steps each): never read (a jump there would change the period's ACF)
+    y[-24:] += 500  # val / test (12 steps each): never read (a jump in train breaks the ACF)
     raw = pl.DataFrame({"time": [str(1850 + i) for i in range(150)], "value": y})
     rules = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1)
     assert (rules.season, rules.log) == (7, False)
     assert "ACF peak" in rules.reasons[0] and rules.reasons[1].startswith("log off")
     forced = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1, log=True)
     assert forced.log is True and forced.reasons[1] == "log on: as set"
+
+
+def test_multi_year_cycles_of_real_yearly_series():
+    import polars as pl
+    import statsmodels.api as sm
+    from sktime.datasets import load_lynx
+
+    from attnlib.seasonality import series_rules
+
+    lynx = load_lynx()  # Canadian lynx trappings: a ~10-year cycle
+    sun = sm.datasets.sunspots.load_pandas().data  # yearly sunspot numbers: ~11 years
+    cases = (([str(p) for p in lynx.index], lynx.to_numpy(), 10),
+             ([str(int(y)) for y in sun["YEAR"]], sun["SUNACTIVITY"], 11))  # fmt: skip
+    for times, values, period in cases:
+        raw = pl.DataFrame({"time": times, "value": np.asarray(values, dtype=float)})
+        assert series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1).season == period
