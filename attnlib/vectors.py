@@ -141,8 +141,9 @@ def input_tensors(
             found[:2] = False  # <pad> stays zero, <unk> learns its own
             tensors.update(vectors=torch.from_numpy(vec), found=torch.from_numpy(found))
             fields["vectors_dim"] = int(vec.shape[1])
-            why.append(f"vocabulary: + {len(added)} of the vectors' {extra} most frequent "
-                       "words (fixed vectors)")  # fmt: skip
+            if extra:
+                why.append(f"vocabulary: + {len(added)} of the vectors' {extra} most "
+                           "frequent words (fixed vectors)")  # fmt: skip
         else:
             added = []
     else:
