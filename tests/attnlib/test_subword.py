@@ -114,3 +114,14 @@ def test_pretrained_rows_stay_fixed_while_the_rest_learns(tmp_path):
     torch.testing.assert_close(after[2:4], before[2:4])  # walk, walked: pretrained
     assert not torch.equal(after[1], before[1]) and not torch.equal(after[4], before[4])
     assert layer.ngram.weight.abs().sum() > 0  # the n-grams learn
+
+
+def test_a_plain_model_json_has_no_word_input_fields(tmp_path):
+    import json
+
+    from attnlib.persistence import save_model
+
+    cfg = _config()
+    save_model(tmp_path / "m", build_model(cfg))
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())["model_config"]
+    assert not {"subword_rows", "subword_width", "vectors_dim", "input_init"} & set(saved)
