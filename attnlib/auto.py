@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from attnlib.data import SequenceData
+from attnlib.tasks import get_task
 
 AUTO = "auto"
 SMALL = 500  # training examples below which validation is too small to steer much
@@ -66,20 +67,10 @@ class Choice:
 
 
 def model_name(p: DataProfile, known: tuple[str, ...]) -> Choice:
-    """The architecture for this task and input."""
-    if p.task == "next_state":
-        return Choice("name", "lstm_attention", "next-state prediction must not see the "
-                      "next token: the one-directional LSTM")  # fmt: skip
-    if p.task == "classify" and p.input_kind == "numeric":
-        if "alstm_fcn" in known:
-            return Choice("name", "alstm_fcn", "numeric series classification: a fully "
-                          "convolutional arm beside the attention LSTM (ALSTM-FCN)")  # fmt: skip
-        return Choice("name", "cnn_bilstm_attention", "numeric series classification: "
-                      "a CNN front end before the BiLSTM")  # fmt: skip
-    if p.task == "classify":
-        return Choice("name", "bilstm_attention", "token classification: the whole "
-                      "sequence is known, so read it in both directions")  # fmt: skip
-    return Choice("name", "lstm_attention", "forecasting from a window of the past")
+    """The architecture for this task and input: the task's rule
+    (:meth:`attnlib.tasks.base.Task.default_model`)."""
+    name, why = get_task(p.task).default_model(p, known)
+    return Choice("name", name, why)
 
 
 def batch_size(p: DataProfile) -> Choice:

@@ -5,27 +5,20 @@ from __future__ import annotations
 import json
 
 from attnlib.persistence import ModelMeta
-
-INTENDED = {
-    "next_state": "Predict the next state of a categorical sequence (top-k with probabilities) "
-    "and show which earlier steps the prediction attended to.",
-    "classify": "Classify whole sequences (tokens, text or numeric series) with per-step "
-    "attention weights as an explanation.",
-    "forecast": "Forecast the next `horizon` steps of a numeric series from a `lookback` window.",
-}
+from attnlib.tasks import get_task
 
 
 def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metrics: dict) -> str:
     """Markdown: model, data, training params, metrics, intended use and limits."""
     cfg = meta.model_config
+    notes = get_task(cfg.task).card(cfg)
     lines = [
         f"# Model card: {cfg.name} ({cfg.task})",
         "",
         "## Model",
         f"{'Bidirectional' if cfg.bidirectional else 'Unidirectional'} LSTM "
         f"({cfg.num_layers} layer(s), hidden {cfg.hidden_dim}) with `{cfg.attention}` attention "
-        f"over the valid (unpadded) steps"
-        + (", causal: position t attends to steps <= t." if cfg.task == "next_state" else "."),
+        f"over the valid (unpadded) steps{notes.attention}",
         "",
         "```json",
         json.dumps(cfg.model_dump(), indent=2),
@@ -47,7 +40,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         f"{export_metrics.get('onnx_max_abs_diff')}",
         "",
         "## Intended use",
-        INTENDED[cfg.task],
+        notes.intended_use,
         "",
         "## Limits",
         "- Trained on the data above only; other distributions (another composer, domain or "
@@ -56,6 +49,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         "- Attention weights show what the model attended to, not a causal explanation.",
         "- Files: `model.safetensors` + `model.json` (load with `attnlib.persistence.load_model`), "
         "`model.onnx` (inputs `x`, `lengths`; outputs `output`, `attention`).",
+        *[f"- {line}" for line in notes.limits],
         "",
     ]
     return "\n".join(lines)

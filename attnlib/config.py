@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from attnlib import tasks
 from attnlib.errors import ConfigError
 
-Task = Literal["next_state", "classify", "forecast"]
 ModelName = Literal["lstm_attention", "bilstm_attention", "cnn_bilstm_attention"]
 Scorer = Literal["additive", "dot", "general", "scaled_dot"]
 
@@ -21,7 +29,7 @@ class ModelConfig(_Frozen):
     """Everything needed to rebuild a model (stored in every checkpoint)."""
 
     name: ModelName = "lstm_attention"
-    task: Task = "next_state"
+    task: str = tasks.NEXT_STATE  # a key of attnlib.tasks.TASKS
     input_kind: Literal["tokens", "numeric"] = "tokens"
     vocab_size: int = Field(0, ge=0)  # tokens: size of the vocabulary, <pad> and <unk> included
     input_dim: int = Field(0, ge=0)  # numeric: channels per time step
@@ -45,20 +53,20 @@ class ModelConfig(_Frozen):
     vectors_dim: int = Field(0, ge=0)
     input_init: str = ""
 
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str) -> str:
+        if task not in tasks.TASKS:
+            raise ValueError(f"unknown task '{task}' (known: {', '.join(tasks.TASKS)})")
+        return task
+
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
         if self.input_kind == "tokens" and self.vocab_size < 3:
             raise ValueError("vocab_size must be >= 3 for token input (<pad>, <unk> and a token)")
         if self.input_kind == "numeric" and self.input_dim < 1:
             raise ValueError("input_dim must be >= 1 for numeric input")
-        if self.task == "next_state":
-            if self.name != "lstm_attention":
-                raise ValueError(
-                    f"model '{self.name}' is bidirectional and would see the future: "
-                    "next_state needs 'lstm_attention'"
-                )
-            if self.input_kind != "tokens":
-                raise ValueError("next_state needs token input")
+        tasks.get_task(self.task).check_model(self)  # e.g. next_state: causal, tokens
         return self
 
     @property
@@ -85,6 +93,76 @@ class TrainConfig(_Frozen):
     bucket: bool = True  # length-bucketed batches (less padding, same loss)
     loss: Literal["auto", "mse", "huber"] = "auto"  # regression loss; auto = mse
     progress: bool = True
+
+
+class _TrainRun(_Frozen):
+    """How the train stage runs (the rest of the ``train`` section is below)."""
+
+    resume: bool = True  # continue a killed run from its checkpoint (same params only)
+    nproc: int = Field(1, ge=1)  # > 1: DistributedDataParallel over N processes (torchrun)
+
+
+# The ``train`` section of params.yaml: every model and optimisation field declared above
+# (type, default, bound), so a new hyper-parameter is added there alone, and _TrainRun's;
+# not the fields the data fixes (encode records them) nor those the stage sets.
+DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
+               "num_targets", "subword_rows", "subword_width", "vectors_dim",
+               "input_init")  # fmt: skip
+STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
+MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
+TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)
+
+
+def _fields(model: type[BaseModel], keys: tuple[str, ...]) -> dict:
+    """``model``'s declarations of ``keys`` (type, default, bound), for another model."""
+    return {k: (model.model_fields[k].annotation, model.model_fields[k]) for k in keys}
+
+
+TrainSection = create_model(
+    "TrainSection",
+    __base__=_TrainRun,
+    __doc__="The ``train`` section: model hyper-parameters, optimisation, how the stage runs.",
+    **_fields(ModelConfig, MODEL_KEYS),
+    **_fields(TrainConfig, TRAIN_KEYS),
+)  # fmt: skip
+
+
+def train_configs(
+    section: dict | None, *, task: str, seed: int, data_fields: dict,
+    overrides: dict | None = None, progress: bool = False, source: str = "search/best.yaml",
+) -> tuple[ModelConfig, TrainConfig, _TrainRun]:  # fmt: skip
+    """The ``train`` section (+ the search's best ``overrides``) as the model config, the
+    optimisation config and the stage's run options.
+
+    Args:
+        data_fields: the model fields the data fixes (input kind and width, vocabulary
+            size, classes, horizon; see what encode records as ``model_fields``).
+    """
+    run = validate(TrainSection, section, section="train")
+    values = run.model_dump()
+    unknown = set(overrides or {}) - set(values)
+    if unknown:
+        raise ConfigError(f"{source}: unknown keys {sorted(unknown)}")
+    values.update(overrides or {})
+    model = validate(
+        ModelConfig, {**{k: values[k] for k in MODEL_KEYS}, "task": task, **data_fields},
+        section="train",
+    )  # fmt: skip
+    train = validate(
+        TrainConfig, {**{k: values[k] for k in TRAIN_KEYS}, "seed": seed, "progress": progress},
+        section="train",
+    )  # fmt: skip
+    return model, train, run
+
+
+class EvaluateConfig(_Frozen):
+    """The ``evaluate`` section: what the tasks' evaluations draw and compare."""
+
+    top_k: int = Field(5, ge=1)
+    ngram_orders: list[int] = [1, 2, 3, 4, 5, 6, 7]  # next_state: Kneser-Ney orders tried
+    heatmaps: int = Field(3, ge=0)  # attention heatmaps of this many test items
+    confusion_top: int = Field(15, ge=2)  # confusion among the most frequent classes
+    season: int = Field(0, ge=0)  # forecast: seasonal period (0 = the one encode found)
 
 
 C = TypeVar("C", bound=BaseModel)

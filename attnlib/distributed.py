@@ -21,18 +21,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-import polars as pl
 import torch
 from torch import distributed as dist
+from torch import nn
 
 from attnlib.config import ModelConfig, TrainConfig
-from attnlib.data import Batches
-from attnlib.encode import to_sequence_data
+from attnlib.encode import read_split
 from attnlib.errors import TrainingError
+from attnlib.fitting import build_and_fit
 from attnlib.io import write_json_atomic
-from attnlib.models import build_model, loss_fn
-from attnlib.persistence import save_model
-from attnlib.train import History, fit, seed_everything
+from attnlib.persistence import load_model, save_model
+from attnlib.train import History
 from attnlib.vocab import Vocabulary
 
 
@@ -40,20 +39,11 @@ def train_from_spec(spec: dict) -> History:
     """Train as one rank of a process group (or alone, when there is none)."""
     model_cfg = ModelConfig(**spec["model"])
     train_cfg = TrainConfig(**spec["train_config"])
-    seed_everything(train_cfg.seed)  # same initial weights on every rank
-    train, val = (_read(spec[name], spec["task"]) for name in ("train", "val"))
-    model = build_model(model_cfg)
-    batches = Batches(train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket,
-                      seed=train_cfg.seed)  # fmt: skip
-    hist = fit(
-        model,
-        batches,
-        Batches(val, 256),
-        train_cfg,
-        loss_fn=loss_fn(model_cfg),
-        checkpoint_dir=spec.get("checkpoint_dir"),
-        resume=spec.get("resume", False),
-    )
+    train, val = (read_split(spec[name], spec["task"])[1] for name in ("train", "val"))
+    model, hist = build_and_fit(
+        model_cfg, train_cfg, train, val,
+        checkpoint_dir=spec.get("checkpoint_dir"), resume=spec.get("resume", False),
+    )  # fmt: skip
     if not dist.is_initialized() or dist.get_rank() == 0:
         vocab = Vocabulary.from_dict(spec["vocab"]) if spec.get("vocab") else None
         save_model(
@@ -64,11 +54,23 @@ def train_from_spec(spec: dict) -> History:
     return hist
 
 
-def _read(path: str, task: str):
-    frame = pl.read_parquet(path)
-    if task == "next_state" and "length" in frame.columns:  # 1 token: nothing to predict
-        frame = frame.filter(pl.col("length") >= 2)
-    return to_sequence_data(frame, task, source=path)
+def train_on_ranks(
+    model_cfg: ModelConfig, train_cfg: TrainConfig, train: Path, val: Path, nproc: int, *,
+    checkpoint_dir: Path | None = None, resume: bool = False,
+) -> tuple[nn.Module, History]:  # fmt: skip
+    """Train on ``nproc`` torchrun ranks from split files; returns rank 0's model (without
+    vocabulary: the caller saves it with its own) and history. The global batch is the
+    same as one process's, so the result matches one process."""
+    with tempfile.TemporaryDirectory(prefix=".ddp-", dir=".") as tmp:
+        spec = {
+            "train": str(train), "val": str(val), "task": model_cfg.task,
+            "model": model_cfg.model_dump(), "train_config": train_cfg.model_dump(),
+            "vocab": None, "out": f"{tmp}/model", "resume": resume,
+            "checkpoint_dir": str(checkpoint_dir) if checkpoint_dir else None,
+        }  # fmt: skip
+        hist = run_torchrun(spec, nproc)
+        model, _ = load_model(f"{tmp}/model")
+    return model, hist
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,30 +1,39 @@
-"""Scoring a trained model on a split, and the baselines beside it.
+"""Scoring a trained model on a split: what every task's evaluation shares.
 
+:func:`evaluate` runs the task's own evaluation (:meth:`attnlib.tasks.base.Task.evaluate`:
+model metrics, baselines, plots) and draws the attention heatmaps of a few test items.
 Baselines are fitted on everything but test (train + validation: the model sees validation
 too, for early stopping) and scored with the same metrics as the model.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from attnlib.baselines import classic
-from attnlib.baselines import forecast as fc
-from attnlib.baselines.ngram import KneserNey, select_order
 from attnlib.data import Batches, SequenceData
-from attnlib.metrics import (
-    classification_metrics,
-    confusion_matrix,
-    next_state_metrics,
-    regression_metrics,
-)
-from attnlib.scaling import Standardizer
-from attnlib.vocab import PAD_ID
-from attnlib.windows import undo_delta
+from attnlib.metrics import confusion_matrix
+from attnlib.plots import confusion, note
+from attnlib.tasks.base import Evaluation
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from attnlib.tasks import EvalContext, Task
+
+HEATMAP_MAX_STEPS = 32  # longer sequences are cut for a readable picture
+
+
+def evaluate(task: Task, ctx: EvalContext) -> Evaluation:
+    """The task's evaluation of ``ctx.model`` on ``ctx.test``, and its attention heatmaps."""
+    result = task.evaluate(ctx)
+    heatmaps(task, ctx, result.heatmap_labels, result.heatmap_ids)
+    return result
 
 
 @torch.no_grad()
@@ -42,102 +51,6 @@ def predict(model: nn.Module, data: SequenceData, batch_size: int = 128):
         ys.append(b.y)
         ws.append(w.cpu())
     return outs, ys, ws
-
-
-def next_state_report(model: nn.Module, data: SequenceData) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Metrics over every real position, plus flat (actual, predicted) id arrays."""
-    logits, targets, _ = predict(model, data)
-    metrics = next_state_metrics(logits, targets)
-    actual = np.concatenate([t.reshape(-1).numpy() for t in targets])
-    pred = np.concatenate([lg.argmax(-1).reshape(-1).numpy() for lg in logits])
-    keep = actual != PAD_ID
-    return metrics, actual[keep], pred[keep]
-
-
-def classify_report(model: nn.Module, data: SequenceData, num_classes: int):
-    """Accuracy and macro-F1, plus (actual, predicted) class-id arrays."""
-    outputs, targets, _ = predict(model, data)
-    scores = torch.cat(outputs)
-    y = torch.cat(targets)
-    pred = (scores > 0).long() if scores.ndim == 1 else scores.argmax(-1)
-    metrics = classification_metrics(scores, y, num_classes)
-    return metrics, y.numpy(), pred.numpy()
-
-
-def forecast_report(
-    model: nn.Module, data: SequenceData, target_scaler: Standardizer, insample: np.ndarray,
-    season: int, *, target_index: list[int] | None = None, delta: int = 0,
-) -> tuple[dict, np.ndarray, np.ndarray]:  # fmt: skip
-    """Forecast metrics in the data's own units (scaling undone).
-
-    Args:
-        data: test windows, x (W, L, C), y (W, H, K) standardised.
-        target_scaler: the targets' scaling statistics.
-        insample: (T, K) raw training series of the targets (MASE's scale).
-        season: MASE's season.
-        target_index, delta: with ``delta`` > 0 the targets are residuals over the
-            seasonal-naive forecast of that lag, read back from the inputs' channels
-            ``target_index``.
-    Returns:
-        (metrics, actual (W, H, K), predicted (W, H, K)), both raw.
-    """
-    outputs, targets, _ = predict(model, data)
-    pred, actual = torch.cat(outputs).numpy(), torch.cat(targets).numpy()
-    if delta:
-        x = data.x.numpy()
-        pred = undo_delta(pred, x, target_index, delta)
-        actual = undo_delta(actual, x, target_index, delta)
-    pred, actual = target_scaler.inverse(pred), target_scaler.inverse(actual)
-    return regression_metrics(actual, pred, insample, season), actual, pred
-
-
-def forecast_baselines(
-    series: np.ndarray, starts: np.ndarray, horizon: int, insample: np.ndarray, season: int
-) -> dict:
-    """Naive (the last value), seasonal naive and Holt-Winters, each window forecast from
-    everything before it.
-
-    Args:
-        series: (N, K) raw target channels over the whole time axis.
-        starts: (W,) step of each test window's first target.
-        horizon: H. insample: (T, K) the train part (MASE). season: m.
-    """
-    out = {}
-    actual = np.stack([series[t : t + horizon] for t in starts])  # (W, H, K)
-    methods = (("naive", fc.seasonal_naive, 1), ("seasonal_naive", fc.seasonal_naive, season),
-               ("holt_winters", fc.holt_winters, season))  # fmt: skip
-    for name, fn, m in methods:
-        pred = np.stack([fn(series[:t], horizon, m) for t in starts])
-        out[name] = regression_metrics(actual, pred, insample, season)
-    return out
-
-
-def classify_baselines(
-    fit_labels: list[int], test_labels: list[int], num_classes: int, *,
-    fit_texts: list[str] | None = None, test_texts: list[str] | None = None,
-    fit_series: list[np.ndarray] | None = None, test_series: list[np.ndarray] | None = None,
-    seed: int = 0,
-) -> dict:  # fmt: skip
-    """Majority class, and TF-IDF + LinearSVC (texts) or 1-NN Euclidean (series).
-
-    Returns: ``{name: {"accuracy", "macro_f1"}}``, scored like the model.
-    """
-    y = np.asarray(test_labels, dtype=np.int64)
-    preds = {"majority": classic.majority(fit_labels, len(y))}
-    if fit_texts is not None:
-        preds["tfidf_svm"] = classic.tfidf_svm(fit_texts, fit_labels, test_texts, seed=seed)
-    if fit_series is not None:
-        preds["nn1_euclidean"] = classic.nn1_euclidean(fit_series, fit_labels, test_series)
-    return {name: classification_metrics(p, y, num_classes) for name, p in preds.items()}
-
-
-def kneser_ney_baseline(train, val, test, vocab_size: int, orders) -> dict:
-    """Interpolated Kneser-Ney: order chosen on validation, fitted on train, scored on test."""
-    order, val_ppl = select_order(train, val, vocab_size, orders=orders)
-    lm = KneserNey(order).fit(train, vocab_size=vocab_size)
-    out = lm.evaluate(test, vocab_size=vocab_size)
-    out.pop("n_predictions", None)
-    return {**out, "order": order, "val_perplexity": val_ppl[order]}
 
 
 def top_confusion(actual: np.ndarray, pred: np.ndarray, names: list[str], top: int):
@@ -158,3 +71,57 @@ def top_confusion(actual: np.ndarray, pred: np.ndarray, names: list[str], top: i
         if i != other
     ]
     return matrix, labels, records
+
+
+def categorical(ctx: EvalContext, name: str, report: dict, actual, pred, names) -> Evaluation:
+    """The evaluation of a task that predicts classes (``names``): a confusion plot among the
+    most frequent, no forecast plot, heatmaps of the first test sequences.
+
+    Args:
+        report: model metrics and baselines; actual, pred: class ids, flat.
+    """
+    top = ctx.options.confusion_top
+    matrix, cm_labels, records = top_confusion(actual, pred, names, top)
+    confusion(matrix, cm_labels, ctx.plots / "confusion.png")
+    note(ctx.plots / "forecast.png", f"{name}: no forecast")
+    frame = ctx.splits[-1]
+    labels = [_steps(frame, i) for i in range(min(ctx.options.heatmaps, frame.height))]
+    return Evaluation(report, records, labels, frame["id"].to_list()[: len(labels)],
+                      outputs={"actual": actual, "predicted": pred})  # fmt: skip
+
+
+def _steps(frame: pl.DataFrame, i: int) -> list[str]:
+    """Axis labels of test item ``i``: its tokens, or its step numbers."""
+    if "tokens" in frame.columns:
+        return frame["tokens"][i].to_list()
+    return [str(t) for t in range(int(frame["length"][i]))]
+
+
+def _pooled(labels: list[str], pool: int) -> list[str]:
+    """Axis labels for the CNN model's pooled steps: ``first..last`` of each window."""
+    return [f"{labels[k]}..{labels[min(k + pool, len(labels)) - 1]}"
+            for k in range(0, len(labels), pool)]  # fmt: skip
+
+
+def heatmaps(task: Task, ctx: EvalContext, labels: list[list[str]], ids: list[str]) -> list[str]:
+    """Attention heatmaps (``plots/attention/NN.png``) of the first ``evaluate.heatmaps`` test
+    items; ``labels``: each item's axis labels (one per input step), ``ids``: its name."""
+    out_dir = ctx.plots / "attention"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    n, data = min(ctx.options.heatmaps, len(labels), len(ctx.test)), ctx.test
+    if n == 0:
+        return []
+    sub = type(data)(data.x[:n], data.lengths[:n], data.y[:n], data.y_per_step)
+    _, _, ws = predict(ctx.model, sub, batch_size=n)
+    cfg = ctx.model.config
+    pool = cfg.cnn_pool if cfg.name == "cnn_bilstm_attention" else 1
+    paths = []
+    for i in range(n):
+        length = int(sub.lengths[i])  # real steps (next_state: inputs, one fewer than tokens)
+        toks = labels[i] if pool == 1 else _pooled(labels[i][:length], pool)
+        steps = length if pool == 1 else -(-length // pool)
+        path = out_dir / f"{i:02d}.png"
+        task.heatmap(ws[0][i].numpy(), toks, min(steps, HEATMAP_MAX_STEPS), path, ids[i])
+        paths.append(str(path))
+    return paths

@@ -27,6 +27,7 @@ from torch import nn
 from attnlib.data import Batch
 from attnlib.errors import ModelFileError
 from attnlib.io import atomic_path
+from attnlib.tasks import get_task
 from attnlib.train import free_cores
 
 INPUTS = ("x", "lengths")
@@ -62,15 +63,8 @@ def _export_mode(model: nn.Module) -> Iterator[None]:
 
 
 def _dynamic_axes(model: nn.Module) -> dict[str, dict[int, str]]:
-    cfg = model.config
-    # the CNN front end pools time, so pooled-head attention spans ceil(T / pool) steps
-    steps = "steps" if cfg.name == "cnn_bilstm_attention" else "time"
     axes = {"x": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
-    if cfg.task == "next_state":
-        axes |= {"output": {0: "batch", 1: "time"}, "attention": {0: "batch", 1: "time", 2: "time"}}
-    else:
-        axes |= {"output": {0: "batch"}, "attention": {0: "batch", 1: steps}}
-    return axes
+    return axes | get_task(model.config.task).onnx_axes(model.config)
 
 
 def export_onnx(

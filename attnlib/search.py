@@ -15,29 +15,39 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
-import json
 import logging
 import multiprocessing as mp
 import os
 import random
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import optuna
-import polars as pl
 import torch
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
-from sqlalchemy.exc import SQLAlchemyError
 
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
 from attnlib.models import build_model, loss_fn
+from attnlib.search_report import (  # noqa: F401  (re-exported)
+    best_params,
+    history,
+    history_figure,
+    importance_figure,
+    importances,
+    trials_frame,
+)
 from attnlib.search_space import SearchConfig, apply_overrides, check_space, suggest
+from attnlib.study import (  # noqa: F401  (re-exported)
+    make_pruner,
+    make_sampler,
+    make_storage,
+    open_study,
+    study_name_for,
+)
 from attnlib.train import fit, seed_everything
 
 log = logging.getLogger(__name__)
@@ -51,104 +61,6 @@ POLL_SECONDS = 1.0  # how often a worker waiting on others' trials looks again
 
 class _BudgetTaken(Exception):
     """Earlier trials already claim the whole budget; this trial is dropped (state FAIL)."""
-
-
-def make_storage(url: str, config: SearchConfig) -> RDBStorage:
-    """An RDB storage with heartbeats: a killed trial is failed, then retried once."""
-    if url.startswith("postgresql://"):
-        # SQLAlchemy 2.0 maps a bare postgresql:// to psycopg2; we ship psycopg 3.
-        try:
-            import psycopg2  # noqa: F401
-        except ImportError:
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine_kwargs = {}
-    if url.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
-
-        db = make_url(url).database
-        if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine_kwargs = {"connect_args": {"timeout": 60}}  # workers wait for the file lock
-    for attempt in range(3):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(
-                    url,
-                    engine_kwargs=engine_kwargs,
-                    heartbeat_interval=config.heartbeat_interval,
-                    grace_period=config.grace_period,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-                )
-        except SQLAlchemyError:
-            # machines that create an empty schema at the same moment race (DuplicateTable)
-            if attempt == 2:
-                raise
-            time.sleep(random.uniform(0.5, 2.0))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def make_sampler(config: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
-    if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    # constant_liar: running trials count as bad guesses, so workers spread out.
-    return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=config.startup_trials, constant_liar=True
-    )
-
-
-def make_pruner(config: SearchConfig) -> optuna.pruners.BasePruner:
-    if config.pruner == "median":
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=config.startup_trials, n_warmup_steps=config.warmup_epochs
-        )
-    if config.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=config.epochs)
-    if config.pruner == "halving":  # continue the top third after epochs 1, 3, 9, ...
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
-    return optuna.pruners.NopPruner()
-
-
-def _digest(*datas: SequenceData) -> str:
-    h = hashlib.sha256()
-    for d in datas:
-        for t in (d.x, d.lengths, d.y):
-            h.update(str((t.dtype, tuple(t.shape))).encode())
-            h.update(t.contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def study_name_for(
-    config: SearchConfig,
-    model: ModelConfig,
-    train_config: TrainConfig,
-    train_data: SequenceData,
-    val_data: SequenceData,
-) -> str:
-    """``<study_name>-<fingerprint>``: same space, configs and data -> same study."""
-    spec = {
-        "space": {k: d.to_dict() for k, d in config.space.items()},
-        **config.model_dump(
-            include={"epochs", "sampler", "pruner", "startup_trials", "warmup_epochs", "metric"}
-        ),  # fmt: skip
-        "model": model.model_dump(),
-        "train": train_config.model_dump(exclude={"device", "progress", "epochs"}),
-        "data": _digest(train_data, val_data),
-    }
-    blob = json.dumps(spec, sort_keys=True, default=str).encode()
-    return f"{config.study_name}-{hashlib.sha256(blob).hexdigest()[:10]}"
-
-
-def open_study(config: SearchConfig, storage: RDBStorage, name: str, seed: int = 0):
-    """Create the study, or load it when it exists (create it once before many workers)."""
-    return optuna.create_study(
-        storage=storage,
-        study_name=name,
-        direction="minimize",
-        sampler=make_sampler(config, seed),
-        pruner=make_pruner(config),
-        load_if_exists=True,
-    )
 
 
 def _count(storage: RDBStorage, study_id: int, states, before: int | None = None) -> int:
@@ -203,7 +115,7 @@ def _objective(
             train_b,
             val_b,
             t_cfg,
-            loss_fn=loss_fn(m_cfg, "huber" if t_cfg.loss == "huber" else "mse"),
+            loss_fn=loss_fn(m_cfg, t_cfg),
             callbacks=[report],
         )
     except TrainingError as exc:  # diverged (NaN / inf loss): a hopeless setting, not a bug
@@ -377,115 +289,15 @@ def run_workers(
     return name
 
 
-# ---- reports: read from a study, return data or figures (the flow writes them) ----
+def tune(config: SearchConfig, train_data: SequenceData, val_data: SequenceData, *,
+         workers: int = 1, first_worker: int = 0, **kwargs) -> optuna.Study:  # fmt: skip
+    """Run the study's trials: in this process (``workers`` = 1, :func:`run_search`) or in
+    ``workers`` processes (:func:`run_workers`); returns the study.
 
-
-def best_params(study: optuna.Study) -> dict:
-    """The best COMPLETE trial's parameters (the ``train`` overrides); {} when there is none."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not done:
-        return {}
-    return dict(min(done, key=lambda t: (t.value, t.number)).params)
-
-
-def trials_frame(study: optuna.Study, space_keys: list[str] | None = None) -> pl.DataFrame:
-    """One row per trial: number, state, value, epochs, seconds, worker, retry_of, params_*."""
-    trials = study.get_trials(deepcopy=False)
-    keys = space_keys if space_keys is not None else sorted({k for t in trials for k in t.params})
-    cols: dict[str, pl.Series] = {
-        "number": pl.Series([t.number for t in trials], dtype=pl.Int64),
-        "state": pl.Series([t.state.name for t in trials], dtype=pl.Utf8),
-        "value": pl.Series([t.value for t in trials], dtype=pl.Float64),
-        "epochs": pl.Series([t.user_attrs.get("epochs") for t in trials], dtype=pl.Int64),
-        "seconds": pl.Series([t.user_attrs.get("seconds") for t in trials], dtype=pl.Float64),
-        "worker": pl.Series([t.user_attrs.get("worker") for t in trials], dtype=pl.Int64),
-        "retry_of": pl.Series([t.system_attrs.get("failed_trial") for t in trials], dtype=pl.Int64),
-    }
-    for k in keys:
-        values = [t.params.get(k) for t in trials]
-        kinds = {type(v) for v in values if v is not None}
-        if kinds <= {int}:
-            cols[f"params_{k}"] = pl.Series(values, dtype=pl.Int64)
-        elif kinds <= {int, float}:
-            cols[f"params_{k}"] = pl.Series(values, dtype=pl.Float64)
-        else:
-            cols[f"params_{k}"] = pl.Series([None if v is None else str(v) for v in values])
-    return pl.DataFrame(cols)
-
-
-def history(study: optuna.Study) -> list[dict]:
-    """COMPLETE trials in order: ``{"trial", "value", "best_so_far"}`` (a DVC plot)."""
-    out, best = [], float("inf")
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    for t in sorted(done, key=lambda t: t.number):
-        best = min(best, t.value)
-        out.append({"trial": t.number, "value": t.value, "best_so_far": best})
-    return out
-
-
-def history_figure(study: optuna.Study | None):
-    """Value per trial (pruned: their last reported value) and the best so far."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    trials = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if study else []
-    pruned = [
-        (t.number, t.intermediate_values[max(t.intermediate_values)])
-        for t in trials
-        if t.intermediate_values
-    ]
-    if pruned:
-        ax.scatter(*zip(*pruned, strict=True), marker="x", c="0.6", label="pruned (last value)")
-    hist = history(study) if study else []
-    if hist:
-        xs = [h["trial"] for h in hist]
-        ax.scatter(xs, [h["value"] for h in hist], c="C0", label="complete")
-        ax.step(xs, [h["best_so_far"] for h in hist], where="post", c="C1", label="best so far")
-    else:
-        ax.text(0.5, 0.5, "no completed trial", ha="center", va="center", transform=ax.transAxes)
-    ax.set(xlabel="trial", ylabel="validation loss", title="Optimisation history")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if pruned or hist:
-        ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def importances(study: optuna.Study) -> dict[str, float]:
-    """Parameter importances, or {} when fewer than 2 trials completed (or none vary)."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(done) < 2 or not any(t.params for t in done):
-        return {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return dict(optuna.importance.get_param_importances(study))
-    except (ValueError, RuntimeError, ZeroDivisionError) as exc:
-        log.warning("search: parameter importances unavailable: %s", exc)
-        return {}
-
-
-def importance_figure(study: optuna.Study | None):
-    """A bar per parameter; a note instead when importances cannot be computed yet."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    imp = importances(study) if study else {}
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    if imp:
-        names = list(imp)[::-1]
-        ax.barh(names, [imp[k] for k in names], color="C0")
-        ax.set(xlabel="importance (normalised to sum 1)")
-    else:
-        ax.text(0.5, 0.5, "needs 2 or more completed trials", ha="center", va="center",
-                transform=ax.transAxes)  # fmt: skip
-        ax.set_axis_off()
-    ax.set_title("Parameter importances")
-    fig.tight_layout()
-    return fig
+    ``kwargs``: ``model``, ``train_config``, ``storage`` (URL) and ``study_name``.
+    """
+    if workers > 1:
+        name = run_workers(workers, config, train_data, val_data, first_worker=first_worker,
+                           **kwargs)  # fmt: skip
+        return open_study(config, make_storage(kwargs["storage"], config), name)
+    return run_search(config, train_data, val_data, worker=first_worker, **kwargs)

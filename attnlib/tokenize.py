@@ -56,11 +56,13 @@ def tokenize(text: str, tokenizer: str = "whitespace", lowercase: bool = False) 
     raise ConfigError(f"params key 'encode.tokenizer': unknown '{tokenizer}' ({TOKENIZERS})")
 
 
-def resolve(tokenizer: str, lowercase: bool | str, *, task: str, has_text: bool) -> dict | None:
+def resolve(
+    tokenizer: str, lowercase: bool | str, *, labelled: bool, has_text: bool
+) -> dict | None:
     """The text spec ``{"tokenizer", "lowercase"}`` for this data, or None (no text).
 
-    ``auto`` is ``word`` / lower-cased for text to classify, ``whitespace`` / as is for
-    any other task (e.g. next-state over a text's words, where case may be the signal).
+    ``auto`` is ``word`` / lower-cased for text to classify (``labelled``), ``whitespace`` /
+    as is otherwise (e.g. next-state over a text's words, where case may be the signal).
     """
     if not has_text:
         return None
@@ -68,7 +70,7 @@ def resolve(tokenizer: str, lowercase: bool | str, *, task: str, has_text: bool)
         raise ConfigError(
             f"params key 'encode.tokenizer': unknown '{tokenizer}' (auto, {', '.join(TOKENIZERS)})"
         )
-    text_classes = task == "classify"
+    text_classes = labelled
     return {
         "tokenizer": ("word" if text_classes else "whitespace")
         if tokenizer == "auto" else tokenizer,

@@ -109,7 +109,7 @@ def read_vectors(
 
 
 def input_tensors(
-    itos: list[str], *, text: bool, task: str, subwords: bool | str, vectors: str,
+    itos: list[str], *, text: bool, labelled: bool, subwords: bool | str, vectors: str,
     extra: int = 0,
 ) -> tuple[dict[str, torch.Tensor], dict, list[str], list[str]]:  # fmt: skip
     """Tensors for the input layer, the model fields they fix, why (log lines), and the
@@ -117,14 +117,15 @@ def input_tensors(
 
     Args:
         itos: the vocabulary. text: the tokens come from text (see attnlib.tokenize).
-        task: the task. subwords: True / False / ``"auto"``. vectors: see module doc.
+        labelled: the sequences carry labels (text to classify).
+        subwords: True / False / ``"auto"``. vectors: see the module doc.
         extra: with vectors, add the file's ``extra`` most frequent words the training
             split lacks (their vectors fixed): a word first met in new text then means
             what it means, instead of ``<unk>``.
     Returns:
         (tensors over ``itos + added``, model fields, reasons, added words).
     """
-    text_classes = text and task == "classify"
+    text_classes = text and labelled
     tensors: dict[str, torch.Tensor] = {}
     fields: dict = {}
     why: list[str] = []
@@ -167,7 +168,7 @@ def input_tensors(
 def extend_vocabulary(frame: pl.DataFrame, meta: dict, words: list[str]) -> pl.DataFrame:
     """Append ``words`` to ``meta``'s vocabulary (in place) and re-encode ``frame``'s ids:
     a token of any split that is one of them is no longer ``<unk>``."""
-    from attnlib.encode import encode_frame
+    from attnlib.encoding import encode_frame
 
     if not words:
         return frame
@@ -175,3 +176,29 @@ def extend_vocabulary(frame: pl.DataFrame, meta: dict, words: list[str]) -> pl.D
     meta["tokens"] = vocab.itos
     frame = frame.drop([c for c in ("ids", "length", "label_id") if c in frame.columns])
     return encode_frame(frame, vocab, meta.get("labels"))
+
+
+def write_input_layer(frame: pl.DataFrame, meta: dict, opt, path: str | Path) -> pl.DataFrame:
+    """The encode stage's ``data/embedding.safetensors``: the word input layer's n-gram
+    table and pretrained vectors (empty for other input). The model fields that size that
+    layer go to ``meta``, pretrained words to its vocabulary (``frame`` is re-encoded for
+    them), the reasons to ``meta["rules"]``.
+
+    Args:
+        opt: the encode options (``subwords``, ``vectors``, ``vectors_words``).
+    """
+    from attnlib.io import write_safetensors_atomic
+
+    tensors: dict = {}
+    if "tokens" in meta:
+        tensors, fields, why, added = input_tensors(
+            meta["tokens"], text="text" in meta["input"], labelled=meta.get("labels") is not None,
+            subwords=opt.subwords, vectors=opt.vectors, extra=opt.vectors_words,
+        )  # fmt: skip
+        frame = extend_vocabulary(frame, meta, added)
+        if tensors:
+            meta["model_fields"].update(fields, input_init=str(path))
+        meta["input"]["embedding"] = why
+        meta.setdefault("rules", []).extend(why)
+    write_safetensors_atomic(path, tensors)
+    return frame

@@ -38,6 +38,7 @@ from attnlib.encode import EncodeOptions, encode_dataset, to_sequence_data  # no
 from attnlib.io import write_json_atomic  # noqa: E402
 from attnlib.search import best_params, run_search  # noqa: E402
 from attnlib.search_space import SearchConfig  # noqa: E402
+from attnlib.tasks import get_task  # noqa: E402
 from flows._params import (  # noqa: E402
     EncodeParams,
     IngestParams,
@@ -73,8 +74,8 @@ def load_data(params: dict, raw_path: Path | None):
         encoded, meta = encode_dataset(raw, task, opt)
         frames = {s: encoded.filter(pl.col("split") == s) for s in ("train", "val")}
         source += f", encoded and split as the encode stage does (seed {seed_of(params)})"
-    if task == "next_state":  # as flows/_data.load_data: a 1-token sequence predicts nothing
-        frames = {s: f.filter(pl.col("length") >= 2) for s, f in frames.items()}
+    # as the stages load them: the rows with something to predict (e.g. not 1-token sequences)
+    frames = {s: get_task(task).usable(f) for s, f in frames.items()}
     data = {s: to_sequence_data(f, task, source=s) for s, f in frames.items()}
     fields = {"vocab_size": len(meta["tokens"]), **(meta.get("model_fields") or {})}
     if meta.get("labels"):

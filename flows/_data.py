@@ -9,8 +9,9 @@ import polars as pl
 import yaml
 
 from attnlib.data import SequenceData
-from attnlib.encode import to_sequence_data
+from attnlib.encode import read_split as read_split_data
 from attnlib.errors import ConfigError, DataError
+from attnlib.tasks import get_task
 from attnlib.vocab import Vocabulary
 from flows._params import BEST, VOCAB, split_path
 
@@ -48,16 +49,14 @@ def load_meta(path: Path = VOCAB) -> dict:
         raise DataError(f"{path}: not found; run the encode stage first") from None
 
 
-def data_spec(meta: dict) -> dict:
+def data_spec(meta: dict, task: str) -> dict:
     """What a saved model needs to prepare raw input: input kind, scaling, windows."""
-    return {k: meta[k] for k in ("task", "input", "forecast") if k in meta}
+    return get_task(task).data_spec(meta)
 
 
 def load_data(name: str, task: str) -> tuple[pl.DataFrame, SequenceData]:
-    frame = read_split(name)
-    if task == "next_state":  # a 1-token sequence has nothing to predict; keep rows aligned
-        frame = frame.filter(pl.col("length") >= 2)
-    return frame, to_sequence_data(frame, task, source=split_path(name))
+    """A split's usable rows (something to predict) and their tensors."""
+    return read_split_data(split_path(name), task)
 
 
 def load_best(path: Path = BEST) -> dict:

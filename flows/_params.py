@@ -1,7 +1,8 @@
 """Read and validate params.yaml sections; the pipeline's paths; the stage entry point.
 
 Every section is a pydantic model with ``extra="forbid"``, so a misspelt key fails at the
-start of the stage with the key path, not deep inside training.
+start of the stage with the key path, not deep inside training. The ``train`` and
+``evaluate`` sections are attnlib's own config models (:mod:`attnlib.config`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from attnlib.config import ModelConfig, Task, TrainConfig, validate
+from attnlib.config import EvaluateConfig as EvaluateParams  # noqa: F401  (the evaluate section)
+from attnlib.config import ModelConfig, TrainConfig, train_configs, validate
+from attnlib.config import TrainSection as TrainParams  # noqa: F401  (the train section)
 from attnlib.errors import AttnlibError, ConfigError
+from attnlib.tasks import NEXT_STATE, TASKS
 
 PARAMS = Path(os.environ.get("ATTNLIB_PARAMS", "params.yaml"))
 RAW = Path("data/raw.parquet")
@@ -70,45 +74,9 @@ class SplitParams(_Section):
     test: float = Field(0.1, ge=0, lt=1)
 
 
-class EvaluateParams(_Section):
-    top_k: int = Field(5, ge=1)
-    ngram_orders: list[int] = [1, 2, 3, 4, 5, 6, 7]
-    heatmaps: int = Field(3, ge=0)
-    confusion_top: int = Field(15, ge=2)
-    season: int = Field(0, ge=0)  # forecast: seasonal period (0 = the one encode found)
-
-
 class ExportParams(_Section):
     opset: int = Field(17, ge=13)
     parity_batches: int = Field(4, ge=1)
-
-
-class TrainParams(_Section):
-    """The ``train`` section: model hyper-parameters and optimisation in one place."""
-
-    name: str = "lstm_attention"
-    attention: str = "general"
-    query: Literal["learned", "last"] = "learned"
-    embedding_dim: int = 64
-    hidden_dim: int = 128
-    num_layers: int = 1
-    dropout: float = 0.2
-    epochs: int = 25
-    batch_size: int = 16
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    patience: int = 4
-    min_delta: float = 0.0
-    min_steps: int = Field(1000, ge=0)  # small data: more epochs (and patience) up to this
-    device: str = "auto"
-    resume: bool = True
-    nproc: int = Field(1, ge=1)  # > 1: DistributedDataParallel over N processes (torchrun)
-
-
-MODEL_KEYS = ("name", "attention", "query", "embedding_dim", "hidden_dim", "num_layers", "dropout")
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "grad_clip", "patience", "min_delta",
-              "min_steps", "device")  # fmt: skip
 
 
 def load_params(path: Path | None = None) -> dict:
@@ -129,12 +97,10 @@ def section(params: dict, name: str, cls: type[BaseModel]) -> BaseModel:
     return validate(cls, params.get(name), section=name)
 
 
-def task_of(params: dict) -> Task:
-    task = params.get("task", "next_state")
-    if task not in ("next_state", "classify", "forecast"):
-        raise ConfigError(
-            f"params key 'task': unknown task '{task}' (next_state, classify, forecast)"
-        )
+def task_of(params: dict) -> str:
+    task = params.get("task", NEXT_STATE)
+    if task not in TASKS:
+        raise ConfigError(f"params key 'task': unknown task '{task}' ({', '.join(TASKS)})")
     return task
 
 
@@ -148,30 +114,19 @@ def seed_of(params: dict) -> int:
 def model_and_train_configs(
     params: dict, overrides: dict | None = None, **model_fields
 ) -> tuple[ModelConfig, TrainConfig]:
-    """Split ``train`` (+ search overrides) into the model and optimisation configs.
+    """The ``train`` section (+ search overrides) as the model and optimisation configs.
 
     ``model_fields`` are the fields the data fixes (see ``flows._data.model_fields``).
     """
-    tp = section(params, "train", TrainParams).model_dump()
-    unknown = set(overrides or {}) - set(tp)
-    if unknown:
-        raise ConfigError(f"search/best.yaml: unknown keys {sorted(unknown)}")
-    tp.update(overrides or {})
-    model = validate(
-        ModelConfig,
-        {**{k: tp[k] for k in MODEL_KEYS}, "task": task_of(params), **model_fields},
-        section="train",
-    )
-    train = validate(
-        TrainConfig,
-        {
-            **{k: tp[k] for k in TRAIN_KEYS},
-            "seed": seed_of(params),
-            "progress": sys.stderr.isatty() and not os.environ.get("ATTNLIB_QUIET"),
-        },
-        section="train",
-    )
-    return model, train
+    return train_params(params, overrides, **model_fields)[:2]
+
+
+def train_params(params: dict, overrides: dict | None = None, **model_fields):
+    """:func:`model_and_train_configs`, plus the train stage's run options (resume, nproc)."""
+    return train_configs(
+        params.get("train"), task=task_of(params), seed=seed_of(params), data_fields=model_fields,
+        overrides=overrides, progress=sys.stderr.isatty() and not os.environ.get("ATTNLIB_QUIET"),
+    )  # fmt: skip
 
 
 def not_user_error(task, task_run, state) -> bool:

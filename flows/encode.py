@@ -13,8 +13,7 @@ from prefect import flow, get_run_logger, task
 from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
-from attnlib.seasonality import SeriesRules, series_rules
-from attnlib.vectors import extend_vocabulary, input_tensors
+from attnlib.vectors import write_input_layer
 from flows._params import (
     EMBEDDING,
     ENCODED,
@@ -28,14 +27,6 @@ from flows._params import (
     seed_of,
     task_of,
 )
-
-
-def delta_lag(delta: int | str, season: int, lookback: int) -> int:
-    """``encode.delta`` as a lag: ``season`` is the period found in the train part (see
-    attnlib.seasonality), or 1 when it is longer than ``lookback``."""
-    if delta != "season":
-        return int(delta)
-    return season if season <= lookback else 1
 
 
 @task
@@ -52,60 +43,23 @@ def encode() -> None:
         raw = pl.read_parquet(RAW)
     except FileNotFoundError:
         raise DataError(f"{RAW}: not found; run the ingest stage first") from None
-    rules, log = None, enc.log if enc.log != "auto" else False  # auto: forecasting only
-    if task_of(params) == "forecast" and "time" in raw.columns:
-        rules = series_rules(raw, lookback=enc.lookback, horizon=enc.horizon, val=sp.val,
-                             test=sp.test, log=enc.log, targets=tuple(enc.targets))  # fmt: skip
-        log = rules.log
-    season = rules.season if rules else 1
     opt = EncodeOptions(
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
-        targets=tuple(enc.targets), log=log, delta=delta_lag(enc.delta, season, enc.lookback),
-        tokenizer=enc.tokenizer, lowercase=enc.lowercase,
+        targets=tuple(enc.targets), log=enc.log, delta=enc.delta, tokenizer=enc.tokenizer,
+        lowercase=enc.lowercase, subwords=enc.subwords, vectors=enc.vectors,
+        vectors_words=enc.vectors_words,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
-    if rules is not None:
-        _record(meta, rules)
-    frame = write_input_tensors(frame, meta, task_of(params), enc)
+    frame = write_input_layer(frame, meta, opt, EMBEDDING)
+    for line in meta.pop("rules", ()):  # what the data decided (period, log, vectors), why
+        get_run_logger().info("encode: %s", line)
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
         "encode: %s input, %d vocabulary entries, labels %s -> %s",
         meta["input"]["kind"], len(meta.get("tokens", ())), meta.get("labels"), VOCAB,
     )  # fmt: skip
-
-
-def write_input_tensors(frame: pl.DataFrame, meta: dict, task_name: str, enc: EncodeParams):
-    """data/embedding.safetensors: the word input layer's n-gram table and pretrained
-    vectors (empty for other input); the model fields that size that layer go to meta,
-    pretrained words to its vocabulary (the frame is re-encoded for them)."""
-    from safetensors.torch import save_file
-
-    tensors: dict = {}
-    if "tokens" in meta:
-        tensors, fields, why, added = input_tensors(
-            meta["tokens"], text="text" in meta["input"], task=task_name,
-            subwords=enc.subwords, vectors=enc.vectors, extra=enc.vectors_words,
-        )  # fmt: skip
-        frame = extend_vocabulary(frame, meta, added)
-        if tensors:
-            meta["model_fields"].update(fields, input_init=str(EMBEDDING))
-        meta["input"]["embedding"] = why
-        for line in why:
-            get_run_logger().info("encode: %s", line)
-    EMBEDDING.parent.mkdir(parents=True, exist_ok=True)
-    tmp = EMBEDDING.with_name(f".{EMBEDDING.name}.tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
-    tmp.replace(EMBEDDING)
-    return frame
-
-
-def _record(meta: dict, rules: SeriesRules) -> None:
-    """The period (evaluate's baselines and MASE use it) and the reasons, logged and kept."""
-    meta["forecast"].update(season=rules.season, rules=list(rules.reasons))
-    for line in rules.reasons:
-        get_run_logger().info("encode: %s", line)
 
 
 if __name__ == "__main__":

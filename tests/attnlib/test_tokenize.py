@@ -27,13 +27,13 @@ def test_whitespace_and_lowercase():
 
 
 def test_auto_is_word_and_lowercase_for_text_to_classify_only():
-    assert resolve("auto", "auto", task="classify", has_text=True) == {
+    assert resolve("auto", "auto", labelled=True, has_text=True) == {
         "tokenizer": "word", "lowercase": True}  # fmt: skip
-    assert resolve("auto", "auto", task="next_state", has_text=True) == {
+    assert resolve("auto", "auto", labelled=False, has_text=True) == {
         "tokenizer": "whitespace", "lowercase": False}  # fmt: skip
-    assert resolve("whitespace", True, task="classify", has_text=True) == {
+    assert resolve("whitespace", True, labelled=True, has_text=True) == {
         "tokenizer": "whitespace", "lowercase": True}  # fmt: skip
-    assert resolve("word", True, task="classify", has_text=False) is None  # a tokens column
+    assert resolve("word", True, labelled=True, has_text=False) is None  # a tokens column
 
 
 def test_retokenize_rebuilds_tokens_from_text_and_leaves_token_columns_alone():

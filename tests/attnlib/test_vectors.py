@@ -32,12 +32,12 @@ def test_auto_uses_vectors_when_they_cover_the_vocabulary(tmp_path, monkeypatch)
     monkeypatch.setitem(v.BUILTIN, "builtin:glove50", ("x", "y"))
     monkeypatch.setattr(v, "vectors_path", lambda spec: _file(tmp_path))
     covered = ["<pad>", "<unk>", "the", "denver", "walk", "walked"]  # 3 of 4
-    tensors, fields, why, _ = input_tensors(covered, text=True, task="classify",
+    tensors, fields, why, _ = input_tensors(covered, text=True, labelled=True,
                                          subwords="auto", vectors="auto")  # fmt: skip
     assert fields["vectors_dim"] == 2 and "ngrams" in tensors and fields["subword_rows"] > 1
     assert tensors["found"].tolist() == [False, False, True, True, True, False]
     sparse = ["<pad>", "<unk>", "the", "qq", "zz", "xx"]  # 1 of 4: not English enough
-    tensors, fields, why, _ = input_tensors(sparse, text=True, task="classify",
+    tensors, fields, why, _ = input_tensors(sparse, text=True, labelled=True,
                                          subwords="auto", vectors="auto")  # fmt: skip
     assert tensors == {} and fields == {} and "covers 25%" in why[0]
     assert why[1].startswith("subwords off: no char")  # nothing shared between the words
@@ -45,17 +45,17 @@ def test_auto_uses_vectors_when_they_cover_the_vocabulary(tmp_path, monkeypatch)
 
 def test_auto_is_off_for_symbols_and_next_state(tmp_path):
     symbols = ["<pad>", "<unk>", "C4", "E4"]
-    tensors, fields, _, _ = input_tensors(symbols, text=False, task="classify",
+    tensors, fields, _, _ = input_tensors(symbols, text=False, labelled=True,
                                        subwords="auto", vectors="auto")  # fmt: skip
     assert tensors == {} and fields == {}
-    tensors, _, _, _ = input_tensors(["<pad>", "<unk>", "a"], text=True, task="next_state",
+    tensors, _, _, _ = input_tensors(["<pad>", "<unk>", "a"], text=True, labelled=False,
                                   subwords="auto", vectors="auto")  # fmt: skip
     assert tensors == {}
 
 
 def test_a_missing_vectors_file_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="word vectors file not found"):
-        input_tensors(["<pad>", "<unk>", "a"], text=True, task="classify",
+        input_tensors(["<pad>", "<unk>", "a"], text=True, labelled=True,
                       subwords=False, vectors=str(tmp_path / "none.txt"))  # fmt: skip
 
 
@@ -71,7 +71,7 @@ def test_the_most_frequent_pretrained_words_join_the_vocabulary(tmp_path):
     vec, found, added = read_vectors(path, itos, extra=2)  # lines 1-2: the, denver
     assert added == ["the", "denver"] and found.tolist() == [False, False, True, False, True, True]
     assert vec[5].tolist() == [1.0, 2.0]
-    tensors, fields, _, added = input_tensors(itos, text=True, task="classify", subwords=True,
+    tensors, fields, _, added = input_tensors(itos, text=True, labelled=True, subwords=True,
                                               vectors=str(path), extra=2)  # fmt: skip
     assert tensors["vectors"].shape == (6, 2) and tensors["ngrams"].shape[0] == 6
     assert tensors["ngrams"][4:].sum() == 0  # added words: no n-grams, their vector only

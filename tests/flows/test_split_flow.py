@@ -7,7 +7,7 @@ import pytest
 from attnlib.datasets.series import series_frame
 from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
-from flows.encode import delta_lag
+from attnlib.tasks.forecast import delta_lag
 from flows.split import partition
 
 

@@ -1,0 +1,162 @@
+"""Encoding shared by the tasks: raw kinds, vocabulary, label map and scaling of sequences.
+
+Encoded schemas (each with ``split: str``):
+
+- tokens: ``id``, ``tokens: list<str>`` (kept for scoring and explanation; text is
+  tokenised here by ``encode.tokenizer`` / ``encode.lowercase``, see attnlib.tokenize),
+  ``ids: list<int32>``, ``length: int32`` and, for classification, ``label``, ``label_id``.
+- numeric series: ``id``, ``values`` (raw, for the baselines), ``x: list<list<f32>>``
+  (standardised with train statistics), ``length``, ``label``, ``label_id``.
+
+A task that needs another schema (forecasting's long series) encodes it in its own module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from attnlib.errors import DataError, where
+from attnlib.scaling import Standardizer
+from attnlib.split import SPLITS, assign_splits, check_no_leak
+from attnlib.tokenize import resolve, retokenize
+from attnlib.vocab import Vocabulary
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """What the ``encode`` and ``split`` params sections decide."""
+
+    val: float = 0.1
+    test: float = 0.1
+    seed: int = 0
+    min_freq: int = 1
+    max_size: int = 0  # 0 = no cap
+    lookback: int = 24  # forecast: input steps per window
+    horizon: int = 12  # forecast: steps predicted per window
+    targets: tuple[str, ...] = ()  # forecast: target channels; () = every channel
+    log: bool | str = False  # numeric: log1p before standardising ("auto": forecasting's rule)
+    # forecast: targets minus the seasonal-naive forecast of this lag (0 = none); "season":
+    # the period found in the train part (attnlib.seasonality), or 1 when it exceeds lookback
+    delta: int | str = 1
+    tokenizer: str = "auto"  # text: whitespace | word | auto (attnlib.tokenize.resolve)
+    lowercase: bool | str = "auto"  # text: lower-case before tokenising (auto: see resolve)
+    subwords: bool | str = "auto"  # tokens: char n-grams in the input layer (attnlib.vectors)
+    vectors: str = "auto"  # tokens: "" | auto | builtin:glove50 | a GloVe-format file
+    vectors_words: int = 50_000  # with vectors: + the file's most frequent words (fixed)
+
+
+def kind_of(raw: pl.DataFrame) -> str:
+    """``tokens``, ``series`` (numeric sequences) or ``long`` (one series, time-indexed)."""
+    if "tokens" in raw.columns:
+        return "tokens"
+    if "values" in raw.columns and isinstance(raw.schema["values"], pl.List):
+        return "series"  # (a long table may have a value column named "values")
+    if "time" in raw.columns:
+        return "long"
+    raise DataError(f"raw data has none of 'tokens', 'values', 'time': {raw.columns}")
+
+
+def encode_sequences(
+    raw: pl.DataFrame, kind: str, opt: EncodeOptions, *, task: str, labelled: bool,
+    source: object,
+) -> tuple[pl.DataFrame, dict]:  # fmt: skip
+    """Token sequences or numeric series: splits (stratified by label when ``labelled``),
+    then vocabulary or scaling and the label map fitted on the train split only.
+
+    Returns: (encoded frame, metadata).
+    """
+    stratify = "label" if labelled else None
+    frame = raw.with_columns(
+        assign_splits(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
+    )
+    train = frame.filter(pl.col("split") == "train")
+    labels = build_label_map(train["label"], source=source) if labelled else None
+    meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
+    if kind == "tokens":
+        spec = resolve(opt.tokenizer, opt.lowercase, labelled=labelled,
+                       has_text="text" in frame.columns)  # fmt: skip
+        frame = retokenize(frame, spec)
+        train = frame.filter(pl.col("split") == "train")
+        if spec is not None:
+            meta["input"]["text"] = spec  # prediction tokenises new text the same way
+        vocab = Vocabulary.build(
+            train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
+        )
+        if len(vocab) < 4:
+            raise DataError(
+                f"{where(source, key='tokens')}the train split's vocabulary has "
+                f"{len(vocab) - 2} token(s), too few to learn from (at least 2; see "
+                f"encode.min_freq={opt.min_freq}, encode.max_size={opt.max_size})"
+            )
+        meta.update(vocab.to_dict(), model_fields={"input_kind": "tokens"})
+        return encode_frame(frame, vocab, labels), meta
+    log = opt.log is True  # "auto" is a forecasting rule (attnlib.seasonality)
+    scaler = Standardizer.fit((np.asarray(v) for v in train["values"].to_list()), log=log)
+    meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
+    meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
+    return encode_series(frame, scaler, labels), meta
+
+
+def build_label_map(labels: pl.Series, *, source: object = None) -> list[str]:
+    """Sorted distinct labels; a label's id is its index."""
+    values = sorted(labels.cast(pl.Utf8).unique().to_list())
+    if len(values) < 2:
+        raise DataError(
+            f"{where(source, key='label')}classification needs at least 2 classes in the "
+            f"train split, found {values}"
+        )
+    return values
+
+
+def _label_ids(frame: pl.DataFrame, label_map: list[str]) -> pl.Series:
+    index = {lab: i for i, lab in enumerate(label_map)}
+    labels = frame["label"].cast(pl.Utf8).to_list()
+    unknown = sorted({lab for lab in labels if lab not in index})
+    if unknown:
+        raise DataError(f"labels {unknown[:5]} are not in the label map {label_map[:10]}")
+    return pl.Series("label_id", [index[x] for x in labels], dtype=pl.Int32)
+
+
+def encode_frame(
+    frame: pl.DataFrame, vocab: Vocabulary, label_map: list[str] | None = None
+) -> pl.DataFrame:
+    """Add ``ids`` / ``length`` (and ``label_id``) columns to a frame of token sequences."""
+    ids = [vocab.encode(toks) for toks in frame["tokens"].to_list()]
+    out = frame.with_columns(
+        pl.Series("ids", ids, dtype=pl.List(pl.Int32)),
+        pl.Series("length", [len(s) for s in ids], dtype=pl.Int32),
+    )
+    if label_map is not None:
+        out = out.with_columns(_label_ids(out, label_map))
+    return out
+
+
+def encode_series(
+    frame: pl.DataFrame, scaler: Standardizer, label_map: list[str] | None
+) -> pl.DataFrame:
+    """Add standardised ``x``, ``length`` (and ``label_id``) to a numeric-series frame."""
+    x = [scaler.transform(np.asarray(v)).tolist() for v in frame["values"].to_list()]
+    out = frame.with_columns(
+        pl.Series("x", x, dtype=pl.List(pl.List(pl.Float32))),
+        pl.Series("length", [len(v) for v in x], dtype=pl.Int32),
+    )
+    return out.with_columns(_label_ids(out, label_map)) if label_map is not None else out
+
+
+def split_sequences(frame: pl.DataFrame, *, source: object) -> dict[str, pl.DataFrame]:
+    """Whole sequences by their ``split`` column; none empty, no sequence in two splits."""
+    parts = {name: frame.filter(pl.col("split") == name) for name in SPLITS}
+    check_nonempty(parts, source)
+    check_no_leak(parts, key="tokens" if "tokens" in frame.columns else "values")
+    return parts
+
+
+def check_nonempty(parts: dict[str, pl.DataFrame], source: object) -> None:
+    for name, df in parts.items():
+        if df.height == 0:
+            raise DataError(
+                f"{source}: the '{name}' split is empty; use more data or other fractions"
+            )

@@ -1,0 +1,169 @@
+"""The protocol every task (job) implements, and what its evaluation takes and returns.
+
+A task is one object (``TASK`` in its module, found through :func:`attnlib.tasks.get_task`)
+that owns everything that differs between jobs: which raw data it accepts and how it is
+encoded and split, the tensors it trains on, the model head and loss, the train metrics,
+the evaluation report (model, baselines, plots), the prediction columns of
+``attnlib predict`` and the model card's lines. The rest of the code asks the task and
+never compares its name.
+
+Evaluation is open: :meth:`Task.extend_report` adds a function whose entries are merged
+into ``eval.json`` after the task's own (calibration, conformal coverage, faithfulness).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+    from torch import nn
+
+    from attnlib.config import EvaluateConfig, ModelConfig, TrainConfig
+    from attnlib.data import SequenceData
+    from attnlib.encoding import EncodeOptions
+    from attnlib.persistence import ModelMeta
+    from attnlib.train import History
+
+Splits = tuple["pl.DataFrame", "pl.DataFrame", "pl.DataFrame"]  # train, val, test frames
+
+
+@dataclass
+class EvalContext:
+    """What a task's evaluation may use; the test split is the one scored."""
+
+    model: nn.Module
+    saved: ModelMeta  # the trained model's metadata (vocabulary, label map)
+    meta: dict  # what encode recorded (scaling statistics, window geometry)
+    splits: Splits  # test: the rows of ``test`` (see Task.usable)
+    test: SequenceData
+    options: EvaluateConfig
+    seed: int = 0
+    plots: Path = Path("plots")  # the task writes its pictures here
+
+
+@dataclass
+class Evaluation:
+    """A task's evaluation: ``eval.json``, the confusion plot's rows and heatmap axes."""
+
+    report: dict  # {"model": {...}, baseline name: {...}}
+    confusion: list[dict] = field(default_factory=list)  # plots/confusion.json
+    heatmap_labels: list[list[str]] = field(default_factory=list)  # axis labels per item
+    heatmap_ids: list[str] = field(default_factory=list)  # the items' names
+    outputs: dict[str, Any] = field(default_factory=dict)  # e.g. actual / predicted arrays
+
+
+ReportExtension = Callable[[EvalContext, Evaluation], dict]  # -> entries for eval.json
+
+
+@dataclass(frozen=True)
+class CardNotes:
+    """A task's lines in the model card."""
+
+    attention: str  # how the attention reads, ending the model sentence
+    intended_use: str
+    limits: tuple[str, ...] = ()  # lines added to the card's limits
+
+
+class Task(ABC):
+    """One job: next-state prediction, classification, forecasting, ..."""
+
+    name: ClassVar[str]
+    accepts: ClassVar[tuple[str, ...]]  # raw kinds (attnlib.encoding.kind_of) it can encode
+    needs: ClassVar[str]  # those kinds in words, for the error when the data does not fit
+
+    def __init__(self) -> None:
+        self.extensions: list[ReportExtension] = []
+
+    # ---- data ----
+    @abstractmethod
+    def encode(
+        self, raw: pl.DataFrame, kind: str, opt: EncodeOptions, *, source: object
+    ) -> tuple[pl.DataFrame, dict]:
+        """Assign splits, fit vocabulary / labels / scaling on train, encode every row.
+
+        Returns: (encoded frame, metadata for ``data/vocab.json``, with ``model_fields``:
+        the model config fields the data fixes).
+        """
+
+    @abstractmethod
+    def split(self, frame: pl.DataFrame, *, source: object) -> dict[str, pl.DataFrame]:
+        """The train / val / test frames of an encoded frame, checked for leaks."""
+
+    def usable(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows of a split frame that hold something to predict (default: all)."""
+        return frame
+
+    @abstractmethod
+    def tensors(self, frame: pl.DataFrame, *, source: object) -> SequenceData:
+        """Inputs and targets of an encoded split frame."""
+
+    def data_spec(self, meta: dict) -> dict:
+        """What a saved model needs from ``meta`` to prepare raw input for prediction."""
+        return {k: meta[k] for k in ("task", "input") if k in meta}
+
+    # ---- model ----
+    def check_model(self, cfg: ModelConfig) -> None:  # noqa: B027  (optional: default accepts)
+        """Raise ValueError when the model config cannot do this task (default: any can)."""
+
+    @abstractmethod
+    def build_head(self, cfg: ModelConfig, dim: int) -> nn.Module:
+        """The head on top of encoder outputs of width ``dim``: ``head(h, last, mask) ->
+        (output, attention weights)``; a ``shape`` attribute (per item) reshapes the output."""
+
+    @abstractmethod
+    def loss(self, cfg: ModelConfig, train: TrainConfig | None = None) -> Callable:
+        """``loss(output, target) -> scalar``, the mean over real predictions (``train``
+        may pick a variant, e.g. ``train.loss``)."""
+
+    @abstractmethod
+    def onnx_axes(self, cfg: ModelConfig) -> dict[str, dict[int, str]]:
+        """Dynamic axes of the ONNX graph's ``output`` and ``attention``."""
+
+    def default_model(self, profile, known: tuple[str, ...]) -> tuple[str, str]:
+        """The architecture ``train.name: auto`` picks for data of this ``profile``
+        (:class:`attnlib.auto.DataProfile`) among the ``known`` models: (name, why)."""
+        return "lstm_attention", "a one-directional LSTM with attention (the default)"
+
+    def train_metrics(self, hist: History) -> dict:
+        """Entries this task adds to ``metrics/train.json`` (default: none)."""
+        return {}
+
+    # ---- evaluation ----
+    @abstractmethod
+    def score(self, ctx: EvalContext) -> Evaluation:
+        """Model and baselines on the test split, and the task's plots (into ``ctx.plots``)."""
+
+    def evaluate(self, ctx: EvalContext) -> Evaluation:
+        """:meth:`score`, then every extension's entries merged into the report."""
+        result = self.score(ctx)
+        for extend in self.extensions:
+            result.report.update(extend(ctx, result))
+        return result
+
+    def extend_report(self, fn: ReportExtension) -> ReportExtension:
+        """Add ``fn(ctx, evaluation) -> entries`` to this task's evaluation (a decorator)."""
+        self.extensions.append(fn)
+        return fn
+
+    def heatmap(self, w: np.ndarray, labels: list[str], steps: int, path: Path, item: str):
+        """Draw one item's attention ``w`` over its first ``steps`` labelled steps."""
+        from attnlib.plots import attention_heatmap
+
+        attention_heatmap(w[:steps], labels[:steps], path, title=f"Attention, {item}")
+
+    # ---- prediction and export ----
+    @abstractmethod
+    def predict(
+        self, predictor, frame: pl.DataFrame, *, top_k: int, attention: bool, batch_size: int
+    ) -> pl.DataFrame:
+        """``attnlib predict``: score raw input rows with a bundle (its columns are the task's)."""
+
+    @abstractmethod
+    def card(self, cfg: ModelConfig) -> CardNotes:
+        """The task's lines in the model card."""

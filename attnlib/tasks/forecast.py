@@ -1,0 +1,231 @@
+"""Forecasting: the next ``horizon`` steps of a numeric series from a ``lookback`` window.
+
+Data: one long table (a time column and value columns), split by time with no
+look-ahead (:mod:`attnlib.windows`); windows are cut when loading. Targets are the
+standardised target channels, optionally residuals over the seasonal-naive forecast of
+lag ``delta``. Model: a pooled head with an MLP, output (B, horizon, targets), MSE (or
+Huber). The seasonal period (``delta``, baselines, MASE) and the log choice come from the
+train part (:mod:`attnlib.seasonality`). Evaluation in the data's own units: MAE, RMSE,
+MAPE, sMAPE and MASE beside naive, seasonal naive and Holt-Winters; a forecast-vs-actual
+plot of the last test window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import torch
+from torch import nn
+
+from attnlib import windows
+from attnlib.data import SequenceData
+from attnlib.encoding import check_nonempty
+from attnlib.errors import DataError
+from attnlib.models.heads import PooledHead
+from attnlib.scaling import Standardizer
+from attnlib.scoring import bundle_scaler
+from attnlib.seasonality import series_rules
+from attnlib.split import SPLITS
+from attnlib.tasks import FORECAST
+from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+
+
+class Forecast(Task):
+    name = FORECAST
+    accepts = ("long",)
+    needs = "a long table (a time column and value columns)"
+
+    def encode(self, raw, kind, opt, *, source):
+        channels = [c for c in raw.columns if c not in ("time", "split", "id")]
+        targets = list(opt.targets) or channels
+        missing = [t for t in targets if t not in channels]
+        if missing:
+            raise DataError(f"{source}: target column(s) {missing} not among {channels}")
+        rules = series_rules(raw, lookback=opt.lookback, horizon=opt.horizon, val=opt.val,
+                             test=opt.test, log=opt.log, targets=tuple(targets))  # fmt: skip
+        delta = delta_lag(opt.delta, rules.season, opt.lookback)
+        if not 0 <= delta <= opt.lookback:
+            raise DataError(f"encode.delta {delta} must lie in 0..lookback ({opt.lookback})")
+        split = windows.assign_time_splits(
+            raw.height, val=opt.val, test=opt.test, lookback=opt.lookback, horizon=opt.horizon
+        )
+        values = raw.select(channels).to_numpy().astype(np.float64)  # (N, C)
+        scaler = Standardizer.fit([values[split == "train"]], log=rules.log)
+        tidx = [channels.index(t) for t in targets]
+        x = scaler.transform(values)  # (N, C)
+        frame = pl.DataFrame({
+            "step": pl.Series(np.arange(raw.height), dtype=pl.Int32),
+            "time": raw["time"].cast(pl.String),
+            "x": pl.Series(x.tolist(), dtype=pl.List(pl.Float32)),
+            "y": pl.Series(x[:, tidx].tolist(), dtype=pl.List(pl.Float32)),
+            "split": split,
+        }).with_columns(pl.lit(opt.lookback, pl.Int32).alias("lookback"),
+                        pl.lit(opt.horizon, pl.Int32).alias("horizon"),
+                        pl.lit(delta, pl.Int32).alias("delta"))  # fmt: skip
+        meta = {
+            "task": self.name,
+            "labels": None,
+            "input": {"kind": kind, "channels": channels, "scaler": scaler.to_dict()},
+            "forecast": {"lookback": opt.lookback, "horizon": opt.horizon, "targets": targets,
+                         "target_index": tidx, "delta": delta, "season": rules.season,
+                         "rules": list(rules.reasons)},
+            "model_fields": {"input_kind": "numeric", "input_dim": len(channels),
+                             "horizon": opt.horizon, "num_targets": len(targets)},
+            "rules": list(rules.reasons),  # logged by the encode stage
+        }  # fmt: skip
+        return frame, meta
+
+    def split(self, frame, *, source):
+        """Time steps; val / test files carry the ``lookback`` steps of context before them."""
+        if "lookback" not in frame.columns:
+            raise DataError(f"{source}: not encoded for forecasting; re-run the encode stage")
+        parts = {name: windows.split_rows(frame, name) for name in SPLITS}
+        check_nonempty(parts, source)
+        windows.check_windows(parts)
+        return parts
+
+    def tensors(self, frame, *, source) -> SequenceData:
+        if "y" not in frame.columns:
+            raise DataError(f"{source}: not a forecasting split (no 'y' column)")
+        try:
+            x, y, _ = windows.windows_of(frame)
+        except DataError as exc:
+            raise DataError(f"{source}: {exc}") from None
+        return SequenceData.numeric(list(x), y)  # x (W, L, C), y (W, H, K)
+
+    def data_spec(self, meta: dict) -> dict:
+        return {k: meta[k] for k in ("task", "input", "forecast") if k in meta}
+
+    def default_model(self, profile, known):
+        return "lstm_attention", "forecasting from a window of the past"
+
+    def build_head(self, cfg, dim: int) -> nn.Module:
+        out = cfg.horizon * cfg.num_targets  # viewed as (B, horizon, targets)
+        return PooledHead(dim, out, cfg.attention, cfg.query, cfg.dropout, hidden=dim,
+                          shape=(cfg.horizon, cfg.num_targets))  # fmt: skip
+
+    def loss(self, cfg, train=None):
+        huber = train is not None and train.loss == "huber"  # auto = mse
+        return nn.functional.huber_loss if huber else nn.functional.mse_loss
+
+    def onnx_axes(self, cfg) -> dict:
+        steps = "steps" if cfg.name == "cnn_bilstm_attention" else "time"
+        return {"output": {0: "batch"}, "attention": {0: "batch", 1: steps}}
+
+    def score(self, ctx: EvalContext) -> Evaluation:
+        """Model and baselines on the test windows, in the data's units; the forecast plot."""
+        from attnlib.baselines.forecast import guess_season
+        from attnlib.plots import forecast, note
+
+        fc, inp = ctx.meta["forecast"], ctx.meta["input"]
+        tidx = fc["target_index"]
+        scaler = Standardizer.from_dict(inp["scaler"])
+        encoded = pl.concat(ctx.splits, how="vertical_relaxed").unique("step", keep="first")
+        encoded = encoded.sort("step")
+        series = scaler.inverse(np.asarray(encoded["x"].to_list()))[:, tidx]  # (N, K) raw
+        insample = series[(encoded["split"] == "train").to_numpy()]
+        # the period encode found; older encoded data: the time column's
+        season = ctx.options.season or fc.get("season")
+        season = season or guess_season(encoded["time"].to_list(), default=1)
+        metrics, actual, pred = self.model_metrics(
+            ctx, scaler.select(tidx), insample, season, tidx, int(fc.get("delta") or 0)
+        )
+        starts = windows.target_steps(ctx.splits[-1])
+        report = {"model": {**metrics, "test_windows": len(ctx.test), "season": season}}
+        report.update(baselines(series, starts, fc["horizon"], insample, season))
+        t0 = int(starts[-1])
+        history = series[max(0, t0 - 3 * fc["lookback"]) : t0, 0]
+        forecast(history, actual[-1, :, 0], pred[-1, :, 0], ctx.plots / "forecast.png",
+                 title=f"Forecast vs actual: {fc['targets'][0]}, last test window")  # fmt: skip
+        note(ctx.plots / "confusion.png", f"{self.name}: no confusion matrix")
+        times = encoded["time"].to_list()
+        labels = [[times[t] for t in range(s - fc["lookback"], s)] for s in starts.tolist()]
+        ids = [f"window at {times[s]}" for s in starts.tolist()]
+        return Evaluation(report, [], labels, ids, outputs={"actual": actual, "predicted": pred})
+
+    def model_metrics(self, ctx, target_scaler, insample, season, tidx, delta):
+        """Forecast metrics in the data's own units (scaling and ``delta`` undone).
+
+        Returns: (metrics, actual (W, H, K), predicted (W, H, K)), both raw.
+        """
+        from attnlib.evaluate import predict
+        from attnlib.metrics import regression_metrics
+
+        outputs, targets, _ = predict(ctx.model, ctx.test)
+        pred, actual = torch.cat(outputs).numpy(), torch.cat(targets).numpy()
+        if delta:  # residuals over the seasonal-naive forecast, read back from the inputs
+            x = ctx.test.x.numpy()
+            pred = windows.undo_delta(pred, x, tidx, delta)
+            actual = windows.undo_delta(actual, x, tidx, delta)
+        pred, actual = target_scaler.inverse(pred), target_scaler.inverse(actual)
+        return regression_metrics(actual, pred, insample, season), actual, pred
+
+    def heatmap(self, w, labels, steps, path, item):
+        from attnlib.plots import attention_heatmap
+
+        # the latest steps: the ones next to the forecast
+        attention_heatmap(w[-steps:], labels[-steps:], path, title=f"Attention, {item}")
+
+    def predict(self, predictor, frame, *, top_k, attention, batch_size) -> pl.DataFrame:
+        """Forecast the ``horizon`` steps after the end of a long table (``time`` +
+        channels): one row per step ahead, ``step`` (1..H), then one column per target."""
+        data, scaler = bundle_scaler(predictor)
+        fc, channels = data.get("forecast") or {}, (data.get("input") or {}).get("channels") or []
+        missing = [c for c in channels if c not in frame.columns]
+        if missing:
+            raise DataError(f"the model was trained on columns {channels}; missing {missing}")
+        L, H = int(fc["lookback"]), int(fc["horizon"])
+        if frame.height < L:
+            raise DataError(f"forecasting needs the last {L} steps (lookback); got {frame.height}")
+        x = scaler.transform(frame.select(channels).tail(L).to_numpy())[None]  # (1, L, C)
+        out, w = predictor(x.astype(np.float32), np.array([L], dtype=np.int64))  # (1, H, K)
+        if fc.get("delta"):  # the model predicts residuals over a seasonal-naive forecast
+            out = windows.undo_delta(out, x, fc["target_index"], int(fc["delta"]))
+        pred = scaler.select(fc["target_index"]).inverse(out[0])  # (H, K)
+        result = pl.DataFrame({"step": list(range(1, H + 1)),
+                               **{t: pred[:, k] for k, t in enumerate(fc["targets"])}})  # fmt: skip
+        if attention:
+            weights = [float(v) for v in w[0]]
+            result = result.with_columns(pl.Series("attention", [weights] * H))
+        return result
+
+    def card(self, cfg) -> CardNotes:
+        return CardNotes(
+            attention=".",
+            intended_use="Forecast the next `horizon` steps of a numeric series from a "
+            "`lookback` window.",
+        )
+
+
+def delta_lag(delta: int | str, season: int, lookback: int) -> int:
+    """``encode.delta`` as a lag: ``season`` is the period found in the train part (see
+    attnlib.seasonality), or 1 when it is longer than ``lookback``."""
+    if delta != "season":
+        return int(delta)
+    return season if season <= lookback else 1
+
+
+def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np.ndarray,
+              season: int) -> dict:  # fmt: skip
+    """Naive (the last value), seasonal naive and Holt-Winters, each window forecast from
+    everything before it.
+
+    Args:
+        series: (N, K) raw target channels over the whole time axis.
+        starts: (W,) step of each test window's first target.
+        horizon: H. insample: (T, K) the train part (MASE). season: m.
+    """
+    from attnlib.baselines import forecast as fc
+    from attnlib.metrics import regression_metrics
+
+    out = {}
+    actual = np.stack([series[t : t + horizon] for t in starts])  # (W, H, K)
+    methods = (("naive", fc.seasonal_naive, 1), ("seasonal_naive", fc.seasonal_naive, season),
+               ("holt_winters", fc.holt_winters, season))  # fmt: skip
+    for name, fn, m in methods:
+        pred = np.stack([fn(series[:t], horizon, m) for t in starts])
+        out[name] = regression_metrics(actual, pred, insample, season)
+    return out
+
+
+TASK = Forecast()

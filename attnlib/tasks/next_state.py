@@ -1,0 +1,139 @@
+"""Next-state prediction: every position of a token sequence predicts the next token.
+
+Data: token sequences, no label; whole sequences go to one split. Model: the causal
+next-state head (position t attends to steps <= t), cross-entropy over real positions.
+Evaluation: accuracy, top-5, NLL and perplexity per real token beside an interpolated
+Kneser-Ney n-gram model (order chosen on validation); a confusion plot of the most
+frequent states.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+from torch import nn
+
+from attnlib.data import SequenceData
+from attnlib.encoding import encode_sequences, split_sequences
+from attnlib.errors import DataError
+from attnlib.models.heads import NextStateHead
+from attnlib.scoring import score_batches, softmax, token_ids, top_k_columns
+from attnlib.tasks import NEXT_STATE
+from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+from attnlib.vocab import PAD_ID
+
+
+class NextState(Task):
+    name = NEXT_STATE
+    accepts = ("tokens",)
+    needs = "token sequences"
+
+    def encode(self, raw, kind, opt, *, source):
+        return encode_sequences(raw, kind, opt, task=self.name, labelled=False, source=source)
+
+    def split(self, frame, *, source):
+        return split_sequences(frame, source=source)
+
+    def usable(self, frame: pl.DataFrame) -> pl.DataFrame:
+        # a 1-token sequence has nothing to predict; dropped so rows stay aligned with tensors
+        return frame.filter(pl.col("length") >= 2) if "length" in frame.columns else frame
+
+    def tensors(self, frame, *, source) -> SequenceData:
+        if "x" in frame.columns:
+            raise DataError(f"{source}: task '{self.name}' is not supported for numeric series")
+        return SequenceData.next_state(frame["ids"].to_list())
+
+    def check_model(self, cfg) -> None:
+        if cfg.name != "lstm_attention":
+            raise ValueError(
+                f"model '{cfg.name}' is bidirectional and would see the future: "
+                f"{self.name} needs 'lstm_attention'"
+            )
+        if cfg.input_kind != "tokens":
+            raise ValueError(f"{self.name} needs token input")
+
+    def default_model(self, profile, known):
+        return "lstm_attention", (
+            "next-state prediction must not see the next token: the one-directional LSTM"
+        )
+
+    def build_head(self, cfg, dim: int) -> nn.Module:
+        return NextStateHead(dim, cfg.vocab_size, cfg.attention, cfg.dropout)
+
+    def loss(self, cfg, train=None):
+        def next_state_loss(logits, y):  # logits (B, T, V), y (B, T) with PAD_ID = no target
+            return nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=PAD_ID
+            )
+
+        return next_state_loss
+
+    def onnx_axes(self, cfg) -> dict:
+        return {"output": {0: "batch", 1: "time"}, "attention": {0: "batch", 1: "time", 2: "time"}}
+
+    def train_metrics(self, hist) -> dict:
+        return {"val_perplexity": math.exp(hist.best_val_loss)}
+
+    def score(self, ctx: EvalContext) -> Evaluation:
+        from attnlib.baselines.ngram import KneserNey, select_order
+        from attnlib.evaluate import categorical, predict
+        from attnlib.metrics import next_state_metrics
+
+        logits, targets, _ = predict(ctx.model, ctx.test)
+        metrics = next_state_metrics(logits, targets)
+        actual = np.concatenate([t.reshape(-1).numpy() for t in targets])
+        pred = np.concatenate([lg.argmax(-1).reshape(-1).numpy() for lg in logits])
+        keep = actual != PAD_ID
+        actual, pred = actual[keep], pred[keep]
+        metrics["test_tokens"] = int(len(actual))
+        metrics["test_sequences"] = len(ctx.test)
+        # Kneser-Ney: order chosen on validation, fitted on train, scored on test
+        train, val, test = (f["ids"].to_list() for f in ctx.splits)
+        V = len(ctx.saved.vocab)
+        order, val_ppl = select_order(train, val, V, orders=ctx.options.ngram_orders)
+        kn = KneserNey(order).fit(train, vocab_size=V).evaluate(test, vocab_size=V)
+        kn.pop("n_predictions", None)
+        kn.update(order=order, val_perplexity=val_ppl[order])
+        report = {"model": metrics, "kneser_ney": kn}
+        return categorical(ctx, self.name, report, actual, pred, ctx.saved.vocab.itos)
+
+    def heatmap(self, w, labels, steps, path, item):
+        from attnlib.plots import attention_heatmap
+
+        # row t: attention when predicting token t+1
+        attention_heatmap(w[:steps, :steps], labels[:steps], path,
+                          query_labels=[f"→{t}" for t in labels[1 : steps + 1]],
+                          title=f"Attention, test sequence {item}")  # fmt: skip
+
+    def predict(self, predictor, frame, *, top_k, attention, batch_size) -> pl.DataFrame:
+        """One row per position: ``id``, ``step``, ``actual`` next token (None after the
+        last), ``correct``, ``predicted``, ``top_k``, ``probabilities`` [, ``attention``]."""
+        tokens, seq_ids, ids, order = token_ids(predictor.meta, frame)
+        names = predictor.meta.vocab.itos
+        k = min(top_k, len(names))
+        rows: list[dict] = []
+        batches = score_batches(
+            predictor, ids, order, pad=PAD_ID, dtype=np.int64, batch_size=batch_size
+        )
+        for i, out, w, n in batches:
+            probs = softmax(out[:n])  # (n, V)
+            for t in range(n):
+                row = {"_order": i, "id": seq_ids[i], "step": t}
+                has_next = t + 1 < n
+                row["actual"] = tokens[i][t + 1] if has_next else None
+                row["correct"] = bool(probs[t].argmax() == ids[i][t + 1]) if has_next else None
+                weights = w[t, : t + 1] if attention else None
+                rows.append(top_k_columns(row, probs[t], names, k, weights))
+        return pl.DataFrame(rows).sort(["_order", "step"]).drop("_order")
+
+    def card(self, cfg) -> CardNotes:
+        return CardNotes(
+            attention=", causal: position t attends to steps <= t.",
+            intended_use="Predict the next state of a categorical sequence (top-k with "
+            "probabilities) and show which earlier steps the prediction attended to.",
+        )
+
+
+TASK = NextState()
