@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from attnlib.config import AUTO_KEYS, TrainSection, validate
 from attnlib.data import SequenceData
 from attnlib.tasks import get_task
 
 AUTO = "auto"
-SMALL = 500  # training examples below which validation is too small to steer much
+SMALL = 500  # training targets below which validation is too small to steer much
 TARGET_STEPS = 2000  # optimiser steps an `auto` epoch budget aims at (early stopping ends it)
 
 
@@ -29,6 +30,7 @@ class DataProfile:
     n_train: int  # training examples (sequences; forecast: windows)
     mean_length: float  # real steps per example
     max_length: int
+    n_targets: int = 0  # predictions the loss averages (next_state: one per step; else n)
     channels: int = 0  # numeric: values per step
     vocab_size: int = 0  # tokens: vocabulary size, <pad> and <unk> included
     num_classes: int = 0  # classify: classes
@@ -43,10 +45,16 @@ class DataProfile:
             n_train=len(data),
             mean_length=float(lengths.mean()),
             max_length=int(lengths.max()),
+            n_targets=int(data.lengths.sum()) if data.y_per_step else len(data),
             channels=int(data.x.shape[-1]) if numeric else 0,
             vocab_size=vocab_size,
             num_classes=num_classes,
         )
+
+    @classmethod
+    def of_fields(cls, task: str, data: SequenceData, fields: dict) -> DataProfile:
+        """The profile from the training tensors and the model fields the data fixes."""
+        return cls.of(task, data, fields.get("vocab_size", 0), fields.get("num_classes", 0))
 
     def describe(self) -> str:
         kind = f"{self.channels}-channel series" if self.input_kind == "numeric" else "tokens"
@@ -74,10 +82,10 @@ def model_name(p: DataProfile, known: tuple[str, ...]) -> Choice:
 
 
 def batch_size(p: DataProfile) -> Choice:
-    """About n/25 examples a batch, a power of two in [8, 64]: small data gets many steps."""
-    raw = min(max(p.n_train / 25, 8), 64)
+    """About n/16 examples a batch, a power of two in [8, 64]: small data gets many steps."""
+    raw = min(max(p.n_train / 16, 8), 64)
     size = 2 ** round(math.log2(raw))
-    return Choice("batch_size", size, f"{p.n_train} training examples: about n/25 per "
+    return Choice("batch_size", size, f"{p.n_train} training examples: about n/16 per "
                   "batch, a power of two between 8 and 64")  # fmt: skip
 
 
@@ -94,27 +102,41 @@ def epochs(p: DataProfile, batch: int) -> tuple[Choice, Choice]:
 
 def refit(p: DataProfile) -> Choice:
     """Small data: pick the epoch count on validation, then refit on train + validation."""
-    if p.n_train < SMALL:
-        return Choice("refit", True, f"{p.n_train} < {SMALL} training examples: the epoch "
+    if p.n_targets < SMALL:
+        return Choice("refit", True, f"{p.n_targets} < {SMALL} training targets: the epoch "
                       "count is chosen on validation, then the model is refitted on "
                       "train + validation for that many epochs")  # fmt: skip
-    return Choice("refit", False, f"{p.n_train} >= {SMALL} training examples: the best "
+    return Choice("refit", False, f"{p.n_targets} >= {SMALL} training targets: the best "
                   "validation checkpoint is kept")  # fmt: skip
 
 
-def val_share(n_examples: int) -> Choice:
-    """The validation share of the data: larger when the data is small."""
+def val_share(n_examples: int, sequences: bool = True) -> Choice:
+    """The validation share of the data: larger when there are few sequences.
+
+    ``sequences=False`` (one long series cut into windows): the forecasting split holds
+    whole horizons at the end, and 10 % keeps the training span long.
+    """
+    if not sequences:
+        return Choice("val", 0.1, f"one series of {n_examples} steps: the last horizons")
     share = 0.2 if n_examples < 2 * SMALL else 0.1
-    return Choice("val", share, f"{n_examples} examples: {share:.0%} for validation "
-                  "(early stopping needs enough of them)")  # fmt: skip
+    return Choice("val", share, f"{n_examples} sequences: {share:.0%} for validation "
+                  "(early stopping and calibration need enough of them)")  # fmt: skip
 
 
-def search_enabled(p: DataProfile) -> Choice:
+def resolve_val(val: float | str, n_examples: int, sequences: bool = True) -> tuple:
+    """``split.val`` as a fraction: (value, the choice made or None when set by hand)."""
+    if val != AUTO:
+        return float(val), None
+    choice = val_share(n_examples, sequences)
+    return choice.value, choice
+
+
+def search_enabled(p: DataProfile) -> Choice:  # used for ``search.enabled: auto``
     """Search only where validation can rank trials: enough examples to tell them apart."""
-    if p.n_train < SMALL:
-        return Choice("enabled", False, f"{p.n_train} < {SMALL} training examples: trial "
+    if p.n_targets < SMALL:
+        return Choice("enabled", False, f"{p.n_targets} < {SMALL} training targets: trial "
                       "rankings on so small a validation split are noise")  # fmt: skip
-    return Choice("enabled", True, f"{p.n_train} training examples")
+    return Choice("enabled", True, f"{p.n_targets} training targets")
 
 
 def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]) -> tuple:
@@ -141,3 +163,34 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
         take(c)
     take(refit(p))
     return out, made
+
+
+def resolve_search(enabled: bool | str, p: DataProfile) -> tuple[bool, Choice | None]:
+    """``search.enabled``: (whether to search, the choice made or None when set by hand)."""
+    if enabled != AUTO:
+        return bool(enabled), None
+    choice = search_enabled(p)
+    return choice.value, choice
+
+
+def auto_metrics(choices: list[Choice], meta: dict | None = None) -> dict:
+    """``metrics/train.json`` entries: what each ``auto`` became and why (``meta``: the
+    encode stage's record, holding its own choices such as ``split.val``)."""
+    choices = [Choice(**c) for c in (meta or {}).get("auto", [])] + list(choices)
+    if not choices:
+        return {}
+    return {"auto": {c.key: c.value for c in choices}, "auto_why": {c.key: c.why for c in choices}}
+
+
+def resolve_section(section: dict | None, p: DataProfile | None) -> tuple[dict, list[Choice]]:
+    """The ``train`` section with its ``auto`` values decided from the data profile ``p``.
+
+    The section is validated first (errors name the key); without a profile it is
+    returned as given (:func:`attnlib.config.train_configs` then takes the defaults).
+    """
+    values = validate(TrainSection, section, section="train").model_dump()
+    if p is None or not any(values[k] == AUTO for k in AUTO_KEYS):
+        return values, []
+    from attnlib.models import MODELS  # the registry imports every model: only when needed
+
+    return resolve_train(p, values, tuple(MODELS))

@@ -36,8 +36,10 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         "```json",
         json.dumps(eval_metrics, indent=2),
         "```",
-        "ONNX Runtime vs eager PyTorch, max abs difference: "
-        f"{export_metrics.get('onnx_max_abs_diff')}",
+        "Export checks (ONNX Runtime vs eager PyTorch, max abs differences; sizes in bytes):",
+        "```json",
+        json.dumps(export_metrics, indent=2),
+        "```",
         "",
         "## Intended use",
         notes.intended_use,

@@ -93,12 +93,24 @@ def datasets() -> None:
 @user_errors
 def predict(
     bundle: Annotated[Path, typer.Argument(help="an export/ bundle or a model directory")],
-    input: Annotated[Path, typer.Argument(help="sequences: Parquet, CSV, TSV or TXT")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet or CSV file to write")],
+    input: Annotated[
+        Path | None, typer.Argument(help="sequences: Parquet, CSV, TSV or TXT")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Parquet or CSV file to write")
+    ] = None,
     format: Annotated[str, typer.Option(help="input format: auto, seqlab_txt, csv, ...")] = "auto",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="how many states / classes")] = 5,
     attention: Annotated[bool, typer.Option("--attention", help="add attention weights")] = False,
     engine: Annotated[str, typer.Option(help="onnx (ONNX Runtime) or torch (eager)")] = "onnx",
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="next-state: read tokens from stdin as they come (blank line = new sequence), "
+            "print the top-k next states after each",
+        ),
+    ] = False,
 ) -> None:
     """Score every sequence in INPUT with a trained model; write one row per prediction."""
     from attnlib.datasets import read_source
@@ -106,6 +118,14 @@ def predict(
     from attnlib.predict import Predictor, predict_frame
 
     predictor = Predictor(bundle, engine=engine)
+    if stream:
+        from attnlib.stream import stream_lines
+
+        stream_lines(predictor.stream(), predictor.meta.vocab, sys.stdin,
+                     lambda line: print(line, flush=True), top_k=top_k)  # fmt: skip
+        return
+    if input is None or out is None:
+        raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
     frame = read_source(str(input), format)
     result = predict_frame(predictor, frame, top_k=top_k, attention=attention)
     with atomic_path(out, suffix=out.suffix) as tmp:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+import re
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -17,8 +18,9 @@ from pydantic import (
 from attnlib import tasks
 from attnlib.errors import ConfigError
 
-ModelName = Literal["lstm_attention", "bilstm_attention", "cnn_bilstm_attention"]
+ModelName = Literal["lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn"]
 Scorer = Literal["additive", "dot", "general", "scaled_dot"]
+BIDIRECTIONAL = ("bilstm_attention", "cnn_bilstm_attention")
 
 
 class _Frozen(BaseModel):
@@ -52,6 +54,29 @@ class ModelConfig(_Frozen):
     subword_width: int = Field(0, ge=0)
     vectors_dim: int = Field(0, ge=0)
     input_init: str = ""
+    # alstm_fcn: the fully convolutional arm (Karim et al. 2017); SE blocks when channels > 1
+    fcn_filters: tuple[int, int, int] = (128, 256, 128)
+    fcn_kernels: tuple[int, int, int] = (8, 5, 3)
+    se_reduction: int = Field(16, ge=1)  # squeeze-and-excitation bottleneck = filters / this
+    # AWD-LSTM regularisers (Merity et al. 2017); see attnlib/models/regularizers.py
+    embedding_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # tokens: drop whole word types
+    locked_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # one mask per sequence, all steps
+    # next_state: output layer shares the embedding matrix. Stored configs hold a bool (an old
+    # model.json without the key was trained untied); "auto" resolves on validation to
+    # "tie when embedding_dim equals the LSTM output size".
+    tie_weights: bool | Literal["auto"] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_tie(cls, data):
+        if isinstance(data, dict) and data.get("tie_weights") == "auto":
+            get = lambda k: data.get(k, cls.model_fields[k].default)  # noqa: E731
+            dirs = 2 if get("name") in BIDIRECTIONAL else 1
+            data = {**data, "tie_weights": get("task") == tasks.NEXT_STATE
+                    and get("input_kind") == "tokens"
+                    and get("embedding_dim") == get("hidden_dim") * dirs
+                    and not get("subword_rows") and not get("vectors_dim")}  # fmt: skip
+        return data
 
     @field_validator("task")
     @classmethod
@@ -66,12 +91,33 @@ class ModelConfig(_Frozen):
             raise ValueError("vocab_size must be >= 3 for token input (<pad>, <unk> and a token)")
         if self.input_kind == "numeric" and self.input_dim < 1:
             raise ValueError("input_dim must be >= 1 for numeric input")
+        if self.name == "alstm_fcn" and (
+            self.input_kind != "numeric" or self.task == tasks.NEXT_STATE
+        ):
+            raise ValueError(
+                "model 'alstm_fcn' is for numeric series (classify or forecast), "
+                f"not {self.input_kind} input with task {self.task}"
+            )
         tasks.get_task(self.task).check_model(self)  # e.g. next_state: causal, tokens
+        if self.tie_weights and (
+            self.task != tasks.NEXT_STATE or self.embedding_dim != self.out_dim
+        ):
+            raise ValueError(
+                f"tie_weights needs task next_state and embedding_dim ({self.embedding_dim}) "
+                f"equal to the LSTM output size ({self.out_dim}); use tie_weights: auto"
+            )
+        if self.embedding_dropout and self.input_kind != "tokens":
+            raise ValueError("embedding_dropout drops word vectors: it needs token input")
         return self
 
     @property
     def bidirectional(self) -> bool:
-        return self.name != "lstm_attention"
+        return self.name in BIDIRECTIONAL
+
+    @property
+    def out_dim(self) -> int:
+        """The LSTM encoder's output size D (hidden_dim per direction)."""
+        return self.hidden_dim * (2 if self.bidirectional else 1)
 
 
 class TrainConfig(_Frozen):
@@ -90,9 +136,21 @@ class TrainConfig(_Frozen):
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     amp: bool = True  # mixed precision, used on CUDA only
+    # CPU training: bf16 autocast where the CPU has it natively (auto), or always / never
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     bucket: bool = True  # length-bucketed batches (less padding, same loss)
-    loss: Literal["auto", "mse", "huber"] = "auto"  # regression loss; auto = mse
+    # forecast: the regression loss of the search's trials and of the final fit alike;
+    # next_state / classify always use cross-entropy and accept only the default
+    loss: Literal["mse", "huber"] = "mse"
+    # pick the epoch count on validation, then refit on train + val for that many epochs
+    refit: bool = False
     progress: bool = True
+    # the training recipe (attnlib/optim.py): defaults keep the original Adam, constant lr
+    optimizer: Literal["adam", "adamw"] = "adam"  # adamw: weight decay decoupled from the gradient
+    schedule: Literal["none", "onecycle", "cosine", "plateau"] = "none"  # lr, stepped per batch
+    warmup: float = Field(0.1, ge=0.0, lt=1.0)  # cosine / onecycle: share of steps warming up
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # classify: targets smoothed by this
+    ensemble: int = Field(1, ge=1)  # members trained with seeds seed, seed + 1, ...
 
 
 class _TrainRun(_Frozen):
@@ -113,9 +171,23 @@ MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)
 
 
+# Keys whose value may be "auto": decided from the training data (attnlib.auto).
+AUTO_KEYS = ("name", "batch_size", "epochs", "patience", "refit")
+
+
 def _fields(model: type[BaseModel], keys: tuple[str, ...]) -> dict:
-    """``model``'s declarations of ``keys`` (type, default, bound), for another model."""
-    return {k: (model.model_fields[k].annotation, model.model_fields[k]) for k in keys}
+    """``model``'s declarations of ``keys`` (type, default, bound), for another model;
+    an :data:`AUTO_KEYS` key also takes ``"auto"``, its default."""
+    out = {}
+    for k in keys:
+        info = model.model_fields[k]
+        if k in AUTO_KEYS:  # the bounds apply to the value, not to "auto"
+            parts = (info.annotation, *info.metadata)
+            bounded = Annotated[parts] if info.metadata else info.annotation
+            out[k] = (bounded | Literal["auto"], "auto")
+        else:
+            out[k] = (info.annotation, info)
+    return out
 
 
 TrainSection = create_model(
@@ -137,6 +209,8 @@ def train_configs(
     Args:
         data_fields: the model fields the data fixes (input kind and width, vocabulary
             size, classes, horizon; see what encode records as ``model_fields``).
+    An :data:`AUTO_KEYS` value still ``auto`` here takes the configs' default;
+    :func:`attnlib.auto.resolve_section` decides them from the data first.
     """
     run = validate(TrainSection, section, section="train")
     values = run.model_dump()
@@ -144,6 +218,10 @@ def train_configs(
     if unknown:
         raise ConfigError(f"{source}: unknown keys {sorted(unknown)}")
     values.update(overrides or {})
+    for k in AUTO_KEYS:  # still "auto" (no data decided, see attnlib.auto): the defaults
+        if values[k] == "auto":
+            owner = ModelConfig if k in ModelConfig.model_fields else TrainConfig
+            values[k] = owner.model_fields[k].default
     model = validate(
         ModelConfig, {**{k: values[k] for k in MODEL_KEYS}, "task": task, **data_fields},
         section="train",
@@ -158,7 +236,7 @@ def train_configs(
 class EvaluateConfig(_Frozen):
     """The ``evaluate`` section: what the tasks' evaluations draw and compare."""
 
-    top_k: int = Field(5, ge=1)
+    top_k: int = Field(5, ge=1)  # next_state: k of top-k accuracy (model and Kneser-Ney)
     ngram_orders: list[int] = [1, 2, 3, 4, 5, 6, 7]  # next_state: Kneser-Ney orders tried
     heatmaps: int = Field(3, ge=0)  # attention heatmaps of this many test items
     confusion_top: int = Field(15, ge=2)  # confusion among the most frequent classes
@@ -166,6 +244,7 @@ class EvaluateConfig(_Frozen):
 
 
 C = TypeVar("C", bound=BaseModel)
+_UNION_MEMBER = re.compile(r"^(int|float|bool|str|constrained-\w+|literal\[.*\])$")
 
 
 def validate(cls: type[C], data: dict | None, *, section: str = "") -> C:
@@ -174,8 +253,12 @@ def validate(cls: type[C], data: dict | None, *, section: str = "") -> C:
         return cls.model_validate(data or {})
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in ((section,) if section else ()) + tuple(err["loc"]))
+        # a union's member ("int", "literal[...]") is not part of the key's path
+        loc = tuple(p for p in err["loc"] if not _UNION_MEMBER.match(str(p)))
+        key = ".".join(str(p) for p in ((section,) if section else ()) + loc)
         msg = err["msg"]
+        if loc and loc[-1] in AUTO_KEYS and len(loc) < len(err["loc"]):
+            msg += ", or 'auto'"
         if err["type"] == "extra_forbidden":
             msg = f"unknown key (allowed: {', '.join(sorted(cls.model_fields))})"
         raise ConfigError(f"params key '{key or section}': {msg}") from None

@@ -77,6 +77,22 @@ class SequenceData:
         y = torch.as_tensor(t, dtype=torch.float32 if t.dtype.kind == "f" else torch.int64)
         return cls(x, lengths, y)
 
+    @classmethod
+    def concat(cls, a: SequenceData, b: SequenceData) -> SequenceData:
+        """``a``'s sequences then ``b``'s, padded to the longer of the two."""
+        T = max(a.x.shape[1], b.x.shape[1])
+
+        def pad(t: torch.Tensor, value) -> torch.Tensor:  # the time axis (dim 1) to T
+            if t.shape[1] == T:
+                return t
+            shape = (t.shape[0], T - t.shape[1], *t.shape[2:])
+            return torch.cat([t, torch.full(shape, value, dtype=t.dtype)], dim=1)
+
+        fill = PAD_ID if not a.x.is_floating_point() else 0.0
+        x = torch.cat([pad(a.x, fill), pad(b.x, fill)])
+        ys = [pad(t.y, PAD_ID) if a.y_per_step else t.y for t in (a, b)]
+        return cls(x, torch.cat([a.lengths, b.lengths]), torch.cat(ys), a.y_per_step)
+
     def __len__(self) -> int:
         return len(self.lengths)
 

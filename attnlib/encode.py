@@ -9,10 +9,12 @@ data-dependent model fields, so later stages, prediction and export need nothing
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
+from attnlib.auto import resolve_val
 from attnlib.data import SequenceData
 from attnlib.encoding import (  # noqa: F401  (re-exported: the encode stage's vocabulary)
     EncodeOptions,
@@ -29,7 +31,8 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     """Assign splits, fit vocabulary / labels / scaling on train only, encode every row.
 
     Returns:
-        (encoded frame, metadata dict for ``data/vocab.json``).
+        (encoded frame, metadata dict for ``data/vocab.json``; token sequences and numeric
+        series also carry ``split_counts``, see :func:`attnlib.encoding.encode_sequences`).
 
     Raises:
         DataError: the data does not fit the task (e.g. forecasting a token corpus).
@@ -37,7 +40,12 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     job, kind = get_task(task), kind_of(raw)
     if kind not in job.accepts:
         raise DataError(f"{source}: task '{task}' needs {job.needs}; this data holds {kind}")
-    return job.encode(raw, kind, opt, source=source)
+    shipped_test = raw.filter(pl.col("split") == "test").height if "split" in raw.columns else 0
+    val, choice = resolve_val(opt.val, raw.height - shipped_test, sequences=kind != "long")
+    frame, meta = job.encode(raw, kind, replace(opt, val=val), source=source)
+    if choice is not None:  # the train stage reports it beside its own choices
+        meta["auto"] = [{"key": "split.val", "value": choice.value, "why": choice.why}]
+    return frame, meta
 
 
 def to_sequence_data(frame: pl.DataFrame, task: str, *, source: object = "data") -> SequenceData:

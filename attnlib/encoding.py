@@ -20,7 +20,7 @@ import polars as pl
 
 from attnlib.errors import DataError, where
 from attnlib.scaling import Standardizer
-from attnlib.split import SPLITS, assign_splits, check_no_leak
+from attnlib.split import SPLITS, check_no_leak, split_frame
 from attnlib.tokenize import resolve, retokenize
 from attnlib.vocab import Vocabulary
 
@@ -29,7 +29,7 @@ from attnlib.vocab import Vocabulary
 class EncodeOptions:
     """What the ``encode`` and ``split`` params sections decide."""
 
-    val: float = 0.1
+    val: float | str = 0.1  # "auto": from the data's size (attnlib.auto.val_share)
     test: float = 0.1
     seed: int = 0
     min_freq: int = 1
@@ -66,22 +66,26 @@ def encode_sequences(
     """Token sequences or numeric series: splits (stratified by label when ``labelled``),
     then vocabulary or scaling and the label map fitted on the train split only.
 
+    Train rows that repeat a shipped test sequence are dropped; ``meta["split_counts"]``
+    says how many, and how many groups of identical sequences carry conflicting labels
+    (:func:`attnlib.split.split_frame`).
+
     Returns: (encoded frame, metadata).
     """
+    # text is tokenised first, so identical sequences are grouped (and leak-checked) as the
+    # model sees them
+    spec = resolve(opt.tokenizer, opt.lowercase, labelled=labelled,
+                   has_text=kind == "tokens" and "text" in raw.columns)  # fmt: skip
+    raw = retokenize(raw, spec)
     stratify = "label" if labelled else None
-    frame = raw.with_columns(
-        assign_splits(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
-    )
+    frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None
-    meta: dict = {"task": task, "labels": labels, "input": {"kind": kind}}
+    meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
+                  "split_counts": counts.to_dict()}  # fmt: skip
+    if spec is not None:
+        meta["input"]["text"] = spec  # prediction tokenises new text the same way
     if kind == "tokens":
-        spec = resolve(opt.tokenizer, opt.lowercase, labelled=labelled,
-                       has_text="text" in frame.columns)  # fmt: skip
-        frame = retokenize(frame, spec)
-        train = frame.filter(pl.col("split") == "train")
-        if spec is not None:
-            meta["input"]["text"] = spec  # prediction tokenises new text the same way
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
         )

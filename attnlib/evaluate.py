@@ -2,8 +2,9 @@
 
 :func:`evaluate` runs the task's own evaluation (:meth:`attnlib.tasks.base.Task.evaluate`:
 model metrics, baselines, plots) and draws the attention heatmaps of a few test items.
-Baselines are fitted on everything but test (train + validation: the model sees validation
-too, for early stopping) and scored with the same metrics as the model.
+Every baseline is fitted on train + validation (the model sees validation too, for early
+stopping) and scored on test with the same metrics as the model; a baseline's own
+hyper-parameter (the Kneser-Ney order) is chosen on validation first, fitted on train.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from torch import nn
 from attnlib.data import Batch
 from attnlib.errors import ModelFileError
 from attnlib.io import atomic_path
+from attnlib.models.encoders import LSTMEncoder
 from attnlib.tasks import get_task
 from attnlib.train import free_cores
 
@@ -48,18 +49,21 @@ class _WithAttention(nn.Module):
 
 @contextlib.contextmanager
 def _export_mode(model: nn.Module) -> Iterator[None]:
-    """Eval mode and an unpacked encoder for the duration; both restored afterwards."""
-    encoder = getattr(model, "encoder", None)
-    packed, training = getattr(encoder, "packed", None), model.training
+    """Eval mode and unpacked encoders for the duration; both restored afterwards.
+
+    Every :class:`LSTMEncoder` inside is switched (an ensemble holds one per member).
+    """
+    encoders = [m for m in model.modules() if isinstance(m, LSTMEncoder)]
+    packed, training = [e.packed for e in encoders], model.training
     model.eval()
-    if packed is not None:
+    for encoder in encoders:
         encoder.packed = False
     try:
         yield
     finally:
         model.train(training)
-        if packed is not None:
-            encoder.packed = packed
+        for encoder, was in zip(encoders, packed, strict=True):
+            encoder.packed = was
 
 
 def _dynamic_axes(model: nn.Module) -> dict[str, dict[int, str]]:
@@ -99,6 +103,9 @@ def export_onnx(
             "ignore", category=torch.jit.TracerWarning, module=r"torch\.nn\.modules\.rnn"
         )
         warnings.filterwarnings("ignore", "The feature will be removed", DeprecationWarning)
+        # an asymmetric F.pad (ALSTM-FCN's even kernels) traces through a reversed Slice,
+        # which constant folding skips: a note about graph size, not about results
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
         torch.onnx.export(
             _WithAttention(model),
             args,

@@ -35,9 +35,46 @@ def build_and_fit(
     )
     hist = fit(
         model, batches, Batches(val, VAL_BATCH), train_cfg, loss_fn=loss_fn(model_cfg, train_cfg),
+        # early stopping watches the plain loss: label smoothing is a training device only
+        val_loss_fn=loss_fn(model_cfg, train_cfg.model_copy(update={"label_smoothing": 0.0})),
         callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
+    if train_cfg.refit:
+        model = refit(model_cfg, train_cfg, train, val, hist.best_epoch + 1)
+        hist.refit_epochs = hist.best_epoch + 1
     return model, hist
+
+
+class _Enough(Exception):
+    """Raised by refit's callback after its epoch count: fit keeps the last weights."""
+
+
+def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
+          val: SequenceData, epochs: int) -> nn.Module:  # fmt: skip
+    """A new seeded model trained on train + val for ``epochs`` epochs, the count early
+    stopping chose on val; no early stopping (val is now seen), the last weights kept.
+
+    Same optimiser, schedule and epoch budget as the first fit, cut after ``epochs``, so
+    the learning rate follows the same course; val still reports a (now in-sample) loss.
+    """
+    seed_everything(train_cfg.seed)
+    model = build_model(model_cfg)
+    both = SequenceData.concat(train, val)
+    batches = Batches(
+        both, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
+    )
+    cfg = train_cfg.model_copy(update={"patience": train_cfg.epochs})  # never stops early
+
+    def stop(epoch: int, logs: dict) -> None:
+        if epoch + 1 >= epochs:
+            raise _Enough
+
+    try:
+        fit(model, batches, Batches(val, VAL_BATCH), cfg, loss_fn=loss_fn(model_cfg, train_cfg),
+            callbacks=[stop])  # fmt: skip
+    except _Enough:
+        pass
+    return model
 
 
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, files: Iterable[Path]) -> str:
@@ -72,4 +109,6 @@ def train_metrics(model_cfg: ModelConfig, hist: History) -> dict:
         "train_loss": hist.train_loss[hist.best_epoch],
         "seconds": round(hist.seconds, 2),
     }
+    if hist.refit_epochs:
+        out["refit_epochs"] = hist.refit_epochs  # on train + val, after early stopping
     return {**out, **get_task(model_cfg.task).train_metrics(hist)}

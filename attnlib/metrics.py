@@ -164,24 +164,28 @@ def nll_sum(logits, targets, *, ignore_index: int | None = PAD_ID) -> tuple[floa
     return float(total), int((t != ign).sum())
 
 
-def next_state_metrics(logits, targets, *, ignore_index: int | None = PAD_ID) -> dict[str, float]:
-    """Accuracy, top-5 accuracy, mean NLL and perplexity of next-token predictions.
+def next_state_metrics(
+    logits, targets, *, top_k: int = 5, ignore_index: int | None = PAD_ID
+) -> dict[str, float]:
+    """Accuracy, top-k accuracy, mean NLL and perplexity of next-token predictions.
 
     Args:
         logits: (N, V) or (B, T, V) scores, or a list of such per-batch tensors (padded
             batches of different lengths need not be concatenated first).
         targets: matching (N,) / (B, T) ids, or a list; ``ignore_index`` (PAD_ID by
             default) marks positions with no real token to predict.
+        top_k: k of the top-k accuracy (``evaluate.top_k``); it names the key.
     Returns:
-        ``{"accuracy", "top5_accuracy"}`` in [0, 1], ``"nll"`` = mean NLL in nats per
-        real token, ``"perplexity"`` = exp(nll).
+        ``{"accuracy", "top{k}_accuracy"}`` in [0, 1] (``top5_accuracy`` for k = 5),
+        ``"nll"`` = mean NLL in nats per real token, ``"perplexity"`` = exp(nll).
     """
+    top_key = f"top{top_k}_accuracy"
     pairs = (
         list(zip(logits, targets, strict=True))
         if isinstance(logits, Sequence)
         else [(logits, targets)]
     )
-    n = correct = top5 = 0.0
+    n = correct = topk = 0.0
     nll = 0.0
     for lg, t in pairs:
         s, c = nll_sum(lg, t, ignore_index=ignore_index)
@@ -190,12 +194,12 @@ def next_state_metrics(logits, targets, *, ignore_index: int | None = PAD_ID) ->
         nll, n = nll + s, n + c
         # per-batch means weighted back into counts, so batches of any size combine exactly
         correct += accuracy(lg, t, ignore_index=ignore_index) * c
-        top5 += top_k_accuracy(lg, t, 5, ignore_index=ignore_index) * c
+        topk += top_k_accuracy(lg, t, top_k, ignore_index=ignore_index) * c
     if n == 0:
-        return dict.fromkeys(("accuracy", "top5_accuracy", "perplexity", "nll"), math.nan)
+        return dict.fromkeys(("accuracy", top_key, "perplexity", "nll"), math.nan)
     return {
         "accuracy": correct / n,
-        "top5_accuracy": top5 / n,
+        top_key: topk / n,
         "perplexity": perplexity(nll, int(n)),
         "nll": nll / n,
     }
@@ -241,20 +245,32 @@ def mase(y, pred, insample_train_series, season: int = 1) -> float:
     """Mean absolute scaled error (Hyndman & Koehler 2006), unitless.
 
     ``MAE(y, pred) / mean_t |s_t - s_{t-m}|`` where s is the training series and m the
-    season: below 1 beats the in-sample seasonal naive forecast.
+    season: below 1 beats the in-sample seasonal naive forecast. With several target
+    channels each channel gets its own MAE and scale and the per-channel MASEs are
+    averaged, so a channel of large units does not drown the others.
 
     Args:
-        y, pred: true and predicted values, any equal shapes.
+        y, pred: true and predicted values of equal shapes; with a (T, K) training
+            series, K > 1, the last axis holds the K channels.
         insample_train_series: (T,) or (T, K) training series, time first.
         season: m >= 1 (1 = naive "last value" forecast).
     Returns:
-        the ratio; nan when the naive in-sample error is 0 (a constant series).
+        the mean over channels; nan when a channel's naive in-sample error is 0 (a
+        constant series).
     """
     s = _np(insample_train_series, np.float64)
     if season < 1 or len(s) <= season:
         raise ValueError(f"mase needs season >= 1 and a training series longer than {season}")
-    scale = float(np.abs(s[season:] - s[:-season]).mean())
-    return mae(y, pred) / scale if scale > 0 else math.nan
+    if s.ndim == 1 or s.shape[1] == 1:  # one channel: y and pred may have any shape
+        scale = float(np.abs(s[season:] - s[:-season]).mean())
+        return mae(y, pred) / scale if scale > 0 else math.nan
+    y, p = _np(y, np.float64), _np(pred, np.float64)
+    if y.shape[-1] != s.shape[1]:
+        raise ValueError(f"mase: y has {y.shape[-1]} channels on its last axis, the "
+                         f"training series {s.shape[1]}")  # fmt: skip
+    scale = np.abs(s[season:] - s[:-season]).mean(0)  # (K,)
+    err = np.abs(y - p).reshape(-1, s.shape[1]).mean(0)  # (K,) MAE per channel
+    return float((err / scale).mean()) if (scale > 0).all() else math.nan
 
 
 def regression_metrics(y, pred, insample_train_series=None, season: int = 1) -> dict[str, float]:

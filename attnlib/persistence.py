@@ -5,7 +5,11 @@ it unpickles nothing::
 
     model.safetensors   the state_dict (CPU tensors)
     model.json          format version, model config, vocabulary, label map,
-                        training config, metrics, extra, torch version
+                        training config, metrics, extra, torch version, and the
+                        number of ensemble members (1 = a single model)
+
+An :class:`~attnlib.ensemble.Ensemble` is saved the same way: its members' weights in the
+one safetensors file under ``members.<k>.`` keys, ``"ensemble": N`` in the JSON.
 
 Pickle checkpoints (``.pt``/``.pth``/``.pkl``) can run arbitrary code when loaded, so
 :func:`load_model` refuses them outright and :func:`load_torch_weights` only accepts
@@ -28,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from attnlib.config import ModelConfig, validate
+from attnlib.ensemble import Ensemble
 from attnlib.errors import AttnlibError, ModelFileError
 from attnlib.models import build_model
 from attnlib.vocab import Vocabulary
@@ -51,6 +56,7 @@ class ModelMeta:
     extra: dict = field(default_factory=dict)
     torch_version: str = ""
     format_version: int = FORMAT_VERSION
+    ensemble: int = 1  # members of an attnlib.ensemble.Ensemble; 1 = a single model
 
 
 def _unused_input_fields(cfg: ModelConfig) -> set[str]:
@@ -102,7 +108,8 @@ def save_model(
 
     Args:
         path: target directory.
-        model: a model with a ``config`` (:class:`ModelConfig`), as ``build_model`` makes.
+        model: a model with a ``config`` (:class:`ModelConfig`), as ``build_model`` makes,
+            or an :class:`~attnlib.ensemble.Ensemble` of such models.
         vocab: the token vocabulary (token models); its size must match the config.
         label_map: class label <-> id mapping, any JSON value (dict or list).
         train_config: a ``TrainConfig`` or a dict.
@@ -111,6 +118,8 @@ def save_model(
         ``path`` as a Path.
     """
     path = Path(path)
+    if isinstance(model, Ensemble) and len(model) == 1:  # the member alone is the same model
+        model = model.members[0]
     cfg = getattr(model, "config", None)
     if not isinstance(cfg, ModelConfig):
         raise TypeError("save_model needs a model with a ModelConfig at .config (see build_model)")
@@ -128,6 +137,7 @@ def save_model(
         "metrics": metrics or {},
         "extra": extra or {},
         "torch_version": torch.__version__,
+        "ensemble": len(model) if isinstance(model, Ensemble) else 1,
     }
     text = json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +201,11 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
         state = load_file(path / WEIGHTS_FILE, device="cpu")
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise ModelFileError(f"{path}: unreadable {WEIGHTS_FILE} ({_first_line(exc)})") from None
-    model = build_model(meta.model_config.model_copy(update={"input_init": ""}))  # weights below
+    cfg = meta.model_config.model_copy(update={"input_init": ""})  # the weights below hold it
+    if meta.ensemble > 1:
+        model = Ensemble([build_model(cfg) for _ in range(meta.ensemble)])
+    else:
+        model = build_model(cfg)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -235,6 +249,9 @@ def read_meta(path: str | Path) -> ModelMeta:
         raise ModelFileError(f"{path}: {META_FILE}: {exc}") from None
     if vocab is not None and cfg.input_kind == "tokens" and len(vocab) != cfg.vocab_size:
         raise ModelFileError(f"{path}: vocabulary has {len(vocab)} tokens, model {cfg.vocab_size}")
+    members = data.get("ensemble", 1)
+    if not isinstance(members, int) or isinstance(members, bool) or members < 1:
+        raise ModelFileError(f"{path}: {META_FILE}: 'ensemble' must be a member count >= 1")
     return ModelMeta(
         model_config=cfg,
         vocab=vocab,
@@ -244,6 +261,7 @@ def read_meta(path: str | Path) -> ModelMeta:
         extra=data.get("extra") or {},
         torch_version=str(data.get("torch_version", "")),
         format_version=FORMAT_VERSION,
+        ensemble=members,
     )
 
 

@@ -26,7 +26,7 @@ class Predictor:
     """Scores padded batches with ONNX Runtime (``engine="onnx"``) or eager PyTorch."""
 
     def __init__(self, bundle: str | Path, engine: str = "onnx"):
-        bundle = Path(bundle)
+        self.bundle = bundle = Path(bundle)
         self.meta: ModelMeta = read_meta(bundle)
         onnx_path = bundle / "model.onnx"
         if engine == "onnx" and onnx_path.is_file():
@@ -46,6 +46,14 @@ class Predictor:
                 torch.from_numpy(x), torch.from_numpy(lengths), return_attention=True
             )
         return y.numpy(), w.numpy()
+
+    def stream(self):
+        """A :class:`~attnlib.stream.StreamingPredictor` of this next-state model (eager)."""
+        from attnlib.stream import StreamingPredictor
+
+        return StreamingPredictor(
+            self._model if self._model is not None else load_model(self.bundle)[0]
+        )
 
 
 def text_spec(meta: ModelMeta) -> dict | None:

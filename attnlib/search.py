@@ -116,6 +116,7 @@ def _objective(
             val_b,
             t_cfg,
             loss_fn=loss_fn(m_cfg, t_cfg),
+            val_loss_fn=loss_fn(m_cfg, t_cfg.model_copy(update={"label_smoothing": 0.0})),
             callbacks=[report],
         )
     except TrainingError as exc:  # diverged (NaN / inf loss): a hopeless setting, not a bug

@@ -171,7 +171,9 @@ class SearchConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    enabled: bool = True  # false: no search, an empty best.yaml (train uses its own params)
+    # false: no search, an empty best.yaml (train uses its own params); auto: search when
+    # the training data is large enough for validation to rank trials (attnlib.auto)
+    enabled: bool | Literal["auto"] = "auto"
     n_trials: int = Field(20, ge=1)  # COMPLETE + PRUNED trials the study ends with
     timeout: float = Field(0, ge=0)  # seconds per worker; 0 = no time budget
     epochs: int = Field(10, ge=1)  # max epochs per trial

@@ -1,12 +1,17 @@
 """Seeded train / validation / test assignment that never leaks.
 
-- Whole sequences only; identical sequences always land in the same split.
-- Classification is stratified by label.
+- Whole sequences only; identical sequences always land in the same split. A group of
+  identical sequences is placed once, even when its copies carry different labels (common
+  in real data: retweets, shared names); classification stratifies each group by its
+  majority label.
 - A data set that ships its own test split (a ``split`` column holding ``train`` / ``test``)
-  keeps it; validation is carved out of its train part.
+  keeps it; validation is carved out of its train part, and train rows that repeat a test
+  sequence are dropped (the shipped test part stays intact).
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import polars as pl
@@ -14,6 +19,41 @@ import polars as pl
 from attnlib.errors import DataError
 
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitCounts:
+    """What :func:`split_frame` had to reconcile (the caller logs it)."""
+
+    conflicting_groups: int = 0  # groups of identical sequences under more than one label
+    conflicting_rows: int = 0  # the rows of those groups
+    dropped_train_copies: int = 0  # shipped train rows identical to a shipped test sequence
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def split_frame(
+    frame: pl.DataFrame, *, val: float, test: float, seed: int, stratify: str | None = None
+) -> tuple[pl.DataFrame, SplitCounts]:
+    """``frame`` with a ``split`` column, minus the train copies of shipped test sequences.
+
+    Args: as :func:`assign_splits`.
+
+    Returns:
+        (the rows kept, with ``split``; the counts of conflicting labels and dropped rows).
+    """
+    split = assign_splits(frame, val=val, test=test, seed=seed, stratify=stratify)
+    out = frame.with_columns(split).filter(pl.col("split").is_not_null())
+    counts = {"dropped_train_copies": frame.height - out.height}
+    if stratify:
+        per_group = out.group_by(_group_ids(out)).agg(
+            pl.col(stratify).n_unique().alias("labels"), pl.len().alias("rows")
+        )
+        conflicting = per_group.filter(pl.col("labels") > 1)
+        counts.update(conflicting_groups=conflicting.height,
+                      conflicting_rows=int(conflicting["rows"].sum()))  # fmt: skip
+    return out, SplitCounts(**counts)
 
 
 def assign_splits(
@@ -26,16 +66,20 @@ def assign_splits(
             split) and ``stratify`` column.
         val, test: fractions of rows (test is ignored when the frame ships its own split).
         seed: the only source of randomness.
-        stratify: column to stratify by (classification labels), or None.
+        stratify: column to stratify by (classification labels), or None. A group of
+            identical sequences counts under its most frequent label (ties: the first in
+            sorted order).
+
+    Returns:
+        The column; null for a shipped train row that repeats a shipped test sequence
+        (:func:`split_frame` drops those rows).
     """
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise DataError(f"split fractions val={val}, test={test} must be in [0, 1) and sum below 1")
     n = frame.height
-    key_col = "tokens" if "tokens" in frame.columns else "values"
     # group identical sequences so a duplicate can never straddle two splits
-    group = frame.select(pl.col(key_col).hash(seed=0).rank("dense").cast(pl.Int64) - 1).to_series()
-    group = group.to_numpy()
-    strata = frame[stratify].cast(pl.Utf8).to_numpy() if stratify else np.zeros(n, dtype=object)
+    group = frame.select(_group_ids(frame)).to_series().to_numpy()
+    strata = _majority(frame[stratify], group) if stratify else np.zeros(n, dtype=object)
     given = frame["split"].to_numpy() if "split" in frame.columns else None
     out = np.empty(n, dtype=object)
     rng = np.random.default_rng(seed)
@@ -44,11 +88,31 @@ def assign_splits(
         if bad:
             raise DataError(f"column 'split' may hold only 'train' / 'test', found {sorted(bad)}")
         out[given == "test"] = "test"
-        pool = given == "train"
-        _cut(out, pool, group, strata, rng, {"val": val})
+        copies = (given == "train") & np.isin(group, group[given == "test"])
+        out[copies] = None
+        _cut(out, (given == "train") & ~copies, group, strata, rng, {"val": val})
     else:
         _cut(out, np.ones(n, dtype=bool), group, strata, rng, {"test": test, "val": val})
-    return pl.Series("split", out.astype(str))
+    return pl.Series("split", out.tolist(), dtype=pl.String)
+
+
+def _group_ids(frame: pl.DataFrame) -> pl.Expr:
+    """0-based id of each row's group of identical sequences (``tokens`` or ``values``)."""
+    key = "tokens" if "tokens" in frame.columns else "values"
+    return (pl.col(key).hash(seed=0).rank("dense").cast(pl.Int64) - 1).alias("group")
+
+
+def _majority(labels: pl.Series, group: np.ndarray) -> np.ndarray:
+    """Each row's stratum: the most frequent label of its group (ties: the smallest)."""
+    pairs = pl.DataFrame({"group": group, "label": labels.cast(pl.Utf8)})
+    top = (
+        pairs.group_by("group", "label")
+        .len()
+        .sort(["group", "len", "label"], descending=[False, True, False])
+        .unique("group", keep="first")
+    )
+    lookup = dict(zip(top["group"].to_list(), top["label"].to_list(), strict=True))
+    return np.array([lookup[g] for g in group.tolist()], dtype=object)
 
 
 def _cut(out, pool, group, strata, rng, fractions: dict[str, float]) -> None:

@@ -1,9 +1,9 @@
 """A model-agnostic trainer: ``fit(model, train, val, config, loss_fn=..., callbacks=...)``.
 
-Adam with weight decay, gradient clipping, early stopping on validation loss that
-restores the best weights, and a checkpoint after every epoch holding everything a
-killed run needs to resume and finish exactly as an uninterrupted one would: weights,
-optimiser, grad-scaler, RNG states, epoch, best-so-far and history.
+Adam or AdamW and an lr schedule (attnlib.optim), gradient clipping, early stopping on
+validation loss that restores the best weights, and a checkpoint after every epoch holding
+everything a killed run needs to resume and finish exactly as an uninterrupted one would:
+weights, optimiser, lr schedule, grad-scaler, RNG states, epoch, best-so-far and history.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from attnlib.config import TrainConfig
 from attnlib.data import Batch, Batches
 from attnlib.errors import TrainingError
 from attnlib.io import atomic_path
+from attnlib.optim import Schedule, build_optimizer
+from attnlib.precision import training_autocast
 from attnlib.runtime import (  # noqa: F401  (re-exported)
     free_cores,
     progress,
@@ -53,6 +55,7 @@ class History:
     epochs_run: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
+    refit_epochs: int = 0  # > 0: the kept model was refitted on train + val this long
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,6 +120,7 @@ def fit(
     config: TrainConfig,
     *,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    val_loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     callbacks: Iterable[Callback] = (),
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
@@ -128,6 +132,8 @@ def fit(
         train, val: batch iterables; ``train`` is re-shuffled per epoch via ``set_epoch``.
         config: optimisation settings (lr, epochs, patience, ...).
         loss_fn: ``loss_fn(output, y)``, the mean over real predictions.
+        val_loss_fn: the loss early stopping watches; default ``loss_fn`` (differs with
+            label smoothing: train on the smoothed loss, select on the plain one).
         callbacks: called after every epoch with ``(epoch, logs)``.
         checkpoint_dir: where ``checkpoint.pt`` is written after every epoch.
         resume: continue from ``checkpoint_dir/checkpoint.pt`` if it exists.
@@ -147,24 +153,26 @@ def fit(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     is_main = rank == 0
-    opt = torch.optim.Adam(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=_fused(model)
-    )
+    opt = build_optimizer(model, config)
+    epochs, patience = budget(config, len(train))
+    schedule = Schedule(opt, config, epochs * len(train), patience)
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    autocast, autocast_dtype = training_autocast(config.precision, device, config.amp)
     hist, best_state, bad, start = History(), None, 0, 0
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir else None
     if resume and ckpt_path and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
+        if "schedule" in ck:  # checkpoints from before lr schedules ran at a constant lr
+            schedule.load_state_dict(ck["schedule"])
         scaler.load_state_dict(ck["scaler"])
         best_state, bad, start = ck["best_state"], ck["bad_epochs"], ck["epoch"] + 1
         hist = History(**ck["history"])
         _set_rng_state(ck["rng"])
         log.info("resumed from %s at epoch %d", ckpt_path, start)
     per_step = getattr(train.data, "y_per_step", False)
-    epochs, patience = budget(config, len(train))
     done = hist.stopped_early or start >= epochs
     t0 = time.perf_counter() - hist.seconds
     for epoch in range(start, epochs if not done else start):
@@ -175,7 +183,7 @@ def fit(
         for batch in progress(train, label, config.progress and is_main):
             batch = batch.to(device)
             n = count_targets(batch.y, per_step)
-            with torch.autocast(device.type, enabled=use_amp):
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast):
                 out = net(batch.x, batch.lengths)
                 loss = loss_fn(out, batch.y) if n else (out * 0).sum()
             if not torch.isfinite(loss):
@@ -190,14 +198,16 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             scaler.step(opt)
             scaler.update()
+            schedule.after_batch()
             total, count = total + loss.item() * n, count + n
         if world > 1:  # the epoch's train loss over all ranks' batches
             sums = torch.tensor([total, count], dtype=torch.float64, device=device)
             dist.all_reduce(sums)
             total, count = float(sums[0]), int(sums[1])
-        val_loss = evaluate_loss(model, val, loss_fn, device)  # every rank: same data, same result
+        val_loss = evaluate_loss(model, val, val_loss_fn or loss_fn, device)  # same on every rank
         if not math.isfinite(val_loss):
             raise TrainingError(f"validation loss became {val_loss} in epoch {epoch + 1}")
+        schedule.after_epoch(val_loss)
         improved = val_loss < hist.best_val_loss - config.min_delta
         if improved:
             hist.best_val_loss, hist.best_epoch, bad = val_loss, epoch, 0
@@ -216,6 +226,7 @@ def fit(
                 {
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
+                    "schedule": schedule.state_dict(),
                     "scaler": scaler.state_dict(),
                     "best_state": best_state,
                     "bad_epochs": bad,
@@ -231,6 +242,7 @@ def fit(
             "best_val_loss": hist.best_val_loss,
             "improved": improved,
             "seconds": hist.seconds,
+            "lr": schedule.lr,  # what the next epoch starts with
         }
         log.info(
             "epoch %d: train %.4f val %.4f%s",
@@ -279,18 +291,6 @@ def _rank_weight(n: int, world: int, device: torch.device) -> float:
     total = torch.tensor([n], dtype=torch.float64, device=device)
     dist.all_reduce(total)
     return n * world / max(float(total.item()), 1.0)
-
-
-def _fused(model: nn.Module) -> bool | None:
-    """Fused Adam (one vectorised kernel for all of a tensor's updates) where torch has it.
-
-    The default for-loop Adam makes ~8 passes over every parameter per step; with a
-    20,000-word embedding that was half of a CPU training step here. Same update, to
-    rounding.
-    """
-    params = list(model.parameters())
-    ok = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
-    return True if ok and params else None
 
 
 def _distributed() -> bool:

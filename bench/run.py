@@ -7,7 +7,8 @@
 Writes ``bench/results/perf.json`` (every figure, with the machine, its load and its
 measured fp32 matmul peak) and ``bench/results/perf.md`` (the Markdown table, also
 printed). Sections: training throughput and validation loss on TREC-6 and the Bach
-chorales; the LSTM's share of the matmul peak; inference latency and throughput; peak
+chorales; the LSTM's share of the matmul peak; inference latency and throughput;
+streaming next-state latency per token at a history of 500 steps; peak
 RSS while training (each implementation in its own process); Prefect overhead per
 stage; no-op ``dvc repro``.
 """
@@ -32,7 +33,7 @@ from report import table
 from attnlib.io import write_json_atomic, write_text_atomic
 from attnlib.train import tune_threads
 
-SECTIONS = ("train", "lstm", "inference", "rss", "orchestration")
+SECTIONS = ("train", "lstm", "inference", "stream", "rss", "orchestration")
 FULL = {"trec_epochs": 4, "chorale_epochs": 6, "lstm_rounds": 3, "passes": 3, "slice_s": 5.0}
 QUICK = {"trec_epochs": 1, "chorale_epochs": 1, "lstm_rounds": 1, "passes": 1, "slice_s": 2.0}
 
@@ -62,11 +63,10 @@ def rss_child(impl: str, epochs: int) -> dict:
         fit(build_model(cfg), Batches(train, BATCH, shuffle=True, bucket=True),
             Batches(val, BATCH), tc, loss_fn=loss_fn(cfg))  # fmt: skip
     else:
-        from train_speed import BATCH, reference_model
+        from train_speed import BATCH, reference_data, reference_model
 
-        model, collate, loss = reference_model(split)
-        loader = ref.loader(ref.ListDataset(split.train_x, split.train_x, None), collate, BATCH)
-        trainer = ref.Trainer(model, loader, loss)
+        model, loss = reference_model(split)
+        trainer = ref.Trainer(model, reference_data(split), loss, batch_size=BATCH)
         for _ in range(epochs):
             trainer.epoch()
     return {"impl": impl, "threads": threads, "rss_after_imports_and_data_mb": base,
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small budgets (development)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"some of {SECTIONS}")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--name", help="results file stem (default: perf, or perf_quick)")
     parser.add_argument("--rss-child", choices=["ours", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = QUICK if args.quick else FULL
     t_start = time.perf_counter()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "perf_quick" if args.quick else "perf"
+    name = args.name or ("perf_quick" if args.quick else "perf")
     threads = tune_threads()
     results: dict = {"machine": common.machine(), "budget": budget, "threads_ours": threads}
     log(f"load {results['machine']['load_average_1min']:.1f}; our threads {threads}; peak ...")
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json_atomic(RESULTS / f"{name}.json", results)  # partial results survive
 
     data = {}
-    if {"train", "lstm", "inference", "rss"} & set(sections):
+    if {"train", "lstm", "inference", "stream", "rss"} & set(sections):
         log("data: TREC-6, Bach chorales (parsed once, then cached in bench/.cache) ...")
         data = {"trec6": common.trec(), "bach_chorales": common.chorales()}
     epochs = {"trec6": budget["trec_epochs"], "bach_chorales": budget["chorale_epochs"]}
@@ -172,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
                 limit=None if split.num_classes else 128,
             )  # fmt: skip
             save()
+    if "stream" in sections:
+        from stream import measure_stream
+
+        log("streaming next-state latency at a history of 500 steps ...")
+        results["stream"] = measure_stream(data["bach_chorales"], threads, passes=budget["passes"])
+        save()
     if "rss" in sections:
         log("peak RSS: one process each ...")
         results["rss"] = peak_rss(1)

@@ -1,15 +1,18 @@
-"""Training throughput, ours vs the reference, and the LSTM's share of the matmul peak.
+"""Training throughput, ours vs the lean reference, and the LSTM's share of the matmul peak.
 
 Ours is the product path: :class:`SequenceData` built once, length-bucketed shuffled
-:class:`Batches`, :func:`build_model` and :func:`fit`. The reference is
-``bench/reference.py``. Both train the same number of epochs with Adam (lr 3e-3, clip
-1.0) on the same split; their epochs are interleaved (one of ours, then one of the
-reference's, from a ``fit`` callback) so that load from other processes hits both alike.
+:class:`Batches`, :func:`build_model` and :func:`fit` at its defaults (lr 3e-3, clip 1.0).
+The reference is ``bench/reference.py``: the lean seed-style loop (tensorised once,
+``pad_sequence`` per shuffled batch, Adam 1e-3), a model of the same cost. Both train the
+same number of epochs on the same split; their epochs are interleaved (one of ours, then
+one of the reference's, from a ``fit`` callback) so that load from other processes hits
+both alike.
 
 Throughput counts *real* (non-padding) input tokens per second of training loop
 (validation excluded). The reference trains with our threads (same-threads speed and
 the validation losses) and is also timed with torch's default threads (see
-:func:`train_both`).
+:func:`train_both`). The earlier DataLoader reference (``bench/reference_dataloader.py``)
+is timed in slices beside it, as a second row.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import math
 import time
 
 import reference as ref
+import reference_dataloader as old_ref
 import torch
 from common import DEFAULT_THREADS, Split, matmul_peak
 from torch import nn
@@ -33,23 +37,29 @@ BATCH = 64
 
 
 def sizes(split: Split) -> ModelConfig:
-    """Our model at the reference's sizes."""
+    """Our model at the reference's sizes and cost (dot scorers, see ``reference.py``)."""
     if split.num_classes:  # Attention-BiLSTM classifier
         return ModelConfig(name="bilstm_attention", task="classify", vocab_size=split.vocab_size,
                            embedding_dim=128, hidden_dim=128, num_classes=split.num_classes,
-                           attention="additive", query="learned", dropout=0.0)  # fmt: skip
+                           attention="dot", query="learned", dropout=0.0)  # fmt: skip
     return ModelConfig(name="lstm_attention", task="next_state", vocab_size=split.vocab_size,
-                       embedding_dim=128, hidden_dim=256, num_layers=2, attention="general",
+                       embedding_dim=128, hidden_dim=256, num_layers=2, attention="dot",
                        dropout=0.0)  # fmt: skip
 
 
-def reference_model(split: Split) -> tuple[nn.Module, object, object]:
-    """(model, collate, loss) of the reference for this data set."""
+def reference_model(split: Split) -> tuple[nn.Module, object]:
+    """(model, loss) of the lean reference for this data set."""
     if split.num_classes:
-        model = ref.AttentionBiLSTM(split.vocab_size, 128, 128, split.num_classes)
-        return model, ref.collate_classify, ref.classify_loss
-    model = ref.SeqLabLSTM(split.vocab_size, 128, 256, 2)
-    return model, ref.collate_next_state, ref.next_state_loss
+        return ref.SeedBiLSTM(split.vocab_size, 128, 128, split.num_classes), ref.classify_loss
+    return ref.SeedNextState(split.vocab_size, 128, 256, 2), ref.next_state_loss
+
+
+def reference_data(split: Split, part: str = "train"):
+    x = split.train_x if part == "train" else split.val_x
+    y = split.train_y if part == "train" else split.val_y
+    if split.num_classes:
+        return ref.tensorise(x, y, ref.MAX_LEN)
+    return ref.tensorise(x, None)
 
 
 def our_data(split: Split) -> tuple[SequenceData, SequenceData]:
@@ -82,49 +92,72 @@ def padding_share(shapes: list[tuple[int, int]], real: int) -> float:
     return 1 - real / sum(b * t for b, t in shapes)
 
 
+@torch.no_grad()
+def accuracy(model: nn.Module, batches: Batches, per_step: bool) -> float:
+    """Share of real predictions (next-state: real next tokens) that are right."""
+    model.eval()
+    right = count = 0
+    for b in batches:
+        out = model(b.x, b.lengths)
+        if per_step:
+            real = b.y != 0
+            right += int(((out.argmax(-1) == b.y) & real).sum())
+            count += int(real.sum())
+        else:
+            right += int((out.argmax(-1) == b.y).sum())
+            count += len(b.y)
+    return right / max(count, 1)
+
+
 def train_both(split: Split, epochs: int, threads: int, slice_seconds: float = 6.0) -> dict:
-    """Train ours and the reference ``epochs`` epochs each, interleaved; speeds and losses.
+    """Train ours and the lean reference ``epochs`` epochs each, interleaved; speeds, losses.
 
     The reference trains with our thread count, so the losses and the same-threads speed
     compare like with like. After every other epoch a throw-away copy of it also trains
-    for ``slice_seconds`` with torch's default threads: the reference as users run it.
+    for ``slice_seconds`` with torch's default threads (the reference as users run it),
+    and the old DataLoader reference trains for ``slice_seconds`` at our threads.
 
     Args:
         split: the data.
         epochs: the fixed budget, in epochs, for each.
         threads: our intra-op threads.
-        slice_seconds: time per slice spent measuring the reference at default threads.
+        slice_seconds: time per slice spent measuring a reference variant.
     """
     cfg = sizes(split)
     train, val = our_data(split)
     torch.manual_seed(0)
     ours = build_model(cfg)
-    tc = TrainConfig(epochs=epochs, batch_size=BATCH, lr=3e-3, grad_clip=1.0,
-                     patience=epochs + 1, device="cpu", progress=False, seed=0)  # fmt: skip
+    tc = TrainConfig(epochs=epochs, batch_size=BATCH, patience=epochs + 1, device="cpu",
+                     progress=False, seed=0)  # fmt: skip
     train_batches = TimedBatches(Batches(train, BATCH, shuffle=True, bucket=True, seed=0))
     val_batches = Batches(val, BATCH, bucket=True)
 
     torch.manual_seed(0)
-    ref_net, collate, ref_loss = reference_model(split)
+    ref_net, ref_loss = reference_model(split)
     per_step = not split.num_classes
-    max_len = ref.MAX_LEN if split.num_classes else None
-    ref_train = ref.loader(ref.ListDataset(split.train_x, split.train_y or split.train_x, max_len),
-                           collate, BATCH, shuffle=True)  # fmt: skip
-    ref_val = ref.loader(ref.ListDataset(split.val_x, split.val_y or split.val_x, max_len),
-                         collate, BATCH, shuffle=False)  # fmt: skip
-    trainer = ref.Trainer(ref_net, ref_train, ref_loss, lr=3e-3, clip=1.0)
+    trainer = ref.Trainer(ref_net, reference_data(split), ref_loss, batch_size=BATCH)
+    ref_val = reference_data(split, "val")
+    old = old_reference(split)
     ref_val_losses: list[float] = []
+    ref_val_acc: list[float] = []
     default = {"tokens": 0, "seconds": 0.0}
+    dataloader = {"tokens": 0, "seconds": 0.0}
 
     def reference_epoch(epoch: int, logs: dict) -> None:
         trainer.epoch()
-        ref_val_losses.append(trainer.evaluate(ref_val, per_step))
-        if DEFAULT_THREADS != threads and epoch % 2 == 0:
-            torch.set_num_threads(DEFAULT_THREADS)
-            tokens, seconds = reference_slice(trainer, slice_seconds, per_step)
-            default["tokens"] += tokens
-            default["seconds"] += seconds
-            torch.set_num_threads(threads)
+        loss, acc = trainer.evaluate(ref_val, per_step)
+        ref_val_losses.append(loss)
+        ref_val_acc.append(acc)
+        if epoch % 2 == 0:
+            if DEFAULT_THREADS != threads:
+                torch.set_num_threads(DEFAULT_THREADS)
+                tokens, seconds = reference_slice(trainer, slice_seconds)
+                default["tokens"] += tokens
+                default["seconds"] += seconds
+                torch.set_num_threads(threads)
+            tokens, seconds = old_reference_slice(*old, slice_seconds)
+            dataloader["tokens"] += tokens
+            dataloader["seconds"] += seconds
 
     torch.set_num_threads(threads)
     hist = fit(ours, train_batches, val_batches, tc, loss_fn=loss_fn(cfg),
@@ -134,15 +167,18 @@ def train_both(split: Split, epochs: int, threads: int, slice_seconds: float = 6
     ours_tps = tokens * epochs / train_batches.seconds
     same_tps = tokens * epochs / trainer.seconds
     default_tps = default["tokens"] / default["seconds"] if default["seconds"] else same_tps
+    old_tps = dataloader["tokens"] / dataloader["seconds"]
     ours_batches = list(Batches(train, BATCH, shuffle=True, bucket=True))
     ours_shapes = [tuple(b.x.shape[:2]) for b in ours_batches]
     plans = [segment_plan(sorted(b.lengths.tolist(), reverse=True)) for b in ours_batches]
     lstm_steps = sum(rows * (t1 - t0) for plan in plans for t0, t1, rows in plan)
-    ref_shapes = [tuple(x.shape[:2]) for x, _ in ref_train]
-    best_ref = min(ref_val_losses)
+    ref_shapes = [tuple(x.shape[:2]) for x, _ in ref.batches(trainer.train, BATCH)]
+    best = min(range(len(ref_val_losses)), key=ref_val_losses.__getitem__)
+    best_ref = ref_val_losses[best]
     return {
         "data": split.name,
         "model": cfg.name,
+        "attention": cfg.attention,
         "sizes": {
             "vocab": cfg.vocab_size,
             "embedding": 128,
@@ -160,34 +196,70 @@ def train_both(split: Split, epochs: int, threads: int, slice_seconds: float = 6
         "train_tokens_per_s_ours": ours_tps,
         "train_tokens_per_s_reference": default_tps,
         "train_tokens_per_s_reference_same_threads": same_tps,
+        "train_tokens_per_s_dataloader_reference": old_tps,
         "train_speedup_vs_reference": ours_tps / default_tps,
         "train_speedup_vs_reference_same_threads": ours_tps / same_tps,
+        "train_speedup_vs_dataloader_reference": ours_tps / old_tps,
         "val_loss_ours": hist.best_val_loss,
         "val_loss_reference": best_ref,
         "val_loss_ours_minus_reference": hist.best_val_loss - best_ref,
         "val_loss_equal_or_better": hist.best_val_loss <= best_ref,
+        "val_accuracy_ours": accuracy(ours, val_batches, per_step),  # fit restored the best
+        "val_accuracy_reference": ref_val_acc[best],
         "val_loss_by_epoch_ours": hist.val_loss,
         "val_loss_by_epoch_reference": ref_val_losses,
     }
 
 
-def reference_slice(trainer: ref.Trainer, seconds: float, per_step: bool) -> tuple[int, float]:
-    """Train a copy of the reference for about ``seconds`` (at least one batch).
+def reference_slice(trainer: ref.Trainer, seconds: float) -> tuple[int, float]:
+    """Train a copy of the lean reference for about ``seconds`` (at least one batch).
 
     Returns:
         (real tokens, seconds) of the batches it ran.
     """
     model = copy.deepcopy(trainer.model).train()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=ref.LR)
+    gen = torch.Generator().manual_seed(1)
     tokens, t0 = 0, time.perf_counter()
-    for x, y in trainer.train:
+    for x, y in ref.batches(trainer.train, trainer.batch_size, gen):
         loss = trainer.loss(model(x), y)
         opt.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), trainer.clip)
         opt.step()
         loss.item()
         tokens += int((x != ref.PAD).sum())
+        if time.perf_counter() - t0 >= seconds:
+            break
+    return tokens, time.perf_counter() - t0
+
+
+def old_reference(split: Split):
+    """(model, optimiser, loader, loss) of the earlier DataLoader reference."""
+    torch.manual_seed(0)
+    if split.num_classes:
+        model = old_ref.AttentionBiLSTM(split.vocab_size, 128, 128, split.num_classes)
+        collate, loss = old_ref.collate_classify, old_ref.classify_loss
+    else:
+        model = old_ref.SeqLabLSTM(split.vocab_size, 128, 256, 2)
+        collate, loss = old_ref.collate_next_state, old_ref.next_state_loss
+    data = old_ref.ListDataset(split.train_x, split.train_y or split.train_x,
+                               old_ref.MAX_LEN if split.num_classes else None)  # fmt: skip
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return model, opt, old_ref.loader(data, collate, BATCH), loss
+
+
+def old_reference_slice(model, opt, loader, loss_fn, seconds: float) -> tuple[int, float]:
+    """Train the DataLoader reference for about ``seconds``: (real tokens, seconds)."""
+    model.train()
+    tokens, t0 = 0, time.perf_counter()
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        loss.item()
+        tokens += int((x != old_ref.PAD).sum())
         if time.perf_counter() - t0 >= seconds:
             break
     return tokens, time.perf_counter() - t0

@@ -12,11 +12,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from attnlib.auto import DataProfile, resolve_section
 from attnlib.config import EvaluateConfig as EvaluateParams  # noqa: F401  (the evaluate section)
 from attnlib.config import ModelConfig, TrainConfig, train_configs, validate
 from attnlib.config import TrainSection as TrainParams  # noqa: F401  (the train section)
@@ -70,7 +71,7 @@ class EncodeParams(_Section):
 
 
 class SplitParams(_Section):
-    val: float = Field(0.1, ge=0, lt=1)
+    val: Annotated[float, Field(ge=0, lt=1)] | Literal["auto"] = "auto"  # auto: from data size
     test: float = Field(0.1, ge=0, lt=1)
 
 
@@ -112,21 +113,28 @@ def seed_of(params: dict) -> int:
 
 
 def model_and_train_configs(
-    params: dict, overrides: dict | None = None, **model_fields
+    params: dict, overrides: dict | None = None, data=None, **model_fields
 ) -> tuple[ModelConfig, TrainConfig]:
     """The ``train`` section (+ search overrides) as the model and optimisation configs.
 
-    ``model_fields`` are the fields the data fixes (see ``flows._data.model_fields``).
+    ``model_fields`` are the fields the data fixes (see ``flows._data.model_fields``);
+    ``data``, the training split's tensors, decides the ``auto`` values.
     """
-    return train_params(params, overrides, **model_fields)[:2]
+    return train_params(params, overrides, data, **model_fields)[:2]
 
 
-def train_params(params: dict, overrides: dict | None = None, **model_fields):
-    """:func:`model_and_train_configs`, plus the train stage's run options (resume, nproc)."""
-    return train_configs(
-        params.get("train"), task=task_of(params), seed=seed_of(params), data_fields=model_fields,
-        overrides=overrides, progress=sys.stderr.isatty() and not os.environ.get("ATTNLIB_QUIET"),
+def train_params(params: dict, overrides: dict | None = None, data=None, **model_fields):
+    """:func:`model_and_train_configs`, plus the train stage's run options (resume, nproc)
+    and the ``auto`` choices made from ``data``, the training tensors
+    (:class:`attnlib.auto.Choice`)."""
+    task = task_of(params)
+    profile = None if data is None else DataProfile.of_fields(task, data, model_fields)
+    section, choices = resolve_section(params.get("train"), profile)
+    configs = train_configs(
+        section, task=task, seed=seed_of(params), data_fields=model_fields, overrides=overrides,
+        progress=sys.stderr.isatty() and not os.environ.get("ATTNLIB_QUIET"),
     )  # fmt: skip
+    return (*configs, choices)
 
 
 def not_user_error(task, task_run, state) -> bool:

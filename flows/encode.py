@@ -54,12 +54,16 @@ def encode() -> None:
     frame = write_input_layer(frame, meta, opt, EMBEDDING)
     for line in meta.pop("rules", ()):  # what the data decided (period, log, vectors), why
         get_run_logger().info("encode: %s", line)
+    for c in meta.get("auto", []):
+        get_run_logger().info("encode: auto %s = %s: %s", c["key"], c["value"], c["why"])
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(
         "encode: %s input, %d vocabulary entries, labels %s -> %s",
         meta["input"]["kind"], len(meta.get("tokens", ())), meta.get("labels"), VOCAB,
     )  # fmt: skip
+    if "split_counts" in meta:  # identical sequences: conflicting labels, dropped train copies
+        get_run_logger().info("encode: split %s", meta["split_counts"])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """export: models/model -> export/ bundle (safetensors + JSON + ONNX + model card).
 
-The ONNX graph is checked against eager PyTorch on padded test batches; the largest
-difference goes into metrics/export.json.
+The ONNX graph, and the task's extra files (next-state: the streaming step graph), are
+checked against eager PyTorch on test data; the largest differences go into
+metrics/export.json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from attnlib.data import Batches
 from attnlib.export import export_onnx, parity_check
 from attnlib.io import write_json_atomic, write_text_atomic
 from attnlib.persistence import _swap_into_place, load_model, save_model
+from attnlib.tasks import get_task
 from flows._data import load_data
 from flows._params import (
     EXPORT_DIR,
@@ -42,7 +44,8 @@ def build_bundle(model, meta, test, ep: ExportParams, out: Path) -> dict:
     batches = list(Batches(test, 16))[: ep.parity_batches]
     onnx_path = export_onnx(model, out / "model.onnx", example=batches[0], opset=ep.opset)
     diff = parity_check(model, onnx_path, batches)
-    return {"onnx_max_abs_diff": diff, "onnx_bytes": onnx_path.stat().st_size}
+    extras = get_task(model.config.task).export_extras(model, out, test=test, opset=ep.opset)
+    return {"onnx_max_abs_diff": diff, "onnx_bytes": onnx_path.stat().st_size, **extras}
 
 
 @flow(name="export")

@@ -16,6 +16,7 @@ import yaml
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from attnlib.auto import DataProfile, resolve_search
 from attnlib.io import write_json_atomic, write_parquet_atomic, write_text_atomic
 from attnlib.search import make_storage, study_name_for
 from attnlib.search import tune as run_trials
@@ -24,11 +25,7 @@ from attnlib.search_space import SearchConfig
 from flows._data import load_data, load_meta, model_fields
 from flows._params import BEST, SEARCH_DIR, load_params, model_and_train_configs, run_stage, task_of
 
-TRIALS, STUDY_DB, SEARCH_PLOTS = (
-    SEARCH_DIR / "trials.parquet",
-    SEARCH_DIR / "study.db",
-    SEARCH_DIR / "plots",
-)
+TRIALS, STUDY_DB, SEARCH_PLOTS = (SEARCH_DIR / n for n in ("trials.parquet", "study.db", "plots"))
 DEFAULT_STORAGE = f"sqlite:///{STUDY_DB}"
 
 
@@ -56,13 +53,16 @@ def search(workers: int = 1, storage: str = "", first_worker: int = 0) -> dict:
     cfg = SearchConfig.from_params(params.get("search"))
     if not STUDY_DB.exists():
         make_storage(DEFAULT_STORAGE, cfg)  # dvc.yaml tracks the file even for other storages
-    if not cfg.enabled or not cfg.space:
-        get_run_logger().info("search: disabled (or empty space); train uses its own params")
-        return write_outputs(None, [])
     task_name = task_of(params)
-    # the same base configs as the train stage builds (best.yaml then overrides them)
-    model, train_cfg = model_and_train_configs(params, **model_fields(load_meta(), task_name))
     train_data, val_data = load_data("train", task_name)[1], load_data("val", task_name)[1]
+    fields = model_fields(load_meta(), task_name)
+    enabled, why = resolve_search(cfg.enabled, DataProfile.of_fields(task_name, train_data, fields))
+    if not enabled or not cfg.space:
+        get_run_logger().info("search: off (%s); train uses its own params",
+                              why.why if why else "disabled, or an empty space")  # fmt: skip
+        return write_outputs(None, [])
+    # the same base configs as the train stage builds (best.yaml then overrides them)
+    model, train_cfg = model_and_train_configs(params, None, train_data, **fields)
     name = study_name_for(cfg, model, train_cfg, train_data, val_data)
     study = tune(cfg, train_data, val_data, workers=workers, first_worker=first_worker,
                  model=model, train_config=train_cfg, study_name=name,

@@ -3,22 +3,23 @@
 The training task is tagged ``gpu`` so a Prefect tag concurrency limit caps how many run at
 once; the device is chosen automatically. A checkpoint is written to checkpoints/ after
 every epoch; a re-run with the same params and data resumes from it.
+``train.ensemble: N`` (> 1) trains N seeds as N ``gpu`` tasks (flows/_fit.py) and saves
+their :class:`~attnlib.ensemble.Ensemble`. ``auto`` params are decided from the data.
 """
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 
-from attnlib.config import ModelConfig, TrainConfig
-from attnlib.data import SequenceData
-from attnlib.distributed import train_on_ranks
-from attnlib.fitting import build_and_fit, fingerprint, prepare_checkpoints, train_metrics
+from attnlib.auto import auto_metrics
+from attnlib.ensemble import Ensemble, ensemble_metrics
+from attnlib.fitting import fingerprint, prepare_checkpoints, train_metrics
 from attnlib.io import write_json_atomic
 from attnlib.persistence import save_model
 from attnlib.plots import learning_curve
 from flows._data import data_spec, load_best, load_data, load_meta, model_fields, vocab_of
-from flows._live import LiveLogger, write_curves
+from flows._fit import train_members, train_model
+from flows._live import write_curves
 from flows._params import (
     CHECKPOINTS,
     METRICS_DIR,
@@ -32,34 +33,27 @@ from flows._params import (
 )
 
 
-@task(tags=["gpu"], cache_policy=NO_CACHE)
-def train_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
-                val: SequenceData, resume: bool, nproc: int = 1):  # fmt: skip
-    """Fit the model (on the GPU when there is one); returns it with its history.
-
-    With ``nproc`` > 1 torchrun runs ``nproc`` DistributedDataParallel ranks instead; the
-    global batch is the same, so the result matches one process.
-    """
-    if nproc > 1:
-        return train_on_ranks(model_cfg, train_cfg, split_path("train"), split_path("val"),
-                              nproc, checkpoint_dir=CHECKPOINTS, resume=resume)  # fmt: skip
-    model, hist = build_and_fit(model_cfg, train_cfg, train, val, callbacks=[LiveLogger(resume)],
-                                checkpoint_dir=CHECKPOINTS, resume=resume)  # fmt: skip
-    return model.cpu(), hist
-
-
 @flow(name="train-model")
 def train() -> None:
     params = load_params()
     task_name, meta = task_of(params), load_meta()
     vocab, labels = vocab_of(meta)
-    model_cfg, train_cfg, run = train_params(params, load_best(), **model_fields(meta, task_name))
     _, train_data = load_data("train", task_name)
     _, val_data = load_data("val", task_name)
+    model_cfg, train_cfg, run, auto = train_params(params, load_best(), train_data,
+                                                   **model_fields(meta, task_name))  # fmt: skip
+    for choice in auto:
+        get_run_logger().info("train: auto %s", choice.line())
     key = fingerprint(model_cfg, train_cfg, [split_path("train"), split_path("val")])
     resume = prepare_checkpoints(CHECKPOINTS, key, run.resume)
-    model, hist = train_model(model_cfg, train_cfg, train_data, val_data, resume, run.nproc)
-    metrics = train_metrics(model_cfg, hist)
+    if train_cfg.ensemble > 1:
+        fitted = train_members(model_cfg, train_cfg, train_data, val_data, resume, run.nproc)
+        model, hists = Ensemble([m for m, _ in fitted]), [h for _, h in fitted]
+        hist, metrics = hists[0], ensemble_metrics(model_cfg, model, hists, val_data)
+    else:
+        model, hist = train_model(model_cfg, train_cfg, train_data, val_data, resume, run.nproc)
+        metrics = train_metrics(model_cfg, hist)
+    metrics.update(auto_metrics(auto, meta))
     save_model(
         MODEL_DIR, model, vocab=vocab, label_map=labels, train_config=train_cfg.model_dump(),
         metrics={**metrics, "history": hist.to_dict()},
@@ -68,8 +62,9 @@ def train() -> None:
     write_json_atomic(METRICS_DIR / "train.json", metrics)
     write_curves(hist)
     learning_curve(hist.train_loss, hist.val_loss, PLOTS_DIR / "learning_curve.png")
-    get_run_logger().info("train: best val loss %.4f at epoch %d -> %s",
-                          hist.best_val_loss, hist.best_epoch + 1, MODEL_DIR)  # fmt: skip
+    members = f" ({train_cfg.ensemble} members averaged)" if train_cfg.ensemble > 1 else ""
+    get_run_logger().info("train: best val loss %.4f%s -> %s",
+                          metrics["best_val_loss"], members, MODEL_DIR)  # fmt: skip
 
 
 if __name__ == "__main__":

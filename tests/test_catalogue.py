@@ -275,7 +275,7 @@ def test_unknown_task(tmp_path, monkeypatch):
     ("key", "value", "expected"),
     [
         ("name", "transformer", "params key 'train.name': Input should be 'lstm_attention', "
-                                "'bilstm_attention' or 'cnn_bilstm_attention'"),
+                                "'bilstm_attention', 'cnn_bilstm_attention' or 'alstm_fcn'"),
         ("name", "bilstm_attention", "params key 'train': Value error, model "
                                      "'bilstm_attention' is bidirectional"),  # next_state
     ],

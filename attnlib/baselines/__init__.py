@@ -6,6 +6,6 @@
 - :mod:`~attnlib.baselines.forecast`: seasonal naive, Holt-Winters (forecast).
 """
 
-from attnlib.baselines.ngram import KneserNey, select_order
+from attnlib.baselines.ngram import KneserNey, kneser_ney_baseline, select_order
 
-__all__ = ["KneserNey", "select_order"]
+__all__ = ["KneserNey", "kneser_ney_baseline", "select_order"]

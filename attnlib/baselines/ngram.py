@@ -11,7 +11,9 @@ For an order-n model with discount D (Chen & Goodman's interpolated Kneser-Ney):
     P_n(w | h) = max(c(h, w) - D, 0) / c(h)  +  D * N1+(h, .) / c(h) * P_{n-1}(w | h[1:])
 
 where the top order counts occurrences, lower orders count distinct left extensions
-(how many contexts a word continues, not how often it occurs), a context never seen
+(how many contexts a word continues, not how often it occurs) except after the
+begin-of-sequence symbol, whose n-grams keep their raw counts (nothing precedes it: the
+rule of Chen & Goodman and KenLM), a context never seen
 passes all its mass down, and order 0 is uniform over every id except ``<pad>``, so
 no id but ``<pad>`` ever gets zero probability.
 """
@@ -49,7 +51,8 @@ class KneserNey:
         # _levels[k - 1]: order-k counts, context (k - 1 ids) -> (word ids, counts, total)
         self._levels: list[dict[Context, tuple[np.ndarray, np.ndarray, float]]] = []
         self._cache: dict[Context, np.ndarray] = {}  # context -> read-only distribution
-        self._ranked: dict[Context, tuple[int, np.ndarray]] = {}  # context -> (argmax, top-5)
+        self._ranked: dict[Context, np.ndarray] = {}  # context -> top-k ids, most probable first
+        self._ranked_k = 0  # the k of the cached rankings
 
     def fit(self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None) -> KneserNey:
         """Count n-grams.
@@ -74,12 +77,16 @@ class KneserNey:
         counts: list[dict[Context, Counter]] = [top]
         # Order k-1 counts distinct (k)-grams ending in (h[1:], w). Every lower-order
         # occurrence has a left neighbour (a token or BOS), so the distinct k-grams are
-        # exactly the keys of the order-k table.
+        # exactly the keys of the order-k table. A context that starts with BOS has no
+        # left neighbour but BOS (its continuation count would always be 1): it keeps the
+        # raw count, carried down from the one order-k entry it comes from.
         for _ in range(n - 1):
             lower: dict[Context, Counter] = defaultdict(Counter)
             for context, words in counts[-1].items():
-                for word in words:
-                    lower[context[1:]][word] += 1
+                shorter = context[1:]
+                raw = shorter[:1] == (BOS,)
+                for word, c in words.items():
+                    lower[shorter][word] += c if raw else 1
             counts.append(lower)
         counts.reverse()
         self._levels = [{ctx: _freeze(words) for ctx, words in level.items()} for level in counts]
@@ -98,23 +105,34 @@ class KneserNey:
         self._check_fitted()
         return self._dist(self._context(context))
 
-    def evaluate(self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None) -> dict:
+    def evaluate(
+        self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None, top_k: int = 5
+    ) -> dict:
         """Score next-token prediction on held-out sequences.
+
+        Ties between equally probable ids rank the lower id first, as
+        :func:`attnlib.metrics.top_k_accuracy` does for the network.
 
         Args:
             sequences: token-id sequences; every position t >= 1 is predicted from s[:t].
             vocab_size: V, if the distributions should cover more ids than were fitted
                 (e.g. the full vocabulary); default the fitted V.
+            top_k: k of the top-k accuracy (``evaluate.top_k``).
 
         Returns:
-            ``accuracy`` (top-1), ``top5_accuracy``, ``nll`` (mean negative log-likelihood,
-            nats), ``perplexity`` (exp of nll) and ``n_predictions``.
+            ``accuracy`` (top-1), ``top{k}_accuracy``, ``nll`` (mean negative
+            log-likelihood, nats), ``perplexity`` (exp of nll) and ``n_predictions``.
         """
         self._check_fitted()
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k!r}")
         if vocab_size is not None and vocab_size != self.vocab_size:
             self._set_vocab_size(vocab_size, self.vocab_size - 1)
+        if top_k != self._ranked_k:
+            self._ranked.clear()
+            self._ranked_k = top_k
         n = self.order
-        total_nll, count, top1, top5 = 0.0, 0, 0, 0
+        total_nll, count, top1, topk = 0.0, 0, 0, 0
         for seq in sequences:
             ids = _as_ids(seq)
             padded = [BOS] * (n - 1) + ids
@@ -124,17 +142,17 @@ class KneserNey:
                     raise ValueError(f"token id {target} >= vocab_size {self.vocab_size}")
                 context = tuple(padded[t : t + n - 1])
                 dist = self._dist(context)
-                best, five = self._rank(context, dist)
+                ranked = self._rank(context, dist)
                 total_nll -= math.log(dist[target])
                 count += 1
-                top1 += best == target
-                top5 += target in five
+                top1 += int(ranked[0] == target)
+                topk += int(target in ranked[:top_k])
         if count == 0:
             raise ValueError("nothing to predict: every sequence has fewer than 2 tokens")
         nll = total_nll / count
         return {
             "accuracy": top1 / count,
-            "top5_accuracy": top5 / count,
+            f"top{top_k}_accuracy": topk / count,
             "nll": nll,
             "perplexity": math.exp(nll),
             "n_predictions": count,
@@ -180,11 +198,11 @@ class KneserNey:
         self._cache[context] = dist
         return dist
 
-    def _rank(self, context: Context, dist: np.ndarray) -> tuple[int, np.ndarray]:
+    def _rank(self, context: Context, dist: np.ndarray) -> np.ndarray:
+        """The top-k ids, most probable first; ties keep the lower id first (a stable sort)."""
         ranked = self._ranked.get(context)
         if ranked is None:
-            k = min(5, len(dist))
-            ranked = (int(np.argmax(dist)), np.argpartition(-dist, k - 1)[:k])
+            ranked = np.argsort(-dist, kind="stable")[: self._ranked_k].copy()
             self._ranked[context] = ranked
         return ranked
 
@@ -215,6 +233,24 @@ def select_order(
     if not scores:
         raise ValueError("orders is empty")
     return min(scores, key=lambda k: (scores[k], k)), scores
+
+
+def kneser_ney_baseline(
+    train: Iterable[Sequence[int]], val: Iterable[Sequence[int]], test: Iterable[Sequence[int]],
+    vocab_size: int, orders: Iterable[int], top_k: int = 5,
+) -> dict:  # fmt: skip
+    """The next-state baseline: order chosen on validation (fitted on train), then refitted
+    on train + validation and scored on test.
+
+    Returns: the test metrics (``top{top_k}_accuracy`` among them), the ``order`` and its
+    ``val_perplexity`` (of the train-only fit that chose it).
+    """
+    train, val = [list(s) for s in train], [list(s) for s in val]
+    order, val_ppl = select_order(train, val, vocab_size, orders=orders)
+    lm = KneserNey(order).fit(train + val, vocab_size=vocab_size)
+    out = lm.evaluate(test, vocab_size=vocab_size, top_k=top_k)
+    out.pop("n_predictions", None)
+    return {**out, "order": order, "val_perplexity": val_ppl[order]}
 
 
 def _as_ids(seq: Sequence[int]) -> list[int]:

@@ -1,7 +1,8 @@
 """The assembled models and their registry.
 
-``build_model(config)`` looks the name up in :data:`MODELS`; all three share one class,
-:class:`AttentionLSTM`, and differ only in direction and front end. A model asks its task
+``build_model(config)`` looks the name up in :data:`MODELS`; the three attention-LSTMs share
+one class, :class:`AttentionLSTM`, and differ only in direction and front end;
+``alstm_fcn`` (numeric series) is :class:`~attnlib.models.alstm_fcn.ALSTMFCN`. A model asks its task
 for the head (``get_task(config.task).build_head(config, dim)``) and never branches on it.
 """
 
@@ -14,7 +15,9 @@ from torch import nn
 
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.errors import ConfigError
+from attnlib.models.alstm_fcn import ALSTMFCN
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask
+from attnlib.models.regularizers import LockedDropout
 from attnlib.models.subword import token_input
 from attnlib.tasks import get_task
 
@@ -36,8 +39,8 @@ class AttentionLSTM(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = cfg = config
-        if cfg.input_kind == "tokens":
-            self.input = token_input(cfg)  # an embedding (+ char n-grams, pretrained vectors)
+        if cfg.input_kind == "tokens":  # an embedding (+ embedding dropout, char n-grams,
+            self.input = token_input(cfg)  # pretrained vectors)
         else:
             self.input = nn.Linear(cfg.input_dim, cfg.embedding_dim)
         enc_in = cfg.embedding_dim
@@ -53,14 +56,24 @@ class AttentionLSTM(nn.Module):
             num_layers=cfg.num_layers,
             bidirectional=cfg.bidirectional,
             dropout=cfg.dropout,
+            locked_dropout=cfg.locked_dropout,
         )
+        # AWD-LSTM: one dropout mask per sequence on the LSTM's input and output (0 = identity)
+        self.locked = LockedDropout(cfg.locked_dropout)
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim)
+        if cfg.tie_weights:  # next-state head's (V, E) output layer; the config checked E == D
+            if not isinstance(self.input, nn.Embedding):
+                raise ConfigError("train.tie_weights needs a plain word embedding; the input "
+                                  "layer has char n-grams or pretrained vectors (encode.subwords, "
+                                  "encode.vectors)")  # fmt: skip
+            self.head.out.weight = self.input.weight
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
-        z = self.input(x)  # (B, T, E)
+        z = self.locked(self.input(x))  # (B, T, E)
         if self.cnn is not None:
             z, lengths = self.cnn(z, lengths)  # (B, T', C)
         h, last = self.encoder(z, lengths)  # (B, T', D), (B, D)
+        h = self.locked(h)
         y, w = self.head(h, last, length_mask(lengths, h.shape[1]))
         shape = getattr(self.head, "shape", None)  # per item, as the task built the head
         if shape == ():
@@ -74,6 +87,7 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "lstm_attention": AttentionLSTM,
     "bilstm_attention": AttentionLSTM,
     "cnn_bilstm_attention": AttentionLSTM,
+    "alstm_fcn": ALSTMFCN,
 }
 
 

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from attnlib.models.regularizers import LockedDropout
+
 # The cost model of "auto" segments, in row-steps (one sequence, one time step): a step of a
 # segment with fewer than SEGMENT_MIN_ROWS active rows costs as much as one with that many
 # (small matmuls are no cheaper), and each segment (one oneDNN call) costs SEGMENT_COST more.
@@ -29,6 +31,10 @@ def length_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence's real steps, leaving padding at the end. Its own inverse."""
     B, T = x.shape[:2]
+    # No padding (most length-bucketed batches): a plain flip gives the same values without a
+    # gather and its scatter-add backward. Not when tracing (ONNX): the test is data-dependent.
+    if not torch.jit.is_tracing() and bool((lengths == T).all()):
+        return x.flip(1)
     t = torch.arange(T, device=x.device).unsqueeze(0).expand(B, T)
     lens = lengths.to(x.device).unsqueeze(1)
     idx = torch.where(t < lens, lens - 1 - t, t)  # (B, T)
@@ -125,10 +131,19 @@ class LSTMEncoder(nn.Module):
     Args:
         in_dim: E. hidden_dim: H. num_layers: L. bidirectional: two directions per layer.
         dropout: applied between layers.
+        locked_dropout: if > 0, locked (variational) dropout at this rate between layers
+            instead of ``dropout`` (AWD-LSTM's hidden-to-hidden dropout).
     """
 
     def __init__(
-        self, *, in_dim: int, hidden_dim: int, num_layers: int, bidirectional: bool, dropout: float
+        self,
+        *,
+        in_dim: int,
+        hidden_dim: int,
+        num_layers: int,
+        bidirectional: bool,
+        dropout: float,
+        locked_dropout: float = 0.0,
     ):
         super().__init__()
         dirs = 2 if bidirectional else 1
@@ -139,7 +154,7 @@ class LSTMEncoder(nn.Module):
             )
             for i in range(num_layers)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = LockedDropout(locked_dropout) if locked_dropout else nn.Dropout(dropout)
         self.out_dim = hidden_dim * dirs
         self.packed: bool | str = "auto"  # True | False | "auto" (see the class docstring)
 

@@ -33,6 +33,7 @@ from torch import nn
 
 from attnlib.config import ModelConfig
 from attnlib.errors import DataError
+from attnlib.models.regularizers import EmbeddingDropout
 from attnlib.vocab import PAD_ID
 
 NGRAM_MIN, NGRAM_MAX = 3, 5  # fastText's defaults
@@ -137,7 +138,13 @@ class WordInput(nn.Module):
 
 
 def token_input(cfg: ModelConfig) -> nn.Module:
-    """The input layer for token ids: a plain embedding, or :class:`WordInput`."""
+    """The input layer for token ids: :class:`WordInput` (char n-grams or pretrained
+    vectors; ``embedding_dropout`` does not apply to it), an embedding with AWD-LSTM's
+    embedding dropout, or a plain embedding."""
     if cfg.subword_rows or cfg.vectors_dim:
         return WordInput(cfg)
+    if cfg.embedding_dropout:
+        return EmbeddingDropout(
+            cfg.vocab_size, cfg.embedding_dim, p=cfg.embedding_dropout, padding_idx=PAD_ID
+        )
     return nn.Embedding(cfg.vocab_size, cfg.embedding_dim, padding_idx=PAD_ID)

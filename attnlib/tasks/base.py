@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from attnlib.errors import ConfigError
+
 if TYPE_CHECKING:
     import numpy as np
     import polars as pl
@@ -31,6 +33,15 @@ if TYPE_CHECKING:
     from attnlib.train import History
 
 Splits = tuple["pl.DataFrame", "pl.DataFrame", "pl.DataFrame"]  # train, val, test frames
+
+
+def refuse_label_smoothing(task: str, train: TrainConfig | None) -> None:
+    """``train.label_smoothing`` smooths class targets: a task without classes refuses it
+    rather than ignoring it silently."""
+    if train is not None and train.label_smoothing:
+        from attnlib.errors import ConfigError
+
+        raise ConfigError(f"train.label_smoothing is for classify, not {task}; set it to 0")
 
 
 @dataclass
@@ -59,6 +70,15 @@ class Evaluation:
 
 
 ReportExtension = Callable[[EvalContext, Evaluation], dict]  # -> entries for eval.json
+
+
+def cross_entropy_only(task: str, train: TrainConfig | None) -> None:
+    """Raise ConfigError when ``train.loss`` asks a cross-entropy task for a regression loss."""
+    if train is not None and train.loss != "mse":
+        raise ConfigError(
+            f"params key 'train.loss': '{train.loss}' is a forecast loss; task "
+            f"'{task}' trains with cross-entropy (leave train.loss at mse)"
+        )
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,13 @@ class Task(ABC):
         """``loss(output, target) -> scalar``, the mean over real predictions (``train``
         may pick a variant, e.g. ``train.loss``)."""
 
+    def average(self, cfg: ModelConfig, outputs: list) -> Any:
+        """An ensemble's output from its members' (:class:`attnlib.ensemble.Ensemble`);
+        default: the mean (regression). Tasks with classes average probabilities."""
+        import torch
+
+        return torch.stack(outputs).mean(0)
+
     @abstractmethod
     def onnx_axes(self, cfg: ModelConfig) -> dict[str, dict[int, str]]:
         """Dynamic axes of the ONNX graph's ``output`` and ``attention``."""
@@ -163,6 +190,12 @@ class Task(ABC):
         self, predictor, frame: pl.DataFrame, *, top_k: int, attention: bool, batch_size: int
     ) -> pl.DataFrame:
         """``attnlib predict``: score raw input rows with a bundle (its columns are the task's)."""
+
+    def export_extras(self, model: nn.Module, out: Path, *, test: SequenceData, opset: int) -> dict:
+        """Write this task's extra files into the export bundle ``out`` (checked against
+        eager PyTorch on ``test``); return their entries for ``metrics/export.json``
+        (default: none)."""
+        return {}
 
     @abstractmethod
     def card(self, cfg: ModelConfig) -> CardNotes:

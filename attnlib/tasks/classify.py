@@ -19,7 +19,7 @@ from attnlib.errors import DataError
 from attnlib.models.heads import PooledHead
 from attnlib.scoring import bundle_scaler, class_probs, score_batches, token_ids, top_k_columns
 from attnlib.tasks import CLASSIFY
-from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task, cross_entropy_only
 from attnlib.vocab import PAD_ID
 
 
@@ -64,9 +64,20 @@ class Classify(Task):
                           shape=() if binary else None)  # fmt: skip
 
     def loss(self, cfg, train=None):
+        cross_entropy_only(self.name, train)
+        # train.label_smoothing trains towards (1 - eps) one_hot + eps / K: cross-entropy's
+        # own option for K > 2; the one-logit binary case smooths its 0/1 targets (K = 2)
+        eps = train.label_smoothing if train is not None else 0.0
         if cfg.num_classes == 2:
-            return lambda logit, y: nn.functional.binary_cross_entropy_with_logits(logit, y.float())
-        return nn.functional.cross_entropy
+            return lambda logit, y: nn.functional.binary_cross_entropy_with_logits(
+                logit, y.float() * (1 - eps) + eps / 2
+            )
+        return lambda logits, y: nn.functional.cross_entropy(logits, y, label_smoothing=eps)
+
+    def average(self, cfg, outputs):
+        from attnlib.ensemble import mean_probability_logits
+
+        return mean_probability_logits(outputs, binary=cfg.num_classes == 2)  # (B,) | (B, K)
 
     def onnx_axes(self, cfg) -> dict:
         # the CNN front end pools time, so pooled-head attention spans ceil(T / pool) steps

@@ -27,7 +27,13 @@ from attnlib.scoring import bundle_scaler
 from attnlib.seasonality import series_rules
 from attnlib.split import SPLITS
 from attnlib.tasks import FORECAST
-from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+from attnlib.tasks.base import (
+    CardNotes,
+    EvalContext,
+    Evaluation,
+    Task,
+    refuse_label_smoothing,
+)
 
 
 class Forecast(Task):
@@ -105,7 +111,8 @@ class Forecast(Task):
                           shape=(cfg.horizon, cfg.num_targets))  # fmt: skip
 
     def loss(self, cfg, train=None):
-        huber = train is not None and train.loss == "huber"  # auto = mse
+        refuse_label_smoothing(self.name, train)
+        huber = train is not None and train.loss == "huber"  # train.loss: mse | huber
         return nn.functional.huber_loss if huber else nn.functional.mse_loss
 
     def onnx_axes(self, cfg) -> dict:

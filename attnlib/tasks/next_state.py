@@ -2,9 +2,9 @@
 
 Data: token sequences, no label; whole sequences go to one split. Model: the causal
 next-state head (position t attends to steps <= t), cross-entropy over real positions.
-Evaluation: accuracy, top-5, NLL and perplexity per real token beside an interpolated
-Kneser-Ney n-gram model (order chosen on validation); a confusion plot of the most
-frequent states.
+Evaluation: accuracy, top-k (``evaluate.top_k``), NLL and perplexity per real token beside
+an interpolated Kneser-Ney n-gram model (order chosen on validation, refitted on train +
+validation); a confusion plot of the most frequent states.
 """
 
 from __future__ import annotations
@@ -21,8 +21,17 @@ from attnlib.errors import DataError
 from attnlib.models.heads import NextStateHead
 from attnlib.scoring import score_batches, softmax, token_ids, top_k_columns
 from attnlib.tasks import NEXT_STATE
-from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task
+from attnlib.tasks.base import (
+    CardNotes,
+    EvalContext,
+    Evaluation,
+    Task,
+    cross_entropy_only,
+    refuse_label_smoothing,
+)
 from attnlib.vocab import PAD_ID
+
+PARITY_STEPS = 256  # export: streaming parity over at most this many steps per sequence
 
 
 class NextState(Task):
@@ -63,12 +72,20 @@ class NextState(Task):
         return NextStateHead(dim, cfg.vocab_size, cfg.attention, cfg.dropout)
 
     def loss(self, cfg, train=None):
+        refuse_label_smoothing(self.name, train)
+        cross_entropy_only(self.name, train)
+
         def next_state_loss(logits, y):  # logits (B, T, V), y (B, T) with PAD_ID = no target
             return nn.functional.cross_entropy(
                 logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=PAD_ID
             )
 
         return next_state_loss
+
+    def average(self, cfg, outputs):
+        from attnlib.ensemble import mean_probability_logits
+
+        return mean_probability_logits(outputs, binary=False)  # (B, T, V) log-probabilities
 
     def onnx_axes(self, cfg) -> dict:
         return {"output": {0: "batch", 1: "time"}, "attention": {0: "batch", 1: "time", 2: "time"}}
@@ -77,25 +94,22 @@ class NextState(Task):
         return {"val_perplexity": math.exp(hist.best_val_loss)}
 
     def score(self, ctx: EvalContext) -> Evaluation:
-        from attnlib.baselines.ngram import KneserNey, select_order
+        from attnlib.baselines.ngram import kneser_ney_baseline
         from attnlib.evaluate import categorical, predict
         from attnlib.metrics import next_state_metrics
 
+        top_k = ctx.options.top_k  # model and baseline alike; the key is top{k}_accuracy
         logits, targets, _ = predict(ctx.model, ctx.test)
-        metrics = next_state_metrics(logits, targets)
+        metrics = next_state_metrics(logits, targets, top_k=top_k)
         actual = np.concatenate([t.reshape(-1).numpy() for t in targets])
         pred = np.concatenate([lg.argmax(-1).reshape(-1).numpy() for lg in logits])
         keep = actual != PAD_ID
         actual, pred = actual[keep], pred[keep]
         metrics["test_tokens"] = int(len(actual))
         metrics["test_sequences"] = len(ctx.test)
-        # Kneser-Ney: order chosen on validation, fitted on train, scored on test
-        train, val, test = (f["ids"].to_list() for f in ctx.splits)
-        V = len(ctx.saved.vocab)
-        order, val_ppl = select_order(train, val, V, orders=ctx.options.ngram_orders)
-        kn = KneserNey(order).fit(train, vocab_size=V).evaluate(test, vocab_size=V)
-        kn.pop("n_predictions", None)
-        kn.update(order=order, val_perplexity=val_ppl[order])
+        # Kneser-Ney: order chosen on validation, refitted on train + val, scored on test
+        seqs = (f["ids"].to_list() for f in ctx.splits)
+        kn = kneser_ney_baseline(*seqs, len(ctx.saved.vocab), ctx.options.ngram_orders, top_k)
         report = {"model": metrics, "kneser_ney": kn}
         return categorical(ctx, self.name, report, actual, pred, ctx.saved.vocab.itos)
 
@@ -128,11 +142,29 @@ class NextState(Task):
                 rows.append(top_k_columns(row, probs[t], names, k, weights))
         return pl.DataFrame(rows).sort(["_order", "step"]).drop("_order")
 
+    def export_extras(self, model, out, *, test, opset) -> dict:
+        """``stream.onnx``: the streaming step graph (:mod:`attnlib.export_stream`), checked
+        against eager streaming over the first test sequences."""
+        from attnlib.export_stream import STREAM_FILE, export_stream_onnx, stream_parity
+
+        path = export_stream_onnx(model, out / STREAM_FILE, opset=opset)
+        # a few sequences, each cut to PARITY_STEPS: one step at a time is slow in Python
+        cut = test.lengths[:8].clamp(max=PARITY_STEPS).tolist()
+        seqs = [test.x[i, :n].tolist() for i, n in enumerate(cut)]
+        diff = stream_parity(model, path, seqs)
+        return {"stream_onnx_max_abs_diff": diff, "stream_onnx_bytes": path.stat().st_size}
+
     def card(self, cfg) -> CardNotes:
         return CardNotes(
             attention=", causal: position t attends to steps <= t.",
             intended_use="Predict the next state of a categorical sequence (top-k with "
             "probabilities) and show which earlier steps the prediction attended to.",
+            limits=(
+                "`stream.onnx`: one streaming step (inputs `token`, `h`, `c`, `cache`, "
+                "`length`; outputs `logits` and the next `h_out`, `c_out`, `cache_out`, "
+                "`length_out`), run with `attnlib.export_stream.OnnxStream`; "
+                "`attnlib predict BUNDLE --stream` streams tokens from stdin.",
+            ),
         )
 
 

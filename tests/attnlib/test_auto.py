@@ -2,7 +2,14 @@
 
 import torch
 
-from attnlib.auto import DataProfile, resolve_train, val_share
+from attnlib.auto import (
+    DataProfile,
+    auto_metrics,
+    resolve_search,
+    resolve_train,
+    resolve_val,
+    val_share,
+)
 from attnlib.data import SequenceData
 
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
@@ -10,8 +17,9 @@ AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience"
               "refit": "auto", "lr": 0.003}  # fmt: skip
 
 
-def profile(task="classify", kind="numeric", n=50, length=150, channels=1):
-    return DataProfile(task, kind, n, float(length), length, channels if kind == "numeric" else 0)
+def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
+    return DataProfile(task, kind, n, float(length), length, n_targets=targets or n,
+                       channels=channels if kind == "numeric" else 0)  # fmt: skip
 
 
 def test_profile_reads_the_data():
@@ -19,9 +27,12 @@ def test_profile_reads_the_data():
     data = SequenceData(x, torch.tensor([7, 5, 3, 1]), torch.zeros(4, dtype=torch.long))
     p = DataProfile.of("classify", data, num_classes=2)
     assert (p.input_kind, p.n_train, p.max_length, p.channels) == ("numeric", 4, 7, 3)
+    assert p.n_targets == 4  # one per sequence
     assert p.mean_length == 4.0
     tokens = SequenceData(torch.ones(2, 5, dtype=torch.long), torch.tensor([5, 2]), torch.zeros(2))
     assert DataProfile.of("classify", tokens, vocab_size=9).input_kind == "tokens"
+    steps = SequenceData.next_state([[3, 4, 5, 6], [3, 4]])
+    assert DataProfile.of("next_state", steps, vocab_size=7).n_targets == 3 + 1  # per step
 
 
 def test_architecture_follows_task_and_input():
@@ -41,6 +52,10 @@ def test_small_data_gets_small_batches_many_epochs_and_a_refit():
     small, _ = resolve_train(profile(n=40), AUTO_TRAIN, MODELS)
     large, _ = resolve_train(profile(n=5000, kind="tokens"), AUTO_TRAIN, MODELS)
     assert small["batch_size"] == 8 and large["batch_size"] == 64
+    # few sequences but many predicted steps: validation can steer, no refit
+    lm, _ = resolve_train(profile(task="next_state", kind="tokens", n=280, targets=25000),
+                          AUTO_TRAIN, MODELS)  # fmt: skip
+    assert lm["refit"] is False and lm["batch_size"] == 16
     assert small["epochs"] > large["epochs"] >= 30
     assert small["patience"] == small["epochs"] // 5 and large["patience"] >= 5
     assert small["refit"] is True and large["refit"] is False
@@ -68,3 +83,21 @@ def test_rules_are_deterministic():
 def test_validation_share_grows_on_small_data():
     assert val_share(60).value == 0.2
     assert val_share(5000).value == 0.1
+    assert val_share(144, sequences=False).value == 0.1  # one series: whole horizons
+    assert resolve_val(0.3, 60) == (0.3, None)  # set by hand
+    assert resolve_val("auto", 60)[0] == 0.2
+
+
+def test_search_runs_only_where_validation_can_rank_trials():
+    assert resolve_search("auto", profile(n=40))[0] is False
+    assert resolve_search("auto", profile(n=4000))[0] is True
+    assert resolve_search(True, profile(n=40)) == (True, None)
+
+
+def test_auto_choices_reach_train_json():
+    _, made = resolve_train(profile(n=40), AUTO_TRAIN, MODELS)
+    meta = {"auto": [{"key": "split.val", "value": 0.2, "why": "small"}]}
+    out = auto_metrics(made, meta)
+    assert out["auto"]["split.val"] == 0.2 and out["auto"]["name"] == "alstm_fcn"
+    assert set(out["auto_why"]) == set(out["auto"])
+    assert auto_metrics([]) == {}

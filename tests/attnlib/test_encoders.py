@@ -1,9 +1,11 @@
 """The encoder's CPU segments: a speed-up only, never a change in outputs or gradients."""
 
+import warnings
+
 import pytest
 import torch
 
-from attnlib.models.encoders import LSTMEncoder, segment_plan
+from attnlib.models.encoders import LSTMEncoder, reverse_within_length, segment_plan
 
 
 def test_segment_plan_covers_time_with_shrinking_row_counts():
@@ -45,3 +47,17 @@ def test_auto_segments_match_padded_and_packed(bidirectional):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
         for a, b in zip(results[0][3], other[3], strict=True):  # sums over 300 steps
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_reverse_within_length_flips_full_rows_and_traces_for_any_lengths():
+    x = torch.arange(2 * 4, dtype=torch.float32).view(2, 4, 1)
+    full, ragged = torch.tensor([4, 4]), torch.tensor([4, 2])
+    expected = torch.tensor([[3.0, 2, 1, 0], [5, 4, 6, 7]]).unsqueeze(-1)  # padding stays put
+    assert torch.equal(reverse_within_length(x, full), x.flip(1))
+    assert torch.equal(reverse_within_length(x, ragged), expected)
+    # traced on a batch without padding (as an ONNX export may be), it still reverses
+    # within each length: the flip shortcut is not baked into the trace
+    with warnings.catch_warnings():  # torch.jit.trace is deprecated; the ONNX export uses it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        traced = torch.jit.trace(reverse_within_length, (x, full))
+    assert torch.equal(traced(x, ragged), expected)

@@ -54,6 +54,16 @@ CONFIGS = {
         num_targets=2,
         **TINY,
     ),
+    "alstm_fcn_classify": ModelConfig(
+        name="alstm_fcn",
+        task="classify",
+        input_kind="numeric",
+        input_dim=3,
+        num_classes=3,
+        fcn_filters=(8, 12, 8),
+        se_reduction=4,
+        **TINY,
+    ),
 }
 
 

@@ -77,6 +77,32 @@ def test_top_k_accuracy():
     assert M.top_k_accuracy(ties, y, k=2) == 1.0
 
 
+def test_next_state_top_k_follows_the_param_and_names_the_key():
+    # targets ranked 1st, 3rd, 4th and 6th of 6: top-3 hits 2 of 4, top-5 hits 3 of 4
+    logits = torch.tensor([[6.0, 5, 4, 3, 2, 1]] * 4)
+    targets = torch.tensor([0, 2, 3, 5])
+    three = M.next_state_metrics(logits, targets, top_k=3, ignore_index=None)
+    five = M.next_state_metrics(logits, targets, ignore_index=None)
+    assert "top5_accuracy" not in three and three["top3_accuracy"] == 0.5
+    assert "top3_accuracy" not in five and five["top5_accuracy"] == 0.75
+    assert three["accuracy"] == five["accuracy"] == 0.25
+
+
+def test_mase_averages_the_per_channel_mase():
+    # channel 0 moves by 1 a step, channel 1 by 1000: one pooled scale would let channel 1
+    # swamp channel 0's error; each channel is scaled by its own naive error instead
+    train = np.stack([np.arange(10.0), 1000 * np.arange(10.0)], axis=1)  # (T, K=2)
+    y = np.zeros((3, 4, 2))  # (W, H, K)
+    pred = y + np.array([2.0, 500.0])  # MAE 2 and 500: MASE 2 and 0.5
+    per_channel = [M.mase(y[..., k], pred[..., k], train[:, k]) for k in range(2)]
+    assert per_channel == pytest.approx([2.0, 0.5])
+    assert M.mase(y, pred, train) == pytest.approx(1.25)
+    assert M.regression_metrics(y, pred, train)["mase"] == pytest.approx(1.25)
+    assert M.mase(y[..., 0], pred[..., 0], train[:, :1]) == pytest.approx(2.0)  # (T, 1)
+    with pytest.raises(ValueError, match="channels"):
+        M.mase(y, pred, train[:, :1].repeat(3, axis=1))
+
+
 def test_confusion_matrix_and_macro_f1():
     pred, y = np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2])
     cm = M.confusion_matrix(pred, y, 3)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from attnlib.baselines import KneserNey, select_order
+from attnlib.baselines import KneserNey, kneser_ney_baseline, select_order
+from attnlib.baselines.ngram import BOS
 
 
 def markov_sequences(order: int, n_seq: int, length: int, n_tokens: int, seed: int = 0):
@@ -116,3 +117,55 @@ def test_invalid_inputs_raise():
         KneserNey(2).prob_dist([2])
     with pytest.raises(ValueError, match="nothing to predict"):
         KneserNey(2).fit([[2, 3]]).evaluate([[2]])
+
+
+def _counts(model: KneserNey, context: tuple[int, ...]) -> dict[int, int]:
+    """The counts the order-(len(context) + 1) level holds for ``context``."""
+    words, counts, _ = model._levels[len(context)][context]
+    return {int(w): int(c) for w, c in zip(words, counts, strict=True)}
+
+
+def test_lower_orders_keep_raw_counts_after_the_begin_of_sequence_marker():
+    # Chen & Goodman / KenLM: an n-gram whose context starts with BOS has no left extension
+    # but BOS itself, so its continuation count would be 1; it keeps its raw count instead.
+    model = KneserNey(4).fit([[5, 6, 7]] * 3 + [[5, 6, 8]], vocab_size=10)
+    assert _counts(model, (BOS, BOS, 5)) == {6: 4}  # top order: occurrences
+    assert _counts(model, (BOS, 5)) == {6: 4}  # lower order, after BOS: raw count
+    assert _counts(model, (5, 6)) == {7: 1, 8: 1}  # lower order elsewhere: continuation
+    assert _counts(model, (5,)) == {6: 1}
+    assert _counts(model, ()) == {6: 1, 7: 1, 8: 1}
+    for context in ([], [5], [5, 6], [6], [9], [5, 6, 7]):
+        assert model.prob_dist(context).sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_top_k_follows_the_param_and_names_the_key():
+    # after 2 the training data continues 3 (x3), 4 (x2), 5, 6, 7: 5 ranks third, 7 fifth
+    train = [[2, 3]] * 3 + [[2, 4]] * 2 + [[2, 5], [2, 6], [2, 7]]
+    model = KneserNey(2).fit(train, vocab_size=10)
+    test = [[2, 5], [2, 7]]
+    three, five = model.evaluate(test, top_k=3), model.evaluate(test)
+    assert "top5_accuracy" not in three and three["top3_accuracy"] == 0.5
+    assert "top3_accuracy" not in five and five["top5_accuracy"] == 1.0
+    assert model.evaluate(test, top_k=1)["top1_accuracy"] == three["accuracy"] == 0.0
+
+
+def test_kneser_ney_order_on_val_then_refitted_on_train_and_val():
+    # val teaches 2 -> 4, which train never shows: only a fit that sees val predicts it
+    train = [[2, 3, 2, 3, 2, 3]] * 5
+    val = [[2, 4, 2, 4]] * 2
+    test = [[2, 4, 2, 4]]
+    out = kneser_ney_baseline(train, val, test, vocab_size=6, orders=[1, 2])
+    refit = KneserNey(out["order"]).fit(train + val, vocab_size=6).evaluate(test)
+    assert out["perplexity"] == pytest.approx(refit["perplexity"])
+    trained_only = KneserNey(out["order"]).fit(train, vocab_size=6).evaluate(test)
+    assert out["perplexity"] < trained_only["perplexity"]
+    assert "n_predictions" not in out and out["order"] in (1, 2)
+
+
+def test_kneser_ney_top_k_follows_the_param():
+    train = [[2, 3]] * 3 + [[2, 4]] * 2 + [[2, 5], [2, 6], [2, 7]]
+    test = [[2, 5], [2, 7]]
+    three = kneser_ney_baseline(train, train, test, vocab_size=10, orders=[2], top_k=3)
+    five = kneser_ney_baseline(train, train, test, vocab_size=10, orders=[2])
+    assert three["top3_accuracy"] == 0.5 and "top5_accuracy" not in three
+    assert five["top5_accuracy"] == 1.0

@@ -56,3 +56,55 @@ def test_bad_fractions_and_leak_detection():
     b = pl.DataFrame({"id": ["y"], "tokens": [["p", "q"]]})
     with pytest.raises(DataError, match="both 'train' and 'test'"):
         check_no_leak({"train": a, "test": b})
+
+
+def conflicting(n_groups=60, copies=3, every=3):
+    """``n_groups`` distinct texts, each ``copies`` times; every ``every``-th group's last
+    copy carries the other label (a retweet labelled differently)."""
+    rows = []
+    for g in range(n_groups):
+        label = "pos" if g % 2 else "neg"
+        for c in range(copies):
+            flip = g % every == 0 and c == copies - 1
+            rows.append((f"g{g}c{c}", [f"w{g}", "text"], {"pos": "neg", "neg": "pos"}[label]
+                         if flip else label))  # fmt: skip
+    ids, toks, labels = zip(*rows, strict=True)
+    return pl.DataFrame({"id": ids, "tokens": toks, "label": labels})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_conflicting_duplicate_labels_split_whole_without_a_leak(seed):
+    f = conflicting()
+    f = f.with_columns(assign_splits(f, val=0.2, test=0.2, seed=seed, stratify="label"))
+    check_no_leak({s: f.filter(pl.col("split") == s) for s in ("train", "val", "test")})
+    per_group = f.group_by(pl.col("tokens").list.join(" ")).agg(pl.col("split").n_unique())
+    assert per_group["split"].max() == 1  # every group whole
+    # still stratified: each group counts under its majority label, 50 / 50 overall
+    for part in ("train", "val", "test"):
+        rows = f.filter(pl.col("split") == part)
+        assert rows.height > 0
+        assert rows["label"].eq("pos").mean() == pytest.approx(0.5, abs=0.1)
+
+
+def test_split_frame_counts_conflicts_and_drops_train_copies_of_shipped_test_rows():
+    from attnlib.split import split_frame  # noqa: PLC0415 (new API; the tests above predate it)
+
+    f = conflicting().with_columns(
+        pl.Series("split", ["test" if i >= 150 else "train" for i in range(180)])
+    )
+    # 4 shipped train rows repeat test group 50's text, among them the flipped copies of
+    # groups 0 and 3 (whose other two copies agree)
+    f = f.with_columns(
+        pl.when(pl.col("id").is_in(["g0c2", "g1c1", "g2c2", "g3c2"]))
+        .then(pl.lit(["w50", "text"]).cast(pl.List(pl.String)))
+        .otherwise(pl.col("tokens"))
+        .alias("tokens")
+    )
+    out, counts = split_frame(f, val=0.2, test=0.3, seed=0, stratify="label")
+    assert counts.dropped_train_copies == 4 and out.height == 176
+    assert out.filter(pl.col("split") == "test")["id"].to_list() == f["id"][150:].to_list()
+    check_no_leak({s: out.filter(pl.col("split") == s) for s in ("train", "val", "test")})
+    # 20 flipped groups (g % 3 == 0, 3 of them in test) less groups 0 and 3
+    assert (counts.conflicting_groups, counts.conflicting_rows) == (18, 18 * 3)
+    no_labels, _ = split_frame(f.drop("label"), val=0.2, test=0.3, seed=0)
+    assert no_labels.height == 176

@@ -87,19 +87,70 @@ def test_early_stopping_restores_best_not_last(monkeypatch):
         torch.testing.assert_close(v, seen[1][k], atol=0, rtol=0)
 
 
-def test_resume_matches_uninterrupted(tmp_path):
-    model, train, val, tc, lf = setup(epochs=4, patience=10)
-    fit(model, train, val, tc, loss_fn=lf)
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        {},
+        {"schedule": "cosine", "optimizer": "adamw", "weight_decay": 0.1},
+        {"schedule": "onecycle"},
+        # min_delta 10: no epoch after the first improves, so the lr halves after epoch 3
+        {"schedule": "plateau", "patience": 3, "min_delta": 10.0},
+    ],
+    ids=["constant", "cosine-adamw", "onecycle", "plateau"],
+)
+def test_resume_matches_uninterrupted(tmp_path, recipe):
+    # the schedule spans the 4 epochs: the 2-epoch first half must run with tc's curve too,
+    # so it is interrupted by a callback rather than by a shorter config
+    kw = {"epochs": 4, "patience": 10, **recipe}
+    model, train, val, tc, lf = setup(**kw)
+    lrs = []
+    first = fit(
+        model, train, val, tc, loss_fn=lf, callbacks=[lambda e, logs: lrs.append(logs["lr"])]
+    )
     straight = {k: v.clone() for k, v in model.state_dict().items()}
+    if recipe:
+        assert len(set(lrs)) > 1, "the schedule must move the lr for the test to mean anything"
 
-    model, train, val, tc2, lf = setup(epochs=2, patience=10)
-    fit(model, train, val, tc2, loss_fn=lf, checkpoint_dir=tmp_path)
+    class Killed(Exception):
+        pass
+
+    def kill_after_2(epoch, logs):
+        if epoch == 1:
+            raise Killed
+
+    model, train, val, tc, lf = setup(**kw)
+    with pytest.raises(Killed):
+        fit(model, train, val, tc, loss_fn=lf, checkpoint_dir=tmp_path, callbacks=[kill_after_2])
     torch.manual_seed(12345)  # a fresh process would have other RNG state: resume restores it
-    model, train, val, tc, lf = setup(epochs=4, patience=10)
-    hist = fit(model, train, val, tc, loss_fn=lf, checkpoint_dir=tmp_path, resume=True)
+    model, train, val, tc, lf = setup(**kw)
+    resumed = []
+    hist = fit(model, train, val, tc, loss_fn=lf, checkpoint_dir=tmp_path, resume=True,
+               callbacks=[lambda e, logs: resumed.append(logs["lr"])])  # fmt: skip
     assert hist.epochs_run == 4 and len(hist.val_loss) == 4
+    assert resumed == lrs[2:]
+    assert hist.train_loss == first.train_loss and hist.val_loss == first.val_loss
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, straight[k], atol=0, rtol=0)
+
+
+def test_lr_follows_the_cosine_curve_per_batch():
+    from attnlib.optim import cosine_with_warmup
+
+    model, train, val, tc, lf = setup(epochs=3, patience=10, schedule="cosine", warmup=0.2)
+    steps = len(train)  # 5 batches per epoch, 15 steps, 3 of warm-up
+    seen = []
+    fit(model, train, val, tc, loss_fn=lf, callbacks=[lambda e, logs: seen.append(logs["lr"])])
+    want = [tc.lr * cosine_with_warmup((e + 1) * steps, 3 * steps, 3) for e in range(3)]
+    assert seen[:2] == pytest.approx(want[:2]) and seen[2] == 0.0
+
+
+def test_early_stopping_watches_val_loss_fn(monkeypatch):
+    model, train, val, tc, lf = setup(epochs=2, patience=10)
+    used = []
+    monkeypatch.setattr(T, "evaluate_loss", lambda m, b, f, d=None: used.append(f) or 1.0)
+    plain = loss_fn(model.config)
+    fit(model, train, val, tc, loss_fn=lf, val_loss_fn=plain)
+    assert used == [plain, plain]
 
 
 def test_checkpoint_loads_without_unpickling_code(tmp_path):

@@ -104,7 +104,8 @@ CASES = {
                       {"encode": {"vectors": "vectors.txt"}}),
     "classify_series": ("classify", "d.txt", ucr_file,
                         {"train": {"name": "cnn_bilstm_attention"}}),  # pooled attention
-    "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file, {}),
+    "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file,
+                              {"evaluate": {**TINY["evaluate"], "top_k": 3}}),
     "classify_tsv_text": ("classify", "d.tsv", tsv_file, {"encode": {"vectors": ""}}),
     "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
                                 {"train": {"name": "cnn_bilstm_attention"}}),
@@ -150,6 +151,10 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     report = json.loads((tmp_path / "metrics/eval.json").read_text())
     if task == "next_state":
         assert set(report) == {"model", "kneser_ney"}
+        k = params["evaluate"]["top_k"]  # the model and the baseline report the same top-k
+        for m in report.values():
+            assert {f"top{k}_accuracy", "accuracy"} <= set(m)
+            assert ("top5_accuracy" in m) == (k == 5)
     elif task == "classify":
         expected = {"model", "majority", "tfidf_svm" if case.endswith("text") else "nn1_euclidean"}
         assert set(report) == expected
@@ -171,6 +176,12 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     assert heatmaps == (2 if task == "forecast" else 3)  # forecast: 2 test windows
     export_metrics = json.loads((tmp_path / "metrics/export.json").read_text())
     assert export_metrics["onnx_max_abs_diff"] < 1e-4
+    streams = task == "next_state"  # the bundle holds the streaming step graph, checked
+    assert (tmp_path / "export/stream.onnx").is_file() == streams
+    assert ("stream_onnx_max_abs_diff" in export_metrics) == streams
+    if streams:
+        assert export_metrics["stream_onnx_max_abs_diff"] < 1e-5
+        assert "stream.onnx" in (tmp_path / "export/MODEL_CARD.md").read_text()
 
     # the bundle scores the raw user file (its scaling statistics travel with it)
     scored = predict_frame(Predictor(tmp_path / "export"), read_source(tmp_path / name))

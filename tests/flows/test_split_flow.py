@@ -34,6 +34,23 @@ def test_numeric_series_partition_checks_for_leaks():
         partition.fn(leaked, "classify")
 
 
+def test_text_with_conflicting_duplicate_labels_encodes_and_splits():
+    # 40 texts, each 3 times; every 4th text's last copy has the other label (real data:
+    # retweets, shared names). Each group lands whole in one split: nothing to leak.
+    rows = [(f"t{g}c{c}", f"word{g} w{g % 5} text",
+             ("pos" if g % 2 else "neg") if g % 4 or c < 2 else ("neg" if g % 2 else "pos"))
+            for g in range(40) for c in range(3)]  # fmt: skip
+    raw = pl.DataFrame(rows, schema=["id", "text", "label"], orient="row").with_columns(
+        pl.col("text").str.split(" ").alias("tokens")
+    )
+    frame, meta = encode_dataset(raw.drop("text"), "classify", EncodeOptions(val=0.2, test=0.2))
+    parts = partition.fn(frame, "classify")
+    assert sum(p.height for p in parts.values()) == 120
+    assert meta["split_counts"] == {
+        "conflicting_groups": 10, "conflicting_rows": 30, "dropped_train_copies": 0
+    }  # fmt: skip
+
+
 def test_delta_season_is_the_detected_period_within_the_lookback():
     assert delta_lag("season", 12, lookback=24) == 12
     assert delta_lag("season", 12, lookback=6) == 1  # a season longer than the input

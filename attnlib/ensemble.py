@@ -1,0 +1,101 @@
+"""Seed ensembles: N models that differ only in their seed, averaged as one model.
+
+``train.ensemble: N`` trains members with seeds ``seed, seed + 1, ..., seed + N - 1``
+(:func:`member_configs`; member 0 is exactly the single model ``ensemble: 1`` trains) and
+wraps them in :class:`Ensemble`, which has the interface of one model, so evaluation,
+prediction, saving (:mod:`attnlib.persistence`: one safetensors file, keys prefixed
+``members.<k>.``) and ONNX export (one graph) work on it unchanged.
+
+Averaging is over *probabilities* (Lakshminarayanan et al. 2017), not logits; the output is
+the log of the mean probability, which softmax (or, for one binary logit, sigmoid) maps
+back to that mean, so code that reads logits keeps working. Forecasts are averaged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from attnlib.config import TrainConfig
+from attnlib.data import Batches
+from attnlib.fitting import VAL_BATCH, train_metrics
+from attnlib.models import loss_fn
+from attnlib.tasks import get_task
+from attnlib.train import History, evaluate_loss
+
+
+def member_configs(config: TrainConfig) -> list[TrainConfig]:
+    """One training config per member: the same settings with seeds seed, seed + 1, ..."""
+    return [config.model_copy(update={"seed": config.seed + k}) for k in range(config.ensemble)]
+
+
+def _log_sigmoid(z: torch.Tensor) -> torch.Tensor:
+    """log(sigmoid(z)) without overflow for large |z|, from ops every ONNX runtime has."""
+    return torch.clamp(z, max=0) - torch.log1p(torch.exp(-z.abs()))
+
+
+def mean_probability_logits(outputs: Sequence[torch.Tensor], binary: bool) -> torch.Tensor:
+    """The logits whose softmax (sigmoid if ``binary``) is the mean of the members'.
+
+    Args:
+        outputs: each member's logits, (..., K), or (...) one logit per row if binary.
+    Returns:
+        log of the mean probability (..., K); binary: the logit of the mean probability.
+    """
+    z = torch.stack(list(outputs))  # (N, ..., K) or (N, ...)
+    if binary:  # logit(p) = log p - log(1 - p); the log N of both means cancels
+        return torch.logsumexp(_log_sigmoid(z), 0) - torch.logsumexp(_log_sigmoid(-z), 0)
+    return torch.logsumexp(z.log_softmax(-1), 0) - math.log(len(outputs))
+
+
+class Ensemble(nn.Module):
+    """Members of one architecture, called as one model.
+
+    ``forward(x, lengths, return_attention=False)`` returns what a member returns, averaged
+    by the task (:meth:`attnlib.tasks.base.Task.average`): for tasks with classes the log
+    of the members' mean probabilities (binary: the logit of the mean probability), for
+    regression the mean; the attention weights
+    are the members' mean (each member's rows sum to 1 over real steps, so the mean's do).
+
+    Args:
+        members: models built from one :class:`~attnlib.config.ModelConfig`.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        configs = {m.config.model_dump_json() for m in members}
+        if len(configs) > 1:
+            raise ValueError("ensemble members must share one model config (only seeds differ)")
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        outs, weights = zip(
+            *(m(x, lengths, return_attention=True) for m in self.members), strict=True
+        )
+        y = get_task(self.config.task).average(self.config, list(outs))  # as one member's
+        if not return_attention:
+            return y
+        return y, torch.stack(weights).mean(0)  # (B, T) or (B, T, T)
+
+
+def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], val) -> dict:
+    """train.json of an ensemble: its own val loss (the members' averaged probabilities),
+    and each member's metrics under ``members``."""
+    val_loss = evaluate_loss(ensemble, Batches(val, VAL_BATCH), loss_fn(model_cfg), "cpu")
+    hist = History(best_val_loss=val_loss)  # what the task derives its entries from
+    return {
+        "best_val_loss": val_loss,
+        "ensemble": len(ensemble),
+        "seconds": round(sum(h.seconds for h in histories), 2),
+        "members": [train_metrics(model_cfg, h) for h in histories],
+        **get_task(model_cfg.task).train_metrics(hist),
+    }

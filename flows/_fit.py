@@ -1,0 +1,55 @@
+"""The train stage's Prefect tasks: one fit (tagged ``gpu``), or the members of an ensemble.
+
+``train.ensemble: N`` (> 1) trains N members with seeds seed .. seed + N - 1, one ``gpu``
+task each in its own worker process (a process owns its RNG, so members run in parallel
+as far as the tag limit allows and each is exactly the model its seed trains alone), with
+checkpoints in checkpoints/member-<k>/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from attnlib.config import ModelConfig, TrainConfig
+from attnlib.data import SequenceData
+from attnlib.distributed import train_on_ranks
+from attnlib.ensemble import member_configs
+from attnlib.fitting import build_and_fit
+from flows._live import LiveLogger
+from flows._params import CHECKPOINTS, split_path
+
+
+@task(tags=["gpu"], cache_policy=NO_CACHE)
+def train_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
+                val: SequenceData, resume: bool, nproc: int = 1,
+                checkpoint_dir: Path = CHECKPOINTS, live: bool = True):  # fmt: skip
+    """Fit the model (on the GPU when there is one); returns it with its history.
+
+    With ``nproc`` > 1 torchrun runs ``nproc`` DistributedDataParallel ranks instead; the
+    global batch is the same, so the result matches one process. ``live``: log the epochs
+    to DVCLive (one ensemble member does).
+    """
+    if nproc > 1:
+        return train_on_ranks(model_cfg, train_cfg, split_path("train"), split_path("val"),
+                              nproc, checkpoint_dir=checkpoint_dir, resume=resume)  # fmt: skip
+    callbacks = [LiveLogger(resume)] if live else []
+    model, hist = build_and_fit(model_cfg, train_cfg, train, val, callbacks=callbacks,
+                                checkpoint_dir=checkpoint_dir, resume=resume)  # fmt: skip
+    return model.cpu(), hist
+
+
+@flow(name="train-members", task_runner=ProcessPoolTaskRunner())
+def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
+                  val: SequenceData, resume: bool, nproc: int = 1) -> list[tuple]:  # fmt: skip
+    """One ``gpu`` task per ensemble member, each in a worker process; [(model, history)]."""
+    futures = [
+        train_model.submit(
+            model_cfg, cfg, train, val, resume, nproc, CHECKPOINTS / f"member-{k}", live=k == 0
+        )  # fmt: skip
+        for k, cfg in enumerate(member_configs(train_cfg))
+    ]
+    return [f.result() for f in futures]

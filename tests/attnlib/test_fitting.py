@@ -1,0 +1,67 @@
+"""build_and_fit and the refit on train + validation that small data gets."""
+
+import torch
+
+import attnlib.fitting as F
+from attnlib.config import ModelConfig, TrainConfig
+from attnlib.data import SequenceData
+from attnlib.fitting import build_and_fit, train_metrics
+
+V = 12
+CFG = ModelConfig(vocab_size=V, embedding_dim=8, hidden_dim=8, num_layers=1)
+
+
+def data(seed, n):
+    g = torch.Generator().manual_seed(seed)
+    seqs = [[2 + (i + j) % (V - 2) for j in range(int(torch.randint(3, 12, (1,), generator=g)))]
+            for i in range(n)]  # fmt: skip
+    return SequenceData.next_state(seqs)
+
+
+def tc(**kw):
+    return TrainConfig(**{"batch_size": 8, "lr": 1e-2, "epochs": 6, "patience": 2,
+                          "progress": False, **kw})  # fmt: skip
+
+
+def test_concat_pads_to_the_longer_and_keeps_targets_aligned():
+    a, b = data(1, 5), data(2, 3)
+    both = SequenceData.concat(a, b)
+    assert len(both) == 8 and both.y_per_step
+    T = max(a.x.shape[1], b.x.shape[1])
+    assert both.x.shape[1] == both.y.shape[1] == T
+    assert torch.equal(both.x[:5, : a.x.shape[1]], a.x) and torch.equal(both.lengths[5:], b.lengths)
+    assert (both.x[:5, a.x.shape[1] :] == 0).all()  # padding, never a token
+    series = SequenceData(torch.ones(2, 4, 3), torch.tensor([4, 2]), torch.tensor([0, 1]))
+    short = SequenceData(torch.ones(1, 2, 3), torch.tensor([2]), torch.tensor([1]))
+    mixed = SequenceData.concat(short, series)
+    assert mixed.x.shape == (3, 4, 3) and mixed.y.tolist() == [1, 0, 1]
+
+
+def test_refit_trains_on_train_and_val_for_the_chosen_epochs(monkeypatch):
+    train, val = data(1, 40), data(2, 16)
+    seen = []
+    real_fit = F.fit
+
+    def spy(model, batches, val_batches, config, **kw):
+        seen.append((len(batches.data), config.patience))
+        return real_fit(model, batches, val_batches, config, **kw)
+
+    monkeypatch.setattr(F, "fit", spy)
+    plain, hist = build_and_fit(CFG, tc(), train, val)
+    refitted, hist_r = build_and_fit(CFG, tc(refit=True), train, val)
+    assert seen[0] == (40, 2) and seen[2][0] == 40 + 16  # the refit sees train + val
+    assert hist_r.refit_epochs == hist_r.best_epoch + 1 == hist.best_epoch + 1
+    assert train_metrics(CFG, hist_r)["refit_epochs"] == hist_r.refit_epochs
+    assert "refit_epochs" not in train_metrics(CFG, hist)
+    pairs = zip(plain.state_dict().values(), refitted.state_dict().values(), strict=True)
+    assert any(
+        not torch.equal(p, q) for p, q in pairs
+    )  # a new model trained on more data, not the early-stopped one
+
+
+def test_refit_is_deterministic():
+    train, val = data(1, 40), data(2, 16)
+    a, _ = build_and_fit(CFG, tc(refit=True), train, val)
+    b, _ = build_and_fit(CFG, tc(refit=True), train, val)
+    for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
