@@ -21,7 +21,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         f"over the valid (unpadded) steps{notes.attention}",
         "",
         "```json",
-        json.dumps(cfg.model_dump(), indent=2),
+        json.dumps(cfg.applicable_dump(), indent=2),  # as model.json: only what applies
         "```",
         "",
         "## Data",
@@ -41,6 +41,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         json.dumps(export_metrics, indent=2),
         "```",
         "",
+        *_trust_lines(eval_metrics),
         "## Intended use",
         notes.intended_use,
         "",
@@ -48,10 +49,29 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         "- Trained on the data above only; other distributions (another composer, domain or "
         "sampling rate) need retraining or at least re-evaluation.",
         "- Tokens not seen in training map to `<unk>`; the model cannot predict new states.",
-        "- Attention weights show what the model attended to, not a causal explanation.",
+        "- Attention weights show what the model attended to, not a causal explanation "
+        "(see the faithfulness check above).",
         "- Files: `model.safetensors` + `model.json` (load with `attnlib.persistence.load_model`), "
         "`model.onnx` (inputs `x`, `lengths`; outputs `output`, `attention`).",
         *[f"- {line}" for line in notes.limits],
         "",
     ]
     return "\n".join(lines)
+
+
+def _trust_lines(report: dict) -> list[str]:
+    """The card's "Trust" section: calibration, coverage and the faithfulness verdict."""
+    cal, conf, faith = (report.get(k) or {} for k in ("calibration", "conformal", "faithfulness"))
+    lines = []
+    if cal:
+        lines.append(f"- Calibration: temperature {cal['temperature']:.3f} (fitted on validation, "
+                     f"applied by the bundle); test ECE {cal['ece_before']:.4f} before, "
+                     f"{cal['ece_after']:.4f} after.")  # fmt: skip
+    if conf:
+        size = conf.get("mean_set_size", conf.get("mean_width"))
+        what = "mean set size" if "mean_set_size" in conf else "mean interval width"
+        lines.append(f"- Conformal (alpha = {conf['alpha']}): test coverage "
+                     f"{conf['coverage']:.3f}, {what} {size}.")  # fmt: skip
+    if faith:
+        lines.append(f"- Faithfulness: {faith['verdict_line']}.")
+    return ["## Trust", *lines, ""] if lines else []

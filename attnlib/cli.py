@@ -7,7 +7,6 @@ flows.<stage>`` in a project directory, as ``dvc repro`` does, and pass its exit
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import subprocess
 import sys
@@ -16,59 +15,13 @@ from typing import Annotated
 
 import typer
 
-from attnlib.errors import AttnlibError, ConfigError, DataError
+from attnlib.cli_group import QUIET_ENV, new_app, quiet, say, user_errors, warn
+from attnlib.errors import ConfigError, DataError
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="The attnlib command: data sets, ingest, pipeline stages, prediction. A user mistake "
-    "is one line on stderr and exit code 2.",
+app = new_app(
+    "The attnlib command: data sets, ingest, pipeline stages, prediction. A user mistake is "
+    "one line on stderr and exit code 2. Global options (-q) go before or after the command."
 )
-
-QUIET_ENV = "ATTNLIB_QUIET"  # set for a stage run with --quiet: no progress bars
-
-
-@app.callback()
-def _options(
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet",
-            "-q",
-            envvar=QUIET_ENV,
-            help="no progress bars or summary lines; stages log warnings and errors only",
-        ),
-    ] = False,
-) -> None:
-    """Options that apply to every command (give them before the command's name)."""
-    _options_given.update(quiet=quiet)  # runs before the command, on every invocation
-
-
-_options_given = {"quiet": False}
-
-
-def _quiet() -> bool:
-    return _options_given["quiet"]
-
-
-def _say(message: str) -> None:
-    """A summary line on stdout, unless --quiet."""
-    if not _quiet():
-        typer.echo(message)
-
-
-def user_errors(fn):
-    """Turn an :class:`AttnlibError` into ``error: <message>`` and its exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except AttnlibError as exc:  # one line, also when a quoted value holds a line break
-            typer.echo(f"error: {exc.one_line()}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper
 
 
 @app.command()
@@ -89,19 +42,65 @@ def datasets() -> None:
         typer.echo(f"builtin:{info.name:<22} {info.task:<12} {info.source:<10} {info.description}")
 
 
+FORMATS_HELP = "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, ucr, long"
+InputArg = Annotated[
+    str,
+    typer.Argument(help="sequences: Parquet, CSV, TSV, TXT or UCR file; - reads standard input"),
+]
+FormatOption = Annotated[str, typer.Option(help=f"input format: {FORMATS_HELP}")]
+SepOption = Annotated[
+    str,
+    typer.Option(help="token separator of text input (default: whitespace); '|' lets tokens "
+                 "hold spaces: 'D-major triad|G-major triad'"),
+]  # fmt: skip
+OutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out", "-o", help="file to write: .parquet, .csv (lists as JSON arrays) or .jsonl"
+    ),
+]
+
+
+def _read(source: str, format: str, sep: str, **kwargs):
+    """Read a file (or ``-``: standard input) with the format it was given or detected."""
+    from attnlib.datasets import read_and_describe
+    from attnlib.files import input_path
+
+    with input_path(source) as path:
+        frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
+    return frame, how.replace(path, "standard input") if path != source else how
+
+
 @app.command()
 @user_errors
 def predict(
     bundle: Annotated[Path, typer.Argument(help="an export/ bundle or a model directory")],
     input: Annotated[
-        Path | None, typer.Argument(help="sequences: Parquet, CSV, TSV or TXT")
-    ] = None,
+        str | None,
+        typer.Argument(
+            help="sequences: Parquet, CSV, TSV, TXT or UCR file; - reads standard "
+            "input (not needed with --stream)"
+        ),
+    ] = None,  # fmt: skip
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Parquet or CSV file to write")
-    ] = None,
-    format: Annotated[str, typer.Option(help="input format: auto, seqlab_txt, csv, ...")] = "auto",
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="file to write: .parquet, .csv (lists as JSON arrays) "
+            "or .jsonl (not needed with --stream)",
+        ),
+    ] = None,  # fmt: skip
+    format: FormatOption = "auto",
+    sep: SepOption = "",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="how many states / classes")] = 5,
     attention: Annotated[bool, typer.Option("--attention", help="add attention weights")] = False,
+    last: Annotated[
+        bool, typer.Option("--last", help="next-state: only the prediction after each sequence")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="unknown tokens are an error, not a warning")
+    ] = False,
     engine: Annotated[str, typer.Option(help="onnx (ONNX Runtime) or torch (eager)")] = "onnx",
     stream: Annotated[
         bool,
@@ -111,46 +110,48 @@ def predict(
             "print the top-k next states after each",
         ),
     ] = False,
+    sets: Annotated[
+        bool, typer.Option("--sets", help="add each row's conformal prediction set")
+    ] = False,
 ) -> None:
-    """Score every sequence in INPUT with a trained model; write one row per prediction."""
-    from attnlib.datasets import read_source
-    from attnlib.io import atomic_path
-    from attnlib.predict import Predictor, predict_frame
+    """Score every sequence in INPUT with a trained model; write one row per prediction.
 
-    predictor = Predictor(bundle, engine=engine)
+    Columns: id, [step], [actual, correct], predicted, top_k, probabilities, [attention].
+    """
+    from attnlib.api import Model
+    from attnlib.files import output_path, write_table
+
     if stream:
+        from attnlib.predict import Predictor
         from attnlib.stream import stream_lines
 
+        predictor = Predictor(bundle, engine=engine)
         stream_lines(predictor.stream(), predictor.meta.vocab, sys.stdin,
                      lambda line: print(line, flush=True), top_k=top_k)  # fmt: skip
         return
     if input is None or out is None:
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
-    frame = read_source(str(input), format)
-    result = predict_frame(predictor, frame, top_k=top_k, attention=attention)
-    with atomic_path(out, suffix=out.suffix) as tmp:
-        if out.suffix == ".csv":
-            lists = [
-                c for c, t in result.schema.items() if isinstance(t, type(result.schema["top_k"]))
-            ]
-            result.with_columns(result[c].cast(list[str]).list.join(" ") for c in lists).write_csv(
-                tmp
-            )
-        else:
-            result.write_parquet(tmp)
+    output_path(out)  # a bad --out fails before any work
+    model = Model(bundle, engine=engine)
+    frame, _ = _read(input, format, sep)
+    source = "standard input" if input == "-" else input
+    result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
+                           sets=sets, warn=warn, source=source)  # fmt: skip
+    write_table(result, out)
     scored = result["correct"].drop_nulls() if "correct" in result.columns else None
     msg = f"{result.height} predictions -> {out}"
     if scored is not None and len(scored):
-        msg += f" (accuracy on known next states: {scored.mean():.4f})"
-    _say(msg)
+        msg += f" (accuracy on the known next states in the file: {scored.mean():.4f})"
+    say(msg)
 
 
 @app.command()
 @user_errors
 def ingest(
-    source: Annotated[str, typer.Argument(help="builtin:NAME or a file path")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write")],
-    format: Annotated[str, typer.Option(help="auto, seqlab_txt, seqlab_csv, csv, ...")] = "auto",
+    source: Annotated[str, typer.Argument(help="builtin:NAME, a file path, or - (standard input)")],
+    out: OutOption,
+    format: FormatOption = "auto",
+    sep: SepOption = "",
     limit: Annotated[int, typer.Option(min=0, help="keep the first N sequences (0 = all)")] = 0,
     max_length: Annotated[
         int,
@@ -160,59 +161,95 @@ def ingest(
     """Read SOURCE, validate it and write the normalised table (the ingest stage alone)."""
     from rich.console import Console
 
-    from attnlib.datasets import read_source
-    from attnlib.io import write_parquet_atomic
+    from attnlib.files import describe_counts, output_path, write_table
 
+    output_path(out)
     # a transient spinner on stderr: gone when done, nothing at all when not a terminal
     status = Console(stderr=True).status(f"reading {source} ...")
-    with contextlib.nullcontext() if _quiet() else status:
-        frame = read_source(source, format, limit=limit or None, max_length=max_length or None)
-    write_parquet_atomic(out, frame)
-    _say(f"{frame.height} sequences -> {out}")
+    with contextlib.nullcontext() if quiet() else status:
+        frame, how = _read(source, format, sep, limit=limit or None, max_length=max_length or None)
+    write_table(frame, out)
+    say(f"read {how}")
+    say(f"{describe_counts(frame)} -> {out}")
+
+
+@app.command()
+@user_errors
+def info(
+    bundle: Annotated[Path, typer.Argument(help="an export/ bundle or a model directory")],
+) -> None:
+    """Show what a trained model is: task, input, vocabulary, labels, metrics, training data."""
+    from attnlib.api import Model
+
+    facts = Model(bundle, engine="torch").info()
+    typer.echo(f"bundle:  {bundle}")
+    typer.echo(f"task:    {facts['task']}")
+    typer.echo(f"input:   {facts['input']}")
+    typer.echo(f"model:   {facts['model']}")
+    if facts["vocab_size"] is not None:
+        sample = ", ".join(repr(t) for t in facts["vocab_sample"])
+        typer.echo(
+            f"vocabulary: {facts['vocab_size']} entries with <pad> and <unk>; first: {sample}"
+        )
+    if facts["labels"] is not None:
+        typer.echo(f"labels:  {', '.join(map(str, facts['labels']))}")
+    for where, metrics in (("test", facts["test_metrics"]), ("training", facts["metrics"])):
+        shown = ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()
+        )
+        if shown:
+            typer.echo(f"{where} metrics: {shown}")
+    if facts["max_length"]:
+        typer.echo(f"max length: {facts['max_length']} steps (longer input was cut at encode)")
+    for key, value in facts["data"].items():
+        typer.echo(f"data:    {key}: {value}")
 
 
 @app.command()
 @user_errors
 def explain(
     bundle: Annotated[Path, typer.Argument(help="an export/ bundle or a model directory")],
-    input: Annotated[Path, typer.Argument(help="sequences: Parquet, CSV, TSV or TXT")],
+    input: InputArg,
     row: Annotated[int, typer.Option(min=1, help="which sequence (1-based)")] = 1,
-    format: Annotated[str, typer.Option(help="input format")] = "auto",
-    top_k: Annotated[int, typer.Option("--top-k", min=1)] = 3,
+    format: FormatOption = "auto",
+    sep: SepOption = "",
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="predictions to show")] = 3,
 ) -> None:
     """Print one sequence with each token shaded by the attention the prediction paid it."""
     from rich.console import Console
     from rich.text import Text
 
-    from attnlib.datasets import read_source
-    from attnlib.errors import DataError
-    from attnlib.predict import Predictor, predict_frame, text_spec
+    from attnlib.api import Model
+    from attnlib.predict import text_spec
     from attnlib.tokenize import retokenize
 
-    frame = read_source(str(input), format)
+    frame, _ = _read(input, format, sep)
     if row > frame.height:
         raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
-    predictor = Predictor(bundle)
-    one = retokenize(frame.slice(row - 1, 1), text_spec(predictor.meta))  # shown as scored
-    result = predict_frame(predictor, one, top_k=top_k, attention=True)
-    last = result.row(result.height - 1, named=True)  # next_state: after the last token
+    model = Model(bundle)
+    one = retokenize(frame.slice(row - 1, 1), text_spec(model.meta))  # shown as scored
+    result = model.predict(one, top_k=top_k, attention=True, last=True)
+    last = result.row(0, named=True)  # next_state: after the last token
     tokens = one["tokens"][0].to_list()[: len(last["attention"])]
     weights = last["attention"]
     peak = max(weights) or 1.0
-    text = Text()
-    for tok, w in zip(tokens, weights, strict=True):
-        shade = int(255 - 200 * w / peak)
-        text.append(f" {tok} ", style=f"black on rgb(255,{shade},{shade})")
-        text.append(" ")
     console = Console()
     console.print(f"[bold]{one['id'][0]}[/bold]: attention of the prediction (darker = more)")
+    text = Text()
+    for pos, (tok, w) in enumerate(zip(tokens, weights, strict=True), start=1):
+        shade = int(255 - 200 * w / peak)
+        # a no-break space inside a token: the terminal wraps between tokens, never within
+        cell = f" {pos}:{tok} ".replace(" ", "\u00a0")
+        text.append(cell, style=f"black on rgb(255,{shade},{shade})")
+        text.append(" ")
     console.print(text)
     preds = ", ".join(
         f"{t} ({p:.2f})" for t, p in zip(last["top_k"], last["probabilities"], strict=True)
     )
     console.print(f"predicted: {preds}")
-    for tok, w in sorted(zip(tokens, weights, strict=True), key=lambda x: -x[1])[:5]:
-        console.print(f"  {w:6.3f}  {tok}")
+    ranked = sorted(enumerate(zip(tokens, weights, strict=True), start=1), key=lambda x: -x[1][1])
+    for pos, (tok, w) in ranked[:5]:
+        console.print(f"  {w:6.3f}  position {pos:>4}  {tok}")
 
 
 ProjectOption = Annotated[
@@ -241,7 +278,7 @@ def run_stage(stage: str, project: Path, args: list[str] | None = None) -> int:
             f"{params}: params file not found (run in a project directory or give --project)"
         )
     env = {k: v for k, v in os.environ.items() if k != QUIET_ENV}  # "0" would count as set
-    if _quiet():
+    if quiet():
         env.update(PREFECT_LOGGING_LEVEL="WARNING", **{QUIET_ENV: "1"})
     # attnlib never imports prefect or flows: the stage is its own process, as under DVC
     proc = subprocess.Popen([sys.executable, "-m", f"flows.{stage}", *(args or [])],
@@ -303,8 +340,46 @@ app.command("export")(
 )
 
 
-def main() -> None:  # pragma: no cover - console script entry
-    sys.exit(app())
+@app.command()
+@user_errors
+def report(
+    project: ProjectOption = Path("."),
+    experiments: Annotated[
+        bool, typer.Option("--experiments", help="add the experiments `dvc exp show` knows")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: PROJECT/report.html)")
+    ] = None,
+) -> None:
+    """Build one self-contained HTML page (works offline) from a project's outputs."""
+    from rich.console import Console
+
+    from attnlib.report import write_report
+    from attnlib.report_project import build_report
+
+    if not project.is_dir():
+        raise DataError(f"{project}: project directory not found")
+    status = Console(stderr=True).status(f"building the report of {project} ...")
+    with contextlib.nullcontext() if quiet() else status:
+        exps = dvc_experiments(project) if experiments else None
+        html = build_report(project, experiments=exps)
+    say(f"report -> {write_report(out or project / 'report.html', html)}")
+
+
+def dvc_experiments(project: Path) -> list:
+    """``dvc exp show --json`` in ``project``, parsed (DVC runs as its own process: attnlib
+    never imports it). Raises DataError when DVC fails there."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=project,
+                          capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise DataError(f"{project}: `dvc exp show` failed (is it a DVC project?): {why}")
+    try:
+        return json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{project}: `dvc exp show --json` gave no JSON ({exc})") from None
 
 
 if __name__ == "__main__":

@@ -110,6 +110,19 @@ class ModelConfig(_Frozen):
             raise ValueError("embedding_dropout drops word vectors: it needs token input")
         return self
 
+    def applicable_dump(self) -> dict:
+        """The fields that apply to this model, as JSON: ``model.json`` shows no field a
+        reader would take for a fact about it (``num_classes`` of a next-state model)."""
+        unused = set(tasks.get_task(self.task).unused_model_fields)
+        unused |= {"input_dim"} if self.input_kind == "tokens" else {"vocab_size"}
+        if self.name != "cnn_bilstm_attention":
+            unused |= {"cnn_channels", "cnn_kernel", "cnn_pool"}
+        # the training-time vectors file (the weights hold what it held); the word input
+        # layer's sizes when unused (a bundle without them reads as before)
+        unused |= {"input_init"} | {k for k in ("subword_rows", "subword_width", "vectors_dim")
+                                    if not getattr(self, k)}  # fmt: skip
+        return self.model_dump(mode="json", exclude=unused)
+
     @property
     def bidirectional(self) -> bool:
         return self.name in BIDIRECTIONAL
@@ -241,6 +254,9 @@ class EvaluateConfig(_Frozen):
     heatmaps: int = Field(3, ge=0)  # attention heatmaps of this many test items
     confusion_top: int = Field(15, ge=2)  # confusion among the most frequent classes
     season: int = Field(0, ge=0)  # forecast: seasonal period (0 = the one encode found)
+    alpha: float = Field(0.1, gt=0, lt=1)  # conformal miscoverage: sets / intervals at 1 - alpha
+    faith_items: int = Field(200, ge=0)  # faithfulness: test items erased (0 = skip the check)
+    faith_ig_items: int = Field(4, ge=0)  # of those, items compared with integrated gradients
 
 
 C = TypeVar("C", bound=BaseModel)

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from attnlib.errors import DataError, where
+from attnlib.lengths import cap_lengths, resolve_max_length
 from attnlib.scaling import Standardizer
 from attnlib.split import SPLITS, check_no_leak, split_frame
 from attnlib.tokenize import resolve, retokenize
@@ -46,6 +47,7 @@ class EncodeOptions:
     subwords: bool | str = "auto"  # tokens: char n-grams in the input layer (attnlib.vectors)
     vectors: str = "auto"  # tokens: "" | auto | builtin:glove50 | a GloVe-format file
     vectors_words: int = 50_000  # with vectors: + the file's most frequent words (fixed)
+    max_length: int | str = "auto"  # longer sequences cut / truncated (attnlib.lengths); 0 = none
 
 
 def kind_of(raw: pl.DataFrame) -> str:
@@ -61,10 +63,12 @@ def kind_of(raw: pl.DataFrame) -> str:
 
 def encode_sequences(
     raw: pl.DataFrame, kind: str, opt: EncodeOptions, *, task: str, labelled: bool,
-    source: object,
+    source: object, windows: bool = False,
 ) -> tuple[pl.DataFrame, dict]:  # fmt: skip
     """Token sequences or numeric series: splits (stratified by label when ``labelled``),
     then vocabulary or scaling and the label map fitted on the train split only.
+    Sequences longer than ``encode.max_length`` are cut into overlapping windows
+    (``windows``) or truncated (:mod:`attnlib.lengths`).
 
     Train rows that repeat a shipped test sequence are dropped; ``meta["split_counts"]``
     says how many, and how many groups of identical sequences carry conflicting labels
@@ -81,10 +85,15 @@ def encode_sequences(
     frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None
+    check_split_sizes(frame, opt, source)
+    column = "tokens" if kind == "tokens" else "values"
+    max_length = resolve_max_length(opt.max_length, train[column].list.len())
+    frame, cut = cap_lengths(frame, max_length, windows=windows)
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
                   "split_counts": counts.to_dict()}  # fmt: skip
     if spec is not None:
         meta["input"]["text"] = spec  # prediction tokenises new text the same way
+    meta["input"].update(max_length=max_length, cut=cut)
     if kind == "tokens":
         vocab = Vocabulary.build(
             train["tokens"].to_list(), min_freq=opt.min_freq, max_size=opt.max_size or None
@@ -102,6 +111,32 @@ def encode_sequences(
     meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
     return encode_series(frame, scaler, labels), meta
+
+
+def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -> None:
+    """Raise a DataError when the split fractions leave validation or test empty."""
+    sizes = {name: int((frame["split"] == name).sum()) for name in SPLITS}
+    empty = [name for name in ("val", "test") if sizes[name] == 0]
+    if sizes["train"] and not empty:
+        return
+    key = "tokens" if "tokens" in frame.columns else "values"
+    distinct = frame[key].n_unique()  # copies of one sequence stay in one split
+    what = f"{frame.height} sequences" + (
+        f" ({distinct} distinct)" if distinct < frame.height else ""
+    )
+    name = empty[0] if empty else "train"
+    fraction = {"val": opt.val, "test": opt.test}.get(name)
+    hint = (
+        f"raise split.{name} (now {fraction}; one of {distinct} is {1 / distinct:.2g}) "
+        "or give more data"
+        if fraction is not None
+        else "lower split.val / split.test or give more data"
+    )
+    raise DataError(
+        f"{source}: {what} give train {sizes['train']}, val {sizes['val']}, test "
+        f"{sizes['test']} with split.val={opt.val}, split.test={opt.test}: the {name} split "
+        f"is empty; {hint}"
+    )
 
 
 def build_label_map(labels: pl.Series, *, source: object = None) -> list[str]:

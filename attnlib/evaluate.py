@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from attnlib.data import Batches, SequenceData
+from attnlib.io import write_json_atomic
 from attnlib.metrics import confusion_matrix
-from attnlib.plots import confusion, note
+from attnlib.plots import confusion
 from attnlib.tasks.base import Evaluation
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ HEATMAP_MAX_STEPS = 32  # longer sequences are cut for a readable picture
 
 def evaluate(task: Task, ctx: EvalContext) -> Evaluation:
     """The task's evaluation of ``ctx.model`` on ``ctx.test``, and its attention heatmaps."""
+    shutil.rmtree(ctx.task_plots, ignore_errors=True)  # only this task's pictures: none stale
     result = task.evaluate(ctx)
     heatmaps(task, ctx, result.heatmap_labels, result.heatmap_ids)
     return result
@@ -76,15 +78,14 @@ def top_confusion(actual: np.ndarray, pred: np.ndarray, names: list[str], top: i
 
 def categorical(ctx: EvalContext, name: str, report: dict, actual, pred, names) -> Evaluation:
     """The evaluation of a task that predicts classes (``names``): a confusion plot among the
-    most frequent, no forecast plot, heatmaps of the first test sequences.
+    most frequent, heatmaps of the first test sequences.
 
     Args:
         report: model metrics and baselines; actual, pred: class ids, flat.
     """
     top = ctx.options.confusion_top
     matrix, cm_labels, records = top_confusion(actual, pred, names, top)
-    confusion(matrix, cm_labels, ctx.plots / "confusion.png")
-    note(ctx.plots / "forecast.png", f"{name}: no forecast")
+    confusion(matrix, cm_labels, ctx.task_plots / "confusion.png")
     frame = ctx.splits[-1]
     labels = [_steps(frame, i) for i in range(min(ctx.options.heatmaps, frame.height))]
     return Evaluation(report, records, labels, frame["id"].to_list()[: len(labels)],
@@ -117,12 +118,24 @@ def heatmaps(task: Task, ctx: EvalContext, labels: list[list[str]], ids: list[st
     _, _, ws = predict(ctx.model, sub, batch_size=n)
     cfg = ctx.model.config
     pool = cfg.cnn_pool if cfg.name == "cnn_bilstm_attention" else 1
-    paths = []
+    paths, examples = [], []
     for i in range(n):
         length = int(sub.lengths[i])  # real steps (next_state: inputs, one fewer than tokens)
         toks = labels[i] if pool == 1 else _pooled(labels[i][:length], pool)
         steps = length if pool == 1 else -(-length // pool)
         path = out_dir / f"{i:02d}.png"
-        task.heatmap(ws[0][i].numpy(), toks, min(steps, HEATMAP_MAX_STEPS), path, ids[i])
+        w, shown = ws[0][i].numpy(), min(steps, HEATMAP_MAX_STEPS)
+        task.heatmap(w, toks, shown, path, ids[i])
         paths.append(str(path))
+        # the report's hover examples: one weight per step (per-step attention: the last row)
+        row = w[steps - 1, :steps] if w.ndim == 2 else w[:steps]
+        examples.append(
+            {
+                "id": str(ids[i]),
+                "tokens": [str(t) for t in toks[:steps]],
+                "weights": [float(v) for v in row],
+                "caption": f"test item {ids[i]}",
+            }
+        )
+    write_json_atomic(out_dir / "examples.json", examples)
     return paths

@@ -1,5 +1,6 @@
 """Build a model from its config and fit it, as the train stage and each DDP rank do;
-whether a checkpoint directory belongs to this run; the numbers of ``train.json``."""
+whether a checkpoint directory belongs to this run; the numbers of ``train.json`` and
+what the saved model records about its training (``attnlib info`` shows it)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model, loss_fn
+from attnlib.runtime import resolve_device
 from attnlib.tasks import get_task
 from attnlib.train import Callback, History, fit, seed_everything
 
@@ -112,3 +114,26 @@ def train_metrics(model_cfg: ModelConfig, hist: History) -> dict:
     if hist.refit_epochs:
         out["refit_epochs"] = hist.refit_epochs  # on train + val, after early stopping
     return {**out, **get_task(model_cfg.task).train_metrics(hist)}
+
+
+def amp_used(train_cfg: TrainConfig) -> bool:
+    """Whether training ran in mixed precision (asked for, and on a CUDA device)."""
+    return bool(train_cfg.amp) and resolve_device(train_cfg.device).type == "cuda"
+
+
+def saved_train_config(train_cfg: TrainConfig) -> dict:
+    """The train config as the model records it: ``amp`` as actually used."""
+    return {**train_cfg.model_dump(), "amp": amp_used(train_cfg)}
+
+
+def saved_history(hist: History) -> dict:
+    """The history as the model records it, without a second best epoch (``train.json``'s
+    1-based ``best_epoch`` is the one)."""
+    return {k: v for k, v in hist.to_dict().items() if k != "best_epoch"}
+
+
+def split_size(frame) -> str:
+    """A split's size in its own unit."""
+    if "length" in frame.columns:  # sequences (token or numeric)
+        return f"{frame.height} sequences, {int(frame['length'].sum())} steps"
+    return f"{frame.height} time steps"  # one long series (forecast)

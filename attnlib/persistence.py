@@ -59,14 +59,6 @@ class ModelMeta:
     ensemble: int = 1  # members of an attnlib.ensemble.Ensemble; 1 = a single model
 
 
-def _unused_input_fields(cfg: ModelConfig) -> set[str]:
-    """Config fields left out of model.json: the training-time input file (the weights hold
-    what it held), and the word input layer's sizes when unused (a bundle without them reads
-    as before)."""
-    return {"input_init"} | {k for k in ("subword_rows", "subword_width", "vectors_dim")
-                             if not getattr(cfg, k)}  # fmt: skip
-
-
 def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """Contiguous CPU copies safetensors accepts: tensors sharing storage are cloned."""
     out, seen = {}, set()
@@ -130,7 +122,7 @@ def save_model(
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model_config": cfg.model_dump(mode="json", exclude=_unused_input_fields(cfg)),
+        "model_config": cfg.applicable_dump(),  # read back, the rest take their defaults
         "vocab": vocab.to_dict() if vocab is not None else None,
         "label_map": label_map,
         "train_config": train_config or {},

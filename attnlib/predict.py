@@ -34,9 +34,18 @@ class Predictor:
 
             self._onnx, self._model = OnnxPredictor(onnx_path), None
         elif engine in ("onnx", "torch"):
-            self._onnx, (self._model, _) = None, load_model(bundle)
+            from attnlib.trust.checks import calibrated
+
+            # the ONNX graph divides by the temperature itself; eager PyTorch does it here
+            self._onnx, self._model = None, calibrated(load_model(bundle)[0], self.trust)
         else:
             raise ModelFileError(f"unknown engine '{engine}' (onnx or torch)")
+
+    @property
+    def trust(self) -> dict:
+        """What evaluate fitted for prediction: ``temperature``, ``set_threshold`` (classes)
+        or ``half_width`` (forecast), ``alpha``; empty for a bundle without them."""
+        return self.meta.extra.get("trust") or {}
 
     def __call__(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._onnx is not None:
@@ -68,11 +77,22 @@ def predict_frame(
     top_k: int = 5,
     attention: bool = False,
     batch_size: int = 64,
+    sets: bool = False,
 ) -> pl.DataFrame:
     """Score a frame of raw input (as :func:`attnlib.datasets.read_source` returns it).
 
+    Args:
+        sets: add each row's conformal prediction set (``set_members``, most probable
+            first) at the bundle's ``alpha``; a ModelFileError when it has no threshold.
     Returns: the task's prediction rows (see the module docstring).
     """
+    if sets and "set_threshold" not in predictor.trust:
+        raise ModelFileError(
+            "this bundle has no conformal set threshold (model.json extra.trust.set_threshold); "
+            "re-run evaluate and export, or drop --sets"
+        )
     frame = retokenize(frame, text_spec(predictor.meta))  # text: as the training text was
     task = get_task(predictor.meta.model_config.task)
-    return task.predict(predictor, frame, top_k=top_k, attention=attention, batch_size=batch_size)
+    more = {"sets": True} if sets else {}  # a task without sets keeps its signature
+    return task.predict(predictor, frame, top_k=top_k, attention=attention,
+                        batch_size=batch_size, **more)  # fmt: skip

@@ -44,7 +44,9 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
     if n_train < lookback + horizon:
         raise DataError(
             f"series of {n} steps: after {n_val} validation and {n_test} test steps, "
-            f"{n_train} train steps are fewer than lookback + horizon = {lookback + horizon}"
+            f"{n_train} train steps are fewer than lookback + horizon = {lookback + horizon} "
+            f"(encode.lookback={lookback}, encode.horizon={horizon}); it needs at least "
+            f"{lookback + horizon + n_val + n_test} rows, or a smaller lookback / horizon"
         )
     return np.array(["train"] * n_train + ["val"] * n_val + ["test"] * n_test)
 

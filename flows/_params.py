@@ -33,6 +33,7 @@ SPLIT_DIR = Path("data/split")
 SEARCH_DIR = Path("search")
 BEST = SEARCH_DIR / "best.yaml"
 MODEL_DIR = Path("models/model")
+CALIBRATION = Path("models/calibration.json")  # evaluate: temperature, set threshold, widths
 CHECKPOINTS = Path("checkpoints")
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")
@@ -53,6 +54,7 @@ class IngestParams(_Section):
     limit: int = Field(0, ge=0)
     workers: int = Field(2, ge=1)
     max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
+    sep: str = ""  # token separator of text formats ("" = whitespace; "|" for tokens with spaces)
 
 
 class EncodeParams(_Section):
@@ -68,6 +70,7 @@ class EncodeParams(_Section):
     subwords: bool | Literal["auto"] = "auto"  # char n-grams in the word input layer
     vectors: str = "auto"  # "" | auto | builtin:glove50 | a GloVe-format file (attnlib.vectors)
     vectors_words: int = Field(50_000, ge=0)  # + the vectors' most frequent words (fixed)
+    max_length: int | Literal["auto"] = "auto"  # longer sequences cut / truncated; 0 = no cap
 
 
 class SplitParams(_Section):

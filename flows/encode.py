@@ -48,7 +48,7 @@ def encode() -> None:
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
         targets=tuple(enc.targets), log=enc.log, delta=enc.delta, tokenizer=enc.tokenizer,
         lowercase=enc.lowercase, subwords=enc.subwords, vectors=enc.vectors,
-        vectors_words=enc.vectors_words,
+        vectors_words=enc.vectors_words, max_length=enc.max_length,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
     frame = write_input_layer(frame, meta, opt, EMBEDDING)
@@ -56,6 +56,8 @@ def encode() -> None:
         get_run_logger().info("encode: %s", line)
     for c in meta.get("auto", []):
         get_run_logger().info("encode: auto %s = %s: %s", c["key"], c["value"], c["why"])
+    if meta["input"].get("cut"):  # a long sequence never reaches training whole
+        get_run_logger().warning("encode: %s", meta["input"]["cut"])
     write_json_atomic(VOCAB, meta)
     write_parquet_atomic(ENCODED, frame)
     get_run_logger().info(

@@ -4,7 +4,9 @@ The task evaluates (:meth:`attnlib.tasks.base.Task.evaluate`): the model's numbe
 beside baselines fitted without the test split, so `dvc metrics diff` shows both
 (Kneser-Ney n-grams for next_state; majority class and TF-IDF + linear SVM or 1-NN for
 classify; seasonal naive and Holt-Winters for forecast). Plots: a confusion matrix or
-forecast vs actual, and attention heatmaps of a few test items.
+forecast vs actual, and attention heatmaps of a few test items. The trust checks
+(calibration, conformal sets / intervals, faithfulness) are the tasks' report extensions;
+what prediction needs of them goes to models/calibration.json (export bundles it).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from attnlib.persistence import load_model
 from attnlib.tasks import EvalContext, Evaluation, get_task
 from flows._data import load_data, load_meta, read_split
 from flows._params import (
+    CALIBRATION,
     METRICS_DIR,
     MODEL_DIR,
     PLOTS_DIR,
@@ -49,6 +52,7 @@ def evaluate() -> None:
     result = score(task_name, ctx)
     write_json_atomic(PLOTS_DIR / "confusion.json", result.confusion)
     write_json_atomic(METRICS_DIR / "eval.json", result.report)
+    write_json_atomic(CALIBRATION, result.outputs.get("saved", {}))
     log = get_run_logger()
     for name, m in result.report.items():
         shown = {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}

@@ -1,8 +1,8 @@
-"""export: models/model -> export/ bundle (safetensors + JSON + ONNX + model card).
+"""export: models/model -> export/ bundle (safetensors + JSON + ONNX + model card + report).
 
-The ONNX graph, and the task's extra files (next-state: the streaming step graph), are
-checked against eager PyTorch on test data; the largest differences go into
-metrics/export.json.
+The bundle (:mod:`attnlib.bundle`) carries the evaluate stage's calibration; its ONNX
+graphs are checked against eager PyTorch on test data, and the largest differences go into
+metrics/export.json. export/report.html is the project's report.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from attnlib.bundle import write_bundle
 from attnlib.card import model_card
-from attnlib.data import Batches
-from attnlib.export import export_onnx, parity_check
 from attnlib.io import write_json_atomic, write_text_atomic
-from attnlib.persistence import _swap_into_place, load_model, save_model
-from attnlib.tasks import get_task
+from attnlib.persistence import _swap_into_place, load_model
+from attnlib.report_project import build_report
 from flows._data import load_data
 from flows._params import (
+    CALIBRATION,
     EXPORT_DIR,
     METRICS_DIR,
     MODEL_DIR,
@@ -33,19 +33,7 @@ from flows._params import (
     task_of,
 )
 
-
-@task(cache_policy=NO_CACHE)
-def build_bundle(model, meta, test, ep: ExportParams, out: Path) -> dict:
-    """Write the bundle into ``out`` and return the export metrics."""
-    save_model(
-        out, model, vocab=meta.vocab, label_map=meta.label_map, train_config=meta.train_config,
-        metrics=meta.metrics, extra=meta.extra,
-    )  # fmt: skip
-    batches = list(Batches(test, 16))[: ep.parity_batches]
-    onnx_path = export_onnx(model, out / "model.onnx", example=batches[0], opset=ep.opset)
-    diff = parity_check(model, onnx_path, batches)
-    extras = get_task(model.config.task).export_extras(model, out, test=test, opset=ep.opset)
-    return {"onnx_max_abs_diff": diff, "onnx_bytes": onnx_path.stat().st_size, **extras}
+build_bundle = task(write_bundle, name="build_bundle", cache_policy=NO_CACHE)
 
 
 @flow(name="export")
@@ -58,16 +46,19 @@ def export() -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=EXPORT_DIR.parent.resolve()))
     try:
         bundle = tmp / "bundle"
-        metrics = build_bundle(model, meta, test, ep, bundle)
-        eval_path = METRICS_DIR / "eval.json"
-        eval_metrics = json.loads(eval_path.read_text()) if eval_path.exists() else {}
+        trust = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}
+        eval_metrics = json.loads((METRICS_DIR / "eval.json").read_text())  # a dependency
         data = {"source": params.get("ingest", {}).get("source"), "test sequences": len(test)}
+        metrics = build_bundle(model, meta, test, bundle, opset=ep.opset, trust=trust,
+                               parity_batches=ep.parity_batches, eval_metrics=eval_metrics,
+                               data=data)  # fmt: skip
         card = model_card(meta, data=data, eval_metrics=eval_metrics, export_metrics=metrics)
         write_text_atomic(bundle / "MODEL_CARD.md", card)
         _swap_into_place(bundle, EXPORT_DIR)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     write_json_atomic(METRICS_DIR / "export.json", metrics)
+    write_text_atomic(EXPORT_DIR / "report.html", build_report("."))  # reads card and metrics
     get_run_logger().info(
         "export: %s (ONNX max abs diff %.2e)", EXPORT_DIR, metrics["onnx_max_abs_diff"]
     )

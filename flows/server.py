@@ -7,8 +7,9 @@
     python -m flows.server serve           # start if needed + pool, gpu limit, worker(s)
     python -m flows.server env             # `export PREFECT_API_URL=...` for eval in a shell
 
-Without a server every stage boots Prefect's temporary one (11-14 s); with one, a stage's
-Prefect overhead is 3-4.5 s. The server binds 127.0.0.1 on ``ATTNLIB_PREFECT_PORT``
+Without a server every stage would boot Prefect's temporary one (11-14 s); with one, a
+stage's Prefect overhead is 3-4.5 s. A stage that finds none starts this one itself
+(``flows/__init__.py``). The server binds 127.0.0.1 on ``ATTNLIB_PREFECT_PORT``
 (default 4200; another free port if 4200 is taken and no port was asked for) and keeps its
 SQLite database in ``PREFECT_HOME`` (default: ``.prefect/`` in the project). Its PID and URL
 go to ``.prefect/server.json``, where ``flows/__init__.py`` finds them, so later ``dvc repro``
@@ -40,6 +41,13 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 4200
 START_TIMEOUT = 120.0  # s; a fresh PREFECT_HOME migrates its database first (~10-16 s here)
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# what `status` and `env` both say, on stderr with exit code 1, when no server answers
+NO_SERVER = (
+    "no Prefect server runs for this project: the first stage of `dvc repro` starts one, "
+    "or `python -m flows.server start` / `make serve`"
+)
 
 
 class ServerError(RuntimeError):
@@ -346,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
             server = recorded()
             url = server.url if server else user_api_url()
             if not url:
-                print("no Prefect server runs: `make serve` starts one", file=sys.stderr)
+                print(NO_SERVER, file=sys.stderr)
                 return 1
             print(f"export PREFECT_API_URL={url}")
             print(f'export PATH="{Path(sys.executable).parent}:$PATH"')
@@ -354,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             server = recorded()
             url = server.url if server else os.environ.get("PREFECT_API_URL")
             if not url:
-                print("no Prefect server: stages would boot a temporary one each")
+                print(NO_SERVER, file=sys.stderr)
                 return 1
             ok = healthy(url)
             where = f"ours, pid {server.pid}, PREFECT_HOME={server.home}" if server else "yours"

@@ -27,7 +27,6 @@ import yaml
 from typer.testing import CliRunner
 
 from attnlib.cli import app
-from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import AttnlibError
 from attnlib.io import write_parquet_atomic
 
@@ -423,19 +422,18 @@ def test_vocabulary_too_small_to_learn_from(tmp_path, monkeypatch, api):
 
 
 def test_empty_split(tmp_path, monkeypatch, api):
-    from flows.split import split
+    from flows.encode import encode
 
     root = project(tmp_path, split={"val": 0.1, "test": 0.2})
     raw = pl.DataFrame({"id": [f"s{i}" for i in range(4)],
                         "tokens": [["a", "b", "c", str(i)] for i in range(4)]})  # fmt: skip
-    opt = EncodeOptions(val=0.1, test=0.2)  # 0.1 of 4 sequences rounds to none
-    frame, _ = encode_dataset(raw, "next_state", opt)
-    assert frame["split"].to_list().count("val") == 0
-    write_parquet_atomic(root / "data" / "encoded.parquet", frame)
+    write_parquet_atomic(root / "data" / "raw.parquet", raw)  # 0.1 of 4 sequences: none
     before = files(root)
     monkeypatch.chdir(root)
-    message = stage_error(split)
+    message = stage_error(encode)  # caught where the splits are drawn, not at the split stage
     assert message == (
-        "data/encoded.parquet: the 'val' split is empty; use more data or other fractions"
+        "data/raw.parquet: 4 sequences give train 3, val 0, test 1 with split.val=0.1, "
+        "split.test=0.2: the val split is empty; raise split.val (now 0.1; one of 4 is 0.25) "
+        "or give more data"
     )
-    assert files(root) == before  # no data/split/
+    assert files(root) == before  # no vocab.json, no encoded.parquet

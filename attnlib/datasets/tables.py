@@ -21,6 +21,7 @@ import polars as pl
 
 from attnlib import errors
 from attnlib.errors import DataError
+from attnlib.files import split_tokens
 
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
@@ -41,11 +42,12 @@ def read_utf8(path: Path) -> str:
         raise DataError(f"{errors.where(path, row=line)}not valid UTF-8 ({exc.reason})") from None
 
 
-def read_seqlab_txt(path: Path, text: str) -> pl.DataFrame:
-    """SeqLab TXT: one whitespace-separated sequence per line, ids ``line<N>``."""
+def read_seqlab_txt(path: Path, text: str, sep: str | None = None) -> pl.DataFrame:
+    """SeqLab TXT: one sequence per line, ids ``line<N>``; tokens separated by whitespace,
+    or by ``sep`` (tokens that hold spaces: ``D-major triad|G-major triad``)."""
     ids, tokens = [], []
     for number, line in enumerate(text.splitlines(), start=1):
-        toks = line.split()
+        toks = split_tokens(line, sep)
         if not toks:
             raise DataError(f"{errors.where(path, row=number)}empty sequence")
         ids.append(f"line{number}")
@@ -152,13 +154,14 @@ def read_parquet(path: Path) -> pl.DataFrame:
         ) from None
 
 
-def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
+def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = None) -> pl.DataFrame:
     """Validate a table and bring it to ``id, tokens[, text][, label][, split]``.
 
-    A text column becomes whitespace tokens and is kept as ``text`` for the encode stage's
-    tokeniser.
-
-    ``where(i)`` names row i in messages (``line 3``, ``row 2``).
+    ``where(i)`` names row i in messages (``line 3``, ``row 2``). A text ``tokens`` or
+    ``text`` column is split on whitespace, or on ``sep`` when given; a ``tokens`` cell
+    written as a JSON array (``["D-major triad", "G-major triad"]``, as ``attnlib`` writes
+    CSV) is read as that list. A ``text`` column split on whitespace is also kept as
+    ``text`` for the encode stage's tokeniser (not with ``sep``: the separator decides).
     """
     if frame.height == 0:
         raise DataError(f"{path}: no rows")
@@ -168,10 +171,19 @@ def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     tokens = frame[column]
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
         tokens = tokens.cast(pl.String)
-    text = None
-    if tokens.dtype == pl.String:
-        if column == "text":  # kept: the encode stage tokenises it (attnlib.tokenize)
-            text = tokens.alias("text")
+    text = None  # a text column is kept for the encode stage's tokeniser (attnlib.tokenize)
+    if tokens.dtype == pl.String and column == "text" and sep is None:
+        text = tokens.alias("text")
+    if tokens.dtype == pl.String and column == "tokens" and _json_lists(tokens):
+        try:
+            tokens = tokens.str.json_decode(pl.List(pl.String))
+        except pl.exceptions.ComputeError as exc:
+            raise DataError(
+                f"{path}: column 'tokens' holds a malformed JSON array ({exc})"
+            ) from None
+    elif tokens.dtype == pl.String and sep is not None:
+        tokens = tokens.map_elements(lambda t: split_tokens(t, sep), pl.List(pl.String))
+    elif tokens.dtype == pl.String:
         tokens = tokens.str.extract_all(r"\S+")
     elif isinstance(tokens.dtype, pl.List) and not tokens.dtype.inner.is_nested():
         tokens = as_text(tokens, path, column, pl.List(pl.String))
@@ -186,6 +198,12 @@ def normalise_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     return pl.DataFrame([ids_column(frame, path, where), tokens.alias("tokens"),
                          *([text] if text is not None else []),
                          *optional_columns(frame, path, where)])  # fmt: skip
+
+
+def _json_lists(column: pl.Series) -> bool:
+    """Every non-null cell looks like a JSON array of strings."""
+    cells = column.drop_nulls().str.strip_chars()
+    return len(cells) > 0 and bool((cells.str.starts_with('["') & cells.str.ends_with('"]')).all())
 
 
 def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:

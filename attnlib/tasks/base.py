@@ -55,7 +55,12 @@ class EvalContext:
     test: SequenceData
     options: EvaluateConfig
     seed: int = 0
-    plots: Path = Path("plots")  # the task writes its pictures here
+    plots: Path = Path("plots")  # heatmaps go to plots/attention, the task's picture below
+
+    @property
+    def task_plots(self) -> Path:
+        """Where the task writes its own picture (one DVC plot directory: no placeholders)."""
+        return self.plots / "evaluate"
 
 
 @dataclass
@@ -96,6 +101,11 @@ class Task(ABC):
     name: ClassVar[str]
     accepts: ClassVar[tuple[str, ...]]  # raw kinds (attnlib.encoding.kind_of) it can encode
     needs: ClassVar[str]  # those kinds in words, for the error when the data does not fit
+    # model config fields that mean nothing for this job (left out of ``model.json``)
+    unused_model_fields: ClassVar[frozenset[str]] = frozenset()
+    # sequences over ``encode.max_length``: cut into overlapping windows (True; prediction
+    # then reads the last max_length steps) or truncated to the first (False)
+    cuts_windows: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.extensions: list[ReportExtension] = []
@@ -164,7 +174,7 @@ class Task(ABC):
     # ---- evaluation ----
     @abstractmethod
     def score(self, ctx: EvalContext) -> Evaluation:
-        """Model and baselines on the test split, and the task's plots (into ``ctx.plots``)."""
+        """Model and baselines on the test split, and the task's plots (``ctx.task_plots``)."""
 
     def evaluate(self, ctx: EvalContext) -> Evaluation:
         """:meth:`score`, then every extension's entries merged into the report."""
@@ -187,9 +197,17 @@ class Task(ABC):
     # ---- prediction and export ----
     @abstractmethod
     def predict(
-        self, predictor, frame: pl.DataFrame, *, top_k: int, attention: bool, batch_size: int
+        self,
+        predictor,
+        frame: pl.DataFrame,
+        *,
+        top_k: int,
+        attention: bool,
+        batch_size: int,
+        sets: bool = False,
     ) -> pl.DataFrame:
-        """``attnlib predict``: score raw input rows with a bundle (its columns are the task's)."""
+        """``attnlib predict``: score raw input rows with a bundle (its columns are the task's;
+        ``sets``: each row's conformal prediction set, where the task predicts classes)."""
 
     def export_extras(self, model: nn.Module, out: Path, *, test: SequenceData, opset: int) -> dict:
         """Write this task's extra files into the export bundle ``out`` (checked against

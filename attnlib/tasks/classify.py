@@ -27,11 +27,20 @@ class Classify(Task):
     name = CLASSIFY
     accepts = ("tokens", "series")
     needs = "token sequences or numeric series"
+    unused_model_fields = frozenset({"horizon", "num_targets"})
 
     def encode(self, raw, kind, opt, *, source):
         if "label" not in raw.columns:
             raise DataError(f"{source}: task '{self.name}' needs a 'label' column")
-        return encode_sequences(raw, kind, opt, task=self.name, labelled=True, source=source)
+        return encode_sequences(
+            raw,
+            kind,
+            opt,
+            task=self.name,
+            labelled=True,
+            windows=self.cuts_windows,
+            source=source,
+        )
 
     def split(self, frame, *, source):
         return split_sequences(frame, source=source)
@@ -95,7 +104,23 @@ class Classify(Task):
         metrics = classification_metrics(scores, y, len(names))
         metrics["test_sequences"] = len(ctx.test)
         report = {"model": metrics, **self.baselines(ctx, len(names))}
-        return categorical(ctx, self.name, report, y.numpy(), pred.numpy(), names)
+        result = categorical(ctx, self.name, report, y.numpy(), pred.numpy(), names)
+        result.outputs["logits"] = scores.numpy()  # (N,) binary or (N, K): the trust checks
+        return result
+
+    def trust(self, ctx: EvalContext, result: Evaluation) -> dict:
+        """Calibration, conformal sets and faithfulness (validation = calibration split)."""
+        from attnlib.evaluate import predict
+        from attnlib.trust.checks import class_checks
+
+        val = self.tensors(self.usable(ctx.splits[1]), source="validation split")
+        outs, ys, _ = predict(ctx.model, val)
+        entries, result.outputs["saved"] = class_checks(
+            ctx.model, ctx.test, torch.cat(outs).numpy(), torch.cat(ys).numpy(),
+            result.outputs["logits"], result.outputs["actual"], options=ctx.options,
+            seed=ctx.seed, plots=ctx.task_plots,
+        )  # fmt: skip
+        return entries
 
     def baselines(self, ctx: EvalContext, num_classes: int) -> dict:
         """Majority class, and TF-IDF + LinearSVC (text) or 1-NN Euclidean (series), fitted
@@ -116,9 +141,10 @@ class Classify(Task):
             preds["nn1_euclidean"] = classic.nn1_euclidean(fit_x, fit_y, test_x)
         return {name: classification_metrics(p, y, num_classes) for name, p in preds.items()}
 
-    def predict(self, predictor, frame, *, top_k, attention, batch_size) -> pl.DataFrame:
+    def predict(self, predictor, frame, *, top_k, attention, batch_size, sets=False):
         """One row per sequence: ``id``, [``actual``], ``predicted``, ``top_k``,
-        ``probabilities`` [, ``attention`` over its steps]."""
+        ``probabilities`` (calibrated) [, ``attention`` over its steps] [, ``set_members``]."""
+        thr = predictor.trust.get("set_threshold") if sets else False
         names = list(predictor.meta.label_map or [])
         k = min(top_k, len(names))
         labels = frame["label"].to_list() if "label" in frame.columns else None
@@ -137,7 +163,7 @@ class Classify(Task):
             if labels is not None:
                 row["actual"] = labels[i]
             rows.append(
-                top_k_columns(row, class_probs(out), names, k, w[:n] if attention else None)
+                top_k_columns(row, class_probs(out), names, k, w[:n] if attention else None, thr)
             )
         return pl.DataFrame(rows).sort("_order").drop("_order")
 
@@ -150,3 +176,4 @@ class Classify(Task):
 
 
 TASK = Classify()
+TASK.extend_report(TASK.trust)

@@ -40,6 +40,7 @@ class Forecast(Task):
     name = FORECAST
     accepts = ("long",)
     needs = "a long table (a time column and value columns)"
+    unused_model_fields = frozenset({"num_classes"})
 
     def encode(self, raw, kind, opt, *, source):
         channels = [c for c in raw.columns if c not in ("time", "split", "id")]
@@ -122,7 +123,7 @@ class Forecast(Task):
     def score(self, ctx: EvalContext) -> Evaluation:
         """Model and baselines on the test windows, in the data's units; the forecast plot."""
         from attnlib.baselines.forecast import guess_season
-        from attnlib.plots import forecast, note
+        from attnlib.plots import forecast
 
         fc, inp = ctx.meta["forecast"], ctx.meta["input"]
         tidx = fc["target_index"]
@@ -142,30 +143,47 @@ class Forecast(Task):
         report.update(baselines(series, starts, fc["horizon"], insample, season))
         t0 = int(starts[-1])
         history = series[max(0, t0 - 3 * fc["lookback"]) : t0, 0]
-        forecast(history, actual[-1, :, 0], pred[-1, :, 0], ctx.plots / "forecast.png",
+        forecast(history, actual[-1, :, 0], pred[-1, :, 0], ctx.task_plots / "forecast.png",
                  title=f"Forecast vs actual: {fc['targets'][0]}, last test window")  # fmt: skip
-        note(ctx.plots / "confusion.png", f"{self.name}: no confusion matrix")
         times = encoded["time"].to_list()
         labels = [[times[t] for t in range(s - fc["lookback"], s)] for s in starts.tolist()]
         ids = [f"window at {times[s]}" for s in starts.tolist()]
-        return Evaluation(report, [], labels, ids, outputs={"actual": actual, "predicted": pred})
+        return Evaluation(
+            report,
+            [],
+            labels,
+            ids,
+            outputs={"actual": actual, "predicted": pred, "history": history},
+        )
 
     def model_metrics(self, ctx, target_scaler, insample, season, tidx, delta):
         """Forecast metrics in the data's own units (scaling and ``delta`` undone).
 
         Returns: (metrics, actual (W, H, K), predicted (W, H, K)), both raw.
         """
-        from attnlib.evaluate import predict
         from attnlib.metrics import regression_metrics
 
-        outputs, targets, _ = predict(ctx.model, ctx.test)
-        pred, actual = torch.cat(outputs).numpy(), torch.cat(targets).numpy()
-        if delta:  # residuals over the seasonal-naive forecast, read back from the inputs
-            x = ctx.test.x.numpy()
-            pred = windows.undo_delta(pred, x, tidx, delta)
-            actual = windows.undo_delta(actual, x, tidx, delta)
-        pred, actual = target_scaler.inverse(pred), target_scaler.inverse(actual)
+        actual, pred = raw_forecasts(ctx.model, ctx.test, target_scaler, tidx, delta)
         return regression_metrics(actual, pred, insample, season), actual, pred
+
+    def trust(self, ctx: EvalContext, result: Evaluation) -> dict:
+        """Per-step conformal intervals (validation windows = calibration set) and the
+        forecast plot with its band."""
+        from attnlib.trust.checks import interval_checks
+
+        fc = ctx.meta["forecast"]
+        tidx = fc["target_index"]
+        target_scaler = Standardizer.from_dict(ctx.meta["input"]["scaler"]).select(tidx)
+        val = self.tensors(ctx.splits[1], source="validation split")
+        act_val, pred_val = raw_forecasts(ctx.model, val, target_scaler, tidx,
+                                          int(fc.get("delta") or 0))  # fmt: skip
+        out = result.outputs
+        entries, out["saved"] = interval_checks(
+            pred_val, act_val, out["predicted"], out["actual"], out["history"],
+            alpha=ctx.options.alpha, plots=ctx.task_plots,
+            title=f"Forecast vs actual: {fc['targets'][0]}, last test window",
+        )  # fmt: skip
+        return entries
 
     def heatmap(self, w, labels, steps, path, item):
         from attnlib.plots import attention_heatmap
@@ -173,9 +191,11 @@ class Forecast(Task):
         # the latest steps: the ones next to the forecast
         attention_heatmap(w[-steps:], labels[-steps:], path, title=f"Attention, {item}")
 
-    def predict(self, predictor, frame, *, top_k, attention, batch_size) -> pl.DataFrame:
+    def predict(self, predictor, frame, *, top_k, attention, batch_size, sets=False):
         """Forecast the ``horizon`` steps after the end of a long table (``time`` +
-        channels): one row per step ahead, ``step`` (1..H), then one column per target."""
+        channels): one row per step ahead, ``step`` (1..H), then one column per target,
+        and ``<target>_lower`` / ``<target>_upper`` (the conformal interval at the bundle's
+        alpha) when the bundle has its widths."""
         data, scaler = bundle_scaler(predictor)
         fc, channels = data.get("forecast") or {}, (data.get("input") or {}).get("channels") or []
         missing = [c for c in channels if c not in frame.columns]
@@ -189,8 +209,14 @@ class Forecast(Task):
         if fc.get("delta"):  # the model predicts residuals over a seasonal-naive forecast
             out = windows.undo_delta(out, x, fc["target_index"], int(fc["delta"]))
         pred = scaler.select(fc["target_index"]).inverse(out[0])  # (H, K)
-        result = pl.DataFrame({"step": list(range(1, H + 1)),
-                               **{t: pred[:, k] for k, t in enumerate(fc["targets"])}})  # fmt: skip
+        cols = {"step": list(range(1, H + 1))}
+        width = predictor.trust.get("half_width")  # (H, K); NaN: too few calibration windows
+        for k, t in enumerate(fc["targets"]):
+            cols[t] = pred[:, k]
+            if width is not None:
+                w = np.asarray(width, dtype=np.float64)[:, k]  # (H,)
+                cols[f"{t}_lower"], cols[f"{t}_upper"] = pred[:, k] - w, pred[:, k] + w
+        result = pl.DataFrame(cols)
         if attention:
             weights = [float(v) for v in w[0]]
             result = result.with_columns(pl.Series("attention", [weights] * H))
@@ -235,4 +261,21 @@ def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np
     return out
 
 
+def raw_forecasts(model, data: SequenceData, target_scaler: Standardizer, tidx, delta: int):
+    """``model``'s forecasts of ``data``'s windows and their truths in the data's own units.
+
+    Returns: (actual (W, H, K), predicted (W, H, K)), scaling and ``delta`` undone.
+    """
+    from attnlib.evaluate import predict
+
+    outputs, targets, _ = predict(model, data)
+    pred, actual = torch.cat(outputs).numpy(), torch.cat(targets).numpy()
+    if delta:  # residuals over the seasonal-naive forecast, read back from the inputs
+        x = data.x.numpy()
+        pred = windows.undo_delta(pred, x, tidx, delta)
+        actual = windows.undo_delta(actual, x, tidx, delta)
+    return target_scaler.inverse(actual), target_scaler.inverse(pred)
+
+
 TASK = Forecast()
+TASK.extend_report(TASK.trust)

@@ -38,9 +38,19 @@ class NextState(Task):
     name = NEXT_STATE
     accepts = ("tokens",)
     needs = "token sequences"
+    unused_model_fields = frozenset({"num_classes", "horizon", "num_targets", "query"})
+    cuts_windows = True
 
     def encode(self, raw, kind, opt, *, source):
-        return encode_sequences(raw, kind, opt, task=self.name, labelled=False, source=source)
+        return encode_sequences(
+            raw,
+            kind,
+            opt,
+            task=self.name,
+            labelled=False,
+            windows=self.cuts_windows,
+            source=source,
+        )
 
     def split(self, frame, *, source):
         return split_sequences(frame, source=source)
@@ -97,6 +107,7 @@ class NextState(Task):
         from attnlib.baselines.ngram import kneser_ney_baseline
         from attnlib.evaluate import categorical, predict
         from attnlib.metrics import next_state_metrics
+        from attnlib.trust.calibration import real_positions
 
         top_k = ctx.options.top_k  # model and baseline alike; the key is top{k}_accuracy
         logits, targets, _ = predict(ctx.model, ctx.test)
@@ -111,7 +122,24 @@ class NextState(Task):
         seqs = (f["ids"].to_list() for f in ctx.splits)
         kn = kneser_ney_baseline(*seqs, len(ctx.saved.vocab), ctx.options.ngram_orders, top_k)
         report = {"model": metrics, "kneser_ney": kn}
-        return categorical(ctx, self.name, report, actual, pred, ctx.saved.vocab.itos)
+        result = categorical(ctx, self.name, report, actual, pred, ctx.saved.vocab.itos)
+        result.outputs["logits"] = real_positions(logits, targets, PAD_ID)[0]  # (N, V)
+        return result
+
+    def trust(self, ctx: EvalContext, result: Evaluation) -> dict:
+        """Calibration and conformal sets over every real position; faithfulness of the
+        prediction after each test sequence's last step (validation = calibration split)."""
+        from attnlib.evaluate import predict
+        from attnlib.trust.calibration import real_positions
+        from attnlib.trust.checks import class_checks
+
+        val = self.tensors(self.usable(ctx.splits[1]), source="validation split")
+        z_val, y_val = real_positions(*predict(ctx.model, val)[:2], PAD_ID)
+        entries, result.outputs["saved"] = class_checks(
+            ctx.model, ctx.test, z_val, y_val, result.outputs["logits"], result.outputs["actual"],
+            options=ctx.options, seed=ctx.seed, plots=ctx.task_plots,
+        )  # fmt: skip
+        return entries
 
     def heatmap(self, w, labels, steps, path, item):
         from attnlib.plots import attention_heatmap
@@ -121,9 +149,11 @@ class NextState(Task):
                           query_labels=[f"→{t}" for t in labels[1 : steps + 1]],
                           title=f"Attention, test sequence {item}")  # fmt: skip
 
-    def predict(self, predictor, frame, *, top_k, attention, batch_size) -> pl.DataFrame:
+    def predict(self, predictor, frame, *, top_k, attention, batch_size, sets=False):
         """One row per position: ``id``, ``step``, ``actual`` next token (None after the
-        last), ``correct``, ``predicted``, ``top_k``, ``probabilities`` [, ``attention``]."""
+        last), ``correct``, ``predicted``, ``top_k``, ``probabilities`` (calibrated)
+        [, ``attention``] [, ``set_members``]."""
+        thr = predictor.trust.get("set_threshold") if sets else False
         tokens, seq_ids, ids, order = token_ids(predictor.meta, frame)
         names = predictor.meta.vocab.itos
         k = min(top_k, len(names))
@@ -139,7 +169,7 @@ class NextState(Task):
                 row["actual"] = tokens[i][t + 1] if has_next else None
                 row["correct"] = bool(probs[t].argmax() == ids[i][t + 1]) if has_next else None
                 weights = w[t, : t + 1] if attention else None
-                rows.append(top_k_columns(row, probs[t], names, k, weights))
+                rows.append(top_k_columns(row, probs[t], names, k, weights, thr))
         return pl.DataFrame(rows).sort(["_order", "step"]).drop("_order")
 
     def export_extras(self, model, out, *, test, opset) -> dict:
@@ -169,3 +199,4 @@ class NextState(Task):
 
 
 TASK = NextState()
+TASK.extend_report(TASK.trust)

@@ -40,12 +40,14 @@ def test_a_shipped_split_is_kept():
 
 
 def test_tokens_classification_and_next_state():
-    raw = pl.DataFrame({"tokens": [["a", "b"], ["b", "c", "d"], ["c"], ["d", "a"]] * 5,
+    base = [["a", "b"], ["b", "c", "d"], ["c"], ["d", "a"]] * 5
+    raw = pl.DataFrame({"tokens": [s + ["e"] * (i // 4) for i, s in enumerate(base)],  # distinct
                         "label": ["x", "y"] * 10, "id": [str(i) for i in range(20)]})  # fmt: skip
-    frame, meta = encode_dataset(raw, "classify", EncodeOptions())
+    frame, meta = encode_dataset(raw, "classify", EncodeOptions(val=0.25, test=0.25))
     assert meta["tokens"][:2] == ["<pad>", "<unk>"] and meta["labels"] == ["x", "y"]
     assert {"ids", "length", "label_id", "split"} <= set(frame.columns)
-    frame, meta = encode_dataset(raw.drop("label"), "next_state", EncodeOptions())
+    opt = EncodeOptions(val=0.25, test=0.25)  # 4 distinct sequences: one each for val, test
+    frame, meta = encode_dataset(raw.drop("label"), "next_state", opt)
     assert meta["labels"] is None and meta["model_fields"] == {"input_kind": "tokens"}
 
 

@@ -66,7 +66,7 @@ def test_round_trip_reproduces_predictions_exactly(tmp_path, kind):
     save_model(tmp_path / "m", model, vocab=VOCAB if cfg.input_kind == "tokens" else None)
     loaded, meta = load_model(tmp_path / "m")
     assert not loaded.training
-    assert meta.model_config == cfg
+    assert meta.model_config.applicable_dump() == cfg.applicable_dump()  # the rest: defaults
     with torch.no_grad():
         got = loaded(x, lengths, return_attention=True)
     for w, g in zip(want, got, strict=True):
@@ -238,3 +238,18 @@ def test_non_dict_or_missing_weights_are_refused(tmp_path):
         load_torch_weights(tmp_path / "ints.pt")
     with pytest.raises(ModelFileError, match="no such weights file"):
         load_torch_weights(tmp_path / "absent.pt")
+
+
+def test_model_json_holds_only_the_fields_that_apply(tmp_path):
+    save_model(tmp_path / "n", build_model(CONFIGS["lstm_next_state"]), vocab=VOCAB)
+    stored = json.loads((tmp_path / "n" / "model.json").read_text())["model_config"]
+    assert "num_classes" not in stored and "horizon" not in stored and "input_dim" not in stored
+    assert "cnn_channels" not in stored and stored["vocab_size"] == 7
+
+
+def test_the_model_card_shows_only_the_fields_that_apply():
+    from attnlib.card import model_card
+
+    card = model_card(ModelMeta(CONFIGS["lstm_next_state"]), data={}, eval_metrics={},
+                      export_metrics={})  # fmt: skip
+    assert '"vocab_size": 7' in card and "num_classes" not in card and "horizon" not in card

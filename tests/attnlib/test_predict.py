@@ -74,3 +74,29 @@ def test_text_is_tokenised_as_in_training(tmp_path):
     assert_frame_equal(got, want)
     raw = predict_frame(predictor, text.drop("text"))  # symbols: not re-tokenised
     assert raw["probabilities"].to_list() != want["probabilities"].to_list()
+
+
+def test_predict_sets_writes_each_rows_conformal_set(tmp_path):
+    """`attnlib predict --sets`: a threshold of 0 keeps only the top class (it scores 0),
+    no threshold (too few calibration items) keeps every class; a bundle without one fails
+    with a clear message."""
+    from typer.testing import CliRunner
+
+    from attnlib.cli import app
+
+    cfg, frame = CASES["classify_tokens"]
+    frame.write_parquet(tmp_path / "in.parquet")
+    plain = bundle(tmp_path / "m", cfg)
+    out = tmp_path / "out.parquet"
+    args = ["predict", str(tmp_path / "m"), str(tmp_path / "in.parquet"), "-o", str(out)]
+    failed = CliRunner().invoke(app, [*args, "--sets"])
+    assert failed.exit_code == 2 and "set threshold" in failed.output
+    for threshold, check in ((0.0, lambda m, p: m == [p]), (None, lambda m, p: len(m) == 3)):
+        save_model(tmp_path / "m", plain._model, vocab=plain.meta.vocab, label_map=["x", "y", "z"],
+                   extra={"trust": {"alpha": 0.1, "set_threshold": threshold}})  # fmt: skip
+        result = CliRunner().invoke(app, [*args, "--sets", "--engine", "torch"])
+        assert result.exit_code == 0, result.output
+        rows = pl.read_parquet(out)
+        assert rows.height == 9
+        members, predicted = rows["set_members"].to_list(), rows["predicted"].to_list()
+        assert all(check(m, p) for m, p in zip(members, predicted, strict=True))

@@ -78,7 +78,11 @@ def test_long_table_keeps_time_and_numeric_channels(tmp_path):
     ("text", "message"),
     [
         ("date,v\n2020-01-01,1\n2020-01-02,x\n", r"l\.csv, line 3: column 'v': 'x' is not"),
-        ("date,v\n2020-01-01,1\n2020-01-01,2\n", r"l\.csv, line 3: time 'date' repeats"),
+        (
+            "date,v\n2020-01-01,1\n2020-01-01,2\n",
+            r"l\.csv, line 3: date '2020-01-01' repeats line 2 \(one row per time step\)",
+        ),
+        ("date,v\n2020-01-01,1\n2020-01-02,\n", r"l\.csv, line 3: column 'v': empty cell$"),
         ("date,v\n2020-01-02,1\n2020-01-01,2\n", r"l\.csv, line 3: time goes backwards"),
         ("when,v\n1,2\n", r"l\.csv: a long table needs a time column"),
     ],
@@ -143,3 +147,12 @@ def test_read_and_describe_says_how_it_read_the_file_once(tmp_path, monkeypatch)
     assert read_and_describe(tmp_path / "t.parquet")[1] == f"{tmp_path / 't.parquet'} as parquet"
     _, how = read_and_describe("builtin:airline")
     assert how == f"built-in data set builtin:airline ({BUILTINS['airline'].size})"
+
+
+def test_a_stray_word_above_numeric_rows_is_not_read_as_tokens(tmp_path):
+    path = write(tmp_path / "gun.txt", "GunPoint\n1 -0.64 -0.65 -0.66\n2 -0.77 -0.78 -0.79\n")
+    with pytest.raises(DataError, match=r"gun\.txt, line 1: 'GunPoint' is not a number, but the"):
+        read_source(path)
+    assert read_source(path, "seqlab_txt").height == 3  # said so: tokens it is
+    plain = write(tmp_path / "seqs.txt", "C G Am F\nG D Em C\n")
+    assert read_source(plain).height == 2

@@ -7,6 +7,7 @@ library's own entry points: no other module knows it exists.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -114,7 +115,10 @@ def test_a_fourth_task_runs_encode_train_evaluate_predict(toy, tmp_path):
                       parts["test"]), test, EvaluateConfig(heatmaps=2), plots=tmp_path)  # fmt: skip
     report = evaluate(toy, ctx).report
     assert report["model"]["mae"] < 0.5 * report["train_mean"]["mae"]  # it learnt the level
-    assert sorted(p.name for p in (tmp_path / "attention").iterdir()) == ["00.png", "01.png"]
+    assert sorted(p.name for p in (tmp_path / "attention").glob("*.png")) == ["00.png", "01.png"]
+    examples = json.loads((tmp_path / "attention/examples.json").read_text())  # the report's
+    assert [len(e["weights"]) for e in examples] == [len(e["tokens"]) for e in examples]
+    assert [e["id"] for e in examples] == parts["test"]["id"].to_list()[:2]
 
     save_model(tmp_path / "bundle", model, extra={"data": toy.data_spec(meta)})
     scored = predict_frame(Predictor(tmp_path / "bundle", engine="torch"), raw.head(5))

@@ -149,6 +149,31 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         stage()
 
     report = json.loads((tmp_path / "metrics/eval.json").read_text())
+    saved = json.loads((tmp_path / "models/calibration.json").read_text())
+    bundled = read_meta(tmp_path / "export").extra["trust"]
+    assert bundled == saved and saved["alpha"] == 0.1
+    trust = {k: report.pop(k) for k in ("calibration", "conformal") if k in report}
+    assert 0 <= trust["conformal"]["coverage"] <= 1 and trust["conformal"]["alpha"] == 0.1
+    html = (tmp_path / "export/report.html").read_text()
+    assert "Model card" in html or "MODEL_CARD" in html or "model card" in html.lower()
+    if task != "forecast":  # classes: calibration, sets and the faithfulness verdict
+        faith = report.pop("faithfulness")
+        assert faith["verdict"] in ("yes", "no") and faith["verdict_line"] in html
+        assert faith["verdict_line"] in (tmp_path / "export/MODEL_CARD.md").read_text()
+        assert math.isfinite(faith["top_minus_random"])
+        cal = trust["calibration"]
+        assert cal["temperature"] == saved["temperature"] > 0
+        # every real test prediction, as the model's own metrics count them
+        assert cal["n"] == report["model"].get("test_tokens", report["model"]["test_sequences"])
+        assert all(math.isfinite(cal[f"{m}_{w}"]) for m in ("ece", "brier", "nll")
+                   for w in ("before", "after"))  # fmt: skip
+        if "nll" in report["model"]:  # next_state: the same NLL before scaling
+            assert cal["nll_before"] == pytest.approx(report["model"]["nll"], rel=1e-4)
+        assert trust["conformal"]["mean_set_size"] >= 1  # the top label is always in
+        assert (tmp_path / "plots/evaluate/reliability.png").is_file()
+    else:  # intervals: one width per horizon step and target
+        assert len(trust["conformal"]["coverage_per_step"]) == 4
+        assert np.shape(saved["half_width"]) == (4, 1) and "calibration" not in trust
     if task == "next_state":
         assert set(report) == {"model", "kneser_ney"}
         k = params["evaluate"]["top_k"]  # the model and the baseline report the same top-k
@@ -159,7 +184,6 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         expected = {"model", "majority", "tfidf_svm" if case.endswith("text") else "nn1_euclidean"}
         assert set(report) == expected
         assert all(0 <= m["accuracy"] <= 1 and "macro_f1" in m for m in report.values())
-        assert (tmp_path / "plots/confusion.png").is_file()
         if case.endswith("text"):  # the word input layer: n-grams (+ vectors) in the bundle
             cfg = read_meta(tmp_path / "export").model_config
             assert cfg.subword_rows > 1 and cfg.vectors_dim == (5 if case == "classify_text" else 0)
@@ -171,7 +195,10 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         meta = read_meta(tmp_path / "export")
         assert meta.model_config.horizon == 4 and meta.model_config.input_dim == 2
         assert meta.extra["data"]["forecast"]["targets"] == ["load"]
-    assert (tmp_path / "plots/forecast.png").is_file()
+    pictures = sorted(p.name for p in (tmp_path / "plots/evaluate").iterdir())
+    assert pictures == (
+        ["forecast.png"] if task == "forecast" else ["confusion.png", "reliability.png"]
+    )  # the task's, no notes
     heatmaps = len(list((tmp_path / "plots/attention").glob("*.png")))
     assert heatmaps == (2 if task == "forecast" else 3)  # forecast: 2 test windows
     export_metrics = json.loads((tmp_path / "metrics/export.json").read_text())
@@ -187,9 +214,37 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     scored = predict_frame(Predictor(tmp_path / "export"), read_source(tmp_path / name))
     if task == "next_state":
         assert scored["id"].n_unique() == 40
-    elif task == "forecast":
-        assert scored.columns == ["step", "load"] and scored["step"].to_list() == [1, 2, 3, 4]
+    elif task == "forecast":  # the point forecast inside its conformal interval
+        assert scored.columns == ["step", "load", "load_lower", "load_upper"]
+        assert scored["step"].to_list() == [1, 2, 3, 4]
         assert 50 < scored["load"].mean() < 400
+        width = np.asarray(saved["half_width"], dtype=float)[:, 0]
+        np.testing.assert_allclose(scored["load_upper"] - scored["load"], width, rtol=1e-6)
+        np.testing.assert_allclose(scored["load"] - scored["load_lower"], width, rtol=1e-6)
     else:
         assert scored.height == (60 if case.endswith("text") else 40)
         assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}
+    if task != "forecast":
+        calibrated_probabilities_and_sets(tmp_path, task, name, saved["temperature"])
+
+
+def calibrated_probabilities_and_sets(root, task, name, temperature):
+    """The ONNX bundle divides the logits by the fitted temperature (eager PyTorch on the
+    bundle too); ``predict --sets`` writes each row's set, led by the predicted class."""
+    from attnlib.data import Batches
+    from attnlib.datasets import read_source
+    from attnlib.predict import Predictor, predict_frame
+    from flows._data import load_data
+
+    _, test = load_data("test", task)
+    b = next(iter(Batches(test, 8)))
+    x, lengths = b.x.numpy(), b.lengths.numpy()
+    raw, _ = Predictor(root / "models/model", engine="torch")(x, lengths)  # not calibrated
+    assert abs(temperature - 1) > 1e-6  # else the check below could not tell
+    for engine in ("onnx", "torch"):
+        out, _ = Predictor(root / "export", engine=engine)(x, lengths)
+        np.testing.assert_allclose(out, raw / temperature, rtol=1e-4, atol=1e-5)
+    rows = predict_frame(Predictor(root / "export"), read_source(root / name), sets=True)
+    members = rows["set_members"].to_list()
+    assert all(m and m[0] == p for m, p in zip(members, rows["predicted"], strict=True))
+    assert all(set(m) <= set(Predictor(root / "export").meta.label_map or m) for m in members)

@@ -1,0 +1,198 @@
+"""The Python API: load a trained model and score sequences without the command line.
+
+    import attnlib
+    model = attnlib.load("export/")                 # a bundle or a models/model directory
+    preds = model.predict([["C", "G", "Am"], ["F", "C"]], last=True)
+    print(preds.select("id", "predicted", "top_k"))
+    model.info()["vocab_size"]
+
+``predict`` takes token lists, numeric series (``(T, C)`` arrays) or a polars frame in the
+ingest schema, and returns the frame ``attnlib predict`` writes. The command line uses the
+same checks: the wrong kind of input and unknown tokens are caught here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from attnlib.errors import DataError
+from attnlib.predict import Predictor, predict_frame, text_spec
+from attnlib.tasks import get_task
+from attnlib.tokenize import retokenize
+from attnlib.vocab import PAD, UNK
+
+log = logging.getLogger(__name__)
+
+KIND_NAMES = {"tokens": "token sequences", "numeric": "numeric series"}
+
+
+def input_kind(frame: pl.DataFrame) -> str:
+    """``tokens`` or ``numeric``: what a frame in the ingest schema holds."""
+    return "tokens" if "tokens" in frame.columns else "numeric"
+
+
+def check_input_kind(meta, frame: pl.DataFrame, source: object = "the input") -> None:
+    """Raise a DataError when the model takes the other kind of input than ``frame`` holds."""
+    want, got = meta.model_config.input_kind, input_kind(frame)
+    if want != got:
+        raise DataError(f"this model takes {KIND_NAMES[want]}; {source} holds {KIND_NAMES[got]}")
+
+
+def unknown_share(meta, frame: pl.DataFrame) -> tuple[float, list[str]]:
+    """The share of tokens the model's vocabulary lacks (read as ``<unk>``), and a few of them."""
+    if meta.vocab is None or "tokens" not in frame.columns:
+        return 0.0, []
+    tokens = frame["tokens"].explode().drop_nulls()
+    known = pl.Series(meta.vocab.itos[2:], dtype=pl.String)
+    unknown = tokens.filter(~tokens.is_in(known.implode()))
+    share = len(unknown) / len(tokens) if len(tokens) else 0.0
+    return share, unknown.unique(maintain_order=True).head(5).to_list()
+
+
+def last_only(result: pl.DataFrame) -> pl.DataFrame:
+    """Keep only the prediction after each sequence's last token (next-state rows)."""
+    if "step" not in result.columns:
+        return result  # one row per sequence already
+    return result.group_by("id", maintain_order=True).last()
+
+
+class Model:
+    """A trained model loaded for scoring (see :func:`load`)."""
+
+    def __init__(self, bundle: str | Path, engine: str = "onnx"):
+        self.path = Path(bundle)
+        self.predictor = Predictor(bundle, engine=engine)
+        self.meta = self.predictor.meta
+
+    @property
+    def task(self) -> str:
+        return self.meta.model_config.task
+
+    def predict(
+        self,
+        sequences: pl.DataFrame | Sequence,
+        *,
+        top_k: int = 5,
+        attention: bool = False,
+        last: bool = False,
+        strict: bool = False,
+        sets: bool = False,
+        warn=None,
+        source: object = "the input",
+    ) -> pl.DataFrame:
+        """Score ``sequences``: one row per prediction (see ``attnlib predict``).
+
+        Args:
+            sequences: token lists, numeric (T, C) arrays, or a frame with ``id`` and
+                ``tokens`` / ``values`` (and an optional ``label``).
+            top_k: how many next states / classes per row.
+            attention: add the attention weights over the steps each prediction saw.
+            last: next-state only: keep just the prediction after each sequence's end.
+            strict: unknown tokens are an error instead of a warning.
+            sets: add each row's conformal prediction set (``set_members``).
+            warn: called with a warning's text (default: logged).
+            source: what to call the input in messages (a file name).
+
+        Raises:
+            DataError: wrong kind of input, empty sequences, or (strict) unknown tokens.
+        """
+        frame = sequences if isinstance(sequences, pl.DataFrame) else self._frame(sequences)
+        frame = retokenize(frame, text_spec(self.meta))  # text: as the training text was
+        check_input_kind(self.meta, frame, source)
+        share, examples = unknown_share(self.meta, frame)
+        if share:
+            message = (
+                f"{share:.0%} of the tokens are unknown to this model and read as {UNK} "
+                f"(e.g. {', '.join(repr(t) for t in examples)}); "
+                "`attnlib info` shows its vocabulary"
+            )
+            if strict:
+                raise DataError(message)
+            (warn or log.warning)(message)
+        frame, offsets, note = self._cap(frame)
+        if note:
+            (warn or log.warning)(note)
+        result = predict_frame(self.predictor, frame, top_k=top_k, attention=attention, sets=sets)
+        if offsets and "step" in result.columns:  # steps count from the sequence's start
+            shift = pl.col("id").replace_strict(offsets, default=0, return_dtype=pl.Int64)
+            result = result.with_columns(pl.col("step") + shift)
+        return last_only(result) if last else result
+
+    def _cap(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, dict, str]:
+        """Sequences longer than the model was trained on (``encode.max_length``), cut as
+        training cut them: a classifier reads the first ``max_length`` steps, a next-state
+        model the last ``max_length`` tokens (the context it predicts the next one from)."""
+        cap = ((self.meta.extra.get("data") or {}).get("input") or {}).get("max_length")
+        column = "tokens" if "tokens" in frame.columns else "values"
+        if not cap or column not in frame.columns:
+            return frame, {}, ""
+        lengths = frame[column].list.len().cast(pl.Int64)  # unsigned would wrap below cap
+        n_long = int((lengths > cap).sum())
+        if not n_long:
+            return frame, {}, ""
+        if get_task(self.task).cuts_windows:
+            offsets = dict(zip(frame["id"], (lengths - cap).clip(lower_bound=0), strict=True))
+            frame = frame.with_columns(pl.col(column).list.tail(cap))
+            how = f"scored on their last {cap} tokens"
+        else:
+            offsets, how = {}, f"truncated to their first {cap} steps"
+            frame = frame.with_columns(pl.col(column).list.head(cap))
+        return (
+            frame,
+            offsets,
+            (
+                f"{n_long} sequence(s) longer than this model's max_length {cap} "
+                f"(longest {int(lengths.max())}): {how}"
+            ),
+        )
+
+    def _frame(self, sequences: Sequence) -> pl.DataFrame:
+        ids = [f"seq{i + 1}" for i in range(len(sequences))]
+        if self.meta.model_config.input_kind == "numeric":
+            values = [
+                np.asarray(s, dtype=np.float64).reshape(len(s), -1).tolist() for s in sequences
+            ]
+            return pl.DataFrame({"id": ids, "values": values})
+        if any(isinstance(s, str) for s in sequences):
+            raise DataError("give each sequence as a list of tokens, not a string")
+        return pl.DataFrame(
+            {"id": ids, "tokens": [list(map(str, s)) for s in sequences]},
+            schema={"id": pl.String, "tokens": pl.List(pl.String)},
+        )
+
+    def info(self) -> dict:
+        """What the model is: task, input, vocabulary, labels, metrics, training data."""
+        meta, cfg = self.meta, self.meta.model_config
+        tokens = [t for t in (meta.vocab.itos if meta.vocab else []) if t not in (PAD, UNK)]
+        data = meta.extra.get("data") or {}
+        return {
+            "task": cfg.task,
+            "input": KIND_NAMES[cfg.input_kind]
+            + (f", {cfg.input_dim} channel(s)" if cfg.input_kind == "numeric" else ""),
+            "model": f"{cfg.name}, hidden {cfg.hidden_dim}, attention {cfg.attention}",
+            "vocab_size": len(meta.vocab) if meta.vocab else None,
+            "vocab_sample": tokens[:10],
+            "labels": list(meta.label_map) if meta.label_map else None,
+            "metrics": {k: v for k, v in meta.metrics.items() if not isinstance(v, dict | list)},
+            "test_metrics": meta.metrics.get("test") or {},
+            "max_length": (data.get("input") or {}).get("max_length"),
+            "data": meta.extra.get("training_data") or {},
+        }
+
+
+def load(bundle: str | Path, *, engine: str = "onnx") -> Model:
+    """Load an ``export/`` bundle (ONNX Runtime) or a ``models/model`` directory.
+
+    Args:
+        bundle: the directory holding ``model.json`` and ``model.safetensors``.
+        engine: ``onnx`` (when the bundle has ``model.onnx``) or ``torch`` (eager).
+
+    Raises:
+        ModelFileError: ``bundle`` is not a model directory.
+    """
+    return Model(bundle, engine=engine)

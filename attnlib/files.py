@@ -1,0 +1,130 @@
+"""Files a user names on the command line: outputs by extension, standard input, separators.
+
+An output path is checked before any work: a directory, a missing parent that cannot be
+made or an unwritable place is a :class:`DataError` (one line, exit code 2). A symbolic
+link is written through (its target is replaced atomically, the link stays). The format
+follows the extension: ``.parquet``, ``.csv`` (list columns as JSON arrays, so tokens
+that contain spaces or commas read back exactly) or ``.jsonl``; anything else is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from attnlib.errors import DataError
+from attnlib.io import atomic_path
+
+OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
+STDIN = "-"
+
+
+def output_path(out: str | Path) -> Path:
+    """The real file to write for ``out``: a symbolic link resolves to its target.
+
+    Raises:
+        DataError: the extension is not one of :data:`OUTPUT_FORMATS`, ``out`` is a
+            directory, or its directory is missing / not writable.
+    """
+    out = Path(out)
+    real = Path(os.path.realpath(out))  # through every link; the link itself is kept
+    if real.is_dir():
+        raise DataError(f"--out {out}: is a directory; give a file name such as {out}/out.parquet")
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        known = ", ".join(OUTPUT_FORMATS)
+        raise DataError(f"--out {out}: unknown output format '{out.suffix}' (use {known})")
+    if real.exists() and not real.is_file():
+        raise DataError(f"--out {out}: not a regular file (a device or pipe cannot be replaced)")
+    parent = real.parent
+    if parent.exists() and not parent.is_dir():
+        raise DataError(f"--out {out}: {parent} is not a directory")
+    existing = next(p for p in (parent, *parent.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"--out {out}: cannot write in {existing} (permission denied)")
+    if real.exists() and not os.access(real, os.W_OK):
+        raise DataError(f"--out {out}: file is not writable (permission denied)")
+    return real
+
+
+def write_table(frame: pl.DataFrame, out: str | Path) -> Path:
+    """Write ``frame`` to ``out`` atomically in the format its extension names.
+
+    Returns:
+        The file written (the target when ``out`` is a symbolic link).
+    """
+    real = output_path(out)
+    fmt = OUTPUT_FORMATS[Path(out).suffix.lower()]  # the name the user gave decides
+    try:
+        with atomic_path(real, suffix=f".{fmt}") as tmp:
+            if fmt == "parquet":
+                frame.write_parquet(tmp)
+            elif fmt == "jsonl":
+                frame.write_ndjson(tmp)
+            else:
+                frame.with_columns(
+                    pl.col(c).map_elements(_json_list, return_dtype=pl.String)
+                    for c, t in frame.schema.items()
+                    if isinstance(t, pl.List)
+                ).write_csv(tmp)
+    except PermissionError as exc:
+        raise DataError(f"--out {out}: cannot write ({exc.strerror})") from None
+    return real
+
+
+def _json_list(values: pl.Series) -> str:
+    return json.dumps(values.to_list(), ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
+    """``source`` itself, or for ``-`` a temporary copy of standard input.
+
+    Standard input has no extension, so its format comes from the content (``suffix``
+    names one when the caller knows it, e.g. from ``--format``).
+    """
+    if str(source) != STDIN:
+        yield str(source)
+        return
+    with tempfile.TemporaryDirectory(prefix="attnlib-stdin-") as tmp:
+        data = sys.stdin.buffer.read()
+        if not data.strip():
+            raise DataError("standard input (-): empty")
+        path = Path(tmp) / f"stdin{suffix or _sniff(data)}"
+        path.write_bytes(data)
+        yield str(path)
+
+
+def _sniff(data: bytes) -> str:
+    """An extension for content without a name: Parquet's magic, a header with tabs or
+    commas, else one sequence per line."""
+    if data[:4] == b"PAR1":
+        return ".parquet"
+    first = data.lstrip().split(b"\n", 1)[0]
+    return ".tsv" if b"\t" in first else ".csv" if b"," in first else ".txt"
+
+
+def split_tokens(text: str, sep: str | None) -> list[str]:
+    """Tokens of one text field: split on ``sep``, or on whitespace when ``sep`` is None."""
+    if sep is None:
+        return text.split()
+    return [t.strip() for t in text.split(sep) if t.strip()]
+
+
+def describe_counts(frame) -> str:
+    """How much a table holds, in its own unit: sequences, series, or series and steps."""
+    n = frame.height
+    if "tokens" in frame.columns:
+        tokens = int(frame["tokens"].list.len().sum())
+        return f"{n} sequence{'s' * (n != 1)}, {tokens} tokens"
+    if "values" in frame.columns:
+        steps = int(frame["values"].list.len().sum())
+        return f"{n} series, {steps} time steps"
+    channels = len([c for c in frame.columns if c not in ("time", "id", "split")])
+    return f"1 series of {n} time steps, {channels} channel{'s' * (channels != 1)}"

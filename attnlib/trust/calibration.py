@@ -1,0 +1,209 @@
+"""Temperature scaling (Guo et al. 2017) and the calibration metrics: ECE, Brier score, NLL.
+
+One scalar T > 0 divides the logits; it is fitted on validation logits by minimising the
+negative log-likelihood (Newton's method on 1 / T, in which the NLL is convex; no
+optimiser object, whose first use costs a second of imports). The weights never change,
+so accuracy does not either. Logits are flat: (N, K) for K classes, or (N,) single binary
+logits, read as the 2-class softmax over [0, z] (= sigmoid(z / T)). Callers flatten
+per-position outputs (next-state) and drop padding first.
+
+ECE is hand-written (15 equal-width bins on the top-label confidence): torchmetrics' binary
+variant bins the positive-class probability instead, which is not the top-label ECE.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from attnlib.errors import DataError
+
+ECE_BINS = 15
+T_RANGE = (0.05, 20.0)  # a temperature outside this says the logits are broken, not calibrated
+
+
+def _tensors(logits, labels) -> tuple[torch.Tensor, torch.Tensor]:
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    if z.ndim not in (1, 2) or y.ndim != 1 or len(z) != len(y):
+        raise DataError(
+            f"calibration: expected logits (N,) or (N, K) and labels (N,), "
+            f"got {tuple(z.shape)} and {tuple(y.shape)}"
+        )
+    if len(y) == 0:
+        raise DataError("calibration: no predictions to calibrate (empty split)")
+    if not torch.isfinite(z).all():
+        raise DataError("calibration: logits hold NaN or inf")
+    K = 2 if z.ndim == 1 else z.shape[1]
+    if int(y.min()) < 0 or int(y.max()) >= K:
+        raise DataError(f"calibration: labels must be class ids in [0, {K}), got {int(y.max())}")
+    return z, y
+
+
+def _as_2class(z: torch.Tensor) -> torch.Tensor:
+    """(N,) binary logits -> (N, 2) logits [0, z]; (N, K) unchanged."""
+    return torch.stack([torch.zeros_like(z), z], dim=1) if z.ndim == 1 else z
+
+
+def to_probs(logits, temperature: float = 1.0) -> np.ndarray:
+    """Class probabilities (N, K) of ``logits / temperature``; binary (N,) logits give (N, 2)."""
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    return torch.softmax(_as_2class(z) / temperature, dim=1).numpy()
+
+
+def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
+    """The temperature T > 0 that minimises the NLL of ``labels`` under ``softmax(logits / T)``.
+
+    Args:
+        logits: (N, K) multi-class or (N,) binary logits of the validation split.
+        labels: (N,) true class ids.
+    Returns:
+        T (> 1 softens an over-confident model, < 1 sharpens an under-confident one).
+    """
+    z, y = _tensors(logits, labels)
+    z2 = _as_2class(z)  # (N, K)
+    zy = z2[torch.arange(len(y)), y]  # (N,) the true class's logit
+    b = 1.0  # b = 1 / T: the NLL is convex in b, so Newton's method converges in a few steps
+
+    def nll_grad_curv(b: float):
+        p = torch.softmax(b * z2, dim=1)  # (N, K)
+        mean = (p * z2).sum(1)  # (N,) E_p[z]
+        nll = (torch.logsumexp(b * z2, dim=1) - b * zy).mean()
+        return float(nll), float((mean - zy).mean()), float(((p * z2 * z2).sum(1) - mean**2).mean())
+
+    f, g, h = nll_grad_curv(b)
+    for _ in range(max_iter):
+        if not h > 0:  # all logits equal: any temperature gives the same NLL
+            break
+        step = g / h
+        while step and (b - step <= 0 or nll_grad_curv(b - step)[0] > f + 1e-12):
+            step /= 2  # damped: stay positive and never increase the NLL
+        if abs(step) <= 1e-9 * b:
+            break
+        b -= step
+        f, g, h = nll_grad_curv(b)
+    t = 1.0 / b
+    if not math.isfinite(t):
+        return 1.0
+    return min(max(t, T_RANGE[0]), T_RANGE[1])
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> float:
+    """Expected calibration error: sum over equal-width confidence bins of
+    (bin share) * |accuracy - mean confidence|, on the top-label confidence."""
+    bins = reliability_bins(probs, labels, n_bins)
+    n = bins["count"].sum()
+    gap = np.abs(bins["accuracy"] - bins["confidence"])
+    return float(np.nansum(bins["count"] / n * gap))
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> dict:
+    """Per equal-width bin of top-label confidence: count, mean confidence, accuracy.
+
+    Returns: ``{"edges" (n_bins+1,), "count", "confidence", "accuracy" (n_bins,)}``;
+    empty bins hold NaN confidence and accuracy.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(labels)
+    conf = p.max(1)  # (N,)
+    correct = (p.argmax(1) == y).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # bins are (lo, hi]; a confidence of exactly 0 cannot occur for a top label
+    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    count = np.bincount(idx, minlength=n_bins).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(idx, conf, minlength=n_bins) / count
+        accuracy = np.bincount(idx, correct, minlength=n_bins) / count
+    return {"edges": edges, "count": count, "confidence": confidence, "accuracy": accuracy}
+
+
+def brier(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Multi-class Brier score: mean over items of sum over classes of (p - one-hot)^2."""
+    p = np.asarray(probs, dtype=np.float64)
+    onehot = np.eye(p.shape[1])[np.asarray(labels)]
+    return float(((p - onehot) ** 2).sum(1).mean())
+
+
+def nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true labels (probabilities floored at 1e-12)."""
+    p = np.asarray(probs, dtype=np.float64)
+    return float(-np.log(np.maximum(p[np.arange(len(p)), np.asarray(labels)], 1e-12)).mean())
+
+
+def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """ECE (15 bins), Brier score and NLL of ``probs`` (N, K) against ``labels`` (N,)."""
+    return {"ece": ece(probs, labels), "brier": brier(probs, labels), "nll": nll(probs, labels)}
+
+
+def calibration_report(logits_test, y_test, temperature: float) -> dict:
+    """Test calibration before and after temperature scaling.
+
+    Args:
+        logits_test: (N, K) or (N,) binary test logits (next-state: real positions only).
+        y_test: (N,) true class ids.
+        temperature: T fitted on validation with :func:`fit_temperature`.
+    Returns:
+        ``{"temperature", "n", "ece_before", "ece_after", "brier_before", "brier_after",
+        "nll_before", "nll_after"}`` (flat, so ``dvc exp show`` has a column each).
+    """
+    z, y = _tensors(logits_test, y_test)
+    labels = y.numpy()
+    out: dict = {"temperature": float(temperature), "n": len(labels)}
+    for when, t in (("before", 1.0), ("after", temperature)):
+        out.update({f"{k}_{when}": v for k, v in scores(to_probs(z, t), labels).items()})
+    return out
+
+
+class TemperatureScaled(torch.nn.Module):
+    """``model`` with its logits divided by a fixed temperature; attention unchanged.
+
+    A drop-in for export and predict: it keeps ``config`` and ``encoder`` visible, so
+    ``export_onnx(TemperatureScaled(model, T), ...)`` writes the division into the ONNX graph
+    (T is a buffer, i.e. a graph constant) and ``parity_check`` compares calibrated outputs.
+    Only for classify and next_state (logits); a forecast has nothing to scale.
+    """
+
+    def __init__(self, model: torch.nn.Module, temperature: float):
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.model = model
+        self.config = model.config
+        self.__dict__["encoder"] = model.encoder  # visible to export, not a second submodule
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        y, w = self.model(x, lengths, return_attention=True)
+        y = y / self.temperature  # (B,) | (B, K) | (B, T, V) logits
+        return (y, w) if return_attention else y
+
+
+def calibrate(val_logits, val_y, test_logits, test_y) -> dict:
+    """Entry point for a task's evaluate: fit T on validation, report test before / after.
+
+    Args: (N, K) or (N,) binary logits and (N,) labels of validation, then of test
+        (next-state: real positions only, flattened). Returns: :func:`calibration_report`.
+    """
+    return calibration_report(test_logits, test_y, fit_temperature(val_logits, val_y))
+
+
+def real_positions(outputs, targets, pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten per-position logits to the flat arrays the functions here take.
+
+    Args:
+        outputs: per-batch logits (B, T, V) (a list of tensors / arrays, or one).
+        targets: the matching (B, T) target ids; ``pad`` marks positions with no target.
+    Returns:
+        (logits (N, V), labels (N,)) of the positions that have a target, in order.
+    """
+    outs = outputs if isinstance(outputs, list | tuple) else [outputs]
+    tgts = targets if isinstance(targets, list | tuple) else [targets]
+    zs, ys = [], []
+    for z, y in zip(outs, tgts, strict=True):
+        z, y = np.asarray(z), np.asarray(y)
+        keep = y != pad  # (B, T)
+        zs.append(z[keep])  # (n, V)
+        ys.append(y[keep])
+    return np.concatenate(zs), np.concatenate(ys)

@@ -1,0 +1,140 @@
+"""Temperature scaling and the calibration metrics."""
+
+import numpy as np
+import pytest
+
+from attnlib.errors import DataError
+from attnlib.trust.calibration import (
+    brier,
+    calibration_report,
+    ece,
+    fit_temperature,
+    nll,
+    reliability_bins,
+    to_probs,
+)
+
+
+def _overconfident(n, k, seed, scale=4.0):
+    """Labels drawn from softmax(z); the 'model' reports scale * z: over-confident."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, size=(n, k))
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = (p.cumsum(1) < rng.uniform(size=(n, 1))).sum(1)  # one draw from each row of p
+    return scale * z, y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_temperature_lowers_held_out_nll_of_an_overconfident_model(seed):
+    val_logits, val_y = _overconfident(3000, 5, seed)
+    test_logits, test_y = _overconfident(10000, 5, seed + 100)
+    t = fit_temperature(val_logits, val_y)
+    assert 3.0 < t < 5.5  # the true temperature is 4
+    rep = calibration_report(test_logits, test_y, t)
+    assert rep["nll_after"] < rep["nll_before"] - 0.1
+    assert rep["ece_after"] < rep["ece_before"]
+    assert rep["ece_after"] < 0.03
+    assert rep["brier_after"] < rep["brier_before"]
+
+
+def test_binary_single_logits_are_a_two_class_softmax():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, size=4000)
+    y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-z))).astype(int)
+    t = fit_temperature(3 * z, y)
+    assert 2.5 < t < 3.6
+    p = to_probs(3 * z, t)
+    assert p.shape == (4000, 2)
+    np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-3 * z / t)), rtol=1e-9)
+    # an under-confident model gets T < 1
+    assert fit_temperature(0.3 * z, y) < 0.5
+
+
+def test_temperature_keeps_the_decisions():
+    logits, y = _overconfident(500, 4, 3)
+    t = fit_temperature(logits, y)
+    assert (to_probs(logits, t).argmax(1) == logits.argmax(1)).all()
+
+
+def test_metrics_on_a_hand_checked_example():
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.45, 0.55]])
+    y = np.array([0, 1, 1, 1])
+    # bins (15 equal): 0.9 -> bin 13, 0.6 -> bin 8, 0.8 -> bin 11, 0.55 -> bin 8
+    # bin 8: conf (0.6 + 0.55) / 2 = 0.575, acc 0.5; bin 11: 0.8 vs 1; bin 13: 0.9 vs 1
+    expected_ece = 0.5 * 0.075 + 0.25 * 0.2 + 0.25 * 0.1
+    assert ece(probs, y) == pytest.approx(expected_ece)
+    expected_brier = np.mean([0.02, 0.72, 0.08, 2 * 0.45**2])
+    assert brier(probs, y) == pytest.approx(expected_brier)
+    assert nll(probs, y) == pytest.approx(-np.mean(np.log([0.9, 0.4, 0.8, 0.55])))
+    bins = reliability_bins(probs, y)
+    assert bins["count"].sum() == 4 and bins["count"][8] == 2
+
+
+def test_perfectly_calibrated_probabilities_have_small_ece():
+    rng = np.random.default_rng(5)
+    conf = rng.uniform(0.5, 1.0, size=20000)
+    correct = rng.uniform(size=20000) < conf
+    y = np.where(correct, 1, 0)
+    probs = np.stack([1 - conf, conf], 1)
+    assert ece(probs, y) < 0.015
+
+
+@pytest.mark.parametrize(
+    "logits, labels, match",
+    [
+        (np.zeros((3, 2)), np.array([0, 1]), "got"),
+        (np.array([[np.nan, 0.0]]), np.array([0]), "NaN"),
+        (np.zeros((2, 3)), np.array([0, 3]), r"\[0, 3\)"),
+        (np.zeros((0, 3)), np.zeros(0, dtype=int), "empty"),
+    ],
+)
+def test_bad_input_is_a_data_error(logits, labels, match):
+    with pytest.raises(DataError, match=match):
+        fit_temperature(logits, labels)
+
+
+def test_temperature_scaled_model_exports_to_onnx_with_the_temperature_inside(tmp_path):
+    import torch
+
+    from attnlib.config import ModelConfig
+    from attnlib.export import export_onnx, parity_check
+    from attnlib.models import build_model
+    from attnlib.trust.calibration import TemperatureScaled
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(task="classify", vocab_size=12, embedding_dim=8,
+                                    hidden_dim=8, num_classes=4))  # fmt: skip
+    x = torch.randint(2, 12, (6, 7))
+    lengths = torch.tensor([7, 5, 3, 7, 1, 2])
+    scaled = TemperatureScaled(model, 2.5).eval()
+    y, w = scaled(x, lengths, return_attention=True)
+    y0, w0 = model.eval()(x, lengths, return_attention=True)
+    torch.testing.assert_close(y, y0 / 2.5)
+    torch.testing.assert_close(w, w0)
+    path = export_onnx(scaled, tmp_path / "m.onnx", example=(x, lengths))
+    assert parity_check(scaled, path, [(x, lengths, None)]) < 1e-4
+    assert parity_check(model, path, [(x, lengths, None)]) > 1e-3  # the graph is calibrated
+    assert set(scaled.state_dict()) == {"temperature"} | {f"model.{k}" for k in model.state_dict()}
+    with pytest.raises(ValueError, match="> 0"):
+        TemperatureScaled(model, 0.0)
+
+
+def test_calibrate_fits_on_validation_and_scores_test():
+    from attnlib.trust import calibrate
+
+    val_logits, val_y = _overconfident(2000, 3, 8)
+    test_logits, test_y = _overconfident(2000, 3, 9)
+    rep = calibrate(val_logits, val_y, test_logits, test_y)
+    assert rep["temperature"] == pytest.approx(fit_temperature(val_logits, val_y))
+    assert rep["n"] == 2000 and rep["nll_after"] < rep["nll_before"]
+
+
+def test_real_positions_drops_padding_targets():
+    from attnlib.trust.calibration import real_positions
+
+    logits = [np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4), np.ones((1, 2, 4))]
+    targets = [np.array([[1, 2, 0], [3, 0, 0]]), np.array([[0, 2]])]
+    z, y = real_positions(logits, targets)
+    assert y.tolist() == [1, 2, 3, 2]
+    np.testing.assert_array_equal(z[:3], logits[0].reshape(-1, 4)[[0, 1, 3]])
+    assert z.shape == (4, 4)

@@ -1,0 +1,155 @@
+"""Split conformal sets (APS / RAPS) and forecast intervals: coverage at the nominal rate."""
+
+import math
+
+import numpy as np
+import pytest
+
+from attnlib.errors import DataError
+from attnlib.trust.conformal import (
+    conformal_intervals,
+    conformal_quantile,
+    conformal_sets,
+    interval_report,
+    set_report,
+)
+
+ALPHA = 0.1
+
+
+def _noisy_classes(n, k, rng, noise=1.0):
+    """Labels = argmax(signal + Gaussian noise of a known level); probs from a model that
+    knows the signal but is slightly miscalibrated (the guarantee must not need calibration)."""
+    signal = rng.normal(0, 1.5, size=(n, k))
+    y = (signal + rng.normal(0, noise, size=(n, k))).argmax(1)
+    z = 1.3 * signal
+    probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    return probs, y
+
+
+def _tolerance(n_cal, n_test, alpha=ALPHA):
+    """3.5 sd of the test coverage: binomial over the test items plus the spread of the
+    threshold over calibration sets (coverage | calibration ~ Beta), plus the 1/n slack."""
+    return 3.5 * math.sqrt(alpha * (1 - alpha) * (1 / n_cal + 1 / n_test)) + 1 / n_cal
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"allow_empty": True}, {"randomized": True}, {"randomized": True, "lam": 0.1, "k_reg": 2}],
+)
+def test_sets_cover_at_the_nominal_rate(seed, kw):
+    rng = np.random.default_rng(seed)
+    p_cal, y_cal = _noisy_classes(2000, 10, rng)
+    p_test, y_test = _noisy_classes(4000, 10, rng)
+    res = conformal_sets(p_cal, y_cal, p_test, ALPHA, seed=seed, **kw)
+    rep = set_report(res.sets, y_test, alpha=ALPHA, threshold=res.threshold, n_cal=2000)
+    assert abs(rep["coverage"] - (1 - ALPHA)) < _tolerance(2000, 4000)
+    assert 1.0 < rep["mean_set_size"] < 10.0  # informative: neither singletons nor everything
+
+
+def test_raps_penalty_shrinks_sets_and_a_higher_alpha_gives_smaller_sets():
+    rng = np.random.default_rng(7)
+    p_cal, y_cal = _noisy_classes(2000, 20, rng, noise=2.0)
+    p_test, _ = _noisy_classes(2000, 20, rng, noise=2.0)
+    aps = conformal_sets(p_cal, y_cal, p_test, ALPHA, randomized=True).sets.sum(1).mean()
+    raps = conformal_sets(p_cal, y_cal, p_test, ALPHA, randomized=True, lam=0.2, k_reg=1)
+    assert raps.sets.sum(1).mean() <= aps
+    loose = conformal_sets(p_cal, y_cal, p_test, 0.3, randomized=True).sets.sum(1).mean()
+    assert loose < aps
+
+
+def test_sets_keep_the_labels_in_probability_order():
+    rng = np.random.default_rng(1)
+    p_cal, y_cal = _noisy_classes(500, 6, rng)
+    p_test, _ = _noisy_classes(300, 6, rng)
+    sets = conformal_sets(p_cal, y_cal, p_test, ALPHA).sets
+    ranked = np.take_along_axis(sets, np.argsort(-p_test, axis=1), axis=1)
+    # a set is a prefix of the labels sorted by probability: no gap, then a member
+    assert not (np.diff(ranked.astype(int), axis=1) > 0).any()
+
+
+def test_quantile_level_and_too_small_calibration():
+    scores = np.arange(1, 20, dtype=float)  # n = 19: rank ceil(20 * 0.9) = 18
+    assert conformal_quantile(scores, 0.1) == 18.0
+    assert math.isinf(conformal_quantile(scores[:5], 0.1))  # n = 5 < 1/alpha - 1
+    with pytest.raises(DataError, match="alpha"):
+        conformal_quantile(scores, 1.5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_forecast_intervals_cover_a_synthetic_series_per_step(seed):
+    """A noisy seasonal series; the point forecast is the clean signal, whose error grows
+    with the horizon step. Every step's interval must cover at the nominal rate."""
+    rng = np.random.default_rng(seed)
+    H, n_cal, n_test = 6, 1500, 3000
+    sd = 0.5 * (1 + np.arange(H))  # (H,) the noise level grows with the step
+
+    def windows(n):
+        t0 = rng.integers(0, 10_000, size=n)[:, None] + np.arange(H)[None, :]
+        point = np.sin(2 * np.pi * t0 / 24)
+        return point[..., None], (point + rng.normal(0, sd, size=(n, H)))[..., None]
+
+    pred_cal, act_cal = windows(n_cal)
+    pred_test, act_test = windows(n_test)
+    res = conformal_intervals(pred_cal, act_cal, pred_test, ALPHA)
+    assert res.width.shape == (H, 1)
+    assert (np.diff(res.width[:, 0]) > 0).all()  # wider where the noise is larger
+    rep = interval_report(res.lower, res.upper, act_test, alpha=ALPHA, n_cal=n_cal)
+    for cov in rep["coverage_per_step"]:
+        assert abs(cov - (1 - ALPHA)) < _tolerance(n_cal, n_test)
+    assert rep["mean_width_per_step"][0] == pytest.approx(2 * res.width[0, 0])
+    assert not rep["too_few_calibration"]
+
+
+def test_too_few_calibration_windows_give_unbounded_intervals_said_plainly():
+    res = conformal_intervals(np.zeros((3, 4)), np.ones((3, 4)), np.zeros((2, 4)), ALPHA)
+    assert np.isinf(res.width).all()
+    rep = interval_report(res.lower, res.upper, np.ones((2, 4)), alpha=ALPHA, n_cal=3)
+    assert rep["too_few_calibration"] and rep["mean_width"] is None
+    assert rep["coverage"] == 1.0
+    with pytest.raises(DataError, match="same steps"):
+        conformal_intervals(np.zeros((3, 4)), np.zeros((3, 4)), np.zeros((2, 5)), ALPHA)
+
+
+def test_entry_points_report_what_evaluate_writes():
+    from attnlib.trust import evaluate_intervals, evaluate_sets
+
+    rng = np.random.default_rng(11)
+    p_cal, y_cal = _noisy_classes(1000, 5, rng)
+    p_test, y_test = _noisy_classes(1000, 5, rng)
+    rep, sets = evaluate_sets(p_cal, y_cal, p_test, y_test, 0.2, randomized=True, seed=1)
+    assert sets.shape == (1000, 5) and rep["n_calibration"] == 1000
+    assert rep["coverage"] == pytest.approx(sets[np.arange(1000), y_test].mean())
+    assert abs(rep["coverage"] - 0.8) < _tolerance(1000, 1000, 0.2)
+    not_json_scalar = [k for k, v in rep.items() if not isinstance(v, int | float | str | None)]
+    assert not_json_scalar == []
+    pred = rng.normal(size=(400, 3))
+    rep, res = evaluate_intervals(pred[:200], pred[:200] + 1.0, pred[200:], pred[200:] - 1.0)
+    assert rep["coverage"] == 1.0 and rep["mean_width_per_step"] == pytest.approx([2.0] * 3)
+
+
+def test_set_members_names_the_labels_most_probable_first():
+    from attnlib.trust.conformal import set_members
+
+    probs = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
+    sets = np.array([[False, True, True], [True, False, False]])
+    assert set_members(sets, probs, ["a", "b", "c"]) == [["b", "c"], ["a"]]
+
+
+def test_a_confident_model_gets_its_top_label_not_an_empty_set():
+    """Near-certain probabilities: APS scores sit at ~1, so the surest items would get empty
+    sets; by default the top label is always in (coverage then = accuracy > 1 - alpha)."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, size=2000)
+    probs = np.full((2000, 4), 1e-9)
+    probs[np.arange(2000), y] = 1 - 3e-9 + rng.uniform(-1e-10, 1e-10, size=2000)
+    noisy = rng.uniform(size=2000) < 0.05  # 5 % of items: the model is confidently wrong
+    probs[noisy] = np.roll(probs[noisy], 1, axis=1)
+    p_cal, y_cal, p_test, y_test = probs[:1000], y[:1000], probs[1000:], y[1000:]
+    kept = conformal_sets(p_cal, y_cal, p_test, ALPHA).sets
+    assert kept.sum(1).min() == 1 and kept.sum(1).mean() < 1.1
+    raw = conformal_sets(p_cal, y_cal, p_test, ALPHA, allow_empty=True).sets
+    assert (raw.sum(1) == 0).any()  # what the default avoids
+    assert kept[np.arange(1000), y_test].mean() >= raw[np.arange(1000), y_test].mean()
+    assert kept[np.arange(1000), y_test].mean() >= 1 - ALPHA - _tolerance(1000, 1000)
