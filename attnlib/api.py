@@ -21,8 +21,9 @@ import numpy as np
 import polars as pl
 
 from attnlib.errors import DataError
-from attnlib.predict import Predictor, predict_frame
+from attnlib.predict import Predictor, predict_frame, text_spec
 from attnlib.tasks import get_task
+from attnlib.tokenize import retokenize
 from attnlib.vocab import PAD, UNK
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class Model:
             DataError: wrong kind of input, empty sequences, or (strict) unknown tokens.
         """
         frame = sequences if isinstance(sequences, pl.DataFrame) else self._frame(sequences)
+        frame = retokenize(frame, text_spec(self.meta))  # text: as the training text was
         check_input_kind(self.meta, frame, source)
         share, examples = unknown_share(self.meta, frame)
         if share:

@@ -219,12 +219,15 @@ def explain(
     from rich.text import Text
 
     from attnlib.api import Model
+    from attnlib.predict import text_spec
+    from attnlib.tokenize import retokenize
 
     frame, _ = _read(input, format, sep)
     if row > frame.height:
         raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
-    one = frame.slice(row - 1, 1)
-    result = Model(bundle).predict(one, top_k=top_k, attention=True, last=True)
+    model = Model(bundle)
+    one = retokenize(frame.slice(row - 1, 1), text_spec(model.meta))  # shown as scored
+    result = model.predict(one, top_k=top_k, attention=True, last=True)
     last = result.row(0, named=True)  # next_state: after the last token
     tokens = one["tokens"][0].to_list()[: len(last["attention"])]
     weights = last["attention"]

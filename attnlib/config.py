@@ -47,6 +47,13 @@ class ModelConfig(_Frozen):
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
+    # tokens, from the encode stage (attnlib.models.subword): char n-gram rows (0 = none),
+    # n-grams per word, pretrained vector size (0 = none) and the file holding the n-gram
+    # table and vectors (read when training starts; a saved model has them in its weights)
+    subword_rows: int = Field(0, ge=0)
+    subword_width: int = Field(0, ge=0)
+    vectors_dim: int = Field(0, ge=0)
+    input_init: str = ""
     # alstm_fcn: the fully convolutional arm (Karim et al. 2017); SE blocks when channels > 1
     fcn_filters: tuple[int, int, int] = (128, 256, 128)
     fcn_kernels: tuple[int, int, int] = (8, 5, 3)
@@ -67,7 +74,8 @@ class ModelConfig(_Frozen):
             dirs = 2 if get("name") in BIDIRECTIONAL else 1
             data = {**data, "tie_weights": get("task") == tasks.NEXT_STATE
                     and get("input_kind") == "tokens"
-                    and get("embedding_dim") == get("hidden_dim") * dirs}  # fmt: skip
+                    and get("embedding_dim") == get("hidden_dim") * dirs
+                    and not get("subword_rows") and not get("vectors_dim")}  # fmt: skip
         return data
 
     @field_validator("task")
@@ -109,6 +117,10 @@ class ModelConfig(_Frozen):
         unused |= {"input_dim"} if self.input_kind == "tokens" else {"vocab_size"}
         if self.name != "cnn_bilstm_attention":
             unused |= {"cnn_channels", "cnn_kernel", "cnn_pool"}
+        # the training-time vectors file (the weights hold what it held); the word input
+        # layer's sizes when unused (a bundle without them reads as before)
+        unused |= {"input_init"} | {k for k in ("subword_rows", "subword_width", "vectors_dim")
+                                    if not getattr(self, k)}  # fmt: skip
         return self.model_dump(mode="json", exclude=unused)
 
     @property
@@ -165,7 +177,8 @@ class _TrainRun(_Frozen):
 # (type, default, bound), so a new hyper-parameter is added there alone, and _TrainRun's;
 # not the fields the data fixes (encode records them) nor those the stage sets.
 DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
-               "num_targets")  # fmt: skip
+               "num_targets", "subword_rows", "subword_width", "vectors_dim",
+               "input_init")  # fmt: skip
 STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
 MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)
@@ -240,7 +253,7 @@ class EvaluateConfig(_Frozen):
     ngram_orders: list[int] = [1, 2, 3, 4, 5, 6, 7]  # next_state: Kneser-Ney orders tried
     heatmaps: int = Field(3, ge=0)  # attention heatmaps of this many test items
     confusion_top: int = Field(15, ge=2)  # confusion among the most frequent classes
-    season: int = Field(0, ge=0)  # forecast: seasonal period (0 = from the time column)
+    season: int = Field(0, ge=0)  # forecast: seasonal period (0 = the one encode found)
     alpha: float = Field(0.1, gt=0, lt=1)  # conformal miscoverage: sets / intervals at 1 - alpha
     faith_items: int = Field(200, ge=0)  # faithfulness: test items erased (0 = skip the check)
     faith_ig_items: int = Field(4, ge=0)  # of those, items compared with integrated gradients

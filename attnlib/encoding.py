@@ -2,7 +2,8 @@
 
 Encoded schemas (each with ``split: str``):
 
-- tokens: ``id``, ``tokens: list<str>`` (kept for scoring and explanation),
+- tokens: ``id``, ``tokens: list<str>`` (kept for scoring and explanation; text is
+  tokenised here by ``encode.tokenizer`` / ``encode.lowercase``, see attnlib.tokenize),
   ``ids: list<int32>``, ``length: int32`` and, for classification, ``label``, ``label_id``.
 - numeric series: ``id``, ``values`` (raw, for the baselines), ``x: list<list<f32>>``
   (standardised with train statistics), ``length``, ``label``, ``label_id``.
@@ -21,6 +22,7 @@ from attnlib.errors import DataError, where
 from attnlib.lengths import cap_lengths, resolve_max_length
 from attnlib.scaling import Standardizer
 from attnlib.split import SPLITS, check_no_leak, split_frame
+from attnlib.tokenize import resolve, retokenize
 from attnlib.vocab import Vocabulary
 
 
@@ -36,10 +38,15 @@ class EncodeOptions:
     lookback: int = 24  # forecast: input steps per window
     horizon: int = 12  # forecast: steps predicted per window
     targets: tuple[str, ...] = ()  # forecast: target channels; () = every channel
-    log: bool = False  # numeric: log1p before standardising
+    log: bool | str = False  # numeric: log1p before standardising ("auto": forecasting's rule)
     # forecast: targets minus the seasonal-naive forecast of this lag (0 = none); "season":
-    # the period of the time column, or 1 when there is none or it exceeds lookback
+    # the period found in the train part (attnlib.seasonality), or 1 when it exceeds lookback
     delta: int | str = 1
+    tokenizer: str = "auto"  # text: whitespace | word | auto (attnlib.tokenize.resolve)
+    lowercase: bool | str = "auto"  # text: lower-case before tokenising (auto: see resolve)
+    subwords: bool | str = "auto"  # tokens: char n-grams in the input layer (attnlib.vectors)
+    vectors: str = "auto"  # tokens: "" | auto | builtin:glove50 | a GloVe-format file
+    vectors_words: int = 50_000  # with vectors: + the file's most frequent words (fixed)
     max_length: int | str = "auto"  # longer sequences cut / truncated (attnlib.lengths); 0 = none
 
 
@@ -69,6 +76,11 @@ def encode_sequences(
 
     Returns: (encoded frame, metadata).
     """
+    # text is tokenised first, so identical sequences are grouped (and leak-checked) as the
+    # model sees them
+    spec = resolve(opt.tokenizer, opt.lowercase, labelled=labelled,
+                   has_text=kind == "tokens" and "text" in raw.columns)  # fmt: skip
+    raw = retokenize(raw, spec)
     stratify = "label" if labelled else None
     frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     train = frame.filter(pl.col("split") == "train")
@@ -79,6 +91,8 @@ def encode_sequences(
     frame, cut = cap_lengths(frame, max_length, windows=windows)
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
                   "split_counts": counts.to_dict()}  # fmt: skip
+    if spec is not None:
+        meta["input"]["text"] = spec  # prediction tokenises new text the same way
     meta["input"].update(max_length=max_length, cut=cut)
     if kind == "tokens":
         vocab = Vocabulary.build(
@@ -92,7 +106,8 @@ def encode_sequences(
             )
         meta.update(vocab.to_dict(), model_fields={"input_kind": "tokens"})
         return encode_frame(frame, vocab, labels), meta
-    scaler = Standardizer.fit((np.asarray(v) for v in train["values"].to_list()), log=opt.log)
+    log = opt.log is True  # "auto" is a forecasting rule (attnlib.seasonality)
+    scaler = Standardizer.fit((np.asarray(v) for v in train["values"].to_list()), log=log)
     meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
     return encode_series(frame, scaler, labels), meta

@@ -80,11 +80,12 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
 
 
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, files: Iterable[Path]) -> str:
-    """Hash of everything a checkpoint depends on: configs and the training data files."""
+    """Hash of everything a checkpoint depends on: configs, the training data files and the
+    file the word input layer starts from (n-gram table, pretrained vectors)."""
     h = hashlib.sha256()
     h.update(model_cfg.model_dump_json().encode())
     h.update(train_cfg.model_dump_json(exclude={"progress", "device"}).encode())
-    for path in files:
+    for path in [*files, *([model_cfg.input_init] if model_cfg.input_init else [])]:
         h.update(Path(path).read_bytes())
     return h.hexdigest()[:16]
 

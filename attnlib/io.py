@@ -51,3 +51,11 @@ def write_parquet_atomic(path: str | Path, frame) -> None:
     """Write a polars DataFrame to Parquet atomically."""
     with atomic_path(path, suffix=".parquet") as tmp:
         frame.write_parquet(tmp)
+
+
+def write_safetensors_atomic(path: str | Path, tensors: dict) -> None:
+    """Write a dict of tensors (possibly empty) as safetensors atomically."""
+    from safetensors.torch import save_file
+
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))

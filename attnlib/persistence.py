@@ -193,10 +193,11 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
         state = load_file(path / WEIGHTS_FILE, device="cpu")
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise ModelFileError(f"{path}: unreadable {WEIGHTS_FILE} ({_first_line(exc)})") from None
+    cfg = meta.model_config.model_copy(update={"input_init": ""})  # the weights below hold it
     if meta.ensemble > 1:
-        model = Ensemble([build_model(meta.model_config) for _ in range(meta.ensemble)])
+        model = Ensemble([build_model(cfg) for _ in range(meta.ensemble)])
     else:
-        model = build_model(meta.model_config)
+        model = build_model(cfg)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

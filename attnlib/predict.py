@@ -19,6 +19,7 @@ import torch
 from attnlib.errors import ModelFileError
 from attnlib.persistence import ModelMeta, load_model, read_meta
 from attnlib.tasks import get_task
+from attnlib.tokenize import retokenize
 
 
 class Predictor:
@@ -64,6 +65,11 @@ class Predictor:
         )
 
 
+def text_spec(meta: ModelMeta) -> dict | None:
+    """How the encode stage tokenised text for this model (None: tokens as given)."""
+    return ((meta.extra.get("data") or {}).get("input") or {}).get("text")
+
+
 def predict_frame(
     predictor: Predictor,
     frame: pl.DataFrame,
@@ -85,6 +91,7 @@ def predict_frame(
             "this bundle has no conformal set threshold (model.json extra.trust.set_threshold); "
             "re-run evaluate and export, or drop --sets"
         )
+    frame = retokenize(frame, text_spec(predictor.meta))  # text: as the training text was
     task = get_task(predictor.meta.model_config.task)
     more = {"sets": True} if sets else {}  # a task without sets keeps its signature
     return task.predict(predictor, frame, top_k=top_k, attention=attention,

@@ -28,6 +28,7 @@ PARAMS = Path(os.environ.get("ATTNLIB_PARAMS", "params.yaml"))
 RAW = Path("data/raw.parquet")
 VOCAB = Path("data/vocab.json")
 ENCODED = Path("data/encoded.parquet")
+EMBEDDING = Path("data/embedding.safetensors")  # n-gram table, pretrained vectors (tokens)
 SPLIT_DIR = Path("data/split")
 SEARCH_DIR = Path("search")
 BEST = SEARCH_DIR / "best.yaml"
@@ -62,8 +63,13 @@ class EncodeParams(_Section):
     lookback: int = Field(24, ge=1)  # forecast: input steps per window
     horizon: int = Field(12, ge=1)  # forecast: steps predicted per window
     targets: list[str] = []  # forecast: target columns; [] = every value column
-    log: bool = False  # numeric input: log1p before standardising
+    log: bool | Literal["auto"] = "auto"  # log1p before standardising; auto: forecast rule
     delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
+    tokenizer: Literal["auto", "whitespace", "word"] = "auto"  # text (attnlib.tokenize)
+    lowercase: bool | Literal["auto"] = "auto"  # text
+    subwords: bool | Literal["auto"] = "auto"  # char n-grams in the word input layer
+    vectors: str = "auto"  # "" | auto | builtin:glove50 | a GloVe-format file (attnlib.vectors)
+    vectors_words: int = Field(50_000, ge=0)  # + the vectors' most frequent words (fixed)
     max_length: int | Literal["auto"] = "auto"  # longer sequences cut / truncated; 0 = no cap
 
 

@@ -1,4 +1,5 @@
-"""encode: data/raw.parquet -> data/vocab.json (+ labels, scaling), data/encoded.parquet.
+"""encode: data/raw.parquet -> data/vocab.json (+ labels, scaling), data/encoded.parquet,
+data/embedding.safetensors (the word input layer's n-grams and pretrained vectors).
 
 The split is assigned here (by the same pure functions the split stage checks), so the
 vocabulary, label map and scaling statistics are fitted on the train split only.
@@ -12,7 +13,9 @@ from prefect import flow, get_run_logger, task
 from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
+from attnlib.vectors import write_input_layer
 from flows._params import (
+    EMBEDDING,
     ENCODED,
     RAW,
     VOCAB,
@@ -43,9 +46,14 @@ def encode() -> None:
     opt = EncodeOptions(
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
-        targets=tuple(enc.targets), log=enc.log, delta=enc.delta, max_length=enc.max_length,
+        targets=tuple(enc.targets), log=enc.log, delta=enc.delta, tokenizer=enc.tokenizer,
+        lowercase=enc.lowercase, subwords=enc.subwords, vectors=enc.vectors,
+        vectors_words=enc.vectors_words, max_length=enc.max_length,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
+    frame = write_input_layer(frame, meta, opt, EMBEDDING)
+    for line in meta.pop("rules", ()):  # what the data decided (period, log, vectors), why
+        get_run_logger().info("encode: %s", line)
     for c in meta.get("auto", []):
         get_run_logger().info("encode: auto %s = %s: %s", c["key"], c["value"], c["why"])
     if meta["input"].get("cut"):  # a long sequence never reaches training whole

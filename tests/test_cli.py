@@ -180,3 +180,25 @@ def test_an_error_message_stays_on_one_line(tmp_path):
     result = runner.invoke(app, ["ingest", str(src), "--out", str(tmp_path / "o.parquet")])
     assert result.exit_code == 2
     assert result.stderr == f"error: {src}, line 3: column 'v': '4\\n2' is not a number\n"
+
+
+def test_explain_shows_text_as_the_model_tokenised_it(tmp_path):
+    import torch
+
+    from attnlib.config import ModelConfig
+    from attnlib.models import build_model
+    from attnlib.persistence import save_model
+    from attnlib.vocab import Vocabulary
+
+    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
+    torch.manual_seed(0)
+    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
+    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
+               label_map=["a", "b"], extra={"data": spec})  # fmt: skip
+    (tmp_path / "q.csv").write_text("text\nWhere is Denver?\n")
+    result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(tmp_path / "q.csv")])
+    assert result.exit_code == 0, result.output
+    shaded = result.output.splitlines()[1]
+    # cells read "position:token" (a no-break space pads each)
+    cells = [c.strip("\u00a0").split(":", 1)[1] for c in shaded.split(" ") if c.strip()]
+    assert cells == ["where", "is", "denver", "?"]  # not "Denver?"

@@ -34,6 +34,7 @@ OUTPUTS = [
     "data/raw.parquet",
     "data/vocab.json",
     "data/encoded.parquet",
+    "data/embedding.safetensors",  # empty: no text here
     "data/split/train.parquet",
     "data/split/val.parquet",
     "data/split/test.parquet",

@@ -155,12 +155,13 @@ def read_parquet(path: Path) -> pl.DataFrame:
 
 
 def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = None) -> pl.DataFrame:
-    """Validate a table and bring it to ``id, tokens[, label][, split]``.
+    """Validate a table and bring it to ``id, tokens[, text][, label][, split]``.
 
     ``where(i)`` names row i in messages (``line 3``, ``row 2``). A text ``tokens`` or
     ``text`` column is split on whitespace, or on ``sep`` when given; a ``tokens`` cell
     written as a JSON array (``["D-major triad", "G-major triad"]``, as ``attnlib`` writes
-    CSV) is read as that list.
+    CSV) is read as that list. A ``text`` column split on whitespace is also kept as
+    ``text`` for the encode stage's tokeniser (not with ``sep``: the separator decides).
     """
     if frame.height == 0:
         raise DataError(f"{path}: no rows")
@@ -170,6 +171,9 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
     tokens = frame[column]
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
         tokens = tokens.cast(pl.String)
+    text = None  # a text column is kept for the encode stage's tokeniser (attnlib.tokenize)
+    if tokens.dtype == pl.String and column == "text" and sep is None:
+        text = tokens.alias("text")
     if tokens.dtype == pl.String and column == "tokens" and _json_lists(tokens):
         try:
             tokens = tokens.str.json_decode(pl.List(pl.String))
@@ -192,6 +196,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
     fail_first(empty, path, where, f"empty sequence in column '{column}'")
     fail_first(blank.fill_null(False), path, where, f"missing or empty token in '{column}'")
     return pl.DataFrame([ids_column(frame, path, where), tokens.alias("tokens"),
+                         *([text] if text is not None else []),
                          *optional_columns(frame, path, where)])  # fmt: skip
 
 

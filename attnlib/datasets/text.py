@@ -74,20 +74,29 @@ def load_trec6() -> pl.DataFrame:
             "id": [
                 f"train{i:04d}" if i < TREC_TRAIN else f"test{i - TREC_TRAIN:03d}" for i in range(n)
             ],  # fmt: skip
-            "tokens": [t.lower().split() for t in raw["text"].to_list()],
+            "tokens": [t.split() for t in raw["text"].to_list()],
+            "text": raw["text"].to_list(),  # tokenised by the encode stage
             "label": [TREC_COARSE[c] for c in raw["label-coarse"].to_list()],
             "split": ["train" if i < TREC_TRAIN else "test" for i in range(n)],
         },
         schema={
             "id": pl.String,
             "tokens": pl.List(pl.String),
+            "text": pl.String,
             "label": pl.String,
             "split": pl.String,
         },  # fmt: skip
     )
     # 11 training questions are verbatim copies of test ones: dropped, so none leaks
-    in_test = frame.filter(pl.col("split") == "test")["tokens"].hash()
-    leak = (frame["split"] == "train") & frame["tokens"].hash().is_in(in_test.implode())
+    key = (
+        frame["text"]
+        .str.to_lowercase()
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .hash()
+    )  # the words, case and spacing aside
+    in_test = key.filter(frame["split"] == "test")
+    leak = (frame["split"] == "train") & key.is_in(in_test.implode())
     log.info("trec6: %d training question(s) identical to a test question dropped", leak.sum())
     return frame.filter(~leak)
 
@@ -101,15 +110,21 @@ def load_rotten_tomatoes() -> pl.DataFrame:
         raw = pl.read_csv(f.read(), infer_schema=False)
     raw = raw.filter(pl.col("category").is_in(["fresh", "rotten"]) & pl.col("text").is_not_null())
     raw = raw.unique(subset="text", keep="first", maintain_order=True)
-    toks = [words(t) for t in raw["text"].to_list()]
-    keep = [bool(t) for t in toks]
+    texts = raw["text"].to_list()
+    keep = [bool(words(t)) for t in texts]
     return pl.DataFrame(
         {
             "id": [f"rt{i:05d}" for i in range(raw.height)],
-            "tokens": toks,
+            "tokens": [t.split() for t in texts],
+            "text": texts,  # tokenised by the encode stage
             "label": raw["category"].to_list(),
         },
-        schema={"id": pl.String, "tokens": pl.List(pl.String), "label": pl.String},
+        schema={
+            "id": pl.String,
+            "tokens": pl.List(pl.String),
+            "text": pl.String,
+            "label": pl.String,
+        },  # fmt: skip
     ).filter(pl.Series(keep))
 
 

@@ -17,9 +17,9 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.errors import ConfigError
 from attnlib.models.alstm_fcn import ALSTMFCN
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask
-from attnlib.models.regularizers import EmbeddingDropout, LockedDropout
+from attnlib.models.regularizers import LockedDropout
+from attnlib.models.subword import token_input
 from attnlib.tasks import get_task
-from attnlib.vocab import PAD_ID
 
 
 class AttentionLSTM(nn.Module):
@@ -39,12 +39,8 @@ class AttentionLSTM(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = cfg = config
-        if cfg.input_kind == "tokens" and cfg.embedding_dropout:
-            self.input = EmbeddingDropout(
-                cfg.vocab_size, cfg.embedding_dim, p=cfg.embedding_dropout, padding_idx=PAD_ID
-            )
-        elif cfg.input_kind == "tokens":
-            self.input = nn.Embedding(cfg.vocab_size, cfg.embedding_dim, padding_idx=PAD_ID)
+        if cfg.input_kind == "tokens":  # an embedding (+ embedding dropout, char n-grams,
+            self.input = token_input(cfg)  # pretrained vectors)
         else:
             self.input = nn.Linear(cfg.input_dim, cfg.embedding_dim)
         enc_in = cfg.embedding_dim
@@ -66,6 +62,10 @@ class AttentionLSTM(nn.Module):
         self.locked = LockedDropout(cfg.locked_dropout)
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim)
         if cfg.tie_weights:  # next-state head's (V, E) output layer; the config checked E == D
+            if not isinstance(self.input, nn.Embedding):
+                raise ConfigError("train.tie_weights needs a plain word embedding; the input "
+                                  "layer has char n-grams or pretrained vectors (encode.subwords, "
+                                  "encode.vectors)")  # fmt: skip
             self.head.out.weight = self.input.weight
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):

@@ -4,8 +4,10 @@ Data: one long table (a time column and value columns), split by time with no
 look-ahead (:mod:`attnlib.windows`); windows are cut when loading. Targets are the
 standardised target channels, optionally residuals over the seasonal-naive forecast of
 lag ``delta``. Model: a pooled head with an MLP, output (B, horizon, targets), MSE (or
-Huber). Evaluation in the data's own units: MAE, RMSE, MAPE, sMAPE and MASE beside
-seasonal naive and Holt-Winters; a forecast-vs-actual plot of the last test window.
+Huber). The seasonal period (``delta``, baselines, MASE) and the log choice come from the
+train part (:mod:`attnlib.seasonality`). Evaluation in the data's own units: MAE, RMSE,
+MAPE, sMAPE and MASE beside naive, seasonal naive and Holt-Winters; a forecast-vs-actual
+plot of the last test window.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from attnlib.errors import DataError
 from attnlib.models.heads import PooledHead
 from attnlib.scaling import Standardizer
 from attnlib.scoring import bundle_scaler
+from attnlib.seasonality import series_rules
 from attnlib.split import SPLITS
 from attnlib.tasks import FORECAST
 from attnlib.tasks.base import (
@@ -45,14 +48,16 @@ class Forecast(Task):
         missing = [t for t in targets if t not in channels]
         if missing:
             raise DataError(f"{source}: target column(s) {missing} not among {channels}")
-        delta = delta_lag(opt.delta, raw, opt.lookback)
+        rules = series_rules(raw, lookback=opt.lookback, horizon=opt.horizon, val=opt.val,
+                             test=opt.test, log=opt.log, targets=tuple(targets))  # fmt: skip
+        delta = delta_lag(opt.delta, rules.season, opt.lookback)
         if not 0 <= delta <= opt.lookback:
             raise DataError(f"encode.delta {delta} must lie in 0..lookback ({opt.lookback})")
         split = windows.assign_time_splits(
             raw.height, val=opt.val, test=opt.test, lookback=opt.lookback, horizon=opt.horizon
         )
         values = raw.select(channels).to_numpy().astype(np.float64)  # (N, C)
-        scaler = Standardizer.fit([values[split == "train"]], log=opt.log)
+        scaler = Standardizer.fit([values[split == "train"]], log=rules.log)
         tidx = [channels.index(t) for t in targets]
         x = scaler.transform(values)  # (N, C)
         frame = pl.DataFrame({
@@ -69,9 +74,11 @@ class Forecast(Task):
             "labels": None,
             "input": {"kind": kind, "channels": channels, "scaler": scaler.to_dict()},
             "forecast": {"lookback": opt.lookback, "horizon": opt.horizon, "targets": targets,
-                         "target_index": tidx, "delta": delta},
+                         "target_index": tidx, "delta": delta, "season": rules.season,
+                         "rules": list(rules.reasons)},
             "model_fields": {"input_kind": "numeric", "input_dim": len(channels),
                              "horizon": opt.horizon, "num_targets": len(targets)},
+            "rules": list(rules.reasons),  # logged by the encode stage
         }  # fmt: skip
         return frame, meta
 
@@ -125,7 +132,9 @@ class Forecast(Task):
         encoded = encoded.sort("step")
         series = scaler.inverse(np.asarray(encoded["x"].to_list()))[:, tidx]  # (N, K) raw
         insample = series[(encoded["split"] == "train").to_numpy()]
-        season = ctx.options.season or guess_season(encoded["time"].to_list(), default=1)
+        # the period encode found; older encoded data: the time column's
+        season = ctx.options.season or fc.get("season")
+        season = season or guess_season(encoded["time"].to_list(), default=1)
         metrics, actual, pred = self.model_metrics(
             ctx, scaler.select(tidx), insample, season, tidx, int(fc.get("delta") or 0)
         )
@@ -221,20 +230,18 @@ class Forecast(Task):
         )
 
 
-def delta_lag(delta: int | str, raw: pl.DataFrame, lookback: int) -> int:
-    """``encode.delta`` as a lag: ``season`` is the period guessed from the time column,
-    or 1 when there is none or it is longer than ``lookback``."""
-    from attnlib.baselines.forecast import guess_season
-
+def delta_lag(delta: int | str, season: int, lookback: int) -> int:
+    """``encode.delta`` as a lag: ``season`` is the period found in the train part (see
+    attnlib.seasonality), or 1 when it is longer than ``lookback``."""
     if delta != "season":
         return int(delta)
-    season = guess_season(raw["time"].to_list(), default=1) if "time" in raw.columns else 1
     return season if season <= lookback else 1
 
 
 def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np.ndarray,
               season: int) -> dict:  # fmt: skip
-    """Seasonal naive and Holt-Winters, each window forecast from everything before it.
+    """Naive (the last value), seasonal naive and Holt-Winters, each window forecast from
+    everything before it.
 
     Args:
         series: (N, K) raw target channels over the whole time axis.
@@ -246,8 +253,10 @@ def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np
 
     out = {}
     actual = np.stack([series[t : t + horizon] for t in starts])  # (W, H, K)
-    for name, fn in (("seasonal_naive", fc.seasonal_naive), ("holt_winters", fc.holt_winters)):
-        pred = np.stack([fn(series[:t], horizon, season) for t in starts])
+    methods = (("naive", fc.seasonal_naive, 1), ("seasonal_naive", fc.seasonal_naive, season),
+               ("holt_winters", fc.holt_winters, season))  # fmt: skip
+    for name, fn, m in methods:
+        pred = np.stack([fn(series[:t], horizon, m) for t in starts])
         out[name] = regression_metrics(actual, pred, insample, season)
     return out
 

@@ -67,7 +67,10 @@ def scorer(model: nn.Module) -> Scorer:
             w = w.repeat_interleave(pool, dim=1)[:, : x.shape[1]] / pool  # (B, T)
         return out, w
 
-    return Scorer(forward, model.input if isinstance(model.input, nn.Embedding) else None)
+    # token ids: attribute at the input layer's output (an embedding, or the word input
+    # layer with char n-grams / pretrained vectors); numeric values: at the input itself
+    tokens = model.config.input_kind == "tokens"
+    return Scorer(forward, model.input if tokens else None)
 
 
 def drop_steps(x: torch.Tensor, lengths: torch.Tensor, drop: torch.Tensor):

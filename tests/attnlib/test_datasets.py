@@ -77,10 +77,11 @@ def test_unknown_extension_and_format(tmp_path):
 def test_csv_text_id_and_label(tmp_path):
     path = write(tmp_path / "d.csv", "\ufeffid,text,label\n007,a b c,pos\n8, d  e ,neg\n")
     frame = read_source(path)
-    assert frame.schema == {"id": pl.String, "tokens": pl.List(pl.String), "label": pl.String}
-    assert frame.to_dicts() == [
-        {"id": "007", "tokens": ["a", "b", "c"], "label": "pos"},  # id stays a string
-        {"id": "8", "tokens": ["d", "e"], "label": "neg"},
+    assert frame.schema == {"id": pl.String, "tokens": pl.List(pl.String), "text": pl.String,
+                            "label": pl.String}  # fmt: skip
+    assert frame.to_dicts() == [  # the text is kept for the encode stage's tokeniser
+        {"id": "007", "tokens": ["a", "b", "c"], "text": "a b c", "label": "pos"},  # id: a string
+        {"id": "8", "tokens": ["d", "e"], "text": " d  e ", "label": "neg"},
     ]
 
 

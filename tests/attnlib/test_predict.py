@@ -61,6 +61,21 @@ def test_rows_follow_the_input_whatever_the_batch_size(tmp_path, case):
         assert [len(a) for a in one["attention"]] == LENGTHS
 
 
+def test_text_is_tokenised_as_in_training(tmp_path):
+    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=3, **TINY)
+    torch.manual_seed(0)
+    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
+    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
+               label_map=["x", "y", "z"], extra={"data": spec})  # fmt: skip
+    predictor = Predictor(tmp_path / "m", engine="torch")
+    text = pl.DataFrame({"id": ["q"], "tokens": [["Where", "is?"]], "text": ["Where is?"]})
+    as_tokens = pl.DataFrame({"id": ["q"], "tokens": [["where", "is", "?"]]})
+    got, want = predict_frame(predictor, text), predict_frame(predictor, as_tokens)
+    assert_frame_equal(got, want)
+    raw = predict_frame(predictor, text.drop("text"))  # symbols: not re-tokenised
+    assert raw["probabilities"].to_list() != want["probabilities"].to_list()
+
+
 def test_predict_sets_writes_each_rows_conformal_set(tmp_path):
     """`attnlib predict --sets`: a threshold of 0 keeps only the top class (it scores 0),
     no threshold (too few calibration items) keeps every class; a bundle without one fails

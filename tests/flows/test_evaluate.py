@@ -38,6 +38,11 @@ def text_file(path):
         words = rng.choice(["good", "great", "fine"] if good else ["bad", "awful", "poor"], 3)
         rows.append(f"{' '.join(words)} film {i},{'pos' if good else 'neg'}")
     path.write_text("\n".join(rows) + "\n")
+    vectors = [
+        f"{w} {' '.join(f'{v:.3f}' for v in rng.normal(size=5))}"
+        for w in ("good", "great", "bad", "awful", "film")
+    ]  # GloVe format, 5-d
+    (path.parent / "vectors.txt").write_text("\n".join(vectors) + "\n")
 
 
 def ucr_file(path):
@@ -95,12 +100,13 @@ def parquet_series_file(path):
 
 CASES = {
     "next_state": ("next_state", "d.txt", txt_file, {}),
-    "classify_text": ("classify", "d.csv", text_file, {}),
+    "classify_text": ("classify", "d.csv", text_file,  # char n-grams, 5-d vectors -> 8
+                      {"encode": {"vectors": "vectors.txt"}}),
     "classify_series": ("classify", "d.txt", ucr_file,
                         {"train": {"name": "cnn_bilstm_attention"}}),  # pooled attention
     "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file,
                               {"evaluate": {**TINY["evaluate"], "top_k": 3}}),
-    "classify_tsv_text": ("classify", "d.tsv", tsv_file, {}),
+    "classify_tsv_text": ("classify", "d.tsv", tsv_file, {"encode": {"vectors": ""}}),
     "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
                                 {"train": {"name": "cnn_bilstm_attention"}}),
     "forecast": ("forecast", "d.csv", long_file,
@@ -178,8 +184,11 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         expected = {"model", "majority", "tfidf_svm" if case.endswith("text") else "nn1_euclidean"}
         assert set(report) == expected
         assert all(0 <= m["accuracy"] <= 1 and "macro_f1" in m for m in report.values())
+        if case.endswith("text"):  # the word input layer: n-grams (+ vectors) in the bundle
+            cfg = read_meta(tmp_path / "export").model_config
+            assert cfg.subword_rows > 1 and cfg.vectors_dim == (5 if case == "classify_text" else 0)
     else:
-        assert set(report) == {"model", "seasonal_naive", "holt_winters"}
+        assert set(report) == {"model", "naive", "seasonal_naive", "holt_winters"}
         for m in report.values():
             assert all(math.isfinite(m[k]) for k in ("mae", "rmse", "mape", "smape", "mase"))
         assert report["model"]["test_windows"] == 2  # 8 test steps = 2 horizons

@@ -51,9 +51,7 @@ def test_text_with_conflicting_duplicate_labels_encodes_and_splits():
     }  # fmt: skip
 
 
-def test_delta_season_comes_from_the_time_column():
-    monthly = pl.DataFrame({"time": ["2000-01", "2000-02", "2000-03"], "v": [1.0, 2, 3]})
-    assert delta_lag("season", monthly, lookback=24) == 12
-    assert delta_lag("season", monthly, lookback=6) == 1  # a season longer than the input
-    assert delta_lag(3, monthly, lookback=6) == 3
-    assert delta_lag("season", pl.DataFrame({"tokens": [["a"]]}), lookback=6) == 1
+def test_delta_season_is_the_detected_period_within_the_lookback():
+    assert delta_lag("season", 12, lookback=24) == 12
+    assert delta_lag("season", 12, lookback=6) == 1  # a season longer than the input
+    assert delta_lag(3, 12, lookback=6) == 3

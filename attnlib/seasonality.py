@@ -1,0 +1,176 @@
+"""Rules about a forecasting series, read from its train part: the seasonal period and
+whether to forecast its logarithm.
+
+- :func:`detect_season`: the autocorrelation (statsmodels' ``acf``) of the differenced
+  train series; the period is the lag of the highest significant ACF peak (a local
+  maximum above Bartlett's 95 % band and above ``PEAK_Z / sqrt(n)``), the shortest one when a
+  multiple of it is about as high. Differencing removes the trend, which would otherwise
+  make every lag look alike. ``None`` when the series is too short to test any lag.
+- :func:`season_rule`: detection first, the time stamps' calendar guess only when
+  detection is inconclusive (too short a train part to test that lag); 1 when nothing
+  is significant.
+- :func:`series_rules`: both, for the encode stage, on the train part of a long table.
+- :func:`wants_log`: log when every value is > 0 and the seasonal amplitude grows with
+  the level (multiplicative seasonality, e.g. airline passengers): per full period of the
+  train part, the level (mean of a centred moving average) against the amplitude (std of
+  the series minus that average), correlated on a log-log scale.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+# An ACF peak must also exceed PEAK_Z / sqrt(n): the highest of ~20 local maxima of noise
+# is far above one lag's 95 % band (the 99th percentile of the highest peak of white noise,
+# MA(3) noise and random walks of 110 steps, differenced, is 0.34 = 3.5 / sqrt(109)).
+PEAK_Z = 3.5
+NEAR_PEAK = 0.9  # a shorter period whose peak is >= this share of the highest wins (12 vs 24)
+MIN_CYCLES = 3  # a lag is tested only when the train part holds this many of it
+LOG_MIN_CORR = 0.6  # log(amplitude) ~ log(level): correlation ...
+LOG_MIN_SLOPE = 0.5  # ... and elasticity (1 = amplitude proportional to the level)
+LOG_MIN_PERIODS = 4  # full periods needed to judge
+
+
+def detect_season(y: np.ndarray, max_lag: int) -> int | None:
+    """The seasonal period of ``y`` by autocorrelation.
+
+    Args:
+        y: (N,) or (N, K) train values (channels are averaged after standardising).
+        max_lag: the longest period considered (e.g. the model's lookback).
+    Returns:
+        The period (>= 2), 1 when no lag has a significant peak, None when the series is
+        too short to test a lag >= 2.
+    """
+    from statsmodels.tsa.stattools import acf
+
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2:  # channels on one scale, then averaged
+        y = ((y - y.mean(axis=0)) / np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)).mean(axis=1)
+    z = np.diff(y)  # (N - 1,) the trend removed
+    top = testable(len(y), max_lag)
+    if top < 2 or not np.isfinite(z).all() or z.std() == 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r, band = acf(z, nlags=top + 1, alpha=0.05, fft=True)  # (top + 2,), (top + 2, 2)
+    half = (band[:, 1] - band[:, 0]) / 2  # Bartlett's 95 % half-width, widening with lag
+    floor = PEAK_Z / np.sqrt(len(z))
+    peaks = [k for k in range(2, top + 1)
+             if r[k] > r[k - 1] and r[k] >= r[k + 1] and r[k] > max(half[k], floor)]  # fmt: skip
+    if not peaks:
+        return 1
+    best = max(r[k] for k in peaks)
+    return min(k for k in peaks if r[k] >= NEAR_PEAK * best)
+
+
+def testable(n: int, max_lag: int) -> int:
+    """The longest lag a train part of ``n`` steps can test (:data:`MIN_CYCLES` of it)."""
+    return min(max_lag, (n - 1) // MIN_CYCLES)
+
+
+def season_rule(y: np.ndarray, max_lag: int, times: list[str] | None = None) -> tuple[int, str]:
+    """The period for the residual target, the baselines and MASE, and why (one line).
+
+    Detection decides, unless it is inconclusive: too short a series to test any lag, or
+    no significant peak among the lags it could test while the time stamps' calendar
+    period (monthly -> 12, ...) is longer than those.
+    """
+    from attnlib.baselines.forecast import guess_season
+
+    found, top = detect_season(y, max_lag), testable(len(y), max_lag)
+    guess = guess_season(times, default=1) if times else 1
+    if found is not None and (found > 1 or guess <= top):
+        why = "highest significant ACF peak" if found > 1 else "no significant ACF peak"
+        return found, f"season {found}: {why} (lags 2..{top} of the differenced train part)"
+    return guess, (f"season {guess}: from the time column (the train part's {len(y)} steps "
+                   f"cannot test that lag)")  # fmt: skip
+
+
+def wants_log(y: np.ndarray, season: int) -> tuple[bool, str]:
+    """Whether to forecast log1p(y): the seasonal amplitude grows with the level.
+
+    Args:
+        y: (N,) or (N, K) train values. season: the period (< 2: no amplitude to judge).
+    Returns:
+        (decision, one-line reason).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if (y <= 0).any():
+        return False, "log off: the series has values <= 0"
+    y = y.mean(axis=1) if y.ndim == 2 else y
+    if season < 2:
+        return False, "log off: no seasonal period to measure an amplitude over"
+    m = season
+    if m % 2:
+        kernel = np.full(m, 1.0 / m)
+    else:  # the centred 2 x m moving average of classical decomposition
+        kernel = np.full(m + 1, 1.0 / m)
+        kernel[[0, -1]] = 0.5 / m
+    trend = np.convolve(y, kernel, mode="valid")  # (N - len(kernel) + 1,)
+    off = (len(y) - len(trend)) // 2
+    detrended = y[off : off + len(trend)] - trend
+    periods = len(trend) // m
+    if periods < LOG_MIN_PERIODS:
+        return False, f"log off: {periods} full period(s) of {m}, too few to judge"
+    level = trend[: periods * m].reshape(periods, m).mean(axis=1)  # (P,)
+    amp = detrended[: periods * m].reshape(periods, m).std(axis=1)  # (P,)
+    if (amp <= 0).any() or np.ptp(np.log(level)) == 0:
+        return False, "log off: no seasonal amplitude or no change of level"
+    lx, ly = np.log(level), np.log(amp)
+    corr = float(np.corrcoef(lx, ly)[0, 1])
+    slope = float(np.polyfit(lx, ly, 1)[0])
+    on = corr >= LOG_MIN_CORR and slope >= LOG_MIN_SLOPE
+    return on, (f"log {'on' if on else 'off'}: seasonal amplitude vs level over {periods} "
+                f"periods: corr {corr:.2f}, elasticity {slope:.2f}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SeriesRules:
+    """What the train part of a long table decides: period, log, and why (log lines)."""
+
+    season: int
+    log: bool
+    reasons: tuple[str, ...]
+
+
+def series_rules(
+    raw: pl.DataFrame,
+    *,
+    lookback: int,
+    horizon: int,
+    val: float,
+    test: float,
+    log: bool | str = "auto",
+    targets: tuple[str, ...] = (),
+) -> SeriesRules:
+    """The seasonal period and the log choice (``log="auto"``) from the train part only.
+
+    Args:
+        raw: a long table (``time`` and value columns), in time order.
+        lookback, horizon, val, test: the window geometry and split shares (the train part
+            is what :func:`attnlib.windows.assign_time_splits` would assign to train).
+        log: True / False as given, or ``"auto"`` (:func:`wants_log`).
+        targets: the target columns judged (() = every value column).
+    """
+    from attnlib.errors import DataError
+    from attnlib.windows import assign_time_splits
+
+    channels = list(targets) or [c for c in raw.columns if c not in ("time", "split", "id")]
+    channels = [c for c in channels if c in raw.columns]
+    values = raw.select(channels).to_numpy().astype(np.float64)  # (N, K)
+    try:
+        split = assign_time_splits(raw.height, val=val, test=test, lookback=lookback,
+                                   horizon=horizon)  # fmt: skip
+        values = values[split == "train"]
+    except DataError:
+        pass  # too short: encoding says so; judge what there is
+    times = raw["time"].cast(pl.String).to_list() if "time" in raw.columns else None
+    season, why = season_rule(values, lookback, times)
+    if log == "auto":
+        on, log_why = wants_log(values, season)
+        return SeriesRules(season, on, (why, log_why))
+    return SeriesRules(season, bool(log), (why, f"log {'on' if log else 'off'}: as set"))

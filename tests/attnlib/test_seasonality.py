@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+
+from attnlib.datasets import load_builtin
+from attnlib.seasonality import detect_season, season_rule, wants_log
+from attnlib.windows import assign_time_splits
+
+
+def _cycle(n: int, period: int, seed: int = 0, amp: float = 8.0, noise: float = 1.5):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return 50 + 0.3 * t + amp * np.sin(2 * np.pi * t / period) + rng.normal(0, noise, n)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_seven_year_cycle_is_found_in_yearly_data(seed):
+    y = _cycle(96, 7, seed)
+    assert detect_season(y, max_lag=24) == 7
+    times = [str(1900 + i) for i in range(96)]  # yearly stamps: the calendar says 1
+    assert season_rule(y, 24, times)[0] == 7
+
+
+@pytest.mark.parametrize("name", ["airline", "co2"])
+def test_monthly_builtins_keep_twelve(name):
+    raw = load_builtin(name)
+    values = raw.drop("time").to_numpy().astype(float)
+    split = assign_time_splits(raw.height, val=0.1, test=0.1, lookback=24, horizon=12)
+    assert detect_season(values[split == "train"], max_lag=24) == 12
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_noise_and_random_walks_have_no_season(seed):
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=120)
+    assert detect_season(noise, 24) == 1
+    assert detect_season(np.cumsum(noise), 24) == 1
+
+
+def test_a_period_longer_than_the_lookback_is_not_taken():
+    assert detect_season(_cycle(200, 30), max_lag=24) != 30
+
+
+def test_too_short_a_series_falls_back_to_the_time_column():
+    y = _cycle(20, 12)
+    assert detect_season(y, 24) == 1  # lags 2..6 tested: none is a peak
+    assert detect_season(y[:6], 24) is None  # nothing testable
+    times = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(20)]
+    season, why = season_rule(y, 24, times)
+    assert season == 12 and "time column" in why  # 12 is beyond what 20 steps can test
+    assert season_rule(y, 24, [str(1990 + i) for i in range(20)])[0] == 1  # yearly: 1
+
+
+def test_channels_are_judged_together():
+    y = np.stack([_cycle(96, 7, 0), _cycle(96, 7, 1) * 10], axis=1)  # (N, 2)
+    assert detect_season(y, 24) == 7
+
+
+def _level(n=144, seed=0):
+    t = np.arange(n)
+    return t, 100 * np.exp(0.01 * t), np.random.default_rng(seed)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_log_for_multiplicative_not_for_additive_seasonality(seed):
+    t, level, rng = _level(seed=seed)
+    season = np.sin(2 * np.pi * t / 12)
+    mult = level * (1 + 0.2 * season) * np.exp(rng.normal(0, 0.02, t.size))
+    add = level + 20 * season + rng.normal(0, 2, t.size)
+    assert wants_log(mult, 12)[0] is True
+    assert wants_log(add, 12)[0] is False
+
+
+def test_log_needs_positive_values_and_a_season():
+    t, level, rng = _level()
+    mult = level * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    on, why = wants_log(mult - 200, 12)
+    assert not on and "<= 0" in why
+    assert wants_log(mult, 1)[0] is False
+    assert wants_log(mult[:40], 12)[0] is False  # 2 full periods: too few to judge
+
+
+def test_airline_gets_log():
+    raw = load_builtin("airline")
+    y = raw["passengers"].to_numpy()[:110]
+    assert wants_log(y, 12)[0] is True
+
+
+def test_series_rules_read_the_train_part_of_a_long_table():
+    import polars as pl
+
+    from attnlib.seasonality import series_rules
+
+    y = _cycle(150, 7)
+    y[-24:] += 500  # val / test (12 steps each): never read (a jump in train breaks the ACF)
+    raw = pl.DataFrame({"time": [str(1850 + i) for i in range(150)], "value": y})
+    rules = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1)
+    assert (rules.season, rules.log) == (7, False)
+    assert "ACF peak" in rules.reasons[0] and rules.reasons[1].startswith("log off")
+    forced = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1, log=True)
+    assert forced.log is True and forced.reasons[1] == "log on: as set"
+
+
+def test_multi_year_cycles_of_real_yearly_series():
+    import polars as pl
+    import statsmodels.api as sm
+    from sktime.datasets import load_lynx
+
+    from attnlib.seasonality import series_rules
+
+    lynx = load_lynx()  # Canadian lynx trappings: a ~10-year cycle
+    sun = sm.datasets.sunspots.load_pandas().data  # yearly sunspot numbers: ~11 years
+    cases = (([str(p) for p in lynx.index], lynx.to_numpy(), 10),
+             ([str(int(y)) for y in sun["YEAR"]], sun["SUNACTIVITY"], 11))  # fmt: skip
+    for times, values, period in cases:
+        raw = pl.DataFrame({"time": times, "value": np.asarray(values, dtype=float)})
+        assert series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1).season == period

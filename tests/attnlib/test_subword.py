@@ -1,0 +1,127 @@
+import torch
+from safetensors.torch import save_file
+
+from attnlib.config import ModelConfig
+from attnlib.models import build_model
+from attnlib.models.subword import WordInput, char_ngrams, ngram_table, pad_table
+
+
+def test_char_ngrams_of_the_bracketed_word():
+    assert char_ngrams("cat") == ["<ca", "cat", "at>", "<cat", "cat>", "<cat>"]
+
+
+def test_only_ngrams_shared_by_two_words_get_rows():
+    itos = ["<pad>", "<unk>", "walk", "walked", "zq"]
+    table = ngram_table(itos)
+    assert table[0] == table[1] == [] and table[4] == []  # "zq" shares nothing
+    assert set(table[2]) <= set(table[3]) and len(table[2]) == 6  # <wa wal alk <wal walk <walk
+    assert max(max(r) for r in table if r) == len({i for r in table for i in r})  # 1..R dense
+
+
+def _config(**kw):
+    return ModelConfig(task="classify", name="bilstm_attention", vocab_size=5, embedding_dim=8,
+                       hidden_dim=4, num_classes=3, **kw)  # fmt: skip
+
+
+def _init_file(tmp_path, vectors=True):
+    itos = ["<pad>", "<unk>", "walk", "walked", "zq"]
+    ngrams = pad_table(ngram_table(itos)).to(torch.int32)
+    tensors = {"ngrams": ngrams}
+    if vectors:
+        tensors["vectors"] = torch.arange(5 * 6, dtype=torch.float32).view(5, 6) / 10
+        tensors["found"] = torch.tensor([False, False, True, True, False])
+    save_file(tensors, str(tmp_path / "emb.safetensors"))
+    return tmp_path / "emb.safetensors", ngrams
+
+
+def test_word_vector_is_embedding_plus_mean_ngram(tmp_path):
+    path, ngrams = _init_file(tmp_path, vectors=False)
+    rows = int(ngrams.max()) + 1
+    torch.manual_seed(0)
+    layer = WordInput(_config(subword_rows=rows, subword_width=ngrams.shape[1],
+                              input_init=str(path)))  # fmt: skip
+    x = torch.tensor([[3, 2, 0]])  # walked, walk, <pad>
+    z = layer(x)  # (1, 3, 8)
+    ids = [int(i) for i in ngrams[3] if i > 0]
+    want = layer.word.weight[3] + layer.ngram.weight[ids].mean(0)
+    torch.testing.assert_close(z[0, 0], want)
+    assert torch.equal(z[0, 2], torch.zeros(8))  # padding stays zero
+
+
+def test_pretrained_vectors_initialise_found_words_and_project(tmp_path):
+    path, ngrams = _init_file(tmp_path)
+    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
+                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    layer = WordInput(cfg)
+    vec = torch.arange(30, dtype=torch.float32).view(5, 6) / 10
+    torch.testing.assert_close(layer.word.weight[2:4], vec[2:4])
+    assert torch.equal(layer.word.weight[0], torch.zeros(6))
+    assert layer(torch.tensor([[2]])).shape == (1, 1, 8)  # projected 6 -> 8
+    # n-gram embeddings start at zero: the word starts as its pretrained vector
+    torch.testing.assert_close(layer.proj.weight @ vec[2] + layer.proj.bias,
+                               layer(torch.tensor([[2]]))[0, 0])  # fmt: skip
+
+
+def test_a_saved_model_needs_no_init_file(tmp_path):
+    from attnlib.persistence import load_model, save_model
+
+    path, ngrams = _init_file(tmp_path)
+    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
+                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    save_model(tmp_path / "model", model)
+    path.unlink()  # training's input file is gone: the weights carry the table
+    loaded, meta = load_model(tmp_path / "model")
+    x, lengths = torch.tensor([[2, 3, 4], [3, 1, 0]]), torch.tensor([3, 2])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, lengths), model(x, lengths))
+    assert meta.model_config.input_init == ""
+
+
+def test_onnx_export_matches_eager_with_ngrams_and_vectors(tmp_path):
+    from attnlib.data import Batches, SequenceData
+    from attnlib.export import export_onnx, parity_check
+
+    path, ngrams = _init_file(tmp_path)
+    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
+                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    with torch.no_grad():
+        model.input.ngram.weight[1:].normal_()  # non-zero n-gram vectors in the graph
+    g = torch.Generator().manual_seed(1)
+    lengths = [7, 1, 4, 6, 3, 2]
+    seqs = [torch.randint(1, 5, (n,), generator=g).tolist() for n in lengths]
+    data = SequenceData.classify_tokens(seqs, [0, 1, 2, 0, 1, 2])
+    onnx_path = export_onnx(model, tmp_path / "m.onnx", example=next(iter(Batches(data, 3))))
+    assert parity_check(model, onnx_path, Batches(data, 4)) <= 1e-4
+
+
+def test_pretrained_rows_stay_fixed_while_the_rest_learns(tmp_path):
+    path, ngrams = _init_file(tmp_path)
+    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
+                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    torch.manual_seed(0)
+    layer = WordInput(cfg)
+    before = layer.word.weight.detach().clone()
+    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        layer(torch.tensor([[1, 2, 3, 4]])).pow(2).sum().backward()
+        opt.step()
+    after = layer.word.weight.detach()
+    torch.testing.assert_close(after[2:4], before[2:4])  # walk, walked: pretrained
+    assert not torch.equal(after[1], before[1]) and not torch.equal(after[4], before[4])
+    assert layer.ngram.weight.abs().sum() > 0  # the n-grams learn
+
+
+def test_a_plain_model_json_has_no_word_input_fields(tmp_path):
+    import json
+
+    from attnlib.persistence import save_model
+
+    cfg = _config()
+    save_model(tmp_path / "m", build_model(cfg))
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())["model_config"]
+    assert not {"subword_rows", "subword_width", "vectors_dim", "input_init"} & set(saved)
