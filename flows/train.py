@@ -24,8 +24,10 @@ from flows._params import (
     METRICS_DIR,
     MODEL_DIR,
     PLOTS_DIR,
+    TrainParams,
     load_params,
     run_stage,
+    section,
     split_path,
     task_of,
     train_params,
@@ -35,6 +37,7 @@ from flows._params import (
 @flow(name="train-model")
 def train() -> None:
     params = load_params()
+    section(params, "train", TrainParams)  # a malformed key stops here, before any data
     task_name, meta = task_of(params), load_meta()
     vocab, labels = vocab_of(meta)
     train_frame, train_data = load_data("train", task_name)

@@ -43,6 +43,7 @@ TINY = {  # as in test_pipeline_e2e, passed as the deployment's set_params (dvc 
     "ingest.workers": 1,
     "split.val": 0.2,
     "split.test": 0.2,
+    "search.enabled": True,  # auto would skip a search on 4 chorales
     "search.n_trials": 2,
     "search.epochs": 1,
     "train.epochs": 2,
