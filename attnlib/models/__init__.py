@@ -17,6 +17,7 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.errors import ConfigError
 from attnlib.models.alstm_fcn import ALSTMFCN
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask
+from attnlib.models.heads import shaped
 from attnlib.models.regularizers import LockedDropout
 from attnlib.models.subword import token_input
 from attnlib.tasks import get_task
@@ -75,11 +76,7 @@ class AttentionLSTM(nn.Module):
         h, last = self.encoder(z, lengths)  # (B, T', D), (B, D)
         h = self.locked(h)
         y, w = self.head(h, last, length_mask(lengths, h.shape[1]))
-        shape = getattr(self.head, "shape", None)  # per item, as the task built the head
-        if shape == ():
-            y = y.squeeze(-1)  # (B,)
-        elif shape is not None:
-            y = y.view(-1, *shape)  # (B, *shape)
+        y = shaped(self.head, y)
         return (y, w) if return_attention else y
 
 

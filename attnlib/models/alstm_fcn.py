@@ -25,6 +25,7 @@ from torch import nn
 
 from attnlib.config import ModelConfig
 from attnlib.models.encoders import LSTMEncoder, length_mask
+from attnlib.models.heads import shaped
 from attnlib.tasks import get_task
 
 
@@ -125,9 +126,5 @@ class ALSTMFCN(nn.Module):
         g = pooled.unsqueeze(1).expand(-1, h.shape[1], -1)  # (B, T, F_3), padding masked below
         hg = torch.cat([h, g], dim=-1)  # (B, T, D + F_3)
         y, w = self.head(hg, torch.cat([last, pooled], dim=-1), mask)  # context [c; g]
-        shape = getattr(self.head, "shape", None)  # per item, as the task built the head
-        if shape == ():
-            y = y.squeeze(-1)  # (B,)
-        elif shape is not None:
-            y = y.view(-1, *shape)  # (B, *shape)
+        y = shaped(self.head, y)
         return (y, w) if return_attention else y

@@ -61,3 +61,12 @@ class PooledHead(nn.Module):
         q = self.learned_q.expand(B, 1, -1) if self.learned_q is not None else last.unsqueeze(1)
         c, w = self.attention(q, h, mask.unsqueeze(1))  # (B, 1, D), (B, 1, T)
         return self.mlp(self.dropout(c.squeeze(1))), w.squeeze(1)  # (B, out), (B, T)
+
+
+def shaped(head: nn.Module, y: torch.Tensor) -> torch.Tensor:
+    """A head's output given the per-item shape the task built it with (``head.shape``):
+    ``()`` squeezes to (B,), a tuple views (B, *shape), none leaves it as it is."""
+    shape = getattr(head, "shape", None)
+    if shape == ():
+        return y.squeeze(-1)  # (B,)
+    return y if shape is None else y.view(-1, *shape)  # (B, *shape)

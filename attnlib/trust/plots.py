@@ -11,15 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from attnlib.io import atomic_path  # noqa: E402
+from attnlib.plots import _save  # noqa: E402  (the same PNG writer)
 from attnlib.trust.calibration import ece, reliability_bins, to_probs  # noqa: E402
-
-
-def _save(fig, path: str | Path) -> Path:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
 
 
 def reliability_diagram(logits, labels, temperature: float, path,
