@@ -2,11 +2,15 @@
 
 Sets: the adaptive prediction sets of Romano et al. (2020), optionally randomised (seeded),
 with the RAPS rank penalty of Angelopoulos et al. (2021). The score of label y is the
-probability mass of the labels ranked above it, plus its own (times U ~ Uniform(0, 1) when
-randomised), plus ``lam * max(0, rank(y) - k_reg)``. The threshold is the
-ceil((n+1)(1-alpha))/n empirical quantile of the calibration scores; a test set holds
-every label whose score is at or below it, so the test label is in its set with
-probability >= 1 - alpha (marginally, over exchangeable calibration and test items).
+probability mass of the labels ranked above it, plus its own times U (U ~ Uniform(0, 1)
+when randomised; otherwise U = 1/2, its mean), plus ``lam * max(0, rank(y) - k_reg)``.
+Counting the own mass at a fixed 1/2 keeps the sets deterministic (a row always gets the
+same set) and keeps the score continuous: with U = 1 every score of a 2-class model's
+second label is exactly 1, so a model less accurate than 1 - alpha gets both labels in
+every set (coverage 1, nothing learnt). Any fixed score function keeps the guarantee.
+The threshold is the ceil((n+1)(1-alpha))/n empirical quantile of the calibration
+scores; a test set holds every label whose score is at or below it, so the test label is
+in its set with probability >= 1 - alpha (marginally, over exchangeable calibration and test items).
 Unless ``allow_empty``, the top label scores 0 (in calibration and test alike), so no set
 is empty and the guarantee still holds.
 
@@ -47,14 +51,18 @@ def conformal_quantile(scores: np.ndarray, alpha: float, axis: int = 0) -> np.nd
     return float(q) if np.ndim(q) == 0 else q
 
 
+OWN_MASS = 0.5  # U of the deterministic score: the mean of the randomised one's
+
+
 def _label_scores(probs: np.ndarray, u: np.ndarray | None, lam: float, k_reg: int,
                   top_free: bool) -> np.ndarray:  # fmt: skip
-    """APS / RAPS score of every label of every item: (N, K). With ``top_free`` the top
-    label scores 0, so every set holds it and coverage stays exact (up to ties)."""
+    """APS / RAPS score of every label of every item: (N, K); ``u`` (N,) the randomised
+    scores' draws, None = the deterministic score (U = :data:`OWN_MASS`). With ``top_free``
+    the top label scores 0, so every set holds it and coverage stays exact (up to ties)."""
     order = np.argsort(-probs, axis=1, kind="stable")  # (N, K) labels by falling probability
     sorted_p = np.take_along_axis(probs, order, axis=1)
     above = np.cumsum(sorted_p, axis=1) - sorted_p  # mass strictly above each rank
-    own = sorted_p if u is None else u[:, None] * sorted_p
+    own = (OWN_MASS if u is None else u[:, None]) * sorted_p
     ranks = np.arange(1, probs.shape[1] + 1)[None, :]  # 1-based
     s_sorted = above + own + lam * np.maximum(ranks - k_reg, 0)
     if top_free:

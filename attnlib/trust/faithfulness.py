@@ -69,11 +69,12 @@ def scorer(model: nn.Module) -> Scorer:
 
     # token ids: attribute at the input layer's output (an embedding, or the word input
     # layer with char n-grams / pretrained vectors); numeric values: at the input itself
-    tokens = model.config.input_kind == "tokens"
+    if model.config.input_kind != "tokens":
+        return Scorer(forward, None)  # numeric models (ALSTM-FCN) may have no input layer
     # an ensemble has one input layer per member: attribute at the first member's (the
     # others' embeddings of the same ids stay fixed), enough for a rank correlation
     layer = getattr(model, "input", None) or getattr(model, "members", [model])[0].input
-    return Scorer(forward, layer if tokens else None)
+    return Scorer(forward, layer)
 
 
 def drop_steps(x: torch.Tensor, lengths: torch.Tensor, drop: torch.Tensor):

@@ -48,6 +48,20 @@ def test_sets_cover_at_the_nominal_rate(seed, kw):
     assert 1.0 < rep["mean_set_size"] < 10.0  # informative: neither singletons nor everything
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_two_class_model_below_the_coverage_level_still_gets_informative_sets(seed):
+    # ~75 % accurate binary model (a sentiment classifier): with the label's own mass
+    # counted whole, every wrong item's score is exactly 1 and every set held both labels
+    rng = np.random.default_rng(seed)
+    p_cal, y_cal = _noisy_classes(1000, 2, rng, noise=2.0)
+    p_test, y_test = _noisy_classes(2000, 2, rng, noise=2.0)
+    assert 0.65 < (p_test.argmax(1) == y_test).mean() < 0.85
+    res = conformal_sets(p_cal, y_cal, p_test, ALPHA)
+    rep = set_report(res.sets, y_test, alpha=ALPHA, threshold=res.threshold, n_cal=1000)
+    assert abs(rep["coverage"] - (1 - ALPHA)) < _tolerance(1000, 2000)
+    assert rep["mean_set_size"] < 1.7  # only the uncertain items get both labels
+
+
 def test_raps_penalty_shrinks_sets_and_a_higher_alpha_gives_smaller_sets():
     rng = np.random.default_rng(7)
     p_cal, y_cal = _noisy_classes(2000, 20, rng, noise=2.0)

@@ -133,7 +133,7 @@ def test_scorer_adapts_binary_and_next_state_models():
     assert rep["n_items"] == 2 and set(rep["erasure"]) == {"k1", "k10pct", "k20pct"}
 
 
-@pytest.mark.parametrize("name", ["bilstm_attention", "cnn_bilstm_attention"])
+@pytest.mark.parametrize("name", ["bilstm_attention", "cnn_bilstm_attention", "alstm_fcn"])
 def test_numeric_series_and_the_cnn_front_end(name):
     """Numeric input takes integrated gradients on the values; the CNN's pooled attention is
     spread back over the input steps it covers, so erasure ranks input steps."""
