@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from attnlib.errors import ModelFileError
+from attnlib.errors import ConfigError, ModelFileError
 from attnlib.persistence import ModelMeta, load_model, read_meta
 from attnlib.tasks import get_task
 from attnlib.tokenize import retokenize
@@ -60,9 +60,11 @@ class Predictor:
         """A :class:`~attnlib.stream.StreamingPredictor` of this next-state model (eager)."""
         from attnlib.stream import StreamingPredictor
 
-        return StreamingPredictor(
-            self._model if self._model is not None else load_model(self.bundle)[0]
-        )
+        model = self._model if self._model is not None else load_model(self.bundle)[0]
+        if len(getattr(model, "members", ())) > 1:
+            raise ConfigError(f"{self.bundle}: streaming keeps one model's state, and this "
+                              "model is an ensemble; train it with train.ensemble: 1")  # fmt: skip
+        return StreamingPredictor(model)
 
 
 def text_spec(meta: ModelMeta) -> dict | None:

@@ -2,14 +2,17 @@
 
 ``train.ensemble: N`` (> 1) trains N members with seeds seed .. seed + N - 1, one ``gpu``
 task each in its own worker process (a process owns its RNG, so members run in parallel
-as far as the tag limit allows and each is exactly the model its seed trains alone), with
-checkpoints in checkpoints/member-<k>/.
+as far as the tag limit allows and each is the model its seed trains alone: exactly, at the
+same torch thread count; members side by side split the cores), with checkpoints in
+checkpoints/member-<k>/.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import torch
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner
@@ -26,13 +29,17 @@ from flows._params import CHECKPOINTS, split_path
 @task(tags=["gpu"], cache_policy=NO_CACHE)
 def train_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
                 val: SequenceData, resume: bool, nproc: int = 1,
-                checkpoint_dir: Path = CHECKPOINTS, live: bool = True):  # fmt: skip
+                checkpoint_dir: Path = CHECKPOINTS, live: bool = True,
+                threads: int = 0):  # fmt: skip
     """Fit the model (on the GPU when there is one); returns it with its history.
 
     With ``nproc`` > 1 torchrun runs ``nproc`` DistributedDataParallel ranks instead; the
     global batch is the same, so the result matches one process. ``live``: log the epochs
-    to DVCLive (one ensemble member does).
+    to DVCLive (one ensemble member does). ``threads`` (> 0): torch's CPU threads in this
+    process (members running side by side share the cores instead of oversubscribing them).
     """
+    if threads:
+        torch.set_num_threads(threads)
     if nproc > 1:
         return train_on_ranks(model_cfg, train_cfg, split_path("train"), split_path("val"),
                               nproc, checkpoint_dir=checkpoint_dir, resume=resume)  # fmt: skip
@@ -46,12 +53,14 @@ def train_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceD
 def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
                   val: SequenceData, resume: bool, nproc: int = 1) -> list[tuple]:  # fmt: skip
     """One ``gpu`` task per ensemble member, each in a worker process; [(model, history)]."""
-    futures = [
-        train_model.submit(
-            model_cfg, cfg, train, val, resume, nproc, CHECKPOINTS / f"member-{k}", live=k == 0
-        )  # fmt: skip
-        for k, cfg in enumerate(member_configs(train_cfg))
-    ]
+    configs = member_configs(train_cfg)
+    side_by_side = min(len(configs), os.cpu_count() or 1)  # the pool's default worker count
+    threads = max(1, torch.get_num_threads() // side_by_side)
+    futures = []
+    for k, cfg in enumerate(configs):
+        where = CHECKPOINTS / f"member-{k}"
+        futures.append(train_model.submit(model_cfg, cfg, train, val, resume, nproc, where,
+                                          live=k == 0, threads=threads))  # fmt: skip
     return [f.result() for f in futures]
 
 

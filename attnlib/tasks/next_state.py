@@ -40,6 +40,7 @@ class NextState(Task):
     needs = "token sequences"
     unused_model_fields = frozenset({"num_classes", "horizon", "num_targets", "query"})
     cuts_windows = True
+    single_model = "streaming prediction (stream.onnx, predict --stream) keeps one model's state"
 
     def encode(self, raw, kind, opt, *, source):
         return encode_sequences(
@@ -177,6 +178,9 @@ class NextState(Task):
         against eager streaming over the first test sequences."""
         from attnlib.export_stream import STREAM_FILE, export_stream_onnx, stream_parity
 
+        if len(getattr(model, "members", ())) > 1:  # an Ensemble: one state per member
+            return {"stream_onnx": f"not written: {self.single_model}; this model is an "
+                    "ensemble (train.ensemble > 1)"}  # fmt: skip
         path = export_stream_onnx(model, out / STREAM_FILE, opset=opset)
         # a few sequences, each cut to PARITY_STEPS: one step at a time is slow in Python
         cut = test.lengths[:8].clamp(max=PARITY_STEPS).tolist()

@@ -60,11 +60,16 @@ def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
         logits: (N, K) multi-class or (N,) binary logits of the validation split.
         labels: (N,) true class ids.
     Returns:
-        T (> 1 softens an over-confident model, < 1 sharpens an under-confident one).
+        T (> 1 softens an over-confident model, < 1 sharpens an under-confident one);
+        1 when every validation item is classified right (no finite optimum then).
     """
     z, y = _tensors(logits, labels)
     z2 = _as_2class(z)  # (N, K)
     zy = z2[torch.arange(len(y)), y]  # (N,) the true class's logit
+    if bool((z2.argmax(1) == y).all()):
+        # every validation item right: the NLL falls without end as T -> 0, so there is no
+        # finite optimum, and sharpening to the bound makes every future error near-certain
+        return 1.0
     b = 1.0  # b = 1 / T: the NLL is convex in b, so Newton's method converges in a few steps
 
     def nll_grad_curv(b: float):
@@ -171,7 +176,8 @@ class TemperatureScaled(torch.nn.Module):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.model = model
         self.config = model.config
-        self.__dict__["encoder"] = model.encoder  # visible to export, not a second submodule
+        if hasattr(model, "encoder"):  # an Ensemble has one per member
+            self.__dict__["encoder"] = model.encoder  # visible, not a second submodule
         self.register_buffer("temperature", torch.tensor(float(temperature)))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):

@@ -14,7 +14,7 @@ from attnlib.data import SequenceData
 
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
 AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
-              "refit": "auto", "lr": 0.003}  # fmt: skip
+              "refit": "auto", "ensemble": "auto", "lr": 0.003}  # fmt: skip
 
 
 def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
@@ -68,7 +68,7 @@ def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
     out, made = resolve_train(profile(n=40), given, MODELS)
     assert out["name"] == "bilstm_attention" and out["batch_size"] == 32
     assert out["lr"] == 0.003
-    assert {c.key for c in made} == {"epochs", "patience", "refit"}
+    assert {c.key for c in made} == {"epochs", "patience", "refit", "ensemble"}
     assert all(c.why and c.line().startswith(c.key) for c in made)
     # the epoch budget follows the hand-set batch size: 40 / 32 -> 2 batches an epoch
     assert out["epochs"] == 1000
@@ -86,6 +86,19 @@ def test_validation_share_grows_on_small_data():
     assert val_share(144, sequences=False).value == 0.1  # one series: whole horizons
     assert resolve_val(0.3, 60) == (0.3, None)  # set by hand
     assert resolve_val("auto", 60)[0] == 0.2
+
+
+def test_small_data_averages_several_members():
+    def members(**kw):
+        return resolve_train(profile(**kw), AUTO_TRAIN, MODELS)[0]["ensemble"]
+
+    assert members(n=50) == 3  # a UCR-sized set
+    assert members(n=5000, kind="tokens") == 3  # a few thousand questions
+    assert members(n=60_000, kind="tokens") == 1  # enough data: one model
+    # next-state: streaming keeps one model's state, however small the data
+    assert members(task="next_state", kind="tokens", n=200, targets=10_000) == 1
+    out, _ = resolve_train(profile(n=50), {**AUTO_TRAIN, "ensemble": 1}, MODELS)
+    assert out["ensemble"] == 1  # set by hand
 
 
 def test_search_runs_only_where_validation_can_rank_trials():

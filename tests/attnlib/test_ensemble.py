@@ -158,3 +158,34 @@ def test_onnx_export_is_one_graph_matching_the_eager_ensemble(cfg, tmp_path):
     batches = Batches(data, batch_size=5, shuffle=True, bucket=False, seed=3)
     assert parity_check(ens, path, batches) <= 1e-4
     assert all(m.encoder.packed == "auto" for m in ens.members)  # restored after export
+
+
+@pytest.mark.parametrize("cfg", [ModelConfig(task="classify", num_classes=4, **TINY)])
+def test_a_calibrated_ensemble_exports_with_its_temperature(cfg, tmp_path):
+    from attnlib.trust.calibration import TemperatureScaled
+
+    scaled = TemperatureScaled(Ensemble(members(cfg)), 1.7)
+    data = SequenceData.classify_tokens(
+        [torch.randint(2, V, (n,)).tolist() for n in (3, 7, 5, 2)], [0, 1, 2, 3]
+    )
+    example = next(iter(Batches(data, batch_size=4)))
+    path = export_onnx(scaled, tmp_path / "scaled.onnx", example=example)
+    assert parity_check(scaled, path, Batches(data, batch_size=2)) <= 1e-4
+    x, lengths = example.x, example.lengths
+    torch.testing.assert_close(scaled(x, lengths), scaled.model(x, lengths) / 1.7)
+
+
+def test_a_next_state_ensemble_has_no_streaming_graph_and_says_why(tmp_path):
+    from attnlib.errors import ConfigError
+    from attnlib.predict import Predictor
+    from attnlib.tasks import get_task
+
+    cfg = ModelConfig(task="next_state", **TINY)
+    ens = Ensemble(members(cfg, 2))
+    data = SequenceData.next_state([[2, 3, 4, 5], [3, 4]])
+    extras = get_task("next_state").export_extras(ens, tmp_path, test=data, opset=17)
+    assert "ensemble" in extras["stream_onnx"] and not (tmp_path / "stream.onnx").exists()
+    predictor = Predictor.__new__(Predictor)  # only what stream() reads
+    predictor.bundle, predictor._model = tmp_path, ens
+    with pytest.raises(ConfigError, match="train.ensemble: 1"):
+        predictor.stream()

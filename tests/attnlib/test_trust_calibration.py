@@ -37,6 +37,18 @@ def test_temperature_lowers_held_out_nll_of_an_overconfident_model(seed):
     assert rep["brier_after"] < rep["brier_before"]
 
 
+def test_a_validation_split_without_errors_keeps_the_model_as_it_is():
+    # a small UCR-style validation split that the model gets all right: the NLL keeps
+    # falling as T -> 0, and a T at the lower bound made test errors near-certain
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 40)
+    z = rng.normal(0, 1, (40, 3))
+    z[np.arange(40), y] += 2.0 + np.abs(z).max()  # every item right, by a margin
+    assert fit_temperature(z, y) == 1.0
+    z[0] = np.roll(z[0], 1)  # one error: a finite optimum again
+    assert fit_temperature(z, y) != 1.0
+
+
 def test_binary_single_logits_are_a_two_class_softmax():
     rng = np.random.default_rng(0)
     z = rng.normal(0, 2, size=4000)
