@@ -9,7 +9,7 @@ Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
     python bench/unseen.py                # all four, seeds 0 1 2
-    python bench/unseen.py lynx --seeds 0
+    python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quality import RESULTS, project_env, run_seeds, table  # noqa: E402
+from quality import RESULTS, merge, project_env, run_seeds, table  # noqa: E402
 
 from attnlib.io import write_json_atomic, write_text_atomic  # noqa: E402
 
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help=f"default all: {NAMES}")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--merge", action="store_true",
+                        help="keep other sets' results from an earlier unseen.json")  # fmt: skip
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="unseen-") as tmp, project_env() as env:
@@ -93,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             overrides = {"task": task, "ingest.source": rel}
             results.append(run_seeds(name, task, overrides, args.seeds, env, {rel: path}))
             results[-1]["published"] = PUBLISHED.get(name, {})
-            write_json_atomic(RESULTS / "unseen.json", results)
-    md = table(results)
+            kept = merge(results, "unseen", NAMES) if args.merge else results
+            write_json_atomic(RESULTS / "unseen.json", kept)  # partial results survive
+    md = table(kept)
     write_text_atomic(RESULTS / "unseen.md", md)
     print(md)
     return 1 if any("error" in x for r in results for x in r["runs"]) else 0
