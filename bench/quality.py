@@ -163,8 +163,8 @@ def _trust(runs: list[dict]) -> str:
                                 ("conformal", "coverage", "cov."),
                                 ("conformal", "mean_set_size", "set"),
                                 ("conformal", "mean_width", "width")):  # fmt: skip
-        vals = [r["metrics"][section][key] for r in runs
-                if key in r.get("metrics", {}).get(section, {})]  # fmt: skip
+        vals = [r["metrics"][section][key] for r in runs  # None: e.g. too few windows
+                if r.get("metrics", {}).get(section, {}).get(key) is not None]  # fmt: skip
         if vals:
             parts.append(f"{label} {_fmt(statistics.fmean(vals))}")
     verdicts = [r["metrics"]["faithfulness"].get("verdict") for r in runs
