@@ -11,7 +11,7 @@ Markdown table of means and spreads to ``bench/results/quality.md`` (and, with
 
     python bench/quality.py                    # every built-in set, seeds 0 1 2 (make quality)
     python bench/quality.py gunpoint trec6     # some of them
-    python bench/quality.py --seeds 0 --merge  # one seed, other sets kept from quality.json
+    python bench/quality.py --seeds 0 --merge  # one seed; other sets and seeds kept
     python bench/quality.py --render --readme  # re-render the tables from the JSON
 
 ``bench/unseen.py`` runs the same protocol on files of data sets that are not built in.
@@ -223,10 +223,14 @@ def render(readme: bool, out: str = "quality") -> str:
 
 
 def merge(results: list[dict], out: str, order: list[str]) -> list[dict]:
-    """Earlier results with these runs replacing their sets', in ``order``."""
+    """Earlier results with these runs added, in ``order``: a run replaces the earlier run
+    of its set and seed; the set's other seeds are kept (so seeds can be run one at a time)."""
     path = RESULTS / f"{out}.json"
     earlier = {r["name"]: r for r in json.loads(path.read_text())} if path.exists() else {}
-    earlier.update({r["name"]: r for r in results})
+    for r in results:
+        seeds = {x["seed"] for x in r["runs"]}
+        kept = [x for x in earlier.get(r["name"], {}).get("runs", []) if x["seed"] not in seeds]
+        earlier[r["name"]] = {**r, "runs": sorted(kept + r["runs"], key=lambda x: x["seed"])}
     rank = {n: i for i, n in enumerate(order)}
     return sorted(earlier.values(), key=lambda r: rank.get(r["name"], len(rank)))
 
@@ -237,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     parser.add_argument("--merge", action="store_true",
-                        help="keep other sets' results from an earlier quality.json")  # fmt: skip
+                        help="keep other sets' and seeds' runs from quality.json")  # fmt: skip
     parser.add_argument("--render", action="store_true",
                         help="only re-render the tables from the saved JSON (no runs)")  # fmt: skip
     args = parser.parse_args(argv)
