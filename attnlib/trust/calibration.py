@@ -73,9 +73,11 @@ def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
     b = 1.0  # b = 1 / T: the NLL is convex in b, so Newton's method converges in a few steps
 
     def nll_grad_curv(b: float):
-        p = torch.softmax(b * z2, dim=1)  # (N, K)
+        bz = b * z2
+        lse = torch.logsumexp(bz, dim=1, keepdim=True)  # (N, 1)
+        p = torch.exp(bz - lse)  # (N, K) softmax(b z)
         mean = (p * z2).sum(1)  # (N,) E_p[z]
-        nll = (torch.logsumexp(b * z2, dim=1) - b * zy).mean()
+        nll = (lse[:, 0] - b * zy).mean()
         return float(nll), float((mean - zy).mean()), float(((p * z2 * z2).sum(1) - mean**2).mean())
 
     f, g, h = nll_grad_curv(b)
@@ -83,12 +85,17 @@ def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
         if not h > 0:  # all logits equal: any temperature gives the same NLL
             break
         step = g / h
-        while step and (b - step <= 0 or nll_grad_curv(b - step)[0] > f + 1e-12):
-            step /= 2  # damped: stay positive and never increase the NLL
+        while b - step <= 0:
+            step /= 2  # stay positive
+        while True:  # damped: never increase the NLL (the trial point's values are kept)
+            trial = nll_grad_curv(b - step)
+            if trial[0] <= f + 1e-12 or abs(step) <= 1e-9 * b:
+                break
+            step /= 2
         if abs(step) <= 1e-9 * b:
             break
         b -= step
-        f, g, h = nll_grad_curv(b)
+        f, g, h = trial
     t = 1.0 / b
     if not math.isfinite(t):
         return 1.0

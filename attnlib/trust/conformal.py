@@ -72,6 +72,19 @@ def _label_scores(probs: np.ndarray, u: np.ndarray | None, lam: float, k_reg: in
     return out
 
 
+def _true_label_scores(probs: np.ndarray, y: np.ndarray, u: np.ndarray | None, lam: float,
+                       k_reg: int, top_free: bool) -> np.ndarray:  # fmt: skip
+    """:func:`_label_scores` of the true labels only (N,), without sorting: a label ranks
+    above y when its probability is higher, or equal with a lower index (the stable order)."""
+    idx = np.arange(probs.shape[1])[None, :]
+    py = probs[np.arange(len(y)), y][:, None]  # (N, 1)
+    above = (probs > py) | ((probs == py) & (idx < y[:, None]))  # (N, K)
+    rank = above.sum(1) + 1  # 1-based
+    own = (OWN_MASS if u is None else u) * py[:, 0]
+    s = (probs * above).sum(1) + own + lam * np.maximum(rank - k_reg, 0)
+    return np.where(top_free & (rank == 1), 0.0, s)
+
+
 def _checked(probs, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or not np.isfinite(p).all():
@@ -116,7 +129,7 @@ def conformal_sets(
     u_cal = rng.uniform(size=len(p_cal)) if randomized else None
     u_test = rng.uniform(size=len(p_test)) if randomized else None
     top_free = not allow_empty
-    cal = _label_scores(p_cal, u_cal, lam, k_reg, top_free)[np.arange(len(y)), y]  # (N,)
+    cal = _true_label_scores(p_cal, y, u_cal, lam, k_reg, top_free)  # (N,)
     q = conformal_quantile(cal, alpha)
     sets = _label_scores(p_test, u_test, lam, k_reg, top_free) <= q + 1e-12  # (M, K)
     return SetResult(float(q), sets, len(y))
