@@ -44,6 +44,9 @@ class ModelConfig(_Frozen):
     num_classes: int = Field(2, ge=2)  # classify: 2 -> one logit, K > 2 -> K logits
     horizon: int = Field(1, ge=1)  # forecast: steps ahead
     num_targets: int = Field(1, ge=1)  # forecast: target channels
+    # forecast (from the encode stage): every input step minus the window's last real step,
+    # so the model sees shape, not level (the targets are residuals; attnlib.seasonality)
+    local_level: bool = False
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
@@ -106,6 +109,8 @@ class ModelConfig(_Frozen):
                 f"tie_weights needs task next_state and embedding_dim ({self.embedding_dim}) "
                 f"equal to the LSTM output size ({self.out_dim}); use tie_weights: auto"
             )
+        if self.local_level and self.input_kind != "numeric":
+            raise ValueError("local_level subtracts a window's last values: it needs numeric input")
         if self.embedding_dropout and self.input_kind != "tokens":
             raise ValueError("embedding_dropout drops word vectors: it needs token input")
         return self
@@ -119,8 +124,8 @@ class ModelConfig(_Frozen):
             unused |= {"cnn_channels", "cnn_kernel", "cnn_pool"}
         # the training-time vectors file (the weights hold what it held); the word input
         # layer's sizes when unused (a bundle without them reads as before)
-        unused |= {"input_init"} | {k for k in ("subword_rows", "subword_width", "vectors_dim")
-                                    if not getattr(self, k)}  # fmt: skip
+        optional = ("subword_rows", "subword_width", "vectors_dim", "local_level")
+        unused |= {"input_init"} | {k for k in optional if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unused)
 
     @property
@@ -178,7 +183,7 @@ class _TrainRun(_Frozen):
 # not the fields the data fixes (encode records them) nor those the stage sets.
 DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
                "num_targets", "subword_rows", "subword_width", "vectors_dim",
-               "input_init")  # fmt: skip
+               "input_init", "local_level")  # fmt: skip
 STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
 MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)

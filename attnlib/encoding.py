@@ -42,6 +42,9 @@ class EncodeOptions:
     # forecast: targets minus the seasonal-naive forecast of this lag (0 = none); "season":
     # the period found in the train part (attnlib.seasonality), or 1 when it exceeds lookback
     delta: int | str = 1
+    # forecast: the model reads each window relative to its last step (attnlib.seasonality
+    # .level_rule; "auto": when the train part's level drifts and the targets are residuals)
+    local_level: bool | str = False
     tokenizer: str = "auto"  # text: whitespace | word | auto (attnlib.tokenize.resolve)
     lowercase: bool | str = "auto"  # text: lower-case before tokenising (auto: see resolve)
     subwords: bool | str = "auto"  # tokens: char n-grams in the input layer (attnlib.vectors)

@@ -10,6 +10,11 @@ whether to forecast its logarithm.
   detection is inconclusive (too short a train part to test that lag); 1 when nothing
   is significant.
 - :func:`series_rules`: both, for the encode stage, on the train part of a long table.
+- :func:`level_drifts`: whether the level wanders (KPSS, Kwiatkowski et al. 1992, rejects
+  level stationarity at 5 % in a target channel): a trend or a random walk. Then the model
+  reads each window relative to its last step (``local_level``), because absolute levels
+  later in the series lie outside the range the model was trained on; a stationary cycle
+  (lynx, sunspots) keeps its absolute level, which tells the phase of the cycle.
 - :func:`wants_log`: log when every value is > 0 and the seasonal amplitude grows with
   the level (multiplicative seasonality, e.g. airline passengers): per full period of the
   train part, the level (mean of a centred moving average) against the amplitude (std of
@@ -33,6 +38,8 @@ MIN_CYCLES = 3  # a lag is tested only when the train part holds this many of it
 LOG_MIN_CORR = 0.6  # log(amplitude) ~ log(level): correlation ...
 LOG_MIN_SLOPE = 0.5  # ... and elasticity (1 = amplitude proportional to the level)
 LOG_MIN_PERIODS = 4  # full periods needed to judge
+KPSS_ALPHA = 0.05  # level stationarity rejected below this p-value: the level drifts
+KPSS_MIN_STEPS = 20  # shorter train parts are not judged (no drift assumed)
 
 
 def detect_season(y: np.ndarray, max_lag: int) -> int | None:
@@ -128,6 +135,30 @@ def wants_log(y: np.ndarray, season: int) -> tuple[bool, str]:
                 f"periods: corr {corr:.2f}, elasticity {slope:.2f}")  # fmt: skip
 
 
+def level_drifts(y: np.ndarray) -> tuple[bool, str]:
+    """Whether the level of any channel of ``y`` (N,) or (N, K) drifts: statsmodels' KPSS
+    test of level stationarity rejects at :data:`KPSS_ALPHA`. Returns (decision, why)."""
+    from statsmodels.tsa.stattools import kpss
+
+    y = np.asarray(y, dtype=np.float64)
+    y = y[:, None] if y.ndim == 1 else y
+    if len(y) < KPSS_MIN_STEPS:
+        return False, f"level: {len(y)} train steps, too few to test for drift"
+    pvalues = []
+    for col in y.T:
+        if np.ptp(col) == 0 or not np.isfinite(col).all():
+            pvalues.append(1.0)
+            continue
+        with warnings.catch_warnings():  # p is read off a table: a warning at its ends
+            warnings.simplefilter("ignore")
+            pvalues.append(float(kpss(col, regression="c", nlags="auto")[1]))
+    p = min(pvalues)
+    drifts = p < KPSS_ALPHA
+    return drifts, (f"level {'drifts' if drifts else 'is stationary'}: KPSS p = {p:.2g} "
+                    f"on the train part (level stationarity {'rejected' if drifts else 'kept'}"
+                    f" at {KPSS_ALPHA:.0%})")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SeriesRules:
     """What the train part of a long table decides: period, log, and why (log lines)."""
@@ -135,6 +166,7 @@ class SeriesRules:
     season: int
     log: bool
     reasons: tuple[str, ...]
+    drifts: bool = False  # the level wanders (:func:`level_drifts`)
 
 
 def series_rules(
@@ -170,7 +202,9 @@ def series_rules(
         pass  # too short: encoding says so; judge what there is
     times = raw["time"].cast(pl.String).to_list() if "time" in raw.columns else None
     season, why = season_rule(values, lookback, times)
+    drifts, drift_why = level_drifts(values)
     if log == "auto":
         on, log_why = wants_log(values, season)
-        return SeriesRules(season, on, (why, log_why))
-    return SeriesRules(season, bool(log), (why, f"log {'on' if log else 'off'}: as set"))
+    else:
+        on, log_why = bool(log), f"log {'on' if log else 'off'}: as set"
+    return SeriesRules(season, on, (why, log_why, drift_why), drifts)

@@ -46,7 +46,8 @@ def encode() -> None:
     opt = EncodeOptions(
         val=sp.val, test=sp.test, seed=seed_of(params), min_freq=enc.min_freq,
         max_size=enc.max_size, lookback=enc.lookback, horizon=enc.horizon,
-        targets=tuple(enc.targets), log=enc.log, delta=enc.delta, tokenizer=enc.tokenizer,
+        targets=tuple(enc.targets), log=enc.log, delta=enc.delta,
+        local_level=enc.local_level, tokenizer=enc.tokenizer,
         lowercase=enc.lowercase, subwords=enc.subwords, vectors=enc.vectors,
         vectors_words=enc.vectors_words, max_length=enc.max_length,
     )  # fmt: skip

@@ -16,7 +16,7 @@ from torch import nn
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.errors import ConfigError
 from attnlib.models.alstm_fcn import ALSTMFCN
-from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask
+from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask, relative_to_last
 from attnlib.models.heads import shaped
 from attnlib.models.regularizers import LockedDropout
 from attnlib.models.subword import token_input
@@ -70,6 +70,8 @@ class AttentionLSTM(nn.Module):
             self.head.out.weight = self.input.weight
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        if self.config.local_level:
+            x = relative_to_last(x, lengths)
         z = self.locked(self.input(x))  # (B, T, E)
         if self.cnn is not None:
             z, lengths = self.cnn(z, lengths)  # (B, T', C)

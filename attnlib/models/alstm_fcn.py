@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from attnlib.config import ModelConfig
-from attnlib.models.encoders import LSTMEncoder, length_mask
+from attnlib.models.encoders import LSTMEncoder, length_mask, relative_to_last
 from attnlib.models.heads import shaped
 from attnlib.tasks import get_task
 
@@ -116,6 +116,8 @@ class ALSTMFCN(nn.Module):
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim + cfg.fcn_filters[-1])
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        if self.config.local_level:
+            x = relative_to_last(x, lengths)
         mask = length_mask(lengths, x.shape[1])  # (B, T), True = real step
         m = mask.unsqueeze(1).to(x.dtype)  # (B, 1, T)
         y = x.transpose(1, 2)  # (B, C, T)

@@ -28,6 +28,15 @@ def length_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
     return torch.arange(T, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
 
 
+def relative_to_last(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Values (B, T, C) minus each sequence's last real step (``local_level``), padding
+    left at 0: the model reads a window's shape, not its level."""
+    lengths = lengths.to(x.device)
+    idx = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, x.shape[2])  # (B, 1, C)
+    last = x.gather(1, idx)  # (B, 1, C): a gather exports to ONNX as one op
+    return (x - last) * length_mask(lengths, x.shape[1]).unsqueeze(-1)
+
+
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence's real steps, leaving padding at the end. Its own inverse."""
     B, T = x.shape[:2]

@@ -53,6 +53,7 @@ class Forecast(Task):
         delta = delta_lag(opt.delta, rules.season, opt.lookback)
         if not 0 <= delta <= opt.lookback:
             raise DataError(f"encode.delta {delta} must lie in 0..lookback ({opt.lookback})")
+        local, local_why = local_level(opt.local_level, rules.drifts, delta)
         split = windows.assign_time_splits(
             raw.height, val=opt.val, test=opt.test, lookback=opt.lookback, horizon=opt.horizon
         )
@@ -75,10 +76,11 @@ class Forecast(Task):
             "input": {"kind": kind, "channels": channels, "scaler": scaler.to_dict()},
             "forecast": {"lookback": opt.lookback, "horizon": opt.horizon, "targets": targets,
                          "target_index": tidx, "delta": delta, "season": rules.season,
-                         "rules": list(rules.reasons)},
+                         "rules": [*rules.reasons, local_why]},
             "model_fields": {"input_kind": "numeric", "input_dim": len(channels),
-                             "horizon": opt.horizon, "num_targets": len(targets)},
-            "rules": list(rules.reasons),  # logged by the encode stage
+                             "horizon": opt.horizon, "num_targets": len(targets),
+                             "local_level": local},
+            "rules": [*rules.reasons, local_why],  # logged by the encode stage
         }  # fmt: skip
         return frame, meta
 
@@ -236,6 +238,30 @@ def delta_lag(delta: int | str, season: int, lookback: int) -> int:
     if delta != "season":
         return int(delta)
     return season if season <= lookback else 1
+
+
+def local_level(setting: bool | str, drifts: bool, delta: int) -> tuple[bool, str]:
+    """``encode.local_level``: whether the model reads windows relative to their last step.
+
+    ``auto``: when the level drifts and the targets are residuals (``delta`` > 0), which
+    carry no level; with plain levels (``delta`` 0) the model must see the level itself.
+    """
+    if setting == "auto":
+        on = drifts and delta > 0
+        why = (
+            "the level drifts and the targets are residuals"
+            if on
+            else "the level is stationary"
+            if not drifts
+            else "delta 0: the targets are levels"
+        )
+        return on, f"local_level {'on' if on else 'off'}: {why}"
+    if setting and delta == 0:
+        raise DataError(
+            "encode.local_level true needs residual targets: the model would not "
+            "see the level it must forecast; set encode.delta to 1 or season"
+        )
+    return bool(setting), f"local_level {'on' if setting else 'off'}: as set"
 
 
 def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np.ndarray,

@@ -54,6 +54,15 @@ CONFIGS = {
         num_targets=2,
         **TINY,
     ),
+    "local_level_forecast": ModelConfig(  # each window minus its last real step, in-graph
+        name="lstm_attention",
+        task="forecast",
+        input_kind="numeric",
+        input_dim=3,
+        horizon=2,
+        local_level=True,
+        **TINY,
+    ),
     "alstm_fcn_classify": ModelConfig(
         name="alstm_fcn",
         task="classify",

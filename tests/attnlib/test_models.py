@@ -169,3 +169,30 @@ def test_overfits_one_small_batch(name, task):
         out.backward()
         opt.step()
     assert out.item() < 0.1 * first, (first, out.item())
+
+
+@pytest.mark.parametrize("name", ["lstm_attention", "cnn_bilstm_attention", "alstm_fcn"])
+def test_local_level_reads_shape_not_level(name):
+    """``local_level``: a window shifted by a constant per channel gives the same forecast;
+    without it the forecast moves; padding is still invisible (the last *real* step)."""
+    extra = {"fcn_filters": (4, 6, 4), "se_reduction": 2} if name == "alstm_fcn" else {}
+    torch.manual_seed(0)
+    model = tiny(name, "forecast", local_level=True, **extra)
+    torch.manual_seed(0)
+    plain = tiny(name, "forecast", **extra)
+    lengths = torch.tensor([7, 3, 5])
+    x = batch_for(model, lengths, 9, 55.0)
+    shift = torch.tensor([100.0, -3.0, 0.5])  # per channel
+    shifted = x + shift
+    with torch.no_grad():
+        y = model(x, lengths)
+        torch.testing.assert_close(model(shifted, lengths), y, atol=1e-4, rtol=0)
+        assert not torch.allclose(plain(shifted, lengths), plain(x, lengths), atol=1e-3)
+        for i, n in enumerate(lengths.tolist()):
+            alone = model(x[i : i + 1, :n], lengths[i : i + 1])
+            torch.testing.assert_close(y[i], alone[0], atol=1e-5, rtol=0)
+
+
+def test_local_level_needs_numeric_input():
+    with pytest.raises(ValueError, match="local_level"):
+        ModelConfig(task="classify", vocab_size=V, local_level=True)

@@ -113,4 +113,45 @@ def test_multi_year_cycles_of_real_yearly_series():
              ([str(int(y)) for y in sun["YEAR"]], sun["SUNACTIVITY"], 11))  # fmt: skip
     for times, values, period in cases:
         raw = pl.DataFrame({"time": times, "value": np.asarray(values, dtype=float)})
-        assert series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1).season == period
+        rules = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1)
+        assert rules.season == period
+        assert rules.drifts is False, rules.reasons  # a stationary cycle: the level stays
+
+
+def test_level_drift_is_detected_on_the_train_part():
+    from attnlib.seasonality import level_drifts
+
+    rng = np.random.default_rng(0)
+    t = np.arange(200)
+    cycle = np.sin(2 * np.pi * t / 12) + 0.3 * rng.standard_normal(200)
+    assert level_drifts(cycle)[0] is False  # a stationary cycle
+    assert level_drifts(cycle + 0.05 * t)[0] is True  # a trend
+    walk = np.cumsum(rng.standard_normal(200))
+    drifts, why = level_drifts(np.stack([cycle, walk], 1))  # any channel that wanders
+    assert drifts is True and "KPSS" in why
+    assert level_drifts(cycle[:10])[0] is False  # too short to judge
+
+
+def test_local_level_rule_and_its_guard():
+    from attnlib.errors import DataError
+    from attnlib.tasks.forecast import local_level
+
+    assert local_level("auto", True, 12)[0] is True
+    off, why = local_level("auto", True, 0)
+    assert off is False and why == "local_level off: delta 0: the targets are levels"
+    assert local_level("auto", False, 12)[0] is False
+    assert local_level(False, True, 12) == (False, "local_level off: as set")
+    with pytest.raises(DataError, match="encode.local_level"):
+        local_level(True, False, 0)
+
+
+def test_airline_drifts_and_is_read_relative_to_its_level():
+    from attnlib.datasets import load_builtin
+    from attnlib.encoding import EncodeOptions
+    from attnlib.tasks import get_task
+
+    raw = load_builtin("airline")
+    opt = EncodeOptions(delta="season", log="auto", local_level="auto")
+    _, meta = get_task("forecast").encode(raw, "long", opt, source="airline")
+    assert meta["model_fields"]["local_level"] is True
+    assert any(r.startswith("local_level on") for r in meta["rules"])
