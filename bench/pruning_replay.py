@@ -1,0 +1,94 @@
+"""What any pruner could save on the unpruned study's own learning curves.
+
+``bench/search_pruning.py`` runs real studies; its unpruned study stores every trial's
+validation loss after each epoch. This replays those curves, in the order the sampler
+proposed them, through Optuna pruners (the real classes, an in-memory study): a trial
+stops where the pruner says so, and the study's best is the best trial that ran in full.
+The sampler is left out (each trial's curve is fixed), so this isolates the pruning rule,
+and adds the floor: the epochs of a rule that stops every trial after one epoch unless it
+is the best so far there (the least a pruner can spend without losing a new best).
+
+    python bench/pruning_replay.py   # reads / writes bench/results/search_pruning*.json
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+
+RESULTS = Path(__file__).resolve().parent / "results"
+P = optuna.pruners
+PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
+    "median (search.pruner: median)": lambda: P.MedianPruner(
+        n_startup_trials=2, n_warmup_steps=1
+    ),  # fmt: skip
+    "successive halving, rate 3 (search.pruner: halving)": lambda: P.SuccessiveHalvingPruner(
+        min_resource=1, reduction_factor=3
+    ),
+    "successive halving, rate 3, bootstrap 1": lambda: P.SuccessiveHalvingPruner(
+        min_resource=1, reduction_factor=3, bootstrap_count=1
+    ),
+    "hyperband (search.pruner: hyperband)": lambda: P.HyperbandPruner(min_resource=1),
+    "25th percentile": lambda: P.PercentilePruner(25.0, n_startup_trials=2, n_warmup_steps=0),
+}
+
+
+def replay(curves: list[list[float]], pruner: optuna.pruners.BasePruner) -> dict:
+    """Epochs spent and best full-length loss when ``pruner`` watches these curves."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(pruner=pruner)
+    epochs, finals = [], []
+    for curve in curves:
+        trial = study.ask()
+        for step, value in enumerate(curve, start=1):
+            trial.report(value, step)
+            if step < len(curve) and trial.should_prune():
+                break
+        epochs.append(step)
+        if step == len(curve):
+            study.tell(trial, curve[-1])
+            finals.append(curve[-1])
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    return {"epochs_per_trial": epochs, "total_epochs": sum(epochs),
+            "best_val_loss": min(finals)}  # fmt: skip
+
+
+def floor(curves: list[list[float]]) -> dict:
+    """One epoch for every trial that is not the best so far after its first epoch."""
+    best1, epochs, finals = float("inf"), [], []
+    for curve in curves:
+        if curve[0] < best1:
+            best1 = curve[0]
+            epochs.append(len(curve))
+            finals.append(curve[-1])
+        else:
+            epochs.append(1)
+    return {"epochs_per_trial": epochs, "total_epochs": sum(epochs),
+            "best_val_loss": min(finals)}  # fmt: skip
+
+
+def main() -> None:
+    source = json.loads((RESULTS / "search_pruning.json").read_text())
+    unpruned = next(r for r in source["results"] if r["pruner"] == "none")
+    curves, full = unpruned["curves"], unpruned["total_epochs"]
+    best = unpruned["best_val_loss"]
+    rows = {name: replay(curves, make()) for name, make in PRUNERS.items()}
+    rows["floor: keep only each new best after epoch 1"] = floor(curves)
+    for row in rows.values():
+        row["epochs_pct"] = round(100 * row["total_epochs"] / full, 1)
+        row["best_gap_pct"] = round(100 * (row["best_val_loss"] / best - 1), 2)
+    out = {"source": "bench/results/search_pruning.json (the unpruned study's curves)",
+           "trials": len(curves), "unpruned_epochs": full, "unpruned_best": best,
+           "results": rows}  # fmt: skip
+    (RESULTS / "search_pruning_replay.json").write_text(json.dumps(out, indent=2) + "\n")
+    for name, row in rows.items():
+        print(f"{name:55s} {row['total_epochs']:3d} epochs = {row['epochs_pct']:5.1f} %  "
+              f"best {row['best_val_loss']:.4f} ({row['best_gap_pct']:+.2f} %)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
