@@ -42,8 +42,8 @@ class EncodeOptions:
     # forecast: targets minus the seasonal-naive forecast of this lag (0 = none); "season":
     # the period found in the train part (attnlib.seasonality), or 1 when it exceeds lookback
     delta: int | str = 1
-    # forecast: the model reads each window relative to its last step (attnlib.seasonality
-    # .level_rule; "auto": when the train part's level drifts and the targets are residuals)
+    # forecast: the model reads each window relative to its last step ("auto": when the
+    # train part's level drifts and the targets are residuals; attnlib.tasks.forecast)
     local_level: bool | str = False
     tokenizer: str = "auto"  # text: whitespace | word | auto (attnlib.tokenize.resolve)
     lowercase: bool | str = "auto"  # text: lower-case before tokenising (auto: see resolve)

@@ -247,15 +247,11 @@ def local_level(setting: bool | str, drifts: bool, delta: int) -> tuple[bool, st
     carry no level; with plain levels (``delta`` 0) the model must see the level itself.
     """
     if setting == "auto":
-        on = drifts and delta > 0
-        why = (
-            "the level drifts and the targets are residuals"
-            if on
-            else "the level is stationary"
-            if not drifts
-            else "delta 0: the targets are levels"
-        )
-        return on, f"local_level {'on' if on else 'off'}: {why}"
+        if not drifts:
+            return False, "local_level off: the level is stationary"
+        if delta == 0:
+            return False, "local_level off: delta 0: the targets are levels"
+        return True, "local_level on: the level drifts and the targets are residuals"
     if setting and delta == 0:
         raise DataError(
             "encode.local_level true needs residual targets: the model would not "
