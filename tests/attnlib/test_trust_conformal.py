@@ -167,3 +167,23 @@ def test_a_confident_model_gets_its_top_label_not_an_empty_set():
     assert (raw.sum(1) == 0).any()  # what the default avoids
     assert kept[np.arange(1000), y_test].mean() >= raw[np.arange(1000), y_test].mean()
     assert kept[np.arange(1000), y_test].mean() >= 1 - ALPHA - _tolerance(1000, 1000)
+
+
+@pytest.mark.parametrize("randomized", [False, True])
+@pytest.mark.parametrize(("lam", "k_reg"), [(0.0, 1), (0.2, 2)])
+@pytest.mark.parametrize("top_free", [True, False])
+def test_calibration_scores_without_a_sort_equal_the_sorted_ones(randomized, lam, k_reg,
+                                                                 top_free):  # fmt: skip
+    """The calibration split scores only its true labels, without sorting every row: the
+    same numbers as the full APS / RAPS scores, ties between labels included."""
+    from attnlib.trust.conformal import _label_scores, _true_label_scores
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(7, 0.4), size=400)
+    probs[:20] = 1 / 7  # all tied: the stable order (lower index first) decides the rank
+    probs[20:40, :2] = probs[20:40, :2].mean(1, keepdims=True)  # pairwise ties
+    y = rng.integers(0, 7, 400)
+    u = rng.uniform(size=400) if randomized else None
+    full = _label_scores(probs, u, lam, k_reg, top_free)[np.arange(400), y]
+    np.testing.assert_allclose(_true_label_scores(probs, y, u, lam, k_reg, top_free), full,
+                               rtol=0, atol=1e-12)  # fmt: skip
