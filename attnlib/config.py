@@ -190,7 +190,16 @@ TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)
 
 
 # Keys whose value may be "auto": decided from the training data (attnlib.auto).
-AUTO_KEYS = ("name", "batch_size", "epochs", "patience", "refit", "ensemble")
+AUTO_KEYS = (
+    "name",
+    "batch_size",
+    "epochs",
+    "patience",
+    "refit",
+    "ensemble",
+    "embedding_dropout",
+    "locked_dropout",
+)
 
 
 def _fields(model: type[BaseModel], keys: tuple[str, ...]) -> dict:

@@ -36,6 +36,8 @@ VARIANTS = {
     "adamw+cosine": {"optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine"},
     "label_smoothing": {"label_smoothing": 0.1},
     "awd": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0},
+    "awd4": {"embedding_dropout": 0.1, "locked_dropout": 0.4, "dropout": 0.0},
+    "awd+dropout": {"embedding_dropout": 0.1, "locked_dropout": 0.3},
     "awd+tied": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0,
                  "embedding_dim": 128, "tie_weights": "auto"},
 }  # fmt: skip

@@ -56,13 +56,14 @@ def search(workers: int = 1, storage: str = "", first_worker: int = 0) -> dict:
     task_name = task_of(params)
     train_data, val_data = load_data("train", task_name)[1], load_data("val", task_name)[1]
     fields = model_fields(load_meta(), task_name)
-    enabled, why = resolve_search(cfg.enabled, DataProfile.of_fields(task_name, train_data, fields))
+    # the same base configs as the train stage builds (best.yaml then overrides them)
+    model, train_cfg = model_and_train_configs(params, None, train_data, **fields)
+    profile = DataProfile.of_fields(task_name, train_data, fields)
+    enabled, why = resolve_search(cfg.enabled, profile, cfg.epochs, train_cfg.batch_size)
     if not enabled or not cfg.space:
         get_run_logger().info("search: off (%s); train uses its own params",
                               why.why if why else "disabled, or an empty space")  # fmt: skip
         return write_outputs(None, [])
-    # the same base configs as the train stage builds (best.yaml then overrides them)
-    model, train_cfg = model_and_train_configs(params, None, train_data, **fields)
     name = study_name_for(cfg, model, train_cfg, train_data, val_data)
     study = tune(cfg, train_data, val_data, workers=workers, first_worker=first_worker,
                  model=model, train_config=train_cfg, study_name=name,

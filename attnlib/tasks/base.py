@@ -109,6 +109,13 @@ class Task(ABC):
     # why this task's outputs need one model (e.g. a streaming state): ``train.ensemble:
     # auto`` then keeps one; "" = auto may average several members on small data
     single_model: ClassVar[str] = ""
+    # ``train.embedding_dropout`` / ``train.locked_dropout: auto`` for token input: the
+    # rates and why (AWD-LSTM's for a language model); none by default
+    auto_dropout: ClassVar[tuple[float, float, str]] = (
+        0.0,
+        0.0,
+        "no AWD-LSTM dropout: the head's dropout regularises this task",
+    )
 
     def __init__(self) -> None:
         self.extensions: list[ReportExtension] = []

@@ -14,7 +14,8 @@ from attnlib.data import SequenceData
 
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
 AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
-              "refit": "auto", "ensemble": "auto", "lr": 0.003}  # fmt: skip
+              "refit": "auto", "ensemble": "auto", "embedding_dropout": "auto",
+              "locked_dropout": "auto", "lr": 0.003}  # fmt: skip
 
 
 def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
@@ -68,7 +69,14 @@ def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
     out, made = resolve_train(profile(n=40), given, MODELS)
     assert out["name"] == "bilstm_attention" and out["batch_size"] == 32
     assert out["lr"] == 0.003
-    assert {c.key for c in made} == {"epochs", "patience", "refit", "ensemble"}
+    assert {c.key for c in made} == {
+        "epochs",
+        "patience",
+        "refit",
+        "ensemble",
+        "embedding_dropout",
+        "locked_dropout",
+    }
     assert all(c.why and c.line().startswith(c.key) for c in made)
     # the epoch budget follows the hand-set batch size: 40 / 32 -> 2 batches an epoch
     assert out["epochs"] == 1000
@@ -101,10 +109,36 @@ def test_small_data_averages_several_members():
     assert out["ensemble"] == 1  # set by hand
 
 
+def test_language_models_get_awd_dropout_and_other_tasks_none():
+    def rates(**kw):
+        out, made = resolve_train(profile(**kw), AUTO_TRAIN, MODELS)
+        why = {c.key: c.why for c in made}
+        assert why["embedding_dropout"] and why["locked_dropout"]
+        return out["embedding_dropout"], out["locked_dropout"]
+
+    emb, locked = rates(task="next_state", kind="tokens", n=300, targets=25_000)
+    assert 0 < emb < locked < 0.5
+    assert rates(task="classify", kind="tokens", n=5000) == (0.0, 0.0)
+    assert rates(task="classify", kind="numeric") == (0.0, 0.0)
+    assert rates(task="forecast", kind="numeric") == (0.0, 0.0)
+    given = {**AUTO_TRAIN, "embedding_dropout": 0.0, "locked_dropout": 0.5}
+    out, _ = resolve_train(profile(task="next_state", kind="tokens"), given, MODELS)
+    assert (out["embedding_dropout"], out["locked_dropout"]) == (0.0, 0.5)  # set by hand
+
+
 def test_search_runs_only_where_validation_can_rank_trials():
-    assert resolve_search("auto", profile(n=40))[0] is False
-    assert resolve_search("auto", profile(n=4000))[0] is True
-    assert resolve_search(True, profile(n=40)) == (True, None)
+    assert resolve_search("auto", profile(n=40), 6, 8)[0] is False
+    assert resolve_search("auto", profile(n=5000), 6, 64)[0] is True  # 79 batches x 6
+    assert resolve_search(True, profile(n=40), 6, 8) == (True, None)
+
+
+def test_search_needs_trials_long_enough_to_rank_where_training_ends():
+    # a corpus of 244 sequences with 20,000 predicted steps: 16 batches an epoch
+    lm = profile(task="next_state", kind="tokens", n=244, targets=20_000)
+    off, why = resolve_search("auto", lm, 6, 16)
+    assert off is False and "96 optimiser steps" in why.why and "search.epochs" in why.why
+    assert resolve_search("auto", lm, 25, 16)[0] is True  # 400 steps a trial
+    assert resolve_search(True, lm, 6, 16) == (True, None)  # set by hand
 
 
 def test_auto_choices_reach_train_json():
