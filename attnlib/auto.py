@@ -156,13 +156,17 @@ def ensemble(p: DataProfile) -> Choice:
                   "one model")  # fmt: skip
 
 
-def dropout(p: DataProfile) -> tuple[Choice, Choice]:
-    """AWD-LSTM's word-type (embedding) and locked dropout where the task asks for them
-    (next-state language models); embedding dropout needs token input."""
-    emb, locked, why = get_task(p.task).auto_dropout
+DROPOUT_KEYS = ("embedding_dropout", "locked_dropout", "weight_drop")
+
+
+def dropout(p: DataProfile) -> tuple[Choice, ...]:
+    """AWD-LSTM's word-type (embedding), locked and weight dropout where the task asks for
+    them (next-state language models); embedding dropout needs token input."""
+    task = get_task(p.task)
+    rates = {k: task.auto_dropout.get(k, 0.0) for k in DROPOUT_KEYS}
     if p.input_kind != "tokens":
-        emb = 0.0
-    return Choice("embedding_dropout", emb, why), Choice("locked_dropout", locked, why)
+        rates["embedding_dropout"] = 0.0
+    return tuple(Choice(k, v, task.auto_dropout_why) for k, v in rates.items())
 
 
 def search_enabled(p: DataProfile, trial_epochs: int, batch: int) -> Choice:

@@ -64,6 +64,7 @@ class ModelConfig(_Frozen):
     # AWD-LSTM regularisers (Merity et al. 2017); see attnlib/models/regularizers.py
     embedding_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # tokens: drop whole word types
     locked_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # one mask per sequence, all steps
+    weight_drop: float = Field(0.0, ge=0.0, lt=1.0)  # DropConnect on the LSTM's W_hh
     # next_state: output layer shares the embedding matrix. Stored configs hold a bool (an old
     # model.json without the key was trained untied); "auto" resolves on validation to
     # "tie when embedding_dim equals the LSTM output size".
@@ -199,6 +200,7 @@ AUTO_KEYS = (
     "ensemble",
     "embedding_dropout",
     "locked_dropout",
+    "weight_drop",
 )
 
 

@@ -58,6 +58,7 @@ class AttentionLSTM(nn.Module):
             bidirectional=cfg.bidirectional,
             dropout=cfg.dropout,
             locked_dropout=cfg.locked_dropout,
+            weight_drop=cfg.weight_drop,
         )
         # AWD-LSTM: one dropout mask per sequence on the LSTM's input and output (0 = identity)
         self.locked = LockedDropout(cfg.locked_dropout)

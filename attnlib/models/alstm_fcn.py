@@ -112,6 +112,7 @@ class ALSTMFCN(nn.Module):
             bidirectional=cfg.bidirectional,
             dropout=cfg.dropout,
             locked_dropout=cfg.locked_dropout,
+            weight_drop=cfg.weight_drop,
         )
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim + cfg.fcn_filters[-1])
 

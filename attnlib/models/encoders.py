@@ -142,6 +142,9 @@ class LSTMEncoder(nn.Module):
         dropout: applied between layers.
         locked_dropout: if > 0, locked (variational) dropout at this rate between layers
             instead of ``dropout`` (AWD-LSTM's hidden-to-hidden dropout).
+        weight_drop: if > 0, in training, DropConnect on every hidden-to-hidden matrix
+            (AWD-LSTM's WeightDrop): one mask per batch, shared by all its steps, so the
+            fused LSTM kernels still run; eval uses the plain weights.
     """
 
     def __init__(
@@ -153,8 +156,10 @@ class LSTMEncoder(nn.Module):
         bidirectional: bool,
         dropout: float,
         locked_dropout: float = 0.0,
+        weight_drop: float = 0.0,
     ):
         super().__init__()
+        self.weight_drop = weight_drop
         dirs = 2 if bidirectional else 1
         self.layers = nn.ModuleList(
             nn.ModuleList(
@@ -184,12 +189,21 @@ class LSTMEncoder(nn.Module):
         out, _ = lstm(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Args: x (B, T, E); lengths (B,).
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor, _dropped: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Args: x (B, T, E); lengths (B,). (``_dropped``: W_hh already dropped, internal.)
 
         Returns: outputs (B, T, D), zero on padding; last (B, D): the forward direction's
         state at the last real step, with the backward direction's state at step 0.
         """
+        if self.training and self.weight_drop and not _dropped:  # again, with W_hh dropped
+            dropped = {
+                name: nn.functional.dropout(w, self.weight_drop)
+                for name, w in self.named_parameters()
+                if ".weight_hh_" in name
+            }
+            return torch.func.functional_call(self, dropped, (x, lengths), {"_dropped": True})
         plan = self._plan(x, lengths)
         order = undo = None
         if isinstance(plan, list) and len(plan) > 1 and bool((lengths[1:] > lengths[:-1]).any()):

@@ -109,12 +109,11 @@ class Task(ABC):
     # why this task's outputs need one model (e.g. a streaming state): ``train.ensemble:
     # auto`` then keeps one; "" = auto may average several members on small data
     single_model: ClassVar[str] = ""
-    # ``train.embedding_dropout`` / ``train.locked_dropout: auto`` for token input: the
-    # rates and why (AWD-LSTM's for a language model); none by default
-    auto_dropout: ClassVar[tuple[float, float, str]] = (
-        0.0,
-        0.0,
-        "no AWD-LSTM dropout: the head's dropout regularises this task",
+    # what ``auto`` means for AWD-LSTM's regularisers (train.embedding_dropout,
+    # locked_dropout, weight_drop; a key left out is 0), and why
+    auto_dropout: ClassVar[dict[str, float]] = {}
+    auto_dropout_why: ClassVar[str] = (
+        "no AWD-LSTM dropout: the head's dropout regularises this task"
     )
 
     def __init__(self) -> None:

@@ -41,12 +41,11 @@ class NextState(Task):
     unused_model_fields = frozenset({"num_classes", "horizon", "num_targets", "query"})
     cuts_windows = True
     single_model = "streaming prediction (stream.onnx, predict --stream) keeps one model's state"
-    auto_dropout = (
-        0.1,
-        0.3,
-        "a language model overfits its corpus within a few epochs: "
-        "AWD-LSTM's word-type and locked dropout (validated on the chorales "
-        "and Hamlet, bench/results/recipe_validation.json)",
+    auto_dropout = {"embedding_dropout": 0.1, "locked_dropout": 0.3, "weight_drop": 0.3}
+    auto_dropout_why = (
+        "a language model overfits its corpus within a few epochs: AWD-LSTM's word-type, "
+        "locked and weight dropout (validated on the chorales and Hamlet, "
+        "bench/results/recipe_validation.json)"
     )
 
     def encode(self, raw, kind, opt, *, source):

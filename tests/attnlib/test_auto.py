@@ -15,7 +15,7 @@ from attnlib.data import SequenceData
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
 AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
               "refit": "auto", "ensemble": "auto", "embedding_dropout": "auto",
-              "locked_dropout": "auto", "lr": 0.003}  # fmt: skip
+              "locked_dropout": "auto", "weight_drop": "auto", "lr": 0.003}  # fmt: skip
 
 
 def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
@@ -76,6 +76,7 @@ def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
         "ensemble",
         "embedding_dropout",
         "locked_dropout",
+        "weight_drop",
     }
     assert all(c.why and c.line().startswith(c.key) for c in made)
     # the epoch budget follows the hand-set batch size: 40 / 32 -> 2 batches an epoch
@@ -110,17 +111,19 @@ def test_small_data_averages_several_members():
 
 
 def test_language_models_get_awd_dropout_and_other_tasks_none():
+    keys = ("embedding_dropout", "locked_dropout", "weight_drop")
+
     def rates(**kw):
         out, made = resolve_train(profile(**kw), AUTO_TRAIN, MODELS)
         why = {c.key: c.why for c in made}
-        assert why["embedding_dropout"] and why["locked_dropout"]
-        return out["embedding_dropout"], out["locked_dropout"]
+        assert all(why[k] for k in keys)
+        return tuple(out[k] for k in keys)
 
-    emb, locked = rates(task="next_state", kind="tokens", n=300, targets=25_000)
-    assert 0 < emb < locked < 0.5
-    assert rates(task="classify", kind="tokens", n=5000) == (0.0, 0.0)
-    assert rates(task="classify", kind="numeric") == (0.0, 0.0)
-    assert rates(task="forecast", kind="numeric") == (0.0, 0.0)
+    emb, locked, weight = rates(task="next_state", kind="tokens", n=300, targets=25_000)
+    assert 0 < emb < locked < 0.5 and 0 <= weight < 1
+    assert rates(task="classify", kind="tokens", n=5000) == (0.0, 0.0, 0.0)
+    assert rates(task="classify", kind="numeric") == (0.0, 0.0, 0.0)
+    assert rates(task="forecast", kind="numeric") == (0.0, 0.0, 0.0)
     given = {**AUTO_TRAIN, "embedding_dropout": 0.0, "locked_dropout": 0.5}
     out, _ = resolve_train(profile(task="next_state", kind="tokens"), given, MODELS)
     assert (out["embedding_dropout"], out["locked_dropout"]) == (0.0, 0.5)  # set by hand

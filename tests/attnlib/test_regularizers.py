@@ -1,11 +1,13 @@
-"""AWD-LSTM regularisers: embedding dropout, locked dropout, weight tying."""
+"""AWD-LSTM regularisers: embedding dropout, locked dropout, weight drop, weight tying."""
 
 import pytest
 import torch
+from torch import nn
 
 from attnlib.config import ModelConfig
 from attnlib.errors import ConfigError
 from attnlib.models import build_model
+from attnlib.models.encoders import LSTMEncoder
 from attnlib.models.regularizers import EmbeddingDropout, LockedDropout
 from attnlib.persistence import load_model, save_model
 
@@ -53,6 +55,36 @@ def test_locked_dropout_in_the_model_and_encoder():
     assert not torch.allclose(model(x, lengths), ref)
     model.eval()
     torch.testing.assert_close(model(x, lengths), ref)  # eval mode is deterministic
+
+
+@pytest.mark.parametrize("packed", [True, False, "auto"])
+def test_weight_drop_masks_w_hh_in_training_only(packed):
+    torch.manual_seed(0)
+    enc = LSTMEncoder(in_dim=4, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.0,
+                      weight_drop=0.5)  # fmt: skip
+    plain = LSTMEncoder(in_dim=4, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.0)
+    plain.load_state_dict(enc.state_dict())
+    enc.packed = plain.packed = packed
+    x, lengths = torch.randn(3, 6, 4), torch.tensor([6, 4, 2])
+    # in training the recurrent weights are dropped (dropout 0 elsewhere: only they differ)
+    enc.train(), plain.train()
+    out, _ = enc(x, lengths)
+    assert not torch.allclose(out, plain(x, lengths)[0])
+    out.sum().backward()  # the gradient reaches the real parameters, through the mask
+    hh = enc.layers[1][1].weight_hh_l0
+    assert isinstance(hh, nn.Parameter) and hh.grad is not None and hh.grad.abs().sum() > 0
+    assert (hh.grad == 0).any()  # dropped entries get no gradient
+    # one draw with every weight kept is the plain forward: the mask is the only change
+    enc.weight_drop = 1e-9
+    torch.testing.assert_close(enc(x, lengths)[0], plain(x, lengths)[0])
+    # eval: the plain weights, deterministic
+    enc.eval(), plain.eval()
+    torch.testing.assert_close(enc(x, lengths)[0], plain(x, lengths)[0])
+
+
+def test_weight_drop_reaches_the_encoder_from_the_config():
+    assert lm(weight_drop=0.3).encoder.weight_drop == 0.3
+    assert lm().encoder.weight_drop == 0.0
 
 
 def test_tied_weights_share_storage_and_survive_save_load(tmp_path):
