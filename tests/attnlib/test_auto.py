@@ -156,7 +156,8 @@ def test_search_needs_trials_long_enough_to_rank_where_training_ends():
     lm = profile(task="next_state", kind="tokens", n=244, targets=20_000)
     off, why = resolve_search("auto", lm, 6, 16)
     assert off is False and "96 optimiser steps" in why.why and "search.epochs" in why.why
-    assert resolve_search("auto", lm, 25, 16)[0] is True  # 400 steps a trial
+    assert resolve_search("auto", lm, 12, 16)[0] is False  # 192 steps a trial
+    assert resolve_search("auto", lm, 13, 16)[0] is True  # 208 steps a trial
     assert resolve_search(True, lm, 6, 16) == (True, None)  # set by hand
 
 

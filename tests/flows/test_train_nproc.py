@@ -32,9 +32,10 @@ def test_two_processes_match_one(tmp_path, monkeypatch, api, request):
     params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
     params["ingest"]["source"] = str(tmp_path / "d.txt")
     params["search"]["enabled"] = False
-    # dropout 0: each rank draws its own dropout masks, one process draws others
+    # dropout 0 (AWD-LSTM's too): each rank draws its own masks, one process draws others
     params["train"].update(epochs=2, min_steps=0, hidden_dim=8, embedding_dim=8, batch_size=8,
-                           dropout=0.0, resume=False)  # fmt: skip
+                           dropout=0.0, embedding_dropout=0.0, locked_dropout=0.0,
+                           weight_drop=0.0, resume=False)  # fmt: skip
     monkeypatch.chdir(tmp_path)
     for stage in (ingest, encode, split):
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
