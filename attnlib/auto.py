@@ -222,8 +222,7 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
     for c in dropout(p):
         take(c)
     bs = out.get("batch_size")
-    regularised = any(isinstance(out.get(k), float) and out[k] > 0
-                      for k in ("locked_dropout", "weight_drop"))  # fmt: skip
+    regularised = any((out.get(k) or 0) > 0 for k in ("locked_dropout", "weight_drop"))
     for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised):
         take(c)
     take(refit(p))

@@ -37,7 +37,6 @@ VARIANTS = {
     "label_smoothing": {"label_smoothing": 0.1},
     "awd": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0},
     "awd4": {"embedding_dropout": 0.1, "locked_dropout": 0.4, "dropout": 0.0},
-    "awd+dropout": {"embedding_dropout": 0.1, "locked_dropout": 0.3},
     "awd+wd3": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "weight_drop": 0.3},
     "awd+wd5": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "weight_drop": 0.5},
     "awd+tied": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0,
