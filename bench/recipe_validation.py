@@ -39,6 +39,9 @@ VARIANTS = {
     "awd4": {"embedding_dropout": 0.1, "locked_dropout": 0.4, "dropout": 0.0},
     "awd+wd3": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "weight_drop": 0.3},
     "awd+wd5": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "weight_drop": 0.5},
+    "h256": {"hidden_dim": 256},
+    "h512": {"hidden_dim": 512},
+    "layers2": {"num_layers": 2},
     "awd+tied": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0,
                  "embedding_dim": 128, "tie_weights": "auto"},
 }  # fmt: skip
@@ -79,7 +82,7 @@ def train_one(task, overrides: dict, seed: int, train, val, meta):
     p = load_params()
     p["seed"] = seed
     p["train"].update(overrides)
-    mc, tc = model_and_train_configs(p, **model_fields(meta, task))
+    mc, tc = model_and_train_configs(p, data=train, **model_fields(meta, task))
     tc = tc.model_copy(update={"progress": False})
     seed_everything(seed)
     model = build_model(mc)
@@ -96,6 +99,7 @@ def main() -> None:
     ap.add_argument("--variants", default="defaults")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--ensemble", type=int, default=0, help="also: an N-seed ensemble")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     torch.set_num_threads(1)
     from attnlib.data import Batches
@@ -104,7 +108,7 @@ def main() -> None:
     from attnlib.train import evaluate_loss
     from flows._data import load_data, load_meta
 
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
     with tempfile.TemporaryDirectory(prefix="recipe-") as tmp:
         work = Path(tmp)
         prepare(args.name, args.task, work)
@@ -136,7 +140,7 @@ def main() -> None:
         os.chdir(ROOT)
     from attnlib.io import write_json_atomic
 
-    write_json_atomic(RESULTS, results)
+    write_json_atomic(args.out, results)
 
 
 if __name__ == "__main__":
