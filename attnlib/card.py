@@ -64,7 +64,9 @@ def _trust_lines(report: dict) -> list[str]:
     cal, conf, faith = (report.get(k) or {} for k in ("calibration", "conformal", "faithfulness"))
     lines = []
     if cal:
-        lines.append(f"- Calibration: temperature {cal['temperature']:.3f} (fitted on validation, "
+        on = {"val, pre-refit model": "validation, as predicted by the early-stopped model "
+              "the refit started from"}.get(cal.get("fitted_on"), "validation")  # fmt: skip
+        lines.append(f"- Calibration: temperature {cal['temperature']:.3f} (fitted on {on}, "
                      f"applied by the bundle); test ECE {cal['ece_before']:.4f} before, "
                      f"{cal['ece_after']:.4f} after.")  # fmt: skip
     if conf:

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from attnlib.config import TrainConfig
+from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches
 from attnlib.fitting import VAL_BATCH, train_metrics
-from attnlib.models import loss_fn
+from attnlib.models import build_model, loss_fn
 from attnlib.tasks import get_task
 from attnlib.train import History, evaluate_loss
 
@@ -30,6 +30,27 @@ from attnlib.train import History, evaluate_loss
 def member_configs(config: TrainConfig) -> list[TrainConfig]:
     """One training config per member: the same settings with seeds seed, seed + 1, ..."""
     return [config.model_copy(update={"seed": config.seed + k}) for k in range(config.ensemble)]
+
+
+def heldout_model(model_cfg: ModelConfig, hists: list[History]) -> nn.Module | None:
+    """The early-stopped model(s) a refit started from (an Ensemble for several members),
+    or None without a refit (or when a member's weights did not come back, as from DDP).
+
+    Evaluate fits the temperature and the conformal thresholds on these models' validation
+    predictions and applies them to the refitted model, which trained on validation: the
+    protocol of scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` (calibrate on
+    predictions of data the model did not see, then keep the model fitted on everything).
+    """
+    if not hists or any(h.heldout_state is None for h in hists):
+        return None
+    members = []
+    for h in hists:
+        member = build_model(model_cfg.model_copy(update={"input_init": ""}))
+        member.load_state_dict(h.heldout_state)
+        members.append(member.eval())
+    if len(members) == 1:
+        return members[0]
+    return Ensemble(members).eval()
 
 
 def _log_sigmoid(z: torch.Tensor) -> torch.Tensor:
@@ -88,9 +109,11 @@ class Ensemble(nn.Module):
 
 
 def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], val) -> dict:
-    """train.json of an ensemble: its own val loss (the members' averaged probabilities),
-    and each member's metrics under ``members``."""
-    val_loss = evaluate_loss(ensemble, Batches(val, VAL_BATCH), loss_fn(model_cfg), "cpu")
+    """train.json of an ensemble: its own val loss (the members' averaged probabilities;
+    after a refit, of the early-stopped members, as a single model reports it: the refitted
+    ones trained on val), and each member's metrics under ``members``."""
+    scored = heldout_model(model_cfg, histories) or ensemble
+    val_loss = evaluate_loss(scored, Batches(val, VAL_BATCH), loss_fn(model_cfg), "cpu")
     hist = History(best_val_loss=val_loss)  # what the task derives its entries from
     return {
         "best_val_loss": val_loss,

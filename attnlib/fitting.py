@@ -42,6 +42,8 @@ def build_and_fit(
         callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
     if train_cfg.refit:
+        # kept for calibration: its validation predictions are out of sample, the refit's not
+        hist.heldout_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         model = refit(model_cfg, train_cfg, train, val, hist.best_epoch + 1)
         hist.refit_epochs = hist.best_epoch + 1
     return model, hist

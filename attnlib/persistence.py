@@ -4,6 +4,9 @@ A model directory holds exactly what is needed to rebuild and use a model, and l
 it unpickles nothing::
 
     model.safetensors   the state_dict (CPU tensors)
+    heldout.safetensors (refitted models only) the early-stopped model the refit on
+                        train + validation started from: evaluate calibrates on its
+                        validation predictions (:func:`load_heldout`)
     model.json          format version, model config, vocabulary, label map,
                         training config, metrics, extra, torch version, and the
                         number of ensemble members (1 = a single model)
@@ -40,6 +43,7 @@ from attnlib.vocab import Vocabulary
 FORMAT = "attnlib-model"
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
+HELDOUT_FILE = "heldout.safetensors"
 META_FILE = "model.json"
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 
@@ -91,6 +95,7 @@ def save_model(
     train_config=None,
     metrics: dict | None = None,
     extra: dict | None = None,
+    heldout: nn.Module | None = None,
 ) -> Path:
     """Write ``model`` as a model directory at ``path``, replacing an existing one.
 
@@ -106,6 +111,8 @@ def save_model(
         label_map: class label <-> id mapping, any JSON value (dict or list).
         train_config: a ``TrainConfig`` or a dict.
         metrics, extra: JSON-serialisable dicts (numpy scalars are fine).
+        heldout: with a refit, the early-stopped model it started from (same architecture
+            and member count as ``model``), saved beside it as ``heldout.safetensors``.
     Returns:
         ``path`` as a Path.
     """
@@ -136,6 +143,10 @@ def save_model(
     tmp = _sibling(path, "tmp")
     try:
         save_file(_cpu_state(model), tmp / WEIGHTS_FILE, metadata={"format": "pt"})
+        if heldout is not None:
+            if isinstance(heldout, Ensemble) and len(heldout) == 1:
+                heldout = heldout.members[0]
+            save_file(_cpu_state(heldout), tmp / HELDOUT_FILE, metadata={"format": "pt"})
         (tmp / META_FILE).write_text(text + "\n", encoding="utf-8")
         _swap_into_place(tmp, path)
     finally:
@@ -189,10 +200,25 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
     """
     path = Path(path)
     meta = read_meta(path)
+    return _build(path, meta, WEIGHTS_FILE).to(device).eval(), meta
+
+
+def load_heldout(path: str | Path, device: str | torch.device = "cpu") -> nn.Module | None:
+    """The early-stopped model a refitted model directory keeps (``heldout.safetensors``),
+    in eval mode; None when the model was not refitted. Errors as :func:`load_model`."""
+    path = Path(path)
+    meta = read_meta(path)
+    if not (path / HELDOUT_FILE).is_file():
+        return None
+    return _build(path, meta, HELDOUT_FILE).to(device).eval()
+
+
+def _build(path: Path, meta: ModelMeta, weights: str) -> nn.Module:
+    """The model ``meta`` describes, with the weights of ``path / weights``."""
     try:
-        state = load_file(path / WEIGHTS_FILE, device="cpu")
+        state = load_file(path / weights, device="cpu")
     except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise ModelFileError(f"{path}: unreadable {WEIGHTS_FILE} ({_first_line(exc)})") from None
+        raise ModelFileError(f"{path}: unreadable {weights} ({_first_line(exc)})") from None
     cfg = meta.model_config.model_copy(update={"input_init": ""})  # the weights below hold it
     if meta.ensemble > 1:
         model = Ensemble([build_model(cfg) for _ in range(meta.ensemble)])
@@ -202,9 +228,9 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ModelFileError(
-            f"{path}: weights do not match the model config ({_first_line(exc, skip=1)})"
+            f"{path}: weights do not match the model config ({weights}: {_first_line(exc, skip=1)})"
         ) from None
-    return model.to(device).eval(), meta
+    return model
 
 
 def read_meta(path: str | Path) -> ModelMeta:

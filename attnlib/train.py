@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +56,13 @@ class History:
     stopped_early: bool = False
     seconds: float = 0.0
     refit_epochs: int = 0  # > 0: the kept model was refitted on train + val this long
+    # with a refit: the early-stopped model's weights, which never saw val (calibration)
+    heldout_state: dict | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(replace(self, heldout_state=None))  # weights are no JSON
+        del out["heldout_state"]
+        return out
 
 
 def count_targets(y: torch.Tensor, per_step: bool) -> int:

@@ -20,7 +20,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import SequenceData
 from attnlib.distributed import train_on_ranks
-from attnlib.ensemble import Ensemble, ensemble_metrics, member_configs
+from attnlib.ensemble import Ensemble, ensemble_metrics, heldout_model, member_configs
 from attnlib.fitting import build_and_fit, train_metrics
 from flows._live import LiveLogger
 from flows._params import CHECKPOINTS, split_path
@@ -67,10 +67,12 @@ def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, train: Sequenc
 def fit_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
               val: SequenceData, resume: bool, nproc: int = 1):  # fmt: skip
     """The model (one, or the :class:`Ensemble` of ``train.ensemble`` members), the history
-    the curves show (member 0's) and ``train.json``'s numbers."""
+    the curves show (member 0's), ``train.json``'s numbers, and with ``train.refit`` the
+    early-stopped model(s) the refit started from (else None; see :func:`heldout_model`)."""
     if train_cfg.ensemble > 1:
         fitted = train_members(model_cfg, train_cfg, train, val, resume, nproc)
         model, hists = Ensemble([m for m, _ in fitted]), [h for _, h in fitted]
-        return model, hists[0], ensemble_metrics(model_cfg, model, hists, val)
+        metrics = ensemble_metrics(model_cfg, model, hists, val)
+        return model, hists[0], metrics, heldout_model(model_cfg, hists)
     model, hist = train_model(model_cfg, train_cfg, train, val, resume, nproc)
-    return model, hist, train_metrics(model_cfg, hist)
+    return model, hist, train_metrics(model_cfg, hist), heldout_model(model_cfg, [hist])

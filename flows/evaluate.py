@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from attnlib.evaluate import evaluate as evaluate_model
 from attnlib.io import write_json_atomic
-from attnlib.persistence import load_model
+from attnlib.persistence import load_heldout, load_model
 from attnlib.tasks import EvalContext, Evaluation, get_task
 from flows._data import load_data, load_meta, read_split
 from flows._params import (
@@ -48,6 +48,7 @@ def evaluate() -> None:
     ctx = EvalContext(
         model, saved, load_meta(), (read_split("train"), read_split("val"), frame), test,
         section(params, "evaluate", EvaluateParams), seed_of(params), PLOTS_DIR,
+        heldout=load_heldout(MODEL_DIR),  # a refit's early-stopped start: calibration
     )  # fmt: skip
     result = score(task_name, ctx)
     write_json_atomic(PLOTS_DIR / "confusion.json", result.confusion)

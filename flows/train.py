@@ -48,10 +48,11 @@ def train() -> None:
         get_run_logger().info("train: auto %s", choice.line())
     key = fitting.fingerprint(model_cfg, train_cfg, [split_path("train"), split_path("val")])
     resume = fitting.prepare_checkpoints(CHECKPOINTS, key, run.resume)
-    model, hist, metrics = fit_model(model_cfg, train_cfg, train_data, val_data, resume, run.nproc)
+    model, hist, metrics, heldout = fit_model(model_cfg, train_cfg, train_data, val_data, resume,
+                                              run.nproc)  # fmt: skip
     metrics.update(auto_metrics(auto, meta))
     save_model(
-        MODEL_DIR, model, vocab=vocab, label_map=labels,
+        MODEL_DIR, model, vocab=vocab, label_map=labels, heldout=heldout,
         train_config=fitting.saved_train_config(train_cfg),  # amp as used
         metrics={**metrics, "history": fitting.saved_history(hist)},  # one best epoch
         extra={"data": data_spec(meta, task_name),  # scaling stats, windows: what predict needs

@@ -56,6 +56,22 @@ class EvalContext:
     options: EvaluateConfig
     seed: int = 0
     plots: Path = Path("plots")  # heatmaps go to plots/attention, the task's picture below
+    heldout: nn.Module | None = None  # a refitted model's early-stopped start (calibration)
+
+    @property
+    def calibrator(self) -> nn.Module:
+        """The model whose validation predictions calibrate ``model``: the early-stopped
+        model a refit started from (``model`` itself trained on validation), else ``model``."""
+        return self.heldout if self.heldout is not None else self.model
+
+    def noting_fit(self, entries: dict) -> dict:
+        """``entries`` (eval.json's ``calibration`` / ``conformal``) saying what they were
+        fitted on: ``val``, or ``val, pre-refit model`` (see :attr:`calibrator`)."""
+        fitted_on = "val" if self.heldout is None else "val, pre-refit model"
+        for key in ("calibration", "conformal"):
+            if key in entries:
+                entries[key]["fitted_on"] = fitted_on
+        return entries
 
     @property
     def task_plots(self) -> Path:

@@ -114,13 +114,13 @@ class Classify(Task):
         from attnlib.trust.checks import class_checks
 
         val = self.tensors(self.usable(ctx.splits[1]), source="validation split")
-        outs, ys, _ = predict(ctx.model, val)
+        outs, ys, _ = predict(ctx.calibrator, val)
         entries, result.outputs["saved"] = class_checks(
             ctx.model, ctx.test, torch.cat(outs).numpy(), torch.cat(ys).numpy(),
             result.outputs["logits"], result.outputs["actual"], options=ctx.options,
             seed=ctx.seed, plots=ctx.task_plots,
         )  # fmt: skip
-        return entries
+        return ctx.noting_fit(entries)
 
     def baselines(self, ctx: EvalContext, num_classes: int) -> dict:
         """Majority class, and TF-IDF + LinearSVC (text) or 1-NN Euclidean (series), fitted

@@ -177,7 +177,7 @@ class Forecast(Task):
         tidx = fc["target_index"]
         target_scaler = Standardizer.from_dict(ctx.meta["input"]["scaler"]).select(tidx)
         val = self.tensors(ctx.splits[1], source="validation split")
-        act_val, pred_val = raw_forecasts(ctx.model, val, target_scaler, tidx,
+        act_val, pred_val = raw_forecasts(ctx.calibrator, val, target_scaler, tidx,
                                           int(fc.get("delta") or 0))  # fmt: skip
         out = result.outputs
         entries, out["saved"] = interval_checks(
@@ -185,7 +185,7 @@ class Forecast(Task):
             alpha=ctx.options.alpha, plots=ctx.task_plots,
             title=f"Forecast vs actual: {fc['targets'][0]}, last test window",
         )  # fmt: skip
-        return entries
+        return ctx.noting_fit(entries)
 
     def heatmap(self, w, labels, steps, path, item):
         from attnlib.plots import attention_heatmap

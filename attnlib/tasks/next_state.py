@@ -141,12 +141,12 @@ class NextState(Task):
         from attnlib.trust.checks import class_checks
 
         val = self.tensors(self.usable(ctx.splits[1]), source="validation split")
-        z_val, y_val = real_positions(*predict(ctx.model, val)[:2], PAD_ID)
+        z_val, y_val = real_positions(*predict(ctx.calibrator, val)[:2], PAD_ID)
         entries, result.outputs["saved"] = class_checks(
             ctx.model, ctx.test, z_val, y_val, result.outputs["logits"], result.outputs["actual"],
             options=ctx.options, seed=ctx.seed, plots=ctx.task_plots,
         )  # fmt: skip
-        return entries
+        return ctx.noting_fit(entries)
 
     def heatmap(self, w, labels, steps, path, item):
         from attnlib.plots import attention_heatmap

@@ -1,5 +1,6 @@
 """build_and_fit and the refit on train + validation that small data gets."""
 
+import pytest
 import torch
 
 import attnlib.fitting as F
@@ -65,3 +66,33 @@ def test_refit_is_deterministic():
     b, _ = build_and_fit(CFG, tc(refit=True), train, val)
     for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_refit_keeps_the_early_stopped_model_for_calibration():
+    import json
+
+    from attnlib.ensemble import heldout_model
+
+    train, val = data(1, 40), data(2, 16)
+    plain, hist = build_and_fit(CFG, tc(), train, val)
+    refitted, hist_r = build_and_fit(CFG, tc(refit=True), train, val)
+    assert hist.heldout_state is None and heldout_model(CFG, [hist]) is None
+    start = heldout_model(CFG, [hist_r])  # the model early stopping kept, before the refit
+    for p, q in zip(plain.state_dict().values(), start.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    assert not start.training
+    assert "heldout_state" not in hist_r.to_dict()  # train.json and model.json stay JSON
+    json.dumps(hist_r.to_dict())
+    both = heldout_model(CFG, [hist_r, hist_r])
+    assert len(both) == 2  # an ensemble's members, in order
+    assert heldout_model(CFG, [hist_r, hist]) is None  # a member without one: none at all
+    # an ensemble's val loss is the early-stopped members' (out of sample), as one model's
+    from attnlib.data import Batches
+    from attnlib.ensemble import Ensemble, ensemble_metrics
+    from attnlib.models import loss_fn
+    from attnlib.train import evaluate_loss
+
+    fitted = ensemble_metrics(CFG, Ensemble([refitted, refitted]), [hist_r, hist_r], val)
+    held = evaluate_loss(plain, Batches(val, 256), loss_fn(CFG), "cpu")
+    assert fitted["best_val_loss"] == pytest.approx(held, rel=1e-5)
+    assert hist_r.best_val_loss == pytest.approx(held, rel=1e-5)  # a single model's, alike

@@ -253,3 +253,26 @@ def test_the_model_card_shows_only_the_fields_that_apply():
     card = model_card(ModelMeta(CONFIGS["lstm_next_state"]), data={}, eval_metrics={},
                       export_metrics={})  # fmt: skip
     assert '"vocab_size": 7' in card and "num_classes" not in card and "horizon" not in card
+
+
+def test_a_refitted_model_directory_keeps_its_heldout_start(tmp_path):
+    from attnlib.ensemble import Ensemble
+    from attnlib.persistence import HELDOUT_FILE, load_heldout
+
+    cfg = ModelConfig(vocab_size=9, embedding_dim=4, hidden_dim=4)
+    torch.manual_seed(0)
+    model, start = build_model(cfg), build_model(cfg)
+    save_model(tmp_path / "plain", model)
+    assert load_heldout(tmp_path / "plain") is None
+    save_model(tmp_path / "refit", model, heldout=start)
+    loaded = load_heldout(tmp_path / "refit")
+    for p, q in zip(start.state_dict().values(), loaded.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    assert not loaded.training
+    members = [build_model(cfg) for _ in range(2)]
+    save_model(tmp_path / "ens", Ensemble(members[:1] + [model]), heldout=Ensemble(members))
+    again = load_heldout(tmp_path / "ens")
+    assert isinstance(again, Ensemble) and len(again) == 2
+    (tmp_path / "refit" / HELDOUT_FILE).write_bytes(b"not safetensors")
+    with pytest.raises(ModelFileError, match=f"unreadable {HELDOUT_FILE}"):
+        load_heldout(tmp_path / "refit")

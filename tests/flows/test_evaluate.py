@@ -226,6 +226,31 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}
     if task != "forecast":
         calibrated_probabilities_and_sets(tmp_path, task, name, saved["temperature"])
+    fitted_on_the_heldout_start(tmp_path, task, trust, saved)
+
+
+def fitted_on_the_heldout_start(tmp_path, task, trust, saved):
+    """A refitted model (tiny data: ``train.refit: auto`` is on) is calibrated on the
+    validation predictions of the early-stopped model the refit started from."""
+    import torch
+
+    from attnlib.data import PAD_ID
+    from attnlib.evaluate import predict
+    from attnlib.persistence import load_heldout
+    from attnlib.trust import fit_temperature, real_positions
+    from flows._data import load_data
+
+    fitted = json.loads((tmp_path / "metrics/train.json").read_text())
+    refitted = any("refit_epochs" in m for m in [fitted, *fitted.get("members", [])])
+    heldout = load_heldout(tmp_path / "models/model")
+    assert (heldout is not None) == refitted
+    assert trust["conformal"]["fitted_on"] == ("val, pre-refit model" if refitted else "val")
+    if not refitted or task == "forecast":
+        return
+    outs, ys, _ = predict(heldout, load_data("val", task)[1])
+    z, y = (real_positions(outs, ys, PAD_ID) if task == "next_state"
+            else (torch.cat(outs).numpy(), torch.cat(ys).numpy()))  # fmt: skip
+    assert saved["temperature"] == pytest.approx(fit_temperature(z, y), rel=1e-6)
 
 
 def calibrated_probabilities_and_sets(root, task, name, temperature):
