@@ -32,21 +32,27 @@ def member_configs(config: TrainConfig) -> list[TrainConfig]:
     return [config.model_copy(update={"seed": config.seed + k}) for k in range(config.ensemble)]
 
 
-def heldout_model(model_cfg: ModelConfig, hists: list[History]) -> nn.Module | None:
+def heldout_model(
+    model_cfg: ModelConfig, hists: list[History], fitted: Sequence[nn.Module] = ()
+) -> nn.Module | None:
     """The early-stopped model(s) a refit started from (an Ensemble for several members),
-    or None without a refit (or when a member's weights did not come back, as from DDP).
+    or None when no member was refitted (or its weights did not come back, as from DDP).
 
+    ``fitted``: the members as trained, in order; a member whose refit was discarded
+    (:func:`attnlib.fitting.build_and_fit`) is its own early-stopped model and joins as it is.
     Evaluate fits the temperature and the conformal thresholds on these models' validation
     predictions and applies them to the refitted model, which trained on validation: the
     protocol of scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` (calibrate on
     predictions of data the model did not see, then keep the model fitted on everything).
     """
-    if not hists or any(h.heldout_state is None for h in hists):
+    if not any(h.heldout_state is not None for h in hists):
         return None
     members = []
-    for h in hists:
+    for k, h in enumerate(hists):
+        if h.heldout_state is None and (h.refit_epochs or k >= len(fitted)):
+            return None  # refitted, but its start is lost: nothing out of sample
         member = build_model(model_cfg.model_copy(update={"input_init": ""}))
-        member.load_state_dict(h.heldout_state)
+        member.load_state_dict(h.heldout_state or fitted[k].state_dict())
         members.append(member.eval())
     if len(members) == 1:
         return members[0]
@@ -112,7 +118,7 @@ def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], va
     """train.json of an ensemble: its own val loss (the members' averaged probabilities;
     after a refit, of the early-stopped members, as a single model reports it: the refitted
     ones trained on val), and each member's metrics under ``members``."""
-    scored = heldout_model(model_cfg, histories) or ensemble
+    scored = heldout_model(model_cfg, histories, ensemble.members) or ensemble
     val_loss = evaluate_loss(scored, Batches(val, VAL_BATCH), loss_fn(model_cfg), "cpu")
     hist = History(best_val_loss=val_loss)  # what the task derives its entries from
     return {

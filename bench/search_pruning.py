@@ -7,6 +7,7 @@ the unpruned best at <= 40% of its epochs.
 
     .venv/bin/python bench/search_pruning.py --jobs 2    # 16 trials x 6 epochs, ~25 min
     .venv/bin/python bench/search_pruning.py --trials 8 --epochs 10 --pruners none hyperband
+    .venv/bin/python bench/search_pruning.py --builtin trec6 classify --jobs 2
 
 Data: data/split/{train,val}.parquet + data/vocab.json when the pipeline has made them,
 else the built-in data set of params.yaml built in memory exactly as the encode stage does.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import sys
 import tempfile
@@ -53,10 +55,10 @@ from flows._params import (  # noqa: E402
 OUT = ROOT / "bench/results/search_pruning.json"
 
 
-def load_data(params: dict, raw_path: Path | None):
+def load_data(params: dict, raw_path: Path | None, root: Path = ROOT):
     """(train, val, model fields, description): the pipeline's splits, or rebuilt alike."""
     task = task_of(params)
-    split_dir, meta_path = ROOT / "data/split", ROOT / "data/vocab.json"
+    split_dir, meta_path = root / "data/split", root / "data/vocab.json"
     if raw_path is None and (split_dir / "train.parquet").exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         frames = {s: pl.read_parquet(split_dir / f"{s}.parquet") for s in ("train", "val")}
@@ -113,14 +115,27 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="studies run in parallel (1 thread each)")
     ap.add_argument("--raw", type=Path, help="a raw Parquet (ingest's output) instead of ingest")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--builtin", nargs=2, metavar=("NAME", "TASK"),
+                    help="another built-in set: ingest, encode and split run as the pipeline "
+                    "does, in a scratch project (e.g. --builtin trec6 classify)")  # fmt: skip
     args = ap.parse_args()
 
-    params = load_params(ROOT / "params.yaml")
+    root, args.out = ROOT, args.out.resolve()  # before any chdir
+    if args.builtin:
+        from recipe_validation import prepare  # the pipeline's first three stages
+
+        root = Path(tempfile.mkdtemp(prefix="pruning-"))
+        prepare(*args.builtin, root)
+        os.chdir(root)  # the encode stage's files (pretrained input layer) are relative
+    params = load_params(root / "params.yaml")
     t0 = time.perf_counter()
-    train, val, fields, source = load_data(params, args.raw)
+    train, val, fields, source = load_data(params, args.raw, root)
+    if args.builtin:
+        source = f"builtin:{args.builtin[0]}, ingest / encode / split run in a scratch project"
     print(f"data: {source}: {len(train)} train / {len(val)} val sequences, "
           f"{train.num_real_tokens} train targets ({time.perf_counter() - t0:.0f} s)")  # fmt: skip
-    model, train_cfg = model_and_train_configs(params, **fields)
+    # the search stage's base configs: `auto` params decided from the training data
+    model, train_cfg = model_and_train_configs(params, None, train, **fields)
     train_cfg = train_cfg.model_copy(update={"progress": False})
     base = params.get("search") or {}
     threads = torch.get_num_threads() if args.jobs == 1 else 1

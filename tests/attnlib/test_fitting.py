@@ -1,5 +1,7 @@
 """build_and_fit and the refit on train + validation that small data gets."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -85,7 +87,13 @@ def test_refit_keeps_the_early_stopped_model_for_calibration():
     json.dumps(hist_r.to_dict())
     both = heldout_model(CFG, [hist_r, hist_r])
     assert len(both) == 2  # an ensemble's members, in order
-    assert heldout_model(CFG, [hist_r, hist]) is None  # a member without one: none at all
+    assert heldout_model(CFG, [hist_r, hist]) is None  # a member's weights unknown: none
+    mixed = heldout_model(CFG, [hist_r, hist], [refitted, plain])  # a refit discarded
+    for p, q in zip(plain.state_dict().values(), mixed.members[1].state_dict().values(),
+                    strict=True):  # fmt: skip
+        assert torch.equal(p, q)  # that member is its own early-stopped model
+    lost = replace(hist_r, heldout_state=None)  # refitted, its start lost (DDP)
+    assert heldout_model(CFG, [hist_r, lost], [refitted, refitted]) is None
     # an ensemble's val loss is the early-stopped members' (out of sample), as one model's
     from attnlib.data import Batches
     from attnlib.ensemble import Ensemble, ensemble_metrics
@@ -96,3 +104,17 @@ def test_refit_keeps_the_early_stopped_model_for_calibration():
     held = evaluate_loss(plain, Batches(val, 256), loss_fn(CFG), "cpu")
     assert fitted["best_val_loss"] == pytest.approx(held, rel=1e-5)
     assert hist_r.best_val_loss == pytest.approx(held, rel=1e-5)  # a single model's, alike
+
+
+def test_a_refit_that_fits_train_worse_is_discarded(monkeypatch):
+    from attnlib.models import build_model
+
+    train, val = data(1, 40), data(2, 16)
+    plain, _ = build_and_fit(CFG, tc(), train, val)
+    monkeypatch.setattr(F, "refit", lambda *a: build_model(CFG))  # untrained: a failed refit
+    kept, hist = build_and_fit(CFG, tc(refit=True), train, val)
+    for p, q in zip(plain.state_dict().values(), kept.state_dict().values(), strict=True):
+        assert torch.equal(p, q)  # the early-stopped model, not the refit
+    assert hist.refit_epochs == 0 and hist.heldout_state is None  # calibrated on val as usual
+    note = train_metrics(CFG, hist)["refit_rejected"]
+    assert note.startswith("the refit's loss on the training split") and "kept" in note

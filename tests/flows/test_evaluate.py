@@ -99,7 +99,8 @@ def parquet_series_file(path):
 
 
 CASES = {
-    "next_state": ("next_state", "d.txt", txt_file, {}),
+    "next_state": ("next_state", "d.txt", txt_file,  # calibrated on the refit's start
+                   {"train": {**TINY["train"], "refit": True}}),
     "classify_text": ("classify", "d.csv", text_file,  # char n-grams, 5-d vectors -> 8
                       {"encode": {"vectors": "vectors.txt"}}),
     "classify_series": ("classify", "d.txt", ucr_file,
