@@ -34,7 +34,12 @@ def build_and_fit(
     resume: bool = False,
 ) -> tuple[nn.Module, History]:  # fmt: skip
     """A seeded new model fitted on ``train`` (length-bucketed, shuffled batches), early
-    stopped on ``val``; returns it (holding its best weights) and its history."""
+    stopped on ``val``; returns it (holding its best weights) and its history.
+
+    With ``train_cfg.refit`` a new model is then trained on train + val for the early-stopped
+    epoch count and returned instead, unless it fits train worse (see REFIT_SLACK; the
+    history says why in ``refit_rejected``); the history keeps the early-stopped weights in
+    ``heldout_state`` for calibration."""
     seed_everything(train_cfg.seed)  # the same initial weights on every DDP rank too
     model = build_model(model_cfg)
     batches = Batches(
