@@ -114,11 +114,13 @@ class Ensemble(nn.Module):
         return y, torch.stack(weights).mean(0)  # (B, T) or (B, T, T)
 
 
-def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], val) -> dict:
+def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], val,
+                     heldout: nn.Module | None = None) -> dict:  # fmt: skip
     """train.json of an ensemble: its own val loss (the members' averaged probabilities;
-    after a refit, of the early-stopped members, as a single model reports it: the refitted
-    ones trained on val), and each member's metrics under ``members``."""
-    scored = heldout_model(model_cfg, histories, ensemble.members) or ensemble
+    after a refit, of ``heldout``, the early-stopped members (:func:`heldout_model`), as a
+    single model reports it: the refitted ones trained on val), and each member's metrics
+    under ``members``."""
+    scored = heldout or ensemble
     val_loss = evaluate_loss(scored, Batches(val, VAL_BATCH), loss_fn(model_cfg), "cpu")
     hist = History(best_val_loss=val_loss)  # what the task derives its entries from
     return {

@@ -23,8 +23,8 @@ from attnlib.train import Callback, History, evaluate_loss, fit, seed_everything
 VAL_BATCH = 256  # evaluation only: the loss is a per-target mean, whatever the batch size
 # A refit is kept only if it fits the training split (seen by both models) about as well as
 # the early-stopped model: loss <= SLACK x its loss + MARGIN. A new run cut at a fixed epoch
-# count can land in a loss spike: on GunPoint a refit ended at training loss 0.356 against
-# the early-stopped model's 0.0023 (seed 1, ALSTM-FCN, epoch 320), and tested at .71 vs .99.
+# count can land in a loss spike: on GunPoint refits ended at training losses of 0.037-2.3
+# against the early-stopped models' 0.00007-0.0034 (bench/results/refit_gunpoint.json).
 REFIT_SLACK, REFIT_MARGIN = 1.1, 0.01
 
 

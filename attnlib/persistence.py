@@ -117,8 +117,7 @@ def save_model(
         ``path`` as a Path.
     """
     path = Path(path)
-    if isinstance(model, Ensemble) and len(model) == 1:  # the member alone is the same model
-        model = model.members[0]
+    model = _alone(model)
     cfg = getattr(model, "config", None)
     if not isinstance(cfg, ModelConfig):
         raise TypeError("save_model needs a model with a ModelConfig at .config (see build_model)")
@@ -144,15 +143,18 @@ def save_model(
     try:
         save_file(_cpu_state(model), tmp / WEIGHTS_FILE, metadata={"format": "pt"})
         if heldout is not None:
-            if isinstance(heldout, Ensemble) and len(heldout) == 1:
-                heldout = heldout.members[0]
-            save_file(_cpu_state(heldout), tmp / HELDOUT_FILE, metadata={"format": "pt"})
+            save_file(_cpu_state(_alone(heldout)), tmp / HELDOUT_FILE, metadata={"format": "pt"})
         (tmp / META_FILE).write_text(text + "\n", encoding="utf-8")
         _swap_into_place(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def _alone(model: nn.Module) -> nn.Module:
+    """A one-member Ensemble's member (the same model, saved as a single one)."""
+    return model.members[0] if isinstance(model, Ensemble) and len(model) == 1 else model
 
 
 def _sibling(path: Path, tag: str) -> Path:

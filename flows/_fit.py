@@ -72,7 +72,7 @@ def fit_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceDat
     if train_cfg.ensemble > 1:
         fitted = train_members(model_cfg, train_cfg, train, val, resume, nproc)
         model, hists = Ensemble([m for m, _ in fitted]), [h for _, h in fitted]
-        metrics = ensemble_metrics(model_cfg, model, hists, val)
-        return model, hists[0], metrics, heldout_model(model_cfg, hists, model.members)
+        heldout = heldout_model(model_cfg, hists, model.members)
+        return model, hists[0], ensemble_metrics(model_cfg, model, hists, val, heldout), heldout
     model, hist = train_model(model_cfg, train_cfg, train, val, resume, nproc)
     return model, hist, train_metrics(model_cfg, hist), heldout_model(model_cfg, [hist])

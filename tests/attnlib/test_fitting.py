@@ -100,7 +100,7 @@ def test_refit_keeps_the_early_stopped_model_for_calibration():
     from attnlib.models import loss_fn
     from attnlib.train import evaluate_loss
 
-    fitted = ensemble_metrics(CFG, Ensemble([refitted, refitted]), [hist_r, hist_r], val)
+    fitted = ensemble_metrics(CFG, Ensemble([refitted, refitted]), [hist_r, hist_r], val, both)
     held = evaluate_loss(plain, Batches(val, 256), loss_fn(CFG), "cpu")
     assert fitted["best_val_loss"] == pytest.approx(held, rel=1e-5)
     assert hist_r.best_val_loss == pytest.approx(held, rel=1e-5)  # a single model's, alike

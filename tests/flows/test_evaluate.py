@@ -227,12 +227,12 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}
     if task != "forecast":
         calibrated_probabilities_and_sets(tmp_path, task, name, saved["temperature"])
-    fitted_on_the_heldout_start(tmp_path, task, trust, saved)
+    fitted_on_the_heldout_start(tmp_path, task, trust, saved, params["train"]["refit"] is True)
 
 
-def fitted_on_the_heldout_start(tmp_path, task, trust, saved):
-    """A refitted model (tiny data: ``train.refit: auto`` is on) is calibrated on the
-    validation predictions of the early-stopped model the refit started from."""
+def fitted_on_the_heldout_start(tmp_path, task, trust, saved, asked: bool):
+    """A refitted model (``asked``: the case sets ``train.refit: true``) is calibrated on
+    the validation predictions of the early-stopped model the refit started from."""
     import torch
 
     from attnlib.data import PAD_ID
@@ -244,7 +244,7 @@ def fitted_on_the_heldout_start(tmp_path, task, trust, saved):
     fitted = json.loads((tmp_path / "metrics/train.json").read_text())
     refitted = any("refit_epochs" in m for m in [fitted, *fitted.get("members", [])])
     heldout = load_heldout(tmp_path / "models/model")
-    assert (heldout is not None) == refitted
+    assert (heldout is not None) == refitted == asked  # asked for, and kept by the guard
     assert trust["conformal"]["fitted_on"] == ("val, pre-refit model" if refitted else "val")
     if not refitted or task == "forecast":
         return
