@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(VENV_PATH) $(BIN)/pytest -q
+	$(VENV_PATH) $(BIN)/pytest -q --durations=15
 
 # One Prefect server serves every stage (PREFECT_API_URL set by you wins: nothing is started).
 repro: install

@@ -91,8 +91,16 @@ def _objective(
     trial.set_user_attr("worker", worker)
     overrides = suggest(trial, config.space)
     m_cfg, t_cfg = apply_overrides(model, train_config, overrides)
-    # a trial's budget is the search's own (min_steps scaling is for the final fit)
-    t_cfg = t_cfg.model_copy(update={"epochs": config.epochs, "progress": False, "min_steps": 0})
+    # a trial's budget and patience are the search's own (min_steps scaling is for the final
+    # fit); a trial stopped by its patience is complete, valued at its best epoch
+    t_cfg = t_cfg.model_copy(
+        update={
+            "epochs": config.epochs,
+            "patience": config.patience or config.epochs,
+            "progress": False,
+            "min_steps": 0,
+        }
+    )
     epochs_run = 0
 
     def report(epoch: int, logs: dict) -> None:

@@ -178,12 +178,15 @@ class SearchConfig(BaseModel):
     timeout: float = Field(0, ge=0)  # seconds per worker; 0 = no time budget
     epochs: int = Field(10, ge=1)  # max epochs per trial
     sampler: Literal["tpe", "random"] = "tpe"
-    pruner: Literal["median", "hyperband", "halving", "none"] = "median"  # halving: successive
+    pruner: Literal["median", "hyperband", "halving", "none"] = "halving"  # halving: successive
     storage: str = ""  # SQLAlchemy URL; "" = the stage's default SQLite file
     study_name: str = Field("attnlib", min_length=1)
     metric: Literal["val_loss"] = "val_loss"  # minimised; never a test-split number
     startup_trials: int = Field(2, ge=0)  # random (TPE) and never pruned (median) at first
     warmup_epochs: int = Field(1, ge=1)  # median pruner: epochs a trial trains before a verdict
+    # a trial stops after this many epochs without a lower val loss and counts as complete
+    # with its best epoch's loss (early stopping inside the trial); 0 = off
+    patience: int = Field(1, ge=0)
     heartbeat_interval: int = Field(10, ge=1)  # seconds between a running trial's heartbeats
     grace_period: int = Field(60, ge=1)  # seconds without heartbeat before a trial is failed
     space: dict[str, Dim] = {}

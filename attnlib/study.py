@@ -85,6 +85,10 @@ def _digest(*datas: SequenceData) -> str:
     return h.hexdigest()
 
 
+# the search keys that change what a trial computes (n_trials, storage, ... do not)
+TRIAL_KEYS = set("epochs sampler pruner startup_trials warmup_epochs patience metric".split())
+
+
 def study_name_for(
     config: SearchConfig,
     model: ModelConfig,
@@ -95,9 +99,7 @@ def study_name_for(
     """``<study_name>-<fingerprint>``: same space, configs and data -> same study."""
     spec = {
         "space": {k: d.to_dict() for k, d in config.space.items()},
-        **config.model_dump(
-            include={"epochs", "sampler", "pruner", "startup_trials", "warmup_epochs", "metric"}
-        ),  # fmt: skip
+        **config.model_dump(include=TRIAL_KEYS),
         "model": model.model_dump(),
         "train": train_config.model_dump(exclude={"device", "progress", "epochs"}),
         "data": _digest(train_data, val_data),

@@ -8,12 +8,17 @@ The sampler is left out (each trial's curve is fixed), so this isolates the prun
 and adds the floor: the epochs of a rule that stops every trial after one epoch unless it
 is the best so far there (the least a pruner can spend without losing a new best).
 
+A trial's value is its best epoch (as the search's objective returns it); ``patience``
+rows add ``search.patience``: a trial also stops at its first epoch without a lower loss.
+
     python bench/pruning_replay.py   # reads / writes bench/results/search_pruning*.json
+    python bench/pruning_replay.py bench/results/search_pruning_trec6.json
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,23 +41,27 @@ PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
 }
 
 
-def replay(curves: list[list[float]], pruner: optuna.pruners.BasePruner) -> dict:
-    """Epochs spent and best full-length loss when ``pruner`` watches these curves."""
+def replay(curves: list[list[float]], pruner: optuna.pruners.BasePruner, patience: int = 0) -> dict:
+    """Epochs spent and best complete trial's loss when ``pruner`` watches these curves."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(pruner=pruner)
     epochs, finals = [], []
     for curve in curves:
-        trial = study.ask()
+        trial, pruned, best, bad = study.ask(), False, float("inf"), 0
         for step, value in enumerate(curve, start=1):
+            best, bad = (value, 0) if value < best else (best, bad + 1)
             trial.report(value, step)
+            if patience and bad >= patience:
+                break  # early stopping inside the trial: complete, valued at its best epoch
             if step < len(curve) and trial.should_prune():
+                pruned = True
                 break
         epochs.append(step)
-        if step == len(curve):
-            study.tell(trial, curve[-1])
-            finals.append(curve[-1])
-        else:
+        if pruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, best)
+            finals.append(best)
     return {"epochs_per_trial": epochs, "total_epochs": sum(epochs),
             "best_val_loss": min(finals)}  # fmt: skip
 
@@ -64,31 +73,35 @@ def floor(curves: list[list[float]]) -> dict:
         if curve[0] < best1:
             best1 = curve[0]
             epochs.append(len(curve))
-            finals.append(curve[-1])
+            finals.append(min(curve))
         else:
             epochs.append(1)
     return {"epochs_per_trial": epochs, "total_epochs": sum(epochs),
             "best_val_loss": min(finals)}  # fmt: skip
 
 
-def main() -> None:
-    source = json.loads((RESULTS / "search_pruning.json").read_text())
+def main(argv: list[str]) -> None:
+    path = Path(argv[0]).resolve() if argv else RESULTS / "search_pruning.json"
+    source = json.loads(path.read_text())
     unpruned = next(r for r in source["results"] if r["pruner"] == "none")
     curves, full = unpruned["curves"], unpruned["total_epochs"]
     best = unpruned["best_val_loss"]
     rows = {name: replay(curves, make()) for name, make in PRUNERS.items()}
+    for name, make in (("none", P.NopPruner), *list(PRUNERS.items())[:2]):
+        rows[f"{name.split(' (')[0]} + patience 1"] = replay(curves, make(), patience=1)
     rows["floor: keep only each new best after epoch 1"] = floor(curves)
     for row in rows.values():
         row["epochs_pct"] = round(100 * row["total_epochs"] / full, 1)
         row["best_gap_pct"] = round(100 * (row["best_val_loss"] / best - 1), 2)
-    out = {"source": "bench/results/search_pruning.json (the unpruned study's curves)",
+    out = {"source": f"{path.relative_to(RESULTS.parent.parent)} (the unpruned study's curves)",
            "trials": len(curves), "unpruned_epochs": full, "unpruned_best": best,
            "results": rows}  # fmt: skip
-    (RESULTS / "search_pruning_replay.json").write_text(json.dumps(out, indent=2) + "\n")
+    dest = RESULTS / path.name.replace("search_pruning", "search_pruning_replay")
+    dest.write_text(json.dumps(out, indent=2) + "\n")
     for name, row in rows.items():
         print(f"{name:55s} {row['total_epochs']:3d} epochs = {row['epochs_pct']:5.1f} %  "
               f"best {row['best_val_loss']:.4f} ({row['best_gap_pct']:+.2f} %)")  # fmt: skip
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,7 +1,9 @@
 """Pruned vs unpruned search on the default data, at the same number of trials.
 
 For each pruner, one study with the default search space and base configs of params.yaml:
-its best validation loss and the epochs it trained in total. Writes
+its best validation loss and the epochs it trained in total. The pruned studies keep
+``search.patience`` (a trial stops when its val loss stops falling); the unpruned one
+(``none``) runs every trial to ``--epochs``. Writes
 bench/results/search_pruning.json and prints a summary. Aim: the pruned best within 2% of
 the unpruned best at <= 40% of its epochs.
 
@@ -94,6 +96,7 @@ def one_study(cfg: SearchConfig, train, val, model, train_cfg, storage: str, thr
     trials = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     return {
         "pruner": cfg.pruner,
+        "patience": cfg.patience,
         "trials": len(trials),
         "pruned": sum(t.state == TrialState.PRUNED for t in trials),
         "best_val_loss": study.best_value,
@@ -151,6 +154,8 @@ def main() -> None:
                     "n_trials": args.trials,
                     "epochs": args.epochs,
                     "pruner": pruner,
+                    # the unpruned reference runs every trial's epochs in full
+                    **({"patience": 0} if pruner == "none" else {}),
                     "timeout": 0,
                     "storage": "",
                 }  # fmt: skip

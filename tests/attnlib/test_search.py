@@ -58,6 +58,7 @@ def tiny(**search):
             "n_trials": 4,
             "epochs": 3,
             "pruner": "none",
+            "patience": 0,
             "heartbeat_interval": 1,
             "grace_period": 2,
             "space": {"lr": {"min": 1e-3, "max": 1e-1, "log": True}},
@@ -201,6 +202,7 @@ def test_study_name_changes_with_what_makes_trials_comparable():
     assert name.startswith("attnlib-") and name == study_name_for(cfg, model, train, tr, va)
     assert study_name_for(cfg.model_copy(update={"n_trials": 9}), model, train, tr, va) == name
     assert study_name_for(cfg.model_copy(update={"epochs": 9}), model, train, tr, va) != name
+    assert study_name_for(cfg.model_copy(update={"patience": 2}), model, train, tr, va) != name
     assert study_name_for(cfg, model.model_copy(update={"hidden_dim": 9}), train, tr, va) != name
     assert study_name_for(cfg, model, train, tr, markov_data(16, 3)) != name
 
@@ -272,8 +274,8 @@ def _states(db):
 def test_sigkill_mid_trial_then_rerun_ends_with_exactly_n_trials(tmp_path):
     n, k = 4, 2
     space = {"lr": {"min": 1e-3, "max": 1e-1, "log": True}}
-    search = {"n_trials": n, "epochs": 6, "pruner": "none", "heartbeat_interval": 1,
-              "grace_period": 2, "space": space}  # fmt: skip
+    search = {"n_trials": n, "epochs": 6, "pruner": "none", "patience": 0,
+              "heartbeat_interval": 1, "grace_period": 2, "space": space}  # fmt: skip
     cfg, _, _, model, train = tiny(**search)
     tr, va = markov_data(300, 1), markov_data(40, 2)  # slow enough to be killed mid-trial
     torch.save({"train": [tr.x, tr.lengths, tr.y], "val": [va.x, va.lengths, va.y]},
@@ -336,3 +338,32 @@ def test_progress_bar_counts_finished_trials(tmp_path, monkeypatch):
     )
     assert len(finished(study)) == 2
     assert len(consoles) == 1 and "search trials" in consoles[0].export_text()
+
+
+def test_trial_patience_stops_a_trial_whose_val_loss_stopped_falling(tmp_path):
+    """patience 1: each trial is the unstopped trial's curve up to its first rise."""
+    space = {"lr": {"values": [0.1, 0.3]}, "dropout": {"min": 0.0, "max": 0.5}}
+    runs = {}
+    for patience in (0, 1):  # the random sampler proposes the same trials to both studies
+        cfg, tr, _, model, train = tiny(
+            n_trials=4, epochs=6, sampler="random", patience=patience, space=space
+        )
+        # uniform tokens: the better the model learns the chain, the worse it does on these
+        g = torch.Generator().manual_seed(3)
+        va = SequenceData.next_state([torch.randint(2, V, (10,), generator=g).tolist()
+                                      for _ in range(16)])  # fmt: skip
+        study = run_search(cfg, tr, va, model=model, train_config=train,
+                           storage=f"sqlite:///{tmp_path}/p{patience}.db")  # fmt: skip
+        runs[patience] = sorted(finished(study), key=lambda t: t.number)
+    stopped = 0
+    for full, short in zip(runs[0], runs[1], strict=True):
+        assert full.params == short.params and short.state == TrialState.COMPLETE
+        curve = [v for _, v in sorted(full.intermediate_values.items())]
+        assert len(curve) == full.user_attrs["epochs"] == 6
+        rise = next((i for i in range(1, 6) if curve[i] >= min(curve[:i])), 5)
+        got = [v for _, v in sorted(short.intermediate_values.items())]
+        assert short.user_attrs["epochs"] == rise + 1 == len(got)
+        assert got == pytest.approx(curve[: rise + 1])
+        assert short.value == pytest.approx(min(got))
+        stopped += rise < 5
+    assert stopped >= 1  # the val data make the val loss rise within 6 epochs
