@@ -103,13 +103,13 @@ CASES = {
                    {"train": {**TINY["train"], "refit": True}}),
     "classify_text": ("classify", "d.csv", text_file,  # char n-grams, 5-d vectors -> 8
                       {"encode": {"vectors": "vectors.txt"}}),
-    "classify_series": ("classify", "d.txt", ucr_file,
-                        {"train": {"name": "cnn_bilstm_attention"}}),  # pooled attention
+    "classify_series": ("classify", "d.txt", ucr_file,  # pooled attention
+                        {"train": {**TINY["train"], "name": "cnn_bilstm_attention"}}),
     "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file,
                               {"evaluate": {**TINY["evaluate"], "top_k": 3}}),
     "classify_tsv_text": ("classify", "d.tsv", tsv_file, {"encode": {"vectors": ""}}),
     "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
-                                {"train": {"name": "cnn_bilstm_attention"}}),
+                                {"train": {**TINY["train"], "name": "cnn_bilstm_attention"}}),
     "forecast": ("forecast", "d.csv", long_file,
                  {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]}}),
 }  # fmt: skip
@@ -149,6 +149,8 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     for stage in (ingest, encode, split, train, evaluate, export):
         stage()
 
+    fitted = json.loads((tmp_path / "metrics/train.json").read_text())
+    assert all(r["epochs_run"] <= 2 for r in fitted.get("members", [fitted]))  # TINY applies
     report = json.loads((tmp_path / "metrics/eval.json").read_text())
     saved = json.loads((tmp_path / "models/calibration.json").read_text())
     bundled = read_meta(tmp_path / "export").extra["trust"]
