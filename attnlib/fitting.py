@@ -54,9 +54,8 @@ def build_and_fit(
     if train_cfg.refit:
         refitted = refit(model_cfg, train_cfg, train, val, hist.best_epoch + 1)
         plain = loss_fn(model_cfg, train_cfg.model_copy(update={"label_smoothing": 0.0}))
-        before, after = (
-            evaluate_loss(m, Batches(train, VAL_BATCH), plain) for m in (model, refitted)
-        )
+        train_b = Batches(train, VAL_BATCH)
+        before, after = (evaluate_loss(m, train_b, plain) for m in (model, refitted))
         if after > REFIT_SLACK * before + REFIT_MARGIN:
             hist.refit_rejected = (f"the refit's loss on the training split ({after:.4g}) is "
                                    f"worse than the early-stopped model's ({before:.4g}): kept "

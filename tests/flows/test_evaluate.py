@@ -229,12 +229,14 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}
     if task != "forecast":
         calibrated_probabilities_and_sets(tmp_path, task, name, saved["temperature"])
-    fitted_on_the_heldout_start(tmp_path, task, trust, saved, params["train"]["refit"] is True)
+    fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted,
+                                params["train"]["refit"] is True)  # fmt: skip
 
 
-def fitted_on_the_heldout_start(tmp_path, task, trust, saved, asked: bool):
+def fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted: dict, asked: bool):
     """A refitted model (``asked``: the case sets ``train.refit: true``) is calibrated on
-    the validation predictions of the early-stopped model the refit started from."""
+    the validation predictions of the early-stopped model the refit started from
+    (``fitted``: metrics/train.json)."""
     import torch
 
     from attnlib.data import PAD_ID
@@ -243,7 +245,6 @@ def fitted_on_the_heldout_start(tmp_path, task, trust, saved, asked: bool):
     from attnlib.trust import fit_temperature, real_positions
     from flows._data import load_data
 
-    fitted = json.loads((tmp_path / "metrics/train.json").read_text())
     refitted = any("refit_epochs" in m for m in [fitted, *fitted.get("members", [])])
     heldout = load_heldout(tmp_path / "models/model")
     assert (heldout is not None) == refitted == asked  # asked for, and kept by the guard
