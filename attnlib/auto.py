@@ -183,6 +183,13 @@ def dropout(p: DataProfile) -> tuple[Choice, ...]:
     return tuple(Choice(k, v, task.auto_dropout_why) for k, v in rates.items())
 
 
+def label_smoothing(p: DataProfile) -> Choice:
+    """Smoothed class targets where the task's rule asks for them
+    (:meth:`attnlib.tasks.base.Task.default_label_smoothing`)."""
+    eps, why = get_task(p.task).default_label_smoothing(p)
+    return Choice("label_smoothing", eps, why)
+
+
 def search_enabled(p: DataProfile, trial_epochs: int, batch: int) -> Choice:
     """Search only where validation can rank trials, and where a trial is long enough to
     rank what a configuration reaches rather than how fast it starts (``search.enabled:
@@ -221,6 +228,7 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
     take(batch_size(p))
     for c in dropout(p):
         take(c)
+    take(label_smoothing(p))
     bs = out.get("batch_size")
     regularised = any((out.get(k) or 0) > 0 for k in ("locked_dropout", "weight_drop"))
     for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised):

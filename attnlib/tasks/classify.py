@@ -66,6 +66,14 @@ class Classify(Task):
             "token classification: the whole sequence is known, so read it in both directions"
         )
 
+    def default_label_smoothing(self, profile):
+        if profile.input_kind == "tokens":
+            return 0.1, ("token classification: targets smoothed by 0.1 (on TREC-6 and Rotten "
+                         "Tomatoes validation accuracy +3.5 and +2.6 points, validation loss "
+                         "lower; bench/results/recipe_validation.json)")  # fmt: skip
+        return 0.0, ("numeric series: validation splits of a few dozen series, all or nearly "
+                     "all right, cannot show what smoothing does: off")  # fmt: skip
+
     def build_head(self, cfg, dim: int) -> nn.Module:
         binary = cfg.num_classes == 2  # one logit, squeezed to (B,)
         out = 1 if binary else cfg.num_classes

@@ -15,7 +15,8 @@ from attnlib.data import SequenceData
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
 AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
               "refit": "auto", "ensemble": "auto", "embedding_dropout": "auto",
-              "locked_dropout": "auto", "weight_drop": "auto", "lr": 0.003}  # fmt: skip
+              "locked_dropout": "auto", "weight_drop": "auto", "label_smoothing": "auto",
+              "lr": 0.003}  # fmt: skip
 
 
 def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
@@ -77,6 +78,7 @@ def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
         "embedding_dropout",
         "locked_dropout",
         "weight_drop",
+        "label_smoothing",
     }
     assert all(c.why and c.line().startswith(c.key) for c in made)
     # the epoch budget follows the hand-set batch size: 40 / 32 -> 2 batches an epoch
@@ -108,6 +110,21 @@ def test_small_data_averages_several_members():
     assert members(task="next_state", kind="tokens", n=200, targets=10_000) == 1
     out, _ = resolve_train(profile(n=50), {**AUTO_TRAIN, "ensemble": 1}, MODELS)
     assert out["ensemble"] == 1  # set by hand
+
+
+def test_token_classification_smooths_its_targets_and_nothing_else_does():
+    def eps(**kw):
+        out, made = resolve_train(profile(**kw), AUTO_TRAIN, MODELS)
+        assert {c.key: c.why for c in made}["label_smoothing"]
+        return out["label_smoothing"]
+
+    assert eps(task="classify", kind="tokens", n=5000) == 0.1
+    assert eps(task="classify", kind="numeric", n=50) == 0.0
+    assert eps(task="next_state", kind="tokens", n=280, targets=25000) == 0.0
+    assert eps(task="forecast", kind="numeric", n=100) == 0.0
+    out, _ = resolve_train(profile(kind="tokens"), {**AUTO_TRAIN, "label_smoothing": 0.2},
+                           MODELS)  # fmt: skip
+    assert out["label_smoothing"] == 0.2  # set by hand
 
 
 def test_language_models_get_awd_dropout_and_other_tasks_none():
