@@ -5,7 +5,7 @@ in-process on the train split with early stopping on val, and reports the best v
 (the plain loss, also when training used label smoothing) and, for classification, val
 accuracy. The test split is never read: this is the evidence a default may be chosen on.
 
-    python bench/recipe_validation.py trec6 classify --variants defaults,label_smoothing
+    python bench/recipe_validation.py trec6 classify --variants no_smoothing,label_smoothing
     python bench/recipe_validation.py bach_chorales next_state --variants defaults,awd
     python bench/recipe_validation.py gunpoint classify --variants defaults,alstm_fcn
     python bench/recipe_validation.py trec6 classify --ensemble 3
@@ -35,6 +35,7 @@ VARIANTS = {
     "alstm_fcn": {"name": "alstm_fcn"},
     "adamw+cosine": {"optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine"},
     "label_smoothing": {"label_smoothing": 0.1},
+    "no_smoothing": {"label_smoothing": 0.0},
     "awd": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0},
     "awd4": {"embedding_dropout": 0.1, "locked_dropout": 0.4, "dropout": 0.0},
     "awd+wd3": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "weight_drop": 0.3},
