@@ -15,7 +15,7 @@ from torch import nn
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.io import write_json_atomic
-from attnlib.models import build_model, loss_fn
+from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.runtime import resolve_device
 from attnlib.tasks import get_task
 from attnlib.train import Callback, History, evaluate_loss, fit, seed_everything
@@ -45,15 +45,13 @@ def build_and_fit(
     batches = Batches(
         train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )
+    plain = plain_loss_fn(model_cfg, train_cfg)  # early stopping and the refit guard
     hist = fit(
         model, batches, Batches(val, VAL_BATCH), train_cfg, loss_fn=loss_fn(model_cfg, train_cfg),
-        # early stopping watches the plain loss: label smoothing is a training device only
-        val_loss_fn=loss_fn(model_cfg, train_cfg.model_copy(update={"label_smoothing": 0.0})),
-        callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
+        val_loss_fn=plain, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
     if train_cfg.refit:
         refitted = refit(model_cfg, train_cfg, train, val, hist.best_epoch + 1)
-        plain = loss_fn(model_cfg, train_cfg.model_copy(update={"label_smoothing": 0.0}))
         train_b = Batches(train, VAL_BATCH)
         before, after = (evaluate_loss(m, train_b, plain) for m in (model, refitted))
         if after > REFIT_SLACK * before + REFIT_MARGIN:

@@ -31,7 +31,7 @@ from optuna.trial import TrialState
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
-from attnlib.models import build_model, loss_fn
+from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.search_report import (  # noqa: F401  (re-exported)
     best_params,
     history,
@@ -124,7 +124,7 @@ def _objective(
             val_b,
             t_cfg,
             loss_fn=loss_fn(m_cfg, t_cfg),
-            val_loss_fn=loss_fn(m_cfg, t_cfg.model_copy(update={"label_smoothing": 0.0})),
+            val_loss_fn=plain_loss_fn(m_cfg, t_cfg),
             callbacks=[report],
         )
     except TrainingError as exc:  # diverged (NaN / inf loss): a hopeless setting, not a bug

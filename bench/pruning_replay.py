@@ -44,7 +44,8 @@ PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
 def replay(curves: list[list[float]], pruner: optuna.pruners.BasePruner, patience: int = 0) -> dict:
     """Epochs spent and best complete trial's loss when ``pruner`` watches these curves."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.create_study(pruner=pruner)
+    # a fixed name: Hyperband assigns trials to brackets by a hash of it (else random)
+    study = optuna.create_study(pruner=pruner, study_name="replay")
     epochs, finals = [], []
     for curve in curves:
         trial, pruned, best, bad = study.ask(), False, float("inf"), 0
@@ -87,8 +88,11 @@ def main(argv: list[str]) -> None:
     curves, full = unpruned["curves"], unpruned["total_epochs"]
     best = unpruned["best_val_loss"]
     rows = {name: replay(curves, make()) for name, make in PRUNERS.items()}
-    for name, make in (("none", P.NopPruner), *list(PRUNERS.items())[:2]):
-        rows[f"{name.split(' (')[0]} + patience 1"] = replay(curves, make(), patience=1)
+    halving = PRUNERS["successive halving, rate 3 (search.pruner: halving)"]
+    median = PRUNERS["median (search.pruner: median)"]
+    for label, make in (("none", P.NopPruner), ("median", median),
+                        ("successive halving, rate 3", halving)):  # fmt: skip
+        rows[f"{label} + patience 1"] = replay(curves, make(), patience=1)
     rows["floor: keep only each new best after epoch 1"] = floor(curves)
     for row in rows.values():
         row["epochs_pct"] = round(100 * row["total_epochs"] / full, 1)

@@ -75,7 +75,7 @@ def val_accuracy(model, val) -> float:
 
 def train_one(task, overrides: dict, seed: int, train, val, meta):
     from attnlib.data import Batches
-    from attnlib.models import build_model, loss_fn
+    from attnlib.models import build_model, loss_fn, plain_loss_fn
     from attnlib.train import fit, seed_everything
     from flows._data import model_fields
     from flows._params import load_params, model_and_train_configs
@@ -89,7 +89,7 @@ def train_one(task, overrides: dict, seed: int, train, val, meta):
     model = build_model(mc)
     hist = fit(model, Batches(train, tc.batch_size, shuffle=True, bucket=tc.bucket, seed=seed),
                Batches(val, 256), tc, loss_fn=loss_fn(mc, tc),
-               val_loss_fn=loss_fn(mc, tc.model_copy(update={"label_smoothing": 0.0})))  # fmt: skip
+               val_loss_fn=plain_loss_fn(mc, tc))  # fmt: skip
     return model.eval(), mc, hist
 
 

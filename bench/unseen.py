@@ -14,6 +14,7 @@ and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}`
 
     python bench/unseen.py                # all six, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
+    python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help=f"default all: {NAMES}")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--out",
+        default="unseen",
+        help="results as bench/results/OUT.{json,md} (e.g. a variant's runs)",
+    )
     parser.add_argument("--merge", action="store_true",
                         help="keep other sets' results from an earlier unseen.json")  # fmt: skip
     args = parser.parse_args(argv)
@@ -128,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             overrides = {"task": task, "ingest.source": rel}
             results.append(run_seeds(name, task, overrides, args.seeds, env, {rel: path}))
             results[-1]["published"] = PUBLISHED.get(name, {})
-            kept = merge(results, "unseen", NAMES) if args.merge else results
-            write_json_atomic(RESULTS / "unseen.json", kept)  # partial results survive
+            kept = merge(results, args.out, NAMES) if args.merge else results
+            write_json_atomic(RESULTS / f"{args.out}.json", kept)  # partial results survive
     md = table(kept)
-    write_text_atomic(RESULTS / "unseen.md", md)
+    write_text_atomic(RESULTS / f"{args.out}.md", md)
     print(md)
     return 1 if any("error" in x for r in results for x in r["runs"]) else 0
 

@@ -108,3 +108,9 @@ def loss_fn(config: ModelConfig, train: TrainConfig | None = None) -> Callable:
     ``train`` may choose among the task's variants (``train.loss``: mse or huber).
     """
     return get_task(config.task).loss(config, train)
+
+
+def plain_loss_fn(config: ModelConfig, train: TrainConfig) -> Callable:
+    """:func:`loss_fn` without label smoothing: what early stopping, the search and the
+    refit guard compare (smoothing is a training device only)."""
+    return loss_fn(config, train.model_copy(update={"label_smoothing": 0.0}))
