@@ -121,14 +121,23 @@ def epochs(p: DataProfile, batch: int, regularised: bool = False) -> tuple[Choic
                    "at least 5"))  # fmt: skip
 
 
-def refit(p: DataProfile) -> Choice:
-    """Small data: pick the epoch count on validation, then refit on train + validation."""
-    if p.n_targets < SMALL:
-        return Choice("refit", True, f"{p.n_targets} < {SMALL} training targets: the epoch "
-                      "count is chosen on validation, then the model is refitted on "
-                      "train + validation for that many epochs")  # fmt: skip
-    return Choice("refit", False, f"{p.n_targets} >= {SMALL} training targets: the best "
-                  "validation checkpoint is kept")  # fmt: skip
+def select(p: DataProfile) -> Choice:
+    """The loss the checkpoint is chosen on: the task's rule
+    (:meth:`attnlib.tasks.base.Task.default_select`)."""
+    value, why = get_task(p.task).default_select(p, SMALL)
+    return Choice("select", value, why)
+
+
+def refit(selected: str) -> Choice:
+    """A refit on train + validation where validation chose nothing (``select: train``):
+    the validation series then train the kept model too, once the first fit's held-out
+    predictions have calibrated it."""
+    if selected == "train":
+        return Choice("refit", True, "the checkpoint is chosen on the training loss: the "
+                      "first model's validation predictions calibrate, then a new model "
+                      "trains on train + validation for the same budget")  # fmt: skip
+    return Choice("refit", False, "validation chose the checkpoint: a refit would train "
+                  "on it blind (measured: gains on some sets, losses on others)")  # fmt: skip
 
 
 def val_share(n_examples: int, sequences: bool = True) -> Choice:
@@ -233,7 +242,8 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
     regularised = any((out.get(k) or 0) > 0 for k in ("locked_dropout", "weight_drop"))
     for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised):
         take(c)
-    take(refit(p))
+    take(select(p))
+    take(refit(out.get("select")))
     take(ensemble(p))
     return out, made
 

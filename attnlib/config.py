@@ -161,7 +161,12 @@ class TrainConfig(_Frozen):
     # forecast: the regression loss of the search's trials and of the final fit alike;
     # next_state / classify always use cross-entropy and accept only the default
     loss: Literal["mse", "huber"] = "mse"
-    # pick the epoch count on validation, then refit on train + val for that many epochs
+    # the loss the checkpoint and early stopping watch: "val" (the validation loss) or
+    # "train" (the epoch's training loss, over the whole budget: the protocol of the UCR
+    # deep-learning benchmarks, where a validation share of a few series picks noise)
+    select: Literal["val", "train"] = "val"
+    # after the fit, a new model on train + val: for the epoch count validation chose
+    # (select: val), or for the same budget, again at its lowest training loss (select: train)
     refit: bool = False
     progress: bool = True
     # the training recipe (attnlib/optim.py): defaults keep the original Adam, constant lr
@@ -196,6 +201,7 @@ AUTO_KEYS = (
     "batch_size",
     "epochs",
     "patience",
+    "select",
     "refit",
     "ensemble",
     "embedding_dropout",

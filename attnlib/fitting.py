@@ -51,7 +51,11 @@ def build_and_fit(
         val_loss_fn=plain, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
     if train_cfg.refit:
-        refitted = refit(model_cfg, train_cfg, train, val, hist.best_epoch + 1)
+        # select: train chose nothing on val: the refit gets the same budget (as far as
+        # the first fit ran) and is again kept at its lowest training loss
+        by_train = train_cfg.select == "train"
+        epochs = hist.epochs_run if by_train else hist.best_epoch + 1
+        refitted = refit(model_cfg, train_cfg, train, val, epochs)
         train_b = Batches(train, VAL_BATCH)
         before, after = (evaluate_loss(m, train_b, plain) for m in (model, refitted))
         if after > REFIT_SLACK * before + REFIT_MARGIN:
@@ -61,7 +65,7 @@ def build_and_fit(
             return model, hist
         # kept for calibration: its validation predictions are out of sample, the refit's not
         hist.heldout_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        model, hist.refit_epochs = refitted, hist.best_epoch + 1
+        model, hist.refit_epochs = refitted, epochs
     return model, hist
 
 
@@ -71,8 +75,10 @@ class _Enough(Exception):
 
 def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
           val: SequenceData, epochs: int) -> nn.Module:  # fmt: skip
-    """A new seeded model trained on train + val for ``epochs`` epochs, the count early
-    stopping chose on val; no early stopping (val is now seen), the last weights kept.
+    """A new seeded model trained on train + val for ``epochs`` epochs, the count the first
+    fit chose; no early stopping (val is now seen). Kept: the last weights (``select:
+    val``: the count was the choice), or those of the lowest training loss (``select:
+    train``, as in the first fit).
 
     Same optimiser, schedule and epoch budget as the first fit, cut after ``epochs``, so
     the learning rate follows the same course; val still reports a (now in-sample) loss.
@@ -84,14 +90,17 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
         both, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )
     cfg = train_cfg.model_copy(update={"patience": train_cfg.epochs})  # never stops early
+    val_b, loss = Batches(val, VAL_BATCH), loss_fn(model_cfg, train_cfg)
+    if train_cfg.select == "train":
+        fit(model, batches, val_b, cfg, loss_fn=loss, max_epochs=epochs)
+        return model
 
     def stop(epoch: int, logs: dict) -> None:
         if epoch + 1 >= epochs:
             raise _Enough
 
     try:
-        fit(model, batches, Batches(val, VAL_BATCH), cfg, loss_fn=loss_fn(model_cfg, train_cfg),
-            callbacks=[stop])  # fmt: skip
+        fit(model, batches, val_b, cfg, loss_fn=loss, callbacks=[stop])
     except _Enough:
         pass
     return model

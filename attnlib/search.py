@@ -92,13 +92,15 @@ def _objective(
     overrides = suggest(trial, config.space)
     m_cfg, t_cfg = apply_overrides(model, train_config, overrides)
     # a trial's budget and patience are the search's own (min_steps scaling is for the final
-    # fit); a trial stopped by its patience is complete, valued at its best epoch
+    # fit); a trial stopped by its patience is complete, valued at its best epoch (of the
+    # validation loss: what the study ranks, whatever the final fit's train.select)
     t_cfg = t_cfg.model_copy(
         update={
             "epochs": config.epochs,
             "patience": config.patience or config.epochs,
             "progress": False,
             "min_steps": 0,
+            "select": "val",
         }
     )
     epochs_run = 0

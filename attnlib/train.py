@@ -1,9 +1,10 @@
 """A model-agnostic trainer: ``fit(model, train, val, config, loss_fn=..., callbacks=...)``.
 
 Adam or AdamW and an lr schedule (attnlib.optim), gradient clipping, early stopping on
-validation loss that restores the best weights, and a checkpoint after every epoch holding
-everything a killed run needs to resume and finish exactly as an uninterrupted one would:
-weights, optimiser, lr schedule, grad-scaler, RNG states, epoch, best-so-far and history.
+validation loss (or training loss, ``select: train``) that restores the best weights, and
+a checkpoint after every epoch holding everything a killed run needs to resume and finish
+exactly as an uninterrupted one would: weights, optimiser, lr schedule, grad-scaler, RNG
+states, epoch, best-so-far and history.
 """
 
 from __future__ import annotations
@@ -129,8 +130,12 @@ def fit(
     callbacks: Iterable[Callback] = (),
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
+    max_epochs: int | None = None,
 ) -> History:
-    """Train ``model`` in place; on return it holds the best validation weights.
+    """Train ``model`` in place; on return it holds the best weights: those of the lowest
+    validation loss, or with ``config.select == "train"`` of the lowest training loss (the
+    epoch's mean over its batches; validation is then only reported). Early stopping
+    watches the same loss; ``best_val_loss`` is the validation loss of the kept epoch.
 
     Args:
         model: any module called as ``model(x, lengths)``.
@@ -142,6 +147,8 @@ def fit(
         callbacks: called after every epoch with ``(epoch, logs)``.
         checkpoint_dir: where ``checkpoint.pt`` is written after every epoch.
         resume: continue from ``checkpoint_dir/checkpoint.pt`` if it exists.
+        max_epochs: stop after this many epochs at most (the lr schedule still spans the
+            whole budget, so a run cut here follows the same course).
 
     Returns:
         The :class:`History` of losses, best epoch and whether it stopped early.
@@ -178,6 +185,9 @@ def fit(
         _set_rng_state(ck["rng"])
         log.info("resumed from %s at epoch %d", ckpt_path, start)
     per_step = getattr(train.data, "y_per_step", False)
+    by_train = config.select == "train"  # the checkpoint at the lowest training loss
+    if max_epochs is not None:
+        epochs = min(epochs, max_epochs)
     done = hist.stopped_early or start >= epochs
     t0 = time.perf_counter() - hist.seconds
     for epoch in range(start, epochs if not done else start):
@@ -213,13 +223,19 @@ def fit(
         if not math.isfinite(val_loss):
             raise TrainingError(f"validation loss became {val_loss} in epoch {epoch + 1}")
         schedule.after_epoch(val_loss)
-        improved = val_loss < hist.best_val_loss - config.min_delta
+        train_loss = total / max(count, 1)
+        if by_train:
+            watched = train_loss
+            best = hist.train_loss[hist.best_epoch] if hist.best_epoch >= 0 else math.inf
+        else:
+            watched, best = val_loss, hist.best_val_loss
+        improved = watched < best - config.min_delta
         if improved:
             hist.best_val_loss, hist.best_epoch, bad = val_loss, epoch, 0
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         else:
             bad += 1
-        hist.train_loss.append(total / max(count, 1))
+        hist.train_loss.append(train_loss)
         hist.train_targets.append(count)
         hist.val_loss.append(val_loss)
         hist.epochs_run = epoch + 1

@@ -192,6 +192,11 @@ class Task(ABC):
         (:class:`attnlib.auto.DataProfile`) among the ``known`` models: (name, why)."""
         return "lstm_attention", "a one-directional LSTM with attention (the default)"
 
+    def default_select(self, profile, small: int) -> tuple[str, str]:
+        """What ``train.select: auto`` is for data of this ``profile`` (``small``: the
+        training targets below which validation steers little): (val | train, why)."""
+        return "val", "the checkpoint with the lowest validation loss (early stopping)"
+
     def default_label_smoothing(self, profile) -> tuple[float, str]:
         """What ``train.label_smoothing: auto`` is for data of this ``profile``: (eps, why)."""
         return 0.0, "no classes to smooth"

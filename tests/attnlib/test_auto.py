@@ -14,7 +14,7 @@ from attnlib.data import SequenceData
 
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
 AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
-              "refit": "auto", "ensemble": "auto", "embedding_dropout": "auto",
+              "select": "auto", "refit": "auto", "ensemble": "auto", "embedding_dropout": "auto",
               "locked_dropout": "auto", "weight_drop": "auto", "label_smoothing": "auto",
               "lr": 0.003}  # fmt: skip
 
@@ -65,6 +65,24 @@ def test_small_data_gets_small_batches_many_epochs_and_a_refit():
     assert steps >= 2000
 
 
+def test_small_classification_selects_on_training_loss_then_refits():
+    def chosen(**kw):
+        out, made = resolve_train(profile(**kw), AUTO_TRAIN, MODELS)
+        why = {c.key: c.why for c in made}
+        return out["select"], out["refit"], why["select"]
+
+    small, why = chosen(n=40)[:2], chosen(n=40)[2]
+    assert small == ("train", True) and "40 < 500" in why
+    assert chosen(n=499, kind="tokens")[:2] == ("train", True)  # a rule on size, any input
+    assert chosen(n=500)[:2] == ("val", False)
+    # the other tasks keep validation early stopping however small their data
+    assert chosen(task="forecast", n=100)[:2] == ("val", False)
+    assert chosen(task="next_state", kind="tokens", n=40)[:2] == ("val", False)
+    # set by hand: kept, and the refit follows what was set
+    out, _ = resolve_train(profile(n=40), {**AUTO_TRAIN, "select": "val"}, MODELS)
+    assert (out["select"], out["refit"]) == ("val", False)
+
+
 def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
     given = {**AUTO_TRAIN, "name": "bilstm_attention", "batch_size": 32}
     out, made = resolve_train(profile(n=40), given, MODELS)
@@ -73,6 +91,7 @@ def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
     assert {c.key for c in made} == {
         "epochs",
         "patience",
+        "select",
         "refit",
         "ensemble",
         "embedding_dropout",

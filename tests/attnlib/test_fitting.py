@@ -118,3 +118,25 @@ def test_a_refit_that_fits_train_worse_is_discarded(monkeypatch):
     assert hist.refit_epochs == 0 and hist.heldout_state is None  # calibrated on val as usual
     note = train_metrics(CFG, hist)["refit_rejected"]
     assert note.startswith("the refit's loss on the training split") and "kept" in note
+
+
+def test_select_train_refits_for_the_same_budget_at_the_lowest_training_loss(monkeypatch):
+    train, val = data(1, 40), data(2, 16)
+    runs = []
+    real_fit = F.fit
+
+    def spy(model, batches, val_batches, config, **kw):
+        hist = real_fit(model, batches, val_batches, config, **kw)
+        runs.append((len(batches.data), config.select, kw.get("max_epochs"), hist))
+        return hist
+
+    monkeypatch.setattr(F, "fit", spy)
+    first, hist = build_and_fit(CFG, tc(select="train", refit=True, epochs=8, patience=8),
+                                train, val)  # fmt: skip
+    (n1, sel1, _, h1), (n2, sel2, cap, h2) = runs
+    assert (n1, n2) == (40, 40 + 16) and sel1 == sel2 == "train"
+    # the first fit ran its whole budget (its training loss was watched, not val's) and
+    # the refit got that many epochs, keeping its lowest training loss, not its last epoch
+    assert cap == h1.epochs_run == hist.refit_epochs == 8
+    assert h2.best_epoch == min(range(h2.epochs_run), key=h2.train_loss.__getitem__)
+    assert hist.heldout_state is not None  # the first fit's model calibrates

@@ -87,6 +87,41 @@ def test_early_stopping_restores_best_not_last(monkeypatch):
         torch.testing.assert_close(v, seen[1][k], atol=0, rtol=0)
 
 
+def test_select_train_keeps_the_lowest_training_loss_whatever_validation_says(monkeypatch):
+    # validation only gets worse: select val stops after patience with epoch 0's weights;
+    # select train runs on, keeps the epoch of the lowest training loss, reports its val loss
+    monkeypatch.setattr(T, "evaluate_loss", lambda *a, **k: 1.0 + len(losses))
+    losses = []
+    model, train, val, tc, lf = setup(epochs=8, patience=3, select="val")
+    hist = fit(model, train, val, tc, loss_fn=lf, callbacks=[lambda e, g: losses.append(e)])
+    assert (hist.best_epoch, hist.epochs_run, hist.stopped_early) == (0, 4, True)
+    losses.clear()
+    model, train, val, tc, lf = setup(epochs=8, patience=3, select="train")
+    seen = {}
+
+    def keep(epoch, logs):
+        seen[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+        losses.append(epoch)
+
+    hist = fit(model, train, val, tc, loss_fn=lf, callbacks=[keep])
+    best = min(range(hist.epochs_run), key=hist.train_loss.__getitem__)
+    assert hist.epochs_run == 8 and not hist.stopped_early and best > 0
+    assert hist.best_epoch == best and hist.best_val_loss == hist.val_loss[best]
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, seen[best][k], atol=0, rtol=0)
+
+
+def test_max_epochs_cuts_the_run_but_not_the_schedule():
+    model, train, val, tc, lf = setup(epochs=6, patience=10, schedule="cosine")
+    lrs = []
+    hist = fit(model, train, val, tc, loss_fn=lf, max_epochs=3,
+               callbacks=[lambda e, logs: lrs.append(logs["lr"])])  # fmt: skip
+    model, train, val, tc, lf = setup(epochs=6, patience=10, schedule="cosine")
+    full = []
+    fit(model, train, val, tc, loss_fn=lf, callbacks=[lambda e, logs: full.append(logs["lr"])])
+    assert hist.epochs_run == 3 and lrs == full[:3]
+
+
 @pytest.mark.parametrize(
     "recipe",
     [
@@ -95,8 +130,9 @@ def test_early_stopping_restores_best_not_last(monkeypatch):
         {"schedule": "onecycle"},
         # min_delta 10: no epoch after the first improves, so the lr halves after epoch 3
         {"schedule": "plateau", "patience": 3, "min_delta": 10.0},
+        {"schedule": "cosine", "select": "train"},
     ],
-    ids=["constant", "cosine-adamw", "onecycle", "plateau"],
+    ids=["constant", "cosine-adamw", "onecycle", "plateau", "select-train"],
 )
 def test_resume_matches_uninterrupted(tmp_path, recipe):
     # the schedule spans the 4 epochs: the 2-epoch first half must run with tc's curve too,
