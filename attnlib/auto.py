@@ -128,6 +128,19 @@ def select(p: DataProfile) -> Choice:
     return Choice("select", value, why)
 
 
+def schedule(selected: str) -> Choice:
+    """A cosine lr schedule where the checkpoint is chosen on the training loss: the whole
+    budget runs, and the annealed end gives a converged checkpoint (a constant lr leaves
+    the lowest-loss epoch wherever an oscillation happens to dip)."""
+    if selected == "train":
+        return Choice("schedule", "cosine", "the checkpoint is chosen on the training loss over "
+                      "the whole budget: the lr anneals to 0 so its end converges (ArrowHead, "
+                      "single models, seeds 0-2: test accuracy .766 at a constant lr, .846 "
+                      "cosine)")  # fmt: skip
+    return Choice("schedule", "none", "validation early stopping ends the run before a "
+                  "schedule would: a constant lr")  # fmt: skip
+
+
 def refit(selected: str) -> Choice:
     """A refit on train + validation where validation chose nothing (``select: train``):
     the validation series then train the kept model too, once the first fit's held-out
@@ -243,6 +256,7 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
     for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised):
         take(c)
     take(select(p))
+    take(schedule(out.get("select")))
     take(refit(out.get("select")))
     take(ensemble(p))
     return out, made

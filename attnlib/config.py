@@ -202,6 +202,7 @@ AUTO_KEYS = (
     "epochs",
     "patience",
     "select",
+    "schedule",
     "refit",
     "ensemble",
     "embedding_dropout",

@@ -14,8 +14,9 @@ from attnlib.data import SequenceData
 
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
 AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
-              "select": "auto", "refit": "auto", "ensemble": "auto", "embedding_dropout": "auto",
-              "locked_dropout": "auto", "weight_drop": "auto", "label_smoothing": "auto",
+              "select": "auto", "schedule": "auto", "refit": "auto", "ensemble": "auto",
+              "embedding_dropout": "auto", "locked_dropout": "auto", "weight_drop": "auto",
+              "label_smoothing": "auto",
               "lr": 0.003}  # fmt: skip
 
 
@@ -69,6 +70,7 @@ def test_small_classification_selects_on_training_loss_then_refits():
     def chosen(**kw):
         out, made = resolve_train(profile(**kw), AUTO_TRAIN, MODELS)
         why = {c.key: c.why for c in made}
+        assert out["schedule"] == ("cosine" if out["select"] == "train" else "none")
         return out["select"], out["refit"], why["select"]
 
     small, why = chosen(n=40)[:2], chosen(n=40)[2]
@@ -92,6 +94,7 @@ def test_values_set_by_hand_are_kept_and_every_choice_is_explained():
         "epochs",
         "patience",
         "select",
+        "schedule",
         "refit",
         "ensemble",
         "embedding_dropout",

@@ -229,8 +229,10 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}
     if task != "forecast":
         calibrated_probabilities_and_sets(tmp_path, task, name, saved["temperature"])
+    asked = params["train"].get("refit", "auto")  # auto: the rule's choice (train.json)
     fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted,
-                                params["train"]["refit"] is True)  # fmt: skip
+                                fitted.get("auto", {}).get("refit") if asked == "auto"
+                                else asked is True)  # fmt: skip
 
 
 def fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted: dict, asked: bool):
