@@ -64,8 +64,8 @@ def _trust_lines(report: dict) -> list[str]:
     cal, conf, faith = (report.get(k) or {} for k in ("calibration", "conformal", "faithfulness"))
     lines = []
     if cal:
-        on = {"val, pre-refit model": "validation, as predicted by the early-stopped model "
-              "the refit started from"}.get(cal.get("fitted_on"), "validation")  # fmt: skip
+        on = {"val, pre-refit model": "validation, as predicted by the model trained on "
+              "train alone, before the refit"}.get(cal.get("fitted_on"), "validation")  # fmt: skip
         lines.append(f"- Calibration: temperature {cal['temperature']:.3f} (fitted on {on}, "
                      f"applied by the bundle); test ECE {cal['ece_before']:.4f} before, "
                      f"{cal['ece_after']:.4f} after.")  # fmt: skip
