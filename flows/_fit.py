@@ -4,7 +4,9 @@
 task each in its own worker process (a process owns its RNG, so members run in parallel
 as far as the tag limit allows and each is the model its seed trains alone: exactly, at the
 same torch thread count; members side by side split the cores), with checkpoints in
-checkpoints/member-<k>/.
+checkpoints/member-<k>/. Up to twice as many members as cores run at once: 3 members on 2
+cores take about 1.5 member-times instead of 2 (a pool of 2 leaves one core idle while the
+third member trains alone; GunPoint's train stage 324 s -> see the README).
 """
 
 from __future__ import annotations
@@ -49,13 +51,17 @@ def train_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceD
     return model.cpu(), hist
 
 
-@flow(name="train-members", task_runner=ProcessPoolTaskRunner())
+def side_by_side(members: int, cores: int) -> int:
+    """How many members train at once: all of them, up to twice the cores."""
+    return max(1, min(members, 2 * cores))
+
+
+@flow(name="train-members")
 def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
                   val: SequenceData, resume: bool, nproc: int = 1) -> list[tuple]:  # fmt: skip
     """One ``gpu`` task per ensemble member, each in a worker process; [(model, history)]."""
     configs = member_configs(train_cfg)
-    side_by_side = min(len(configs), os.cpu_count() or 1)  # the pool's default worker count
-    threads = max(1, torch.get_num_threads() // side_by_side)
+    threads = max(1, torch.get_num_threads() // side_by_side(len(configs), os.cpu_count() or 1))
     futures = []
     for k, cfg in enumerate(configs):
         where = CHECKPOINTS / f"member-{k}"
@@ -70,7 +76,10 @@ def fit_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceDat
     the curves show (member 0's), ``train.json``'s numbers, and with ``train.refit`` the
     early-stopped model(s) the refit started from (else None; see :func:`heldout_model`)."""
     if train_cfg.ensemble > 1:
-        fitted = train_members(model_cfg, train_cfg, train, val, resume, nproc)
+        workers = side_by_side(train_cfg.ensemble, os.cpu_count() or 1)
+        pool = ProcessPoolTaskRunner(max_workers=workers)
+        fitted = train_members.with_options(task_runner=pool)(model_cfg, train_cfg, train, val,
+                                                              resume, nproc)  # fmt: skip
         model, hists = Ensemble([m for m, _ in fitted]), [h for _, h in fitted]
         heldout = heldout_model(model_cfg, hists, model.members)
         return model, hists[0], ensemble_metrics(model_cfg, model, hists, val, heldout), heldout

@@ -1,6 +1,6 @@
-"""``train.ensemble: 2`` trains two members, one gpu-tagged task each in a worker process;
-member 0 is exactly the model ``ensemble: 1`` trains, the saved model averages both, and
-evaluate scores the ensemble as one model."""
+"""``train.ensemble: 3`` trains three members, one gpu-tagged task each in a worker process
+(all three side by side, even on 2 cores); member 0 is exactly the model ``ensemble: 1``
+trains, the saved model averages them, and evaluate scores the ensemble as one model."""
 
 from __future__ import annotations
 
@@ -21,6 +21,16 @@ def api(prefect_server, monkeypatch):
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield
         APILogWorker.drain_all(timeout=5)
+
+
+def test_members_train_side_by_side_up_to_twice_the_cores():
+    from flows._fit import side_by_side
+
+    assert side_by_side(3, 2) == 3  # not 2 rounds with one core idle in the second
+    assert side_by_side(8, 2) == 4
+    assert side_by_side(2, 8) == 2
+    assert side_by_side(3, 1) == 2
+    assert side_by_side(1, 1) == 1
 
 
 def test_ensemble_members_and_average(tmp_path, monkeypatch, api, request):
@@ -46,21 +56,22 @@ def test_ensemble_members_and_average(tmp_path, monkeypatch, api, request):
         stage()
 
     results = {}
-    for n in (1, 2):
+    for n in (1, 3):
         params["train"]["ensemble"] = n
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
         train()
         results[n] = json.loads((tmp_path / "metrics/train.json").read_text())
-    single, ens = results[1], results[2]
-    assert len(ens["members"]) == 2 and ens["ensemble"] == 2
+    single, ens = results[1], results[3]
+    assert len(ens["members"]) == 3 and ens["ensemble"] == 3
     assert ens["members"][0]["best_val_loss"] == pytest.approx(single["best_val_loss"], abs=1e-6)
     assert ens["members"][1]["best_val_loss"] != pytest.approx(single["best_val_loss"], abs=1e-6)
     assert sorted(p.name for p in (tmp_path / "checkpoints").glob("member-*")) == [
         "member-0",
         "member-1",
+        "member-2",
     ]
     model, meta = load_model(tmp_path / "models/model")
-    assert isinstance(model, Ensemble) and meta.ensemble == 2
+    assert isinstance(model, Ensemble) and meta.ensemble == 3
     # averaging probabilities can only help the log loss (Jensen), up to the members' mean
     mean_member = np.mean([m["best_val_loss"] for m in ens["members"]])
     assert ens["best_val_loss"] <= mean_member + 1e-6
