@@ -6,7 +6,7 @@ as far as the tag limit allows and each is the model its seed trains alone: exac
 same torch thread count; members side by side split the cores), with checkpoints in
 checkpoints/member-<k>/. Up to twice as many members as cores run at once: 3 members on 2
 cores take about 1.5 member-times instead of 2 (a pool of 2 leaves one core idle while the
-third member trains alone; GunPoint's train stage alone: 324 s -> 264 s, the same models).
+third member trains alone; README, "Quality", Time).
 """
 
 from __future__ import annotations
