@@ -251,6 +251,7 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
     for c in dropout(p):
         take(c)
     take(label_smoothing(p))
+    take(Choice("linear_base", *get_task(p.task).default_linear_base(p)))
     bs = out.get("batch_size")
     regularised = any((out.get(k) or 0) > 0 for k in ("locked_dropout", "weight_drop"))
     for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised):

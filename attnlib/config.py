@@ -47,6 +47,10 @@ class ModelConfig(_Frozen):
     # forecast (from the encode stage): every input step minus the window's last real step,
     # so the model sees shape, not level (the targets are residuals; attnlib.seasonality)
     local_level: bool = False
+    lookback: int = Field(0, ge=0)  # forecast (from the encode stage): input steps per window
+    # forecast: a linear autoregressive term over the window (LSTNet's highway, Lai et al.
+    # 2018), fitted in closed form before training and fixed (attnlib/models/linear_base.py)
+    linear_base: bool = False
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
@@ -112,6 +116,12 @@ class ModelConfig(_Frozen):
             )
         if self.local_level and self.input_kind != "numeric":
             raise ValueError("local_level subtracts a window's last values: it needs numeric input")
+        if self.linear_base and (self.task != tasks.FORECAST or not self.lookback):
+            raise ValueError(
+                "linear_base is a forecast's linear term over the input window: it needs "
+                f"task forecast and the window length from the encode stage (task {self.task}, "
+                f"lookback {self.lookback}; re-run the encode stage, or set linear_base: false)"
+            )
         if self.embedding_dropout and self.input_kind != "tokens":
             raise ValueError("embedding_dropout drops word vectors: it needs token input")
         return self
@@ -125,7 +135,8 @@ class ModelConfig(_Frozen):
             unused |= {"cnn_channels", "cnn_kernel", "cnn_pool"}
         # the training-time vectors file (the weights hold what it held); the word input
         # layer's sizes when unused (a bundle without them reads as before)
-        optional = ("subword_rows", "subword_width", "vectors_dim", "local_level")
+        optional = ("subword_rows", "subword_width", "vectors_dim", "local_level", "lookback",
+                    "linear_base")  # fmt: skip
         unused |= {"input_init"} | {k for k in optional if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unused)
 
@@ -189,7 +200,7 @@ class _TrainRun(_Frozen):
 # not the fields the data fixes (encode records them) nor those the stage sets.
 DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
                "num_targets", "subword_rows", "subword_width", "vectors_dim",
-               "input_init", "local_level")  # fmt: skip
+               "input_init", "local_level", "lookback")  # fmt: skip
 STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
 MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)
@@ -209,6 +220,7 @@ AUTO_KEYS = (
     "locked_dropout",
     "weight_drop",
     "label_smoothing",
+    "linear_base",
 )
 
 

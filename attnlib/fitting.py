@@ -16,6 +16,7 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model, loss_fn, plain_loss_fn
+from attnlib.models.linear_base import fit_linear_base
 from attnlib.runtime import resolve_device
 from attnlib.tasks import get_task
 from attnlib.train import Callback, History, evaluate_loss, fit, seed_everything
@@ -42,6 +43,7 @@ def build_and_fit(
     ``heldout_state`` for calibration."""
     seed_everything(train_cfg.seed)  # the same initial weights on every DDP rank too
     model = build_model(model_cfg)
+    base = fit_linear_base(model, train, val)  # forecast: the network starts from it
     batches = Batches(
         train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )
@@ -50,6 +52,7 @@ def build_and_fit(
         model, batches, Batches(val, VAL_BATCH), train_cfg, loss_fn=loss_fn(model_cfg, train_cfg),
         val_loss_fn=plain, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
+    hist.linear_base = base
     if train_cfg.refit:
         # select: train chose nothing on val: the refit gets the same budget (as far as
         # the first fit ran) and is again kept at its lowest training loss
@@ -85,6 +88,7 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
     """
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg)
+    fit_linear_base(model, train, val)  # the same base as the first fit's
     both = SequenceData.concat(train, val)
     batches = Batches(
         both, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
@@ -142,6 +146,8 @@ def train_metrics(model_cfg: ModelConfig, hist: History) -> dict:
         out["refit_epochs"] = hist.refit_epochs  # on train + val, after early stopping
     if hist.refit_rejected:
         out["refit_rejected"] = hist.refit_rejected
+    if hist.linear_base:  # the network's start: compare its val_mse with best_val_loss
+        out["linear_base"] = hist.linear_base
     return {**out, **get_task(model_cfg.task).train_metrics(hist)}
 
 

@@ -32,6 +32,7 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
 from attnlib.models import build_model, loss_fn, plain_loss_fn
+from attnlib.models.linear_base import fit_linear_base
 from attnlib.search_report import (  # noqa: F401  (re-exported)
     best_params,
     history,
@@ -115,6 +116,7 @@ def _objective(
     t0 = time.perf_counter()
     seed_everything(t_cfg.seed)
     net = build_model(m_cfg)
+    fit_linear_base(net, train_data, val_data)
     train_b = Batches(
         train_data, t_cfg.batch_size, shuffle=True, bucket=t_cfg.bucket, seed=t_cfg.seed
     )

@@ -18,6 +18,7 @@ from attnlib.errors import ConfigError
 from attnlib.models.alstm_fcn import ALSTMFCN
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask, relative_to_last
 from attnlib.models.heads import shaped
+from attnlib.models.linear_base import linear_base
 from attnlib.models.regularizers import LockedDropout
 from attnlib.models.subword import token_input
 from attnlib.tasks import get_task
@@ -63,6 +64,7 @@ class AttentionLSTM(nn.Module):
         # AWD-LSTM: one dropout mask per sequence on the LSTM's input and output (0 = identity)
         self.locked = LockedDropout(cfg.locked_dropout)
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim)
+        self.linear_base = linear_base(cfg)  # forecast: a fixed ridge forecast under the head
         if cfg.tie_weights:  # next-state head's (V, E) output layer; the config checked E == D
             if not isinstance(self.input, nn.Embedding):
                 raise ConfigError("train.tie_weights needs a plain word embedding; the input "
@@ -71,6 +73,7 @@ class AttentionLSTM(nn.Module):
             self.head.out.weight = self.input.weight
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        base = self.linear_base(x) if self.linear_base is not None else None  # the level kept
         if self.config.local_level:
             x = relative_to_last(x, lengths)
         z = self.locked(self.input(x))  # (B, T, E)
@@ -80,6 +83,7 @@ class AttentionLSTM(nn.Module):
         h = self.locked(h)
         y, w = self.head(h, last, length_mask(lengths, h.shape[1]))
         y = shaped(self.head, y)
+        y = y if base is None else y + base
         return (y, w) if return_attention else y
 
 

@@ -201,6 +201,10 @@ class Task(ABC):
         """What ``train.label_smoothing: auto`` is for data of this ``profile``: (eps, why)."""
         return 0.0, "no classes to smooth"
 
+    def default_linear_base(self, profile) -> tuple[bool, str]:
+        """What ``train.linear_base: auto`` is for data of this ``profile``: (on, why)."""
+        return False, "a linear base is a forecast's: no window of values to regress on"
+
     def train_metrics(self, hist: History) -> dict:
         """Entries this task adds to ``metrics/train.json`` (default: none)."""
         return {}

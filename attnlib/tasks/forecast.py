@@ -79,7 +79,7 @@ class Forecast(Task):
                          "rules": [*rules.reasons, local_why]},
             "model_fields": {"input_kind": "numeric", "input_dim": len(channels),
                              "horizon": opt.horizon, "num_targets": len(targets),
-                             "local_level": local},
+                             "local_level": local, "lookback": opt.lookback},
             "rules": [*rules.reasons, local_why],  # logged by the encode stage
         }  # fmt: skip
         return frame, meta
@@ -107,6 +107,12 @@ class Forecast(Task):
 
     def default_model(self, profile, known):
         return "lstm_attention", "forecasting from a window of the past"
+
+    def default_linear_base(self, profile) -> tuple[bool, str]:
+        return True, (
+            "a ridge forecast from the window (LSTNet's linear term), fitted "
+            "first; the network learns what it leaves (README, Forecasting)"
+        )
 
     def build_head(self, cfg, dim: int) -> nn.Module:
         out = cfg.horizon * cfg.num_targets  # viewed as (B, horizon, targets)

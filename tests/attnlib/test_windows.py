@@ -106,7 +106,8 @@ def test_window_shapes_and_values(delta):
     data = to_sequence_data(parts["train"], "forecast")
     assert tuple(data.y.shape) == (120 - 24 - 12 + 1, 12, 1)
     assert meta["model_fields"] == {"input_kind": "numeric", "input_dim": 2, "horizon": 12,
-                                    "num_targets": 1, "local_level": False}  # fmt: skip
+                                    "num_targets": 1, "local_level": False,
+                                    "lookback": 24}  # fmt: skip
     assert "tokens" not in meta  # numeric data has no vocabulary
 
 

@@ -1,0 +1,136 @@
+"""A forecast's linear base: the ridge fit, the model's start, fixed in training, ONNX."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from attnlib.auto import DataProfile, resolve_train
+from attnlib.config import ModelConfig, TrainConfig
+from attnlib.data import Batches, SequenceData
+from attnlib.errors import ConfigError
+from attnlib.export import export_onnx, parity_check
+from attnlib.fitting import build_and_fit, train_metrics
+from attnlib.models import build_model
+from attnlib.models.linear_base import PENALTIES, fit_linear_base, ridge
+
+L, H = 8, 3
+TINY = dict(embedding_dim=8, hidden_dim=8)
+
+
+def _cfg(**kw) -> ModelConfig:
+    base = dict(name="lstm_attention", task="forecast", input_kind="numeric", input_dim=2,
+                horizon=H, lookback=L, linear_base=True, **TINY)  # fmt: skip
+    return ModelConfig(**{**base, **kw})
+
+
+def _ar_windows(n: int, seed: int, noise: float = 0.05) -> SequenceData:
+    """Windows of an AR(2) series (channel 0) beside noise (channel 1); targets: the next H
+    values of channel 0, each a fixed linear function of the window plus noise."""
+    g = np.random.default_rng(seed)
+    s = np.zeros(n + L + H + 50)
+    for t in range(2, len(s)):
+        s[t] = 0.6 * s[t - 1] - 0.3 * s[t - 2] + g.normal()
+    s = s[50:]
+    x = np.stack([s, g.normal(size=len(s))], axis=1).astype(np.float32)  # (N, 2)
+    wins = [x[i : i + L] for i in range(n)]
+    y = np.stack([x[i + L : i + L + H, :1] for i in range(n)])  # (n, H, 1)
+    y = y + noise * g.normal(size=y.shape).astype(np.float32)
+    return SequenceData.numeric(wins, y.astype(np.float32))
+
+
+def test_ridge_recovers_a_linear_map():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(500, 6, generator=g, dtype=torch.float64)
+    w_true = torch.randn(6, 2, generator=g, dtype=torch.float64)
+    w, b = ridge(x, x @ w_true + 3.0, penalty=1e-6)
+    assert torch.allclose(w, w_true, atol=1e-6) and torch.allclose(
+        b, torch.full((2,), 3.0, dtype=torch.float64)
+    )
+
+
+def test_model_starts_as_the_ridge_forecast_with_the_penalty_validation_picks():
+    train, val = _ar_windows(300, seed=1), _ar_windows(60, seed=2)
+    torch.manual_seed(0)
+    model = build_model(_cfg()).eval()
+    info = fit_linear_base(model, train, val)
+    xt, yt = train.x.double().flatten(1), train.y.double().flatten(1)
+    xv, yv = val.x.double().flatten(1), val.y.double().flatten(1)
+    mses = {}
+    for p in PENALTIES:
+        w, b = ridge(xt, yt, p)
+        mses[p] = float(((xv @ w + b - yv) ** 2).mean())
+    assert info["penalty"] == min(mses, key=mses.get)
+    assert info["val_mse"] == pytest.approx(mses[info["penalty"]])
+    w, b = ridge(xt, yt, info["penalty"])
+    with torch.no_grad():
+        out = model(val.x, val.lengths)  # (W, H, 1): the head's output layer starts at zero
+    assert torch.allclose(out.double().flatten(1), xv @ w + b, atol=1e-4)
+    # an AR(2) process: the linear forecast is near the noise floor one step ahead
+    assert float(((out[:, 0, 0] - val.y[:, 0, 0]) ** 2).mean()) < 1.5
+
+
+def test_the_base_is_fixed_while_the_network_trains_and_train_json_reports_it():
+    train, val = _ar_windows(120, seed=3), _ar_windows(30, seed=4)
+    cfg = _cfg()
+    t_cfg = TrainConfig(epochs=3, batch_size=16, lr=0.01, patience=3, seed=0)
+    torch.manual_seed(0)
+    fresh = build_model(cfg)
+    fit_linear_base(fresh, train, val)
+    model, hist = build_and_fit(cfg, t_cfg, train, val)
+    assert torch.equal(model.linear_base.linear.weight, fresh.linear_base.linear.weight)
+    assert not any(p.requires_grad for p in model.linear_base.parameters())
+    assert model.head.mlp[-1].weight.abs().sum() > 0  # the network's part has trained
+    metrics = train_metrics(cfg, hist)
+    assert set(metrics["linear_base"]) == {"penalty", "val_mse"}
+    assert metrics["linear_base"]["penalty"] in PENALTIES
+
+
+def test_the_base_reads_the_level_that_local_level_hides_from_the_network():
+    train, val = _ar_windows(100, seed=5), _ar_windows(20, seed=6)
+    torch.manual_seed(0)
+    model = build_model(_cfg(local_level=True)).eval()
+    fit_linear_base(model, train, val)
+    torch.nn.init.normal_(model.head.mlp[-1].weight)  # a network part that is not zero
+    x, lengths = val.x, val.lengths
+    with torch.no_grad():
+        shift = model(x + 1.0, lengths) - model(x, lengths)
+        base_shift = model.linear_base(x + 1.0) - model.linear_base(x)
+    assert base_shift.abs().max() > 1e-3  # the base sees the level
+    assert torch.allclose(shift, base_shift, atol=1e-5)  # the network does not
+
+
+def test_onnx_export_keeps_the_base(tmp_path):
+    train, val = _ar_windows(100, seed=7), _ar_windows(20, seed=8)
+    torch.manual_seed(0)
+    model = build_model(_cfg())
+    fit_linear_base(model, train, val)
+    torch.nn.init.normal_(model.head.mlp[-1].weight)
+    example = next(iter(Batches(val, batch_size=4)))
+    path = export_onnx(model, tmp_path / "model.onnx", example=example)
+    assert parity_check(model, path, Batches(val, batch_size=7)) <= 1e-4
+
+
+def test_linear_base_needs_a_forecast_window():
+    with pytest.raises(ValueError, match="linear_base.*task forecast"):
+        _cfg(task="classify", horizon=1, lookback=0)
+    with pytest.raises(ValueError, match="re-run the encode stage"):
+        _cfg(lookback=0)
+
+
+def test_auto_turns_it_on_for_forecasting_only():
+    for task, kind, on in (("forecast", "numeric", True), ("classify", "numeric", False),
+                           ("next_state", "tokens", False)):  # fmt: skip
+        p = DataProfile(task, kind, n_train=200, mean_length=24.0, max_length=24, n_targets=200)
+        out, made = resolve_train(p, {"linear_base": "auto"}, ("lstm_attention",))
+        assert out["linear_base"] is on
+        assert [c.key for c in made] == ["linear_base"] and made[0].why
+
+
+def test_a_config_without_a_window_length_is_refused_by_name():
+    from attnlib.config import train_configs
+
+    with pytest.raises(ConfigError, match="train"):
+        fields = {"input_kind": "numeric", "input_dim": 1, "horizon": 2}  # no lookback
+        train_configs({"linear_base": True}, task="forecast", seed=0, data_fields=fields)
