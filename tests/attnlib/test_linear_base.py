@@ -134,3 +134,21 @@ def test_a_config_without_a_window_length_is_refused_by_name():
     with pytest.raises(ConfigError, match="train"):
         fields = {"input_kind": "numeric", "input_dim": 1, "horizon": 2}  # no lookback
         train_configs({"linear_base": True}, task="forecast", seed=0, data_fields=fields)
+
+
+def test_an_ensembles_train_json_reports_its_members_base():
+    from attnlib.ensemble import Ensemble, ensemble_metrics
+    from attnlib.train import History
+
+    train, val = _ar_windows(60, seed=9), _ar_windows(20, seed=10)
+    cfg = _cfg()
+    members, hists = [], []
+    for k in range(2):
+        torch.manual_seed(k)
+        m = build_model(cfg)
+        hists.append(History(best_val_loss=1.0, best_epoch=0, train_loss=[1.0],
+                             linear_base=fit_linear_base(m, train, val)))  # fmt: skip
+        members.append(m)
+    metrics = ensemble_metrics(cfg, Ensemble(members), hists, val)
+    assert metrics["linear_base"] == hists[0].linear_base
+    assert all(m["linear_base"] == hists[0].linear_base for m in metrics["members"])
