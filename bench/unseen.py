@@ -75,11 +75,9 @@ def elnino_csv(path: Path) -> None:
     """statsmodels' El Nino sea surface temperatures, 1950-2010, one row per month."""
     import statsmodels.api as sm
 
-    d = sm.datasets.elnino.load_pandas().data
-    months = [c for c in d.columns if c != "YEAR"]
+    d = sm.datasets.elnino.load_pandas().data  # YEAR, then the 12 months' columns
     rows = [(f"{int(y)}-{m + 1:02d}", float(v)) for y, *vals in d.itertuples(index=False)
             for m, v in enumerate(vals)]  # fmt: skip
-    assert len(months) == 12
     pl.DataFrame({"month": [t for t, _ in rows], "sst": [v for _, v in rows]}).write_csv(path)
 
 

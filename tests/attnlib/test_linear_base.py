@@ -45,9 +45,8 @@ def test_ridge_recovers_a_linear_map():
     x = torch.randn(500, 6, generator=g, dtype=torch.float64)
     w_true = torch.randn(6, 2, generator=g, dtype=torch.float64)
     w, b = ridge(x, x @ w_true + 3.0, penalty=1e-6)
-    assert torch.allclose(w, w_true, atol=1e-6) and torch.allclose(
-        b, torch.full((2,), 3.0, dtype=torch.float64)
-    )
+    assert torch.allclose(w, w_true, atol=1e-6)
+    assert torch.allclose(b, torch.full((2,), 3.0, dtype=torch.float64))
 
 
 def test_model_starts_as_the_ridge_forecast_with_the_penalty_validation_picks():
@@ -131,7 +130,7 @@ def test_auto_turns_it_on_for_forecasting_only():
 def test_a_config_without_a_window_length_is_refused_by_name():
     from attnlib.config import train_configs
 
-    with pytest.raises(ConfigError, match="train"):
+    with pytest.raises(ConfigError, match="'train'.*linear_base.*re-run the encode stage"):
         fields = {"input_kind": "numeric", "input_dim": 1, "horizon": 2}  # no lookback
         train_configs({"linear_base": True}, task="forecast", seed=0, data_fields=fields)
 
