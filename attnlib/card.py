@@ -59,6 +59,14 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
     return "\n".join(lines)
 
 
+def _floor(cal: dict) -> str:
+    """The test split's ECE noise, where evaluate measured it."""
+    if cal.get("ece_floor_p90_after") is None:
+        return ""
+    return (f" (a perfectly calibrated model would show up to {cal['ece_floor_p90_after']:.4f} "
+            f"on these {cal['n']} items, 9 times in 10)")  # fmt: skip
+
+
 def _trust_lines(report: dict) -> list[str]:
     """The card's "Trust" section: calibration, coverage and the faithfulness verdict."""
     cal, conf, faith = (report.get(k) or {} for k in ("calibration", "conformal", "faithfulness"))
@@ -68,7 +76,7 @@ def _trust_lines(report: dict) -> list[str]:
               "train alone, before the refit"}.get(cal.get("fitted_on"), "validation")  # fmt: skip
         lines.append(f"- Calibration: temperature {cal['temperature']:.3f} (fitted on {on}, "
                      f"applied by the bundle); test ECE {cal['ece_before']:.4f} before, "
-                     f"{cal['ece_after']:.4f} after.")  # fmt: skip
+                     f"{cal['ece_after']:.4f} after" + _floor(cal) + ".")  # fmt: skip
     if conf:
         size = conf.get("mean_set_size", conf.get("mean_width"))
         what = "mean set size" if "mean_set_size" in conf else "mean interval width"

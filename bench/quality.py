@@ -156,10 +156,12 @@ def _figures(runs: list[dict], who: str, key: str) -> list[float]:
 
 
 def _trust(runs: list[dict]) -> str:
-    """Headline trust figures (mean over seeds): ECE after scaling, coverage, set size or
-    interval width, and the faithfulness verdict."""
+    """Headline trust figures (mean over seeds): ECE after scaling and the ECE that the test
+    split's noise alone reaches (90th percentile; runs from before it was measured have
+    none), coverage, set size or interval width, and the faithfulness verdict."""
     parts = []
     for section, key, label in (("calibration", "ece_after", "ECE"),
+                                ("calibration", "ece_floor_p90_after", "noise ≤"),
                                 ("conformal", "coverage", "cov."),
                                 ("conformal", "mean_set_size", "set"),
                                 ("conformal", "mean_width", "width")):  # fmt: skip

@@ -9,6 +9,13 @@ per-position outputs (next-state) and drop padding first.
 
 ECE is hand-written (15 equal-width bins on the top-label confidence): torchmetrics' binary
 variant bins the positive-class probability instead, which is not the top-label ECE.
+
+The binned ECE of a finite test split is biased upwards: a perfectly calibrated model
+scores above 0 through the bins' sampling noise alone (Kumar et al. 2019, "Verified
+Uncertainty Calibration"; Roelofs et al. 2022, "Mitigating Bias in Calibration Error
+Estimation"). :func:`ece_floor` measures that noise for the split at hand: the mean ECE when
+the labels are drawn from the predicted probabilities themselves, i.e. the figure a
+perfectly calibrated model with the same confidences would show on the same number of items.
 """
 
 from __future__ import annotations
@@ -105,10 +112,30 @@ def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
 def ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> float:
     """Expected calibration error: sum over equal-width confidence bins of
     (bin share) * |accuracy - mean confidence|, on the top-label confidence."""
-    bins = reliability_bins(probs, labels, n_bins)
-    n = bins["count"].sum()
-    gap = np.abs(bins["accuracy"] - bins["confidence"])
-    return float(np.nansum(bins["count"] / n * gap))
+    p = np.asarray(probs, dtype=np.float64)
+    return _binned_gap(p.max(1), p.argmax(1) == np.asarray(labels), n_bins)
+
+
+FLOOR_DRAWS = 200  # label draws behind ece_floor: its own standard error is below 0.001
+
+
+def ece_floor(probs: np.ndarray, n_bins: int = ECE_BINS, *, draws: int = FLOOR_DRAWS,
+              seed: int = 0) -> dict:  # fmt: skip
+    """The ECE a perfectly calibrated model would show on these items: each item's top label
+    drawn right with probability its confidence (the top-label ECE reads nothing else of a
+    label), the ECE computed as for the real labels, over ``draws`` seeded draws.
+
+    Args:
+        probs: (N, K) predicted class probabilities (rows sum to 1).
+    Returns:
+        ``{"mean", "p90"}``: the mean and the 90th percentile of those ECEs. A measured ECE
+        below ``p90`` is within the noise of a split of this size.
+    """
+    conf = np.asarray(probs, dtype=np.float64).max(1)  # (N,)
+    rng = np.random.default_rng(seed)
+    eces = np.array([_binned_gap(conf, rng.random(len(conf)) < conf, n_bins)
+                     for _ in range(draws)])  # fmt: skip
+    return {"mean": float(eces.mean()), "p90": float(np.quantile(eces, 0.9))}
 
 
 def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> dict:
@@ -118,9 +145,18 @@ def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BI
     empty bins hold NaN confidence and accuracy.
     """
     p = np.asarray(probs, dtype=np.float64)
-    y = np.asarray(labels)
-    conf = p.max(1)  # (N,)
-    correct = (p.argmax(1) == y).astype(np.float64)
+    return _bins(p.max(1), p.argmax(1) == np.asarray(labels), n_bins)
+
+
+def _binned_gap(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> float:
+    """ECE from top-label confidences (N,) and whether each top label is right (N,)."""
+    bins = _bins(conf, correct, n_bins)
+    gap = np.abs(bins["accuracy"] - bins["confidence"])
+    return float(np.nansum(bins["count"] / len(conf) * gap))
+
+
+def _bins(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> dict:
+    correct = np.asarray(correct, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # bins are (lo, hi]; a confidence of exactly 0 cannot occur for a top label
     idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
@@ -158,13 +194,17 @@ def calibration_report(logits_test, y_test, temperature: float) -> dict:
         temperature: T fitted on validation with :func:`fit_temperature`.
     Returns:
         ``{"temperature", "n", "ece_before", "ece_after", "brier_before", "brier_after",
-        "nll_before", "nll_after"}`` (flat, so ``dvc exp show`` has a column each).
+        "nll_before", "nll_after", "ece_floor_after", "ece_floor_p90_after"}`` (flat, so
+        ``dvc exp show`` has a column each); the floor is :func:`ece_floor` of the
+        calibrated probabilities: the ECE that test-split noise alone gives them.
     """
     z, y = _tensors(logits_test, y_test)
     labels = y.numpy()
     out: dict = {"temperature": float(temperature), "n": len(labels)}
     for when, t in (("before", 1.0), ("after", temperature)):
         out.update({f"{k}_{when}": v for k, v in scores(to_probs(z, t), labels).items()})
+    floor = ece_floor(to_probs(z, temperature))
+    out.update(ece_floor_after=floor["mean"], ece_floor_p90_after=floor["p90"])
     return out
 
 

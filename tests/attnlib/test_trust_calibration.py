@@ -8,6 +8,7 @@ from attnlib.trust.calibration import (
     brier,
     calibration_report,
     ece,
+    ece_floor,
     fit_temperature,
     nll,
     reliability_bins,
@@ -150,3 +151,43 @@ def test_real_positions_drops_padding_targets():
     assert y.tolist() == [1, 2, 3, 2]
     np.testing.assert_array_equal(z[:3], logits[0].reshape(-1, 4)[[0, 1, 3]])
     assert z.shape == (4, 4)
+
+
+def _calibrated(n, k, seed):
+    """Probabilities and labels drawn from them: a perfectly calibrated model."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, size=(n, k))
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    return p, (p.cumsum(1) < rng.uniform(size=(n, 1))).sum(1)
+
+
+def test_the_ece_floor_is_the_noise_of_a_perfectly_calibrated_model():
+    # 60 perfectly calibrated test splits of 500 items: their ECE is the floor's noise, so
+    # about 90 % of them fall below its 90th percentile
+    below = []
+    for seed in range(60):
+        p, y = _calibrated(500, 3, seed)
+        floor = ece_floor(p, seed=seed)
+        assert 0 < floor["mean"] < floor["p90"]
+        below.append(ece(p, y) <= floor["p90"])
+    assert 0.75 <= np.mean(below) <= 0.98
+    # an over-confident model of the same size is above it
+    logits, y = _overconfident(500, 3, 0, scale=3.0)
+    p = to_probs(logits)
+    assert ece(p, y) > ece_floor(p)["p90"] + 0.05
+
+
+def test_the_ece_floor_falls_with_the_number_of_items():
+    small, large = _calibrated(500, 3, 0)[0], _calibrated(50_000, 3, 0)[0]
+    f_small, f_large = ece_floor(small)["mean"], ece_floor(large)["mean"]
+    assert f_small > 0.02  # 500 items in 15 bins: a few points of noise
+    assert f_large < f_small / 5  # about 1 / sqrt(n): 10x fewer points at 100x the items
+    assert ece_floor(small) == ece_floor(small)  # seeded: the same figure every run
+
+
+def test_the_report_gives_the_floor_of_the_calibrated_probabilities():
+    logits, y = _overconfident(2000, 4, 0)
+    rep = calibration_report(logits, y, 4.0)
+    floor = ece_floor(to_probs(logits, 4.0))
+    assert rep["ece_floor_after"] == floor["mean"]
+    assert rep["ece_floor_p90_after"] == floor["p90"]

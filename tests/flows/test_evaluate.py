@@ -170,6 +170,9 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
         assert cal["n"] == report["model"].get("test_tokens", report["model"]["test_sequences"])
         assert all(math.isfinite(cal[f"{m}_{w}"]) for m in ("ece", "brier", "nll")
                    for w in ("before", "after"))  # fmt: skip
+        assert 0 < cal["ece_floor_after"] < cal["ece_floor_p90_after"]  # the split's noise
+        card = (tmp_path / "export/MODEL_CARD.md").read_text()
+        assert f"up to {cal['ece_floor_p90_after']:.4f} on these {cal['n']} items" in card
         if "nll" in report["model"]:  # next_state: the same NLL before scaling
             assert cal["nll_before"] == pytest.approx(report["model"]["nll"], rel=1e-4)
         assert trust["conformal"]["mean_set_size"] >= 1  # the top label is always in
