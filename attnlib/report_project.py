@@ -121,6 +121,9 @@ def calibration_section(report: dict, root: Path) -> Section:
     if cal:
         s.facts = {"temperature (fitted on validation)": cal.get("temperature"),
                    "test predictions": cal.get("n")}  # fmt: skip
+        if cal.get("ece_floor_p90_after") is not None:  # eval.json from before it: none
+            s.facts["ECE of a perfectly calibrated model here (noise, 90th pct.)"] = cal[
+                "ece_floor_p90_after"]  # fmt: skip
         names = ["ece", "brier", "nll"]
         rows = [[when, *(cal.get(f"{k}_{when}") for k in names)] for when in ("before", "after")]
         s.tables.append(Table(["", "ECE (15 bins)", "Brier", "NLL"], rows, "test split"))

@@ -79,6 +79,8 @@ def test_sections_show_the_project_figures(project):
     assert "PRUNED" in page.text["search"]
     assert "tfidf_svm" in page.text["metrics"] and "0.85" in page.text["metrics"]
     assert f"{ev['calibration']['temperature']:.4g}" in page.text["calibration"]
+    assert "perfectly calibrated" in page.text["calibration"]  # the split's ECE noise
+    assert f"{ev['calibration']['ece_floor_p90_after']:.4g}" in page.text["calibration"]
     assert f"{ev['conformal']['mean_set_size']:.4g}" in page.text["coverage"]
     assert ev["faithfulness"]["verdict_line"] in page.text["faithfulness"]
     assert "comprehensiveness" in page.text["faithfulness"]
