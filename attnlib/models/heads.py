@@ -62,6 +62,13 @@ class PooledHead(nn.Module):
         c, w = self.attention(q, h, mask.unsqueeze(1))  # (B, 1, D), (B, 1, T)
         return self.mlp(self.dropout(c.squeeze(1))), w.squeeze(1)  # (B, out), (B, T)
 
+    def zero_output(self) -> None:
+        """Zero the last layer, so the head outputs 0 until it trains (a model that starts
+        from a fixed forecast beneath it: attnlib.models.linear_base)."""
+        with torch.no_grad():
+            self.mlp[-1].weight.zero_()
+            self.mlp[-1].bias.zero_()
+
 
 def shaped(head: nn.Module, y: torch.Tensor) -> torch.Tensor:
     """A head's output given the per-item shape the task built it with (``head.shape``):

@@ -83,7 +83,5 @@ def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) ->
     with torch.no_grad():
         base.linear.weight.copy_(w.T.to(base.linear.weight.dtype))
         base.linear.bias.copy_(b.to(base.linear.bias.dtype))
-        out = model.head.mlp[-1]  # the forecast head's last layer (PooledHead)
-        out.weight.zero_()
-        out.bias.zero_()
+    model.head.zero_output()  # the forecast head (PooledHead) adds nothing until it trains
     return {"penalty": penalty, "val_mse": mse}

@@ -112,11 +112,12 @@ def fit_temperature(logits, labels, *, max_iter: int = 100) -> float:
 def ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> float:
     """Expected calibration error: sum over equal-width confidence bins of
     (bin share) * |accuracy - mean confidence|, on the top-label confidence."""
-    p = np.asarray(probs, dtype=np.float64)
-    return _binned_gap(p.max(1), p.argmax(1) == np.asarray(labels), n_bins)
+    return _binned_gap(*_top_label(probs, labels), n_bins)
 
 
-FLOOR_DRAWS = 200  # label draws behind ece_floor: its own standard error is below 0.001
+# label draws behind ece_floor; over 20 seeds, 500 items' floor moved by 0.0007 (mean) and
+# 0.0011 (p90), less on more items
+FLOOR_DRAWS = 200
 
 
 def ece_floor(probs: np.ndarray, n_bins: int = ECE_BINS, *, draws: int = FLOOR_DRAWS,
@@ -144,8 +145,13 @@ def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BI
     Returns: ``{"edges" (n_bins+1,), "count", "confidence", "accuracy" (n_bins,)}``;
     empty bins hold NaN confidence and accuracy.
     """
+    return _bins(*_top_label(probs, labels), n_bins)
+
+
+def _top_label(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) top-label confidences and (N,) whether each top label is the true one."""
     p = np.asarray(probs, dtype=np.float64)
-    return _bins(p.max(1), p.argmax(1) == np.asarray(labels), n_bins)
+    return p.max(1), p.argmax(1) == np.asarray(labels)
 
 
 def _binned_gap(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> float:
@@ -202,8 +208,9 @@ def calibration_report(logits_test, y_test, temperature: float) -> dict:
     labels = y.numpy()
     out: dict = {"temperature": float(temperature), "n": len(labels)}
     for when, t in (("before", 1.0), ("after", temperature)):
-        out.update({f"{k}_{when}": v for k, v in scores(to_probs(z, t), labels).items()})
-    floor = ece_floor(to_probs(z, temperature))
+        probs = to_probs(z, t)
+        out.update({f"{k}_{when}": v for k, v in scores(probs, labels).items()})
+    floor = ece_floor(probs)  # of the calibrated probabilities, the last ones scored
     out.update(ece_floor_after=floor["mean"], ece_floor_p90_after=floor["p90"])
     return out
 
