@@ -29,6 +29,7 @@ from attnlib.config import TrainConfig
 from attnlib.data import Batch, Batches
 from attnlib.errors import TrainingError
 from attnlib.io import atomic_path
+from attnlib.models.precise_bn import batch_norms, recompute_batch_norm
 from attnlib.optim import Schedule, build_optimizer
 from attnlib.precision import training_autocast
 from attnlib.runtime import (  # noqa: F401  (re-exported)
@@ -155,6 +156,9 @@ def fit(
         The :class:`History` of losses, best epoch and whether it stopped early.
     """
     device = resolve_device(config.device)
+    norms = batch_norms(model)  # recomputed every epoch (attnlib.models.precise_bn)
+    if norms and train.bucket:  # batch norm learns on batches alike: not one length each
+        train = Batches(train.data, train.batch_size, shuffle=train.shuffle, seed=train.seed)
     rank, world = (dist.get_rank(), dist.get_world_size()) if _distributed() else (0, 1)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -220,6 +224,8 @@ def fit(
             sums = torch.tensor([total, count], dtype=torch.float64, device=device)
             dist.all_reduce(sums)
             total, count = float(sums[0]), int(sums[1])
+        if norms:  # the statistics of this epoch's weights, not the last batches' average
+            recompute_batch_norm(model, train.data, device, norms)
         val_loss = evaluate_loss(model, val, val_loss_fn or loss_fn, device)  # same on every rank
         if not math.isfinite(val_loss):
             raise TrainingError(f"validation loss became {val_loss} in epoch {epoch + 1}")

@@ -49,10 +49,11 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         mean = (y * mask).sum((0, 2)) / n  # (C,)
         var = (((y - mean[:, None]) * mask) ** 2).sum((0, 2)) / n  # (C,), biased
         with torch.no_grad():  # running_var takes the unbiased estimate, as nn.BatchNorm does
-            m = self.momentum
+            self.num_batches_tracked += 1
+            # momentum None: the cumulative average, as nn.BatchNorm (attnlib.models.precise_bn)
+            m = self.momentum if self.momentum is not None else 1.0 / int(self.num_batches_tracked)
             self.running_mean.mul_(1 - m).add_(m * mean)
             self.running_var.mul_(1 - m).add_(m * var * n / (n - 1).clamp(min=1))
-            self.num_batches_tracked += 1
         y = (y - mean[:, None]) / torch.sqrt(var[:, None] + self.eps)
         return y * self.weight[:, None] + self.bias[:, None]  # (B, C, T)
 
