@@ -72,8 +72,14 @@ def _trust_lines(report: dict) -> list[str]:
     cal, conf, faith = (report.get(k) or {} for k in ("calibration", "conformal", "faithfulness"))
     lines = []
     if cal:
+        fitted = str(cal.get("fitted_on", "val"))
         on = {"val, pre-refit model": "validation, as predicted by the model trained on "
-              "train alone, before the refit"}.get(cal.get("fitted_on"), "validation")  # fmt: skip
+              "train alone, before the refit"}.get(fitted, "validation")  # fmt: skip
+        if fitted.startswith("out-of-fold"):
+            on = (
+                "out-of-fold predictions: each ensemble member held out its own fold of "
+                "train + validation before the refit"
+            )
         lines.append(f"- Calibration: temperature {cal['temperature']:.3f} (fitted on {on}, "
                      f"applied by the bundle); test ECE {cal['ece_before']:.4f} before, "
                      f"{cal['ece_after']:.4f} after" + _floor(cal) + ".")  # fmt: skip

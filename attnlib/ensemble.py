@@ -115,13 +115,22 @@ class Ensemble(nn.Module):
 
 
 def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], val,
-                     heldout: nn.Module | None = None) -> dict:  # fmt: skip
+                     heldout: nn.Module | None = None,
+                     held: list | None = None) -> dict:  # fmt: skip
     """train.json of an ensemble: its own val loss (the members' averaged probabilities;
     after a refit, of ``heldout``, the early-stopped members (:func:`heldout_model`), as a
     single model reports it: the refitted ones trained on val), and each member's metrics
-    under ``members``."""
-    scored = heldout or ensemble
-    val_loss = evaluate_loss(scored, Batches(val, VAL_BATCH), loss_fn(model_cfg), "cpu")
+    under ``members``. ``held``: each member's own held-out data (rotated folds,
+    :mod:`attnlib.folds`); the loss is then each early-stopped member's on its own fold,
+    weighted by the folds' sizes (out of sample: member k >= 1 trained on val)."""
+    scored, loss = heldout or ensemble, loss_fn(model_cfg)
+    if held is not None:  # every refit discarded: the ensemble is the early-stopped members
+        pairs = list(zip(scored.members, held, strict=True))
+        total = sum(len(d) for _, d in pairs)
+        val_loss = sum(evaluate_loss(m, Batches(d, VAL_BATCH), loss, "cpu") * len(d)
+                       for m, d in pairs) / total  # fmt: skip
+    else:
+        val_loss = evaluate_loss(scored, Batches(val, VAL_BATCH), loss, "cpu")
     hist = History(best_val_loss=val_loss)  # what the task derives its entries from
     return {
         "best_val_loss": val_loss,

@@ -57,13 +57,14 @@ def side_by_side(members: int, cores: int) -> int:
 
 
 @flow(name="train-members", task_runner=ProcessPoolTaskRunner())  # fit_model sizes the pool
-def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
-                  val: SequenceData, resume: bool, nproc: int = 1) -> list[tuple]:  # fmt: skip
-    """One ``gpu`` task per ensemble member, each in a worker process; [(model, history)]."""
+def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, data: list[tuple],
+                  resume: bool, nproc: int = 1) -> list[tuple]:  # fmt: skip
+    """One ``gpu`` task per ensemble member, each in a worker process, member k fitted on
+    ``data[k]`` = (train, val); [(model, history)]."""
     configs = member_configs(train_cfg)
     threads = max(1, torch.get_num_threads() // side_by_side(len(configs), os.cpu_count() or 1))
     futures = []
-    for k, cfg in enumerate(configs):
+    for k, (cfg, (train, val)) in enumerate(zip(configs, data, strict=True)):
         where = CHECKPOINTS / f"member-{k}"
         futures.append(train_model.submit(model_cfg, cfg, train, val, resume, nproc, where,
                                           live=k == 0, threads=threads))  # fmt: skip
@@ -71,17 +72,24 @@ def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, train: Sequenc
 
 
 def fit_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
-              val: SequenceData, resume: bool, nproc: int = 1):  # fmt: skip
+              val: SequenceData, resume: bool, nproc: int = 1,
+              member_data: list[tuple] | None = None):  # fmt: skip
     """The model (one, or the :class:`Ensemble` of ``train.ensemble`` members), the history
     the curves show (member 0's), ``train.json``'s numbers, and with ``train.refit`` the
-    early-stopped model(s) the refit started from (else None; see :func:`heldout_model`)."""
+    early-stopped model(s) the refit started from (else None; see :func:`heldout_model`).
+
+    ``member_data``: each member's own (train, val), as :func:`attnlib.folds.member_data`
+    rotates them; by default every member gets ``train`` and ``val``."""
     if train_cfg.ensemble > 1:
+        data = member_data or [(train, val)] * train_cfg.ensemble
         workers = side_by_side(train_cfg.ensemble, os.cpu_count() or 1)
         pool = ProcessPoolTaskRunner(max_workers=workers)
-        fitted = train_members.with_options(task_runner=pool)(model_cfg, train_cfg, train, val,
+        fitted = train_members.with_options(task_runner=pool)(model_cfg, train_cfg, data,
                                                               resume, nproc)  # fmt: skip
         model, hists = Ensemble([m for m, _ in fitted]), [h for _, h in fitted]
         heldout = heldout_model(model_cfg, hists, model.members)
-        return model, hists[0], ensemble_metrics(model_cfg, model, hists, val, heldout), heldout
+        metrics = ensemble_metrics(model_cfg, model, hists, val, heldout,
+                                   held=[v for _, v in data] if member_data else None)  # fmt: skip
+        return model, hists[0], metrics, heldout
     model, hist = train_model(model_cfg, train_cfg, train, val, resume, nproc)
     return model, hist, train_metrics(model_cfg, hist), heldout_model(model_cfg, [hist])

@@ -13,6 +13,8 @@ from prefect import flow, get_run_logger
 
 from attnlib import fitting
 from attnlib.auto import auto_metrics
+from attnlib.folds import member_data as fold_data
+from attnlib.folds import rotates
 from attnlib.io import write_json_atomic
 from attnlib.persistence import save_model
 from attnlib.plots import learning_curve
@@ -48,14 +50,21 @@ def train() -> None:
         get_run_logger().info("train: auto %s", choice.line())
     key = fitting.fingerprint(model_cfg, train_cfg, [split_path("train"), split_path("val")])
     resume = fitting.prepare_checkpoints(CHECKPOINTS, key, run.resume)
+    folds, member_data = [], None
+    if rotates(task_name, train_cfg.ensemble, train_cfg.refit, run.nproc):
+        folds, member_data = fold_data(task_name, train_frame, val_frame, train_cfg.ensemble,
+                                       train_cfg.seed)  # fmt: skip
+        get_run_logger().info("train: members hold out folds %s (0 = the validation split) "
+                              "for out-of-fold calibration", folds)  # fmt: skip
     model, hist, metrics, heldout = fit_model(model_cfg, train_cfg, train_data, val_data, resume,
-                                              run.nproc)  # fmt: skip
+                                              run.nproc, member_data)  # fmt: skip
     metrics.update(auto_metrics(auto, meta))
     save_model(
         MODEL_DIR, model, vocab=vocab, label_map=labels, heldout=heldout,
         train_config=fitting.saved_train_config(train_cfg),  # amp as used
         metrics={**metrics, "history": fitting.saved_history(hist)},  # one best epoch
         extra={"data": data_spec(meta, task_name),  # scaling stats, windows: what predict needs
+               "calibration_folds": folds,  # evaluate rebuilds each member's fold
                "training_data": {name: fitting.split_size(frame) for name, frame
                                  in (("train", train_frame), ("val", val_frame))}},
     )  # fmt: skip

@@ -28,6 +28,7 @@ class Classify(Task):
     accepts = ("tokens", "series")
     needs = "token sequences or numeric series"
     unused_model_fields = frozenset({"horizon", "num_targets"})
+    rotates_folds = True  # one label per independent sequence
 
     def encode(self, raw, kind, opt, *, source):
         if "label" not in raw.columns:
@@ -131,8 +132,10 @@ class Classify(Task):
         from attnlib.evaluate import predict
         from attnlib.trust.checks import class_checks
 
-        val = self.tensors(self.usable(ctx.splits[1]), source="validation split")
-        outs, ys, _ = predict(ctx.calibrator, val)
+        outs, ys = [], []
+        for model, rows in ctx.calibration_sets(self):
+            o, y, _ = predict(model, self.tensors(rows, source="validation split"))
+            outs, ys = outs + o, ys + y
         entries, result.outputs["saved"] = class_checks(
             ctx.model, ctx.test, torch.cat(outs).numpy(), torch.cat(ys).numpy(),
             result.outputs["logits"], result.outputs["actual"], options=ctx.options,

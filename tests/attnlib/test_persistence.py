@@ -255,6 +255,26 @@ def test_the_model_card_shows_only_the_fields_that_apply():
     assert '"vocab_size": 7' in card and "num_classes" not in card and "horizon" not in card
 
 
+@pytest.mark.parametrize(
+    ("fitted_on", "says"),
+    [
+        ("val", "fitted on validation,"),
+        ("val, pre-refit model", "the model trained on train alone, before the refit"),
+        ("out-of-fold: val and 2 training folds, each predicted by the pre-refit members "
+         "that held it out", "each ensemble member held out its own fold"),
+    ],
+)  # fmt: skip
+def test_the_model_card_says_what_the_temperature_was_fitted_on(fitted_on, says):
+    from attnlib.card import model_card
+
+    cal = {"temperature": 1.5, "ece_before": 0.04, "ece_after": 0.02, "n": 100,
+           "fitted_on": fitted_on}  # fmt: skip
+    card = model_card(ModelMeta(CONFIGS["lstm_next_state"]), data={},
+                      eval_metrics={"calibration": cal}, export_metrics={})  # fmt: skip
+    line = next(x for x in card.splitlines() if x.startswith("- Calibration"))
+    assert says in line
+
+
 def test_a_refitted_model_directory_keeps_its_heldout_start(tmp_path):
     from attnlib.ensemble import Ensemble
     from attnlib.persistence import HELDOUT_FILE, load_heldout

@@ -77,3 +77,62 @@ def test_ensemble_members_and_average(tmp_path, monkeypatch, api, request):
     assert ens["best_val_loss"] <= mean_member + 1e-6
     evaluate()  # the ensemble is evaluated as one model
     assert "model" in json.loads((tmp_path / "metrics/eval.json").read_text())
+
+
+def test_refitted_members_hold_out_rotated_folds_for_calibration(tmp_path, monkeypatch, api,
+                                                                 request):  # fmt: skip
+    """A refitted ensemble of series: member k >= 1 holds out fold k of the training split,
+    and evaluate fits the temperature and the conformal threshold on every member's
+    out-of-fold predictions (val + 2 folds), not on the validation split alone."""
+    import polars as pl
+    import torch
+
+    from attnlib.ensemble import Ensemble
+    from attnlib.evaluate import predict
+    from attnlib.folds import fold_frames
+    from attnlib.persistence import load_heldout, read_meta
+    from attnlib.tasks import get_task
+    from attnlib.trust import fit_temperature
+    from flows._data import read_split
+    from flows.encode import encode
+    from flows.evaluate import evaluate
+    from flows.ingest import ingest
+    from flows.split import split
+    from flows.train import train
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 16)
+    values = [((np.sin(6 * t) if i % 2 else t) + 0.6 * rng.standard_normal(16)).tolist()
+              for i in range(90)]  # fmt: skip
+    labels = [str(i % 2 + 1) for i in range(90)]
+    pl.DataFrame({"values": values, "label": labels}).write_parquet(tmp_path / "d.parquet")
+    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
+    params["task"] = "classify"
+    params["ingest"]["source"] = str(tmp_path / "d.parquet")
+    params["search"]["enabled"] = False
+    params["train"].update(name="lstm_attention", epochs=2, min_steps=0, hidden_dim=8,
+                           batch_size=8, ensemble=3, refit=True, resume=False)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    for stage in (ingest, encode, split, train, evaluate):
+        stage()
+
+    meta = read_meta(tmp_path / "models/model")
+    assert meta.extra["calibration_folds"] == [0, 1, 2]
+    task = get_task("classify")
+    train_rows, val_rows = (task.usable(read_split(s)) for s in ("train", "val"))
+    heldout = load_heldout(tmp_path / "models/model")
+    assert isinstance(heldout, Ensemble)
+    outs, ys, ids = [], [], set()
+    for fold, member in enumerate(heldout.members):
+        rows = fold_frames(train_rows, val_rows, fold, int(meta.train_config["seed"]))[1]
+        ids |= set(rows["id"])
+        o, y, _ = predict(member, task.tensors(rows, source="fold"))
+        outs, ys = outs + o, ys + y
+    assert len(ids) == sum(len(y) for y in ys) > 2 * len(val_rows)  # disjoint folds
+    report = json.loads((tmp_path / "metrics/eval.json").read_text())
+    assert report["conformal"]["fitted_on"].startswith("out-of-fold")
+    assert report["conformal"]["n_calibration"] == len(ids)
+    saved = json.loads((tmp_path / "models/calibration.json").read_text())
+    z, y = torch.cat(outs).numpy(), torch.cat(ys).numpy()
+    assert saved["temperature"] == pytest.approx(fit_temperature(z, y), rel=1e-6)
