@@ -123,8 +123,8 @@ def ensemble_metrics(model_cfg, ensemble: Ensemble, histories: list[History], va
     under ``members``. ``held``: each member's own held-out data (rotated folds,
     :mod:`attnlib.folds`); the loss is then each early-stopped member's on its own fold,
     weighted by the folds' sizes (out of sample: member k >= 1 trained on val)."""
-    scored, loss = heldout or ensemble, loss_fn(model_cfg)
-    if held is not None:  # every refit discarded: the ensemble is the early-stopped members
+    scored, loss = heldout or ensemble, loss_fn(model_cfg)  # no refit kept: the members
+    if held is not None:
         pairs = list(zip(scored.members, held, strict=True))
         total = sum(len(d) for _, d in pairs)
         val_loss = sum(evaluate_loss(m, Batches(d, VAL_BATCH), loss, "cpu") * len(d)
