@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from torch import nn
 
 from attnlib.data import SequenceData
 from attnlib.encode import to_sequence_data
+from attnlib.ensemble import Ensemble
 from attnlib.tasks import get_task
 
 LABEL = "label_id"  # classify's label column: folds are stratified by it where present
@@ -82,3 +84,24 @@ def member_data(task: str, train: pl.DataFrame, val: pl.DataFrame, members: int,
         data[fold] = (to_sequence_data(fit, task, source=f"train split (fold {fold})"),
                       to_sequence_data(held, task, source=f"held-out fold {fold}"))  # fmt: skip
     return folds, [data[f] for f in folds]
+
+
+def calibration_sets(task: str, model: nn.Module, heldout: nn.Module | None, folds: list[int],
+                     seed: int, train: pl.DataFrame,
+                     val: pl.DataFrame) -> list[tuple[nn.Module, pl.DataFrame]]:  # fmt: skip
+    """Per fold, the members that held it out, as they were before the refit (``heldout``;
+    ``model`` where every refit was discarded), and the fold's rows: what evaluate
+    calibrates on. [] when the members shared the validation split (``folds`` as train
+    recorded them in ``model.json``'s ``extra.calibration_folds``)."""
+    early = heldout if heldout is not None else model
+    members = list(getattr(early, "members", ()))
+    if not any(folds) or len(folds) != len(members):
+        return []
+    t = get_task(task)
+    train, val = t.usable(train), t.usable(val)
+    out = []
+    for fold in sorted(set(folds)):
+        chosen = [m for m, f in zip(members, folds, strict=True) if f == fold]
+        held = chosen[0] if len(chosen) == 1 else Ensemble(chosen).eval()
+        out.append((held, fold_frames(train, val, fold, seed)[1]))
+    return out

@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from attnlib.evaluate import evaluate as evaluate_model
+from attnlib.folds import calibration_sets
 from attnlib.io import write_json_atomic
 from attnlib.persistence import load_heldout, load_model
 from attnlib.tasks import EvalContext, Evaluation, get_task
@@ -45,10 +46,14 @@ def evaluate() -> None:
     task_name = task_of(params)
     model, saved = load_model(MODEL_DIR)
     frame, test = load_data("test", task_name)  # the rows with something to predict
+    train, val, heldout = read_split("train"), read_split("val"), load_heldout(MODEL_DIR)
+    folds = saved.extra.get("calibration_folds") or []  # the members' rotated folds
     ctx = EvalContext(
-        model, saved, load_meta(), (read_split("train"), read_split("val"), frame), test,
+        model, saved, load_meta(), (train, val, frame), test,
         section(params, "evaluate", EvaluateParams), seed_of(params), PLOTS_DIR,
-        heldout=load_heldout(MODEL_DIR),  # a refit's early-stopped start: calibration
+        heldout=heldout,  # a refit's early-stopped start: calibration
+        out_of_fold=calibration_sets(task_name, model, heldout, folds,
+                                     int(saved.train_config.get("seed", 0)), train, val),
     )  # fmt: skip
     result = score(task_name, ctx)
     write_json_atomic(PLOTS_DIR / "confusion.json", result.confusion)

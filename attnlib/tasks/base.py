@@ -57,6 +57,8 @@ class EvalContext:
     seed: int = 0
     plots: Path = Path("plots")  # heatmaps go to plots/attention, the task's picture below
     heldout: nn.Module | None = None  # a refitted model's early-stopped start (calibration)
+    # rotated folds: (members that held a fold out, its rows) per fold (attnlib.folds)
+    out_of_fold: list[tuple[nn.Module, pl.DataFrame]] = field(default_factory=list)
 
     @property
     def calibrator(self) -> nn.Module:
@@ -64,42 +66,20 @@ class EvalContext:
         model a refit started from (``model`` itself trained on validation), else ``model``."""
         return self.heldout if self.heldout is not None else self.model
 
-    @property
-    def member_folds(self) -> list[int]:
-        """The fold each member held out (:mod:`attnlib.folds`; train records it), or []
-        when they all held out the validation split."""
-        folds = list(self.saved.extra.get("calibration_folds") or [])
-        rotated = len(folds) == len(getattr(self.calibrator, "members", ()))
-        return folds if rotated and any(folds) else []
-
     def calibration_sets(self, task: Task) -> list[tuple[nn.Module, pl.DataFrame]]:
         """(model, rows) pairs whose predictions calibrate ``model``, all out of sample:
-        :attr:`calibrator` on the validation split, or, where a refitted ensemble's members
-        held out rotated folds, each fold's members as they were before the refit (those
-        of :attr:`calibrator`: also where every refit was discarded) on that fold."""
-        train, val = (task.usable(f) for f in self.splits[:2])
-        folds = self.member_folds
-        if not folds:
-            return [(self.calibrator, val)]
-        from attnlib.ensemble import Ensemble
-        from attnlib.folds import fold_frames
-
-        seed = int(self.saved.train_config.get("seed", 0))
-        out = []
-        for fold in sorted(set(folds)):
-            members = [m for m, f in zip(self.calibrator.members, folds, strict=True) if f == fold]
-            model = members[0] if len(members) == 1 else Ensemble(members).eval()
-            out.append((model, fold_frames(train, val, fold, seed)[1]))
-        return out
+        :attr:`calibrator` on the validation split, or ``out_of_fold`` where a refitted
+        ensemble's members held out rotated folds (:func:`attnlib.folds.calibration_sets`)."""
+        return self.out_of_fold or [(self.calibrator, task.usable(self.splits[1]))]
 
     def noting_fit(self, entries: dict) -> dict:
         """``entries`` (eval.json's ``calibration`` / ``conformal``) saying what they were
         fitted on: ``val``, ``val, pre-refit model`` (see :attr:`calibrator`), or the
-        members' rotated folds (:attr:`member_folds`)."""
+        members' rotated folds (``out_of_fold``)."""
         fitted_on = "val" if self.heldout is None else "val, pre-refit model"
-        if self.member_folds:  # with or without a kept refit
+        if self.out_of_fold:  # with or without a kept refit
             fitted_on = (
-                f"out-of-fold: val and {len(set(self.member_folds)) - 1} training "
+                f"out-of-fold: val and {len(self.out_of_fold) - 1} training "
                 "folds, each predicted by the pre-refit members that held it out"
             )
         for key in ("calibration", "conformal"):

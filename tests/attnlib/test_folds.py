@@ -80,6 +80,7 @@ def test_evaluate_calibrates_each_fold_on_the_members_that_held_it_out(refit_kep
 
     from attnlib.config import ModelConfig
     from attnlib.ensemble import Ensemble
+    from attnlib.folds import calibration_sets
     from attnlib.models import build_model
     from attnlib.persistence import ModelMeta
     from attnlib.tasks import EvalContext, get_task
@@ -89,15 +90,22 @@ def test_evaluate_calibrates_each_fold_on_the_members_that_held_it_out(refit_kep
     torch.manual_seed(0)
     early = Ensemble([build_model(cfg) for _ in range(3)])
     model = Ensemble([build_model(cfg) for _ in range(3)]) if refit_kept else early
+    heldout = early if refit_kept else None
     train, val = frames()
-    saved = ModelMeta(cfg, train_config={"seed": 5}, extra={"calibration_folds": [0, 1, 2]})
-    ctx = EvalContext(model, saved, {}, (train, val, val), None, None,
-                      heldout=early if refit_kept else None)  # fmt: skip
-    sets = ctx.calibration_sets(get_task("classify"))
+    sets = calibration_sets("classify", model, heldout, [0, 1, 2], 5, train, val)
     assert [m for m, _ in sets] == list(early.members)
     for fold, (_, rows) in enumerate(sets):
         assert rows.equals(fold_frames(train, val, fold, seed=5)[1])
-    saved.extra["calibration_folds"] = []  # shared validation split: the calibrator on val
-    assert [(m, r.height) for m, r in ctx.calibration_sets(get_task("classify"))] == [
-        (early, len(val))
-    ]
+    assert calibration_sets("classify", model, heldout, [0, 0, 0], 5, train, val) == []
+    assert calibration_sets("classify", model, heldout, [0, 1], 5, train, val) == []
+
+    ctx = EvalContext(model, ModelMeta(cfg), {}, (train, val, val), None, None,
+                      heldout=heldout, out_of_fold=sets)  # fmt: skip
+    assert ctx.calibration_sets(get_task("classify")) == sets
+    assert ctx.noting_fit({"conformal": {}})["conformal"]["fitted_on"].startswith(
+        "out-of-fold: val and 2 training folds"
+    )
+    shared = EvalContext(model, ModelMeta(cfg), {}, (train, val, val), None, None,
+                         heldout=heldout)  # fmt: skip
+    [(calibrator, rows)] = shared.calibration_sets(get_task("classify"))
+    assert calibrator is (early if refit_kept else model) and rows.equals(val)

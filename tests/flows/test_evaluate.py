@@ -246,13 +246,29 @@ def fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted: dict, aske
 
     from attnlib.data import PAD_ID
     from attnlib.evaluate import predict
-    from attnlib.persistence import load_heldout
+    from attnlib.folds import calibration_sets
+    from attnlib.persistence import load_heldout, load_model
+    from attnlib.tasks import get_task
     from attnlib.trust import fit_temperature, real_positions
-    from flows._data import load_data
+    from flows._data import load_data, read_split
 
     refitted = any("refit_epochs" in m for m in [fitted, *fitted.get("members", [])])
     heldout = load_heldout(tmp_path / "models/model")
     assert (heldout is not None) == refitted == asked  # asked for, and kept by the guard
+    model, meta = load_model(tmp_path / "models/model")
+    folds = meta.extra.get("calibration_folds") or []  # a refitted ensemble: rotated folds
+    assert bool(folds) == bool(asked and task == "classify" and meta.ensemble > 1)
+    if any(folds):  # each member predicts the fold it held out (tests/attnlib/test_folds.py)
+        assert trust["conformal"]["fitted_on"].startswith("out-of-fold")
+        sets = calibration_sets(task, model, heldout, folds, int(meta.train_config["seed"]),
+                                read_split("train"), read_split("val"))  # fmt: skip
+        outs, ys = [], []
+        for member, rows in sets:
+            o, y, _ = predict(member, get_task(task).tensors(rows, source="fold"))
+            outs, ys = outs + o, ys + y
+        z, y = torch.cat(outs).numpy(), torch.cat(ys).numpy()
+        assert saved["temperature"] == pytest.approx(fit_temperature(z, y), rel=1e-6)
+        return
     assert trust["conformal"]["fitted_on"] == ("val, pre-refit model" if refitted else "val")
     if not refitted or task == "forecast":
         return
