@@ -35,11 +35,16 @@ def rotates(task: str, ensemble: int, refit: bool, nproc: int = 1) -> bool:
     return refit and ensemble > 1 and nproc <= 1 and get_task(task).rotates_folds
 
 
+def fold_count(train: pl.DataFrame, val_size: int) -> int:
+    """How many folds of ``val_size`` rows the training split holds (0 without a size)."""
+    return len(train) // val_size if val_size else 0
+
+
 def fold_ids(train: pl.DataFrame, val_size: int, seed: int) -> np.ndarray:
     """Each training row's fold (1 .. F; F = len(train) // val_size, each about val_size
     rows), stratified by ``label_id`` where the frame has it; seeded, so train and
     evaluate rebuild the same folds from the same frame."""
-    folds = len(train) // val_size if val_size else 0
+    folds = fold_count(train, val_size)
     out = np.zeros(len(train), dtype=np.int64)
     if folds < 1:
         return out
@@ -55,7 +60,7 @@ def fold_ids(train: pl.DataFrame, val_size: int, seed: int) -> np.ndarray:
 
 def member_folds(train: pl.DataFrame, val: pl.DataFrame, members: int) -> list[int]:
     """The fold each member holds out: k for member k while the training split has it, else 0."""
-    folds = len(train) // len(val) if len(val) else 0
+    folds = fold_count(train, len(val))
     return [k if k <= folds else 0 for k in range(members)]
 
 
