@@ -86,8 +86,12 @@ def _trust_lines(report: dict) -> list[str]:
     if conf:
         size = conf.get("mean_set_size", conf.get("mean_width"))
         what = "mean set size" if "mean_set_size" in conf else "mean interval width"
+        rule = {"exact": "; exact APS: a set may be empty (the share of empty sets: "
+                f"{conf.get('empty_sets', 0):.3f}), coverage 1 - alpha",
+                "nonempty": "; every set holds the top class, so coverage is at least the "
+                "accuracy"}.get(conf.get("rule"), "")  # fmt: skip
         lines.append(f"- Conformal (alpha = {conf['alpha']}): test coverage "
-                     f"{conf['coverage']:.3f}, {what} {size}.")  # fmt: skip
+                     f"{conf['coverage']:.3f}, {what} {size}{rule}.")  # fmt: skip
     if faith:
         lines.append(f"- Faithfulness: {faith['verdict_line']}.")
     return ["## Trust", *lines, ""] if lines else []

@@ -291,6 +291,9 @@ class EvaluateConfig(_Frozen):
     confusion_top: int = Field(15, ge=2)  # confusion among the most frequent classes
     season: int = Field(0, ge=0)  # forecast: seasonal period (0 = the one encode found)
     alpha: float = Field(0.1, gt=0, lt=1)  # conformal miscoverage: sets / intervals at 1 - alpha
+    # conformal sets: exact = APS as published (randomised, may be empty, coverage 1 - alpha
+    # up to 1/(n+1)); nonempty = the top label always in (coverage >= the accuracy)
+    sets: Literal["exact", "nonempty"] = "exact"
     faith_items: int = Field(200, ge=0)  # faithfulness: test items erased (0 = skip the check)
     faith_ig_items: int = Field(4, ge=0)  # of those, items compared with integrated gradients
 

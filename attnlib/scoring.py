@@ -77,19 +77,17 @@ def class_probs(out: np.ndarray) -> np.ndarray:
     return softmax(out)
 
 
-def top_k_columns(row: dict, probs: np.ndarray, names, k: int, weights,
-                  threshold: float | None | bool = False) -> dict:  # fmt: skip
-    """Add the top-k predictions (and attention weights) to ``row``; unless ``threshold`` is
-    False, also its conformal set at that saved APS threshold (``set_members``)."""
+def top_k_columns(row: dict, probs: np.ndarray, names, k: int, weights, sets=None,
+                  key="") -> dict:  # fmt: skip
+    """Add the top-k predictions (and attention weights) to ``row``; with ``sets`` (a
+    :class:`~attnlib.trust.checks.SavedSets`), also the row's conformal set
+    (``set_members``; ``key`` names the row)."""
     top = np.argsort(-probs, kind="stable")[:k]
     row["predicted"] = names[top[0]]
     row["top_k"] = [names[c] for c in top]
     row["probabilities"] = [float(probs[c]) for c in top]
     if weights is not None:
         row["attention"] = [float(v) for v in weights]
-    if threshold is not False:
-        from attnlib.trust.checks import sets_at
-        from attnlib.trust.conformal import set_members
-
-        row["set_members"] = set_members(sets_at(probs, threshold), probs[None], names)[0]
+    if sets is not None:
+        row["set_members"] = sets.members(probs, names, key)
     return row

@@ -158,7 +158,8 @@ def _figures(runs: list[dict], who: str, key: str) -> list[float]:
 def _trust(runs: list[dict]) -> str:
     """Headline trust figures (mean over seeds): ECE after scaling and the ECE that the test
     split's noise alone reaches (90th percentile; runs from before it was measured have
-    none), coverage, set size or interval width, and the faithfulness verdict."""
+    none), coverage, set size or interval width (and whether the sets kept the top label:
+    ``evaluate.sets: nonempty``), and the faithfulness verdict."""
     parts = []
     for section, key, label in (("calibration", "ece_after", "ECE"),
                                 ("calibration", "ece_floor_p90_after", "noise ≤"),
@@ -169,6 +170,10 @@ def _trust(runs: list[dict]) -> str:
                 if r.get("metrics", {}).get(section, {}).get(key) is not None]  # fmt: skip
         if vals:
             parts.append(f"{label} {_fmt(statistics.fmean(vals))}")
+    rules = {r["metrics"]["conformal"].get("rule", "nonempty") for r in runs
+             if "mean_set_size" in r.get("metrics", {}).get("conformal", {})}  # fmt: skip
+    if "nonempty" in rules:  # evaluate.sets (runs from before the rule kept the top label)
+        parts.append("sets keep the top label")
     verdicts = [r["metrics"]["faithfulness"].get("verdict") for r in runs
                 if "faithfulness" in r.get("metrics", {})]  # fmt: skip
     if verdicts:

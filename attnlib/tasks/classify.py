@@ -165,7 +165,9 @@ class Classify(Task):
     def predict(self, predictor, frame, *, top_k, attention, batch_size, sets=False):
         """One row per sequence: ``id``, [``actual``], ``predicted``, ``top_k``,
         ``probabilities`` (calibrated) [, ``attention`` over its steps] [, ``set_members``]."""
-        thr = predictor.trust.get("set_threshold") if sets else False
+        from attnlib.trust.checks import SavedSets
+
+        rule = SavedSets.of(predictor.trust) if sets else None
         names = list(predictor.meta.label_map or [])
         k = min(top_k, len(names))
         labels = frame["label"].to_list() if "label" in frame.columns else None
@@ -183,9 +185,8 @@ class Classify(Task):
             row = {"_order": i, "id": seq_ids[i]}
             if labels is not None:
                 row["actual"] = labels[i]
-            rows.append(
-                top_k_columns(row, class_probs(out), names, k, w[:n] if attention else None, thr)
-            )
+            weights = w[:n] if attention else None
+            rows.append(top_k_columns(row, class_probs(out), names, k, weights, rule, seq_ids[i]))
         return pl.DataFrame(rows).sort("_order").drop("_order")
 
     def card(self, cfg) -> CardNotes:

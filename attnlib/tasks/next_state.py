@@ -160,7 +160,9 @@ class NextState(Task):
         """One row per position: ``id``, ``step``, ``actual`` next token (None after the
         last), ``correct``, ``predicted``, ``top_k``, ``probabilities`` (calibrated)
         [, ``attention``] [, ``set_members``]."""
-        thr = predictor.trust.get("set_threshold") if sets else False
+        from attnlib.trust.checks import SavedSets
+
+        rule = SavedSets.of(predictor.trust) if sets else None
         tokens, seq_ids, ids, order = token_ids(predictor.meta, frame)
         names = predictor.meta.vocab.itos
         k = min(top_k, len(names))
@@ -176,7 +178,8 @@ class NextState(Task):
                 row["actual"] = tokens[i][t + 1] if has_next else None
                 row["correct"] = bool(probs[t].argmax() == ids[i][t + 1]) if has_next else None
                 weights = w[t, : t + 1] if attention else None
-                rows.append(top_k_columns(row, probs[t], names, k, weights, thr))
+                key = f"{seq_ids[i]}\x1f{t}"  # (id, step): the row's own draw of U
+                rows.append(top_k_columns(row, probs[t], names, k, weights, rule, key))
         return pl.DataFrame(rows).sort(["_order", "step"]).drop("_order")
 
     def export_extras(self, model, out, *, test, opset) -> dict:

@@ -9,12 +9,19 @@ evaluate stage writes it to ``models/calibration.json``, export puts it into the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from attnlib.trust.calibration import calibrate, to_probs
-from attnlib.trust.conformal import _label_scores, evaluate_intervals, evaluate_sets
+from attnlib.trust.conformal import (
+    _label_scores,
+    evaluate_intervals,
+    evaluate_sets,
+    key_uniform,
+    set_members,
+)
 from attnlib.trust.faithfulness import faithfulness_report, scorer
 from attnlib.trust.plots import forecast_band, reliability_diagram
 
@@ -27,15 +34,18 @@ def class_checks(model, test, z_val, y_val, z_test, y_test, *, options, seed: in
         test: the test :class:`~attnlib.data.SequenceData` (faithfulness erases its steps).
         z_val, y_val, z_test, y_test: flat (N, K) or (N,) binary logits and (N,) labels
             (next-state: real positions only).
-        options: the evaluate config (``alpha``, ``faith_items``, ``faith_ig_items``).
+        options: the evaluate config (``alpha``, ``sets``, ``faith_items``, ``faith_ig_items``).
     Returns:
         (eval.json entries ``calibration`` / ``conformal`` / ``faithfulness``,
-        saved ``{"alpha", "temperature", "set_threshold"}``).
+        saved ``{"alpha", "temperature", "set_threshold", "set_rule"}``).
     """
     cal = calibrate(z_val, y_val, z_test, y_test)
     t = cal["temperature"]
+    exact = options.sets == "exact"
     conf, _ = evaluate_sets(to_probs(z_val, t), y_val, to_probs(z_test, t), y_test,
-                            options.alpha)  # fmt: skip
+                            options.alpha, randomized=exact, allow_empty=exact,
+                            seed=seed)  # fmt: skip
+    conf["rule"] = options.sets
     reliability_diagram(z_test, y_test, t, plots / "reliability.png")
     entries = {"calibration": cal, "conformal": conf}
     if options.faith_items:
@@ -43,7 +53,8 @@ def class_checks(model, test, z_val, y_val, z_test, y_test, *, options, seed: in
             scorer(model), test.x, test.lengths, n_items=options.faith_items,
             ig_items=options.faith_ig_items, seed=seed,
         )  # fmt: skip
-    saved = {"alpha": options.alpha, "temperature": t, "set_threshold": conf["threshold"]}
+    saved = {"alpha": options.alpha, "temperature": t, "set_threshold": conf["threshold"],
+             "set_rule": options.sets}  # fmt: skip
     return entries, saved
 
 
@@ -67,13 +78,32 @@ def interval_checks(pred_val, act_val, pred_test, act_test, history, *, alpha: f
     return {"conformal": conf}, {"alpha": alpha, "half_width": width}
 
 
-def sets_at(probs: np.ndarray, threshold: float | None) -> np.ndarray:
-    """The conformal sets (M, K) bool of ``probs`` (M, K) at a saved APS ``threshold``
-    (None: too few calibration items, every set is every label)."""
-    p = np.atleast_2d(np.asarray(probs, dtype=np.float64))
-    if threshold is None:
-        return np.ones_like(p, dtype=bool)
-    return _label_scores(p, None, 0.0, 1, True) <= threshold + 1e-12
+class SavedSets(NamedTuple):
+    """The conformal sets evaluate fitted, as prediction rebuilds them."""
+
+    threshold: float | None  # the APS threshold (None: too few calibration items)
+    rule: str  # evaluate.sets: "exact" (randomised, may be empty) or "nonempty"
+
+    @classmethod
+    def of(cls, trust: dict) -> SavedSets:
+        """From a bundle's ``extra.trust`` (bundles older than the rule kept the top label)."""
+        return cls(trust.get("set_threshold"), trust.get("set_rule", "nonempty"))
+
+    def sets(self, probs: np.ndarray, keys) -> np.ndarray:
+        """The sets (M, K) bool of ``probs`` (M, K); ``keys`` (M,) name the rows (an exact
+        rule draws each row's U from its key). None threshold: every set is every label."""
+        p = np.atleast_2d(np.asarray(probs, dtype=np.float64))
+        if self.threshold is None:
+            return np.ones_like(p, dtype=bool)
+        if self.rule == "exact":
+            scores = _label_scores(p, key_uniform(keys), 0.0, 1, False)
+        else:
+            scores = _label_scores(p, None, 0.0, 1, True)
+        return scores <= self.threshold + 1e-12
+
+    def members(self, probs: np.ndarray, names: list[str], key) -> list[str]:
+        """One row's set as label names, most probable first."""
+        return set_members(self.sets(probs, [key]), np.atleast_2d(probs), names)[0]
 
 
 def calibrated(model: torch.nn.Module, saved: dict | None) -> torch.nn.Module:

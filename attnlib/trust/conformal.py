@@ -12,7 +12,11 @@ The threshold is the ceil((n+1)(1-alpha))/n empirical quantile of the calibratio
 scores; a test set holds every label whose score is at or below it, so the test label is
 in its set with probability >= 1 - alpha (marginally, over exchangeable calibration and test items).
 Unless ``allow_empty``, the top label scores 0 (in calibration and test alike), so no set
-is empty and the guarantee still holds.
+is empty and the guarantee still holds, but a model more accurate than 1 - alpha then
+covers at its accuracy. ``evaluate.sets: exact`` (the default) is APS as published:
+randomised and allowed to be empty, so coverage is 1 - alpha up to 1/(n+1) whatever the
+accuracy (Romano et al. 2020, Theorem 2). Prediction draws each row's U from a hash of its
+key (:func:`key_uniform`), so a row always gets the same set.
 
 Intervals: per horizon step (and channel), the same quantile of the absolute calibration
 residuals is the half-width of ``point +- width``.
@@ -23,6 +27,7 @@ estimator wrapper the models do not have.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import NamedTuple
 
@@ -49,6 +54,13 @@ def conformal_quantile(scores: np.ndarray, alpha: float, axis: int = 0) -> np.nd
         return np.full(tuple(shape), np.inf) if len(shape) else math.inf
     q = np.sort(s, axis=axis).take(rank - 1, axis=axis)
     return float(q) if np.ndim(q) == 0 else q
+
+
+def key_uniform(keys) -> np.ndarray:
+    """One U in [0, 1) per key (N,), from the key's BLAKE2b hash: independent of the model
+    and the probabilities, as the randomised score needs, yet the same on every call."""
+    digest = (hashlib.blake2b(str(k).encode(), digest_size=8).digest() for k in keys)
+    return np.array([int.from_bytes(d, "big") / 2.0**64 for d in digest], dtype=np.float64)
 
 
 OWN_MASS = 0.5  # U of the deterministic score: the mean of the randomised one's

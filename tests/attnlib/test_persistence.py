@@ -296,3 +296,19 @@ def test_a_refitted_model_directory_keeps_its_heldout_start(tmp_path):
     (tmp_path / "refit" / HELDOUT_FILE).write_bytes(b"not safetensors")
     with pytest.raises(ModelFileError, match=f"unreadable {HELDOUT_FILE}"):
         load_heldout(tmp_path / "refit")
+
+
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [("exact", "a set may be empty (the share of empty sets: 0.060)"),
+     ("nonempty", "coverage is at least the accuracy")],
+)  # fmt: skip
+def test_the_model_card_says_which_set_rule_made_the_sets(rule, says):
+    from attnlib.card import model_card
+
+    conf = {"alpha": 0.1, "coverage": 0.9, "mean_set_size": 0.95, "empty_sets": 0.06,
+            "rule": rule}  # fmt: skip
+    card = model_card(ModelMeta(CONFIGS["lstm_next_state"]), data={},
+                      eval_metrics={"conformal": conf}, export_metrics={})  # fmt: skip
+    line = next(x for x in card.splitlines() if x.startswith("- Conformal"))
+    assert says in line and "coverage 0.900" in line

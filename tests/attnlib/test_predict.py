@@ -77,9 +77,10 @@ def test_text_is_tokenised_as_in_training(tmp_path):
 
 
 def test_predict_sets_writes_each_rows_conformal_set(tmp_path):
-    """`attnlib predict --sets`: a threshold of 0 keeps only the top class (it scores 0),
-    no threshold (too few calibration items) keeps every class; a bundle without one fails
-    with a clear message."""
+    """`attnlib predict --sets`: at a threshold of 0 the nonempty rule (and a bundle older
+    than the rule) keeps only the top class (it scores 0) and the exact rule none (every
+    score is > 0), at 2 every class; no threshold (too few calibration items) keeps every
+    class; a bundle without one fails with a clear message."""
     from typer.testing import CliRunner
 
     from attnlib.cli import app
@@ -91,9 +92,16 @@ def test_predict_sets_writes_each_rows_conformal_set(tmp_path):
     args = ["predict", str(tmp_path / "m"), str(tmp_path / "in.parquet"), "-o", str(out)]
     failed = CliRunner().invoke(app, [*args, "--sets"])
     assert failed.exit_code == 2 and "set threshold" in failed.output
-    for threshold, check in ((0.0, lambda m, p: m == [p]), (None, lambda m, p: len(m) == 3)):
+    cases = (
+        ({"set_threshold": 0.0}, lambda m, p: m == [p]),  # older bundle: top label kept
+        ({"set_threshold": 0.0, "set_rule": "nonempty"}, lambda m, p: m == [p]),
+        ({"set_threshold": 0.0, "set_rule": "exact"}, lambda m, p: m == []),  # U * p > 0
+        ({"set_threshold": 2.0, "set_rule": "exact"}, lambda m, p: len(m) == 3 and m[0] == p),
+        ({"set_threshold": None, "set_rule": "exact"}, lambda m, p: len(m) == 3),
+    )
+    for trust, check in cases:
         save_model(tmp_path / "m", plain._model, vocab=plain.meta.vocab, label_map=["x", "y", "z"],
-                   extra={"trust": {"alpha": 0.1, "set_threshold": threshold}})  # fmt: skip
+                   extra={"trust": {"alpha": 0.1, **trust}})  # fmt: skip
         result = CliRunner().invoke(app, [*args, "--sets", "--engine", "torch"])
         assert result.exit_code == 0, result.output
         rows = pl.read_parquet(out)

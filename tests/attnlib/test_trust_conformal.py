@@ -187,3 +187,57 @@ def test_calibration_scores_without_a_sort_equal_the_sorted_ones(randomized, lam
     full = _label_scores(probs, u, lam, k_reg, top_free)[np.arange(400), y]
     np.testing.assert_allclose(_true_label_scores(probs, y, u, lam, k_reg, top_free), full,
                                rtol=0, atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_sets_cover_at_the_nominal_rate_where_the_model_beats_it(seed):
+    """A 98 %-accurate model: sets that always hold the top label cover at the accuracy,
+    above 1 - alpha (ItalyPowerDemand's case); the exact rule (randomised, empty allowed)
+    covers at 1 - alpha."""
+    rng = np.random.default_rng(seed)
+    p_cal, y_cal = _noisy_classes(1000, 2, rng, noise=0.1)
+    p_test, y_test = _noisy_classes(3000, 2, rng, noise=0.1)
+    accuracy = (p_test.argmax(1) == y_test).mean()
+    assert accuracy > 0.95
+    cover = {}
+    for rule, kw in (("nonempty", {}), ("exact", {"randomized": True, "allow_empty": True})):
+        sets = conformal_sets(p_cal, y_cal, p_test, ALPHA, seed=seed, **kw).sets
+        cover[rule] = sets[np.arange(len(y_test)), y_test].mean()
+    assert cover["nonempty"] >= accuracy > 1 - ALPHA + _tolerance(1000, 3000)
+    assert abs(cover["exact"] - (1 - ALPHA)) < _tolerance(1000, 3000)
+
+
+def test_key_uniform_is_a_fixed_uniform_draw_per_key():
+    from attnlib.trust.conformal import key_uniform
+
+    keys = [f"row{i}" for i in range(20000)]
+    u = key_uniform(keys)
+    np.testing.assert_array_equal(u, key_uniform(keys))  # the same on every call
+    assert ((u >= 0) & (u < 1)).all() and len(np.unique(u)) == len(u)
+    counts = np.histogram(u, bins=10, range=(0, 1))[0]
+    assert counts.min() > 1800 and counts.max() < 2200  # ~2000 a bin (sd ~42)
+    assert key_uniform(["a"])[0] != key_uniform(["b"])[0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_saved_exact_sets_rebuild_at_prediction_cover_at_the_nominal_rate(seed):
+    """What `attnlib predict --sets` does with a bundle's threshold and rule: per-row U
+    from the row's key, coverage 1 - alpha on new rows; a bundle without a rule (older)
+    keeps the top label."""
+    from attnlib.trust.checks import SavedSets
+
+    rng = np.random.default_rng(seed)
+    p_cal, y_cal = _noisy_classes(1000, 2, rng, noise=0.1)
+    p_new, y_new = _noisy_classes(3000, 2, rng, noise=0.1)
+    thr = conformal_sets(p_cal, y_cal, p_new, ALPHA, randomized=True, allow_empty=True,
+                         seed=seed).threshold  # fmt: skip
+    saved = SavedSets.of({"set_threshold": thr, "set_rule": "exact"})
+    keys = [f"{seed}-{i}" for i in range(len(y_new))]
+    sets = saved.sets(p_new, keys)
+    assert abs(sets[np.arange(len(y_new)), y_new].mean() - (1 - ALPHA)) < _tolerance(1000, 3000)
+    assert (sets.sum(1) == 0).any()  # the surplus coverage is given back as empty sets
+    one = [saved.members(p_new[i], ["a", "b"], keys[i]) for i in range(50)]
+    assert one == [["a", "b"][::-1 if p_new[i, 1] > p_new[i, 0] else 1][: int(sets[i].sum())]
+                   for i in range(50)]  # fmt: skip
+    older = SavedSets.of({"set_threshold": thr})
+    assert older.rule == "nonempty" and older.sets(p_new, keys).sum(1).min() == 1
