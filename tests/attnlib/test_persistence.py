@@ -255,23 +255,33 @@ def test_the_model_card_shows_only_the_fields_that_apply():
     assert '"vocab_size": 7' in card and "num_classes" not in card and "horizon" not in card
 
 
+CAL = {"temperature": 1.5, "ece_before": 0.04, "ece_after": 0.02, "n": 100}
+CONF = {"alpha": 0.1, "coverage": 0.9, "mean_set_size": 0.95, "empty_sets": 0.06}
+
+
 @pytest.mark.parametrize(
-    ("fitted_on", "says"),
+    ("section", "entry", "says"),
     [
-        ("val", "fitted on validation,"),
-        ("val, pre-refit model", "the model trained on train alone, before the refit"),
-        ("out-of-fold: val and 2 training folds, each predicted by the pre-refit members "
-         "that held it out", "each ensemble member held out its own fold"),
+        ("calibration", {**CAL, "fitted_on": "val"}, "fitted on validation,"),
+        ("calibration", {**CAL, "fitted_on": "val, pre-refit model"},
+         "the model trained on train alone, before the refit"),
+        ("calibration", {**CAL, "fitted_on": "out-of-fold: val and 2 training folds, each "
+                         "predicted by the pre-refit members that held it out"},
+         "each ensemble member held out its own fold"),
+        ("conformal", {**CONF, "rule": "exact"},
+         "coverage 0.900, mean set size 0.95; exact APS: a set may be empty (the share of "
+         "empty sets: 0.060)"),
+        ("conformal", {**CONF, "rule": "nonempty"}, "coverage is at least the accuracy"),
     ],
 )  # fmt: skip
-def test_the_model_card_says_what_the_temperature_was_fitted_on(fitted_on, says):
+def test_the_model_card_says_how_the_trust_figures_were_made(section, entry, says):
+    """What the temperature was fitted on; which rule made the conformal sets."""
     from attnlib.card import model_card
 
-    cal = {"temperature": 1.5, "ece_before": 0.04, "ece_after": 0.02, "n": 100,
-           "fitted_on": fitted_on}  # fmt: skip
     card = model_card(ModelMeta(CONFIGS["lstm_next_state"]), data={},
-                      eval_metrics={"calibration": cal}, export_metrics={})  # fmt: skip
-    line = next(x for x in card.splitlines() if x.startswith("- Calibration"))
+                      eval_metrics={section: entry}, export_metrics={})  # fmt: skip
+    heading = {"calibration": "- Calibration", "conformal": "- Conformal"}[section]
+    line = next(x for x in card.splitlines() if x.startswith(heading))
     assert says in line
 
 
@@ -296,19 +306,3 @@ def test_a_refitted_model_directory_keeps_its_heldout_start(tmp_path):
     (tmp_path / "refit" / HELDOUT_FILE).write_bytes(b"not safetensors")
     with pytest.raises(ModelFileError, match=f"unreadable {HELDOUT_FILE}"):
         load_heldout(tmp_path / "refit")
-
-
-@pytest.mark.parametrize(
-    ("rule", "says"),
-    [("exact", "a set may be empty (the share of empty sets: 0.060)"),
-     ("nonempty", "coverage is at least the accuracy")],
-)  # fmt: skip
-def test_the_model_card_says_which_set_rule_made_the_sets(rule, says):
-    from attnlib.card import model_card
-
-    conf = {"alpha": 0.1, "coverage": 0.9, "mean_set_size": 0.95, "empty_sets": 0.06,
-            "rule": rule}  # fmt: skip
-    card = model_card(ModelMeta(CONFIGS["lstm_next_state"]), data={},
-                      eval_metrics={"conformal": conf}, export_metrics={})  # fmt: skip
-    line = next(x for x in card.splitlines() if x.startswith("- Conformal"))
-    assert says in line and "coverage 0.900" in line
