@@ -1,7 +1,7 @@
 """The export bundle: model (safetensors + JSON), ONNX graph, the task's extra files.
 
-The calibration of ``models/calibration.json`` (temperature, set threshold or interval
-widths) goes into the bundle's ``model.json`` as ``extra.trust``; the ONNX graph divides
+The calibration of ``models/calibration.json`` (temperature, set threshold and rule, or
+interval widths) goes into the bundle's ``model.json`` as ``extra.trust``; the ONNX graph divides
 the logits by the temperature and is checked against eager PyTorch (calibrated too) on
 padded test batches, and so are the task's extra graphs (next-state: the streaming step).
 """

@@ -86,8 +86,9 @@ def _trust_lines(report: dict) -> list[str]:
     if conf:
         size = conf.get("mean_set_size", conf.get("mean_width"))
         what = "mean set size" if "mean_set_size" in conf else "mean interval width"
-        rule = {"exact": "; exact APS: a set may be empty (the share of empty sets: "
-                f"{conf.get('empty_sets', 0):.3f}), coverage 1 - alpha",
+        rule = {"exact": "; exact APS: coverage is guaranteed >= 1 - alpha and at most "
+                "1/(n+1) above it, so a set may be empty (no class is needed for that "
+                f"coverage; share of empty sets {conf.get('empty_sets', 0):.3f})",
                 "nonempty": "; every set holds the top class, so coverage is at least the "
                 "accuracy"}.get(conf.get("rule"), "")  # fmt: skip
         lines.append(f"- Conformal (alpha = {conf['alpha']}): test coverage "

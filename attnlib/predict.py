@@ -43,7 +43,8 @@ class Predictor:
 
     @property
     def trust(self) -> dict:
-        """What evaluate fitted for prediction: ``temperature``, ``set_threshold`` (classes)
+        """What evaluate fitted for prediction: ``temperature``, ``set_threshold`` and
+        ``set_rule`` (classes)
         or ``half_width`` (forecast), ``alpha``; empty for a bundle without them."""
         return self.meta.extra.get("trust") or {}
 

@@ -77,11 +77,10 @@ def class_probs(out: np.ndarray) -> np.ndarray:
     return softmax(out)
 
 
-def top_k_columns(row: dict, probs: np.ndarray, names, k: int, weights, sets=None,
-                  key="") -> dict:  # fmt: skip
+def top_k_columns(row: dict, probs: np.ndarray, names, k: int, weights, sets, key) -> dict:
     """Add the top-k predictions (and attention weights) to ``row``; with ``sets`` (a
-    :class:`~attnlib.trust.checks.SavedSets`), also the row's conformal set
-    (``set_members``; ``key`` names the row)."""
+    :class:`~attnlib.trust.checks.SavedSets`, or None), also the row's conformal set
+    (``set_members``); ``key`` names the row (an exact rule draws its U from it)."""
     top = np.argsort(-probs, kind="stable")[:k]
     row["predicted"] = names[top[0]]
     row["top_k"] = [names[c] for c in top]

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from attnlib.errors import ModelFileError
 from attnlib.trust.calibration import calibrate, to_probs
 from attnlib.trust.conformal import (
     _label_scores,
@@ -87,7 +88,11 @@ class SavedSets(NamedTuple):
     @classmethod
     def of(cls, trust: dict) -> SavedSets:
         """From a bundle's ``extra.trust`` (bundles older than the rule kept the top label)."""
-        return cls(trust.get("set_threshold"), trust.get("set_rule", "nonempty"))
+        rule = trust.get("set_rule", "nonempty")
+        if rule not in ("exact", "nonempty"):
+            raise ModelFileError(f"model.json extra.trust.set_rule: expected 'exact' or "
+                                 f"'nonempty', got {rule!r}")  # fmt: skip
+        return cls(trust.get("set_threshold"), rule)
 
     def sets(self, probs: np.ndarray, keys) -> np.ndarray:
         """The sets (M, K) bool of ``probs`` (M, K); ``keys`` (M,) name the rows (an exact

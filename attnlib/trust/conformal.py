@@ -1,9 +1,10 @@
 """Split conformal prediction: class sets (APS / RAPS) and forecast intervals.
 
-Sets: the adaptive prediction sets of Romano et al. (2020), optionally randomised (seeded),
-with the RAPS rank penalty of Angelopoulos et al. (2021). The score of label y is the
-probability mass of the labels ranked above it, plus its own times U (U ~ Uniform(0, 1)
-when randomised; otherwise U = 1/2, its mean), plus ``lam * max(0, rank(y) - k_reg)``.
+Sets: the adaptive prediction sets of Romano et al. (2020), optionally randomised (U seeded
+in evaluate, hashed from the row's key in prediction: :func:`key_uniform`), with the RAPS
+rank penalty of Angelopoulos et al. (2021). The score of label y is the probability mass
+of the labels ranked above it, plus its own times U (U ~ Uniform(0, 1) when randomised;
+otherwise U = 1/2, its mean), plus ``lam * max(0, rank(y) - k_reg)``.
 Counting the own mass at a fixed 1/2 keeps the sets deterministic (a row always gets the
 same set) and keeps the score continuous: with U = 1 every score of a 2-class model's
 second label is exactly 1, so a model less accurate than 1 - alpha gets both labels in
@@ -70,7 +71,7 @@ def _label_scores(probs: np.ndarray, u: np.ndarray | None, lam: float, k_reg: in
                   top_free: bool) -> np.ndarray:  # fmt: skip
     """APS / RAPS score of every label of every item: (N, K); ``u`` (N,) the randomised
     scores' draws, None = the deterministic score (U = :data:`OWN_MASS`). With ``top_free``
-    the top label scores 0, so every set holds it and coverage stays exact (up to ties)."""
+    the top label scores 0, so every set holds it (coverage >= 1 - alpha and >= the accuracy)."""
     order = np.argsort(-probs, axis=1, kind="stable")  # (N, K) labels by falling probability
     sorted_p = np.take_along_axis(probs, order, axis=1)
     above = np.cumsum(sorted_p, axis=1) - sorted_p  # mass strictly above each rank
@@ -126,11 +127,12 @@ def conformal_sets(
         y_cal: (N,) its true class ids.
         probs_test: (M, K) probabilities to build sets for.
         alpha: miscoverage: sets hold the true label with probability >= 1 - alpha.
-        randomized: randomised APS (smaller sets, exact coverage); U drawn from ``seed``.
+        randomized: randomised APS (smaller sets; with ``allow_empty``, coverage exact up
+            to 1/(n+1)); the calibration and test U drawn from ``seed``.
         lam, k_reg: RAPS penalty ``lam`` per rank beyond ``k_reg``.
         allow_empty: plain APS, whose sets may be empty (a confident model's surest items
             get none). By default the top label scores 0 in calibration and test alike, so
-            every set holds it and coverage stays exact; a model more accurate than
+            every set holds it and coverage stays >= 1 - alpha; a model more accurate than
             1 - alpha then gets singletons and covers at its accuracy.
     Returns:
         (threshold, sets (M, K) bool, n_calibration).

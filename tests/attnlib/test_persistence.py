@@ -269,8 +269,9 @@ CONF = {"alpha": 0.1, "coverage": 0.9, "mean_set_size": 0.95, "empty_sets": 0.06
                          "predicted by the pre-refit members that held it out"},
          "each ensemble member held out its own fold"),
         ("conformal", {**CONF, "rule": "exact"},
-         "coverage 0.900, mean set size 0.95; exact APS: a set may be empty (the share of "
-         "empty sets: 0.060)"),
+         "coverage 0.900, mean set size 0.95; exact APS: coverage is guaranteed >= 1 - alpha"
+         " and at most 1/(n+1) above it, so a set may be empty (no class is needed for "
+         "that coverage; share of empty sets 0.060)"),
         ("conformal", {**CONF, "rule": "nonempty"}, "coverage is at least the accuracy"),
     ],
 )  # fmt: skip

@@ -241,3 +241,28 @@ def test_saved_exact_sets_rebuild_at_prediction_cover_at_the_nominal_rate(seed):
                    for i in range(50)]  # fmt: skip
     older = SavedSets.of({"set_threshold": thr})
     assert older.rule == "nonempty" and older.sets(p_new, keys).sum(1).min() == 1
+
+
+@pytest.mark.parametrize("rule", ["exact", "nonempty"])
+def test_evaluate_reports_the_coverage_of_its_set_rule(rule, tmp_path):
+    """class_checks (what evaluate runs) on a 98 %-accurate model's logits: the default
+    exact rule covers at 1 - alpha, nonempty at the accuracy; the rule is reported and saved."""
+    from types import SimpleNamespace
+
+    from attnlib.trust.checks import class_checks
+
+    rng = np.random.default_rng(0)
+    p_val, y_val = _noisy_classes(1000, 3, rng, noise=0.1)
+    p_test, y_test = _noisy_classes(3000, 3, rng, noise=0.1)
+    accuracy = (p_test.argmax(1) == y_test).mean()
+    options = SimpleNamespace(alpha=ALPHA, sets=rule, faith_items=0, faith_ig_items=0)
+    entries, saved = class_checks(None, None, np.log(p_val), y_val, np.log(p_test), y_test,
+                                  options=options, seed=0, plots=tmp_path)  # fmt: skip
+    conf = entries["conformal"]
+    assert conf["rule"] == saved["set_rule"] == rule
+    if rule == "exact":
+        assert abs(conf["coverage"] - (1 - ALPHA)) < _tolerance(1000, 3000)
+        assert conf["empty_sets"] > 0.03
+    else:
+        assert conf["coverage"] >= accuracy > 1 - ALPHA + _tolerance(1000, 3000)
+        assert conf["empty_sets"] == 0
