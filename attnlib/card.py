@@ -88,7 +88,9 @@ def _trust_lines(report: dict) -> list[str]:
         what = "mean set size" if "mean_set_size" in conf else "mean interval width"
         rule = {"exact": "; exact APS: coverage is guaranteed >= 1 - alpha and at most "
                 "1/(n+1) above it, so a set may be empty (no class is needed for that "
-                f"coverage; share of empty sets {conf.get('empty_sets', 0):.3f})",
+                f"coverage; share of empty sets {conf.get('empty_sets', 0):.3f})"
+                if conf.get("threshold", 0) is not None else "; too few calibration items "
+                "for a threshold: every set is every class",
                 "nonempty": "; every set holds the top class, so coverage is at least the "
                 "accuracy"}.get(conf.get("rule"), "")  # fmt: skip
         lines.append(f"- Conformal (alpha = {conf['alpha']}): test coverage "

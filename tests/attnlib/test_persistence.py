@@ -273,6 +273,8 @@ CONF = {"alpha": 0.1, "coverage": 0.9, "mean_set_size": 0.95, "empty_sets": 0.06
          " and at most 1/(n+1) above it, so a set may be empty (no class is needed for "
          "that coverage; share of empty sets 0.060)"),
         ("conformal", {**CONF, "rule": "nonempty"}, "coverage is at least the accuracy"),
+        ("conformal", {**CONF, "rule": "exact", "threshold": None},
+         "too few calibration items for a threshold: every set is every class"),
     ],
 )  # fmt: skip
 def test_the_model_card_says_how_the_trust_figures_were_made(section, entry, says):

@@ -110,34 +110,39 @@ def test_predict_sets_writes_each_rows_conformal_set(tmp_path):
         assert all(check(m, p) for m, p in zip(members, predicted, strict=True))
 
 
-def test_predict_exact_sets_draw_each_rows_u_from_its_id(tmp_path):
-    """Under the exact rule a row's set depends on its own U, hashed from its id: rebuilt
-    here from the written probabilities, and unlike the sets one shared U would give."""
+@pytest.mark.parametrize("case", ["classify_tokens", "next_state"])
+def test_predict_exact_sets_draw_each_rows_u_from_its_id(tmp_path, case):
+    """Under the exact rule a row's set depends on its own U, hashed from its key (the id;
+    next-state: id and step): rebuilt here from the written probabilities, and unlike the
+    sets one shared U would give."""
     from typer.testing import CliRunner
 
     from attnlib.cli import app
     from attnlib.trust.conformal import key_uniform
 
-    cfg, frame = CASES["classify_tokens"]
+    cfg, frame = CASES[case]
     frame.write_parquet(tmp_path / "in.parquet")
     plain = bundle(tmp_path / "m", cfg)
     out = tmp_path / "out.parquet"
     threshold = 0.55
-    save_model(tmp_path / "m", plain._model, vocab=plain.meta.vocab, label_map=["x", "y", "z"],
+    save_model(tmp_path / "m", plain._model, vocab=plain.meta.vocab, label_map=plain.meta.label_map,
                extra={"trust": {"alpha": 0.1, "set_threshold": threshold,
                                 "set_rule": "exact"}})  # fmt: skip
     args = ["predict", str(tmp_path / "m"), str(tmp_path / "in.parquet"), "-o", str(out)]
-    result = CliRunner().invoke(app, [*args, "--sets", "--engine", "torch"])
+    result = CliRunner().invoke(app, [*args, "--sets", "--engine", "torch", "--top-k", "99"])
     assert result.exit_code == 0, result.output
     rows = pl.read_parquet(out)
 
     def expected(u):  # APS: mass ranked above + U x own mass <= threshold, top first
-        p = np.asarray(rows["probabilities"].to_list())  # (N, 3), falling
+        p = np.asarray(rows["probabilities"].to_list())  # (N, K), every label, falling
         scores = np.cumsum(p, axis=1) - p + u[:, None] * p
         names = rows["top_k"].to_list()
         return [[n for n, s in zip(ns, row, strict=True) if s <= threshold + 1e-12]
                 for ns, row in zip(names, scores, strict=True)]  # fmt: skip
 
-    own = expected(key_uniform([str(i) for i in rows["id"].to_list()]))
+    ids = [str(i) for i in rows["id"].to_list()]
+    keys = ids if case != "next_state" else [
+        f"{i}\x1f{t}" for i, t in zip(ids, rows["step"].to_list(), strict=True)]  # fmt: skip
+    own = expected(key_uniform(keys))
     assert rows["set_members"].to_list() == own
     assert own != expected(np.full(rows.height, key_uniform([""])[0]))
