@@ -17,6 +17,7 @@ import torch
 from attnlib.errors import ModelFileError
 from attnlib.trust.calibration import calibrate, to_probs
 from attnlib.trust.conformal import (
+    SET_RULES,
     _label_scores,
     evaluate_intervals,
     evaluate_sets,
@@ -42,10 +43,8 @@ def class_checks(model, test, z_val, y_val, z_test, y_test, *, options, seed: in
     """
     cal = calibrate(z_val, y_val, z_test, y_test)
     t = cal["temperature"]
-    exact = options.sets == "exact"
     conf, _ = evaluate_sets(to_probs(z_val, t), y_val, to_probs(z_test, t), y_test,
-                            options.alpha, randomized=exact, allow_empty=exact,
-                            seed=seed)  # fmt: skip
+                            options.alpha, seed=seed, **SET_RULES[options.sets])  # fmt: skip
     conf["rule"] = options.sets
     reliability_diagram(z_test, y_test, t, plots / "reliability.png")
     entries = {"calibration": cal, "conformal": conf}
@@ -89,9 +88,9 @@ class SavedSets(NamedTuple):
     def of(cls, trust: dict) -> SavedSets:
         """From a bundle's ``extra.trust`` (bundles older than the rule kept the top label)."""
         rule = trust.get("set_rule", "nonempty")
-        if rule not in ("exact", "nonempty"):
-            raise ModelFileError(f"model.json extra.trust.set_rule: expected 'exact' or "
-                                 f"'nonempty', got {rule!r}")  # fmt: skip
+        if rule not in SET_RULES:
+            raise ModelFileError(f"model.json extra.trust.set_rule: expected one of "
+                                 f"{sorted(SET_RULES)}, got {rule!r}")  # fmt: skip
         return cls(trust.get("set_threshold"), rule)
 
     def sets(self, probs: np.ndarray, keys) -> np.ndarray:
@@ -100,11 +99,9 @@ class SavedSets(NamedTuple):
         p = np.atleast_2d(np.asarray(probs, dtype=np.float64))
         if self.threshold is None:
             return np.ones_like(p, dtype=bool)
-        if self.rule == "exact":
-            scores = _label_scores(p, key_uniform(keys), 0.0, 1, False)
-        else:
-            scores = _label_scores(p, None, 0.0, 1, True)
-        return scores <= self.threshold + 1e-12
+        rule = SET_RULES[self.rule]
+        u = key_uniform(keys) if rule["randomized"] else None
+        return _label_scores(p, u, 0.0, 1, not rule["allow_empty"]) <= self.threshold + 1e-12
 
     def members(self, probs: np.ndarray, names: list[str], key) -> list[str]:
         """One row's set as label names, most probable first."""

@@ -64,6 +64,12 @@ def key_uniform(keys) -> np.ndarray:
     return np.array([int.from_bytes(d, "big") / 2.0**64 for d in digest], dtype=np.float64)
 
 
+# evaluate.sets: each rule's :func:`conformal_sets` options, for evaluate and prediction alike
+SET_RULES = {
+    "exact": {"randomized": True, "allow_empty": True},  # APS as published: coverage 1 - alpha
+    "nonempty": {"randomized": False, "allow_empty": False},  # the top label always in
+}
+
 OWN_MASS = 0.5  # U of the deterministic score: the mean of the randomised one's
 
 

@@ -266,3 +266,16 @@ def test_evaluate_reports_the_coverage_of_its_set_rule(rule, tmp_path):
     else:
         assert conf["coverage"] >= accuracy > 1 - ALPHA + _tolerance(1000, 3000)
         assert conf["empty_sets"] == 0
+
+
+def test_set_rules_are_the_ones_the_config_accepts_and_a_bundle_may_name():
+    from typing import get_args
+
+    from attnlib.config import EvaluateConfig
+    from attnlib.errors import ModelFileError
+    from attnlib.trust.checks import SavedSets
+    from attnlib.trust.conformal import SET_RULES
+
+    assert set(get_args(EvaluateConfig.model_fields["sets"].annotation)) == set(SET_RULES)
+    with pytest.raises(ModelFileError, match=r"extra\.trust\.set_rule.*got 'bogus'"):
+        SavedSets.of({"set_threshold": 0.5, "set_rule": "bogus"})
