@@ -67,6 +67,19 @@ def _floor(cal: dict) -> str:
             f"on these {cal['n']} items, 9 times in 10)")  # fmt: skip
 
 
+def _set_rule(conf: dict) -> str:
+    """How a classifier's conformal sets were made (nothing for intervals)."""
+    if "threshold" in conf and conf["threshold"] is None:  # sets' report only
+        return "; too few calibration items for a threshold: every set is every class"
+    if conf.get("rule") == "exact":
+        return ("; exact APS: coverage is guaranteed >= 1 - alpha and at most 1/(n+1) above "
+                "it, so a set may be empty (no class is needed for that coverage; share of "
+                f"empty sets {conf.get('empty_sets', 0):.3f})")  # fmt: skip
+    if conf.get("rule") == "nonempty":
+        return "; every set holds the top class, so coverage is at least the accuracy"
+    return ""
+
+
 def _trust_lines(report: dict) -> list[str]:
     """The card's "Trust" section: calibration, coverage and the faithfulness verdict."""
     cal, conf, faith = (report.get(k) or {} for k in ("calibration", "conformal", "faithfulness"))
@@ -86,15 +99,8 @@ def _trust_lines(report: dict) -> list[str]:
     if conf:
         size = conf.get("mean_set_size", conf.get("mean_width"))
         what = "mean set size" if "mean_set_size" in conf else "mean interval width"
-        rule = {"exact": "; exact APS: coverage is guaranteed >= 1 - alpha and at most "
-                "1/(n+1) above it, so a set may be empty (no class is needed for that "
-                f"coverage; share of empty sets {conf.get('empty_sets', 0):.3f})"
-                if conf.get("threshold", 0) is not None else "; too few calibration items "
-                "for a threshold: every set is every class",
-                "nonempty": "; every set holds the top class, so coverage is at least the "
-                "accuracy"}.get(conf.get("rule"), "")  # fmt: skip
         lines.append(f"- Conformal (alpha = {conf['alpha']}): test coverage "
-                     f"{conf['coverage']:.3f}, {what} {size}{rule}.")  # fmt: skip
+                     f"{conf['coverage']:.3f}, {what} {size}{_set_rule(conf)}.")  # fmt: skip
     if faith:
         lines.append(f"- Faithfulness: {faith['verdict_line']}.")
     return ["## Trust", *lines, ""] if lines else []

@@ -18,11 +18,11 @@ from attnlib.errors import ModelFileError
 from attnlib.trust.calibration import calibrate, to_probs
 from attnlib.trust.conformal import (
     SET_RULES,
-    _label_scores,
     evaluate_intervals,
     evaluate_sets,
     key_uniform,
     set_members,
+    sets_at,
 )
 from attnlib.trust.faithfulness import faithfulness_report, scorer
 from attnlib.trust.plots import forecast_band, reliability_diagram
@@ -101,7 +101,7 @@ class SavedSets(NamedTuple):
             return np.ones_like(p, dtype=bool)
         rule = SET_RULES[self.rule]
         u = key_uniform(keys) if rule["randomized"] else None
-        return _label_scores(p, u, 0.0, 1, not rule["allow_empty"]) <= self.threshold + 1e-12
+        return sets_at(p, self.threshold, u, allow_empty=rule["allow_empty"])
 
     def members(self, probs: np.ndarray, names: list[str], key) -> list[str]:
         """One row's set as label names, most probable first."""

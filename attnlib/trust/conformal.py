@@ -148,11 +148,18 @@ def conformal_sets(
     rng = np.random.default_rng(seed)
     u_cal = rng.uniform(size=len(p_cal)) if randomized else None
     u_test = rng.uniform(size=len(p_test)) if randomized else None
-    top_free = not allow_empty
-    cal = _true_label_scores(p_cal, y, u_cal, lam, k_reg, top_free)  # (N,)
+    cal = _true_label_scores(p_cal, y, u_cal, lam, k_reg, not allow_empty)  # (N,)
     q = conformal_quantile(cal, alpha)
-    sets = _label_scores(p_test, u_test, lam, k_reg, top_free) <= q + 1e-12  # (M, K)
-    return SetResult(float(q), sets, len(y))
+    return SetResult(float(q), sets_at(p_test, q, u_test, allow_empty=allow_empty, lam=lam,
+                                       k_reg=k_reg), len(y))  # fmt: skip
+
+
+def sets_at(probs: np.ndarray, threshold: float, u: np.ndarray | None = None, *,
+            allow_empty: bool = False, lam: float = 0.0, k_reg: int = 1) -> np.ndarray:  # fmt: skip
+    """(M, K) bool: the labels of ``probs`` (M, K) whose score is within ``threshold``, the
+    calibrated quantile; ``u`` (M,): the randomised rule's draws (None: the deterministic
+    score); ``allow_empty``, ``lam``, ``k_reg`` as in :func:`conformal_sets`."""
+    return _label_scores(probs, u, lam, k_reg, not allow_empty) <= threshold + 1e-12
 
 
 def set_report(sets: np.ndarray, labels, *, alpha: float, threshold: float, n_cal: int) -> dict:

@@ -275,6 +275,8 @@ CONF = {"alpha": 0.1, "coverage": 0.9, "mean_set_size": 0.95, "empty_sets": 0.06
         ("conformal", {**CONF, "rule": "nonempty"}, "coverage is at least the accuracy"),
         ("conformal", {**CONF, "rule": "exact", "threshold": None},
          "too few calibration items for a threshold: every set is every class"),
+        ("conformal", {**CONF, "rule": "nonempty", "threshold": None},
+         "too few calibration items for a threshold: every set is every class"),
     ],
 )  # fmt: skip
 def test_the_model_card_says_how_the_trust_figures_were_made(section, entry, says):
