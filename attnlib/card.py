@@ -33,6 +33,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         "```",
         "",
         "## Metrics (test split)",
+        *_versus_lines(eval_metrics),
         "```json",
         json.dumps(eval_metrics, indent=2),
         "```",
@@ -78,6 +79,12 @@ def _set_rule(conf: dict) -> str:
     if conf.get("rule") == "nonempty":
         return "; every set holds the top class, so coverage is at least the accuracy"
     return ""
+
+
+def _versus_lines(report: dict) -> list[str]:
+    """The model against its baselines, in one sentence (eval.json's ``versus``)."""
+    verdict = (report.get("versus") or {}).get("verdict")
+    return [f"The model {verdict}.", ""] if verdict else []
 
 
 def _trust_lines(report: dict) -> list[str]:

@@ -21,6 +21,7 @@ from attnlib.errors import DataError
 from attnlib.report import Section, Table, attention_example, render_report
 
 TRUST_KEYS = ("calibration", "conformal", "faithfulness")
+NOT_ROWS = (*TRUST_KEYS, "versus")  # eval.json entries that are not a model's scores
 SEARCH_ROWS = 50  # the newest trials shown
 ORDER = {"top": 0, "random": 1, "bottom": 2}  # erasure rows: most attended first
 K_NAMES = {"k1": "1 step", "k10pct": "10 % of length", "k20pct": "20 % of length"}
@@ -106,13 +107,15 @@ def _trust_entry(report: dict, key: str):
 
 def metrics_section(report: dict) -> Section:
     """One row per model / baseline, one column per scalar metric (first-seen order)."""
-    rows = {name: m for name, m in report.items() if isinstance(m, dict) and name not in TRUST_KEYS}
+    rows = {name: m for name, m in report.items() if isinstance(m, dict) and name not in NOT_ROWS}
     rows = dict(sorted(rows.items(), key=lambda kv: kv[0] != "model"))  # the model first
     cols: list[str] = []
     for m in rows.values():
         cols += [k for k, v in m.items() if isinstance(v, int | float) and k not in cols]
     table = [[name, *(m.get(c) for c in cols)] for name, m in rows.items()]
-    return Section(tables=[Table(["", *cols], table, "test split")] if table else [])
+    verdict = (report.get("versus") or {}).get("verdict")
+    return Section(tables=[Table(["", *cols], table, "test split")] if table else [],
+                   text=f"The model {verdict}." if verdict else "")  # fmt: skip
 
 
 def calibration_section(report: dict, root: Path) -> Section:

@@ -63,6 +63,8 @@ def evaluate() -> None:
     for name, m in result.report.items():
         shown = {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}
         log.info("evaluate: %-14s %s", name, shown)
+    if "versus" in result.report:
+        log.info("evaluate: the model %s", result.report["versus"]["verdict"])
 
 
 if __name__ == "__main__":

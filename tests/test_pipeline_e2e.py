@@ -174,6 +174,9 @@ def test_experiment_is_compared(reproduced):
     text = json.dumps(show)
     assert '"hidden_dim": 8' in text and '"hidden_dim": 16' in text
     assert {ppl["old"], ppl["new"]} <= set(_values_of(show, "perplexity"))
+    # the model against its baselines: a yes / no column per experiment
+    beats = _values_of(show, "beats_all")
+    assert len(beats) >= 2 and all(isinstance(b, bool) for b in beats), beats
 
 
 def _values_of(tree, key: str) -> list:

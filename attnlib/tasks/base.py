@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from attnlib.errors import ConfigError
+from attnlib.versus import versus
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,6 +132,7 @@ class Task(ABC):
     name: ClassVar[str]
     accepts: ClassVar[tuple[str, ...]]  # raw kinds (attnlib.encoding.kind_of) it can encode
     needs: ClassVar[str]  # those kinds in words, for the error when the data does not fit
+    headline: ClassVar[str]  # the main test metric, the one eval.json's ``versus`` judges by
     # model config fields that mean nothing for this job (left out of ``model.json``)
     unused_model_fields: ClassVar[frozenset[str]] = frozenset()
     # sequences over ``encode.max_length``: cut into overlapping windows (True; prediction
@@ -232,8 +234,11 @@ class Task(ABC):
         """Model and baselines on the test split, and the task's plots (``ctx.task_plots``)."""
 
     def evaluate(self, ctx: EvalContext) -> Evaluation:
-        """:meth:`score`, then every extension's entries merged into the report."""
+        """:meth:`score`, the model against its baselines (``versus``), then every
+        extension's entries merged into the report."""
         result = self.score(ctx)
+        if against := versus(result.report, self.headline):
+            result.report["versus"] = against
         for extend in self.extensions:
             result.report.update(extend(ctx, result))
         return result

@@ -27,6 +27,7 @@ class Classify(Task):
     name = CLASSIFY
     accepts = ("tokens", "series")
     needs = "token sequences or numeric series"
+    headline = "accuracy"
     unused_model_fields = frozenset({"horizon", "num_targets"})
     rotates_folds = True  # one label per independent sequence
 

@@ -40,6 +40,7 @@ class Forecast(Task):
     name = FORECAST
     accepts = ("long",)
     needs = "a long table (a time column and value columns)"
+    headline = "mape"
     unused_model_fields = frozenset({"num_classes"})
 
     def encode(self, raw, kind, opt, *, source):

@@ -38,6 +38,7 @@ class NextState(Task):
     name = NEXT_STATE
     accepts = ("tokens",)
     needs = "token sequences"
+    headline = "perplexity"
     unused_model_fields = frozenset({"num_classes", "horizon", "num_targets", "query"})
     cuts_windows = True
     single_model = "streaming prediction (stream.onnx, predict --stream) keeps one model's state"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from html import escape as html_escape
 
 import numpy as np
 import pytest
@@ -130,6 +131,7 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     from attnlib.datasets import read_source
     from attnlib.persistence import read_meta
     from attnlib.predict import Predictor, predict_frame
+    from attnlib.tasks import get_task
     from flows.encode import encode
     from flows.evaluate import evaluate
     from flows.export import export
@@ -159,6 +161,17 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     assert 0 <= trust["conformal"]["coverage"] <= 1 and trust["conformal"]["alpha"] == 0.1
     html = (tmp_path / "export/report.html").read_text()
     assert "Model card" in html or "MODEL_CARD" in html or "model card" in html.lower()
+    # the model against its baselines, by the task's headline metric, as the figures say
+    against, key = report.pop("versus"), get_task(task).headline
+    baselines = [m[key] for name, m in report.items() if name != "model" and key in m]
+    lower = key in ("perplexity", "mape")
+    assert against["metric"] == key and against["model"] == report["model"][key]
+    assert against["baseline"] == (min if lower else max)(baselines)
+    ours = report["model"][key]
+    assert against["beats_all"] == all(ours < b if lower else ours > b for b in baselines)
+    assert against["beats_all_by_metric"][key] == against["beats_all"]
+    assert f"The model {against['verdict']}." in (tmp_path / "export/MODEL_CARD.md").read_text()
+    assert html_escape(against["verdict"]) in html
     if task != "forecast":  # classes: calibration, sets and the faithfulness verdict
         faith = report.pop("faithfulness")
         assert faith["verdict"] in ("yes", "no") and faith["verdict_line"] in html
