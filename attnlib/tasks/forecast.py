@@ -40,7 +40,10 @@ class Forecast(Task):
     name = FORECAST
     accepts = ("long",)
     needs = "a long table (a time column and value columns)"
-    headline = "mape"
+    # MASE (Hyndman and Koehler 2006): scale-free like MAPE, but defined where the series
+    # crosses zero (quarterly growth rates scored a MAPE of 1.6e9 %) and comparable across
+    # target channels
+    headline = "mase"
     unused_model_fields = frozenset({"num_classes"})
 
     def encode(self, raw, kind, opt, *, source):
@@ -51,7 +54,7 @@ class Forecast(Task):
             raise DataError(f"{source}: target column(s) {missing} not among {channels}")
         rules = series_rules(raw, lookback=opt.lookback, horizon=opt.horizon, val=opt.val,
                              test=opt.test, log=opt.log, targets=tuple(targets))  # fmt: skip
-        delta = delta_lag(opt.delta, rules.season, opt.lookback)
+        delta, delta_why = delta_lag(opt.delta, rules.season, opt.lookback, rules.drifts)
         if not 0 <= delta <= opt.lookback:
             raise DataError(f"encode.delta {delta} must lie in 0..lookback ({opt.lookback})")
         local, local_why = local_level(opt.local_level, rules.drifts, delta)
@@ -77,7 +80,7 @@ class Forecast(Task):
             "input": {"kind": kind, "channels": channels, "scaler": scaler.to_dict()},
             "forecast": {"lookback": opt.lookback, "horizon": opt.horizon, "targets": targets,
                          "target_index": tidx, "delta": delta, "season": rules.season,
-                         "rules": [*rules.reasons, local_why]},
+                         "rules": [*rules.reasons, delta_why, local_why]},
             "model_fields": {"input_kind": "numeric", "input_dim": len(channels),
                              "horizon": opt.horizon, "num_targets": len(targets),
                              "local_level": local, "lookback": opt.lookback},
@@ -239,12 +242,27 @@ class Forecast(Task):
         )
 
 
-def delta_lag(delta: int | str, season: int, lookback: int) -> int:
-    """``encode.delta`` as a lag: ``season`` is the period found in the train part (see
-    attnlib.seasonality), or 1 when it is longer than ``lookback``."""
+def delta_lag(delta: int | str, season: int, lookback: int, drifts: bool = True) -> tuple[int, str]:
+    """``encode.delta`` as a lag, and why.
+
+    ``season``: the period found in the train part (attnlib.seasonality) when there is one
+    within ``lookback``. Without one, 1 (residuals over the last value) when the level
+    drifts (``drifts``: KPSS), else 0: a stationary series is forecast in levels, because
+    differencing it only adds the last value's noise to every target (Box and Jenkins:
+    difference only what is not stationary). On quarterly US growth rates (5 channels, no
+    season, stationary) the test MAE went from 3.29 to 2.22 (means of 3 seeds, README).
+    """
     if delta != "season":
-        return int(delta)
-    return season if season <= lookback else 1
+        return int(delta), f"delta {int(delta)}: as set"
+    if 1 < season <= lookback:
+        return season, f"delta {season}: residuals over the seasonal naive (the period)"
+    if drifts:
+        return (
+            1,
+            "delta 1: no period within the lookback, the level drifts: residuals over "
+            "the last value",
+        )
+    return 0, "delta 0: no period within the lookback, the level is stationary: levels"
 
 
 def local_level(setting: bool | str, drifts: bool, delta: int) -> tuple[bool, str]:
@@ -262,7 +280,7 @@ def local_level(setting: bool | str, drifts: bool, delta: int) -> tuple[bool, st
     if setting and delta == 0:
         raise DataError(
             "encode.local_level true needs residual targets: the model would not "
-            "see the level it must forecast; set encode.delta to 1 or season"
+            "see the level it must forecast; set encode.delta to 1 or another lag > 0"
         )
     return bool(setting), f"local_level {'on' if setting else 'off'}: as set"
 

@@ -45,6 +45,9 @@ def test_guess_season_from_time_stamps():
     assert guess_season(["2000-01-01", "2000-04-01", "2000-07-01"]) == 4
     assert guess_season(["2000-01-01", "2000-01-02", "2000-01-03"]) == 7
     assert guess_season(["a", "b", "c"], default=3) == 3
+    # quarters as pandas (1970Q1) and R / statsmodels users write them
+    assert guess_season(["1970-Q1", "1970-Q2", "1970-Q3", "1970-Q4", "1971-Q1"]) == 4
+    assert guess_season(["1970Q3", "1970Q4", "1971Q1"]) == 4
 
 
 def test_standardizer_round_trip_and_log():

@@ -74,6 +74,25 @@ def test_long_table_keeps_time_and_numeric_channels(tmp_path):
     assert frame["load"].to_list() == [1.5, 2.5]
 
 
+def test_long_table_with_a_quarter_column(tmp_path):
+    path = write(tmp_path / "q.csv", "quarter,gdp,income\n1970-Q4,1.5,3\n1971-Q1,2.5,4\n")
+    frame = read_source(path)
+    assert frame.columns == ["time", "gdp", "income"] and frame["time"][0] == "1970-Q4"
+    back = write(tmp_path / "b.csv", "quarter,gdp\n1971-Q1,1\n1970-Q4,2\n")
+    with pytest.raises(DataError, match=r"b\.csv, line 3: time goes backwards"):
+        read_source(back)
+
+
+def test_a_table_of_numbers_without_a_known_time_column_says_what_would_do(tmp_path):
+    path = write(tmp_path / "n.csv", "when,gdp\n1970,1.5\n1971,2.5\n")
+    with pytest.raises(
+        DataError,
+        match=r"n\.csv: needs a 'tokens' or 'text' column .*"
+        r"forecasting a time column named one of .*quarter",
+    ):
+        read_source(path)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -164,7 +164,7 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
     # the model against its baselines, by the task's headline metric, as the figures say
     against, key = report.pop("versus"), get_task(task).headline
     baselines = [m[key] for name, m in report.items() if name != "model" and key in m]
-    lower = key in ("perplexity", "mape")
+    lower = key in ("perplexity", "mase")
     assert against["metric"] == key and against["model"] == report["model"][key]
     assert against["baseline"] == (min if lower else max)(baselines)
     ours = report["model"][key]

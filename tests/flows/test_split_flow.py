@@ -52,6 +52,11 @@ def test_text_with_conflicting_duplicate_labels_encodes_and_splits():
 
 
 def test_delta_season_is_the_detected_period_within_the_lookback():
-    assert delta_lag("season", 12, lookback=24) == 12
-    assert delta_lag("season", 12, lookback=6) == 1  # a season longer than the input
-    assert delta_lag(3, 12, lookback=6) == 3
+    assert delta_lag("season", 12, lookback=24)[0] == 12
+    assert delta_lag("season", 12, lookback=6)[0] == 1  # a season longer than the input
+    assert delta_lag(3, 12, lookback=6) == (3, "delta 3: as set")
+    # no period: the last value when the level drifts, else plain levels
+    assert delta_lag("season", 1, lookback=24, drifts=True)[0] == 1
+    lag, why = delta_lag("season", 1, lookback=24, drifts=False)
+    assert lag == 0 and "stationary" in why
+    assert delta_lag("season", 12, lookback=24, drifts=False)[0] == 12  # a cycle is kept
