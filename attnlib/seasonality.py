@@ -52,6 +52,7 @@ def detect_season(y: np.ndarray, max_lag: int) -> int | None:
         The period (>= 2), 1 when no lag has a significant peak, None when the series is
         too short to test a lag >= 2.
     """
+    from scipy.stats import norm
     from statsmodels.tsa.stattools import acf
 
     y = np.asarray(y, dtype=np.float64)
@@ -65,7 +66,9 @@ def detect_season(y: np.ndarray, max_lag: int) -> int | None:
         warnings.simplefilter("ignore")
         r, band = acf(z, nlags=top + 1, alpha=0.05, fft=True)  # (top + 2,), (top + 2, 2)
     half = (band[:, 1] - band[:, 0]) / 2  # Bartlett's 95 % half-width, widening with lag
-    floor = PEAK_Z / np.sqrt(len(z))
+    # the highest of more lags' noise is higher: the floor grows with the lags tested
+    # (a Bonferroni bound at 1 %; PEAK_Z covers the first few dozen)
+    floor = max(PEAK_Z, float(norm.isf(0.01 / top))) / np.sqrt(len(z))
     peaks = [k for k in range(2, top + 1)
              if r[k] > r[k - 1] and r[k] >= r[k + 1] and r[k] > max(half[k], floor)]  # fmt: skip
     if not peaks:
@@ -201,7 +204,10 @@ def series_rules(
     except DataError:
         pass  # too short: encoding says so; judge what there is
     times = raw["time"].cast(pl.String).to_list() if "time" in raw.columns else None
-    season, why = season_rule(values, lookback, times)
+    # any period the train part holds 3 times, longer than the lookback too: the baselines
+    # and MASE need the real one (a half-hourly file's day is 48); delta uses it only
+    # within the lookback (attnlib.tasks.forecast.delta_lag)
+    season, why = season_rule(values, len(values), times)
     drifts, drift_why = level_drifts(values)
     if log == "auto":
         on, log_why = wants_log(values, season)

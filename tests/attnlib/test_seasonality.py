@@ -36,8 +36,29 @@ def test_noise_and_random_walks_have_no_season(seed):
     assert detect_season(np.cumsum(noise), 24) == 1
 
 
-def test_a_period_longer_than_the_lookback_is_not_taken():
+def test_detection_stops_at_max_lag():
     assert detect_season(_cycle(200, 30), max_lag=24) != 30
+
+
+def test_a_period_longer_than_the_lookback_is_found_for_the_baselines():
+    import polars as pl
+    from sktime.datasets import load_solar
+
+    from attnlib.seasonality import series_rules
+    from attnlib.tasks.forecast import delta_lag
+
+    solar = load_solar()  # six days of half-hourly UK solar output: a day is 48 steps
+    raw = pl.DataFrame({"time": [str(t) for t in solar.index], "solar": solar.to_numpy()})
+    rules = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1)
+    assert rules.season == 48 and not rules.drifts, rules.reasons
+    assert delta_lag("season", rules.season, 24, rules.drifts)[0] == 0  # not within 24 steps
+
+
+@pytest.mark.parametrize("n", [300, 1000, 3000])
+def test_long_noise_has_no_season_when_every_lag_is_tested(n):
+    # more lags, higher noise peaks: the floor grows with them (10 seeds, at most 1 false)
+    found = [detect_season(np.random.default_rng(s).normal(size=n), max_lag=n) for s in range(10)]
+    assert sum(f not in (1, None) for f in found) <= 1, found
 
 
 def test_too_short_a_series_falls_back_to_the_time_column():
