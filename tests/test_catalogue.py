@@ -181,7 +181,7 @@ def test_undecodable_text(tmp_path, name, content, line):
         ("quoted.csv", 'tokens,label\n"a\nb",x\nc,y,z\n', (), "line 4: 3 field(s)"),  # line 2-3
         ("s.csv", "pitch\tdur\nC4\tq\nE4\n", ("--format", "seqlab_csv"),
          "line 3: 1 field(s), the header has 2"),
-        ("cols.csv", "words,label\na b,x\n", (), "needs a 'tokens' or 'text' column; found"),
+        ("cols.csv", "words,label\na b,x\n", (), "needs a 'tokens' or 'text' column (sequences"),
         ("dup.csv", "tokens,tokens\na,b\n", (), "line 1: column 'tokens' appears twice"),
         ("values.parquet", pl.DataFrame({"values": [[[1.0, 2.0]], [[1.0]]]}), (),
          "row 2: 1 channels, row 1 has 2"),
