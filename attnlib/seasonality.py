@@ -3,8 +3,9 @@ whether to forecast its logarithm.
 
 - :func:`detect_season`: the autocorrelation (statsmodels' ``acf``) of the differenced
   train series; the period is the lag of the highest significant ACF peak (a local
-  maximum above Bartlett's 95 % band and above ``PEAK_Z / sqrt(n)``), the shortest one when a
-  multiple of it is about as high. Differencing removes the trend, which would otherwise
+  maximum above Bartlett's 95 % band and above ``PEAK_Z / sqrt(n)``, raised for many lags,
+  after the ACF has been below zero), the shortest one when a multiple of it is about as
+  high. Differencing removes the trend, which would otherwise
   make every lag look alike. ``None`` when the series is too short to test any lag.
 - :func:`season_rule`: detection first, the time stamps' calendar guess only when
   detection is inconclusive (too short a train part to test that lag); 1 when nothing
@@ -69,8 +70,11 @@ def detect_season(y: np.ndarray, max_lag: int) -> int | None:
     # the highest of more lags' noise is higher: the floor grows with the lags tested
     # (a Bonferroni bound at 1 %; PEAK_Z covers the first few dozen)
     floor = max(PEAK_Z, float(norm.isf(0.01 / top))) / np.sqrt(len(z))
+    # a cycle's ACF dips below zero within its period (half a cycle out of phase); a
+    # smooth series' slow decay, bumped up at lag 2 by noise, does not
     peaks = [k for k in range(2, top + 1)
-             if r[k] > r[k - 1] and r[k] >= r[k + 1] and r[k] > max(half[k], floor)]  # fmt: skip
+             if r[k] > r[k - 1] and r[k] >= r[k + 1] and r[k] > max(half[k], floor)
+             and r[1:k].min() < 0]  # fmt: skip
     if not peaks:
         return 1
     best = max(r[k] for k in peaks)

@@ -54,6 +54,18 @@ def test_a_period_longer_than_the_lookback_is_found_for_the_baselines():
     assert delta_lag("season", rules.season, 24, rules.drifts)[0] == 0  # not within 24 steps
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_smooth_daily_curve_with_a_little_noise_is_not_period_two(seed):
+    # differencing a smooth curve plus noise lifts lag 2 over lag 1: no cycle, since the
+    # ACF never went below zero before it (it did find 2 before that check)
+    t = np.arange(288)
+    day = np.clip(np.sin(2 * np.pi * (t % 48 - 12) / 48), 0, None)
+    y = day + np.random.default_rng(seed).normal(0, 0.05, 288)
+    assert detect_season(y, max_lag=288) in (47, 48)
+    alternating = np.where(t % 2, 1.0, -1.0) + np.random.default_rng(seed).normal(0, 0.3, 288)
+    assert detect_season(alternating, max_lag=288) == 2  # a real period 2 is kept
+
+
 @pytest.mark.parametrize("n", [300, 1000, 3000])
 def test_long_noise_has_no_season_when_every_lag_is_tested(n):
     # more lags, higher noise peaks: the floor grows with them (10 seeds, at most 1 false)
