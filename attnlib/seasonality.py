@@ -48,7 +48,8 @@ def detect_season(y: np.ndarray, max_lag: int) -> int | None:
 
     Args:
         y: (N,) or (N, K) train values (channels are averaged after standardising).
-        max_lag: the longest period considered (e.g. the model's lookback).
+        max_lag: the longest period considered (the train part's length for the
+            baselines, the model's lookback for the residual target).
     Returns:
         The period (>= 2), 1 when no lag has a significant peak, None when the series is
         too short to test a lag >= 2.
@@ -97,6 +98,10 @@ def season_rule(y: np.ndarray, max_lag: int, times: list[str] | None = None) -> 
 
     found, top = detect_season(y, max_lag), testable(len(y), max_lag)
     guess = guess_season(times, default=1) if times else 1
+    near = max(1, round(guess / 10))  # noise moves a peak by a lag or two: 22..26 is 24
+    if found and found > 1 and guess > 1 and 0 < abs(found - guess) <= near:
+        return guess, (f"season {guess}: the time column's period, an ACF peak at {found} "
+                       f"beside it (lags 2..{top} of the differenced train part)")  # fmt: skip
     if found is not None and (found > 1 or guess <= top):
         why = "highest significant ACF peak" if found > 1 else "no significant ACF peak"
         return found, f"season {found}: {why} (lags 2..{top} of the differenced train part)"
@@ -174,6 +179,7 @@ class SeriesRules:
     log: bool
     reasons: tuple[str, ...]
     drifts: bool = False  # the level wanders (:func:`level_drifts`)
+    within_lookback: int = 1  # the period found among the lags up to the lookback (delta)
 
 
 def series_rules(
@@ -209,12 +215,15 @@ def series_rules(
         pass  # too short: encoding says so; judge what there is
     times = raw["time"].cast(pl.String).to_list() if "time" in raw.columns else None
     # any period the train part holds 3 times, longer than the lookback too: the baselines
-    # and MASE need the real one (a half-hourly file's day is 48); delta uses it only
-    # within the lookback (attnlib.tasks.forecast.delta_lag)
+    # and MASE need the real one (a half-hourly file's day is 48); the residual target
+    # needs one within the lookback (an hourly file's day, 24, where the week, 168, is the
+    # series' period): attnlib.tasks.forecast.delta_lag
     season, why = season_rule(values, len(values), times)
+    within = season if season <= lookback else season_rule(values, lookback, times)[0]
+    within = within if within <= lookback else 1  # the calendar's, if longer: none within
     drifts, drift_why = level_drifts(values)
     if log == "auto":
         on, log_why = wants_log(values, season)
     else:
         on, log_why = bool(log), f"log {'on' if log else 'off'}: as set"
-    return SeriesRules(season, on, (why, log_why, drift_why), drifts)
+    return SeriesRules(season, on, (why, log_why, drift_why), drifts, within)

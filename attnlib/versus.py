@@ -11,6 +11,8 @@ counts (test windows, the n-gram order) are not metrics.
 
 from __future__ import annotations
 
+import math
+
 HIGHER = frozenset({"accuracy", "macro_f1", "top5_accuracy"})  # higher is better
 LOWER = frozenset({"perplexity", "nll", "mae", "mape", "smape", "rmse", "mase"})
 
@@ -27,11 +29,15 @@ def _best(metric: str, scores: dict[str, float]) -> tuple[str, float]:
     return name, scores[name]
 
 
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def _scores(report: dict, metric: str) -> dict[str, float]:
-    """Each baseline's ``metric`` (baselines that report it)."""
+    """Each baseline's ``metric`` (baselines that report a finite one: a MASE over a
+    constant train part, for one, is not a number)."""
     return {name: float(m[metric]) for name, m in report.items()
-            if name != "model" and isinstance(m, dict)
-            and isinstance(m.get(metric), int | float)}  # fmt: skip
+            if name != "model" and isinstance(m, dict) and _finite(m.get(metric))}  # fmt: skip
 
 
 def versus(report: dict, headline: str) -> dict:
@@ -39,20 +45,21 @@ def versus(report: dict, headline: str) -> dict:
 
     Args:
         report: eval.json as the task scored it, ``{"model": {...}, baseline: {...}}``.
-        headline: the task's main metric (e.g. ``accuracy``, ``perplexity``, ``mape``).
+        headline: the task's main metric (``accuracy``, ``perplexity``, ``mase``).
 
-    Returns: ``{}`` when no baseline reports the headline, else ``metric``, ``model``,
-    ``best_baseline`` and its ``baseline`` score, ``margin`` (how much better the model is,
-    in the metric's units: negative when worse), ``beats_all`` (strictly better than every
-    baseline on the headline), ``beats_all_by_metric`` (the same for every shared metric)
+    Returns: ``{}`` when the model or no baseline has a finite headline figure, else
+    ``metric``, ``model``, ``best_baseline`` and its ``baseline`` score, ``margin`` (how
+    much better the model is, in the metric's units: negative when worse), ``beats_all``
+    (strictly better than every baseline on the headline), ``beats_all_by_metric`` (the
+    same for every shared metric)
     and ``verdict`` (one sentence).
     """
     model = report.get("model") or {}
-    if headline not in model or not _scores(report, headline):
+    if not _finite(model.get(headline)) or not _scores(report, headline):
         return {}
     by_metric: dict[str, bool] = {}
     losses: dict[str, str] = {}  # metric -> the best baseline that the model does not beat
-    for metric in [k for k in model if k in HIGHER | LOWER]:
+    for metric in [k for k in model if k in HIGHER | LOWER and _finite(model[k])]:
         scores = _scores(report, metric)
         if scores:
             value = float(model[metric])

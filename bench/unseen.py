@@ -110,7 +110,7 @@ def solar_csv(path: Path) -> None:
     """sktime's UK solar generation, six days of half-hourly values (a day is 48 steps)."""
     from sktime.datasets import load_solar
 
-    s = load_solar()
+    s = load_solar(api_version=None)  # the sample sktime ships, never its web service
     pl.DataFrame({"datetime": [str(t) for t in s.index], "solar_gen": s.to_numpy()}).write_csv(path)
 
 

@@ -61,6 +61,8 @@ def evaluate() -> None:
     write_json_atomic(CALIBRATION, result.outputs.get("saved", {}))
     log = get_run_logger()
     for name, m in result.report.items():
+        if name == "versus":
+            continue  # not a model's scores: its verdict is logged below
         shown = {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}
         log.info("evaluate: %-14s %s", name, shown)
     if "versus" in result.report:

@@ -63,8 +63,8 @@ def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
 def guess_season(times: list[str], default: int = 1) -> int:
     """The seasonal period implied by the spacing of time stamps.
 
-    Monthly -> 12, quarterly -> 4, weekly -> 52, daily -> 7, hourly -> 24; anything
-    else (or unparseable times) -> ``default``.
+    Monthly -> 12, quarterly -> 4, weekly -> 52, daily -> 7, hourly -> 24, half-hourly
+    -> 48; anything else (or unparseable times) -> ``default``.
     """
     import polars as pl
 
@@ -75,7 +75,8 @@ def guess_season(times: list[str], default: int = 1) -> int:
         return default
     days = float(parsed.diff().drop_nulls().dt.total_seconds().median()) / 86400
     for lo, hi, m in ((27, 32, 12), (88, 93, 4), (6.5, 7.5, 52), (0.9, 1.1, 7),
-                      (1 / 24 - 0.005, 1 / 24 + 0.005, 24)):  # fmt: skip
+                      (1 / 24 - 0.005, 1 / 24 + 0.005, 24),
+                      (1 / 48 - 0.002, 1 / 48 + 0.002, 48)):  # fmt: skip
         if lo <= days <= hi:
             return m
     return default

@@ -134,11 +134,10 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
 
 
 def time_column(columns: Sequence[str]) -> str | None:
-    """The first column whose name says it is time (``time``, ``date``, ...), if any."""
-    for name in columns:
-        if name.strip().lower() in TIME_NAMES:
-            return name
-    return None
+    """The column whose name says it is time, if any; by :data:`TIME_NAMES`' order, so a
+    ``date`` column wins over an ``hour`` of the day beside it."""
+    names = {name.strip().lower(): name for name in reversed(columns)}  # the first of a name
+    return next((names[n] for n in TIME_NAMES if n in names), None)
 
 
 def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:

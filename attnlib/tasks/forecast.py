@@ -54,7 +54,8 @@ class Forecast(Task):
             raise DataError(f"{source}: target column(s) {missing} not among {channels}")
         rules = series_rules(raw, lookback=opt.lookback, horizon=opt.horizon, val=opt.val,
                              test=opt.test, log=opt.log, targets=tuple(targets))  # fmt: skip
-        delta, delta_why = delta_lag(opt.delta, rules.season, opt.lookback, rules.drifts)
+        delta, delta_why = delta_lag(opt.delta, rules.within_lookback, opt.lookback,
+                                     rules.drifts)  # fmt: skip
         if not 0 <= delta <= opt.lookback:
             raise DataError(f"encode.delta {delta} must lie in 0..lookback ({opt.lookback})")
         local, local_why = local_level(opt.local_level, rules.drifts, delta)
@@ -84,7 +85,7 @@ class Forecast(Task):
             "model_fields": {"input_kind": "numeric", "input_dim": len(channels),
                              "horizon": opt.horizon, "num_targets": len(targets),
                              "local_level": local, "lookback": opt.lookback},
-            "rules": [*rules.reasons, local_why],  # logged by the encode stage
+            "rules": [*rules.reasons, delta_why, local_why],  # logged by the encode stage
         }  # fmt: skip
         return frame, meta
 

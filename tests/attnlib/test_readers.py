@@ -83,6 +83,13 @@ def test_long_table_with_a_quarter_column(tmp_path):
         read_source(back)
 
 
+def test_a_date_column_is_the_time_before_an_hour_of_the_day(tmp_path):
+    path = write(tmp_path / "h.csv", "hour,date,load\n0,2024-01-01 00:00,5\n1,2024-01-01 01:00,6\n")
+    frame = read_source(path)
+    assert frame["time"].to_list() == ["2024-01-01 00:00", "2024-01-01 01:00"]
+    assert frame.columns == ["time", "hour", "load"]  # the hour is a value channel
+
+
 def test_a_table_of_numbers_without_a_known_time_column_says_what_would_do(tmp_path):
     path = write(tmp_path / "n.csv", "when,gdp\n1970,1.5\n1971,2.5\n")
     with pytest.raises(

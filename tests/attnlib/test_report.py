@@ -103,6 +103,17 @@ def test_missing_files_say_not_available(tmp_path):
         build_report(tmp_path / "nowhere")
 
 
+def test_metrics_table_leaves_out_versus_and_shows_its_verdict():
+    from attnlib.report_project import metrics_section
+
+    report = {"model": {"accuracy": 0.9}, "majority": {"accuracy": 0.5},
+              "versus": {"metric": "accuracy", "margin": 0.4, "verdict": "beats every one"},
+              "calibration": {"ece_after": 0.01}}  # fmt: skip
+    section = metrics_section(report)
+    assert [row[0] for row in section.tables[0].rows] == ["model", "majority"]
+    assert section.text == "The model beats every one."
+
+
 def test_project_without_trust_figures_keeps_the_rest(tmp_path):
     page = Page(build_report(make_project(tmp_path, with_trust=False)))
     assert "not available" in page.text["calibration"]

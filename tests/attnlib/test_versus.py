@@ -31,6 +31,24 @@ def test_forecast_lower_is_better_and_a_loss_on_another_metric():
     assert out["margin"] == pytest.approx(65.7 - 62.2)  # positive: the model is better
     assert out["beats_all_by_metric"] == {"mape": True, "mae": False}
     assert "not better on mae (seasonal_naive)" in out["verdict"]
+    # forecasting's own headline, MASE, ranks like MAE (one scale for model and baselines)
+    for m in report.values():
+        m["mase"] = m["mae"] / 900.0
+    out = versus(report, "mase")
+    assert not out["beats_all"] and out["best_baseline"] == "seasonal_naive"
+
+
+def test_figures_that_are_not_numbers_are_left_out():
+    nan = float("nan")
+    report = {"model": {"mase": 0.5, "mae": nan},
+              "naive": {"mase": nan, "mae": 1.0},  # e.g. a constant train part: no scale
+              "holt_winters": {"mase": 0.8, "mae": None},
+              "seasonal_naive": {"mase": None}}  # fmt: skip
+    out = versus(report, "mase")
+    assert out["best_baseline"] == "holt_winters" and out["beats_all"]
+    assert out["beats_all_by_metric"] == {"mase": True}  # the model's NaN MAE: not compared
+    assert versus({"model": {"mase": nan}, "naive": {"mase": 1.0}}, "mase") == {}
+    assert versus({"model": {"mase": None}, "naive": {"mase": 1.0}}, "mase") == {}
 
 
 def test_a_model_that_loses_has_a_negative_margin():
