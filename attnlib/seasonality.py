@@ -98,8 +98,9 @@ def season_rule(y: np.ndarray, max_lag: int, times: list[str] | None = None) -> 
 
     found, top = detect_season(y, max_lag), testable(len(y), max_lag)
     guess = guess_season(times, default=1) if times else 1
-    near = max(1, round(guess / 10))  # noise moves a peak by a lag or two: 22..26 is 24
-    if found and found > 1 and guess > 1 and 0 < abs(found - guess) <= near:
+    # noise moves a peak by a lag or two: 22..26 is an hourly file's 24 (a tenth of it;
+    # none for quarters or weekdays, where a lag is a quarter or a seventh of the period)
+    if found and found > 1 and guess > 1 and 0 < abs(found - guess) <= guess / 10:
         return guess, (f"season {guess}: the time column's period, an ACF peak at {found} "
                        f"beside it (lags 2..{top} of the differenced train part)")  # fmt: skip
     if found is not None and (found > 1 or guess <= top):
@@ -107,6 +108,17 @@ def season_rule(y: np.ndarray, max_lag: int, times: list[str] | None = None) -> 
         return found, f"season {found}: {why} (lags 2..{top} of the differenced train part)"
     return guess, (f"season {guess}: from the time column (the train part's {len(y)} steps "
                    f"cannot test that lag)")  # fmt: skip
+
+
+def calendar_within(season: int, lookback: int, times: list[str] | None) -> int:
+    """The period the residual target can use when the series' own is longer than the
+    lookback: the time column's calendar period when it divides that one (an hourly file
+    whose period is the week, 168, has the day, 24), else 1. Not a second detection over
+    the short lags: there a smooth series' noise peaks at lag 2 or 3."""
+    from attnlib.baselines.forecast import guess_season
+
+    guess = guess_season(times, default=1) if times else 1
+    return guess if 1 < guess <= lookback and season % guess == 0 else 1
 
 
 def wants_log(y: np.ndarray, season: int) -> tuple[bool, str]:
@@ -216,11 +228,9 @@ def series_rules(
     times = raw["time"].cast(pl.String).to_list() if "time" in raw.columns else None
     # any period the train part holds 3 times, longer than the lookback too: the baselines
     # and MASE need the real one (a half-hourly file's day is 48); the residual target
-    # needs one within the lookback (an hourly file's day, 24, where the week, 168, is the
-    # series' period): attnlib.tasks.forecast.delta_lag
+    # needs one within the lookback (attnlib.tasks.forecast.delta_lag)
     season, why = season_rule(values, len(values), times)
-    within = season if season <= lookback else season_rule(values, lookback, times)[0]
-    within = within if within <= lookback else 1  # the calendar's, if longer: none within
+    within = season if season <= lookback else calendar_within(season, lookback, times)
     drifts, drift_why = level_drifts(values)
     if log == "auto":
         on, log_why = wants_log(values, season)

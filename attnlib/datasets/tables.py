@@ -23,7 +23,7 @@ from attnlib import errors
 from attnlib.errors import DataError
 from attnlib.files import split_tokens
 
-# a long table's time column (forecasting) is the first column with one of these names
+# a long table's time column (forecasting): the column with the first of these names
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "year", "quarter",
               "month", "week", "day", "hour", "minute")  # fmt: skip
 

@@ -256,7 +256,7 @@ def delta_lag(delta: int | str, season: int, lookback: int, drifts: bool = True)
     if delta != "season":
         return int(delta), f"delta {int(delta)}: as set"
     if 1 < season <= lookback:
-        return season, f"delta {season}: residuals over the seasonal naive (the period)"
+        return season, f"delta {season}: residuals over the seasonal naive of that period"
     if drifts:
         return (
             1,

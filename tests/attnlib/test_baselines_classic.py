@@ -48,6 +48,8 @@ def test_guess_season_from_time_stamps():
     # quarters as pandas (1970Q1) and R / statsmodels users write them
     assert guess_season(["1970-Q1", "1970-Q2", "1970-Q3", "1970-Q4", "1971-Q1"]) == 4
     assert guess_season(["1970Q3", "1970Q4", "1971Q1"]) == 4
+    halves = ["2021-05-01 00:00", "2021-05-01 00:30", "2021-05-01 01:00"]
+    assert guess_season(halves) == 48 and guess_season(halves[::2] + ["2021-05-01 02:00"]) == 24
 
 
 def test_standardizer_round_trip_and_log():

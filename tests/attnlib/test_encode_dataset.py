@@ -65,6 +65,22 @@ def test_data_that_does_not_fit_the_task(task, raw, message):
         encode_dataset(raw, task, EncodeOptions(), source="data/raw.parquet")
 
 
+def test_forecast_delta_is_the_period_within_the_lookback_and_is_logged():
+    from datetime import datetime, timedelta
+
+    # hourly: a day inside a week; the week is the series' period, the target's is the day
+    t = np.arange(24 * 7 * 6)
+    y = 10 + 3 * np.sin(2 * np.pi * t / 24) - 4 * ((t // 24) % 7 >= 5)
+    y = y + np.random.default_rng(0).normal(0, 0.5, len(t))
+    times = [(datetime(2024, 1, 1) + timedelta(hours=int(i))).strftime("%Y-%m-%d %H:%M") for i in t]
+    raw = pl.DataFrame({"time": times, "load": y})
+    options = EncodeOptions(lookback=24, horizon=12, delta="season", log=False)
+    frame, meta = encode_dataset(raw, "forecast", options)
+    assert meta["forecast"]["season"] == 168  # the baselines' period: the week
+    assert meta["forecast"]["delta"] == 24 == frame["delta"][0]
+    assert any(r.startswith("delta 24:") for r in meta["rules"])  # the encode log's lines
+
+
 def test_forecast_targets_and_delta_are_checked():
     raw = pl.DataFrame({"time": [str(i) for i in range(60)], "v": np.arange(60.0)})
     with pytest.raises(DataError, match=r"target column\(s\) \['w'\] not among \['v'\]"):

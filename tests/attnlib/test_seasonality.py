@@ -47,8 +47,60 @@ def test_a_period_longer_than_the_lookback_is_found_for_the_baselines():
     raw = pl.DataFrame({"time": [str(t) for t in solar.index], "solar": solar.to_numpy()})
     rules = series_rules(raw, lookback=24, horizon=12, val=0.1, test=0.1)
     assert rules.season == 48 and not rules.drifts, rules.reasons
-    assert rules.within_lookback != 48  # the residual target cannot use it: levels
+    assert rules.within_lookback == 1  # no period the residual target can use: levels
     assert delta_lag("season", rules.within_lookback, 24, rules.drifts)[0] == 0
+
+
+def _hourly(n: int) -> list[str]:
+    from datetime import datetime, timedelta
+
+    return [
+        (datetime(2024, 1, 1) + timedelta(hours=i)).strftime("%Y-%m-%d %H:%M") for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_peak_one_or_two_lags_off_the_calendar_is_the_calendar_period(seed):
+    found = {23, 25, 22}
+    t = np.arange(600)
+    y = np.sin(2 * np.pi * t / 24) + np.random.default_rng(seed).normal(0, 0.1, 600)
+    assert season_rule(y, 600, _hourly(600))[0] == 24
+    assert season_rule(y, 600, [str(i) for i in t])[0] in found | {24}  # no calendar: as found
+    # a real period 5 in quarterly data is not the calendar's 4 (a lag is a quarter of it)
+    q = _cycle(160, 5, seed)
+    quarters = [f"{1900 + i // 4}-Q{i % 4 + 1}" for i in range(160)]
+    assert season_rule(q, 160, quarters)[0] == 5
+
+
+def test_the_residual_target_takes_the_calendar_period_inside_a_longer_one():
+    from attnlib.seasonality import calendar_within
+
+    assert calendar_within(168, 24, _hourly(5)) == 24  # the week holds days: the day
+    assert calendar_within(170, 24, _hourly(5)) == 1  # not a multiple of the day
+    assert (
+        calendar_within(48, 24, [f"2024-01-01 {h // 2:02d}:{h % 2 * 30:02d}" for h in range(5)])
+        == 1
+    )
+    assert calendar_within(30, 24, [str(1900 + i) for i in range(5)]) == 1  # yearly: none
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hourly_days_inside_weeks_keep_a_daily_residual_target(seed):
+    import polars as pl
+
+    from attnlib.seasonality import series_rules
+
+    # a daily cycle plus a weekly dip, with noise: whichever period wins over all lags, the
+    # residual target gets the day (a second detection over short lags found 2 or 3)
+    t = np.arange(24 * 7 * 6)
+    rng = np.random.default_rng(seed)
+    y = 10 + 3 * np.sin(2 * np.pi * t / 24) - 2 * ((t // 24) % 7 >= 5) + rng.normal(0, 0.5, len(t))
+    rules = series_rules(pl.DataFrame({"time": _hourly(len(t)), "v": y}), lookback=23,
+                         horizon=12, val=0.1, test=0.1)  # fmt: skip
+    assert rules.season in (24, 168) and rules.within_lookback == 1  # 24 > lookback 23
+    rules = series_rules(pl.DataFrame({"time": _hourly(len(t)), "v": y}), lookback=24,
+                         horizon=12, val=0.1, test=0.1)  # fmt: skip
+    assert rules.season in (24, 168) and rules.within_lookback == 24
 
 
 @pytest.mark.parametrize("seed", range(3))
