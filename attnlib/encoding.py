@@ -40,8 +40,8 @@ class EncodeOptions:
     targets: tuple[str, ...] = ()  # forecast: target channels; () = every channel
     log: bool | str = False  # numeric: log1p before standardising ("auto": forecasting's rule)
     # forecast: targets minus the seasonal-naive forecast of this lag (0 = none); "season":
-    # the period found within the lookback in the train part (attnlib.seasonality), else 1
-    # when the level drifts, 0 when it is stationary (attnlib.tasks.forecast.delta_lag)
+    # the train part's period if it fits in the lookback, else the calendar period inside it
+    # (attnlib.seasonality), else 1 when the level drifts, 0 when it is stationary
     delta: int | str = 1
     # forecast: the model reads each window relative to its last step ("auto": when the
     # train part's level drifts and the targets are residuals; attnlib.tasks.forecast)

@@ -112,13 +112,17 @@ def season_rule(y: np.ndarray, max_lag: int, times: list[str] | None = None) -> 
 
 def calendar_within(season: int, lookback: int, times: list[str] | None) -> int:
     """The period the residual target can use when the series' own is longer than the
-    lookback: the time column's calendar period when it divides that one (an hourly file
-    whose period is the week, 168, has the day, 24), else 1. Not a second detection over
-    the short lags: there a smooth series' noise peaks at lag 2 or 3."""
+    lookback: the time column's calendar period when it fits in the lookback and divides
+    that one, give or take a tenth of itself (an hourly file whose period is the week,
+    168 or a lag beside it, has the day, 24), else 1. Not a second detection over the
+    short lags: there a smooth series' noise peaks at lag 2 or 3."""
     from attnlib.baselines.forecast import guess_season
 
     guess = guess_season(times, default=1) if times else 1
-    return guess if 1 < guess <= lookback and season % guess == 0 else 1
+    if not 1 < guess <= lookback:
+        return 1
+    off = min(season % guess, guess - season % guess)  # from the nearest multiple
+    return guess if off <= guess / 10 else 1
 
 
 def wants_log(y: np.ndarray, season: int) -> tuple[bool, str]:
@@ -191,7 +195,8 @@ class SeriesRules:
     log: bool
     reasons: tuple[str, ...]
     drifts: bool = False  # the level wanders (:func:`level_drifts`)
-    within_lookback: int = 1  # the period found among the lags up to the lookback (delta)
+    within_lookback: int = 1  # the residual target's: season if it fits in the lookback,
+    # else the calendar period inside it (calendar_within), else 1
 
 
 def series_rules(

@@ -246,8 +246,9 @@ class Forecast(Task):
 def delta_lag(delta: int | str, season: int, lookback: int, drifts: bool = True) -> tuple[int, str]:
     """``encode.delta`` as a lag, and why.
 
-    ``season``: the period found in the train part (attnlib.seasonality) when there is one
-    within ``lookback``. Without one, 1 (residuals over the last value) when the level
+    ``season``: the series' period when it fits in ``lookback``, else the time column's
+    calendar period inside it (``SeriesRules.within_lookback``, attnlib.seasonality).
+    Without one, 1 (residuals over the last value) when the level
     drifts (``drifts``: KPSS), else 0: a stationary series is forecast in levels, because
     differencing it only adds the last value's noise to every target (Box and Jenkins:
     difference only what is not stationary). On quarterly US growth rates (5 channels, no
@@ -256,7 +257,7 @@ def delta_lag(delta: int | str, season: int, lookback: int, drifts: bool = True)
     if delta != "season":
         return int(delta), f"delta {int(delta)}: as set"
     if 1 < season <= lookback:
-        return season, f"delta {season}: residuals over the seasonal naive of that period"
+        return season, f"delta {season}: residuals over the seasonal naive of period {season}"
     if drifts:
         return (
             1,
