@@ -6,6 +6,7 @@ import json
 
 from attnlib.persistence import ModelMeta
 from attnlib.tasks import get_task
+from attnlib.versus import sentence
 
 
 def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metrics: dict) -> str:
@@ -83,8 +84,8 @@ def _set_rule(conf: dict) -> str:
 
 def _versus_lines(report: dict) -> list[str]:
     """The model against its baselines, in one sentence (eval.json's ``versus``)."""
-    verdict = (report.get("versus") or {}).get("verdict")
-    return [f"The model {verdict}.", ""] if verdict else []
+    line = sentence(report)
+    return [line, ""] if line else []
 
 
 def _trust_lines(report: dict) -> list[str]:

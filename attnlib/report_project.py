@@ -19,6 +19,7 @@ import yaml
 
 from attnlib.errors import DataError
 from attnlib.report import Section, Table, attention_example, render_report
+from attnlib.versus import sentence
 
 TRUST_KEYS = ("calibration", "conformal", "faithfulness")
 NOT_ROWS = (*TRUST_KEYS, "versus")  # eval.json entries that are not a model's scores
@@ -113,9 +114,8 @@ def metrics_section(report: dict) -> Section:
     for m in rows.values():
         cols += [k for k, v in m.items() if isinstance(v, int | float) and k not in cols]
     table = [[name, *(m.get(c) for c in cols)] for name, m in rows.items()]
-    verdict = (report.get("versus") or {}).get("verdict")
     return Section(tables=[Table(["", *cols], table, "test split")] if table else [],
-                   text=f"The model {verdict}." if verdict else "")  # fmt: skip
+                   text=sentence(report))  # fmt: skip
 
 
 def calibration_section(report: dict, root: Path) -> Section:

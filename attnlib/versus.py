@@ -55,7 +55,8 @@ def versus(report: dict, headline: str) -> dict:
     and ``verdict`` (one sentence).
     """
     model = report.get("model") or {}
-    if not _finite(model.get(headline)) or not _scores(report, headline):
+    baselines = _scores(report, headline)
+    if not _finite(model.get(headline)) or not baselines:
         return {}
     by_metric: dict[str, bool] = {}
     losses: dict[str, str] = {}  # metric -> the best baseline that the model does not beat
@@ -67,12 +68,12 @@ def versus(report: dict, headline: str) -> dict:
             if not by_metric[metric]:
                 losses[metric] = _best(metric, scores)[0]
     value = float(model[headline])
-    name, base = _best(headline, _scores(report, headline))
+    name, base = _best(headline, baselines)
     margin = value - base if headline in HIGHER else base - value
     won = by_metric[headline]
     verdict = (f"{'beats' if won else 'does not beat'} every baseline on {headline}: "
                f"{value:.4g} vs {base:.4g} ({name}, the best of "
-               f"{len(_scores(report, headline))})")  # fmt: skip
+               f"{len(baselines)})")  # fmt: skip
     others = [m for m in by_metric if m != headline]
     if others:
         better = [m for m in others if by_metric[m]]
@@ -85,3 +86,10 @@ def versus(report: dict, headline: str) -> dict:
     return {"metric": headline, "model": value, "best_baseline": name, "baseline": base,
             "margin": margin, "beats_all": won, "beats_all_by_metric": by_metric,
             "verdict": verdict}  # fmt: skip
+
+
+def sentence(report: dict) -> str:
+    """eval.json's ``versus`` verdict as the sentence the log, the model card and the
+    report print ("" without one)."""
+    verdict = (report.get("versus") or {}).get("verdict")
+    return f"The model {verdict}." if verdict else ""

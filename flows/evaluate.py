@@ -19,6 +19,7 @@ from attnlib.folds import calibration_sets
 from attnlib.io import write_json_atomic
 from attnlib.persistence import load_heldout, load_model
 from attnlib.tasks import EvalContext, Evaluation, get_task
+from attnlib.versus import sentence
 from flows._data import load_data, load_meta, read_split
 from flows._params import (
     CALIBRATION,
@@ -65,8 +66,8 @@ def evaluate() -> None:
             continue  # not a model's scores: its verdict is logged below
         shown = {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}
         log.info("evaluate: %-14s %s", name, shown)
-    if "versus" in result.report:
-        log.info("evaluate: the model %s", result.report["versus"]["verdict"])
+    if line := sentence(result.report):
+        log.info("evaluate: %s", line)
 
 
 if __name__ == "__main__":

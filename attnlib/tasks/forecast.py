@@ -75,17 +75,18 @@ class Forecast(Task):
         }).with_columns(pl.lit(opt.lookback, pl.Int32).alias("lookback"),
                         pl.lit(opt.horizon, pl.Int32).alias("horizon"),
                         pl.lit(delta, pl.Int32).alias("delta"))  # fmt: skip
+        reasons = [*rules.reasons, delta_why, local_why]  # logged by the encode stage
         meta = {
             "task": self.name,
             "labels": None,
             "input": {"kind": kind, "channels": channels, "scaler": scaler.to_dict()},
             "forecast": {"lookback": opt.lookback, "horizon": opt.horizon, "targets": targets,
                          "target_index": tidx, "delta": delta, "season": rules.season,
-                         "rules": [*rules.reasons, delta_why, local_why]},
+                         "rules": reasons},
             "model_fields": {"input_kind": "numeric", "input_dim": len(channels),
                              "horizon": opt.horizon, "num_targets": len(targets),
                              "local_level": local, "lookback": opt.lookback},
-            "rules": [*rules.reasons, delta_why, local_why],  # logged by the encode stage
+            "rules": reasons,
         }  # fmt: skip
         return frame, meta
 
