@@ -6,15 +6,22 @@ neural output is insensitive to the scale of its input, a linear term is not, an
 short series forecasting meets (a few hundred windows) a linear model of the window is a
 strong forecaster of its own (DLinear, Zeng et al. 2023). Here the term is fitted first,
 in closed form: ridge regression of the targets on the ``lookback`` x ``channels`` window
-values of the training windows, its penalty the one of :data:`PENALTIES` with the lowest
-validation MSE. It is then fixed (no gradient), and the head's output layer starts at
-zero, so training starts from the linear forecast and the network learns what it leaves;
-validation early stopping still picks the epoch. The term reads the window as encoded
-(standardised), before ``local_level`` takes the level away from the network, so the
-linear forecast keeps it.
+values of the training windows. Its penalty is chosen by a rolling-origin backtest
+(:func:`backtest`; Tashman 2000): the validation windows alone are one or a few horizons
+of a short series, too few to choose on (on the lynx series the one validation window
+preferred a base that doubled the test error). "No base" is one of the candidates: where
+no penalty's linear forecast beats the targets' own zero (the seasonal naive or last
+value, for residual targets) over the backtest, the term stays zero and the network
+starts from scratch. A kept base is then fixed (no gradient), and the head's output layer
+starts at zero, so training starts from the linear forecast and the network learns what
+it leaves; validation early stopping still picks the epoch. The term reads the window as
+encoded (standardised), before ``local_level`` takes the level away from the network, so
+the linear forecast keeps it.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 from torch import nn
@@ -22,7 +29,9 @@ from torch import nn
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
 
-PENALTIES = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)  # ridge penalties tried on validation
+PENALTIES = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)  # ridge penalties tried by the backtest
+ORIGINS = 4  # rolling origins inside the training windows (the validation windows add one)
+MIN_FIT = 8  # an origin needs at least this many training windows before it
 
 
 class LinearBase(nn.Module):
@@ -60,28 +69,58 @@ def ridge(x: torch.Tensor, y: torch.Tensor, penalty: float) -> tuple[torch.Tenso
     return w, my - mx @ w
 
 
-def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
-    """Fit ``model``'s linear base on the training windows (penalty chosen on validation),
-    fix it, and zero the head's output layer, so the model starts as the linear forecast.
+def rolling_origins(windows: int, horizon: int) -> list[tuple[slice, slice]]:
+    """(fit, score) slices of ``windows`` time-ordered, step-apart training windows: the
+    second half is cut into :data:`ORIGINS` blocks, each scored by a fit on the windows whose
+    targets all lie before the block's first target (``horizon - 1`` windows left out)."""
+    edges = [windows // 2 + (windows - windows // 2) * k // ORIGINS for k in range(ORIGINS + 1)]
+    out = []
+    for start, end in itertools.pairwise(edges):
+        fit_end = start - horizon + 1  # window j's targets end at step j + lookback + H - 1
+        if end > start and fit_end >= MIN_FIT:
+            out.append((slice(0, fit_end), slice(start, end)))
+    return out
 
-    A model without a base is left as it is. Returns ``{"penalty", "val_mse"}`` (the base's
-    validation MSE in the standardised target units, the units of the training loss), or
-    ``{}`` without a base.
+
+def backtest(xt, yt, xv, yv, horizon: int) -> dict[float | None, float]:
+    """Mean squared error per window of each candidate over the rolling origins of the
+    training windows and the validation windows (fitted on every training window): each
+    penalty of :data:`PENALTIES`, and None, no base (a zero forecast of the targets)."""
+    folds = [(xt[f], yt[f], xt[s], yt[s]) for f, s in rolling_origins(len(xt), horizon)]
+    folds.append((xt, yt, xv, yv))
+    scored = sum(len(y) for *_, y in folds)
+    sq = {None: sum(float((y**2).mean(1).sum()) for *_, y in folds)}
+    for penalty in PENALTIES:
+        sq[penalty] = 0.0
+        for fx, fy, sx, sy in folds:
+            w, b = ridge(fx, fy, penalty)
+            sq[penalty] += float(((sx @ w + b - sy) ** 2).mean(1).sum())
+    return {k: v / scored for k, v in sq.items()}
+
+
+def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
+    """Fit ``model``'s linear base on the training windows (penalty, or no base, chosen by
+    :func:`backtest`), fix it, and zero the head's output layer, so the model starts as the
+    linear forecast. Where no base wins, the term stays zero and the head is left as built.
+
+    A model without a base is left as it is. Returns ``{"penalty", "backtest_mse",
+    "no_base_mse", "val_mse"}`` (``penalty`` None: no base; MSEs in the standardised target
+    units, the units of the training loss; ``val_mse`` the kept forecast's on validation),
+    or ``{}`` without a base.
     """
     base = getattr(model, "linear_base", None)
     if base is None:
         return {}
     xt, yt = _design(train, base.steps)
     xv, yv = _design(val, base.steps)
-    best = None
-    for penalty in PENALTIES:
-        w, b = ridge(xt, yt, penalty)
-        mse = float(((xv @ w + b - yv) ** 2).mean())
-        if best is None or mse < best[0]:
-            best = (mse, penalty, w, b)
-    mse, penalty, w, b = best
+    scores = backtest(xt, yt, xv, yv, horizon=base.shape[0])
+    penalty = min(scores, key=lambda k: (scores[k], k is not None))  # a tie keeps no base
+    info = {"penalty": penalty, "backtest_mse": scores[penalty], "no_base_mse": scores[None]}
+    if penalty is None:
+        return {**info, "val_mse": float((yv**2).mean())}
+    w, b = ridge(xt, yt, penalty)
     with torch.no_grad():
         base.linear.weight.copy_(w.T.to(base.linear.weight.dtype))
         base.linear.bias.copy_(b.to(base.linear.bias.dtype))
     model.head.zero_output()  # the forecast head (PooledHead) adds nothing until it trains
-    return {"penalty": penalty, "val_mse": mse}
+    return {**info, "val_mse": float(((xv @ w + b - yv) ** 2).mean())}

@@ -116,8 +116,9 @@ class Forecast(Task):
 
     def default_linear_base(self, profile) -> tuple[bool, str]:
         return True, (
-            "a ridge forecast from the window (LSTNet's linear term), fitted "
-            "first; the network learns what it leaves (README, Forecasting)"
+            "a ridge forecast from the window (LSTNet's linear term), fitted first and "
+            "kept where it beats no base over a rolling-origin backtest; the network "
+            "learns what it leaves (README, Forecasting)"
         )
 
     def build_head(self, cfg, dim: int) -> nn.Module:

@@ -13,7 +13,13 @@ from attnlib.errors import ConfigError
 from attnlib.export import export_onnx, parity_check
 from attnlib.fitting import build_and_fit, train_metrics
 from attnlib.models import build_model
-from attnlib.models.linear_base import PENALTIES, fit_linear_base, ridge
+from attnlib.models.linear_base import (
+    PENALTIES,
+    backtest,
+    fit_linear_base,
+    ridge,
+    rolling_origins,
+)
 
 L, H = 8, 3
 TINY = dict(embedding_dim=8, hidden_dim=8)
@@ -31,7 +37,7 @@ def _ar_windows(n: int, seed: int, noise: float = 0.05) -> SequenceData:
     g = np.random.default_rng(seed)
     s = np.zeros(n + L + H + 50)
     for t in range(2, len(s)):
-        s[t] = 0.6 * s[t - 1] - 0.3 * s[t - 2] + g.normal()
+        s[t] = 1.6 * s[t - 1] - 0.8 * s[t - 2] + g.normal()  # a damped cycle
     s = s[50:]
     x = np.stack([s, g.normal(size=len(s))], axis=1).astype(np.float32)  # (N, 2)
     wins = [x[i : i + L] for i in range(n)]
@@ -49,25 +55,55 @@ def test_ridge_recovers_a_linear_map():
     assert torch.allclose(b, torch.full((2,), 3.0, dtype=torch.float64))
 
 
-def test_model_starts_as_the_ridge_forecast_with_the_penalty_validation_picks():
+def test_model_starts_as_the_ridge_forecast_with_the_penalty_the_backtest_picks():
     train, val = _ar_windows(300, seed=1), _ar_windows(60, seed=2)
     torch.manual_seed(0)
     model = build_model(_cfg()).eval()
     info = fit_linear_base(model, train, val)
     xt, yt = train.x.double().flatten(1), train.y.double().flatten(1)
     xv, yv = val.x.double().flatten(1), val.y.double().flatten(1)
-    mses = {}
-    for p in PENALTIES:
-        w, b = ridge(xt, yt, p)
-        mses[p] = float(((xv @ w + b - yv) ** 2).mean())
-    assert info["penalty"] == min(mses, key=mses.get)
-    assert info["val_mse"] == pytest.approx(mses[info["penalty"]])
+    scores = backtest(xt, yt, xv, yv, horizon=H)
+    assert info["penalty"] in PENALTIES  # an AR(2) process: the window predicts the targets
+    assert info["backtest_mse"] == min(scores.values()) < info["no_base_mse"] == scores[None]
     w, b = ridge(xt, yt, info["penalty"])
+    assert info["val_mse"] == pytest.approx(float(((xv @ w + b - yv) ** 2).mean()))
     with torch.no_grad():
         out = model(val.x, val.lengths)  # (W, H, 1): the head's output layer starts at zero
     assert torch.allclose(out.double().flatten(1), xv @ w + b, atol=1e-4)
     # an AR(2) process: the linear forecast is near the noise floor one step ahead
     assert float(((out[:, 0, 0] - val.y[:, 0, 0]) ** 2).mean()) < 1.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_base_where_the_windows_relation_to_the_targets_does_not_last(seed):
+    """The targets follow the window's last value, then its negative from the middle of the
+    training windows on: every earlier fit forecasts the later windows worse than zero, so
+    the term stays zero and the network starts as built (its output layer not zeroed)."""
+    g = np.random.default_rng(seed)
+    x = g.normal(size=(120, L, 2)).astype(np.float32)
+    sign = np.where(np.arange(120) < 50, 1.0, -1.0)[:, None, None]
+    y = (sign * x[:, -1:, :1] + 0.1 * g.normal(size=(120, H, 1))).astype(np.float32)
+    train = SequenceData.numeric(list(x[:100]), y[:100])
+    val = SequenceData.numeric(list(x[100:]), y[100:])
+    torch.manual_seed(0)
+    model = build_model(_cfg())
+    info = fit_linear_base(model, train, val)
+    assert info["penalty"] is None
+    assert info["backtest_mse"] == info["no_base_mse"]
+    assert not model.linear_base.linear.weight.any() and not model.linear_base.linear.bias.any()
+    assert model.head.mlp[-1].weight.abs().sum() > 0
+
+
+@pytest.mark.parametrize(("windows", "horizon"), [(55, 12), (41, 12), (300, 3), (20, 1)])
+def test_rolling_origins_fit_only_on_targets_before_the_windows_they_score(windows, horizon):
+    folds = rolling_origins(windows, horizon)
+    assert folds, "a series this long has at least one origin"
+    for fit, score in folds:
+        assert fit.start == 0 and fit.stop >= 8
+        # window j's targets are steps j + lookback .. j + lookback + horizon - 1
+        assert (fit.stop - 1) + horizon <= score.start < score.stop <= windows
+    starts = [score.start for _, score in folds]
+    assert starts == sorted(starts) and folds[-1][1].stop == windows
 
 
 def test_the_base_is_fixed_while_the_network_trains_and_train_json_reports_it():
@@ -82,7 +118,7 @@ def test_the_base_is_fixed_while_the_network_trains_and_train_json_reports_it():
     assert not any(p.requires_grad for p in model.linear_base.parameters())
     assert model.head.mlp[-1].weight.abs().sum() > 0  # the network's part has trained
     metrics = train_metrics(cfg, hist)
-    assert set(metrics["linear_base"]) == {"penalty", "val_mse"}
+    assert set(metrics["linear_base"]) == {"penalty", "backtest_mse", "no_base_mse", "val_mse"}
     assert metrics["linear_base"]["penalty"] in PENALTIES
 
 
