@@ -49,6 +49,16 @@ def test_a_period_longer_than_the_lookback_is_found_for_the_baselines():
     assert rules.season == 48 and not rules.drifts, rules.reasons
     assert rules.within_lookback == 1  # no period the residual target can use: levels
     assert delta_lag("season", rules.within_lookback, 24, rules.drifts)[0] == 0
+    # local_level set by hand needs residuals: the rule gives it the last value's, and the
+    # encode stage says why instead of refusing a delta the user never set
+    lag, why = delta_lag("season", rules.within_lookback, 24, rules.drifts, local=True)
+    assert lag == 1 and "local_level is set" in why
+    from attnlib.encoding import EncodeOptions
+    from attnlib.tasks import get_task
+
+    opt = EncodeOptions(delta="season", log="auto", local_level=True)
+    _, meta = get_task("forecast").encode(raw, "long", opt, source="solar")
+    assert meta["forecast"]["delta"] == 1 and meta["model_fields"]["local_level"] is True
 
 
 def _hourly(n: int) -> list[str]:
