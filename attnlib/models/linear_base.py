@@ -6,13 +6,17 @@ neural output is insensitive to the scale of its input, a linear term is not, an
 short series forecasting meets (a few hundred windows) a linear model of the window is a
 strong forecaster of its own (DLinear, Zeng et al. 2023). Here the term is fitted first,
 in closed form: ridge regression of the targets on the ``lookback`` x ``channels`` window
-values of the training windows. Its penalty is chosen by a rolling-origin backtest
-(:func:`backtest`; Tashman 2000): the validation windows alone are one or a few horizons
-of a short series, too few to choose on (on the lynx series the one validation window
-preferred a base that doubled the test error). "No base" is one of the candidates: where
-no penalty's linear forecast beats the targets' own zero (the seasonal naive or last
-value, for residual targets) over the backtest, the term stays zero and the network
-starts from scratch. A kept base is then fixed (no gradient), and the head's output layer
+values of the training windows. Whether to have the term at all is decided by a
+rolling-origin backtest (:func:`backtest`; Tashman 2000) over the training windows and the
+validation windows: the validation windows alone are one or a few horizons of a short
+series, too few to decide on (on the lynx series the one validation window preferred a
+base that made the test MAE 1.5x the one without). Where no penalty's linear forecast
+beats the targets' own zero (the seasonal naive or the last value, for residual targets)
+over the backtest, the term stays zero and the network starts from scratch. A kept term's
+penalty is the one of :data:`PENALTIES` with the lowest validation MSE: the backtest's
+early origins fit on half the windows and favour heavy penalties, which on the airline
+series raised the test MAPE from 2.23 to 2.93 (means of 3 seeds, README).
+A kept base is then fixed (no gradient), and the head's output layer
 starts at zero, so training starts from the linear forecast and the network learns what
 it leaves; validation early stopping still picks the epoch. The term reads the window as
 encoded (standardised), before ``local_level`` takes the level away from the network, so
@@ -29,7 +33,7 @@ from torch import nn
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
 
-PENALTIES = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)  # ridge penalties tried by the backtest
+PENALTIES = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)  # ridge penalties tried
 ORIGINS = 4  # rolling origins inside the training windows (the validation windows add one)
 MIN_FIT = 8  # an origin needs at least this many training windows before it
 
@@ -99,14 +103,15 @@ def backtest(xt, yt, xv, yv, horizon: int) -> dict[float | None, float]:
 
 
 def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
-    """Fit ``model``'s linear base on the training windows (penalty, or no base, chosen by
-    :func:`backtest`), fix it, and zero the head's output layer, so the model starts as the
-    linear forecast. Where no base wins, the term stays zero and the head is left as built.
+    """Fit ``model``'s linear base on the training windows (whether at all: :func:`backtest`;
+    its penalty: the validation windows), fix it, and zero the head's output layer, so the
+    model starts as the linear forecast. Without a base the term stays zero and the head is
+    left as built.
 
-    A model without a base is left as it is. Returns ``{"penalty", "backtest_mse",
-    "no_base_mse", "val_mse"}`` (``penalty`` None: no base; MSEs in the standardised target
-    units, the units of the training loss; ``val_mse`` the kept forecast's on validation),
-    or ``{}`` without a base.
+    A model without a base is left as it is. Returns ``{"penalty", "val_mse",
+    "backtest_mse", "no_base_mse"}`` (``penalty`` None: no base; MSEs in the standardised
+    target units, the units of the training loss; ``val_mse`` the kept forecast's on
+    validation; ``backtest_mse`` the best penalty's), or ``{}`` without a base.
     """
     base = getattr(model, "linear_base", None)
     if base is None:
@@ -114,13 +119,16 @@ def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) ->
     xt, yt = _design(train, base.steps)
     xv, yv = _design(val, base.steps)
     scores = backtest(xt, yt, xv, yv, horizon=base.shape[0])
-    penalty = min(scores, key=lambda k: (scores[k], k is not None))  # a tie keeps no base
-    info = {"penalty": penalty, "backtest_mse": scores[penalty], "no_base_mse": scores[None]}
-    if penalty is None:
-        return {**info, "val_mse": float((yv**2).mean())}
-    w, b = ridge(xt, yt, penalty)
+    best = min(PENALTIES, key=scores.get)
+    info = {"backtest_mse": scores[best], "no_base_mse": scores[None]}
+    if scores[best] >= scores[None]:  # no linear forecast beats none: a tie keeps none
+        return {"penalty": None, "val_mse": float((yv**2).mean()), **info}
+    fits = {p: ridge(xt, yt, p) for p in PENALTIES}
+    val_mse = {p: float(((xv @ w + b - yv) ** 2).mean()) for p, (w, b) in fits.items()}
+    penalty = min(PENALTIES, key=val_mse.get)
+    w, b = fits[penalty]
     with torch.no_grad():
         base.linear.weight.copy_(w.T.to(base.linear.weight.dtype))
         base.linear.bias.copy_(b.to(base.linear.bias.dtype))
     model.head.zero_output()  # the forecast head (PooledHead) adds nothing until it trains
-    return {**info, "val_mse": float(((xv @ w + b - yv) ** 2).mean())}
+    return {"penalty": penalty, "val_mse": val_mse[penalty], **info}

@@ -55,7 +55,7 @@ def test_ridge_recovers_a_linear_map():
     assert torch.allclose(b, torch.full((2,), 3.0, dtype=torch.float64))
 
 
-def test_model_starts_as_the_ridge_forecast_with_the_penalty_the_backtest_picks():
+def test_model_starts_as_the_ridge_forecast_with_the_penalty_validation_picks():
     train, val = _ar_windows(300, seed=1), _ar_windows(60, seed=2)
     torch.manual_seed(0)
     model = build_model(_cfg()).eval()
@@ -63,10 +63,16 @@ def test_model_starts_as_the_ridge_forecast_with_the_penalty_the_backtest_picks(
     xt, yt = train.x.double().flatten(1), train.y.double().flatten(1)
     xv, yv = val.x.double().flatten(1), val.y.double().flatten(1)
     scores = backtest(xt, yt, xv, yv, horizon=H)
-    assert info["penalty"] in PENALTIES  # an AR(2) process: the window predicts the targets
-    assert info["backtest_mse"] == min(scores.values()) < info["no_base_mse"] == scores[None]
+    # an AR(2) process: the window predicts the targets, so the backtest keeps a base
+    assert info["backtest_mse"] == min(scores[p] for p in PENALTIES) < info["no_base_mse"]
+    assert info["no_base_mse"] == scores[None]
+    mses = {}
+    for p in PENALTIES:
+        w, b = ridge(xt, yt, p)
+        mses[p] = float(((xv @ w + b - yv) ** 2).mean())
+    assert info["penalty"] == min(mses, key=mses.get)
+    assert info["val_mse"] == pytest.approx(mses[info["penalty"]])
     w, b = ridge(xt, yt, info["penalty"])
-    assert info["val_mse"] == pytest.approx(float(((xv @ w + b - yv) ** 2).mean()))
     with torch.no_grad():
         out = model(val.x, val.lengths)  # (W, H, 1): the head's output layer starts at zero
     assert torch.allclose(out.double().flatten(1), xv @ w + b, atol=1e-4)
@@ -89,7 +95,7 @@ def test_no_base_where_the_windows_relation_to_the_targets_does_not_last(seed):
     model = build_model(_cfg())
     info = fit_linear_base(model, train, val)
     assert info["penalty"] is None
-    assert info["backtest_mse"] == info["no_base_mse"]
+    assert info["backtest_mse"] >= info["no_base_mse"]  # the best penalty's
     assert not model.linear_base.linear.weight.any() and not model.linear_base.linear.bias.any()
     assert model.head.mlp[-1].weight.abs().sum() > 0
 
