@@ -105,13 +105,17 @@ def backtest(xt, yt, xv, yv, horizon: int) -> dict[float | None, float]:
 def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
     """Fit ``model``'s linear base on the training windows (whether at all: :func:`backtest`;
     its penalty: the validation windows), fix it, and zero the head's output layer, so the
-    model starts as the linear forecast. Without a base the term stays zero and the head is
-    left as built.
+    model starts as the linear forecast. Where the backtest finds no penalty better than no
+    base, the term stays zero and the head is left as built.
 
-    A model without a base is left as it is. Returns ``{"penalty", "val_mse",
-    "backtest_mse", "no_base_mse"}`` (``penalty`` None: no base; MSEs in the standardised
-    target units, the units of the training loss; ``val_mse`` the kept forecast's on
-    validation; ``backtest_mse`` the best penalty's), or ``{}`` without a base.
+    Returns ``{"penalty", "val_mse", "backtest_penalty", "backtest_mse", "no_base_mse"}``:
+    ``penalty`` the kept term's (None: the backtest kept none), ``val_mse`` its forecast's
+    MSE on validation, ``backtest_mse`` that of the backtest's best penalty
+    (``backtest_penalty``), ``no_base_mse`` a zero forecast's; MSEs in the standardised
+    target units, the units of the training loss. For level targets (``delta`` 0) the zero
+    forecast is the train part's mean, which the scaling took from every training step, the
+    scored blocks included: a slight edge to no base. A model built without the term
+    (``linear_base`` false) is left as it is and gets ``{}``.
     """
     base = getattr(model, "linear_base", None)
     if base is None:
@@ -120,7 +124,7 @@ def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) ->
     xv, yv = _design(val, base.steps)
     scores = backtest(xt, yt, xv, yv, horizon=base.shape[0])
     best = min(PENALTIES, key=scores.get)
-    info = {"backtest_mse": scores[best], "no_base_mse": scores[None]}
+    info = {"backtest_penalty": best, "backtest_mse": scores[best], "no_base_mse": scores[None]}
     if scores[best] >= scores[None]:  # no linear forecast beats none: a tie keeps none
         return {"penalty": None, "val_mse": float((yv**2).mean()), **info}
     fits = {p: ridge(xt, yt, p) for p in PENALTIES}
