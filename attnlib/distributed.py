@@ -31,6 +31,7 @@ from attnlib.errors import TrainingError
 from attnlib.fitting import build_and_fit
 from attnlib.io import write_json_atomic
 from attnlib.persistence import load_model, save_model
+from attnlib.tasks import get_task
 from attnlib.train import History
 from attnlib.vocab import Vocabulary
 
@@ -39,9 +40,11 @@ def train_from_spec(spec: dict) -> History:
     """Train as one rank of a process group (or alone, when there is none)."""
     model_cfg = ModelConfig(**spec["model"])
     train_cfg = TrainConfig(**spec["train_config"])
-    train, val = (read_split(spec[name], spec["task"])[1] for name in ("train", "val"))
+    (train_frame, train), (val_frame, val) = (read_split(spec[n], spec["task"])
+                                              for n in ("train", "val"))  # fmt: skip
+    both = get_task(spec["task"]).refit_data(train_frame, val_frame) if train_cfg.refit else None
     model, hist = build_and_fit(
-        model_cfg, train_cfg, train, val,
+        model_cfg, train_cfg, train, val, refit_data=both,
         checkpoint_dir=spec.get("checkpoint_dir"), resume=spec.get("resume", False),
     )  # fmt: skip
     if not dist.is_initialized() or dist.get_rank() == 0:

@@ -32,7 +32,7 @@ REFIT_SLACK, REFIT_MARGIN = 1.1, 0.01
 def build_and_fit(
     model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData, val: SequenceData, *,
     callbacks: Iterable[Callback] = (), checkpoint_dir: str | Path | None = None,
-    resume: bool = False,
+    resume: bool = False, refit_data: SequenceData | None = None,
 ) -> tuple[nn.Module, History]:  # fmt: skip
     """A seeded new model fitted on ``train`` (length-bucketed, shuffled batches), early
     stopped on ``val``; returns it (holding its best weights) and its history.
@@ -40,7 +40,8 @@ def build_and_fit(
     With ``train_cfg.refit`` a new model is then trained on train + val for the early-stopped
     epoch count and returned instead, unless it fits train worse (see REFIT_SLACK; the
     history says why in ``refit_rejected``); the history keeps the early-stopped weights in
-    ``heldout_state`` for calibration."""
+    ``heldout_state`` for calibration. ``refit_data``: what the refit trains on
+    (:meth:`attnlib.tasks.base.Task.refit_data`; None: train then val)."""
     seed_everything(train_cfg.seed)  # the same initial weights on every DDP rank too
     model = build_model(model_cfg)
     base = fit_linear_base(model, train, val)  # forecast: the network starts from it
@@ -58,7 +59,7 @@ def build_and_fit(
         # the first fit ran) and is again kept at its lowest training loss
         by_train = train_cfg.select == "train"
         epochs = hist.epochs_run if by_train else hist.best_epoch + 1
-        refitted = refit(model_cfg, train_cfg, train, val, epochs)
+        refitted = refit(model_cfg, train_cfg, train, val, epochs, refit_data)
         train_b = Batches(train, VAL_BATCH)
         before, after = (evaluate_loss(m, train_b, plain) for m in (model, refitted))
         if after > REFIT_SLACK * before + REFIT_MARGIN:
@@ -77,19 +78,21 @@ class _Enough(Exception):
 
 
 def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
-          val: SequenceData, epochs: int) -> nn.Module:  # fmt: skip
-    """A new seeded model trained on train + val for ``epochs`` epochs, the count the first
-    fit chose; no early stopping (val is now seen). Kept: the last weights (``select:
-    val``: the count was the choice), or those of the lowest training loss (``select:
-    train``, as in the first fit).
+          val: SequenceData, epochs: int,
+          both: SequenceData | None = None) -> nn.Module:  # fmt: skip
+    """A new seeded model trained on train + val (``both``; None: their tensors one after
+    the other) for ``epochs`` epochs, the count the first fit chose; no early stopping (val
+    is now seen). Kept: the last weights (``select: val``: the count was the choice), or
+    those of the lowest training loss (``select: train``, as in the first fit). A
+    forecast's linear base keeps the first fit's decision and penalty, fitted on ``both``.
 
     Same optimiser, schedule and epoch budget as the first fit, cut after ``epochs``, so
     the learning rate follows the same course; val still reports a (now in-sample) loss.
     """
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg)
-    fit_linear_base(model, train, val)  # the same base as the first fit's
-    both = SequenceData.concat(train, val)
+    both = both if both is not None else SequenceData.concat(train, val)
+    fit_linear_base(model, train, val, history=both)  # the first fit's choice, on both
     batches = Batches(
         both, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )

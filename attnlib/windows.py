@@ -73,6 +73,16 @@ def split_rows(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     )
 
 
+def history_frame(train: pl.DataFrame, val: pl.DataFrame) -> pl.DataFrame:
+    """Every step before the test split as one training frame with stride 1: the windows
+    a refit learns from, those whose targets straddle the train / val boundary included
+    (the val file's own windows tile it with stride ``horizon``, a few only)."""
+    rows = pl.concat([train, val], how="diagonal_relaxed").unique("step", keep="first")
+    return rows.sort("step").with_columns(
+        pl.lit(True).alias("target"), pl.lit(1, pl.Int32).alias("stride")
+    )
+
+
 def window_starts(target: np.ndarray, lookback: int, horizon: int, stride: int) -> np.ndarray:
     """Row indices t where a window's targets [t, t+H) start, within one split file.
 

@@ -107,11 +107,14 @@ def backtest(xt, yt, xv, yv, horizon: int, fits=None) -> dict[float | None, floa
             for k in (None, *PENALTIES)}  # fmt: skip
 
 
-def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
+def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData,
+                    history: SequenceData | None = None) -> dict:  # fmt: skip
     """Fit ``model``'s linear base on the training windows (whether at all: :func:`backtest`;
     its penalty: the validation windows), fix it, and zero the head's output layer, so the
     model starts as the linear forecast. Where the backtest finds no penalty better than no
-    base, the term stays zero and the head is left as built.
+    base, the term stays zero and the head is left as built. ``history`` (a refit's data,
+    every window before the test split): the kept penalty's weights are fitted on it
+    instead, the decision and the penalty staying those of train and val.
 
     Returns ``{"penalty", "val_mse", "backtest_penalty", "backtest_mse", "no_base_mse"}``:
     ``penalty`` the kept term's (None: the backtest kept none), ``val_mse`` its forecast's
@@ -135,7 +138,7 @@ def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) ->
         return {"penalty": None, "val_mse": float(_window_mse(xv, yv).mean()), **info}
     val_mse = {p: float(_window_mse(xv, yv, fit).mean()) for p, fit in fits.items()}
     penalty = min(PENALTIES, key=val_mse.get)
-    w, b = fits[penalty]
+    w, b = fits[penalty] if history is None else ridge(*_design(history, base.steps), penalty)
     with torch.no_grad():
         base.linear.weight.copy_(w.T.to(base.linear.weight.dtype))
         base.linear.bias.copy_(b.to(base.linear.bias.dtype))

@@ -178,6 +178,11 @@ class Task(ABC):
     def tensors(self, frame: pl.DataFrame, *, source: object) -> SequenceData:
         """Inputs and targets of an encoded split frame."""
 
+    def refit_data(self, train: pl.DataFrame, val: pl.DataFrame) -> SequenceData | None:
+        """What a refit (``train.refit``) trains on, from the usable rows of the train and
+        val splits; None: the two splits' tensors, one after the other."""
+        return None
+
     def data_spec(self, meta: dict) -> dict:
         """What a saved model needs from ``meta`` to prepare raw input for prediction."""
         return {k: meta[k] for k in ("task", "input") if k in meta}

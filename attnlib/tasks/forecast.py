@@ -108,6 +108,10 @@ class Forecast(Task):
             raise DataError(f"{source}: {exc}") from None
         return SequenceData.numeric(list(x), y)  # x (W, L, C), y (W, H, K)
 
+    def refit_data(self, train, val) -> SequenceData:
+        """Every window before the test split, stride 1 (:func:`attnlib.windows.history_frame`)."""
+        return self.tensors(windows.history_frame(train, val), source="train + val splits")
+
     def data_spec(self, meta: dict) -> dict:
         return {k: meta[k] for k in ("task", "input", "forecast") if k in meta}
 
