@@ -60,10 +60,17 @@ def build_and_fit(
         by_train = train_cfg.select == "train"
         epochs = hist.epochs_run if by_train else hist.best_epoch + 1
         refitted = refit(model_cfg, train_cfg, train, val, epochs, refit_data)
-        train_b = Batches(train, VAL_BATCH)
-        before, after = (evaluate_loss(m, train_b, plain) for m in (model, refitted))
+        # judged on the training split, or on the task's refit data where it has its own:
+        # a forecast's refit learns the later windows too, and fits the earlier ones less
+        # closely than a model that saw those alone (sunspots: 0.53 against 0.44)
+        judged, name = (
+            (train, "training split") if refit_data is None else (refit_data, "refit data")
+        )
+        before, after = (
+            evaluate_loss(m, Batches(judged, VAL_BATCH), plain) for m in (model, refitted)
+        )
         if after > REFIT_SLACK * before + REFIT_MARGIN:
-            hist.refit_rejected = (f"the refit's loss on the training split ({after:.4g}) is "
+            hist.refit_rejected = (f"the refit's loss on the {name} ({after:.4g}) is "
                                    f"worse than the early-stopped model's ({before:.4g}): kept "
                                    "the early-stopped model")  # fmt: skip
             return model, hist

@@ -62,6 +62,20 @@ def test_refit_trains_on_train_and_val_for_the_chosen_epochs(monkeypatch):
     )  # a new model trained on more data, not the early-stopped one
 
 
+def test_a_refit_trains_on_the_tasks_refit_data_where_given(monkeypatch):
+    train, val, history = data(1, 40), data(2, 16), data(3, 70)
+    seen = []
+    real_fit = F.fit
+
+    def spy(model, batches, val_batches, config, **kw):
+        seen.append(len(batches.data))
+        return real_fit(model, batches, val_batches, config, **kw)
+
+    monkeypatch.setattr(F, "fit", spy)
+    _, hist = build_and_fit(CFG, tc(refit=True), train, val, refit_data=history)
+    assert seen == [40, 70] and hist.refit_epochs == hist.best_epoch + 1
+
+
 def test_refit_is_deterministic():
     train, val = data(1, 40), data(2, 16)
     a, _ = build_and_fit(CFG, tc(refit=True), train, val)

@@ -200,3 +200,17 @@ def test_an_ensembles_train_json_reports_its_members_base():
     metrics = ensemble_metrics(cfg, Ensemble(members), hists, val)
     assert metrics["linear_base"] == hists[0].linear_base
     assert all(m["linear_base"] == hists[0].linear_base for m in metrics["members"])
+
+
+def test_a_refits_base_keeps_the_decision_and_penalty_and_fits_the_whole_history():
+    train, val = _ar_windows(200, seed=7), _ar_windows(40, seed=8)
+    history = SequenceData.concat(train, _ar_windows(60, seed=9))
+    torch.manual_seed(0)
+    first, refitted = build_model(_cfg()), build_model(_cfg())
+    info = fit_linear_base(first, train, val)
+    assert fit_linear_base(refitted, train, val, history=history) == info
+    w, b = ridge(history.x.double().flatten(1), history.y.double().flatten(1), info["penalty"])
+    lin = refitted.linear_base.linear
+    assert torch.allclose(lin.weight.double(), w.T, atol=1e-5)
+    assert torch.allclose(lin.bias.double(), b, atol=1e-5)
+    assert not torch.allclose(lin.weight, first.linear_base.linear.weight, atol=1e-5)

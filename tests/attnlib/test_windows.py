@@ -9,6 +9,7 @@ from attnlib.errors import DataError
 from attnlib.windows import (
     assign_time_splits,
     check_windows,
+    history_frame,
     split_rows,
     target_steps,
     undo_delta,
@@ -122,3 +123,28 @@ def test_window_starts_respect_context_and_stride():
     target = np.array([False] * 3 + [True] * 7)
     assert window_starts(target, lookback=3, horizon=2, stride=2).tolist() == [3, 5, 7]
     assert window_starts(np.ones(6, bool), lookback=2, horizon=2, stride=1).tolist() == [2, 3, 4]
+
+
+@pytest.mark.parametrize(("n", "lookback", "horizon"), [(144, 24, 12), (309, 24, 12), (100, 3, 1)])
+def test_a_refits_history_is_every_stride_1_window_before_the_test_split(n, lookback, horizon):
+    """The train file's windows, then those whose targets reach into val, then val's own,
+    at stride 1; none reads or predicts a test step."""
+    parts, _ = parts_of(n, lookback, horizon)
+    frame = history_frame(parts["train"], parts["val"])
+    x, y, starts = windows_of(frame)
+    test_first = int(parts["test"].filter(pl.col("target"))["step"].min())
+    assert starts.tolist() == list(range(lookback, test_first - horizon + 1))
+    assert frame["step"].to_list() == list(range(test_first))  # each step once, in order
+    train_x, train_y, train_starts = windows_of(parts["train"])
+    n_val = len(windows_of(parts["val"])[2])
+    # horizon 1: val's stride is 1 already; longer: more windows than the two files hold
+    assert (
+        len(starts) == len(train_starts) + n_val
+        if horizon == 1
+        else len(starts) > len(train_starts) + n_val
+    )
+    k = len(train_starts)  # the train file's windows come first, unchanged
+    assert np.array_equal(x[:k], train_x) and np.array_equal(y[:k], train_y)
+    val_x, val_y, val_starts = windows_of(parts["val"])
+    at = np.searchsorted(starts, val_starts)  # the val file's windows are among them
+    assert np.array_equal(x[at], val_x) and np.array_equal(y[at], val_y)
