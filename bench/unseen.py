@@ -120,6 +120,25 @@ def solar_csv(path: Path) -> None:
     pl.DataFrame({"datetime": [str(t) for t in s.index], "solar_gen": s.to_numpy()}).write_csv(path)
 
 
+def macro_csv(column: str, path: Path) -> None:
+    """One column of statsmodels' US macro data, quarterly 1959-2009: ``infl`` (inflation)
+    or ``realint`` (the real interest rate), both stationary by KPSS, no season."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.macrodata.load_pandas().data
+    quarters = [f"{int(y)}-Q{int(q)}" for y, q in zip(d["year"], d["quarter"], strict=True)]
+    pl.DataFrame({"quarter": quarters, column: d[column].to_numpy()}).write_csv(path)
+
+
+def elec_equip_csv(path: Path) -> None:
+    """statsmodels' euro-area electrical equipment orders, monthly 1995-2016 (257 months)."""
+    from statsmodels.datasets import elec_equip
+
+    d = elec_equip.load().data
+    pl.DataFrame({"month": [t.strftime("%Y-%m") for t in d.index],
+                  "orders": d.iloc[:, 0].to_numpy()}).write_csv(path)  # fmt: skip
+
+
 def surnames_txt(path: Path, n: int = 6000) -> None:
     """Distinct lower-cased alphabetic surnames, a seeded sample of ``n``, one per line
     with its characters separated by spaces (``seqlab_txt``)."""
@@ -169,6 +188,9 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "nile": ("forecast", "nile.csv", nile_csv),
         "uschange": ("forecast", "uschange.csv", uschange_csv),
         "solar": ("forecast", "solar.csv", solar_csv),
+        "inflation": ("forecast", "inflation.csv", lambda p: macro_csv("infl", p)),
+        "realint": ("forecast", "realint.csv", lambda p: macro_csv("realint", p)),
+        "elec_equip": ("forecast", "elec_equip.csv", elec_equip_csv),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
     }
@@ -178,7 +200,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
-         "solar", "surnames", "disaster_tweets"]  # fmt: skip
+         "solar", "inflation", "realint", "elec_equip", "surnames", "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid"]  # written and run by name only: not measured yet (see above)
 
 
