@@ -44,9 +44,11 @@ class DataProfile:
     channels: int = 0  # numeric: values per step
     vocab_size: int = 0  # tokens: vocabulary size, <pad> and <unk> included
     num_classes: int = 0  # classify: classes
+    residual_lag: int = 0  # forecast: the lag its targets are residuals over (0: levels)
 
     @classmethod
-    def of(cls, task: str, data: SequenceData, vocab_size: int = 0, num_classes: int = 0):
+    def of(cls, task: str, data: SequenceData, vocab_size: int = 0, num_classes: int = 0,
+           residual_lag: int = 0):  # fmt: skip
         numeric = data.x.dim() == 3  # (N, T, C) values, else (N, T) token ids
         lengths = data.lengths.double()
         return cls(
@@ -59,12 +61,15 @@ class DataProfile:
             channels=int(data.x.shape[-1]) if numeric else 0,
             vocab_size=vocab_size,
             num_classes=num_classes,
+            residual_lag=residual_lag,
         )
 
     @classmethod
     def of_fields(cls, task: str, data: SequenceData, fields: dict) -> DataProfile:
-        """The profile from the training tensors and the model fields the data fixes."""
-        return cls.of(task, data, fields.get("vocab_size", 0), fields.get("num_classes", 0))
+        """The profile from the training tensors and the fields the data fixes (the model's,
+        and ``residual_lag``: :func:`flows._data.profile_fields`)."""
+        return cls.of(task, data, fields.get("vocab_size", 0), fields.get("num_classes", 0),
+                      fields.get("residual_lag", 0))  # fmt: skip
 
     def describe(self) -> str:
         kind = f"{self.channels}-channel series" if self.input_kind == "numeric" else "tokens"
@@ -141,10 +146,14 @@ def schedule(selected: str) -> Choice:
                   "schedule would: a constant lr")  # fmt: skip
 
 
-def refit(selected: str) -> Choice:
+def refit(p: DataProfile, selected: str) -> Choice:
     """A refit on train + validation where validation chose nothing (``select: train``):
     the validation series then train the kept model too, once the first fit's held-out
-    predictions have calibrated it."""
+    predictions have calibrated it; or where the task's rule asks for one
+    (:meth:`attnlib.tasks.base.Task.default_refit`)."""
+    task_rule = get_task(p.task).default_refit(p)
+    if task_rule is not None:
+        return Choice("refit", *task_rule)
     if selected == "train":
         return Choice("refit", True, "the checkpoint is chosen on the training loss: the "
                       "first model's validation predictions calibrate, then a new model "
@@ -258,7 +267,7 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
         take(c)
     take(select(p))
     take(schedule(out.get("select")))
-    take(refit(out.get("select")))
+    take(refit(p, out.get("select")))
     take(ensemble(p))
     return out, made
 

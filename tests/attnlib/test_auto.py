@@ -20,9 +20,10 @@ AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience"
               "lr": 0.003}  # fmt: skip
 
 
-def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
+def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None, lag=0):
     return DataProfile(task, kind, n, float(length), length, n_targets=targets or n,
-                       channels=channels if kind == "numeric" else 0)  # fmt: skip
+                       channels=channels if kind == "numeric" else 0,
+                       residual_lag=lag)  # fmt: skip
 
 
 def test_profile_reads_the_data():
@@ -71,14 +72,19 @@ def test_small_classification_selects_on_training_loss_then_refits():
         out, made = resolve_train(profile(**kw), AUTO_TRAIN, MODELS)
         why = {c.key: c.why for c in made}
         assert out["schedule"] == ("cosine" if out["select"] == "train" else "none")
-        return out["select"], out["refit"], why["select"]
+        return out["select"], out["refit"], why["select"], why["refit"]
 
     small, why = chosen(n=40)[:2], chosen(n=40)[2]
     assert small == ("train", True) and "40 < 500" in why
     assert chosen(n=499, kind="tokens")[:2] == ("train", True)  # a rule on size, any input
     assert chosen(n=500)[:2] == ("val", False)
     # the other tasks keep validation early stopping however small their data
-    assert chosen(task="forecast", n=100)[:2] == ("val", False)
+    # forecasting: residual targets are refitted on every window before the test split,
+    # levels (delta 0) are not; validation early stopping either way
+    assert chosen(task="forecast", n=100, lag=12)[:2] == ("val", True)
+    assert "every window before the test split" in chosen(task="forecast", n=100, lag=1)[3]
+    assert chosen(task="forecast", n=100, lag=0)[:2] == ("val", False)
+    assert "level targets" in chosen(task="forecast", n=100, lag=0)[3]
     assert chosen(task="next_state", kind="tokens", n=40)[:2] == ("val", False)
     # set by hand: kept, and the refit follows what was set
     out, _ = resolve_train(profile(n=40), {**AUTO_TRAIN, "select": "val"}, MODELS)
