@@ -149,10 +149,10 @@ def schedule(selected: str) -> Choice:
 def refit(p: DataProfile, selected: str) -> Choice:
     """A refit on train + validation where validation chose nothing (``select: train``):
     the validation series then train the kept model too, once the first fit's held-out
-    predictions have calibrated it; or where the task's rule asks for one
-    (:meth:`attnlib.tasks.base.Task.default_refit`)."""
+    predictions have calibrated it; after validation early stopping, where the task's rule
+    asks for one (:meth:`attnlib.tasks.base.Task.default_refit`)."""
     task_rule = get_task(p.task).default_refit(p)
-    if task_rule is not None:
+    if task_rule is not None and selected != "train":
         return Choice("refit", *task_rule)
     if selected == "train":
         return Choice("refit", True, "the checkpoint is chosen on the training loss: the "

@@ -30,7 +30,8 @@ from attnlib.encode import read_split
 from attnlib.errors import TrainingError
 from attnlib.fitting import build_and_fit
 from attnlib.io import write_json_atomic
-from attnlib.persistence import load_model, save_model
+from attnlib.models import build_model
+from attnlib.persistence import load_heldout, load_model, save_model
 from attnlib.tasks import get_task
 from attnlib.train import History
 from attnlib.vocab import Vocabulary
@@ -49,9 +50,14 @@ def train_from_spec(spec: dict) -> History:
     )  # fmt: skip
     if not dist.is_initialized() or dist.get_rank() == 0:
         vocab = Vocabulary.from_dict(spec["vocab"]) if spec.get("vocab") else None
+        heldout = None
+        if hist.heldout_state is not None:  # refitted: the early-stopped model calibrates
+            heldout = build_model(model_cfg)
+            heldout.load_state_dict(hist.heldout_state)
         save_model(
             spec["out"], model.cpu(), vocab=vocab, label_map=spec.get("label_map"),
             train_config=train_cfg.model_dump(), metrics={"history": hist.to_dict()},
+            heldout=heldout,
         )  # fmt: skip
         write_json_atomic(spec["history"], hist.to_dict())
     return hist
@@ -73,6 +79,9 @@ def train_on_ranks(
         }  # fmt: skip
         hist = run_torchrun(spec, nproc)
         model, _ = load_model(f"{tmp}/model")
+        heldout = load_heldout(f"{tmp}/model")  # a refit's early-stopped model, for calibration
+        if heldout is not None:
+            hist.heldout_state = heldout.state_dict()
     return model, hist
 
 

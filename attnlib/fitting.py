@@ -26,6 +26,9 @@ VAL_BATCH = 256  # evaluation only: the loss is a per-target mean, whatever the 
 # the early-stopped model: loss <= SLACK x its loss + MARGIN. A new run cut at a fixed epoch
 # count can land in a loss spike: on GunPoint refits ended at training losses of 0.037-2.3
 # against the early-stopped models' 0.00007-0.0034 (bench/results/refit_gunpoint.json).
+# Where the task gives its own refit data (forecasts: every window before the test split)
+# both are judged on that, which the early-stopped model saw all but the validation-side
+# windows of: a check against loss spikes that leans towards the refit.
 REFIT_SLACK, REFIT_MARGIN = 1.1, 0.01
 
 
@@ -38,7 +41,8 @@ def build_and_fit(
     stopped on ``val``; returns it (holding its best weights) and its history.
 
     With ``train_cfg.refit`` a new model is then trained on train + val for the early-stopped
-    epoch count and returned instead, unless it fits train worse (see REFIT_SLACK; the
+    epoch count and returned instead, unless it fits train (or ``refit_data``) worse (see
+    REFIT_SLACK; the
     history says why in ``refit_rejected``); the history keeps the early-stopped weights in
     ``heldout_state`` for calibration. ``refit_data``: what the refit trains on
     (:meth:`attnlib.tasks.base.Task.refit_data`; None: train then val)."""

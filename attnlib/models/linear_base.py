@@ -114,7 +114,9 @@ def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData,
     model starts as the linear forecast. Where the backtest finds no penalty better than no
     base, the term stays zero and the head is left as built. ``history`` (a refit's data,
     every window before the test split): the kept penalty's weights are fitted on it
-    instead, the decision and the penalty staying those of train and val.
+    instead, the decision and the penalty staying those of train and val (the penalty is
+    absolute, so over more windows it regularises a little less); the returned figures are
+    those of the fit on the training windows.
 
     Returns ``{"penalty", "val_mse", "backtest_penalty", "backtest_mse", "no_base_mse"}``:
     ``penalty`` the kept term's (None: the backtest kept none), ``val_mse`` its forecast's

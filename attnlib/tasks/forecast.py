@@ -137,10 +137,7 @@ class Forecast(Task):
                 "test split, whose last span is the one nearest the test (better on 6 of 8 "
                 "such series, README)"
             )
-        return False, (
-            "level targets (delta 0, a stationary series): no refit (worse on 2 of 3 such "
-            "series, README)"
-        )
+        return False, ("level targets (delta 0): no refit (worse on 2 of 3 such series, README)")
 
     def build_head(self, cfg, dim: int) -> nn.Module:
         out = cfg.horizon * cfg.num_targets  # viewed as (B, horizon, targets)

@@ -7,7 +7,7 @@ import torch
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.distributed import run_torchrun, train_from_spec
-from attnlib.persistence import load_model
+from attnlib.persistence import load_heldout, load_model
 
 V = 10
 TOLERANCE = 1e-4  # float reductions differ between 1 and 2 processes (all-reduce order)
@@ -64,3 +64,18 @@ def test_ddp_two_gloo_processes_match_one_process(spec, tmp_path):
         assert abs(a - b) < TOLERANCE, (ddp.val_loss, single.val_loss)
     model, _ = load_model(spec["out"])  # written once, by rank 0
     assert model.config.hidden_dim == 8
+
+
+def test_a_refitted_rank_saves_the_early_stopped_model_it_calibrates_on(spec, tmp_path):
+    """With ``train.refit`` rank 0 writes the early-stopped weights beside the refit
+    (``heldout.safetensors``), which train_on_ranks hands back for calibration."""
+    cfg = TrainConfig(**{**spec["train_config"], "refit": True})
+    hist = train_from_spec({**spec, "train_config": cfg.model_dump()})
+    assert hist.refit_epochs == hist.best_epoch + 1 and hist.heldout_state is not None
+    heldout = load_heldout(spec["out"])
+    assert heldout is not None
+    for k, v in heldout.state_dict().items():
+        assert torch.equal(v, hist.heldout_state[k])
+    refitted, _ = load_model(spec["out"])
+    after = refitted.state_dict()
+    assert any(not torch.equal(v, after[k]) for k, v in heldout.state_dict().items())

@@ -74,6 +74,18 @@ def test_a_refit_trains_on_the_tasks_refit_data_where_given(monkeypatch):
     monkeypatch.setattr(F, "fit", spy)
     _, hist = build_and_fit(CFG, tc(refit=True), train, val, refit_data=history)
     assert seen == [40, 70] and hist.refit_epochs == hist.best_epoch + 1
+    # the guard judges both models on that data: a guard no refit passes says so
+    judged = []
+    real_loss = F.evaluate_loss
+
+    def loss_spy(model, batches, loss):
+        judged.append(len(batches.data))
+        return real_loss(model, batches, loss)
+
+    monkeypatch.setattr(F, "evaluate_loss", loss_spy)
+    monkeypatch.setattr(F, "REFIT_MARGIN", -1e9)
+    _, hist = build_and_fit(CFG, tc(refit=True), train, val, refit_data=history)
+    assert judged == [70, 70] and "refit data" in hist.refit_rejected
 
 
 def test_refit_is_deterministic():

@@ -125,11 +125,15 @@ def test_window_starts_respect_context_and_stride():
     assert window_starts(np.ones(6, bool), lookback=2, horizon=2, stride=1).tolist() == [2, 3, 4]
 
 
-@pytest.mark.parametrize(("n", "lookback", "horizon"), [(144, 24, 12), (309, 24, 12), (100, 3, 1)])
-def test_a_refits_history_is_every_stride_1_window_before_the_test_split(n, lookback, horizon):
+@pytest.mark.parametrize(
+    ("n", "lookback", "horizon", "delta"),
+    [(144, 24, 12, 1), (309, 24, 12, 11), (150, 13, 5, 12), (100, 3, 1, 1)],
+)
+def test_a_refits_history_is_every_stride_1_window_before_the_test_split(n, lookback, horizon,
+                                                                         delta):  # fmt: skip
     """The train file's windows, then those whose targets reach into val, then val's own,
     at stride 1; none reads or predicts a test step."""
-    parts, _ = parts_of(n, lookback, horizon)
+    parts, _ = parts_of(n, lookback, horizon, delta=delta)
     frame = history_frame(parts["train"], parts["val"])
     x, y, starts = windows_of(frame)
     test_first = int(parts["test"].filter(pl.col("target"))["step"].min())

@@ -73,8 +73,8 @@ def test_a_forecasts_refit_follows_the_residual_lag_encode_recorded():
     params = {"task": "forecast", "train": {"refit": "auto"}}
     for delta, refit in ((12, True), (1, True), (0, False)):
         meta = {"task": "forecast", "forecast": {"delta": delta}}
-        assert profile_fields(meta, "forecast") == {"residual_lag": delta}
         facts = profile_fields(meta, "forecast")
+        assert facts == {"residual_lag": delta}
         _, cfg = model_and_train_configs(params, None, windows(40, 0), facts, **fields)
         assert cfg.refit is refit
     assert profile_fields({"task": "forecast"}, "forecast") == {"residual_lag": 0}
