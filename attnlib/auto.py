@@ -44,11 +44,9 @@ class DataProfile:
     channels: int = 0  # numeric: values per step
     vocab_size: int = 0  # tokens: vocabulary size, <pad> and <unk> included
     num_classes: int = 0  # classify: classes
-    residual_lag: int = 0  # forecast: the lag its targets are residuals over (0: levels)
 
     @classmethod
-    def of(cls, task: str, data: SequenceData, vocab_size: int = 0, num_classes: int = 0,
-           residual_lag: int = 0):  # fmt: skip
+    def of(cls, task: str, data: SequenceData, vocab_size: int = 0, num_classes: int = 0):
         numeric = data.x.dim() == 3  # (N, T, C) values, else (N, T) token ids
         lengths = data.lengths.double()
         return cls(
@@ -61,15 +59,12 @@ class DataProfile:
             channels=int(data.x.shape[-1]) if numeric else 0,
             vocab_size=vocab_size,
             num_classes=num_classes,
-            residual_lag=residual_lag,
         )
 
     @classmethod
     def of_fields(cls, task: str, data: SequenceData, fields: dict) -> DataProfile:
-        """The profile from the training tensors and the fields the data fixes (the model's,
-        and ``residual_lag``: :func:`flows._data.profile_fields`)."""
-        return cls.of(task, data, fields.get("vocab_size", 0), fields.get("num_classes", 0),
-                      fields.get("residual_lag", 0))  # fmt: skip
+        """The profile from the training tensors and the model fields the data fixes."""
+        return cls.of(task, data, fields.get("vocab_size", 0), fields.get("num_classes", 0))
 
     def describe(self) -> str:
         kind = f"{self.channels}-channel series" if self.input_kind == "numeric" else "tokens"

@@ -77,14 +77,13 @@ def train_one(task, overrides: dict, seed: int, train, val, meta):
     from attnlib.data import Batches
     from attnlib.models import build_model, loss_fn, plain_loss_fn
     from attnlib.train import fit, seed_everything
-    from flows._data import model_fields, profile_fields
+    from flows._data import model_fields
     from flows._params import load_params, model_and_train_configs
 
     p = load_params()
     p["seed"] = seed
     p["train"].update(overrides)
-    mc, tc = model_and_train_configs(p, None, train, profile_fields(meta, task),
-                                     **model_fields(meta, task))  # fmt: skip
+    mc, tc = model_and_train_configs(p, data=train, **model_fields(meta, task))
     tc = tc.model_copy(update={"progress": False})
     seed_everything(seed)
     model = build_model(mc)

@@ -41,12 +41,6 @@ def model_fields(meta: dict, task: str) -> dict:
     return fields
 
 
-def profile_fields(meta: dict, task: str) -> dict:
-    """What the ``auto`` rules read from encode's record beside the model fields
-    (:meth:`attnlib.tasks.base.Task.profile_fields`)."""
-    return get_task(task).profile_fields(meta) if meta.get("task") == task else {}
-
-
 def load_meta(path: Path = VOCAB) -> dict:
     """Everything encode recorded (vocabulary, labels, scaling, window geometry)."""
     try:

@@ -117,27 +117,23 @@ def seed_of(params: dict) -> int:
 
 
 def model_and_train_configs(
-    params: dict, overrides: dict | None = None, data=None, profile: dict | None = None,
-    **model_fields,
-) -> tuple[ModelConfig, TrainConfig]:  # fmt: skip
+    params: dict, overrides: dict | None = None, data=None, **model_fields
+) -> tuple[ModelConfig, TrainConfig]:
     """The ``train`` section (+ search overrides) as the model and optimisation configs.
 
     ``model_fields`` are the fields the data fixes (see ``flows._data.model_fields``);
-    ``data``, the training split's tensors, and ``profile`` (``flows._data.profile_fields``)
-    decide the ``auto`` values.
+    ``data``, the training split's tensors, decides the ``auto`` values.
     """
-    return train_params(params, overrides, data, profile, **model_fields)[:2]
+    return train_params(params, overrides, data, **model_fields)[:2]
 
 
-def train_params(params: dict, overrides: dict | None = None, data=None,
-                 profile: dict | None = None, **model_fields):  # fmt: skip
+def train_params(params: dict, overrides: dict | None = None, data=None, **model_fields):
     """:func:`model_and_train_configs`, plus the train stage's run options (resume, nproc)
     and the ``auto`` choices made from ``data``, the training tensors
     (:class:`attnlib.auto.Choice`)."""
     task = task_of(params)
-    facts = {**model_fields, **(profile or {})}
-    data_profile = None if data is None else DataProfile.of_fields(task, data, facts)
-    section, choices = resolve_section(params.get("train"), data_profile)
+    profile = None if data is None else DataProfile.of_fields(task, data, model_fields)
+    section, choices = resolve_section(params.get("train"), profile)
     configs = train_configs(
         section, task=task, seed=seed_of(params), data_fields=model_fields, overrides=overrides,
         progress=sys.stderr.isatty() and not os.environ.get("ATTNLIB_QUIET"),

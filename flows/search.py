@@ -22,7 +22,7 @@ from attnlib.search import make_storage, study_name_for
 from attnlib.search import tune as run_trials
 from attnlib.search_report import best_params, history, save_figures, trials_frame
 from attnlib.search_space import SearchConfig
-from flows._data import load_data, load_meta, model_fields, profile_fields
+from flows._data import load_data, load_meta, model_fields
 from flows._params import BEST, SEARCH_DIR, load_params, model_and_train_configs, run_stage, task_of
 
 TRIALS, STUDY_DB, SEARCH_PLOTS = (SEARCH_DIR / n for n in ("trials.parquet", "study.db", "plots"))
@@ -55,12 +55,10 @@ def search(workers: int = 1, storage: str = "", first_worker: int = 0) -> dict:
         make_storage(DEFAULT_STORAGE, cfg)  # dvc.yaml tracks the file even for other storages
     task_name = task_of(params)
     train_data, val_data = load_data("train", task_name)[1], load_data("val", task_name)[1]
-    meta = load_meta()
-    fields = model_fields(meta, task_name)
+    fields = model_fields(load_meta(), task_name)
     # the same base configs as the train stage builds (best.yaml then overrides them)
-    facts = profile_fields(meta, task_name)
-    model, train_cfg = model_and_train_configs(params, None, train_data, facts, **fields)
-    profile = DataProfile.of_fields(task_name, train_data, {**fields, **facts})
+    model, train_cfg = model_and_train_configs(params, None, train_data, **fields)
+    profile = DataProfile.of_fields(task_name, train_data, fields)
     enabled, why = resolve_search(cfg.enabled, profile, cfg.epochs, train_cfg.batch_size)
     if not enabled or not cfg.space:
         get_run_logger().info("search: off (%s); train uses its own params",

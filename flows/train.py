@@ -19,15 +19,7 @@ from attnlib.io import write_json_atomic
 from attnlib.persistence import save_model
 from attnlib.plots import learning_curve
 from attnlib.tasks import get_task
-from flows._data import (
-    data_spec,
-    load_best,
-    load_data,
-    load_meta,
-    model_fields,
-    profile_fields,
-    vocab_of,
-)
+from flows._data import data_spec, load_best, load_data, load_meta, model_fields, vocab_of
 from flows._fit import fit_model
 from flows._live import write_curves
 from flows._params import (
@@ -54,7 +46,6 @@ def train() -> None:
     train_frame, train_data = load_data("train", task_name)
     val_frame, val_data = load_data("val", task_name)
     model_cfg, train_cfg, run, auto = train_params(params, load_best(), train_data,
-                                                   profile_fields(meta, task_name),
                                                    **model_fields(meta, task_name))  # fmt: skip
     for choice in auto:
         get_run_logger().info("train: auto %s", choice.line())

@@ -222,11 +222,6 @@ class Task(ABC):
         training targets below which validation steers little): (val | train, why)."""
         return "val", "the checkpoint with the lowest validation loss (early stopping)"
 
-    def profile_fields(self, meta: dict) -> dict:
-        """:class:`attnlib.auto.DataProfile` fields this task reads from encode's record
-        (``meta``), beside the model fields (default: none)."""
-        return {}
-
     def default_refit(self, profile) -> tuple[bool, str] | None:
         """What ``train.refit: auto`` is for this task, (on, why), or None: the general rule
         (a refit after ``select: train``, :func:`attnlib.auto.refit`)."""

@@ -125,19 +125,12 @@ class Forecast(Task):
             "learns what it leaves (README, Forecasting)"
         )
 
-    def profile_fields(self, meta: dict) -> dict:
-        """The lag the targets are residuals over (``encode.delta`` as decided; 0: levels)."""
-        return {"residual_lag": int((meta.get("forecast") or {}).get("delta") or 0)}
-
     def default_refit(self, profile) -> tuple[bool, str]:
-        if profile.residual_lag > 0:
-            return True, (
-                f"residual targets (delta {profile.residual_lag}): after validation early "
-                "stopping, refitted for the epoch count it chose on every window before the "
-                "test split, whose last span is the one nearest the test (better on 6 of 8 "
-                "such series, README)"
-            )
-        return False, ("level targets (delta 0): no refit (worse on 2 of 3 such series, README)")
+        return True, (
+            "after validation early stopping, refitted for the epoch count it chose on every "
+            "window before the test split, whose last span is the one nearest the test "
+            "(better on 8 of 12 series, README)"
+        )
 
     def build_head(self, cfg, dim: int) -> nn.Module:
         out = cfg.horizon * cfg.num_targets  # viewed as (B, horizon, targets)

@@ -20,10 +20,9 @@ AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience"
               "lr": 0.003}  # fmt: skip
 
 
-def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None, lag=0):
+def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
     return DataProfile(task, kind, n, float(length), length, n_targets=targets or n,
-                       channels=channels if kind == "numeric" else 0,
-                       residual_lag=lag)  # fmt: skip
+                       channels=channels if kind == "numeric" else 0)  # fmt: skip
 
 
 def test_profile_reads_the_data():
@@ -79,12 +78,10 @@ def test_small_classification_selects_on_training_loss_then_refits():
     assert chosen(n=499, kind="tokens")[:2] == ("train", True)  # a rule on size, any input
     assert chosen(n=500)[:2] == ("val", False)
     # the other tasks keep validation early stopping however small their data
-    # forecasting: residual targets are refitted on every window before the test split,
-    # levels (delta 0) are not; validation early stopping either way
-    assert chosen(task="forecast", n=100, lag=12)[:2] == ("val", True)
-    assert "every window before the test split" in chosen(task="forecast", n=100, lag=1)[3]
-    assert chosen(task="forecast", n=100, lag=0)[:2] == ("val", False)
-    assert "level targets" in chosen(task="forecast", n=100, lag=0)[3]
+    # forecasting: early stopped on validation, then refitted on every window before the
+    # test split
+    assert chosen(task="forecast", n=100)[:2] == ("val", True)
+    assert "every window before the test split" in chosen(task="forecast", n=100)[3]
     # select: train set by hand: the general rule (a refit) comes before the task's
     out, _ = resolve_train(profile(task="forecast", n=100), {**AUTO_TRAIN, "select": "train"},
                            MODELS)  # fmt: skip

@@ -20,7 +20,6 @@ from attnlib.data import SequenceData
 from attnlib.errors import ConfigError
 from attnlib.search import run_search
 from attnlib.search_space import SearchConfig
-from flows._data import profile_fields
 from flows._params import model_and_train_configs
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -64,21 +63,6 @@ def test_train_loss_is_a_param_of_the_train_section():
     assert default.loss == "mse"  # the final fit's loss before the param existed
     with pytest.raises(ConfigError, match="train.loss"):
         model_and_train_configs({"train": {"loss": "l1"}}, vocab_size=5)
-
-
-def test_a_forecasts_refit_follows_the_residual_lag_encode_recorded():
-    """encode's decided ``delta`` reaches the ``auto`` rules: residual targets are refitted
-    on every window before the test split, levels are not."""
-    fields = {"input_kind": "numeric", "input_dim": 2, "horizon": 2, "lookback": 6}
-    params = {"task": "forecast", "train": {"refit": "auto"}}
-    for delta, refit in ((12, True), (1, True), (0, False)):
-        meta = {"task": "forecast", "forecast": {"delta": delta}}
-        facts = profile_fields(meta, "forecast")
-        assert facts == {"residual_lag": delta}
-        _, cfg = model_and_train_configs(params, None, windows(40, 0), facts, **fields)
-        assert cfg.refit is refit
-    assert profile_fields({"task": "forecast"}, "forecast") == {"residual_lag": 0}
-    assert profile_fields({"task": "classify"}, "classify") == {}
 
 
 @pytest.mark.parametrize("loss", ["huber", "mse"])
