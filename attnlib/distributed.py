@@ -52,7 +52,7 @@ def train_from_spec(spec: dict) -> History:
         vocab = Vocabulary.from_dict(spec["vocab"]) if spec.get("vocab") else None
         heldout = None
         if hist.heldout_state is not None:  # refitted: the early-stopped model calibrates
-            heldout = build_model(model_cfg)
+            heldout = build_model(model_cfg.model_copy(update={"input_init": ""}))
             heldout.load_state_dict(hist.heldout_state)
         save_model(
             spec["out"], model.cpu(), vocab=vocab, label_map=spec.get("label_map"),

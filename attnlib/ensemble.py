@@ -36,7 +36,7 @@ def heldout_model(
     model_cfg: ModelConfig, hists: list[History], fitted: Sequence[nn.Module] = ()
 ) -> nn.Module | None:
     """The early-stopped model(s) a refit started from (an Ensemble for several members),
-    or None when no member was refitted (or its weights did not come back, as from DDP).
+    or None when no member was refitted (or its weights did not come back).
 
     ``fitted``: the members as trained, in order; a member whose refit was discarded
     (:func:`attnlib.fitting.build_and_fit`) is its own early-stopped model and joins as it is.

@@ -20,7 +20,8 @@ A kept base is then fixed (no gradient), and the head's output layer
 starts at zero, so training starts from the linear forecast and the network learns what
 it leaves; validation early stopping still picks the epoch. The term reads the window as
 encoded (standardised), before ``local_level`` takes the level away from the network, so
-the linear forecast keeps it.
+the linear forecast keeps it. A refit (``train.refit``) keeps the decision and the penalty
+and fits the term on every window before the test split.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class Forecast(Task):
         return True, (
             "after validation early stopping, refitted for the epoch count it chose on every "
             "window before the test split, whose last span is the one nearest the test "
-            "(better on 8 of 12 series, README)"
+            "(better on 6 of 11 series, worse on 3: README)"
         )
 
     def build_head(self, cfg, dim: int) -> nn.Module:

@@ -83,9 +83,10 @@ def test_small_classification_selects_on_training_loss_then_refits():
     assert chosen(task="forecast", n=100)[:2] == ("val", True)
     assert "every window before the test split" in chosen(task="forecast", n=100)[3]
     # select: train set by hand: the general rule (a refit) comes before the task's
-    out, _ = resolve_train(profile(task="forecast", n=100), {**AUTO_TRAIN, "select": "train"},
-                           MODELS)  # fmt: skip
-    assert out["refit"] is True
+    out, made = resolve_train(profile(task="forecast", n=100),
+                              {**AUTO_TRAIN, "select": "train"}, MODELS)  # fmt: skip
+    why = {c.key: c.why for c in made}
+    assert out["refit"] is True and "training loss" in why["refit"]
     assert chosen(task="next_state", kind="tokens", n=40)[:2] == ("val", False)
     # set by hand: kept, and the refit follows what was set
     out, _ = resolve_train(profile(n=40), {**AUTO_TRAIN, "select": "val"}, MODELS)
