@@ -146,13 +146,13 @@ def refit(p: DataProfile, selected: str) -> Choice:
     the validation series then train the kept model too, once the first fit's held-out
     predictions have calibrated it; after validation early stopping, where the task's rule
     asks for one (:meth:`attnlib.tasks.base.Task.default_refit`)."""
-    task_rule = get_task(p.task).default_refit(p)
-    if task_rule is not None and selected != "train":
-        return Choice("refit", *task_rule)
     if selected == "train":
         return Choice("refit", True, "the checkpoint is chosen on the training loss: the "
                       "first model's validation predictions calibrate, then a new model "
                       "trains on train + validation for the same budget")  # fmt: skip
+    task_rule = get_task(p.task).default_refit(p)
+    if task_rule is not None:
+        return Choice("refit", *task_rule)
     return Choice("refit", False, "validation chose the checkpoint: a refit would train "
                   "on it blind (measured: gains on some sets, losses on others)")  # fmt: skip
 

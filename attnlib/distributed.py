@@ -28,11 +28,10 @@ from torch import nn
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.encode import read_split
 from attnlib.errors import TrainingError
-from attnlib.fitting import build_and_fit
+from attnlib.fitting import build_and_fit, refit_data
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model
 from attnlib.persistence import load_heldout, load_model, save_model
-from attnlib.tasks import get_task
 from attnlib.train import History
 from attnlib.vocab import Vocabulary
 
@@ -43,7 +42,7 @@ def train_from_spec(spec: dict) -> History:
     train_cfg = TrainConfig(**spec["train_config"])
     (train_frame, train), (val_frame, val) = (read_split(spec[n], spec["task"])
                                               for n in ("train", "val"))  # fmt: skip
-    both = get_task(spec["task"]).refit_data(train_frame, val_frame) if train_cfg.refit else None
+    both = refit_data(spec["task"], train_cfg, train_frame, val_frame)
     model, hist = build_and_fit(
         model_cfg, train_cfg, train, val, refit_data=both,
         checkpoint_dir=spec.get("checkpoint_dir"), resume=spec.get("resume", False),

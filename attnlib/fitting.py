@@ -9,6 +9,7 @@ import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torch import nn
 
@@ -16,10 +17,13 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model, loss_fn, plain_loss_fn
-from attnlib.models.linear_base import fit_linear_base
+from attnlib.models.linear_base import fit_linear_base, refit_linear_base
 from attnlib.runtime import resolve_device
 from attnlib.tasks import get_task
 from attnlib.train import Callback, History, evaluate_loss, fit, seed_everything
+
+if TYPE_CHECKING:
+    import polars as pl
 
 VAL_BATCH = 256  # evaluation only: the loss is a per-target mean, whatever the batch size
 # A refit is kept only if it fits the training split (seen by both models) about as well as
@@ -28,7 +32,9 @@ VAL_BATCH = 256  # evaluation only: the loss is a per-target mean, whatever the 
 # against the early-stopped models' 0.00007-0.0034 (bench/results/refit_gunpoint.json).
 # Where the task gives its own refit data (forecasts: every window before the test split)
 # both are judged on that, which the early-stopped model saw all but the validation-side
-# windows of: a check against loss spikes that leans towards the refit.
+# windows of: a check against loss spikes that leans towards the refit (on the training
+# split alone a forecast's refit, which also learnt the later windows, was discarded for
+# most sunspots members).
 REFIT_SLACK, REFIT_MARGIN = 1.1, 0.01
 
 
@@ -42,10 +48,9 @@ def build_and_fit(
 
     With ``train_cfg.refit`` a new model is then trained on train + val for the early-stopped
     epoch count and returned instead, unless it fits train (or ``refit_data``) worse (see
-    REFIT_SLACK; the
-    history says why in ``refit_rejected``); the history keeps the early-stopped weights in
-    ``heldout_state`` for calibration. ``refit_data``: what the refit trains on
-    (:meth:`attnlib.tasks.base.Task.refit_data`; None: train then val)."""
+    REFIT_SLACK; the history says why in ``refit_rejected``); the history keeps the
+    early-stopped weights in ``heldout_state`` for calibration. ``refit_data``: what the
+    refit trains on (:func:`refit_data`; None: train then val)."""
     seed_everything(train_cfg.seed)  # the same initial weights on every DDP rank too
     model = build_model(model_cfg)
     base = fit_linear_base(model, train, val)  # forecast: the network starts from it
@@ -63,10 +68,8 @@ def build_and_fit(
         # the first fit ran) and is again kept at its lowest training loss
         by_train = train_cfg.select == "train"
         epochs = hist.epochs_run if by_train else hist.best_epoch + 1
-        refitted = refit(model_cfg, train_cfg, train, val, epochs, refit_data)
-        # judged on the training split, or on the task's refit data where it has its own:
-        # a forecast's refit learns the later windows too, and fits the earlier ones less
-        # closely than a model that saw those alone (sunspots: 0.53 against 0.44)
+        penalty = base.get("penalty")  # the first fit's base decision, kept by the refit
+        refitted = refit(model_cfg, train_cfg, train, val, epochs, refit_data, penalty)
         judged, name = (
             (train, "training split") if refit_data is None else (refit_data, "refit data")
         )
@@ -84,18 +87,27 @@ def build_and_fit(
     return model, hist
 
 
+def refit_data(task: str, train_cfg: TrainConfig, train: pl.DataFrame,
+               val: pl.DataFrame) -> SequenceData | None:  # fmt: skip
+    """What a refit trains on, from the usable rows of the train and val splits
+    (:meth:`attnlib.tasks.base.Task.refit_data`); None without a refit, or where the task
+    refits on the two splits' tensors."""
+    return get_task(task).refit_data(train, val) if train_cfg.refit else None
+
+
 class _Enough(Exception):
     """Raised by refit's callback after its epoch count: fit keeps the last weights."""
 
 
 def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
-          val: SequenceData, epochs: int,
-          both: SequenceData | None = None) -> nn.Module:  # fmt: skip
+          val: SequenceData, epochs: int, both: SequenceData | None = None,
+          base_penalty: float | None = None) -> nn.Module:  # fmt: skip
     """A new seeded model trained on train + val (``both``; None: their tensors one after
     the other) for ``epochs`` epochs, the count the first fit chose; no early stopping (val
     is now seen). Kept: the last weights (``select: val``: the count was the choice), or
     those of the lowest training loss (``select: train``, as in the first fit). A
-    forecast's linear base keeps the first fit's decision and penalty, fitted on ``both``.
+    forecast's linear base keeps the first fit's decision and penalty (``base_penalty``;
+    None: no base), fitted on ``both``.
 
     Same optimiser, schedule and epoch budget as the first fit, cut after ``epochs``, so
     the learning rate follows the same course; val still reports a (now in-sample) loss.
@@ -103,7 +115,7 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg)
     both = both if both is not None else SequenceData.concat(train, val)
-    fit_linear_base(model, train, val, history=both)  # the first fit's choice, on both
+    refit_linear_base(model, both, base_penalty)  # the first fit's choice, on both
     batches = Batches(
         both, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )

@@ -18,7 +18,6 @@ from attnlib.folds import rotates
 from attnlib.io import write_json_atomic
 from attnlib.persistence import save_model
 from attnlib.plots import learning_curve
-from attnlib.tasks import get_task
 from flows._data import data_spec, load_best, load_data, load_meta, model_fields, vocab_of
 from flows._fit import fit_model
 from flows._live import write_curves
@@ -57,10 +56,9 @@ def train() -> None:
                                        train_cfg.seed)  # fmt: skip
         get_run_logger().info("train: members hold out folds %s (0 = the validation split) "
                               "for out-of-fold calibration", folds)  # fmt: skip
-    # forecast: every window before the test split (train + val windows straddling them)
-    refit_data = get_task(task_name).refit_data(train_frame, val_frame) if train_cfg.refit else None
+    both = fitting.refit_data(task_name, train_cfg, train_frame, val_frame)
     model, hist, metrics, heldout = fit_model(model_cfg, train_cfg, train_data, val_data, resume,
-                                              run.nproc, member_data, refit_data)  # fmt: skip
+                                              run.nproc, member_data, both)  # fmt: skip
     metrics.update(auto_metrics(auto, meta))
     save_model(
         MODEL_DIR, model, vocab=vocab, label_map=labels, heldout=heldout,

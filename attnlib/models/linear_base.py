@@ -108,16 +108,12 @@ def backtest(xt, yt, xv, yv, horizon: int, fits=None) -> dict[float | None, floa
             for k in (None, *PENALTIES)}  # fmt: skip
 
 
-def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData,
-                    history: SequenceData | None = None) -> dict:  # fmt: skip
+def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
     """Fit ``model``'s linear base on the training windows (whether at all: :func:`backtest`;
     its penalty: the validation windows), fix it, and zero the head's output layer, so the
     model starts as the linear forecast. Where the backtest finds no penalty better than no
-    base, the term stays zero and the head is left as built. ``history`` (a refit's data,
-    every window before the test split): the kept penalty's weights are fitted on it
-    instead, the decision and the penalty staying those of train and val (the penalty is
-    absolute, so over more windows it regularises a little less); the returned figures are
-    those of the fit on the training windows.
+    base, the term stays zero and the head is left as built. A refit sets its base with
+    :func:`refit_linear_base`.
 
     Returns ``{"penalty", "val_mse", "backtest_penalty", "backtest_mse", "no_base_mse"}``:
     ``penalty`` the kept term's (None: the backtest kept none), ``val_mse`` its forecast's
@@ -141,9 +137,24 @@ def fit_linear_base(model: nn.Module, train: SequenceData, val: SequenceData,
         return {"penalty": None, "val_mse": float(_window_mse(xv, yv).mean()), **info}
     val_mse = {p: float(_window_mse(xv, yv, fit).mean()) for p, fit in fits.items()}
     penalty = min(PENALTIES, key=val_mse.get)
-    w, b = fits[penalty] if history is None else ridge(*_design(history, base.steps), penalty)
+    _install(model, *fits[penalty])
+    return {"penalty": penalty, "val_mse": val_mse[penalty], **info}
+
+
+def refit_linear_base(model: nn.Module, history: SequenceData, penalty: float | None) -> None:
+    """A refit's base: the first fit's decision and ``penalty`` (None: no base, the model
+    is left as built), the ridge fitted on ``history``, every window before the test split.
+    The penalty is absolute, so over more windows it regularises a little less."""
+    base = getattr(model, "linear_base", None)
+    if base is not None and penalty is not None:
+        _install(model, *ridge(*_design(history, base.steps), penalty))
+
+
+def _install(model: nn.Module, w: torch.Tensor, b: torch.Tensor) -> None:
+    """Fix the base at the ridge fit (weights (F, O), bias (O,)) and zero the head's output
+    layer, so the model starts as the linear forecast."""
+    base = model.linear_base
     with torch.no_grad():
         base.linear.weight.copy_(w.T.to(base.linear.weight.dtype))
         base.linear.bias.copy_(b.to(base.linear.bias.dtype))
     model.head.zero_output()  # the forecast head (PooledHead) adds nothing until it trains
-    return {"penalty": penalty, "val_mse": val_mse[penalty], **info}

@@ -17,6 +17,7 @@ from attnlib.models.linear_base import (
     PENALTIES,
     backtest,
     fit_linear_base,
+    refit_linear_base,
     ridge,
     rolling_origins,
 )
@@ -208,9 +209,15 @@ def test_a_refits_base_keeps_the_decision_and_penalty_and_fits_the_whole_history
     torch.manual_seed(0)
     first, refitted = build_model(_cfg()), build_model(_cfg())
     info = fit_linear_base(first, train, val)
-    assert fit_linear_base(refitted, train, val, history=history) == info
+    refit_linear_base(refitted, history, info["penalty"])
     w, b = ridge(history.x.double().flatten(1), history.y.double().flatten(1), info["penalty"])
     lin = refitted.linear_base.linear
     assert torch.allclose(lin.weight.double(), w.T, atol=1e-5)
     assert torch.allclose(lin.bias.double(), b, atol=1e-5)
     assert not torch.allclose(lin.weight, first.linear_base.linear.weight, atol=1e-5)
+
+    assert torch.equal(refitted.head.mlp[-1].weight, torch.zeros_like(refitted.head.mlp[-1].weight))
+    untouched = build_model(_cfg())  # no base kept by the first fit: left as built
+    state = {k: v.clone() for k, v in untouched.state_dict().items()}
+    refit_linear_base(untouched, history, None)
+    assert all(torch.equal(v, untouched.state_dict()[k]) for k, v in state.items())
