@@ -29,6 +29,12 @@ ENSEMBLE_MEMBERS = 3
 # validation loss 0.466 searched, 0.491 not (means of 3 seeds' ensembles).
 TRIAL_STEPS = TARGET_STEPS // 10
 REGULARISED_FACTOR = 3  # epoch budget x this under AWD-LSTM's locked / weight dropout
+# Series-steps (examples x real steps, summed over epochs) a member trains on at most when
+# the whole budget runs (select: train: no early stopping ends it). The largest budget
+# measured whole was OSULeaf's (160 series of 427 steps x 100 epochs: 6.8 M, ~16 min a seed
+# on 2 cores); 1,460-step series at the step rule would need 23 M and ~2 h a seed.
+WHOLE_BUDGET_STEPS = 8_000_000
+MIN_EPOCHS = 10  # under the series-step cap
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,14 @@ def batch_size(p: DataProfile) -> Choice:
                   "batch, a power of two between 8 and 64")  # fmt: skip
 
 
-def epochs(p: DataProfile, batch: int, regularised: bool = False) -> tuple[Choice, Choice]:
+def epochs(p: DataProfile, batch: int, regularised: bool = False,
+           whole: bool = False) -> tuple[Choice, Choice]:  # fmt: skip
     """An epoch budget of at least TARGET_STEPS optimiser steps and 30 epochs (at most
     1000), and a patience of a fifth of it (at least 5): early stopping ends it.
+
+    ``whole`` (select: train, so nothing ends the budget early): at most
+    WHOLE_BUDGET_STEPS series-steps (at least MIN_EPOCHS epochs), so that long series do
+    not multiply the time of a run by their length.
 
     ``regularised`` (AWD-LSTM's locked or weight dropout on): the budget is
     REGULARISED_FACTOR times larger, the patience the same. Such a model keeps improving
@@ -116,6 +127,13 @@ def epochs(p: DataProfile, batch: int, regularised: bool = False) -> tuple[Choic
         n = min(1000, n * REGULARISED_FACTOR)
         why += (f", x{REGULARISED_FACTOR} under locked / weight dropout (slower to converge; "
                 "patience still ends it)")  # fmt: skip
+    per_epoch_steps = p.n_train * p.mean_length  # series-steps an epoch
+    if whole and n * per_epoch_steps > WHOLE_BUDGET_STEPS:
+        n = max(MIN_EPOCHS, math.floor(WHOLE_BUDGET_STEPS / per_epoch_steps))
+        patience = min(patience, max(5, n // 5))
+        cap = f"{WHOLE_BUDGET_STEPS / 1e6:g} M series-steps"
+        why += (f"; the whole budget runs, so at most {cap} ({p.n_train} x "
+                f"{p.mean_length:.0f} an epoch): {n} epochs")  # fmt: skip
     return (Choice("epochs", n, why),
             Choice("patience", patience, "a fifth of the (unregularised) epoch budget, "
                    "at least 5"))  # fmt: skip
@@ -256,11 +274,12 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
         take(c)
     take(label_smoothing(p))
     take(Choice("linear_base", *get_task(p.task).default_linear_base(p)))
+    take(select(p))
     bs = out.get("batch_size")
     regularised = any((out.get(k) or 0) > 0 for k in ("locked_dropout", "weight_drop"))
-    for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised):
+    for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised,
+                    whole=out.get("select") == "train"):  # fmt: skip
         take(c)
-    take(select(p))
     take(schedule(out.get("select")))
     take(refit(p, out.get("select")))
     take(ensemble(p))

@@ -215,3 +215,20 @@ def test_auto_choices_reach_train_json():
     assert out["auto"]["split.val"] == 0.2 and out["auto"]["name"] == "alstm_fcn"
     assert set(out["auto_why"]) == set(out["auto"])
     assert auto_metrics([]) == {}
+
+
+def test_a_whole_budget_of_long_series_is_capped_in_series_steps():
+    # select: train runs every epoch: 80 series of 1,460 steps would take 200 epochs (23 M
+    # series-steps); the cap keeps 8 M of them and says so
+    out, made = resolve_train(profile(n=80, length=1460), AUTO_TRAIN, MODELS)
+    why = {c.key: c.why for c in made}["epochs"]
+    assert out["select"] == "train" and out["epochs"] == 8_000_000 // (80 * 1460) == 68
+    assert out["patience"] == 68 // 5 and "8 M series-steps (80 x 1460 an epoch)" in why
+    # short series keep the step rule (GunPoint's shape: 40 x 150 over 400 epochs)
+    assert resolve_train(profile(n=40, length=150), AUTO_TRAIN, MODELS)[0]["epochs"] == 400
+    # validation early stopping ends a budget by itself: no cap
+    val, _ = resolve_train(profile(n=80, length=1460), {**AUTO_TRAIN, "select": "val"}, MODELS)
+    assert val["epochs"] == 200
+    # the cap never goes under MIN_EPOCHS
+    huge, _ = resolve_train(profile(n=400, length=20_000), AUTO_TRAIN, MODELS)
+    assert huge["epochs"] == 10
