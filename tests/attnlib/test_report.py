@@ -81,6 +81,8 @@ def test_sections_show_the_project_figures(project):
     assert f"{ev['calibration']['temperature']:.4g}" in page.text["calibration"]
     assert "perfectly calibrated" in page.text["calibration"]  # the split's ECE noise
     assert f"{ev['calibration']['ece_floor_p90_after']:.4g}" in page.text["calibration"]
+    assert "accuracy where the temperature was fitted" in page.text["calibration"]
+    assert f"{ev['calibration']['accuracy_fitted_on']:.4g}" in page.text["calibration"]
     assert f"{ev['conformal']['mean_set_size']:.4g}" in page.text["coverage"]
     assert ev["faithfulness"]["verdict_line"] in page.text["faithfulness"]
     assert "comprehensiveness" in page.text["faithfulness"]
