@@ -105,14 +105,16 @@ def batch_size(p: DataProfile) -> Choice:
                   "batch, a power of two between 8 and 64")  # fmt: skip
 
 
-def epochs(p: DataProfile, batch: int, regularised: bool = False,
-           whole: bool = False) -> tuple[Choice, Choice]:  # fmt: skip
+def epochs(p: DataProfile, batch: int, regularised: bool = False, whole: bool = False,
+           min_steps: int = 0) -> tuple[Choice, Choice]:  # fmt: skip
     """An epoch budget of at least TARGET_STEPS optimiser steps and 30 epochs (at most
     1000), and a patience of a fifth of it (at least 5): early stopping ends it.
 
     ``whole`` (select: train, so nothing ends the budget early): at most
-    WHOLE_BUDGET_STEPS series-steps (at least MIN_EPOCHS epochs), so that long series do
-    not multiply the time of a run by their length.
+    WHOLE_BUDGET_STEPS series-steps, so that long series do not multiply the time of a run
+    by their length; but at least MIN_EPOCHS epochs and ``min_steps`` optimiser steps
+    (``train.min_steps``, which would otherwise scale the capped budget up by a whole
+    factor: :func:`attnlib.train.budget`).
 
     ``regularised`` (AWD-LSTM's locked or weight dropout on): the budget is
     REGULARISED_FACTOR times larger, the patience the same. Such a model keeps improving
@@ -129,11 +131,13 @@ def epochs(p: DataProfile, batch: int, regularised: bool = False,
                 "patience still ends it)")  # fmt: skip
     per_epoch_steps = p.n_train * p.mean_length  # series-steps an epoch
     if whole and n * per_epoch_steps > WHOLE_BUDGET_STEPS:
-        n = max(MIN_EPOCHS, math.floor(WHOLE_BUDGET_STEPS / per_epoch_steps))
+        floor = max(MIN_EPOCHS, math.ceil(min_steps / per_epoch))
+        n = max(floor, math.floor(WHOLE_BUDGET_STEPS / per_epoch_steps))
         patience = min(patience, max(5, n // 5))
         cap = f"{WHOLE_BUDGET_STEPS / 1e6:g} M series-steps"
         why += (f"; the whole budget runs, so at most {cap} ({p.n_train} x "
-                f"{p.mean_length:.0f} an epoch): {n} epochs")  # fmt: skip
+                f"{p.mean_length:.0f} an epoch), at least {MIN_EPOCHS} epochs and "
+                f"train.min_steps ({min_steps}): {n} epochs")  # fmt: skip
     return (Choice("epochs", n, why),
             Choice("patience", patience, "a fifth of the (unregularised) epoch budget, "
                    "at least 5"))  # fmt: skip
@@ -277,8 +281,9 @@ def resolve_train(p: DataProfile, requested: dict, known_models: tuple[str, ...]
     take(select(p))
     bs = out.get("batch_size")
     regularised = any((out.get(k) or 0) > 0 for k in ("locked_dropout", "weight_drop"))
+    whole = out.get("select") == "train"
     for c in epochs(p, bs if isinstance(bs, int) else batch_size(p).value, regularised,
-                    whole=out.get("select") == "train"):  # fmt: skip
+                    whole=whole, min_steps=out.get("min_steps") or 0):  # fmt: skip
         take(c)
     take(schedule(out.get("select")))
     take(refit(p, out.get("select")))

@@ -224,6 +224,15 @@ def test_a_whole_budget_of_long_series_is_capped_in_series_steps():
     why = {c.key: c.why for c in made}["epochs"]
     assert out["select"] == "train" and out["epochs"] == 8_000_000 // (80 * 1460) == 68
     assert out["patience"] == 68 // 5 and "8 M series-steps (80 x 1460 an epoch)" in why
+    # ... but never under train.min_steps optimiser steps (10 batches an epoch here), which
+    # would otherwise double the capped budget in fit (attnlib.train.budget)
+    floor, _ = resolve_train(profile(n=80, length=1460), {**AUTO_TRAIN, "min_steps": 1000},
+                             MODELS)  # fmt: skip
+    assert floor["epochs"] == 100 and floor["patience"] == 20
+    from attnlib.config import TrainConfig
+    from attnlib.train import budget
+
+    assert budget(TrainConfig(epochs=floor["epochs"], patience=20, min_steps=1000), 10) == (100, 20)
     # short series keep the step rule (GunPoint's shape: 40 x 150 over 400 epochs)
     assert resolve_train(profile(n=40, length=150), AUTO_TRAIN, MODELS)[0]["epochs"] == 400
     # validation early stopping ends a budget by itself: no cap
