@@ -29,12 +29,15 @@ ENSEMBLE_MEMBERS = 3
 # validation loss 0.466 searched, 0.491 not (means of 3 seeds' ensembles).
 TRIAL_STEPS = TARGET_STEPS // 10
 REGULARISED_FACTOR = 3  # epoch budget x this under AWD-LSTM's locked / weight dropout
-# Series-steps (examples x real steps, summed over epochs) a member trains on at most when
-# the whole budget runs (select: train: no early stopping ends it). The largest budget
-# measured whole was OSULeaf's (160 series of 427 steps x 100 epochs: 6.8 M, ~16 min a seed
-# on 2 cores); 1,460-step series at the step rule would need 23 M and ~2 h a seed.
+# Series-steps (training series x mean real steps x epochs) the auto budget is cut to under
+# select: train, where no validation early stopping ends it (only a training loss that
+# stops falling for `patience` epochs, rare under the cosine schedule). The largest budget
+# run whole before the cut was OSULeaf's (159 series of 427 steps x 100 epochs: 6.8 M, ~16
+# min a seed on 2 cores); ACSF1's 1,460-step series at the step rule would need 23 M.
+# Never under MIN_EPOCHS epochs or train.min_steps optimiser steps, so small sets of long
+# series can pass it (ACSF1: 11.7 M).
 WHOLE_BUDGET_STEPS = 8_000_000
-MIN_EPOCHS = 10  # under the series-step cap
+MIN_EPOCHS = 10
 
 
 @dataclass(frozen=True)
@@ -110,11 +113,11 @@ def epochs(p: DataProfile, batch: int, regularised: bool = False, whole: bool = 
     """An epoch budget of at least TARGET_STEPS optimiser steps and 30 epochs (at most
     1000), and a patience of a fifth of it (at least 5): early stopping ends it.
 
-    ``whole`` (select: train, so nothing ends the budget early): at most
+    ``whole`` (select: train, where validation does not end the budget): cut to
     WHOLE_BUDGET_STEPS series-steps, so that long series do not multiply the time of a run
-    by their length; but at least MIN_EPOCHS epochs and ``min_steps`` optimiser steps
-    (``train.min_steps``, which would otherwise scale the capped budget up by a whole
-    factor: :func:`attnlib.train.budget`).
+    by their length; but never under MIN_EPOCHS epochs or ``min_steps`` optimiser steps
+    (``train.min_steps``, which :func:`attnlib.train.budget` would enforce anyway), and
+    never above the step rule's budget.
 
     ``regularised`` (AWD-LSTM's locked or weight dropout on): the budget is
     REGULARISED_FACTOR times larger, the patience the same. Such a model keeps improving
@@ -130,17 +133,18 @@ def epochs(p: DataProfile, batch: int, regularised: bool = False, whole: bool = 
         why += (f", x{REGULARISED_FACTOR} under locked / weight dropout (slower to converge; "
                 "patience still ends it)")  # fmt: skip
     per_epoch_steps = p.n_train * p.mean_length  # series-steps an epoch
+    patience_why = "a fifth of the (unregularised) epoch budget, at least 5"
     if whole and n * per_epoch_steps > WHOLE_BUDGET_STEPS:
         floor = max(MIN_EPOCHS, math.ceil(min_steps / per_epoch))
-        n = max(floor, math.floor(WHOLE_BUDGET_STEPS / per_epoch_steps))
+        n = min(n, max(floor, math.floor(WHOLE_BUDGET_STEPS / per_epoch_steps)))
         patience = min(patience, max(5, n // 5))
-        cap = f"{WHOLE_BUDGET_STEPS / 1e6:g} M series-steps"
-        why += (f"; the whole budget runs, so at most {cap} ({p.n_train} x "
-                f"{p.mean_length:.0f} an epoch), at least {MIN_EPOCHS} epochs and "
-                f"train.min_steps ({min_steps}): {n} epochs")  # fmt: skip
-    return (Choice("epochs", n, why),
-            Choice("patience", patience, "a fifth of the (unregularised) epoch budget, "
-                   "at least 5"))  # fmt: skip
+        patience_why = "a fifth of the cut epoch budget, at least 5"
+        steps = f" or train.min_steps ({min_steps}) optimiser steps" if min_steps else ""
+        why += (f"; validation does not end it (select: train), so it is cut to about "
+                f"{WHOLE_BUDGET_STEPS / 1e6:g} M series-steps ({p.n_train} series x "
+                f"{p.mean_length:.0f} steps an epoch), never under {MIN_EPOCHS} epochs"
+                f"{steps}: {n} epochs")  # fmt: skip
+    return Choice("epochs", n, why), Choice("patience", patience, patience_why)
 
 
 def select(p: DataProfile) -> Choice:

@@ -69,13 +69,13 @@ def _floor(cal: dict) -> str:
             f"on these {cal['n']} items, 9 times in 10)")  # fmt: skip
 
 
-def _shift(cal: dict) -> str:
-    """The accuracy where the temperature was fitted beside the test's, where evaluate kept
-    both: a temperature carries over only between splits that are alike."""
-    if cal.get("accuracy_fitted_on") is None:
+def _shift(cal: dict, test_accuracy: float | None) -> str:
+    """The accuracy of the predictions the temperature was fitted on beside the test's:
+    a temperature carries over only between predictions that are alike."""
+    if cal.get("accuracy_fitted_on") is None or test_accuracy is None:
         return ""
-    return (f" The model is right {cal['accuracy_fitted_on']:.3f} of the time where the "
-            f"temperature was fitted and {cal['accuracy_test']:.3f} on test.")  # fmt: skip
+    return (f" Accuracy of the predictions it was fitted on {cal['accuracy_fitted_on']:.3f}, "
+            f"on test {test_accuracy:.3f}.")  # fmt: skip
 
 
 def _set_rule(conf: dict) -> str:
@@ -112,7 +112,8 @@ def _trust_lines(report: dict) -> list[str]:
             )
         lines.append(f"- Calibration: temperature {cal['temperature']:.3f} (fitted on {on}, "
                      f"applied by the bundle); test ECE {cal['ece_before']:.4f} before, "
-                     f"{cal['ece_after']:.4f} after" + _floor(cal) + "." + _shift(cal))  # fmt: skip
+                     f"{cal['ece_after']:.4f} after" + _floor(cal) + "."
+                     + _shift(cal, (report.get("model") or {}).get("accuracy")))  # fmt: skip
     if conf:
         size = conf.get("mean_set_size", conf.get("mean_width"))
         what = "mean set size" if "mean_set_size" in conf else "mean interval width"

@@ -128,8 +128,8 @@ def calibration_section(report: dict, root: Path) -> Section:
             s.facts["ECE of a perfectly calibrated model here (noise, 90th pct.)"] = cal[
                 "ece_floor_p90_after"]  # fmt: skip
         if cal.get("accuracy_fitted_on") is not None:  # T carries over between alike splits
-            s.facts["accuracy where the temperature was fitted"] = cal["accuracy_fitted_on"]
-            s.facts["accuracy on test"] = cal["accuracy_test"]
+            s.facts["accuracy of the predictions it was fitted on"] = cal["accuracy_fitted_on"]
+            s.facts["accuracy on test"] = (report.get("model") or {}).get("accuracy")
         names = ["ece", "brier", "nll"]
         rows = [[when, *(cal.get(f"{k}_{when}") for k in names)] for when in ("before", "after")]
         s.tables.append(Table(["", "ECE (15 bins)", "Brier", "NLL"], rows, "test split"))

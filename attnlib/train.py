@@ -293,18 +293,19 @@ def budget(config: TrainConfig, batches_per_epoch: int) -> tuple[int, int]:
 
     With 50 training series and batches of 16 an epoch is 4 optimizer steps, and 25 epochs
     with a patience of 4 stop long before an LSTM has learnt anything. ``min_steps`` asks
-    for at least that many steps: ``epochs`` and ``patience`` are multiplied by
-    ``ceil(min_steps / (epochs * batches_per_epoch))``, so early stopping still waits the
-    same share of the run.
+    for at least that many steps: ``epochs`` becomes ``ceil(min_steps / batches_per_epoch)``
+    and ``patience`` grows by the same ratio (rounded up), so early stopping still waits
+    the same share of the run. (A whole factor would double a budget that is one batch
+    short, as an ensemble member holding out a slightly larger fold is.)
     """
-    steps = config.epochs * max(batches_per_epoch, 1)
-    factor = max(1, math.ceil(config.min_steps / steps)) if config.min_steps else 1
-    if factor > 1:
-        log.info(
-            "%d batches per epoch: %d epochs, patience %d (train.min_steps %d)",
-            batches_per_epoch, config.epochs * factor, config.patience * factor, config.min_steps,
-        )  # fmt: skip
-    return config.epochs * factor, config.patience * factor
+    batches = max(batches_per_epoch, 1)
+    if not config.min_steps or config.epochs * batches >= config.min_steps:
+        return config.epochs, config.patience
+    epochs = math.ceil(config.min_steps / batches)
+    patience = math.ceil(config.patience * epochs / config.epochs)
+    log.info("%d batches per epoch: %d epochs, patience %d (train.min_steps %d)",
+             batches_per_epoch, epochs, patience, config.min_steps)  # fmt: skip
+    return epochs, patience
 
 
 def _rank_weight(n: int, world: int, device: torch.device) -> float:

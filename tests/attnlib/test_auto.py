@@ -223,12 +223,17 @@ def test_a_whole_budget_of_long_series_is_capped_in_series_steps():
     out, made = resolve_train(profile(n=80, length=1460), AUTO_TRAIN, MODELS)
     why = {c.key: c.why for c in made}["epochs"]
     assert out["select"] == "train" and out["epochs"] == 8_000_000 // (80 * 1460) == 68
-    assert out["patience"] == 68 // 5 and "8 M series-steps (80 x 1460 an epoch)" in why
+    assert out["patience"] == 68 // 5 and "8 M series-steps (80 series x 1460 steps" in why
+    assert "min_steps" not in why and "cut" in {c.key: c.why for c in made}["patience"]
     # ... but never under train.min_steps optimiser steps (10 batches an epoch here), which
     # would otherwise double the capped budget in fit (attnlib.train.budget)
     floor, _ = resolve_train(profile(n=80, length=1460), {**AUTO_TRAIN, "min_steps": 1000},
                              MODELS)  # fmt: skip
     assert floor["epochs"] == 100 and floor["patience"] == 20
+    # a hand-set min_steps above the step rule's budget never raises it
+    high, _ = resolve_train(profile(n=80, length=1460), {**AUTO_TRAIN, "min_steps": 5000},
+                            MODELS)  # fmt: skip
+    assert high["epochs"] == 200
     from attnlib.config import TrainConfig
     from attnlib.train import budget
 

@@ -81,8 +81,10 @@ def test_sections_show_the_project_figures(project):
     assert f"{ev['calibration']['temperature']:.4g}" in page.text["calibration"]
     assert "perfectly calibrated" in page.text["calibration"]  # the split's ECE noise
     assert f"{ev['calibration']['ece_floor_p90_after']:.4g}" in page.text["calibration"]
-    assert "accuracy where the temperature was fitted" in page.text["calibration"]
-    assert f"{ev['calibration']['accuracy_fitted_on']:.4g}" in page.text["calibration"]
+    fitted = ev["calibration"]["accuracy_fitted_on"]
+    fitted = f"accuracy of the predictions it was fitted on{fitted:.4g}"
+    assert fitted in page.text["calibration"]  # label and value, side by side
+    assert f"accuracy on test{ev['model']['accuracy']:.4g}" in page.text["calibration"]
     assert f"{ev['conformal']['mean_set_size']:.4g}" in page.text["coverage"]
     assert ev["faithfulness"]["verdict_line"] in page.text["faithfulness"]
     assert "comprehensiveness" in page.text["faithfulness"]

@@ -53,7 +53,8 @@ def test_early_stopping_after_patience_epochs():
     ("epochs", "patience", "min_steps", "batches", "expected"),
     [
         (5, 2, 100, 4, (25, 10)),  # 20 steps -> x5
-        (5, 2, 101, 4, (30, 12)),  # rounds up: x6
+        (5, 2, 101, 4, (26, 11)),  # rounds up to whole epochs, patience by the same ratio
+        (100, 20, 1000, 9, (112, 23)),  # one batch short: a few epochs more, not twice as many
         (5, 2, 100, 20, (5, 2)),  # already 100 steps
         (5, 2, 0, 1, (5, 2)),  # off
     ],
