@@ -124,7 +124,7 @@ def epochs(p: DataProfile, batch: int, regularised: bool = False, whole: bool = 
     long after a plain one has stopped: Hamlet's best epoch was 141-153 of a 154-epoch
     budget, and 244 with a budget of 400 (validation loss 1.798 -> 1.770).
     """
-    per_epoch = max(1, math.ceil(p.n_train / batch))
+    per_epoch = max(1, math.ceil(p.n_train / batch))  # batches (optimiser steps) an epoch
     n = min(1000, max(30, math.ceil(TARGET_STEPS / per_epoch)))
     patience = max(5, n // 5)
     why = f"{per_epoch} batches an epoch: at least {TARGET_STEPS} steps and 30 epochs"
@@ -132,12 +132,12 @@ def epochs(p: DataProfile, batch: int, regularised: bool = False, whole: bool = 
         n = min(1000, n * REGULARISED_FACTOR)
         why += (f", x{REGULARISED_FACTOR} under locked / weight dropout (slower to converge; "
                 "patience still ends it)")  # fmt: skip
-    per_epoch_steps = p.n_train * p.mean_length  # series-steps an epoch
+    per_epoch_steps = p.n_train * p.mean_length  # series-steps (not optimiser steps) an epoch
     patience_why = "a fifth of the (unregularised) epoch budget, at least 5"
-    if whole and n * per_epoch_steps > WHOLE_BUDGET_STEPS:
-        floor = max(MIN_EPOCHS, math.ceil(min_steps / per_epoch))
-        n = min(n, max(floor, math.floor(WHOLE_BUDGET_STEPS / per_epoch_steps)))
-        patience = min(patience, max(5, n // 5))
+    floor = max(MIN_EPOCHS, math.ceil(min_steps / per_epoch))  # what fit would run anyway
+    cut = max(floor, math.floor(WHOLE_BUDGET_STEPS / per_epoch_steps))
+    if whole and cut < n:
+        n, patience = cut, min(patience, max(5, cut // 5))
         patience_why = "a fifth of the cut epoch budget, at least 5"
         steps = f" or train.min_steps ({min_steps}) optimiser steps" if min_steps else ""
         why += (f"; validation does not end it (select: train), so it is cut to about "

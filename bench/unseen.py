@@ -204,7 +204,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
          "solar", "inflation", "realint", "elec_equip", "surnames", "disaster_tweets"]  # fmt: skip
-EXTRA = ["acsf1", "plaid"]  # written and run by name only: not measured yet (see above)
+EXTRA = ["acsf1", "plaid"]  # written and run by name only (see above)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from attnlib.config import ModelConfig
 from attnlib.io import write_json_atomic, write_parquet_atomic, write_text_atomic
 from attnlib.models import build_model
 from attnlib.plots import attention_heatmap, learning_curve, note
-from attnlib.trust.calibration import calibrate, fit_temperature, to_probs
+from attnlib.trust.calibration import calibrate, to_probs
 from attnlib.trust.conformal import conformal_sets, set_report
 from attnlib.trust.faithfulness import faithfulness_report, scorer
 from attnlib.trust.plots import reliability_diagram
@@ -85,8 +85,8 @@ def make_project(root: Path, *, with_trust: bool = True) -> Path:
     if with_trust:
         logits = 3 * rng.normal(size=(300, 3))
         y = rng.integers(0, 3, size=300)
-        t = fit_temperature(logits[:150], y[:150])
         report["calibration"] = calibrate(logits[:150], y[:150], logits[150:], y[150:])
+        t = report["calibration"]["temperature"]
         reliability_diagram(logits[150:], y[150:], t, root / "plots/evaluate/reliability.png")
         sets = conformal_sets(to_probs(logits[:150], t), y[:150], to_probs(logits[150:], t))
         report["conformal"] = set_report(

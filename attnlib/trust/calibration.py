@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from attnlib.errors import DataError
+from attnlib.metrics import accuracy
 
 ECE_BINS = 15
 T_RANGE = (0.05, 20.0)  # a temperature outside this says the logits are broken, not calibrated
@@ -253,8 +254,6 @@ def calibrate(val_logits, val_y, test_logits, test_y) -> dict:
         (next-state: real positions only, flattened). Returns: :func:`calibration_report`
         and ``accuracy_fitted_on``.
     """
-    from attnlib.metrics import accuracy
-
     out = calibration_report(test_logits, test_y, fit_temperature(val_logits, val_y))
     out["accuracy_fitted_on"] = accuracy(val_logits, val_y)
     return out

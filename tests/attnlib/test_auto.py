@@ -226,18 +226,20 @@ def test_a_whole_budget_of_long_series_is_capped_in_series_steps():
     assert out["patience"] == 68 // 5 and "8 M series-steps (80 series x 1460 steps" in why
     assert "min_steps" not in why and "cut" in {c.key: c.why for c in made}["patience"]
     # ... but never under train.min_steps optimiser steps (10 batches an epoch here), which
-    # would otherwise double the capped budget in fit (attnlib.train.budget)
+    # fit would raise it to anyway (attnlib.train.budget): train.json records what runs
     floor, _ = resolve_train(profile(n=80, length=1460), {**AUTO_TRAIN, "min_steps": 1000},
                              MODELS)  # fmt: skip
     assert floor["epochs"] == 100 and floor["patience"] == 20
-    # a hand-set min_steps above the step rule's budget never raises it
-    high, _ = resolve_train(profile(n=80, length=1460), {**AUTO_TRAIN, "min_steps": 5000},
-                            MODELS)  # fmt: skip
-    assert high["epochs"] == 200
+    # a hand-set min_steps above the step rule's budget: nothing to cut, and none said
+    high, made = resolve_train(profile(n=80, length=1460), {**AUTO_TRAIN, "min_steps": 5000},
+                               MODELS)  # fmt: skip
+    assert high["epochs"] == 200 and "cut" not in {c.key: c.why for c in made}["epochs"]
     from attnlib.config import TrainConfig
     from attnlib.train import budget
 
-    assert budget(TrainConfig(epochs=floor["epochs"], patience=20, min_steps=1000), 10) == (100, 20)
+    runs = budget(TrainConfig(epochs=floor["epochs"], patience=floor["patience"], min_steps=1000),
+                  10)  # fmt: skip
+    assert runs == (floor["epochs"], floor["patience"])  # 68 epochs would have run 100
     # short series keep the step rule (GunPoint's shape: 40 x 150 over 400 epochs)
     assert resolve_train(profile(n=40, length=150), AUTO_TRAIN, MODELS)[0]["epochs"] == 400
     # validation early stopping ends a budget by itself: no cap
