@@ -27,10 +27,10 @@ from torch import nn
 
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.encode import read_split
+from attnlib.ensemble import heldout_model
 from attnlib.errors import TrainingError
 from attnlib.fitting import build_and_fit, refit_data
 from attnlib.io import write_json_atomic
-from attnlib.models import build_model
 from attnlib.persistence import load_heldout, load_model, save_model
 from attnlib.train import History
 from attnlib.vocab import Vocabulary
@@ -49,14 +49,10 @@ def train_from_spec(spec: dict) -> History:
     )  # fmt: skip
     if not dist.is_initialized() or dist.get_rank() == 0:
         vocab = Vocabulary.from_dict(spec["vocab"]) if spec.get("vocab") else None
-        heldout = None
-        if hist.heldout_state is not None:  # refitted: the early-stopped model calibrates
-            heldout = build_model(model_cfg.model_copy(update={"input_init": ""}))
-            heldout.load_state_dict(hist.heldout_state)
         save_model(
             spec["out"], model.cpu(), vocab=vocab, label_map=spec.get("label_map"),
             train_config=train_cfg.model_dump(), metrics={"history": hist.to_dict()},
-            heldout=heldout,
+            heldout=heldout_model(model_cfg, [hist]),  # refitted: the early-stopped model
         )  # fmt: skip
         write_json_atomic(spec["history"], hist.to_dict())
     return hist
