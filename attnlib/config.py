@@ -49,7 +49,9 @@ class ModelConfig(_Frozen):
     local_level: bool = False
     lookback: int = Field(0, ge=0)  # forecast (from the encode stage): input steps per window
     # forecast: a linear autoregressive term over the window (LSTNet's highway, Lai et al.
-    # 2018), fitted in closed form before training and fixed (attnlib/models/linear_base.py)
+    # 2018), fitted in closed form before training and fixed (attnlib/models/linear_base.py);
+    # classify tokens: a logistic regression on unigrams and bigrams whose probabilities are
+    # mixed with the network's (attnlib/models/ngram_partner.py)
     linear_base: bool = False
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
@@ -116,11 +118,14 @@ class ModelConfig(_Frozen):
             )
         if self.local_level and self.input_kind != "numeric":
             raise ValueError("local_level subtracts a window's last values: it needs numeric input")
-        if self.linear_base and (self.task != tasks.FORECAST or not self.lookback):
+        partner = self.task == tasks.CLASSIFY and self.input_kind == "tokens"
+        if self.linear_base and not partner and (self.task != tasks.FORECAST or not self.lookback):
             raise ValueError(
-                "linear_base is a forecast's linear term over the input window: it needs "
-                f"task forecast and the window length from the encode stage (task {self.task}, "
-                f"lookback {self.lookback}; re-run the encode stage, or set linear_base: false)"
+                "linear_base is a linear term over the input window for task forecast (it "
+                "needs the window length from the encode stage) or an n-gram regression for "
+                f"task classify with token input: not for task {self.task} with "
+                f"{self.input_kind} input, lookback {self.lookback} (re-run the encode stage, "
+                "or set linear_base: false)"
             )
         if self.embedding_dropout and self.input_kind != "tokens":
             raise ValueError("embedding_dropout drops word vectors: it needs token input")

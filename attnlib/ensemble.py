@@ -23,6 +23,7 @@ from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import Batches
 from attnlib.fitting import VAL_BATCH, train_metrics
 from attnlib.models import build_model, loss_fn
+from attnlib.models.mixture import mixture_logits
 from attnlib.tasks import get_task
 from attnlib.train import History, evaluate_loss
 
@@ -59,11 +60,6 @@ def heldout_model(
     return Ensemble(members).eval()
 
 
-def _log_sigmoid(z: torch.Tensor) -> torch.Tensor:
-    """log(sigmoid(z)) without overflow for large |z|, from ops every ONNX runtime has."""
-    return torch.clamp(z, max=0) - torch.log1p(torch.exp(-z.abs()))
-
-
 def mean_probability_logits(outputs: Sequence[torch.Tensor], binary: bool) -> torch.Tensor:
     """The logits whose softmax (sigmoid if ``binary``) is the mean of the members'.
 
@@ -73,9 +69,8 @@ def mean_probability_logits(outputs: Sequence[torch.Tensor], binary: bool) -> to
         log of the mean probability (..., K); binary: the logit of the mean probability.
     """
     z = torch.stack(list(outputs))  # (N, ..., K) or (N, ...)
-    if binary:  # logit(p) = log p - log(1 - p); the log N of both means cancels
-        return torch.logsumexp(_log_sigmoid(z), 0) - torch.logsumexp(_log_sigmoid(-z), 0)
-    return torch.logsumexp(z.log_softmax(-1), 0) - math.log(len(outputs))
+    equal = torch.full((len(outputs),), -math.log(len(outputs)), dtype=z.dtype, device=z.device)
+    return mixture_logits(z, equal, binary)
 
 
 class Ensemble(nn.Module):

@@ -18,6 +18,7 @@ from attnlib.data import Batches, SequenceData
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.models.linear_base import fit_linear_base, refit_linear_base
+from attnlib.models.ngram_partner import fit_partner, mix_partner, refit_partner
 from attnlib.runtime import resolve_device
 from attnlib.tasks import get_task
 from attnlib.train import Callback, History, evaluate_loss, fit, seed_everything
@@ -54,6 +55,7 @@ def build_and_fit(
     seed_everything(train_cfg.seed)  # the same initial weights on every DDP rank too
     model = build_model(model_cfg)
     base = fit_linear_base(model, train, val)  # forecast: the network starts from it
+    base = base or fit_partner(model, train, val)  # classify tokens: mixed in after training
     batches = Batches(
         train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )
@@ -62,14 +64,14 @@ def build_and_fit(
         model, batches, Batches(val, VAL_BATCH), train_cfg, loss_fn=loss_fn(model_cfg, train_cfg),
         val_loss_fn=plain, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
-    hist.linear_base = base
+    hist.linear_base = {**base, **mix_partner(model, val)}
     if train_cfg.refit:
         # select: train chose nothing on val: the refit gets the same budget (as far as
         # the first fit ran) and is again kept at its lowest training loss
         by_train = train_cfg.select == "train"
         epochs = hist.epochs_run if by_train else hist.best_epoch + 1
-        penalty = base.get("penalty")  # the first fit's base decision, kept by the refit
-        refitted = refit(model_cfg, train_cfg, train, val, epochs, refit_data, penalty)
+        refitted = refit(model_cfg, train_cfg, train, val, epochs, refit_data,
+                         hist.linear_base)  # the first fit's base decisions, kept  # fmt: skip
         judged, name = (
             (train, "training split") if refit_data is None else (refit_data, "refit data")
         )
@@ -101,13 +103,13 @@ class _Enough(Exception):
 
 def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
           val: SequenceData, epochs: int, both: SequenceData | None = None,
-          base_penalty: float | None = None) -> nn.Module:  # fmt: skip
+          base: dict | None = None) -> nn.Module:  # fmt: skip
     """A new seeded model trained on train + val (``both``; None: their tensors one after
     the other) for ``epochs`` epochs, the count the first fit chose; no early stopping (val
     is now seen). Kept: the last weights (``select: val``: the count was the choice), or
     those of the lowest training loss (``select: train``, as in the first fit). A
-    forecast's linear base keeps the first fit's decision and penalty (``base_penalty``;
-    None: no base), fitted on ``both``.
+    forecast's linear base keeps the first fit's decision and penalty, a classifier's n-gram
+    partner its penalty and weight (``base``: the first fit's report), fitted on ``both``.
 
     Same optimiser, schedule and epoch budget as the first fit, cut after ``epochs``, so
     the learning rate follows the same course; val still reports a (now in-sample) loss.
@@ -115,7 +117,8 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg)
     both = both if both is not None else SequenceData.concat(train, val)
-    refit_linear_base(model, both, base_penalty)  # the first fit's choice, on both
+    refit_linear_base(model, both, (base or {}).get("penalty"))  # the first fit's choice
+    refit_partner(model, both, base or {})
     batches = Batches(
         both, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )

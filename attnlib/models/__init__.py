@@ -19,6 +19,7 @@ from attnlib.models.alstm_fcn import ALSTMFCN
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask, relative_to_last
 from attnlib.models.heads import shaped
 from attnlib.models.linear_base import linear_base
+from attnlib.models.ngram_partner import ngram_partner
 from attnlib.models.regularizers import LockedDropout
 from attnlib.models.subword import token_input
 from attnlib.tasks import get_task
@@ -65,6 +66,7 @@ class AttentionLSTM(nn.Module):
         self.locked = LockedDropout(cfg.locked_dropout)
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim)
         self.linear_base = linear_base(cfg)  # forecast: a fixed ridge forecast under the head
+        self.partner = ngram_partner(cfg)  # classify tokens: an n-gram regression mixed in
         if cfg.tie_weights:  # next-state head's (V, E) output layer; the config checked E == D
             if not isinstance(self.input, nn.Embedding):
                 raise ConfigError("train.tie_weights needs a plain word embedding; the input "
@@ -74,6 +76,7 @@ class AttentionLSTM(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
         base = self.linear_base(x) if self.linear_base is not None else None  # the level kept
+        tokens, real = x, lengths  # what the partner reads (the CNN shortens lengths)
         if self.config.local_level:
             x = relative_to_last(x, lengths)
         z = self.locked(self.input(x))  # (B, T, E)
@@ -84,6 +87,8 @@ class AttentionLSTM(nn.Module):
         y, w = self.head(h, last, length_mask(lengths, h.shape[1]))
         y = shaped(self.head, y)
         y = y if base is None else y + base
+        if self.partner is not None:
+            y = self.partner.combine(y, tokens, real)
         return (y, w) if return_attention else y
 
 

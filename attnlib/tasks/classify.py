@@ -86,6 +86,14 @@ class Classify(Task):
         return 0.0, ("numeric series: validation splits of a few dozen series, all or nearly "
                      "all right, cannot show what smoothing does: off")  # fmt: skip
 
+    def default_linear_base(self, profile) -> tuple[bool, str]:
+        if profile.input_kind == "tokens":
+            return True, ("token classification: a logistic regression on unigrams and "
+                          "bigrams, fitted first; its probabilities are mixed with the "
+                          "network's at the weight with the lowest validation loss (0 drops "
+                          "it; README, Classification)")  # fmt: skip
+        return False, "numeric series: no n-grams to count (a linear base is a forecast's)"
+
     def build_head(self, cfg, dim: int) -> nn.Module:
         binary = cfg.num_classes == 2  # one logit, squeezed to (B,)
         out = 1 if binary else cfg.num_classes

@@ -1,0 +1,240 @@
+"""A token classifier's linear partner: logistic regression on unigrams and bigrams, whose
+probabilities are mixed with the network's.
+
+On short texts a bag of n-grams is a strong classifier of its own (NBSVM, Wang & Manning
+2012), and it errs where a recurrent network does not: mixing the two beats either (Mesnil
+et al. 2015, "Ensemble of Generative and Discriminative Techniques for Sentiment Analysis
+of Movie Reviews", NBSVM with a recurrent model). Here the partner is fitted first, in
+closed form: scikit-learn's ``LogisticRegression`` on the training split, its penalty the
+one of :data:`PENALTIES` with the lowest validation loss. The network then trains as it
+would alone (in training mode the model is the network only), and after it the mixing
+weight ``w`` of :data:`MIXES` with the lowest validation loss of ``(1 - w) p_net + w p_bag``
+is kept (:func:`mix_partner`; 0 drops the partner, and the model is the network alone).
+
+Features (:meth:`NgramPartner.features`): each unigram (its token id) and bigram (hashed
+into ``buckets`` rows) of the sequence, weighted by its idf on the training split (0 for an
+n-gram the training split lacks: it adds nothing, not even to the norm, as in
+scikit-learn's ``TfidfVectorizer`` with a fixed vocabulary), the whole divided by the root of
+the sum of the squared weights (the l2 norm when no n-gram repeats). Fitting and prediction
+compute them with the same code, so the torch model (and its ONNX graph) reproduces the
+fitted regression; only padding-free positions count, so a sequence alone equals it padded.
+
+Shapes: B batch, T steps, N = 2T - 1 n-gram slots, F = V + buckets rows, O outputs
+(1 for binary, else K).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from attnlib.config import ModelConfig
+from attnlib.data import SequenceData
+from attnlib.models.mixture import mixture_logits
+
+PENALTIES = (2.0, 8.0, 32.0, 128.0)  # scikit-learn's C (inverse penalty) tried on validation
+MIXES = tuple(k / 10 for k in range(10))  # the partner's weights tried: 0, 0.1, ..., 0.9
+PRIME = 1_000_003  # bigram (a, b) -> bucket (a * PRIME + b) mod buckets
+ROWS = 512  # sequences per chunk when the features of a whole split are computed
+
+
+def bigram_buckets(vocab_size: int) -> int:
+    """Rows for hashed bigrams: a power of two >= 4 x the vocabulary, at most 2**20 (a
+    text's distinct bigrams are a few times its words; a few share a row)."""
+    return min(2**20, 1 << max(1, math.ceil(math.log2(4 * vocab_size))))
+
+
+class NgramPartner(nn.Module):
+    """(B, T) token ids and (B,) lengths -> (B,) binary or (B, K) logits of the regression.
+
+    Its tables are buffers (saved with the model, never trained by the optimiser); ``mix``
+    is the partner's weight in :meth:`combine` (0 until :func:`mix_partner` sets it).
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.vocab, self.buckets = cfg.vocab_size, bigram_buckets(cfg.vocab_size)
+        self.binary = cfg.num_classes == 2
+        rows, out = self.vocab + self.buckets, 1 if self.binary else cfg.num_classes
+        self.register_buffer("weight", torch.zeros(rows, out))
+        self.register_buffer("bias", torch.zeros(out))
+        self.register_buffer("idf", torch.zeros(rows))
+        self.register_buffer("mix", torch.zeros(()))
+        self.active = False  # mix > 0, kept as a Python bool: the graph has no branch on it
+        self.register_load_state_dict_post_hook(lambda module, _keys: module.sync())
+
+    def sync(self) -> None:
+        """Read ``active`` from the ``mix`` buffer (after loading or setting it)."""
+        self.active = bool(self.mix > 0)
+
+    def grams(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The n-gram rows (B, N) int64 and which are real (B, N) bool."""
+        steps = torch.arange(x.shape[1], device=x.device)
+        real1 = steps.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        pair = torch.remainder(x[:, :-1] * PRIME + x[:, 1:], self.buckets) + self.vocab
+        real2 = steps[:-1].unsqueeze(0) < (lengths - 1).unsqueeze(1)  # (B, T - 1)
+        return torch.cat([x, pair], 1), torch.cat([real1, real2], 1)
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows (B, N), values (B, N)): the sequence's feature vector as (row, value)
+        pairs (a repeated n-gram's values add up; padding has value 0)."""
+        g, real = self.grams(x, lengths)
+        w = self.idf[g] * real  # (B, N)
+        norm = w.pow(2).sum(1, keepdim=True).sqrt().clamp_min(1e-12)  # (B, 1)
+        return g, w / norm
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        g, v = self.features(x, lengths)
+        z = (v.unsqueeze(-1) * self.weight[g]).sum(1) + self.bias  # (B, O)
+        return z.squeeze(-1) if self.binary else z
+
+    def combine(self, y: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The network's logits ``y`` mixed with the partner's at weight ``mix`` (evaluation
+        only: in training, and with ``mix`` 0, ``y`` unchanged)."""
+        if self.training or not self.active:
+            return y
+        both = torch.stack([y, self(x, lengths).to(y.dtype)])
+        log_w = torch.stack([torch.log1p(-self.mix), torch.log(self.mix)]).to(y.dtype)
+        return mixture_logits(both, log_w, self.binary)
+
+
+def ngram_partner(cfg: ModelConfig) -> NgramPartner | None:
+    """The model's partner if its config asks for one, else None: ``linear_base`` with
+    token input (the config allows that for classifiers only)."""
+    return NgramPartner(cfg) if cfg.linear_base and cfg.input_kind == "tokens" else None
+
+
+def _matrix(partner: NgramPartner, data: SequenceData):
+    """The split's features as a scipy CSR matrix (n, F)."""
+    from scipy.sparse import csr_matrix
+
+    rows, cols, vals = [], [], []
+    for i in range(0, len(data), ROWS):
+        g, v = partner.features(data.x[i : i + ROWS], data.lengths[i : i + ROWS])
+        keep = v != 0
+        rows.append((torch.nonzero(keep)[:, 0] + i).numpy())
+        cols.append(g[keep].numpy())
+        vals.append(v[keep].double().numpy())
+    shape = (len(data), partner.weight.shape[0])  # duplicates (repeated n-grams) add up
+    return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape)
+
+
+def _set_idf(partner: NgramPartner, train: SequenceData) -> None:
+    """idf = ln((1 + n) / (1 + df)) + 1 of the n-grams the training split has, else 0."""
+    rows = partner.weight.shape[0]
+    df = np.zeros(rows, dtype=np.int64)
+    for i in range(0, len(train), ROWS):
+        g, real = partner.grams(train.x[i : i + ROWS], train.lengths[i : i + ROWS])
+        seq = torch.arange(len(g)).unsqueeze(1).expand_as(g)
+        pairs = np.unique((seq[real] * rows + g[real]).numpy())  # one per sequence and n-gram
+        df += np.bincount(pairs % rows, minlength=rows)
+    n = len(train)
+    idf = np.where(df > 0, np.log((1 + n) / (1 + df)) + 1, 0.0)
+    partner.idf.copy_(torch.from_numpy(idf).to(partner.idf.dtype))
+
+
+def _regression(x, y: np.ndarray, penalty: float, classes: int):
+    """scikit-learn's logistic regression on (x, y), on the columns the rows use (the others
+    get weight 0); a class the data lacks gets bias -30. Returns (weights (F, O), bias (O,))."""
+    from sklearn.linear_model import LogisticRegression
+
+    used = np.unique(x.indices)
+    lr = LogisticRegression(C=penalty, max_iter=2000).fit(x[:, used], y)
+    out = 1 if classes == 2 else classes
+    w, b = np.zeros((x.shape[1], out)), np.full(out, -30.0)
+    cols = [0] if classes == 2 else lr.classes_
+    w[np.ix_(used, cols)], b[cols] = lr.coef_.T, lr.intercept_
+    return w, b
+
+
+def _install(partner: NgramPartner, w: np.ndarray, b: np.ndarray) -> None:
+    partner.weight.copy_(torch.from_numpy(np.asarray(w)).to(partner.weight.dtype))
+    partner.bias.copy_(torch.from_numpy(np.asarray(b)).to(partner.bias.dtype))
+
+
+def _logits(partner: NgramPartner, data: SequenceData) -> torch.Tensor:
+    """The partner's logits of every sequence of ``data``, in order, on the CPU."""
+    dev = partner.weight.device
+    return torch.cat([partner(data.x[i : i + ROWS].to(dev), data.lengths[i : i + ROWS].to(dev))
+                      for i in range(0, len(data), ROWS)]).cpu()  # fmt: skip
+
+
+def _nll(partner: NgramPartner, z: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean negative log-likelihood of class ids ``y`` under logits ``z``."""
+    if partner.binary:
+        return float(nn.functional.binary_cross_entropy_with_logits(z, y.to(z.dtype)))
+    return float(nn.functional.cross_entropy(z, y))
+
+
+@torch.no_grad()
+def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
+    """Fit ``model``'s partner on ``train`` (idf and regression), its penalty the one with the
+    lowest loss on ``val``; the mixing weight stays 0 until :func:`mix_partner`.
+
+    Returns ``{"penalty", "partner_val_loss"}`` (scikit-learn's C and the partner's own
+    validation loss), or ``{}`` for a model without a partner.
+    """
+    partner = getattr(model, "partner", None)
+    if partner is None:
+        return {}
+    _set_idf(partner, train)
+    xt = _matrix(partner, train)
+    classes = 2 if partner.binary else partner.weight.shape[1]
+    best = None
+    for c in PENALTIES:
+        _install(partner, *_regression(xt, train.y.numpy(), c, classes))
+        loss = _nll(partner, _logits(partner, val), val.y)
+        if best is None or loss < best[0]:
+            best = (loss, c)
+    loss, c = best
+    _install(partner, *_regression(xt, train.y.numpy(), c, classes))
+    return {"penalty": c, "partner_val_loss": round(loss, 6)}
+
+
+@torch.no_grad()
+def mix_partner(model: nn.Module, val: SequenceData) -> dict:
+    """Set the partner's weight to the one of :data:`MIXES` with the lowest validation loss
+    of the mixed model (``model`` as trained, the network's weights unchanged).
+
+    Returns ``{"mix", "network_val_loss", "mixed_val_loss"}``, or ``{}`` without a partner.
+    """
+    partner = getattr(model, "partner", None)
+    if partner is None:
+        return {}
+    from attnlib.evaluate import predict
+
+    set_mix(partner, 0.0)
+    outputs, targets, _ = predict(model, val)  # eval mode, mix 0: the network alone
+    z_net, y = torch.cat(outputs).float(), torch.cat(targets)
+    z_bag = _logits(partner, val).float()  # predict keeps the split's order too
+    losses = {}
+    for w in MIXES:
+        log_w = torch.log(torch.tensor([1 - w, w]))
+        losses[w] = _nll(partner, mixture_logits(torch.stack([z_net, z_bag]), log_w,
+                                                 partner.binary), y)  # fmt: skip
+    best = min(MIXES, key=losses.get)
+    set_mix(partner, best)
+    return {"mix": best, "network_val_loss": round(losses[0.0], 6),
+            "mixed_val_loss": round(losses[best], 6)}  # fmt: skip
+
+
+def set_mix(partner: NgramPartner, weight: float) -> None:
+    partner.mix.fill_(weight)
+    partner.sync()
+
+
+@torch.no_grad()
+def refit_partner(model: nn.Module, both: SequenceData, first: dict) -> None:
+    """A refit's partner: the first fit's penalty and weight (``first``, its report),
+    the regression fitted on ``both`` (train + val)."""
+    partner = getattr(model, "partner", None)
+    if partner is None or "penalty" not in first:
+        return
+    _set_idf(partner, both)
+    classes = 2 if partner.binary else partner.weight.shape[1]
+    _install(partner, *_regression(_matrix(partner, both), both.y.numpy(), first["penalty"],
+                                   classes))  # fmt: skip
+    set_mix(partner, first.get("mix", 0.0))

@@ -1,0 +1,163 @@
+"""The token classifier's n-gram partner: a TF-IDF logistic regression, mixed in on validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from attnlib.auto import DataProfile, resolve_train
+from attnlib.config import ModelConfig
+from attnlib.data import Batches, SequenceData
+from attnlib.export import export_onnx, parity_check
+from attnlib.models import build_model
+from attnlib.models.ngram_partner import (
+    MIXES,
+    PENALTIES,
+    fit_partner,
+    mix_partner,
+    refit_partner,
+    set_mix,
+)
+from attnlib.persistence import load_model, save_model
+
+TINY = dict(embedding_dim=8, hidden_dim=8, cnn_channels=8)
+V = 40  # ids 2..39 are tokens
+
+
+def _cfg(classes: int = 2, **kw) -> ModelConfig:
+    return ModelConfig(
+        **{
+            "name": "bilstm_attention",
+            "task": "classify",
+            "vocab_size": V,
+            "num_classes": classes,
+            "linear_base": True,
+            **TINY,
+            **kw,
+        }
+    )
+
+
+def _bigram_task(n: int, seed: int) -> SequenceData:
+    """Label 1 iff the bigram (5, 6) occurs; tokens 5 and 6 occur alone in both classes."""
+    g = torch.Generator().manual_seed(seed)
+    seqs, labels = [], []
+    for k in range(n):
+        s = torch.randint(7, V, (int(torch.randint(4, 12, (1,), generator=g)),), generator=g)
+        s = s.tolist()
+        i = int(torch.randint(0, len(s) - 1, (1,), generator=g))
+        s[i : i + 2] = [5, 6] if k % 2 else [6, 5]  # both tokens, in the other order
+        seqs.append(s)
+        labels.append(k % 2)
+    return SequenceData.classify_tokens(seqs, np.array(labels))
+
+
+def test_the_partner_is_scikit_learns_tfidf_logistic_regression():
+    """On sequences without a repeated n-gram (and no hashed bigram shared), its logits are
+    those of TfidfVectorizer(ngram_range=(1, 2)) + LogisticRegression at the chosen C."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    g = np.random.default_rng(0)
+    seqs = [list(g.choice(np.arange(2, V), size=g.integers(1, 9), replace=False))
+            for _ in range(160)]  # fmt: skip
+    y = np.array([int(s[0] % 3) for s in seqs])
+    train = SequenceData.classify_tokens(seqs[:120], y[:120])
+    val = SequenceData.classify_tokens(seqs[120:], y[120:])
+    model = build_model(_cfg(classes=3, vocab_size=50_000))  # 2**18 bigram rows: none shared
+    info = fit_partner(model, train, val)
+    assert info["penalty"] in PENALTIES
+    partner = model.partner
+    grams, real = partner.grams(train.x, train.lengths)
+    pairs = {(a, b) for s in seqs[:120] for a, b in zip(s, s[1:], strict=False)}
+    assert len(set(grams[real].tolist())) == len({t for s in seqs[:120] for t in s}) + len(pairs)
+
+    text = lambda ss: [" ".join(f"w{t}" for t in s) for s in ss]  # noqa: E731
+    vec = TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"\S+", lowercase=False)
+    ref = LogisticRegression(C=info["penalty"], max_iter=2000)
+    ref.fit(vec.fit_transform(text(seqs[:120])), y[:120])
+    expected = ref.decision_function(vec.transform(text(seqs[120:])))
+    got = partner(val.x, val.lengths).numpy()
+    assert np.abs(got - expected).max() < 1e-4
+
+
+def test_mixing_is_chosen_on_validation_and_helps_where_the_network_cannot():
+    train, val = _bigram_task(200, seed=1), _bigram_task(80, seed=2)
+    torch.manual_seed(0)
+    model = build_model(_cfg())  # untrained: the network is a coin
+    fit_partner(model, train, val)
+    model.eval()
+    alone = model(val.x, val.lengths)
+    assert ((model.partner(val.x, val.lengths) > 0).long() == val.y).float().mean() > 0.95
+    info = mix_partner(model, val)
+    assert info["mix"] == max(MIXES) and info["mixed_val_loss"] < info["network_val_loss"]
+    mixed = model(val.x, val.lengths)
+    assert ((mixed > 0).long() == val.y).float().mean() > 0.95
+    assert not torch.equal(mixed, alone)
+    model.train()  # training sees the network alone: the partner is fitted, not trained
+    torch.nn.Module.eval(model.encoder), torch.nn.Module.eval(model.head)  # no dropout
+    assert torch.equal(model(val.x, val.lengths), alone)
+
+
+def test_weight_zero_leaves_the_network_exactly_and_the_partner_is_never_trained():
+    train, val = _bigram_task(60, seed=3), _bigram_task(20, seed=4)
+    model = build_model(_cfg(classes=3))
+    model.eval()
+    before = model(val.x, val.lengths)
+    fit_partner(model, train, val)
+    set_mix(model.partner, 0.0)
+    assert torch.equal(model(val.x, val.lengths), before)
+    assert not any("partner" in name for name, _ in model.named_parameters())
+
+
+def test_a_sequence_alone_equals_it_padded_beside_longer_ones():
+    train, val = _bigram_task(60, seed=5), _bigram_task(30, seed=6)
+    model = build_model(_cfg())
+    fit_partner(model, train, val)
+    set_mix(model.partner, 0.5)
+    model.eval()
+    batch = model(val.x, val.lengths)
+    for i in range(len(val)):
+        n = int(val.lengths[i])
+        alone = model(val.x[i : i + 1, :n], val.lengths[i : i + 1])
+        assert torch.allclose(alone, batch[i : i + 1], atol=1e-6)
+
+
+def test_saved_and_exported_models_keep_the_mixed_partner(tmp_path):
+    train, val = _bigram_task(60, seed=7), _bigram_task(30, seed=8)
+    model = build_model(_cfg(classes=2))
+    fit_partner(model, train, val)
+    set_mix(model.partner, 0.3)
+    model.eval()
+    save_model(tmp_path / "m", model, label_map=["a", "b"])
+    loaded, _ = load_model(tmp_path / "m")
+    assert loaded.partner.active and float(loaded.partner.mix) == pytest.approx(0.3)
+    assert torch.equal(loaded(val.x, val.lengths), model(val.x, val.lengths))
+    example = next(iter(Batches(val, batch_size=4)))
+    path = export_onnx(model, tmp_path / "model.onnx", example=example)
+    assert parity_check(model, path, Batches(val, batch_size=7)) <= 1e-4
+
+
+def test_a_refit_keeps_the_first_fits_penalty_and_weight():
+    train, val = _bigram_task(60, seed=9), _bigram_task(30, seed=10)
+    first = build_model(_cfg())
+    report = {**fit_partner(first, train, val), **mix_partner(first, val)}
+    refitted = build_model(_cfg())
+    refit_partner(refitted, SequenceData.concat(train, val), report)
+    assert float(refitted.partner.mix) == pytest.approx(report["mix"])
+    assert refitted.partner.active == (report["mix"] > 0)
+    assert refitted.partner.idf.count_nonzero() >= first.partner.idf.count_nonzero()
+
+
+def test_auto_gives_token_classifiers_the_partner_and_other_tasks_none():
+    for task, kind, on in (("classify", "tokens", True), ("classify", "numeric", False),
+                           ("next_state", "tokens", False)):  # fmt: skip
+        p = DataProfile(task, kind, n_train=600, mean_length=12.0, max_length=30, n_targets=600)
+        out, made = resolve_train(p, {"linear_base": "auto"}, ("bilstm_attention",))
+        assert out["linear_base"] is on and made[0].why
+
+
+def test_a_next_state_model_refuses_it_by_name():
+    with pytest.raises(ValueError, match="linear_base.*task classify with token input"):
+        ModelConfig(name="lstm_attention", task="next_state", vocab_size=V, linear_base=True)
