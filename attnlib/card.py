@@ -19,7 +19,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         "## Model",
         f"{'Bidirectional' if cfg.bidirectional else 'Unidirectional'} LSTM "
         f"({cfg.num_layers} layer(s), hidden {cfg.hidden_dim}) with `{cfg.attention}` attention "
-        f"over the valid (unpadded) steps{notes.attention}",
+        f"over the valid (unpadded) steps{notes.attention}{_partner(meta)}",
         "",
         "```json",
         json.dumps(cfg.applicable_dump(), indent=2),  # as model.json: only what applies
@@ -59,6 +59,22 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
         "",
     ]
     return "\n".join(lines)
+
+
+def _partner(meta: ModelMeta) -> str:
+    """The card's sentence on a token classifier's n-gram partner (attnlib.models.ngram_partner)."""
+    if not (meta.model_config.linear_base and meta.model_config.input_kind == "tokens"):
+        return ""
+    runs = meta.metrics.get("members") or [meta.metrics]
+    mixes = [r["linear_base"]["mix"] for r in runs if "mix" in r.get("linear_base", {})]
+    if not mixes:
+        return ""
+    if not any(mixes):
+        return " No n-gram partner: validation gave it weight 0."
+    weights = ", ".join(f"{w:g}" for w in mixes)
+    return (f" Its class probabilities are mixed with those of a TF-IDF logistic regression "
+            f"on unigrams and bigrams, at the weight validation chose ({weights}; per "
+            "member): the attention weights explain the network's share only.")  # fmt: skip
 
 
 def _floor(cal: dict) -> str:

@@ -161,3 +161,22 @@ def test_auto_gives_token_classifiers_the_partner_and_other_tasks_none():
 def test_a_next_state_model_refuses_it_by_name():
     with pytest.raises(ValueError, match="linear_base.*task classify with token input"):
         ModelConfig(name="lstm_attention", task="next_state", vocab_size=V, linear_base=True)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "says"),
+    [
+        ({"members": [{"linear_base": {"mix": 0.4}}, {"linear_base": {"mix": 0.5}}]},
+         "TF-IDF logistic regression on unigrams and bigrams, at the weight validation chose "
+         "(0.4, 0.5; per member): the attention weights explain the network's share only."),
+        ({"linear_base": {"mix": 0.0}}, "No n-gram partner: validation gave it weight 0."),
+    ],
+)  # fmt: skip
+def test_the_model_card_says_how_much_of_a_prediction_the_partner_makes(metrics, says):
+    from attnlib.card import model_card
+    from attnlib.persistence import ModelMeta
+
+    card = model_card(ModelMeta(_cfg(), metrics=metrics), data={}, eval_metrics={},
+                      export_metrics={})  # fmt: skip
+    model_line = card.split("## Model\n", 1)[1].splitlines()[0]
+    assert model_line.endswith(says)
