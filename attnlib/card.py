@@ -63,7 +63,7 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
 
 def _partner(meta: ModelMeta) -> str:
     """The card's sentence on a token classifier's n-gram partner (attnlib.models.ngram_partner)."""
-    if not (meta.model_config.linear_base and meta.model_config.input_kind == "tokens"):
+    if not meta.model_config.ngram_partner:
         return ""
     runs = meta.metrics.get("members") or [meta.metrics]
     mixes = [r["linear_base"]["mix"] for r in runs if "mix" in r.get("linear_base", {})]
@@ -71,10 +71,10 @@ def _partner(meta: ModelMeta) -> str:
         return ""
     if not any(mixes):
         return " No n-gram partner: validation gave it weight 0."
-    weights = ", ".join(f"{w:g}" for w in mixes)
+    weights = ", ".join(f"{w:g}" for w in mixes) + ("; per member" if len(mixes) > 1 else "")
     return (f" Its class probabilities are mixed with those of a TF-IDF logistic regression "
-            f"on unigrams and bigrams, at the weight validation chose ({weights}; per "
-            "member): the attention weights explain the network's share only.")  # fmt: skip
+            f"on unigrams and bigrams, at the weight validation chose ({weights}): the "
+            "attention weights explain the network's share only.")  # fmt: skip
 
 
 def _floor(cal: dict) -> str:

@@ -118,8 +118,12 @@ class ModelConfig(_Frozen):
             )
         if self.local_level and self.input_kind != "numeric":
             raise ValueError("local_level subtracts a window's last values: it needs numeric input")
-        partner = self.task == tasks.CLASSIFY and self.input_kind == "tokens"
-        if self.linear_base and not partner and (self.task != tasks.FORECAST or not self.lookback):
+        partner_ok = self.task == tasks.CLASSIFY and self.input_kind == "tokens"
+        if (
+            self.linear_base
+            and not partner_ok
+            and (self.task != tasks.FORECAST or not self.lookback)
+        ):
             raise ValueError(
                 "linear_base is a linear term over the input window for task forecast (it "
                 "needs the window length from the encode stage) or an n-gram regression for "
@@ -144,6 +148,12 @@ class ModelConfig(_Frozen):
                     "linear_base")  # fmt: skip
         unused |= {"input_init"} | {k for k in optional if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unused)
+
+    @property
+    def ngram_partner(self) -> bool:
+        """``linear_base`` on token input: a classifier's n-gram partner (the validation
+        above allows it for classify only), not a forecast's linear base."""
+        return self.linear_base and self.input_kind == "tokens"
 
     @property
     def bidirectional(self) -> bool:

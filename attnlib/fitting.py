@@ -65,6 +65,8 @@ def build_and_fit(
         val_loss_fn=plain, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
     hist.linear_base = {**base, **mix_partner(model, val)}
+    if hist.linear_base.get("mix"):  # the model's own validation loss, as an ensemble's is
+        hist.best_val_loss = hist.linear_base["mixed_val_loss"]
     if train_cfg.refit:
         # select: train chose nothing on val: the refit gets the same budget (as far as
         # the first fit ran) and is again kept at its lowest training loss
@@ -175,7 +177,7 @@ def train_metrics(model_cfg: ModelConfig, hist: History) -> dict:
         out["refit_epochs"] = hist.refit_epochs  # on train + val, after early stopping
     if hist.refit_rejected:
         out["refit_rejected"] = hist.refit_rejected
-    if hist.linear_base:  # the network's start: compare its val_mse with best_val_loss
+    if hist.linear_base:  # a forecast's base (its val_mse) or a classifier's n-gram partner
         out["linear_base"] = hist.linear_base
     return {**out, **get_task(model_cfg.task).train_metrics(hist)}
 

@@ -116,7 +116,8 @@ def _objective(
     t0 = time.perf_counter()
     seed_everything(t_cfg.seed)
     net = build_model(m_cfg)
-    fit_linear_base(net, train_data, val_data)
+    fit_linear_base(net, train_data, val_data)  # forecasts; a classifier's n-gram partner is
+    # fitted and mixed by the train stage only: trials rank the network alone
     train_b = Batches(
         train_data, t_cfg.batch_size, shuffle=True, bucket=t_cfg.bucket, seed=t_cfg.seed
     )

@@ -59,7 +59,7 @@ class History:
     seconds: float = 0.0
     refit_epochs: int = 0  # > 0: the kept model was refitted on train + val this long
     refit_rejected: str = ""  # why a refit was discarded (attnlib.fitting.build_and_fit)
-    linear_base: dict = field(default_factory=dict)  # forecast: fit_linear_base's report
+    linear_base: dict = field(default_factory=dict)  # fit_linear_base's / the partner's report
     # with a refit: the early-stopped model's weights, which never saw val (calibration)
     heldout_state: dict | None = field(default=None, repr=False, compare=False)
 

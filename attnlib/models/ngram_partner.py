@@ -4,9 +4,9 @@ probabilities are mixed with the network's.
 On short texts a bag of n-grams is a strong classifier of its own (NBSVM, Wang & Manning
 2012), and it errs where a recurrent network does not: mixing the two beats either (Mesnil
 et al. 2015, "Ensemble of Generative and Discriminative Techniques for Sentiment Analysis
-of Movie Reviews", NBSVM with a recurrent model). Here the partner is fitted first, in
-closed form: scikit-learn's ``LogisticRegression`` on the training split, its penalty the
-one of :data:`PENALTIES` with the lowest validation loss. The network then trains as it
+of Movie Reviews", NBSVM with a recurrent model). Here the partner is fitted first:
+scikit-learn's ``LogisticRegression`` (L-BFGS) on the training split, its penalty the one
+of :data:`PENALTIES` with the lowest validation loss. The network then trains as it
 would alone (in training mode the model is the network only), and after it the mixing
 weight ``w`` of :data:`MIXES` with the lowest validation loss of ``(1 - w) p_net + w p_bag``
 is kept (:func:`mix_partner`; 0 drops the partner, and the model is the network alone).
@@ -64,11 +64,14 @@ class NgramPartner(nn.Module):
         self.register_buffer("idf", torch.zeros(rows))
         self.register_buffer("mix", torch.zeros(()))
         self.active = False  # mix > 0, kept as a Python bool: the graph has no branch on it
-        self.register_load_state_dict_post_hook(lambda module, _keys: module.sync())
+        self.register_load_state_dict_post_hook(NgramPartner._loaded)
 
     def sync(self) -> None:
         """Read ``active`` from the ``mix`` buffer (after loading or setting it)."""
         self.active = bool(self.mix > 0)
+
+    def _loaded(self, _incompatible_keys) -> None:
+        self.sync()
 
     def grams(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The n-gram rows (B, N) int64 and which are real (B, N) bool."""
@@ -102,18 +105,18 @@ class NgramPartner(nn.Module):
 
 
 def ngram_partner(cfg: ModelConfig) -> NgramPartner | None:
-    """The model's partner if its config asks for one, else None: ``linear_base`` with
-    token input (the config allows that for classifiers only)."""
-    return NgramPartner(cfg) if cfg.linear_base and cfg.input_kind == "tokens" else None
+    """The model's partner if its config asks for one (``ngram_partner``), else None."""
+    return NgramPartner(cfg) if cfg.ngram_partner else None
 
 
 def _matrix(partner: NgramPartner, data: SequenceData):
     """The split's features as a scipy CSR matrix (n, F)."""
     from scipy.sparse import csr_matrix
 
-    rows, cols, vals = [], [], []
+    rows, cols, vals, dev = [], [], [], partner.weight.device
     for i in range(0, len(data), ROWS):
-        g, v = partner.features(data.x[i : i + ROWS], data.lengths[i : i + ROWS])
+        g, v = partner.features(data.x[i : i + ROWS].to(dev), data.lengths[i : i + ROWS].to(dev))
+        g, v = g.cpu(), v.cpu()
         keep = v != 0
         rows.append((torch.nonzero(keep)[:, 0] + i).numpy())
         cols.append(g[keep].numpy())
@@ -127,18 +130,20 @@ def _set_idf(partner: NgramPartner, train: SequenceData) -> None:
     rows = partner.weight.shape[0]
     df = np.zeros(rows, dtype=np.int64)
     for i in range(0, len(train), ROWS):
-        g, real = partner.grams(train.x[i : i + ROWS], train.lengths[i : i + ROWS])
+        g, real = partner.grams(train.x[i : i + ROWS], train.lengths[i : i + ROWS])  # CPU data
         seq = torch.arange(len(g)).unsqueeze(1).expand_as(g)
         pairs = np.unique((seq[real] * rows + g[real]).numpy())  # one per sequence and n-gram
         df += np.bincount(pairs % rows, minlength=rows)
     n = len(train)
     idf = np.where(df > 0, np.log((1 + n) / (1 + df)) + 1, 0.0)
-    partner.idf.copy_(torch.from_numpy(idf).to(partner.idf.dtype))
+    partner.idf.copy_(torch.from_numpy(idf).to(partner.idf))
 
 
-def _regression(x, y: np.ndarray, penalty: float, classes: int):
+def _regression(x, y: np.ndarray, penalty: float, outputs: int):
     """scikit-learn's logistic regression on (x, y), on the columns the rows use (the others
-    get weight 0); a class the data lacks gets bias -30. Returns (weights (F, O), bias (O,)).
+    get weight 0). Returns (weights (F, O), bias (O,)) for ``outputs`` O: 1 (a binary
+    model's logit) or K classes, where a class the rows lack gets bias -30; with two classes
+    present scikit-learn fits one logit, the second's log-odds over the first.
     One BLAS thread: ensemble members fit side by side, and on 2 cores three TREC-6 members
     with a thread pool each took 77-80 s for their partners, 9 s with one thread each."""
     from sklearn.linear_model import LogisticRegression
@@ -147,16 +152,21 @@ def _regression(x, y: np.ndarray, penalty: float, classes: int):
     used = np.unique(x.indices)
     with threadpool_limits(1):
         lr = LogisticRegression(C=penalty, max_iter=2000).fit(x[:, used], y)
-    out = 1 if classes == 2 else classes
-    w, b = np.zeros((x.shape[1], out)), np.full(out, -30.0)
-    cols = [0] if classes == 2 else lr.classes_
-    w[np.ix_(used, cols)], b[cols] = lr.coef_.T, lr.intercept_
+    w = np.zeros((x.shape[1], outputs))
+    if outputs == 1:
+        w[used], b = lr.coef_.T, lr.intercept_
+        return w, b
+    b = np.full(outputs, -30.0)
+    if len(lr.classes_) == 2:  # one logit: the second class's over the first's (logit 0)
+        w[used, lr.classes_[1]], b[lr.classes_] = lr.coef_[0], [0.0, lr.intercept_[0]]
+    else:
+        w[np.ix_(used, lr.classes_)], b[lr.classes_] = lr.coef_.T, lr.intercept_
     return w, b
 
 
 def _install(partner: NgramPartner, w: np.ndarray, b: np.ndarray) -> None:
-    partner.weight.copy_(torch.from_numpy(np.asarray(w)).to(partner.weight.dtype))
-    partner.bias.copy_(torch.from_numpy(np.asarray(b)).to(partner.bias.dtype))
+    partner.weight.copy_(torch.from_numpy(np.asarray(w)).to(partner.weight))
+    partner.bias.copy_(torch.from_numpy(np.asarray(b)).to(partner.bias))
 
 
 def _logits(partner: NgramPartner, data: SequenceData) -> torch.Tensor:
@@ -173,23 +183,30 @@ def _nll(partner: NgramPartner, z: torch.Tensor, y: torch.Tensor) -> float:
     return float(nn.functional.cross_entropy(z, y))
 
 
+def _fit(partner: NgramPartner, data: SequenceData, penalty: float, x=None) -> tuple:
+    """The regression of ``data``'s labels on its features (``x``: already made)."""
+    x = _matrix(partner, data) if x is None else x
+    return _regression(x, data.y.numpy(), penalty, partner.weight.shape[1])
+
+
 @torch.no_grad()
 def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
     """Fit ``model``'s partner on ``train`` (idf and regression), its penalty the one with the
     lowest loss on ``val``; the mixing weight stays 0 until :func:`mix_partner`.
 
     Returns ``{"penalty", "partner_val_loss"}`` (scikit-learn's C and the partner's own
-    validation loss), or ``{}`` for a model without a partner.
+    validation loss); ``{"penalty": None, "why"}`` when the training split holds one class
+    (nothing to regress; the partner stays unused); ``{}`` for a model without a partner.
     """
     partner = getattr(model, "partner", None)
     if partner is None:
         return {}
+    if len(torch.unique(train.y)) < 2:
+        return {"penalty": None, "why": "one class in the training data: no partner"}
     _set_idf(partner, train)
-    xt = _matrix(partner, train)
-    classes = 2 if partner.binary else partner.weight.shape[1]
-    best = None
+    x, best = _matrix(partner, train), None
     for c in PENALTIES:
-        fitted = _regression(xt, train.y.numpy(), c, classes)
+        fitted = _fit(partner, train, c, x)
         _install(partner, *fitted)
         loss = _nll(partner, _logits(partner, val), val.y)
         if best is None or loss < best[0]:
@@ -207,7 +224,7 @@ def mix_partner(model: nn.Module, val: SequenceData) -> dict:
     Returns ``{"mix", "network_val_loss", "mixed_val_loss"}``, or ``{}`` without a partner.
     """
     partner = getattr(model, "partner", None)
-    if partner is None:
+    if partner is None or not partner.idf.any():  # not fitted (fit_partner found one class)
         return {}
     from attnlib.evaluate import predict
 
@@ -236,10 +253,8 @@ def refit_partner(model: nn.Module, both: SequenceData, first: dict) -> None:
     """A refit's partner: the first fit's penalty and weight (``first``, its report),
     the regression fitted on ``both`` (train + val)."""
     partner = getattr(model, "partner", None)
-    if partner is None or "penalty" not in first:
+    if partner is None or not first.get("penalty"):
         return
     _set_idf(partner, both)
-    classes = 2 if partner.binary else partner.weight.shape[1]
-    _install(partner, *_regression(_matrix(partner, both), both.y.numpy(), first["penalty"],
-                                   classes))  # fmt: skip
+    _install(partner, *_fit(partner, both, first["penalty"]))
     set_mix(partner, first.get("mix", 0.0))

@@ -53,7 +53,8 @@ def _bigram_task(n: int, seed: int) -> SequenceData:
     return SequenceData.classify_tokens(seqs, np.array(labels))
 
 
-def test_the_partner_is_scikit_learns_tfidf_logistic_regression():
+@pytest.mark.parametrize("classes", [2, 3])
+def test_the_partner_is_scikit_learns_tfidf_logistic_regression(classes):
     """On sequences without a repeated n-gram (and no hashed bigram shared), its logits are
     those of TfidfVectorizer(ngram_range=(1, 2)) + LogisticRegression at the chosen C."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -62,10 +63,10 @@ def test_the_partner_is_scikit_learns_tfidf_logistic_regression():
     g = np.random.default_rng(0)
     seqs = [list(g.choice(np.arange(2, V), size=g.integers(1, 9), replace=False))
             for _ in range(160)]  # fmt: skip
-    y = np.array([int(s[0] % 3) for s in seqs])
+    y = np.array([int(s[0] % classes) for s in seqs])
     train = SequenceData.classify_tokens(seqs[:120], y[:120])
     val = SequenceData.classify_tokens(seqs[120:], y[120:])
-    model = build_model(_cfg(classes=3, vocab_size=50_000))  # 2**18 bigram rows: none shared
+    model = build_model(_cfg(classes=classes, vocab_size=50_000))  # 2**18 rows: none shared
     info = fit_partner(model, train, val)
     assert info["penalty"] in PENALTIES
     partner = model.partner
@@ -100,7 +101,7 @@ def test_mixing_is_chosen_on_validation_and_helps_where_the_network_cannot():
     assert torch.equal(model(val.x, val.lengths), alone)
 
 
-def test_weight_zero_leaves_the_network_exactly_and_the_partner_is_never_trained():
+def test_weight_zero_leaves_the_network_exactly():
     train, val = _bigram_task(60, seed=3), _bigram_task(20, seed=4)
     model = build_model(_cfg(classes=3))
     model.eval()
@@ -108,7 +109,23 @@ def test_weight_zero_leaves_the_network_exactly_and_the_partner_is_never_trained
     fit_partner(model, train, val)
     set_mix(model.partner, 0.0)
     assert torch.equal(model(val.x, val.lengths), before)
-    assert not any("partner" in name for name, _ in model.named_parameters())
+
+
+def test_two_of_three_classes_in_training_still_separate_them():
+    """scikit-learn fits one logit then; it must land in the second class's column."""
+    train, val = _bigram_task(200, seed=11), _bigram_task(80, seed=12)
+    model = build_model(_cfg(classes=3))
+    fit_partner(model, train, val)
+    z = model.partner(val.x, val.lengths)  # (N, 3); class 2 never seen
+    assert (z.argmax(1) == val.y).float().mean() > 0.95 and (z[:, 2] == -30).all()
+
+
+def test_one_class_in_training_leaves_the_partner_unused():
+    seqs = [[5, 6, 7], [8, 9], [10, 11, 12, 13]]
+    one = SequenceData.classify_tokens(seqs, np.zeros(3, dtype=np.int64))
+    model = build_model(_cfg())
+    assert fit_partner(model, one, one)["penalty"] is None
+    assert mix_partner(model, one) == {} and not model.partner.active
 
 
 def test_a_sequence_alone_equals_it_padded_beside_longer_ones():
@@ -139,15 +156,27 @@ def test_saved_and_exported_models_keep_the_mixed_partner(tmp_path):
     assert parity_check(model, path, Batches(val, batch_size=7)) <= 1e-4
 
 
-def test_a_refit_keeps_the_first_fits_penalty_and_weight():
-    train, val = _bigram_task(60, seed=9), _bigram_task(30, seed=10)
-    first = build_model(_cfg())
-    report = {**fit_partner(first, train, val), **mix_partner(first, val)}
-    refitted = build_model(_cfg())
-    refit_partner(refitted, SequenceData.concat(train, val), report)
-    assert float(refitted.partner.mix) == pytest.approx(report["mix"])
-    assert refitted.partner.active == (report["mix"] > 0)
-    assert refitted.partner.idf.count_nonzero() >= first.partner.idf.count_nonzero()
+@pytest.mark.parametrize("refit", [False, True])
+def test_build_and_fit_trains_the_network_alone_and_a_refit_keeps_the_partners_choices(refit):
+    from attnlib.config import TrainConfig
+    from attnlib.fitting import build_and_fit
+
+    train, val = _bigram_task(120, seed=9), _bigram_task(40, seed=10)
+    cfg = _cfg()
+    tc = TrainConfig(batch_size=16, lr=1e-2, epochs=2, patience=2, refit=refit, progress=False)
+    model, hist = build_and_fit(cfg, tc, train, val)
+    report = hist.linear_base
+    assert report["penalty"] in PENALTIES and report["mix"] in MIXES
+    assert float(model.partner.mix) == pytest.approx(report["mix"])
+    assert hist.best_val_loss == report["mixed_val_loss"] <= report["network_val_loss"]
+    fresh = build_model(cfg)  # the partner as fitted before training: never trained
+    if refit:  # the kept refit: the first fit's penalty, on train + val
+        assert hist.refit_epochs and not hist.refit_rejected
+        refit_partner(fresh, SequenceData.concat(train, val), report)
+    else:
+        fit_partner(fresh, train, val)
+    assert torch.equal(model.partner.weight, fresh.partner.weight)
+    assert torch.equal(model.partner.idf, fresh.partner.idf)
 
 
 def test_auto_gives_token_classifiers_the_partner_and_other_tasks_none():
