@@ -54,8 +54,9 @@ def build_and_fit(
     refit trains on (:func:`refit_data`; None: train then val)."""
     seed_everything(train_cfg.seed)  # the same initial weights on every DDP rank too
     model = build_model(model_cfg)
-    base = fit_linear_base(model, train, val)  # forecast: the network starts from it
-    base = base or fit_partner(model, train, val)  # classify tokens: mixed in after training
+    # at most one applies: a forecast's base (the network starts from it) or a token
+    # classifier's n-gram partner (mixed in after training)
+    base = {**fit_linear_base(model, train, val), **fit_partner(model, train, val)}
     batches = Batches(
         train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )

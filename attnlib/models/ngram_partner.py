@@ -26,6 +26,7 @@ Shapes: B batch, T steps, N = 2T - 1 n-gram slots, F = V + buckets rows, O outpu
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import torch
@@ -194,8 +195,9 @@ def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dic
     """Fit ``model``'s partner on ``train`` (idf and regression), its penalty the one with the
     lowest loss on ``val``; the mixing weight stays 0 until :func:`mix_partner`.
 
-    Returns ``{"penalty", "partner_val_loss"}`` (scikit-learn's C and the partner's own
-    validation loss); ``{"penalty": None, "why"}`` when the training split holds one class
+    Returns ``{"penalty", "partner_val_loss", "partner_seconds"}`` (scikit-learn's C, the
+    partner's own validation loss and the fit's wall time); ``{"penalty": None, "why"}``
+    when the training split holds one class
     (nothing to regress; the partner stays unused); ``{}`` for a model without a partner.
     """
     partner = getattr(model, "partner", None)
@@ -203,6 +205,7 @@ def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dic
         return {}
     if len(torch.unique(train.y)) < 2:
         return {"penalty": None, "why": "one class in the training data: no partner"}
+    t0 = time.perf_counter()
     _set_idf(partner, train)
     x, best = _matrix(partner, train), None
     for c in PENALTIES:
@@ -213,7 +216,8 @@ def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dic
             best = (loss, c, fitted)
     loss, c, fitted = best
     _install(partner, *fitted)
-    return {"penalty": c, "partner_val_loss": round(loss, 6)}
+    return {"penalty": c, "partner_val_loss": round(loss, 6),
+            "partner_seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
 
 
 @torch.no_grad()

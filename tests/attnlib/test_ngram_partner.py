@@ -167,6 +167,7 @@ def test_build_and_fit_trains_the_network_alone_and_a_refit_keeps_the_partners_c
     model, hist = build_and_fit(cfg, tc, train, val)
     report = hist.linear_base
     assert report["penalty"] in PENALTIES and report["mix"] in MIXES
+    assert report["partner_seconds"] >= 0  # the fit's wall time, in train.json
     assert float(model.partner.mix) == pytest.approx(report["mix"])
     assert hist.best_val_loss == report["mixed_val_loss"] <= report["network_val_loss"]
     fresh = build_model(cfg)  # the partner as fitted before training: never trained
