@@ -177,11 +177,12 @@ def _logits(partner: NgramPartner, data: SequenceData) -> torch.Tensor:
                       for i in range(0, len(data), ROWS)]).cpu()  # fmt: skip
 
 
-def _nll(partner: NgramPartner, z: torch.Tensor, y: torch.Tensor) -> float:
-    """Mean negative log-likelihood of class ids ``y`` under logits ``z``."""
-    if partner.binary:
-        return float(nn.functional.binary_cross_entropy_with_logits(z, y.to(z.dtype)))
-    return float(nn.functional.cross_entropy(z, y))
+def _plain_loss(model: nn.Module):
+    """The task's loss without smoothing (what early stopping reads): the partner's C and
+    weight are chosen by the loss the network's epoch was."""
+    from attnlib.models import loss_fn  # the package imports this module
+
+    return loss_fn(model.config)
 
 
 def _fit(partner: NgramPartner, data: SequenceData, penalty: float, x=None) -> tuple:
@@ -205,13 +206,13 @@ def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dic
         return {}
     if len(torch.unique(train.y)) < 2:
         return {"penalty": None, "why": "one class in the training data: no partner"}
-    t0 = time.perf_counter()
+    t0, nll = time.perf_counter(), _plain_loss(model)
     _set_idf(partner, train)
     x, best = _matrix(partner, train), None
     for c in PENALTIES:
         fitted = _fit(partner, train, c, x)
         _install(partner, *fitted)
-        loss = _nll(partner, _logits(partner, val), val.y)
+        loss = float(nll(_logits(partner, val), val.y))
         if best is None or loss < best[0]:
             best = (loss, c, fitted)
     loss, c, fitted = best
@@ -236,11 +237,11 @@ def mix_partner(model: nn.Module, val: SequenceData) -> dict:
     outputs, targets, _ = predict(model, val)  # eval mode, mix 0: the network alone
     z_net, y = torch.cat(outputs).float(), torch.cat(targets)
     z_bag = _logits(partner, val).float()  # predict keeps the split's order too
-    losses = {}
+    losses, nll = {}, _plain_loss(model)
     for w in MIXES:
         log_w = torch.log(torch.tensor([1 - w, w]))
-        losses[w] = _nll(partner, mixture_logits(torch.stack([z_net, z_bag]), log_w,
-                                                 partner.binary), y)  # fmt: skip
+        losses[w] = float(nll(mixture_logits(torch.stack([z_net, z_bag]), log_w,
+                                             partner.binary), y))  # fmt: skip
     best = min(MIXES, key=losses.get)
     set_mix(partner, best)
     return {"mix": best, "network_val_loss": round(losses[0.0], 6),
