@@ -35,6 +35,7 @@ from torch import nn
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
 from attnlib.models.mixture import mixture_logits
+from attnlib.tasks import get_task
 
 PENALTIES = (2.0, 8.0, 32.0, 128.0)  # scikit-learn's C (inverse penalty) tried on validation
 MIXES = tuple(k / 10 for k in range(10))  # the partner's weights tried: 0, 0.1, ..., 0.9
@@ -180,9 +181,7 @@ def _logits(partner: NgramPartner, data: SequenceData) -> torch.Tensor:
 def _plain_loss(model: nn.Module):
     """The task's loss without smoothing (what early stopping reads): the partner's C and
     weight are chosen by the loss the network's epoch was."""
-    from attnlib.models import loss_fn  # the package imports this module
-
-    return loss_fn(model.config)
+    return get_task(model.config.task).loss(model.config)
 
 
 def _fit(partner: NgramPartner, data: SequenceData, penalty: float, x=None) -> tuple:
