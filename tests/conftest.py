@@ -32,6 +32,24 @@ def prefect_server(tmp_path_factory):
         stop_server(server.pid)
 
 
+@pytest.fixture
+def prefect_api(prefect_server, monkeypatch):
+    """Flows called in the test (and worker processes it starts) run against the session's
+    server; yields its URL. On the way out the runs' logs and events are sent while the
+    server is up: events still queued when the setting ends would go, at interpreter exit,
+    to a temporary server Prefect starts for them, which knows none of the flow runs (a
+    FOREIGN KEY error in its log after the tests passed)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        yield prefect_server
+        APILogWorker.drain_all(timeout=5)
+        EventsWorker.drain_all(timeout=5)
+
+
 @pytest.fixture(scope="session")
 def one_thread_env():
     """Environment for a subprocess whose float results are compared bit for bit.

@@ -115,17 +115,6 @@ def write_vocab(root: Path, tokens=("a", "b", "c"), labels=None, task="next_stat
     (root / "data" / "vocab.json").write_text(json.dumps(meta))
 
 
-@pytest.fixture
-def api(prefect_server):
-    """Flows called in this test run against the session's local Prefect server."""
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        yield prefect_server
-        APILogWorker.drain_all(timeout=5)
-
-
 def run_cli_stage(root: Path, server: str, *args: str):
     """``attnlib --quiet ARGS --project ROOT`` as a user runs it: a real process tree."""
     env = {**os.environ, "PREFECT_API_URL": server, "PREFECT_HOME": str(root.parent / "home")}
@@ -386,7 +375,7 @@ def test_malformed_search_space_stops_the_search_command(tmp_path, prefect_serve
 # -- data that only a later stage can judge (encode, split) -------------------------------
 
 
-def test_single_class(tmp_path, monkeypatch, api):
+def test_single_class(tmp_path, monkeypatch, prefect_api):
     from flows.encode import encode
 
     root = project(tmp_path, task="classify")
@@ -404,7 +393,7 @@ def test_single_class(tmp_path, monkeypatch, api):
     assert files(root) == before  # no vocab.json, no encoded.parquet
 
 
-def test_vocabulary_too_small_to_learn_from(tmp_path, monkeypatch, api):
+def test_vocabulary_too_small_to_learn_from(tmp_path, monkeypatch, prefect_api):
     from flows.encode import encode
 
     root = project(tmp_path, encode={"min_freq": 50})  # every token is rarer: all <unk>
@@ -421,7 +410,7 @@ def test_vocabulary_too_small_to_learn_from(tmp_path, monkeypatch, api):
     assert files(root) == before
 
 
-def test_empty_split(tmp_path, monkeypatch, api):
+def test_empty_split(tmp_path, monkeypatch, prefect_api):
     from flows.encode import encode
 
     root = project(tmp_path, split={"val": 0.1, "test": 0.2})

@@ -116,18 +116,8 @@ CASES = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def api(prefect_server):
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        yield
-        APILogWorker.drain_all(timeout=5)  # send the runs' logs while the server is up
-
-
 @pytest.mark.parametrize("case", list(CASES))
-def test_task_end_to_end(case, tmp_path, monkeypatch, api, request):
+def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
     from attnlib.datasets import read_source
     from attnlib.persistence import read_meta
     from attnlib.predict import Predictor, predict_frame

@@ -5,22 +5,11 @@ from __future__ import annotations
 import logging
 
 import polars as pl
-import pytest
 import yaml
 
 
-@pytest.fixture
-def api(prefect_server):
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        yield
-        APILogWorker.drain_all(timeout=5)
-
-
 def test_ingest_reads_the_file_once_and_logs_the_detected_format(
-    tmp_path, monkeypatch, api, request, caplog
+    tmp_path, monkeypatch, prefect_api, request, caplog
 ):
     from attnlib.datasets import tables
     from flows.ingest import ingest

@@ -61,15 +61,6 @@ def project(tmp_path, monkeypatch):
     return tmp_path, reads
 
 
-@pytest.fixture
-def harness(prefect_server):
-    """Flow runs go to the session's local Prefect server (tests/conftest.py)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        yield
-
-
 def test_search_configs_match_what_train_builds_from_best_yaml():
     from attnlib.config import ModelConfig, TrainConfig
     from attnlib.search_space import apply_overrides
@@ -82,7 +73,7 @@ def test_search_configs_match_what_train_builds_from_best_yaml():
         assert isinstance(m, ModelConfig) and isinstance(t, TrainConfig)
 
 
-def test_disabled_search_writes_empty_outputs(project, harness):
+def test_disabled_search_writes_empty_outputs(project, prefect_api):
     from flows.search import search
 
     tmp, _ = project
@@ -96,7 +87,7 @@ def test_disabled_search_writes_empty_outputs(project, harness):
     assert (tmp / "search/plots/importance.png").stat().st_size > 0
 
 
-def test_search_stage_end_to_end_never_reads_test(project, harness):
+def test_search_stage_end_to_end_never_reads_test(project, prefect_api):
     from flows._params import model_and_train_configs
     from flows.search import search
 

@@ -11,18 +11,6 @@ import pytest
 import yaml
 
 
-@pytest.fixture
-def api(prefect_server, monkeypatch):
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    # the members' worker processes read the server from the environment, as under make repro
-    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
-    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        yield
-        APILogWorker.drain_all(timeout=5)
-
-
 def test_members_train_side_by_side_up_to_twice_the_cores():
     from flows._fit import side_by_side
 
@@ -33,7 +21,7 @@ def test_members_train_side_by_side_up_to_twice_the_cores():
     assert side_by_side(1, 1) == 1
 
 
-def test_ensemble_members_and_average(tmp_path, monkeypatch, api, request):
+def test_ensemble_members_and_average(tmp_path, monkeypatch, prefect_api, request):
     from attnlib.ensemble import Ensemble
     from attnlib.persistence import load_model
     from flows.encode import encode
@@ -79,7 +67,7 @@ def test_ensemble_members_and_average(tmp_path, monkeypatch, api, request):
     assert "model" in json.loads((tmp_path / "metrics/eval.json").read_text())
 
 
-def test_refitted_members_hold_out_rotated_folds_for_calibration(tmp_path, monkeypatch, api,
+def test_refitted_members_hold_out_rotated_folds_for_calibration(tmp_path, monkeypatch, prefect_api,
                                                                  request):  # fmt: skip
     """A refitted ensemble of series: member k >= 1 holds out fold k of the training split,
     and evaluate fits the temperature and the conformal threshold on every member's

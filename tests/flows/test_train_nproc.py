@@ -10,17 +10,7 @@ import pytest
 import yaml
 
 
-@pytest.fixture
-def api(prefect_server):
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        yield
-        APILogWorker.drain_all(timeout=5)
-
-
-def test_two_processes_match_one(tmp_path, monkeypatch, api, request):
+def test_two_processes_match_one(tmp_path, monkeypatch, prefect_api, request):
     from flows.encode import encode
     from flows.ingest import ingest
     from flows.split import split
