@@ -166,8 +166,13 @@ def fit(
     net: nn.Module = model
     if world > 1:  # gradients are averaged across ranks; each rank trains on its batch slice
         train.shard(rank, world)
+        # DDP copies rank 0's weights and buffers to every rank here; after that only batch
+        # norm's running statistics change in training, so only a model with batch norm
+        # broadcasts its buffers before each forward (not, say, an n-gram partner's tables)
         net = DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
+            model,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            broadcast_buffers=bool(norms),
         )
     is_main = rank == 0
     opt = build_optimizer(model, config)
