@@ -199,6 +199,15 @@ def test_a_next_state_model_refuses_it_by_name():
         ({"members": [{"linear_base": {"mix": 0.4}}, {"linear_base": {"mix": 0.5}}]},
          "TF-IDF logistic regression on unigrams and bigrams, at the weight validation chose "
          "(0.4, 0.5; per member): the attention weights explain the network's share only."),
+        ({"members": [{"linear_base": {"mix": 0.4, "char_ngrams": True}},
+                      {"linear_base": {"mix": 0.5, "char_ngrams": False}}]},
+         "TF-IDF logistic regression on unigrams, bigrams and (on 1 of 2 members) the words' "
+         "character 3-5-grams, at the weight validation chose (0.4, 0.5; per member): the "
+         "attention weights explain the network's share only."),
+        ({"linear_base": {"mix": 0.3, "char_ngrams": True}},
+         "TF-IDF logistic regression on unigrams, bigrams and the words' character 3-5-grams, "
+         "at the weight validation chose (0.3): the attention weights explain the network's "
+         "share only."),
         ({"linear_base": {"mix": 0.0}}, "No n-gram partner: validation gave it weight 0."),
     ],
 )  # fmt: skip
@@ -210,3 +219,100 @@ def test_the_model_card_says_how_much_of_a_prediction_the_partner_makes(metrics,
                       export_metrics={})  # fmt: skip
     model_line = card.split("## Model\n", 1)[1].splitlines()[0]
     assert model_line.endswith(says)
+
+
+# -- the words' character n-grams (a second feature block where the input has the table) --
+
+
+def _suffix_vocabulary(seed: int = 0) -> tuple[list[str], list[int], list[int], list[int]]:
+    """Vocabulary ``<pad> <unk>``, fillers, then stem+"ing" / stem+"ed" pairs; returns it with
+    the filler ids and the key words' ids of the training stems and of the others."""
+    g = np.random.default_rng(seed)
+    letters = list("bcdfklmnprstvz")
+    word = lambda n: "".join(g.choice(letters, n))  # noqa: E731
+    fillers = [word(6) + "o" for _ in range(20)]
+    stems = list(dict.fromkeys(word(4) for _ in range(80)))[:60]
+    itos = ["<pad>", "<unk>", *fillers] + [s + end for s in stems for end in ("ing", "ed")]
+    keys = list(range(2 + len(fillers), len(itos)))
+    return itos, list(range(2, 2 + len(fillers))), keys[:80], keys[80:]  # 40 stems / 20
+
+
+def _suffix_task(keys: list[int], fillers: list[int], n: int, seed: int) -> SequenceData:
+    """Label 1 iff the sequence's key word ends in "ing" (even offsets in ``keys``)."""
+    g = np.random.default_rng(seed)
+    seqs, labels = [], []
+    for _ in range(n):
+        k = int(g.integers(len(keys)))
+        s = list(g.choice(fillers, int(g.integers(2, 6))))
+        s.insert(int(g.integers(len(s) + 1)), keys[k])
+        seqs.append([int(t) for t in s])
+        labels.append(int(k % 2 == 0))
+    return SequenceData.classify_tokens(seqs, np.array(labels))
+
+
+def _char_model(itos: list[str], classes: int = 2):
+    from attnlib.models.subword import ngram_table, pad_table
+
+    table = pad_table(ngram_table(itos))
+    cfg = _cfg(classes=classes, vocab_size=len(itos), subword_rows=int(table.max()) + 1,
+               subword_width=table.shape[1])  # fmt: skip
+    model = build_model(cfg)
+    model.input.ngrams.copy_(table)  # what the encode stage's file gives it
+    return model
+
+
+@pytest.fixture
+def suffixes():
+    """Train on 40 stems, validate on 20 others: their words are in the vocabulary, never
+    in training (unigram idf 0), but share "ing>" / "ed>" with the training words."""
+    itos, fillers, seen, unseen = _suffix_vocabulary()
+    train = _suffix_task(seen, fillers, 240, seed=1)
+    val = _suffix_task(unseen, fillers, 80, seed=2)
+    return itos, train, val
+
+
+def test_char_ngrams_are_kept_where_validation_prefers_them(suffixes):
+    itos, train, val = suffixes
+    words_only = build_model(_cfg(vocab_size=len(itos)))  # no char table: unigrams, bigrams
+    alone = fit_partner(words_only, train, val)
+    model = _char_model(itos)
+    info = fit_partner(model, train, val)
+    assert alone["char_ngrams"] is False and info["char_ngrams"] is True
+    assert info["partner_val_loss"] < alone["partner_val_loss"] - 0.2
+    table = model.input.ngrams
+    right = lambda m, t: ((m.partner(val.x, val.lengths, t) > 0).long() == val.y).float().mean()  # noqa: E731
+    assert right(model, table) > 0.95 and right(words_only, None) < 0.75
+    char_rows = model.partner.idf[model.partner.vocab + model.partner.buckets :]
+    assert char_rows.any()  # ... and the mixed model predicts with them
+    set_mix(model.partner, 0.9)
+    model.eval()
+    assert ((model(val.x, val.lengths) > 0).long() == val.y).float().mean() > 0.95
+
+
+def test_a_refit_keeps_the_feature_set(suffixes):
+    itos, train, val = suffixes
+    both = SequenceData.concat(train, val)
+    for chars in (False, True):
+        model = _char_model(itos)
+        refit_partner(model, both, {"penalty": 8.0, "char_ngrams": chars, "mix": 0.5})
+        char_rows = model.partner.idf[model.partner.vocab + model.partner.buckets :]
+        assert bool(char_rows.any()) is chars and float(model.partner.mix) == 0.5
+
+
+def test_with_char_ngrams_a_sequence_alone_equals_it_padded_and_onnx_agrees(suffixes, tmp_path):
+    itos, train, val = suffixes
+    model = _char_model(itos, classes=3)
+    fit_partner(model, train, val)
+    set_mix(model.partner, 0.5)
+    model.eval()
+    batch = model(val.x, val.lengths)
+    for i in range(0, len(val), 7):
+        n = int(val.lengths[i])
+        alone = model(val.x[i : i + 1, :n], val.lengths[i : i + 1])
+        assert torch.allclose(alone, batch[i : i + 1], atol=1e-6)
+    save_model(tmp_path / "m", model, label_map=["a", "b", "c"])
+    loaded, _ = load_model(tmp_path / "m")
+    assert torch.equal(loaded(val.x, val.lengths), batch)
+    example = next(iter(Batches(val, batch_size=4)))
+    path = export_onnx(model, tmp_path / "model.onnx", example=example)
+    assert parity_check(model, path, Batches(val, batch_size=7)) <= 1e-4
