@@ -35,11 +35,7 @@ def prefect_server(tmp_path_factory):
 @pytest.fixture
 def prefect_api(prefect_server, monkeypatch):
     """Flows called in the test (and worker processes it starts) run against the session's
-    server; yields its URL. On the way out the runs' logs and events are sent while the
-    server is up: events still queued when the setting ends would go, at interpreter exit,
-    to a temporary server Prefect starts for them, which knows none of the flow runs (a
-    FOREIGN KEY error in its log after the tests passed)."""
-    from prefect.events.worker import EventsWorker
+    server; yields its URL. The runs' logs are sent before the setting ends."""
     from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -47,7 +43,6 @@ def prefect_api(prefect_server, monkeypatch):
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield prefect_server
         APILogWorker.drain_all(timeout=5)
-        EventsWorker.drain_all(timeout=5)
 
 
 @pytest.fixture(scope="session")
