@@ -66,20 +66,14 @@ def _partner(meta: ModelMeta) -> str:
     if not meta.model_config.ngram_partner:
         return ""
     runs = meta.metrics.get("members") or [meta.metrics]
-    fits = [r["linear_base"] for r in runs if "mix" in r.get("linear_base", {})]
-    mixes = [f["mix"] for f in fits]
+    mixes = [r["linear_base"]["mix"] for r in runs if "mix" in r.get("linear_base", {})]
     if not mixes:
         return ""
     if not any(mixes):
         return " No n-gram partner: validation gave it weight 0."
     weights = ", ".join(f"{w:g}" for w in mixes) + ("; per member" if len(mixes) > 1 else "")
-    chars = sum(bool(f.get("char_ngrams")) for f in fits)
-    grams = ("unigrams and bigrams" if not chars else
-             "unigrams, bigrams and the words' character 3-5-grams" if chars == len(fits) else
-             f"unigrams, bigrams and (on {chars} of {len(fits)} members) the words' "
-             "character 3-5-grams")  # fmt: skip
     return (f" Its class probabilities are mixed with those of a TF-IDF logistic regression "
-            f"on {grams}, at the weight validation chose ({weights}): the "
+            f"on unigrams and bigrams, at the weight validation chose ({weights}): the "
             "attention weights explain the network's share only.")  # fmt: skip
 
 

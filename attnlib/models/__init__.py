@@ -88,7 +88,7 @@ class AttentionLSTM(nn.Module):
         y = shaped(self.head, y)
         y = y if base is None else y + base
         if self.partner is not None:
-            y = self.partner.combine(y, tokens, real, getattr(self.input, "ngrams", None))
+            y = self.partner.combine(y, tokens, real)
         return (y, w) if return_attention else y
 
 

@@ -1,17 +1,12 @@
-"""A token classifier's linear partner: logistic regression on unigrams and bigrams (and the
-words' character n-grams, where validation prefers them), whose probabilities are mixed
-with the network's.
+"""A token classifier's linear partner: logistic regression on unigrams and bigrams, whose
+probabilities are mixed with the network's.
 
 On short texts a bag of n-grams is a strong classifier of its own (NBSVM, Wang & Manning
 2012), and it errs where a recurrent network does not: mixing the two beats either (Mesnil
 et al. 2015, "Ensemble of Generative and Discriminative Techniques for Sentiment Analysis
 of Movie Reviews", NBSVM with a recurrent model). Here the partner is fitted first:
 scikit-learn's ``LogisticRegression`` (L-BFGS) on the training split, its penalty the one
-of :data:`PENALTIES` with the lowest validation loss, and so is the feature set: the
-words' n-grams alone, or with the character n-grams of the words as a second block (where
-the model's input has the char n-gram table, ``encode.subwords``; scikit-learn's
-``make_union`` of a word and a ``char_wb`` TfidfVectorizer, as the TF-IDF + SVM baseline
-has). The network then trains as it
+of :data:`PENALTIES` with the lowest validation loss. The network then trains as it
 would alone (in training mode the model is the network only), and after it the mixing
 weight ``w`` of :data:`MIXES` with the lowest validation loss of ``(1 - w) p_net + w p_bag``
 is kept (:func:`mix_partner`; 0 drops the partner, and the model is the network alone).
@@ -19,17 +14,13 @@ is kept (:func:`mix_partner`; 0 drops the partner, and the model is the network 
 Features (:meth:`NgramPartner.features`): each unigram (its token id) and bigram (hashed
 into ``buckets`` rows) of the sequence, weighted by its idf on the training split (0 for an
 n-gram the training split lacks: it adds nothing, not even to the norm, as in
-scikit-learn's ``TfidfVectorizer`` with a fixed vocabulary), the block divided by the root of
-the sum of its squared weights (the l2 norm when no n-gram repeats); the character
-n-grams of the words (the input's table, :mod:`attnlib.models.subword`: each word's 3-5-grams
-shared by two or more vocabulary words) are a second block, weighted and normalised alike.
-Left out, their idf is 0: the block adds nothing. Fitting and prediction
+scikit-learn's ``TfidfVectorizer`` with a fixed vocabulary), the whole divided by the root of
+the sum of the squared weights (the l2 norm when no n-gram repeats). Fitting and prediction
 compute them with the same code, so the torch model (and its ONNX graph) reproduces the
 fitted regression; only padding-free positions count, so a sequence alone equals it padded.
 
-Shapes: B batch, T steps, N = 2T - 1 word n-gram slots (+ T x W char n-gram slots, W the
-table's width), F = V + buckets (+ the table's n-gram rows) rows, O outputs (1 for binary,
-else K).
+Shapes: B batch, T steps, N = 2T - 1 n-gram slots, F = V + buckets rows, O outputs
+(1 for binary, else K).
 """
 
 from __future__ import annotations
@@ -68,10 +59,8 @@ class NgramPartner(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.vocab, self.buckets = cfg.vocab_size, bigram_buckets(cfg.vocab_size)
-        self.chars = cfg.subword_rows  # the input's char n-gram ids + 1 (0: no char block)
         self.binary = cfg.num_classes == 2
-        rows = self.vocab + self.buckets + self.chars
-        out = 1 if self.binary else cfg.num_classes
+        rows, out = self.vocab + self.buckets, 1 if self.binary else cfg.num_classes
         self.register_buffer("weight", torch.zeros(rows, out))
         self.register_buffer("bias", torch.zeros(out))
         self.register_buffer("idf", torch.zeros(rows))
@@ -86,71 +75,33 @@ class NgramPartner(nn.Module):
     def _loaded(self, _incompatible_keys) -> None:
         self.sync()
 
-    def word_grams(
-        self, x: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The unigram and bigram rows (B, 2T - 1) int64 and which are real, bool."""
+    def grams(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The n-gram rows (B, N) int64 and which are real (B, N) bool."""
         steps = torch.arange(x.shape[1], device=x.device)
         real1 = steps.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         pair = torch.remainder(x[:, :-1] * PRIME + x[:, 1:], self.buckets) + self.vocab
         real2 = steps[:-1].unsqueeze(0) < (lengths - 1).unsqueeze(1)  # (B, T - 1)
         return torch.cat([x, pair], 1), torch.cat([real1, real2], 1)
 
-    def char_grams(
-        self, x: torch.Tensor, lengths: torch.Tensor, table: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The words' char n-gram rows (B, T x W) and which are real: ``table`` (V, W) lists
-        each word's n-gram ids, from 1 (0: none, never real)."""
-        ids = table[x].long()  # (B, T, W)
-        steps = torch.arange(x.shape[1], device=x.device)
-        real = (ids > 0) & (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
-        return (ids + self.vocab + self.buckets).flatten(1), real.flatten(1)
-
-    def grams(
-        self, x: torch.Tensor, lengths: torch.Tensor, table: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every n-gram row (B, N) and which are real: the words', then (with ``table``) the
-        characters'."""
-        word = self.word_grams(x, lengths)
-        if table is None or not self.chars:
-            return word
-        char = self.char_grams(x, lengths, table)
-        return torch.cat([word[0], char[0]], 1), torch.cat([word[1], char[1]], 1)
-
-    def _block(self, g: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows (B, N), values (B, N)): the sequence's feature vector as (row, value)
+        pairs (a repeated n-gram's values add up; padding has value 0)."""
+        g, real = self.grams(x, lengths)
         w = self.idf[g] * real  # (B, N)
         norm = w.pow(2).sum(1, keepdim=True).sqrt().clamp_min(1e-12)  # (B, 1)
         return g, w / norm
 
-    def features(
-        self, x: torch.Tensor, lengths: torch.Tensor, table: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(rows (B, N), values (B, N)): the sequence's feature vector as (row, value)
-        pairs (a repeated n-gram's values add up; padding has value 0), each block
-        (words; with ``table``, characters) normalised on its own."""
-        g, v = self._block(*self.word_grams(x, lengths))
-        if table is None or not self.chars:
-            return g, v
-        gc, vc = self._block(*self.char_grams(x, lengths, table))
-        return torch.cat([g, gc], 1), torch.cat([v, vc], 1)
-
-    def forward(
-        self, x: torch.Tensor, lengths: torch.Tensor, table: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        g, v = self.features(x, lengths, table)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        g, v = self.features(x, lengths)
         z = (v.unsqueeze(-1) * self.weight[g]).sum(1) + self.bias  # (B, O)
         return z.squeeze(-1) if self.binary else z
 
-    def combine(
-        self, y: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor,
-        table: torch.Tensor | None = None,
-    ) -> torch.Tensor:  # fmt: skip
+    def combine(self, y: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The network's logits ``y`` mixed with the partner's at weight ``mix`` (evaluation
-        only: in training, and with ``mix`` 0, ``y`` unchanged); ``table``: the input's char
-        n-gram table, if it has one."""
+        only: in training, and with ``mix`` 0, ``y`` unchanged)."""
         if self.training or not self.active:
             return y
-        both = torch.stack([y, self(x, lengths, table).to(y.dtype)])
+        both = torch.stack([y, self(x, lengths).to(y.dtype)])
         log_w = torch.stack([torch.log1p(-self.mix), torch.log(self.mix)]).to(y.dtype)
         return mixture_logits(both, log_w, self.binary)
 
@@ -160,19 +111,13 @@ def ngram_partner(cfg: ModelConfig) -> NgramPartner | None:
     return NgramPartner(cfg) if cfg.ngram_partner else None
 
 
-def char_table(model: nn.Module) -> torch.Tensor | None:
-    """The model input's char n-gram table (V, W), if it has one (``encode.subwords``)."""
-    return getattr(model.input, "ngrams", None) if model.partner.chars else None
-
-
-def _matrix(partner: NgramPartner, data: SequenceData, table: torch.Tensor | None):
+def _matrix(partner: NgramPartner, data: SequenceData):
     """The split's features as a scipy CSR matrix (n, F)."""
     from scipy.sparse import csr_matrix
 
     rows, cols, vals, dev = [], [], [], partner.weight.device
     for i in range(0, len(data), ROWS):
-        x, lengths = data.x[i : i + ROWS].to(dev), data.lengths[i : i + ROWS].to(dev)
-        g, v = partner.features(x, lengths, table)
+        g, v = partner.features(data.x[i : i + ROWS].to(dev), data.lengths[i : i + ROWS].to(dev))
         g, v = g.cpu(), v.cpu()
         keep = v != 0
         rows.append((torch.nonzero(keep)[:, 0] + i).numpy())
@@ -182,15 +127,12 @@ def _matrix(partner: NgramPartner, data: SequenceData, table: torch.Tensor | Non
     return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape)
 
 
-def _set_idf(partner: NgramPartner, train: SequenceData, table: torch.Tensor | None,
-             chars: bool) -> None:  # fmt: skip
-    """idf = ln((1 + n) / (1 + df)) + 1 of the n-grams the training split has, else 0 (and 0
-    for every char n-gram unless ``chars``)."""
+def _set_idf(partner: NgramPartner, train: SequenceData) -> None:
+    """idf = ln((1 + n) / (1 + df)) + 1 of the n-grams the training split has, else 0."""
     rows = partner.weight.shape[0]
     df = np.zeros(rows, dtype=np.int64)
-    table = table.cpu() if table is not None and chars else None  # the splits are on the CPU
     for i in range(0, len(train), ROWS):
-        g, real = partner.grams(train.x[i : i + ROWS], train.lengths[i : i + ROWS], table)
+        g, real = partner.grams(train.x[i : i + ROWS], train.lengths[i : i + ROWS])  # CPU data
         seq = torch.arange(len(g)).unsqueeze(1).expand_as(g)
         pairs = np.unique((seq[real] * rows + g[real]).numpy())  # one per sequence and n-gram
         df += np.bincount(pairs % rows, minlength=rows)
@@ -229,11 +171,11 @@ def _install(partner: NgramPartner, w: np.ndarray, b: np.ndarray) -> None:
     partner.bias.copy_(torch.from_numpy(np.asarray(b)).to(partner.bias))
 
 
-def _logits(partner: NgramPartner, data: SequenceData, table: torch.Tensor | None) -> torch.Tensor:
+def _logits(partner: NgramPartner, data: SequenceData) -> torch.Tensor:
     """The partner's logits of every sequence of ``data``, in order, on the CPU."""
     dev = partner.weight.device
-    return torch.cat([partner(data.x[i : i + ROWS].to(dev), data.lengths[i : i + ROWS].to(dev),
-                              table) for i in range(0, len(data), ROWS)]).cpu()  # fmt: skip
+    return torch.cat([partner(data.x[i : i + ROWS].to(dev), data.lengths[i : i + ROWS].to(dev))
+                      for i in range(0, len(data), ROWS)]).cpu()  # fmt: skip
 
 
 def _plain_loss(model: nn.Module):
@@ -242,20 +184,19 @@ def _plain_loss(model: nn.Module):
     return get_task(model.config.task).loss(model.config)
 
 
-def _fit(partner: NgramPartner, data: SequenceData, penalty: float, x) -> tuple:
-    """The regression of ``data``'s labels on its features ``x`` (:func:`_matrix`)."""
+def _fit(partner: NgramPartner, data: SequenceData, penalty: float, x=None) -> tuple:
+    """The regression of ``data``'s labels on its features (``x``: already made)."""
+    x = _matrix(partner, data) if x is None else x
     return _regression(x, data.y.numpy(), penalty, partner.weight.shape[1])
 
 
 @torch.no_grad()
 def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
-    """Fit ``model``'s partner on ``train`` (idf and regression), its penalty and feature set
-    (with the char n-gram block or not, where the input has a table) the pair with the
+    """Fit ``model``'s partner on ``train`` (idf and regression), its penalty the one with the
     lowest loss on ``val``; the mixing weight stays 0 until :func:`mix_partner`.
 
-    Returns ``{"penalty", "char_ngrams", "partner_val_loss", "partner_seconds"}``
-    (scikit-learn's C, whether the char block is in, the partner's own validation loss and
-    the fit's wall time); ``{"penalty": None, "why"}``
+    Returns ``{"penalty", "partner_val_loss", "partner_seconds"}`` (scikit-learn's C, the
+    partner's own validation loss and the fit's wall time); ``{"penalty": None, "why"}``
     when the training split holds one class
     (nothing to regress; the partner stays unused); ``{}`` for a model without a partner.
     """
@@ -264,21 +205,18 @@ def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dic
         return {}
     if len(torch.unique(train.y)) < 2:
         return {"penalty": None, "why": "one class in the training data: no partner"}
-    t0, nll, table = time.perf_counter(), _plain_loss(model), char_table(model)
-    best = None
-    for chars in (False, True) if table is not None else (False,):
-        _set_idf(partner, train, table, chars)
-        x = _matrix(partner, train, table)
-        for c in PENALTIES:
-            fitted = _fit(partner, train, c, x)
-            _install(partner, *fitted)
-            loss = float(nll(_logits(partner, val, table), val.y))
-            if best is None or loss < best[0]:
-                best = (loss, c, chars, fitted)
-    loss, c, chars, fitted = best
-    _set_idf(partner, train, table, chars)
+    t0, nll = time.perf_counter(), _plain_loss(model)
+    _set_idf(partner, train)
+    x, best = _matrix(partner, train), None
+    for c in PENALTIES:
+        fitted = _fit(partner, train, c, x)
+        _install(partner, *fitted)
+        loss = float(nll(_logits(partner, val), val.y))
+        if best is None or loss < best[0]:
+            best = (loss, c, fitted)
+    loss, c, fitted = best
     _install(partner, *fitted)
-    return {"penalty": c, "char_ngrams": chars, "partner_val_loss": round(loss, 6),
+    return {"penalty": c, "partner_val_loss": round(loss, 6),
             "partner_seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
 
 
@@ -297,7 +235,7 @@ def mix_partner(model: nn.Module, val: SequenceData) -> dict:
     set_mix(partner, 0.0)
     outputs, targets, _ = predict(model, val)  # eval mode, mix 0: the network alone
     z_net, y = torch.cat(outputs).float(), torch.cat(targets)
-    z_bag = _logits(partner, val, char_table(model)).float()  # predict keeps the order too
+    z_bag = _logits(partner, val).float()  # predict keeps the split's order too
     losses, nll = {}, _plain_loss(model)
     for w in MIXES:
         log_w = torch.log(torch.tensor([1 - w, w]))
@@ -316,12 +254,11 @@ def set_mix(partner: NgramPartner, weight: float) -> None:
 
 @torch.no_grad()
 def refit_partner(model: nn.Module, both: SequenceData, first: dict) -> None:
-    """A refit's partner: the first fit's penalty, feature set and weight (``first``, its
-    report), the regression fitted on ``both`` (train + val)."""
+    """A refit's partner: the first fit's penalty and weight (``first``, its report),
+    the regression fitted on ``both`` (train + val)."""
     partner = getattr(model, "partner", None)
     if partner is None or not first.get("penalty"):
         return
-    table = char_table(model)
-    _set_idf(partner, both, table, first.get("char_ngrams", False))
-    _install(partner, *_fit(partner, both, first["penalty"], _matrix(partner, both, table)))
+    _set_idf(partner, both)
+    _install(partner, *_fit(partner, both, first["penalty"]))
     set_mix(partner, first.get("mix", 0.0))
