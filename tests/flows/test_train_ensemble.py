@@ -67,8 +67,9 @@ def test_ensemble_members_and_average(tmp_path, monkeypatch, prefect_api, reques
     assert "model" in json.loads((tmp_path / "metrics/eval.json").read_text())
 
 
-def test_refitted_members_hold_out_rotated_folds_for_calibration(tmp_path, monkeypatch, prefect_api,
-                                                                 request):  # fmt: skip
+def test_refitted_members_hold_out_rotated_folds_for_calibration(
+    tmp_path, monkeypatch, prefect_api, request
+):
     """A refitted ensemble of series: member k >= 1 holds out fold k of the training split,
     and evaluate fits the temperature and the conformal threshold on every member's
     out-of-fold predictions (val + 2 folds), not on the validation split alone."""
