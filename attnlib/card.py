@@ -72,8 +72,10 @@ def _partner(meta: ModelMeta) -> str:
     if not any(mixes):
         return " No n-gram partner: validation gave it weight 0."
     weights = ", ".join(f"{w:g}" for w in mixes) + ("; per member" if len(mixes) > 1 else "")
+    order = meta.model_config.ngram_order
+    grams = f"1- to {order}-grams of characters" if order else "unigrams and bigrams"
     return (f" Its class probabilities are mixed with those of a TF-IDF logistic regression "
-            f"on unigrams and bigrams, at the weight validation chose ({weights}): the "
+            f"on {grams}, at the weight validation chose ({weights}): the "
             "attention weights explain the network's share only.")  # fmt: skip
 
 

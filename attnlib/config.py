@@ -50,9 +50,13 @@ class ModelConfig(_Frozen):
     lookback: int = Field(0, ge=0)  # forecast (from the encode stage): input steps per window
     # forecast: a linear autoregressive term over the window (LSTNet's highway, Lai et al.
     # 2018), fitted in closed form before training and fixed (attnlib/models/linear_base.py);
-    # classify tokens: a logistic regression on unigrams and bigrams whose probabilities are
+    # classify tokens: a logistic regression on n-grams whose probabilities are
     # mixed with the network's (attnlib/models/ngram_partner.py)
     linear_base: bool = False
+    # the n-gram partner of character tokens, from the encode stage: its highest n-gram order
+    # and hashed rows (0 = words: unigrams and bigrams, rows from the vocabulary)
+    ngram_order: int = Field(0, ge=0)
+    ngram_buckets: int = Field(0, ge=0)
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
@@ -145,7 +149,7 @@ class ModelConfig(_Frozen):
         # the training-time vectors file (the weights hold what it held); the word input
         # layer's sizes when unused (a bundle without them reads as before)
         optional = ("subword_rows", "subword_width", "vectors_dim", "local_level", "lookback",
-                    "linear_base")  # fmt: skip
+                    "linear_base", "ngram_order", "ngram_buckets")  # fmt: skip
         unused |= {"input_init"} | {k for k in optional if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unused)
 
@@ -215,7 +219,7 @@ class _TrainRun(_Frozen):
 # not the fields the data fixes (encode records them) nor those the stage sets.
 DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
                "num_targets", "subword_rows", "subword_width", "vectors_dim",
-               "input_init", "local_level", "lookback")  # fmt: skip
+               "input_init", "local_level", "lookback", "ngram_order", "ngram_buckets")  # fmt: skip
 STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
 MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)

@@ -22,7 +22,7 @@ from attnlib.errors import DataError, where
 from attnlib.lengths import cap_lengths, resolve_max_length
 from attnlib.scaling import Standardizer
 from attnlib.split import SPLITS, check_no_leak, split_frame
-from attnlib.tokenize import resolve, retokenize
+from attnlib.tokenize import choose_chars, resolve, retokenize
 from attnlib.vocab import Vocabulary
 
 
@@ -84,9 +84,14 @@ def encode_sequences(
     # model sees them
     spec = resolve(opt.tokenizer, opt.lowercase, labelled=labelled,
                    has_text=kind == "tokens" and "text" in raw.columns)  # fmt: skip
-    raw = retokenize(raw, spec)
+    maybe_chars = spec is not None and opt.tokenizer == "auto" and labelled  # choose_chars
+    raw = retokenize(raw, spec, keep_text=maybe_chars)
     stratify = "label" if labelled else None
     frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
+    rules = []
+    if maybe_chars:  # decided on the train split; identical texts share a split as words do
+        frame, spec, why = choose_chars(frame, spec, frame["split"] == "train")
+        rules.append(why)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None
     check_split_sizes(frame, opt, source)
@@ -94,7 +99,7 @@ def encode_sequences(
     max_length = resolve_max_length(opt.max_length, train[column].list.len())
     frame, cut = cap_lengths(frame, max_length, windows=windows)
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
-                  "split_counts": counts.to_dict()}  # fmt: skip
+                  "split_counts": counts.to_dict(), "rules": rules}  # fmt: skip
     if spec is not None:
         meta["input"]["text"] = spec  # prediction tokenises new text the same way
     meta["input"].update(max_length=max_length, cut=cut)

@@ -29,6 +29,7 @@ import polars as pl
 import torch
 
 from attnlib.errors import ConfigError, DataError
+from attnlib.models.ngram_partner import partner_fields
 from attnlib.models.subword import ngram_table, pad_table
 from attnlib.vocab import Vocabulary
 
@@ -150,7 +151,7 @@ def input_tensors(
     else:
         added = []
     if not spec:
-        why.append("vectors off" + (": not text to classify" if vectors == "auto" else ""))
+        why.append("vectors off" + (": not words to classify" if vectors == "auto" else ""))
     on = text_classes if subwords == "auto" else bool(subwords)
     table = ngram_table(itos) + [[] for _ in added] if on else []  # training words only
     rows = 1 + max((max(r) for r in table if r), default=0)
@@ -161,7 +162,7 @@ def input_tensors(
         fields.update(subword_rows=rows, subword_width=int(tensors["ngrams"].shape[1]))
         why.append(f"subwords on: {rows - 1} char 3-5-grams shared by >= 2 of the words")
     else:
-        why.append("subwords off" + (": not text to classify" if subwords == "auto" else ""))
+        why.append("subwords off" + (": not words to classify" if subwords == "auto" else ""))
     return tensors, fields, why, added
 
 
@@ -181,8 +182,8 @@ def extend_vocabulary(frame: pl.DataFrame, meta: dict, words: list[str]) -> pl.D
 def write_input_layer(frame: pl.DataFrame, meta: dict, opt, path: str | Path) -> pl.DataFrame:
     """The encode stage's ``data/embedding.safetensors``: the word input layer's n-gram
     table and pretrained vectors (empty for other input). The model fields that size that
-    layer go to ``meta``, pretrained words to its vocabulary (``frame`` is re-encoded for
-    them), the reasons to ``meta["rules"]``.
+    layer (and the n-gram partner of character tokens) go to ``meta``, pretrained words to
+    its vocabulary (``frame`` is re-encoded for them), the reasons to ``meta["rules"]``.
 
     Args:
         opt: the encode options (``subwords``, ``vectors``, ``vectors_words``).
@@ -191,13 +192,16 @@ def write_input_layer(frame: pl.DataFrame, meta: dict, opt, path: str | Path) ->
 
     tensors: dict = {}
     if "tokens" in meta:
+        words = meta["input"].get("text", {}).get("tokenizer", "char") != "char"
         tensors, fields, why, added = input_tensors(
-            meta["tokens"], text="text" in meta["input"], labelled=meta.get("labels") is not None,
+            meta["tokens"], text=words, labelled=meta.get("labels") is not None,
             subwords=opt.subwords, vectors=opt.vectors, extra=opt.vectors_words,
         )  # fmt: skip
         frame = extend_vocabulary(frame, meta, added)
         if tensors:
             meta["model_fields"].update(fields, input_init=str(path))
+        train = frame.filter(pl.col("split") == "train")["tokens"].to_list()
+        meta["model_fields"].update(partner_fields(train, chars=not words))
         meta["input"]["embedding"] = why
         meta.setdefault("rules", []).extend(why)
     write_safetensors_atomic(path, tensors)

@@ -66,7 +66,7 @@ class EncodeParams(_Section):
     log: bool | Literal["auto"] = "auto"  # log1p before standardising; auto: forecast rule
     delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
     local_level: bool | Literal["auto"] = "auto"  # forecast: windows relative to their last step
-    tokenizer: Literal["auto", "whitespace", "word"] = "auto"  # text (attnlib.tokenize)
+    tokenizer: Literal["auto", "whitespace", "word", "char"] = "auto"  # text (attnlib.tokenize)
     lowercase: bool | Literal["auto"] = "auto"  # text
     subwords: bool | Literal["auto"] = "auto"  # char n-grams in the word input layer
     vectors: str = "auto"  # "" | auto | builtin:glove50 | a GloVe-format file (attnlib.vectors)

@@ -20,6 +20,7 @@ from attnlib.models.heads import PooledHead
 from attnlib.scoring import bundle_scaler, class_probs, score_batches, token_ids, top_k_columns
 from attnlib.tasks import CLASSIFY
 from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task, cross_entropy_only
+from attnlib.tokenize import detokenize
 from attnlib.vocab import PAD_ID
 
 
@@ -88,10 +89,10 @@ class Classify(Task):
 
     def default_linear_base(self, profile) -> tuple[bool, str]:
         if profile.input_kind == "tokens":
-            return True, ("token classification: a logistic regression on unigrams and "
-                          "bigrams, fitted first; its probabilities are mixed with the "
-                          "network's at the weight with the lowest validation loss (0 drops "
-                          "it; README, Classification)")  # fmt: skip
+            return True, ("token classification: a logistic regression on n-grams (words: "
+                          "1-2, characters: 1-5), fitted first; its probabilities are mixed "
+                          "with the network's at the weight with the lowest validation loss "
+                          "(0 drops it; README, Classification)")  # fmt: skip
         return False, "numeric series: no n-grams to count (a linear base is a forecast's)"
 
     def build_head(self, cfg, dim: int) -> nn.Module:
@@ -163,7 +164,9 @@ class Classify(Task):
         fit_y, y = fit["label_id"].to_list(), np.asarray(test["label_id"].to_list(), np.int64)
         preds = {"majority": classic.majority(fit_y, len(y))}
         if "tokens" in fit.columns:
-            fit_x, test_x = ([" ".join(t) for t in f["tokens"].to_list()] for f in (fit, test))
+            spec = ctx.meta.get("input", {}).get("text")  # characters: the SVM sees words
+            fit_x, test_x = ([detokenize(t, spec) for t in f["tokens"].to_list()]
+                             for f in (fit, test))  # fmt: skip
             preds["tfidf_svm"] = classic.tfidf_svm(fit_x, fit_y, test_x, seed=ctx.seed)
         else:
             fit_x, test_x = ([np.asarray(v, dtype=np.float64) for v in f["values"].to_list()]

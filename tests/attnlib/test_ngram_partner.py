@@ -16,6 +16,7 @@ from attnlib.models.ngram_partner import (
     PENALTIES,
     fit_partner,
     mix_partner,
+    partner_fields,
     refit_partner,
     set_mix,
 )
@@ -53,10 +54,10 @@ def _bigram_task(n: int, seed: int) -> SequenceData:
     return SequenceData.classify_tokens(seqs, np.array(labels))
 
 
-@pytest.mark.parametrize("classes", [2, 3])
-def test_the_partner_is_scikit_learns_tfidf_logistic_regression(classes):
-    """On sequences without a repeated n-gram (and no hashed bigram shared), its logits are
-    those of TfidfVectorizer(ngram_range=(1, 2)) + LogisticRegression at the chosen C."""
+@pytest.mark.parametrize(("classes", "order"), [(2, 2), (3, 2), (3, 4)])
+def test_the_partner_is_scikit_learns_tfidf_logistic_regression(classes, order):
+    """On sequences without a repeated n-gram (and no hashed n-gram shared), its logits are
+    those of TfidfVectorizer(ngram_range=(1, order)) + LogisticRegression at the chosen C."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -66,16 +67,18 @@ def test_the_partner_is_scikit_learns_tfidf_logistic_regression(classes):
     y = np.array([int(s[0] % classes) for s in seqs])
     train = SequenceData.classify_tokens(seqs[:120], y[:120])
     val = SequenceData.classify_tokens(seqs[120:], y[120:])
-    model = build_model(_cfg(classes=classes, vocab_size=50_000))  # 2**18 rows: none shared
+    sizes = {} if order == 2 else {"ngram_order": order, "ngram_buckets": 2**20}
+    model = build_model(_cfg(classes=classes, vocab_size=50_000, **sizes))  # 2**18+ rows
     info = fit_partner(model, train, val)
     assert info["penalty"] in PENALTIES
     partner = model.partner
     grams, real = partner.grams(train.x, train.lengths)
-    pairs = {(a, b) for s in seqs[:120] for a, b in zip(s, s[1:], strict=False)}
-    assert len(set(grams[real].tolist())) == len({t for s in seqs[:120] for t in s}) + len(pairs)
+    distinct = {tuple(s[i : i + k]) for s in seqs[:120]
+                for k in range(1, order + 1) for i in range(len(s) - k + 1)}  # fmt: skip
+    assert len(set(grams[real].tolist())) == len(distinct)  # none shared a row
 
     text = lambda ss: [" ".join(f"w{t}" for t in s) for s in ss]  # noqa: E731
-    vec = TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"\S+", lowercase=False)
+    vec = TfidfVectorizer(ngram_range=(1, order), token_pattern=r"\S+", lowercase=False)
     ref = LogisticRegression(C=info["penalty"], max_iter=2000)
     ref.fit(vec.fit_transform(text(seqs[:120])), y[:120])
     expected = ref.decision_function(vec.transform(text(seqs[120:])))
@@ -140,9 +143,13 @@ def test_one_class_in_training_leaves_the_partner_unused():
     assert mix_partner(model, one) == {} and not model.partner.active
 
 
-def test_a_sequence_alone_equals_it_padded_beside_longer_ones():
+CHARS = {"ngram_order": 5, "ngram_buckets": 4096}  # the partner of character tokens
+
+
+@pytest.mark.parametrize("sizes", [{}, CHARS])
+def test_a_sequence_alone_equals_it_padded_beside_longer_ones(sizes):
     train, val = _bigram_task(60, seed=5), _bigram_task(30, seed=6)
-    model = build_model(_cfg())
+    model = build_model(_cfg(**sizes))
     fit_partner(model, train, val)
     set_mix(model.partner, 0.5)
     model.eval()
@@ -151,11 +158,14 @@ def test_a_sequence_alone_equals_it_padded_beside_longer_ones():
         n = int(val.lengths[i])
         alone = model(val.x[i : i + 1, :n], val.lengths[i : i + 1])
         assert torch.allclose(alone, batch[i : i + 1], atol=1e-6)
+    two = torch.tensor([[5, 6, 0, 0, 0, 0]])  # shorter than the order, alone and padded
+    assert torch.allclose(model(two[:, :2], torch.tensor([2])), model(two, torch.tensor([2])))
 
 
-def test_saved_and_exported_models_keep_the_mixed_partner(tmp_path):
+@pytest.mark.parametrize("sizes", [{}, CHARS])
+def test_saved_and_exported_models_keep_the_mixed_partner(tmp_path, sizes):
     train, val = _bigram_task(60, seed=7), _bigram_task(30, seed=8)
-    model = build_model(_cfg(classes=2))
+    model = build_model(_cfg(classes=2, **sizes))
     fit_partner(model, train, val)
     set_mix(model.partner, 0.3)
     model.eval()
@@ -191,6 +201,15 @@ def test_build_and_fit_trains_the_network_alone_and_a_refit_keeps_the_partners_c
     assert torch.equal(model.partner.idf, fresh.partner.idf)
 
 
+def test_character_tokens_get_higher_orders_and_rows_from_the_data():
+    assert partner_fields([["a", "b", "c"]], chars=False) == {}  # words: from the vocabulary
+    # ab, bc, abc: 3 distinct, rows a power of two >= 6
+    assert partner_fields([["a", "b", "c"], ["a", "b"]], chars=True) == {
+        "ngram_order": 5, "ngram_buckets": 8}  # fmt: skip
+    many = [[chr(97 + i), chr(97 + j), "x", "y", "z"] for i in range(26) for j in range(26)]
+    assert partner_fields(many, chars=True)["ngram_buckets"] == 8192  # 676 * 4 + 81 = 2,785
+
+
 def test_auto_gives_token_classifiers_the_partner_and_other_tasks_none():
     for task, kind, on in (("classify", "tokens", True), ("classify", "numeric", False),
                            ("next_state", "tokens", False)):  # fmt: skip
@@ -205,19 +224,22 @@ def test_a_next_state_model_refuses_it_by_name():
 
 
 @pytest.mark.parametrize(
-    ("metrics", "says"),
+    ("metrics", "sizes", "says"),
     [
-        ({"members": [{"linear_base": {"mix": 0.4}}, {"linear_base": {"mix": 0.5}}]},
+        ({"members": [{"linear_base": {"mix": 0.4}}, {"linear_base": {"mix": 0.5}}]}, {},
          "TF-IDF logistic regression on unigrams and bigrams, at the weight validation chose "
          "(0.4, 0.5; per member): the attention weights explain the network's share only."),
-        ({"linear_base": {"mix": 0.0}}, "No n-gram partner: validation gave it weight 0."),
+        ({"linear_base": {"mix": 0.6}}, CHARS, "regression on 1- to 5-grams of characters, "
+         "at the weight validation chose (0.6): the attention weights explain the network's "
+         "share only."),
+        ({"linear_base": {"mix": 0.0}}, {}, "No n-gram partner: validation gave it weight 0."),
     ],
 )  # fmt: skip
-def test_the_model_card_says_how_much_of_a_prediction_the_partner_makes(metrics, says):
+def test_the_model_card_says_how_much_of_a_prediction_the_partner_makes(metrics, sizes, says):
     from attnlib.card import model_card
     from attnlib.persistence import ModelMeta
 
-    card = model_card(ModelMeta(_cfg(), metrics=metrics), data={}, eval_metrics={},
+    card = model_card(ModelMeta(_cfg(**sizes), metrics=metrics), data={}, eval_metrics={},
                       export_metrics={})  # fmt: skip
     model_line = card.split("## Model\n", 1)[1].splitlines()[0]
     assert model_line.endswith(says)

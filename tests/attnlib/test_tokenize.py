@@ -3,7 +3,16 @@ import pytest
 
 from attnlib.encode import EncodeOptions, encode_dataset
 from attnlib.errors import ConfigError
-from attnlib.tokenize import resolve, retokenize, tokenize, word_tokens
+from attnlib.tokenize import (
+    SPACE,
+    detokenize,
+    resolve,
+    retokenize,
+    tokenize,
+    unseen_share,
+    word_tokens,
+)
+from attnlib.vectors import write_input_layer
 
 
 @pytest.mark.parametrize(
@@ -24,6 +33,18 @@ def test_whitespace_and_lowercase():
     assert tokenize("Denver? Yes.", "word", lowercase=True) == ["denver", "?", "yes", "."]
     with pytest.raises(ConfigError, match="encode.tokenizer"):
         tokenize("x", "bpe")
+
+
+def test_char_tokens_mark_each_run_of_whitespace_once():
+    assert tokenize(" O'Neil \t Smith ", "char", lowercase=True) == [
+        SPACE, *"o'neil", SPACE, *"smith", SPACE]  # fmt: skip
+    assert tokenize(" ", "char") == []
+
+
+def test_unseen_share_is_the_share_of_occurrences_that_are_their_tokens_only_one():
+    assert unseen_share([["a", "b"], ["a", "c"]]) == 0.5
+    assert unseen_share([["a", "a"], ["a"]]) == 0.0
+    assert unseen_share([]) == 0.0
 
 
 def test_auto_is_word_and_lowercase_for_text_to_classify_only():
@@ -72,3 +93,54 @@ def test_a_tokens_column_is_not_retokenised():
     _, meta = encode_dataset(frame, "classify", EncodeOptions())
     assert "Where" in meta["tokens"] and "?" not in meta["tokens"]
     assert "text" not in meta["input"]
+
+
+def _names(n=60):
+    """Text to classify whose words are nearly all distinct (surnames): characters carry it."""
+    stems = {"IT": ("Ross", "Bian", "Fer"), "JP": ("Yama", "Tana", "Kawa")}
+    ends = {"IT": ("ini", "etti", "elli"), "JP": ("moto", "naka", "shita")}
+    rows = [(f"{stems[lab][i % 3]}{ends[lab][i // 3 % 3]}{'x' * (i // 9)}", lab)
+            for i in range(n // 2) for lab in ("IT", "JP")]  # fmt: skip
+    texts, labels = [t for t, _ in rows], [lab for _, lab in rows]
+    return pl.DataFrame({"id": [f"n{i}" for i in range(len(rows))], "tokens": [[t] for t in texts],
+                         "text": texts, "label": labels})  # fmt: skip
+
+
+def test_auto_tokenizer_takes_characters_when_most_words_occur_once(tmp_path):
+    opt = EncodeOptions()
+    frame, meta = encode_dataset(_names(), "classify", opt)
+    assert meta["input"]["text"] == {"tokenizer": "char", "lowercase": True}
+    assert frame["tokens"][0].to_list() == [SPACE, *"rossini", SPACE]
+    assert set(meta["tokens"][2:]) <= set("rossinibianfertiellyamatanakawamotoshitax" + SPACE)
+    assert "characters" in meta["rules"][0] and "text" not in frame.columns
+    write_input_layer(frame, meta, opt, tmp_path / "embedding.safetensors")
+    assert "vectors off: not words to classify" in meta["rules"]  # GloVe lists letters too
+    assert "subwords off: not words to classify" in meta["rules"]
+    # a word tokenizer chosen by name stays
+    _, word_meta = encode_dataset(_names(), "classify", EncodeOptions(tokenizer="word"))
+    assert word_meta["input"]["text"]["tokenizer"] == "word"
+    assert min(len(t) for t in word_meta["tokens"][2:]) >= 6  # whole names
+    # sentences whose words repeat stay words
+    _, text_meta = encode_dataset(_texts(), "classify", opt)
+    assert text_meta["input"]["text"]["tokenizer"] == "word"
+    assert "words" in text_meta["rules"][0]
+
+
+def test_char_tokens_read_back_as_words_for_the_text_baseline(monkeypatch):
+    from types import SimpleNamespace
+
+    from attnlib.baselines import classic
+    from attnlib.tasks import get_task
+
+    chars = {"tokenizer": "char", "lowercase": True}
+    assert detokenize(tokenize("Van  der Berg", "char", True), chars) == "van der berg"
+    assert detokenize(["do", "n't"], {"tokenizer": "word", "lowercase": True}) == "do n't"
+    seen = []
+    monkeypatch.setattr(
+        classic, "tfidf_svm", lambda x, y, tx, seed: seen.append(tx) or [0] * len(tx)
+    )
+    rows = pl.DataFrame({"tokens": [tokenize(t, "char", True) for t in ("Rossi", "de Luca")],
+                         "label_id": [0, 1]})  # fmt: skip
+    ctx = SimpleNamespace(splits=(rows, rows, rows), seed=0, meta={"input": {"text": chars}})
+    get_task("classify").baselines(ctx, 2)
+    assert seen == [["rossi", "de luca"]]
