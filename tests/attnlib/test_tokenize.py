@@ -124,6 +124,11 @@ def test_auto_tokenizer_takes_characters_when_most_words_occur_once(tmp_path):
     _, text_meta = encode_dataset(_texts(), "classify", opt)
     assert text_meta["input"]["text"]["tokenizer"] == "word"
     assert "words" in text_meta["rules"][0]
+    # and so do sentences whose words rarely repeat (a small sample): their context carries
+    few = _names().with_columns(text=pl.concat_str(["text", pl.lit(" was here at"), "id"]))
+    _, few_meta = encode_dataset(few, "classify", opt)
+    assert few_meta["input"]["text"]["tokenizer"] == "word"
+    assert "texts of 4 words (median), 50%" in few_meta["rules"][0]
 
 
 def test_char_tokens_read_back_as_words_for_the_text_baseline(monkeypatch):
