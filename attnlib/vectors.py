@@ -192,7 +192,8 @@ def write_input_layer(frame: pl.DataFrame, meta: dict, opt, path: str | Path) ->
 
     tensors: dict = {}
     if "tokens" in meta:
-        words = meta["input"].get("text", {}).get("tokenizer", "char") != "char"
+        tokenizer = meta["input"].get("text", {}).get("tokenizer")  # None: a tokens column
+        words = tokenizer not in (None, "char")
         tensors, fields, why, added = input_tensors(
             meta["tokens"], text=words, labelled=meta.get("labels") is not None,
             subwords=opt.subwords, vectors=opt.vectors, extra=opt.vectors_words,
@@ -201,7 +202,8 @@ def write_input_layer(frame: pl.DataFrame, meta: dict, opt, path: str | Path) ->
         if tensors:
             meta["model_fields"].update(fields, input_init=str(path))
         train = frame.filter(pl.col("split") == "train")["tokens"].to_list()
-        meta["model_fields"].update(partner_fields(train, chars=not words))
+        labelled = meta.get("labels") is not None  # the partner is a classifier's
+        meta["model_fields"].update(partner_fields(train, chars=tokenizer == "char" and labelled))
         meta["input"]["embedding"] = why
         meta.setdefault("rules", []).extend(why)
     write_safetensors_atomic(path, tensors)

@@ -14,12 +14,12 @@ is kept (:func:`mix_partner`; 0 drops the partner, and the model is the network 
 Features (:meth:`NgramPartner.features`): each unigram (its token id) and bigram (hashed
 into ``buckets`` rows) of the sequence (of characters, :func:`partner_fields`: every
 n-gram up to :data:`CHAR_ORDER`, hashed into rows sized by the training split), weighted
-by its idf on the training split (0 for an
-n-gram the training split lacks: it adds nothing, not even to the norm, as in
-scikit-learn's ``TfidfVectorizer`` with a fixed vocabulary), the whole divided by the root of
-the sum of the squared weights (the l2 norm when no n-gram repeats). Fitting and prediction
-compute them with the same code, so the torch model (and its ONNX graph) reproduces the
-fitted regression; only padding-free positions count, so a sequence alone equals it padded.
+by its idf on the training split (0 for an n-gram the training split lacks: it adds
+nothing, not even to the norm, as in scikit-learn's ``TfidfVectorizer`` with a fixed
+vocabulary), the whole divided by the root of the sum of the squared weights (the l2 norm
+when no n-gram repeats). Fitting and prediction compute them with the same code, so the
+torch model (and its ONNX graph) reproduces the fitted regression; only padding-free
+positions count, so a sequence alone equals it padded.
 
 Shapes: B batch, T steps, N n-gram slots (2T - 1 for bigrams), F = V + buckets rows, O outputs
 (1 for binary, else K).

@@ -88,11 +88,13 @@ def test_encode_tokenises_text_and_records_the_choice():
     assert "Where" in raw_meta["tokens"] and "where" not in raw_meta["tokens"]
 
 
-def test_a_tokens_column_is_not_retokenised():
+def test_a_tokens_column_is_not_retokenised(tmp_path):
     frame = _texts().drop("text")
-    _, meta = encode_dataset(frame, "classify", EncodeOptions())
+    encoded, meta = encode_dataset(frame, "classify", EncodeOptions())
     assert "Where" in meta["tokens"] and "?" not in meta["tokens"]
     assert "text" not in meta["input"]
+    write_input_layer(encoded, meta, EncodeOptions(), tmp_path / "embedding.safetensors")
+    assert meta["model_fields"] == {"input_kind": "tokens"}  # symbols: words' partner, no vectors
 
 
 def _names(n=60):
@@ -114,6 +116,7 @@ def test_auto_tokenizer_takes_characters_when_most_words_occur_once(tmp_path):
     assert set(meta["tokens"][2:]) <= set("rossinibianfertiellyamatanakawamotoshitax" + SPACE)
     assert "characters" in meta["rules"][0] and "text" not in frame.columns
     write_input_layer(frame, meta, opt, tmp_path / "embedding.safetensors")
+    assert meta["model_fields"]["ngram_order"] == 5  # the partner's char 1-5-grams
     assert "vectors off: not words to classify" in meta["rules"]  # GloVe lists letters too
     assert "subwords off: not words to classify" in meta["rules"]
     # a word tokenizer chosen by name stays
