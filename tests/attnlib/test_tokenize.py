@@ -119,6 +119,12 @@ def test_auto_tokenizer_takes_characters_when_most_words_occur_once(tmp_path):
     assert meta["model_fields"]["ngram_order"] == 5  # the partner's char 1-5-grams
     assert "vectors off: not words to classify" in meta["rules"]  # GloVe lists letters too
     assert "subwords off: not words to classify" in meta["rules"]
+    # names that repeat (each three times) still do: copies share a split, so a held-out
+    # name is one training never saw
+    copies = pl.concat([_names()] * 3).with_row_index("n").with_columns(
+        id=pl.format("c{}", "n")).drop("n")  # fmt: skip
+    _, copies_meta = encode_dataset(copies, "classify", opt)
+    assert copies_meta["input"]["text"]["tokenizer"] == "char"
     # a word tokenizer chosen by name stays
     _, word_meta = encode_dataset(_names(), "classify", EncodeOptions(tokenizer="word"))
     assert word_meta["input"]["text"]["tokenizer"] == "word"
