@@ -123,7 +123,7 @@ def choose_chars(
     # held-out name's words are new)
     texts = list({tuple(t): t for t in frame.filter(train)["tokens"].to_list()}.values())
     share, median = unseen_share(texts), float(np.median([len(t) for t in texts] or [0]))
-    why = (f"tokenizer auto: distinct texts of {median:g} words (median), {share:.0%} of "
+    why = (f"tokenizer auto: the distinct texts' median length is {median:g} words, {share:.0%} of "
            f"their words occur once (Good-Turing: the share of a new text's words the "
            f"train split lacks); characters for <= {SHORT_TEXT} words and >= "
            f"{UNSEEN_CHARS:.0%}")  # fmt: skip

@@ -137,7 +137,7 @@ def test_auto_tokenizer_takes_characters_when_most_words_occur_once(tmp_path):
     few = _names().with_columns(text=pl.concat_str(["text", pl.lit(" was here at"), "id"]))
     _, few_meta = encode_dataset(few, "classify", opt)
     assert few_meta["input"]["text"]["tokenizer"] == "word"
-    assert "texts of 4 words (median), 50%" in few_meta["rules"][0]
+    assert "median length is 4 words, 50% of their words occur once" in few_meta["rules"][0]
 
 
 def test_char_tokens_read_back_as_words_for_the_text_baseline(monkeypatch):
