@@ -23,6 +23,7 @@ from attnlib.lengths import cap_lengths, resolve_max_length
 from attnlib.scaling import Standardizer
 from attnlib.split import SPLITS, check_no_leak, split_frame
 from attnlib.tokenize import choose_chars, resolve, retokenize
+from attnlib.vector_files import vectors_carry
 from attnlib.vocab import Vocabulary
 
 
@@ -90,7 +91,8 @@ def encode_sequences(
     frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     rules = []
     if maybe_chars:  # decided on the train split; identical texts share a split as words do
-        frame, spec, why = choose_chars(frame, spec, frame["split"] == "train")
+        train = frame["split"] == "train"
+        frame, spec, why = choose_chars(frame, spec, train, vectors_carry(opt.vectors))
         rules.append(why)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None

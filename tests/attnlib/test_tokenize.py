@@ -109,7 +109,7 @@ def _names(n=60):
 
 
 def test_auto_tokenizer_takes_characters_when_most_words_occur_once(tmp_path):
-    opt = EncodeOptions()
+    opt = EncodeOptions(vectors="")  # no pretrained vectors to carry an unseen name
     frame, meta = encode_dataset(_names(), "classify", opt)
     assert meta["input"]["text"] == {"tokenizer": "char", "lowercase": True}
     assert frame["tokens"][0].to_list() == [SPACE, *"rossini", SPACE]
@@ -117,7 +117,7 @@ def test_auto_tokenizer_takes_characters_when_most_words_occur_once(tmp_path):
     assert "characters" in meta["rules"][0] and "text" not in frame.columns
     write_input_layer(frame, meta, opt, tmp_path / "embedding.safetensors")
     assert meta["model_fields"]["ngram_order"] == 5  # the partner's char 1-5-grams
-    assert "vectors off: not words to classify" in meta["rules"]  # GloVe lists letters too
+    assert "vectors off" in meta["rules"]
     assert "subwords off: not words to classify" in meta["rules"]
     # names that repeat (each three times) still do: copies share a split, so a held-out
     # name is one training never saw
@@ -158,3 +158,20 @@ def test_char_tokens_read_back_as_words_for_the_text_baseline(monkeypatch):
     ctx = SimpleNamespace(splits=(rows, rows, rows), seed=0, meta={"input": {"text": chars}})
     get_task("classify").baselines(ctx, 2)
     assert seen == [["rossi", "de luca"]]
+
+
+def test_names_with_pretrained_vectors_stay_words(tmp_path):
+    """An unseen name that the vectors know is not <unk>: with vectors that cover the names
+    the rule keeps words (auto: when they cover >= 60 %, as for turning vectors on)."""
+    from attnlib.vector_files import vectors_carry
+
+    names = _names()
+    glove = tmp_path / "vectors.txt"
+    known = [t.lower() for t in names["text"].to_list()[:45]]  # 45 of 60 names: 75 %
+    glove.write_text("".join(f"{w} 0.1 0.2\n" for w in known))
+    _, meta = encode_dataset(names, "classify", EncodeOptions(vectors=str(glove)))
+    assert meta["input"]["text"]["tokenizer"] == "word"
+    assert meta["rules"][0].endswith(f"but encode.vectors is {glove}: words")
+    assert vectors_carry("") is None
+    carried, why = vectors_carry("auto")(["the", "zqxv", "of"])  # the built-in GloVe
+    assert carried and why == "builtin:glove50 has a vector for 67% of them"  # >= 60 %

@@ -29,7 +29,6 @@ def test_a_ragged_line_is_an_error_naming_it(tmp_path):
 def test_auto_uses_vectors_when_they_cover_the_vocabulary(tmp_path, monkeypatch):
     import attnlib.vectors as v
 
-    monkeypatch.setitem(v.BUILTIN, "builtin:glove50", ("x", "y"))
     monkeypatch.setattr(v, "vectors_path", lambda spec: _file(tmp_path))
     covered = ["<pad>", "<unk>", "the", "denver", "walk", "walked"]  # 3 of 4
     tensors, fields, why, _ = input_tensors(covered, text=True, labelled=True,
