@@ -177,6 +177,7 @@ def _trust(runs: list[dict]) -> str:
         parts.append("sets keep the top label")
     verdicts = [r["metrics"]["faithfulness"].get("verdict") for r in runs
                 if "faithfulness" in r.get("metrics", {})]  # fmt: skip
+    verdicts = [v for v in verdicts if v != "n/a"]  # not checked: one-step items only
     if verdicts:
         parts.append(f"faithful {sum(v == 'yes' for v in verdicts)}/{len(verdicts)}")
     return ", ".join(parts) or "—"

