@@ -91,8 +91,8 @@ def encode_sequences(
     frame, counts = split_frame(raw, val=opt.val, test=opt.test, seed=opt.seed, stratify=stratify)
     rules = []
     if maybe_chars:  # decided on the train split; identical texts share a split as words do
-        train = frame["split"] == "train"
-        frame, spec, why = choose_chars(frame, spec, train, vectors_carry(opt.vectors))
+        in_train = frame["split"] == "train"
+        frame, spec, why = choose_chars(frame, spec, in_train, vectors_carry(opt.vectors))
         rules.append(why)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None

