@@ -62,20 +62,25 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
 
 
 def _partner(meta: ModelMeta) -> str:
-    """The card's sentence on a token classifier's n-gram partner (attnlib.models.ngram_partner)."""
-    if not meta.model_config.ngram_partner:
+    """The card's sentence on a classifier's partner (attnlib.models.partner)."""
+    cfg = meta.model_config
+    if not (cfg.ngram_partner or cfg.kernel_partner):
         return ""
     runs = meta.metrics.get("members") or [meta.metrics]
     mixes = [r["linear_base"]["mix"] for r in runs if "mix" in r.get("linear_base", {})]
     if not mixes:
         return ""
+    kind = "n-gram" if cfg.ngram_partner else "kernel-feature"
     if not any(mixes):
-        return " No n-gram partner: validation gave it weight 0."
+        return f" No {kind} partner: validation gave it weight 0."
     weights = ", ".join(f"{w:g}" for w in mixes) + ("; per member" if len(mixes) > 1 else "")
-    order = meta.model_config.ngram_order
-    grams = f"1- to {order}-grams of characters" if order else "unigrams and bigrams"
-    return (f" Its class probabilities are mixed with those of a TF-IDF logistic regression "
-            f"on {grams}, at the weight validation chose ({weights}): the "
+    order = cfg.ngram_order
+    what = ("TF-IDF logistic regression on "
+            + (f"1- to {order}-grams of characters" if order else "unigrams and bigrams")
+            if cfg.ngram_partner else
+            "logistic regression on random convolution-kernel features (MiniRocket)")  # fmt: skip
+    return (f" Its class probabilities are mixed with those of a {what}, at the weight "
+            f"validation chose ({weights}): the "
             "attention weights explain the network's share only.")  # fmt: skip
 
 

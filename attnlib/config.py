@@ -51,12 +51,16 @@ class ModelConfig(_Frozen):
     # forecast: a linear autoregressive term over the window (LSTNet's highway, Lai et al.
     # 2018), fitted in closed form before training and fixed (attnlib/models/linear_base.py);
     # classify tokens: a logistic regression on n-grams whose probabilities are
-    # mixed with the network's (attnlib/models/ngram_partner.py)
+    # mixed with the network's (attnlib/models/ngram_partner.py); classify series: the same
+    # on random convolution-kernel features (attnlib/models/kernel_partner.py)
     linear_base: bool = False
     # the n-gram partner of character tokens, from the encode stage: its highest n-gram order
     # and hashed rows (0 = words: unigrams and bigrams, rows from the vocabulary)
     ngram_order: int = Field(0, ge=0)
     ngram_buckets: int = Field(0, ge=0)
+    # the kernel partner of numeric series, from the encode stage: the train split's median
+    # series length, which sets its dilations (0 = a model saved before it: no partner)
+    kernel_length: int = Field(0, ge=0)
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
@@ -122,7 +126,9 @@ class ModelConfig(_Frozen):
             )
         if self.local_level and self.input_kind != "numeric":
             raise ValueError("local_level subtracts a window's last values: it needs numeric input")
-        partner_ok = self.task == tasks.CLASSIFY and self.input_kind == "tokens"
+        partner_ok = self.task == tasks.CLASSIFY and (
+            self.input_kind == "tokens" or self.kernel_length > 0
+        )
         if (
             self.linear_base
             and not partner_ok
@@ -130,8 +136,9 @@ class ModelConfig(_Frozen):
         ):
             raise ValueError(
                 "linear_base is a linear term over the input window for task forecast (it "
-                "needs the window length from the encode stage) or an n-gram regression for "
-                f"task classify with token input: not for task {self.task} with "
+                "needs the window length from the encode stage) or a regression on n-grams or "
+                "kernel features for task classify (kernel features need the series length "
+                f"from the encode stage): not for task {self.task} with "
                 f"{self.input_kind} input, lookback {self.lookback} (re-run the encode stage, "
                 "or set linear_base: false)"
             )
@@ -149,7 +156,7 @@ class ModelConfig(_Frozen):
         # the training-time vectors file (the weights hold what it held); the word input
         # layer's sizes when unused (a bundle without them reads as before)
         optional = ("subword_rows", "subword_width", "vectors_dim", "local_level", "lookback",
-                    "linear_base", "ngram_order", "ngram_buckets")  # fmt: skip
+                    "linear_base", "ngram_order", "ngram_buckets", "kernel_length")  # fmt: skip
         unused |= {"input_init"} | {k for k in optional if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unused)
 
@@ -158,6 +165,12 @@ class ModelConfig(_Frozen):
         """``linear_base`` on token input: a classifier's n-gram partner (the validation
         above allows it for classify only), not a forecast's linear base."""
         return self.linear_base and self.input_kind == "tokens"
+
+    @property
+    def kernel_partner(self) -> bool:
+        """``linear_base`` on numeric series with their length (classify only, as above): a
+        classifier's kernel partner, not a forecast's linear base."""
+        return self.linear_base and self.input_kind == "numeric" and self.kernel_length > 0
 
     @property
     def bidirectional(self) -> bool:
@@ -219,7 +232,8 @@ class _TrainRun(_Frozen):
 # not the fields the data fixes (encode records them) nor those the stage sets.
 DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
                "num_targets", "subword_rows", "subword_width", "vectors_dim",
-               "input_init", "local_level", "lookback", "ngram_order", "ngram_buckets")  # fmt: skip
+               "input_init", "local_level", "lookback", "ngram_order", "ngram_buckets",
+               "kernel_length")  # fmt: skip
 STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
 MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)

@@ -121,6 +121,8 @@ def encode_sequences(
     scaler = Standardizer.fit((np.asarray(v) for v in train["values"].to_list()), log=log)
     meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
+    if labelled:  # the kernel partner's dilations (attnlib.models.kernel_partner)
+        meta["model_fields"]["kernel_length"] = int(train["values"].list.len().median())
     return encode_series(frame, scaler, labels), meta
 
 

@@ -18,7 +18,7 @@ from attnlib.data import Batches, SequenceData
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.models.linear_base import fit_linear_base, refit_linear_base
-from attnlib.models.ngram_partner import fit_partner, mix_partner, refit_partner
+from attnlib.models.partner import fit_partner, mix_partner, refit_partner
 from attnlib.runtime import resolve_device
 from attnlib.tasks import get_task
 from attnlib.train import Callback, History, evaluate_loss, fit, seed_everything

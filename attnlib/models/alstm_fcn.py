@@ -26,6 +26,7 @@ from torch import nn
 from attnlib.config import ModelConfig
 from attnlib.models.encoders import LSTMEncoder, length_mask, relative_to_last
 from attnlib.models.heads import shaped
+from attnlib.models.kernel_partner import kernel_partner
 from attnlib.models.linear_base import linear_base
 from attnlib.tasks import get_task
 
@@ -118,9 +119,11 @@ class ALSTMFCN(nn.Module):
         )
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim + cfg.fcn_filters[-1])
         self.linear_base = linear_base(cfg)  # forecast: a fixed ridge forecast under the head
+        self.partner = kernel_partner(cfg)  # classify: a kernel-feature regression mixed in
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
         base = self.linear_base(x) if self.linear_base is not None else None  # the level kept
+        series = x  # what the partner reads
         if self.config.local_level:
             x = relative_to_last(x, lengths)
         mask = length_mask(lengths, x.shape[1])  # (B, T), True = real step
@@ -135,4 +138,6 @@ class ALSTMFCN(nn.Module):
         y, w = self.head(hg, torch.cat([last, pooled], dim=-1), mask)  # context [c; g]
         y = shaped(self.head, y)
         y = y if base is None else y + base
+        if self.partner is not None:
+            y = self.partner.combine(y, series, lengths)
         return (y, w) if return_attention else y

@@ -56,8 +56,9 @@ class LinearBase(nn.Module):
 
 def linear_base(cfg: ModelConfig) -> LinearBase | None:
     """The model's linear base if its config asks for one (``linear_base`` with numeric
-    input: a forecast's; with tokens it is the classifier's n-gram partner), else None."""
-    return LinearBase(cfg) if cfg.linear_base and not cfg.ngram_partner else None
+    input: a forecast's; a classifier's is its n-gram or kernel partner), else None."""
+    partner = cfg.ngram_partner or cfg.kernel_partner
+    return LinearBase(cfg) if cfg.linear_base and not partner else None
 
 
 def _design(data: SequenceData, steps: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -93,7 +93,10 @@ class Classify(Task):
                           "1-2, characters: 1-5), fitted first; its probabilities are mixed "
                           "with the network's at the weight with the lowest validation loss "
                           "(0 drops it; README, Classification)")  # fmt: skip
-        return False, "numeric series: no n-grams to count (a linear base is a forecast's)"
+        return True, ("numeric series: a logistic regression on random convolution-kernel "
+                      "features (MiniRocket), fitted first; its probabilities are mixed with "
+                      "the network's at the weight with the lowest validation loss (0 drops "
+                      "it; README, Classification)")  # fmt: skip
 
     def build_head(self, cfg, dim: int) -> nn.Module:
         binary = cfg.num_classes == 2  # one logit, squeezed to (B,)

@@ -11,15 +11,8 @@ from attnlib.config import ModelConfig
 from attnlib.data import Batches, SequenceData
 from attnlib.export import export_onnx, parity_check
 from attnlib.models import build_model
-from attnlib.models.ngram_partner import (
-    MIXES,
-    PENALTIES,
-    fit_partner,
-    mix_partner,
-    partner_fields,
-    refit_partner,
-    set_mix,
-)
+from attnlib.models.ngram_partner import PENALTIES, partner_fields
+from attnlib.models.partner import MIXES, fit_partner, mix_partner, refit_partner, set_mix
 from attnlib.persistence import load_model, save_model
 
 TINY = dict(embedding_dim=8, hidden_dim=8, cnn_channels=8)
@@ -88,10 +81,10 @@ def test_the_partner_is_scikit_learns_tfidf_logistic_regression(classes, order):
 
 def test_the_report_gives_the_fits_wall_time(monkeypatch):
     """``partner_seconds`` is the clock from the start of the fit to its end."""
-    import importlib
     from types import SimpleNamespace
 
-    module = importlib.import_module("attnlib.models.ngram_partner")  # the package re-exports
+    import attnlib.models.partner as module
+
     ticks = iter([100.0, 102.5])  # a function of that name; the fit reads the clock twice
     monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
     train, val = _bigram_task(60, seed=13), _bigram_task(20, seed=14)
@@ -210,8 +203,8 @@ def test_character_tokens_get_higher_orders_and_rows_from_the_data():
     assert partner_fields(many, chars=True)["ngram_buckets"] == 8192  # 676 * 4 + 81 = 2,785
 
 
-def test_auto_gives_token_classifiers_the_partner_and_other_tasks_none():
-    for task, kind, on in (("classify", "tokens", True), ("classify", "numeric", False),
+def test_auto_gives_classifiers_a_partner_and_next_state_none():
+    for task, kind, on in (("classify", "tokens", True), ("classify", "numeric", True),
                            ("next_state", "tokens", False)):  # fmt: skip
         p = DataProfile(task, kind, n_train=600, mean_length=12.0, max_length=30, n_targets=600)
         out, made = resolve_train(p, {"linear_base": "auto"}, ("bilstm_attention",))
@@ -219,7 +212,7 @@ def test_auto_gives_token_classifiers_the_partner_and_other_tasks_none():
 
 
 def test_a_next_state_model_refuses_it_by_name():
-    with pytest.raises(ValueError, match="linear_base.*task classify with token input"):
+    with pytest.raises(ValueError, match="linear_base.*kernel features for task classify"):
         ModelConfig(name="lstm_attention", task="next_state", vocab_size=V, linear_base=True)
 
 

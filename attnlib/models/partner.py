@@ -1,0 +1,207 @@
+"""A classifier's fixed partner: a logistic regression on features of the input, fitted
+before the network trains, whose probabilities are mixed with the network's after it.
+
+A partner supplies the features (:class:`Partner` subclasses: n-grams of tokens,
+:mod:`attnlib.models.ngram_partner`; random convolution kernels over numeric series,
+:mod:`attnlib.models.kernel_partner`); fitting and mixing are the same for both:
+scikit-learn's ``LogisticRegression`` (L-BFGS) on the training split, its penalty the one of
+the partner's ``penalties`` with the lowest validation loss (:func:`fit_partner`); the
+network then trains as it would alone (in training mode the model is the network only);
+after it the mixing weight ``w`` of :data:`MIXES` with the lowest validation loss of
+``(1 - w) p_net + w p_partner`` is kept (:func:`mix_partner`; 0 drops the partner, and the
+model is the network alone). Forward computes the features with the same code the fit
+read them from, so the torch model (and its ONNX graph) reproduces the fitted regression.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from attnlib.config import ModelConfig
+from attnlib.data import SequenceData
+from attnlib.models.mixture import mixture_logits
+from attnlib.tasks import get_task
+
+MIXES = tuple(k / 10 for k in range(10))  # the partner's weights tried: 0, 0.1, ..., 0.9
+ROWS = 512  # sequences per chunk when the features of a whole split are computed
+
+
+class Partner(nn.Module):
+    """(B, T[, C]) input and (B,) lengths -> (B,) binary or (B, K) logits of the regression
+    on ``features`` rows of features.
+
+    Its tables are buffers (saved with the model, never trained by the optimiser); ``mix``
+    is the partner's weight in :meth:`combine` (0 until :func:`mix_partner` sets it).
+    Subclasses give ``penalties`` (scikit-learn's C, tried strongest first), :meth:`prepare`
+    (the tables read from the training split), :meth:`matrix` and ``forward``.
+    """
+
+    penalties: tuple[float, ...] = ()
+
+    def __init__(self, cfg: ModelConfig, features: int):
+        super().__init__()
+        self.binary = cfg.num_classes == 2
+        out = 1 if self.binary else cfg.num_classes
+        self.register_buffer("weight", torch.zeros(features, out))
+        self.register_buffer("bias", torch.zeros(out))
+        self.register_buffer("mix", torch.zeros(()))
+        self.active = False  # mix > 0, kept as a Python bool: the graph has no branch on it
+        self.register_load_state_dict_post_hook(Partner._loaded)
+
+    def sync(self) -> None:
+        """Read the Python-side state from the buffers (after loading or setting them)."""
+        self.active = bool(self.mix > 0)
+
+    def _loaded(self, _incompatible_keys) -> None:
+        self.sync()
+
+    def fitted(self) -> bool:
+        return bool(self.weight.any() or self.bias.any())
+
+    def prepare(self, train: SequenceData) -> None:
+        """Set the feature tables that come from the training split (before a regression)."""
+        raise NotImplementedError
+
+    def matrix(self, data: SequenceData):
+        """The split's features, (n, F): a scipy CSR matrix or a NumPy array."""
+        raise NotImplementedError
+
+    def combine(self, y: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The network's logits ``y`` mixed with the partner's at weight ``mix`` (evaluation
+        only: in training, and with ``mix`` 0, ``y`` unchanged)."""
+        if self.training or not self.active:
+            return y
+        both = torch.stack([y, self(x, lengths).to(y.dtype)])
+        log_w = torch.stack([torch.log1p(-self.mix), torch.log(self.mix)]).to(y.dtype)
+        return mixture_logits(both, log_w, self.binary)
+
+
+def regression(x, y: np.ndarray, penalty: float, outputs: int):
+    """scikit-learn's logistic regression on (x, y), on the columns the rows use (the others
+    get weight 0). Returns (weights (F, O), bias (O,)) for ``outputs`` O: 1 (a binary
+    model's logit) or K classes, where a class the rows lack gets bias -30; with two classes
+    present scikit-learn fits one logit, the second's log-odds over the first.
+    One BLAS thread: ensemble members fit side by side, and on 2 cores three TREC-6 members
+    with a thread pool each took 77-80 s for their partners, 9 s with one thread each."""
+    from scipy.sparse import issparse
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    used = np.unique(x.indices) if issparse(x) else np.arange(x.shape[1])
+    with threadpool_limits(1):
+        lr = LogisticRegression(C=penalty, max_iter=2000).fit(x[:, used], y)
+    w = np.zeros((x.shape[1], outputs))
+    if outputs == 1:
+        w[used], b = lr.coef_.T, lr.intercept_
+        return w, b
+    b = np.full(outputs, -30.0)
+    if len(lr.classes_) == 2:  # one logit: the second class's over the first's (logit 0)
+        w[used, lr.classes_[1]], b[lr.classes_] = lr.coef_[0], [0.0, lr.intercept_[0]]
+    else:
+        w[np.ix_(used, lr.classes_)], b[lr.classes_] = lr.coef_.T, lr.intercept_
+    return w, b
+
+
+def install(partner: Partner, w: np.ndarray, b: np.ndarray) -> None:
+    partner.weight.copy_(torch.from_numpy(np.asarray(w)).to(partner.weight))
+    partner.bias.copy_(torch.from_numpy(np.asarray(b)).to(partner.bias))
+
+
+def split_logits(partner: Partner, data: SequenceData) -> torch.Tensor:
+    """The partner's logits of every sequence of ``data``, in order, on the CPU."""
+    dev = partner.weight.device
+    return torch.cat([partner(data.x[i : i + ROWS].to(dev), data.lengths[i : i + ROWS].to(dev))
+                      for i in range(0, len(data), ROWS)]).cpu()  # fmt: skip
+
+
+def _plain_loss(model: nn.Module):
+    """The task's loss without smoothing (what early stopping reads): the partner's C and
+    weight are chosen by the loss the network's epoch was."""
+    return get_task(model.config.task).loss(model.config)
+
+
+def _fit(partner: Partner, data: SequenceData, penalty: float, x=None) -> tuple:
+    """The regression of ``data``'s labels on its features (``x``: already made)."""
+    x = partner.matrix(data) if x is None else x
+    return regression(x, data.y.numpy(), penalty, partner.weight.shape[1])
+
+
+@torch.no_grad()
+def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
+    """Fit ``model``'s partner on ``train`` (its tables and regression), its penalty the one
+    with the lowest loss on ``val`` (the sweep of the partner's ``penalties`` stops where
+    the loss first rises: on 37 surname nationalities the n-gram fits took 47, 62 and 80 s,
+    the loss fell, then rose); the mixing weight stays 0 until :func:`mix_partner`.
+
+    Returns ``{"penalty", "partner_val_loss", "partner_seconds"}`` (scikit-learn's C, the
+    partner's own validation loss and the fit's wall time); ``{"penalty": None, "why"}``
+    when the training split holds one class
+    (nothing to regress; the partner stays unused); ``{}`` for a model without a partner.
+    """
+    partner = getattr(model, "partner", None)
+    if partner is None:
+        return {}
+    if len(torch.unique(train.y)) < 2:
+        return {"penalty": None, "why": "one class in the training data: no partner"}
+    t0, nll = time.perf_counter(), _plain_loss(model)
+    partner.prepare(train)
+    x, best = partner.matrix(train), None
+    for c in partner.penalties:  # weakest penalty last, and the slowest fit: stop at a rise
+        fitted = _fit(partner, train, c, x)
+        install(partner, *fitted)
+        loss = float(nll(split_logits(partner, val), val.y))
+        if best is not None and loss >= best[0]:
+            break
+        best = (loss, c, fitted)
+    loss, c, fitted = best
+    install(partner, *fitted)
+    return {"penalty": c, "partner_val_loss": round(loss, 6),
+            "partner_seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
+
+
+@torch.no_grad()
+def mix_partner(model: nn.Module, val: SequenceData) -> dict:
+    """Set the partner's weight to the one of :data:`MIXES` with the lowest validation loss
+    of the mixed model (``model`` as trained, the network's weights unchanged).
+
+    Returns ``{"mix", "network_val_loss", "mixed_val_loss"}``, or ``{}`` without a partner.
+    """
+    partner = getattr(model, "partner", None)
+    if partner is None or not partner.fitted():  # fit_partner found one class
+        return {}
+    from attnlib.evaluate import predict
+
+    set_mix(partner, 0.0)
+    outputs, targets, _ = predict(model, val)  # eval mode, mix 0: the network alone
+    z_net, y = torch.cat(outputs).float(), torch.cat(targets)
+    z_part = split_logits(partner, val).float()  # predict keeps the split's order too
+    losses, nll = {}, _plain_loss(model)
+    for w in MIXES:
+        log_w = torch.log(torch.tensor([1 - w, w]))
+        losses[w] = float(nll(mixture_logits(torch.stack([z_net, z_part]), log_w,
+                                             partner.binary), y))  # fmt: skip
+    best = min(MIXES, key=losses.get)
+    set_mix(partner, best)
+    return {"mix": best, "network_val_loss": round(losses[0.0], 6),
+            "mixed_val_loss": round(losses[best], 6)}  # fmt: skip
+
+
+def set_mix(partner: Partner, weight: float) -> None:
+    partner.mix.fill_(weight)
+    partner.sync()
+
+
+@torch.no_grad()
+def refit_partner(model: nn.Module, both: SequenceData, first: dict) -> None:
+    """A refit's partner: the first fit's penalty and weight (``first``, its report),
+    its tables and regression fitted on ``both`` (train + val)."""
+    partner = getattr(model, "partner", None)
+    if partner is None or not first.get("penalty"):
+        return
+    partner.prepare(both)
+    install(partner, *_fit(partner, both, first["penalty"]))
+    set_mix(partner, first.get("mix", 0.0))

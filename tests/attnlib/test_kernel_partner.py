@@ -1,0 +1,165 @@
+"""The series classifier's kernel partner: MiniRocket features, a logistic regression, mixed
+in on validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from attnlib.auto import DataProfile, resolve_train
+from attnlib.config import ModelConfig
+from attnlib.data import Batches, SequenceData
+from attnlib.export import export_onnx, parity_check
+from attnlib.models import build_model
+from attnlib.models.kernel_partner import KERNELS, PENALTIES, PER_KERNEL, plan
+from attnlib.models.partner import fit_partner, refit_partner, set_mix, split_logits
+from attnlib.persistence import load_model, save_model
+
+TINY = dict(hidden_dim=4, fcn_filters=(4, 4, 4), embedding_dim=4)
+
+
+def _cfg(name: str = "alstm_fcn", channels: int = 1, classes: int = 2, length: int = 40):
+    return ModelConfig(name=name, task="classify", input_kind="numeric", input_dim=channels,
+                       num_classes=classes, linear_base=True, kernel_length=length,
+                       **TINY)  # fmt: skip
+
+
+def _waves(n: int, seed: int, channels: int = 1, classes: int = 2) -> SequenceData:
+    """Noisy sines whose frequency is the class (3 + 3 x class cycles over the series), of
+    lengths 24..40; with several channels only the last carries the class."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(24, 41, (n,), generator=g)
+    y = torch.arange(n) % classes
+    t = torch.arange(40).float()
+    x = 0.3 * torch.randn(n, 40, channels, generator=g)
+    phase = 6.28 * torch.rand(n, 1, generator=g)
+    x[:, :, -1] += torch.sin(6.2832 * (3 + 3 * y[:, None]) * t / 40 + phase)
+    x *= (t[None, :, None] < lengths[:, None, None]).float()  # padding is zero, as encoded
+    return SequenceData(x, lengths, y)
+
+
+@pytest.mark.parametrize("length", [5, 9, 24, 150, 1460])
+def test_the_plan_spreads_119_thresholds_a_kernel_over_dilations_up_to_a_ninth_of_the_length(
+    length,
+):
+    p = plan(length)
+    dilations = [d for d, _ in p]
+    assert sum(q for _, q in p) == PER_KERNEL and all(q > 0 for _, q in p)
+    assert dilations[0] == 1 and dilations == sorted(set(dilations))
+    assert dilations[-1] <= max(1, (length - 1) / 8)
+    assert (len(p) > 4) == (length > 100)  # long series get many dilations, short ones one or two
+
+
+@pytest.mark.parametrize(("channels", "classes"), [(1, 2), (3, 3)])
+def test_the_partner_is_scikit_learns_logistic_regression_on_standardised_features(
+    channels, classes
+):
+    from sklearn.linear_model import LogisticRegression
+
+    train = _waves(60, seed=1, channels=channels, classes=classes)
+    val = _waves(30, seed=2, channels=channels, classes=classes)
+    torch.manual_seed(0)
+    model = build_model(_cfg(channels=channels, classes=classes)).eval()
+    report = fit_partner(model, train, val)
+    assert report["penalty"] in PENALTIES
+    f = model.partner.matrix(train)
+    assert f.shape == (60, KERNELS * PER_KERNEL)
+    used = f.std(0) > 0  # constant features are left unscaled and get weight ~0
+    assert np.allclose(f[:, used].mean(0), 0, atol=1e-5)
+    assert np.allclose(f[:, used].std(0), 1, atol=1e-3)
+    lr = LogisticRegression(C=report["penalty"], max_iter=2000).fit(f, train.y.numpy())
+    ours = split_logits(model.partner, val)
+    expected = torch.from_numpy(lr.decision_function(model.partner.matrix(val))).float()
+    if classes > 2:  # softmax logits are defined up to a constant per row
+        ours = ours - ours.mean(1, keepdim=True)
+        expected = expected - expected.mean(1, keepdim=True)
+    assert torch.allclose(ours, expected, atol=1e-3)
+    pred = (ours > 0).long() if classes == 2 else ours.argmax(1)
+    assert (pred == val.y).float().mean() >= 0.9  # frequency is what kernels see
+
+
+def test_each_kernel_sums_a_random_subset_of_channels_and_members_differ():
+    train = _waves(40, seed=3, channels=12)
+    picks = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = build_model(_cfg(channels=12))
+        model.partner.prepare(train)
+        ch = model.partner.channels
+        assert set(ch.unique().tolist()) == {0.0, 1.0}
+        per_kernel = ch.sum(-1)
+        assert per_kernel.min() >= 1 and per_kernel.max() <= 9
+        assert len(per_kernel.unique()) > 1  # MiniRocket's multivariate form: 1 to 9 of them
+        picks.append(model.partner.thresholds.clone())
+    assert not torch.equal(*picks)
+
+
+@pytest.mark.parametrize("name", ["alstm_fcn", "bilstm_attention"])
+def test_a_series_alone_equals_it_padded_beside_longer_ones(name):
+    train, val = _waves(40, seed=4), _waves(20, seed=5)
+    torch.manual_seed(0)
+    model = build_model(_cfg(name))
+    fit_partner(model, train, val)
+    set_mix(model.partner, 0.5)
+    model.eval()
+    batch = model(val.x, val.lengths)
+    for i in range(len(val)):
+        n = int(val.lengths[i])
+        alone = model(val.x[i : i + 1, :n], val.lengths[i : i + 1])
+        assert torch.allclose(alone, batch[i : i + 1], atol=1e-5)
+    mixed = model.partner.combine(torch.zeros(len(val)), val.x, val.lengths)
+    assert not torch.allclose(mixed, torch.zeros(len(val)))  # the partner really takes part
+
+
+def test_saved_and_exported_models_keep_the_mixed_partner(tmp_path):
+    train, val = _waves(40, seed=6, channels=2, classes=3), _waves(21, seed=7, channels=2,
+                                                                    classes=3)  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model(_cfg(channels=2, classes=3))
+    fit_partner(model, train, val)
+    set_mix(model.partner, 0.3)
+    model.eval()
+    save_model(tmp_path / "m", model, label_map=["a", "b", "c"])
+    loaded, _ = load_model(tmp_path / "m")
+    assert loaded.partner.active and torch.equal(loaded.partner.channels, model.partner.channels)
+    assert torch.equal(loaded(val.x, val.lengths), model(val.x, val.lengths))
+    example = next(iter(Batches(val, batch_size=4)))
+    path = export_onnx(model, tmp_path / "model.onnx", example=example)
+    assert parity_check(model, path, Batches(val, batch_size=7)) <= 1e-4
+
+
+def test_a_refit_draws_its_tables_from_train_and_val_with_the_first_fits_choices():
+    train, val = _waves(40, seed=8), _waves(20, seed=9)
+    torch.manual_seed(3)
+    first = build_model(_cfg())
+    report = {**fit_partner(first, train, val), "mix": 0.4}
+    torch.manual_seed(3)
+    again = build_model(_cfg())
+    refit_partner(again, SequenceData.concat(train, val), report)
+    assert float(again.partner.mix) == pytest.approx(0.4) and again.partner.active
+    both = SequenceData.concat(train, val).x
+    assert torch.equal(again.partner.channels, first.partner.channels)  # the same draws ...
+    assert not torch.equal(again.partner.center, first.partner.center)  # ... on more series
+    assert again.partner.center.shape == (KERNELS * PER_KERNEL,) and len(both) == 60
+
+
+def test_auto_and_the_encode_stage_give_series_classifiers_the_partner(tmp_path):
+    import polars as pl
+
+    from attnlib.encoding import EncodeOptions, encode_sequences
+
+    p = DataProfile("classify", "numeric", n_train=60, mean_length=30.0, max_length=40,
+                    n_targets=60)  # fmt: skip
+    out, made = resolve_train(p, {"linear_base": "auto"}, ("alstm_fcn",))
+    assert out["linear_base"] is True and "MiniRocket" in made[0].why
+    n = 24
+    raw = pl.DataFrame({"id": [str(i) for i in range(n)],
+                        "values": [[[float(j)] for j in range(10 + 3 * i)] for i in range(n)],
+                        "label": ["a", "b"] * (n // 2),
+                        "split": ["train"] * 16 + ["test"] * 8})  # fmt: skip
+    frame, meta = encode_sequences(raw, "numeric", EncodeOptions(val=0.25), task="classify",
+                                   labelled=True, source=tmp_path / "f.parquet")  # fmt: skip
+    train = frame.filter(pl.col("split") == "train")
+    assert len(train) == 12  # the validation share carved from the shipped train rows
+    assert meta["model_fields"]["kernel_length"] == int(train["values"].list.len().median())
