@@ -18,7 +18,7 @@ from attnlib.data import Batches, SequenceData
 from attnlib.io import write_json_atomic
 from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.models.linear_base import fit_linear_base, refit_linear_base
-from attnlib.models.partner import fit_partner, mix_partner, refit_partner
+from attnlib.models.partner import fit_partner, mix_again, mix_partner, refit_partner
 from attnlib.runtime import resolve_device
 from attnlib.tasks import get_task
 from attnlib.train import Callback, History, evaluate_loss, fit, seed_everything
@@ -65,7 +65,8 @@ def build_and_fit(
         model, batches, Batches(val, VAL_BATCH), train_cfg, loss_fn=loss_fn(model_cfg, train_cfg),
         val_loss_fn=plain, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
-    hist.linear_base = {**base, **mix_partner(model, val)}
+    # select: train (a few series) chose nothing on val, nor does the partner's weight
+    hist.linear_base = {**base, **mix_partner(model, val, equal=train_cfg.select == "train")}
     if hist.linear_base.get("mix"):  # the model's own validation loss, as an ensemble's is
         hist.best_val_loss = hist.linear_base["mixed_val_loss"]
     if train_cfg.refit:
@@ -121,7 +122,7 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
     model = build_model(model_cfg)
     both = both if both is not None else SequenceData.concat(train, val)
     refit_linear_base(model, both, (base or {}).get("penalty"))  # the first fit's choice
-    refit_partner(model, both, base or {})
+    refit_partner(model, both, base or {})  # its weight is set once the network is trained
     batches = Batches(
         both, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket, seed=train_cfg.seed
     )
@@ -129,7 +130,7 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
     val_b, loss = Batches(val, VAL_BATCH), loss_fn(model_cfg, train_cfg)
     if train_cfg.select == "train":
         fit(model, batches, val_b, cfg, loss_fn=loss, max_epochs=epochs)
-        return model
+        return mix_again(model, base or {})
 
     def stop(epoch: int, logs: dict) -> None:
         if epoch + 1 >= epochs:
@@ -139,7 +140,7 @@ def refit(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,
         fit(model, batches, val_b, cfg, loss_fn=loss, callbacks=[stop])
     except _Enough:
         pass
-    return model
+    return mix_again(model, base or {})
 
 
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, files: Iterable[Path]) -> str:

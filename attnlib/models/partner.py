@@ -27,6 +27,10 @@ from attnlib.models.mixture import mixture_logits
 from attnlib.tasks import get_task
 
 MIXES = tuple(k / 10 for k in range(10))  # the partner's weights tried: 0, 0.1, ..., 0.9
+# The weight where validation cannot choose (train.select: train, a few series): a network
+# fitted to the last series scores a loss of ~0 on the dozen it holds out, so any weight
+# looks worse than 0. Half and half is model averaging's prior of two families.
+EQUAL = 0.5
 ROWS = 512  # sequences per chunk when the features of a whole split are computed
 
 
@@ -164,11 +168,13 @@ def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dic
 
 
 @torch.no_grad()
-def mix_partner(model: nn.Module, val: SequenceData) -> dict:
+def mix_partner(model: nn.Module, val: SequenceData, equal: bool = False) -> dict:
     """Set the partner's weight to the one of :data:`MIXES` with the lowest validation loss
-    of the mixed model (``model`` as trained, the network's weights unchanged).
+    of the mixed model (``model`` as trained, the network's weights unchanged); with
+    ``equal`` (the validation split cannot choose) to :data:`EQUAL`.
 
-    Returns ``{"mix", "network_val_loss", "mixed_val_loss"}``, or ``{}`` without a partner.
+    Returns ``{"mix", "network_val_loss", "mixed_val_loss"}`` (and ``"mix_rule"`` with
+    ``equal``), or ``{}`` without a partner.
     """
     partner = getattr(model, "partner", None)
     if partner is None or not partner.fitted():  # fit_partner found one class
@@ -184,10 +190,11 @@ def mix_partner(model: nn.Module, val: SequenceData) -> dict:
         log_w = torch.log(torch.tensor([1 - w, w]))
         losses[w] = float(nll(mixture_logits(torch.stack([z_net, z_part]), log_w,
                                              partner.binary), y))  # fmt: skip
-    best = min(MIXES, key=losses.get)
+    best = EQUAL if equal else min(MIXES, key=losses.get)
     set_mix(partner, best)
+    rule = {"mix_rule": "equal: a validation split of a few series cannot choose"} if equal else {}
     return {"mix": best, "network_val_loss": round(losses[0.0], 6),
-            "mixed_val_loss": round(losses[best], 6)}  # fmt: skip
+            "mixed_val_loss": round(losses[best], 6), **rule}  # fmt: skip
 
 
 def set_mix(partner: Partner, weight: float) -> None:
@@ -197,11 +204,20 @@ def set_mix(partner: Partner, weight: float) -> None:
 
 @torch.no_grad()
 def refit_partner(model: nn.Module, both: SequenceData, first: dict) -> None:
-    """A refit's partner: the first fit's penalty and weight (``first``, its report),
-    its tables and regression fitted on ``both`` (train + val)."""
+    """A refit's partner before its network trains: the first fit's penalty (``first``, its
+    report), its tables and regression fitted on ``both`` (train + val); its weight stays 0
+    (:func:`mix_again`), so the refit's epochs evaluate the network alone, as the first
+    fit's did (a series' kernel features per epoch would cost more than its training)."""
     partner = getattr(model, "partner", None)
     if partner is None or not first.get("penalty"):
         return
     partner.prepare(both)
     install(partner, *_fit(partner, both, first["penalty"]))
-    set_mix(partner, first.get("mix", 0.0))
+
+
+def mix_again(model: nn.Module, first: dict) -> nn.Module:
+    """A refitted model with its partner's weight the first fit chose (``first``)."""
+    partner = getattr(model, "partner", None)
+    if partner is not None and first.get("penalty"):
+        set_mix(partner, first.get("mix", 0.0))
+    return model

@@ -13,7 +13,7 @@ from attnlib.data import Batches, SequenceData
 from attnlib.export import export_onnx, parity_check
 from attnlib.models import build_model
 from attnlib.models.kernel_partner import KERNELS, PENALTIES, PER_KERNEL, plan
-from attnlib.models.partner import fit_partner, refit_partner, set_mix, split_logits
+from attnlib.models.partner import fit_partner, mix_again, refit_partner, set_mix, split_logits
 from attnlib.persistence import load_model, save_model
 
 TINY = dict(hidden_dim=4, fcn_filters=(4, 4, 4), embedding_dim=4)
@@ -137,7 +137,9 @@ def test_a_refit_draws_its_tables_from_train_and_val_with_the_first_fits_choices
     torch.manual_seed(3)
     again = build_model(_cfg())
     refit_partner(again, SequenceData.concat(train, val), report)
-    assert float(again.partner.mix) == pytest.approx(0.4) and again.partner.active
+    assert not again.partner.active  # the refit's network trains and is evaluated alone ...
+    mix_again(again, report)
+    assert float(again.partner.mix) == pytest.approx(0.4) and again.partner.active  # ... then
     both = SequenceData.concat(train, val).x
     assert torch.equal(again.partner.channels, first.partner.channels)  # the same draws ...
     assert not torch.equal(again.partner.center, first.partner.center)  # ... on more series
@@ -163,3 +165,22 @@ def test_auto_and_the_encode_stage_give_series_classifiers_the_partner(tmp_path)
     train = frame.filter(pl.col("split") == "train")
     assert len(train) == 12  # the validation share carved from the shipped train rows
     assert meta["model_fields"]["kernel_length"] == int(train["values"].list.len().median())
+
+
+@pytest.mark.parametrize("select", ["val", "train"])
+def test_the_weight_is_chosen_on_validation_unless_it_holds_a_few_series(select):
+    from attnlib.config import TrainConfig
+    from attnlib.fitting import build_and_fit
+    from attnlib.models.partner import EQUAL, MIXES
+
+    train, val = _waves(40, seed=10), _waves(12, seed=11)
+    tc = TrainConfig(batch_size=8, lr=1e-2, epochs=2, patience=2, select=select,
+                     refit=select == "train", progress=False)  # fmt: skip
+    model, hist = build_and_fit(_cfg(), tc, train, val)
+    report = hist.linear_base
+    if select == "train":
+        assert report["mix"] == EQUAL and "few series" in report["mix_rule"]
+    else:
+        assert report["mix"] in MIXES and "mix_rule" not in report
+        assert report["mixed_val_loss"] <= report["network_val_loss"]
+    assert float(model.partner.mix) == pytest.approx(report["mix"])

@@ -168,13 +168,20 @@ def test_linear_base_needs_a_forecast_window():
         _cfg(lookback=0)
 
 
-def test_auto_turns_it_on_for_forecasting_only():
-    for task, kind, on in (("forecast", "numeric", True), ("classify", "numeric", False),
+def test_auto_turns_it_on_for_forecasting_and_a_series_classifier_gets_a_partner_instead():
+    from attnlib.config import ModelConfig
+    from attnlib.models import build_model
+
+    for task, kind, on in (("forecast", "numeric", True), ("classify", "numeric", True),
                            ("next_state", "tokens", False)):  # fmt: skip
         p = DataProfile(task, kind, n_train=200, mean_length=24.0, max_length=24, n_targets=200)
         out, made = resolve_train(p, {"linear_base": "auto"}, ("lstm_attention",))
         assert out["linear_base"] is on
         assert [c.key for c in made] == ["linear_base"] and made[0].why
+    series = build_model(ModelConfig(name="alstm_fcn", task="classify", input_kind="numeric",
+                                     input_dim=1,
+                                     linear_base=True, kernel_length=24))  # fmt: skip
+    assert series.linear_base is None and series.partner is not None
 
 
 def test_a_config_without_a_window_length_is_refused_by_name():
