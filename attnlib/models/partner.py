@@ -28,8 +28,8 @@ from attnlib.tasks import get_task
 
 MIXES = tuple(k / 10 for k in range(10))  # the partner's weights tried: 0, 0.1, ..., 0.9
 # The weight where validation cannot choose (train.select: train, a few series): a network
-# fitted to the last series scores a loss of ~0 on the dozen it holds out, so any weight
-# looks worse than 0. Half and half is model averaging's prior of two families.
+# fitted to the last series scores a loss of ~0 on the dozen it holds out, and the weight
+# chosen there is noise. Half and half is model averaging's prior of two families.
 EQUAL = 0.5
 ROWS = 512  # sequences per chunk when the features of a whole split are computed
 
