@@ -113,7 +113,7 @@ class KernelPartner(Partner):
         return z.squeeze(-1) if self.binary else z
 
     @torch.no_grad()
-    def prepare(self, train: SequenceData) -> None:
+    def prepare(self, train: SequenceData) -> np.ndarray:
         """Channels, thresholds and standardisation from ``train``, drawn from a generator
         seeded by torch's seed (an ensemble's members differ; the network's draws do not
         move)."""
@@ -136,10 +136,11 @@ class KernelPartner(Partner):
             start += q
         self.center.zero_()
         self.scale.fill_(1.0)
-        raw = torch.from_numpy(self.matrix(train))
+        raw = torch.from_numpy(self.matrix(train))  # float64, before standardising
         self.center.copy_(raw.mean(0))
         std = raw.std(0, unbiased=False)
         self.scale.copy_(torch.where(std > 1e-8, std, torch.ones_like(std)))
+        return ((raw.float() - self.center) / self.scale).double().numpy()  # as features()
 
     def matrix(self, data: SequenceData) -> np.ndarray:
         dev = self.weight.device

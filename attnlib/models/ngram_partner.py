@@ -95,8 +95,9 @@ class NgramPartner(Partner):
         z = (v.unsqueeze(-1) * self.weight[g]).sum(1) + self.bias  # (B, O)
         return z.squeeze(-1) if self.binary else z
 
-    def prepare(self, train: SequenceData) -> None:
+    def prepare(self, train: SequenceData):
         _set_idf(self, train)
+        return _matrix(self, train)
 
     def matrix(self, data: SequenceData):
         return _matrix(self, data)

@@ -41,7 +41,8 @@ class Partner(nn.Module):
     Its tables are buffers (saved with the model, never trained by the optimiser); ``mix``
     is the partner's weight in :meth:`combine` (0 until :func:`mix_partner` sets it).
     Subclasses give ``penalties`` (scikit-learn's C, tried strongest first), :meth:`prepare`
-    (the tables read from the training split), :meth:`matrix` and ``forward``.
+    (the tables read from the training split, returning its features), :meth:`matrix` and
+    ``forward``.
     """
 
     penalties: tuple[float, ...] = ()
@@ -66,8 +67,9 @@ class Partner(nn.Module):
     def fitted(self) -> bool:
         return bool(self.weight.any() or self.bias.any())
 
-    def prepare(self, train: SequenceData) -> None:
-        """Set the feature tables that come from the training split (before a regression)."""
+    def prepare(self, train: SequenceData):
+        """Set the feature tables that come from the training split (before a regression);
+        returns its features as :meth:`matrix` would."""
         raise NotImplementedError
 
     def matrix(self, data: SequenceData):
@@ -152,8 +154,7 @@ def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dic
     if len(torch.unique(train.y)) < 2:
         return {"penalty": None, "why": "one class in the training data: no partner"}
     t0, nll = time.perf_counter(), _plain_loss(model)
-    partner.prepare(train)
-    x, best = partner.matrix(train), None
+    x, best = partner.prepare(train), None
     for c in partner.penalties:  # weakest penalty last, and the slowest fit: stop at a rise
         fitted = _fit(partner, train, c, x)
         install(partner, *fitted)
@@ -211,8 +212,7 @@ def refit_partner(model: nn.Module, both: SequenceData, first: dict) -> None:
     partner = getattr(model, "partner", None)
     if partner is None or not first.get("penalty"):
         return
-    partner.prepare(both)
-    install(partner, *_fit(partner, both, first["penalty"]))
+    install(partner, *_fit(partner, both, first["penalty"], partner.prepare(both)))
 
 
 def mix_again(model: nn.Module, first: dict) -> nn.Module:

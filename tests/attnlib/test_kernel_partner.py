@@ -175,3 +175,9 @@ def test_the_weight_is_chosen_on_validation_unless_it_holds_a_few_series(select)
         assert report["mix"] in MIXES and "mix_rule" not in report
         assert report["mixed_val_loss"] <= report["network_val_loss"]
     assert float(model.partner.mix) == pytest.approx(report["mix"])
+
+
+def test_the_features_prepare_returns_are_those_the_model_computes():
+    train = _waves(30, seed=12, channels=2)
+    model = build_model(_cfg(channels=2))
+    assert np.array_equal(model.partner.prepare(train), model.partner.matrix(train))
