@@ -79,8 +79,10 @@ def _partner(meta: ModelMeta) -> str:
             + (f"1- to {order}-grams of characters" if order else "unigrams and bigrams")
             if cfg.ngram_partner else
             "logistic regression on random convolution-kernel features (MiniRocket)")  # fmt: skip
-    return (f" Its class probabilities are mixed with those of a {what}, at the weight "
-            f"validation chose ({weights}): the "
+    equal = all(r.get("linear_base", {}).get("mix_rule") for r in runs)
+    how = ("half and half (a validation split of a few series cannot choose the weight)"
+           if equal else f"the weight validation chose ({weights})")  # fmt: skip
+    return (f" Its class probabilities are mixed with those of a {what}, at {how}: the "
             "attention weights explain the network's share only.")  # fmt: skip
 
 

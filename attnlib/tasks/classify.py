@@ -96,7 +96,8 @@ class Classify(Task):
         return True, ("numeric series: a logistic regression on random convolution-kernel "
                       "features (MiniRocket), fitted first; its probabilities are mixed with "
                       "the network's at the weight with the lowest validation loss (0 drops "
-                      "it; README, Classification)")  # fmt: skip
+                      "it), half and half under train.select: train, where validation holds "
+                      "a few series (README, the kernel partner)")  # fmt: skip
 
     def build_head(self, cfg, dim: int) -> nn.Module:
         binary = cfg.num_classes == 2  # one logit, squeezed to (B,)

@@ -181,3 +181,21 @@ def test_the_features_prepare_returns_are_those_the_model_computes():
     train = _waves(30, seed=12, channels=2)
     model = build_model(_cfg(channels=2))
     assert np.array_equal(model.partner.prepare(train), model.partner.matrix(train))
+
+
+def test_the_model_card_says_whether_validation_chose_the_weight():
+    from attnlib.card import model_card
+    from attnlib.persistence import ModelMeta
+
+    chosen = {"linear_base": {"mix": 0.3}}
+    equal = {"members": [{"linear_base": {"mix": 0.5, "mix_rule": "equal: ..."}}] * 2}
+    lines = {}
+    for name, metrics in (("chosen", chosen), ("equal", equal)):
+        card = model_card(ModelMeta(_cfg(), metrics=metrics), data={}, eval_metrics={},
+                          export_metrics={})  # fmt: skip
+        lines[name] = card.split("## Model\n", 1)[1].splitlines()[0]
+    assert (
+        "random convolution-kernel features (MiniRocket), at the weight validation chose "
+        "(0.3)" in lines["chosen"]
+    )
+    assert "at half and half (a validation split of a few series" in lines["equal"]
