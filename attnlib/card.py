@@ -62,27 +62,33 @@ def model_card(meta: ModelMeta, *, data: dict, eval_metrics: dict, export_metric
 
 
 def _partner(meta: ModelMeta) -> str:
-    """The card's sentence on a classifier's partner (attnlib.models.partner)."""
+    """The card's sentence on a model's partner (attnlib.models.partner)."""
     cfg = meta.model_config
-    if not (cfg.ngram_partner or cfg.kernel_partner):
+    if not (cfg.ngram_partner or cfg.kernel_partner or cfg.kn_partner):
         return ""
     runs = meta.metrics.get("members") or [meta.metrics]
-    mixes = [r["linear_base"]["mix"] for r in runs if "mix" in r.get("linear_base", {})]
+    fits = [r["linear_base"] for r in runs if "mix" in r.get("linear_base", {})]
+    mixes = [f["mix"] for f in fits]
     if not mixes:
         return ""
-    kind = "n-gram" if cfg.ngram_partner else "kernel-feature"
+    kind = ("n-gram" if cfg.ngram_partner else "Kneser-Ney" if cfg.kn_partner
+            else "kernel-feature")  # fmt: skip
     if not any(mixes):
         return f" No {kind} partner: validation gave it weight 0."
     weights = ", ".join(f"{w:g}" for w in mixes) + ("; per member" if len(mixes) > 1 else "")
     order = cfg.ngram_order
+    orders = sorted({f["order"] for f in fits if "order" in f})
     what = ("TF-IDF logistic regression on "
             + (f"1- to {order}-grams of characters" if order else "unigrams and bigrams")
             if cfg.ngram_partner else
+            f"Kneser-Ney {'/'.join(map(str, orders))}-gram model of the training split"
+            if cfg.kn_partner else
             "logistic regression on random convolution-kernel features (MiniRocket)")  # fmt: skip
     equal = all(r.get("linear_base", {}).get("mix_rule") for r in runs)
     how = ("half and half (a validation split of a few series cannot choose the weight)"
            if equal else f"the weight validation chose ({weights})")  # fmt: skip
-    return (f" Its class probabilities are mixed with those of a {what}, at {how}: the "
+    probs = "next-state" if cfg.kn_partner else "class"
+    return (f" Its {probs} probabilities are mixed with those of a {what}, at {how}: the "
             "attention weights explain the network's share only.")  # fmt: skip
 
 

@@ -52,7 +52,8 @@ class ModelConfig(_Frozen):
     # 2018), fitted in closed form before training and fixed (attnlib/models/linear_base.py);
     # classify tokens: a logistic regression on n-grams whose probabilities are
     # mixed with the network's (attnlib/models/ngram_partner.py); classify series: the same
-    # on random convolution-kernel features (attnlib/models/kernel_partner.py)
+    # on random convolution-kernel features (attnlib/models/kernel_partner.py); next_state:
+    # a Kneser-Ney n-gram model mixed in the same way (attnlib/models/kn_partner.py)
     linear_base: bool = False
     # the n-gram partner of character tokens, from the encode stage: its highest n-gram order
     # and hashed rows (0 = words: unigrams and bigrams, rows from the vocabulary)
@@ -126,9 +127,9 @@ class ModelConfig(_Frozen):
             )
         if self.local_level and self.input_kind != "numeric":
             raise ValueError("local_level subtracts a window's last values: it needs numeric input")
-        partner_ok = self.task == tasks.CLASSIFY and (
-            self.input_kind == "tokens" or self.kernel_length > 0
-        )
+        partner_ok = (
+            self.task == tasks.CLASSIFY and (self.input_kind == "tokens" or self.kernel_length > 0)
+        ) or self.task == tasks.NEXT_STATE
         if (
             self.linear_base
             and not partner_ok
@@ -136,9 +137,10 @@ class ModelConfig(_Frozen):
         ):
             raise ValueError(
                 "linear_base is a linear term over the input window for task forecast (it "
-                "needs the window length from the encode stage) or a regression on n-grams or "
+                "needs the window length from the encode stage), a regression on n-grams or "
                 "kernel features for task classify (kernel features need the series length "
-                f"from the encode stage): not for task {self.task} with "
+                "from the encode stage) or a Kneser-Ney partner for task next_state: not for "
+                f"task {self.task} with "
                 f"{self.input_kind} input, lookback {self.lookback} (re-run the encode stage, "
                 "or set linear_base: false)"
             )
@@ -162,9 +164,13 @@ class ModelConfig(_Frozen):
 
     @property
     def ngram_partner(self) -> bool:
-        """``linear_base`` on token input: a classifier's n-gram partner (the validation
-        above allows it for classify only), not a forecast's linear base."""
-        return self.linear_base and self.input_kind == "tokens"
+        """``linear_base`` on token input to classify: a classifier's n-gram partner."""
+        return self.linear_base and self.input_kind == "tokens" and self.task == tasks.CLASSIFY
+
+    @property
+    def kn_partner(self) -> bool:
+        """``linear_base`` for next_state: the Kneser-Ney partner."""
+        return self.linear_base and self.task == tasks.NEXT_STATE
 
     @property
     def kernel_partner(self) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attnlib.baselines.ngram import BOS
 from attnlib.errors import ConfigError
 from attnlib.models.attention import AdditiveScorer
 from attnlib.models.heads import NextStateHead
@@ -55,6 +56,22 @@ class StreamStep(nn.Module):
         self.additive = isinstance(self.scorer, AdditiveScorer)
         self.num_layers, self.hidden = cfg.num_layers, cfg.hidden_dim
         self.cache_width = cfg.hidden_dim + (self.scorer.w_k.out_features if self.additive else 0)
+        # a Kneser-Ney partner in use reads the last order - 1 tokens (``recent``)
+        partner = getattr(model, "partner", None)
+        self.partner = partner if partner is not None and partner.active else None
+        self.recent_width = max(1, self.partner.n - 1) if self.partner is not None else 0
+
+    def initial_recent(self) -> torch.Tensor:
+        """``recent`` before the first token: (1, W) begin-of-sequence ids (-1), W = 0
+        without a partner."""
+        return torch.full((1, self.recent_width), BOS, device=self.head.out.weight.device)
+
+    def mixed(self, logits: torch.Tensor, recent: torch.Tensor) -> torch.Tensor:
+        """The head's logits (1, V) mixed with the partner's after ``recent`` (1, W), the
+        newest token last (as the full model mixes them; unchanged without a partner)."""
+        if self.partner is None:
+            return logits
+        return self.partner.mixed(logits, self.partner(recent)[:, -1])
 
     def initial_state(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(h, c, cache)`` before the first token: zeros (L, 1, H) and an empty (1, 0, K)."""
@@ -94,15 +111,19 @@ class StreamStep(nn.Module):
         z = torch.tanh(self.head.combine(torch.cat([context, top], dim=-1)))  # (1, D)
         return self.head.out(z), weights  # (1, V)
 
-    def forward(self, token, h, c, cache, length):
-        """The exported step: (token (1,), h, c (L, 1, H), cache (1, >=n, K), length (1,) = n)
-        -> (logits (1, V), h, c, cache (1, n + 1, K), length + 1). Rows past ``length``
+    def forward(self, token, h, c, cache, length, recent=None):
+        """The exported step: (token (1,), h, c (L, 1, H), cache (1, >=n, K), length (1,) = n
+        [, recent (1, W)]) -> (logits (1, V), h, c, cache (1, n + 1, K), length + 1
+        [, recent with the token appended and the oldest dropped]). Rows past ``length``
         of the incoming cache are ignored, so a caller may pass a larger buffer."""
         entry, top, h, c = self.advance(token, h, c)
         seen = torch.index_select(cache, 1, torch.arange(length[0]))  # (1, n, K)
         cache = torch.cat([seen, entry.unsqueeze(1)], dim=1)  # (1, n + 1, K)
         logits, _ = self.readout(top, cache)
-        return logits, h, c, cache, length + 1
+        if recent is None:
+            return logits, h, c, cache, length + 1
+        recent = torch.cat([recent[:, 1:], token.view(1, 1)], dim=1)
+        return self.mixed(logits, recent), h, c, cache, length + 1, recent
 
 
 class StreamingPredictor:
@@ -131,6 +152,7 @@ class StreamingPredictor:
         self.h, self.c, empty = self.step.initial_state()
         self._cache = empty.new_zeros(1, self._capacity, self.step.cache_width)
         self.length = 0
+        self.recent = self.step.initial_recent()
 
     @torch.no_grad()
     def push(self, token_id: int) -> torch.Tensor:
@@ -143,6 +165,9 @@ class StreamingPredictor:
         self.length += 1
         logits, weights = self.step.readout(top, self._cache[:, : self.length])
         self.weights = weights[0]
+        if self.step.partner is not None:
+            self.recent = torch.cat([self.recent[:, 1:], token.view(1, 1)], dim=1)
+            logits = self.step.mixed(logits, self.recent)
         return logits[0]
 
     def probs(self, token_id: int) -> torch.Tensor:

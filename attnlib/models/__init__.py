@@ -19,6 +19,7 @@ from attnlib.models.alstm_fcn import ALSTMFCN
 from attnlib.models.encoders import ConvFrontEnd, LSTMEncoder, length_mask, relative_to_last
 from attnlib.models.heads import shaped
 from attnlib.models.kernel_partner import kernel_partner
+from attnlib.models.kn_partner import kn_partner
 from attnlib.models.linear_base import linear_base
 from attnlib.models.ngram_partner import ngram_partner
 from attnlib.models.regularizers import LockedDropout
@@ -67,8 +68,9 @@ class AttentionLSTM(nn.Module):
         self.locked = LockedDropout(cfg.locked_dropout)
         self.head = get_task(cfg.task).build_head(cfg, self.encoder.out_dim)
         self.linear_base = linear_base(cfg)  # forecast: a fixed ridge forecast under the head
-        # classify: an n-gram (tokens) or kernel-feature (series) regression mixed in
-        self.partner = ngram_partner(cfg) or kernel_partner(cfg)
+        # mixed in: classify, an n-gram (tokens) or kernel-feature (series) regression;
+        # next_state, a Kneser-Ney model
+        self.partner = ngram_partner(cfg) or kernel_partner(cfg) or kn_partner(cfg)
         if cfg.tie_weights:  # next-state head's (V, E) output layer; the config checked E == D
             if not isinstance(self.input, nn.Embedding):
                 raise ConfigError("train.tie_weights needs a plain word embedding; the input "

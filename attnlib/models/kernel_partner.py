@@ -34,7 +34,7 @@ from torch import nn
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
 from attnlib.models.encoders import length_mask
-from attnlib.models.partner import ROWS, Partner
+from attnlib.models.partner import ROWS, RegressionPartner
 
 WIDTH = 9  # kernel length
 KERNELS = len(list(itertools.combinations(range(WIDTH), 3)))  # 84: where the three 2s sit
@@ -64,7 +64,7 @@ def _kernels() -> torch.Tensor:
     return w  # (K, 9)
 
 
-class KernelPartner(Partner):
+class KernelPartner(RegressionPartner):
     """(B, T, C) series and (B,) lengths -> (B,) binary or (B, K) logits of the regression.
 
     Buffers: ``channels`` (dilations, K, C) which channels each kernel sums, ``thresholds``

@@ -56,8 +56,9 @@ class LinearBase(nn.Module):
 
 def linear_base(cfg: ModelConfig) -> LinearBase | None:
     """The model's linear base if its config asks for one (``linear_base`` with numeric
-    input: a forecast's; a classifier's is its n-gram or kernel partner), else None."""
-    partner = cfg.ngram_partner or cfg.kernel_partner
+    input: a forecast's; a classifier's is its n-gram or kernel partner, a next-state
+    model's its Kneser-Ney partner), else None."""
+    partner = cfg.ngram_partner or cfg.kernel_partner or cfg.kn_partner
     return LinearBase(cfg) if cfg.linear_base and not partner else None
 
 

@@ -30,7 +30,7 @@ import torch
 
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
-from attnlib.models.partner import ROWS, Partner
+from attnlib.models.partner import ROWS, RegressionPartner
 
 PENALTIES = (2.0, 8.0, 32.0, 128.0)  # scikit-learn's C (inverse penalty) tried on validation
 PRIME = 1_000_003  # bigram (a, b) -> bucket (a * PRIME + b) mod buckets
@@ -60,7 +60,7 @@ def partner_fields(train_tokens: list[list[str]], chars: bool) -> dict:
     return {"ngram_order": CHAR_ORDER, "ngram_buckets": _power_of_two(2 * len(distinct))}
 
 
-class NgramPartner(Partner):
+class NgramPartner(RegressionPartner):
     """(B, T) token ids and (B,) lengths -> (B,) binary or (B, K) logits of the regression."""
 
     penalties = PENALTIES

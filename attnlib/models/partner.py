@@ -1,16 +1,18 @@
-"""A classifier's fixed partner: a logistic regression on features of the input, fitted
-before the network trains, whose probabilities are mixed with the network's after it.
+"""A model's fixed partner, fitted before the network trains, whose probabilities are
+mixed with the network's after it.
 
-A partner supplies the features (:class:`Partner` subclasses: n-grams of tokens,
-:mod:`attnlib.models.ngram_partner`; random convolution kernels over numeric series,
-:mod:`attnlib.models.kernel_partner`); fitting and mixing are the same for both:
-scikit-learn's ``LogisticRegression`` (L-BFGS) on the training split, its penalty the one of
-the partner's ``penalties`` with the lowest validation loss (:func:`fit_partner`); the
-network then trains as it would alone (in training mode the model is the network only);
-after it the mixing weight ``w`` of :data:`MIXES` with the lowest validation loss of
-``(1 - w) p_net + w p_partner`` is kept (:func:`mix_partner`; 0 drops the partner, and the
-model is the network alone). Forward computes the features with the same code the fit
-read them from, so the torch model (and its ONNX graph) reproduces the fitted regression.
+The partners (:class:`Partner` subclasses): for classifiers a logistic regression
+(:class:`RegressionPartner`) on n-grams of tokens (:mod:`attnlib.models.ngram_partner`) or
+on random convolution kernels over numeric series (:mod:`attnlib.models.kernel_partner`):
+scikit-learn's ``LogisticRegression`` (L-BFGS) on the training split, its penalty the one
+of the partner's ``penalties`` with the lowest validation loss; for next-state models the
+Kneser-Ney n-gram model of the training split (:mod:`attnlib.models.kn_partner`), its order
+chosen on validation. The network then trains as it would alone (in training mode the
+model is the network only); after it the mixing weight ``w`` of :data:`MIXES` with the
+lowest validation loss of ``(1 - w) p_net + w p_partner`` is kept (:func:`mix_partner`; 0
+drops the partner, and the model is the network alone). Forward computes the partner's
+output with the same code the fit read it from, so the torch model (and its ONNX graph)
+reproduces the fitted partner.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import torch
 from torch import nn
 
 from attnlib.config import ModelConfig
-from attnlib.data import SequenceData
+from attnlib.data import Batches, SequenceData
 from attnlib.models.mixture import mixture_logits
 from attnlib.tasks import get_task
+from attnlib.vocab import PAD_ID
 
 MIXES = tuple(k / 10 for k in range(10))  # the partner's weights tried: 0, 0.1, ..., 0.9
 # The weight where validation cannot choose (train.select: train, a few series): a network
@@ -35,24 +38,17 @@ ROWS = 512  # sequences per chunk when the features of a whole split are compute
 
 
 class Partner(nn.Module):
-    """(B, T[, C]) input and (B,) lengths -> (B,) binary or (B, K) logits of the regression
-    on ``features`` rows of features.
+    """A fixed model whose probabilities are mixed with the network's: ``forward`` gives its
+    logits (or log-probabilities) shaped as the network's output.
 
-    Its tables are buffers (saved with the model, never trained by the optimiser); ``mix``
-    is the partner's weight in :meth:`combine` (0 until :func:`mix_partner` sets it).
-    Subclasses give ``penalties`` (scikit-learn's C, tried strongest first), :meth:`prepare`
-    (the tables read from the training split, returning its features), :meth:`matrix` and
-    ``forward``.
+    ``mix`` is the partner's weight in :meth:`combine` (0 until :func:`mix_partner` sets
+    it). Subclasses give ``forward``, :meth:`fitted`, :meth:`fit` (its tables from the
+    training split, returning its report) and :meth:`refit`.
     """
 
-    penalties: tuple[float, ...] = ()
-
-    def __init__(self, cfg: ModelConfig, features: int):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.binary = cfg.num_classes == 2
-        out = 1 if self.binary else cfg.num_classes
-        self.register_buffer("weight", torch.zeros(features, out))
-        self.register_buffer("bias", torch.zeros(out))
         self.register_buffer("mix", torch.zeros(()))
         self.active = False  # mix > 0, kept as a Python bool: the graph has no branch on it
         self.register_load_state_dict_post_hook(Partner._loaded)
@@ -63,6 +59,51 @@ class Partner(nn.Module):
 
     def _loaded(self, _incompatible_keys) -> None:
         self.sync()
+
+    def fitted(self) -> bool:
+        raise NotImplementedError
+
+    def fit(self, train: SequenceData, val: SequenceData, nll) -> dict:
+        """Fit on ``train`` (``val`` and the loss ``nll`` choose its setting); the report."""
+        raise NotImplementedError
+
+    def refit(self, both: SequenceData, first: dict) -> None:
+        """Fit again on ``both`` (train + val) with the setting ``first`` (the report) chose."""
+        raise NotImplementedError
+
+    def combine(self, y: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The network's logits ``y`` mixed with the partner's at weight ``mix`` (evaluation
+        only: in training, and with ``mix`` 0, ``y`` unchanged)."""
+        if self.training or not self.active:
+            return y
+        return self.mixed(y, self(x, lengths))
+
+    def mixed(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``y`` mixed with the partner's output ``z`` for the same rows (as :meth:`combine`)."""
+        if self.training or not self.active:
+            return y
+        both = torch.stack([y, z.to(y.dtype)])
+        log_w = torch.stack([torch.log1p(-self.mix), torch.log(self.mix)]).to(y.dtype)
+        return mixture_logits(both, log_w, self.binary)
+
+
+class RegressionPartner(Partner):
+    """(B, T[, C]) input and (B,) lengths -> (B,) binary or (B, K) logits of a logistic
+    regression on ``features`` rows of features.
+
+    Its tables are buffers (saved with the model, never trained by the optimiser).
+    Subclasses give ``penalties`` (scikit-learn's C, tried strongest first), :meth:`prepare`
+    (the tables read from the training split, returning its features), :meth:`matrix` and
+    ``forward``.
+    """
+
+    penalties: tuple[float, ...] = ()
+
+    def __init__(self, cfg: ModelConfig, features: int):
+        super().__init__(cfg)
+        out = 1 if self.binary else cfg.num_classes
+        self.register_buffer("weight", torch.zeros(features, out))
+        self.register_buffer("bias", torch.zeros(out))
 
     def fitted(self) -> bool:
         return bool(self.weight.any() or self.bias.any())
@@ -76,14 +117,29 @@ class Partner(nn.Module):
         """The split's features, (n, F): a scipy CSR matrix or a NumPy array."""
         raise NotImplementedError
 
-    def combine(self, y: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """The network's logits ``y`` mixed with the partner's at weight ``mix`` (evaluation
-        only: in training, and with ``mix`` 0, ``y`` unchanged)."""
-        if self.training or not self.active:
-            return y
-        both = torch.stack([y, self(x, lengths).to(y.dtype)])
-        log_w = torch.stack([torch.log1p(-self.mix), torch.log(self.mix)]).to(y.dtype)
-        return mixture_logits(both, log_w, self.binary)
+    def fit(self, train: SequenceData, val: SequenceData, nll) -> dict:
+        """The regression on ``train``, its penalty the one of ``penalties`` with the lowest
+        ``nll`` on ``val`` (the sweep stops where the loss first rises: on 37 surname
+        nationalities the n-gram fits took 47, 62 and 80 s, the loss fell, then rose).
+        ``{"penalty": None, "why"}`` when the training split holds one class (nothing to
+        regress; the partner stays unused)."""
+        if len(torch.unique(train.y)) < 2:
+            return {"penalty": None, "why": "one class in the training data: no partner"}
+        x, best = self.prepare(train), None
+        for c in self.penalties:  # weakest penalty last, and the slowest fit: stop at a rise
+            fitted = _fit(self, train, c, x)
+            install(self, *fitted)
+            loss = float(nll(split_logits(self, val), val.y))
+            if best is not None and loss >= best[0]:
+                break
+            best = (loss, c, fitted)
+        loss, c, fitted = best
+        install(self, *fitted)
+        return {"penalty": c, "partner_val_loss": round(loss, 6)}
+
+    def refit(self, both: SequenceData, first: dict) -> None:
+        if first.get("penalty"):
+            install(self, *_fit(self, both, first["penalty"], self.prepare(both)))
 
 
 def regression(x, y: np.ndarray, penalty: float, outputs: int):
@@ -138,34 +194,22 @@ def _fit(partner: Partner, data: SequenceData, penalty: float, x=None) -> tuple:
 
 @torch.no_grad()
 def fit_partner(model: nn.Module, train: SequenceData, val: SequenceData) -> dict:
-    """Fit ``model``'s partner on ``train`` (its tables and regression), its penalty the one
-    with the lowest loss on ``val`` (the sweep of the partner's ``penalties`` stops where
-    the loss first rises: on 37 surname nationalities the n-gram fits took 47, 62 and 80 s,
-    the loss fell, then rose); the mixing weight stays 0 until :func:`mix_partner`.
+    """Fit ``model``'s partner on ``train``, its setting chosen on ``val``
+    (:meth:`Partner.fit`); the mixing weight stays 0 until :func:`mix_partner`.
 
-    Returns ``{"penalty", "partner_val_loss", "partner_seconds"}`` (scikit-learn's C, the
-    partner's own validation loss and the fit's wall time); ``{"penalty": None, "why"}``
-    when the training split holds one class
-    (nothing to regress; the partner stays unused); ``{}`` for a model without a partner.
+    Returns the partner's report (a regression's ``penalty``, a Kneser-Ney model's
+    ``order``; ``partner_val_loss``, its own validation loss) with ``partner_seconds``, the
+    fit's wall time; ``{"penalty": None, "why"}`` when there is nothing to fit; ``{}`` for
+    a model without a partner.
     """
     partner = getattr(model, "partner", None)
     if partner is None:
         return {}
-    if len(torch.unique(train.y)) < 2:
-        return {"penalty": None, "why": "one class in the training data: no partner"}
-    t0, nll = time.perf_counter(), _plain_loss(model)
-    x, best = partner.prepare(train), None
-    for c in partner.penalties:  # weakest penalty last, and the slowest fit: stop at a rise
-        fitted = _fit(partner, train, c, x)
-        install(partner, *fitted)
-        loss = float(nll(split_logits(partner, val), val.y))
-        if best is not None and loss >= best[0]:
-            break
-        best = (loss, c, fitted)
-    loss, c, fitted = best
-    install(partner, *fitted)
-    return {"penalty": c, "partner_val_loss": round(loss, 6),
-            "partner_seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
+    t0 = time.perf_counter()
+    report = partner.fit(train, val, _plain_loss(model))
+    if "why" in report:
+        return report
+    return {**report, "partner_seconds": round(time.perf_counter() - t0, 2)}
 
 
 @torch.no_grad()
@@ -180,12 +224,8 @@ def mix_partner(model: nn.Module, val: SequenceData, equal: bool = False) -> dic
     partner = getattr(model, "partner", None)
     if partner is None or not partner.fitted():  # fit_partner found one class
         return {}
-    from attnlib.evaluate import predict
-
     set_mix(partner, 0.0)
-    outputs, targets, _ = predict(model, val)  # eval mode, mix 0: the network alone
-    z_net, y = torch.cat(outputs).float(), torch.cat(targets)
-    z_part = split_logits(partner, val).float()  # predict keeps the split's order too
+    z_net, z_part, y = _val_outputs(model, partner, val)
     losses, nll = {}, _plain_loss(model)
     for w in MIXES:
         log_w = torch.log(torch.tensor([1 - w, w]))
@@ -196,6 +236,25 @@ def mix_partner(model: nn.Module, val: SequenceData, equal: bool = False) -> dic
     rule = {"mix_rule": "equal: a validation split of a few series cannot choose"} if equal else {}
     return {"mix": best, "network_val_loss": round(losses[0.0], 6),
             "mixed_val_loss": round(losses[best], 6), **rule}  # fmt: skip
+
+
+def _val_outputs(model: nn.Module, partner: Partner, val: SequenceData):
+    """(network's outputs, partner's, targets) on ``val`` in eval mode with the partner's
+    weight 0 (the network alone), one row per prediction: a next-state model's real
+    positions (its outputs are per step, (B, T, V), and batches differ in T)."""
+    model.eval()
+    nets, parts, ys = [], [], []
+    dev = partner.mix.device
+    for b in Batches(val, ROWS):  # in order
+        x, n = b.x.to(dev), b.lengths.to(dev)
+        z, p, y = model(x, n).float().cpu(), partner(x, n).float().cpu(), b.y
+        if z.dim() == 3:
+            keep = y != PAD_ID
+            z, p, y = z[keep], p[keep], y[keep]
+        nets.append(z)
+        parts.append(p)
+        ys.append(y)
+    return torch.cat(nets), torch.cat(parts), torch.cat(ys)
 
 
 def set_mix(partner: Partner, weight: float) -> None:
@@ -210,14 +269,13 @@ def refit_partner(model: nn.Module, both: SequenceData, first: dict) -> None:
     (:func:`mix_again`), so the refit's epochs evaluate the network alone, as the first
     fit's did (a series' kernel features per epoch would cost more than its training)."""
     partner = getattr(model, "partner", None)
-    if partner is None or not first.get("penalty"):
-        return
-    install(partner, *_fit(partner, both, first["penalty"], partner.prepare(both)))
+    if partner is not None:
+        partner.refit(both, first)
 
 
 def mix_again(model: nn.Module, first: dict) -> nn.Module:
     """A refitted model with its partner's weight the first fit chose (``first``)."""
     partner = getattr(model, "partner", None)
-    if partner is not None and first.get("penalty"):
+    if partner is not None and partner.fitted():
         set_mix(partner, first.get("mix", 0.0))
     return model

@@ -86,6 +86,12 @@ class NextState(Task):
             "next-state prediction must not see the next token: the one-directional LSTM"
         )
 
+    def default_linear_base(self, profile) -> tuple[bool, str]:
+        return True, ("next-state prediction: the training split's Kneser-Ney model, its "
+                      "order chosen on validation; its probabilities are mixed with the "
+                      "network's at the weight with the lowest validation loss (0 drops it; "
+                      "README, the Kneser-Ney partner)")  # fmt: skip
+
     def build_head(self, cfg, dim: int) -> nn.Module:
         return NextStateHead(dim, cfg.vocab_size, cfg.attention, cfg.dropout)
 

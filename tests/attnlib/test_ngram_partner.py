@@ -196,17 +196,18 @@ def test_character_tokens_get_higher_orders_and_rows_from_the_data():
     assert partner_fields(many, chars=True)["ngram_buckets"] == 8192  # 676 * 4 + 81 = 2,785
 
 
-def test_auto_gives_classifiers_a_partner_and_next_state_none():
+def test_auto_gives_classifiers_a_partner_and_forecasts_a_base():
     for task, kind, on in (("classify", "tokens", True), ("classify", "numeric", True),
-                           ("next_state", "tokens", False)):  # fmt: skip
+                           ("next_state", "tokens", True)):  # fmt: skip
         p = DataProfile(task, kind, n_train=600, mean_length=12.0, max_length=30, n_targets=600)
         out, made = resolve_train(p, {"linear_base": "auto"}, ("bilstm_attention",))
         assert out["linear_base"] is on and made[0].why
 
 
-def test_a_next_state_model_refuses_it_by_name():
-    with pytest.raises(ValueError, match="linear_base.*kernel features for task classify"):
-        ModelConfig(name="lstm_attention", task="next_state", vocab_size=V, linear_base=True)
+def test_a_next_state_model_gets_a_kneser_ney_partner_not_an_n_gram_regression():
+    cfg = ModelConfig(name="lstm_attention", task="next_state", vocab_size=V, linear_base=True)
+    assert type(build_model(cfg).partner).__name__ == "KneserNeyPartner"
+    assert not cfg.ngram_partner and cfg.kn_partner
 
 
 @pytest.mark.parametrize(
