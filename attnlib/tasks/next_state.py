@@ -211,8 +211,9 @@ class NextState(Task):
             "probabilities) and show which earlier steps the prediction attended to.",
             limits=(
                 "`stream.onnx`: one streaming step (inputs `token`, `h`, `c`, `cache`, "
-                "`length`; outputs `logits` and the next `h_out`, `c_out`, `cache_out`, "
-                "`length_out`), run with `attnlib.export_stream.OnnxStream`; "
+                "`length`, and `recent` with a Kneser-Ney partner; outputs `logits` and the "
+                "next `h_out`, `c_out`, `cache_out`, `length_out` [, `recent_out`]), run with "
+                "`attnlib.export_stream.OnnxStream`; "
                 "`attnlib predict BUNDLE --stream` streams tokens from stdin.",
             ),
         )
