@@ -20,6 +20,7 @@ from attnlib.models.partner import MIXES, fit_partner, mix_partner, set_mix
 from attnlib.persistence import load_model, save_model
 from attnlib.stream import StreamingPredictor
 from attnlib.vocab import Vocabulary
+from tests.partners import assert_alone_equals_padded
 
 kn = importlib.import_module("attnlib.models.kn_partner")  # the package exports the function
 V = 14  # ids 2..13 are tokens
@@ -99,15 +100,7 @@ def test_mixing_is_chosen_on_validation_and_the_mixed_model_is_a_distribution():
 
 def test_a_sequence_alone_equals_it_padded_beside_longer_ones():
     train, val = _data(_corpus(100, 2)), _data(_corpus(30, 3))
-    model = build_model(_cfg())
-    fit_partner(model, train, val)
-    set_mix(model.partner, 0.5)
-    model.eval()
-    batch = model(val.x, val.lengths)
-    for i in range(len(val)):
-        n = int(val.lengths[i])
-        alone = model(val.x[i : i + 1, :n], val.lengths[i : i + 1])
-        torch.testing.assert_close(alone[0], batch[i, :n], atol=1e-5, rtol=0)
+    assert_alone_equals_padded(build_model(_cfg()), train, val, atol=1e-5)
 
 
 def test_saved_loaded_exported_and_streamed_models_keep_the_mixed_partner(tmp_path):
