@@ -168,12 +168,12 @@ def test_linear_base_needs_a_forecast_window():
         _cfg(lookback=0)
 
 
-def test_auto_turns_it_on_for_forecasting_and_a_series_classifier_gets_a_partner_instead():
+def test_auto_turns_it_on_and_classifiers_and_next_state_models_get_a_partner_instead():
     from attnlib.config import ModelConfig
     from attnlib.models import build_model
 
     for task, kind, on in (("forecast", "numeric", True), ("classify", "numeric", True),
-                           ("next_state", "tokens", False)):  # fmt: skip
+                           ("next_state", "tokens", True)):  # fmt: skip
         p = DataProfile(task, kind, n_train=200, mean_length=24.0, max_length=24, n_targets=200)
         out, made = resolve_train(p, {"linear_base": "auto"}, ("lstm_attention",))
         assert out["linear_base"] is on
@@ -182,6 +182,8 @@ def test_auto_turns_it_on_for_forecasting_and_a_series_classifier_gets_a_partner
                                      input_dim=1,
                                      linear_base=True, kernel_length=24))  # fmt: skip
     assert series.linear_base is None and series.partner is not None
+    chords = build_model(ModelConfig(task="next_state", vocab_size=9, linear_base=True))
+    assert chords.linear_base is None and chords.partner is not None
 
 
 def test_a_config_without_a_window_length_is_refused_by_name():
