@@ -4,7 +4,8 @@
 
 A user writing a sequence (SeqLab's use) waits, after each token, for the next-state
 suggestion. Three ways to give it, at the chorales model's sizes (``train_speed.sizes``;
-speed does not depend on the weights, so they are freshly initialised):
+speed does not depend on the weights, so they are freshly initialised; the Kneser-Ney
+partner the defaults add, fitted on the chorales' training split, is mixed in):
 
 - ours, streaming: :class:`attnlib.stream.StreamingPredictor` (eager) and the ONNX step
   graph (:mod:`attnlib.export_stream`), each holding a history of ``history`` tokens and
@@ -30,8 +31,10 @@ import torch
 from common import DEFAULT_THREADS, Split
 from train_speed import reference_model, sizes
 
+from attnlib.data import SequenceData
 from attnlib.export_stream import OnnxStream, export_stream_onnx
 from attnlib.models import build_model
+from attnlib.models.partner import fit_partner, set_mix
 from attnlib.stream import StreamingPredictor
 
 
@@ -58,9 +61,13 @@ def measure_stream(
     split: Split, threads: int, *, history: int = 500, pushes: int = 40, passes: int = 3
 ) -> dict:
     """Per-token latency (ms) of each way at ``history`` steps, and the ratios."""
-    cfg = sizes(split)
+    # the defaults' next-state model: the Kneser-Ney partner of the training split mixed in
+    cfg = sizes(split).model_copy(update={"linear_base": True})
     torch.manual_seed(0)
-    ours = build_model(cfg).eval()
+    ours = build_model(cfg)
+    fit_partner(ours, SequenceData.next_state(split.train_x), SequenceData.next_state(split.val_x))
+    set_mix(ours.partner, 0.3)  # the chorales' weight; any weight > 0 costs the same
+    ours.eval()
     ref_net = reference_model(split)[0].eval()
     tokens = _history(split, history + pushes)
     prefix = torch.tensor([tokens[: history + 1]])  # (1, history + 1)
@@ -96,7 +103,7 @@ def measure_stream(
     out = {
         "data": split.name,
         "model": f"{cfg.name} E{cfg.embedding_dim} H{cfg.hidden_dim} L{cfg.num_layers} "
-        f"{cfg.attention}",
+        f"{cfg.attention}, Kneser-Ney partner of order {int(ours.partner.order)}",
         "history": history,
         "threads_ours": threads,
         "latency_ms": best,
