@@ -29,12 +29,9 @@ from pathlib import Path
 
 import torch
 from common import DEFAULT_THREADS, Split
-from train_speed import reference_model, sizes
+from train_speed import default_model, reference_model
 
-from attnlib.data import SequenceData
 from attnlib.export_stream import OnnxStream, export_stream_onnx
-from attnlib.models import build_model
-from attnlib.models.partner import fit_partner, set_mix
 from attnlib.stream import StreamingPredictor
 
 
@@ -61,13 +58,8 @@ def measure_stream(
     split: Split, threads: int, *, history: int = 500, pushes: int = 40, passes: int = 3
 ) -> dict:
     """Per-token latency (ms) of each way at ``history`` steps, and the ratios."""
-    # the defaults' next-state model: the Kneser-Ney partner of the training split mixed in
-    cfg = sizes(split).model_copy(update={"linear_base": True})
-    torch.manual_seed(0)
-    ours = build_model(cfg)
-    fit_partner(ours, SequenceData.next_state(split.train_x), SequenceData.next_state(split.val_x))
-    set_mix(ours.partner, 0.3)  # the chorales' weight; any weight > 0 costs the same
-    ours.eval()
+    ours = default_model(split)  # with the Kneser-Ney partner the defaults mix in
+    cfg = ours.config
     ref_net = reference_model(split)[0].eval()
     tokens = _history(split, history + pushes)
     prefix = torch.tensor([tokens[: history + 1]])  # (1, history + 1)

@@ -47,6 +47,25 @@ def sizes(split: Split) -> ModelConfig:
                        dropout=0.0)  # fmt: skip
 
 
+def default_model(split: Split, weight: float = 0.3) -> nn.Module:
+    """Our model at those sizes with the partner the defaults add (``train.linear_base:
+    auto``: TF-IDF n-grams for token classification, Kneser-Ney for next-state), fitted on
+    the training split and mixed in at ``weight`` (any weight > 0 costs the same), in eval
+    mode. Its network is freshly initialised, as for every speed figure."""
+    from attnlib.models.partner import fit_partner, set_mix
+
+    torch.manual_seed(0)
+    model = build_model(sizes(split).model_copy(update={"linear_base": True}))
+    if split.num_classes:
+        train = SequenceData.classify_tokens(split.train_x, split.train_y)
+        val = SequenceData.classify_tokens(split.val_x, split.val_y)
+    else:
+        train, val = SequenceData.next_state(split.train_x), SequenceData.next_state(split.val_x)
+    fit_partner(model, train, val)
+    set_mix(model.partner, weight)
+    return model.eval()
+
+
 def reference_model(split: Split) -> tuple[nn.Module, object]:
     """(model, loss) of the lean reference for this data set."""
     if split.num_classes:
