@@ -109,11 +109,12 @@ class KneserNeyPartner(Partner):
 
     def _fits(self, order: int, train: list[list[int]]) -> bool:
         """Whether an order's keys fit in int64 and its table under :data:`MAX_CELLS`
-        (its contexts are at most the training split's positions, per length)."""
+        (order 1, one row, always does)."""
+        if order == 1:
+            return True
         if (order - 1) * math.log2(self.vocab + 2) > 62:
             return False
-        positions = sum(len(s) for s in train)
-        return 1 + (order - 1) * positions <= MAX_CELLS // self.vocab or order <= 2
+        return most_rows(order, sum(len(s) for s in train), self.vocab) * self.vocab <= MAX_CELLS
 
     def _install(self, lm: KneserNey) -> None:
         contexts = [ctx for level in lm._levels for ctx in level]  # every length, () first
@@ -129,6 +130,14 @@ class KneserNeyPartner(Partner):
         self.table = torch.from_numpy(table).float().to(dev)
         self.order.fill_(lm.order)
         self.sync()
+
+
+def most_rows(order: int, positions: int, vocab: int) -> int:
+    """The most contexts an order's table can hold: the empty one, and per length k < order
+    no more than the training split's positions, nor the (V + 1)^k sequences of ids and
+    begin-of-sequence (a 20,000-word vocabulary's bigram table could otherwise need 4e8
+    cells)."""
+    return 1 + sum(min(positions, (vocab + 1) ** k) for k in range(1, order))
 
 
 def _sequences(data: SequenceData) -> list[list[int]]:

@@ -72,9 +72,16 @@ def test_the_partner_is_the_baselines_kneser_ney_at_every_position(monkeypatch, 
 def test_orders_whose_table_would_pass_the_cap_are_not_tried(monkeypatch):
     train, val = _corpus(200, 0), _corpus(40, 1)
     positions = sum(len(s) for s in train)
-    monkeypatch.setattr(kn, "MAX_CELLS", (1 + 2 * positions) * V)  # room for order 3, not 4
+    assert kn.most_rows(3, positions, V) == 1 + (V + 1) + (V + 1) ** 2  # every pair fits
+    assert kn.most_rows(4, positions, V) == kn.most_rows(3, positions, V) + positions
+    monkeypatch.setattr(kn, "MAX_CELLS", kn.most_rows(3, positions, V) * V)  # 3 fits, 4 not
     monkeypatch.setattr(kn, "ORDERS", (2, 4))
     assert fit_partner(build_model(_cfg()), _data(train), _data(val))["order"] == 2
+    monkeypatch.setattr(kn, "MAX_CELLS", V)  # one row: only the unigram model is tried
+    monkeypatch.setattr(kn, "ORDERS", (1, 2, 3))
+    model = build_model(_cfg())
+    assert fit_partner(model, _data(train), _data(val))["order"] == 1
+    assert model.partner.table.shape == (1, V)
 
 
 def test_mixing_is_chosen_on_validation_and_the_mixed_model_is_a_distribution():
