@@ -66,6 +66,11 @@ class StreamStep(nn.Module):
         without a partner."""
         return torch.full((1, self.recent_width), BOS, device=self.head.out.weight.device)
 
+    @staticmethod
+    def remember(recent: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
+        """``recent`` (1, W) with ``token`` appended and the oldest dropped."""
+        return torch.cat([recent[:, 1:], token.view(1, 1)], dim=1)
+
     def mixed(self, logits: torch.Tensor, recent: torch.Tensor) -> torch.Tensor:
         """The head's logits (1, V) mixed with the partner's after ``recent`` (1, W), the
         newest token last (as the full model mixes them; unchanged without a partner)."""
@@ -122,7 +127,7 @@ class StreamStep(nn.Module):
         logits, _ = self.readout(top, cache)
         if recent is None:
             return logits, h, c, cache, length + 1
-        recent = torch.cat([recent[:, 1:], token.view(1, 1)], dim=1)
+        recent = self.remember(recent, token)
         return self.mixed(logits, recent), h, c, cache, length + 1, recent
 
 
@@ -166,7 +171,7 @@ class StreamingPredictor:
         logits, weights = self.step.readout(top, self._cache[:, : self.length])
         self.weights = weights[0]
         if self.step.partner is not None:
-            self.recent = torch.cat([self.recent[:, 1:], token.view(1, 1)], dim=1)
+            self.recent = self.step.remember(self.recent, token)
             logits = self.step.mixed(logits, self.recent)
         return logits[0]
 

@@ -105,6 +105,19 @@ class KneserNey:
         self._check_fitted()
         return self._dist(self._context(context))
 
+    def seen_contexts(self) -> list[Context]:
+        """Every context the training sequences hold, of every length (``()`` first, then
+        the 1-token ones, ...); an unseen context's distribution is its longest seen
+        suffix's (:meth:`context_dist`)."""
+        self._check_fitted()
+        return [ctx for level in self._levels for ctx in level]
+
+    def context_dist(self, context: Context) -> np.ndarray:
+        """P(. | context) for exactly this context (``prob_dist`` pads a short one with the
+        begin-of-sequence symbol to ``order - 1`` tokens): read-only, shape (V,)."""
+        self._check_fitted()
+        return self._dist(tuple(context))
+
     def evaluate(
         self, sequences: Iterable[Sequence[int]], vocab_size: int | None = None, top_k: int = 5
     ) -> dict:

@@ -95,8 +95,9 @@ class KneserNeyPartner(Partner):
         row = lo.clamp(max=rows - 1)
         return row, self.keys[row] == q
 
-    def fit(self, train: SequenceData, val: SequenceData, nll) -> dict:
-        """Choose the order on ``val`` (perplexity), count ``train``; returns the report."""
+    def fit(self, train: SequenceData, val: SequenceData, nll=None) -> dict:
+        """Choose the order on ``val`` (perplexity: the exp of the loss ``nll`` would
+        compute), count ``train``; returns the report."""
         tr, va = _sequences(train), _sequences(val)
         orders = [k for k in ORDERS if self._fits(k, tr)]
         order, ppl = select_order(tr, va, self.vocab, orders=orders)
@@ -117,13 +118,12 @@ class KneserNeyPartner(Partner):
         return most_rows(order, sum(len(s) for s in train), self.vocab) * self.vocab <= MAX_CELLS
 
     def _install(self, lm: KneserNey) -> None:
-        contexts = [ctx for level in lm._levels for ctx in level]  # every length, () first
+        contexts = lm.seen_contexts()
         base = self.vocab + 2
         keys = np.array([sum((t + 2) * base**j for j, t in enumerate(reversed(ctx)))
                          for ctx in contexts], dtype=np.int64)  # fmt: skip
         order = np.argsort(keys, kind="stable")
-        # the exact context (prob_dist would pad it to the full order); <pad>'s 0 -> -69
-        probs = np.stack([lm._dist(contexts[i]) for i in order])
+        probs = np.stack([lm.context_dist(contexts[i]) for i in order])  # <pad>'s 0 -> -69
         table = np.log(np.maximum(probs, 1e-30))
         dev = self.keys.device
         self.keys = torch.from_numpy(keys[order]).to(dev)

@@ -169,3 +169,15 @@ def test_kneser_ney_top_k_follows_the_param():
     five = kneser_ney_baseline(train, train, test, vocab_size=10, orders=[2])
     assert three["top3_accuracy"] == 0.5 and "top5_accuracy" not in three
     assert five["top5_accuracy"] == 1.0
+
+
+def test_seen_contexts_and_their_exact_distributions():
+    model = KneserNey(3).fit([[2, 3, 4], [3, 4, 2]], vocab_size=5)
+    contexts = model.seen_contexts()
+    assert contexts[0] == () and (BOS, 2) in contexts and (3, 4) in contexts
+    assert all(len(c) <= 2 for c in contexts)
+    # a full-order context is prob_dist's; a shorter one is not padded
+    np.testing.assert_array_equal(model.context_dist((3, 4)), model.prob_dist([3, 4]))
+    # [2] is padded to (BOS, 2), which the first sequence holds: not the context (2,)
+    assert not np.allclose(model.context_dist((2,)), model.prob_dist([2]))
+    np.testing.assert_allclose(model.context_dist((2,)).sum(), 1.0)
