@@ -1,12 +1,14 @@
 """Rules about a forecasting series, read from its train part: the seasonal period and
 whether to forecast its logarithm.
 
-- :func:`detect_season`: the autocorrelation (statsmodels' ``acf``) of the differenced
-  train series; the period is the lag of the highest significant ACF peak (a local
-  maximum above Bartlett's 95 % band and above ``PEAK_Z / sqrt(n)``, raised for many lags,
-  after the ACF has been below zero), the shortest one when a multiple of it is about as
-  high. Differencing removes the trend, which would otherwise
-  make every lag look alike. ``None`` when the series is too short to test any lag.
+- :func:`detect_season`: the autocorrelation (statsmodels' ``acf``) of the train series,
+  differenced when its level drifts (:func:`level_drifts`); the period is the lag of the
+  highest significant ACF peak (a local maximum above Bartlett's 95 % band and above
+  ``PEAK_Z / sqrt(n)``, raised for many lags, after the ACF has been below zero), the
+  shortest one when a multiple of it is about as high. Differencing removes a trend, which
+  would otherwise make every lag look alike; a stationary series is read as it is, where
+  a long cycle keeps its whole amplitude. ``None`` when the series is too short to test
+  any lag.
 - :func:`season_rule`: detection first, the time stamps' calendar guess only when
   detection is inconclusive (too short a train part to test that lag); 1 when nothing
   is significant.
@@ -43,27 +45,60 @@ KPSS_ALPHA = 0.05  # level stationarity rejected below this p-value: the level d
 KPSS_MIN_STEPS = 20  # shorter train parts are not judged (no drift assumed)
 
 
-def detect_season(y: np.ndarray, max_lag: int) -> int | None:
-    """The seasonal period of ``y`` by autocorrelation.
+def detect_season(y: np.ndarray, max_lag: int, drifts: bool | None = None) -> int | None:
+    """The seasonal period of ``y`` by autocorrelation (:func:`find_season` without the
+    reading it came from)."""
+    return find_season(y, max_lag, drifts)[0]
+
+
+def find_season(y: np.ndarray, max_lag: int,
+                drifts: bool | None = None) -> tuple[int | None, str]:  # fmt: skip
+    """The seasonal period of ``y`` by autocorrelation, and the reading that showed it.
+
+    A drifting level (``drifts``, :func:`level_drifts`; None: tested here) is differenced:
+    that removes the trend, which would otherwise make every lag look alike. A stationary
+    level is read as it is first, then differenced if that shows no peak
+    (:func:`_peak`). Differencing scales a cycle of period m by 2 sin(pi / m) (0.14 at m =
+    45) and turns white noise into an MA(1) with a lag-1 ACF of -0.5, so a long, noisy
+    cycle drowns and the early dip lets the cycle's own slow decay at lags 2..5 pass for a
+    peak (a daily sine of period 45, amplitude 8, noise 1.5: 4); the level keeps the
+    cycle's whole amplitude. The level's strong cycle can in turn widen Bartlett's band
+    past its own peak in a short series (six days of half-hourly solar output: 48 only
+    when differenced).
 
     Args:
         y: (N,) or (N, K) train values (channels are averaged after standardising).
         max_lag: the longest period considered (the train part's length for the
             baselines, the model's lookback for the residual target).
     Returns:
-        The period (>= 2), 1 when no lag has a significant peak, None when the series is
-        too short to test a lag >= 2.
+        (period, reading): the period (>= 2), 1 when no lag has a significant peak, None
+        when the series is too short to test a lag >= 2.
     """
-    from scipy.stats import norm
-    from statsmodels.tsa.stattools import acf
-
     y = np.asarray(y, dtype=np.float64)
     if y.ndim == 2:  # channels on one scale, then averaged
         y = ((y - y.mean(axis=0)) / np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)).mean(axis=1)
-    z = np.diff(y)  # (N - 1,) the trend removed
     top = testable(len(y), max_lag)
-    if top < 2 or not np.isfinite(z).all() or z.std() == 0:
-        return None
+    if top < 2 or not np.isfinite(y).all() or np.ptp(y) == 0:
+        return None, "the train part"
+    if drifts is None:
+        drifts = level_drifts(y)[0]
+    differenced = ("the differenced train part", np.diff(y))
+    readings = [differenced] if drifts else [("the train part", y), differenced]
+    for name, z in readings:
+        found = _peak(z, top)
+        if found > 1:
+            return found, name
+    return 1, " and ".join(name for name, _ in readings)
+
+
+def _peak(z: np.ndarray, top: int) -> int:
+    """The lag (2..``top``) of ``z``'s highest significant ACF peak, the shortest one whose
+    peak is about as high (a multiple of it); 1 for none."""
+    from scipy.stats import norm
+    from statsmodels.tsa.stattools import acf
+
+    if z.std() == 0:
+        return 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r, band = acf(z, nlags=top + 1, alpha=0.05, fft=True)  # (top + 2,), (top + 2, 2)
@@ -87,25 +122,27 @@ def testable(n: int, max_lag: int) -> int:
     return min(max_lag, (n - 1) // MIN_CYCLES)
 
 
-def season_rule(y: np.ndarray, max_lag: int, times: list[str] | None = None) -> tuple[int, str]:
+def season_rule(y: np.ndarray, max_lag: int, times: list[str] | None = None,
+                drifts: bool | None = None) -> tuple[int, str]:  # fmt: skip
     """The period for the residual target, the baselines and MASE, and why (one line).
 
-    Detection decides, unless it is inconclusive: too short a series to test any lag, or
-    no significant peak among the lags it could test while the time stamps' calendar
-    period (monthly -> 12, ...) is longer than those.
+    Detection decides (``drifts`` as :func:`detect_season` takes it), unless it is
+    inconclusive: too short a series to test any lag, or no significant peak among the
+    lags it could test while the time stamps' calendar period (monthly -> 12, ...) is
+    longer than those.
     """
     from attnlib.baselines.forecast import guess_season
 
-    found, top = detect_season(y, max_lag), testable(len(y), max_lag)
+    (found, part), top = find_season(y, max_lag, drifts), testable(len(y), max_lag)
     guess = guess_season(times, default=1) if times else 1
     # noise moves a peak by a lag or two: 22..26 is an hourly file's 24 (a tenth of it;
     # none for quarters or weekdays, where a lag is a quarter or a seventh of the period)
     if found and found > 1 and guess > 1 and 0 < abs(found - guess) <= guess / 10:
         return guess, (f"season {guess}: the time column's period, an ACF peak at {found} "
-                       f"beside it (lags 2..{top} of the differenced train part)")  # fmt: skip
+                       f"beside it (lags 2..{top} of {part})")  # fmt: skip
     if found is not None and (found > 1 or guess <= top):
         why = "highest significant ACF peak" if found > 1 else "no significant ACF peak"
-        return found, f"season {found}: {why} (lags 2..{top} of the differenced train part)"
+        return found, f"season {found}: {why} (lags 2..{top} of {part})"
     return guess, (f"season {guess}: from the time column (the train part's {len(y)} steps "
                    f"cannot test that lag)")  # fmt: skip
 
@@ -234,9 +271,9 @@ def series_rules(
     # any period the train part holds 3 times, longer than the lookback too: the baselines
     # and MASE need the real one (a half-hourly file's day is 48); the residual target
     # needs one within the lookback (attnlib.tasks.forecast.delta_lag)
-    season, why = season_rule(values, len(values), times)
-    within = season if season <= lookback else calendar_within(season, lookback, times)
     drifts, drift_why = level_drifts(values)
+    season, why = season_rule(values, len(values), times, drifts)
+    within = season if season <= lookback else calendar_within(season, lookback, times)
     if log == "auto":
         on, log_why = wants_log(values, season)
     else:

