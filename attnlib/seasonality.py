@@ -1,14 +1,13 @@
 """Rules about a forecasting series, read from its train part: the seasonal period and
 whether to forecast its logarithm.
 
-- :func:`detect_season`: the autocorrelation (statsmodels' ``acf``) of the train series,
-  differenced when its level drifts (:func:`level_drifts`); the period is the lag of the
+- :func:`detect_season`: the autocorrelation (statsmodels' ``acf``) of the train series'
+  level (less its straight-line trend where it drifts, :func:`level_drifts`), then of its
+  differences (:func:`find_season`); the period is the lag of the
   highest significant ACF peak (a local maximum above Bartlett's 95 % band and above
   ``PEAK_Z / sqrt(n)``, raised for many lags, after the ACF has been below zero), the
-  shortest one when a multiple of it is about as high. Differencing removes a trend, which
-  would otherwise make every lag look alike; a stationary series is read as it is, where
-  a long cycle keeps its whole amplitude. ``None`` when the series is too short to test
-  any lag.
+  shortest one when a multiple of it is about as high. ``None`` when the series is too
+  short to test any lag.
 - :func:`season_rule`: detection first, the time stamps' calendar guess only when
   detection is inconclusive (too short a train part to test that lag); 1 when nothing
   is significant.
@@ -55,16 +54,18 @@ def find_season(y: np.ndarray, max_lag: int,
                 drifts: bool | None = None) -> tuple[int | None, str]:  # fmt: skip
     """The seasonal period of ``y`` by autocorrelation, and the reading that showed it.
 
-    A drifting level (``drifts``, :func:`level_drifts`; None: tested here) is differenced:
-    that removes the trend, which would otherwise make every lag look alike. A stationary
-    level is read as it is first, then differenced if that shows no peak
-    (:func:`_peak`). Differencing scales a cycle of period m by 2 sin(pi / m) (0.14 at m =
-    45) and turns white noise into an MA(1) with a lag-1 ACF of -0.5, so a long, noisy
-    cycle drowns and the early dip lets the cycle's own slow decay at lags 2..5 pass for a
-    peak (a daily sine of period 45, amplitude 8, noise 1.5: 4); the level keeps the
-    cycle's whole amplitude. The level's strong cycle can in turn widen Bartlett's band
-    past its own peak in a short series (six days of half-hourly solar output: 48 only
-    when differenced).
+    Two readings of the series, in turn, until one shows a peak (:func:`acf_peak`): the
+    level (less its straight-line trend where it drifts: ``drifts``,
+    :func:`level_drifts`; None: tested here), then the differences. Differencing removes
+    any trend, which would otherwise make every lag look alike, but it scales a cycle of
+    period m by 2 sin(pi / m) (0.14 at m = 45) and turns white noise into an MA(1) with
+    a lag-1 ACF of -0.5, so a long, noisy cycle drowns and the early dip lets the cycle's
+    own slow decay at lags 2..5 pass for a peak (a daily sine of period 45, amplitude 8,
+    noise 1.5: 4); the level keeps the cycle's whole amplitude. The level's strong cycle
+    can in turn widen Bartlett's band past its own peak in a short series (six days of
+    half-hourly solar output: 48 only from the differences). The level's stricter bar
+    (:func:`acf_peak`) keeps a persistent series' wandering ACF, a random walk's
+    included, from passing for a cycle.
 
     Args:
         y: (N,) or (N, K) train values (channels are averaged after standardising).
@@ -82,16 +83,19 @@ def find_season(y: np.ndarray, max_lag: int,
         return None, "the train part"
     if drifts is None:
         drifts = level_drifts(y)[0]
-    differenced = ("the differenced train part", np.diff(y), False)
-    readings = [differenced] if drifts else [("the train part", y, True), differenced]
+    first = ("the train part", y)
+    if drifts:  # less its straight-line trend
+        t = np.arange(len(y))
+        first = ("the detrended train part", y - np.polyval(np.polyfit(t, y, 1), t))
+    readings = [(*first, True), ("the differenced train part", np.diff(y), False)]
     for name, z, level in readings:
-        found = _peak(z, top, level)
+        found = acf_peak(z, top, level)
         if found > 1:
             return found, name
     return 1, " and ".join(name for name, _, _ in readings)
 
 
-def _peak(z: np.ndarray, top: int, level: bool = False) -> int:
+def acf_peak(z: np.ndarray, top: int, level: bool = False) -> int:
     """The lag (2..``top``) of ``z``'s highest significant ACF peak, the shortest one whose
     peak is about as high (a multiple of it); 1 for none.
 

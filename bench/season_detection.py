@@ -1,8 +1,9 @@
 """Season detection on seeded synthetic series: how often each rule finds the period.
 
-Two rules on the same series: ``level then differences`` (:func:`attnlib.seasonality.
-find_season` as the encode stage runs it: a stationary level read as it is first) and
-``differences only`` (the rule before it, ``drifts=True``). Families without a cycle
+Two rules on the same series: ``now`` (:func:`attnlib.seasonality.find_season` as the
+encode stage runs it: a stationary level read as it is, then differenced; a drifting one
+differenced, then detrended) and ``differences only`` (the rule before it: the ACF of
+the differences alone). Families without a cycle
 (white noise, random walks, AR(1)) count false periods; families with one (a sine plus
 Gaussian noise, with or without a trend) count the runs that find the period within one
 lag. Writes bench/results/season_detection.{json,md}.
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from attnlib.io import write_json_atomic, write_text_atomic  # noqa: E402
-from attnlib.seasonality import find_season  # noqa: E402
+from attnlib.seasonality import acf_peak, find_season, testable  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -51,6 +52,8 @@ FAMILIES = {
     "AR(1) 0.7, 1000": (1000, None, lambda r: ar(1000, 0.7, r)),
     "AR(1) 0.9, 1000": (1000, None, lambda r: ar(1000, 0.9, r)),
     "AR(1) 0.7 + trend, 1000": (1000, None, lambda r: ar(1000, 0.7, r) + 0.05 * np.arange(1000)),
+    "AR(1) 0.9 + trend, 300": (300, None, lambda r: ar(300, 0.9, r) + 0.05 * np.arange(300)),
+    "random walk with drift, 1000": (1000, None, lambda r: np.cumsum(r.normal(0.2, 1, 1000))),
     "sine 7, amp 3, noise 1.5, 96": (96, 7, lambda r: sine(96, 7, 3, 1.5, 0, r)),
     "sine 13, amp 3, noise 2, 150": (150, 13, lambda r: sine(150, 13, 3, 2, 0, r)),
     "sine 25, amp 3, noise 2, 200": (200, 25, lambda r: sine(200, 25, 3, 2, 0, r)),
@@ -59,8 +62,13 @@ FAMILIES = {
     "sine 7, amp 3, noise 1.5, trend 0.3, 96": (96, 7, lambda r: sine(96, 7, 3, 1.5, 0.3, r)),
     "sine 60, amp 5, noise 2.5, trend 0.02, 900": (900, 60,
                                                    lambda r: sine(900, 60, 5, 2.5, 0.02, r)),
+    "sine 45, amp 8, noise 1.5, trend 0.05, 730": (730, 45,
+                                                   lambda r: sine(730, 45, 8, 1.5, 0.05, r)),
 }  # fmt: skip
-RULES = {"level then differences": None, "differences only": True}
+RULES = {
+    "now": lambda y, n: find_season(y, n)[0] or 1,
+    "differences only": lambda y, n: acf_peak(np.diff(y), testable(len(y), n)),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, (n, period, make) in FAMILIES.items():
         series = [make(np.random.default_rng(1000 * n + s)) for s in range(args.seeds)]
         row = {"family": name, "period": period, "seeds": args.seeds}
-        for rule, drifts in RULES.items():
-            found = [find_season(y, n, drifts)[0] or 1 for y in series]
+        for rule, detect in RULES.items():
+            found = [detect(y, n) for y in series]
             hits = [f > 1 if period is None else abs(f - period) <= 1 for f in found]
             row[rule] = {"share": sum(hits) / len(hits), "found": found}
         rows.append(row)

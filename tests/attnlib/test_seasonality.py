@@ -140,12 +140,27 @@ def test_a_long_noisy_cycle_of_a_stationary_series_is_read_off_its_level(period,
     # doubled noise, and the differences found 2, 3, 43, 90 or nothing on these seeds
     y = _cycle(580, period, seed) - 0.3 * np.arange(580)
     assert find_season(y, 580) == (period, "the train part")
-    assert find_season(y, 580, drifts=True)[1] == "the differenced train part"
+    assert find_season(y, 580, drifts=True) == (period, "the detrended train part")
     from datetime import date, timedelta
 
     days = [(date(2020, 1, 1) + timedelta(days=i)).isoformat() for i in range(580)]
     season, why = season_rule(y, 580, days)  # the calendar's week (7) does not override it
     assert season == period and "lags 2..193 of the train part" in why
+
+
+def test_a_long_noisy_cycle_under_a_trend_is_read_off_the_detrended_level():
+    from attnlib.seasonality import acf_peak, find_season, level_drifts, testable
+
+    t = np.arange(730)
+    found, differences = [], []
+    for seed in range(10):
+        noise = np.random.default_rng(seed).normal(0, 1.5, 730)
+        y = 50 + 0.05 * t + 8 * np.sin(2 * np.pi * t / 45) + noise
+        assert level_drifts(y)[0]  # KPSS: the level drifts
+        found.append(find_season(y, 730))
+        differences.append(acf_peak(np.diff(y), testable(730, 730)))
+    assert found == [(45, "the detrended train part")] * 10, found
+    assert sum(d == 45 for d in differences) <= 3, differences  # the differences alone: 2
 
 
 @pytest.mark.parametrize(("phi", "n"), [(0.5, 300), (0.9, 300), (0.7, 1000)])
