@@ -260,8 +260,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "lynx", "sunspots", "elnino", "nile", "uschange",
          "solar", "inflation", "realint", "elec_equip", "cycle45", "cycle30", "cycle60_trend",
-         "surnames",
-         "disaster_tweets"]  # fmt: skip
+         "surnames", "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid", "surname_nationality", "baby_names"]  # run by name only (above)
 
 
