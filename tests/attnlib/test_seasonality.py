@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from attnlib.datasets import load_builtin
-from attnlib.seasonality import detect_season, season_rule, wants_log
+from attnlib.seasonality import find_season, season_rule, wants_log
 from attnlib.windows import assign_time_splits
 
 
@@ -15,7 +15,7 @@ def _cycle(n: int, period: int, seed: int = 0, amp: float = 8.0, noise: float = 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_seven_year_cycle_is_found_in_yearly_data(seed):
     y = _cycle(96, 7, seed)
-    assert detect_season(y, max_lag=24) == 7
+    assert find_season(y, max_lag=24)[0] == 7
     times = [str(1900 + i) for i in range(96)]  # yearly stamps: the calendar says 1
     assert season_rule(y, 24, times)[0] == 7
 
@@ -25,15 +25,15 @@ def test_monthly_builtins_keep_twelve(name):
     raw = load_builtin(name)
     values = raw.drop("time").to_numpy().astype(float)
     split = assign_time_splits(raw.height, val=0.1, test=0.1, lookback=24, horizon=12)
-    assert detect_season(values[split == "train"], max_lag=24) == 12
+    assert find_season(values[split == "train"], max_lag=24)[0] == 12
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_noise_and_random_walks_have_no_season(seed):
     rng = np.random.default_rng(seed)
     noise = rng.normal(size=120)
-    assert detect_season(noise, 24) == 1
-    assert detect_season(np.cumsum(noise), 24) == 1
+    assert find_season(noise, 24)[0] == 1
+    assert find_season(np.cumsum(noise), 24)[0] == 1
 
 
 def test_a_period_longer_than_the_lookback_is_found_for_the_baselines():
@@ -73,7 +73,7 @@ def _hourly(n: int) -> list[str]:
 def test_a_peak_one_or_two_lags_off_the_calendar_is_the_calendar_period(period):
     t = np.arange(600)
     y = np.sin(2 * np.pi * t / period) + np.random.default_rng(0).normal(0, 0.1, 600)
-    assert detect_season(y, 600) == period  # what the ACF says ...
+    assert find_season(y, 600)[0] == period  # what the ACF says ...
     assert season_rule(y, 600, _hourly(600))[0] == 24  # ... a lag off the hourly day: 24
     assert season_rule(y, 600, [str(i) for i in t])[0] == period  # no calendar: as found
     far = np.sin(2 * np.pi * t / 27) + np.random.default_rng(0).normal(0, 0.1, 600)
@@ -126,15 +126,14 @@ def test_a_smooth_daily_curve_with_a_little_noise_is_not_period_two(seed):
     t = np.arange(288)
     day = np.clip(np.sin(2 * np.pi * (t % 48 - 12) / 48), 0, None)
     y = day + np.random.default_rng(seed).normal(0, 0.05, 288)
-    assert detect_season(y, max_lag=288) in (47, 48)  # the peak, not yet the calendar's
+    assert find_season(y, max_lag=288)[0] in (47, 48)  # the peak, not yet the calendar's
     alternating = np.where(t % 2, 1.0, -1.0) + np.random.default_rng(seed).normal(0, 0.3, 288)
-    assert detect_season(alternating, max_lag=288) == 2  # a real period 2 is kept
+    assert find_season(alternating, max_lag=288)[0] == 2  # a real period 2 is kept
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("period", [30, 45])
 def test_a_long_noisy_cycle_of_a_stationary_series_is_read_off_its_level(period, seed):
-    from attnlib.seasonality import find_season
 
     # daily, no trend: differenced, this cycle shrinks to 2 sin(pi / 45) of itself under
     # doubled noise, and the differences found 2, 3, 43, 90 or nothing on these seeds
@@ -149,7 +148,7 @@ def test_a_long_noisy_cycle_of_a_stationary_series_is_read_off_its_level(period,
 
 
 def test_a_long_noisy_cycle_under_a_trend_is_read_off_the_detrended_level():
-    from attnlib.seasonality import acf_peak, find_season, level_drifts, testable
+    from attnlib.seasonality import acf_peak, level_drifts, testable
 
     t = np.arange(730)
     found, differences = [], []
@@ -174,21 +173,21 @@ def test_a_stationary_series_without_a_cycle_has_no_season(phi, n):
         x = np.zeros(n)
         for i in range(1, n):
             x[i] = phi * x[i - 1] + e[i]
-        found.append(detect_season(x, n))
+        found.append(find_season(x, n)[0])
     assert found == [1] * 10, found
 
 
 @pytest.mark.parametrize("n", [300, 1000, 3000])
 def test_long_noise_has_no_season_when_every_lag_is_tested(n):
     # more lags, higher noise peaks: the floor grows with them (10 seeds, at most 1 false)
-    found = [detect_season(np.random.default_rng(s).normal(size=n), max_lag=n) for s in range(10)]
+    found = [find_season(np.random.default_rng(s).normal(size=n), max_lag=n)[0] for s in range(10)]
     assert sum(f not in (1, None) for f in found) <= 1, found
 
 
 def test_too_short_a_series_falls_back_to_the_time_column():
     y = _cycle(20, 12)
-    assert detect_season(y, 24) == 1  # lags 2..6 tested: none is a peak
-    assert detect_season(y[:6], 24) is None  # nothing testable
+    assert find_season(y, 24)[0] == 1  # lags 2..6 tested: none is a peak
+    assert find_season(y[:6], 24)[0] is None  # nothing testable
     times = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(20)]
     season, why = season_rule(y, 24, times)
     assert season == 12 and "time column" in why  # 12 is beyond what 20 steps can test
@@ -197,7 +196,7 @@ def test_too_short_a_series_falls_back_to_the_time_column():
 
 def test_channels_are_judged_together():
     y = np.stack([_cycle(96, 7, 0), _cycle(96, 7, 1) * 10], axis=1)  # (N, 2)
-    assert detect_season(y, 24) == 7
+    assert find_season(y, 24)[0] == 7
 
 
 def _level(n=144, seed=0):
