@@ -6,8 +6,7 @@ whether to forecast its logarithm.
   differences; the period is the lag of the highest significant ACF peak (a local
   maximum above Bartlett's 95 % band and above ``PEAK_Z / sqrt(n)``, raised for many
   lags, after the ACF has been below zero), the shortest one when a multiple of it is
-  about as high. ``None`` when the series is too
-  short to test any lag.
+  about as high. ``None`` when the series is too short to test any lag.
 - :func:`season_rule`: detection first, the time stamps' calendar guess only when
   detection is inconclusive (too short a train part to test that lag); 1 when nothing
   is significant.
