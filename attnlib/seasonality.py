@@ -55,11 +55,11 @@ def find_season(y: np.ndarray, max_lag: int,
     a lag-1 ACF of -0.5, so a long, noisy cycle drowns and the early dip lets the cycle's
     own slow decay at lags 2..5 pass for a peak (a sine of period 45, amplitude 8, noise
     1.5 over 580 steps: found in 9 of 40 series, bench/season_detection.py); the level
-    keeps the cycle's whole amplitude. The level's strong cycle
-    can in turn widen Bartlett's band past its own peak in a short series (six days of
-    half-hourly solar output: 48 only from the differences). The level's stricter bar
-    (:func:`acf_peak`) keeps a persistent series' wandering ACF, a random walk's
-    included, from passing for a cycle.
+    keeps the cycle's whole amplitude. The level's strong cycle can in turn widen
+    Bartlett's band past its own peak in a short series (six days of half-hourly solar
+    output: 48 only from the differences). The level's stricter bar (:func:`acf_peak`)
+    keeps a persistent series' wandering ACF, a random walk's included, from passing for
+    a cycle.
 
     Args:
         y: (N,) or (N, K) train values (channels are averaged after standardising).
@@ -112,7 +112,8 @@ def acf_peak(z: np.ndarray, top: int, level: bool = False) -> int:
     # (a Bonferroni bound at 1 %; PEAK_Z covers the first few dozen)
     z_bar = max(PEAK_Z, float(norm.isf(0.01 / top)))
     if level:
-        memory = int(np.argmax(r[1:] <= 0)) + 1  # the first lag at or below zero
+        # the first lag at or below zero (none: 1, and the dip rule below admits no peak)
+        memory = int(np.argmax(r[1:] <= 0)) + 1
         bar = z_bar * np.sqrt((1 + 2 * np.sum(r[1:memory] ** 2)) / len(z)) * np.ones_like(r)
     else:
         half = (band[:, 1] - band[:, 0]) / 2  # Bartlett's 95 % half-width, widening with lag
