@@ -24,8 +24,10 @@ from attnlib.errors import DataError
 from attnlib.files import split_tokens
 
 # a long table's time column (forecasting): the column with the first of these names
+# (the last five: a step index, as simulations and pytorch-forecasting's time_idx write it)
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "year", "quarter",
-              "month", "week", "day", "hour", "minute")  # fmt: skip
+              "month", "week", "day", "hour", "minute", "time_idx", "timestep", "step", "t",
+              "index")  # fmt: skip
 
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."

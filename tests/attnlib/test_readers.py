@@ -90,6 +90,19 @@ def test_a_date_column_is_the_time_before_an_hour_of_the_day(tmp_path):
     assert frame.columns == ["time", "hour", "load"]  # the hour is a value channel
 
 
+@pytest.mark.parametrize("name", ["t", "step", "time_idx"])
+def test_a_step_index_is_a_time_column(tmp_path, name):
+    path = write(tmp_path / "s.csv", f"{name},value\n0,1.5\n1,2.5\n2,0.5\n")
+    frame = read_source(path)
+    assert frame.columns == ["time", "value"] and frame["time"].to_list() == ["0", "1", "2"]
+
+
+def test_a_date_beats_a_step_index(tmp_path):
+    path = write(tmp_path / "d.csv", "step,date,v\n0,2024-01-01,5\n1,2024-01-02,6\n")
+    frame = read_source(path)
+    assert frame["time"].to_list() == ["2024-01-01", "2024-01-02"] and "step" in frame.columns
+
+
 def test_a_table_of_numbers_without_a_known_time_column_says_what_would_do(tmp_path):
     path = write(tmp_path / "n.csv", "when,gdp\n1970,1.5\n1971,2.5\n")
     with pytest.raises(
