@@ -68,9 +68,10 @@ def mean_probability_logits(outputs: Sequence[torch.Tensor], binary: bool) -> to
     Returns:
         log of the mean probability (..., K); binary: the logit of the mean probability.
     """
-    z = torch.stack(list(outputs))  # (N, ..., K) or (N, ...)
+    outputs = list(outputs)
+    z = outputs[0]
     equal = torch.full((len(outputs),), -math.log(len(outputs)), dtype=z.dtype, device=z.device)
-    return mixture_logits(z, equal, binary)
+    return mixture_logits(outputs, equal, binary)
 
 
 class Ensemble(nn.Module):

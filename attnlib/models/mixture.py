@@ -8,6 +8,8 @@ logits keeps working. The exported graph uses only ops every ONNX runtime has (`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 
@@ -16,29 +18,33 @@ def log_sigmoid(z: torch.Tensor) -> torch.Tensor:
     return torch.clamp(z, max=0) - torch.log1p(torch.exp(-z.abs()))
 
 
-def mixture_logits(outputs: torch.Tensor, log_weights: torch.Tensor, binary: bool) -> torch.Tensor:
+def mixture_logits(outputs: Sequence[torch.Tensor], log_weights: torch.Tensor,
+                   binary: bool) -> torch.Tensor:  # fmt: skip
     """The logits whose softmax (sigmoid if ``binary``) is ``sum_k w_k p_k``.
 
     Args:
-        outputs: (N, ..., K) the parts' logits stacked, or (N, ...) one logit per row if binary.
+        outputs: the N parts' logits, each (..., K), or (...) one logit per row if binary
+            (a sequence, or a tensor stacked on its first dimension).
         log_weights: (N,) log of the parts' weights, which sum to 1 (a weight 0 is ``-inf``).
     Returns:
         (..., K) log of the mixed probability; binary (...): the logit of it.
     """
-    lw = log_weights.view(-1, *([1] * (outputs.dim() - 1)))  # broadcast over the rest
+    weights = log_weights.unbind(0)
     if binary:  # logit(p) = log p - log(1 - p)
-        return _logsumexp0(lw + log_sigmoid(outputs)) - _logsumexp0(lw + log_sigmoid(-outputs))
-    return _logsumexp0(lw + outputs.log_softmax(-1))
+        pos = [lw + log_sigmoid(z) for lw, z in zip(weights, outputs, strict=True)]
+        neg = [lw + log_sigmoid(-z) for lw, z in zip(weights, outputs, strict=True)]
+        return _logsumexp(pos) - _logsumexp(neg)
+    return _logsumexp([lw + z.log_softmax(-1) for lw, z in zip(weights, outputs, strict=True)])
 
 
-def _logsumexp0(t: torch.Tensor) -> torch.Tensor:
-    """``torch.logsumexp(t, 0)`` for a few parts, folded pairwise elementwise: a reduction
-    over a short leading dimension of a large tensor ran 3-4x slower than ``logaddexp``
-    (a next-state model's (2, B, T, V) mixture, most of its partner's cost in evaluate).
-    ONNX has no ``logaddexp``: the exported graph gets the same sum from maximum, exp and
-    log1p (the export's parity check compares the two)."""
-    out = t[0]
-    for part in t[1:]:
+def _logsumexp(parts: list[torch.Tensor]) -> torch.Tensor:
+    """The elementwise log of the sum of exp over a few parts, folded pairwise: stacking a
+    next-state model's (B, T, V) outputs for ``torch.logsumexp(·, 0)`` ran 3-4x slower than
+    ``logaddexp`` (most of its Kneser-Ney partner's cost in evaluate). ONNX has no
+    ``logaddexp``: the exported graph gets the same sum from maximum, exp and log1p (the
+    export's parity check compares the two)."""
+    out, *rest = parts
+    for part in rest:
         if not torch.onnx.is_in_onnx_export():
             out = torch.logaddexp(out, part)
             continue

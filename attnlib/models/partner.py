@@ -18,6 +18,8 @@ reproduces the fitted partner.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -78,13 +80,23 @@ class Partner(nn.Module):
             return y
         return self.mixed(y, self(x, lengths))
 
+    @contextmanager
+    def unmixed(self) -> Iterator[Partner]:
+        """Inside the block the model's forward returns the network alone; the caller mixes
+        the rows it keeps with :meth:`mixed` (cheaper than mixing every step of a next-state
+        model when one step is read)."""
+        active, self.active = self.active, False
+        try:
+            yield self
+        finally:
+            self.active = active
+
     def mixed(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """``y`` mixed with the partner's output ``z`` for the same rows (as :meth:`combine`)."""
         if self.training or not self.active:
             return y
-        both = torch.stack([y, z.to(y.dtype)])
         log_w = torch.stack([torch.log1p(-self.mix), torch.log(self.mix)]).to(y.dtype)
-        return mixture_logits(both, log_w, self.binary)
+        return mixture_logits([y, z.to(y.dtype)], log_w, self.binary)
 
 
 class RegressionPartner(Partner):
@@ -229,8 +241,7 @@ def mix_partner(model: nn.Module, val: SequenceData, equal: bool = False) -> dic
     losses, nll = {}, _plain_loss(model)
     for w in MIXES:
         log_w = torch.log(torch.tensor([1 - w, w]))
-        losses[w] = float(nll(mixture_logits(torch.stack([z_net, z_part]), log_w,
-                                             partner.binary), y))  # fmt: skip
+        losses[w] = float(nll(mixture_logits([z_net, z_part], log_w, partner.binary), y))
     best = EQUAL if equal else min(MIXES, key=losses.get)
     set_mix(partner, best)
     rule = {"mix_rule": "equal: a validation split of a few series cannot choose"} if equal else {}

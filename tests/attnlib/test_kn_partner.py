@@ -137,6 +137,26 @@ def test_saved_loaded_exported_and_streamed_models_keep_the_mixed_partner(tmp_pa
             np.testing.assert_allclose(onnx_stream.push(token), logits.numpy(), atol=1e-5)
 
 
+def test_faithfulness_reads_the_mixed_model_after_the_last_step():
+    """The scorer mixes the partner in at the one step it reads: the same distribution and
+    attention as the whole model's there, and the partner stays mixed afterwards."""
+    from attnlib.trust.faithfulness import scorer
+
+    train, val = _data(_corpus(200, 6)), _data(_corpus(20, 7))
+    model = build_model(_cfg())
+    fit_partner(model, train, val)
+    set_mix(model.partner, 0.4)
+    out, w = scorer(model).forward(val.x, val.lengths)
+    with torch.no_grad():
+        full, att = model(val.x, val.lengths, return_attention=True)
+    rows, last = torch.arange(len(val.x)), val.lengths - 1
+    torch.testing.assert_close(
+        out.log_softmax(-1), full[rows, last].log_softmax(-1), atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(w, att[rows, last])
+    assert model.partner.active
+
+
 def test_build_and_fit_reports_the_order_and_weight_and_the_card_names_them():
     from attnlib.card import model_card
     from attnlib.persistence import ModelMeta
