@@ -39,8 +39,8 @@ def mixture_logits(outputs: Sequence[torch.Tensor], log_weights: torch.Tensor,
 
 def _logsumexp(parts: list[torch.Tensor]) -> torch.Tensor:
     """The elementwise log of the sum of exp over a few parts, folded pairwise: stacking a
-    next-state model's (B, T, V) outputs for ``torch.logsumexp(·, 0)`` ran 3-4x slower than
-    ``logaddexp`` (most of its Kneser-Ney partner's cost in evaluate). ONNX has no
+    next-state model's (B, T, V) outputs for ``torch.logsumexp(·, 0)`` copies them and was
+    slower than ``logaddexp`` on them (``bench/evaluate_cost.py``). ONNX has no
     ``logaddexp``: the exported graph gets the same sum from maximum, exp and log1p (the
     export's parity check compares the two)."""
     out, *rest = parts
