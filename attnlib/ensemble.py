@@ -69,8 +69,9 @@ def mean_probability_logits(outputs: Sequence[torch.Tensor], binary: bool) -> to
         log of the mean probability (..., K); binary: the logit of the mean probability.
     """
     outputs = list(outputs)
-    z = outputs[0]
-    equal = torch.full((len(outputs),), -math.log(len(outputs)), dtype=z.dtype, device=z.device)
+    first = outputs[0]
+    equal = torch.full((len(outputs),), -math.log(len(outputs)), dtype=first.dtype,
+                       device=first.device)  # fmt: skip
     return mixture_logits(outputs, equal, binary)
 
 
