@@ -52,20 +52,22 @@ def scorer(model: nn.Module) -> Scorer:
     model.eval()
     cnn = getattr(model, "cnn", None)
     pool = model.config.cnn_pool if cnn is not None else 1
-    # a next-state model's partner (mixed last in forward) is mixed at the step read only
-    partner = getattr(model, "partner", None) if model.config.task == "next_state" else None
+    # a partner is mixed last in forward: here after the one step read of per-step outputs
+    partner = getattr(model, "partner", None)
     late = partner is not None and partner.active
 
     def forward(x: torch.Tensor, lengths: torch.Tensor):
         with partner.unmixed() if late else nullcontext():
             out, w = model(x, lengths, return_attention=True)
+        z = partner(x, lengths) if late else None  # what forward would have mixed in
         if w.ndim == 3:  # per-step predictions: keep the one after the last real step
             rows = torch.arange(len(lengths), device=out.device)
             last = lengths.to(out.device) - 1
             out, w = out[rows, last], w[rows, last]  # (B, V), (B, T)
-            if late:
-                out = partner.mixed(out, partner(x, lengths)[rows, last])
-        elif out.ndim == 1:  # binary: the 2-class softmax over [0, z] is sigmoid(z)
+            z = z[rows, last] if late else None
+        if late:
+            out = partner.mixed(out, z)
+        if out.ndim == 1:  # binary: the 2-class softmax over [0, z] is sigmoid(z)
             out = torch.stack([torch.zeros_like(out), out], dim=1)  # (B, 2)
         if out.ndim != 2:
             raise ValueError(f"faithfulness needs class logits, got an output {tuple(out.shape)}")

@@ -15,7 +15,7 @@ from attnlib.models import build_model
 from attnlib.models.kernel_partner import KERNELS, PENALTIES, PER_KERNEL, plan
 from attnlib.models.partner import fit_partner, mix_again, refit_partner, set_mix, split_logits
 from attnlib.persistence import load_model, save_model
-from tests.partners import assert_alone_equals_padded
+from tests.partners import assert_alone_equals_padded, assert_scorer_reads_the_mixed_model
 
 TINY = dict(hidden_dim=4, fcn_filters=(4, 4, 4), embedding_dim=4)
 
@@ -101,6 +101,7 @@ def test_a_series_alone_equals_it_padded_beside_longer_ones(name):
     train, val = _waves(40, seed=4), _waves(20, seed=5)
     torch.manual_seed(0)
     model = assert_alone_equals_padded(build_model(_cfg(name)), train, val, atol=1e-5)
+    assert_scorer_reads_the_mixed_model(model, val)
     mixed = model.partner.combine(torch.zeros(len(val)), val.x, val.lengths)
     assert not torch.allclose(mixed, torch.zeros(len(val)))  # the partner really takes part
 

@@ -20,7 +20,7 @@ from attnlib.models.partner import MIXES, fit_partner, mix_partner, set_mix
 from attnlib.persistence import load_model, save_model
 from attnlib.stream import StreamingPredictor
 from attnlib.vocab import Vocabulary
-from tests.partners import assert_alone_equals_padded
+from tests.partners import assert_alone_equals_padded, assert_scorer_reads_the_mixed_model
 
 kn = importlib.import_module("attnlib.models.kn_partner")  # the package exports the function
 V = 14  # ids 2..13 are tokens
@@ -107,7 +107,8 @@ def test_mixing_is_chosen_on_validation_and_the_mixed_model_is_a_distribution():
 
 def test_a_sequence_alone_equals_it_padded_beside_longer_ones():
     train, val = _data(_corpus(100, 2)), _data(_corpus(30, 3))
-    assert_alone_equals_padded(build_model(_cfg()), train, val, atol=1e-5)
+    model = assert_alone_equals_padded(build_model(_cfg()), train, val, atol=1e-5)
+    assert_scorer_reads_the_mixed_model(model, val)  # faithfulness: mixed after the last step
 
 
 def test_saved_loaded_exported_and_streamed_models_keep_the_mixed_partner(tmp_path):
@@ -135,26 +136,6 @@ def test_saved_loaded_exported_and_streamed_models_keep_the_mixed_partner(tmp_pa
                 logits.log_softmax(-1), full[i, t].log_softmax(-1), atol=1e-5, rtol=0
             )
             np.testing.assert_allclose(onnx_stream.push(token), logits.numpy(), atol=1e-5)
-
-
-def test_faithfulness_reads_the_mixed_model_after_the_last_step():
-    """The scorer mixes the partner in at the one step it reads: the same distribution and
-    attention as the whole model's there, and the partner stays mixed afterwards."""
-    from attnlib.trust.faithfulness import scorer
-
-    train, val = _data(_corpus(200, 6)), _data(_corpus(20, 7))
-    model = build_model(_cfg())
-    fit_partner(model, train, val)
-    set_mix(model.partner, 0.4)
-    out, w = scorer(model).forward(val.x, val.lengths)
-    with torch.no_grad():
-        full, att = model(val.x, val.lengths, return_attention=True)
-    rows, last = torch.arange(len(val.x)), val.lengths - 1
-    torch.testing.assert_close(
-        out.log_softmax(-1), full[rows, last].log_softmax(-1), atol=1e-5, rtol=0
-    )
-    torch.testing.assert_close(w, att[rows, last])
-    assert model.partner.active
 
 
 def test_build_and_fit_reports_the_order_and_weight_and_the_card_names_them():

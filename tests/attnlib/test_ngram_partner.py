@@ -14,7 +14,7 @@ from attnlib.models import build_model
 from attnlib.models.ngram_partner import PENALTIES, partner_fields
 from attnlib.models.partner import MIXES, fit_partner, mix_partner, refit_partner, set_mix
 from attnlib.persistence import load_model, save_model
-from tests.partners import assert_alone_equals_padded
+from tests.partners import assert_alone_equals_padded, assert_scorer_reads_the_mixed_model
 
 TINY = dict(embedding_dim=8, hidden_dim=8, cnn_channels=8)
 V = 40  # ids 2..39 are tokens
@@ -144,6 +144,7 @@ CHARS = {"ngram_order": 5, "ngram_buckets": 4096}  # the partner of character to
 def test_a_sequence_alone_equals_it_padded_beside_longer_ones(sizes):
     train, val = _bigram_task(60, seed=5), _bigram_task(30, seed=6)
     model = assert_alone_equals_padded(build_model(_cfg(**sizes)), train, val, atol=1e-6)
+    assert_scorer_reads_the_mixed_model(model, val)
     two = torch.tensor([[5, 6, 0, 0, 0, 0]])  # shorter than the order, alone and padded
     assert torch.allclose(model(two[:, :2], torch.tensor([2])), model(two, torch.tensor([2])))
 
