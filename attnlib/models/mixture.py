@@ -3,7 +3,7 @@
 A mixture's probability is a weighted mean of its parts'; its logits are the log of that
 mean, which softmax (or, for one binary logit, sigmoid) maps back to it, so code that reads
 logits keeps working. The exported graph uses only ops every ONNX runtime has (``maximum``,
-``log1p``, ``exp``).
+``where``, ``log1p``, ``exp``).
 """
 
 from __future__ import annotations
@@ -43,12 +43,13 @@ def _logsumexp(parts: list[torch.Tensor]) -> torch.Tensor:
     slower than ``logaddexp`` on them (``bench/evaluate_cost.py``). ONNX has no
     ``logaddexp``: the exported graph gets the same sum from maximum, exp and log1p (the
     export's parity check compares the two)."""
+    exporting = torch.onnx.is_in_onnx_export()
     out, *rest = parts
     for part in rest:
-        if not torch.onnx.is_in_onnx_export():
+        if exporting:
+            hi = torch.maximum(out, part)
+            both_gone = hi == float("-inf")  # then -inf, as logaddexp gives (not nan)
+            out = torch.where(both_gone, hi, hi + torch.log1p(torch.exp(-(out - part).abs())))
+        else:
             out = torch.logaddexp(out, part)
-            continue
-        hi = torch.maximum(out, part)
-        both_gone = hi == float("-inf")  # then -inf, as logaddexp gives (not nan)
-        out = torch.where(both_gone, hi, hi + torch.log1p(torch.exp(-(out - part).abs())))
     return out

@@ -47,7 +47,8 @@ def scorer(model: nn.Module) -> Scorer:
     Read from the shapes it returns: pooled attention (B, T) with a binary (B,) logit or
     (B, K) logits (a classifier); or per-step attention (B, T, T) with per-step logits
     (B, T, V) (next-state: the prediction after the last real step is the one checked).
-    The model is put in eval mode.
+    A partner the model mixes in last (:class:`~attnlib.models.partner.Partner`) is mixed
+    here instead, into the rows checked only. The model is put in eval mode.
     """
     model.eval()
     cnn = getattr(model, "cnn", None)
