@@ -16,6 +16,9 @@ works when no file of that name exists) or a file read by format:
 - ``ucr``: no header; per line a label, then one value per time step.
 - ``long``: a header, a time column (``time``, ``date``, ...) and numeric value columns.
 
+A file ``NAME_TRAIN.ext`` with ``NAME_TEST.ext`` beside it (the UCR / UEA archives' layout)
+is read with that file as its test split.
+
 Every problem with the input is a :class:`~attnlib.errors.DataError` naming the file
 and the line (text formats; line 1 of a CSV is its header) or row (Parquet).
 """
@@ -191,10 +194,47 @@ def read_and_describe(
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
+    frame, fmt, how = _read_file(path, fmt, sep, max_length)
+    if (test := test_sibling(path)) is not None:
+        if "split" in frame.columns:
+            raise DataError(f"{path}: has a 'split' column, and {test.name} beside it would be "
+                            f"its test split too; drop the column or move {test.name}")  # fmt: skip
+        test_frame = _read_file(test, fmt, sep, max_length)[0]
+        if test_frame.schema != frame.schema:
+            raise DataError(f"{test}: columns {dict(test_frame.schema)} differ from its train "
+                            f"file's, {dict(frame.schema)} ({path.name})")  # fmt: skip
+        frame = pl.concat([_as_split(frame, "train"), _as_split(test_frame, "test")])
+        how += f", with {test.name} beside it as the test split (the archive's own)"
+        log.info("%s: its test split is %s (%d rows)", path, test, test_frame.height)
+    return _head(frame, limit), how
+
+
+def test_sibling(path: Path) -> Path | None:
+    """``NAME_TEST.ext`` beside a ``NAME_TRAIN.ext`` (how the UCR / UEA archives ship a
+    set's split), or None when ``path`` is not a train file or has no test file beside it."""
+    stem = path.stem
+    if not stem.upper().endswith("_TRAIN"):
+        return None
+    test = "_TEST" if stem.endswith("_TRAIN") else "_test"
+    sibling = path.with_name(f"{stem[: -len('_TRAIN')]}{test}{path.suffix}")
+    return sibling if sibling.is_file() else None
+
+
+def _as_split(frame: pl.DataFrame, split: str) -> pl.DataFrame:
+    """``frame`` as one part of a shipped split: its ids prefixed with ``split``."""
+    return frame.with_columns(
+        (pl.lit(f"{split}:") + pl.col("id")).alias("id"), pl.lit(split).alias("split")
+    )
+
+
+def _read_file(
+    path: Path, fmt: str, sep: str | None, max_length: int | None
+) -> tuple[pl.DataFrame, str, str]:
+    """One user file: the frame, the format it was read as, and how (for the log)."""
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     if fmt == "parquet" or (fmt == "auto" and path.suffix.lower() == ".parquet"):
-        frame, where, how = _parquet(path), _by_row, f"{path} as parquet"
+        frame, where, fmt, how = _parquet(path), _by_row, "parquet", f"{path} as parquet"
     else:
         data = tables.read_utf8(path)
         how = f"{path} as {fmt}"
@@ -204,7 +244,7 @@ def read_and_describe(
             log.info("%s", how)
         frame, where = _read_text(path, data, fmt, sep or None)
     check_max_length(frame, path, where, max_length)
-    return _head(frame, limit), how
+    return frame, fmt, how
 
 
 def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:

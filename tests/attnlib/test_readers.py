@@ -195,3 +195,51 @@ def test_a_stray_word_above_numeric_rows_is_not_read_as_tokens(tmp_path):
     assert read_source(path, "seqlab_txt").height == 3  # said so: tokens it is
     plain = write(tmp_path / "seqs.txt", "C G Am F\nG D Em C\n")
     assert read_source(plain).height == 2
+
+
+# -- an archive's TRAIN / TEST pair ---------------------------------------------------------
+
+
+def ucr_rows(labels) -> str:
+    return "".join(f"{y}\t{0.1 * i:.1f}\t{0.2 * i:.1f}\t0.5\n" for i, y in enumerate(labels))
+
+
+def test_a_train_file_with_its_test_file_beside_it_reads_as_the_archive_split(tmp_path):
+    train = write(tmp_path / "Set_TRAIN.tsv", ucr_rows([1, 2, 1]))
+    write(tmp_path / "Set_TEST.tsv", ucr_rows([2, 1]))
+    frame = read_source(train)
+    assert frame["split"].to_list() == ["train"] * 3 + ["test"] * 2
+    assert frame["label"].to_list() == ["1", "2", "1", "2", "1"]
+    assert frame["id"].n_unique() == 5  # both files number their lines from 1
+    second = [step[0] for step in frame["values"][4].to_list()]  # the test file's 2nd row
+    assert second == pytest.approx([0.1, 0.2, 0.5])
+
+
+def test_the_pair_takes_the_train_files_format_and_lower_case_names(tmp_path):
+    train = write(tmp_path / "qs_train.csv", "text,label\nwho is it,HUM\nhow far,NUM\n")
+    write(tmp_path / "qs_test.csv", "text,label\nwhere is it,LOC\n")
+    frame = read_source(train)
+    assert frame.filter(pl.col("split") == "test")["tokens"].to_list() == [["where", "is", "it"]]
+
+
+def test_a_file_without_a_test_file_beside_it_is_read_alone(tmp_path):
+    (tmp_path / "other").mkdir()
+    write(tmp_path / "other" / "Set_TEST.tsv", ucr_rows([1]))  # another folder: not its pair
+    frame = read_source(write(tmp_path / "Set_TRAIN.tsv", ucr_rows([1, 2])))
+    assert "split" not in frame.columns and frame.height == 2
+    assert "split" not in read_source(tmp_path / "other" / "Set_TEST.tsv").columns
+
+
+@pytest.mark.parametrize(
+    ("train", "test", "message"),
+    [  # a split column of its own, a test file unlike the train file, a bad test row
+        ("text,label,split\na b,X,train\n", "text,label\nc,Y\n", r"q_TRAIN\.csv: has a 'split' "
+         r"column, and q_TEST\.csv beside it"),
+        ("text,label\na b,X\n", "text\nc d\n", r"q_TEST\.csv: columns .* differ from its train"),
+        ("text,label\na b,X\n", "text,label\nc,Y\n,Z\n", r"q_TEST\.csv, line 3"),
+    ],
+)  # fmt: skip
+def test_a_pair_that_does_not_fit_together_names_the_file(tmp_path, train, test, message):
+    write(tmp_path / "q_TEST.csv", test)
+    with pytest.raises(DataError, match=message):
+        read_source(write(tmp_path / "q_TRAIN.csv", train))
