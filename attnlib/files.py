@@ -102,11 +102,14 @@ def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
 
 
 def _sniff(data: bytes) -> str:
-    """An extension for content without a name: Parquet's magic, a header with tabs or
-    commas, else one sequence per line."""
+    """An extension for content without a name: Parquet's magic, a ``.ts`` header, a
+    header with tabs or commas, else one sequence per line."""
     if data[:4] == b"PAR1":
         return ".parquet"
     first = data.lstrip().split(b"\n", 1)[0]
+    header = next((ln for ln in data.splitlines() if ln.strip() and not ln.startswith(b"#")), b"")
+    if header.startswith(b"@"):  # a .ts file's header (after its # comments)
+        return ".ts"
     return ".tsv" if b"\t" in first else ".csv" if b"," in first else ".txt"
 
 

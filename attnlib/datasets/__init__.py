@@ -14,6 +14,8 @@ works when no file of that name exists) or a file read by format:
 - ``csv`` / ``tsv`` / ``parquet``: a ``tokens`` or ``text`` column, optional ``id``,
   ``label``, ``split``; a Parquet file may hold a numeric ``values`` column instead.
 - ``ucr``: no header; per line a label, then one value per time step.
+- ``ts``: the UEA / UCR archives' ``.ts`` files (sktime's format): a header, then per line
+  the channels' values separated by ``:``, the label last.
 - ``long``: a header, a time column (``time``, ``date``, ...) and numeric value columns.
 
 A file ``NAME_TRAIN.ext`` with ``NAME_TEST.ext`` beside it (the UCR / UEA archives' layout)
@@ -33,6 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import series, tables
+from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import ConfigError, DataError
 from attnlib.tasks import CLASSIFY, FORECAST, NEXT_STATE
 
@@ -82,8 +85,9 @@ BUILTINS: dict[str, DatasetInfo] = {
     )
 }  # fmt: skip
 
-FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "long")
-_EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
+FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "ts", "long")
+_EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
+               ".ts": "ts"}  # fmt: skip
 _PREFIX = "builtin:"
 
 
@@ -273,6 +277,8 @@ def _read_text(
         return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
     if fmt == "ucr":
         return series.read_ucr(path, data), by_line
+    if fmt == "ts":
+        return read_ts(path, data), by_line
     sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     if fmt == "long":
@@ -316,6 +322,8 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if ext not in _EXTENSIONS:
         known = ", ".join(sorted(_EXTENSIONS))
         raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
+    if ext == ".ts":
+        return "ts", "a .ts file (the UEA / UCR archives' header and @data lines)"
     first = _first_line(data)
     fields = [f for f in first.replace(",", " ").split() if f]
     numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)

@@ -100,6 +100,14 @@ def test_dash_reads_standard_input(monkeypatch):
     assert not os.path.exists(path)  # the spooled copy is gone
 
 
+def test_a_ts_file_on_standard_input_is_read_as_ts(monkeypatch):
+    ts = b"# a comment, with a comma\n@classLabel true a b\n@data\n1,2,3:a\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(ts)))
+    with input_path("-") as path:
+        frame = read_source(path)
+    assert frame["values"].to_list() == [[[1.0], [2.0], [3.0]]] and frame["label"][0] == "a"
+
+
 def test_empty_standard_input_is_one_error(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
     with pytest.raises(DataError, match="standard input"), input_path("-"):

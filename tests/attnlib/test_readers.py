@@ -243,3 +243,44 @@ def test_a_pair_that_does_not_fit_together_names_the_file(tmp_path, train, test,
     write(tmp_path / "q_TEST.csv", test)
     with pytest.raises(DataError, match=message):
         read_source(write(tmp_path / "q_TRAIN.csv", train))
+
+
+# -- .ts (the UEA / UCR archives' format) ---------------------------------------------------
+
+TS_HEADER = "#a comment\n@problemName Toy\n@univariate false\n@dimensions 2\n"
+
+
+def test_ts_reads_channels_labels_and_drops_end_padding(tmp_path):
+    path = write(tmp_path / "toy.ts", TS_HEADER + "@classLabel true up down\n@data\n"
+                 "1.0,2.0,3.0:4.0,5.0,6.0:up\n\n0.5,?,?:1.5,?,?:down\n")  # fmt: skip
+    frame = read_source(path)  # auto: the extension
+    assert frame["label"].to_list() == ["up", "down"]
+    assert frame["values"].to_list() == [[[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]], [[0.5, 1.5]]]
+    unlabelled = write(tmp_path / "u.ts", "@classLabel false\n@data\n1,2,3\n")
+    assert "label" not in read_source(unlabelled).columns
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("@classLabel true up down\n@data\n1,2:3,4:left\n", r"line 7: label 'left' is not one"),
+        ("@classLabel true up\n@data\n1,2:3,4:up\n1,2:up\n", r"line 8: 1 channel\(s\)"),
+        ("@classLabel true up\n@data\n1,?,3:3,4,5:up\n", r"line 7: channel 1: missing"),
+        ("@classLabel true up\n@data\n1,2:3,x:up\n", r"line 7: channel 2: value 'x'"),
+        ("@classLabel true up\n@data\n1,2:3,4,5:up\n", r"line 7: the channels have different"),
+        ("@timeStamps true\n@data\n", r"line 5: time-stamped values are not read"),
+        ("@classLabel true up\n", r"toy\.ts: no @data line"),
+        ("1,2:3,4:up\n", r"line 5: a header line"),
+    ],
+)
+def test_ts_problems_name_the_line(tmp_path, body, message):
+    path = write(tmp_path / "toy.ts", TS_HEADER + body)
+    with pytest.raises(DataError, match=message):
+        read_source(path)
+
+
+def test_the_cli_names_every_format():
+    from attnlib.cli import FORMATS_HELP
+    from attnlib.datasets import FORMATS
+
+    assert FORMATS_HELP.split(", ") == ["auto", *FORMATS]
