@@ -166,7 +166,8 @@ def ingest(
     # a transient spinner on stderr: gone when done, nothing at all when not a terminal
     status = Console(stderr=True).status(f"reading {source} ...")
     with contextlib.nullcontext() if quiet() else status:
-        frame, how = _read(source, format, sep, limit=limit or None, max_length=max_length or None)
+        frame, how = _read(source, format, sep, limit=limit or None,
+                           max_length=max_length or None, archive_split=True)  # fmt: skip
     write_table(frame, out)
     say(f"read {how}")
     say(f"{describe_counts(frame)} -> {out}")

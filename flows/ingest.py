@@ -33,7 +33,7 @@ def read(
     """Read and validate the source into the raw schema; say how it was read (format)."""
     return read_and_describe(
         source, fmt, limit=limit or None, workers=workers, max_length=max_length or None,
-        sep=sep or None,
+        sep=sep or None, archive_split=True,
     )  # fmt: skip
 
 

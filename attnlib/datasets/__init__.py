@@ -19,7 +19,7 @@ works when no file of that name exists) or a file read by format:
 - ``long``: a header, a time column (``time``, ``date``, ...) and numeric value columns.
 
 A file ``NAME_TRAIN.ext`` with ``NAME_TEST.ext`` beside it (the UCR / UEA archives' layout)
-is read with that file as its test split.
+is read with that file as its test split when ``archive_split`` is set (ingest sets it).
 
 Every problem with the input is a :class:`~attnlib.errors.DataError` naming the file
 and the line (text formats; line 1 of a CSV is its header) or row (Parquet).
@@ -146,6 +146,7 @@ def read_source(
     workers: int = 2,
     max_length: int | None = None,
     sep: str | None = None,
+    archive_split: bool = False,
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -158,6 +159,9 @@ def read_source(
             sets no limit. A long table (forecasting) is one series and has no limit.
         sep: the token separator of text formats (SeqLab TXT, a CSV / TSV ``tokens`` or
             ``text`` column); None splits on whitespace. For tokens that hold spaces.
+        archive_split: a ``NAME_TRAIN.ext`` source with ``NAME_TEST.ext`` beside it is read
+            with that file as its test split (:func:`test_sibling`; ingest does this, while
+            predicting reads only the file given).
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
@@ -165,8 +169,9 @@ def read_source(
         ConfigError: ``fmt``, ``limit``, ``workers`` or ``max_length`` is not valid.
     """
     return read_and_describe(
-        source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep
-    )[0]
+        source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep,
+        archive_split=archive_split,
+    )[0]  # fmt: skip
 
 
 def read_and_describe(
@@ -177,6 +182,7 @@ def read_and_describe(
     workers: int = 2,
     max_length: int | None = None,
     sep: str | None = None,
+    archive_split: bool = False,
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
@@ -199,7 +205,7 @@ def read_and_describe(
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
     frame, fmt, how = _read_file(path, fmt, sep, max_length)
-    if (test := test_sibling(path)) is not None:
+    if archive_split and (test := test_sibling(path)) is not None:
         if "split" in frame.columns:
             raise DataError(f"{path}: has a 'split' column, and {test.name} beside it would be "
                             f"its test split too; drop the column or move {test.name}")  # fmt: skip

@@ -207,7 +207,8 @@ def ucr_rows(labels) -> str:
 def test_a_train_file_with_its_test_file_beside_it_reads_as_the_archive_split(tmp_path):
     train = write(tmp_path / "Set_TRAIN.tsv", ucr_rows([1, 2, 1]))
     write(tmp_path / "Set_TEST.tsv", ucr_rows([2, 1]))
-    frame = read_source(train)
+    assert "split" not in read_source(train).columns  # predicting reads the file given
+    frame = read_source(train, archive_split=True)
     assert frame["split"].to_list() == ["train"] * 3 + ["test"] * 2
     assert frame["label"].to_list() == ["1", "2", "1", "2", "1"]
     assert frame["id"].n_unique() == 5  # both files number their lines from 1
@@ -218,16 +219,17 @@ def test_a_train_file_with_its_test_file_beside_it_reads_as_the_archive_split(tm
 def test_the_pair_takes_the_train_files_format_and_lower_case_names(tmp_path):
     train = write(tmp_path / "qs_train.csv", "text,label\nwho is it,HUM\nhow far,NUM\n")
     write(tmp_path / "qs_test.csv", "text,label\nwhere is it,LOC\n")
-    frame = read_source(train)
+    frame = read_source(train, archive_split=True)
     assert frame.filter(pl.col("split") == "test")["tokens"].to_list() == [["where", "is", "it"]]
 
 
 def test_a_file_without_a_test_file_beside_it_is_read_alone(tmp_path):
     (tmp_path / "other").mkdir()
     write(tmp_path / "other" / "Set_TEST.tsv", ucr_rows([1]))  # another folder: not its pair
-    frame = read_source(write(tmp_path / "Set_TRAIN.tsv", ucr_rows([1, 2])))
+    frame = read_source(write(tmp_path / "Set_TRAIN.tsv", ucr_rows([1, 2])), archive_split=True)
     assert "split" not in frame.columns and frame.height == 2
-    assert "split" not in read_source(tmp_path / "other" / "Set_TEST.tsv").columns
+    test = read_source(tmp_path / "other" / "Set_TEST.tsv", archive_split=True)
+    assert "split" not in test.columns
 
 
 @pytest.mark.parametrize(
@@ -242,7 +244,7 @@ def test_a_file_without_a_test_file_beside_it_is_read_alone(tmp_path):
 def test_a_pair_that_does_not_fit_together_names_the_file(tmp_path, train, test, message):
     write(tmp_path / "q_TEST.csv", test)
     with pytest.raises(DataError, match=message):
-        read_source(write(tmp_path / "q_TRAIN.csv", train))
+        read_source(write(tmp_path / "q_TRAIN.csv", train), archive_split=True)
 
 
 # -- .ts (the UEA / UCR archives' format) ---------------------------------------------------

@@ -47,3 +47,29 @@ def test_only_files_outside_data_input_are_untracked(tmp_path, monkeypatch):
     assert untracked_source(str(tmp_path / "data/input/a.txt")) is None
     assert untracked_source("builtin:bach_chorales") is None
     assert "b.txt is outside data/input/" in untracked_source("b.txt")
+
+
+def test_ingest_takes_an_archive_pairs_test_file_as_the_test_split(
+    tmp_path, monkeypatch, prefect_api, request, caplog
+):
+    from flows.ingest import ingest
+
+    (tmp_path / "data/input").mkdir(parents=True)
+    rows = lambda labels: "".join(f"{y}\t0.{i}\t1.5\t2.5\n" for i, y in enumerate(labels))  # noqa: E731
+    (tmp_path / "data/input/Set_TRAIN.tsv").write_text(rows([1, 2, 1, 2]))
+    (tmp_path / "data/input/Set_TEST.tsv").write_text(rows([2, 1]))
+    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
+    params["ingest"].update(source="data/input/Set_TRAIN.tsv", workers=1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    run_log = logging.getLogger("prefect.flow_runs")
+    run_log.addHandler(caplog.handler)
+    try:
+        ingest()
+    finally:
+        run_log.removeHandler(caplog.handler)
+
+    raw = pl.read_parquet(tmp_path / "data/raw.parquet")
+    assert raw["split"].to_list() == ["train"] * 4 + ["test"] * 2
+    assert raw["label"].to_list() == ["1", "2", "1", "2", "2", "1"]
+    assert "with Set_TEST.tsv beside it as the test split" in caplog.text
