@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -101,14 +102,19 @@ def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
         yield str(path)
 
 
+_TS_HEADER = re.compile(rb"(?:\s*[#%][^\n]*\n)*\s*@(?:problemname|timestamps|missing|univariate|"
+                        rb"dimensions|equallength|serieslength|classlabel|targetlabel|data)\b",
+                        re.IGNORECASE)  # fmt: skip
+_TS_DATA = re.compile(rb"^\s*@data\s*$", re.IGNORECASE | re.MULTILINE)
+
+
 def _sniff(data: bytes) -> str:
     """An extension for content without a name: Parquet's magic, a ``.ts`` header, a
     header with tabs or commas, else one sequence per line."""
     if data[:4] == b"PAR1":
         return ".parquet"
     first = data.lstrip().split(b"\n", 1)[0]
-    header = next((ln for ln in data.splitlines() if ln.strip() and not ln.startswith(b"#")), b"")
-    if header.startswith(b"@"):  # a .ts file's header (after its # comments)
+    if _TS_HEADER.match(data) and _TS_DATA.search(data):  # comments, @key lines, @data
         return ".ts"
     return ".tsv" if b"\t" in first else ".csv" if b"," in first else ".txt"
 

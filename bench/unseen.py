@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality import RESULTS, merge, project_env, run_seeds, table  # noqa: E402
 
-from attnlib.datasets import test_sibling  # noqa: E402
+from attnlib.datasets.archive import archive_test_file  # noqa: E402
 from attnlib.io import write_json_atomic, write_text_atomic  # noqa: E402
 
 # Karim et al. 2017, LSTM-FCN's results table (github.com/titu1994/LSTM-FCN, Results/);
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             task, path = make(name, Path(tmp))
             rel = f"data/input/{path.name}"
             overrides = {"task": task, "ingest.source": rel}
-            files = {f"data/input/{p.name}": p for p in (path, test_sibling(path)) if p}
+            files = {f"data/input/{p.name}": p for p in (path, archive_test_file(path)) if p}
             results.append(run_seeds(name, task, overrides, args.seeds, env, files))
             results[-1]["published"] = PUBLISHED.get(name, {})
             kept = merge(results, args.out, NAMES) if args.merge else results

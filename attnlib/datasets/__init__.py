@@ -35,6 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import series, tables
+from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import ConfigError, DataError
 from attnlib.tasks import CLASSIFY, FORECAST, NEXT_STATE
@@ -160,8 +161,8 @@ def read_source(
         sep: the token separator of text formats (SeqLab TXT, a CSV / TSV ``tokens`` or
             ``text`` column); None splits on whitespace. For tokens that hold spaces.
         archive_split: a ``NAME_TRAIN.ext`` source with ``NAME_TEST.ext`` beside it is read
-            with that file as its test split (:func:`test_sibling`; ingest does this, while
-            predicting reads only the file given).
+            with that file as its test split (:mod:`attnlib.datasets.archive`; ingest does
+            this, while predicting reads only the file given).
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
@@ -205,36 +206,27 @@ def read_and_describe(
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
     frame, fmt, how = _read_file(path, fmt, sep, max_length)
-    if archive_split and (test := test_sibling(path)) is not None:
-        if "split" in frame.columns:
-            raise DataError(f"{path}: has a 'split' column, and {test.name} beside it would be "
-                            f"its test split too; drop the column or move {test.name}")  # fmt: skip
-        test_frame = _read_file(test, fmt, sep, max_length)[0]
-        if test_frame.schema != frame.schema:
-            raise DataError(f"{test}: columns {dict(test_frame.schema)} differ from its train "
-                            f"file's, {dict(frame.schema)} ({path.name})")  # fmt: skip
-        frame = pl.concat([_as_split(frame, "train"), _as_split(test_frame, "test")])
-        how += f", with {test.name} beside it as the test split (the archive's own)"
-        log.info("%s: its test split is %s (%d rows)", path, test, test_frame.height)
+    if archive_split:
+        frame, how = _with_archive_test(frame, how, path, fmt, sep, max_length)
     return _head(frame, limit), how
 
 
-def test_sibling(path: Path) -> Path | None:
-    """``NAME_TEST.ext`` beside a ``NAME_TRAIN.ext`` (how the UCR / UEA archives ship a
-    set's split), or None when ``path`` is not a train file or has no test file beside it."""
-    stem = path.stem
-    if not stem.upper().endswith("_TRAIN"):
-        return None
-    test = "_TEST" if stem.endswith("_TRAIN") else "_test"
-    sibling = path.with_name(f"{stem[: -len('_TRAIN')]}{test}{path.suffix}")
-    return sibling if sibling.is_file() else None
-
-
-def _as_split(frame: pl.DataFrame, split: str) -> pl.DataFrame:
-    """``frame`` as one part of a shipped split: its ids prefixed with ``split``."""
-    return frame.with_columns(
-        (pl.lit(f"{split}:") + pl.col("id")).alias("id"), pl.lit(split).alias("split")
-    )
+def _with_archive_test(frame, how, path, fmt, sep, max_length) -> tuple[pl.DataFrame, str]:
+    """A train file's frame joined with its archive test file's, if one is beside it."""
+    if "id" not in frame.columns:  # a long table: one series, split in time
+        if test := archive_test_file(path):
+            log.warning("%s: %s beside it is not read: a long table is one series, split in "
+                        "time (join the two files into one)", path, test.name)  # fmt: skip
+        return frame, how
+    if (train := archive_train_file(path)) is not None:
+        log.warning("%s is an archive's test file, read alone: give %s instead to keep the "
+                    "archive's split", path, train.name)  # fmt: skip
+    if (test := archive_test_file(path)) is None:
+        return frame, how
+    test_frame = _read_file(test, fmt, sep, max_length)[0]
+    log.info("%s: its test split is %s (%d rows)", path, test, test_frame.height)
+    return (join_archive_split(frame, test_frame, path, test),
+            f"{how}, with {test.name} beside it as the test split (the archive's own)")  # fmt: skip
 
 
 def _read_file(
@@ -283,8 +275,9 @@ def _read_text(
         return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
     if fmt == "ucr":
         return series.read_ucr(path, data), by_line
-    if fmt == "ts":
-        return read_ts(path, data), by_line
+    if fmt == "ts":  # header lines come first: a row's line is in its id, line<N>
+        frame = read_ts(path, data)
+        return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
     sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     if fmt == "long":

@@ -11,9 +11,10 @@ per line, its channels separated by ``:`` and its label last.
 ```
 
 Values are separated by commas; ``?`` or ``NaN`` at the end of a channel is padding (how the
-archives write unequal lengths) and is dropped. Time-stamped values (``@timeStamps true``)
-are not read. Every problem is a :class:`~attnlib.errors.DataError` naming the file and
-line.
+archives write unequal lengths) and is dropped. Lines starting with ``#`` or ``%`` are
+comments. Time-stamped values (``@timeStamps true``) and regression targets
+(``@targetLabel true``) are not read. Every problem is a :class:`~attnlib.errors.DataError`
+naming the file and line.
 """
 
 from __future__ import annotations
@@ -35,31 +36,28 @@ def read_ts(path: Path, text: str) -> pl.DataFrame:
     """Read a ``.ts`` file into the numeric-series schema (``id``, ``values``, ``label``)."""
     header: dict[str, str] = {}
     ids, values, labels = [], [], []
-    data_started = False
+    classes, width = None, None  # set at @data: the labels (None: unlabelled), channels
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith(("#", "%")):
             continue
         at = errors.where(path, row=number)
-        if not data_started:
-            if not line.startswith("@"):
-                raise DataError(f"{at}a header line (@...) or @data expected, got '{line[:30]}'")
-            key, _, rest = line[1:].partition(" ")
-            header[key.lower()] = rest.strip()
-            data_started = key.lower() == "data"
-            if key.lower() == "timestamps" and rest.strip().lower() == "true":
-                raise DataError(f"{at}time-stamped values are not read; write the values only")
+        if "data" not in header:
+            _header_line(line, at, header)
+            if "data" in header:
+                classes, width = _classes(header), _width(header, at)
             continue
-        classes = _classes(header)
         parts = line.split(":")
         label = parts.pop().strip() if classes is not None else None
-        if classes and label not in classes:
-            raise DataError(f"{at}label '{label}' is not one of @classLabel's {sorted(classes)}")
+        if label is not None and (not parts or not label or (classes and label not in classes)):
+            expected = f"one of @classLabel's {sorted(classes)}" if classes else "a label"
+            raise DataError(f"{at}values, then ':' and {expected} expected; got "
+                            f"'{line[-30:]}'")  # fmt: skip
         channels = [_channel(part, at, c + 1) for c, part in enumerate(parts)]
-        expected = int(header.get("dimensions", len(channels)) or len(channels))
-        if len(channels) != expected or (values and len(channels) != values[0].shape[1]):
+        width = width or len(channels)
+        if len(channels) != width:
             raise DataError(f"{at}{len(channels)} channel(s); @dimensions or the first series "
-                            f"has {values[0].shape[1] if values else expected}")  # fmt: skip
+                            f"has {width}")  # fmt: skip
         if len({len(c) for c in channels}) > 1:
             lengths = [len(c) for c in channels]
             raise DataError(f"{at}the channels have different lengths {lengths}; "
@@ -67,11 +65,34 @@ def read_ts(path: Path, text: str) -> pl.DataFrame:
         ids.append(f"line{number}")
         values.append(np.stack(channels, axis=1))
         labels.append(_label(label) if label is not None else None)
-    if not data_started:
+    if "data" not in header:
         raise DataError(f"{path}: no @data line (a .ts file's header ends with @data)")
     if not ids:
         raise DataError(f"{path}: no series after @data")
-    return series_frame(ids, values, labels if labels[0] is not None else None)
+    return series_frame(ids, values, labels if classes is not None else None)
+
+
+def _header_line(line: str, at: str, header: dict[str, str]) -> None:
+    """Record one ``@key value`` line; refuse what this reader does not read."""
+    if not line.startswith("@"):
+        raise DataError(f"{at}a header line (@...) or @data expected, got '{line[:30]}'")
+    key, *rest = line[1:].split(None, 1)
+    key, value = key.lower(), (rest[0].strip() if rest else "")
+    if key == "timestamps" and value.lower() == "true":
+        raise DataError(f"{at}time-stamped values are not read; write the values only")
+    if key == "targetlabel" and value.lower() == "true":
+        raise DataError(f"{at}@targetLabel (regression targets) is not read; this task "
+                        "classifies: give class labels (@classLabel true ...)")  # fmt: skip
+    if key == "dimensions" and not (value.isdigit() and int(value) > 0):
+        raise DataError(f"{at}@dimensions must be a positive whole number, got '{value}'")
+    header[key] = value
+
+
+def _width(header: dict[str, str], at: str) -> int | None:
+    """The channels @dimensions or @univariate declares (None: the first series says)."""
+    if "dimensions" in header:
+        return int(header["dimensions"])
+    return 1 if header.get("univariate", "").lower() == "true" else None
 
 
 def _classes(header: dict[str, str]) -> set[str] | None:
@@ -86,7 +107,9 @@ def _channel(text: str, at: str, channel: int) -> np.ndarray:
     fields = [f.strip() for f in text.split(",")]
     while fields and fields[-1].lower() in _MISSING:
         fields.pop()
-    if not fields or any(f.lower() in _MISSING for f in fields):
+    if not fields:
+        raise DataError(f"{at}channel {channel}: no values (only ? padding)")
+    if any(f.lower() in _MISSING for f in fields):
         raise DataError(f"{at}channel {channel}: missing value (? / NaN) inside the series")
     try:
         out = np.asarray([float(f) for f in fields], dtype=np.float64)

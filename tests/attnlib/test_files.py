@@ -108,6 +108,12 @@ def test_a_ts_file_on_standard_input_is_read_as_ts(monkeypatch):
     assert frame["values"].to_list() == [[[1.0], [2.0], [3.0]]] and frame["label"][0] == "a"
 
 
+def test_text_whose_lines_start_with_at_is_not_taken_for_ts(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"@user great day\n@bob hi\n")))
+    with input_path("-") as path:
+        assert read_source(path)["tokens"].to_list() == [["@user", "great", "day"], ["@bob", "hi"]]
+
+
 def test_empty_standard_input_is_one_error(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
     with pytest.raises(DataError, match="standard input"), input_path("-"):

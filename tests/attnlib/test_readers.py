@@ -236,7 +236,7 @@ def test_a_file_without_a_test_file_beside_it_is_read_alone(tmp_path):
     ("train", "test", "message"),
     [  # a split column of its own, a test file unlike the train file, a bad test row
         ("text,label,split\na b,X,train\n", "text,label\nc,Y\n", r"q_TRAIN\.csv: has a 'split' "
-         r"column, and q_TEST\.csv beside it"),
+         r"column, and the pair q_TRAIN\.csv / q_TEST\.csv is a split already"),
         ("text,label\na b,X\n", "text\nc d\n", r"q_TEST\.csv: columns .* differ from its train"),
         ("text,label\na b,X\n", "text,label\nc,Y\n,Z\n", r"q_TEST\.csv, line 3"),
     ],
@@ -253,7 +253,8 @@ TS_HEADER = "#a comment\n@problemName Toy\n@univariate false\n@dimensions 2\n"
 
 
 def test_ts_reads_channels_labels_and_drops_end_padding(tmp_path):
-    path = write(tmp_path / "toy.ts", TS_HEADER + "@classLabel true up down\n@data\n"
+    path = write(tmp_path / "toy.ts", TS_HEADER + "%# another comment\n"
+                 "@classLabel\ttrue up down\n@data\n"
                  "1.0,2.0,3.0:4.0,5.0,6.0:up\n\n0.5,?,?:1.5,?,?:down\n")  # fmt: skip
     frame = read_source(path)  # auto: the extension
     assert frame["label"].to_list() == ["up", "down"]
@@ -265,7 +266,16 @@ def test_ts_reads_channels_labels_and_drops_end_padding(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("@classLabel true up down\n@data\n1,2:3,4:left\n", r"line 7: label 'left' is not one"),
+        (
+            "@classLabel true up down\n@data\n1,2:3,4:left\n",
+            r"line 7: values, then ':' and "
+            r"one of @classLabel's \['down', 'up'\] expected; got '1,2:3,4:left'",
+        ),
+        ("@classLabel true\n@data\n1,2:3,4:\n", r"line 7: values, then ':' and a label"),
+        ("@classLabel true\n@data\n1,2,3\n", r"line 7: values, then ':' and a label"),
+        ("@classLabel true up\n@data\n?,?:3,4:up\n", r"line 7: channel 1: no values"),
+        ("@dimensions two\n", r"line 5: @dimensions must be a positive whole number"),
+        ("@targetLabel true\n@data\n", r"line 5: @targetLabel \(regression targets\)"),
         ("@classLabel true up\n@data\n1,2:3,4:up\n1,2:up\n", r"line 8: 1 channel\(s\)"),
         ("@classLabel true up\n@data\n1,?,3:3,4,5:up\n", r"line 7: channel 1: missing"),
         ("@classLabel true up\n@data\n1,2:3,x:up\n", r"line 7: channel 2: value 'x'"),
@@ -286,3 +296,33 @@ def test_the_cli_names_every_format():
     from attnlib.datasets import FORMATS
 
     assert FORMATS_HELP.split(", ") == ["auto", *FORMATS]
+
+
+def test_a_too_long_ts_series_names_its_own_line(tmp_path):
+    path = write(tmp_path / "toy.ts", TS_HEADER + "@classLabel true a\n@data\n"
+                 "1,2:3,4:a\n1,2,3:4,5,6:a\n")  # fmt: skip
+    with pytest.raises(DataError, match=r"toy\.ts, line 8: sequence 'line8' has 3 time steps"):
+        read_source(path, max_length=2)
+
+
+def test_the_pair_is_found_in_any_case_and_must_agree_on_channels(tmp_path):
+    one = "@classLabel true a\n@data\n1,2:a\n"
+    write(tmp_path / "m_Test.ts", one)
+    frame = read_source(write(tmp_path / "m_Train.ts", one), archive_split=True)
+    assert frame["split"].to_list() == ["train", "test"]
+    write(tmp_path / "w_TEST.ts", one)
+    two = "@classLabel true a\n@data\n1,2:3,4:a\n"
+    with pytest.raises(DataError, match=r"w_TEST\.ts, line 1: 1 channel\(s\); its train file"):
+        read_source(write(tmp_path / "w_TRAIN.ts", two), archive_split=True)
+
+
+def test_a_long_table_or_a_test_file_is_read_alone_with_a_warning(tmp_path, caplog):
+    table = "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n"
+    write(tmp_path / "s_TEST.csv", table)
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(write(tmp_path / "s_TRAIN.csv", table), archive_split=True)
+    assert frame.height == 3 and "s_TEST.csv beside it is not read" in caplog.text
+    write(tmp_path / "u_TRAIN.tsv", ucr_rows([1, 2]))
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(write(tmp_path / "u_TEST.tsv", ucr_rows([2])), archive_split=True)
+    assert frame.height == 1 and "give u_TRAIN.tsv instead" in caplog.text
