@@ -34,9 +34,9 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import series, tables
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
-from attnlib.datasets.ts_format import read_ts
+from attnlib.datasets.formats import FORMATS, by_row, check_max_length, read_file
+from attnlib.datasets.formats import detect_format as detect_format  # re-exported
 from attnlib.errors import ConfigError, DataError
 from attnlib.tasks import CLASSIFY, FORECAST, NEXT_STATE
 
@@ -86,9 +86,6 @@ BUILTINS: dict[str, DatasetInfo] = {
     )
 }  # fmt: skip
 
-FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "ts", "long")
-_EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
-               ".ts": "ts"}  # fmt: skip
 _PREFIX = "builtin:"
 
 
@@ -199,13 +196,13 @@ def read_and_describe(
             raise ConfigError(f"format '{fmt}' does not apply to built-in data set '{text}'")
         name = text.removeprefix(_PREFIX)
         frame = load_builtin(name, limit=limit, workers=workers)
-        check_max_length(frame, text, _by_row, max_length)
+        check_max_length(frame, text, by_row, max_length)
         return frame, f"built-in data set {text} ({BUILTINS[name].size})"
 
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
-    frame, fmt, how = _read_file(path, fmt, sep, max_length)
+    frame, fmt, how = read_file(path, fmt, sep, max_length)
     if archive_split:
         frame, how = _with_archive_test(frame, how, path, fmt, sep, max_length)
     return _head(frame, limit), how
@@ -223,135 +220,10 @@ def _with_archive_test(frame, how, path, fmt, sep, max_length) -> tuple[pl.DataF
                     "archive's split", path, train.name)  # fmt: skip
     if (test := archive_test_file(path)) is None:
         return frame, how
-    test_frame = _read_file(test, fmt, sep, max_length)[0]
+    test_frame = read_file(test, fmt, sep, max_length)[0]
     log.info("%s: its test split is %s (%d rows)", path, test, test_frame.height)
     return (join_archive_split(frame, test_frame, path, test),
             f"{how}, with {test.name} beside it as the test split (the archive's own)")  # fmt: skip
-
-
-def _read_file(
-    path: Path, fmt: str, sep: str | None, max_length: int | None
-) -> tuple[pl.DataFrame, str, str]:
-    """One user file: the frame, the format it was read as, and how (for the log)."""
-    if not path.is_file():
-        raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
-    if fmt == "parquet" or (fmt == "auto" and path.suffix.lower() == ".parquet"):
-        frame, where, fmt, how = _parquet(path), _by_row, "parquet", f"{path} as parquet"
-    else:
-        data = tables.read_utf8(path)
-        how = f"{path} as {fmt}"
-        if fmt == "auto":
-            fmt, why = detect_format(path, data)
-            how = f"{path}: format auto -> {fmt} ({why})"
-            log.info("%s", how)
-        frame, where = _read_text(path, data, fmt, sep or None)
-    check_max_length(frame, path, where, max_length)
-    return frame, fmt, how
-
-
-def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
-    """Raise a DataError at the first sequence longer than ``max_length`` (None: no limit)."""
-    column = next((c for c in ("tokens", "values") if c in frame.columns), None)
-    if max_length is None or column is None:  # a long table is one series, cut into windows
-        return
-    lengths = frame[column].list.len()
-    too_long = lengths > max_length
-    if too_long.any():
-        i = too_long.arg_true()[0]
-        raise DataError(
-            f"{path}, {where(i)}: sequence '{frame['id'][i]}' has {lengths[i]} "
-            f"{'tokens' if column == 'tokens' else 'time steps'}, more than max_length {max_length}"
-        )
-
-
-def _read_text(
-    path: Path, data: str, fmt: str, token_sep: str | None = None
-) -> tuple[pl.DataFrame, Callable]:
-    """The frame read from a text file, and ``where(i)`` naming row i's line."""
-    by_line = lambda i: f"line {i + 1}"  # noqa: E731
-    if fmt == "seqlab_txt":
-        return tables.read_seqlab_txt(path, data, token_sep), by_line
-    if fmt == "seqlab_csv":
-        return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
-    if fmt == "ucr":
-        return series.read_ucr(path, data), by_line
-    if fmt == "ts":  # header lines come first: a row's line is in its id, line<N>
-        frame = read_ts(path, data)
-        return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
-    sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
-    rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
-    if fmt == "long":
-        return series.read_long(rows, path, where), where
-    return tables.normalise_table(rows, path, where, token_sep), where
-
-
-def _by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
-    return f"row {i + 1}"
-
-
-def _parquet(path: Path) -> pl.DataFrame:
-    frame = tables.read_parquet(path)
-    if "tokens" in frame.columns or "text" in frame.columns:
-        return tables.normalise_table(frame, path, _by_row)
-    if "values" in frame.columns and (
-        isinstance(frame.schema["values"], pl.List) or not series.time_column(frame.columns)
-    ):
-        return series.normalise_series_table(frame, path, _by_row)
-    if series.time_column(frame.columns):
-        log.info("%s: a time column and no tokens / values: read as a long table", path)
-        return series.read_long(frame, path, _by_row)
-    raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, or a time column "
-                    f"(long table); found {frame.columns}")  # fmt: skip
-
-
-def _first_line(data: str) -> str:
-    return next((ln for ln in data.splitlines() if ln.strip()), "")
-
-
-def detect_format(path: Path, data: str) -> tuple[str, str]:
-    """Decide a text file's format from its extension and content.
-
-    Returns:
-        ``(format, reason)``.
-
-    Raises:
-        DataError: the extension is unknown.
-    """
-    ext = path.suffix.lower()
-    if ext not in _EXTENSIONS:
-        known = ", ".join(sorted(_EXTENSIONS))
-        raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
-    if ext == ".ts":
-        return "ts", "a .ts file (the UEA / UCR archives' header and @data lines)"
-    first = _first_line(data)
-    fields = [f for f in first.replace(",", " ").split() if f]
-    numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)
-    if numeric and any(c in first for c in ".eE"):
-        return "ucr", "the first line is all numbers with decimals: label, then values"
-    if ext == ".txt" and _numeric_rows(data.splitlines()[1:6]):
-        word = next((f for f in fields if not series._is_float(f)), first[:20])
-        raise DataError(
-            f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
-            "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
-            "--format seqlab_txt or ucr)"
-        )
-    if ext == ".txt":
-        return "seqlab_txt", "a .txt file of whitespace-separated tokens"
-    header = [h.strip().lower() for h in first.split("\t" if ext == ".tsv" else ",")]
-    if any(line.startswith(tables.SEQLAB_SEPARATOR) for line in data.splitlines()[1:]):
-        return "seqlab_csv", "rows starting with '>' separate sequences"
-    if not {"tokens", "text"} & set(header) and series.time_column(header):
-        return "long", f"a time column '{series.time_column(header)}' and no tokens / text"
-    return _EXTENSIONS[ext], f"a {ext} table with a header"
-
-
-def _numeric_rows(lines: list[str]) -> bool:
-    """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
-    rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
-    return bool(rows) and all(
-        len(r) >= 3 and all(series._is_float(f) for f in r) and any("." in f for f in r)
-        for r in rows
-    )
 
 
 def _check_limit_workers(limit: int | None, workers: int) -> None:

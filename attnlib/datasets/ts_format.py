@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from attnlib import errors
-from attnlib.datasets.series import _F32_MAX, _label, series_frame
+from attnlib.datasets.series import _F32_MAX, _is_float, _label, series_frame
 from attnlib.errors import DataError
 
 _MISSING = {"?", "nan"}
@@ -114,18 +114,10 @@ def _channel(text: str, at: str, channel: int) -> np.ndarray:
     try:
         out = np.asarray([float(f) for f in fields], dtype=np.float64)
     except ValueError:
-        bad = next(f for f in fields if not _is_number(f))
+        bad = next(f for f in fields if not _is_float(f))
         raise DataError(f"{at}channel {channel}: value '{bad}' is not a number") from None
     if not all(math.isfinite(v) for v in out):
         raise DataError(f"{at}channel {channel}: infinite value")
     if (top := np.abs(out).max()) > _F32_MAX:  # stored as float32: it would become inf
         raise DataError(f"{at}channel {channel}: value {top:g} is too large (float32)")
     return out.astype(np.float32)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
