@@ -113,7 +113,7 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         known = ", ".join(sorted(_EXTENSIONS))
         raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
     if ext == ".ts":
-        return "ts", "a .ts file (the UEA / UCR archives' header and @data lines)"
+        return "ts", "the .ts extension: the UEA / UCR archives' header and @data lines"
     first = _first_line(data)
     fields = [f for f in first.replace(",", " ").split() if f]
     numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)

@@ -5,7 +5,7 @@ import logging
 import polars as pl
 import pytest
 
-from attnlib.datasets import BUILTINS, detect_format, read_source
+from attnlib.datasets import BUILTINS, detect_format, read_and_describe, read_source
 from attnlib.errors import DataError
 
 
@@ -256,7 +256,9 @@ def test_ts_reads_channels_labels_and_drops_end_padding(tmp_path):
     path = write(tmp_path / "toy.ts", TS_HEADER + "%# another comment\n"
                  "@classLabel\ttrue up down\n@data\n"
                  "1.0,2.0,3.0:4.0,5.0,6.0:up\n\n0.5,?,?:1.5,?,?:down\n")  # fmt: skip
-    frame = read_source(path)  # auto: the extension
+    frame, how = read_and_describe(path)  # auto: the extension
+    assert how.endswith("format auto -> ts (the .ts extension: the UEA / UCR archives' header "
+                        "and @data lines)")  # fmt: skip
     assert frame["label"].to_list() == ["up", "down"]
     assert frame["values"].to_list() == [[[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]], [[0.5, 1.5]]]
     unlabelled = write(tmp_path / "u.ts", "@classLabel false\n@data\n1,2,3\n")
