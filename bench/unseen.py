@@ -75,25 +75,23 @@ PUBLISHED = {
 }
 
 
-def ucr_parquet(loader, path: Path) -> None:
-    """A UCR set as Parquet: id, values (one series per row), label, split (train / test)."""
-    rows = []
-    for split in ("train", "test"):
-        X, y = loader(split=split, return_type="nested_univ")  # a cell per series, any length
-        for i, (x, label) in enumerate(zip(X.iloc[:, 0], y, strict=True)):
-            rows.append({"id": f"{split}-{i}", "values": np.asarray(x, np.float64).tolist(),
-                         "label": str(label), "split": split})  # fmt: skip
-    pl.DataFrame(rows).write_parquet(path)
-
-
-def array_parquet(splits: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
-    """Series given as arrays, (n, steps) values and n labels per split, as the Parquet file
-    ``ucr_parquet`` writes."""
+def array_parquet(splits: dict[str, tuple], path: Path) -> None:
+    """Series as Parquet: id, values (one series per row), label, split (train / test);
+    ``splits`` maps each split to its series (arrays of any length) and labels."""
     rows = [{"id": f"{split}-{i}", "values": np.asarray(x, np.float64).tolist(),
              "label": str(label), "split": split}
             for split, (X, y) in splits.items()
             for i, (x, label) in enumerate(zip(X, y, strict=True))]  # fmt: skip
     pl.DataFrame(rows).write_parquet(path)
+
+
+def ucr_parquet(loader, path: Path) -> None:
+    """A UCR set from sktime's ``loader`` as :func:`array_parquet` writes it."""
+    splits = {}
+    for split in ("train", "test"):
+        X, y = loader(split=split, return_type="nested_univ")  # a cell per series, any length
+        splits[split] = (list(X.iloc[:, 0]), y)
+    array_parquet(splits, path)
 
 
 def trace_parquet(path: Path) -> None:

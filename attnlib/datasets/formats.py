@@ -116,11 +116,11 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         return "ts", "the .ts extension: the UEA / UCR archives' header and @data lines"
     first = _first_line(data)
     fields = [f for f in first.replace(",", " ").split() if f]
-    numeric = len(fields) >= 3 and all(series._is_float(f) for f in fields)
+    numeric = len(fields) >= 3 and all(series.is_number(f) for f in fields)
     if numeric and any(c in first for c in ".eE"):
         return "ucr", "the first line is all numbers with decimals: label, then values"
     if ext == ".txt" and _numeric_rows(data.splitlines()[1:6]):
-        word = next((f for f in fields if not series._is_float(f)), first[:20])
+        word = next((f for f in fields if not series.is_number(f)), first[:20])
         raise DataError(
             f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
             "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
@@ -140,6 +140,6 @@ def _numeric_rows(lines: list[str]) -> bool:
     """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
     rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
     return bool(rows) and all(
-        len(r) >= 3 and all(series._is_float(f) for f in r) and any("." in f for f in r)
+        len(r) >= 3 and all(series.is_number(f) for f in r) and any("." in f for f in r)
         for r in rows
     )

@@ -7,7 +7,6 @@ comes out as ``time: str`` plus one Float64 column per channel, in time order.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ from attnlib.datasets.tables import (
 )
 from attnlib.errors import DataError
 
-_F32_MAX = float(np.finfo(np.float32).max)
+F32_MAX = float(np.finfo(np.float32).max)  # larger values would become inf in float32
 SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
 
 
@@ -45,7 +44,7 @@ def series_frame(
     return pl.DataFrame(data, schema=schema)
 
 
-def _label(text: str) -> str:
+def class_label(text: str) -> str:
     """``'1.0000e+00'`` -> ``'1'``: numeric class labels written as floats become integers."""
     try:
         value = float(text)
@@ -69,35 +68,42 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
             raise DataError(
                 f"{errors.where(path, row=number)}a label and at least one value expected"
             )
-        try:
-            series = [float(f) for f in fields[1:]]
-        except ValueError:
-            bad = next(f for f in fields[1:] if not _is_float(f))
-            raise DataError(
-                f"{errors.where(path, row=number)}value '{bad}' is not a number"
-            ) from None
-        while series and math.isnan(series[-1]):
+        series = fields[1:]
+        while series and series[-1].lower().lstrip("+-") == "nan":
             series.pop()
-        if not series or any(not math.isfinite(v) for v in series):
-            raise DataError(
-                f"{errors.where(path, row=number)}missing (NaN) or infinite value in the series"
-            )
-        column = np.asarray(series, dtype=np.float64)
-        if np.abs(column).max() > _F32_MAX:  # stored as float32: it would become inf
-            bad = fields[1 + int(np.abs(column).argmax())]
-            raise DataError(f"{errors.where(path, row=number)}value '{bad}' is too large (float32)")
+        column = float32_values(series, errors.where(path, row=number))
         ids.append(f"line{number}")
-        values.append(column.astype(np.float32)[:, None])  # (T, 1)
-        labels.append(_label(fields[0]))
+        values.append(column[:, None])  # (T, 1)
+        labels.append(class_label(fields[0]))
     return series_frame(ids, values, labels)
 
 
-def _is_float(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``float()`` reads ``text`` (NaN and inf included)."""
     try:
         float(text)
     except ValueError:
         return False
     return True
+
+
+def float32_values(fields: Sequence[str], at: str) -> np.ndarray:
+    """One series' fields as float32 values, checked: every error starts with ``at``
+    (the file and row) and names the field that is not a number, missing or infinite,
+    or too large for float32 (it would become inf)."""
+    if not fields:
+        raise DataError(f"{at}no values in the series")
+    try:
+        out = np.asarray([float(f) for f in fields], dtype=np.float64)
+    except ValueError:
+        bad = next(f for f in fields if not is_number(f))
+        raise DataError(f"{at}value '{bad}' is not a number") from None
+    if not np.isfinite(out).all():
+        raise DataError(f"{at}missing (NaN) or infinite value in the series")
+    if (np.abs(out) > F32_MAX).any():
+        bad = fields[int(np.abs(out).argmax())]
+        raise DataError(f"{at}value '{bad}' is too large (float32)")
+    return out.astype(np.float32)
 
 
 def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:

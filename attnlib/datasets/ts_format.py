@@ -19,14 +19,13 @@ naming the file and line.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from attnlib import errors
-from attnlib.datasets.series import _F32_MAX, _is_float, _label, series_frame
+from attnlib.datasets.series import class_label, float32_values, series_frame
 from attnlib.errors import DataError
 
 _MISSING = {"?", "nan"}
@@ -64,7 +63,7 @@ def read_ts(path: Path, text: str) -> pl.DataFrame:
                             "a series' channels must align")  # fmt: skip
         ids.append(f"line{number}")
         values.append(np.stack(channels, axis=1))
-        labels.append(_label(label) if label is not None else None)
+        labels.append(class_label(label) if label is not None else None)
     if "data" not in header:
         raise DataError(f"{path}: no @data line (a .ts file's header ends with @data)")
     if not ids:
@@ -111,13 +110,4 @@ def _channel(text: str, at: str, channel: int) -> np.ndarray:
         raise DataError(f"{at}channel {channel}: no values (only ? padding)")
     if any(f.lower() in _MISSING for f in fields):
         raise DataError(f"{at}channel {channel}: missing value (? / NaN) inside the series")
-    try:
-        out = np.asarray([float(f) for f in fields], dtype=np.float64)
-    except ValueError:
-        bad = next(f for f in fields if not _is_float(f))
-        raise DataError(f"{at}channel {channel}: value '{bad}' is not a number") from None
-    if not all(math.isfinite(v) for v in out):
-        raise DataError(f"{at}channel {channel}: infinite value")
-    if (top := np.abs(out).max()) > _F32_MAX:  # stored as float32: it would become inf
-        raise DataError(f"{at}channel {channel}: value {top:g} is too large (float32)")
-    return out.astype(np.float32)
+    return float32_values(fields, f"{at}channel {channel}: ")
