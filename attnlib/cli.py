@@ -41,10 +41,10 @@ def datasets() -> None:
         typer.echo(f"builtin:{info.name:<22} {info.task:<12} {info.source:<10} {info.description}")
 
 
-FORMATS_HELP = "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, ucr, ts, long"
+FORMATS_HELP = "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, ucr, ts, arff, long"
 InputArg = Annotated[
     str,
-    typer.Argument(help="sequences: Parquet, CSV, TSV, TXT, UCR or .ts file; - reads stdin"),
+    typer.Argument(help="sequences: Parquet, CSV, TSV, TXT, UCR, .ts or .arff file; - reads stdin"),
 ]
 FormatOption = Annotated[str, typer.Option(help=f"input format: {FORMATS_HELP}")]
 SepOption = Annotated[

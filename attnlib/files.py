@@ -106,16 +106,19 @@ _TS_HEADER = re.compile(rb"(?:\s*[#%][^\n]*\n)*\s*@(?:problemname|timestamps|mis
                         rb"dimensions|equallength|serieslength|classlabel|targetlabel|data)\b",
                         re.IGNORECASE)  # fmt: skip
 _TS_DATA = re.compile(rb"^\s*@data\s*$", re.IGNORECASE | re.MULTILINE)
+_ARFF_HEADER = re.compile(rb"(?:\s*%[^\n]*\n)*\s*@relation\b", re.IGNORECASE)
 
 
 def _sniff(data: bytes) -> str:
-    """An extension for content without a name: Parquet's magic, a ``.ts`` header, a
-    header with tabs or commas, else one sequence per line."""
+    """An extension for content without a name: Parquet's magic, a ``.ts`` or ARFF header
+    (with its @data line), a header with tabs or commas, else one sequence per line."""
     if data[:4] == b"PAR1":
         return ".parquet"
     first = data.lstrip().split(b"\n", 1)[0]
     if _TS_HEADER.match(data) and _TS_DATA.search(data):  # comments, @key lines, @data
         return ".ts"
+    if _ARFF_HEADER.match(data) and _TS_DATA.search(data):  # comments, @relation, ..., @data
+        return ".arff"
     return ".tsv" if b"\t" in first else ".csv" if b"," in first else ".txt"
 
 

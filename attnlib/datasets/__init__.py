@@ -16,6 +16,8 @@ works when no file of that name exists) or a file read by format:
 - ``ucr``: no header; per line a label, then one value per time step.
 - ``ts``: the UEA / UCR archives' ``.ts`` files (sktime's format): a header, then per line
   the channels' values separated by ``:``, the label last.
+- ``arff``: the archives' ARFF files (Weka's format): a numeric attribute per step, or one
+  relational attribute holding the channels, then the class.
 - ``long``: a header, a time column (``time``, ``date``, ...) and numeric value columns.
 
 A file ``NAME_TRAIN.ext`` with ``NAME_TEST.ext`` beside it (the UCR / UEA archives' layout)

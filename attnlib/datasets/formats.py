@@ -10,14 +10,15 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import series, tables
+from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "ts", "long")
+FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "ts", "arff", "long")
 _EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
-               ".ts": "ts"}  # fmt: skip
+               ".ts": "ts", ".arff": "arff"}  # fmt: skip
 
 
 def read_file(
@@ -66,8 +67,8 @@ def _read_text(
         return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
     if fmt == "ucr":
         return series.read_ucr(path, data), by_line
-    if fmt == "ts":  # header lines come first: a row's line is in its id, line<N>
-        frame = read_ts(path, data)
+    if fmt in ("ts", "arff"):  # header lines come first: a row's line is in its id, line<N>
+        frame = (read_ts if fmt == "ts" else read_arff)(path, data)
         return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
     sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
@@ -114,6 +115,8 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
     if ext == ".ts":
         return "ts", "the .ts extension: the UEA / UCR archives' header and @data lines"
+    if ext == ".arff":
+        return "arff", "the .arff extension: @attribute lines (one per step, or relational), @data"
     first = _first_line(data)
     fields = [f for f in first.replace(",", " ").split() if f]
     numeric = len(fields) >= 3 and all(series.is_number(f) for f in fields)
