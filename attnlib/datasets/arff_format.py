@@ -72,8 +72,11 @@ def read_arff(path: Path, text: str) -> pl.DataFrame:
             width = width or len(channels)
             if len(channels) != width:
                 raise DataError(f"{at}{len(channels)} channel(s); the first series has {width}")
+        elif len(fields) != (steps := len(attributes) - (classes is not None)):
+            raise DataError(f"{at}{len(fields)} values; the attributes declare {steps} steps "
+                            "(pad a shorter series with ? at the end)")  # fmt: skip
         else:
-            channels = [_steps(fields, at, len(attributes) - (classes is not None))]
+            channels = [_steps(fields, at)]
         if label is not None and label != "?" and label not in classes:
             raise DataError(f"{at}class '{label}' is not one of the class attribute's "
                             f"{sorted(classes)}")  # fmt: skip
@@ -149,11 +152,8 @@ def _fields(line: str) -> list[str]:
     return [f[1:-1] if len(f) > 1 and f[0] == f[-1] and f[0] in "'\"" else f for f in out]
 
 
-def _steps(fields: list[str], at: str, expected: int, channel: str = "") -> np.ndarray:
+def _steps(fields: list[str], at: str, channel: str = "") -> np.ndarray:
     """One channel's values, ``?`` padding at the end dropped."""
-    if not channel and len(fields) != expected:
-        raise DataError(f"{at}{len(fields)} values; the attributes declare {expected} steps "
-                        "(pad a shorter series with ? at the end)")  # fmt: skip
     while fields and fields[-1].strip() == "?":
         fields = fields[:-1]
     if not fields:
@@ -169,7 +169,7 @@ def _channels(fields: list[str], at: str) -> list[np.ndarray]:
         raise DataError(f"{at}one quoted value holding the channels, then the class, expected; "
                         f"got {len(fields)} values before the class")  # fmt: skip
     parts = fields[0].replace("\\n", "\n").split("\n")
-    channels = [_steps(p.split(","), at, 0, f"channel {c + 1}: ") for c, p in enumerate(parts)]
+    channels = [_steps(p.split(","), at, f"channel {c + 1}: ") for c, p in enumerate(parts)]
     if len({len(c) for c in channels}) > 1:
         raise DataError(f"{at}the channels have different lengths {[len(c) for c in channels]}"
                         "; a series' channels must align")  # fmt: skip
