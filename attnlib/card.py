@@ -83,8 +83,7 @@ def _partner(meta: ModelMeta) -> str:
             if cfg.ngram_partner else
             f"Kneser-Ney {'/'.join(map(str, orders))}-gram model of the training split"
             if cfg.kn_partner else
-            "logistic regression on random convolution-kernel features (MiniRocket"
-            + ("'s kernels, MultiRocket's four pools)" if cfg.kernel_pools else ")"))  # fmt: skip
+            "logistic regression on random convolution-kernel features (MiniRocket)")  # fmt: skip
     equal = all(r.get("linear_base", {}).get("mix_rule") for r in runs)
     how = ("half and half (a validation split of a few series cannot choose the weight)"
            if equal else f"the weight validation chose ({weights})")  # fmt: skip

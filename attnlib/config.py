@@ -62,9 +62,6 @@ class ModelConfig(_Frozen):
     # the kernel partner of numeric series, from the encode stage: the train split's median
     # series length, which sets its dilations (0 = a model saved before it: no partner)
     kernel_length: int = Field(0, ge=0)
-    # its pooling operators per kernel and threshold (from the encode stage): 4 = MultiRocket's
-    # PPV, MPV, MIPV and LSPV; 0 = PPV alone (MiniRocket's; a model saved before the four)
-    kernel_pools: Literal[0, 4] = 0
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
@@ -161,8 +158,7 @@ class ModelConfig(_Frozen):
         # the training-time vectors file (the weights hold what it held); the word input
         # layer's sizes when unused (a bundle without them reads as before)
         optional = ("subword_rows", "subword_width", "vectors_dim", "local_level", "lookback",
-                    "linear_base", "ngram_order", "ngram_buckets", "kernel_length",
-                    "kernel_pools")  # fmt: skip
+                    "linear_base", "ngram_order", "ngram_buckets", "kernel_length")  # fmt: skip
         unused |= {"input_init"} | {k for k in optional if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unused)
 
@@ -243,7 +239,7 @@ class _TrainRun(_Frozen):
 DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
                "num_targets", "subword_rows", "subword_width", "vectors_dim",
                "input_init", "local_level", "lookback", "ngram_order", "ngram_buckets",
-               "kernel_length", "kernel_pools")  # fmt: skip
+               "kernel_length")  # fmt: skip
 STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
 MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)

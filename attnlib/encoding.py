@@ -123,7 +123,6 @@ def encode_sequences(
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
     if labelled:  # the kernel partner's dilations (attnlib.models.kernel_partner)
         meta["model_fields"]["kernel_length"] = int(train["values"].list.len().median())
-        meta["model_fields"]["kernel_pools"] = 4  # MultiRocket's four pooling operators
     return encode_series(frame, scaler, labels), meta
 
 

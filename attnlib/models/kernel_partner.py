@@ -1,7 +1,6 @@
 """A series classifier's partner: logistic regression on random convolution-kernel features
-(MiniRocket's kernels, Dempster et al. 2021, pooled four ways as MultiRocket's, Tan et al.
-2022), whose probabilities are mixed with the network's (fitting and mixing:
-:mod:`attnlib.models.partner`).
+(MiniRocket, Dempster et al. 2021), whose probabilities are mixed with the network's
+(fitting and mixing: :mod:`attnlib.models.partner`).
 
 On the UCR / UEA archives ROCKET-family features with a linear classifier are as accurate
 as the best deep models, at a fraction of their cost, and they err where a network does
@@ -14,20 +13,13 @@ about the series' length / 8 (:func:`plan`, from the train split's median length
 encode stage records as ``kernel_length``); with several channels each kernel sums a
 random subset of them (MiniRocket's multivariate form). Each (kernel, dilation) gets
 thresholds at quantiles of its output on a random training series, and a feature is the
-proportion of the series' steps whose output exceeds one (PPV): 84 x 119 = 9,996 features.
-MultiRocket's three other pools of the same outputs follow (``kernel_pools`` 4, what the
-encode stage sets): the mean of the output's excess over the threshold where it exceeds it
-(MPV), the mean position of those steps as a share of the length (MIPV; -1 when none) and
-the longest run of them as a share of the length (LSPV): 39,984 features, standardised on
-the training split. Measured before they came in, the regression alone on the archive
-splits (3 seeds, C 0.1): ItalyPowerDemand .959-.961 -> .966-.968, ArrowHead .869-.874 ->
-.874-.880, GunPoint .993 both; the three without LSPV lost ArrowHead and GunPoint points,
-and MultiRocket's first-difference series added little. Two changes for this package's
-padded batches: every kernel pads its input with zeros ('same' length; MiniRocket pads every
-other one) and every pool runs over real steps only, so a series alone equals it padded.
+proportion of the series' steps whose output exceeds one (PPV): 84 x 119 = 9,996 features,
+standardised on the training split. Two changes for this package's padded batches: every
+kernel pads its input with zeros ('same' length; MiniRocket pads every other one) and the
+proportion runs over real steps only, so a series alone equals it padded.
 
-Shapes: B batch, T steps, C channels, K = 84 kernels, Q thresholds of one dilation, P pools,
-O outputs (1 for binary, else the classes).
+Shapes: B batch, T steps, C channels, K = 84 kernels, Q thresholds of one dilation, O
+outputs (1 for binary, else the classes).
 """
 
 from __future__ import annotations
@@ -83,14 +75,13 @@ class KernelPartner(RegressionPartner):
     penalties = PENALTIES
 
     def __init__(self, cfg: ModelConfig):
-        self.pools = cfg.kernel_pools or 1
-        super().__init__(cfg, self.pools * KERNELS * PER_KERNEL)
+        super().__init__(cfg, KERNELS * PER_KERNEL)
         self.plan = plan(cfg.kernel_length)
         self.register_buffer("kernels", _kernels(), persistent=False)
         self.register_buffer("channels", torch.ones(len(self.plan), KERNELS, cfg.input_dim))
         self.register_buffer("thresholds", torch.zeros(KERNELS, PER_KERNEL))
-        self.register_buffer("center", torch.zeros(self.pools * KERNELS * PER_KERNEL))
-        self.register_buffer("scale", torch.ones(self.pools * KERNELS * PER_KERNEL))
+        self.register_buffer("center", torch.zeros(KERNELS * PER_KERNEL))
+        self.register_buffer("scale", torch.ones(KERNELS * PER_KERNEL))
 
     def convolve(self, y: torch.Tensor, group: int) -> torch.Tensor:
         """(B, C, T) series, zero at padding -> (B, K, T) outputs of ``group``'s kernels."""
@@ -100,7 +91,7 @@ class KernelPartner(RegressionPartner):
         return nn.functional.conv1d(nn.functional.pad(y, (pad, pad)), w, dilation=d)
 
     def features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, P x K x PER_KERNEL) standardised pools of the steps above each threshold."""
+        """(B, K x PER_KERNEL) standardised proportions of real steps above each threshold."""
         x = x.float()
         m = length_mask(lengths, x.shape[1]).to(x.dtype)  # (B, T)
         y = (x * m.unsqueeze(-1)).transpose(1, 2)  # (B, C, T)
@@ -109,30 +100,13 @@ class KernelPartner(RegressionPartner):
         out, start = [], 0
         for g, (_, q) in enumerate(self.plan):
             z = self.convolve(y, g).unsqueeze(-1)  # (B, K, T, 1)
-            block = BLOCK // (4 if self.pools > 1 else 1)  # the pools hold several at once
-            step = q if torch.jit.is_tracing() else max(1, block // z[..., 0].numel())
+            step = q if torch.jit.is_tracing() else max(1, BLOCK // z[..., 0].numel())
             for a in range(start, start + q, step):  # (B, K, T, s) at a time
                 b = self.thresholds[:, a : min(a + step, start + q)]  # (K, s)
-                out.append(self.pool(z - b[:, None, :], mask, n))  # (B, P, K, s)
+                out.append(((z > b[:, None, :]).to(x.dtype) * mask).sum(2) / n)  # (B, K, s)
             start += q
-        f = torch.cat(out, 3).flatten(1)  # pool-major, then kernel-major as the thresholds
+        f = torch.cat(out, 2).flatten(1)  # (B, K x PER_KERNEL), kernel-major as thresholds
         return (f - self.center) / self.scale
-
-    def pool(self, d: torch.Tensor, mask: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-        """(B, K, T, s) outputs minus thresholds -> (B, P, K, s): PPV, then (P = 4) MPV,
-        MIPV and LSPV, over the real steps (``mask`` (B, 1, T, 1), ``n`` (B, 1, 1))."""
-        above = (d > 0).to(d.dtype) * mask
-        count = above.sum(2)  # (B, K, s)
-        if self.pools == 1:
-            return (count / n).unsqueeze(1)
-        some = count.clamp_min(1)
-        steps = torch.arange(d.shape[2], dtype=d.dtype, device=d.device).view(1, 1, -1, 1)
-        mipv = torch.where(count > 0, (above * steps).sum(2) / some / n, -torch.ones_like(count))
-        # the longest run: steps above, summed per stretch between steps that are not
-        # (a stretch's number: how many steps were not above so far)
-        stretch = torch.cumsum(1 - above, 2).long().clamp_max(d.shape[2] - 1)
-        runs = torch.zeros_like(above).scatter_add(2, stretch, above)
-        return torch.stack([count / n, (d * above).sum(2) / some, mipv, runs.amax(2) / n], 1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         z = self.features(x, lengths) @ self.weight + self.bias

@@ -94,9 +94,8 @@ class Classify(Task):
                           "with the network's at the weight with the lowest validation loss "
                           "(0 drops it; README, Classification)")  # fmt: skip
         return True, ("numeric series: a logistic regression on random convolution-kernel "
-                      "features (MiniRocket's kernels, MultiRocket's pools), fitted first; "
-                      "its probabilities are mixed with the network's at the weight with the "
-                      "lowest validation loss (0 drops "
+                      "features (MiniRocket), fitted first; its probabilities are mixed with "
+                      "the network's at the weight with the lowest validation loss (0 drops "
                       "it), half and half under train.select: train, where validation holds "
                       "a few series (README, the kernel partner)")  # fmt: skip
 

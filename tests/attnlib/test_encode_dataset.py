@@ -23,7 +23,7 @@ def test_numeric_classification_scales_with_train_statistics_only():
     assert meta["input"]["scaler"]["mean"] == pytest.approx(raw.mean(0).tolist(), rel=1e-5)
     median = int(train["x"].list.len().median())  # the kernel partner's dilations
     assert meta["model_fields"] == {"input_kind": "numeric", "input_dim": 2,
-                                    "kernel_length": median, "kernel_pools": 4}  # fmt: skip
+                                    "kernel_length": median}  # fmt: skip
     assert "tokens" not in meta  # numeric data has no vocabulary
     assert meta["labels"] == ["a", "b"]
     x = np.concatenate([np.asarray(v) for v in train["x"].to_list()])

@@ -20,12 +20,10 @@ from tests.partners import assert_alone_equals_padded, assert_scorer_reads_the_m
 TINY = dict(hidden_dim=4, fcn_filters=(4, 4, 4), embedding_dim=4)
 
 
-def _cfg(
-    name: str = "alstm_fcn", channels: int = 1, classes: int = 2, length: int = 40, pools: int = 4
-):
+def _cfg(name: str = "alstm_fcn", channels: int = 1, classes: int = 2, length: int = 40):
     return ModelConfig(name=name, task="classify", input_kind="numeric", input_dim=channels,
                        num_classes=classes, linear_base=True, kernel_length=length,
-                       kernel_pools=pools, **TINY)  # fmt: skip
+                       **TINY)  # fmt: skip
 
 
 def _waves(n: int, seed: int, channels: int = 1, classes: int = 2) -> SequenceData:
@@ -67,7 +65,7 @@ def test_the_partner_is_scikit_learns_logistic_regression_on_standardised_featur
     report = fit_partner(model, train, val)
     assert report["penalty"] in PENALTIES
     f = model.partner.matrix(train)
-    assert f.shape == (60, 4 * KERNELS * PER_KERNEL)
+    assert f.shape == (60, KERNELS * PER_KERNEL)
     used = f.std(0) > 0  # constant features are left unscaled and get weight ~0
     assert np.allclose(f[:, used].mean(0), 0, atol=1e-5)
     assert np.allclose(f[:, used].std(0), 1, atol=1e-3)
@@ -159,56 +157,6 @@ def test_auto_and_the_encode_stage_give_series_classifiers_the_partner(tmp_path)
     train = frame.filter(pl.col("split") == "train")
     assert len(train) == 12  # the validation share carved from the shipped train rows
     assert meta["model_fields"]["kernel_length"] == int(train["values"].list.len().median())
-    assert meta["model_fields"]["kernel_pools"] == 4
-
-
-def _pools_by_hand(d: np.ndarray) -> list[float]:
-    """PPV, MPV, MIPV, LSPV of one output-minus-threshold sequence, as MultiRocket defines
-    them (MIPV and LSPV as shares of the length)."""
-    above = d > 0
-    run = best = 0
-    for a in above:
-        run = run + 1 if a else 0
-        best = max(best, run)
-    if not above.any():
-        return [0.0, 0.0, -1.0, 0.0]
-    return [above.mean(), d[above].mean(), np.flatnonzero(above).mean() / len(d),
-            best / len(d)]  # fmt: skip
-
-
-def test_the_four_pools_are_multirockets_over_the_real_steps():
-    train = _waves(30, seed=13)
-    torch.manual_seed(0)
-    partner = build_model(_cfg()).partner
-    partner.prepare(train)
-    g = torch.Generator().manual_seed(1)
-    d = torch.randn(3, KERNELS, 12, 5, generator=g)  # outputs minus thresholds
-    d[0, 0, :, 0] = -1.0  # never above: MIPV -1
-    lengths = torch.tensor([12, 7, 1])
-    mask = (torch.arange(12)[None, :] < lengths[:, None]).float()[:, None, :, None]
-    pooled = partner.pool(d, mask, lengths.float().view(-1, 1, 1))  # (B, 4, K, s)
-    for b, n in enumerate(lengths.tolist()):
-        for k in (0, 1, 83):
-            for s in range(5):
-                expected = _pools_by_hand(d[b, k, :n, s].numpy())
-                assert np.allclose(pooled[b, :, k, s].numpy(), expected, atol=1e-6)
-
-
-def test_a_model_saved_before_the_four_pools_keeps_ppv_alone(tmp_path):
-    train, val = _waves(30, seed=14), _waves(12, seed=15)
-    torch.manual_seed(0)
-    old = build_model(_cfg(pools=0))
-    fit_partner(old, train, val)
-    assert old.partner.matrix(val).shape == (12, KERNELS * PER_KERNEL)
-    torch.manual_seed(0)
-    new = build_model(_cfg())
-    new.partner.prepare(train)
-    assert np.allclose(new.partner.matrix(val)[:, : KERNELS * PER_KERNEL],
-                       old.partner.matrix(val), atol=1e-5)  # PPV comes first  # fmt: skip
-    save_model(tmp_path / "m", old.eval(), label_map=["a", "b"])
-    loaded, _ = load_model(tmp_path / "m")
-    assert loaded.config.kernel_pools == 0
-    assert torch.equal(loaded(val.x, val.lengths), old(val.x, val.lengths))
 
 
 @pytest.mark.parametrize("select", ["val", "train"])
@@ -248,8 +196,7 @@ def test_the_model_card_says_whether_validation_chose_the_weight():
                           export_metrics={})  # fmt: skip
         lines[name] = card.split("## Model\n", 1)[1].splitlines()[0]
     assert (
-        "random convolution-kernel features (MiniRocket's kernels, MultiRocket's four pools), "
-        "at the weight validation chose "
+        "random convolution-kernel features (MiniRocket), at the weight validation chose "
         "(0.3)" in lines["chosen"]
     )
     assert "at half and half (a validation split of a few series" in lines["equal"]
