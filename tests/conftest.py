@@ -1,4 +1,5 @@
 import os
+import sys
 
 import pytest
 import torch
@@ -36,13 +37,28 @@ def prefect_server(tmp_path_factory):
 def prefect_api(prefect_server, monkeypatch):
     """Flows called in the test (and worker processes it starts) run against the session's
     server; yields its URL. The runs' logs are sent before the setting ends."""
+    import contextlib
+
+    import prefect.context
+    from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    # Threads that do not copy this context (the process pool's thread that forwards its
+    # task runs' events) read the process-global settings: without this they started
+    # Prefect's temporary server and sent it events of runs it did not know. Prefect's own
+    # prefect_test_harness sets the global context the same way (its issue 15818).
+    as_global = getattr(prefect.context, "_temporary_global_settings_context", None)
     monkeypatch.setenv("PREFECT_API_URL", prefect_server)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        yield prefect_server
-        APILogWorker.drain_all(timeout=5)
+        with (
+            as_global(prefect.context.get_settings_context())
+            if as_global
+            else (contextlib.nullcontext())
+        ):
+            yield prefect_server
+            APILogWorker.drain_all(timeout=5)
+            EventsWorker.drain_all(timeout=5)
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +69,17 @@ def one_thread_env():
     2-thread trainings differ in the 7th digit); one thread makes a seeded run repeatable.
     """
     return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No test may leave Prefect to start its temporary server: flows run against the
+    session's server (``prefect_api``) or a project's, and a temporary one would also get
+    events of runs it does not know (FOREIGN KEY errors at exit)."""
+    server = sys.modules.get("prefect.server.api.server")
+    instances = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
+    started = sorted(s.address for s in instances.values() if s.server_process is not None)
+    if started:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"error: a test started Prefect's temporary server ({', '.join(started)}): "
+            "give it the prefect_api fixture", red=True)  # fmt: skip
