@@ -105,7 +105,7 @@ def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
 _TS_HEADER = re.compile(rb"(?:\s*[#%][^\n]*\n)*\s*@(?:problemname|timestamps|missing|univariate|"
                         rb"dimensions|equallength|serieslength|classlabel|targetlabel|data)\b",
                         re.IGNORECASE)  # fmt: skip
-_TS_DATA = re.compile(rb"^\s*@data\s*$", re.IGNORECASE | re.MULTILINE)
+_DATA_LINE = re.compile(rb"^\s*@data\s*$", re.IGNORECASE | re.MULTILINE)
 _ARFF_HEADER = re.compile(rb"(?:\s*%[^\n]*\n)*\s*@relation\b", re.IGNORECASE)
 
 
@@ -115,9 +115,9 @@ def _sniff(data: bytes) -> str:
     if data[:4] == b"PAR1":
         return ".parquet"
     first = data.lstrip().split(b"\n", 1)[0]
-    if _TS_HEADER.match(data) and _TS_DATA.search(data):  # comments, @key lines, @data
+    if _TS_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @key lines, @data
         return ".ts"
-    if _ARFF_HEADER.match(data) and _TS_DATA.search(data):  # comments, @relation, ..., @data
+    if _ARFF_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @relation, ..., @data
         return ".arff"
     return ".tsv" if b"\t" in first else ".csv" if b"," in first else ".txt"
 

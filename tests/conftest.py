@@ -37,8 +37,6 @@ def prefect_server(tmp_path_factory):
 def prefect_api(prefect_server, monkeypatch):
     """Flows called in the test (and worker processes it starts) run against the session's
     server; yields its URL. The runs' logs are sent before the setting ends."""
-    import contextlib
-
     import prefect.context
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
@@ -48,14 +46,10 @@ def prefect_api(prefect_server, monkeypatch):
     # task runs' events) read the process-global settings: without this they started
     # Prefect's temporary server and sent it events of runs it did not know. Prefect's own
     # prefect_test_harness sets the global context the same way (its issue 15818).
-    as_global = getattr(prefect.context, "_temporary_global_settings_context", None)
+    as_global = prefect.context._temporary_global_settings_context
     monkeypatch.setenv("PREFECT_API_URL", prefect_server)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-        with (
-            as_global(prefect.context.get_settings_context())
-            if as_global
-            else (contextlib.nullcontext())
-        ):
+        with as_global(prefect.context.get_settings_context()):
             yield prefect_server
             APILogWorker.drain_all(timeout=5)
             EventsWorker.drain_all(timeout=5)

@@ -49,7 +49,7 @@ def read_arff(path: Path, text: str) -> pl.DataFrame:
     """Read an ARFF file into the numeric-series schema (``id``, ``values``, ``label``)."""
     attributes: list[tuple[str, str, str]] = []  # (name, type, where) at the top level
     inside, data = None, False  # the relational attribute being declared; after @data
-    classes, width = None, None  # the class attribute's values; the first series' channels
+    steps, classes, width = 0, None, None  # steps (0: relational); the class's values; channels
     ids, values, labels = [], [], []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -59,7 +59,7 @@ def read_arff(path: Path, text: str) -> pl.DataFrame:
         if not data:
             inside, data = _header_line(line, at, attributes, inside)
             if data:
-                classes = _check_attributes(attributes, at)
+                steps, classes = _layout(attributes, at)
             continue
         if line.startswith("{"):
             raise DataError(f"{at}sparse rows ({{index value, ...}}) are not read; write "
@@ -67,12 +67,12 @@ def read_arff(path: Path, text: str) -> pl.DataFrame:
         fields = _fields(line)
         label = fields.pop() if classes is not None else None
         label = class_label(label) if label not in (None, "?") else label
-        if attributes[0][1] == "relational":
+        if not steps:
             channels = _channels(fields, at)
             width = width or len(channels)
             if len(channels) != width:
                 raise DataError(f"{at}{len(channels)} channel(s); the first series has {width}")
-        elif len(fields) != (steps := len(attributes) - (classes is not None)):
+        elif len(fields) != steps:
             raise DataError(f"{at}{len(fields)} values; the attributes declare {steps} steps "
                             "(pad a shorter series with ? at the end)")  # fmt: skip
         else:
@@ -122,16 +122,19 @@ def _declaration(rest: str, at: str) -> tuple[str, str]:
     return name, kind.split()[0].lower()
 
 
-def _check_attributes(attributes: list, at: str) -> set[str] | None:
-    """The class attribute's values (None: no class); refuses layouts that are no series."""
+def _layout(attributes: list, at: str) -> tuple[int, set[str] | None]:
+    """(steps: one numeric attribute each, 0 for one relational attribute; the class
+    attribute's values, None without a class); refuses layouts that are no series."""
     if not attributes:
         raise DataError(f"{at}@data before any @attribute")
-    classes = None
+    classes, steps = None, attributes
     if attributes[-1][1].startswith("nominal:"):
-        name, kind, where = attributes.pop()
-        classes = {class_label(v) for v in _fields(kind.removeprefix("nominal:")[1:-1])}
-        attributes.append((name, "class", where))
-    steps = attributes[: len(attributes) - (classes is not None)]
+        kind = attributes[-1][1].removeprefix("nominal:")
+        classes = {class_label(v) for v in _fields(kind[1:-1])}
+        steps = attributes[:-1]
+    if not steps:
+        raise DataError(f"{at}no attribute before the class: a series file has one numeric "
+                        "attribute per step, or one relational attribute")  # fmt: skip
     if any(a[1] == "relational" for a in steps) and len(steps) > 1:
         raise DataError(f"{steps[1][2]}one relational attribute (the channels), then "
                         f"the class, expected; got {len(steps)} attributes before the "
@@ -143,7 +146,7 @@ def _check_attributes(attributes: list, at: str) -> set[str] | None:
                 "has one numeric attribute per step (or one relational attribute holding "
                 "the channels), then the class as a nominal attribute, last"
             )
-    return classes
+    return (0 if steps[0][1] == "relational" else len(steps)), classes
 
 
 def _fields(line: str) -> list[str]:

@@ -71,6 +71,7 @@ def test_no_class_or_every_class_unknown_is_an_unlabelled_file(tmp_path):
          r"line 4: @data inside the relational attribute 'rel'"),
         ("@relation r\n1,2,3\n", r"line 2: @relation, @attribute, @end or @data expected"),
         ("@relation r\n@data\n", r"line 2: @data before any @attribute"),
+        ("@relation r\n@attribute c {x}\n@data\nx\n", r"line 3: no attribute before the class"),
         (STEPS, r"toy\.arff: no @data line"),
         (STEPS + "@data\n", r"toy\.arff: no series after @data"),
     ],
