@@ -239,13 +239,27 @@ def select_order(
     Returns:
         The best order (the smallest on ties) and ``{order: validation perplexity}``.
     """
+    order, scores, _ = fit_best_order(train, val, vocab_size, orders, discount)
+    return order, scores
+
+
+def fit_best_order(
+    train: Iterable[Sequence[int]], val: Iterable[Sequence[int]], vocab_size: int,
+    orders: Iterable[int] = range(1, 8), discount: float = 0.75,
+) -> tuple[int, dict[int, float], KneserNey]:  # fmt: skip
+    """:func:`select_order`, also returning the chosen order's model (fitted on ``train``),
+    so a caller that needs it does not count the data again."""
     train, val = [list(s) for s in train], [list(s) for s in val]
-    scores = {
-        k: KneserNey(k, discount).fit(train, vocab_size).evaluate(val)["perplexity"] for k in orders
-    }
-    if not scores:
+    scores: dict[int, float] = {}
+    best: KneserNey | None = None
+    for k in orders:
+        lm = KneserNey(k, discount).fit(train, vocab_size)
+        scores[k] = lm.evaluate(val)["perplexity"]
+        if best is None or (scores[k], k) < (scores[best.order], best.order):
+            best = lm
+    if best is None:
         raise ValueError("orders is empty")
-    return min(scores, key=lambda k: (scores[k], k)), scores
+    return best.order, scores, best
 
 
 def kneser_ney_baseline(

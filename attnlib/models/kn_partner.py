@@ -31,7 +31,7 @@ import math
 import numpy as np
 import torch
 
-from attnlib.baselines.ngram import BOS, KneserNey, select_order
+from attnlib.baselines.ngram import BOS, KneserNey, fit_best_order
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
 from attnlib.models.partner import Partner
@@ -100,8 +100,8 @@ class KneserNeyPartner(Partner):
         compute), count ``train``; returns the report."""
         tr, va = _sequences(train), _sequences(val)
         orders = [k for k in ORDERS if self._fits(k, tr)]
-        order, ppl = select_order(tr, va, self.vocab, orders=orders)
-        self._install(KneserNey(order).fit(tr, self.vocab))
+        order, ppl, lm = fit_best_order(tr, va, self.vocab, orders=orders)
+        self._install(lm)
         return {"order": order, "partner_val_loss": round(math.log(ppl[order]), 6)}
 
     def refit(self, both: SequenceData, first: dict) -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from attnlib.baselines import KneserNey, kneser_ney_baseline, select_order
-from attnlib.baselines.ngram import BOS
+from attnlib.baselines.ngram import BOS, fit_best_order
 
 
 def markov_sequences(order: int, n_seq: int, length: int, n_tokens: int, seed: int = 0):
@@ -97,6 +97,19 @@ def test_select_order_finds_the_order_of_the_generating_process():
     assert set(scores) == {1, 2, 3, 4, 5}
     assert scores[3] == min(scores.values())
     assert scores[1] > scores[2] > scores[3]
+
+
+def test_fit_best_order_returns_the_chosen_model_as_a_fresh_fit_would_be():
+    seqs = markov_sequences(2, 150, 40, 6, seed=2)
+    train, val = seqs[:120], seqs[120:]
+    best, scores, lm = fit_best_order(train, val, vocab_size=8, orders=range(1, 6))
+    assert (best, scores) == select_order(train, val, vocab_size=8, orders=range(1, 6))
+    assert lm.order == best
+    fresh = KneserNey(best).fit(train, vocab_size=8)
+    for context in fresh.seen_contexts():
+        np.testing.assert_array_equal(lm.context_dist(context), fresh.context_dist(context))
+    with pytest.raises(ValueError, match="orders is empty"):
+        fit_best_order(train, val, vocab_size=8, orders=[])
 
 
 def test_evaluate_widens_the_vocabulary_but_rejects_ids_beyond_it():
