@@ -170,10 +170,13 @@ class Model:
         meta, cfg = self.meta, self.meta.model_config
         tokens = [t for t in (meta.vocab.itos if meta.vocab else []) if t not in (PAD, UNK)]
         data = meta.extra.get("data") or {}
+        scaler = (data.get("input") or {}).get("scaler") or {}
+        channels = len(scaler.get("reference") or []) or cfg.input_dim  # per series: 3 a channel
+        each = ", each series scaled by its own" if scaler.get("reference") else ""
         return {
             "task": cfg.task,
             "input": KIND_NAMES[cfg.input_kind]
-            + (f", {cfg.input_dim} channel(s)" if cfg.input_kind == "numeric" else ""),
+            + (f", {channels} channel(s){each}" if cfg.input_kind == "numeric" else ""),
             "model": f"{cfg.name}, hidden {cfg.hidden_dim}, attention {cfg.attention}",
             "vocab_size": len(meta.vocab) if meta.vocab else None,
             "vocab_sample": tokens[:10],

@@ -44,7 +44,8 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     val, choice = resolve_val(opt.val, raw.height - shipped_test, sequences=kind != "long")
     frame, meta = job.encode(raw, kind, replace(opt, val=val), source=source)
     if choice is not None:  # the train stage reports it beside its own choices
-        meta["auto"] = [{"key": "split.val", "value": choice.value, "why": choice.why}]
+        meta["auto"] = [{"key": "split.val", "value": choice.value, "why": choice.why},
+                        *meta.get("auto", [])]  # fmt: skip
     return frame, meta
 
 

@@ -20,11 +20,15 @@ import polars as pl
 
 from attnlib.errors import DataError, where
 from attnlib.lengths import cap_lengths, resolve_max_length
-from attnlib.scaling import Standardizer
+from attnlib.scaling import Standardizer, scales_spread
 from attnlib.split import SPLITS, check_no_leak, split_frame
 from attnlib.tokenize import choose_chars, resolve, retokenize
 from attnlib.vector_files import vectors_carry
 from attnlib.vocab import Vocabulary
+
+# train series' scales this many times apart (90th / 10th percentile of their deviations):
+# standardise each series by its own (PLAID 125,000x; BasicMotions 40x, z-normalised sets 1x)
+SCALE_SPREAD = 1000.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class EncodeOptions:
     vectors: str = "auto"  # tokens: "" | auto | builtin:glove50 | a GloVe-format file
     vectors_words: int = 50_000  # with vectors: + the file's most frequent words (fixed)
     max_length: int | str = "auto"  # longer sequences cut / truncated (attnlib.lengths); 0 = none
+    # series to classify: global | series (each by its own scale, kept as level channels;
+    # attnlib.scaling) | auto (series when the train series' scales spread >= SCALE_SPREAD x)
+    normalize: str = "auto"
 
 
 def kind_of(raw: pl.DataFrame) -> str:
@@ -118,12 +125,40 @@ def encode_sequences(
         meta.update(vocab.to_dict(), model_fields={"input_kind": "tokens"})
         return encode_frame(frame, vocab, labels), meta
     log = opt.log is True  # "auto" is a forecasting rule (attnlib.seasonality)
-    scaler = Standardizer.fit((np.asarray(v) for v in train["values"].to_list()), log=log)
-    meta["input"].update(channels=len(scaler.mean), scaler=scaler.to_dict())
-    meta["model_fields"] = {"input_kind": "numeric", "input_dim": len(scaler.mean)}
+    arrays = [np.asarray(v) for v in train["values"].to_list()]
+    per_series = choose_normalize(opt.normalize, arrays, log, labelled, meta)
+    scaler = Standardizer.fit(arrays, log=log, per_series=per_series)
+    meta["input"].update(channels=scaler.channels, scaler=scaler.to_dict())
+    meta["model_fields"] = {"input_kind": "numeric", "input_dim": scaler.features}
     if labelled:  # the kernel partner's dilations (attnlib.models.kernel_partner)
         meta["model_fields"]["kernel_length"] = int(train["values"].list.len().median())
     return encode_series(frame, scaler, labels), meta
+
+
+def choose_normalize(normalize: str, arrays: list, log: bool, labelled: bool, meta: dict) -> bool:
+    """Whether series are standardised each by its own scale (``encode.normalize``); the
+    ``auto`` choice, with why, goes to ``meta["auto"]`` (``metrics/train.json``)."""
+    if normalize not in ("auto", "global", "series"):
+        raise DataError(f"encode.normalize: expected auto, global or series, got {normalize!r}")
+    if normalize != "auto":
+        return normalize == "series"
+    if not labelled:
+        return False
+    spread = scales_spread(np.log1p(a) if log else a for a in arrays)
+    per_series = spread >= SCALE_SPREAD
+    if per_series:
+        verdict = (
+            f">= {SCALE_SPREAD:g}x, so one global scale would flatten the small ones; "
+            "each series is standardised by its own, its scale kept as level channels"
+        )
+    else:
+        verdict = f"under {SCALE_SPREAD:g}x: one global standardisation"
+    why = (f"the train series' standard deviations spread {spread:.3g}x (90th / 10th "
+           f"percentile, the widest channel): {verdict}")  # fmt: skip
+    meta.setdefault("auto", []).append(
+        {"key": "encode.normalize", "value": "series" if per_series else "global", "why": why}
+    )
+    return per_series
 
 
 def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -> None:

@@ -2,6 +2,14 @@
 
 The statistics travel with the data (``data/vocab.json``) and the model (``model.json``
 ``extra.data``), so prediction and export apply exactly what training saw.
+
+Series whose scales differ by orders of magnitude (PLAID's appliance currents: a
+standard deviation of 3e-5 for one recording, 96 for another) lose their shapes under
+one global standardisation: the small ones become flat lines near the mean. There each
+series is standardised by its own mean and deviation (``per_series``, the UCR archive's
+convention) and its scale is kept beside it as extra constant channels: the log of its
+deviation and its signed-log level (:func:`level_features`), themselves standardised
+over the train series.
 """
 
 from __future__ import annotations
@@ -28,50 +36,111 @@ class Standardizer:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     log: bool = False
+    # per_series: the (C,) reference deviations of the level channels (the train series'
+    # median deviation per channel); mean / std are then the 2C level channels' statistics
+    reference: tuple[float, ...] = ()
+
+    @property
+    def per_series(self) -> bool:
+        return bool(self.reference)
+
+    @property
+    def channels(self) -> int:
+        """C, the raw input's channels."""
+        return len(self.reference) if self.per_series else len(self.mean)
+
+    @property
+    def features(self) -> int:
+        """The model's input channels: C, or 3C per series (values, log deviation, level)."""
+        return 3 * self.channels if self.per_series else self.channels
 
     @classmethod
-    def fit(cls, arrays: Iterable[np.ndarray], *, log: bool = False) -> Standardizer:
-        """Statistics over every time step of ``arrays`` (each (T, C)), per channel."""
-        stacked = [np.asarray(a, dtype=np.float64) for a in arrays]
+    def fit(cls, arrays: Iterable[np.ndarray], *, log: bool = False,
+            per_series: bool = False) -> Standardizer:  # fmt: skip
+        """Statistics over every time step of ``arrays`` (each (T, C)), per channel; with
+        ``per_series``, of the train series' level channels (module docstring)."""
+        stacked = [_logged(np.asarray(a, dtype=np.float64), log) for a in arrays]
         if not stacked:
             raise DataError("cannot fit scaling statistics: the train split is empty")
-        x = np.concatenate(stacked, axis=0)  # (sum T, C)
-        if log:
-            if (x <= -1).any():
-                raise DataError("log scaling needs values > -1 (found smaller ones in train)")
-            x = np.log1p(x)
+        if per_series:
+            reference = np.median(np.stack([a.std(axis=0) for a in stacked]), axis=0)
+            reference = np.where(reference < MIN_STD, 1.0, reference)
+            x = np.stack([level_features(a, reference) for a in stacked])  # (N, 2C)
+        else:
+            reference, x = (), np.concatenate(stacked, axis=0)  # (sum T, C)
         std = x.std(axis=0)
         std = np.where(std < MIN_STD, 1.0, std)
-        return cls(tuple(float(v) for v in x.mean(axis=0)), tuple(float(v) for v in std), log)
+        return cls(tuple(float(v) for v in x.mean(axis=0)), tuple(float(v) for v in std), log,
+                   tuple(float(v) for v in reference))  # fmt: skip
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        """(..., C) raw -> standardised float32."""
+        """(..., C) raw -> standardised float32; per series, one (T, C) series -> (T, 3C)."""
         x = np.asarray(x, dtype=np.float64)
-        if x.shape[-1] != len(self.mean):
-            raise DataError(f"expected {len(self.mean)} channel(s), got {x.shape[-1]}")
-        if self.log:
-            x = np.log1p(x)
-        return ((x - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
+        if x.shape[-1] != self.channels:
+            raise DataError(f"expected {self.channels} channel(s), got {x.shape[-1]}")
+        x = _logged(x, self.log, checked=False)
+        if not self.per_series:
+            return ((x - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
+        if x.ndim != 2:
+            raise ValueError(f"per-series scaling takes one (T, C) series, got {x.shape}")
+        scale = x.std(axis=0)
+        values = (x - x.mean(axis=0)) / np.where(scale < MIN_STD, 1.0, scale)
+        level = (level_features(x, np.asarray(self.reference)) - self.mean) / self.std
+        return np.concatenate([values, np.broadcast_to(level, (len(x), len(level)))],
+                              axis=1).astype(np.float32)  # fmt: skip
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
         """(..., C) standardised -> raw float64."""
+        if self.per_series:
+            raise ValueError("per-series scaling has no inverse (each series has its own)")
         x = np.asarray(z, dtype=np.float64) * np.asarray(self.std) + np.asarray(self.mean)
         return np.expm1(x) if self.log else x
 
     def select(self, channels: list[int]) -> Standardizer:
         """The statistics of some channels only (e.g. the forecast targets)."""
+        if self.per_series:
+            raise ValueError("per-series scaling selects no channels (forecasts scale globally)")
         return Standardizer(tuple(self.mean[c] for c in channels),
                             tuple(self.std[c] for c in channels), self.log)  # fmt: skip
 
     def to_dict(self) -> dict:
-        return {"mean": list(self.mean), "std": list(self.std), "log": self.log}
+        out = {"mean": list(self.mean), "std": list(self.std), "log": self.log}
+        return {**out, "reference": list(self.reference)} if self.per_series else out
 
     @classmethod
     def from_dict(cls, data: dict, *, source: object = "scaler") -> Standardizer:
         try:
             mean, std = [float(v) for v in data["mean"]], [float(v) for v in data["std"]]
+            reference = tuple(float(v) for v in data.get("reference") or ())
         except (KeyError, TypeError, ValueError):
             raise DataError(f"{source}: expected scaling statistics {{mean, std}}") from None
         if len(mean) != len(std) or not mean:
             raise DataError(f"{source}: mean and std must be equally long, non-empty lists")
-        return cls(tuple(mean), tuple(std), bool(data.get("log", False)))
+        if reference and len(mean) != 2 * len(reference):
+            raise DataError(f"{source}: per-series scaling needs 2 level statistics per "
+                            f"reference channel, got {len(mean)} for {len(reference)}")  # fmt: skip
+        return cls(tuple(mean), tuple(std), bool(data.get("log", False)), reference)
+
+
+def level_features(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """A (T, C) series' (2C,) scale: the log of its deviation per channel (floored at
+    1e-8 of the reference) and its mean as a signed log in units of the reference."""
+    scale = np.maximum(x.std(axis=0), MIN_STD * reference)
+    return np.concatenate([np.log(scale / reference), np.arcsinh(x.mean(axis=0) / reference)])
+
+
+def scales_spread(arrays: Iterable[np.ndarray]) -> float:
+    """How far the series' scales spread: the largest, over channels, ratio of the 90th to
+    the 10th percentile of the series' standard deviations (1 for z-normalised series)."""
+    sd = np.stack([np.asarray(a, dtype=np.float64).std(axis=0) for a in arrays])  # (N, C)
+    low, high = np.percentile(sd, 10, axis=0), np.percentile(sd, 90, axis=0)
+    ratio = np.where(low > 0, high / np.maximum(low, np.finfo(float).tiny), np.inf)
+    return float(np.where(high > 0, ratio, 1.0).max())
+
+
+def _logged(x: np.ndarray, log: bool, *, checked: bool = True) -> np.ndarray:
+    if not log:
+        return x
+    if checked and (x <= -1).any():
+        raise DataError("log scaling needs values > -1 (found smaller ones in train)")
+    return np.log1p(x)

@@ -72,6 +72,7 @@ class EncodeParams(_Section):
     vectors: str = "auto"  # "" | auto | builtin:glove50 | a GloVe-format file (attnlib.vectors)
     vectors_words: int = Field(50_000, ge=0)  # + the vectors' most frequent words (fixed)
     max_length: int | Literal["auto"] = "auto"  # longer sequences cut / truncated; 0 = no cap
+    normalize: Literal["auto", "global", "series"] = "auto"  # series to classify (attnlib.scaling)
 
 
 class SplitParams(_Section):

@@ -49,7 +49,7 @@ def encode() -> None:
         targets=tuple(enc.targets), log=enc.log, delta=enc.delta,
         local_level=enc.local_level, tokenizer=enc.tokenizer,
         lowercase=enc.lowercase, subwords=enc.subwords, vectors=enc.vectors,
-        vectors_words=enc.vectors_words, max_length=enc.max_length,
+        vectors_words=enc.vectors_words, max_length=enc.max_length, normalize=enc.normalize,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
     frame = write_input_layer(frame, meta, opt, EMBEDDING)

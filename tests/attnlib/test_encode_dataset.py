@@ -89,3 +89,40 @@ def test_forecast_targets_and_delta_are_checked():
         encode_dataset(raw, "forecast", EncodeOptions(lookback=8, horizon=4, targets=("w",)))
     with pytest.raises(DataError, match="encode.delta 9 must lie in 0..lookback"):
         encode_dataset(raw, "forecast", EncodeOptions(lookback=8, horizon=4, delta=9))
+
+
+def spread_frame(n=40, length=16):
+    """Two classes told apart by shape, each series at its own scale (10^-3 to 10^3)."""
+    t = np.arange(length)[:, None]
+    values = [10.0 ** (i % 7 - 3) * (np.sin(t / 2) if i % 2 else np.sign(np.sin(t / 2)))
+              for i in range(n)]  # fmt: skip
+    return series_frame([f"s{i}" for i in range(n)], values,
+                        ["sine" if i % 2 else "square" for i in range(n)], None)  # fmt: skip
+
+
+def test_series_whose_scales_spread_are_standardised_each_by_its_own():
+    frame, meta = encode_dataset(spread_frame(), "classify", EncodeOptions(val=0.2, test=0.2))
+    choice = {c["key"]: c for c in meta["auto"]}["encode.normalize"]
+    assert choice["value"] == "series" and "spread" in choice["why"]
+    assert meta["input"]["channels"] == 1 and meta["model_fields"]["input_dim"] == 3
+    assert len(meta["input"]["scaler"]["reference"]) == 1
+    x = [np.asarray(v) for v in frame["x"].to_list()]
+    assert all(a.shape == (16, 3) for a in x)
+    # every series' values at the same scale, whatever its own: the shapes are comparable
+    assert np.allclose([a[:, 0].std() for a in x], 1, atol=1e-4)
+    # by hand, the global rule flattens the small series to a constant
+    _, flat = encode_dataset(spread_frame(), "classify",
+                             EncodeOptions(val=0.2, test=0.2, normalize="global"))  # fmt: skip
+    assert flat["model_fields"]["input_dim"] == 1 and "reference" not in flat["input"]["scaler"]
+    assert "encode.normalize" not in {c["key"] for c in flat.get("auto", [])}
+
+
+def test_series_at_one_scale_keep_one_global_standardisation():
+    _, meta = encode_dataset(series(), "classify", EncodeOptions(val=0.2, test=0.2))
+    choice = {c["key"]: c for c in meta["auto"]}["encode.normalize"]
+    assert choice["value"] == "global" and "under 1000x" in choice["why"]
+    _, forced = encode_dataset(series(), "classify",
+                               EncodeOptions(val=0.2, test=0.2, normalize="series"))  # fmt: skip
+    assert forced["model_fields"]["input_dim"] == 6
+    with pytest.raises(DataError, match="encode.normalize: expected auto, global or series"):
+        encode_dataset(series(), "classify", EncodeOptions(val=0.2, normalize="each"))

@@ -146,3 +146,29 @@ def test_predict_exact_sets_draw_each_rows_u_from_its_id(tmp_path, case):
     own = expected(key_uniform(keys))
     assert rows["set_members"].to_list() == own
     assert own != expected(np.full(rows.height, key_uniform([""])[0]))
+
+
+def test_a_per_series_scaler_is_applied_to_each_row_as_in_training(tmp_path):
+    """A bundle trained on per-series scaled input (3 channels per raw one) scales each row
+    by its own statistics: the probabilities equal the network's on the row scaled by hand,
+    and a row multiplied by 1000 keeps its values channels and moves its level channels."""
+    scaler = Standardizer.fit([np.asarray(v) for v in VALUES], per_series=True)
+    cfg = ModelConfig(task="classify", input_kind="numeric", input_dim=6, num_classes=3, **TINY)
+    torch.manual_seed(0)
+    save_model(tmp_path / "m", build_model(cfg).eval(), label_map=["x", "y", "z"],
+               extra={"data": {"input": {"scaler": scaler.to_dict()}}})  # fmt: skip
+    predictor = Predictor(tmp_path / "m", engine="torch")
+    got = predict_frame(predictor, SERIES)
+    for i, row in enumerate(got.iter_rows(named=True)):
+        x = scaler.transform(np.asarray(VALUES[i]))[None]
+        out, _ = predictor(x, np.array([LENGTHS[i]]))
+        probs = np.sort(np.exp(out[0] - out[0].max()) / np.exp(out[0] - out[0].max()).sum())
+        np.testing.assert_allclose(row["probabilities"], probs[::-1], rtol=1e-5)
+    import attnlib
+
+    facts = attnlib.load(tmp_path / "m", engine="torch").info()
+    assert facts["input"].endswith("2 channel(s), each series scaled by its own")
+    big = scaler.transform(np.asarray(VALUES[0]) * 1000)
+    small = scaler.transform(np.asarray(VALUES[0]))
+    np.testing.assert_allclose(big[:, :2], small[:, :2], atol=1e-5)
+    assert (np.abs(big[:, 2:4] - small[:, 2:4]) > 1).all()
