@@ -19,6 +19,7 @@ from attnlib.data import SequenceData
 from attnlib.encoding import (  # noqa: F401  (re-exported: the encode stage's vocabulary)
     EncodeOptions,
     build_label_map,
+    check_normalize,
     encode_frame,
     encode_series,
     kind_of,
@@ -40,6 +41,7 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     job, kind = get_task(task), kind_of(raw)
     if kind not in job.accepts:
         raise DataError(f"{source}: task '{task}' needs {job.needs}; this data holds {kind}")
+    check_normalize(opt.normalize, kind)
     shipped_test = raw.filter(pl.col("split") == "test").height if "split" in raw.columns else 0
     val, choice = resolve_val(opt.val, raw.height - shipped_test, sequences=kind != "long")
     frame, meta = job.encode(raw, kind, replace(opt, val=val), source=source)

@@ -20,7 +20,7 @@ import polars as pl
 
 from attnlib.errors import DataError, where
 from attnlib.lengths import cap_lengths, resolve_max_length
-from attnlib.scaling import Standardizer, scales_spread
+from attnlib.scaling import Standardizer, logged, scales_spread
 from attnlib.split import SPLITS, check_no_leak, split_frame
 from attnlib.tokenize import choose_chars, resolve, retokenize
 from attnlib.vector_files import vectors_carry
@@ -138,13 +138,12 @@ def encode_sequences(
 def choose_normalize(normalize: str, arrays: list, log: bool, labelled: bool, meta: dict) -> bool:
     """Whether series are standardised each by its own scale (``encode.normalize``); the
     ``auto`` choice, with why, goes to ``meta["auto"]`` (``metrics/train.json``)."""
-    if normalize not in ("auto", "global", "series"):
-        raise DataError(f"encode.normalize: expected auto, global or series, got {normalize!r}")
+    check_normalize(normalize, "series")
     if normalize != "auto":
         return normalize == "series"
     if not labelled:
         return False
-    spread = scales_spread(np.log1p(a) if log else a for a in arrays)
+    spread = scales_spread(logged(np.asarray(a, dtype=np.float64), log) for a in arrays)
     per_series = spread >= SCALE_SPREAD
     if per_series:
         verdict = (
@@ -159,6 +158,18 @@ def choose_normalize(normalize: str, arrays: list, log: bool, labelled: bool, me
         {"key": "encode.normalize", "value": "series" if per_series else "global", "why": why}
     )
     return per_series
+
+
+def check_normalize(normalize: str, kind: str) -> None:
+    """``encode.normalize`` is auto, global or series; series only for numeric series."""
+    if normalize not in ("auto", "global", "series"):
+        raise DataError(f"encode.normalize: expected auto, global or series, got {normalize!r}")
+    if normalize == "series" and kind != "series":
+        held = "a long table (one series, split in time)" if kind == "long" else kind
+        raise DataError(
+            "encode.normalize: series standardises each series to classify by its own scale; "
+            f"this data holds {held}: set it to auto or global"
+        )
 
 
 def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -> None:

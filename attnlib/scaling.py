@@ -22,6 +22,11 @@ import numpy as np
 from attnlib.errors import DataError
 
 MIN_STD = 1e-8  # a constant channel is centred, not divided by ~0
+# per series: a deviation under this share of the series' own level (|mean|, at least the
+# reference) is rounding, not signal: the series is constant there
+CONSTANT = 1e-9
+LEVEL_FLOOR = 1e-6  # per series: deviations are floored at this share of the reference
+LEVEL_CLIP = 10.0  # per series: standardised level channels are clipped to +-this
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,10 @@ class Standardizer:
     """``(x - mean) / std`` per channel; ``log`` first applies ``log1p`` (positive series).
 
     Args:
-        mean, std: (C,) statistics of the (transformed) train values.
+        mean, std: (C,) statistics of the (transformed) train values; per series, (2C,)
+            statistics of the train series' level channels.
         log: apply ``log1p`` before standardising (multiplicative seasonality, growth).
+        reference: per series only, (C,): the train series' median deviation per channel.
     """
 
     mean: tuple[float, ...]
@@ -59,12 +66,12 @@ class Standardizer:
             per_series: bool = False) -> Standardizer:  # fmt: skip
         """Statistics over every time step of ``arrays`` (each (T, C)), per channel; with
         ``per_series``, of the train series' level channels (module docstring)."""
-        stacked = [_logged(np.asarray(a, dtype=np.float64), log) for a in arrays]
+        stacked = [logged(np.asarray(a, dtype=np.float64), log) for a in arrays]
         if not stacked:
             raise DataError("cannot fit scaling statistics: the train split is empty")
         if per_series:
             reference = np.median(np.stack([a.std(axis=0) for a in stacked]), axis=0)
-            reference = np.where(reference < MIN_STD, 1.0, reference)
+            reference = np.where(reference > 0, reference, 1.0)  # every series constant
             x = np.stack([level_features(a, reference) for a in stacked])  # (N, 2C)
         else:
             reference, x = (), np.concatenate(stacked, axis=0)  # (sum T, C)
@@ -78,14 +85,17 @@ class Standardizer:
         x = np.asarray(x, dtype=np.float64)
         if x.shape[-1] != self.channels:
             raise DataError(f"expected {self.channels} channel(s), got {x.shape[-1]}")
-        x = _logged(x, self.log, checked=False)
+        x = logged(x, self.log)
         if not self.per_series:
             return ((x - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
         if x.ndim != 2:
             raise ValueError(f"per-series scaling takes one (T, C) series, got {x.shape}")
+        reference = np.asarray(self.reference)
+        centred = x - x.mean(axis=0)
         scale = x.std(axis=0)
-        values = (x - x.mean(axis=0)) / np.where(scale < MIN_STD, 1.0, scale)
-        level = (level_features(x, np.asarray(self.reference)) - self.mean) / self.std
+        values = np.where(constant(x, reference), 0.0, centred / np.where(scale > 0, scale, 1.0))
+        level = (level_features(x, reference) - self.mean) / self.std
+        level = np.clip(level, -LEVEL_CLIP, LEVEL_CLIP)
         return np.concatenate([values, np.broadcast_to(level, (len(x), len(level)))],
                               axis=1).astype(np.float32)  # fmt: skip
 
@@ -111,36 +121,57 @@ class Standardizer:
     def from_dict(cls, data: dict, *, source: object = "scaler") -> Standardizer:
         try:
             mean, std = [float(v) for v in data["mean"]], [float(v) for v in data["std"]]
-            reference = tuple(float(v) for v in data.get("reference") or ())
         except (KeyError, TypeError, ValueError):
             raise DataError(f"{source}: expected scaling statistics {{mean, std}}") from None
+        try:
+            reference = tuple(float(v) for v in data.get("reference") or ())
+        except (TypeError, ValueError):
+            raise DataError(f"{source}: reference must be a list of numbers") from None
         if len(mean) != len(std) or not mean:
             raise DataError(f"{source}: mean and std must be equally long, non-empty lists")
+        if any(not v > 0 for v in reference):
+            raise DataError(f"{source}: reference deviations must be > 0, got {list(reference)}")
         if reference and len(mean) != 2 * len(reference):
             raise DataError(f"{source}: per-series scaling needs 2 level statistics per "
                             f"reference channel, got {len(mean)} for {len(reference)}")  # fmt: skip
         return cls(tuple(mean), tuple(std), bool(data.get("log", False)), reference)
 
 
+def constant(x: np.ndarray, reference: np.ndarray | float) -> np.ndarray:
+    """(C,) whether a (T, C) series is constant per channel: its deviation is at most
+    CONSTANT of its own level (|mean|, at least ``reference``), rounding and nothing else."""
+    level = np.maximum(np.abs(x.mean(axis=0)), reference)
+    return x.std(axis=0) <= CONSTANT * level
+
+
 def level_features(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """A (T, C) series' (2C,) scale: the log of its deviation per channel (floored at
-    1e-8 of the reference) and its mean as a signed log in units of the reference."""
-    scale = np.maximum(x.std(axis=0), MIN_STD * reference)
+    LEVEL_FLOOR of the reference; a constant channel's is the floor) and its mean as a
+    signed log in units of the reference."""
+    scale = np.where(constant(x, reference), 0.0, x.std(axis=0))
+    scale = np.maximum(scale, LEVEL_FLOOR * reference)
     return np.concatenate([np.log(scale / reference), np.arcsinh(x.mean(axis=0) / reference)])
 
 
 def scales_spread(arrays: Iterable[np.ndarray]) -> float:
     """How far the series' scales spread: the largest, over channels, ratio of the 90th to
-    the 10th percentile of the series' standard deviations (1 for z-normalised series)."""
-    sd = np.stack([np.asarray(a, dtype=np.float64).std(axis=0) for a in arrays])  # (N, C)
-    low, high = np.percentile(sd, 10, axis=0), np.percentile(sd, 90, axis=0)
-    ratio = np.where(low > 0, high / np.maximum(low, np.finfo(float).tiny), np.inf)
-    return float(np.where(high > 0, ratio, 1.0).max())
+    the 10th percentile of the deviations of the series that are not constant there (1
+    for z-normalised series; 1 for a channel with fewer than 2 such series)."""
+    spread = 1.0
+    rows = [np.asarray(a, dtype=np.float64) for a in arrays]
+    sd = np.stack([a.std(axis=0) for a in rows])  # (N, C)
+    varies = ~np.stack([constant(a, 0.0) for a in rows])  # (N, C): rounding of a constant
+    for c in range(sd.shape[1]):
+        kept = sd[varies[:, c], c]
+        if len(kept) >= 2:
+            spread = max(spread, float(np.percentile(kept, 90) / np.percentile(kept, 10)))
+    return spread
 
 
-def _logged(x: np.ndarray, log: bool, *, checked: bool = True) -> np.ndarray:
+def logged(x: np.ndarray, log: bool) -> np.ndarray:
+    """``log1p(x)`` if ``log`` (encode.log), checked: values must be > -1."""
     if not log:
         return x
-    if checked and (x <= -1).any():
-        raise DataError("log scaling needs values > -1 (found smaller ones in train)")
+    if (x <= -1).any():
+        raise DataError(f"encode.log: log1p scaling needs values > -1, found {x.min():g}")
     return np.log1p(x)

@@ -105,6 +105,11 @@ class KneserNey:
         self._check_fitted()
         return self._dist(self._context(context))
 
+    def clear_cache(self) -> None:
+        """Forget the memoised distributions and rankings (they are rebuilt on demand)."""
+        self._cache.clear()
+        self._ranked.clear()
+
     def seen_contexts(self) -> list[Context]:
         """Every context the training sequences hold, of every length (``()`` first, then
         the 1-token ones, ...); an unseen context's distribution is its longest seen
@@ -255,6 +260,7 @@ def fit_best_order(
     for k in orders:
         lm = KneserNey(k, discount).fit(train, vocab_size)
         scores[k] = lm.evaluate(val)["perplexity"]
+        lm.clear_cache()  # the validation contexts' distributions: not kept alive
         if best is None or (scores[k], k) < (scores[best.order], best.order):
             best = lm
     if best is None:

@@ -110,10 +110,12 @@ def test_series_whose_scales_spread_are_standardised_each_by_its_own():
     assert all(a.shape == (16, 3) for a in x)
     # every series' values at the same scale, whatever its own: the shapes are comparable
     assert np.allclose([a[:, 0].std() for a in x], 1, atol=1e-4)
-    # by hand, the global rule flattens the small series to a constant
-    _, flat = encode_dataset(spread_frame(), "classify",
-                             EncodeOptions(val=0.2, test=0.2, normalize="global"))  # fmt: skip
+    # by hand, the global rule flattens the small series to a line
+    opt = EncodeOptions(val=0.2, test=0.2, normalize="global")
+    by_hand, flat = encode_dataset(spread_frame(), "classify", opt)
     assert flat["model_fields"]["input_dim"] == 1 and "reference" not in flat["input"]["scaler"]
+    small = by_hand.filter(pl.col("id") == "s0")["x"].to_list()[0]  # amplitude 10^-3
+    assert np.std(small) < 1e-5
     assert "encode.normalize" not in {c["key"] for c in flat.get("auto", [])}
 
 
@@ -126,3 +128,6 @@ def test_series_at_one_scale_keep_one_global_standardisation():
     assert forced["model_fields"]["input_dim"] == 6
     with pytest.raises(DataError, match="encode.normalize: expected auto, global or series"):
         encode_dataset(series(), "classify", EncodeOptions(val=0.2, normalize="each"))
+    tokens = pl.DataFrame({"id": ["a", "b"], "tokens": [["x", "y"], ["y", "z"]]})
+    with pytest.raises(DataError, match="this data holds tokens: set it to auto or global"):
+        encode_dataset(tokens, "next_state", EncodeOptions(normalize="series"))

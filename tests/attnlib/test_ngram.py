@@ -105,6 +105,7 @@ def test_fit_best_order_returns_the_chosen_model_as_a_fresh_fit_would_be():
     best, scores, lm = fit_best_order(train, val, vocab_size=8, orders=range(1, 6))
     assert (best, scores) == select_order(train, val, vocab_size=8, orders=range(1, 6))
     assert lm.order == best
+    assert not lm._cache and not lm._ranked  # scoring validation leaves nothing behind
     fresh = KneserNey(best).fit(train, vocab_size=8)
     for context in fresh.seen_contexts():
         np.testing.assert_array_equal(lm.context_dist(context), fresh.context_dist(context))

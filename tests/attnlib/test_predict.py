@@ -6,6 +6,7 @@ import pytest
 import torch
 from polars.testing import assert_frame_equal
 
+import attnlib
 from attnlib.config import ModelConfig
 from attnlib.models import build_model
 from attnlib.persistence import save_model
@@ -164,8 +165,6 @@ def test_a_per_series_scaler_is_applied_to_each_row_as_in_training(tmp_path):
         out, _ = predictor(x, np.array([LENGTHS[i]]))
         probs = np.sort(np.exp(out[0] - out[0].max()) / np.exp(out[0] - out[0].max()).sum())
         np.testing.assert_allclose(row["probabilities"], probs[::-1], rtol=1e-5)
-    import attnlib
-
     facts = attnlib.load(tmp_path / "m", engine="torch").info()
     assert facts["input"].endswith("2 channel(s), each series scaled by its own")
     big = scaler.transform(np.asarray(VALUES[0]) * 1000)

@@ -60,6 +60,10 @@ def test_per_series_level_features_and_their_errors():
     bad = {**s.to_dict(), "reference": [1.0]}
     with pytest.raises(DataError, match="2 level statistics per reference channel"):
         Standardizer.from_dict(bad)
+    for reference, message in ((["x", 1.0], "reference must be a list of numbers"),
+                               ([1.0, 0.0], "reference deviations must be > 0")):  # fmt: skip
+        with pytest.raises(DataError, match=message):
+            Standardizer.from_dict({**s.to_dict(), "reference": reference})
 
 
 def test_scales_spread():
@@ -67,3 +71,27 @@ def test_scales_spread():
     z = [np.random.default_rng(i).normal(0, 1, (50, 2)) for i in range(20)]
     assert scales_spread(z) < 2
     assert scales_spread([np.zeros((5, 1))] * 4) == 1.0  # constant series: no spread
+
+
+def test_constant_series_neither_spread_the_scales_nor_give_extreme_levels():
+    z = [np.random.default_rng(i).normal(0, 1, (50, 1)) for i in range(20)]
+    consts = [np.zeros((50, 1))] * 4 + [np.full((50, 1), 0.1)] * 3  # std 0, and ~1e-17
+    assert scales_spread(z + consts) < 2  # constant series are no difference of scale
+    s = Standardizer.fit(z + consts, per_series=True)
+    for row in (np.full((30, 1), 1e10 / 3), np.array([[4.0]]), np.full((5, 1), 0.1)):
+        out = s.transform(row)  # constant (rounding only) or a single step
+        assert np.isfinite(out).all() and (out[:, 0] == 0).all()
+        assert (np.abs(out[:, 1:]) <= 10).all()  # the level channels are clipped
+    tiny = Standardizer.fit([a * 1e-12 for a in z], per_series=True)  # small, not constant
+    assert np.allclose(tiny.transform(z[0] * 1e-12)[:, 0].std(), 1, atol=1e-4)
+
+
+def test_log_scaling_rejects_values_it_cannot_take_in_every_split():
+    x = [np.abs(np.random.default_rng(i).normal(0, 1, (20, 1))) for i in range(6)]
+    for per_series in (False, True):
+        s = Standardizer.fit(x, log=True, per_series=per_series)
+        assert np.isfinite(s.transform(x[0])).all()
+        with pytest.raises(DataError, match=r"encode.log: log1p scaling needs values > -1"):
+            s.transform(x[0] - 3)  # a val / test / predicted row, not only train
+    with pytest.raises(DataError, match="encode.log"):
+        Standardizer.fit([a - 3 for a in x], log=True)
