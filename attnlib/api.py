@@ -22,6 +22,7 @@ import polars as pl
 
 from attnlib.errors import DataError
 from attnlib.predict import Predictor, predict_frame, text_spec
+from attnlib.scaling import Standardizer
 from attnlib.tasks import get_task
 from attnlib.tokenize import retokenize
 from attnlib.vocab import PAD, UNK
@@ -170,9 +171,10 @@ class Model:
         meta, cfg = self.meta, self.meta.model_config
         tokens = [t for t in (meta.vocab.itos if meta.vocab else []) if t not in (PAD, UNK)]
         data = meta.extra.get("data") or {}
-        scaler = (data.get("input") or {}).get("scaler") or {}
-        channels = len(scaler.get("reference") or []) or cfg.input_dim  # per series: 3 a channel
-        each = ", each series scaled by its own" if scaler.get("reference") else ""
+        scaler = (data.get("input") or {}).get("scaler")
+        scaler = Standardizer.from_dict(scaler, source="model.json") if scaler else None
+        channels = scaler.channels if scaler else cfg.input_dim  # per series: 3 inputs a channel
+        each = ", each series scaled by its own" if scaler and scaler.per_series else ""
         return {
             "task": cfg.task,
             "input": KIND_NAMES[cfg.input_kind]

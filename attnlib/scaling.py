@@ -91,10 +91,9 @@ class Standardizer:
         if x.ndim != 2:
             raise ValueError(f"per-series scaling takes one (T, C) series, got {x.shape}")
         reference = np.asarray(self.reference)
-        centred = x - x.mean(axis=0)
-        scale = x.std(axis=0)
-        values = np.where(constant(x, reference), 0.0, centred / np.where(scale > 0, scale, 1.0))
-        level = (level_features(x, reference) - self.mean) / self.std
+        mean, scale, flat = moments(x, reference)  # once a row: this is predict's path
+        values = np.where(flat, 0.0, (x - mean) / np.where(scale > 0, scale, 1.0))
+        level = (_levels(mean, scale, flat, reference) - self.mean) / self.std
         level = np.clip(level, -LEVEL_CLIP, LEVEL_CLIP)
         return np.concatenate([values, np.broadcast_to(level, (len(x), len(level)))],
                               axis=1).astype(np.float32)  # fmt: skip
@@ -137,20 +136,24 @@ class Standardizer:
         return cls(tuple(mean), tuple(std), bool(data.get("log", False)), reference)
 
 
-def constant(x: np.ndarray, reference: np.ndarray | float) -> np.ndarray:
-    """(C,) whether a (T, C) series is constant per channel: its deviation is at most
-    CONSTANT of its own level (|mean|, at least ``reference``), rounding and nothing else."""
-    level = np.maximum(np.abs(x.mean(axis=0)), reference)
-    return x.std(axis=0) <= CONSTANT * level
+def moments(x: np.ndarray, reference: np.ndarray | float) -> tuple[np.ndarray, ...]:
+    """A (T, C) series' (C,) mean, deviation and whether it is constant per channel: its
+    deviation at most CONSTANT of its own level (|mean|, at least ``reference``), rounding
+    and nothing else."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    return mean, scale, scale <= CONSTANT * np.maximum(np.abs(mean), reference)
 
 
 def level_features(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """A (T, C) series' (2C,) scale: the log of its deviation per channel (floored at
     LEVEL_FLOOR of the reference; a constant channel's is the floor) and its mean as a
     signed log in units of the reference."""
-    scale = np.where(constant(x, reference), 0.0, x.std(axis=0))
-    scale = np.maximum(scale, LEVEL_FLOOR * reference)
-    return np.concatenate([np.log(scale / reference), np.arcsinh(x.mean(axis=0) / reference)])
+    return _levels(*moments(x, reference), reference)
+
+
+def _levels(mean, scale, flat, reference) -> np.ndarray:
+    scale = np.maximum(np.where(flat, 0.0, scale), LEVEL_FLOOR * reference)
+    return np.concatenate([np.log(scale / reference), np.arcsinh(mean / reference)])
 
 
 def scales_spread(arrays: Iterable[np.ndarray]) -> float:
@@ -158,9 +161,9 @@ def scales_spread(arrays: Iterable[np.ndarray]) -> float:
     the 10th percentile of the deviations of the series that are not constant there (1
     for z-normalised series; 1 for a channel with fewer than 2 such series)."""
     spread = 1.0
-    rows = [np.asarray(a, dtype=np.float64) for a in arrays]
-    sd = np.stack([a.std(axis=0) for a in rows])  # (N, C)
-    varies = ~np.stack([constant(a, 0.0) for a in rows])  # (N, C): rounding of a constant
+    stats = [moments(np.asarray(a, dtype=np.float64), 0.0) for a in arrays]
+    sd = np.stack([scale for _, scale, _ in stats])  # (N, C)
+    varies = ~np.stack([flat for _, _, flat in stats])  # (N, C): rounding of a constant
     for c in range(sd.shape[1]):
         kept = sd[varies[:, c], c]
         if len(kept) >= 2:
