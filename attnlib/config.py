@@ -62,6 +62,10 @@ class ModelConfig(_Frozen):
     # the kernel partner of numeric series, from the encode stage: the train split's median
     # series length, which sets its dilations (0 = a model saved before it: no partner)
     kernel_length: int = Field(0, ge=0)
+    # numeric, from the encode stage: the last input channels that hold each series' scale
+    # as constants (encode.normalize: series, attnlib.scaling); the kernel partner reads
+    # them as features instead of convolving them (0 = none, or a model saved before it)
+    level_channels: int = Field(0, ge=0)
     cnn_channels: int = Field(64, ge=1)  # cnn_bilstm_attention front end
     cnn_kernel: int = Field(3, ge=1)
     cnn_pool: int = Field(2, ge=1)
@@ -110,6 +114,9 @@ class ModelConfig(_Frozen):
             raise ValueError("vocab_size must be >= 3 for token input (<pad>, <unk> and a token)")
         if self.input_kind == "numeric" and self.input_dim < 1:
             raise ValueError("input_dim must be >= 1 for numeric input")
+        if self.level_channels and self.level_channels >= self.input_dim:
+            raise ValueError(f"level_channels ({self.level_channels}) must leave some of the "
+                             f"{self.input_dim} input channels to the series")  # fmt: skip
         if self.name == "alstm_fcn" and (
             self.input_kind != "numeric" or self.task == tasks.NEXT_STATE
         ):
@@ -158,7 +165,8 @@ class ModelConfig(_Frozen):
         # the training-time vectors file (the weights hold what it held); the word input
         # layer's sizes when unused (a bundle without them reads as before)
         optional = ("subword_rows", "subword_width", "vectors_dim", "local_level", "lookback",
-                    "linear_base", "ngram_order", "ngram_buckets", "kernel_length")  # fmt: skip
+                    "linear_base", "ngram_order", "ngram_buckets", "kernel_length",
+                    "level_channels")  # fmt: skip
         unused |= {"input_init"} | {k for k in optional if not getattr(self, k)}
         return self.model_dump(mode="json", exclude=unused)
 
@@ -239,7 +247,7 @@ class _TrainRun(_Frozen):
 DATA_FIELDS = ("task", "input_kind", "vocab_size", "input_dim", "num_classes", "horizon",
                "num_targets", "subword_rows", "subword_width", "vectors_dim",
                "input_init", "local_level", "lookback", "ngram_order", "ngram_buckets",
-               "kernel_length")  # fmt: skip
+               "kernel_length", "level_channels")  # fmt: skip
 STAGE_FIELDS = ("seed", "progress")  # the top-level ``seed``; progress bars on a terminal
 MODEL_KEYS = tuple(k for k in ModelConfig.model_fields if k not in DATA_FIELDS)
 TRAIN_KEYS = tuple(k for k in TrainConfig.model_fields if k not in STAGE_FIELDS)

@@ -130,6 +130,8 @@ def encode_sequences(
     scaler = Standardizer.fit(arrays, log=log, per_series=per_series)
     meta["input"].update(channels=scaler.channels, scaler=scaler.to_dict())
     meta["model_fields"] = {"input_kind": "numeric", "input_dim": scaler.features}
+    if scaler.per_series:  # the constant scale channels (attnlib.models.kernel_partner)
+        meta["model_fields"]["level_channels"] = scaler.features - scaler.channels
     if labelled:  # the kernel partner's dilations (attnlib.models.kernel_partner)
         meta["model_fields"]["kernel_length"] = int(train["values"].list.len().median())
     return encode_series(frame, scaler, labels), meta

@@ -16,7 +16,17 @@ thresholds at quantiles of its output on a random training series, and a feature
 proportion of the series' steps whose output exceeds one (PPV): 84 x 119 = 9,996 features,
 standardised on the training split. Two changes for this package's padded batches: every
 kernel pads its input with zeros ('same' length; MiniRocket pads every other one) and the
-proportion runs over real steps only, so a series alone equals it padded.
+proportion runs over real steps only, so a series alone equals it padded. Series scaled
+each by its own scale (``encode.normalize: series``) carry that scale as constant channels
+(``level_channels``, :mod:`attnlib.scaling`); zero-sum kernels would see nothing of a
+constant but the padding's edge, so those channels skip the kernels and join the features
+(a current's amplitude tells a heater from a laptop). Standardised, a handful of columns
+beside 9,996 would carry almost no weight under the regression's one L2 penalty, so the
+block is scaled by ``level_weight``, chosen on validation from 0 (not read) and
+sqrt(9,996 / level_channels): the weight that gives the scale block the summed prior
+variance of the kernel block, the two kernels' traces equal (uniform multiple-kernel
+combination of trace-normalised kernels). A few columns add little capacity, so the
+stronger weight costs little where they carry nothing.
 
 Shapes: B batch, T steps, C channels, K = 84 kernels, Q thresholds of one dilation, O
 outputs (1 for binary, else the classes).
@@ -34,7 +44,7 @@ from torch import nn
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
 from attnlib.models.encoders import length_mask
-from attnlib.models.partner import ROWS, RegressionPartner
+from attnlib.models.partner import ROWS, RegressionPartner, install, regression
 
 WIDTH = 9  # kernel length
 KERNELS = len(list(itertools.combinations(range(WIDTH), 3)))  # 84: where the three 2s sit
@@ -67,21 +77,31 @@ def _kernels() -> torch.Tensor:
 class KernelPartner(RegressionPartner):
     """(B, T, C) series and (B,) lengths -> (B,) binary or (B, K) logits of the regression.
 
-    Buffers: ``channels`` (dilations, K, C) which channels each kernel sums, ``thresholds``
-    (K, PER_KERNEL) in :func:`plan`'s order, ``center`` / ``scale`` (K x PER_KERNEL,) the
-    training split's feature means and standard deviations; all set by :meth:`prepare`.
+    Buffers: ``channels`` (dilations, K, C - level_channels) which channels each kernel
+    sums, ``thresholds`` (K, PER_KERNEL) in :func:`plan`'s order, ``center`` / ``scale``
+    (K x PER_KERNEL + level_channels,) the training split's feature means and standard
+    deviations; all set by :meth:`prepare`.
     """
 
     penalties = PENALTIES
 
     def __init__(self, cfg: ModelConfig):
-        super().__init__(cfg, KERNELS * PER_KERNEL)
+        self.levels = cfg.level_channels  # the last input channels: constants, not convolved
+        width = KERNELS * PER_KERNEL + self.levels
+        super().__init__(cfg, width)
         self.plan = plan(cfg.kernel_length)
         self.register_buffer("kernels", _kernels(), persistent=False)
-        self.register_buffer("channels", torch.ones(len(self.plan), KERNELS, cfg.input_dim))
+        series = cfg.input_dim - self.levels
+        self.register_buffer("channels", torch.ones(len(self.plan), KERNELS, series))
         self.register_buffer("thresholds", torch.zeros(KERNELS, PER_KERNEL))
-        self.register_buffer("center", torch.zeros(KERNELS * PER_KERNEL))
-        self.register_buffer("scale", torch.ones(KERNELS * PER_KERNEL))
+        self.register_buffer("center", torch.zeros(width))
+        self.register_buffer("scale", torch.ones(width))
+        if self.levels:  # a model without scale channels keeps the state it always had
+            self.register_buffer("level_weight", torch.ones(()))
+
+    def series(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) input -> (B, T, C - level_channels): the channels the kernels read."""
+        return x[..., : x.shape[-1] - self.levels]
 
     def convolve(self, y: torch.Tensor, group: int) -> torch.Tensor:
         """(B, C, T) series, zero at padding -> (B, K, T) outputs of ``group``'s kernels."""
@@ -91,10 +111,11 @@ class KernelPartner(RegressionPartner):
         return nn.functional.conv1d(nn.functional.pad(y, (pad, pad)), w, dilation=d)
 
     def features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, K x PER_KERNEL) standardised proportions of real steps above each threshold."""
+        """(B, K x PER_KERNEL [+ level_channels]) standardised proportions of real steps above
+        each threshold [and the series' scale channels, read at the first step]."""
         x = x.float()
         m = length_mask(lengths, x.shape[1]).to(x.dtype)  # (B, T)
-        y = (x * m.unsqueeze(-1)).transpose(1, 2)  # (B, C, T)
+        y = (self.series(x) * m.unsqueeze(-1)).transpose(1, 2)  # (B, C, T)
         n = lengths.to(x.dtype).clamp_min(1).view(-1, 1, 1)
         mask = m[:, None, :, None]  # (B, 1, T, 1)
         out, start = [], 0
@@ -106,7 +127,48 @@ class KernelPartner(RegressionPartner):
                 out.append(((z > b[:, None, :]).to(x.dtype) * mask).sum(2) / n)  # (B, K, s)
             start += q
         f = torch.cat(out, 2).flatten(1)  # (B, K x PER_KERNEL), kernel-major as thresholds
-        return (f - self.center) / self.scale
+        if not self.levels:
+            return (f - self.center) / self.scale
+        f = torch.cat([f, x[:, 0, x.shape[-1] - self.levels :]], 1)  # step 0 is always real
+        return (f - self.center) / self.scale * self.column_weights()
+
+    def column_weights(self) -> torch.Tensor:
+        """(K x PER_KERNEL + level_channels,): 1 for the kernel features, ``level_weight``
+        for the scale channels."""
+        ones = torch.ones_like(self.scale[: -self.levels])
+        return torch.cat([ones, self.level_weight.expand(self.levels)])  # no in-place: ONNX
+
+    def fit(self, train: SequenceData, val: SequenceData, nll) -> dict:
+        """The regression's penalty (as every partner's) and, with scale channels, their
+        ``level_weight`` (module docstring), both chosen on ``val``; the features are made
+        once."""
+        if not self.levels:
+            return super().fit(train, val, nll)
+        self.level_weight.fill_(1.0)
+        x, x_val = self.prepare(train), self.matrix(val)
+        best, outputs = None, self.weight.shape[1]
+        for weight in (0.0, math.sqrt(KERNELS * PER_KERNEL / self.levels)):
+            cols = self.column_weights().double().numpy()
+            cols[-self.levels :] = weight
+            previous = math.inf
+            for c in self.penalties:  # as RegressionPartner.fit: stop at a rise
+                w, b = regression(x * cols, train.y.numpy(), c, outputs)
+                z = torch.from_numpy((x_val * cols) @ w + b).float()
+                loss = float(nll(z.squeeze(-1) if self.binary else z, val.y))
+                if loss >= previous:
+                    break
+                previous = loss
+                if best is None or loss < best[0]:
+                    best = (loss, weight, c, w, b)
+        loss, weight, c, w, b = best
+        self.level_weight.fill_(weight)
+        install(self, w, b)
+        return {"penalty": c, "level_weight": round(weight, 4), "partner_val_loss": round(loss, 6)}
+
+    def refit(self, both: SequenceData, first: dict) -> None:
+        if self.levels:  # the first fit's weight of the scale channels (1: a report without)
+            self.level_weight.fill_(float(first.get("level_weight", 1.0)))
+        super().refit(both, first)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         z = self.features(x, lengths) @ self.weight + self.bias
@@ -128,7 +190,7 @@ class KernelPartner(RegressionPartner):
         for g, (_, q) in enumerate(self.plan):
             picks = torch.randint(len(train), (KERNELS,), generator=gen)  # a series per kernel
             m = length_mask(lengths[picks], x.shape[1]).to(x.dtype)
-            z = self.convolve((x[picks] * m.unsqueeze(-1)).transpose(1, 2), g)  # (K, K, T)
+            z = self.convolve((self.series(x[picks]) * m.unsqueeze(-1)).transpose(1, 2), g)
             at = torch.tensor([(i * GOLDEN) % 1 for i in range(1, q + 1)])
             for k in range(KERNELS):  # kernel k on its own series, real steps only
                 own = z[k, k, : int(lengths[picks[k]])]
@@ -140,7 +202,8 @@ class KernelPartner(RegressionPartner):
         self.center.copy_(raw.mean(0))
         std = raw.std(0, unbiased=False)
         self.scale.copy_(torch.where(std > 1e-8, std, torch.ones_like(std)))
-        return ((raw.float() - self.center) / self.scale).double().numpy()  # as features()
+        z = (raw.float() - self.center) / self.scale
+        return (z * self.column_weights() if self.levels else z).double().numpy()  # as features()
 
     def matrix(self, data: SequenceData) -> np.ndarray:
         dev = self.weight.device

@@ -105,6 +105,7 @@ def test_series_whose_scales_spread_are_standardised_each_by_its_own():
     choice = {c["key"]: c for c in meta["auto"]}["encode.normalize"]
     assert choice["value"] == "series" and "spread" in choice["why"]
     assert meta["input"]["channels"] == 1 and meta["model_fields"]["input_dim"] == 3
+    assert meta["model_fields"]["level_channels"] == 2  # the kernel partner reads them as is
     assert len(meta["input"]["scaler"]["reference"]) == 1
     x = [np.asarray(v) for v in frame["x"].to_list()]
     assert all(a.shape == (16, 3) for a in x)
@@ -114,6 +115,7 @@ def test_series_whose_scales_spread_are_standardised_each_by_its_own():
     opt = EncodeOptions(val=0.2, test=0.2, normalize="global")
     by_hand, flat = encode_dataset(spread_frame(), "classify", opt)
     assert flat["model_fields"]["input_dim"] == 1 and "reference" not in flat["input"]["scaler"]
+    assert "level_channels" not in flat["model_fields"]
     small = by_hand.filter(pl.col("id") == "s0")["x"].to_list()[0]  # amplitude 10^-3
     assert np.std(small) < 1e-5
     assert "encode.normalize" not in {c["key"] for c in flat.get("auto", [])}
@@ -126,6 +128,7 @@ def test_series_at_one_scale_keep_one_global_standardisation():
     _, forced = encode_dataset(series(), "classify",
                                EncodeOptions(val=0.2, test=0.2, normalize="series"))  # fmt: skip
     assert forced["model_fields"]["input_dim"] == 6
+    assert forced["model_fields"]["level_channels"] == 4
     with pytest.raises(DataError, match="encode.normalize: expected auto, global or series"):
         encode_dataset(series(), "classify", EncodeOptions(val=0.2, normalize="each"))
     tokens = pl.DataFrame({"id": ["a", "b"], "tokens": [["x", "y"], ["y", "z"]]})

@@ -20,10 +20,11 @@ from tests.partners import assert_alone_equals_padded, assert_scorer_reads_the_m
 TINY = dict(hidden_dim=4, fcn_filters=(4, 4, 4), embedding_dim=4)
 
 
-def _cfg(name: str = "alstm_fcn", channels: int = 1, classes: int = 2, length: int = 40):
+def _cfg(name: str = "alstm_fcn", channels: int = 1, classes: int = 2, length: int = 40,
+         levels: int = 0):  # fmt: skip
     return ModelConfig(name=name, task="classify", input_kind="numeric", input_dim=channels,
                        num_classes=classes, linear_base=True, kernel_length=length,
-                       **TINY)  # fmt: skip
+                       level_channels=levels, **TINY)  # fmt: skip
 
 
 def _waves(n: int, seed: int, channels: int = 1, classes: int = 2) -> SequenceData:
@@ -200,3 +201,70 @@ def test_the_model_card_says_whether_validation_chose_the_weight():
         "(0.3)" in lines["chosen"]
     )
     assert "at half and half (a validation split of a few series" in lines["equal"]
+
+
+def _scaled(n: int, seed: int) -> SequenceData:
+    """Noisy sines of one shape whose amplitude is the class (1 or 30), each series then
+    standardised by its own scale with the scale kept as two constant channels
+    (encode.normalize: series): only those channels tell the classes apart."""
+    from attnlib.scaling import Standardizer
+
+    g = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    lengths = g.integers(24, 41, n)
+    raw = [(1 + 29 * c) * (np.sin(np.arange(t) / 3 + g.uniform(0, 6.28))[:, None]
+                           + 0.3 * g.standard_normal((t, 1)))
+           for c, t in zip(y, lengths, strict=True)]  # fmt: skip
+    scaler = Standardizer.fit(raw, per_series=True)  # the test's own train statistics
+    x = torch.zeros(n, 40, scaler.features)
+    for i, a in enumerate(raw):
+        x[i, : len(a)] = torch.from_numpy(scaler.transform(a))
+    return SequenceData(x, torch.from_numpy(lengths), torch.from_numpy(y))
+
+
+def test_scale_channels_skip_the_kernels_and_join_the_features_as_they_are():
+    train, val = _scaled(60, seed=13), _scaled(40, seed=14)
+    torch.manual_seed(0)
+    model = build_model(_cfg(channels=3, levels=2))
+    assert model.partner.channels.shape[-1] == 1  # the kernels read the series channel only
+    report = fit_partner(model, train, val)
+    weight = (KERNELS * PER_KERNEL / 2) ** 0.5  # the scale block's share: the kernels'
+    assert report["level_weight"] == pytest.approx(weight, abs=1e-4)  # chosen over 0
+    f = model.partner.matrix(val)
+    assert f.shape == (40, KERNELS * PER_KERNEL + 2)
+    levels = val.x[:, 0, 1:].double().numpy()  # as encoded, then standardised on train
+    center, scale = model.partner.center[-2:].double(), model.partner.scale[-2:].double()
+    assert np.allclose(f[:, -2:], weight * (levels - center.numpy()) / scale.numpy(), atol=1e-3)
+    pred = (split_logits(model.partner, val) > 0).long()
+    assert (pred == val.y).float().mean() == 1.0  # the amplitude alone tells them apart
+    # the shapes carry nothing: every series standardised by its own scale looks alike
+    kernels_only = LogisticRegression_accuracy(model.partner.matrix(train)[:, :-2], train.y,
+                                               f[:, :-2], val.y)  # fmt: skip
+    assert kernels_only < 0.8
+
+
+def LogisticRegression_accuracy(x, y, x_val, y_val) -> float:  # noqa: N802
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=0.1, max_iter=2000).fit(x, y.numpy())
+    return float((lr.predict(x_val) == y_val.numpy()).mean())
+
+
+def test_a_series_with_scale_channels_alone_equals_it_padded_and_survives_save_and_export(
+    tmp_path,
+):
+    train, val = _scaled(40, seed=15), _scaled(20, seed=16)
+    torch.manual_seed(0)
+    model = assert_alone_equals_padded(build_model(_cfg(channels=3, levels=2)), train, val,
+                                       atol=1e-5)  # fmt: skip
+    save_model(tmp_path / "m", model, label_map=["small", "large"])
+    loaded, _ = load_model(tmp_path / "m")
+    assert loaded.partner.levels == 2
+    assert torch.equal(loaded(val.x, val.lengths), model(val.x, val.lengths))
+    path = export_onnx(model, tmp_path / "model.onnx", example=next(iter(Batches(val, 4))))
+    assert parity_check(model, path, Batches(val, batch_size=7)) <= 1e-4
+
+
+def test_level_channels_must_leave_a_series_channel():
+    with pytest.raises(ValueError, match="level_channels"):
+        _cfg(channels=2, levels=2)
