@@ -25,8 +25,7 @@ beside 9,996 would carry almost no weight under the regression's one L2 penalty,
 block is scaled by ``level_weight``, chosen on validation from 0 (not read) and
 sqrt(9,996 / level_channels): the weight that gives the scale block the summed prior
 variance of the kernel block, the two kernels' traces equal (uniform multiple-kernel
-combination of trace-normalised kernels). A few columns add little capacity, so the
-stronger weight costs little where they carry nothing.
+combination of trace-normalised kernels); 0 keeps the partner as it is without them.
 
 Shapes: B batch, T steps, C channels, K = 84 kernels, Q thresholds of one dilation, O
 outputs (1 for binary, else the classes).
@@ -142,7 +141,7 @@ class KernelPartner(RegressionPartner):
         """The regression's penalty (as every partner's) and, with scale channels, their
         ``level_weight`` (module docstring), both chosen on ``val``; the features are made
         once."""
-        if not self.levels:
+        if not self.levels or len(torch.unique(train.y)) < 2:  # the parent says why not
             return super().fit(train, val, nll)
         self.level_weight.fill_(1.0)
         x, x_val = self.prepare(train), self.matrix(val)
@@ -163,7 +162,7 @@ class KernelPartner(RegressionPartner):
         loss, weight, c, w, b = best
         self.level_weight.fill_(weight)
         install(self, w, b)
-        return {"penalty": c, "level_weight": round(weight, 4), "partner_val_loss": round(loss, 6)}
+        return {"penalty": c, "level_weight": weight, "partner_val_loss": round(loss, 6)}
 
     def refit(self, both: SequenceData, first: dict) -> None:
         if self.levels:  # the first fit's weight of the scale channels (1: a report without)

@@ -265,6 +265,14 @@ def test_a_series_with_scale_channels_alone_equals_it_padded_and_survives_save_a
     assert parity_check(model, path, Batches(val, batch_size=7)) <= 1e-4
 
 
+def test_a_training_split_of_one_class_leaves_the_scaled_partner_unused():
+    train, val = _scaled(20, seed=17), _scaled(10, seed=18)
+    train = SequenceData(train.x, train.lengths, torch.zeros_like(train.y))
+    model = build_model(_cfg(channels=3, levels=2))
+    assert "one class" in fit_partner(model, train, val)["why"]
+    assert not model.partner.fitted()
+
+
 def test_level_channels_must_leave_a_series_channel():
     with pytest.raises(ValueError, match="level_channels"):
         _cfg(channels=2, levels=2)
