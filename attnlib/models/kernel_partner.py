@@ -43,7 +43,7 @@ from torch import nn
 from attnlib.config import ModelConfig
 from attnlib.data import SequenceData
 from attnlib.models.encoders import length_mask
-from attnlib.models.partner import ROWS, RegressionPartner, install, regression
+from attnlib.models.partner import ROWS, RegressionPartner, install
 
 WIDTH = 9  # kernel length
 KERNELS = len(list(itertools.combinations(range(WIDTH), 3)))  # 84: where the three 2s sit
@@ -138,30 +138,22 @@ class KernelPartner(RegressionPartner):
         return torch.cat([ones, self.level_weight.expand(self.levels)])  # no in-place: ONNX
 
     def fit(self, train: SequenceData, val: SequenceData, nll) -> dict:
-        """The regression's penalty (as every partner's) and, with scale channels, their
-        ``level_weight`` (module docstring), both chosen on ``val``; the features are made
-        once."""
+        """The regression's penalty (:meth:`sweep`, as every partner's) and, with scale
+        channels, their ``level_weight`` (module docstring), both chosen on ``val``; the
+        training features are made once."""
         if not self.levels or len(torch.unique(train.y)) < 2:  # the parent says why not
             return super().fit(train, val, nll)
         self.level_weight.fill_(1.0)
-        x, x_val = self.prepare(train), self.matrix(val)
-        best, outputs = None, self.weight.shape[1]
+        x, best = self.prepare(train), None
         for weight in (0.0, math.sqrt(KERNELS * PER_KERNEL / self.levels)):
-            cols = self.column_weights().double().numpy()
-            cols[-self.levels :] = weight
-            previous = math.inf
-            for c in self.penalties:  # as RegressionPartner.fit: stop at a rise
-                w, b = regression(x * cols, train.y.numpy(), c, outputs)
-                z = torch.from_numpy((x_val * cols) @ w + b).float()
-                loss = float(nll(z.squeeze(-1) if self.binary else z, val.y))
-                if loss >= previous:
-                    break
-                previous = loss
-                if best is None or loss < best[0]:
-                    best = (loss, weight, c, w, b)
-        loss, weight, c, w, b = best
+            self.level_weight.fill_(weight)  # forward, and so the validation loss, reads it
+            loss, c, fitted = self.sweep(x * self.column_weights().double().numpy(), train,
+                                         val, nll)  # fmt: skip
+            if best is None or loss < best[0]:
+                best = (loss, weight, c, fitted)
+        loss, weight, c, fitted = best
         self.level_weight.fill_(weight)
-        install(self, w, b)
+        install(self, *fitted)
         return {"penalty": c, "level_weight": weight, "partner_val_loss": round(loss, 6)}
 
     def refit(self, both: SequenceData, first: dict) -> None:

@@ -137,7 +137,15 @@ class RegressionPartner(Partner):
         regress; the partner stays unused)."""
         if len(torch.unique(train.y)) < 2:
             return {"penalty": None, "why": "one class in the training data: no partner"}
-        x, best = self.prepare(train), None
+        loss, c, fitted = self.sweep(self.prepare(train), train, val, nll)
+        install(self, *fitted)
+        return {"penalty": c, "partner_val_loss": round(loss, 6)}
+
+    def sweep(self, x, train: SequenceData, val: SequenceData, nll) -> tuple:
+        """(validation loss, penalty, (weights, bias)) of the penalty with the lowest loss
+        on ``val``, regressions on ``x`` (``train``'s features, as :meth:`matrix` makes them
+        with the partner's tables as they stand)."""
+        best = None
         for c in self.penalties:  # weakest penalty last, and the slowest fit: stop at a rise
             fitted = _fit(self, train, c, x)
             install(self, *fitted)
@@ -145,9 +153,7 @@ class RegressionPartner(Partner):
             if best is not None and loss >= best[0]:
                 break
             best = (loss, c, fitted)
-        loss, c, fitted = best
-        install(self, *fitted)
-        return {"penalty": c, "partner_val_loss": round(loss, 6)}
+        return best
 
     def refit(self, both: SequenceData, first: dict) -> None:
         if first.get("penalty"):
