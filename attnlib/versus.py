@@ -15,6 +15,8 @@ import math
 
 HIGHER = frozenset({"accuracy", "macro_f1", "top5_accuracy"})  # higher is better
 LOWER = frozenset({"perplexity", "nll", "mae", "mape", "smape", "rmse", "mase"})
+# the model and its parts (a forecast's network alone, attnlib.combination): not baselines
+NOT_BASELINES = frozenset({"model", "network"})
 
 
 def _better(metric: str, a: float, b: float) -> bool:
@@ -36,8 +38,11 @@ def _finite(value) -> bool:
 def _scores(report: dict, metric: str) -> dict[str, float]:
     """Each baseline's ``metric`` (baselines that report a finite one: a MASE over a
     constant train part, for one, is not a number)."""
-    return {name: float(m[metric]) for name, m in report.items()
-            if name != "model" and isinstance(m, dict) and _finite(m.get(metric))}  # fmt: skip
+    return {
+        name: float(m[metric])
+        for name, m in report.items()
+        if name not in NOT_BASELINES and isinstance(m, dict) and _finite(m.get(metric))
+    }
 
 
 def versus(report: dict, headline: str) -> dict:

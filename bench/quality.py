@@ -207,7 +207,9 @@ def table(results: list[dict]) -> str:
             return f"**{text}**" if means[w][0] == best else text
 
         ours = f"{shown('model')} ± {_fmt(means['model'][1])}" if "model" in means else "—"
-        base = ", ".join(f"{w} {shown(w)}" for w in who if w != "model") or "—"
+        if "network" in means:  # a forecast's network alone (attnlib.combination)
+            ours += f" (network alone {shown('network')})"
+        base = ", ".join(f"{w} {shown(w)}" for w in who if w not in ("model", "network")) or "—"
         published = r.get("published") or PUBLISHED.get(r["name"], {})
         pub = ", ".join(f"{n} {_fmt(v)}" for n, v in published.items()) or "—"
         goal, met = "—", ""

@@ -17,10 +17,11 @@ import polars as pl
 import torch
 from torch import nn
 
-from attnlib import windows
+from attnlib import combination, windows
 from attnlib.data import SequenceData
 from attnlib.encoding import check_nonempty
 from attnlib.errors import DataError
+from attnlib.metrics import regression_metrics
 from attnlib.models.heads import PooledHead
 from attnlib.scaling import Standardizer
 from attnlib.scoring import bundle_scaler
@@ -147,12 +148,15 @@ class Forecast(Task):
         return {"output": {0: "batch"}, "attention": {0: "batch", 1: steps}}
 
     def score(self, ctx: EvalContext) -> Evaluation:
-        """Model and baselines on the test windows, in the data's units; the forecast plot."""
+        """Model and baselines on the test windows, in the data's units; the forecast plot.
+
+        The model's forecast is the network combined with Holt-Winters at the weight
+        validation chose (:mod:`attnlib.combination`); ``network`` is the network alone."""
         from attnlib.baselines.forecast import guess_season
         from attnlib.plots import forecast
 
         fc, inp = ctx.meta["forecast"], ctx.meta["input"]
-        tidx = fc["target_index"]
+        tidx, H = fc["target_index"], fc["horizon"]
         scaler = Standardizer.from_dict(inp["scaler"])
         encoded = pl.concat(ctx.splits, how="vertical_relaxed").unique("step", keep="first")
         encoded = encoded.sort("step")
@@ -161,12 +165,24 @@ class Forecast(Task):
         # the period encode found; older encoded data: the time column's
         season = ctx.options.season or fc.get("season")
         season = season or guess_season(encoded["time"].to_list(), default=1)
-        metrics, actual, pred = self.model_metrics(
-            ctx, scaler.select(tidx), insample, season, tidx, int(fc.get("delta") or 0)
+        delta, target_scaler = int(fc.get("delta") or 0), scaler.select(tidx)
+        val = self.tensors(ctx.splits[1], source="validation split")
+        act_val, net_val = raw_forecasts(ctx.calibrator, val, target_scaler, tidx, delta)
+        hw_val = combination.holt_winters_windows(
+            series, windows.target_steps(ctx.splits[1]), H, season
         )
+        weight, why = combination.choose_weight(ctx.options.combine, net_val, hw_val, act_val,
+                                                insample.std(axis=0))  # fmt: skip
         starts = windows.target_steps(ctx.splits[-1])
-        report = {"model": {**metrics, "test_windows": len(ctx.test), "season": season}}
-        report.update(baselines(series, starts, fc["horizon"], insample, season))
+        actual, net = raw_forecasts(ctx.model, ctx.test, target_scaler, tidx, delta)
+        hw = combination.holt_winters_windows(series, starts, H, season)
+        pred = combination.combine(net, hw, weight)
+        metrics = regression_metrics(actual, pred, insample, season)
+        report = {"model": {**metrics, "test_windows": len(ctx.test), "season": season,
+                            "holt_winters_weight": weight, "combine_rule": why}}  # fmt: skip
+        if weight:
+            report["network"] = regression_metrics(actual, net, insample, season)
+        report.update(baselines(series, starts, H, insample, season, hw))
         t0 = int(starts[-1])
         history = series[max(0, t0 - 3 * fc["lookback"]) : t0, 0]
         forecast(history, actual[-1, :, 0], pred[-1, :, 0], ctx.task_plots / "forecast.png",
@@ -174,41 +190,32 @@ class Forecast(Task):
         times = encoded["time"].to_list()
         labels = [[times[t] for t in range(s - fc["lookback"], s)] for s in starts.tolist()]
         ids = [f"window at {times[s]}" for s in starts.tolist()]
+        val_pred = combination.combine(net_val, hw_val, weight)
         return Evaluation(
             report,
             [],
             labels,
             ids,
-            outputs={"actual": actual, "predicted": pred, "history": history},
-        )
-
-    def model_metrics(self, ctx, target_scaler, insample, season, tidx, delta):
-        """Forecast metrics in the data's own units (scaling and ``delta`` undone).
-
-        Returns: (metrics, actual (W, H, K), predicted (W, H, K)), both raw.
-        """
-        from attnlib.metrics import regression_metrics
-
-        actual, pred = raw_forecasts(ctx.model, ctx.test, target_scaler, tidx, delta)
-        return regression_metrics(actual, pred, insample, season), actual, pred
+            outputs={"actual": actual, "predicted": pred, "history": history,
+                     "val": (val_pred, act_val), "combine": {"holt_winters_weight": weight,
+                                                             "season": int(season)}},
+        )  # fmt: skip
 
     def trust(self, ctx: EvalContext, result: Evaluation) -> dict:
-        """Per-step conformal intervals (validation windows = calibration set) and the
-        forecast plot with its band."""
+        """Per-step conformal intervals (validation windows = calibration set, forecast as
+        the test windows are: the pre-refit model combined) and the forecast plot with its
+        band."""
         from attnlib.trust.checks import interval_checks
 
         fc = ctx.meta["forecast"]
-        tidx = fc["target_index"]
-        target_scaler = Standardizer.from_dict(ctx.meta["input"]["scaler"]).select(tidx)
-        val = self.tensors(ctx.splits[1], source="validation split")
-        act_val, pred_val = raw_forecasts(ctx.calibrator, val, target_scaler, tidx,
-                                          int(fc.get("delta") or 0))  # fmt: skip
         out = result.outputs
+        pred_val, act_val = out["val"]
         entries, out["saved"] = interval_checks(
             pred_val, act_val, out["predicted"], out["actual"], out["history"],
             alpha=ctx.options.alpha, plots=ctx.task_plots,
             title=f"Forecast vs actual: {fc['targets'][0]}, last test window",
         )  # fmt: skip
+        out["saved"].update(out["combine"])  # prediction combines as evaluate did
         return ctx.noting_fit(entries)
 
     def heatmap(self, w, labels, steps, path, item):
@@ -221,7 +228,8 @@ class Forecast(Task):
         """Forecast the ``horizon`` steps after the end of a long table (``time`` +
         channels): one row per step ahead, ``step`` (1..H), then one column per target,
         and ``<target>_lower`` / ``<target>_upper`` (the conformal interval at the bundle's
-        alpha) when the bundle has its widths."""
+        alpha) when the bundle has its widths. A bundle with a Holt-Winters weight combines
+        as evaluate did, Holt-Winters fitted on every row of ``frame``."""
         data, scaler = bundle_scaler(predictor)
         fc, channels = data.get("forecast") or {}, (data.get("input") or {}).get("channels") or []
         missing = [c for c in channels if c not in frame.columns]
@@ -235,6 +243,12 @@ class Forecast(Task):
         if fc.get("delta"):  # the model predicts residuals over a seasonal-naive forecast
             out = windows.undo_delta(out, x, fc["target_index"], int(fc["delta"]))
         pred = scaler.select(fc["target_index"]).inverse(out[0])  # (H, K)
+        if weight := predictor.trust.get("holt_winters_weight"):  # as evaluate combined
+            targets = frame.select(fc["targets"]).to_numpy().astype(np.float64)  # (T, K)
+            hw = combination.holt_winters_windows(
+                targets, [len(targets)], H, int(predictor.trust.get("season") or 1)
+            )
+            pred = combination.combine(pred, hw[0], float(weight))
         cols = {"step": list(range(1, H + 1))}
         width = predictor.trust.get("half_width")  # (H, K); NaN: too few calibration windows
         for k, t in enumerate(fc["targets"]):
@@ -309,7 +323,7 @@ def local_level(setting: bool | str, drifts: bool, delta: int) -> tuple[bool, st
 
 
 def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np.ndarray,
-              season: int) -> dict:  # fmt: skip
+              season: int, hw: np.ndarray | None = None) -> dict:  # fmt: skip
     """Naive (the last value), seasonal naive and Holt-Winters, each window forecast from
     everything before it.
 
@@ -317,16 +331,19 @@ def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np
         series: (N, K) raw target channels over the whole time axis.
         starts: (W,) step of each test window's first target.
         horizon: H. insample: (T, K) the train part (MASE). season: m.
+        hw: (W, H, K) Holt-Winters' forecasts of these windows when already fitted.
     """
     from attnlib.baselines import forecast as fc
-    from attnlib.metrics import regression_metrics
 
     out = {}
     actual = np.stack([series[t : t + horizon] for t in starts])  # (W, H, K)
     methods = (("naive", fc.seasonal_naive, 1), ("seasonal_naive", fc.seasonal_naive, season),
                ("holt_winters", fc.holt_winters, season))  # fmt: skip
     for name, fn, m in methods:
-        pred = np.stack([fn(series[:t], horizon, m) for t in starts])
+        if name == "holt_winters" and hw is not None:
+            pred = hw
+        else:
+            pred = np.stack([fn(series[:t], horizon, m) for t in starts]).reshape(actual.shape)
         out[name] = regression_metrics(actual, pred, insample, season)
     return out
 

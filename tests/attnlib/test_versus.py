@@ -66,3 +66,13 @@ def test_a_tie_is_not_a_win():
 def test_nothing_to_compare():
     assert versus({"model": {"accuracy": 0.5}}, "accuracy") == {}
     assert versus({"model": {"mae": 1.0}, "naive": {"mape": 2.0}}, "mape") == {}
+
+
+def test_a_forecasts_network_alone_is_part_of_the_model_not_a_baseline():
+    """The reported forecast combines the network with Holt-Winters (attnlib.combination);
+    the network alone beside it is not a baseline to beat."""
+    report = {"model": {"mase": 0.8}, "network": {"mase": 0.7},
+              "seasonal_naive": {"mase": 0.9}}  # fmt: skip
+    out = versus(report, "mase")
+    assert out["beats_all"] and out["best_baseline"] == "seasonal_naive"
+    assert versus({"model": {"mase": 0.8}, "network": {"mase": 0.7}}, "mase") == {}

@@ -153,7 +153,9 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
     assert "Model card" in html or "MODEL_CARD" in html or "model card" in html.lower()
     # the model against its baselines, by the task's headline metric, as the figures say
     against, key = report.pop("versus"), get_task(task).headline
-    baselines = [m[key] for name, m in report.items() if name != "model" and key in m]
+    baselines = [
+        m[key] for name, m in report.items() if name not in ("model", "network") and key in m
+    ]  # network: a forecast's part
     lower = key in ("perplexity", "mase")
     assert against["metric"] == key and against["model"] == report["model"][key]
     assert against["baseline"] == (min if lower else max)(baselines)
@@ -205,7 +207,11 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
             cfg = read_meta(tmp_path / "export").model_config
             assert cfg.subword_rows > 1 and cfg.vectors_dim == (5 if case == "classify_text" else 0)
     else:
-        assert set(report) == {"model", "naive", "seasonal_naive", "holt_winters"}
+        # the network combined with Holt-Winters: equal weights, as 2 validation windows
+        # cannot choose one (attnlib.combination); the network alone beside it
+        assert report["model"]["holt_winters_weight"] == saved["holt_winters_weight"] == 0.5
+        assert "2 validation window(s)" in report["model"]["combine_rule"]
+        assert set(report) == {"model", "network", "naive", "seasonal_naive", "holt_winters"}
         for m in report.values():
             assert all(math.isfinite(m[k]) for k in ("mae", "rmse", "mape", "smape", "mase"))
         assert report["model"]["test_windows"] == 2  # 8 test steps = 2 horizons
@@ -238,6 +244,7 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
         width = np.asarray(saved["half_width"], dtype=float)[:, 0]
         np.testing.assert_allclose(scored["load_upper"] - scored["load"], width, rtol=1e-6)
         np.testing.assert_allclose(scored["load"] - scored["load_lower"], width, rtol=1e-6)
+        combined_as_evaluated(tmp_path / "export", read_source(tmp_path / name), saved)
     else:
         assert scored.height == (60 if case.endswith("text") else 40)
         assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}
@@ -247,6 +254,22 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
     fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted,
                                 fitted.get("auto", {}).get("refit") if asked == "auto"
                                 else asked is True)  # fmt: skip
+
+
+def combined_as_evaluated(bundle, frame, saved):
+    """``predict`` combines the network's forecast with Holt-Winters fitted on the whole
+    input, at the weight and period evaluate saved."""
+    from attnlib.baselines.forecast import holt_winters
+    from attnlib.predict import Predictor, predict_frame
+
+    predictor = Predictor(bundle)
+    combined = predict_frame(predictor, frame)["load"].to_numpy()
+    predictor.meta.extra["trust"]["holt_winters_weight"] = 0.0  # the network alone
+    network = predict_frame(predictor, frame)["load"].to_numpy()
+    hw = holt_winters(frame["load"].to_numpy(), 4, saved["season"])
+    w = saved["holt_winters_weight"]
+    np.testing.assert_allclose(combined, (1 - w) * network + w * hw, rtol=1e-6)
+    assert not np.allclose(combined, network)
 
 
 def fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted: dict, asked: bool):
