@@ -245,6 +245,14 @@ class Forecast(Task):
         pred = scaler.select(fc["target_index"]).inverse(out[0])  # (H, K)
         if weight := predictor.trust.get("holt_winters_weight"):  # as evaluate combined
             targets = frame.select(fc["targets"]).to_numpy().astype(np.float64)  # (T, K)
+            bad = ~np.isfinite(targets)
+            if bad.any():
+                row, k = np.argwhere(bad)[0]
+                raise DataError(
+                    f"column '{fc['targets'][k]}', row {row + 1}: {targets[row, k]} is not a "
+                    "number; the forecast combines the network with Holt-Winters fitted on "
+                    "every row given (evaluate.combine), so every value must be finite"
+                )
             hw = combination.holt_winters_windows(
                 targets, [len(targets)], H, int(predictor.trust.get("season") or 1)
             )
@@ -267,6 +275,12 @@ class Forecast(Task):
             attention=".",
             intended_use="Forecast the next `horizon` steps of a numeric series from a "
             "`lookback` window.",
+            limits=(
+                "The reported forecast is the network's combined with Holt-Winters' at the "
+                "weight in the metrics' `holt_winters_weight` (`combine_rule` says why; "
+                "`network` scores the network alone). `model.onnx` is the network alone; "
+                "`attnlib predict` combines, fitting Holt-Winters on the rows it is given.",
+            ),
         )
 
 

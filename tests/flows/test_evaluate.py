@@ -259,7 +259,10 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
 def combined_as_evaluated(bundle, frame, saved):
     """``predict`` combines the network's forecast with Holt-Winters fitted on the whole
     input, at the weight and period evaluate saved."""
+    import polars as pl
+
     from attnlib.baselines.forecast import holt_winters
+    from attnlib.errors import DataError
     from attnlib.predict import Predictor, predict_frame
 
     predictor = Predictor(bundle)
@@ -270,6 +273,11 @@ def combined_as_evaluated(bundle, frame, saved):
     w = saved["holt_winters_weight"]
     np.testing.assert_allclose(combined, (1 - w) * network + w * hw, rtol=1e-6)
     assert not np.allclose(combined, network)
+    predictor.meta.extra["trust"]["holt_winters_weight"] = w
+    gap = frame.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(None)
+                             .otherwise(pl.col("load")).alias("load"))  # fmt: skip
+    with pytest.raises(DataError, match="column 'load', row 3: nan is not a number"):
+        predict_frame(predictor, gap)  # Holt-Winters reads every row: none may be missing
 
 
 def fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted: dict, asked: bool):
