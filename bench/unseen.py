@@ -185,13 +185,25 @@ def solar_csv(path: Path) -> None:
 
 
 def macro_csv(column: str, path: Path) -> None:
-    """One column of statsmodels' US macro data, quarterly 1959-2009: ``infl`` (inflation)
-    or ``realint`` (the real interest rate), both stationary by KPSS, no season."""
+    """One column of statsmodels' US macro data, quarterly 1959-2009: ``infl`` (inflation),
+    ``realint`` (the real interest rate), ``unemp`` (the unemployment rate) or ``tbilrate``
+    (the 3-month Treasury bill rate)."""
     import statsmodels.api as sm
 
     d = sm.datasets.macrodata.load_pandas().data
     quarters = [f"{int(y)}-Q{int(q)}" for y, q in zip(d["year"], d["quarter"], strict=True)]
     pl.DataFrame({"quarter": quarters, column: d[column].to_numpy()}).write_csv(path)
+
+
+def seatbelts_csv(path: Path) -> None:
+    """sktime's UK road casualties (``Seatbelts``' drivers killed or seriously injured),
+    monthly 1969-1984 (192 months, a season of 12, the 1983 seat-belt law in its last two
+    years)."""
+    from attnlib.datasets.text import package_file
+
+    src = package_file("sktime", "datasets/data/seatbelts/seatbelts.csv")
+    d = pl.read_csv(src)
+    pl.DataFrame({"month": d[d.columns[0]].to_list(), "ksi": d["KSI"].to_list()}).write_csv(path)
 
 
 def elec_equip_csv(path: Path) -> None:
@@ -283,6 +295,9 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "inflation": ("forecast", "inflation.csv", lambda p: macro_csv("infl", p)),
         "realint": ("forecast", "realint.csv", lambda p: macro_csv("realint", p)),
         "elec_equip": ("forecast", "elec_equip.csv", elec_equip_csv),
+        "seatbelts": ("forecast", "seatbelts.csv", seatbelts_csv),
+        "unemp": ("forecast", "unemp.csv", lambda p: macro_csv("unemp", p)),
+        "tbilrate": ("forecast", "tbilrate.csv", lambda p: macro_csv("tbilrate", p)),
         "cycle45": ("forecast", "cycle45.csv", lambda p: cycle_csv(p, 730, 45, 8.0, 1.5)),
         "cycle30": ("forecast", "cycle30.csv", lambda p: cycle_csv(p, 500, 30, 5.0, 2.0)),
         "cycle60_trend": (
@@ -301,8 +316,9 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
 
 
 NAMES = ["arrowhead", "osuleaf", "unit_test", "trace", "coffee", "lynx", "sunspots", "elnino",
-         "nile", "uschange", "solar", "inflation", "realint", "elec_equip", "cycle45", "cycle30",
-         "cycle60_trend", "surnames", "disaster_tweets"]  # fmt: skip
+         "nile", "uschange", "solar", "inflation", "realint", "elec_equip", "seatbelts", "unemp",
+         "tbilrate", "cycle45", "cycle30", "cycle60_trend", "surnames",
+         "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid", "surname_nationality", "baby_names"]  # run by name only (above)
 
 
