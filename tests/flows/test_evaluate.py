@@ -111,8 +111,9 @@ CASES = {
     "classify_tsv_text": ("classify", "d.tsv", tsv_file, {"encode": {"vectors": ""}}),
     "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
                                 {"train": {**TINY["train"], "name": "cnn_bilstm_attention"}}),
-    "forecast": ("forecast", "d.csv", long_file,
-                 {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]}}),
+    "forecast": ("forecast", "d.csv", long_file,  # combined with Holt-Winters (not the default)
+                 {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]},
+                  "evaluate": {**TINY["evaluate"], "combine": "auto"}}),
 }  # fmt: skip
 
 
