@@ -53,13 +53,14 @@ def combine(network: np.ndarray, hw: np.ndarray, weight: float) -> np.ndarray:
     return np.where(np.isfinite(hw), (1 - weight) * network + weight * hw, network)
 
 
-def choose_weight(setting: float | str, network: np.ndarray, hw: np.ndarray,
+def choose_weight(setting: float | str, network: np.ndarray, hw: np.ndarray | None,
                   actual: np.ndarray, scale: np.ndarray) -> tuple[float, str]:  # fmt: skip
     """Holt-Winters' weight and why (``evaluate.combine``).
 
     Args:
         setting: ``"auto"`` or a weight in [0, 1].
-        network, hw, actual: (W, H, K) validation forecasts and truths, raw units.
+        network, hw, actual: (W, H, K) validation forecasts and truths, raw units (``hw``
+            may be None when ``setting`` is a number: it is not read).
         scale: (K,) each target's spread on the training part (the losses' units).
     """
     if setting != "auto":

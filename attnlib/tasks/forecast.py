@@ -168,10 +168,11 @@ class Forecast(Task):
         delta, target_scaler = int(fc.get("delta") or 0), scaler.select(tidx)
         val = self.tensors(ctx.splits[1], source="validation split")
         act_val, net_val = raw_forecasts(ctx.calibrator, val, target_scaler, tidx, delta)
-        hw_val = combination.holt_winters_windows(
-            series, windows.target_steps(ctx.splits[1]), H, season
-        )
-        weight, why = combination.choose_weight(ctx.options.combine, net_val, hw_val, act_val,
+        setting = ctx.options.combine  # 0, the default: the network alone, no fits for it
+        hw_val = (combination.holt_winters_windows(series, windows.target_steps(ctx.splits[1]),
+                                                   H, season)
+                  if setting == "auto" or setting > 0 else None)  # fmt: skip
+        weight, why = combination.choose_weight(setting, net_val, hw_val, act_val,
                                                 insample.std(axis=0))  # fmt: skip
         starts = windows.target_steps(ctx.splits[-1])
         actual, net = raw_forecasts(ctx.model, ctx.test, target_scaler, tidx, delta)

@@ -52,6 +52,8 @@ def test_too_few_validation_windows_give_equal_weights():
 def test_a_set_weight_is_kept_and_a_failed_fit_leaves_the_network_alone():
     truth, near, far = _windows(5)
     assert choose_weight(0.3, near, far, truth, np.ones(1)) == (0.3, "combine 0.3: as set")
+    # the default, 0: Holt-Winters is not fitted for it (the evaluate stage passes None)
+    assert choose_weight(0.0, near, None, truth, np.ones(1)) == (0.0, "combine 0: as set")
     far[2, 1, 0] = np.nan
     w, why = choose_weight("auto", near, far, truth, np.ones(1))
     assert w == 0.0 and "did not fit" in why

@@ -111,9 +111,11 @@ CASES = {
     "classify_tsv_text": ("classify", "d.tsv", tsv_file, {"encode": {"vectors": ""}}),
     "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
                                 {"train": {**TINY["train"], "name": "cnn_bilstm_attention"}}),
-    "forecast": ("forecast", "d.csv", long_file,  # combined with Holt-Winters (not the default)
-                 {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]},
-                  "evaluate": {**TINY["evaluate"], "combine": "auto"}}),
+    "forecast": ("forecast", "d.csv", long_file,  # the default: the network alone
+                 {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]}}),
+    "forecast_combined": ("forecast", "d.csv", long_file,  # with Holt-Winters (an option)
+                          {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]},
+                           "evaluate": {**TINY["evaluate"], "combine": "auto"}}),
 }  # fmt: skip
 
 
@@ -208,11 +210,14 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
             cfg = read_meta(tmp_path / "export").model_config
             assert cfg.subword_rows > 1 and cfg.vectors_dim == (5 if case == "classify_text" else 0)
     else:
-        # the network combined with Holt-Winters: equal weights, as 2 validation windows
-        # cannot choose one (attnlib.combination); the network alone beside it
-        assert report["model"]["holt_winters_weight"] == saved["holt_winters_weight"] == 0.5
-        assert "2 validation window(s)" in report["model"]["combine_rule"]
-        assert set(report) == {"model", "network", "naive", "seasonal_naive", "holt_winters"}
+        if case == "forecast_combined":  # equal weights: 2 validation windows cannot
+            # choose one (attnlib.combination); the network alone beside the combination
+            assert report["model"]["holt_winters_weight"] == saved["holt_winters_weight"] == 0.5
+            assert "2 validation window(s)" in report["model"]["combine_rule"]
+            assert set(report) == {"model", "network", "naive", "seasonal_naive", "holt_winters"}
+        else:  # the default: the network alone
+            assert report["model"]["holt_winters_weight"] == saved["holt_winters_weight"] == 0
+            assert set(report) == {"model", "naive", "seasonal_naive", "holt_winters"}
         for m in report.values():
             assert all(math.isfinite(m[k]) for k in ("mae", "rmse", "mape", "smape", "mase"))
         assert report["model"]["test_windows"] == 2  # 8 test steps = 2 horizons
@@ -245,7 +250,8 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
         width = np.asarray(saved["half_width"], dtype=float)[:, 0]
         np.testing.assert_allclose(scored["load_upper"] - scored["load"], width, rtol=1e-6)
         np.testing.assert_allclose(scored["load"] - scored["load_lower"], width, rtol=1e-6)
-        combined_as_evaluated(tmp_path / "export", read_source(tmp_path / name), saved)
+        if case == "forecast_combined":
+            combined_as_evaluated(tmp_path / "export", read_source(tmp_path / name), saved)
     else:
         assert scored.height == (60 if case.endswith("text") else 40)
         assert set(scored["predicted"].to_list()) <= {"pos", "neg", "1", "2"}
