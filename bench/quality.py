@@ -40,6 +40,7 @@ from project import copy_project, update_readme  # noqa: E402
 
 from attnlib.datasets import BUILTINS  # noqa: E402
 from attnlib.io import write_json_atomic, write_text_atomic  # noqa: E402
+from attnlib.versus import NOT_BASELINES  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BUDGET_S = 600  # the limit per built-in set and seed with the default params, on 2 cores
@@ -209,7 +210,7 @@ def table(results: list[dict]) -> str:
         ours = f"{shown('model')} ± {_fmt(means['model'][1])}" if "model" in means else "—"
         if "network" in means:  # a forecast's network alone (attnlib.combination)
             ours += f" (network alone {shown('network')})"
-        base = ", ".join(f"{w} {shown(w)}" for w in who if w not in ("model", "network")) or "—"
+        base = ", ".join(f"{w} {shown(w)}" for w in who if w not in NOT_BASELINES) or "—"
         published = r.get("published") or PUBLISHED.get(r["name"], {})
         pub = ", ".join(f"{n} {_fmt(v)}" for n, v in published.items()) or "—"
         goal, met = "—", ""

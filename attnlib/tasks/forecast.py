@@ -150,8 +150,9 @@ class Forecast(Task):
     def score(self, ctx: EvalContext) -> Evaluation:
         """Model and baselines on the test windows, in the data's units; the forecast plot.
 
-        The model's forecast is the network combined with Holt-Winters at the weight
-        validation chose (:mod:`attnlib.combination`); ``network`` is the network alone."""
+        The model's forecast is the network's, combined with Holt-Winters' at the weight
+        ``evaluate.combine`` gives (:mod:`attnlib.combination`; 0 by default: the network
+        alone); with a weight, ``network`` scores the network alone."""
         from attnlib.baselines.forecast import guess_season
         from attnlib.plots import forecast
 
@@ -277,10 +278,11 @@ class Forecast(Task):
             intended_use="Forecast the next `horizon` steps of a numeric series from a "
             "`lookback` window.",
             limits=(
-                "The reported forecast is the network's combined with Holt-Winters' at the "
-                "weight in the metrics' `holt_winters_weight` (`combine_rule` says why; "
-                "`network` scores the network alone). `model.onnx` is the network alone; "
-                "`attnlib predict` combines, fitting Holt-Winters on the rows it is given.",
+                "The reported forecast is the network's, combined with Holt-Winters' at the "
+                "metrics' `holt_winters_weight` (`evaluate.combine`; 0 by default, the "
+                "network alone; with a weight `network` scores the network alone). "
+                "`model.onnx` is the network alone; `attnlib predict` combines, fitting "
+                "Holt-Winters on the rows it is given.",
             ),
         )
 
@@ -358,7 +360,7 @@ def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np
         if name == "holt_winters" and hw is not None:
             pred = hw
         else:
-            pred = np.stack([fn(series[:t], horizon, m) for t in starts]).reshape(actual.shape)
+            pred = np.stack([fn(series[:t], horizon, m) for t in starts])
         out[name] = regression_metrics(actual, pred, insample, season)
     return out
 
