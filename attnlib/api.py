@@ -118,7 +118,11 @@ class Model:
         frame, offsets, note = self._cap(frame)
         if note:
             (warn or log.warning)(note)
-        result = predict_frame(self.predictor, frame, top_k=top_k, attention=attention, sets=sets)
+        try:
+            result = predict_frame(self.predictor, frame, top_k=top_k, attention=attention,
+                                   sets=sets)  # fmt: skip
+        except DataError as e:  # the task's own checks: say which input they read
+            raise DataError(f"{source}: {e}") from None
         if offsets and "step" in result.columns:  # steps count from the sequence's start
             shift = pl.col("id").replace_strict(offsets, default=0, return_dtype=pl.Int64)
             result = result.with_columns(pl.col("step") + shift)

@@ -345,6 +345,7 @@ class EvaluateConfig(_Frozen):
     faith_ig_items: int = Field(4, ge=0)  # of those, items compared with integrated gradients
     # forecast: Holt-Winters' weight in the reported forecast (attnlib.combination): 0 = the
     # network alone (the default); auto = chosen on validation with 3+ windows, else 0.5
+    # (0 where Holt-Winters fails on a validation window)
     combine: Annotated[float, Field(ge=0, le=1)] | Literal["auto"] = 0.0
 
 

@@ -46,7 +46,8 @@ def _scores(report: dict, metric: str) -> dict[str, float]:
 
 
 def versus(report: dict, headline: str) -> dict:
-    """Compare ``report["model"]`` with every other entry of ``report`` (the baselines).
+    """Compare ``report["model"]`` with the baselines: every other entry of ``report``
+    except :data:`NOT_BASELINES` (the network alone, beside a combined forecast).
 
     Args:
         report: eval.json as the task scored it, ``{"model": {...}, baseline: {...}}``.

@@ -60,6 +60,12 @@ def holt_winters(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
     return np.asarray(model.forecast(horizon), dtype=np.float64)
 
 
+def rolling(fn, series: np.ndarray, starts, horizon: int, season: int) -> np.ndarray:
+    """(W, H, K): ``fn``'s forecast (:func:`seasonal_naive`, :func:`holt_winters`) of each
+    window whose first target is at a step of ``starts``, fitted on everything before it."""
+    return np.stack([np.asarray(fn(series[:t], horizon, season)) for t in np.asarray(starts)])
+
+
 def guess_season(times: list[str], default: int = 1) -> int:
     """The seasonal period implied by the spacing of time stamps.
 

@@ -170,12 +170,14 @@ class Forecast(Task):
         val = self.tensors(ctx.splits[1], source="validation split")
         act_val, net_val = raw_forecasts(ctx.calibrator, val, target_scaler, tidx, delta)
         setting = ctx.options.combine  # 0, the default: the network alone, no fits for it
-        hw_val = (combination.holt_winters_windows(series, windows.target_steps(ctx.splits[1]),
-                                                   H, season)
+        val_starts = windows.target_steps(ctx.splits[1])
+        hw_val = (combination.holt_winters_windows(series, val_starts, H, season)
                   if setting == "auto" or setting > 0 else None)  # fmt: skip
         weight, why = combination.choose_weight(setting, net_val, hw_val, act_val,
                                                 insample.std(axis=0))  # fmt: skip
         starts = windows.target_steps(ctx.splits[-1])
+        # the shortest history Holt-Winters was fitted on here: predict needs as much
+        shortest = int(min([*val_starts.tolist(), *starts.tolist()])) if weight else 0
         actual, net = raw_forecasts(ctx.model, ctx.test, target_scaler, tidx, delta)
         hw = combination.holt_winters_windows(series, starts, H, season)
         pred = combination.combine(net, hw, weight)
@@ -199,8 +201,9 @@ class Forecast(Task):
             labels,
             ids,
             outputs={"actual": actual, "predicted": pred, "history": history,
-                     "val": (val_pred, act_val), "combine": {"holt_winters_weight": weight,
-                                                             "season": int(season)}},
+                     "val": (val_pred, act_val),
+                     "combine": {"holt_winters_weight": weight, "season": int(season),
+                                 "holt_winters_history": shortest}},
         )  # fmt: skip
 
     def trust(self, ctx: EvalContext, result: Evaluation) -> dict:
@@ -231,7 +234,8 @@ class Forecast(Task):
         channels): one row per step ahead, ``step`` (1..H), then one column per target,
         and ``<target>_lower`` / ``<target>_upper`` (the conformal interval at the bundle's
         alpha) when the bundle has its widths. A bundle with a Holt-Winters weight combines
-        as evaluate did, Holt-Winters fitted on every row of ``frame``."""
+        as evaluate did, Holt-Winters fitted on every row of ``frame``, which must hold at
+        least the shortest history evaluate fitted it on (``holt_winters_history``)."""
         data, scaler = bundle_scaler(predictor)
         fc, channels = data.get("forecast") or {}, (data.get("input") or {}).get("channels") or []
         missing = [c for c in channels if c not in frame.columns]
@@ -254,6 +258,14 @@ class Forecast(Task):
                     f"column '{fc['targets'][k]}', row {row + 1}: {targets[row, k]} is not a "
                     "number; the forecast combines the network with Holt-Winters fitted on "
                     "every row given (evaluate.combine), so every value must be finite"
+                )
+            need = int(predictor.trust.get("holt_winters_history") or 0)
+            if len(targets) < need:
+                raise DataError(
+                    f"{len(targets)} rows: the forecast combines the network with Holt-Winters "
+                    f"(weight {float(weight):g}, evaluate.combine), which evaluate fitted on at "
+                    f"least {need} steps of history; give the series from its start, not only "
+                    f"its last {L} steps"
                 )
             hw = combination.holt_winters_windows(
                 targets, [len(targets)], H, int(predictor.trust.get("season") or 1)
@@ -360,7 +372,7 @@ def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np
         if name == "holt_winters" and hw is not None:
             pred = hw
         else:
-            pred = np.stack([fn(series[:t], horizon, m) for t in starts])
+            pred = fc.rolling(fn, series, starts, horizon, m)
         out[name] = regression_metrics(actual, pred, insample, season)
     return out
 

@@ -217,6 +217,7 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
             assert set(report) == {"model", "network", "naive", "seasonal_naive", "holt_winters"}
         else:  # the default: the network alone
             assert report["model"]["holt_winters_weight"] == saved["holt_winters_weight"] == 0
+            assert saved["holt_winters_history"] == 0  # predict fits no Holt-Winters
             assert set(report) == {"model", "naive", "seasonal_naive", "holt_winters"}
         for m in report.values():
             assert all(math.isfinite(m[k]) for k in ("mae", "rmse", "mape", "smape", "mase"))
@@ -268,6 +269,7 @@ def combined_as_evaluated(bundle, frame, saved):
     input, at the weight and period evaluate saved."""
     import polars as pl
 
+    from attnlib.api import Model
     from attnlib.baselines.forecast import holt_winters
     from attnlib.errors import DataError
     from attnlib.predict import Predictor, predict_frame
@@ -285,6 +287,16 @@ def combined_as_evaluated(bundle, frame, saved):
                              .otherwise(pl.col("load")).alias("load"))  # fmt: skip
     with pytest.raises(DataError, match="column 'load', row 3: nan is not a number"):
         predict_frame(predictor, gap)  # Holt-Winters reads every row: none may be missing
+    # evaluate fitted Holt-Winters on at least the history before the first validation
+    # window; a shorter input would get another model (no seasons under two periods)
+    need = saved["holt_winters_history"]
+    assert 0 < need < frame.height
+    predict_frame(predictor, frame.tail(need))
+    with pytest.raises(DataError, match=f"{need - 1} rows: .* at least {need} steps of history"):
+        predict_frame(predictor, frame.tail(need - 1))
+    # the command line and the API name the file the rows came from
+    with pytest.raises(DataError, match=r"^mine\.csv: .* steps of history"):
+        Model(bundle).predict(frame.tail(need - 1), source="mine.csv")
 
 
 def fitted_on_the_heldout_start(tmp_path, task, trust, saved, fitted: dict, asked: bool):
