@@ -6,7 +6,8 @@ the same errors. The network and Holt-Winters' exponential smoothing are as diff
 two methods get: one learns from every window of the past, the other fits three smoothing
 constants to the history of one origin. The reported forecast is therefore
 ``(1 - w) × network + w × Holt-Winters``, with Holt-Winters fitted to each window's history
-exactly as the evaluate stage's baseline is (:func:`attnlib.baselines.forecast.holt_winters`).
+exactly as the evaluate stage's baseline is (:func:`attnlib.baselines.forecast.rolling` of
+:func:`~attnlib.baselines.forecast.holt_winters`).
 
 ``evaluate.combine`` is 0 by default: the network alone. With ``auto``, the weight ``w``
 is chosen on the validation windows, forecast
@@ -28,22 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from attnlib.baselines.forecast import holt_winters, rolling
-
 MIXES = tuple(k / 10 for k in range(10))  # Holt-Winters' weights tried: 0, 0.1, ..., 0.9
 MIN_WINDOWS = 3  # validation windows (disjoint horizons) needed to choose a weight
 EQUAL = 0.5
-
-
-def holt_winters_windows(series: np.ndarray, starts, horizon: int, season: int) -> np.ndarray:
-    """Holt-Winters' forecast of each window, fitted on everything before it.
-
-    Args:
-        series: (N, K) raw target channels over the whole time axis.
-        starts: (W,) step of each window's first target. horizon: H. season: m.
-    Returns: (W, H, K).
-    """
-    return rolling(holt_winters, series, starts, horizon, season)
 
 
 def combine(network: np.ndarray, hw: np.ndarray, weight: float) -> np.ndarray:

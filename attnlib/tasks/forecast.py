@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from attnlib import combination, windows
+from attnlib.baselines.forecast import guess_season, holt_winters, rolling, seasonal_naive
 from attnlib.data import SequenceData
 from attnlib.encoding import check_nonempty
 from attnlib.errors import DataError
@@ -153,7 +154,6 @@ class Forecast(Task):
         The model's forecast is the network's, combined with Holt-Winters' at the weight
         ``evaluate.combine`` gives (:mod:`attnlib.combination`; 0 by default: the network
         alone); with a weight, ``network`` scores the network alone."""
-        from attnlib.baselines.forecast import guess_season
         from attnlib.plots import forecast
 
         fc, inp = ctx.meta["forecast"], ctx.meta["input"]
@@ -171,15 +171,15 @@ class Forecast(Task):
         act_val, net_val = raw_forecasts(ctx.calibrator, val, target_scaler, tidx, delta)
         setting = ctx.options.combine  # 0, the default: the network alone, no fits for it
         val_starts = windows.target_steps(ctx.splits[1])
-        hw_val = (combination.holt_winters_windows(series, val_starts, H, season)
+        hw_val = (rolling(holt_winters, series, val_starts, H, season)
                   if setting == "auto" or setting > 0 else None)  # fmt: skip
         weight, why = combination.choose_weight(setting, net_val, hw_val, act_val,
                                                 insample.std(axis=0))  # fmt: skip
         starts = windows.target_steps(ctx.splits[-1])
         # the shortest history Holt-Winters was fitted on here: predict needs as much
-        shortest = int(min([*val_starts.tolist(), *starts.tolist()])) if weight else 0
+        shortest = int(np.concatenate([val_starts, starts]).min()) if weight else 0
         actual, net = raw_forecasts(ctx.model, ctx.test, target_scaler, tidx, delta)
-        hw = combination.holt_winters_windows(series, starts, H, season)
+        hw = rolling(holt_winters, series, starts, H, season)  # the baseline's, too
         pred = combination.combine(net, hw, weight)
         metrics = regression_metrics(actual, pred, insample, season)
         report = {"model": {**metrics, "test_windows": len(ctx.test), "season": season,
@@ -267,10 +267,8 @@ class Forecast(Task):
                     f"least {need} steps of history; give the series from its start, not only "
                     f"its last {L} steps"
                 )
-            hw = combination.holt_winters_windows(
-                targets, [len(targets)], H, int(predictor.trust.get("season") or 1)
-            )
-            pred = combination.combine(pred, hw[0], float(weight))
+            hw = holt_winters(targets, H, int(predictor.trust.get("season") or 1))  # (H, K)
+            pred = combination.combine(pred, hw, float(weight))
         cols = {"step": list(range(1, H + 1))}
         width = predictor.trust.get("half_width")  # (H, K); NaN: too few calibration windows
         for k, t in enumerate(fc["targets"]):
@@ -362,17 +360,15 @@ def baselines(series: np.ndarray, starts: np.ndarray, horizon: int, insample: np
         horizon: H. insample: (T, K) the train part (MASE). season: m.
         hw: (W, H, K) Holt-Winters' forecasts of these windows when already fitted.
     """
-    from attnlib.baselines import forecast as fc
-
     out = {}
     actual = np.stack([series[t : t + horizon] for t in starts])  # (W, H, K)
-    methods = (("naive", fc.seasonal_naive, 1), ("seasonal_naive", fc.seasonal_naive, season),
-               ("holt_winters", fc.holt_winters, season))  # fmt: skip
+    methods = (("naive", seasonal_naive, 1), ("seasonal_naive", seasonal_naive, season),
+               ("holt_winters", holt_winters, season))  # fmt: skip
     for name, fn, m in methods:
         if name == "holt_winters" and hw is not None:
             pred = hw
         else:
-            pred = fc.rolling(fn, series, starts, horizon, m)
+            pred = rolling(fn, series, starts, horizon, m)
         out[name] = regression_metrics(actual, pred, insample, season)
     return out
 

@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnlib.baselines.forecast import holt_winters
-from attnlib.combination import (
-    EQUAL,
-    MIN_WINDOWS,
-    MIXES,
-    choose_weight,
-    combine,
-    holt_winters_windows,
-)
+from attnlib.baselines.forecast import holt_winters, rolling
+from attnlib.combination import EQUAL, MIN_WINDOWS, MIXES, choose_weight, combine
 from attnlib.config import EvaluateConfig, validate
 from attnlib.errors import ConfigError
 
@@ -82,10 +75,10 @@ def test_combine_mixes_linearly_and_keeps_the_network_where_holt_winters_failed(
     np.testing.assert_allclose(combine(net, hw, 0.25), [[1.5, 2.0, 3.5]])
 
 
-def test_holt_winters_windows_fit_each_window_on_its_own_history():
+def test_rolling_holt_winters_fits_each_window_on_its_own_history():
     t = np.arange(80, dtype=float)
     series = (10 + 0.1 * t + np.sin(2 * np.pi * t / 8))[:, None]  # (80, 1)
-    out = holt_winters_windows(series, [60, 68], 4, 8)
+    out = rolling(holt_winters, series, [60, 68], 4, 8)
     assert out.shape == (2, 4, 1)
     for row, start in zip(out, [60, 68], strict=True):
         np.testing.assert_allclose(row[:, 0], holt_winters(series[:start, 0], 4, 8))

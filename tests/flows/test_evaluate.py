@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
+from attnlib.versus import NOT_BASELINES
+
 ROOT_PARAMS = "params.yaml"
 TINY = {
     "search": {"enabled": False},
@@ -156,9 +158,7 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
     assert "Model card" in html or "MODEL_CARD" in html or "model card" in html.lower()
     # the model against its baselines, by the task's headline metric, as the figures say
     against, key = report.pop("versus"), get_task(task).headline
-    baselines = [
-        m[key] for name, m in report.items() if name not in ("model", "network") and key in m
-    ]  # network: a forecast's part
+    baselines = [m[key] for name, m in report.items() if name not in NOT_BASELINES and key in m]
     lower = key in ("perplexity", "mase")
     assert against["metric"] == key and against["model"] == report["model"][key]
     assert against["baseline"] == (min if lower else max)(baselines)
