@@ -17,6 +17,7 @@ then measures, in that project:
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -66,7 +67,16 @@ print(json.dumps({k: statistics.median(v) for k, v in runs.items()}))
 """
 
 
+def _args(argv: list[str] | None = None) -> argparse.Namespace:
+    """``--help`` prints the docstring; anything else unknown is an error."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    return parser.parse_args(argv)
+
+
 def main() -> None:
+    _args()
     with project_env() as env, tempfile.TemporaryDirectory(prefix="evaluate-cost-") as tmp:
         path = Path(tmp)
         copy_project(path)

@@ -76,14 +76,11 @@ def _timed(cmd: list[str], env: dict, cwd: Path | None = None) -> float:
 @contextlib.contextmanager
 def prefect_server(home: Path):
     """A Prefect server of our own (no UI) for the duration; yields (server, seconds to start)."""
-    from flows.server import free_port, start_server, stop_server
+    from flows.server import temporary_server
 
     t0 = time.perf_counter()
-    server = start_server(port=free_port(), home=home, ui=False)
-    try:
+    with temporary_server(home) as server:
         yield server, time.perf_counter() - t0
-    finally:
-        stop_server(server.pid)
 
 
 def stage_overhead(server_url: str, runs: int = 3) -> dict:

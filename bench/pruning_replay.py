@@ -17,8 +17,8 @@ rows add ``search.patience``: a trial also stops at its first epoch without a lo
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,8 +81,23 @@ def floor(curves: list[list[float]]) -> dict:
             "best_val_loss": min(finals)}  # fmt: skip
 
 
-def main(argv: list[str]) -> None:
-    path = Path(argv[0]).resolve() if argv else RESULTS / "search_pruning.json"
+def _args(argv: list[str] | None = None) -> argparse.Namespace:
+    """``--help`` prints the docstring; anything else unknown is an error."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "study",
+        nargs="?",
+        type=Path,
+        default=RESULTS / "search_pruning.json",
+        help="an unpruned study's results (default: %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    path = _args(argv).study.resolve()
     source = json.loads(path.read_text())
     unpruned = next(r for r in source["results"] if r["pruner"] == "none")
     curves, full = unpruned["curves"], unpruned["total_epochs"]
@@ -108,4 +123,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

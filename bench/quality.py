@@ -86,11 +86,11 @@ def set_args(overrides: dict) -> list[str]:
 @contextmanager
 def project_env() -> Iterator[dict]:
     """One local Prefect server for every run, and the environment the runs use."""
-    from flows.server import free_port, start_server, stop_server
+    from flows.server import temporary_server
 
     bin_dir = Path(sys.executable).parent
-    with tempfile.TemporaryDirectory(prefix="quality-prefect-") as home:
-        server = start_server(port=free_port(), home=Path(home), ui=False)
+    with (tempfile.TemporaryDirectory(prefix="quality-prefect-") as home,
+          temporary_server(Path(home)) as server):  # fmt: skip
         env = {
             **os.environ,
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -101,10 +101,7 @@ def project_env() -> Iterator[dict]:
             "GIT_COMMITTER_NAME": "quality",
             "GIT_COMMITTER_EMAIL": "quality@example.com",
         }
-        try:
-            yield env
-        finally:
-            stop_server(server.pid)
+        yield env
 
 
 def run_seeds(name: str, task: str, overrides: dict, seeds: list[int], env: dict,

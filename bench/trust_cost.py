@@ -11,6 +11,7 @@ chorales ~50 chords, ItalyPowerDemand 24 steps).
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 
@@ -62,7 +63,16 @@ def one(kind: str, fields: dict, length: int, n: int) -> dict:
     return out
 
 
+def _args(argv: list[str] | None = None) -> argparse.Namespace:
+    """``--help`` prints the docstring; anything else unknown is an error."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    return parser.parse_args(argv)
+
+
 def main() -> None:
+    _args()
     torch.set_num_threads(1)
     results = {"threads": 1, "defaults": "n_items=200, ig_items=64, ig_steps=8", "cases": {}}
     for name, (kind, fields, length, n) in CASES.items():

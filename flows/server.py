@@ -188,6 +188,41 @@ def stop_server(pid: int, timeout: float = 15.0) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _sigterm_exits():
+    """Inside the block SIGTERM raises SystemExit (exit status 143), so ``finally`` blocks
+    run: Python's default ends the process without them. Main thread only (elsewhere the
+    handler cannot be set, and the block runs as it is)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def temporary_server(home: Path, *, ui: bool = False):
+    """A server of its own (free port, ``home`` as PREFECT_HOME) for the block; yields it.
+
+    Stopped by PID when the block ends, also when the process gets SIGTERM (``timeout``,
+    a cancelled CI job): the server runs in its own session, so it would outlive the
+    process otherwise (an interrupted benchmark left one behind)."""
+    server = start_server(port=free_port(), home=home, ui=ui)
+    with _sigterm_exits():
+        try:
+            yield server
+        finally:
+            stop_server(server.pid)
+
+
 # --- the project's server: .prefect/server.json ------------------------------------------
 
 

@@ -21,16 +21,13 @@ def prefect_server(tmp_path_factory):
     """A real local Prefect server (127.0.0.1, free port, temporary PREFECT_HOME) for the session.
 
     Yields its API URL (``http://127.0.0.1:PORT/api``); stopped by PID at the end, also when
-    a test fails. Starting takes ~10-16 s (a fresh database is migrated first).
+    a test fails or pytest gets SIGTERM. Starting takes ~10-16 s (a fresh database is
+    migrated first).
     """
-    from flows.server import free_port, start_server, stop_server
+    from flows.server import temporary_server
 
-    home = tmp_path_factory.mktemp("prefect_home")
-    server = start_server(port=free_port(), home=home, ui=False)
-    try:
+    with temporary_server(tmp_path_factory.mktemp("prefect_home")) as server:
         yield server.url
-    finally:
-        stop_server(server.pid)
 
 
 @pytest.fixture

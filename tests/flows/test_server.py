@@ -129,3 +129,31 @@ def test_run_returns_the_command_exit_code(monkeypatch, tmp_path, code):
     monkeypatch.setattr(srv, "DISCOVERED_API_URL", None)
     cmd = [sys.executable, "-c", f"import os, sys; sys.exit({code})"]
     assert srv.run(cmd, root=tmp_path) == code
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from flows.server import temporary_server
+
+with temporary_server(Path(sys.argv[1])) as server:
+    print(server.pid, flush=True)
+    time.sleep(300)
+"""
+
+
+def test_a_temporary_server_stops_when_its_process_is_terminated(tmp_path):
+    """SIGTERM (``timeout``, a cancelled CI job) stops a benchmark's or the tests' server
+    too: it runs in its own session and would outlive the process otherwise."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "home")],
+                            stdout=subprocess.PIPE, text=True, cwd=srv.ROOT)  # fmt: skip
+    try:
+        pid = int(proc.stdout.readline())  # the server answers
+        assert flows.pid_alive(pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+    assert not flows.pid_alive(pid)
