@@ -93,7 +93,8 @@ class Model:
                 ``tokens`` / ``values`` (and an optional ``label``).
             top_k: how many next states / classes per row.
             attention: add the attention weights over the steps each prediction saw.
-            last: next-state only: keep just the prediction after each sequence's end.
+            last: keep just the prediction after each sequence's end (next-state; other
+                tasks make one prediction per input: a DataError).
             strict: unknown tokens are an error instead of a warning.
             sets: add each row's conformal prediction set (``set_members``).
             warn: called with a warning's text (default: logged).
@@ -102,6 +103,12 @@ class Model:
         Raises:
             DataError: wrong kind of input, empty sequences, or (strict) unknown tokens.
         """
+        if last and not get_task(self.task).step_predictions:
+            raise DataError(
+                f"--last (last=True) keeps the prediction after each sequence's end, for a "
+                f"model that predicts after every step; this {self.task} model makes one "
+                "prediction per input already"
+            )
         frame = sequences if isinstance(sequences, pl.DataFrame) else self._frame(sequences)
         frame = retokenize(frame, text_spec(self.meta))  # text: as the training text was
         check_input_kind(self.meta, frame, source)

@@ -78,7 +78,7 @@ def predict(
         str | None,
         typer.Argument(
             help="sequences: Parquet, CSV, TSV, TXT or UCR file; - reads standard "
-            "input (not needed with --stream)"
+            "input (none with --stream)"
         ),
     ] = None,  # fmt: skip
     out: Annotated[
@@ -87,7 +87,7 @@ def predict(
             "--out",
             "-o",
             help="file to write: .parquet, .csv (lists as JSON arrays) "
-            "or .jsonl (not needed with --stream)",
+            "or .jsonl (none with --stream)",
         ),
     ] = None,  # fmt: skip
     format: FormatOption = "auto",
@@ -124,9 +124,15 @@ def predict(
         from attnlib.predict import Predictor
         from attnlib.stream import stream_lines
 
+        unused = [name for name, given in (("INPUT", input), ("--out", out), ("--last", last),
+                  ("--attention", attention), ("--sets", sets)) if given]  # fmt: skip
+        if unused:
+            raise ConfigError(f"--stream reads standard input and prints to standard output: "
+                              f"{', '.join(unused)} cannot go with it")  # fmt: skip
         predictor = Predictor(bundle, engine=engine)
         stream_lines(predictor.stream(), predictor.meta.vocab, sys.stdin,
-                     lambda line: print(line, flush=True), top_k=top_k)  # fmt: skip
+                     lambda line: print(line, flush=True), top_k=top_k, sep=sep or None,
+                     strict=strict, warn=warn)  # fmt: skip
         return
     if input is None or out is None:
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
@@ -221,14 +227,21 @@ def explain(
 
     from attnlib.api import Model
     from attnlib.predict import text_spec
+    from attnlib.tasks import get_task
     from attnlib.tokenize import retokenize
 
+    model = Model(bundle)
+    if model.meta.vocab is None:  # numeric series: no tokens to shade
+        raise ConfigError(
+            f"{bundle}: explain shades tokens, and this model reads numeric series; "
+            "`attnlib predict --attention` writes its attention weights"
+        )
     frame, _ = _read(input, format, sep)
     if row > frame.height:
         raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
-    model = Model(bundle)
     one = retokenize(frame.slice(row - 1, 1), text_spec(model.meta))  # shown as scored
-    result = model.predict(one, top_k=top_k, attention=True, last=True)
+    result = model.predict(one, top_k=top_k, attention=True,
+                           last=get_task(model.task).step_predictions)  # fmt: skip
     last = result.row(0, named=True)  # next_state: after the last token
     tokens = one["tokens"][0].to_list()[: len(last["attention"])]
     weights = last["attention"]

@@ -17,13 +17,19 @@ rounding, less per-call overhead, and an ONNX graph of plain MatMuls
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import nn
 
 from attnlib.baselines.ngram import BOS
-from attnlib.errors import ConfigError
+from attnlib.errors import ConfigError, DataError
+from attnlib.files import split_tokens
 from attnlib.models.attention import AdditiveScorer
 from attnlib.models.heads import NextStateHead
+from attnlib.vocab import UNK
+
+log = logging.getLogger(__name__)
 
 
 def _cell(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -184,27 +190,41 @@ class StreamingPredictor:
         return torch.stack([self.push(t) for t in token_ids])
 
 
-def stream_lines(stream: StreamingPredictor, vocab, lines, write, *, top_k: int = 5) -> int:
+def stream_lines(stream: StreamingPredictor, vocab, lines, write, *, top_k: int = 5,
+                 sep: str | None = None, strict: bool = False, warn=None) -> int:  # fmt: skip
     """Read tokens as they come and write one prediction per token: the top-k next states.
 
     Args:
         stream: the predictor (its state carries over between lines).
         vocab: the bundle's :class:`~attnlib.vocab.Vocabulary` (unknown tokens -> ``<unk>``).
-        lines: an iterable of text lines, one or more whitespace-separated tokens each; a
-            blank line starts a new sequence.
+        lines: an iterable of text lines, one or more tokens each (separated by whitespace,
+            or by ``sep``: tokens that hold spaces); a blank line starts a new sequence.
         write: called with each output line (no newline), e.g. ``print`` with flush.
-        top_k: states per line, most likely first, separated by spaces.
+        top_k: states per line, most likely first, separated by ``sep`` (else a space).
+        strict: an unknown token is an error (nothing is written for its line), else
+            ``warn`` (default: logged) is called once for each new unknown token.
     Returns:
         the number of predictions written.
+
+    Raises:
+        DataError: ``strict`` and a token the model does not know (the line is named).
     """
-    k, n = min(top_k, len(vocab)), 0
-    for line in lines:
-        tokens = line.split()
+    k, n, unknown = min(top_k, len(vocab)), 0, set()
+    for number, line in enumerate(lines, start=1):
+        tokens = split_tokens(line, sep)
         if not tokens:
             stream.reset()
             continue
+        new = [t for t in tokens if t not in vocab and t not in unknown]
+        if new:
+            message = (f"line {number}: {', '.join(map(repr, new[:5]))} unknown to this model, "
+                       f"read as {UNK}")  # fmt: skip
+            if strict:
+                raise DataError(f"standard input, {message}")
+            unknown.update(new)
+            (warn or log.warning)(message)
         for token_id in vocab.encode(tokens):
             top = torch.topk(stream.push(token_id), k).indices.tolist()
-            write(" ".join(vocab.itos[i] for i in top))
+            write((sep or " ").join(vocab.itos[i] for i in top))
             n += 1
     return n

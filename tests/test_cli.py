@@ -202,3 +202,29 @@ def test_explain_shows_text_as_the_model_tokenised_it(tmp_path):
     # cells read "position:token" (a no-break space pads each)
     cells = [c.strip("\u00a0").split(":", 1)[1] for c in shaded.split(" ") if c.strip()]
     assert cells == ["where", "is", "denver", "?"]  # not "Denver?"
+
+
+def test_explain_refuses_a_numeric_model_and_last_one_prediction_per_input(tmp_path):
+    """explain shades tokens: a series model gets one line saying so, not a traceback; and
+    --last on a model that makes one prediction per input is refused, not ignored."""
+    import numpy as np
+    import torch
+
+    from attnlib.api import Model
+    from attnlib.config import ModelConfig
+    from attnlib.errors import DataError
+    from attnlib.models import build_model
+    from attnlib.persistence import save_model
+
+    cfg = ModelConfig(
+        task="classify", input_kind="numeric", input_dim=2, num_classes=2, hidden_dim=8
+    )
+    torch.manual_seed(0)
+    save_model(tmp_path / "m", build_model(cfg).eval(), label_map=["a", "b"])
+    (tmp_path / "s.csv").write_text("id,values\n")
+    result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(tmp_path / "s.csv")])
+    assert result.exit_code == 2
+    assert "explain shades tokens, and this model reads numeric series" in result.stderr
+    series = [np.zeros((5, 2), dtype=np.float32)]
+    with pytest.raises(DataError, match="this classify model makes one prediction per input"):
+        Model(tmp_path / "m", engine="torch").predict(series, last=True)

@@ -139,6 +139,9 @@ class Task(ABC):
     # sequences over ``encode.max_length``: cut into overlapping windows (True; prediction
     # then reads the last max_length steps) or truncated to the first (False)
     cuts_windows: ClassVar[bool] = False
+    # a prediction after every step of a sequence (predict's ``--last`` keeps the one after
+    # its end); False: one prediction per sequence or window
+    step_predictions: ClassVar[bool] = False
     # why this task's outputs need one model (e.g. a streaming state): ``train.ensemble:
     # auto`` then keeps one; "" = auto may average several members on small data
     single_model: ClassVar[str] = ""

@@ -41,6 +41,7 @@ class NextState(Task):
     headline = "perplexity"
     unused_model_fields = frozenset({"num_classes", "horizon", "num_targets", "query"})
     cuts_windows = True
+    step_predictions = True
     single_model = "streaming prediction (stream.onnx, predict --stream) keeps one model's state"
     auto_dropout = {"embedding_dropout": 0.1, "locked_dropout": 0.3, "weight_drop": 0.3}
     auto_dropout_why = (

@@ -127,6 +127,41 @@ def test_cli_without_input_or_stream_is_a_one_line_error(tmp_path):
     assert result.exit_code == 2 and "--stream" in result.output
 
 
+def test_cli_stream_reads_tokens_with_spaces_by_sep_and_strict_refuses_unknown(tmp_path):
+    vocab = Vocabulary(["C major", "G major", "A minor"] + [f"t{i}" for i in range(V - 5)])
+    m = model("dot")
+    save_model(tmp_path / "m", m, vocab=vocab)
+
+    def run(*args, text):
+        return CliRunner().invoke(app, ["predict", str(tmp_path / "m"), "--stream", *args],
+                                  input=text)  # fmt: skip
+
+    result = run("--sep", "|", "--top-k", "2", text="C major|G major\n")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and all(len(line.split("|")) == 2 for line in lines)
+    with torch.no_grad():
+        ids = vocab.encode(["C major", "G major"])
+        logits = m(torch.tensor([ids]), torch.tensor([2]))[0, -1]
+    assert lines[1] == "|".join(vocab.itos[i] for i in torch.topk(logits, 2).indices.tolist())
+    # without --sep the words are tokens the model never saw: said once, on stderr
+    result = run(text="C major\nC major\n")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
+    assert result.stderr.count("unknown to this model") == 1 and "'major'" in result.stderr
+    result = run("--strict", text="t0\nC major\n")
+    assert result.exit_code == 2 and "standard input, line 2: 'C', 'major' unknown" in result.stderr
+    assert len(result.stdout.splitlines()) == 1  # line 1 was predicted before the error
+
+
+@pytest.mark.parametrize("extra", [["in.txt"], ["--out", "o.csv"], ["--last"], ["--sets"]])
+def test_cli_stream_refuses_options_it_would_ignore(tmp_path, extra):
+    save_model(tmp_path / "m", model("dot"), vocab=Vocabulary([f"t{i}" for i in range(V - 2)]))
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "m"), *extra, "--stream"],
+                                input="t0\n")  # fmt: skip
+    assert result.exit_code == 2 and "cannot go with it" in result.stderr
+    assert result.stdout == ""
+
+
 def test_next_state_export_writes_the_step_graph_into_the_bundle(tmp_path):
     from attnlib.data import SequenceData
     from attnlib.export_stream import STREAM_FILE
