@@ -1,4 +1,7 @@
-"""Vocabulary: token <-> id with ``<pad>`` = 0 and ``<unk>`` = 1, JSON round-trip."""
+"""Vocabulary: token <-> id with ``<pad>`` = 0 and ``<unk>`` = 1, JSON round-trip.
+
+``<pad>`` in the data is never padding: the readers refuse it (``attnlib.datasets``), and
+:meth:`Vocabulary.encode` reads it as ``<unk>`` (a hand-built frame, streamed input)."""
 
 from __future__ import annotations
 
@@ -53,15 +56,16 @@ class Vocabulary:
         return len(self.itos)
 
     def __contains__(self, token: str) -> bool:
-        return token in self.stoi
+        """Whether ``token`` is a known input token (``<pad>`` never is: only padding)."""
+        return token in self.stoi and token != PAD
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocabulary) and self.itos == other.itos
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
-        """Map tokens to ids; unseen tokens map to ``<unk>``."""
+        """Map tokens to ids; unseen tokens and ``<pad>`` map to ``<unk>``."""
         get = self.stoi.get
-        return [get(t, UNK_ID) for t in tokens]
+        return [get(t, UNK_ID) or UNK_ID for t in tokens]  # `or`: PAD_ID 0 is never input
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Map ids back to tokens (padding included, if present)."""

@@ -188,31 +188,51 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
 
 
 def parse_times(times: pl.Series) -> pl.Series | None:
-    """Times as numbers or datetimes, or None if they do not parse. ``YYYY-MM`` is a month;
+    """Times as numbers or datetimes, or None if any of them does not parse (see
+    :func:`read_times`)."""
+    parsed = read_times(times)
+    return None if parsed is None or parsed.null_count() else parsed
+
+
+def read_times(times: pl.Series) -> pl.Series | None:
+    """Times as numbers or datetimes, null where a value does not parse; None when fewer
+    than half parse (times that are names, taken in file order). ``YYYY-MM`` is a month;
     ``YYYY-Qn``, ``YYYYQn`` and ``YYYY Qn`` (pandas' and R's quarters) are a quarter's first
     day."""
     times = times.cast(pl.String)
-    parsed = times.cast(pl.Float64, strict=False)
-    if not parsed.null_count():
-        return parsed
-    if times.str.contains(r"^\d{4}-\d{2}$").all():
-        times = times + "-01"
+    numbers = times.cast(pl.Float64, strict=False)
+    if 2 * numbers.null_count() <= len(times):
+        return numbers
+    times = times.zip_with(~times.str.contains(r"^\d{4}-\d{2}$"), times + "-01")
     quarter = times.str.extract_groups(r"^(\d{4})[- ]?[Qq]([1-4])$")
-    if not quarter.struct.field("1").null_count():
-        month = (quarter.struct.field("2").cast(pl.Int32) * 3 - 2).cast(pl.String)
-        times = (quarter.struct.field("1") + "-" + month.str.zfill(2) + "-01").alias(times.name)
-    try:
-        parsed = times.str.to_datetime(strict=False)
-    except pl.exceptions.PolarsError:  # no common format
-        return None
-    return None if parsed.null_count() else parsed
+    month = (quarter.struct.field("2").cast(pl.Int32) * 3 - 2).cast(pl.String)
+    times = (quarter.struct.field("1") + "-" + month.str.zfill(2) + "-01").fill_null(times)
+    best = None
+    # polars takes the format from the first value it reads; one odd value there must not
+    # decide it, so a value from the middle and the end are tried too
+    for i in sorted({0, len(times) // 2, max(len(times) - 1, 0)}):
+        try:
+            seeded = pl.concat([times.slice(i, 1), times])
+            parsed = seeded.str.to_datetime(strict=False).slice(1)
+        except pl.exceptions.PolarsError:  # no format it knows
+            continue
+        if best is None or parsed.null_count() < best.null_count():
+            best = parsed
+    return best if best is not None and 2 * best.null_count() <= len(times) else None
 
 
 def _check_time_order(times: pl.Series, path: Path, where) -> None:
-    """Times that parse as numbers or dates must increase; others are taken in file order."""
-    parsed = parse_times(times)
-    if parsed is None or len(parsed) < 2:
+    """Times that (at least half of them) parse as numbers or dates must all parse and
+    increase; others are taken in file order."""
+    parsed = read_times(times)
+    if parsed is None:
         return
+    if parsed.null_count():  # one odd value must not turn the order check off
+        i, like = parsed.is_null().arg_true()[0], parsed.is_not_null().arg_true()[0]
+        kind = "number" if parsed.dtype.is_numeric() else "date"
+        raise DataError(
+            f"{path}, {where(i)}: time '{times[i]}' is not a {kind} like the others ({times[like]})"
+        )
     back = parsed.diff().slice(1)
     back = back <= 0 if back.dtype.is_numeric() else back.dt.total_seconds() <= 0
     if back.any():

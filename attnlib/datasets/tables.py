@@ -6,7 +6,8 @@ Parquet file may instead hold a numeric ``values`` column (one series per row, s
 :mod:`attnlib.datasets.series`).
 
 Every problem is a :class:`~attnlib.errors.DataError` naming the file and the line
-(text formats; line 1 of a CSV is its header) or row (Parquet).
+(text formats; line 1 of a CSV is its header) or row (Parquet). A token ``<pad>`` is one:
+that name is the padding the model masks out (``<unk>`` is read as the unknown token).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +25,7 @@ import polars as pl
 from attnlib import errors
 from attnlib.errors import DataError
 from attnlib.files import split_tokens
+from attnlib.vocab import PAD
 
 # a long table's time column (forecasting): the column with the first of these names
 # (the last five: a step index, as simulations and pytorch-forecasting's time_idx write it)
@@ -32,6 +36,8 @@ TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "year", "
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
 _FIELD_LIMIT = 2**31 - 1  # characters in one CSV field
+_JSON_LIST = re.compile(r'^\s*\[\s*["\]]')  # how a JSON list of strings opens: ["a" or []
+RESERVED = f"the token '{PAD}' is reserved for padding; rename it"
 
 
 def read_utf8(path: Path) -> str:
@@ -56,6 +62,8 @@ def read_seqlab_txt(path: Path, text: str, sep: str | None = None) -> pl.DataFra
         toks = split_tokens(line, sep)
         if not toks:
             raise DataError(f"{errors.where(path, row=number)}empty sequence")
+        if PAD in toks:
+            raise DataError(f"{errors.where(path, row=number)}{RESERVED}")
         ids.append(f"line{number}")
         tokens.append(toks)
     return pl.DataFrame(
@@ -93,6 +101,8 @@ def read_seqlab_csv(path: Path, text: str) -> pl.DataFrame:
         if any(not f.strip() for f in fields):
             raise DataError(f"{errors.where(path, row=number)}empty feature value")
         sequences[-1].append(FEATURE_JOIN.join(f.strip() for f in fields))
+        if sequences[-1][-1] == PAD:
+            raise DataError(f"{errors.where(path, row=number)}{RESERVED}")
     if not sequences[-1]:
         sequences.pop()  # a trailing separator
     if not sequences:
@@ -166,8 +176,11 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
     ``where(i)`` names row i in messages (``line 3``, ``row 2``). A text ``tokens`` or
     ``text`` column is split on whitespace, or on ``sep`` when given; a ``tokens`` cell
     written as a JSON array (``["D-major triad", "G-major triad"]``, as ``attnlib`` writes
-    CSV) is read as that list. A ``text`` column split on whitespace is also kept as
-    ``text`` for the encode stage's tokeniser (not with ``sep``: the separator decides).
+    CSV) is read as that list: when at least half the cells open like one (``["`` or
+    ``[]``), every cell must be a JSON list of strings, so one bad cell is an error at its
+    line, not a column silently split on whitespace (``[CLS] a b`` text stays text). A
+    ``text`` column split on whitespace is also kept as ``text`` for the encode stage's
+    tokeniser (not with ``sep``: the separator decides).
     """
     if frame.height == 0:
         raise DataError(f"{path}: no rows")
@@ -185,12 +198,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
     if tokens.dtype == pl.String and column == "text" and sep is None:
         text = tokens.alias("text")
     if tokens.dtype == pl.String and column == "tokens" and _json_lists(tokens):
-        try:
-            tokens = tokens.str.json_decode(pl.List(pl.String))
-        except pl.exceptions.ComputeError as exc:
-            raise DataError(
-                f"{path}: column 'tokens' holds a malformed JSON array ({exc})"
-            ) from None
+        tokens = _decode_json_lists(tokens, path, where)
     elif tokens.dtype == pl.String and sep is not None:
         tokens = tokens.map_elements(lambda t: split_tokens(t, sep), pl.List(pl.String))
     elif tokens.dtype == pl.String:
@@ -205,15 +213,38 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
     blank = tokens.list.eval(pl.element().is_null() | (pl.element() == "")).list.any()
     fail_first(empty, path, where, f"empty sequence in column '{column}'")
     fail_first(blank.fill_null(False), path, where, f"missing or empty token in '{column}'")
+    fail_first(tokens.list.contains(PAD).fill_null(False), path, where, RESERVED)
     return pl.DataFrame([ids_column(frame, path, where), tokens.alias("tokens"),
                          *([text] if text is not None else []),
                          *optional_columns(frame, path, where)])  # fmt: skip
 
 
 def _json_lists(column: pl.Series) -> bool:
-    """Every non-null cell looks like a JSON array of strings."""
-    cells = column.drop_nulls().str.strip_chars()
-    return len(cells) > 0 and bool((cells.str.starts_with('["') & cells.str.ends_with('"]')).all())
+    """At least half the non-null cells open like a JSON list of strings."""
+    opens = column.drop_nulls().str.contains(_JSON_LIST.pattern)
+    return len(opens) > 0 and 2 * int(opens.sum()) >= len(opens)
+
+
+def _decode_json_lists(column: pl.Series, path: Path, where) -> pl.Series:
+    """Each cell's JSON list of strings (null stays null); any other cell is a DataError at
+    its row. (Not polars' ``json_decode``: it reads ``["x", 1]`` as ``["x", "1"]``.)"""
+    out = []
+    for i, cell in enumerate(column.to_list()):
+        try:
+            value = json.loads(cell) if cell is not None else None
+        except json.JSONDecodeError:
+            value = ""  # not a list: the error below
+        if cell is not None and not (
+            isinstance(value, list) and all(isinstance(t, str) for t in value)
+        ):
+            shown = cell if len(cell) <= 80 else cell[:77] + "..."
+            raise DataError(
+                f"{path}, {where(i)}: a 'tokens' cell must be a JSON list of strings "
+                '(["a", "b"]) like the others in this column (or every cell text split on '
+                f"whitespace); got {shown}"
+            )
+        out.append(value)
+    return pl.Series(column.name, out, dtype=pl.List(pl.String))
 
 
 def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:

@@ -1,0 +1,61 @@
+"""A long table's time column: one value that is not a date (or number) like the others is
+an error at its line, never a reason to skip the time-order check."""
+
+import pytest
+from typer.testing import CliRunner
+
+from attnlib.baselines.forecast import guess_season
+from attnlib.cli import app
+from attnlib.datasets import read_source
+from attnlib.errors import DataError
+
+runner = CliRunner()
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("bad", ["2020-0201", "2020-13-01", "2020-02-31", "hello"])
+def test_an_odd_date_among_dates_names_its_line(tmp_path, bad):
+    path = write(tmp_path / "d.csv", f"date,value\n2020-05-01,1\n2020-03-01,2\n{bad},3\n")
+    out = tmp_path / "out" / "r.parquet"
+    out.parent.mkdir()
+    result = runner.invoke(app, ["ingest", str(path), "--out", str(out)])
+    assert result.exit_code == 2 and list(out.parent.iterdir()) == []
+    assert result.stderr.strip() == (
+        f"error: {path}, line 4: time '{bad}' is not a date like the others (2020-05-01)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,v\nhello,1\n2020-03-01,2\n2020-04-01,3\n",
+         r"line 2: time 'hello' is not a date like the others \(2020-03-01\)"),
+        ("month,v\n2020-01,1\n2020-13,2\n2020-03,3\n", r"line 3: time '2020-13' is not a date"),
+        ("quarter,v\n2020-Q1,1\n2020-Q5,2\n2020-Q3,3\n", r"line 3: time '2020-Q5' is not a date"),
+        ("t,v\n0,1\n1,2\nx,3\n", r"line 4: time 'x' is not a number like the others \(0\)"),
+        ("date,v\n2020-01-01,1\nnope,2\n2019-12-01,3\n", r"line 3: time 'nope' is not a date"),
+    ],
+)  # fmt: skip
+def test_the_odd_value_is_found_wherever_it_is(tmp_path, text, message):
+    with pytest.raises(DataError, match=r"l\.csv, " + message):
+        read_source(write(tmp_path / "l.csv", text), "long")
+
+
+def test_dates_that_all_parse_are_still_checked_for_order(tmp_path):
+    path = write(tmp_path / "b.csv", "date,v\n2020-05-01,1\n2020-03-01,2\n2020-06-01,3\n")
+    with pytest.raises(DataError, match=r"b\.csv, line 3: time goes backwards"):
+        read_source(path, "long")
+
+
+def test_times_that_are_mostly_names_stay_in_file_order(tmp_path):
+    path = write(tmp_path / "n.csv", "period,v\nspring,1\nsummer,2\n2020-01-01,3\n")
+    assert read_source(path, "long")["time"].to_list() == ["spring", "summer", "2020-01-01"]
+
+
+def test_the_season_guess_still_needs_every_time_to_parse():
+    assert guess_season(["2020-01", "2020-02", "2020-03", "2020-04"]) == 12
+    assert guess_season(["2020-01", "2020-02", "2020-0x", "2020-04"], default=3) == 3
