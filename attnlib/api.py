@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from attnlib.encoding import KIND_WORDS, kind_of
 from attnlib.errors import DataError
 from attnlib.predict import Predictor, predict_frame, text_spec
 from attnlib.scaling import Standardizer
@@ -32,16 +33,19 @@ log = logging.getLogger(__name__)
 KIND_NAMES = {"tokens": "token sequences", "numeric": "numeric series"}
 
 
-def input_kind(frame: pl.DataFrame) -> str:
-    """``tokens`` or ``numeric``: what a frame in the ingest schema holds."""
-    return "tokens" if "tokens" in frame.columns else "numeric"
-
-
 def check_input_kind(meta, frame: pl.DataFrame, source: object = "the input") -> None:
-    """Raise a DataError when the model takes the other kind of input than ``frame`` holds."""
-    want, got = meta.model_config.input_kind, input_kind(frame)
-    if want != got:
-        raise DataError(f"this model takes {KIND_NAMES[want]}; {source} holds {KIND_NAMES[got]}")
+    """Raise a DataError when the model takes another kind of input than ``frame`` holds:
+    tokens or numbers, and of numbers one series a row (classifiers) or one time-indexed
+    table (forecasters), as the task's ``accepts`` says."""
+    cfg = meta.model_config
+    tokens = cfg.input_kind == "tokens"
+    want = [k for k in get_task(cfg.task).accepts if (k == "tokens") == tokens]
+    got = kind_of(frame) if {"tokens", "values", "time"} & set(frame.columns) else ""
+    if got not in want:
+        held = KIND_WORDS[got] if got else f"none of 'tokens', 'values', 'time' ({frame.columns})"
+        raise DataError(
+            f"this model takes {' or '.join(KIND_WORDS[k] for k in want)}; {source} holds {held}"
+        )
 
 
 def unknown_share(meta, frame: pl.DataFrame) -> tuple[float, list[str]]:

@@ -17,6 +17,7 @@ import polars as pl
 from attnlib.auto import resolve_val
 from attnlib.data import SequenceData
 from attnlib.encoding import (  # noqa: F401  (re-exported: the encode stage's vocabulary)
+    KIND_WORDS,
     EncodeOptions,
     build_label_map,
     check_normalize,
@@ -40,7 +41,8 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     """
     job, kind = get_task(task), kind_of(raw)
     if kind not in job.accepts:
-        raise DataError(f"{source}: task '{task}' needs {job.needs}; this data holds {kind}")
+        raise DataError(f"{source}: task '{task}' needs {job.needs}; this data holds "
+                        f"{KIND_WORDS[kind]}")  # fmt: skip
     check_normalize(opt.normalize, kind)
     shipped_test = raw.filter(pl.col("split") == "test").height if "split" in raw.columns else 0
     val, choice = resolve_val(opt.val, raw.height - shipped_test, sequences=kind != "long")

@@ -62,6 +62,14 @@ class EncodeOptions:
     normalize: str = "auto"
 
 
+# the raw kinds (kind_of) in words, for the errors where a task or model meets another kind
+KIND_WORDS = {
+    "tokens": "token sequences (a 'tokens' or 'text' column, or one sequence a line)",
+    "series": "numeric series, one a row (a 'values' list column, or a UCR, .ts or .arff file)",
+    "long": "one time-indexed table (a time column and value columns)",
+}
+
+
 def kind_of(raw: pl.DataFrame) -> str:
     """``tokens``, ``series`` (numeric sequences) or ``long`` (one series, time-indexed)."""
     if "tokens" in raw.columns:

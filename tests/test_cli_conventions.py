@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from attnlib.cli import app
+from attnlib.encoding import KIND_WORDS
 from tests.attnlib.test_api import series_bundle, token_bundle
 from tests.test_cli import project, ran  # noqa: F401 - a project whose stages record their run
 
@@ -173,11 +174,10 @@ def test_a_numeric_file_given_to_a_token_model_is_named(bundle, tmp_path):
     src.write_text("1\t-0.64\t-0.65\t-0.66\n2\t-0.77\t-0.78\t-0.79\n")
     result = cli("predict", str(bundle), str(src), "--out", str(tmp_path / "p.parquet"))
     assert result.returncode == 2
-    assert result.stderr == f"error: this model takes token sequences; {src} holds numeric series\n"
+    tokens, series = KIND_WORDS["tokens"], KIND_WORDS["series"]
+    assert result.stderr == f"error: this model takes {tokens}; {src} holds {series}\n"
     numeric = series_bundle(tmp_path / "s")
     seqs = tmp_path / "s.txt"
     seqs.write_text(SEQS)
     result = cli("predict", str(numeric), str(seqs), "--out", str(tmp_path / "p.parquet"))
-    assert (
-        result.stderr == f"error: this model takes numeric series; {seqs} holds token sequences\n"
-    )
+    assert result.stderr == f"error: this model takes {series}; {seqs} holds {tokens}\n"

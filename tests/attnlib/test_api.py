@@ -67,11 +67,18 @@ def test_unknown_tokens_warn_with_their_share_or_fail_when_strict(tmp_path):
 def test_wrong_kind_of_input_is_named(tmp_path):
     tokens = attnlib.load(token_bundle(tmp_path / "t"), engine="torch")
     series = pl.DataFrame({"id": ["s"], "values": [[[0.1, 0.2], [0.3, 0.4]]]})
-    with pytest.raises(DataError, match="this model takes token sequences; .* numeric series"):
+    with pytest.raises(DataError, match=r"this model takes token sequences \(.*\); the input "
+                       "holds numeric series, one a row"):  # fmt: skip
         tokens.predict(series)
     numeric = attnlib.load(series_bundle(tmp_path / "s"), engine="torch")
-    with pytest.raises(DataError, match="this model takes numeric series; .* token sequences"):
+    with pytest.raises(DataError, match=r"this model takes numeric series, one a row \(.*\); "
+                       "the input holds token sequences"):  # fmt: skip
         numeric.predict(pl.DataFrame({"id": ["x"], "tokens": [["C"]]}))
+    long = pl.DataFrame({"time": [1, 2, 3], "a": [0.1, 0.2, 0.3], "b": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match=r"the input holds one time-indexed table \(a time"):
+        numeric.predict(long)  # a series classifier reads one series a row, not a long table
+    with pytest.raises(DataError, match=r"holds none of 'tokens', 'values', 'time' \(\['x'\]"):
+        numeric.predict(pl.DataFrame({"x": [1]}))
     out = numeric.predict([np.zeros((4, 2)), np.ones((3, 2))])
     assert out["predicted"].is_in(["a", "b"]).all() and out.height == 2
 

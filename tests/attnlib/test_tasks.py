@@ -152,7 +152,7 @@ def test_report_extensions_add_entries_to_the_evaluation(toy, tmp_path):
 def test_data_a_task_does_not_accept_is_one_clear_error(toy):
     tokens = pl.DataFrame({"id": ["a", "b"], "tokens": [["x", "y"], ["y", "z"]]})
     with pytest.raises(DataError, match="task 'series_mean' needs numeric series; this data "
-                       "holds tokens"):  # fmt: skip
+                       r"holds token sequences \(a 'tokens' or 'text' column"):  # fmt: skip
         encode_dataset(tokens, toy.name, EncodeOptions())
 
 
