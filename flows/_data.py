@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from attnlib.data import SequenceData
 from attnlib.encode import read_split as read_split_data
@@ -14,6 +13,7 @@ from attnlib.errors import ConfigError, DataError
 from attnlib.tasks import get_task
 from attnlib.vocab import Vocabulary
 from flows._params import BEST, VOCAB, split_path
+from flows._yaml import read_yaml
 
 
 def read_split(name: str) -> pl.DataFrame:
@@ -63,7 +63,7 @@ def load_best(path: Path = BEST) -> dict:
     """The search's best overrides ({} when search is disabled)."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path)[1] or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of train params")
     return data.get("params", data)

@@ -7,6 +7,7 @@ start of the stage with the key path, not deep inside training. The ``train`` an
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import sys
@@ -14,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from attnlib.auto import DataProfile, resolve_section
@@ -23,6 +23,8 @@ from attnlib.config import ModelConfig, TrainConfig, train_configs, validate
 from attnlib.config import TrainSection as TrainParams  # noqa: F401  (the train section)
 from attnlib.errors import AttnlibError, ConfigError
 from attnlib.tasks import NEXT_STATE, TASKS
+from flows import STAGES
+from flows._yaml import MERGE, read_yaml
 
 PARAMS = Path(os.environ.get("ATTNLIB_PARAMS", "params.yaml"))
 RAW = Path("data/raw.parquet")
@@ -85,17 +87,32 @@ class ExportParams(_Section):
     parity_batches: int = Field(4, ge=1)
 
 
+TOP_LEVEL = ("task", "seed", *STAGES)  # params.yaml's keys: two values, one section a stage
+
+
 def load_params(path: Path | None = None) -> dict:
-    """The whole params.yaml as a dict (a ConfigError names the file when it is unusable)."""
+    """The whole params.yaml as a dict (a ConfigError names the file when it is unusable).
+
+    Raises:
+        ConfigError: not UTF-8, not valid YAML, a key given twice in one mapping (each
+            naming the line), not a mapping, or an unknown top-level key (naming it).
+    """
     path = path or PARAMS
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        node, data = read_yaml(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: params file not found (run from the project root)") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
+    for key_node, _ in node.value:  # the keys as written, with their lines
+        key = key_node.value
+        if key not in TOP_LEVEL and key_node.tag != MERGE:
+            close = difflib.get_close_matches(str(key).lower(), TOP_LEVEL, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"{path}, line {key_node.start_mark.line + 1}: unknown top-level key "
+                f"'{key}'{hint} (expected one of: {', '.join(TOP_LEVEL)})"
+            )
     return data
 
 
