@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from attnlib.encoding import KIND_WORDS, kind_of
+from attnlib.encoding import KIND_WORDS
 from attnlib.errors import DataError
 from attnlib.predict import Predictor, predict_frame, text_spec
 from attnlib.scaling import Standardizer
@@ -40,12 +40,20 @@ def check_input_kind(meta, frame: pl.DataFrame, source: object = "the input") ->
     cfg = meta.model_config
     tokens = cfg.input_kind == "tokens"
     want = [k for k in get_task(cfg.task).accepts if (k == "tokens") == tokens]
-    got = kind_of(frame) if {"tokens", "values", "time"} & set(frame.columns) else ""
+    got = _kind(frame)
     if got not in want:
-        held = KIND_WORDS[got] if got else f"none of 'tokens', 'values', 'time' ({frame.columns})"
-        raise DataError(
-            f"this model takes {' or '.join(KIND_WORDS[k] for k in want)}; {source} holds {held}"
-        )
+        raise DataError(f"this model takes {' or '.join(KIND_WORDS[k] for k in want)}; "
+                        f"{source} holds {KIND_WORDS[got]}")  # fmt: skip
+
+
+def _kind(frame: pl.DataFrame) -> str:
+    """The raw kind a frame to predict holds: tokens, series (a ``values`` list column), or
+    else columns of values, which a forecaster reads as a long table (its own check then
+    names the columns it lacks; a frame from Python needs no time column)."""
+    if "tokens" in frame.columns:
+        return "tokens"
+    values = frame.schema.get("values")
+    return "series" if isinstance(values, pl.List) else "long"
 
 
 def unknown_share(meta, frame: pl.DataFrame) -> tuple[float, list[str]]:

@@ -66,7 +66,12 @@ def _read(source: str, format: str, sep: str, **kwargs):
     from attnlib.files import input_path
 
     with input_path(source) as path:
-        frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
+        try:
+            frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
+        except DataError as exc:  # name standard input, not the temporary copy of it
+            if path == source:
+                raise
+            raise DataError(str(exc).replace(path, "standard input")) from None
     return frame, how.replace(path, "standard input") if path != source else how
 
 

@@ -76,13 +76,17 @@ def write_table(frame: pl.DataFrame, out: str | Path) -> Path:
                 ).write_csv(tmp)
     except OSError as exc:  # permission, a missing place (/proc), a full or read-only disk
         raise DataError(f"--out {out}: cannot write ({_os_reason(exc)})") from None
+    except pl.exceptions.ComputeError as exc:  # the parquet writer's OS errors (os error N)
+        if "(os error" not in str(exc):
+            raise
+        raise DataError(f"--out {out}: cannot write ({_os_reason(exc)})") from None
     return real
 
 
-def _os_reason(exc: OSError) -> str:
+def _os_reason(exc: Exception) -> str:
     """The OS's reason for ``exc`` (``No space left on device``), also for polars' errors,
     which carry it only in their text (``... (os error 28): path``)."""
-    if exc.strerror:
+    if getattr(exc, "strerror", None):
         return exc.strerror
     code = re.search(r"\(os error (\d+)\)", str(exc))
     return os.strerror(int(code.group(1))) if code else str(exc) or type(exc).__name__

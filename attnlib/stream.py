@@ -215,7 +215,7 @@ def stream_lines(stream: StreamingPredictor, vocab, lines, write, *, top_k: int 
         if not tokens:
             stream.reset()
             continue
-        new = [t for t in tokens if t not in vocab and t not in unknown]
+        new = [t for t in tokens if (t not in vocab or t == UNK) and t not in unknown]
         if new:
             message = (f"line {number}: {', '.join(map(repr, new[:5]))} unknown to this model, "
                        f"read as {UNK}")  # fmt: skip

@@ -3,10 +3,12 @@ GloVe-format file for the vocabulary's words, and whether vectors will carry a s
 (the tokenizer rule's question). Building the input layer from them is :mod:`attnlib.vectors`.
 
 A GloVe-format file is text, one ``word v1 ... vD`` per line; D is the count of numbers on
-line 1, and a word is what precedes a line's last D fields (GloVe 840B has words with spaces
-in them). A word2vec / fastText ``.vec`` header line ``N D`` is skipped; a binary file, a
-first line that is not a word and its numbers, or a needed line that is not D numbers is a
-:class:`DataError` naming the file and line.
+line 1 (a leading UTF-8 BOM is dropped). A word is a line's first field, or, on a line with
+more than D fields after it whose field before the last D is not a number, what precedes
+the last D fields (GloVe 840B has words with spaces in them: ``. . .``, ``at name@domain.com``).
+A word2vec / fastText ``.vec`` header line ``N D`` is skipped and blank lines are ignored; a
+binary file, a first line that is not a word and its numbers, or a needed line that is not
+D numbers is a :class:`DataError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -125,20 +127,17 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def _split(line: str, dim: int) -> tuple[str, str]:
-    """A line's word and the text of its numbers: the last ``dim`` fields are the vector,
-    the rest is the word (GloVe 840B has words with spaces in them, such as ``. . .``)."""
-    word, _, rest = line.partition(" ")
-    if rest.count(" ") < dim:  # the usual line (or a short one, reported if it is needed)
-        return word, rest
+def _spaced(line: str, dim: int) -> tuple[str, list[str]] | None:
+    """A line's word with spaces in it and its ``dim`` values: the last ``dim`` fields are
+    the vector, the rest is the word; None unless the field before them is not a number
+    (``walk 1 2 3`` with D = 2 is a ragged line, not the word ``walk 1``)."""
     fields = _fields(line)
-    return " ".join(fields[:-dim]), " ".join(fields[-dim:])
+    if len(fields) <= dim + 1 or _is_number(fields[-dim - 1]):
+        return None
+    return " ".join(fields[:-dim]), fields[-dim:]
 
 
-def _vector(path: Path, n: int, word: str, rest: str, dim: int) -> np.ndarray:
-    values = rest.split()
-    if len(values) != dim:
-        raise DataError(f"{path}, line {n}: {len(values)} values, expected {dim}")
+def _vector(path: Path, n: int, word: str, values: list[str], dim: int) -> np.ndarray:
     try:
         vec = np.asarray(values, dtype=np.float32)
     except ValueError:
@@ -167,7 +166,9 @@ def read_vectors(
     and of the file's first ``extra`` words that are not among them.
 
     The size of the vectors is the count of numbers on line 1; a word2vec / fastText
-    ``.vec`` header line (``N D``) is skipped.
+    ``.vec`` header line (``N D``) is skipped. Only lines whose first field is a needed
+    word, one of the first ``extra``, or the first field of a needed word with spaces are
+    split into values (the others cost a ``partition``).
 
     Returns:
         (V + X, P) float32 vectors (zero where missing), (V + X,) bool found, and the X
@@ -183,20 +184,36 @@ def read_vectors(
     for i, w in enumerate(words):  # the lower-cased form, for words missing as written
         if w.lower() != w:
             rows.setdefault(w.lower(), []).append(-1 - i)
+    rows.pop("", None)  # a blank line is no word
+    firsts = {w.partition(" ")[0] for w in rows if " " in w}  # of words with spaces
     vecs, found = {}, np.zeros(len(words), dtype=bool)
     extra_words: list[str] = []
     n = 0
     try:
         with _open(path) as f:
-            head = [next(f, ""), next(f, "")]
+            head = [next(f, "").removeprefix("\ufeff"), next(f, "")]
             dim, header = _dimension(path, *head)
+            last_extra = header + extra  # the line of the file's extra-th word
             for n, line in enumerate(itertools.chain(head[header:], f), start=1 + header):
-                word, rest = _split(line.rstrip(), dim)
+                word, _, rest = line.rstrip("\n").partition(" ")
                 targets = rows.get(word)
-                more = not targets and n - header <= extra and word not in vecs
+                if not targets and n > last_extra and word not in firsts:
+                    continue  # the usual line: a word not needed
+                early = n <= last_extra
+                values = rest.split()
+                if len(values) != dim:
+                    spaced = _spaced(line, dim) if len(values) > dim else None
+                    if spaced:  # a word with spaces (GloVe 840B)
+                        word, values = spaced
+                        targets = rows.get(word)
+                    elif targets or (early and word not in vecs and line.strip()):
+                        raise DataError(f"{path}, line {n}: {len(values)} values, expected {dim}")
+                    else:  # a blank line, or not the needed word with spaces
+                        continue
+                more = not targets and early and word and word not in vecs
                 if not targets and not more:
                     continue
-                vec = _vector(path, n, word, rest, dim)
+                vec = _vector(path, n, word, values, dim)
                 if more:
                     vecs[word] = vec
                     extra_words.append(word)

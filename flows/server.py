@@ -189,38 +189,33 @@ def stop_server(pid: int, timeout: float = 15.0) -> bool:
 
 
 @contextlib.contextmanager
-def _sigterm_exits():
-    """Inside the block SIGTERM raises SystemExit (exit status 143), so ``finally`` blocks
-    run: Python's default ends the process without them. Main thread only (elsewhere the
-    handler cannot be set, and the block runs as it is)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _exit_on_sigterm(signum, _frame):
-    raise SystemExit(128 + signum)
-
-
-@contextlib.contextmanager
 def temporary_server(home: Path, *, ui: bool = False):
     """A server of its own (free port, ``home`` as PREFECT_HOME) for the block; yields it.
 
-    Stopped by PID when the block ends, also when the process gets SIGTERM (``timeout``,
-    a cancelled CI job): the server runs in its own session, so it would outlive the
-    process otherwise (an interrupted benchmark left one behind)."""
+    Stopped by PID when the block ends, and also when the process gets SIGTERM (``timeout``,
+    a cancelled CI job): the server runs in its own session and would outlive the process
+    otherwise (an interrupted benchmark left one behind). The handler stops the server
+    itself and then ends the process with the signal as it would have ended: an exception
+    instead would only fail the test that happened to run, and pytest would go on.
+    (SIGTERM while the server starts, 10-16 s, still leaves it.)"""
     server = start_server(port=free_port(), home=home, ui=ui)
-    with _sigterm_exits():
-        try:
-            yield server
-        finally:
-            stop_server(server.pid)
+    previous = None
+
+    def stop_then_die(signum, _frame):
+        signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not cut the stop short
+        stop_server(server.pid)
+        signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # as the process would have ended (or its own handler)
+
+    with contextlib.suppress(ValueError):  # not the main thread: stopped at the block's end
+        if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
+            previous = signal.signal(signal.SIGTERM, stop_then_die)
+    try:
+        yield server
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        stop_server(server.pid)
 
 
 # --- the project's server: .prefect/server.json ------------------------------------------

@@ -118,6 +118,14 @@ def test_predict_reads_standard_input(bundle, tmp_path):
     assert pl.read_parquet(out)["id"].unique(maintain_order=True).to_list() == ["line1", "line2"]
 
 
+def test_an_error_in_standard_input_names_it_not_its_temporary_copy(tmp_path):
+    result = cli("ingest", "-", "--out", str(tmp_path / "r.csv"), stdin="C G\na <pad> b\n")
+    assert result.returncode == 2 and not (tmp_path / "r.csv").exists()
+    assert result.stderr == (
+        "error: standard input, line 2: the token '<pad>' is reserved for padding; rename it\n"
+    )
+
+
 def test_ingest_says_what_it_detected_and_counts_in_its_unit(tmp_path):
     result = cli("ingest", "-", "--out", str(tmp_path / "r.csv"), stdin=SEQS)
     assert result.returncode == 0, result.stderr

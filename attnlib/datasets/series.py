@@ -208,17 +208,41 @@ def read_times(times: pl.Series) -> pl.Series | None:
     month = (quarter.struct.field("2").cast(pl.Int32) * 3 - 2).cast(pl.String)
     times = (quarter.struct.field("1") + "-" + month.str.zfill(2) + "-01").fill_null(times)
     best = None
-    # polars takes the format from the first value it reads; one odd value there must not
-    # decide it, so a value from the middle and the end are tried too
+    for parsed in _datetime_readings(times):
+        if best is None or _rank(parsed) < _rank(best):
+            best = parsed
+        if not best.null_count() and not _backwards(best):
+            break  # every value read, in order: nothing can do better
+    return best if best is not None and 2 * best.null_count() <= len(times) else None
+
+
+# formats polars does not infer: month first (US), and dots; tried after its own guesses
+EXPLICIT_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d.%m.%Y")
+
+
+def _datetime_readings(times: pl.Series):
+    """The column read as datetimes several ways (null where a value does not fit): polars'
+    inferred format, seeded by the first, middle and last value (it takes the format from
+    the first value it reads, and one odd value there must not decide it), then
+    :data:`EXPLICIT_FORMATS`."""
     for i in sorted({0, len(times) // 2, max(len(times) - 1, 0)}):
         try:
             seeded = pl.concat([times.slice(i, 1), times])
-            parsed = seeded.str.to_datetime(strict=False).slice(1)
+            yield seeded.str.to_datetime(strict=False).slice(1)
         except pl.exceptions.PolarsError:  # no format it knows
             continue
-        if best is None or parsed.null_count() < best.null_count():
-            best = parsed
-    return best if best is not None and 2 * best.null_count() <= len(times) else None
+    for fmt in EXPLICIT_FORMATS:
+        yield times.str.to_datetime(format=fmt, strict=False)
+
+
+def _backwards(parsed: pl.Series) -> int:
+    steps = parsed.drop_nulls().diff().slice(1).dt.total_microseconds()
+    return int((steps <= 0).sum())
+
+
+def _rank(parsed: pl.Series) -> tuple[int, int]:
+    """Fewest values unread, then fewest steps back (07/01 after 06/30 is day-first's)."""
+    return parsed.null_count(), _backwards(parsed)
 
 
 def _check_time_order(times: pl.Series, path: Path, where) -> None:
@@ -234,6 +258,6 @@ def _check_time_order(times: pl.Series, path: Path, where) -> None:
             f"{path}, {where(i)}: time '{times[i]}' is not a {kind} like the others ({times[like]})"
         )
     back = parsed.diff().slice(1)
-    back = back <= 0 if back.dtype.is_numeric() else back.dt.total_seconds() <= 0
+    back = back <= 0 if back.dtype.is_numeric() else back.dt.total_microseconds() <= 0
     if back.any():
         raise DataError(f"{path}, {where(back.arg_true()[0] + 1)}: time goes backwards")

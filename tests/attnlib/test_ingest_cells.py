@@ -77,6 +77,13 @@ def test_a_pad_token_in_a_parquet_table_names_its_row(tmp_path):
         read_source(path)
 
 
+def test_text_that_mentions_pad_is_read_its_tokeniser_decides(tmp_path):
+    """A 'text' column is tokenised at encode (word / char split '<pad>' apart; a <pad>
+    word is read as unknown), so the words are no reason to refuse the file."""
+    path = write(tmp_path / "t.csv", "text,label\nhello <pad> world,a\nbye now,b\n")
+    assert read_source(path)["text"].to_list()[0] == "hello <pad> world"
+
+
 def test_unk_in_the_data_is_the_unknown_token():
     assert Vocabulary.build([["a", "<unk>"]]).encode(["a", "<unk>"]) == [2, UNK_ID]
 

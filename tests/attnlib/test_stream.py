@@ -148,6 +148,8 @@ def test_cli_stream_reads_tokens_with_spaces_by_sep_and_strict_refuses_unknown(t
     result = run(text="C major\nC major\n")
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
     assert result.stderr.count("unknown to this model") == 1 and "'major'" in result.stderr
+    result = run(text="<unk>\n")  # the unknown token itself, as predict's batch share counts it
+    assert result.exit_code == 0 and "'<unk>' unknown to this model" in result.stderr
     result = run("--strict", text="t0\nC major\n")
     assert result.exit_code == 2 and "standard input, line 2: 'C', 'major' unknown" in result.stderr
     assert len(result.stdout.splitlines()) == 1  # line 1 was predicted before the error

@@ -59,3 +59,21 @@ def test_times_that_are_mostly_names_stay_in_file_order(tmp_path):
 def test_the_season_guess_still_needs_every_time_to_parse():
     assert guess_season(["2020-01", "2020-02", "2020-03", "2020-04"]) == 12
     assert guess_season(["2020-01", "2020-02", "2020-0x", "2020-04"], default=3) == 3
+
+
+@pytest.mark.parametrize("days", [[1, 15], list(range(1, 21))])
+def test_month_first_dates_are_read_and_still_checked_for_order(tmp_path, days):
+    """US dates (polars infers day-first): read month-first, so 01/15 is a date, and a step
+    back is still an error."""
+    rows = [f"{m:02d}/{d:02d}/2020,{i}" for i, (m, d) in enumerate(
+        (m, d) for m in (1, 2) for d in days)]  # fmt: skip
+    frame = read_source(write(tmp_path / "us.csv", "date,v\n" + "\n".join(rows) + "\n"))
+    assert frame.height == len(rows)
+    back = [rows[0], rows[2], rows[1]]
+    with pytest.raises(DataError, match="line 4: time goes backwards"):
+        read_source(write(tmp_path / "b.csv", "date,v\n" + "\n".join(back) + "\n"))
+
+
+def test_sub_second_steps_are_in_order(tmp_path):
+    rows = [f"2020-01-01 00:00:0{s // 2}.{5 * (s % 2)},{s}" for s in range(6)]
+    assert read_source(write(tmp_path / "f.csv", "time,v\n" + "\n".join(rows) + "\n")).height == 6

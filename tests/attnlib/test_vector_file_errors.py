@@ -119,3 +119,34 @@ def test_vectors_read_exactly(tmp_path):
     vec, found, _ = read_vectors(path, WORDS)
     np.testing.assert_array_equal(vec[2:4], [[0.25, -1.5], [3.0, 4.0]])
     assert found.tolist() == [False, False, True, True, False]
+
+
+def test_a_needed_line_with_too_many_values_names_its_line(tmp_path):
+    path = _write(tmp_path, "the 0.1 0.2\nwalk 1 2 3\n")
+    assert _error(path) == ", line 2: 3 values, expected 2"
+
+
+def test_a_needed_first_word_of_a_word_with_spaces_is_read_and_not_taken_for_it(tmp_path):
+    # GloVe 840B: 'at name@domain.com' and '. . .' lines start with words a vocabulary has
+    path = _write(tmp_path, "at 0.5 -1\nat name@domain.com 1 2\n. 3 4\n. . . 5 6\n")
+    vec, found, _ = read_vectors(path, ["<pad>", "<unk>", "at", ".", "at name@domain.com"])
+    assert found.tolist() == [False, False, True, True, True]
+    assert vec[2:].tolist() == [[0.5, -1.0], [3.0, 4.0], [1.0, 2.0]]
+
+
+def test_a_one_line_file_and_blank_lines_are_read_with_extra_words(tmp_path):
+    path = _write(tmp_path, "the 0.1 0.2\n")
+    _, _, added = read_vectors(path, ["<pad>", "<unk>"], extra=2)
+    assert added == ["the"]
+    path = _write(tmp_path, "the 0.1 0.2\n\n  \nwalk 3 4\n")
+    vec, found, added = read_vectors(path, ["<pad>", "<unk>", "walk"], extra=3)
+    assert found.tolist() == [False, False, True, True] and added == ["the"]
+    assert vec[2].tolist() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize("header", ["2 2\n", ""])
+def test_a_byte_order_mark_on_line_1_is_dropped(tmp_path, header):
+    path = _write(tmp_path, "\ufeff" + header + "the 0.5 -1\nwalk 3 4\n")
+    vec, found, _ = read_vectors(path, WORDS)
+    assert vec.shape == (5, 2) and found.tolist() == [False, False, True, True, False]
+    assert vec[2].tolist() == [0.5, -1.0]

@@ -91,3 +91,20 @@ def test_a_full_disk_while_copying_standard_input_is_one_error(monkeypatch):
                                         r"\(No space left on device\)$"):  # fmt: skip
         with input_path("-"):
             pass
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("ext", [".parquet", ".csv", ".jsonl"])
+def test_the_writers_own_full_disk_errors_are_one_error(tmp_path, monkeypatch, ext):
+    """Each polars writer sent to /dev/full (the error it really raises: ComputeError for
+    Parquet, OSError for the text formats), not a mock of it."""
+
+    def to_full(real):
+        return lambda self, _path, *a, **k: real(self, "/dev/full", *a, **k)
+
+    for name in ("write_parquet", "write_csv", "write_ndjson"):
+        monkeypatch.setattr(pl.DataFrame, name, to_full(getattr(pl.DataFrame, name)))
+    big = pl.DataFrame({"a": list(range(200_000))})  # more than a write buffer
+    with pytest.raises(DataError, match=r"cannot write \(No space left on device\)$"):
+        write_table(big, tmp_path / f"out{ext}")
+    assert list(tmp_path.iterdir()) == []

@@ -251,6 +251,11 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
         width = np.asarray(saved["half_width"], dtype=float)[:, 0]
         np.testing.assert_allclose(scored["load_upper"] - scored["load"], width, rtol=1e-6)
         np.testing.assert_allclose(scored["load"] - scored["load_lower"], width, rtol=1e-6)
+        from attnlib.api import Model  # from Python, the value columns alone will do
+
+        channels = read_source(tmp_path / name).drop("time")
+        by_api = Model(tmp_path / "export").predict(channels)
+        np.testing.assert_allclose(by_api["load"], scored["load"], rtol=1e-6)
         if case == "forecast_combined":
             combined_as_evaluated(tmp_path / "export", read_source(tmp_path / name), saved)
     else:

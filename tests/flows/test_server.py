@@ -141,19 +141,53 @@ with temporary_server(Path(sys.argv[1])) as server:
     time.sleep(300)
 """
 
+# the tests' own set-up: a session fixture, SIGTERM while a test runs; the next test must
+# not run (an exception from the handler would fail one test and pytest would go on)
+HOLD_IN_PYTEST = """
+import sys, time
+from pathlib import Path
 
-def test_a_temporary_server_stops_when_its_process_is_terminated(tmp_path):
+import pytest
+
+from flows.server import temporary_server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    with temporary_server(tmp_path_factory.mktemp("home")) as s:
+        yield s
+
+
+def test_hold(server):
+    print(server.pid, flush=True)
+    time.sleep(300)
+
+
+def test_after(server):
+    print("after", flush=True)
+"""
+
+
+@pytest.mark.parametrize("runner", ["script", "pytest"])
+def test_a_temporary_server_stops_when_its_process_is_terminated(tmp_path, runner):
     """SIGTERM (``timeout``, a cancelled CI job) stops a benchmark's or the tests' server
-    too: it runs in its own session and would outlive the process otherwise."""
+    too, and ends the process: the server runs in its own session and would outlive it."""
     import signal
 
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "home")],
-                            stdout=subprocess.PIPE, text=True, cwd=srv.ROOT)  # fmt: skip
+    if runner == "script":
+        cmd = [sys.executable, "-c", HOLD, str(tmp_path / "home")]
+    else:
+        (tmp_path / "test_hold.py").write_text(HOLD_IN_PYTEST)
+        cmd = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+               f"--rootdir={tmp_path}", str(tmp_path / "test_hold.py")]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=srv.ROOT)
     try:
-        pid = int(proc.stdout.readline())  # the server answers
+        first = proc.stdout.readline()  # the server answers
+        pid = int(first.strip().split()[-1])
         assert flows.pid_alive(pid)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+        assert proc.wait(timeout=60) == -signal.SIGTERM  # ended by the signal, as without us
+        assert "after" not in proc.stdout.read()
     finally:
         proc.kill()
     assert not flows.pid_alive(pid)
