@@ -29,30 +29,20 @@ def _error(path, words=WORDS) -> str:
     return message.removeprefix(str(path))
 
 
-def test_a_file_that_is_not_vectors_names_line_1(tmp_path):
-    path = _write(tmp_path, "not a glove file\n")
-    assert _error(path) == (
-        ", line 1: expected a word and its numbers (GloVe text format); 'file' is not a number"
-    )
-
-
-def test_a_word_alone_on_line_1_is_an_error(tmp_path):
-    path = _write(tmp_path, "hello\nthe 0.1 0.2\n")
-    assert _error(path) == (
-        ", line 1: expected a word and its numbers (GloVe text format); no numbers after 'hello'"
-    )
-
-
-def test_a_value_that_is_not_a_number_names_its_line(tmp_path):
-    path = _write(tmp_path, "the 0.1 0.2\nwalk 0.3 x\n")
-    assert _error(path) == (
-        ", line 2: 'x' is not a number (expected the word 'walk' and 2 numbers)"
-    )
-
-
-def test_a_nan_vector_names_its_line(tmp_path):
-    path = _write(tmp_path, "the 0.1 0.2\nwalk nan 0.3\n")
-    assert _error(path) == ", line 2: NaN or infinite value in the vector of 'walk'"
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not a glove file\n",  # line 1 is what sets the size: it must be a word and numbers
+         ", line 1: expected a word and its numbers (GloVe text format); 'file' is not a number"),
+        ("hello\nthe 0.1 0.2\n",
+         ", line 1: expected a word and its numbers (GloVe text format); no numbers after 'hello'"),
+        ("the 0.1 0.2\nwalk 0.3 x\n",
+         ", line 2: 'x' is not a number (expected the word 'walk' and 2 numbers)"),
+        ("the 0.1 0.2\nwalk nan 0.3\n", ", line 2: NaN or infinite value in the vector of 'walk'"),
+    ],
+)  # fmt: skip
+def test_a_line_that_is_not_a_word_and_its_numbers_is_named(tmp_path, text, message):
+    assert _error(_write(tmp_path, text)) == message
 
 
 @pytest.mark.parametrize("name", ["v.bin", "v.txt.gz"])
