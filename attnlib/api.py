@@ -42,18 +42,21 @@ def check_input_kind(meta, frame: pl.DataFrame, source: object = "the input") ->
     want = [k for k in get_task(cfg.task).accepts if (k == "tokens") == tokens]
     got = _kind(frame)
     if got not in want:
+        held = KIND_WORDS[got] if got else f"no tokens, series or numbers ({frame.columns})"
         raise DataError(f"this model takes {' or '.join(KIND_WORDS[k] for k in want)}; "
-                        f"{source} holds {KIND_WORDS[got]}")  # fmt: skip
+                        f"{source} holds {held}")  # fmt: skip
 
 
 def _kind(frame: pl.DataFrame) -> str:
     """The raw kind a frame to predict holds: tokens, series (a ``values`` list column), or
-    else columns of values, which a forecaster reads as a long table (its own check then
-    names the columns it lacks; a frame from Python needs no time column)."""
+    columns of numbers, which a forecaster reads as a long table (its own check then names
+    the columns it lacks; a frame from Python needs no time column); "" for none of them."""
     if "tokens" in frame.columns:
         return "tokens"
-    values = frame.schema.get("values")
-    return "series" if isinstance(values, pl.List) else "long"
+    if isinstance(frame.schema.get("values"), pl.List):
+        return "series"
+    numeric = any(t.is_numeric() for t in frame.schema.values())
+    return "long" if numeric or "time" in frame.columns else ""
 
 
 def unknown_share(meta, frame: pl.DataFrame) -> tuple[float, list[str]]:

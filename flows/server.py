@@ -188,34 +188,43 @@ def stop_server(pid: int, timeout: float = 15.0) -> bool:
     return True
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM inside a :func:`temporary_server` block (a KeyboardInterrupt: pytest stops the
+    session on it, tearing its fixtures down, instead of failing one test and going on)."""
+
+
+def _raise_terminated(_signum, _frame):
+    raise _Terminated
+
+
 @contextlib.contextmanager
 def temporary_server(home: Path, *, ui: bool = False):
     """A server of its own (free port, ``home`` as PREFECT_HOME) for the block; yields it.
 
-    Stopped by PID when the block ends, and also when the process gets SIGTERM (``timeout``,
-    a cancelled CI job): the server runs in its own session and would outlive the process
-    otherwise (an interrupted benchmark left one behind). The handler stops the server
-    itself and then ends the process with the signal as it would have ended: an exception
-    instead would only fail the test that happened to run, and pytest would go on.
+    Stopped by PID when the block ends, also when the process gets SIGTERM (``timeout``, a
+    cancelled CI job): the server runs in its own session and would outlive the process
+    otherwise (an interrupted benchmark left one behind). SIGTERM unwinds the block as
+    Ctrl-C would (``subprocess.run`` kills its child, temporary directories go), then the
+    server is stopped and the signal delivered again to end the process as it would have.
     (SIGTERM while the server starts, 10-16 s, still leaves it.)"""
     server = start_server(port=free_port(), home=home, ui=ui)
-    previous = None
-
-    def stop_then_die(signum, _frame):
-        signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not cut the stop short
-        stop_server(server.pid)
-        signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
-        os.kill(os.getpid(), signum)  # as the process would have ended (or its own handler)
-
+    previous, installed, terminated = None, False, False
     with contextlib.suppress(ValueError):  # not the main thread: stopped at the block's end
         if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
-            previous = signal.signal(signal.SIGTERM, stop_then_die)
+            previous, installed = signal.signal(signal.SIGTERM, _raise_terminated), True
     try:
         yield server
+    except _Terminated:
+        terminated = True
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if installed:  # ignored while stopping: a second SIGTERM must not cut the stop short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_server(server.pid)
+        if installed:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+    if terminated:
+        os.kill(os.getpid(), signal.SIGTERM)  # ends the process, or runs the caller's handler
+        raise _Terminated  # a handler that let the process live: the block still failed
 
 
 # --- the project's server: .prefect/server.json ------------------------------------------

@@ -13,6 +13,7 @@ that name is the padding the model masks out (``<unk>`` is read as the unknown t
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import json
@@ -226,9 +227,12 @@ def _json_lists(column: pl.Series) -> bool:
     return len(opens) > 0 and 2 * int(opens.sum()) >= len(opens)
 
 
-# a whole cell that is a JSON list of strings (escapes included), checked without Python
-_STRING = r'"(?:[^"\\]|\\.)*"'
-_JSON_STRINGS = rf"^\s*\[\s*(?:{_STRING}\s*(?:,\s*{_STRING}\s*)*)?\]\s*$"
+# a whole cell that is a JSON list of strings, checked without Python: JSON's own escapes
+# only (no raw control characters; \uD800-\uDFFF, surrogates, go to Python), JSON's spaces
+_WS = r"[ \t\r\n]*"
+_ESCAPE = r'\\["\\/bfnrt]|\\u(?:[0-9a-ce-fA-CE-F][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2})'
+_STRING = rf'"(?:[^"\\\x00-\x1f]|{_ESCAPE})*"'
+_JSON_STRINGS = rf"^{_WS}\[{_WS}(?:{_STRING}{_WS}(?:,{_WS}{_STRING}{_WS})*)?\]{_WS}$"
 
 
 def _decode_json_lists(column: pl.Series, path: Path, where) -> pl.Series:
@@ -237,7 +241,8 @@ def _decode_json_lists(column: pl.Series, path: Path, where) -> pl.Series:
     one does not match does Python's json read them (to find it, or to accept a list the
     pattern missed). (polars' ``json_decode`` alone reads ``["x", 1]`` as ``["x", "1"]``.)"""
     if column.str.contains(_JSON_STRINGS).fill_null(True).all():
-        return column.str.json_decode(pl.List(pl.String))
+        with contextlib.suppress(pl.exceptions.ComputeError):  # else Python says where
+            return column.str.json_decode(pl.List(pl.String))
     out = []
     for i, cell in enumerate(column.to_list()):
         try:

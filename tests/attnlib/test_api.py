@@ -79,6 +79,8 @@ def test_wrong_kind_of_input_is_named(tmp_path):
         numeric.predict(long)  # a series classifier reads one series a row, not a long table
     with pytest.raises(DataError, match=r"the input holds one time-indexed table"):
         numeric.predict(pl.DataFrame({"x": [1.0]}))  # columns of values, no time: the same
+    with pytest.raises(DataError, match=r"holds no tokens, series or numbers \(\['id', 'x'\]"):
+        tokens.predict(pl.DataFrame({"id": ["a"], "x": ["b"]}))
     out = numeric.predict([np.zeros((4, 2)), np.ones((3, 2))])
     assert out["predicted"].is_in(["a", "b"]).all() and out.height == 2
 

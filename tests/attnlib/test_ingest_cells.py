@@ -33,12 +33,20 @@ def ingest_fails(src, tmp_path) -> str:
 # -- JSON-list cells --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", ['"[""x"", 1]"', '"[bad json"', '"{""a"": ""b""}"', "x y"])
+@pytest.mark.parametrize(
+    "bad", ['"[""x"", 1]"', '"[bad json"', '"{""a"": ""b""}"', "x y", '"[""\\q""]"', '"[""a\tb""]"']
+)  # not JSON's escapes / spaces
 def test_a_bad_cell_among_json_lists_names_its_line(tmp_path, bad):
     path = write(tmp_path / "t.csv", f'id,tokens\na,"[""x"", ""y""]"\nb,{bad}\nc,"[""z""]"\n')
     message = ingest_fails(path, tmp_path)
     assert "t.csv, line 3: a 'tokens' cell must be a JSON list of strings" in message
     assert message.endswith("got " + bad.strip('"').replace('""', '"'))
+
+
+def test_json_escapes_and_surrogate_pairs_decode_as_json_says(tmp_path):
+    text = 'id,tokens\na,"[""\\u00e9"", ""\\ud83c\\udfb5"", ""a\\""b""]"\nb,"[""z""]"\n'
+    assert read_source(write(tmp_path / "e.csv", text))["tokens"].to_list()[0] == [
+        "é", "\U0001f3b5", 'a"b']  # fmt: skip
 
 
 def test_json_list_cells_read_as_lists_and_bracketed_text_stays_text(tmp_path):
