@@ -89,18 +89,6 @@ def tsv_file(path):
     path.write_text(path.with_suffix(".csv").read_text().replace(",", "\t"))
 
 
-def parquet_series_file(path):
-    import polars as pl
-
-    rng = np.random.default_rng(0)
-    t = np.linspace(0, 1, 20)
-    values = [((np.sin(6 * t) if i % 2 else t) + 0.1 * rng.standard_normal(20)).tolist()
-              for i in range(40)]  # fmt: skip
-    pl.DataFrame({"values": values, "label": [str(i % 2 + 1) for i in range(40)]}).write_parquet(
-        path
-    )
-
-
 CASES = {
     "next_state": ("next_state", "d.txt", txt_file,  # calibrated on the refit's start
                    {"train": {**TINY["train"], "refit": True}}),
@@ -111,8 +99,6 @@ CASES = {
     "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file,
                               {"evaluate": {**TINY["evaluate"], "top_k": 3}}),
     "classify_tsv_text": ("classify", "d.tsv", tsv_file, {"encode": {"vectors": ""}}),
-    "classify_parquet_series": ("classify", "d.parquet", parquet_series_file,
-                                {"train": {**TINY["train"], "name": "cnn_bilstm_attention"}}),
     "forecast": ("forecast", "d.csv", long_file,  # the default: the network alone
                  {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]}}),
     "forecast_combined": ("forecast", "d.csv", long_file,  # with Holt-Winters (an option)
