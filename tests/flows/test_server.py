@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -152,6 +153,26 @@ def test_after():
 """
 
 
+def _until_waiting(pid: int, timeout: float = 30.0) -> None:
+    """Until ``pid`` waits for its child: the child prints its pid once it runs, which can be
+    before the parent's ``Popen()`` has returned, and a signal then (a window of microseconds,
+    wide on a loaded machine) finds no ``subprocess.run`` yet to kill the child."""
+    wchan = Path(f"/proc/{pid}/wchan")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = wchan.read_text().strip()
+        except OSError:
+            state = ""
+        if state == "do_wait":
+            return
+        if state in ("", "0"):  # the kernel does not say: a grace period instead
+            time.sleep(2)
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} never waited for its child (last in {state!r})")
+
+
 def test_a_temporary_server_stops_when_its_process_is_terminated(tmp_path):
     """SIGTERM (``timeout``, a cancelled CI job) stops a benchmark's or the tests' server and
     the block's child, then ends the process by the signal: the server runs in its own
@@ -167,6 +188,7 @@ def test_a_temporary_server_stops_when_its_process_is_terminated(tmp_path):
         pid = int(proc.stdout.readline().split("server")[-1])  # the server answers
         child = int(proc.stdout.readline())
         assert flows.pid_alive(pid) and flows.pid_alive(child)
+        _until_waiting(proc.pid)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == -signal.SIGTERM  # ended by the signal, as without us
         assert "after" not in proc.stdout.read()
