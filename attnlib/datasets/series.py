@@ -207,12 +207,13 @@ def read_times(times: pl.Series) -> pl.Series | None:
     quarter = times.str.extract_groups(r"^(\d{4})[- ]?[Qq]([1-4])$")
     month = (quarter.struct.field("2").cast(pl.Int32) * 3 - 2).cast(pl.String)
     times = (quarter.struct.field("1") + "-" + month.str.zfill(2) + "-01").fill_null(times)
-    best = None
+    best, best_rank = None, None
     for parsed in _datetime_readings(times):
-        if best is None or _rank(parsed) < _rank(best):
-            best = parsed
-        if not best.null_count() and not _backwards(best):
-            break  # every value read, in order: nothing can do better
+        rank = _rank(parsed)
+        if best is None or rank < best_rank:
+            best, best_rank = parsed, rank
+        if best_rank == (0, 0, 0):
+            break  # every value read, in order, on a regular grid: nothing can do better
     return best if best is not None and 2 * best.null_count() <= len(times) else None
 
 
@@ -240,9 +241,28 @@ def _backwards(parsed: pl.Series) -> int:
     return int((steps <= 0).sum())
 
 
-def _rank(parsed: pl.Series) -> tuple[int, int]:
-    """Fewest values unread, then fewest steps back (07/01 after 06/30 is day-first's)."""
-    return parsed.null_count(), _backwards(parsed)
+def _odd_steps(parsed: pl.Series) -> int:
+    """Steps that differ from the commonest one; counted in calendar months when every
+    time is the same day of the month at the same time of day (months differ in length).
+
+    It tells day-first from month-first where every day is 12 or less: a US monthly series
+    (``01/01/2000``, ``02/01/2000``, ...) read day-first is twelve days a year, eleven one-day
+    steps then a jump, where month-first it is one month a step."""
+    values = parsed.drop_nulls()
+    if len(values) < 3:
+        return 0
+    monthly = values.dt.day().n_unique() == 1 and values.dt.time().n_unique() == 1
+    if monthly and values.dt.month().n_unique() > 1:
+        steps = (values.dt.year() * 12 + values.dt.month()).diff().slice(1)
+    else:
+        steps = values.diff().slice(1).dt.total_microseconds()
+    return len(steps) - int(steps.value_counts()["count"].max())
+
+
+def _rank(parsed: pl.Series) -> tuple[int, int, int]:
+    """Fewest values unread, then fewest steps back (07/01 after 06/30 is day-first's),
+    then fewest odd steps (:func:`_odd_steps`): a time column is a grid."""
+    return parsed.null_count(), _backwards(parsed), _odd_steps(parsed)
 
 
 def _check_time_order(times: pl.Series, path: Path, where) -> None:

@@ -77,3 +77,15 @@ def test_month_first_dates_are_read_and_still_checked_for_order(tmp_path, days):
 def test_sub_second_steps_are_in_order(tmp_path):
     rows = [f"2020-01-01 00:00:0{s // 2}.{5 * (s % 2)},{s}" for s in range(6)]
     assert read_source(write(tmp_path / "f.csv", "time,v\n" + "\n".join(rows) + "\n")).height == 6
+
+
+@pytest.mark.parametrize("month_first", [True, False])
+def test_monthly_dates_whose_days_are_all_12_or_less_are_months(month_first):
+    """A monthly series names the same day every month: read day-first, ``02/01/2000`` (US,
+    1 Feb) would be 2 Jan, twelve days a year, and the season would be a week's. Either
+    order is read as months, by the regular steps it gives."""
+    stamp = "{m:02d}/01/{y}" if month_first else "01/{m:02d}/{y}"
+    times = [stamp.format(m=m, y=y) for y in range(2000, 2003) for m in range(1, 13)]
+    assert guess_season(times) == 12
+    days = [f"01/{d:02d}/2000" if month_first else f"{d:02d}/01/2000" for d in range(1, 32)]
+    assert guess_season(days) == 7  # a day above 12 settles the order: daily stays daily
