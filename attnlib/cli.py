@@ -141,7 +141,7 @@ def predict(
         return
     if input is None or out is None:
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
-    output_path(out)  # a bad --out fails before any work
+    output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
     frame, _ = _read(input, format, sep)
     source = "standard input" if input == "-" else input
@@ -173,7 +173,7 @@ def ingest(
 
     from attnlib.files import describe_counts, output_path, write_table
 
-    output_path(out)
+    output_path(out, None if source == "-" else source)
     # a transient spinner on stderr: gone when done, nothing at all when not a terminal
     status = Console(stderr=True).status(f"reading {source} ...")
     with contextlib.nullcontext() if quiet() else status:

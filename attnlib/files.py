@@ -27,15 +27,19 @@ OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
 STDIN = "-"
 
 
-def output_path(out: str | Path) -> Path:
+def output_path(out: str | Path, source: str | Path | None = None) -> Path:
     """The real file to write for ``out``: a symbolic link resolves to its target.
 
     Raises:
         DataError: the extension is not one of :data:`OUTPUT_FORMATS`, ``out`` is a
-            directory, or its directory is missing / not writable.
+            directory, or its directory is missing / not writable, or it is the file
+            ``source`` (the input: writing there would replace the data with the result).
     """
     out = Path(out)
     real = Path(os.path.realpath(out))  # through every link; the link itself is kept
+    if source is not None and real.exists() and Path(source).exists():
+        if os.path.samefile(real, source):
+            raise DataError(f"--out {out}: is the input file {source}; write to another file")
     if real.is_dir():
         raise DataError(f"--out {out}: is a directory; give a file name such as {out}/out.parquet")
     if out.suffix.lower() not in OUTPUT_FORMATS:

@@ -182,6 +182,24 @@ def test_an_error_message_stays_on_one_line(tmp_path):
     assert result.stderr == f"error: {src}, line 3: column 'v': '4\\n2' is not a number\n"
 
 
+@pytest.mark.parametrize("via_link", [False, True])
+def test_the_input_is_never_the_output(tmp_path, via_link):
+    """``-o`` naming the input (or a link to it) is refused before anything is read or
+    written: the data would be replaced by the result."""
+    src = tmp_path / "s.csv"
+    src.write_text("tokens\na b c\n")
+    out = src
+    if via_link:
+        out = tmp_path / "link.csv"
+        out.symlink_to(src)
+    result = runner.invoke(app, ["ingest", str(src), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --out {out}: is the input file {src}; write to another file\n"
+    assert src.read_text() == "tokens\na b c\n"
+    result = runner.invoke(app, ["predict", str(tmp_path / "model"), str(src), "-o", str(out)])
+    assert result.exit_code == 2 and "is the input file" in result.stderr
+
+
 def test_explain_shows_text_as_the_model_tokenised_it(tmp_path):
     import torch
 
