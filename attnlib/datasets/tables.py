@@ -138,6 +138,8 @@ def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Call
             raise DataError(
                 f"{errors.where(path, row=1)}column '{repeated}' appears twice in the header"
             )
+        if len(header) == 1:  # a file split by another character reads as one column
+            _other_separator(path, header[0], separator)
         start = reader.line_num + 1
         for fields in reader:
             if fields and len(fields) != len(header):
@@ -158,6 +160,26 @@ def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Call
         schema={h: pl.String for h in header},
     )
     return frame, lambda i: f"line {lines[i]}"
+
+
+def _other_separator(path: Path, header: str, separator: str) -> None:
+    """Raise a DataError when a one-column header is split by tabs, commas or semicolons
+    (Excel's CSV where the decimal mark is a comma) rather than by ``separator``."""
+    names = {"\t": "tabs", ",": "commas", ";": "semicolons"}
+    other = next((c for c in names if c != separator and c in header), None)
+    if other is None:
+        return
+    if other == "\t":
+        fix = "read it as TSV (--format tsv, or name it .tsv)"
+    elif other == ",":
+        fix = "read it as CSV (--format csv, or name it .csv)"
+    else:
+        fix = "save it with commas or tabs between fields"
+    shown = header.replace("\t", "\\t")
+    raise DataError(
+        f"{errors.where(path, row=1)}the header is one column, '{shown}', split by "
+        f"{names[other]}, not {names[separator]}: {fix}"
+    )
 
 
 def read_parquet(path: Path) -> pl.DataFrame:

@@ -328,3 +328,22 @@ def test_a_long_table_or_a_test_file_is_read_alone_with_a_warning(tmp_path, capl
     with caplog.at_level(logging.WARNING):
         frame = read_source(write(tmp_path / "u_TEST.tsv", ucr_rows([2])), archive_split=True)
     assert frame.height == 1 and "give u_TRAIN.tsv instead" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "name, fmt, text, message",
+    [
+        ("a.csv", "auto", "text\tlabel\nhi there\tpos\n", r"'text\\tlabel', split by tabs, not "
+         "commas: read it as TSV"),
+        ("a.csv", "csv", "text;label\nhi there;pos\n", "split by semicolons, not commas: save it"),
+        ("a.tsv", "auto", "text,label\nhi,pos\n", "split by commas, not tabs: read it as CSV"),
+        ("a.csv", "long", "date;v\n2020-01-01;1,5\n", "split by semicolons"),
+    ],
+)  # fmt: skip
+def test_a_file_split_by_another_character_says_so(tmp_path, name, fmt, text, message):
+    """Read with the wrong separator, a table is one column named after the whole header:
+    the error says which separator the header has, not that a column is missing."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(DataError, match=f"{name}, line 1: the header is one column, .*{message}"):
+        read_source(path, fmt)
