@@ -117,6 +117,8 @@ def encode_sequences(
     frame, cut = cap_lengths(frame, max_length, windows=windows)
     meta: dict = {"task": task, "labels": labels, "input": {"kind": kind},
                   "split_counts": counts.to_dict(), "rules": rules}  # fmt: skip
+    if labelled and (untested := unmeasured_labels(frame)):
+        meta["warnings"] = [untested]
     if spec is not None:
         meta["input"]["text"] = spec  # prediction tokenises new text the same way
     meta["input"].update(max_length=max_length, cut=cut)
@@ -260,6 +262,26 @@ def split_sequences(frame: pl.DataFrame, *, source: object) -> dict[str, pl.Data
     check_nonempty(parts, source)
     check_no_leak(parts, key="tokens" if "tokens" in frame.columns else "values")
     return parts
+
+
+def unmeasured_labels(frame: pl.DataFrame) -> str:
+    """Why some labels are not measured, or "": a label with too few sequences to share
+    (one, or a couple among many) lands in the train split only, and the test scores say
+    nothing about it (a user may think it was checked)."""
+    seen = {name: set(frame.filter(pl.col("split") == name)["label"].to_list()) for name in SPLITS}
+    lacking = {name: seen["train"] - seen[name] for name in ("val", "test")}
+    if not lacking["test"] and not lacking["val"]:
+        return ""
+    counts = frame.group_by("label").len().sort("len", "label")
+    few = [f"'{k}' ({n} sequence{'s' * (n > 1)})" for k, n in counts.iter_rows()
+           if k in lacking["test"] | lacking["val"]]  # fmt: skip
+    shown = ", ".join(few[:5]) + (f" and {len(few) - 5} more" if len(few) > 5 else "")
+    missing = [name for name in ("val", "test") if lacking[name]]
+    where = f"the {' and '.join(missing)} split{'s' * (len(missing) > 1)}"
+    return (
+        f"{len(few)} label(s) have no sequence in {where}: {shown}; the scores there "
+        "do not measure them (more examples of them would)"
+    )
 
 
 def check_nonempty(parts: dict[str, pl.DataFrame], source: object) -> None:

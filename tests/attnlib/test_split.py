@@ -108,3 +108,22 @@ def test_split_frame_counts_conflicts_and_drops_train_copies_of_shipped_test_row
     assert (counts.conflicting_groups, counts.conflicting_rows) == (18, 18 * 3)
     no_labels, _ = split_frame(f.drop("label"), val=0.2, test=0.3, seed=0)
     assert no_labels.height == 176
+
+
+def test_labels_too_rare_to_reach_val_or_test_are_named():
+    """One or two sequences of a label stay in train: the warning names them and the
+    splits they miss; common labels alone give none."""
+    from attnlib.encoding import unmeasured_labels
+    from attnlib.split import split_frame
+
+    rare = pl.DataFrame({"id": ["r1", "r2", "r3"], "tokens": [["z", "1"], ["z", "2"], ["y", "3"]],
+                         "label": ["two", "two", "one"]})  # fmt: skip
+    common = frame(labels=["a", "b"])
+    out, _ = split_frame(pl.concat([common, rare]), val=0.1, test=0.1, seed=0, stratify="label")
+    assert set(out.filter(pl.col("label").is_in(["one", "two"]))["split"]) == {"train"}
+    message = unmeasured_labels(out)
+    assert message.startswith("2 label(s) have no sequence in the val and test splits: ")
+    assert "'one' (1 sequence), 'two' (2 sequences)" in message
+    assert (
+        unmeasured_labels(split_frame(common, val=0.1, test=0.1, seed=0, stratify="label")[0]) == ""
+    )
