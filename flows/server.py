@@ -126,13 +126,18 @@ def start_server(
         )  # fmt: skip
     server = Server(proc.pid, f"http://{host}:{port}/api", str(home), str(log), time.time())
     deadline = time.monotonic() + timeout
-    while not healthy(server.url, timeout=1.0):
-        if proc.poll() is not None:
-            raise ServerError(f"prefect server exited with {proc.returncode}{_tail(log)}")
-        if time.monotonic() > deadline:
-            stop_server(proc.pid)
-            raise ServerError(f"prefect server did not answer within {timeout:.0f} s{_tail(log)}")
-        time.sleep(0.25)
+    try:
+        while not healthy(server.url, timeout=1.0):
+            if proc.poll() is not None:
+                raise ServerError(f"prefect server exited with {proc.returncode}{_tail(log)}")
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"prefect server did not answer within {timeout:.0f} s{_tail(log)}"
+                )
+            time.sleep(0.25)
+    except BaseException:  # also Ctrl-C or SIGTERM while it starts: in its own session,
+        stop_server(proc.pid)  # nothing else would ever stop it
+        raise
     return server
 
 
@@ -206,20 +211,21 @@ def temporary_server(home: Path, *, ui: bool = False):
     otherwise (an interrupted benchmark left one behind). SIGTERM unwinds the block as
     Ctrl-C would (``subprocess.run`` kills its child, temporary directories go), then the
     server is stopped and the signal delivered again to end the process as it would have.
-    (SIGTERM while the server starts, 10-16 s, still leaves it.)"""
-    server = start_server(port=free_port(), home=home, ui=ui)
-    previous, installed, terminated = None, False, False
+    The same while the server starts (10-16 s): :func:`start_server` stops it."""
+    previous, installed, terminated, server = None, False, False, None
     with contextlib.suppress(ValueError):  # not the main thread: stopped at the block's end
         if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
             previous, installed = signal.signal(signal.SIGTERM, _raise_terminated), True
     try:
+        server = start_server(port=free_port(), home=home, ui=ui)
         yield server
     except _Terminated:
         terminated = True
     finally:
         if installed:  # ignored while stopping: a second SIGTERM must not cut the stop short
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_server(server.pid)
+        if server is not None:
+            stop_server(server.pid)
         if installed:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
     if terminated:

@@ -195,3 +195,38 @@ def test_a_temporary_server_stops_when_its_process_is_terminated(tmp_path):
     finally:
         proc.kill()
     assert not flows.pid_alive(pid) and not flows.pid_alive(child)
+
+
+STARTING = """
+import sys
+from pathlib import Path
+
+from flows.server import temporary_server
+
+with temporary_server(Path(sys.argv[1])):
+    print("up", flush=True)
+"""
+
+
+def test_a_server_still_starting_is_stopped_when_its_process_is_terminated(tmp_path):
+    """SIGTERM in the 10-16 s a server takes to answer: it is stopped all the same, and
+    the process ends by the signal without entering the block."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-c", STARTING, str(tmp_path / "home")],
+                            stdout=subprocess.PIPE, text=True, cwd=srv.ROOT)  # fmt: skip
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    try:
+        deadline = time.monotonic() + 60
+        while not children.read_text().split():
+            assert time.monotonic() < deadline and proc.poll() is None, "no server started"
+            time.sleep(0.05)
+        server = int(children.read_text().split()[0])
+        time.sleep(1)  # Popen() has returned: the parent waits for the server to answer
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+        assert "up" not in proc.stdout.read()
+    finally:
+        proc.kill()
+    assert not flows.pid_alive(server)
