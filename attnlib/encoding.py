@@ -266,21 +266,21 @@ def split_sequences(frame: pl.DataFrame, *, source: object) -> dict[str, pl.Data
 
 def unmeasured_labels(frame: pl.DataFrame) -> str:
     """Why some labels are not measured, or "": a label with too few sequences to share
-    (one, or a couple among many) lands in the train split only, and the test scores say
-    nothing about it (a user may think it was checked)."""
+    (one, or a couple among many) lands in the train split only, and the scores of the
+    split it misses say nothing about it (a user may think it was checked)."""
     seen = {name: set(frame.filter(pl.col("split") == name)["label"].to_list()) for name in SPLITS}
-    lacking = {name: seen["train"] - seen[name] for name in ("val", "test")}
-    if not lacking["test"] and not lacking["val"]:
+    few = []
+    for label, n in frame.group_by("label").len().sort("len", "label").iter_rows():
+        missing = [name for name in ("val", "test") if label in seen["train"] - seen[name]]
+        if missing:
+            where = "val or test" if len(missing) == 2 else missing[0]
+            few.append(f"'{label}' ({n} sequence{'s' * (n > 1)}, none in {where})")
+    if not few:
         return ""
-    counts = frame.group_by("label").len().sort("len", "label")
-    few = [f"'{k}' ({n} sequence{'s' * (n > 1)})" for k, n in counts.iter_rows()
-           if k in lacking["test"] | lacking["val"]]  # fmt: skip
     shown = ", ".join(few[:5]) + (f" and {len(few) - 5} more" if len(few) > 5 else "")
-    missing = [name for name in ("val", "test") if lacking[name]]
-    where = f"the {' and '.join(missing)} split{'s' * (len(missing) > 1)}"
     return (
-        f"{len(few)} label(s) have no sequence in {where}: {shown}; the scores there "
-        "do not measure them (more examples of them would)"
+        f"{len(few)} label(s) missing from the val or test split: {shown}; the scores "
+        "there do not measure them (more examples of them would)"
     )
 
 

@@ -119,14 +119,20 @@ def start_server(
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host,
            "--port", str(port), "--analytics-off", "--ui" if ui else "--no-ui"]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped by PID, not by Ctrl-C
-        )  # fmt: skip
+    _HELD.update(on=True)  # a SIGTERM in Popen() would find no process to stop yet
+    try:
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped by PID, not Ctrl-C
+            )  # fmt: skip
+    except BaseException:
+        _release()  # a SIGTERM that came meanwhile wins over Popen's error
+        raise
     server = Server(proc.pid, f"http://{host}:{port}/api", str(home), str(log), time.time())
     deadline = time.monotonic() + timeout
     try:
+        _release()  # raises here, inside the try, if one came
         while not healthy(server.url, timeout=1.0):
             if proc.poll() is not None:
                 raise ServerError(f"prefect server exited with {proc.returncode}{_tail(log)}")
@@ -136,9 +142,25 @@ def start_server(
                 )
             time.sleep(0.25)
     except BaseException:  # also Ctrl-C or SIGTERM while it starts: in its own session,
-        stop_server(proc.pid)  # nothing else would ever stop it
+        _HELD.update(on=True)  # nothing else would ever stop it; a second SIGTERM waits
+        try:
+            stop_server(proc.pid)
+        finally:
+            _HELD.update(on=False, pending=False)
         raise
     return server
+
+
+# SIGTERM under temporary_server while start_server must not be interrupted: noted, and
+# raised by _release() where the server can be stopped
+_HELD = {"on": False, "pending": False}
+
+
+def _release() -> None:
+    _HELD["on"] = False
+    if _HELD["pending"]:
+        _HELD["pending"] = False
+        raise _Terminated
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -199,6 +221,9 @@ class _Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(_signum, _frame):
+    if _HELD["on"]:
+        _HELD["pending"] = True
+        return
     raise _Terminated
 
 

@@ -207,13 +207,18 @@ def read_times(times: pl.Series) -> pl.Series | None:
     quarter = times.str.extract_groups(r"^(\d{4})[- ]?[Qq]([1-4])$")
     month = (quarter.struct.field("2").cast(pl.Int32) * 3 - 2).cast(pl.String)
     times = (quarter.struct.field("1") + "-" + month.str.zfill(2) + "-01").fill_null(times)
-    best, best_rank = None, None
+    best, best_rank, best_odd = None, None, None
     for parsed in _datetime_readings(times):
         rank = _rank(parsed)
-        if best is None or rank < best_rank:
-            best, best_rank = parsed, rank
-        if best_rank == (0, 0, 0):
-            break  # every value read, in order, on a regular grid: nothing can do better
+        if best is not None and rank == best_rank == (0, 0):  # two full readings: the grid
+            best_odd = _odd_steps(best) if best_odd is None else best_odd  # decides
+            if (odd := _odd_steps(parsed)) < best_odd:
+                best, best_odd = parsed, odd
+        elif best is None or rank < best_rank:
+            best, best_rank, best_odd = parsed, rank, None
+        if best_rank == (0, 0) and (best.dt.day().max() > 12 or best_odd == 0):
+            break  # read in order, and no other reading can do better: a day above 12
+            # leaves a swapped reading values it cannot read; none beats a regular grid
     return best if best is not None and 2 * best.null_count() <= len(times) else None
 
 
@@ -259,10 +264,11 @@ def _odd_steps(parsed: pl.Series) -> int:
     return len(steps) - int(steps.value_counts()["count"].max())
 
 
-def _rank(parsed: pl.Series) -> tuple[int, int, int]:
-    """Fewest values unread, then fewest steps back (07/01 after 06/30 is day-first's),
-    then fewest odd steps (:func:`_odd_steps`): a time column is a grid."""
-    return parsed.null_count(), _backwards(parsed), _odd_steps(parsed)
+def _rank(parsed: pl.Series) -> tuple[int, int]:
+    """Fewest values unread, then fewest steps back (07/01 after 06/30 is day-first's);
+    between readings that read every value in order, fewest odd steps (:func:`_odd_steps`):
+    a time column is a grid."""
+    return parsed.null_count(), _backwards(parsed)
 
 
 def _check_time_order(times: pl.Series, path: Path, where) -> None:

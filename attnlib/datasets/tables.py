@@ -169,7 +169,10 @@ def _other_separator(path: Path, header: str, separator: str) -> None:
     other = next((c for c in names if c != separator and c in header), None)
     if other is None:
         return
-    if other == "\t":
+    timed = any(name.strip().lower() in TIME_NAMES for name in header.split(other))
+    if other != ";" and timed:  # a long table: its reader takes either separator
+        fix = "read it as a long table (--format long)"
+    elif other == "\t":
         fix = "read it as TSV (--format tsv, or name it .tsv)"
     elif other == ",":
         fix = "read it as CSV (--format csv, or name it .csv)"

@@ -338,6 +338,9 @@ def test_a_long_table_or_a_test_file_is_read_alone_with_a_warning(tmp_path, capl
         ("a.csv", "csv", "text;label\nhi there;pos\n", "split by semicolons, not commas: save it"),
         ("a.tsv", "auto", "text,label\nhi,pos\n", "split by commas, not tabs: read it as CSV"),
         ("a.csv", "long", "date;v\n2020-01-01;1,5\n", "split by semicolons"),
+        ("a.csv", "auto", "date\tv\n2020-01-01\t1\n", "tabs, not commas: read it as a long "
+         "table \\(--format long\\)"),
+        ("a.tsv", "auto", "date,v\n2020-01-01,1\n", "commas, not tabs: read it as a long"),
     ],
 )  # fmt: skip
 def test_a_file_split_by_another_character_says_so(tmp_path, name, fmt, text, message):
@@ -347,3 +350,5 @@ def test_a_file_split_by_another_character_says_so(tmp_path, name, fmt, text, me
     path.write_text(text)
     with pytest.raises(DataError, match=f"{name}, line 1: the header is one column, .*{message}"):
         read_source(path, fmt)
+    if "long" in message:  # the advice works
+        assert read_source(path, "long").columns == ["time", "v"]
