@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -119,7 +120,7 @@ def start_server(
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host,
            "--port", str(port), "--analytics-off", "--ui" if ui else "--no-ui"]  # fmt: skip
-    _HELD.update(on=True)  # a SIGTERM in Popen() would find no process to stop yet
+    _hold()  # a SIGTERM in Popen() would find no process to stop yet
     try:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -141,26 +142,34 @@ def start_server(
                     f"prefect server did not answer within {timeout:.0f} s{_tail(log)}"
                 )
             time.sleep(0.25)
-    except BaseException:  # also Ctrl-C or SIGTERM while it starts: in its own session,
-        _HELD.update(on=True)  # nothing else would ever stop it; a second SIGTERM waits
+    except BaseException as exc:  # also Ctrl-C or SIGTERM while it starts: in its own
+        _hold()  # session, nothing else would ever stop it; a SIGTERM meanwhile waits
         try:
-            stop_server(proc.pid)
+            stop_server(proc.pid, ours=True)
         finally:
+            if not isinstance(exc, _Terminated):
+                _release(cause=exc)  # the SIGTERM that came meanwhile is not lost
             _HELD.update(on=False, pending=False)
         raise
     return server
 
 
 # SIGTERM under temporary_server while start_server must not be interrupted: noted, and
-# raised by _release() where the server can be stopped
+# raised by _release() where the server can be stopped. Only in the main thread, where
+# signal handlers run: held for another thread, it would be raised there, not in main.
 _HELD = {"on": False, "pending": False}
 
 
-def _release() -> None:
+def _hold() -> None:
+    if threading.current_thread() is threading.main_thread():
+        _HELD["on"] = True
+
+
+def _release(cause: BaseException | None = None) -> None:
     _HELD["on"] = False
     if _HELD["pending"]:
         _HELD["pending"] = False
-        raise _Terminated
+        raise _Terminated from cause
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -189,9 +198,14 @@ def _gone(pid: int) -> bool:
     return not pid_alive(pid)
 
 
-def stop_server(pid: int, timeout: float = 15.0) -> bool:
-    """SIGTERM the server's process group, wait, then SIGKILL. True if something was stopped."""
-    if _gone(pid) or not looks_like_prefect(pid):
+def stop_server(pid: int, timeout: float = 15.0, *, ours: bool = False) -> bool:
+    """SIGTERM the server's process group, wait, then SIGKILL. True if something was stopped.
+
+    A recorded PID is checked to be a Prefect server first (it may be another process
+    now); ``ours``, a child we have just started, is not: right after its exec its command
+    line can still read empty (the kernel sets it up after the parent's Popen() returns).
+    """
+    if _gone(pid) or not (ours or looks_like_prefect(pid)):
         return False
     try:
         group = os.getpgid(pid) == pid  # started by start_server: it leads its own group

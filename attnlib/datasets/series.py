@@ -210,15 +210,18 @@ def read_times(times: pl.Series) -> pl.Series | None:
     best, best_rank, best_odd = None, None, None
     for parsed in _datetime_readings(times):
         rank = _rank(parsed)
-        if best is not None and rank == best_rank == (0, 0):  # two full readings: the grid
-            best_odd = _odd_steps(best) if best_odd is None else best_odd  # decides
+        if best is None or rank < best_rank:
+            best, best_rank, best_odd = parsed, rank, None
+        elif rank == best_rank:  # a tie: the regular grid wins (odd steps, when needed)
+            best_odd = _odd_steps(best) if best_odd is None else best_odd
             if (odd := _odd_steps(parsed)) < best_odd:
                 best, best_odd = parsed, odd
-        elif best is None or rank < best_rank:
-            best, best_rank, best_odd = parsed, rank, None
-        if best_rank == (0, 0) and (best.dt.day().max() > 12 or best_odd == 0):
-            break  # read in order, and no other reading can do better: a day above 12
-            # leaves a swapped reading values it cannot read; none beats a regular grid
+        if best_rank == (0, 0):  # read in order: stop when nothing can do better, as when
+            if best.dt.day().max() > 12:  # a day above 12 leaves a swapped reading a value
+                break  # it cannot read,
+            best_odd = _odd_steps(best) if best_odd is None else best_odd
+            if best_odd == 0:  # or when the steps are a regular grid already
+                break
     return best if best is not None and 2 * best.null_count() <= len(times) else None
 
 
@@ -236,8 +239,8 @@ def _datetime_readings(times: pl.Series):
     unseeded = False
     for i in sorted({0, len(times) // 2, max(len(times) - 1, 0)}):
         seed = times.slice(i, 1)
-        try:
-            alone = not seed.str.to_datetime(strict=False).null_count()
+        try:  # a format of its own, even where it then reads null (07/03/90 does)
+            alone = seed.null_count() == 0 and seed.str.to_datetime(strict=False) is not None
         except pl.exceptions.PolarsError:  # no format it knows
             alone = False
         if not alone and unseeded:

@@ -169,7 +169,9 @@ def _other_separator(path: Path, header: str, separator: str) -> None:
     other = next((c for c in names if c != separator and c in header), None)
     if other is None:
         return
-    timed = any(name.strip().lower() in TIME_NAMES for name in header.split(other))
+    fields = header.split(other)  # a long table as detect_format sees one: a time column
+    lowered = {f.strip().lower() for f in fields}  # and no tokens / text column
+    timed = not {"tokens", "text"} & set(fields) and bool(lowered & set(TIME_NAMES))
     if other != ";" and timed:  # a long table: its reader takes either separator
         fix = "read it as a long table (--format long)"
     elif other == "\t":

@@ -89,3 +89,20 @@ def test_monthly_dates_whose_days_are_all_12_or_less_are_months(month_first):
     assert guess_season(times) == 12
     days = [f"01/{d:02d}/2000" if month_first else f"{d:02d}/01/2000" for d in range(1, 32)]
     assert guess_season(days) == 7  # a day above 12 settles the order: daily stays daily
+
+
+def test_ties_between_readings_go_to_the_regular_grid_and_odd_seeds_still_seed():
+    """Two readings that read as many values, with as many steps back (a file with one
+    step back is still read before the order check names it): the grid wins. A seed that
+    polars takes a format from but reads as null alone (a two-digit year) still seeds."""
+    from datetime import datetime
+
+    import polars as pl
+
+    from attnlib.datasets.series import read_times
+
+    us = [f"{m:02d}/01/{y}" for y in (2000, 2001) for m in range(1, 13)]
+    us[14], us[15] = us[15], us[14]
+    assert read_times(pl.Series(us)).to_list()[:2] == [datetime(2000, 1, 1), datetime(2000, 2, 1)]
+    mixed = ["1990-03-01", "02/03/1990", "03/03/1990", "1990-03-04", "05/03/1990", "07/03/90"]
+    assert read_times(pl.Series(mixed))[1] == datetime(1990, 3, 2)

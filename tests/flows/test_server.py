@@ -170,12 +170,12 @@ def _waiting(pid: int) -> bool | None:
         call = Path(f"/proc/{pid}/syscall").read_text().split()[0]
     except (OSError, IndexError):
         call = ""
-    calls = WAIT_CALLS.get(platform.machine())
-    if wchan in WAIT_SYMBOLS or (calls and call in calls):
+    calls = WAIT_CALLS.get(platform.machine(), set())
+    if wchan in WAIT_SYMBOLS or call in calls:
         return True
-    if wchan in ("", "0") and not (calls and call.isdigit()):
-        return None
-    return False
+    # a process on a CPU shows wchan 0 and syscall "running": not waiting yet, poll on
+    informative = wchan not in ("", "0") or (calls and (call.isdigit() or call == "running"))
+    return False if informative else None
 
 
 def _until_waiting(pid: int, timeout: float = 30.0) -> None:
