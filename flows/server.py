@@ -120,6 +120,7 @@ def start_server(
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host,
            "--port", str(port), "--analytics-off", "--ui" if ui else "--no-ui"]  # fmt: skip
+    proc = None
     _hold()  # a SIGTERM in Popen() would find no process to stop yet
     try:
         with open(log, "wb") as out:
@@ -127,12 +128,8 @@ def start_server(
                 cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped by PID, not Ctrl-C
             )  # fmt: skip
-    except BaseException:
-        _release()  # a SIGTERM that came meanwhile wins over Popen's error
-        raise
-    server = Server(proc.pid, f"http://{host}:{port}/api", str(home), str(log), time.time())
-    deadline = time.monotonic() + timeout
-    try:
+        server = Server(proc.pid, f"http://{host}:{port}/api", str(home), str(log), time.time())
+        deadline = time.monotonic() + timeout
         _release()  # raises here, inside the try, if one came
         while not healthy(server.url, timeout=1.0):
             if proc.poll() is not None:
@@ -145,11 +142,12 @@ def start_server(
     except BaseException as exc:  # also Ctrl-C or SIGTERM while it starts: in its own
         _hold()  # session, nothing else would ever stop it; a SIGTERM meanwhile waits
         try:
-            stop_server(proc.pid, ours=True)
+            if proc is not None:
+                stop_server(proc.pid, ours=True)
         finally:
             if not isinstance(exc, _Terminated):
                 _release(cause=exc)  # the SIGTERM that came meanwhile is not lost
-            _HELD.update(on=False, pending=False)
+            _unhold()
         raise
     return server
 
@@ -160,12 +158,23 @@ def start_server(
 _HELD = {"on": False, "pending": False}
 
 
+def _main() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 def _hold() -> None:
-    if threading.current_thread() is threading.main_thread():
+    if _main():
         _HELD["on"] = True
 
 
+def _unhold() -> None:
+    if _main():
+        _HELD.update(on=False, pending=False)
+
+
 def _release(cause: BaseException | None = None) -> None:
+    if not _main():
+        return
     _HELD["on"] = False
     if _HELD["pending"]:
         _HELD["pending"] = False

@@ -171,7 +171,7 @@ def _other_separator(path: Path, header: str, separator: str) -> None:
         return
     fields = header.split(other)  # a long table as detect_format sees one: a time column
     lowered = {f.strip().lower() for f in fields}  # and no tokens / text column
-    timed = not {"tokens", "text"} & set(fields) and bool(lowered & set(TIME_NAMES))
+    timed = not {"tokens", "text"} & lowered and bool(lowered & set(TIME_NAMES))
     if other != ";" and timed:  # a long table: its reader takes either separator
         fix = "read it as a long table (--format long)"
     elif other == "\t":

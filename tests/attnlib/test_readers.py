@@ -341,7 +341,7 @@ def test_a_long_table_or_a_test_file_is_read_alone_with_a_warning(tmp_path, capl
         ("a.csv", "auto", "date\tv\n2020-01-01\t1\n", "tabs, not commas: read it as a long "
          "table \\(--format long\\)"),
         ("a.tsv", "auto", "date,v\n2020-01-01,1\n", "commas, not tabs: read it as a long"),
-        ("a.csv", "auto", "index\ttext\n1\thi there\n", "tabs, not commas: read it as TSV"),
+        ("a.csv", "auto", "date\ttext\n1\thi there\n", "tabs, not commas: read it as TSV"),
     ],
 )  # fmt: skip
 def test_a_file_split_by_another_character_says_so(tmp_path, name, fmt, text, message):
@@ -353,3 +353,5 @@ def test_a_file_split_by_another_character_says_so(tmp_path, name, fmt, text, me
         read_source(path, fmt)
     if "long" in message:  # the advice works
         assert read_source(path, "long").columns == ["time", "v"]
+    elif "as TSV" in message:
+        assert read_source(path, "tsv")["tokens"].to_list() == [["hi", "there"]]
