@@ -62,13 +62,34 @@ def one_thread_env():
     return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+def _temporary_servers() -> list[str]:
+    server = sys.modules.get("prefect.server.api.server")
+    instances = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
+    return sorted(s.address for s in instances.values() if s.server_process is not None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist, in the controller: a worker's temporary servers (its exit status is
+    not the run's)."""
+    found = node.config.stash.setdefault(_WORKER_SERVERS, [])
+    found += getattr(node, "workeroutput", {}).get("temporary_servers", [])
+
+
+_WORKER_SERVERS = pytest.StashKey[list]()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """No test may leave Prefect to start its temporary server: flows run against the
     session's server (``prefect_api``) or a project's, and a temporary one would also get
-    events of runs it does not know (FOREIGN KEY errors at exit)."""
-    server = sys.modules.get("prefect.server.api.server")
-    instances = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
-    started = sorted(s.address for s in instances.values() if s.server_process is not None)
+    events of runs it does not know (FOREIGN KEY errors at exit). Under pytest-xdist each
+    worker hands its list to the controller, which fails the run."""
+    started = _temporary_servers()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker
+        workeroutput["temporary_servers"] = started
+        return
+    started += session.config.stash.get(_WORKER_SERVERS, [])
     if started:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(
