@@ -260,10 +260,8 @@ def temporary_server(home: Path, *, ui: bool = False):
     Ctrl-C would (``subprocess.run`` kills its child, temporary directories go), then the
     server is stopped and the signal delivered again to end the process as it would have.
     The same while the server starts (10-16 s): :func:`start_server` stops it."""
-    previous, installed, terminated, server = None, False, False, None
-    with contextlib.suppress(ValueError):  # not the main thread: stopped at the block's end
-        if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
-            previous, installed = signal.signal(signal.SIGTERM, _raise_terminated), True
+    terminated, server = False, None
+    previous, installed = _catch_sigterm()
     try:
         server = start_server(port=free_port(), home=home, ui=ui)
         yield server
@@ -274,11 +272,28 @@ def temporary_server(home: Path, *, ui: bool = False):
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if server is not None:
             stop_server(server.pid)
-        if installed:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        _restore_sigterm(previous, installed)
     if terminated:
-        os.kill(os.getpid(), signal.SIGTERM)  # ends the process, or runs the caller's handler
-        raise _Terminated  # a handler that let the process live: the block still failed
+        _terminate_again()
+
+
+def _catch_sigterm():
+    """Make SIGTERM raise :class:`_Terminated` (main thread only, and not where the caller
+    ignores it); returns what :func:`_restore_sigterm` needs."""
+    with contextlib.suppress(ValueError):  # not the main thread: stopped at the block's end
+        if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
+            return signal.signal(signal.SIGTERM, _raise_terminated), True
+    return None, False
+
+
+def _restore_sigterm(previous, installed: bool) -> None:
+    if installed:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _terminate_again():
+    os.kill(os.getpid(), signal.SIGTERM)  # ends the process, or runs the caller's handler
+    raise _Terminated  # a handler that let the process live: the block still failed
 
 
 # --- the project's server: .prefect/server.json ------------------------------------------
@@ -354,13 +369,37 @@ def ensure(root: Path = ROOT) -> tuple[str, Server | None]:
         home = Path(os.environ.get("PREFECT_HOME") or root / STATE_DIR)
         print(f"starting a local Prefect server (PREFECT_HOME={home}) ...", file=sys.stderr)
         t0 = time.monotonic()
-        server = start_server(port=_port(), home=home, log=root / STATE_DIR / "server.log")
+        server = _start_recorded(root, port=_port(), home=home)
+        print(f"Prefect server up in {time.monotonic() - t0:.1f} s: {server.ui}", file=sys.stderr)
+        return server.url, server
+
+
+def _start_recorded(root: Path, *, port: int, home: Path) -> Server:
+    """Start the project's server and record it in ``server.json``, or leave no server.
+
+    The server runs in its own session and stays up for later runs, so one that is not
+    recorded would run on unseen: SIGTERM (a ``timeout``, a cancelled job) before the
+    record is written stops it, then ends the process by the signal as it would have."""
+    server, written, terminated = None, False, False
+    previous, installed = _catch_sigterm()
+    try:
+        server = start_server(port=port, home=home, log=root / STATE_DIR / "server.log")
         path = state_path(root)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(server), indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
-        print(f"Prefect server up in {time.monotonic() - t0:.1f} s: {server.ui}", file=sys.stderr)
-        return server.url, server
+        written = True
+    except _Terminated:
+        terminated = True
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if server is not None and not written:  # start_server stops it before it returns
+            stop_server(server.pid)
+        _restore_sigterm(previous, installed)
+    if terminated:
+        _terminate_again()
+    return server
 
 
 def stop(root: Path = ROOT) -> str:

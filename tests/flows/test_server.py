@@ -232,16 +232,54 @@ def test_a_server_still_starting_is_stopped_when_its_process_is_terminated(tmp_p
 
     proc = subprocess.Popen([sys.executable, "-c", STARTING, str(tmp_path / "home")],
                             stdout=subprocess.PIPE, text=True, cwd=srv.ROOT)  # fmt: skip
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     try:
-        deadline = time.monotonic() + 60
-        while not children.read_text().split():
-            assert time.monotonic() < deadline and proc.poll() is None, "no server started"
-            time.sleep(0.05)
-        server = int(children.read_text().split()[0])  # at any moment from its fork on
+        server = _first_child(proc)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == -signal.SIGTERM
         assert "up" not in proc.stdout.read()
     finally:
         proc.kill()
     assert not flows.pid_alive(server)
+
+
+def _first_child(proc: subprocess.Popen, timeout: float = 60.0) -> int:
+    """The first process ``proc`` starts, from the moment of its fork."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + timeout
+    while not children.read_text().split():
+        assert time.monotonic() < deadline and proc.poll() is None, "no server started"
+        time.sleep(0.05)
+    return int(children.read_text().split()[0])
+
+
+ENSURE = """
+import sys
+from pathlib import Path
+
+from flows.server import ensure
+
+ensure(Path(sys.argv[1]))
+print("up", flush=True)
+"""
+
+
+def test_the_project_server_still_starting_is_stopped_when_its_process_is_terminated(tmp_path):
+    """``make repro`` killed (``timeout``, a cancelled job) while the project's server
+    starts: it would stay up unrecorded, unseen by ``make stop``; it is stopped instead,
+    nothing is recorded, and the process ends by the signal."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(tmp_path / "home"), ATTNLIB_PREFECT_DISCOVER="0",
+               ATTNLIB_PREFECT_PORT=str(srv.free_port()), PYTHONPATH=str(srv.ROOT))  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", ENSURE, str(tmp_path)], env=env,
+                            stdout=subprocess.PIPE, text=True, cwd=tmp_path)  # fmt: skip
+    try:
+        server = _first_child(proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+        assert "up" not in proc.stdout.read()
+    finally:
+        proc.kill()
+    assert not flows.pid_alive(server)
+    assert not srv.state_path(tmp_path).exists()
