@@ -35,6 +35,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from flows import DISCOVERED_API_URL, STATE_DIR, STATE_FILE, pid_alive, read_state
 
@@ -103,11 +104,17 @@ def start_server(
     log: Path | None = None,
     ui: bool = True,
     timeout: float = START_TIMEOUT,
+    held: bool = False,
 ) -> Server:
     """Start ``prefect server start`` in its own session and wait until it answers.
 
     Not ``--background``: that one pipes the server's output to a parent that exits, and
     keeps it in the caller's process group, where a Ctrl-C in ``make`` would reach it.
+
+    A SIGTERM under :func:`temporary_server` or :func:`ensure` while it starts stops the
+    server and is raised as :class:`_Terminated`. ``held``: return with SIGTERM still held,
+    so that the caller has the server in hand before one that came is raised (its
+    ``_release()``); it would be lost in between otherwise.
 
     Raises:
         ServerError: the process exited or did not answer within ``timeout`` seconds
@@ -120,8 +127,8 @@ def start_server(
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host,
            "--port", str(port), "--analytics-off", "--ui" if ui else "--no-ui"]  # fmt: skip
-    proc = None
-    _hold()  # a SIGTERM in Popen() would find no process to stop yet
+    proc, main = None, _main()
+    _hold()  # a SIGTERM waits, and is raised below where the server can be stopped
     try:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -130,8 +137,8 @@ def start_server(
             )  # fmt: skip
         server = Server(proc.pid, f"http://{host}:{port}/api", str(home), str(log), time.time())
         deadline = time.monotonic() + timeout
-        _release()  # raises here, inside the try, if one came
         while not healthy(server.url, timeout=1.0):
+            _raise_held()
             if proc.poll() is not None:
                 raise ServerError(f"prefect server exited with {proc.returncode}{_tail(log)}")
             if time.monotonic() > deadline:
@@ -139,8 +146,11 @@ def start_server(
                     f"prefect server did not answer within {timeout:.0f} s{_tail(log)}"
                 )
             time.sleep(0.25)
+        if not held:
+            _release()  # raises here, inside the try, if one came
     except BaseException as exc:  # also Ctrl-C or SIGTERM while it starts: in its own
-        _hold()  # session, nothing else would ever stop it; a SIGTERM meanwhile waits
+        if main:  # session, nothing else would ever stop it; a SIGTERM meanwhile waits
+            _HELD["on"] = True  # set inline: a call would let a signal in before it
         try:
             if proc is not None:
                 stop_server(proc.pid, ours=True)
@@ -152,9 +162,10 @@ def start_server(
     return server
 
 
-# SIGTERM under temporary_server while start_server must not be interrupted: noted, and
-# raised by _release() where the server can be stopped. Only in the main thread, where
-# signal handlers run: held for another thread, it would be raised there, not in main.
+# SIGTERM under temporary_server or ensure where it must not interrupt (start_server, the
+# record, the stop): noted, and raised by _raise_held() / _release() where the server can
+# be stopped. Only in the main thread, where signal handlers run: held for another thread,
+# it would be raised there, not in main.
 _HELD = {"on": False, "pending": False}
 
 
@@ -170,6 +181,13 @@ def _hold() -> None:
 def _unhold() -> None:
     if _main():
         _HELD.update(on=False, pending=False)
+
+
+def _raise_held() -> None:
+    """Raise a SIGTERM that came while held, holding on: the cleanup after it runs held."""
+    if _main() and _HELD["pending"]:
+        _HELD["pending"] = False
+        raise _Terminated
 
 
 def _release(cause: BaseException | None = None) -> None:
@@ -239,8 +257,9 @@ def stop_server(pid: int, timeout: float = 15.0, *, ours: bool = False) -> bool:
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM inside a :func:`temporary_server` block (a KeyboardInterrupt: pytest stops the
-    session on it, tearing its fixtures down, instead of failing one test and going on)."""
+    """SIGTERM inside a :func:`temporary_server` block or while :func:`ensure` starts the
+    project's server (a KeyboardInterrupt: pytest stops the session on it, tearing its
+    fixtures down, instead of failing one test and going on)."""
 
 
 def _raise_terminated(_signum, _frame):
@@ -260,38 +279,45 @@ def temporary_server(home: Path, *, ui: bool = False):
     Ctrl-C would (``subprocess.run`` kills its child, temporary directories go), then the
     server is stopped and the signal delivered again to end the process as it would have.
     The same while the server starts (10-16 s): :func:`start_server` stops it."""
-    terminated, server = False, None
+    terminated, server, main = False, None, _main()
     previous, installed = _catch_sigterm()
     try:
-        server = start_server(port=free_port(), home=home, ui=ui)
+        server = start_server(port=free_port(), home=home, ui=ui, held=True)
+        _release()  # one that came while it started: raised now that `server` is bound
         yield server
     except _Terminated:
         terminated = True
     finally:
-        if installed:  # ignored while stopping: a second SIGTERM must not cut the stop short
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if server is not None:
-            stop_server(server.pid)
-        _restore_sigterm(previous, installed)
-    if terminated:
-        _terminate_again()
+        if main:  # held while stopping: a second SIGTERM must not cut the stop short
+            _HELD["on"] = True  # set inline: a call would let a signal in before it
+        if _settle(server.pid if server else None, previous, installed) or terminated:
+            _terminate_again()
 
 
-def _catch_sigterm():
+def _catch_sigterm() -> tuple[object, bool]:
     """Make SIGTERM raise :class:`_Terminated` (main thread only, and not where the caller
-    ignores it); returns what :func:`_restore_sigterm` needs."""
-    with contextlib.suppress(ValueError):  # not the main thread: stopped at the block's end
+    ignores it); returns what :func:`_settle` needs to restore."""
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to catch it with
         if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
             return signal.signal(signal.SIGTERM, _raise_terminated), True
     return None, False
 
 
-def _restore_sigterm(previous, installed: bool) -> None:
-    if installed:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+def _settle(pid: int | None, previous, installed: bool) -> bool:
+    """Under a held SIGTERM: stop the server ``pid`` (if any), put the caller's SIGTERM
+    handler back, end the hold; whether a SIGTERM came meanwhile."""
+    try:
+        if pid is not None:
+            stop_server(pid)
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        pending = _main() and _HELD["pending"]
+        _unhold()
+    return pending
 
 
-def _terminate_again():
+def _terminate_again() -> NoReturn:
     os.kill(os.getpid(), signal.SIGTERM)  # ends the process, or runs the caller's handler
     raise _Terminated  # a handler that let the process live: the block still failed
 
@@ -380,25 +406,28 @@ def _start_recorded(root: Path, *, port: int, home: Path) -> Server:
     The server runs in its own session and stays up for later runs, so one that is not
     recorded would run on unseen: SIGTERM (a ``timeout``, a cancelled job) before the
     record is written stops it, then ends the process by the signal as it would have."""
-    server, written, terminated = None, False, False
+    server, written, terminated, main = None, False, False, _main()
+    path = state_path(root)
+    tmp = path.with_suffix(".tmp")
     previous, installed = _catch_sigterm()
     try:
-        server = start_server(port=port, home=home, log=root / STATE_DIR / "server.log")
-        path = state_path(root)
-        tmp = path.with_suffix(".tmp")
+        server = start_server(port=port, home=home, log=root / STATE_DIR / "server.log",
+                              held=True)  # fmt: skip
         tmp.write_text(json.dumps(asdict(server), indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
         written = True
+        _release()  # one that came meanwhile: raised now; the server is recorded, stays up
     except _Terminated:
         terminated = True
     finally:
-        if installed:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if server is not None and not written:  # start_server stops it before it returns
-            stop_server(server.pid)
-        _restore_sigterm(previous, installed)
-    if terminated:
-        _terminate_again()
+        if main:  # held while stopping: a second SIGTERM must not cut the stop short
+            _HELD["on"] = True  # set inline: a call would let a signal in before it
+        stop = server is not None and not written  # (start_server stops it while it starts)
+        if stop:
+            tmp.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)  # under the lock, after recorded() found none
+        if _settle(server.pid if stop else None, previous, installed) or terminated:
+            _terminate_again()
     return server
 
 

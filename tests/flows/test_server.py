@@ -220,6 +220,7 @@ from pathlib import Path
 
 from flows.server import temporary_server
 
+print("starting", flush=True)
 with temporary_server(Path(sys.argv[1])):
     print("up", flush=True)
 """
@@ -233,6 +234,7 @@ def test_a_server_still_starting_is_stopped_when_its_process_is_terminated(tmp_p
     proc = subprocess.Popen([sys.executable, "-c", STARTING, str(tmp_path / "home")],
                             stdout=subprocess.PIPE, text=True, cwd=srv.ROOT)  # fmt: skip
     try:
+        assert proc.stdout.readline() == "starting\n"
         server = _first_child(proc)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == -signal.SIGTERM
@@ -243,7 +245,8 @@ def test_a_server_still_starting_is_stopped_when_its_process_is_terminated(tmp_p
 
 
 def _first_child(proc: subprocess.Popen, timeout: float = 60.0) -> int:
-    """The first process ``proc`` starts, from the moment of its fork."""
+    """The first process ``proc`` starts from now on, from the moment of its fork (call it
+    once ``proc`` has said it starts the server: importing Prefect runs ``ldconfig``)."""
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     deadline = time.monotonic() + timeout
     while not children.read_text().split():
@@ -272,9 +275,12 @@ def test_the_project_server_still_starting_is_stopped_when_its_process_is_termin
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(PREFECT_HOME=str(tmp_path / "home"), ATTNLIB_PREFECT_DISCOVER="0",
                ATTNLIB_PREFECT_PORT=str(srv.free_port()), PYTHONPATH=str(srv.ROOT))  # fmt: skip
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     proc = subprocess.Popen([sys.executable, "-c", ENSURE, str(tmp_path)], env=env,
-                            stdout=subprocess.PIPE, text=True, cwd=tmp_path)  # fmt: skip
+                            cwd=tmp_path, **pipes)  # fmt: skip
     try:
+        while "starting a local Prefect server" not in (line := proc.stderr.readline()):
+            assert line, "ensure() ended without starting a server"
         server = _first_child(proc)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == -signal.SIGTERM
@@ -283,3 +289,78 @@ def test_the_project_server_still_starting_is_stopped_when_its_process_is_termin
         proc.kill()
     assert not flows.pid_alive(server)
     assert not srv.state_path(tmp_path).exists()
+
+
+# A SIGTERM at the narrow moments of a start, sent by the process to itself: just after
+# Popen() returns (the server's command line may still read empty), as the server first
+# answers, while the record is written.
+AT = """
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from flows import server as srv
+
+point = sys.argv[2]
+
+
+def term():
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+class Popen(subprocess.Popen):
+    def __init__(self, args, *rest, **kw):
+        super().__init__(args, *rest, **kw)
+        if "server" in args:
+            print("server", self.pid, flush=True)
+            if point == "popen":
+                term()
+
+
+def healthy(url, timeout=2.0):
+    answers = real_healthy(url, timeout)
+    if answers and point == "answered":
+        term()
+    return answers
+
+
+def asdict(server):
+    if point == "record":
+        term()
+    return real_asdict(server)
+
+
+real_healthy, real_asdict = srv.healthy, srv.asdict
+subprocess.Popen, srv.healthy, srv.asdict = Popen, healthy, asdict
+srv.ensure(Path(sys.argv[1]))
+print("up", flush=True)
+"""
+
+
+@pytest.mark.parametrize("point", ["popen", "answered", "record"])
+def test_a_sigterm_at_any_moment_of_the_start_leaves_no_unrecorded_server(tmp_path, point):
+    """Stopped and not recorded, or recorded (the server ``make repro`` leaves up): never
+    running unrecorded. The process ends by the signal either way."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(tmp_path / "home"), ATTNLIB_PREFECT_DISCOVER="0",
+               ATTNLIB_PREFECT_PORT=str(srv.free_port()), PYTHONPATH=str(srv.ROOT))  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", AT, str(tmp_path), point], env=env,
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert "up" not in proc.stdout.split()
+    server = int(proc.stdout.split("server")[1].split()[0])
+    state = flows.read_state(srv.state_path(tmp_path))
+    try:
+        if point == "popen":  # raised while it starts: stopped, not recorded
+            assert state is None and not flows.pid_alive(server)
+        else:  # held until the record is written: recorded, up for the next run
+            assert state["pid"] == server and srv.healthy(state["url"])
+    finally:
+        srv.stop(tmp_path)
+        if flows.pid_alive(server):
+            srv.stop_server(server)
+    assert not flows.pid_alive(server)
