@@ -280,8 +280,11 @@ def temporary_server(home: Path, *, ui: bool = False):
     server is stopped and the signal delivered again to end the process as it would have.
     The same while the server starts (10-16 s): :func:`start_server` stops it."""
     terminated, server, main = False, None, _main()
-    previous, installed = _catch_sigterm()
+    previous, installed = None, False
+    if main:  # held from before our handler is in: one in between would escape it
+        _HELD["on"] = True  # set inline: a call would let a signal in before it
     try:
+        previous, installed = _catch_sigterm()
         server = start_server(port=free_port(), home=home, ui=ui, held=True)
         _release()  # one that came while it started: raised now that `server` is bound
         yield server
@@ -404,13 +407,18 @@ def _start_recorded(root: Path, *, port: int, home: Path) -> Server:
     """Start the project's server and record it in ``server.json``, or leave no server.
 
     The server runs in its own session and stays up for later runs, so one that is not
-    recorded would run on unseen: SIGTERM (a ``timeout``, a cancelled job) before the
-    record is written stops it, then ends the process by the signal as it would have."""
+    recorded would run on unseen. SIGTERM (a ``timeout``, a cancelled job) before it
+    answers stops it; one after waits until the record is written (the server stays up,
+    as after any start); either way the signal then ends the process as it would have.
+    Ctrl-C, or an error, before the record is written stops it."""
     server, written, terminated, main = None, False, False, _main()
     path = state_path(root)
     tmp = path.with_suffix(".tmp")
-    previous, installed = _catch_sigterm()
+    previous, installed = None, False
+    if main:  # held from before our handler is in: one in between would escape it
+        _HELD["on"] = True  # set inline: a call would let a signal in before it
     try:
+        previous, installed = _catch_sigterm()
         server = start_server(port=port, home=home, log=root / STATE_DIR / "server.log",
                               held=True)  # fmt: skip
         tmp.write_text(json.dumps(asdict(server), indent=2) + "\n", encoding="utf-8")
@@ -423,11 +431,13 @@ def _start_recorded(root: Path, *, port: int, home: Path) -> Server:
         if main:  # held while stopping: a second SIGTERM must not cut the stop short
             _HELD["on"] = True  # set inline: a call would let a signal in before it
         stop = server is not None and not written  # (start_server stops it while it starts)
-        if stop:
-            tmp.unlink(missing_ok=True)
-            path.unlink(missing_ok=True)  # under the lock, after recorded() found none
-        if _settle(server.pid if stop else None, previous, installed) or terminated:
-            _terminate_again()
+        try:
+            if stop:
+                tmp.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)  # under the lock, after recorded() found none
+        finally:
+            if _settle(server.pid if stop else None, previous, installed) or terminated:
+                _terminate_again()
     return server
 
 

@@ -229,30 +229,42 @@ with temporary_server(Path(sys.argv[1])):
 def test_a_server_still_starting_is_stopped_when_its_process_is_terminated(tmp_path):
     """SIGTERM in the 10-16 s a server takes to answer: it is stopped all the same, and
     the process ends by the signal without entering the block."""
-    import signal
 
     proc = subprocess.Popen([sys.executable, "-c", STARTING, str(tmp_path / "home")],
                             stdout=subprocess.PIPE, text=True, cwd=srv.ROOT)  # fmt: skip
+    server = _terminate_while_starting(proc, proc.stdout, "starting")
+    assert not flows.pid_alive(server)
+
+
+def _terminate_while_starting(proc: subprocess.Popen, said, starting: str) -> int:
+    """SIGTERM ``proc`` as soon as it has started a server, once it has said ``starting``
+    on ``said`` (before that, importing Prefect runs ``ldconfig``, another child); checks
+    that the process ends by the signal before its block ("up"); the server's PID."""
+    import signal
+
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     try:
-        assert proc.stdout.readline() == "starting\n"
-        server = _first_child(proc)
+        while starting not in (line := said.readline()):
+            assert line, f"the process ended without saying {starting!r}"
+        deadline = time.monotonic() + 60
+        while not children.read_text().split():  # the server, from the moment of its fork
+            assert time.monotonic() < deadline and proc.poll() is None, "no server started"
+            time.sleep(0.05)
+        server = int(children.read_text().split()[0])
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == -signal.SIGTERM
         assert "up" not in proc.stdout.read()
     finally:
         proc.kill()
-    assert not flows.pid_alive(server)
+    return server
 
 
-def _first_child(proc: subprocess.Popen, timeout: float = 60.0) -> int:
-    """The first process ``proc`` starts from now on, from the moment of its fork (call it
-    once ``proc`` has said it starts the server: importing Prefect runs ``ldconfig``)."""
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    deadline = time.monotonic() + timeout
-    while not children.read_text().split():
-        assert time.monotonic() < deadline and proc.poll() is None, "no server started"
-        time.sleep(0.05)
-    return int(children.read_text().split()[0])
+def _ensure_env(tmp_path: Path) -> dict[str, str]:
+    """A process's environment where ensure() starts a server of its own under tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(tmp_path / "home"), ATTNLIB_PREFECT_DISCOVER="0",
+               ATTNLIB_PREFECT_PORT=str(srv.free_port()), PYTHONPATH=str(srv.ROOT))  # fmt: skip
+    return env
 
 
 ENSURE = """
@@ -270,23 +282,10 @@ def test_the_project_server_still_starting_is_stopped_when_its_process_is_termin
     """``make repro`` killed (``timeout``, a cancelled job) while the project's server
     starts: it would stay up unrecorded, unseen by ``make stop``; it is stopped instead,
     nothing is recorded, and the process ends by the signal."""
-    import signal
-
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(PREFECT_HOME=str(tmp_path / "home"), ATTNLIB_PREFECT_DISCOVER="0",
-               ATTNLIB_PREFECT_PORT=str(srv.free_port()), PYTHONPATH=str(srv.ROOT))  # fmt: skip
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    proc = subprocess.Popen([sys.executable, "-c", ENSURE, str(tmp_path)], env=env,
-                            cwd=tmp_path, **pipes)  # fmt: skip
-    try:
-        while "starting a local Prefect server" not in (line := proc.stderr.readline()):
-            assert line, "ensure() ended without starting a server"
-        server = _first_child(proc)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == -signal.SIGTERM
-        assert "up" not in proc.stdout.read()
-    finally:
-        proc.kill()
+    proc = subprocess.Popen([sys.executable, "-c", ENSURE, str(tmp_path)],
+                            env=_ensure_env(tmp_path), cwd=tmp_path, **pipes)  # fmt: skip
+    server = _terminate_while_starting(proc, proc.stderr, "starting a local Prefect server")
     assert not flows.pid_alive(server)
     assert not srv.state_path(tmp_path).exists()
 
@@ -314,7 +313,7 @@ class Popen(subprocess.Popen):
     def __init__(self, args, *rest, **kw):
         super().__init__(args, *rest, **kw)
         if "server" in args:
-            print("server", self.pid, flush=True)
+            Path(sys.argv[1], "server.pid").write_text(str(self.pid))
             if point == "popen":
                 term()
 
@@ -345,22 +344,21 @@ def test_a_sigterm_at_any_moment_of_the_start_leaves_no_unrecorded_server(tmp_pa
     running unrecorded. The process ends by the signal either way."""
     import signal
 
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(PREFECT_HOME=str(tmp_path / "home"), ATTNLIB_PREFECT_DISCOVER="0",
-               ATTNLIB_PREFECT_PORT=str(srv.free_port()), PYTHONPATH=str(srv.ROOT))  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", AT, str(tmp_path), point], env=env,
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
-    assert proc.returncode == -signal.SIGTERM, proc.stderr
-    assert "up" not in proc.stdout.split()
-    server = int(proc.stdout.split("server")[1].split()[0])
-    state = flows.read_state(srv.state_path(tmp_path))
+    pid_file = tmp_path / "server.pid"
     try:
+        proc = subprocess.run([sys.executable, "-c", AT, str(tmp_path), point], text=True,
+                              env=_ensure_env(tmp_path), capture_output=True, cwd=tmp_path,
+                              timeout=180)  # fmt: skip
+        assert proc.returncode == -signal.SIGTERM, proc.stderr
+        assert "up" not in proc.stdout.split()
+        server = int(pid_file.read_text())
+        state = flows.read_state(srv.state_path(tmp_path))
         if point == "popen":  # raised while it starts: stopped, not recorded
             assert state is None and not flows.pid_alive(server)
         else:  # held until the record is written: recorded, up for the next run
             assert state["pid"] == server and srv.healthy(state["url"])
-    finally:
+    finally:  # also when it timed out: its server would outlive it
         srv.stop(tmp_path)
-        if flows.pid_alive(server):
-            srv.stop_server(server)
-    assert not flows.pid_alive(server)
+        if pid_file.exists():
+            srv.stop_server(int(pid_file.read_text()))
+    assert not flows.pid_alive(int(pid_file.read_text()))
