@@ -279,12 +279,11 @@ def temporary_server(home: Path, *, ui: bool = False):
     Ctrl-C would (``subprocess.run`` kills its child, temporary directories go), then the
     server is stopped and the signal delivered again to end the process as it would have.
     The same while the server starts (10-16 s): :func:`start_server` stops it."""
-    terminated, server, main = False, None, _main()
-    previous, installed = None, False
+    terminated, server, main, saved = False, None, _main(), []
     if main:  # held from before our handler is in: one in between would escape it
         _HELD["on"] = True  # set inline: a call would let a signal in before it
     try:
-        previous, installed = _catch_sigterm()
+        _catch_sigterm(saved)
         server = start_server(port=free_port(), home=home, ui=ui, held=True)
         _release()  # one that came while it started: raised now that `server` is bound
         yield server
@@ -293,30 +292,34 @@ def temporary_server(home: Path, *, ui: bool = False):
     finally:
         if main:  # held while stopping: a second SIGTERM must not cut the stop short
             _HELD["on"] = True  # set inline: a call would let a signal in before it
-        if _settle(server.pid if server else None, previous, installed) or terminated:
+        if _settle(server.pid if server else None, saved) or terminated:
             _terminate_again()
 
 
-def _catch_sigterm() -> tuple[object, bool]:
-    """Make SIGTERM raise :class:`_Terminated` (main thread only, and not where the caller
-    ignores it); returns what :func:`_settle` needs to restore."""
-    with contextlib.suppress(ValueError):  # not the main thread: nothing to catch it with
-        if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
-            return signal.signal(signal.SIGTERM, _raise_terminated), True
-    return None, False
+def _catch_sigterm(saved: list) -> None:
+    """Make SIGTERM raise :class:`_Terminated` (main thread only: nothing can catch it in
+    another; and not where the caller ignores it). The caller's handler goes into ``saved``
+    before ours goes in, so that :func:`_settle` puts it back even when a Ctrl-C lands
+    just after (an assignment of ``signal.signal()``'s result would come too late)."""
+    if _main():
+        saved.append(signal.getsignal(signal.SIGTERM))
+        if saved[0] != signal.SIG_IGN:
+            signal.signal(signal.SIGTERM, _raise_terminated)
 
 
-def _settle(pid: int | None, previous, installed: bool) -> bool:
+def _settle(pid: int | None, saved: list) -> bool:
     """Under a held SIGTERM: stop the server ``pid`` (if any), put the caller's SIGTERM
     handler back, end the hold; whether a SIGTERM came meanwhile."""
     try:
         if pid is not None:
             stop_server(pid)
     finally:
-        if installed:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-        pending = _main() and _HELD["pending"]
-        _unhold()
+        try:
+            if saved:  # None: a handler not set from Python, the default
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if saved[0] is None else saved[0])
+        finally:  # also when the caller's handler raises at once (one came just now)
+            pending = _main() and _HELD["pending"]
+            _unhold()
     return pending
 
 
@@ -411,14 +414,13 @@ def _start_recorded(root: Path, *, port: int, home: Path) -> Server:
     answers stops it; one after waits until the record is written (the server stays up,
     as after any start); either way the signal then ends the process as it would have.
     Ctrl-C, or an error, before the record is written stops it."""
-    server, written, terminated, main = None, False, False, _main()
+    server, written, terminated, main, saved = None, False, False, _main(), []
     path = state_path(root)
     tmp = path.with_suffix(".tmp")
-    previous, installed = None, False
     if main:  # held from before our handler is in: one in between would escape it
         _HELD["on"] = True  # set inline: a call would let a signal in before it
     try:
-        previous, installed = _catch_sigterm()
+        _catch_sigterm(saved)
         server = start_server(port=port, home=home, log=root / STATE_DIR / "server.log",
                               held=True)  # fmt: skip
         tmp.write_text(json.dumps(asdict(server), indent=2) + "\n", encoding="utf-8")
@@ -436,7 +438,7 @@ def _start_recorded(root: Path, *, port: int, home: Path) -> Server:
                 tmp.unlink(missing_ok=True)
                 path.unlink(missing_ok=True)  # under the lock, after recorded() found none
         finally:
-            if _settle(server.pid if stop else None, previous, installed) or terminated:
+            if _settle(server.pid if stop else None, saved) or terminated:
                 _terminate_again()
     return server
 

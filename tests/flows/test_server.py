@@ -362,3 +362,33 @@ def test_a_sigterm_at_any_moment_of_the_start_leaves_no_unrecorded_server(tmp_pa
         if pid_file.exists():
             srv.stop_server(int(pid_file.read_text()))
     assert not flows.pid_alive(int(pid_file.read_text()))
+
+
+def test_a_ctrl_c_just_as_our_handler_goes_in_puts_the_callers_back(tmp_path, monkeypatch):
+    """``signal.signal()`` has installed ours but its result is not yet stored when a
+    Ctrl-C lands: the caller's SIGTERM handler still comes back, and nothing stays held."""
+    import signal
+
+    real = signal.signal
+
+    def interrupted(signum, handler):
+        previous = real(signum, handler)
+        if handler is srv._raise_terminated:
+            raise KeyboardInterrupt  # as a Ctrl-C at the check after the call
+        return previous
+
+    def callers(*_):
+        pass
+
+    before = real(signal.SIGTERM, callers)
+    try:
+        monkeypatch.setattr(signal, "signal", interrupted)
+        with pytest.raises(KeyboardInterrupt), srv.temporary_server(tmp_path / "home"):
+            pass
+        with pytest.raises(KeyboardInterrupt):
+            srv._start_recorded(tmp_path, port=srv.free_port(), home=tmp_path / "home")
+        monkeypatch.undo()
+        assert signal.getsignal(signal.SIGTERM) is callers
+        assert srv._HELD == {"on": False, "pending": False}
+    finally:
+        real(signal.SIGTERM, before)
