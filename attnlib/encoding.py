@@ -271,7 +271,7 @@ def unmeasured_labels(frame: pl.DataFrame) -> str:
     seen = {name: set(frame.filter(pl.col("split") == name)["label"].to_list()) for name in SPLITS}
     few = []
     for label, n in frame.group_by("label").len().sort("len", "label").iter_rows():
-        missing = [name for name in ("val", "test") if label in seen["train"] - seen[name]]
+        missing = [s for s in ("val", "test") if label in seen["train"] and label not in seen[s]]
         if missing:
             where = "val or test" if len(missing) == 2 else missing[0]
             few.append(f"'{label}' ({n} sequence{'s' * (n > 1)}, none in {where})")

@@ -134,7 +134,7 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     header = [h.strip().lower() for h in first.split("\t" if ext == ".tsv" else ",")]
     if any(line.startswith(tables.SEQLAB_SEPARATOR) for line in data.splitlines()[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
-    if not {"tokens", "text"} & set(header) and series.time_column(header):
+    if tables.looks_long(header):
         return "long", f"a time column '{series.time_column(header)}' and no tokens / text"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
 

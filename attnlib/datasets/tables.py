@@ -34,6 +34,14 @@ TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "year", "
               "month", "week", "day", "hour", "minute", "time_idx", "timestep", "step", "t",
               "index")  # fmt: skip
 
+
+def looks_long(header: list[str]) -> bool:
+    """A long table's header: a time column (:data:`TIME_NAMES`, case-blind) and no
+    tokens / text column (what ``detect_format`` and the separator check go by)."""
+    names = {name.strip().lower() for name in header}
+    return not {"tokens", "text"} & names and bool(names & set(TIME_NAMES))
+
+
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
 _FIELD_LIMIT = 2**31 - 1  # characters in one CSV field
@@ -169,10 +177,7 @@ def _other_separator(path: Path, header: str, separator: str) -> None:
     other = next((c for c in names if c != separator and c in header), None)
     if other is None:
         return
-    fields = header.split(other)  # a long table as detect_format sees one: a time column
-    lowered = {f.strip().lower() for f in fields}  # and no tokens / text column
-    timed = not {"tokens", "text"} & lowered and bool(lowered & set(TIME_NAMES))
-    if other != ";" and timed:  # a long table: its reader takes either separator
+    if other != ";" and looks_long(header.split(other)):  # its reader takes either one
         fix = "read it as a long table (--format long)"
     elif other == "\t":
         fix = "read it as TSV (--format tsv, or name it .tsv)"
