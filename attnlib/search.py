@@ -33,6 +33,7 @@ from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
 from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.models.linear_base import fit_linear_base
+from attnlib.runtime import exit_with_parent
 from attnlib.search_report import (  # noqa: F401  (re-exported)
     best_params,
     history,
@@ -249,6 +250,7 @@ def _search_loop(study, rdb, config, start, advance, *, model, train_config, tra
 
 
 def _worker_main(kwargs: dict, threads: int) -> None:
+    exit_with_parent()  # a killed search stage leaves no worker running trials
     torch.set_num_threads(threads)
     kwargs["train_config"] = kwargs["train_config"].model_copy(update={"progress": False})
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -295,8 +297,16 @@ def run_workers(
         p.start()
         procs.append(p)
         time.sleep(random.uniform(0.1, 0.3))  # stagger the first trials' creation
-    for p in procs:
-        p.join()
+    try:
+        for p in procs:
+            p.join()
+    except BaseException:  # SIGTERM (raised by Prefect), Ctrl-C: the workers stop too, rather
+        for p in procs:  # than keep this process waiting for their trials at exit
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=30)
+        raise
     bad = [f"{p.name} (exit code {p.exitcode})" for p in procs if p.exitcode != 0]
     if bad:
         raise RuntimeError(f"search workers failed: {', '.join(bad)}")

@@ -6,7 +6,9 @@ as far as the tag limit allows and each is the model its seed trains alone: exac
 same torch thread count; members side by side split the cores), with checkpoints in
 checkpoints/member-<k>/. Up to twice as many members as cores run at once: 3 members on 2
 cores take about 1.5 member-times instead of 2 (a pool of 2 leaves one core idle while the
-third member trains alone; README, "Quality", Time).
+third member trains alone; README, "Quality", Time). The pool is a :class:`MemberPool`: its
+workers end with the stage (a member's failure or a SIGTERM stops the others; a killed
+stage leaves no member training).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from pathlib import Path
 import torch
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ProcessPoolTaskRunner
 
 from attnlib.config import ModelConfig, TrainConfig
 from attnlib.data import SequenceData
@@ -26,6 +27,7 @@ from attnlib.ensemble import Ensemble, ensemble_metrics, heldout_model, member_c
 from attnlib.fitting import build_and_fit, train_metrics
 from flows._live import LiveLogger
 from flows._params import CHECKPOINTS, split_path
+from flows._pool import MemberPool
 
 
 @task(tags=["gpu"], cache_policy=NO_CACHE)
@@ -58,7 +60,7 @@ def side_by_side(members: int, cores: int) -> int:
     return max(1, min(members, 2 * cores))
 
 
-@flow(name="train-members", task_runner=ProcessPoolTaskRunner())  # fit_model sizes the pool
+@flow(name="train-members", task_runner=MemberPool())  # fit_model sizes the pool
 def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, data: list[tuple],
                   resume: bool, nproc: int = 1,
                   refit_data: SequenceData | None = None) -> list[tuple]:  # fmt: skip
@@ -90,7 +92,7 @@ def fit_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceDat
     if train_cfg.ensemble > 1:
         data = member_data or [(train, val)] * train_cfg.ensemble
         workers = side_by_side(train_cfg.ensemble, os.cpu_count() or 1)
-        pool = ProcessPoolTaskRunner(max_workers=workers)
+        pool = MemberPool(max_workers=workers)
         fitted = train_members.with_options(task_runner=pool)(
             model_cfg, train_cfg, data, resume, nproc, None if member_data else refit_data
         )

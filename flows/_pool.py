@@ -1,0 +1,54 @@
+"""The process pool that trains an ensemble's members, whose workers end with the stage.
+
+Prefect's :class:`ProcessPoolTaskRunner` leaves two ways for a member to train on after its
+stage has ended:
+
+- When the members' flow stops early (a member failed; the stage got a SIGTERM, which
+  Prefect raises as an exception), the runner's exit waits for every running task, so the
+  stage waited out the other members' whole training before it reported the error or
+  ended.
+- When the stage process dies without that exit (SIGKILL, the OOM killer), the workers are
+  orphans and train on to the end of their budget, writing ``checkpoints/member-<k>/``.
+
+:class:`MemberPool` terminates its workers on the first (the pool is left with a task still
+running), and gives every worker a thread that ends it when its parent process is gone,
+for the second.
+"""
+
+from __future__ import annotations
+
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from attnlib.runtime import exit_with_parent
+
+
+class MemberPool(ProcessPoolTaskRunner):
+    """:class:`ProcessPoolTaskRunner` whose workers run :func:`exit_with_parent` first, and
+    are terminated when the flow using the pool ends with a task still running: the flow
+    raised (SIGTERM, Ctrl-C), or returned its error (Prefect's engine records a failed
+    flow's exception and leaves the runner without it) while the other members trained."""
+
+    def __init__(self, max_workers: int | None = None, **kwargs):
+        super().__init__(max_workers=max_workers, initializer=exit_with_parent, **kwargs)
+        self._submitted: list = []
+
+    def submit(self, task, parameters, wait_for=None, dependencies=None):
+        future = super().submit(task, parameters, wait_for, dependencies)
+        self._submitted.append(future)
+        return future
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        try:
+            running = any(not f.wrapped_future.done() for f in self._submitted)
+            if exc_type is not None or running:
+                self.terminate_workers()
+        finally:
+            super().__exit__(exc_type, exc_value, traceback)
+
+    def terminate_workers(self) -> None:
+        """SIGTERM to every live worker: the executor fails what they were running
+        (Prefect marks the task runs crashed) instead of waiting for it."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            if process.is_alive():
+                process.terminate()

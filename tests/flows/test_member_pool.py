@@ -1,0 +1,119 @@
+"""An ensemble's members train in a MemberPool: they end with the stage that started them.
+
+Each test runs a flow of two sleeping "members" on a MemberPool in its own process against
+the session's Prefect server, the way the train stage runs its members, and ends that
+process early: a member fails, the process gets SIGTERM, or it is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SLEEP = 300  # a member's "training": far longer than any test waits
+
+MEMBERS = f"""
+import os, sys, time
+from pathlib import Path
+from prefect import flow, task
+from flows._pool import MemberPool
+
+OUT, MODE = Path(sys.argv[1]), sys.argv[2]
+
+
+@task
+def member(k: int) -> int:
+    (OUT / f"member-{{k}}.pid").write_text(str(os.getpid()))
+    if MODE == "fail" and k == 0:
+        while not (OUT / "member-1.pid").exists():
+            time.sleep(0.05)
+        raise RuntimeError("member 0 failed")
+    time.sleep({SLEEP})
+    return k
+
+
+@flow(task_runner=MemberPool(max_workers=2))
+def members() -> list[int]:
+    futures = [member.submit(k) for k in range(2)]
+    return [f.result() for f in futures]
+
+
+if __name__ == "__main__":
+    members()
+"""
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child its parent has not reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.fixture
+def start_members(prefect_server, tmp_path):
+    """Start the members' flow in MODE; yields (process, member pids once both started)."""
+    script = tmp_path / "members.py"
+    script.write_text(MEMBERS)
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "PYTHONPATH": str(ROOT)}
+    started = []
+
+    def start(mode: str) -> tuple[subprocess.Popen, list[int]]:
+        proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), mode], cwd=ROOT,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)  # fmt: skip
+        started.append(proc)
+        files = [tmp_path / f"member-{k}.pid" for k in range(2)]
+        both = _wait(lambda: all(f.exists() and f.read_text() for f in files), 90)
+        assert both, f"the members did not start: {proc.poll()=}"
+        return proc, [int(f.read_text()) for f in files]
+
+    yield start
+    for proc in started:  # whatever the test left: the flow's process, then its members
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for pid_file in tmp_path.glob("member-*.pid"):
+        pid = int(pid_file.read_text())
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_failing_member_stops_the_other_instead_of_waiting_for_it(start_members):
+    proc, pids = start_members("fail")
+    out, _ = proc.communicate(timeout=60)  # without the pool's stop: SLEEP seconds
+    assert proc.returncode != 0 and "member 0 failed" in out
+    assert _wait(lambda: not _running(pids[1]), 10), "member 1 trains on"
+
+
+def test_a_sigterm_to_the_stage_stops_its_members(start_members):
+    proc, pids = start_members("sleep")
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)  # without the pool's stop: SLEEP seconds
+    assert proc.returncode != 0
+    assert _wait(lambda: not any(_running(p) for p in pids), 10), "members train on"
+
+
+def test_a_killed_stage_leaves_no_member_training(start_members):
+    proc, pids = start_members("sleep")
+    proc.kill()  # SIGKILL: no exit code runs in the stage, as under the OOM killer
+    proc.wait()
+    assert _wait(lambda: not any(_running(p) for p in pids), 15), "orphaned members train on"
