@@ -282,35 +282,44 @@ def run_workers(
     threads = max(1, (os.cpu_count() or 1) // n)
     ctx = mp.get_context("spawn")  # fork would copy torch's thread pools and locks
     procs = []
-    for worker in range(first_worker, first_worker + n):
-        kwargs = dict(
-            config=config,
-            train_data=train_data,
-            val_data=val_data,
-            model=model,
-            train_config=train_config,
-            storage=storage,
-            worker=worker,
-            study_name=name,
-        )
-        p = ctx.Process(target=_worker_main, args=(kwargs, threads), name=f"search-{worker}")
-        p.start()
-        procs.append(p)
-        time.sleep(random.uniform(0.1, 0.3))  # stagger the first trials' creation
     try:
+        for worker in range(first_worker, first_worker + n):
+            kwargs = dict(
+                config=config,
+                train_data=train_data,
+                val_data=val_data,
+                model=model,
+                train_config=train_config,
+                storage=storage,
+                worker=worker,
+                study_name=name,
+            )
+            p = ctx.Process(target=_worker_main, args=(kwargs, threads), name=f"search-{worker}")
+            p.start()
+            procs.append(p)
+            time.sleep(random.uniform(0.1, 0.3))  # stagger the first trials' creation
         for p in procs:
             p.join()
     except BaseException:  # SIGTERM (raised by Prefect), Ctrl-C: the workers stop too, rather
-        for p in procs:  # than keep this process waiting for their trials at exit
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=30)
+        _stop(procs)  # than keep this process waiting for their trials at exit
         raise
     bad = [f"{p.name} (exit code {p.exitcode})" for p in procs if p.exitcode != 0]
     if bad:
         raise RuntimeError(f"search workers failed: {', '.join(bad)}")
     return name
+
+
+def _stop(procs: list, grace: float = 30.0) -> None:
+    """SIGTERM to the live worker processes, SIGKILL to any still there after ``grace`` s."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join()
 
 
 def tune(config: SearchConfig, train_data: SequenceData, val_data: SequenceData, *,

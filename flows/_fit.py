@@ -27,7 +27,7 @@ from attnlib.ensemble import Ensemble, ensemble_metrics, heldout_model, member_c
 from attnlib.fitting import build_and_fit, train_metrics
 from flows._live import LiveLogger
 from flows._params import CHECKPOINTS, split_path
-from flows._pool import MemberPool
+from flows._pool import MemberPool, results
 
 
 @task(tags=["gpu"], cache_policy=NO_CACHE)
@@ -74,7 +74,7 @@ def train_members(model_cfg: ModelConfig, train_cfg: TrainConfig, data: list[tup
         futures.append(train_model.submit(model_cfg, cfg, train, val, resume, nproc, where,
                                           live=k == 0, threads=threads,
                                           refit_data=refit_data))  # fmt: skip
-    return [f.result() for f in futures]
+    return results(futures)  # a failure ends the flow at once; MemberPool stops the others
 
 
 def fit_model(model_cfg: ModelConfig, train_cfg: TrainConfig, train: SequenceData,

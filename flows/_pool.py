@@ -17,6 +17,7 @@ for the second.
 
 from __future__ import annotations
 
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from attnlib.runtime import exit_with_parent
@@ -26,7 +27,9 @@ class MemberPool(ProcessPoolTaskRunner):
     """:class:`ProcessPoolTaskRunner` whose workers run :func:`exit_with_parent` first, and
     are terminated when the flow using the pool ends with a task still running: the flow
     raised (SIGTERM, Ctrl-C), or returned its error (Prefect's engine records a failed
-    flow's exception and leaves the runner without it) while the other members trained."""
+    flow's exception and leaves the runner without it) while the other members trained.
+    One process per member: with ``train.nproc`` > 1 a member's torchrun ranks are its
+    worker's children, which neither reaches."""
 
     def __init__(self, max_workers: int | None = None, **kwargs):
         super().__init__(max_workers=max_workers, initializer=exit_with_parent, **kwargs)
@@ -47,8 +50,20 @@ class MemberPool(ProcessPoolTaskRunner):
 
     def terminate_workers(self) -> None:
         """SIGTERM to every live worker: the executor fails what they were running
-        (Prefect marks the task runs crashed) instead of waiting for it."""
+        (BrokenProcessPool) instead of waiting for it. A worker stopped while it wrote a log
+        record to Prefect's message queue may leave the queue's lock held: the queue's
+        feeder thread is then not joined at exit (it would wait for that lock for ever)."""
         processes = getattr(self._executor, "_processes", None) or {}
         for process in list(processes.values()):
             if process.is_alive():
                 process.terminate()
+        if self._subprocess_message_queue is not None:
+            self._subprocess_message_queue.cancel_join_thread()
+
+
+def results(futures: list[PrefectFuture]) -> list:
+    """The futures' results in their order; the first to fail, whichever it is, raises at
+    once (waiting on them in order would first wait out the ones before it)."""
+    for future in as_completed(futures):
+        future.result()
+    return [f.result() for f in futures]

@@ -23,7 +23,7 @@ MEMBERS = f"""
 import os, sys, time
 from pathlib import Path
 from prefect import flow, task
-from flows._pool import MemberPool
+from flows._pool import MemberPool, results
 
 OUT, MODE = Path(sys.argv[1]), sys.argv[2]
 
@@ -31,18 +31,17 @@ OUT, MODE = Path(sys.argv[1]), sys.argv[2]
 @task
 def member(k: int) -> int:
     (OUT / f"member-{{k}}.pid").write_text(str(os.getpid()))
-    if MODE == "fail" and k == 0:
-        while not (OUT / "member-1.pid").exists():
+    if MODE == "fail" and k == 1:  # not the first: the flow must not wait on member 0 first
+        while not (OUT / "member-0.pid").exists():
             time.sleep(0.05)
-        raise RuntimeError("member 0 failed")
+        raise RuntimeError("member 1 failed")
     time.sleep({SLEEP})
     return k
 
 
 @flow(task_runner=MemberPool(max_workers=2))
 def members() -> list[int]:
-    futures = [member.submit(k) for k in range(2)]
-    return [f.result() for f in futures]
+    return results([member.submit(k) for k in range(2)])  # as the train stage waits
 
 
 if __name__ == "__main__":
@@ -100,8 +99,8 @@ def start_members(prefect_server, tmp_path):
 def test_a_failing_member_stops_the_other_instead_of_waiting_for_it(start_members):
     proc, pids = start_members("fail")
     out, _ = proc.communicate(timeout=60)  # without the pool's stop: SLEEP seconds
-    assert proc.returncode != 0 and "member 0 failed" in out
-    assert _wait(lambda: not _running(pids[1]), 10), "member 1 trains on"
+    assert proc.returncode != 0 and "member 1 failed" in out
+    assert _wait(lambda: not _running(pids[0]), 10), "member 0 trains on"
 
 
 def test_a_sigterm_to_the_stage_stops_its_members(start_members):
