@@ -3,9 +3,10 @@
 Text to classify trains with char n-gram subwords on by default (``encode.subwords``): a
 word's vector is its embedding plus the mean of its n-gram embeddings. Gathered token by
 token that is a (B, T, W, P) tensor (W: the widest word's n-gram count, up to 48) and a
-scatter-add of the same size backward; training now computes the mean once per distinct
-word of the batch (``WordInput.mean_per_word``) and prediction keeps the token-by-token
-graph (``mean_per_token``), which this bench times as "before".
+scatter-add of the same size backward; the model now computes the mean once per distinct
+word of the batch (``WordInput.mean_per_word``), in training and in validation alike, and
+only ONNX export and tracing record the token-by-token graph (``mean_per_token``), which
+this bench times as "before".
 
 For each set, a fresh copy of the project runs ``dvc exp run split`` with ``task=classify``
 and the set as ``ingest.source`` (the defaults otherwise), then one process builds the

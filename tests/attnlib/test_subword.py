@@ -127,7 +127,7 @@ def test_a_plain_model_json_has_no_word_input_fields(tmp_path):
     assert not {"subword_rows", "subword_width", "vectors_dim", "input_init"} & set(saved)
 
 
-def test_training_computes_each_words_ngram_mean_once_with_the_same_values_and_gradients(
+def test_each_distinct_words_ngram_mean_is_computed_once_with_the_same_values_and_gradients(
     tmp_path,
 ):
     path, ngrams = _init_file(tmp_path)
@@ -138,20 +138,20 @@ def test_training_computes_each_words_ngram_mean_once_with_the_same_values_and_g
     with torch.no_grad():
         layer.ngram.weight[1:].normal_()  # n-gram vectors that count
     x = torch.tensor([[3, 2, 3, 4, 1], [2, 2, 3, 0, 0]])  # repeated words, <unk>, <pad>
+    weights = torch.linspace(-1, 1, 10 * 6).view(2, 5, 6)
 
-    def run(training: bool):
-        layer.train(training)
+    def run(mean):
         layer.zero_grad()
-        z = layer(x)
-        (z * torch.linspace(-1, 1, z.numel()).view_as(z)).sum().backward()
-        return z.detach(), [p.grad.clone() for p in layer.parameters()]
+        g = mean(x)
+        (g * weights).sum().backward()
+        return g.detach(), [p.grad.clone() for p in layer.ngram.parameters()]
 
-    (z_tok, g_tok), (z_word, g_word) = run(False), run(True)
-    torch.testing.assert_close(z_word, z_tok, rtol=0, atol=1e-6)
-    for a, b in zip(g_word, g_tok, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    assert g_tok[1][1:].abs().sum() > 0  # the n-grams got a gradient to compare
+    (g_tok, d_tok), (g_word, d_word) = run(layer.mean_per_token), run(layer.mean_per_word)
+    torch.testing.assert_close(g_word, g_tok, rtol=0, atol=1e-6)
+    torch.testing.assert_close(d_word[0], d_tok[0], rtol=1e-5, atol=1e-6)
+    assert d_tok[0][1:].abs().sum() > 0  # the n-grams got a gradient to compare
     calls = []
     layer.ngram.register_forward_hook(lambda m, args, out: calls.append(args[0].shape))
-    layer.train()(x)
-    assert calls[-1] == (5, ngrams.shape[1])  # 10 tokens, 5 distinct ids (<pad> 0 too)
+    for training in (True, False):  # training and prediction both take the distinct words
+        layer.train(training)(x)
+        assert calls[-1] == (5, ngrams.shape[1])  # 10 tokens, 5 distinct ids (<pad> 0 too)
