@@ -39,6 +39,20 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def stop_processes(procs: list, grace: float = 30.0) -> None:
+    """SIGTERM to the live ``multiprocessing`` processes, SIGKILL to any still there after
+    ``grace`` seconds; all joined."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join()
+
+
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch, and ask torch for deterministic kernels."""
     random.seed(seed)

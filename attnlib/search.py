@@ -33,7 +33,7 @@ from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
 from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.models.linear_base import fit_linear_base
-from attnlib.runtime import exit_with_parent
+from attnlib.runtime import exit_with_parent, stop_processes
 from attnlib.search_report import (  # noqa: F401  (re-exported)
     best_params,
     history,
@@ -301,25 +301,12 @@ def run_workers(
         for p in procs:
             p.join()
     except BaseException:  # SIGTERM (raised by Prefect), Ctrl-C: the workers stop too, rather
-        _stop(procs)  # than keep this process waiting for their trials at exit
+        stop_processes(procs)  # than keep this process waiting for their trials at exit
         raise
     bad = [f"{p.name} (exit code {p.exitcode})" for p in procs if p.exitcode != 0]
     if bad:
         raise RuntimeError(f"search workers failed: {', '.join(bad)}")
     return name
-
-
-def _stop(procs: list, grace: float = 30.0) -> None:
-    """SIGTERM to the live worker processes, SIGKILL to any still there after ``grace`` s."""
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    deadline = time.monotonic() + grace
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-        if p.is_alive():
-            p.kill()
-            p.join()
 
 
 def tune(config: SearchConfig, train_data: SequenceData, val_data: SequenceData, *,

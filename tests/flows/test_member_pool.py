@@ -11,10 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.processes import running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SLEEP = 300  # a member's "training": far longer than any test waits
@@ -49,24 +50,6 @@ if __name__ == "__main__":
 """
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (an exited child its parent has not reaped yet)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _wait(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 @pytest.fixture
 def start_members(prefect_server, tmp_path):
     """Start the members' flow in MODE; yields (process, member pids once both started)."""
@@ -81,7 +64,7 @@ def start_members(prefect_server, tmp_path):
                                 text=True)  # fmt: skip
         started.append(proc)
         files = [tmp_path / f"member-{k}.pid" for k in range(2)]
-        both = _wait(lambda: all(f.exists() and f.read_text() for f in files), 90)
+        both = wait_until(lambda: all(f.exists() and f.read_text() for f in files), 90)
         assert both, f"the members did not start: {proc.poll()=}"
         return proc, [int(f.read_text()) for f in files]
 
@@ -92,7 +75,7 @@ def start_members(prefect_server, tmp_path):
             proc.wait()
     for pid_file in tmp_path.glob("member-*.pid"):
         pid = int(pid_file.read_text())
-        if _running(pid):
+        if running(pid):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -100,7 +83,7 @@ def test_a_failing_member_stops_the_other_instead_of_waiting_for_it(start_member
     proc, pids = start_members("fail")
     out, _ = proc.communicate(timeout=60)  # without the pool's stop: SLEEP seconds
     assert proc.returncode != 0 and "member 1 failed" in out
-    assert _wait(lambda: not _running(pids[0]), 10), "member 0 trains on"
+    assert wait_until(lambda: not running(pids[0]), 10), "member 0 trains on"
 
 
 def test_a_sigterm_to_the_stage_stops_its_members(start_members):
@@ -108,11 +91,11 @@ def test_a_sigterm_to_the_stage_stops_its_members(start_members):
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)  # without the pool's stop: SLEEP seconds
     assert proc.returncode != 0
-    assert _wait(lambda: not any(_running(p) for p in pids), 10), "members train on"
+    assert wait_until(lambda: not any(running(p) for p in pids), 10), "members train on"
 
 
 def test_a_killed_stage_leaves_no_member_training(start_members):
     proc, pids = start_members("sleep")
     proc.kill()  # SIGKILL: no exit code runs in the stage, as under the OOM killer
     proc.wait()
-    assert _wait(lambda: not any(_running(p) for p in pids), 15), "orphaned members train on"
+    assert wait_until(lambda: not any(running(p) for p in pids), 15), "orphaned members train on"
