@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -48,11 +50,27 @@ def run_stage(stage: str, project: Path, args: list[str] | None = None) -> int:
     # attnlib never imports prefect or flows: the stage is its own process, as under DVC
     proc = subprocess.Popen([sys.executable, "-m", f"flows.{stage}", *(args or [])],
                             cwd=project, env=env)  # fmt: skip
-    try:
-        code = proc.wait()
-    except KeyboardInterrupt:  # the stage got the same Ctrl-C; let it finish cleaning up
-        code = proc.wait()
+    with _forward_sigterm(proc):  # a SIGTERM to `attnlib STAGE` reaches the stage
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:  # the stage got the same Ctrl-C; let it finish cleaning up
+            code = proc.wait()
     return 128 - code if code < 0 else code  # killed by a signal: the shell's 128 + N
+
+
+@contextlib.contextmanager
+def _forward_sigterm(proc: subprocess.Popen):
+    """While the stage runs, a SIGTERM to this process is passed on to it (which then
+    stops as under ``dvc repro``: its workers too) instead of ending this process alone and
+    leaving the stage running. Only in the main thread, where handlers can be set."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stage_command(stage: str, what: str):

@@ -1,5 +1,4 @@
-"""Where and how training runs: seeds, device, CPU threads, a progress bar, worker
-processes that end with their parent.
+"""Where and how training runs: seeds, device, CPU threads, a progress bar.
 
 What :func:`attnlib.train.fit` and the benchmarks share about the machine rather than the
 model (re-exported by :mod:`attnlib.train`).
@@ -8,10 +7,8 @@ model (re-exported by :mod:`attnlib.train`).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import random
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,37 +17,6 @@ import numpy as np
 import torch
 
 log = logging.getLogger(__name__)
-ORPHAN_EXIT = 70  # a worker's exit status when its parent process went away
-
-
-def exit_with_parent() -> None:
-    """In a multiprocessing worker: a daemon thread that ends this process (at once, no
-    cleanup: nothing waits for its result any more) when the parent process has gone,
-    however it went (SIGKILL, the OOM killer). Read from multiprocessing's parent sentinel,
-    a pipe that closes when the parent exits. Elsewhere: nothing."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()
-        os._exit(ORPHAN_EXIT)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def stop_processes(procs: list, grace: float = 30.0) -> None:
-    """SIGTERM to the live ``multiprocessing`` processes, SIGKILL to any still there after
-    ``grace`` seconds; all joined."""
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    deadline = time.monotonic() + grace
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-        if p.is_alive():
-            p.kill()
-            p.join()
 
 
 def seed_everything(seed: int) -> None:

@@ -33,7 +33,7 @@ from attnlib.data import Batches, SequenceData
 from attnlib.errors import TrainingError
 from attnlib.models import build_model, loss_fn, plain_loss_fn
 from attnlib.models.linear_base import fit_linear_base
-from attnlib.runtime import exit_with_parent, stop_processes
+from attnlib.processes import exit_with_parent, stop_processes
 from attnlib.search_report import (  # noqa: F401  (re-exported)
     best_params,
     history,
@@ -295,8 +295,8 @@ def run_workers(
                 study_name=name,
             )
             p = ctx.Process(target=_worker_main, args=(kwargs, threads), name=f"search-{worker}")
+            procs.append(p)  # before it starts: a signal just after start() still finds it
             p.start()
-            procs.append(p)
             time.sleep(random.uniform(0.1, 0.3))  # stagger the first trials' creation
         for p in procs:
             p.join()

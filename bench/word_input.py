@@ -45,6 +45,7 @@ import copy, json, statistics, sys, time
 import torch
 sys.path.insert(0, ".")
 from attnlib.data import Batches
+from attnlib.fitting import VAL_BATCH
 from attnlib.models import build_model, loss_fn
 from attnlib.models.subword import WordInput
 from attnlib.train import fit
@@ -69,7 +70,7 @@ def epoch(path):
     batches = Batches(train, train_cfg.batch_size, shuffle=True, bucket=train_cfg.bucket,
                       seed=train_cfg.seed)
     t0 = time.perf_counter()
-    fit(model, batches, Batches(val, 256), train_cfg, loss_fn=loss, max_epochs=1)
+    fit(model, batches, Batches(val, VAL_BATCH), train_cfg, loss_fn=loss, max_epochs=1)
     return time.perf_counter() - t0
 
 

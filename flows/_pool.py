@@ -20,7 +20,7 @@ from __future__ import annotations
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from attnlib.runtime import exit_with_parent
+from attnlib.processes import exit_with_parent, stop_processes
 
 
 class MemberPool(ProcessPoolTaskRunner):
@@ -49,14 +49,11 @@ class MemberPool(ProcessPoolTaskRunner):
             super().__exit__(exc_type, exc_value, traceback)
 
     def terminate_workers(self) -> None:
-        """SIGTERM to every live worker: the executor fails what they were running
-        (BrokenProcessPool) instead of waiting for it. A worker stopped while it wrote a log
-        record to Prefect's message queue may leave the queue's lock held: the queue's
-        feeder thread is then not joined at exit (it would wait for that lock for ever)."""
-        processes = getattr(self._executor, "_processes", None) or {}
-        for process in list(processes.values()):
-            if process.is_alive():
-                process.terminate()
+        """SIGTERM to every live worker (SIGKILL after 30 s): the executor fails what they
+        were running (BrokenProcessPool) instead of waiting for it. A worker stopped while
+        it wrote a log record to Prefect's message queue may leave the queue's lock held:
+        the queue's feeder thread is then not joined at exit (it would wait for ever)."""
+        stop_processes(list((getattr(self._executor, "_processes", None) or {}).values()))
         if self._subprocess_message_queue is not None:
             self._subprocess_message_queue.cancel_join_thread()
 

@@ -9,6 +9,7 @@ so these tests need no Prefect server.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,11 @@ COMMANDS = sorted(typer.main.get_command(app).commands)
 STAGES = ("train", "search", "evaluate", "export")
 
 FAKE_STAGE = """\
-import json, os, sys
+import json, os, sys, time
 from pathlib import Path
+if Path("sleep").exists():  # a long stage: says it started, then waits to be stopped
+    Path("stage.pid").write_text(str(os.getpid()))
+    time.sleep(300)
 
 Path("ran.json").write_text(json.dumps({
     "module": __name__, "file": __file__, "argv": sys.argv[1:], "cwd": os.getcwd(),
@@ -120,6 +124,27 @@ def test_stage_runs_its_flow_module_and_passes_the_exit_code_on(project, stage, 
     result = runner.invoke(app, [stage, "--project", str(project)])
     assert result.exit_code == code
     assert ran(project)["file"] == str(project / "flows" / f"{stage}.py")
+
+
+def test_a_sigterm_to_a_stage_command_reaches_the_stage(project):
+    from tests.processes import running, wait_until
+
+    (project / "sleep").write_text("")
+    script = Path(sys.executable).parent / "attnlib"
+    proc = subprocess.Popen([str(script), "train", "--project", str(project)])
+    try:
+        assert wait_until(lambda: (project / "stage.pid").exists(), 60), "no stage started"
+        wait_until(lambda: (project / "stage.pid").read_text() != "", 5)
+        stage = int((project / "stage.pid").read_text())
+        proc.terminate()
+        assert proc.wait(timeout=30) == 128 + 15  # the stage's end, passed on as the shell's
+        assert wait_until(lambda: not running(stage), 10), "the stage runs on"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if (project / "stage.pid").exists() and (pid := (project / "stage.pid").read_text()):
+            if running(int(pid)):
+                os.kill(int(pid), 9)
 
 
 def test_search_passes_its_options_on(project):

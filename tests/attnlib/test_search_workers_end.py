@@ -63,7 +63,8 @@ def _workers(pid: int) -> list[int]:
 
 @pytest.fixture
 def search(tmp_path):
-    """Start the search; yields (process, its two workers' pids); kills what is left."""
+    """Yields ``start()``: start the search and return (process, its two workers' pids).
+    Afterwards kills what is left (its workers read before the parent goes)."""
     script = tmp_path / "search.py"
     script.write_text(SEARCH)
     procs, pids = [], []
@@ -76,10 +77,11 @@ def search(tmp_path):
         procs.append(proc)
         assert wait_until(lambda: len(_workers(proc.pid)) == 2, 60), "the workers did not start"
         pids.extend(_workers(proc.pid))
-        assert wait_until(lambda: (tmp_path / "study.db").exists(), 30)
         return proc, list(pids)
 
     yield start
+    for proc in procs:  # its workers as they are now, even if the test failed before it saw two
+        pids.extend(_workers(proc.pid))
     for proc in procs:
         if proc.poll() is None:
             proc.kill()

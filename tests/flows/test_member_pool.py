@@ -52,7 +52,8 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def start_members(prefect_server, tmp_path):
-    """Start the members' flow in MODE; yields (process, member pids once both started)."""
+    """Yields ``start(mode)``: start the members' flow in MODE and return (process, the
+    members' pids once both started). Afterwards kills what is left."""
     script = tmp_path / "members.py"
     script.write_text(MEMBERS)
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PYTHONPATH": str(ROOT)}
