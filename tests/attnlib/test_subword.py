@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import torch
 from safetensors.torch import save_file
 
@@ -34,6 +36,15 @@ def _init_file(tmp_path, vectors=True):
     return tmp_path / "emb.safetensors", ngrams
 
 
+def _full_config(tmp_path):
+    """A classifier's config with n-grams and pretrained vectors from ``_init_file``; the
+    n-gram table."""
+    path, ngrams = _init_file(tmp_path)
+    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
+                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    return cfg, ngrams
+
+
 def test_word_vector_is_embedding_plus_mean_ngram(tmp_path):
     path, ngrams = _init_file(tmp_path, vectors=False)
     rows = int(ngrams.max()) + 1
@@ -49,9 +60,7 @@ def test_word_vector_is_embedding_plus_mean_ngram(tmp_path):
 
 
 def test_pretrained_vectors_initialise_found_words_and_project(tmp_path):
-    path, ngrams = _init_file(tmp_path)
-    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
-                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    cfg, ngrams = _full_config(tmp_path)
     layer = WordInput(cfg)
     vec = torch.arange(30, dtype=torch.float32).view(5, 6) / 10
     torch.testing.assert_close(layer.word.weight[2:4], vec[2:4])
@@ -65,13 +74,11 @@ def test_pretrained_vectors_initialise_found_words_and_project(tmp_path):
 def test_a_saved_model_needs_no_init_file(tmp_path):
     from attnlib.persistence import load_model, save_model
 
-    path, ngrams = _init_file(tmp_path)
-    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
-                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    cfg, ngrams = _full_config(tmp_path)
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     save_model(tmp_path / "model", model)
-    path.unlink()  # training's input file is gone: the weights carry the table
+    Path(cfg.input_init).unlink()  # training's input file is gone: the weights carry the table
     loaded, meta = load_model(tmp_path / "model")
     x, lengths = torch.tensor([[2, 3, 4], [3, 1, 0]]), torch.tensor([3, 2])
     with torch.no_grad():
@@ -83,9 +90,7 @@ def test_onnx_export_matches_eager_with_ngrams_and_vectors(tmp_path):
     from attnlib.data import Batches, SequenceData
     from attnlib.export import export_onnx, parity_check
 
-    path, ngrams = _init_file(tmp_path)
-    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
-                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    cfg, ngrams = _full_config(tmp_path)
     torch.manual_seed(0)
     model = build_model(cfg)
     with torch.no_grad():
@@ -99,9 +104,7 @@ def test_onnx_export_matches_eager_with_ngrams_and_vectors(tmp_path):
 
 
 def test_pretrained_rows_stay_fixed_while_the_rest_learns(tmp_path):
-    path, ngrams = _init_file(tmp_path)
-    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
-                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    cfg, ngrams = _full_config(tmp_path)
     torch.manual_seed(0)
     layer = WordInput(cfg)
     before = layer.word.weight.detach().clone()
@@ -130,9 +133,7 @@ def test_a_plain_model_json_has_no_word_input_fields(tmp_path):
 def test_each_distinct_words_ngram_mean_is_computed_once_with_the_same_values_and_gradients(
     tmp_path,
 ):
-    path, ngrams = _init_file(tmp_path)
-    cfg = _config(subword_rows=int(ngrams.max()) + 1, subword_width=ngrams.shape[1],
-                  vectors_dim=6, input_init=str(path))  # fmt: skip
+    cfg, ngrams = _full_config(tmp_path)
     torch.manual_seed(0)
     layer = WordInput(cfg)
     with torch.no_grad():
