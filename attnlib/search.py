@@ -282,18 +282,11 @@ def run_workers(
     threads = max(1, (os.cpu_count() or 1) // n)
     ctx = mp.get_context("spawn")  # fork would copy torch's thread pools and locks
     procs = []
+    common = dict(config=config, train_data=train_data, val_data=val_data, model=model,
+                  train_config=train_config, storage=storage, study_name=name)  # fmt: skip
     try:
         for worker in range(first_worker, first_worker + n):
-            kwargs = dict(
-                config=config,
-                train_data=train_data,
-                val_data=val_data,
-                model=model,
-                train_config=train_config,
-                storage=storage,
-                worker=worker,
-                study_name=name,
-            )
+            kwargs = {**common, "worker": worker}
             p = ctx.Process(target=_worker_main, args=(kwargs, threads), name=f"search-{worker}")
             procs.append(p)  # before it starts: a signal just after start() still finds it
             p.start()

@@ -15,6 +15,14 @@ def running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def children(pid: int) -> list[int]:
+    """``pid``'s child processes ([] once it is gone)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
 def wait_until(condition, seconds: float) -> bool:
     """Poll ``condition`` every 0.1 s for up to ``seconds``; its last value."""
     deadline = time.monotonic() + seconds

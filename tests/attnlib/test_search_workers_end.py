@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import running, wait_until
+from tests.processes import children, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,12 +47,8 @@ if __name__ == "__main__":
 
 def _workers(pid: int) -> list[int]:
     """The search workers among ``pid``'s children (not multiprocessing's resource tracker)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        return []
     found = []
-    for child in map(int, children):
+    for child in children(pid):
         try:
             if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(child)

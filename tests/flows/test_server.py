@@ -13,6 +13,7 @@ import pytest
 
 import flows
 from flows import server as srv
+from tests.processes import children
 
 FLOW = """
 from prefect import flow, task
@@ -242,15 +243,14 @@ def _terminate_while_starting(proc: subprocess.Popen, said, starting: str) -> in
     that the process ends by the signal before its block ("up"); the server's PID."""
     import signal
 
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     try:
         while starting not in (line := said.readline()):
             assert line, f"the process ended without saying {starting!r}"
         deadline = time.monotonic() + 60
-        while not children.read_text().split():  # the server, from the moment of its fork
+        while not children(proc.pid):  # the server, from the moment of its fork
             assert time.monotonic() < deadline and proc.poll() is None, "no server started"
             time.sleep(0.05)
-        server = int(children.read_text().split()[0])
+        server = children(proc.pid)[0]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == -signal.SIGTERM
         assert "up" not in proc.stdout.read()
