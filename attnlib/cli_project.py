@@ -18,6 +18,7 @@ import typer
 
 from attnlib.cli_group import QUIET_ENV, quiet, say, user_errors
 from attnlib.errors import ConfigError, DataError
+from attnlib.processes import owned_env
 
 ProjectOption = Annotated[
     Path,
@@ -44,7 +45,8 @@ def run_stage(stage: str, project: Path, args: list[str] | None = None) -> int:
         raise ConfigError(
             f"{params}: params file not found (run in a project directory or give --project)"
         )
-    env = {k: v for k, v in os.environ.items() if k != QUIET_ENV}  # "0" would count as set
+    # "0" would count as set; a stage this command starts stops when it is killed
+    env = owned_env({k: v for k, v in os.environ.items() if k != QUIET_ENV})
     if quiet():
         env.update(PREFECT_LOGGING_LEVEL="WARNING", **{QUIET_ENV: "1"})
     # attnlib never imports prefect or flows: the stage is its own process, as under DVC

@@ -32,6 +32,7 @@ from attnlib.errors import TrainingError
 from attnlib.fitting import build_and_fit, refit_data
 from attnlib.io import write_json_atomic
 from attnlib.persistence import load_heldout, load_model, save_model
+from attnlib.processes import owned_env, stop_command, stop_with_owner
 from attnlib.train import History
 from attnlib.vocab import Vocabulary
 
@@ -81,6 +82,7 @@ def train_on_ranks(
 
 
 def main(argv: list[str] | None = None) -> None:
+    stop_with_owner()  # the member that started torchrun has gone: this rank ends
     spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1:
@@ -111,9 +113,16 @@ def run_torchrun(spec: dict, nproc: int) -> History:
             "attnlib.distributed",
             str(spec_path),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # the ranks stop when this process ends, however it ends (stop_with_owner)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=owned_env())  # fmt: skip
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:  # SIGTERM raised by Prefect, Ctrl-C: torchrun stops its ranks
+            stop_command(proc)
+            raise
         if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            tail = (stderr or stdout).strip().splitlines()[-5:]
             raise TrainingError(
                 f"distributed training failed ({nproc} processes): " + " | ".join(tail)
             )

@@ -2,17 +2,24 @@
 
 A stage that starts ``multiprocessing`` workers (the search's, an ensemble's members) must
 not leave them running when it ends early: :func:`exit_with_parent` runs in each worker,
-:func:`stop_processes` in the stage when it is interrupted.
+:func:`stop_processes` in the stage when it is interrupted. Processes started as commands
+(a stage under ``attnlib train``, the torchrun ranks of a member) have no multiprocessing
+parent to watch: the process that starts one names itself in the environment
+(:func:`owned_env`) and the command calls :func:`stop_with_owner`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import select
+import signal
+import subprocess
 import threading
 import time
 
 ORPHAN_EXIT = 70  # a worker's exit status when its parent process went away
+OWNER_ENV = "ATTNLIB_OWNER_PID"  # the process whose end stops a command (stop_with_owner)
 
 
 def exit_with_parent() -> None:
@@ -44,3 +51,65 @@ def stop_processes(procs: list, grace: float = 30.0) -> None:
         if p.is_alive():
             p.kill()
             p.join()
+
+
+def owned_env(env: dict | None = None) -> dict:
+    """``env`` (default: this process's environment) naming this process as the owner of
+    the command started with it: see :func:`stop_with_owner`."""
+    return {**(os.environ if env is None else env), OWNER_ENV: str(os.getpid())}
+
+
+def stop_with_owner() -> None:
+    """In a command started with :func:`owned_env`: a daemon thread that sends this process
+    a SIGTERM when the owner has gone, however it went (SIGKILL, the OOM killer), so the
+    command stops as it would on the SIGTERM the owner forwards (a stage's Prefect run
+    cancels and stops its workers; a torchrun rank ends, and torchrun with it). Without
+    ``$ATTNLIB_OWNER_PID``, or when it names this process: nothing. The variable is taken
+    out of the environment: what this command starts is its own, not the owner's."""
+    value = os.environ.pop(OWNER_ENV, "")
+    if not value.isdigit() or int(value) == os.getpid():
+        return
+    owner = int(value)
+
+    def stop() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    try:
+        fd = os.pidfd_open(owner)  # Linux >= 5.3: readable once the owner has exited
+    except ProcessLookupError:
+        stop()  # gone before this process started watching
+        return
+    except (AttributeError, OSError):  # elsewhere: poll whether the owner still exists
+        threading.Thread(target=_poll, args=(owner, stop), name="stop-with-owner",
+                         daemon=True).start()  # fmt: skip
+        return
+
+    def watch() -> None:
+        select.select([fd], [], [])
+        stop()
+
+    threading.Thread(target=watch, name="stop-with-owner", daemon=True).start()
+
+
+def _poll(pid: int, stop, every: float = 1.0) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            stop()
+            return
+        except PermissionError:  # alive, another user's
+            pass
+        time.sleep(every)
+
+
+def stop_command(proc: subprocess.Popen, grace: float = 30.0) -> None:
+    """SIGTERM to a command (torchrun passes it on to its ranks), SIGKILL if it is still
+    there after ``grace`` seconds; waited for, its pipes drained."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.communicate(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()

@@ -22,6 +22,7 @@ from attnlib.config import EvaluateConfig as EvaluateParams  # noqa: F401  (the 
 from attnlib.config import ModelConfig, TrainConfig, train_configs, validate
 from attnlib.config import TrainSection as TrainParams  # noqa: F401  (the train section)
 from attnlib.errors import AttnlibError, ConfigError
+from attnlib.processes import stop_with_owner
 from attnlib.tasks import NEXT_STATE, TASKS
 from flows import STAGES
 from flows._yaml import MERGE, read_yaml
@@ -200,10 +201,12 @@ def _subclasses(cls: type) -> list[type]:
 
 
 def run_stage(flow: Callable[[], object]) -> None:
-    """Run a stage's flow; a user mistake becomes one line on stderr and exit code 2."""
+    """Run a stage's flow; a user mistake becomes one line on stderr and exit code 2. Under
+    ``attnlib STAGE`` the stage stops (a SIGTERM) when that command is killed."""
     from prefect.logging.configuration import setup_logging
     from prefect.settings import temporary_settings
 
+    stop_with_owner()
     setup_logging()
     for handler in logging.getLogger().handlers:  # the console
         handler.addFilter(_NoUserErrorTraceback(console=True))

@@ -28,8 +28,8 @@ class MemberPool(ProcessPoolTaskRunner):
     are terminated when the flow using the pool ends with a task still running: the flow
     raised (SIGTERM, Ctrl-C), or returned its error (Prefect's engine records a failed
     flow's exception and leaves the runner without it) while the other members trained.
-    One process per member: with ``train.nproc`` > 1 a member's torchrun ranks are its
-    worker's children, which neither reaches."""
+    One process per member: with ``train.nproc`` > 1 a member's torchrun ranks are not
+    the pool's; they end with their member (``attnlib.distributed``, ``stop_with_owner``)."""
 
     def __init__(self, max_workers: int | None = None, **kwargs):
         super().__init__(max_workers=max_workers, initializer=exit_with_parent, **kwargs)

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ FAKE_STAGE = """\
 import json, os, sys, time
 from pathlib import Path
 if Path("sleep").exists():  # a long stage: says it started, then waits to be stopped
+    from attnlib.processes import stop_with_owner  # as flows._params.run_stage does
+    stop_with_owner()
     Path("stage.pid").write_text(str(os.getpid()))
     time.sleep(300)
 
@@ -145,6 +148,31 @@ def test_a_sigterm_to_a_stage_command_reaches_the_stage(project):
         if (project / "stage.pid").exists() and (pid := (project / "stage.pid").read_text()):
             if running(int(pid)):
                 os.kill(int(pid), 9)
+
+
+def test_a_killed_stage_command_stops_the_stage(project):
+    """``kill -9`` (or the OOM killer) ends `attnlib STAGE` with no chance to forward
+    anything: the stage sees its owner gone and stops itself with a SIGTERM."""
+    from tests.processes import running, wait_until
+
+    (project / "sleep").write_text("")
+    script = Path(sys.executable).parent / "attnlib"
+    proc = subprocess.Popen([str(script), "train", "--project", str(project)])
+    stage = None
+    try:
+        assert wait_until(lambda: (project / "stage.pid").exists(), 60), "no stage started"
+        wait_until(lambda: (project / "stage.pid").read_text() != "", 5)
+        stage = int((project / "stage.pid").read_text())
+        time.sleep(0.5)
+        assert running(stage)
+        proc.kill()
+        proc.wait(timeout=10)
+        assert wait_until(lambda: not running(stage), 10), "the stage runs on"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if stage is not None and running(stage):
+            os.kill(stage, 9)
 
 
 def test_search_passes_its_options_on(project):

@@ -1,5 +1,7 @@
 """DistributedDataParallel on 2 gloo processes matches one process with the same global batch."""
 
+import os
+
 import polars as pl
 import pytest
 import torch
@@ -79,3 +81,69 @@ def test_a_refitted_rank_saves_the_early_stopped_model_it_calibrates_on(spec, tm
     refitted, _ = load_model(spec["out"])
     after = refitted.state_dict()
     assert any(not torch.equal(v, after[k]) for k, v in heldout.state_dict().items())
+
+
+MEMBER = """
+import json, signal, sys, time
+from pathlib import Path
+from attnlib.distributed import run_torchrun
+
+def stop(signum, frame):  # as Prefect raises a SIGTERM in a flow run
+    raise SystemExit(128 + signum)
+
+signal.signal(signal.SIGTERM, stop)
+try:
+    run_torchrun(json.loads(open(sys.argv[1]).read()), nproc=2)
+except SystemExit:
+    Path(sys.argv[1]).with_name("stopped").touch()
+    time.sleep(300)  # the member lives on (a long-lived worker): its ranks must not
+"""
+
+
+@pytest.mark.parametrize("how", ["killed", "sigterm"])
+def test_the_ranks_end_with_the_member_that_started_them(tmp_path, how):
+    """A member killed outright (SIGKILL, the OOM killer) cannot stop torchrun: its ranks
+    see it gone (``stop_with_owner``) and end, and torchrun with them. A member that gets
+    a SIGTERM and lives on stops torchrun, which stops its ranks, before going on."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.processes import children, running, wait_until
+
+    model = ModelConfig(vocab_size=V, embedding_dim=8, hidden_dim=8, dropout=0.0)
+    train = TrainConfig(epochs=100_000, batch_size=8, lr=1e-2, patience=100_000,
+                        progress=False, seed=3)  # fmt: skip
+    spec = {"train": str(write_split(tmp_path / "train.parquet", 32, 1)),
+            "val": str(write_split(tmp_path / "val.parquet", 8, 2)), "task": "next_state",
+            "model": model.model_dump(), "train_config": train.model_dump(), "vocab": None,
+            "out": str(tmp_path / "model"), "history": str(tmp_path / "history.json")}  # fmt: skip
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    root = str(Path(__file__).resolve().parents[2])
+    member = subprocess.Popen([sys.executable, "-c", MEMBER, str(tmp_path / "spec.json")],
+                              env={**os.environ, "PYTHONPATH": root})  # fmt: skip
+    torchrun, ranks = [], []
+
+    def started() -> bool:
+        torchrun[:] = children(member.pid)
+        ranks[:] = [r for t in torchrun for r in children(t)]
+        return len(ranks) == 2 or member.poll() is not None
+
+    try:
+        assert wait_until(started, 120) and member.poll() is None, "no ranks started"
+        if how == "killed":
+            member.send_signal(signal.SIGKILL)
+            member.wait()
+        else:
+            member.send_signal(signal.SIGTERM)
+            assert wait_until((tmp_path / "stopped").exists, 60), "the member did not stop"
+        assert wait_until(lambda: not any(map(running, ranks + torchrun)), 30), "ranks run on"
+        assert how == "killed" or member.poll() is None  # the ranks ended before the member
+    finally:
+        member.kill()
+        member.wait()
+        for pid in ranks + torchrun:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,114 @@
+"""Commands that end with the process that started them (``owned_env`` / ``stop_with_owner``)
+and ``stop_command``.
+
+Each test starts an "owner" (a sleeping process the test can kill) and a command that
+names it in ``$ATTNLIB_OWNER_PID``, then ends the owner the way nothing can catch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from attnlib.processes import OWNER_ENV, _poll, owned_env, stop_command, stop_with_owner
+from tests.processes import running, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+SLEEP = [sys.executable, "-c", "import time; time.sleep(300)"]
+
+COMMAND = """
+import sys, time
+from pathlib import Path
+from attnlib.processes import stop_with_owner
+stop_with_owner()
+Path(sys.argv[1]).touch()
+time.sleep(300)
+"""
+
+
+@pytest.fixture
+def processes():
+    """Yields a list to put started processes in; kills what is left of them afterwards."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def start_command(tmp_path: Path, processes: list, owner: int | None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != OWNER_ENV}
+    env["PYTHONPATH"] = str(ROOT)
+    if owner is not None:
+        env[OWNER_ENV] = str(owner)
+    ready = tmp_path / "ready"
+    ready.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", COMMAND, str(ready)], env=env)
+    processes.append(proc)
+    assert wait_until(lambda: ready.exists() or proc.poll() is not None, 60)
+    return proc
+
+
+def test_a_killed_owner_stops_its_command_with_a_sigterm(tmp_path, processes):
+    owner = subprocess.Popen(SLEEP)
+    processes.append(owner)
+    command = start_command(tmp_path, processes, owner.pid)
+    time.sleep(0.5)
+    assert command.poll() is None, "stopped while its owner ran"
+    owner.kill()
+    owner.wait()
+    assert command.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_an_owner_gone_before_the_command_watched_stops_it_at_once(tmp_path, processes):
+    owner = subprocess.Popen([sys.executable, "-c", "pass"])
+    owner.wait()
+    command = start_command(tmp_path, processes, owner.pid)
+    assert command.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_stop_with_owner_in_this_process_starts_no_watch_without_an_owner(monkeypatch):
+    monkeypatch.delenv(OWNER_ENV, raising=False)
+    stop_with_owner()
+    monkeypatch.setenv(OWNER_ENV, str(os.getpid()))
+    stop_with_owner()
+    assert "stop-with-owner" not in {t.name for t in threading.enumerate()}
+    assert OWNER_ENV not in os.environ  # taken: what this process starts is not owned
+
+
+def test_owned_env_names_this_process():
+    env = owned_env({"A": "1", OWNER_ENV: "1"})
+    assert env == {"A": "1", OWNER_ENV: str(os.getpid())}
+    assert owned_env()[OWNER_ENV] == str(os.getpid())
+
+
+def test_the_polling_fallback_stops_once_the_owner_is_gone():
+    """Where pidfd_open is missing (not Linux): the owner's pid is polled."""
+    start = time.monotonic()
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
+    threading.Thread(target=owner.wait, daemon=True).start()  # its parent reaps it, as a shell
+    calls = []
+    _poll(owner.pid, lambda: calls.append(time.monotonic() - start), every=0.05)  # returns
+    assert len(calls) == 1 and calls[0] >= 1.0  # once, after the owner's second
+
+
+@pytest.mark.parametrize("ignores_sigterm", [False, True])
+def test_stop_command_terminates_then_kills(ignores_sigterm, processes):
+    body = "import signal, sys, time\n"
+    if ignores_sigterm:
+        body += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    body += "print('x' * 200_000, flush=True)\ntime.sleep(300)\n"  # more than a pipe holds
+    proc = subprocess.Popen([sys.executable, "-c", body], stdout=subprocess.PIPE, text=True)
+    processes.append(proc)
+    time.sleep(1)
+    stop_command(proc, grace=2)
+    assert proc.returncode == (-signal.SIGKILL if ignores_sigterm else -signal.SIGTERM)
+    assert not running(proc.pid)
