@@ -61,55 +61,65 @@ def owned_env(env: dict | None = None) -> dict:
 
 def stop_with_owner() -> None:
     """In a command started with :func:`owned_env`: a daemon thread that sends this process
-    a SIGTERM when the owner has gone, however it went (SIGKILL, the OOM killer), so the
-    command stops as it would on the SIGTERM the owner forwards (a stage's Prefect run
-    cancels and stops its workers; a torchrun rank ends, and torchrun with it). Without
-    ``$ATTNLIB_OWNER_PID``, or when it names this process: nothing. The variable is taken
-    out of the environment: what this command starts is its own, not the owner's."""
+    a SIGTERM when the owner, or this process's parent, has gone, however it went (SIGKILL,
+    the OOM killer), so the command stops as it would on the SIGTERM the owner forwards (a
+    stage's Prefect run cancels and stops its workers; a torchrun rank ends, and torchrun
+    with it). The parent counts for a torchrun rank: torchrun waits for its ranks, so it
+    ends first only when it was killed. Without ``$ATTNLIB_OWNER_PID``, or when it names
+    this process: nothing. The variable is taken out of the environment: what this command
+    starts is its own, not the owner's. An owner gone before this call stops the command
+    at once; one gone and its pid reused before it watches is not seen (a stage calls this
+    at its start, a rank after importing torch: a few seconds)."""
     value = os.environ.pop(OWNER_ENV, "")
     if not value.isdigit() or int(value) == os.getpid():
         return
-    owner = int(value)
+    pids = sorted({int(value), os.getppid()})
 
     def stop() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     try:
-        fd = os.pidfd_open(owner)  # Linux >= 5.3: readable once the owner has exited
+        fds = [os.pidfd_open(pid) for pid in pids]  # Linux >= 5.3: readable once it exits
     except ProcessLookupError:
         stop()  # gone before this process started watching
         return
-    except (AttributeError, OSError):  # elsewhere: poll whether the owner still exists
-        threading.Thread(target=_poll, args=(owner, stop), name="stop-with-owner",
+    except (AttributeError, OSError):  # elsewhere: poll whether they still exist
+        threading.Thread(target=_poll, args=(pids, stop), name="stop-with-owner",
                          daemon=True).start()  # fmt: skip
         return
 
     def watch() -> None:
-        select.select([fd], [], [])
+        select.select(fds, [], [])
         stop()
 
     threading.Thread(target=watch, name="stop-with-owner", daemon=True).start()
 
 
-def _poll(pid: int, stop, every: float = 1.0) -> None:
+def _poll(pids: list[int], stop, every: float = 1.0) -> None:
+    """Call ``stop`` once any of ``pids`` no longer exists (a zombie still does)."""
     while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            stop()
-            return
-        except PermissionError:  # alive, another user's
-            pass
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                stop()
+                return
+            except PermissionError:  # alive, another user's
+                pass
         time.sleep(every)
 
 
-def stop_command(proc: subprocess.Popen, grace: float = 30.0) -> None:
-    """SIGTERM to a command (torchrun passes it on to its ranks), SIGKILL if it is still
-    there after ``grace`` seconds; waited for, its pipes drained."""
+def stop_command(proc: subprocess.Popen, grace: float = 40.0) -> None:
+    """SIGTERM to a command (torchrun passes it on to its ranks and gives them 30 s), SIGKILL
+    if it is still there after ``grace`` seconds; waited for. Its pipes are drained while
+    it stops, then closed: after a SIGKILL, processes it started may still hold them."""
     if proc.poll() is None:
         proc.terminate()
     try:
         proc.communicate(timeout=grace)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()

@@ -117,8 +117,10 @@ def user_prefect_config() -> bool:
 
 def start_project_server(root: Path) -> dict | None:
     """Start the project's server (in its own process group, left running); its state."""
-    # its own process: flows.server reads Prefect's settings (~2 s) only when it starts one
-    subprocess.run([sys.executable, "-m", "flows.server", "start"], cwd=root,
+    # its own process: flows.server reads Prefect's settings (~2 s) only when it starts one;
+    # the server outlives the stage, so not the stage's owner's (attnlib.processes)
+    env = {k: v for k, v in os.environ.items() if k != "ATTNLIB_OWNER_PID"}
+    subprocess.run([sys.executable, "-m", "flows.server", "start"], cwd=root, env=env,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)  # fmt: skip
     return running_server(root)
 

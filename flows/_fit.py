@@ -8,8 +8,8 @@ checkpoints/member-<k>/. Up to twice as many members as cores run at once: 3 mem
 cores take about 1.5 member-times instead of 2 (a pool of 2 leaves one core idle while the
 third member trains alone; README, "Quality", Time). The pool is a :class:`MemberPool`: its
 workers end with the stage (a member's failure or a SIGTERM stops the others; a killed
-stage leaves no member training; with ``nproc`` > 1 a member's torchrun ranks are not
-covered).
+stage leaves no member training; with ``nproc`` > 1 a member's torchrun ranks end with
+the member: ``attnlib.processes.stop_with_owner``).
 """
 
 from __future__ import annotations

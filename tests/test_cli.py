@@ -171,6 +171,7 @@ def test_a_killed_stage_command_stops_the_stage(project):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
         if stage is not None and running(stage):
             os.kill(stage, 9)
 

@@ -100,11 +100,12 @@ except SystemExit:
 """
 
 
-@pytest.mark.parametrize("how", ["killed", "sigterm"])
+@pytest.mark.parametrize("how", ["killed", "torchrun_killed", "sigterm"])
 def test_the_ranks_end_with_the_member_that_started_them(tmp_path, how):
     """A member killed outright (SIGKILL, the OOM killer) cannot stop torchrun: its ranks
-    see it gone (``stop_with_owner``) and end, and torchrun with them. A member that gets
-    a SIGTERM and lives on stops torchrun, which stops its ranks, before going on."""
+    see it gone (``stop_with_owner``) and end, and torchrun with them; so do the ranks of
+    a torchrun killed outright. A member that gets a SIGTERM and lives on stops torchrun,
+    which stops its ranks, before going on (that held before the watch too)."""
     import json
     import signal
     import subprocess
@@ -119,7 +120,8 @@ def test_the_ranks_end_with_the_member_that_started_them(tmp_path, how):
     spec = {"train": str(write_split(tmp_path / "train.parquet", 32, 1)),
             "val": str(write_split(tmp_path / "val.parquet", 8, 2)), "task": "next_state",
             "model": model.model_dump(), "train_config": train.model_dump(), "vocab": None,
-            "out": str(tmp_path / "model"), "history": str(tmp_path / "history.json")}  # fmt: skip
+            "out": str(tmp_path / "model"), "history": str(tmp_path / "history.json"),
+            "checkpoint_dir": str(tmp_path / "ckpt")}  # fmt: skip
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     root = str(Path(__file__).resolve().parents[2])
     member = subprocess.Popen([sys.executable, "-c", MEMBER, str(tmp_path / "spec.json")],
@@ -129,18 +131,22 @@ def test_the_ranks_end_with_the_member_that_started_them(tmp_path, how):
     def started() -> bool:
         torchrun[:] = children(member.pid)
         ranks[:] = [r for t in torchrun for r in children(t)]
-        return len(ranks) == 2 or member.poll() is not None
+        # training (past stop_with_owner): rank 0 wrote a checkpoint
+        trains = (tmp_path / "ckpt" / "checkpoint.pt").exists()
+        return (len(ranks) == 2 and trains) or member.poll() is not None
 
     try:
         assert wait_until(started, 120) and member.poll() is None, "no ranks started"
         if how == "killed":
             member.send_signal(signal.SIGKILL)
             member.wait()
+        elif how == "torchrun_killed":
+            os.kill(torchrun[0], signal.SIGKILL)
         else:
             member.send_signal(signal.SIGTERM)
             assert wait_until((tmp_path / "stopped").exists, 60), "the member did not stop"
         assert wait_until(lambda: not any(map(running, ranks + torchrun)), 30), "ranks run on"
-        assert how == "killed" or member.poll() is None  # the ranks ended before the member
+        assert how != "sigterm" or member.poll() is None  # the ranks ended before the member
     finally:
         member.kill()
         member.wait()

@@ -90,13 +90,45 @@ def test_owned_env_names_this_process():
     assert owned_env()[OWNER_ENV] == str(os.getpid())
 
 
-def test_the_polling_fallback_stops_once_the_owner_is_gone():
-    """Where pidfd_open is missing (not Linux): the owner's pid is polled."""
+def test_a_killed_parent_stops_the_command_while_the_owner_lives(tmp_path, processes):
+    """A torchrun rank's parent is torchrun, its owner the member: a killed torchrun
+    (which would otherwise have stopped its ranks) stops them too."""
+    owner = subprocess.Popen(SLEEP)
+    processes.append(owner)
+    ready, pid_file = tmp_path / "ready", tmp_path / "command.pid"
+    parent_script = (
+        "import subprocess, sys, time; from pathlib import Path\n"
+        f"p = subprocess.Popen([sys.executable, '-c', {COMMAND!r}, {str(ready)!r}])\n"
+        f"Path({str(pid_file)!r}).write_text(str(p.pid)); time.sleep(300)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), OWNER_ENV: str(owner.pid)}
+    parent = subprocess.Popen([sys.executable, "-c", parent_script], env=env)
+    processes.append(parent)
+    assert wait_until(ready.exists, 60), "the command did not start"
+    command = int(pid_file.read_text())
+    try:
+        assert running(command)
+        parent.kill()
+        parent.wait()
+        assert wait_until(lambda: not running(command), 10), "the command runs on"
+        assert owner.poll() is None
+    finally:
+        if running(command):
+            os.kill(command, signal.SIGKILL)
+
+
+def test_the_polling_fallback_stops_once_a_watched_process_is_gone():
+    """Where pidfd_open is missing (not Linux): the owner's and parent's pids are polled."""
     start = time.monotonic()
     owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
     threading.Thread(target=owner.wait, daemon=True).start()  # its parent reaps it, as a shell
     calls = []
-    _poll(owner.pid, lambda: calls.append(time.monotonic() - start), every=0.05)  # returns
+    stop = lambda: calls.append(time.monotonic() - start)  # noqa: E731
+    poll = threading.Thread(target=_poll, args=([os.getpid(), owner.pid], stop, 0.05),
+                            daemon=True)  # fmt: skip
+    poll.start()
+    poll.join(30)
+    assert not poll.is_alive(), "still polling 30 s on"
     assert len(calls) == 1 and calls[0] >= 1.0  # once, after the owner's second
 
 
@@ -105,10 +137,35 @@ def test_stop_command_terminates_then_kills(ignores_sigterm, processes):
     body = "import signal, sys, time\n"
     if ignores_sigterm:
         body += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    body += "print('ready', flush=True)\n"
     body += "print('x' * 200_000, flush=True)\ntime.sleep(300)\n"  # more than a pipe holds
     proc = subprocess.Popen([sys.executable, "-c", body], stdout=subprocess.PIPE, text=True)
     processes.append(proc)
-    time.sleep(1)
+    assert proc.stdout.readline() == "ready\n"
     stop_command(proc, grace=2)
     assert proc.returncode == (-signal.SIGKILL if ignores_sigterm else -signal.SIGTERM)
     assert not running(proc.pid)
+
+
+def test_stop_command_does_not_wait_on_what_the_command_left_holding_its_pipes(processes):
+    """torchrun's ranks run in sessions of their own with torchrun's stdout: after a
+    SIGKILL to torchrun they may hold it open, and must not keep the member waiting."""
+    body = (
+        "import signal, subprocess, sys\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'],"
+        " start_new_session=True)\n"
+        "print(c.pid, flush=True)\n"
+        "import time; time.sleep(300)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", body], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    processes.append(proc)
+    held_by = int(proc.stdout.readline())
+    try:
+        start = time.monotonic()
+        stop_command(proc, grace=1)
+        assert proc.returncode == -signal.SIGKILL and time.monotonic() - start < 10
+        assert running(held_by)  # it still holds the pipes: the wait did not depend on them
+    finally:
+        os.kill(held_by, signal.SIGKILL)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from attnlib.processes import OWNER_ENV
 from tests.processes import running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +47,12 @@ def members() -> list[int]:
 
 
 if __name__ == "__main__":
-    members()
+    if MODE == "owned":  # as `attnlib train` runs the stage: flows._params.run_stage
+        from flows._params import run_stage
+
+        run_stage(members)
+    else:
+        members()
 """
 
 
@@ -59,10 +65,11 @@ def start_members(prefect_server, tmp_path):
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PYTHONPATH": str(ROOT)}
     started = []
 
-    def start(mode: str) -> tuple[subprocess.Popen, list[int]]:
+    def start(mode: str, owner: int | None = None) -> tuple[subprocess.Popen, list[int]]:
+        owned = {OWNER_ENV: str(owner)} if owner else {}
         proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), mode], cwd=ROOT,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)  # fmt: skip
+                                env={**env, **owned}, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
         started.append(proc)
         files = [tmp_path / f"member-{k}.pid" for k in range(2)]
         both = wait_until(lambda: all(f.exists() and f.read_text() for f in files), 90)
@@ -100,3 +107,21 @@ def test_a_killed_stage_leaves_no_member_training(start_members):
     proc.kill()  # SIGKILL: no exit code runs in the stage, as under the OOM killer
     proc.wait()
     assert wait_until(lambda: not any(running(p) for p in pids), 15), "orphaned members train on"
+
+
+def test_a_killed_owner_stops_the_stage_and_its_members(start_members):
+    """`attnlib train` killed outright (it cannot pass anything on): the stage sees its
+    owner gone, SIGTERMs itself, and Prefect's cancellation stops the members."""
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        proc, pids = start_members("owned", owner=owner.pid)
+        assert proc.poll() is None
+        owner.kill()
+        owner.wait()
+        proc.communicate(timeout=60)  # without the watch: SLEEP seconds
+        assert proc.returncode != 0
+        assert wait_until(lambda: not any(running(p) for p in pids), 10), "members train on"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
