@@ -74,7 +74,8 @@ def pad_table(table: list[list[int]]) -> torch.Tensor:
 class WordInput(nn.Module):
     """Token ids (B, T) -> vectors (B, T, E): word embedding + mean n-gram embedding.
 
-    The sizes come from the config (``subword_rows``, ``subword_width``, ``vectors_dim``);
+    The sizes come from the config (``subword_rows``, ``subword_width``, ``vectors_dim``;
+    ``embedding_dropout`` drops whole word types in training, as :class:`EmbeddingDropout`);
     the n-gram table and pretrained vectors from ``config.input_init`` (a safetensors file
     the encode stage wrote) when training starts, or from the saved weights when loading.
     """
@@ -90,6 +91,7 @@ class WordInput(nn.Module):
             self.register_buffer("ngrams", torch.zeros(V, cfg.subword_width, dtype=torch.int64))
             self.register_buffer("inv_count", torch.zeros(V))  # 1 / n-grams of the word
         self.proj = nn.Linear(P, E) if P != E else None
+        self.p = cfg.embedding_dropout  # word-type dropout on the whole word vector
         if cfg.vectors_dim:  # pretrained rows stay as they are: only the others learn
             self.register_buffer("learn", torch.ones(V, 1))  # (V, 1), 0 = a pretrained row
             self.word.weight.register_hook(lambda grad: grad * self.learn)
@@ -134,7 +136,11 @@ class WordInput(nn.Module):
         if self.ngram is not None:  # + mean n-gram vector
             traced = torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
             z = z + (self.mean_per_token(x) if traced else self.mean_per_word(x))
-        return self.proj(z) if self.proj is not None else z  # (B, T, E)
+        z = self.proj(z) if self.proj is not None else z  # (B, T, E)
+        if self.training and self.p:  # AWD-LSTM's word-type dropout, as EmbeddingDropout:
+            keep = z.new_empty(self.word.num_embeddings, 1).bernoulli_(1 - self.p)
+            z = z * (keep / (1 - self.p))[x]  # a word's vector is zero wherever it occurs
+        return z
 
     def mean_per_token(self, x: torch.Tensor) -> torch.Tensor:
         """Each token's mean n-gram vector (x's shape + (P,): (B, T) ids, or one step's (B,)
@@ -156,8 +162,8 @@ class WordInput(nn.Module):
 
 def token_input(cfg: ModelConfig) -> nn.Module:
     """The input layer for token ids: :class:`WordInput` (char n-grams or pretrained
-    vectors; ``embedding_dropout`` does not apply to it), an embedding with AWD-LSTM's
-    embedding dropout, or a plain embedding."""
+    vectors), an embedding with AWD-LSTM's embedding dropout, or a plain embedding; both
+    drop whole word types at ``embedding_dropout``."""
     if cfg.subword_rows or cfg.vectors_dim:
         return WordInput(cfg)
     if cfg.embedding_dropout:

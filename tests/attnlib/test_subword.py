@@ -156,3 +156,25 @@ def test_each_distinct_words_ngram_mean_is_computed_once_with_the_same_values_an
     for training in (True, False):  # training and prediction both take the distinct words
         layer.train(training)(x)
         assert calls[-1] == (5, ngrams.shape[1])  # 10 tokens, 5 distinct ids (<pad> 0 too)
+
+
+def test_embedding_dropout_drops_whole_word_types_of_the_word_input(tmp_path):
+    """``train.embedding_dropout`` on text with n-grams and vectors (it was ignored there):
+    in training a word's whole vector (embedding + n-grams + vectors, projected) is zero
+    wherever it occurs or scaled by 1 / (1 - p); evaluation is untouched."""
+    cfg, _ = _full_config(tmp_path)
+    layer = WordInput(cfg.model_copy(update={"embedding_dropout": 0.5}))
+    x = torch.tensor([[2, 3, 4, 2, 3, 4, 2], [4, 3, 2, 0, 0, 0, 0]])
+    plain = layer.eval()(x)
+    seen = set()
+    for seed in range(20):
+        torch.manual_seed(seed)
+        out = layer.train()(x)
+        dropped = (out == 0).all(-1) & (x != 0)  # (B, T): the whole vector or none of it
+        assert (((out == 0).all(-1)) | ((out != 0).all(-1))).all()
+        torch.testing.assert_close(out[~dropped & (x != 0)], 2 * plain[~dropped & (x != 0)])
+        for token in (2, 3, 4):  # one draw per word type: all its occurrences alike
+            assert dropped[x == token].unique().numel() == 1
+        seen.add(tuple(bool(dropped[x == t][0]) for t in (2, 3, 4)))
+    assert len(seen) > 2  # the draws differ between batches
+    torch.testing.assert_close(layer.eval()(x), plain)
