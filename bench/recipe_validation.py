@@ -43,6 +43,8 @@ VARIANTS = {
     "h256": {"hidden_dim": 256},
     "h512": {"hidden_dim": 512},
     "layers2": {"num_layers": 2},
+    "word_dropout1": {"embedding_dropout": 0.1},
+    "word_dropout2": {"embedding_dropout": 0.2},
     "awd+tied": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0,
                  "embedding_dim": 128, "tie_weights": "auto"},
 }  # fmt: skip

@@ -157,7 +157,7 @@ def test_token_classification_smooths_its_targets_and_nothing_else_does():
     assert out["label_smoothing"] == 0.2  # set by hand
 
 
-def test_language_models_get_awd_dropout_and_other_tasks_none():
+def test_language_models_get_awd_dropout_token_classifiers_word_dropout_others_none():
     keys = ("embedding_dropout", "locked_dropout", "weight_drop")
 
     def rates(**kw):
@@ -168,8 +168,11 @@ def test_language_models_get_awd_dropout_and_other_tasks_none():
 
     emb, locked, weight = rates(task="next_state", kind="tokens", n=300, targets=25_000)
     assert 0 < emb < locked < 0.5 and 0 <= weight < 1
-    assert rates(task="classify", kind="tokens", n=5000) == (0.0, 0.0, 0.0)
+    assert rates(task="classify", kind="tokens", n=5000) == (0.1, 0.0, 0.0)  # word types
     assert rates(task="classify", kind="numeric") == (0.0, 0.0, 0.0)
+    _, made = resolve_train(profile(task="classify", kind="numeric"), AUTO_TRAIN, MODELS)
+    why = {c.key: c.why for c in made}["embedding_dropout"]
+    assert "no word types" in why and "token classification" not in why
     assert rates(task="forecast", kind="numeric") == (0.0, 0.0, 0.0)
     given = {**AUTO_TRAIN, "embedding_dropout": 0.0, "locked_dropout": 0.5}
     out, _ = resolve_train(profile(task="next_state", kind="tokens"), given, MODELS)
