@@ -9,6 +9,7 @@ accuracy. The test split is never read: this is the evidence a default may be ch
     python bench/recipe_validation.py bach_chorales next_state --variants defaults,awd
     python bench/recipe_validation.py gunpoint classify --variants defaults,alstm_fcn
     python bench/recipe_validation.py trec6 classify --ensemble 3
+    python bench/recipe_validation.py rotten_tomatoes classify --variants word_dropout0,word_dropout1,word_dropout2
 
 Results are merged into bench/results/recipe_validation.json (set -> variant -> seeds).
 """
@@ -43,6 +44,7 @@ VARIANTS = {
     "h256": {"hidden_dim": 256},
     "h512": {"hidden_dim": 512},
     "layers2": {"num_layers": 2},
+    "word_dropout0": {"embedding_dropout": 0.0},
     "word_dropout1": {"embedding_dropout": 0.1},
     "word_dropout2": {"embedding_dropout": 0.2},
     "awd+tied": {"embedding_dropout": 0.1, "locked_dropout": 0.3, "dropout": 0.0,
