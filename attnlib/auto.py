@@ -227,16 +227,13 @@ DROPOUT_KEYS = ("embedding_dropout", "locked_dropout", "weight_drop")
 
 def dropout(p: DataProfile) -> tuple[Choice, ...]:
     """AWD-LSTM's word-type (embedding), locked and weight dropout where the task asks for
-    them (next-state language models: all three; token classification: word-type);
-    embedding dropout needs token input."""
-    task = get_task(p.task)
-    rates = {k: task.auto_dropout.get(k, 0.0) for k in DROPOUT_KEYS}
-    why = task.auto_dropout_why
-    if p.input_kind != "tokens" and rates["embedding_dropout"]:
+    them (:meth:`attnlib.tasks.base.Task.default_dropout`: a next-state language model all
+    three, token classification over a word-sized vocabulary word-type dropout); embedding
+    dropout needs token input."""
+    task_rates, why = get_task(p.task).default_dropout(p)
+    rates = {k: task_rates.get(k, 0.0) for k in DROPOUT_KEYS}
+    if p.input_kind != "tokens":
         rates["embedding_dropout"] = 0.0
-        why = f"{p.input_kind} input, no word types to drop: " + (
-            "locked and weight dropout as the task asks" if any(rates.values())
-            else "no AWD-LSTM dropout, the head's dropout regularises this task")  # fmt: skip
     return tuple(Choice(k, v, why) for k, v in rates.items())
 
 

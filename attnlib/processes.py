@@ -84,8 +84,8 @@ def stop_with_owner() -> None:
         stop()  # gone before this process started watching
         return
     except (AttributeError, OSError):  # elsewhere: poll whether they still exist
-        threading.Thread(target=_poll, args=(pids, stop), name="stop-with-owner",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(target=_poll, args=([int(value)], stop), name="stop-with-owner",
+                         kwargs={"parent": os.getppid()}, daemon=True).start()  # fmt: skip
         return
 
     def watch() -> None:
@@ -95,9 +95,14 @@ def stop_with_owner() -> None:
     threading.Thread(target=watch, name="stop-with-owner", daemon=True).start()
 
 
-def _poll(pids: list[int], stop, every: float = 1.0) -> None:
-    """Call ``stop`` once any of ``pids`` no longer exists (a zombie still does)."""
+def _poll(pids: list[int], stop, every: float = 1.0, parent: int | None = None) -> None:
+    """Call ``stop`` once any of ``pids`` no longer exists (a zombie still does), or this
+    process's parent is no longer ``parent`` (it was reparented: the parent exited, reaped
+    or not)."""
     while True:
+        if parent is not None and os.getppid() != parent:
+            stop()
+            return
         for pid in pids:
             try:
                 os.kill(pid, 0)

@@ -9,7 +9,8 @@ accuracy. The test split is never read: this is the evidence a default may be ch
     python bench/recipe_validation.py bach_chorales next_state --variants defaults,awd
     python bench/recipe_validation.py gunpoint classify --variants defaults,alstm_fcn
     python bench/recipe_validation.py trec6 classify --ensemble 3
-    python bench/recipe_validation.py rotten_tomatoes classify --variants word_dropout0,word_dropout1,word_dropout2
+    python bench/recipe_validation.py rotten_tomatoes classify \
+        --variants word_dropout0,word_dropout1,word_dropout2
 
 Results are merged into bench/results/recipe_validation.json (set -> variant -> seeds).
 """

@@ -138,8 +138,9 @@ class WordInput(nn.Module):
             z = z + (self.mean_per_token(x) if traced else self.mean_per_word(x))
         z = self.proj(z) if self.proj is not None else z  # (B, T, E)
         if self.training and self.p:  # AWD-LSTM's word-type dropout, as EmbeddingDropout:
-            keep = z.new_empty(self.word.num_embeddings, 1).bernoulli_(1 - self.p)
-            z = z * (keep / (1 - self.p))[x]  # a word's vector is zero wherever it occurs
+            keep = torch.empty(self.word.num_embeddings, 1, device=z.device)  # float32
+            keep = keep.bernoulli_(1 - self.p) / (1 - self.p)  # (V, 1): bf16 would round
+            z = z * keep[x]  # a word's vector is zero wherever it occurs
         return z
 
     def mean_per_token(self, x: torch.Tensor) -> torch.Tensor:

@@ -132,6 +132,14 @@ def test_the_polling_fallback_stops_once_a_watched_process_is_gone():
     assert len(calls) == 1 and calls[0] >= 1.0  # once, after the owner's second
 
 
+def test_the_polling_fallback_stops_once_this_process_was_reparented():
+    """Where pidfd_open is missing: a parent that exited (reaped or a zombie) shows as a
+    parent pid that changed."""
+    calls = []
+    _poll([os.getpid()], lambda: calls.append(1), every=0.05, parent=os.getppid() + 1)
+    assert calls == [1]
+
+
 @pytest.mark.parametrize("ignores_sigterm", [False, True])
 def test_stop_command_terminates_then_kills(ignores_sigterm, processes):
     body = "import signal, sys, time\n"
