@@ -227,14 +227,12 @@ DROPOUT_KEYS = ("embedding_dropout", "locked_dropout", "weight_drop")
 
 def dropout(p: DataProfile) -> tuple[Choice, ...]:
     """AWD-LSTM's word-type (embedding), locked and weight dropout where the task asks for
-    them (:meth:`attnlib.tasks.base.Task.default_dropout`: a next-state language model all
-    three, token classification over a word-sized vocabulary word-type dropout); embedding
-    dropout needs token input."""
-    task_rates, why = get_task(p.task).default_dropout(p)
-    rates = {k: task_rates.get(k, 0.0) for k in DROPOUT_KEYS}
+    them (next-state language models); embedding dropout needs token input."""
+    task = get_task(p.task)
+    rates = {k: task.auto_dropout.get(k, 0.0) for k in DROPOUT_KEYS}
     if p.input_kind != "tokens":
         rates["embedding_dropout"] = 0.0
-    return tuple(Choice(k, v, why) for k, v in rates.items())
+    return tuple(Choice(k, v, task.auto_dropout_why) for k, v in rates.items())
 
 
 def label_smoothing(p: DataProfile) -> Choice:

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from attnlib.processes import OWNER_ENV  # standard library only
+
 STATE_DIR = ".prefect"  # under the project root; gitignored
 STATE_FILE = "server.json"  # {"pid", "url", "home", "log", "started"} written by flows.server
 STAGES = ("ingest", "encode", "split", "search", "train", "evaluate", "export")
@@ -119,7 +121,7 @@ def start_project_server(root: Path) -> dict | None:
     """Start the project's server (in its own process group, left running); its state."""
     # its own process: flows.server reads Prefect's settings (~2 s) only when it starts one;
     # the server outlives the stage, so not the stage's owner's (attnlib.processes)
-    env = {k: v for k, v in os.environ.items() if k != "ATTNLIB_OWNER_PID"}
+    env = {k: v for k, v in os.environ.items() if k != OWNER_ENV}
     subprocess.run([sys.executable, "-m", "flows.server", "start"], cwd=root, env=env,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)  # fmt: skip
     return running_server(root)

@@ -230,12 +230,6 @@ class Task(ABC):
         (a refit after ``select: train``, :func:`attnlib.auto.refit`)."""
         return None
 
-    def default_dropout(self, profile) -> tuple[dict[str, float], str]:
-        """What ``auto`` means for AWD-LSTM's regularisers (``train.embedding_dropout``,
-        ``locked_dropout``, ``weight_drop``) on data of this ``profile``: (rates, why); a
-        key left out is 0."""
-        return self.auto_dropout, self.auto_dropout_why
-
     def default_label_smoothing(self, profile) -> tuple[float, str]:
         """What ``train.label_smoothing: auto`` is for data of this ``profile``: (eps, why)."""
         return 0.0, "no classes to smooth"

@@ -23,10 +23,6 @@ from attnlib.tasks.base import CardNotes, EvalContext, Evaluation, Task, cross_e
 from attnlib.tokenize import detokenize
 from attnlib.vocab import PAD_ID
 
-# word-type dropout only over a word-sized vocabulary: with a few dozen types (characters,
-# codes) one dropped type blanks a large share of every sequence in the batch
-WORD_DROPOUT_TYPES = 1_000
-
 
 class Classify(Task):
     name = CLASSIFY
@@ -82,19 +78,6 @@ class Classify(Task):
                 "training loss over the whole budget, the UCR benchmarks' protocol (Wang "
                 "et al. 2017, Fawaz et al. 2019)")  # fmt: skip
         return super().default_select(profile, small)
-
-    def default_dropout(self, profile):
-        if profile.input_kind == "tokens" and profile.vocab_size >= WORD_DROPOUT_TYPES:
-            return {"embedding_dropout": 0.1}, (
-                f"token classification, {profile.vocab_size:,} token types: word-type dropout "
-                "0.1 (validation loss of the network alone on TREC-6 .447 -> .410, Rotten "
-                "Tomatoes .530 -> .503, every seed lower; bench/results/recipe_validation.json)"
-                ", no locked or weight dropout")  # fmt: skip
-        if profile.input_kind == "tokens":
-            return {}, (f"token classification, {profile.vocab_size} token types (< "
-                        f"{WORD_DROPOUT_TYPES:,}: characters or codes): dropping a type would "
-                        "blank a large share of every sequence; no AWD-LSTM dropout")  # fmt: skip
-        return super().default_dropout(profile)
 
     def default_label_smoothing(self, profile):
         if profile.input_kind == "tokens":

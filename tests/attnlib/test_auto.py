@@ -11,7 +11,6 @@ from attnlib.auto import (
     val_share,
 )
 from attnlib.data import SequenceData
-from attnlib.tasks.classify import WORD_DROPOUT_TYPES
 
 MODELS = ("lstm_attention", "bilstm_attention", "cnn_bilstm_attention", "alstm_fcn")
 AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience": "auto",
@@ -21,11 +20,9 @@ AUTO_TRAIN = {"name": "auto", "batch_size": "auto", "epochs": "auto", "patience"
               "lr": 0.003}  # fmt: skip
 
 
-def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None,
-            vocab=0):  # fmt: skip
+def profile(task="classify", kind="numeric", n=50, length=150, channels=1, targets=None):
     return DataProfile(task, kind, n, float(length), length, n_targets=targets or n,
-                       channels=channels if kind == "numeric" else 0,
-                       vocab_size=vocab if kind == "tokens" else 0)  # fmt: skip
+                       channels=channels if kind == "numeric" else 0)  # fmt: skip
 
 
 def test_profile_reads_the_data():
@@ -160,7 +157,7 @@ def test_token_classification_smooths_its_targets_and_nothing_else_does():
     assert out["label_smoothing"] == 0.2  # set by hand
 
 
-def test_language_models_get_awd_dropout_token_classifiers_word_dropout_others_none():
+def test_language_models_get_awd_dropout_and_other_tasks_none():
     keys = ("embedding_dropout", "locked_dropout", "weight_drop")
 
     def rates(**kw):
@@ -171,15 +168,8 @@ def test_language_models_get_awd_dropout_token_classifiers_word_dropout_others_n
 
     emb, locked, weight = rates(task="next_state", kind="tokens", n=300, targets=25_000)
     assert 0 < emb < locked < 0.5 and 0 <= weight < 1
-    words = rates(task="classify", kind="tokens", n=5000, vocab=WORD_DROPOUT_TYPES)
-    assert words == (0.1, 0.0, 0.0)  # word types dropped
-    chars = profile(task="classify", kind="tokens", n=5000, vocab=WORD_DROPOUT_TYPES - 1)
-    assert rates(task="classify", kind="tokens", n=5000, vocab=WORD_DROPOUT_TYPES - 1) == (0, 0, 0)
-    out, made = resolve_train(chars, AUTO_TRAIN, MODELS)
-    assert "characters or codes" in {c.key: c.why for c in made}["embedding_dropout"]
+    assert rates(task="classify", kind="tokens", n=5000) == (0.0, 0.0, 0.0)
     assert rates(task="classify", kind="numeric") == (0.0, 0.0, 0.0)
-    _, made = resolve_train(profile(task="classify", kind="numeric"), AUTO_TRAIN, MODELS)
-    assert "token" not in {c.key: c.why for c in made}["embedding_dropout"]
     assert rates(task="forecast", kind="numeric") == (0.0, 0.0, 0.0)
     given = {**AUTO_TRAIN, "embedding_dropout": 0.0, "locked_dropout": 0.5}
     out, _ = resolve_train(profile(task="next_state", kind="tokens"), given, MODELS)
