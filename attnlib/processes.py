@@ -68,8 +68,9 @@ def stop_with_owner() -> None:
     ends first only when it was killed. Without ``$ATTNLIB_OWNER_PID``, or when it names
     this process: nothing. The variable is taken out of the environment: what this command
     starts is its own, not the owner's. An owner gone before this call stops the command
-    at once; one gone and its pid reused before it watches is not seen (a stage calls this
-    at its start, a rank after importing torch: a few seconds)."""
+    at once (a parent gone before it is not seen: the command is then init's or a
+    subreaper's); one gone and its pid reused before it watches is not seen either (a
+    stage calls this at its start, a rank after importing torch: a few seconds)."""
     value = os.environ.pop(OWNER_ENV, "")
     if not value.isdigit() or int(value) == os.getpid():
         return
@@ -78,12 +79,17 @@ def stop_with_owner() -> None:
     def stop() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
+    fds = []
     try:
-        fds = [os.pidfd_open(pid) for pid in pids]  # Linux >= 5.3: readable once it exits
-    except ProcessLookupError:
-        stop()  # gone before this process started watching
-        return
-    except (AttributeError, OSError):  # elsewhere: poll whether they still exist
+        for pid in pids:
+            fds.append(os.pidfd_open(pid))  # Linux >= 5.3: readable once it exits
+    except (AttributeError, OSError) as exc:
+        for fd in fds:
+            os.close(fd)
+        if isinstance(exc, ProcessLookupError):
+            stop()  # gone before this process started watching
+            return
+        # elsewhere: poll whether the owner still exists and the parent is still ours
         threading.Thread(target=_poll, args=([int(value)], stop), name="stop-with-owner",
                          kwargs={"parent": os.getppid()}, daemon=True).start()  # fmt: skip
         return

@@ -136,7 +136,11 @@ def test_the_polling_fallback_stops_once_this_process_was_reparented():
     """Where pidfd_open is missing: a parent that exited (reaped or a zombie) shows as a
     parent pid that changed."""
     calls = []
-    _poll([os.getpid()], lambda: calls.append(1), every=0.05, parent=os.getppid() + 1)
+    poll = threading.Thread(target=_poll, args=([os.getpid()], lambda: calls.append(1), 0.05),
+                            kwargs={"parent": os.getppid() + 1}, daemon=True)  # fmt: skip
+    poll.start()
+    poll.join(30)
+    assert not poll.is_alive(), "still polling 30 s on"
     assert calls == [1]
 
 
