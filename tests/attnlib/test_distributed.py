@@ -125,7 +125,9 @@ def test_the_ranks_end_with_the_member_that_started_them(tmp_path, how):
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     root = str(Path(__file__).resolve().parents[2])
     member = subprocess.Popen([sys.executable, "-c", MEMBER, str(tmp_path / "spec.json")],
-                              env={**os.environ, "PYTHONPATH": root})  # fmt: skip
+                              # a killed member leaves run_torchrun's spec folder: here
+                              env={**os.environ, "PYTHONPATH": root,
+                                   "TMPDIR": str(tmp_path)})  # fmt: skip
     torchrun, ranks = [], []
 
     def started() -> bool:
