@@ -10,7 +10,6 @@ parent to watch: the process that starts one names itself in the environment
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import select
 import signal
@@ -27,6 +26,8 @@ def exit_with_parent() -> None:
     cleanup: nothing waits for its result any more) when the parent process has gone,
     however it went (SIGKILL, the OOM killer). Read from multiprocessing's parent sentinel,
     a pipe that closes when the parent exits. Elsewhere: nothing."""
+    import multiprocessing  # here: flows imports this module at every start (OWNER_ENV)
+
     parent = multiprocessing.parent_process()
     if parent is None:
         return

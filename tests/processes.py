@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
+
+# a process that only waits (an owner, a parent) until a test ends it
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(300)"]
 
 
 def running(pid: int) -> bool:

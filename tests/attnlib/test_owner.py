@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from attnlib.processes import OWNER_ENV, _poll, owned_env, stop_command, stop_with_owner
-from tests.processes import running, wait_until
+from tests.processes import SLEEPER, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-SLEEP = [sys.executable, "-c", "import time; time.sleep(300)"]
 
 COMMAND = """
 import sys, time
@@ -58,7 +57,7 @@ def start_command(tmp_path: Path, processes: list, owner: int | None) -> subproc
 
 
 def test_a_killed_owner_stops_its_command_with_a_sigterm(tmp_path, processes):
-    owner = subprocess.Popen(SLEEP)
+    owner = subprocess.Popen(SLEEPER)
     processes.append(owner)
     command = start_command(tmp_path, processes, owner.pid)
     time.sleep(0.5)
@@ -93,7 +92,7 @@ def test_owned_env_names_this_process():
 def test_a_killed_parent_stops_the_command_while_the_owner_lives(tmp_path, processes):
     """A torchrun rank's parent is torchrun, its owner the member: a killed torchrun
     (which would otherwise have stopped its ranks) stops them too."""
-    owner = subprocess.Popen(SLEEP)
+    owner = subprocess.Popen(SLEEPER)
     processes.append(owner)
     ready, pid_file = tmp_path / "ready", tmp_path / "command.pid"
     parent_script = (

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from attnlib.processes import OWNER_ENV
-from tests.processes import running, wait_until
+from tests.processes import SLEEPER, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SLEEP = 300  # a member's "training": far longer than any test waits
@@ -112,7 +112,7 @@ def test_a_killed_stage_leaves_no_member_training(start_members):
 def test_a_killed_owner_stops_the_stage_and_its_members(start_members):
     """`attnlib train` killed outright (it cannot pass anything on): the stage sees its
     owner gone, SIGTERMs itself, and Prefect's cancellation stops the members."""
-    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    owner = subprocess.Popen(SLEEPER)
     try:
         proc, pids = start_members("owned", owner=owner.pid)
         assert proc.poll() is None
