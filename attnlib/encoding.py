@@ -266,8 +266,9 @@ def split_sequences(frame: pl.DataFrame, *, source: object) -> dict[str, pl.Data
 
 def unmeasured_labels(frame: pl.DataFrame) -> str:
     """Why some labels are not measured, or "": a label with too few sequences to share
-    (one, or a couple among many) lands in the train split only, and the scores of the
-    split it misses say nothing about it (a user may think it was checked)."""
+    keeps its last one in train and may reach only one of val and test, or neither
+    (:func:`attnlib.split.assign_splits`), and the scores of the split it misses say
+    nothing about it (a user may think it was checked)."""
     seen = {name: set(frame.filter(pl.col("split") == name)["label"].to_list()) for name in SPLITS}
     few = []
     for label, n in frame.group_by("label").len().sort("len", "label").iter_rows():

@@ -7,6 +7,8 @@
 - A data set that ships its own test split (a ``split`` column holding ``train`` / ``test``)
   keeps it; validation is carved out of its train part, and train rows that repeat a test
   sequence are dropped (the shipped test part stays intact).
+- Classification stratifies by label; classes too small for their own share are cut
+  together as one pool, and no class gives up its last training group (:func:`_cut`).
 """
 
 from __future__ import annotations
@@ -116,21 +118,53 @@ def _majority(labels: pl.Series, group: np.ndarray) -> np.ndarray:
 
 
 def _cut(out, pool, group, strata, rng, fractions: dict[str, float]) -> None:
-    """Within each stratum of ``pool``, shuffle the groups and hand out the fractions."""
+    """Within each stratum of ``pool``, shuffle the groups and hand out the fractions.
+
+    A stratum too small for its own share (its rows times the smallest fraction round to
+    0, half to even: under 3 rows at 0.2, under 6 at 0.1) is cut with the other such
+    strata as one pooled stratum, after the rest, so that many small classes (UCR's
+    PigCVP: 52 classes of 2 training series) still give validation its share. The pooled
+    share counts rows, so a 1-row class, which stays in train, leaves its part to the
+    others. No group leaves train if it is its class's last there: the label map is
+    learnt from the train split.
+    """
+    smallest = min((f for f in fractions.values() if f > 0), default=0.0)
+    pooled = np.zeros_like(pool)
     for s in np.unique(strata[pool]):
-        rows = np.flatnonzero(pool & (strata == s))
-        groups = rng.permutation(np.unique(group[rows]))
-        sizes = {g: c for g, c in zip(*np.unique(group[rows], return_counts=True), strict=True)}
-        total, taken, label_of = len(rows), 0, {}
-        names = list(fractions)
-        targets = np.cumsum([fractions[k] * total for k in names])
-        k = 0
-        for g in groups:
-            while k < len(names) and taken >= round(targets[k]):
-                k += 1
-            label_of[g] = names[k] if k < len(names) else "train"
-            taken += sizes[g]
-        out[rows] = [label_of[g] for g in group[rows]]
+        rows = pool & (strata == s)
+        if smallest > 0 and round(smallest * rows.sum()) == 0:
+            pooled |= rows
+            continue
+        _hand_out(out, np.flatnonzero(rows), group, strata, rng, fractions)
+    if pooled.any():
+        _hand_out(out, np.flatnonzero(pooled), group, strata, rng, fractions)
+
+
+def _hand_out(out, rows, group, strata, rng, fractions) -> None:
+    """Shuffle the groups of ``rows`` and hand out ``fractions`` of the rows in that order,
+    the rest to train; a group whose class (``strata``) has no other group left in train
+    stays there, and the next group takes its place."""
+    groups = rng.permutation(np.unique(group[rows]))
+    sizes = {g: c for g, c in zip(*np.unique(group[rows], return_counts=True), strict=True)}
+    class_of = dict(zip(group[rows].tolist(), strata[rows].tolist(), strict=True))
+    in_train = {}  # groups of each class still in train
+    for g in groups.tolist():
+        in_train[class_of[g]] = in_train.get(class_of[g], 0) + 1
+    total, taken, label_of = len(rows), 0, {}
+    names = list(fractions)
+    targets = np.cumsum([fractions[k] * total for k in names])
+    k = 0
+    for g in groups.tolist():
+        while k < len(names) and taken >= round(targets[k]):
+            k += 1
+        label_of[g] = names[k] if k < len(names) else "train"
+        if label_of[g] != "train":
+            if in_train[class_of[g]] == 1:
+                label_of[g] = "train"
+                continue
+            in_train[class_of[g]] -= 1
+        taken += sizes[g]
+    out[rows] = [label_of[g] for g in group[rows].tolist()]
 
 
 def check_no_leak(splits: dict[str, pl.DataFrame], key: str = "tokens") -> None:
