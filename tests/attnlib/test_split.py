@@ -151,7 +151,32 @@ def test_a_class_keeps_its_last_training_group():
         assert set(out.filter(pl.col("label").is_in(["one", "copies"]))["split"]) == {"train"}
         shipped = f.with_columns(split=pl.lit("train"))
         s = assign_splits(shipped, val=0.3, test=0.1, seed=seed, stratify="label")
-        assert set(s[41:]) == {"train"}
+        assert set(s[40:]) == {"train"}
+
+
+@pytest.mark.parametrize(("val", "test", "pooled", "own"), [(0.2, 0.0, 2, 3), (0.2, 0.1, 5, 6)])
+def test_a_class_is_pooled_when_the_smaller_fraction_of_it_rounds_to_no_row(val, test, pooled, own):
+    """At val 0.2 with a shipped test split, classes of 2 rows are pooled and classes of 3
+    are not; with test 0.1 as well, 5 and 6 (0.5 rounds to 0, half to even). Two pooled
+    classes give their shares together (cumulative rounding over the pool); classes of
+    their own share each give exactly that share."""
+
+    def two_classes(n):
+        f = pl.DataFrame({"id": [f"x{i}" for i in range(2 * n)],
+                          "tokens": [[f"x{i}"] for i in range(2 * n)],
+                          "label": ["a" if i < n else "b" for i in range(2 * n)]})  # fmt: skip
+        return f if test else f.with_columns(split=pl.lit("train"))
+
+    for seed in range(8):
+        f = two_classes(pooled)
+        s = assign_splits(f, val=val, test=test, seed=seed, stratify="label")
+        assert (s != "train").sum() == round((val + test) * 2 * pooled)  # one pool of 2n rows
+        f = two_classes(own).with_columns(assign_splits(
+            two_classes(own), val=val, test=test, seed=seed, stratify="label"))  # fmt: skip
+        for label in ("a", "b"):
+            part = f.filter(pl.col("label") == label)["split"]
+            assert (part == "val").sum() == round((val + test) * own) - round(test * own)
+            assert (part == "test").sum() == round(test * own)
 
 
 def test_labels_too_rare_to_reach_val_or_test_are_named():
