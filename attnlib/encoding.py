@@ -203,11 +203,26 @@ def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -
         if fraction is not None
         else "lower split.val / split.test or give more data"
     )
+    if fraction is not None and _one_sequence_per_class(frame, key):
+        hint = (
+            "every class has one distinct sequence in train, and a class's last one never "
+            "leaves it (its label is learnt there): give some classes a second sequence"
+        )
     raise DataError(
         f"{source}: {what} give train {sizes['train']}, val {sizes['val']}, test "
         f"{sizes['test']} with split.val={opt.val}, split.test={opt.test}: the {name} split "
         f"is empty; {hint}"
     )
+
+
+def _one_sequence_per_class(frame: pl.DataFrame, key: str) -> bool:
+    """Whether each label of the train split has one distinct sequence there, so that
+    none can leave it (:func:`attnlib.split.assign_splits`)."""
+    if "label" not in frame.columns:
+        return False
+    train = frame.filter(pl.col("split") == "train")
+    per_label = train.group_by("label").agg(pl.col(key).n_unique().alias("distinct"))
+    return train.height > 0 and int(per_label["distinct"].max()) == 1
 
 
 def build_label_map(labels: pl.Series, *, source: object = None) -> list[str]:

@@ -204,3 +204,18 @@ def test_labels_too_rare_to_reach_val_or_test_are_named():
     assert (
         unmeasured_labels(split_frame(common, val=0.1, test=0.1, seed=0, stratify="label")[0]) == ""
     )
+
+
+def test_one_sequence_per_class_says_why_validation_is_empty():
+    """With one training sequence per class none can leave train, so raising split.val
+    cannot help: the error says what would (a data set shipping its test split)."""
+    from attnlib.encode import EncodeOptions, encode_dataset
+
+    rows = [{"id": f"{split}{i}", "tokens": [f"w{i}", "x", "y", split], "label": f"c{i}",
+             "split": split} for split in ("train", "test") for i in range(6)]  # fmt: skip
+    with pytest.raises(DataError, match="the val split is empty; every class has one distinct "
+                       "sequence in train, and a class's last one never leaves it"):  # fmt: skip
+        encode_dataset(pl.DataFrame(rows), "classify", EncodeOptions(val=0.2, test=0.1))
+    extra = {"id": "z", "tokens": ["w0", "z", "y", "train"], "label": "c0", "split": "train"}
+    out, _ = encode_dataset(pl.DataFrame([*rows, extra]), "classify", EncodeOptions(val=0.2))
+    assert out.filter(pl.col("split") == "val")["label"].to_list() == ["c0"]  # two: one goes
