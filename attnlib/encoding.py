@@ -111,7 +111,7 @@ def encode_sequences(
         rules.append(why)
     train = frame.filter(pl.col("split") == "train")
     labels = build_label_map(train["label"], source=source) if labelled else None
-    check_split_sizes(frame, opt, source)
+    check_split_sizes(frame, opt, source, labelled=labelled, shipped_test="split" in raw.columns)
     column = "tokens" if kind == "tokens" else "values"
     max_length = resolve_max_length(opt.max_length, train[column].list.len())
     frame, cut = cap_lengths(frame, max_length, windows=windows)
@@ -184,8 +184,13 @@ def check_normalize(normalize: str, kind: str) -> None:
         )
 
 
-def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -> None:
-    """Raise a DataError when the split fractions leave validation or test empty."""
+def check_split_sizes(
+    frame: pl.DataFrame, opt: EncodeOptions, source: object, *, labelled: bool = False,
+    shipped_test: bool = False,
+) -> None:  # fmt: skip
+    """Raise a DataError when the split fractions leave validation or test empty
+    (``shipped_test``: the data set came with its test split, which the fractions do not
+    cut)."""
     sizes = {name: int((frame["split"] == name).sum()) for name in SPLITS}
     empty = [name for name in ("val", "test") if sizes[name] == 0]
     if sizes["train"] and not empty:
@@ -203,11 +208,15 @@ def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -
         if fraction is not None
         else "lower split.val / split.test or give more data"
     )
-    if fraction is not None and _one_sequence_per_class(frame, key):
+    pool = frame.filter(pl.col("split") != "test") if shipped_test else frame
+    if fraction is not None and labelled and _one_sequence_per_class(pool, key):
         hint = (
-            "every class has one distinct sequence in train, and a class's last one never "
-            "leaves it (its label is learnt there): give some classes a second sequence"
+            f"every class has one distinct sequence{' outside test' * shipped_test}, and a "
+            "class's last one never leaves train (its label is learnt there): give some "
+            "classes a second sequence"
         )
+        if round(fraction * pool.height) == 0:
+            hint += f", and raise split.{name} (now {fraction})"
     raise DataError(
         f"{source}: {what} give train {sizes['train']}, val {sizes['val']}, test "
         f"{sizes['test']} with split.val={opt.val}, split.test={opt.test}: the {name} split "
@@ -215,14 +224,13 @@ def check_split_sizes(frame: pl.DataFrame, opt: EncodeOptions, source: object) -
     )
 
 
-def _one_sequence_per_class(frame: pl.DataFrame, key: str) -> bool:
-    """Whether each label of the train split has one distinct sequence there, so that
-    none can leave it (:func:`attnlib.split.assign_splits`)."""
-    if "label" not in frame.columns:
+def _one_sequence_per_class(pool: pl.DataFrame, key: str) -> bool:
+    """Whether each label has one distinct sequence in ``pool`` (the rows the fractions
+    cut), so that none can leave train (:func:`attnlib.split.assign_splits`)."""
+    if "label" not in pool.columns or pool.height == 0:
         return False
-    train = frame.filter(pl.col("split") == "train")
-    per_label = train.group_by("label").agg(pl.col(key).n_unique().alias("distinct"))
-    return train.height > 0 and int(per_label["distinct"].max()) == 1
+    per_label = pool.group_by("label").agg(pl.col(key).n_unique().alias("distinct"))
+    return int(per_label["distinct"].max()) == 1
 
 
 def build_label_map(labels: pl.Series, *, source: object = None) -> list[str]:

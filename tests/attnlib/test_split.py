@@ -207,15 +207,26 @@ def test_labels_too_rare_to_reach_val_or_test_are_named():
 
 
 def test_one_sequence_per_class_says_why_validation_is_empty():
-    """With one training sequence per class none can leave train, so raising split.val
-    cannot help: the error says what would (a data set shipping its test split)."""
+    """With one training sequence per class none can leave train, so a larger split.val
+    alone cannot help: the error says so, and asks for both when the fraction is too small
+    as well. A class with a second sequence, or a task without classes, keeps the usual
+    advice."""
     from attnlib.encode import EncodeOptions, encode_dataset
 
     rows = [{"id": f"{split}{i}", "tokens": [f"w{i}", "x", "y", split], "label": f"c{i}",
              "split": split} for split in ("train", "test") for i in range(6)]  # fmt: skip
-    with pytest.raises(DataError, match="the val split is empty; every class has one distinct "
-                       "sequence in train, and a class's last one never leaves it"):  # fmt: skip
-        encode_dataset(pl.DataFrame(rows), "classify", EncodeOptions(val=0.2, test=0.1))
+
+    def message(frame, task="classify", **fractions):
+        with pytest.raises(DataError) as error:
+            encode_dataset(frame, task, EncodeOptions(**fractions))
+        return str(error.value)
+
+    one_each = pl.DataFrame(rows)
+    hint = ("the val split is empty; every class has one distinct sequence outside test, and "
+            "a class's last one never leaves train")  # fmt: skip
+    assert hint in message(one_each, val=0.2) and "raise split" not in message(one_each, val=0.2)
+    assert message(one_each, val=0.05).endswith("a second sequence, and raise split.val (now 0.05)")
     extra = {"id": "z", "tokens": ["w0", "z", "y", "train"], "label": "c0", "split": "train"}
-    out, _ = encode_dataset(pl.DataFrame([*rows, extra]), "classify", EncodeOptions(val=0.2))
-    assert out.filter(pl.col("split") == "val")["label"].to_list() == ["c0"]  # two: one goes
+    assert "raise split.val (now 0.05; " in message(pl.DataFrame([*rows, extra]), val=0.05)
+    next_state = pl.DataFrame(rows[:6]).drop("split")  # 6 sequences: test 1, val 0
+    assert "every class" not in message(next_state, "next_state", val=0.1, test=0.1)
