@@ -7,6 +7,9 @@ import torch
 # Tests are small: one thread keeps them fast and deterministic on a 2-core machine.
 torch.set_num_threads(1)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# A project a test makes with `dvc init` has DVC's analytics on (ours is off in .dvc/config):
+# each dvc command there would try to post a report, and its daemon left one file in /tmp.
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 # Tests never write runs to the project's own server (flows/__init__.py would find it).
 os.environ["ATTNLIB_PREFECT_DISCOVER"] = "0"
 
