@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -144,12 +145,11 @@ def _hand_out(out, rows, group, strata, rng, fractions) -> None:
     """Shuffle the groups of ``rows`` and hand out ``fractions`` of the rows in that order,
     the rest to train; a group whose class (``strata``) has no other group left in train
     stays there, and the next group takes its place."""
-    groups = rng.permutation(np.unique(group[rows]))
-    sizes = {g: c for g, c in zip(*np.unique(group[rows], return_counts=True), strict=True)}
+    ids, counts = np.unique(group[rows], return_counts=True)
+    groups = rng.permutation(ids)
+    sizes = dict(zip(ids.tolist(), counts.tolist(), strict=True))
     class_of = dict(zip(group[rows].tolist(), strata[rows].tolist(), strict=True))
-    in_train = {}  # groups of each class still in train
-    for g in groups.tolist():
-        in_train[class_of[g]] = in_train.get(class_of[g], 0) + 1
+    in_train = Counter(class_of.values())  # groups of each class still in train
     total, taken, label_of = len(rows), 0, {}
     names = list(fractions)
     targets = np.cumsum([fractions[k] * total for k in names])

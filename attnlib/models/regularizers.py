@@ -27,9 +27,15 @@ class EmbeddingDropout(nn.Embedding):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return super().forward(x)
-        keep = torch.empty(self.num_embeddings, 1, device=self.weight.device)
-        keep = keep.bernoulli_(1 - self.p) / (1 - self.p)  # (V, 1): one draw per word type
+        keep = word_type_keep(self.num_embeddings, self.p, self.weight.device)
         return nn.functional.embedding(x, self.weight * keep, self.padding_idx)  # (B, T, E)
+
+
+def word_type_keep(num_embeddings: int, p: float, device: torch.device) -> torch.Tensor:
+    """(V, 1) float32 scales, one draw per word type: 0 with probability ``p``, else
+    ``1 / (1 - p)`` (in float32: bf16 would round 1 / 0.9 to 1.109)."""
+    keep = torch.empty(num_embeddings, 1, device=device)
+    return keep.bernoulli_(1 - p) / (1 - p)
 
 
 class LockedDropout(nn.Module):

@@ -33,7 +33,7 @@ from torch import nn
 
 from attnlib.config import ModelConfig
 from attnlib.errors import DataError
-from attnlib.models.regularizers import EmbeddingDropout
+from attnlib.models.regularizers import EmbeddingDropout, word_type_keep
 from attnlib.vocab import PAD_ID
 
 NGRAM_MIN, NGRAM_MAX = 3, 5  # fastText's defaults
@@ -138,8 +138,7 @@ class WordInput(nn.Module):
             z = z + (self.mean_per_token(x) if traced else self.mean_per_word(x))
         z = self.proj(z) if self.proj is not None else z  # (B, T, E)
         if self.training and self.p:  # AWD-LSTM's word-type dropout, as EmbeddingDropout:
-            keep = torch.empty(self.word.num_embeddings, 1, device=z.device)  # float32
-            keep = keep.bernoulli_(1 - self.p) / (1 - self.p)  # (V, 1): bf16 would round
+            keep = word_type_keep(self.word.num_embeddings, self.p, z.device)
             z = z * keep[x]  # a word's vector is zero wherever it occurs
         return z
 
