@@ -29,6 +29,11 @@ from attnlib.errors import DataError
 SPLIT_ORDER = ("train", "val", "test")
 
 
+def _eval_steps(n: int, fraction: float, horizon: int) -> int:
+    """Steps a val / test share of ``fraction`` holds: whole horizons, at least one."""
+    return max(1, round(fraction * n / horizon)) * horizon if fraction > 0 else 0
+
+
 def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizon: int):
     """Split labels for N time steps: train, then val, then test (whole horizons each).
 
@@ -36,19 +41,49 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
         (N,) array of ``"train"`` / ``"val"`` / ``"test"``.
 
     Raises:
-        DataError: the series is too short for one train window and the eval horizons.
+        DataError: the series is too short for one train window and the eval horizons
+            (the message names a window that fits: :func:`fitting_window`).
     """
-    n_test = max(1, round(test * n / horizon)) * horizon if test > 0 else 0
-    n_val = max(1, round(val * n / horizon)) * horizon if val > 0 else 0
+    n_test, n_val = _eval_steps(n, test, horizon), _eval_steps(n, val, horizon)
     n_train = n - n_val - n_test
     if n_train < lookback + horizon:
         raise DataError(
             f"series of {n} steps: after {n_val} validation and {n_test} test steps, "
-            f"{n_train} train steps are fewer than lookback + horizon = {lookback + horizon} "
-            f"(encode.lookback={lookback}, encode.horizon={horizon}); it needs at least "
-            f"{lookback + horizon + n_val + n_test} rows, or a smaller lookback / horizon"
+            f"{max(n_train, 0)} train steps are fewer than lookback + horizon = "
+            f"{lookback + horizon} (encode.lookback={lookback}, encode.horizon={horizon}); "
+            f"it needs at least {lookback + horizon + n_val + n_test} rows"
+            + shorter_window_hint(n, val, test, lookback, horizon)
         )
     return np.array(["train"] * n_train + ["val"] * n_val + ["test"] * n_test)
+
+
+def train_windows(n_train: int, lookback: int, horizon: int) -> int:
+    """Windows (stride 1) that lie wholly inside ``n_train`` train steps."""
+    return max(0, n_train - lookback - horizon + 1)
+
+
+def shorter_window_hint(n: int, val: float, test: float, lookback: int, horizon: int) -> str:
+    """The end of a message about too few train windows: the :func:`fitting_window`."""
+    fits = fitting_window(n, val, test, lookback, horizon)
+    if not fits:
+        return f"; no shorter window leaves enough train windows in {n} steps"
+    return f", or a shorter window that leaves enough train windows: {fits}"
+
+
+def fitting_window(n: int, val: float, test: float, lookback: int, horizon: int) -> str:
+    """A window for a series of ``n`` steps as ``-S`` arguments ("" when none): the longest
+    horizon up to ``horizon``, then the longest lookback up to ``lookback``, that leaves at
+    least as many train windows as lookback steps (the linear base's regression has at
+    least a row per input of a channel) with a lookback no shorter than the horizon (or
+    than ``lookback``, if that is shorter). The eval splits are whole horizons, so a
+    shorter horizon frees eval steps too. ShampooSales' 36 months at 24 + 12 keep 12 train
+    steps; 9 + 9 fit one window (MASE 10.6), 7 + 8 eight windows (README)."""
+    for h in range(horizon, 0, -1):
+        n_train = n - _eval_steps(n, val, h) - _eval_steps(n, test, h)
+        lb = min(lookback, (n_train - h + 1) // 2)  # train_windows(n_train, lb, h) >= lb
+        if lb >= max(1, min(lookback, h)):
+            return (f"-S encode.horizon={h} " if h != horizon else "") + f"-S encode.lookback={lb}"
+    return ""
 
 
 def split_rows(frame: pl.DataFrame, name: str) -> pl.DataFrame:

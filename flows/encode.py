@@ -57,7 +57,7 @@ def encode() -> None:
         get_run_logger().info("encode: %s", line)
     for c in meta.get("auto", []):
         get_run_logger().info("encode: auto %s = %s: %s", c["key"], c["value"], c["why"])
-    for line in meta.pop("warnings", ()):  # labels the val / test scores do not measure
+    for line in meta.pop("warnings", ()):  # unmeasured labels, too few forecast windows
         get_run_logger().warning("encode: %s", line)
     if meta["input"].get("cut"):  # a long sequence never reaches training whole
         get_run_logger().warning("encode: %s", meta["input"]["cut"])

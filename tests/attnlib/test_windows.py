@@ -1,5 +1,7 @@
 """Forecasting windows: time split, context rows, and no window crossing a boundary."""
 
+import re
+
 import numpy as np
 import polars as pl
 import pytest
@@ -12,6 +14,7 @@ from attnlib.windows import (
     history_frame,
     split_rows,
     target_steps,
+    train_windows,
     undo_delta,
     window_starts,
     windows_of,
@@ -45,6 +48,57 @@ def test_val_and_test_are_whole_horizons_at_the_end():
 def test_too_short_a_series_is_an_error():
     with pytest.raises(DataError, match="fewer than lookback \\+ horizon"):
         assign_time_splits(40, val=0.1, test=0.1, lookback=24, horizon=12)
+
+
+def suggested(message: str, lookback: int, horizon: int) -> tuple[int, int]:
+    """The (lookback, horizon) a too-short error's ``-S encode.*=N`` arguments name."""
+    args = dict(re.findall(r"-S encode\.(\w+)=(\d+)", message))
+    return int(args.get("lookback", lookback)), int(args.get("horizon", horizon))
+
+
+def enough(n: int, lookback: int, horizon: int) -> bool:
+    """Whether a window leaves at least as many train windows as lookback steps."""
+    try:
+        split = assign_time_splits(n, val=0.1, test=0.1, lookback=lookback, horizon=horizon)
+    except DataError:
+        return False
+    return train_windows(int((split == "train").sum()), lookback, horizon) >= lookback
+
+
+@pytest.mark.parametrize(("lookback", "horizon"), [(24, 12), (4, 24), (48, 7)])
+def test_too_short_a_series_names_the_longest_window_that_learns(lookback, horizon):
+    for n in range(2, 4 * (lookback + horizon)):
+        try:
+            assign_time_splits(n, val=0.1, test=0.1, lookback=lookback, horizon=horizon)
+            continue
+        except DataError as e:
+            message = str(e)
+        if "no shorter window" in message:  # not even one step each
+            assert not enough(n, 1, 1), message
+            continue
+        lb, h = suggested(message, lookback, horizon)
+        assert 1 <= h <= horizon and min(lookback, h) <= lb <= lookback, message
+        assert enough(n, lb, h), message
+        if lb < lookback:  # the longest lookback up to the given one at that horizon
+            assert not enough(n, lb + 1, h), message
+        if h < horizon:  # and no longer horizon has a long enough lookback
+            assert not any(enough(n, k, h + 1) for k in range(min(lookback, h + 1), lookback + 1))
+
+
+def test_a_monthly_series_of_three_years_is_told_horizon_7():
+    with pytest.raises(DataError) as e:
+        assign_time_splits(36, val=0.1, test=0.1, lookback=24, horizon=12)
+    # 7 val + 7 test steps leave 22 for train: 8 windows of 8 + 7 (at 9 + 9: one window)
+    assert suggested(str(e.value), 24, 12) == (8, 7)
+
+
+def test_too_few_train_windows_is_a_warning_naming_a_window_with_enough():
+    _, meta = parts_of(n=36, lookback=9, horizon=9, channels=1)
+    (warning,) = meta["warnings"]
+    assert warning.startswith("1 train window(s) of 9 + 9 steps in 18 train steps")
+    assert suggested(warning, 9, 9) == (8, 7)
+    _, meta = parts_of(n=36, lookback=8, horizon=7, channels=1)
+    assert "warnings" not in meta
 
 
 @pytest.mark.parametrize(
