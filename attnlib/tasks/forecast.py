@@ -38,22 +38,6 @@ from attnlib.tasks.base import (
 )
 
 
-def few_windows(n: int, n_train: int, opt) -> str:
-    """A warning when the train split holds fewer windows than the lookback has steps
-    ("" if not): too few to learn from (ShampooSales' 36 months at 9 + 9: one window, MASE
-    10.6 against the naive forecast's 3.1; at 7 + 8, eight windows, 0.98: README)."""
-    count = windows.train_windows(n_train, opt.lookback, opt.horizon)
-    if count >= opt.lookback:
-        return ""
-    fits = windows.fitting_window(n, opt.val, opt.test, opt.lookback, opt.horizon)
-    return (
-        f"{count} train window(s) of {opt.lookback} + {opt.horizon} steps in {n_train} train "
-        f"steps, fewer than the lookback's {opt.lookback} steps: too few to learn from, so "
-        f"the baselines in eval.json may forecast better; "
-        + (f"a window that leaves enough: {fits}" if fits else "a longer series would help")
-    )
-
-
 class Forecast(Task):
     name = FORECAST
     accepts = ("long",)
@@ -94,7 +78,8 @@ class Forecast(Task):
                         pl.lit(opt.horizon, pl.Int32).alias("horizon"),
                         pl.lit(delta, pl.Int32).alias("delta"))  # fmt: skip
         reasons = [*rules.reasons, delta_why, local_why]  # logged by the encode stage
-        few = few_windows(raw.height, int((split == "train").sum()), opt)
+        few = windows.few_windows(raw.height, val=opt.val, test=opt.test,
+                                  lookback=opt.lookback, horizon=opt.horizon)  # fmt: skip
         meta = {
             "task": self.name,
             "labels": None,

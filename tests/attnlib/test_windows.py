@@ -56,33 +56,47 @@ def suggested(message: str, lookback: int, horizon: int) -> tuple[int, int]:
     return int(args.get("lookback", lookback)), int(args.get("horizon", horizon))
 
 
-def enough(n: int, lookback: int, horizon: int) -> bool:
+def enough(n: int, lookback: int, horizon: int, val=0.1, test=0.1) -> bool:
     """Whether a window leaves at least as many train windows as lookback steps."""
     try:
-        split = assign_time_splits(n, val=0.1, test=0.1, lookback=lookback, horizon=horizon)
+        split = assign_time_splits(n, val=val, test=test, lookback=lookback, horizon=horizon)
     except DataError:
         return False
     return train_windows(int((split == "train").sum()), lookback, horizon) >= lookback
 
 
-@pytest.mark.parametrize(("lookback", "horizon"), [(24, 12), (4, 24), (48, 7)])
-def test_too_short_a_series_names_the_longest_window_that_learns(lookback, horizon):
+@pytest.mark.parametrize(
+    ("lookback", "horizon", "val", "test"),
+    [(24, 12, 0.1, 0.1), (4, 24, 0.1, 0.1), (48, 7, 0.1, 0.1), (24, 12, 0.0, 0.2),
+     (4, 24, 0.2, 0.0), (12, 6, 0.45, 0.45), (2, 2, 0.45, 0.45)],
+)  # fmt: skip
+def test_too_short_a_series_names_the_rows_and_the_longest_window_that_learns(
+    lookback, horizon, val, test
+):
+    checked = 0
     for n in range(2, 4 * (lookback + horizon)):
         try:
-            assign_time_splits(n, val=0.1, test=0.1, lookback=lookback, horizon=horizon)
+            assign_time_splits(n, val=val, test=test, lookback=lookback, horizon=horizon)
             continue
         except DataError as e:
             message = str(e)
-        if "no shorter window" in message:  # not even one step each
-            assert not enough(n, 1, 1), message
+        checked += 1
+        need = int(re.search(r"needs at least (\d+) rows", message)[1])
+        assert enough(need, lookback, horizon, val, test), message
+        assert need == n or not enough(need - 1, lookback, horizon, val, test), message
+        if "no window whose lookback" in message:  # none with lookback >= min(its horizon, ours)
+            assert not any(enough(n, k, h, val, test) for h in range(1, horizon + 1)
+                           for k in range(min(lookback, h), lookback + 1)), message  # fmt: skip
             continue
         lb, h = suggested(message, lookback, horizon)
         assert 1 <= h <= horizon and min(lookback, h) <= lb <= lookback, message
-        assert enough(n, lb, h), message
+        assert enough(n, lb, h, val, test), message
         if lb < lookback:  # the longest lookback up to the given one at that horizon
-            assert not enough(n, lb + 1, h), message
-        if h < horizon:  # and no longer horizon has a long enough lookback
-            assert not any(enough(n, k, h + 1) for k in range(min(lookback, h + 1), lookback + 1))
+            assert not enough(n, lb + 1, h, val, test), message
+        for longer in range(h + 1, horizon + 1):  # no longer horizon has a long enough one
+            lookbacks = range(min(lookback, longer), lookback + 1)
+            assert not any(enough(n, k, longer, val, test) for k in lookbacks), message
+    assert checked > 0
 
 
 def test_a_monthly_series_of_three_years_is_told_horizon_7():
@@ -97,6 +111,7 @@ def test_too_few_train_windows_is_a_warning_naming_a_window_with_enough():
     (warning,) = meta["warnings"]
     assert warning.startswith("1 train window(s) of 9 + 9 steps in 18 train steps")
     assert suggested(warning, 9, 9) == (8, 7)
+    assert "it needs at least 44 rows for 9 train windows" in warning  # 26 train: 9 windows
     _, meta = parts_of(n=36, lookback=8, horizon=7, channels=1)
     assert "warnings" not in meta
 
