@@ -44,6 +44,8 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
         DataError: the series is too short for one train window and the eval horizons
             (the message says what would do: :func:`window_advice`).
     """
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):  # as attnlib.split says
+        raise DataError(f"split fractions val={val}, test={test} must be in [0, 1) and sum below 1")
     n_test, n_val = _eval_steps(n, test, horizon), _eval_steps(n, val, horizon)
     n_train = n - n_val - n_test
     if train_windows(n_train, lookback, horizon) < 1:
@@ -85,14 +87,16 @@ def few_windows(n: int, *, val: float, test: float, lookback: int, horizon: int)
 
 def window_advice(n: int, *, val: float, test: float, lookback: int, horizon: int) -> str:
     """What would give ``n`` steps enough train windows (:func:`enough_windows`): the rows
-    this window needs, and the :func:`fitting_window` for ``n``."""
+    from which this window always does (an eval split grows by a whole horizon at a time,
+    so a few rows more can fail again: 18 + 3 at 45-49 rows, not 44), and the
+    :func:`fitting_window` for ``n``. ``val + test`` is below 1 (checked by the caller)."""
     geometry = {"val": val, "test": test, "lookback": lookback, "horizon": horizon}
-    rows = ""
-    if val + test < 1:  # each eval split is at most fraction * m + 1.5 horizons
-        top = int((2 * lookback + 4 * horizon) / (1 - val - test)) + 2
-        need = next((m for m in range(n, max(n, top) + 1) if enough_windows(m, **geometry)),
-                    None)  # fmt: skip
-        rows = f"it needs at least {need} rows for {lookback} train windows; " if need else ""
+    # each eval split is at most fraction * m + a horizon: every m >= top has enough
+    top = int((2 * lookback + 4 * horizon) / (1 - val - test)) + 2
+    need = 1 + max(m for m in range(n - 1, max(n, top) + 1)
+                   if m < n or not enough_windows(m, **geometry))  # fmt: skip
+    windows = f"{lookback} train window{'s' if lookback != 1 else ''}"
+    rows = f"it needs at least {need} rows for {windows}; "
     fits = fitting_window(n, **geometry)
     if not fits:
         return rows + (f"no window whose lookback is at least its horizon leaves enough train "

@@ -68,7 +68,7 @@ def enough(n: int, lookback: int, horizon: int, val=0.1, test=0.1) -> bool:
 @pytest.mark.parametrize(
     ("lookback", "horizon", "val", "test"),
     [(24, 12, 0.1, 0.1), (4, 24, 0.1, 0.1), (48, 7, 0.1, 0.1), (24, 12, 0.0, 0.2),
-     (4, 24, 0.2, 0.0), (12, 6, 0.45, 0.45), (2, 2, 0.45, 0.45)],
+     (4, 24, 0.2, 0.0), (12, 6, 0.45, 0.45), (2, 2, 0.45, 0.45), (18, 3, 0.1, 0.1)],
 )  # fmt: skip
 def test_too_short_a_series_names_the_rows_and_the_longest_window_that_learns(
     lookback, horizon, val, test
@@ -83,7 +83,10 @@ def test_too_short_a_series_names_the_rows_and_the_longest_window_that_learns(
         checked += 1
         need = int(re.search(r"needs at least (\d+) rows", message)[1])
         assert enough(need, lookback, horizon, val, test), message
-        assert need == n or not enough(need - 1, lookback, horizon, val, test), message
+        # from need rows on, every longer series has enough; need - 1 (>= n) has not
+        assert not enough(need - 1, lookback, horizon, val, test), message
+        longer = range(need, need + 3 * (lookback + horizon))
+        assert all(enough(m, lookback, horizon, val, test) for m in longer), message
         if "no window whose lookback" in message:  # none with lookback >= min(its horizon, ours)
             assert not any(enough(n, k, h, val, test) for h in range(1, horizon + 1)
                            for k in range(min(lookback, h), lookback + 1)), message  # fmt: skip
@@ -104,6 +107,11 @@ def test_a_monthly_series_of_three_years_is_told_horizon_7():
         assign_time_splits(36, val=0.1, test=0.1, lookback=24, horizon=12)
     # 7 val + 7 test steps leave 22 for train: 8 windows of 8 + 7 (at 9 + 9: one window)
     assert suggested(str(e.value), 24, 12) == (8, 7)
+
+
+def test_fractions_that_leave_no_train_part_are_an_error():
+    with pytest.raises(DataError, match="sum below 1"):
+        assign_time_splits(100, val=0.5, test=0.5, lookback=4, horizon=2)
 
 
 def test_too_few_train_windows_is_a_warning_naming_a_window_with_enough():
