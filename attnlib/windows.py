@@ -42,7 +42,7 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
 
     Raises:
         DataError: the series is too short for one train window and the eval horizons
-            (the message says what would do: :func:`window_advice`).
+            (the message says what would work: :func:`window_advice`).
     """
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):  # as attnlib.split says
         raise DataError(f"split fractions val={val}, test={test} must be in [0, 1) and sum below 1")
