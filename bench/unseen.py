@@ -60,7 +60,10 @@ signal: seeds 0-2 scored .617 against TF-IDF + SVM's .614
 long documents. ``shampoo`` and ``pbs`` are two short monthly CSVs copied as sktime ships
 them: ShampooSales (36 months; too short for the default window, so run with the window
 encode's error names, ``--set encode.horizon=7 --set encode.lookback=8``) and PBS_dataset
-(204 months of prescription counts ending in 38 months of zeros).
+(204 months of prescription counts ending in 38 months of zeros). ``interest_inflation``
+(statsmodels, 107 quarters, its time as ``year`` and ``quarter`` columns of floats, as
+shipped) and ``danish`` (statsmodels' Danish money demand, 55 quarters of five series;
+``--set encode.horizon=11 --set encode.lookback=11``, the window encode names) are two more.
 """
 
 from __future__ import annotations
@@ -239,6 +242,26 @@ def sktime_csv(folder: str, path: Path) -> None:
                     path)  # fmt: skip
 
 
+def danish_csv(path: Path) -> None:
+    """statsmodels' Danish money demand data (Johansen and Juselius 1990): 55 quarters,
+    1974-1987, of log real money, log real income, log prices, the bond and the deposit
+    rates; five target channels, stamped by the quarter's first day."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.danish_data.load_pandas().data
+    pl.DataFrame({"period": [str(t.date()) for t in d.index],
+                  **{c: d[c].tolist() for c in d.columns}}).write_csv(path)  # fmt: skip
+
+
+def interest_inflation_csv(path: Path) -> None:
+    """statsmodels' German interest and inflation rates, 107 quarters from 1972 Q2, as it
+    ships them: the time in two columns, ``year`` and ``quarter`` (floats)."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.interest_inflation.load_pandas().data
+    pl.from_pandas(d).write_csv(path)
+
+
 def surnames_txt(path: Path, n: int = 6000) -> None:
     """Distinct lower-cased alphabetic surnames, a seeded sample of ``n``, one per line
     with its characters separated by spaces (``seqlab_txt``)."""
@@ -332,6 +355,8 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "seatbelts": ("forecast", "seatbelts.csv", seatbelts_csv),
         "shampoo": ("forecast", "ShampooSales.csv", lambda p: sktime_csv("ShampooSales", p)),
         "pbs": ("forecast", "PBS_dataset.csv", lambda p: sktime_csv("PBS_dataset", p)),
+        "danish": ("forecast", "danish.csv", danish_csv),
+        "interest_inflation": ("forecast", "interest_inflation.csv", interest_inflation_csv),
         "unemp": ("forecast", "unemp.csv", lambda p: macro_csv("unemp", p)),
         "tbilrate": ("forecast", "tbilrate.csv", lambda p: macro_csv("tbilrate", p)),
         "cycle45": ("forecast", "cycle45.csv", lambda p: cycle_csv(p, 730, 45, 8.0, 1.5)),
@@ -357,7 +382,8 @@ NAMES = ["arrowhead", "osuleaf", "unit_test", "trace", "coffee", "lynx", "sunspo
          "tbilrate", "cycle45", "cycle30", "cycle60_trend", "surnames",
          "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid", "pigcvp", "surname_nationality", "baby_names",
-         "convention_speeches", "shampoo", "pbs"]  # run by name only (above)  # fmt: skip
+         "convention_speeches", "shampoo", "pbs", "danish",
+         "interest_inflation"]  # run by name only (above)  # fmt: skip
 
 
 def setting(text: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from attnlib import errors
+from attnlib.datasets.calendar import calendar_stamps
 from attnlib.datasets.tables import (
     TIME_NAMES,
     as_text,
@@ -157,10 +158,11 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     time = time_column(frame.columns)
     if time is None:
         raise DataError(f"{path}: a long table needs a time column named one of {TIME_NAMES}")
-    channels = [c for c in frame.columns if c != time and c not in ("id", "split")]
+    times, parts = calendar_stamps(frame, time)
+    channels = [c for c in frame.columns if c not in (*parts, "id", "split")]
     if not channels:
         raise DataError(f"{path}: no value column beside the time column '{time}'")
-    times = as_text(frame[time], path, time)
+    times = as_text(frame[time], path, time) if times is None else times
     fail_first(times.is_null(), path, where, f"missing time in '{time}'")
     repeated = ~times.is_first_distinct()
     if repeated.any():  # name the value, and the row it repeats

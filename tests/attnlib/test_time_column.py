@@ -106,3 +106,39 @@ def test_ties_between_readings_go_to_the_regular_grid_and_odd_seeds_still_seed()
     assert read_times(pl.Series(us)).to_list()[:2] == [datetime(2000, 1, 1), datetime(2000, 2, 1)]
     mixed = ["1990-03-01", "02/03/1990", "03/03/1990", "1990-03-04", "05/03/1990", "07/03/90"]
     assert read_times(pl.Series(mixed))[1] == datetime(1990, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "times", "channels", "season"),
+    [
+        ("year,quarter,Dp,R\n1972.0,2.0,1,2\n1972.0,3.0,3,4\n1972.0,4.0,5,6\n1973.0,1.0,7,8\n",
+         ["1972-Q2", "1972-Q3", "1972-Q4", "1973-Q1"], ["Dp", "R"], 4),
+        ("Year,Month,sales\n2020,11,1\n2020,12,2\n2021,1,3\n",
+         ["2020-11", "2020-12", "2021-01"], ["sales"], 12),
+        ("year,month,day,load\n2021,2,27,1\n2021,2,28,2\n2021,3,1,3\n",
+         ["2021-02-27", "2021-02-28", "2021-03-01"], ["load"], 7),
+    ],
+)  # fmt: skip
+def test_a_year_that_repeats_is_joined_with_its_quarter_month_and_day(tmp_path, text, times,
+                                                                    channels, season):  # fmt: skip
+    got = read_source(write(tmp_path / "c.csv", text), "long")
+    assert got["time"].to_list() == times and got.columns == ["time", *channels]
+    assert guess_season(times) == season  # the joined stamps carry the calendar
+
+
+def test_a_year_with_parts_out_of_range_is_not_joined(tmp_path):
+    # a "quarter" of 5 is a value, not a quarter: the year repeats, an error at its line
+    path = write(tmp_path / "q.csv", "year,quarter,v\n1972,4,1\n1972,5,2\n")
+    with pytest.raises(DataError, match=r"q\.csv, line 3: year '1972' repeats line 2"):
+        read_source(path, "long")
+
+
+def test_a_year_that_does_not_repeat_keeps_its_month_column_as_a_value(tmp_path):
+    got = read_source(write(tmp_path / "y.csv", "year,month\n2001,3\n2002,5\n2003,4\n"), "long")
+    assert got["time"].to_list() == ["2001", "2002", "2003"] and got["month"].to_list() == [3, 5, 4]
+
+
+def test_joined_dates_are_still_checked(tmp_path):
+    path = write(tmp_path / "d.csv", "year,month,day,v\n2021,2,28,1\n2021,2,31,2\n2021,3,2,3\n")
+    with pytest.raises(DataError, match=r"d\.csv, line 3: time '2021-02-31' is not a date"):
+        read_source(path, "long")
