@@ -1,40 +1,103 @@
-"""A long table's time split over calendar columns (year and quarter, or year, month and
-day), joined into one stamp per row before the time column is read."""
+"""A long table's time split over calendar columns (a year with its quarter, or with its
+month and day), joined into one stamp per row before the time column is read."""
 
 from __future__ import annotations
 
+import calendar
+from pathlib import Path
+
 import polars as pl
 
+from attnlib.errors import DataError
 
-def _whole(frame: pl.DataFrame, names: dict, name: str, top: float) -> pl.Series | None:
-    """Column ``name`` (case-blind) as Int64 when every value is a whole number in
-    1..``top`` (floats like ``1972.0`` too), else None."""
-    col = names.get(name)
-    x = frame[col].cast(pl.Float64, strict=False) if col else None
-    if x is None or x.null_count() or not ((x % 1 == 0) & (x >= 1) & (x <= top)).all():
+# the finest part first: a month (with a day, if any) beats a quarter column beside it
+PARTS = {"month": 12, "quarter": 4}
+
+
+def _numbers(values: pl.Series) -> pl.Series | None:
+    """``values`` as Float64 (null where a cell is not a number; ``Q3`` is 3), or None for a
+    column that holds neither numbers nor text (a category, a list)."""
+    if isinstance(values.dtype, (pl.Categorical, pl.Enum)):  # pandas' category, in Parquet
+        values = values.cast(pl.String)
+    if values.dtype == pl.String:
+        values = values.str.strip_chars().str.replace(r"^[Qq]", "")
+    elif not values.dtype.is_numeric():
         return None
+    return values.cast(pl.Float64, strict=False)
+
+
+def _part(frame: pl.DataFrame, col: str, top: int, path: Path, where) -> pl.Series:
+    """Column ``col`` as Int64, every cell a whole number in 1..``top``; else a DataError
+    at the first cell that is not (a year that repeats needs its part on every row)."""
+    x = _numbers(frame[col])
+    bad = pl.Series([True] * frame.height) if x is None else ~((x % 1 == 0) & x.is_between(1, top))
+    bad = bad.fill_null(True)
+    if bad.any():
+        i = bad.arg_true()[0]
+        cell = "an empty cell" if frame[col][i] is None else f"'{frame[col][i]}'"
+        raise DataError(
+            f"{path}, {where(i)}: column '{col}': {cell} is not a whole number "
+            f"1-{top} (the year repeats, so '{col}' is joined to it as one time stamp)"
+        )
     return x.cast(pl.Int64)
 
 
-def calendar_stamps(frame: pl.DataFrame, time: str) -> tuple[pl.Series | None, tuple]:
+def calendar_stamps(frame: pl.DataFrame, time: str, path: Path, where):
     """A time split over columns, as statsmodels' ``macrodata`` and many exports ship it:
-    a ``year`` column that repeats beside a ``quarter`` (1-4) or ``month`` (1-12) column
-    (and a ``day``, 1-31, beside the month) of whole numbers, joined as ``1972-Q2``,
-    ``1972-05`` or ``1972-05-17``, which :func:`attnlib.datasets.series.read_times` reads
-    as that period. Returns (stamps, the columns used), or (None, (time,)) when ``time``
-    is not such a year."""
+    a ``year`` column (whole numbers 1000-9999) that repeats beside a ``month`` (1-12,
+    with a ``day`` 1-31 beside it, if any) or a ``quarter`` (1-4, or ``Q1``-``Q4``) column,
+    joined as ``1972-05``, ``1972-05-17`` or ``1972-Q2``, the stamps
+    :func:`attnlib.datasets.series.read_times` reads as that period. A quarter column
+    beside a month must agree with it and is dropped.
+
+    Returns:
+        (stamps, the columns used, a label for messages), or (None, (time,), time) when
+        ``time`` is not such a year.
+
+    Raises:
+        DataError: a part cell that is not a whole number in range, a day that does not
+            exist in its month, a quarter that disagrees with its month (each at its line).
+    """
+    none = None, (time,), time
     if time.strip().lower() != "year":
-        return None, (time,)
+        return none
+    year = _numbers(frame[time])
+    if (
+        year is None
+        or year.null_count()
+        or not ((year % 1 == 0) & year.is_between(1000, 9999)).all()
+    ):
+        return none
+    if year.is_unique().all():  # one row a year: a month or quarter column is a value
+        return none
     names = {c.strip().lower(): c for c in reversed(frame.columns)}  # the first of a name
-    year = _whole(frame, names, "year", 1e9)
-    if year is None or year.is_unique().all():
-        return None, (time,)
-    y = year.cast(pl.String)
-    if (quarter := _whole(frame, names, "quarter", 4)) is not None:
-        return (y + "-Q" + quarter.cast(pl.String)).alias(time), (time, names["quarter"])
-    if (month := _whole(frame, names, "month", 12)) is None:
-        return None, (time,)
-    stamps, used = y + "-" + month.cast(pl.String).str.zfill(2), (time, names["month"])
-    if (day := _whole(frame, names, "day", 31)) is not None:
-        stamps, used = stamps + "-" + day.cast(pl.String).str.zfill(2), (*used, names["day"])
-    return stamps.alias(time), used
+    unit = next((name for name in PARTS if name in names), None)
+    if unit is None:
+        return none
+    y = year.cast(pl.Int64)
+    part = _part(frame, names[unit], PARTS[unit], path, where)
+    used = [time, names[unit]]
+    if unit == "quarter":
+        stamps = y.cast(pl.String) + "-Q" + part.cast(pl.String)
+    else:
+        stamps = y.cast(pl.String) + "-" + part.cast(pl.String).str.zfill(2)
+        if "day" in names:
+            day = _part(frame, names["day"], 31, path, where)
+            _check_days(y, part, day, path, where)
+            stamps, used = stamps + "-" + day.cast(pl.String).str.zfill(2), [*used, names["day"]]
+        if "quarter" in names:
+            quarter = _part(frame, names["quarter"], 4, path, where)
+            wrong = quarter != (part - 1) // 3 + 1
+            if wrong.any():
+                i = wrong.arg_true()[0]
+                raise DataError(f"{path}, {where(i)}: column '{names['quarter']}': quarter "
+                                f"{quarter[i]} but month {part[i]}")  # fmt: skip
+            used.append(names["quarter"])
+    return stamps.alias(time), tuple(used), "time (" + " + ".join(f"'{c}'" for c in used) + ")"
+
+
+def _check_days(year: pl.Series, month: pl.Series, day: pl.Series, path: Path, where) -> None:
+    """A DataError at the first row whose day its month does not have (2021-02-29)."""
+    for i, (y, m, d) in enumerate(zip(year, month, day, strict=True)):
+        if d > calendar.monthrange(y, m)[1]:
+            raise DataError(f"{path}, {where(i)}: {y}-{m:02d}-{d:02d} is not a date")

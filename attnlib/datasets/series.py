@@ -158,10 +158,12 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     time = time_column(frame.columns)
     if time is None:
         raise DataError(f"{path}: a long table needs a time column named one of {TIME_NAMES}")
-    times, parts = calendar_stamps(frame, time)
+    times, parts, label = calendar_stamps(frame, time, path, where)
     channels = [c for c in frame.columns if c not in (*parts, "id", "split")]
     if not channels:
-        raise DataError(f"{path}: no value column beside the time column '{time}'")
+        beside = " + ".join(f"'{c}'" for c in parts)
+        raise DataError(f"{path}: no value column beside the time column{'s' * (len(parts) > 1)} "
+                        f"{beside}")  # fmt: skip
     times = as_text(frame[time], path, time) if times is None else times
     fail_first(times.is_null(), path, where, f"missing time in '{time}'")
     repeated = ~times.is_first_distinct()
@@ -169,7 +171,7 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         i = repeated.arg_true()[0]
         first = (times == times[i]).arg_true()[0]
         raise DataError(
-            f"{path}, {where(i)}: {time} '{times[i]}' repeats {where(first)} "
+            f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} "
             "(one row per time step)"
         )
     out = [times.alias("time")]
