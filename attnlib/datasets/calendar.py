@@ -14,13 +14,14 @@ from attnlib.errors import DataError
 PARTS = {"month": 12, "quarter": 4}
 
 
-def _numbers(values: pl.Series) -> pl.Series | None:
-    """``values`` as Float64 (null where a cell is not a number; ``Q3`` is 3), or None for a
-    column that holds neither numbers nor text (a category, a list)."""
+def _numbers(values: pl.Series, prefix: str = "") -> pl.Series | None:
+    """``values`` as Float64 (null where a cell is not a number; with ``prefix`` ``Q``,
+    ``Q3`` is 3), or None for a column that holds neither numbers nor text (a list)."""
     if isinstance(values.dtype, (pl.Categorical, pl.Enum)):  # pandas' category, in Parquet
         values = values.cast(pl.String)
     if values.dtype == pl.String:
-        values = values.str.strip_chars().str.replace(r"^[Qq]", "")
+        values = values.str.strip_chars()
+        values = values.str.replace(f"^(?i){prefix}", "") if prefix else values
     elif not values.dtype.is_numeric():
         return None
     return values.cast(pl.Float64, strict=False)
@@ -29,9 +30,11 @@ def _numbers(values: pl.Series) -> pl.Series | None:
 def _part(frame: pl.DataFrame, col: str, top: int, path: Path, where) -> pl.Series:
     """Column ``col`` as Int64, every cell a whole number in 1..``top``; else a DataError
     at the first cell that is not (a year that repeats needs its part on every row)."""
-    x = _numbers(frame[col])
-    bad = pl.Series([True] * frame.height) if x is None else ~((x % 1 == 0) & x.is_between(1, top))
-    bad = bad.fill_null(True)
+    x = _numbers(frame[col], "Q" if col.strip().lower() == "quarter" else "")
+    if x is None:
+        raise DataError(f"{path}: column '{col}' holds {frame[col].dtype}, not numbers (the "
+                        f"year repeats, so '{col}' is joined to it as one time stamp)")  # fmt: skip
+    bad = (~((x % 1 == 0) & x.is_between(1, top))).fill_null(True)
     if bad.any():
         i = bad.arg_true()[0]
         cell = "an empty cell" if frame[col][i] is None else f"'{frame[col][i]}'"

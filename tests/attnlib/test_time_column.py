@@ -137,6 +137,9 @@ def test_a_year_that_repeats_is_joined_with_its_quarter_month_and_day(tmp_path, 
          r"line 2: 2021-02-29 is not a date"),  # a majority of bad dates too
         ("year,quarter,month,v\n2020,1,1,1\n2020,2,2,2\n",
          r"line 3: column 'quarter': quarter 2 but month 2"),
+        ("year,month,v\n2020,Q1,1\n2020,Q2,2\n",
+         r"line 2: column 'month': 'Q1' is not a whole number 1-12"),  # Q is a quarter's only
+        ("year,month,day,v\n1900,2,28,1\n1900,2,29,2\n", r"line 3: 1900-02-29 is not a date"),
         ("year,quarter,v\n1972,1,1\n1972,1,2\n",
          r"line 3: time \('year' \+ 'quarter'\) '1972-Q1' repeats line 2"),
         ("year,quarter,v\n1972,2,1\n1972,1,2\n1972,3,3\n", r"line 3: time goes backwards"),
