@@ -181,6 +181,15 @@ def _trust(runs: list[dict]) -> str:
     return ", ".join(parts) or "—"
 
 
+def named(result: dict) -> str:
+    """A row's data set, with any setting beyond the task and the file (``--set``):
+    ``shampoo (encode.horizon=7, encode.lookback=8)``."""
+    extra = {k: v for k, v in result.get("overrides", {}).items()
+             if k not in ("task", "ingest.source")}  # fmt: skip
+    settings = ", ".join(f"{k}={v}" for k, v in extra.items())
+    return f"{result['name']} ({settings})" if settings else result["name"]
+
+
 def table(results: list[dict]) -> str:
     """The Markdown table: mean ± spread over seeds of ours and every baseline, the goal,
     and the trust figures. The best measured mean of a row is bold."""
@@ -190,10 +199,11 @@ def table(results: list[dict]) -> str:
     for r in results:
         runs = [x for x in r["runs"] if "metrics" in x]
         failed = len(r["runs"]) - len(runs)
+        label = named(r)
         target = TARGETS.get(r["name"])
         key = target[0] if target else HEADLINE[r["task"]]
         if not runs:
-            rows.append(f"| {r['name']} | {key} | failed | — | — | — | — | — | 0 | — |")
+            rows.append(f"| {label} | {key} | failed | — | — | — | — | — | 0 | — |")
             continue
         who = [w for w in runs[0]["metrics"] if _figures(runs, w, key)]
         means = {w: summary(_figures(runs, w, key)) for w in who}
@@ -218,7 +228,7 @@ def table(results: list[dict]) -> str:
             met = "yes" if ok else "**no**"
         secs = statistics.fmean(x["seconds"] for x in runs)
         seeds = f"{len(runs)}" + (f" ({failed} failed)" if failed else "")
-        rows.append(f"| {r['name']} | {key} | {ours} | {base} | {pub} | {goal} | {met} | "
+        rows.append(f"| {label} | {key} | {ours} | {base} | {pub} | {goal} | {met} | "
                     f"{_trust(runs)} | {seeds} | {secs:.0f} |")  # fmt: skip
     return "\n".join(rows) + "\n"
 

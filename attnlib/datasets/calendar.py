@@ -58,25 +58,25 @@ def calendar_stamps(frame: pl.DataFrame, time: str, path: Path, where):
         ``time`` is not such a year.
 
     Raises:
-        DataError: a part cell that is not a whole number in range, a day that does not
-            exist in its month, a quarter that disagrees with its month (each at its line).
+        DataError: a year or part cell that is not a whole number in range, a day that
+            does not exist in its month, a quarter that disagrees with its month (each at
+            its line).
     """
     none = None, (time,), time
-    if time.strip().lower() != "year":
-        return none
-    year = _numbers(frame[time])
-    if (
-        year is None
-        or year.null_count()
-        or not ((year % 1 == 0) & year.is_between(1000, 9999)).all()
-    ):
-        return none
-    if year.is_unique().all():  # one row a year: a month or quarter column is a value
-        return none
     names = {c.strip().lower(): c for c in reversed(frame.columns)}  # the first of a name
     unit = next((name for name in PARTS if name in names), None)
-    if unit is None:
+    if time.strip().lower() != "year" or unit is None or frame[time].is_unique().all():
+        return none  # one row a year: a month or quarter column is a value
+    year = _numbers(frame[time])
+    if year is None:
         return none
+    bad = (~((year % 1 == 0) & year.is_between(1000, 9999))).fill_null(True)
+    if bad.any():  # a year that repeats beside its part: every cell must be a year
+        i = bad.arg_true()[0]
+        cell = "an empty cell" if frame[time][i] is None else f"'{frame[time][i]}'"
+        raise DataError(f"{path}, {where(i)}: column '{time}': {cell} is not a whole year "
+                        f"1000-9999 (it repeats, so '{names[unit]}' is joined to it as one "
+                        f"time stamp)")  # fmt: skip
     y = year.cast(pl.Int64)
     part = _part(frame, names[unit], PARTS[unit], path, where)
     used = [time, names[unit]]
