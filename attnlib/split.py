@@ -59,6 +59,12 @@ def split_frame(
     return out, SplitCounts(**counts)
 
 
+def check_fractions(val: float, test: float) -> None:
+    """A DataError unless both split fractions lie in [0, 1) and leave a train part."""
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise DataError(f"split fractions val={val}, test={test} must be in [0, 1) and sum below 1")
+
+
 def assign_splits(
     frame: pl.DataFrame, *, val: float, test: float, seed: int, stratify: str | None = None
 ) -> pl.Series:
@@ -77,8 +83,7 @@ def assign_splits(
         The column; null for a shipped train row that repeats a shipped test sequence
         (:func:`split_frame` drops those rows).
     """
-    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
-        raise DataError(f"split fractions val={val}, test={test} must be in [0, 1) and sum below 1")
+    check_fractions(val, test)
     n = frame.height
     # group identical sequences so a duplicate can never straddle two splits
     group = frame.select(_group_ids(frame)).to_series().to_numpy()

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from attnlib.errors import DataError
+from attnlib.split import check_fractions
 
 SPLIT_ORDER = ("train", "val", "test")
 
@@ -32,6 +33,11 @@ SPLIT_ORDER = ("train", "val", "test")
 def _eval_steps(n: int, fraction: float, horizon: int) -> int:
     """Steps a val / test share of ``fraction`` holds: whole horizons, at least one."""
     return max(1, round(fraction * n / horizon)) * horizon if fraction > 0 else 0
+
+
+def _train_steps(n: int, val: float, test: float, horizon: int) -> int:
+    """Steps left to train in ``n`` after the val and test horizons (may be negative)."""
+    return n - _eval_steps(n, val, horizon) - _eval_steps(n, test, horizon)
 
 
 def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizon: int):
@@ -44,8 +50,7 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
         DataError: the series is too short for one train window and the eval horizons
             (the message says what would work: :func:`window_advice`).
     """
-    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):  # as attnlib.split says
-        raise DataError(f"split fractions val={val}, test={test} must be in [0, 1) and sum below 1")
+    check_fractions(val, test)
     n_test, n_val = _eval_steps(n, test, horizon), _eval_steps(n, val, horizon)
     n_train = n - n_val - n_test
     if train_windows(n_train, lookback, horizon) < 1:
@@ -68,14 +73,14 @@ def enough_windows(n: int, *, val: float, test: float, lookback: int, horizon: i
     """Whether ``n`` steps leave at least as many train windows as lookback steps: fewer
     are too few to learn from (ShampooSales' 36 months at 9 + 9, lookback + horizon: one
     window, MASE 10.6 against the naive forecast's 3.1; at 8 + 7, eight, 0.98: README)."""
-    n_train = n - _eval_steps(n, val, horizon) - _eval_steps(n, test, horizon)
+    n_train = _train_steps(n, val, test, horizon)
     return train_windows(n_train, lookback, horizon) >= lookback
 
 
 def few_windows(n: int, *, val: float, test: float, lookback: int, horizon: int) -> str:
     """A warning when ``n`` steps fit the window but not :func:`enough_windows` ("" if
     they do)."""
-    n_train = n - _eval_steps(n, val, horizon) - _eval_steps(n, test, horizon)
+    n_train = _train_steps(n, val, test, horizon)
     count = train_windows(n_train, lookback, horizon)
     if count < 1 or count >= lookback:
         return ""
@@ -112,7 +117,7 @@ def fitting_window(n: int, *, val: float, test: float, lookback: int, horizon: i
     eval splits are whole horizons, so a shorter horizon frees eval steps too: at 24 + 12,
     ShampooSales keeps 12 train steps; at 8 + 7, 22."""
     for h in range(horizon, 0, -1):
-        n_train = n - _eval_steps(n, val, h) - _eval_steps(n, test, h)
+        n_train = _train_steps(n, val, test, h)
         lb = min(lookback, (n_train - h + 1) // 2)  # train_windows(n_train, lb, h) >= lb
         if lb >= max(1, min(lookback, h)):
             return (f"-S encode.horizon={h} " if h != horizon else "") + f"-S encode.lookback={lb}"
