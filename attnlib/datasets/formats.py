@@ -9,14 +9,15 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import series, tables
+from attnlib.datasets import series, tables, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "ts", "arff", "long")
+FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "ts", "arff", "long",
+           "wide")  # fmt: skip
 _EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
                ".ts": "ts", ".arff": "arff"}  # fmt: skip
 
@@ -27,7 +28,8 @@ def read_file(
     """One user file: the frame, the format it was read as, and how (for the log)."""
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
-    if fmt == "parquet" or (fmt == "auto" and path.suffix.lower() == ".parquet"):
+    parquet = path.suffix.lower() == ".parquet"
+    if fmt == "parquet" or (fmt in ("auto", "wide") and parquet):
         frame, where, fmt, how = _parquet(path), by_row, "parquet", f"{path} as parquet"
     else:
         data = tables.read_utf8(path)
@@ -70,10 +72,13 @@ def _read_text(
     if fmt in ("ts", "arff"):  # header lines come first: a row's line is in its id, line<N>
         frame = (read_ts if fmt == "ts" else read_arff)(path, data)
         return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
-    sep = "\t" if fmt == "tsv" or (fmt == "long" and _first_line(data).count("\t")) else ","
+    tabs = _first_line(data).count("\t")
+    sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else ","
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     if fmt == "long":
         return series.read_long(rows, path, where), where
+    if fmt == "wide":
+        return wide.read_wide(rows, path, where), where
     return tables.normalise_table(rows, path, where, token_sep), where
 
 
@@ -92,8 +97,18 @@ def _parquet(path: Path) -> pl.DataFrame:
     if series.time_column(frame.columns):
         log.info("%s: a time column and no tokens / values: read as a long table", path)
         return series.read_long(frame, path, by_row)
-    raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, or a time column "
-                    f"(long table); found {frame.columns}")  # fmt: skip
+    other = wide.other_columns(frame) if wide.looks_wide(frame.columns) else []
+    if wide.looks_wide(frame.columns) and len(other) < len(frame.columns) // 2:
+        if other:  # mostly numbers: a wide table with a stray column, named in the error
+            raise DataError(f"{path}: a wide table (one numeric column per time step) but "
+                            f"column(s) {other[:5]} are not numbers; a class column must be "
+                            "named 'label', ids 'id'")  # fmt: skip
+        log.info("%s: numeric columns and no tokens / values / time: read as a wide table "
+                 "(one series per row)", path)  # fmt: skip
+        return wide.read_wide(frame, path, by_row)
+    raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
+                    "(long table), or numeric columns, one per time step (wide table); "
+                    f"found {frame.columns}")  # fmt: skip
 
 
 def _first_line(data: str) -> str:
@@ -120,8 +135,13 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     first = _first_line(data)
     fields = [f for f in first.replace(",", " ").split() if f]
     numeric = len(fields) >= 3 and all(series.is_number(f) for f in fields)
+    header = [h.strip() for h in first.split("\t" if ext == ".tsv" or "\t" in first else ",")]
+    if numeric and wide.pandas_header(header):
+        return "wide", "a header 0, 1, ..., N (pandas' names): label in 0, then values"
     if numeric and any(c in first for c in ".eE"):
         return "ucr", "the first line is all numbers with decimals: label, then values"
+    if numeric and ext != ".txt":  # a table's header is names (a .txt line: integer tokens)
+        return "ucr", "the first line is all numbers, not a header: label, then values"
     if ext == ".txt" and _numeric_rows(data.splitlines()[1:6]):
         word = next((f for f in fields if not series.is_number(f)), first[:20])
         raise DataError(
@@ -131,11 +151,15 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         )
     if ext == ".txt":
         return "seqlab_txt", "a .txt file of whitespace-separated tokens"
-    header = [h.strip().lower() for h in first.split("\t" if ext == ".tsv" else ",")]
+    header = [h.strip() for h in first.split("\t" if ext == ".tsv" else ",")]
     if any(line.startswith(tables.SEQLAB_SEPARATOR) for line in data.splitlines()[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
     if tables.looks_long(header):
-        return "long", f"a time column '{series.time_column(header)}' and no tokens / text"
+        lowered = [h.lower() for h in header]
+        return "long", f"a time column '{series.time_column(lowered)}' and no tokens / text"
+    second = next(iter(data.splitlines()[1:2]), "")
+    if wide.looks_wide(header, [f.strip() for f in second.split("\t" if ext == ".tsv" else ",")]):
+        return "wide", "numeric columns, one per time step, and no tokens / text / time column"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
 
 

@@ -1,0 +1,108 @@
+"""Wide tables: one series per row, one column per time step (how pandas holds a UCR set)."""
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from attnlib.datasets import detect_format, read_and_describe, read_source
+from attnlib.errors import DataError
+
+
+def ucr_frame(rows: int = 6, steps: int = 5, seed: int = 0) -> pd.DataFrame:
+    """A UCR set as ``pd.read_csv(path, header=None)`` gives it: the label (as a float, the
+    archive's ``1.0000000e+00``) in column 0, then one column per step."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(rows) % 2 + 1.0
+    frame = pd.DataFrame(np.column_stack([labels, rng.normal(size=(rows, steps))]))
+    frame.columns = frame.columns.astype(str)
+    return frame
+
+
+def test_a_pandas_parquet_reads_column_0_as_the_label_and_the_rest_as_steps(tmp_path):
+    frame = ucr_frame()
+    frame.to_parquet(tmp_path / "s.parquet")
+    out = read_source(tmp_path / "s.parquet")
+    assert out["label"].to_list() == ["1", "2", "1", "2", "1", "2"]  # 1.0 reads as class 1
+    values = np.asarray(out["values"].to_list(), dtype=np.float32)  # (N, T, 1)
+    np.testing.assert_array_equal(values[..., 0], frame.iloc[:, 1:].to_numpy(np.float32))
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_a_pandas_csv_is_detected_as_wide_with_or_without_its_index(tmp_path, index):
+    frame = ucr_frame()
+    frame.index = [f"s{i}" for i in range(len(frame))]
+    frame.to_csv(tmp_path / "s.csv", index=index)
+    assert detect_format(tmp_path / "s.csv", (tmp_path / "s.csv").read_text())[0] == "wide"
+    out = read_source(tmp_path / "s.csv")
+    assert out["values"].list.len().to_list() == [5] * 6  # the label is not a step
+    assert out["label"].to_list()[:2] == ["1", "2"]
+    expected = [f"s{i}" for i in range(6)] if index else [f"row{i + 1}" for i in range(6)]
+    assert out["id"].to_list() == expected  # pandas' saved index is the id
+
+
+def test_a_label_column_beside_named_steps_and_trailing_nan_padding(tmp_path):
+    steps = {f"t{j}": [1.0, 2.0, 3.0] for j in range(4)}
+    steps["t3"] = [4.0, float("nan"), None]
+    steps["t2"] = [3.0, 3.0, None]
+    pl.DataFrame({"label": ["a", "b", "a"], **steps}).write_parquet(tmp_path / "w.parquet")
+    out = read_source(tmp_path / "w.parquet")
+    assert out["values"].list.len().to_list() == [4, 3, 2]  # padding at the end dropped
+    assert out["values"][0].to_list() == [[1.0], [1.0], [3.0], [4.0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("label,t0,t1,t2\na,1,,3\n", r"w\.csv, line 2: column 't1' is missing but later"),
+        ("label,t0,t1,t2\na,1,2,3\nb,1,x,3\n", r"w\.csv, line 3: column 't1': 'x' is not a"),
+        ("label,t0,t1,t2\na,1,2,inf\n", r"w\.csv, line 2: column 't2': infinite value"),
+        ("label,t0,t1,t2\na,,,\n", r"w\.csv, line 2: no values"),
+        ("target,t0,t1,t2\n1,1,2,3\n", r"column 'target' .* name it 'label'"),
+    ],
+)
+def test_bad_wide_rows_name_the_line_and_column(tmp_path, text, message):
+    (tmp_path / "w.csv").write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_source(tmp_path / "w.csv")
+
+
+def test_a_parquet_with_a_stray_text_column_names_it(tmp_path):
+    frame = pl.DataFrame({"class": ["a", "b"], **{f"t{j}": [1.0, 2.0] for j in range(5)}})
+    frame.write_parquet(tmp_path / "w.parquet")
+    with pytest.raises(DataError, match=r"column\(s\) \['class'\] are not numbers.*'label'"):
+        read_source(tmp_path / "w.parquet")
+
+
+@pytest.mark.parametrize(
+    ("header", "fmt"),
+    [
+        ("title,body,author,label\nx,y,z,a\n", "csv"),  # text columns: not a wide table
+        ("date,a,b,c\n2024-01-01,1,2,3\n", "long"),  # a time column: a long table
+        ("label,t0,t1\na,1,2\n", "csv"),  # two steps: too few for a series
+    ],
+)
+def test_tables_that_are_not_wide_keep_their_format(tmp_path, header, fmt):
+    (tmp_path / "w.csv").write_text(header)
+    assert detect_format(tmp_path / "w.csv", header)[0] == fmt
+
+
+def test_a_csv_of_whole_numbers_without_a_header_is_ucr_not_a_wide_header(tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_text("1,5,3,2\n2,4,4,1\n")
+    assert detect_format(path, path.read_text())[0] == "ucr"
+    assert read_source(path)["label"].to_list() == ["1", "2"]  # line 1 is a series
+
+
+def test_an_archive_pair_of_wide_parquet_files_keeps_its_split(tmp_path):
+    ucr_frame(rows=4, seed=0).to_parquet(tmp_path / "Set_TRAIN.parquet")
+    ucr_frame(rows=2, seed=1).to_parquet(tmp_path / "Set_TEST.parquet")
+    out, how = read_and_describe(tmp_path / "Set_TRAIN.parquet", archive_split=True)
+    assert out["split"].to_list() == ["train"] * 4 + ["test"] * 2
+    assert "Set_TEST.parquet beside it as the test split" in how
+
+
+def test_format_wide_can_be_forced_on_a_tsv(tmp_path):
+    (tmp_path / "w.txt").write_text("label\ta\tb\tc\nx\t1\t2\t3\n")
+    out = read_source(tmp_path / "w.txt", "wide")
+    assert out["values"][0].to_list() == [[1.0], [2.0], [3.0]]
