@@ -91,7 +91,8 @@ def _parquet(path: Path) -> pl.DataFrame:
     if "tokens" in frame.columns or "text" in frame.columns:
         return tables.normalise_table(frame, path, by_row)
     if "values" in frame.columns and (
-        isinstance(frame.schema["values"], pl.List) or not series.time_column(frame.columns)
+        isinstance(frame.schema["values"], pl.List | pl.Array)
+        or not series.time_column(frame.columns)
     ):
         return series.normalise_series_table(frame, path, by_row)
     if series.time_column(frame.columns):
@@ -125,6 +126,9 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         DataError: the extension is unknown.
     """
     ext = path.suffix.lower()
+    if ext not in _EXTENSIONS and _numeric_rows(data.splitlines()[:5], decimals=False):
+        # the UCR archive's 2015 release names its files Coffee_TRAIN, with no extension
+        return "ucr", f"no known extension ('{ext}'), and the lines are rows of numbers"
     if ext not in _EXTENSIONS:
         known = ", ".join(sorted(_EXTENSIONS))
         raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
@@ -163,10 +167,13 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     return _EXTENSIONS[ext], f"a {ext} table with a header"
 
 
-def _numeric_rows(lines: list[str]) -> bool:
-    """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
+def _numeric_rows(lines: list[str], decimals: bool = True) -> bool:
+    """Every one of these (non-empty) lines holds 3+ numbers (with decimals, unless
+    ``decimals`` is False): UCR rows."""
     rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
     return bool(rows) and all(
-        len(r) >= 3 and all(series.is_number(f) for f in r) and any("." in f for f in r)
+        len(r) >= 3
+        and all(series.is_number(f) for f in r)
+        and (not decimals or any("." in f for f in r))
         for r in rows
     )

@@ -18,6 +18,7 @@ from attnlib import errors
 from attnlib.datasets.calendar import calendar_stamps
 from attnlib.datasets.tables import (
     TIME_NAMES,
+    as_lists,
     as_text,
     fail_first,
     ids_column,
@@ -112,7 +113,7 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
 
     ``values`` is list<float> (one channel) or list<list<float>> (time x channels).
     """
-    values = frame["values"]
+    values = as_lists(frame["values"])
     inner = values.dtype.inner if isinstance(values.dtype, pl.List) else None
     if isinstance(inner, pl.List) and inner.inner.is_numeric():
         nested = values.cast(pl.List(pl.List(pl.Float32)))

@@ -224,7 +224,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
             f"or for forecasting a time column named one of {', '.join(TIME_NAMES)}; found "
             f"{frame.columns}"
         )
-    tokens = frame[column]
+    tokens = as_lists(frame[column])
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
         tokens = tokens.cast(pl.String)
     text = None  # a text column is kept for the encode stage's tokeniser (attnlib.tokenize)
@@ -323,6 +323,19 @@ def optional_columns(frame: pl.DataFrame, path: Path, where) -> list[pl.Series]:
                    "column 'split' must be 'train' or 'test'")  # fmt: skip
         out.append(split.alias("split"))
     return out
+
+
+def as_lists(column: pl.Series) -> pl.Series:
+    """A fixed-size array column (polars' ``Array``, Parquet's fixed_size_list: what a
+    column built from a 2-D or 3-D numpy array becomes) as the same values in lists."""
+
+    def lists(dtype):
+        return pl.List(lists(dtype.inner)) if isinstance(dtype, pl.Array | pl.List) else dtype
+
+    nested, dtype = False, column.dtype
+    while isinstance(dtype, pl.Array | pl.List):
+        nested, dtype = nested or isinstance(dtype, pl.Array), dtype.inner
+    return column.cast(lists(column.dtype)) if nested else column
 
 
 def as_text(values: pl.Series, path: Path, column: str, dtype=pl.String) -> pl.Series:

@@ -2,6 +2,7 @@
 
 import logging
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -145,6 +146,23 @@ def test_parquet_values_one_or_many_channels(tmp_path):
         read_source(path)
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (3, 4, 2)])
+def test_parquet_values_from_a_numpy_array_are_read_as_lists(tmp_path, shape):
+    # a column built from a 2-D / 3-D array is a fixed-size Array, not a List
+    x = np.random.default_rng(0).normal(size=shape)
+    path = tmp_path / "a.parquet"
+    pl.DataFrame({"values": x, "label": ["a", "b", "a"]}).write_parquet(path)
+    assert isinstance(pl.read_parquet(path).schema["values"], pl.Array)
+    values = np.asarray(read_source(path)["values"].to_list())
+    np.testing.assert_allclose(values, x.reshape(3, 4, -1).astype(np.float32))
+
+
+def test_parquet_tokens_from_a_numpy_array_are_read_as_lists(tmp_path):
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"tokens": np.array([["a", "b"], ["c", "a"]])}).write_parquet(path)
+    assert read_source(path)["tokens"].to_list() == [["a", "b"], ["c", "a"]]
+
+
 # -- auto -----------------------------------------------------------------------------------
 
 
@@ -158,6 +176,8 @@ def test_parquet_values_one_or_many_channels(tmp_path):
         ("a.tsv", "tokens\tlabel\na b\tx\n", "tsv"),
         ("a.csv", "f1\tf2\na\tb\n>\nc\td\n", "seqlab_csv"),
         ("a.csv", "date,value\n2020-01-01,3\n", "long"),
+        ("Set_TRAIN", "1,5,3,2\n2,4,4,1\n", "ucr"),  # the 2015 archive: no extension
+        ("a.dat", "1 0.5 0.25 0.125\n", "ucr"),
     ],
 )
 def test_auto_decides_from_extension_and_content(tmp_path, name, text, fmt):
@@ -214,6 +234,15 @@ def test_a_train_file_with_its_test_file_beside_it_reads_as_the_archive_split(tm
     assert frame["id"].n_unique() == 5  # both files number their lines from 1
     second = [step[0] for step in frame["values"][4].to_list()]  # the test file's 2nd row
     assert second == pytest.approx([0.1, 0.2, 0.5])
+
+
+def test_an_archive_pair_without_extensions_reads_as_ucr_with_its_split(tmp_path):
+    train = write(tmp_path / "Set_TRAIN", ucr_rows([1, 2, 1]).replace("\t", ","))
+    write(tmp_path / "Set_TEST", ucr_rows([2, 1]).replace("\t", ","))
+    frame = read_source(train, archive_split=True)
+    assert frame["split"].to_list() == ["train"] * 3 + ["test"] * 2
+    with pytest.raises(DataError, match="cannot tell the format from the extension"):
+        read_source(write(tmp_path / "notes", "a b c\n"))
 
 
 def test_the_pair_takes_the_train_files_format_and_lower_case_names(tmp_path):
