@@ -75,8 +75,9 @@ def _read_text(
     tabs = _first_line(data).count("\t")
     sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else ","
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
-    if fmt == "long":
+    if fmt == "long":  # its columns' names are channel names, kept as they are
         return series.read_long(rows, path, where), where
+    rows = tables.with_known_names(rows)
     if fmt == "wide":
         return wide.read_wide(rows, path, where), where
     return tables.normalise_table(rows, path, where, token_sep), where
@@ -87,7 +88,8 @@ def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data s
 
 
 def _parquet(path: Path) -> pl.DataFrame:
-    frame = tables.read_parquet(path)
+    raw = tables.read_parquet(path)
+    frame = tables.with_known_names(raw)  # Label -> label, ...
     if "tokens" in frame.columns or "text" in frame.columns:
         return tables.normalise_table(frame, path, by_row)
     if "values" in frame.columns and (
@@ -97,7 +99,7 @@ def _parquet(path: Path) -> pl.DataFrame:
         return series.normalise_series_table(frame, path, by_row)
     if series.time_column(frame.columns):
         log.info("%s: a time column and no tokens / values: read as a long table", path)
-        return series.read_long(frame, path, by_row)
+        return series.read_long(raw, path, by_row)  # channel names kept as they are
     other = wide.other_columns(frame) if wide.looks_wide(frame.columns) else []
     if wide.looks_wide(frame.columns) and len(other) < len(frame.columns) // 2:
         if other:  # mostly numbers: a wide table with a stray column, named in the error
@@ -155,7 +157,7 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         )
     if ext == ".txt":
         return "seqlab_txt", "a .txt file of whitespace-separated tokens"
-    header = [h.strip() for h in first.split("\t" if ext == ".tsv" else ",")]
+    header = tables.known_names([h.strip() for h in first.split("\t" if ext == ".tsv" else ",")])
     if any(line.startswith(tables.SEQLAB_SEPARATOR) for line in data.splitlines()[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
     if tables.looks_long(header):

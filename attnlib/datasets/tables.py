@@ -192,6 +192,27 @@ def _other_separator(path: Path, header: str, separator: str) -> None:
     )
 
 
+KNOWN_COLUMNS = ("id", "label", "split", "tokens", "text", "values")
+
+
+def known_names(names: list[str]) -> list[str]:
+    """``names`` with ``Label``, ``ID``, `` text `` ... as ``label``, ``id``, ``text``
+    (:data:`KNOWN_COLUMNS`), unless the exact name is there too or two would collide."""
+    out = list(names)
+    for known in KNOWN_COLUMNS:
+        found = [i for i, n in enumerate(names) if n.strip().lower() == known]
+        if known not in names and len(found) == 1:
+            out[found[0]] = known
+    return out
+
+
+def with_known_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its columns renamed by :func:`known_names`."""
+    names = known_names(frame.columns)
+    renamed = dict(zip(frame.columns, names, strict=True))
+    return frame if names == frame.columns else frame.rename(renamed)
+
+
 def read_parquet(path: Path) -> pl.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")

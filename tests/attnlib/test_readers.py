@@ -384,3 +384,18 @@ def test_a_file_split_by_another_character_says_so(tmp_path, name, fmt, text, me
         assert read_source(path, "long").columns == ["time", "v"]
     elif "as TSV" in message:
         assert read_source(path, "tsv")["tokens"].to_list() == [["hi", "there"]]
+
+
+def test_known_column_names_are_read_in_any_case(tmp_path):
+    path = write(tmp_path / "t.csv", "ID,Text,Label\nq1,hi there,x\nq2,bye now,y\n")
+    frame = read_source(path)
+    assert frame["id"].to_list() == ["q1", "q2"]
+    assert frame["label"].to_list() == ["x", "y"]
+    assert frame["tokens"].to_list() == [["hi", "there"], ["bye", "now"]]
+    both = write(tmp_path / "b.csv", "text,label,Label\nhi,x,y\n")
+    assert read_source(both)["label"].to_list() == ["x"]  # the exact name wins
+
+
+def test_a_long_tables_channel_names_are_kept_as_written(tmp_path):
+    path = write(tmp_path / "l.csv", "date,Values,Label\n2020-01-01,1,2\n2020-01-02,3,4\n")
+    assert read_source(path).columns == ["time", "Values", "Label"]

@@ -106,3 +106,11 @@ def test_format_wide_can_be_forced_on_a_tsv(tmp_path):
     (tmp_path / "w.txt").write_text("label\ta\tb\tc\nx\t1\t2\t3\n")
     out = read_source(tmp_path / "w.txt", "wide")
     assert out["values"][0].to_list() == [[1.0], [2.0], [3.0]]
+
+
+def test_a_capitalised_label_column_is_the_class_not_a_step(tmp_path):
+    frame = pl.DataFrame({"Label": [1, 2], **{f"t{j}": [0.5, 1.5] for j in range(3)}})
+    frame.write_parquet(tmp_path / "w.parquet")
+    out = read_source(tmp_path / "w.parquet")
+    assert out["label"].to_list() == ["1", "2"]
+    assert out["values"].list.len().to_list() == [3, 3]
