@@ -7,6 +7,7 @@ comes out as ``time: str`` plus one Float64 column per channel, in time order.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from attnlib.datasets.tables import (
 )
 from attnlib.errors import DataError
 
+log = logging.getLogger(__name__)
 F32_MAX = float(np.finfo(np.float32).max)  # larger values would become inf in float32
 SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
 
@@ -108,6 +110,10 @@ def float32_values(fields: Sequence[str], at: str) -> np.ndarray:
     return out.astype(np.float32)
 
 
+TRANSPOSED = ("; if these are arrays in aeon / sktime's numpy layout, channels x time, "
+              "transpose them (np.swapaxes(X, 1, 2))")  # fmt: skip
+
+
 def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     """A Parquet table whose ``values`` column holds one series per row.
 
@@ -135,8 +141,12 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
         if arr is None or not np.isfinite(arr).all():
             raise DataError(f"{path}, {where(i)}: missing, ragged or non-finite value in 'values'")
         if width is not None and arr.shape[1] != width:
-            raise DataError(f"{path}, {where(i)}: {arr.shape[1]} channels, row 1 has {width}")
+            hint = TRANSPOSED if len(series) == len(rows[0]) else ""
+            raise DataError(f"{path}, {where(i)}: {arr.shape[1]} channels, row 1 has {width}{hint}")
         width = arr.shape[1]
+    if width > 1 and all(len(series) < width for series in rows):
+        log.warning("%s: every series has fewer time steps than channels (%d); 'values' is "
+                    "read as time x channels%s", path, width, TRANSPOSED)  # fmt: skip
     cols = [ids_column(frame, path, where), nested.alias("values")]
     return pl.DataFrame([*cols, *optional_columns(frame, path, where)])
 

@@ -399,3 +399,19 @@ def test_known_column_names_are_read_in_any_case(tmp_path):
 def test_a_long_tables_channel_names_are_kept_as_written(tmp_path):
     path = write(tmp_path / "l.csv", "date,Values,Label\n2020-01-01,1,2\n2020-01-02,3,4\n")
     assert read_source(path).columns == ["time", "Values", "Label"]
+
+
+def test_values_in_channels_by_time_layout_are_pointed_out(tmp_path, caplog):
+    # aeon / sktime hold multivariate series as (cases, channels, time)
+    x = np.random.default_rng(0).normal(size=(3, 2, 9))
+    path = tmp_path / "c.parquet"
+    pl.DataFrame({"values": x}).write_parquet(path)
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(path)
+    assert frame["values"].list.len().to_list() == [2, 2, 2]  # read as told: time x channels
+    assert "fewer time steps than channels (9)" in caplog.text
+    assert "np.swapaxes(X, 1, 2)" in caplog.text
+    ragged = [x[0].tolist(), x[1, :, :5].tolist()]  # two channels, 9 then 5 steps
+    pl.DataFrame({"values": ragged}).write_parquet(path)
+    with pytest.raises(DataError, match=r"row 2: 5 channels, row 1 has 9; if these are .*"):
+        read_source(path)
