@@ -29,7 +29,10 @@ def read_file(
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     parquet = path.suffix.lower() == ".parquet"
-    if fmt == "parquet" or (fmt in ("auto", "wide") and parquet):
+    if fmt == "wide" and (parquet or _parquet_magic(path)):
+        frame = tables.with_known_names(tables.read_parquet(path))
+        frame, where, how = wide.read_wide(frame, path, by_row), by_row, f"{path} as wide"
+    elif fmt == "parquet" or (fmt == "auto" and parquet):
         frame, where, fmt, how = _parquet(path), by_row, "parquet", f"{path} as parquet"
     else:
         data = tables.read_utf8(path)
@@ -114,6 +117,11 @@ def _parquet(path: Path) -> pl.DataFrame:
                     f"found {frame.columns}")  # fmt: skip
 
 
+def _parquet_magic(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == b"PAR1"
+
+
 def _first_line(data: str) -> str:
     return next((ln for ln in data.splitlines() if ln.strip()), "")
 
@@ -128,45 +136,58 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         DataError: the extension is unknown.
     """
     ext = path.suffix.lower()
-    if ext not in _EXTENSIONS and _numeric_rows(data.splitlines()[:5], decimals=False):
-        # the UCR archive's 2015 release names its files Coffee_TRAIN, with no extension
-        return "ucr", f"no known extension ('{ext}'), and the lines are rows of numbers"
-    if ext not in _EXTENSIONS:
-        known = ", ".join(sorted(_EXTENSIONS))
-        raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
     if ext == ".ts":
         return "ts", "the .ts extension: the UEA / UCR archives' header and @data lines"
     if ext == ".arff":
         return "arff", "the .arff extension: @attribute lines (one per step, or relational), @data"
     first = _first_line(data)
+    lines = [ln for ln in data.splitlines() if ln.strip()]
     fields = [f for f in first.replace(",", " ").split() if f]
     numeric = len(fields) >= 3 and all(series.is_number(f) for f in fields)
-    header = [h.strip() for h in first.split("\t" if ext == ".tsv" or "\t" in first else ",")]
+    if ext == ".txt":
+        return _txt_format(path, first, fields, numeric, lines)
+    if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
+        return "seqlab_csv", "rows starting with '>' separate sequences"
+    sep = "\t" if ext == ".tsv" else ","
+    header = tables.known_names([h.strip() for h in first.split(sep)])
     if numeric and wide.pandas_header(header):
         return "wide", "a header 0, 1, ..., N (pandas' names): label in 0, then values"
+    decimals = any(c in first for c in ".eE")
+    if numeric and (
+        decimals
+        or (
+            _numeric_rows(lines[:6], decimals=False)
+            and not any(c in ln for ln in lines[1:6] for c in ".eE")
+        )
+    ):  # line 1 has decimals, or no line has: not a header of numbers above decimal rows
+        where = "" if ext in _EXTENSIONS else f"no known extension ('{ext or 'none'}'), "
+        return "ucr", f"{where}the lines are rows of numbers: label, then values"
+    if ext not in _EXTENSIONS:  # (the UCR archive's 2015 files, Coffee_TRAIN, are above)
+        known = ", ".join(sorted(_EXTENSIONS))
+        raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
+    if tables.looks_long(header):
+        lowered = [h.lower() for h in header]
+        return "long", f"a time column '{series.time_column(lowered)}' and no tokens / text"
+    second = next(iter(lines[1:2]), "")
+    if wide.looks_wide(header, [f.strip() for f in second.split(sep)]):
+        return "wide", "numeric columns, one per time step, and no tokens / text / time column"
+    return _EXTENSIONS[ext], f"a {ext} table with a header"
+
+
+def _txt_format(path: Path, first: str, fields: list[str], numeric: bool,
+                lines: list[str]) -> tuple[str, str]:  # fmt: skip
+    """A .txt file: UCR rows (numbers with decimals) or SeqLab TXT (whole numbers there
+    are tokens); a word above rows of numbers is an error."""
     if numeric and any(c in first for c in ".eE"):
         return "ucr", "the first line is all numbers with decimals: label, then values"
-    if numeric and ext != ".txt":  # a table's header is names (a .txt line: integer tokens)
-        return "ucr", "the first line is all numbers, not a header: label, then values"
-    if ext == ".txt" and _numeric_rows(data.splitlines()[1:6]):
+    if _numeric_rows(lines[1:6]):
         word = next((f for f in fields if not series.is_number(f)), first[:20])
         raise DataError(
             f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
             "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
             "--format seqlab_txt or ucr)"
         )
-    if ext == ".txt":
-        return "seqlab_txt", "a .txt file of whitespace-separated tokens"
-    header = tables.known_names([h.strip() for h in first.split("\t" if ext == ".tsv" else ",")])
-    if any(line.startswith(tables.SEQLAB_SEPARATOR) for line in data.splitlines()[1:]):
-        return "seqlab_csv", "rows starting with '>' separate sequences"
-    if tables.looks_long(header):
-        lowered = [h.lower() for h in header]
-        return "long", f"a time column '{series.time_column(lowered)}' and no tokens / text"
-    second = next(iter(data.splitlines()[1:2]), "")
-    if wide.looks_wide(header, [f.strip() for f in second.split("\t" if ext == ".tsv" else ",")]):
-        return "wide", "numeric columns, one per time step, and no tokens / text / time column"
-    return _EXTENSIONS[ext], f"a {ext} table with a header"
+    return "seqlab_txt", "a .txt file of whitespace-separated tokens"
 
 
 def _numeric_rows(lines: list[str], decimals: bool = True) -> bool:

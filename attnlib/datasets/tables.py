@@ -192,17 +192,25 @@ def _other_separator(path: Path, header: str, separator: str) -> None:
     )
 
 
-KNOWN_COLUMNS = ("id", "label", "split", "tokens", "text", "values")
+META_COLUMNS = ("id", "label", "split")
+DATA_COLUMNS = ("tokens", "text", "values")  # the column that says what a row holds
 
 
 def known_names(names: list[str]) -> list[str]:
-    """``names`` with ``Label``, ``ID``, `` text `` ... as ``label``, ``id``, ``text``
-    (:data:`KNOWN_COLUMNS`), unless the exact name is there too or two would collide."""
+    """``names`` with ``Label``, ``ID``, ``Split`` as ``label``, ``id``, ``split`` unless
+    the exact name is there too or two variants would collide; and one ``Text``, ``Tokens``
+    or ``Values`` as ``text``, ``tokens`` or ``values`` only when the table has no such
+    column under its exact name and no time column (a long table's channels keep theirs)."""
     out = list(names)
-    for known in KNOWN_COLUMNS:
-        found = [i for i, n in enumerate(names) if n.strip().lower() == known]
+    lowered = [n.strip().lower() for n in names]
+    data = [i for i, n in enumerate(lowered) if n in DATA_COLUMNS]
+    for known in META_COLUMNS:
+        found = [i for i, n in enumerate(lowered) if n == known]
         if known not in names and len(found) == 1:
             out[found[0]] = known
+    exact = any(n in DATA_COLUMNS for n in names)
+    if len(data) == 1 and not exact and not set(lowered) & set(TIME_NAMES):
+        out[data[0]] = lowered[data[0]]
     return out
 
 

@@ -3,62 +3,86 @@
 This is how a data frame holds a UCR set. ``pd.read_csv(path, sep="\\t", header=None)``
 saved with ``to_parquet`` or ``to_csv(index=False)`` names its columns ``0`` .. ``N``, the
 label in ``0`` (the archive's layout); a table built by hand has a ``label`` column beside
-its value columns (``t0``, ``t1``, ...). ``id`` and ``split`` mean what they mean in every
-table; a column that pandas wrote for its index (an unnamed first column, ``Unnamed: 0``,
-``__index_level_0__``) is the id when there is no ``id``. Trailing missing values are
-padding (variable-length sets); a missing value inside a series is an error.
+its value columns (``t0``, ``t1``, ... or pandas' ``0`` .. ``N-1``). ``id`` and ``split``
+mean what they mean in every table. A column that pandas wrote for its index (an unnamed
+first column, ``Unnamed: 0``, ``__index_level_0__``, or one named column beside ``0`` ..
+``N``) is the id when there is no ``id``. Trailing missing values are padding
+(variable-length sets); a missing value inside a series is an error.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
-from attnlib.datasets.series import F32_MAX, class_label, is_number, series_frame
+from attnlib.datasets.series import F32_MAX, is_number, series_frame
 from attnlib.datasets.tables import TIME_NAMES, as_text, ids_column, optional_columns
 from attnlib.errors import DataError
 
-INDEX_NAMES = ("", "Unnamed: 0", "__index_level_0__")  # how pandas saves its index
+log = logging.getLogger(__name__)
+
+SAVED_INDEX = ("Unnamed: 0", "__index_level_0__")  # pandas' index, also "" as column 1
 _NAMED = ("id", "label", "split")
 MIN_STEPS = 3  # fewer value columns: a table of features, not a series
 CLASS_NAMES = ("target", "class", "classes", "y", "labels", "category")  # not a time step
 
 
+class Layout(NamedTuple):
+    steps: list[str]  # the value columns, in time order
+    label: str | None  # "label", "0" (pandas' header: to be confirmed by its values) or None
+    index: str | None  # a column pandas saved for its index: the id when there is no "id"
+
+
+def _run(names: list[str]) -> bool:
+    return bool(names) and names == [str(i) for i in range(len(names))]
+
+
+def layout(names: list[str]) -> Layout:
+    """Which columns are steps, label and saved index, from the names alone."""
+    index = "" if names[:1] == [""] else next((n for n in SAVED_INDEX if n in names), None)
+    rest = [n for n in names if n not in _NAMED and n != index]
+    digits = [n for n in rest if n.isdigit()]
+    others = [n for n in rest if not n.isdigit()]
+    named = index is None and "id" not in names and len(others) == 1
+    if named and _run(digits) and len(digits) > MIN_STEPS:
+        index = others[0]  # a named index beside 0 .. N (first in CSV, last in Parquet)
+        rest = digits
+    if "label" not in names and _run(rest) and len(rest) > MIN_STEPS:
+        return Layout(rest[1:], "0", index)
+    return Layout(rest, "label" if "label" in names else None, index)
+
+
 def pandas_header(names: list[str]) -> bool:
-    """``0, 1, ..., N`` (after a saved index, if any): the names pandas gives a frame read
-    without a header."""
-    names = [n for n in names if n not in INDEX_NAMES]
-    return len(names) > MIN_STEPS and names == [str(i) for i in range(len(names))]
-
-
-def step_columns(names: list[str]) -> list[str]:
-    """The value columns: all but id, label, split and a saved index (and, in a pandas
-    header, the label in column ``0``)."""
-    steps = [n for n in names if n not in _NAMED and n not in INDEX_NAMES]
-    return steps[1:] if pandas_header(names) else steps
+    """``0, 1, ..., N`` (beside id, split or a saved index): pandas' names for a frame
+    read without a header, the label in ``0``."""
+    return layout(names).label == "0"
 
 
 def looks_wide(names: list[str], first_row: list[str | None] | None = None) -> bool:
     """A wide table's header: no tokens / text / values / time column, 3+ value columns,
-    and (when given, for text files) the first row's value fields numbers or empty."""
+    and (when given, for text files) at least half the first row's value fields numbers
+    or empty, or a class column under another name (read_wide then names the bad cell)."""
     lowered = {n.strip().lower() for n in names}
     if lowered & {"tokens", "text", "values", *TIME_NAMES}:
         return False
-    steps = step_columns(names)
-    if len(steps) < MIN_STEPS:
-        return False
-    if first_row is None:
+    steps = layout(names).steps
+    if len(steps) < MIN_STEPS or first_row is None:
+        return len(steps) >= MIN_STEPS
+    if any(n.strip().lower() in CLASS_NAMES for n in steps):
         return True
     cells = dict(zip(names, first_row, strict=False))
-    return all(cells.get(n) in (None, "") or is_number(cells[n]) for n in steps)
+    numbers = sum(cells.get(n) in (None, "") or is_number(cells[n]) for n in steps)
+    return 2 * numbers >= len(steps)
 
 
 def other_columns(frame: pl.DataFrame) -> list[str]:
     """A Parquet table's value columns that are neither numeric nor all null."""
-    steps = step_columns(frame.columns)
-    return [n for n in steps if not (frame.schema[n].is_numeric() or frame.schema[n] == pl.Null)]
+    return [n for n in layout(frame.columns).steps
+            if not (frame.schema[n].is_numeric() or frame.schema[n] == pl.Null)]  # fmt: skip
 
 
 def read_wide(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
@@ -69,39 +93,80 @@ def read_wide(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     """
     if frame.height == 0:
         raise DataError(f"{path}: no rows")
-    names = frame.columns
-    steps = step_columns(names)
+    steps, label, index = layout(frame.columns)
     named = next((n for n in steps if n.strip().lower() in CLASS_NAMES), None)
-    if named is not None and "label" not in names:
+    if named is not None and label is None:
         raise DataError(f"{path}: column '{named}' reads as a time step of a wide table; if "
                         "it is the class, name it 'label'")  # fmt: skip
+    if label == "0" and not _looks_like_classes(frame["0"]):
+        log.warning("%s: column '0' of pandas' header 0 .. N does not look like class labels "
+                    "(not a few whole numbers or names): read as the first time step; name "
+                    "the class column 'label'", path)  # fmt: skip
+        steps, label = ["0", *steps], None
     if len(steps) < MIN_STEPS:
         raise DataError(f"{path}: a wide table needs at least {MIN_STEPS} value columns (one "
                         f"per time step); found {steps}")  # fmt: skip
     matrix = np.column_stack([_numbers(frame[n], path, where) for n in steps])  # (N, T)
     lengths = _lengths(matrix, steps, path, where)
-    if (np.abs(np.nan_to_num(matrix)) > F32_MAX).any():
-        i, j = np.argwhere(np.abs(np.nan_to_num(matrix)) > F32_MAX)[0]
+    big = np.abs(np.nan_to_num(matrix)) > F32_MAX
+    if big.any():
+        i, j = np.argwhere(big)[0]
         raise DataError(f"{path}, {where(i)}: column '{steps[j]}': value too large (float32)")
-    index = next((n for n in INDEX_NAMES if n in names), None)
-    if "id" not in names and index is not None:
-        frame = frame.rename({index: "id"})
-    if pandas_header(names):
-        labels = as_text(frame["0"], path, "0")
-        missing = labels.is_null().arg_true()
-        if len(missing):
-            raise DataError(f"{path}, {where(missing[0])}: missing label (column '0')")
-        frame = frame.with_columns(labels.map_elements(class_label, pl.String).alias("label"))
-    extra = {s.name: s for s in optional_columns(frame, path, where)}
-    if "label" in extra:
-        extra["label"] = extra["label"].map_elements(class_label, pl.String)
-    values = [matrix[i, :k, None] for i, k in enumerate(lengths)]
+    frame = _with_id(frame, index, path)
+    labels = _labels(frame[label], label, path, where) if label else None
+    split = {s.name: s for s in optional_columns(frame.drop("label", strict=False), path, where)}
     return series_frame(
         ids_column(frame, path, where).to_list(),
-        values,
-        extra["label"].to_list() if "label" in extra else None,
-        extra["split"].to_list() if "split" in extra else None,
+        [matrix[i, :k, None] for i, k in enumerate(lengths)],
+        labels,
+        split["split"].to_list() if "split" in split else None,
     )
+
+
+def _looks_like_classes(column: pl.Series) -> bool:
+    """Names, or whole numbers of at most 10 distinct values or fewer than half the rows:
+    a class column, not a time step."""
+    values = column.drop_nulls()
+    if values.dtype == pl.String:
+        numbers = values.str.strip_chars().cast(pl.Float64, strict=False)
+        if numbers.null_count() > 0:
+            return True  # names
+        values = numbers
+    if not values.dtype.is_numeric() or len(values) == 0:
+        return False
+    whole = values.cast(pl.Float64)
+    if not (whole.is_finite() & (whole == whole.round(0))).all():
+        return False
+    return whole.n_unique() <= max(10, len(column) // 2)
+
+
+def _with_id(frame: pl.DataFrame, index: str | None, path: Path) -> pl.DataFrame:
+    """``frame`` with pandas' saved index as its ``id`` (when it has no ``id``); an index
+    that repeats (``pd.concat`` without ``ignore_index``) is dropped, ids ``row<N>``."""
+    if index is None or "id" in frame.columns:
+        return frame
+    if frame[index].is_duplicated().any() or frame[index].is_null().any():
+        log.info("%s: column '%s' (pandas' index) repeats or has gaps: ids are row numbers",
+                 path, index)  # fmt: skip
+        return frame.drop(index)
+    return frame.rename({index: "id"})
+
+
+def _labels(column: pl.Series, name: str, path: Path, where) -> list[str]:
+    """The class column as text; ``1.0`` and ``1.0000000e+00`` read as ``1`` (``01``
+    stays); a missing or NaN cell is a DataError at its row."""
+    text = as_text(column, path, name).str.strip_chars()
+    missing = text.is_null() | text.str.to_lowercase().is_in(["", "nan"])
+    if missing.any():
+        raise DataError(f"{path}, {where(missing.arg_true()[0])}: missing label "
+                        f"(column '{name}')")  # fmt: skip
+    return [_whole(t) for t in text.to_list()]
+
+
+def _whole(text: str) -> str:
+    if any(c in text for c in ".eE") and is_number(text) and float(text).is_integer():
+        return str(int(float(text)))
+    return text
 
 
 def _numbers(column: pl.Series, path: Path, where) -> np.ndarray:

@@ -399,6 +399,29 @@ def test_known_column_names_are_read_in_any_case(tmp_path):
 def test_a_long_tables_channel_names_are_kept_as_written(tmp_path):
     path = write(tmp_path / "l.csv", "date,Values,Label\n2020-01-01,1,2\n2020-01-02,3,4\n")
     assert read_source(path).columns == ["time", "Values", "Label"]
+    frame = {"date": ["2020-01-01", "2020-01-02"], "Tokens": [1.0, 2.0], "cost": [3.0, 4.0]}
+    pl.DataFrame(frame).write_parquet(tmp_path / "l.parquet")
+    assert read_source(tmp_path / "l.parquet").columns == ["time", "Tokens", "cost"]
+
+
+def test_a_variant_of_a_data_column_beside_the_exact_one_is_left_alone(tmp_path):
+    path = write(tmp_path / "t.csv", "text,Tokens,label\nhello there world,3,x\n")
+    assert read_source(path)["tokens"].to_list() == [["hello", "there", "world"]]
+    frame = {"values": [[1.0, 2.0, 3.0]], "label": ["x"], "Text": ["a caption"]}
+    pl.DataFrame(frame).write_parquet(tmp_path / "v.parquet")
+    assert read_source(tmp_path / "v.parquet")["values"][0].to_list() == [[1.0], [2.0], [3.0]]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fmt"),
+    [
+        ("a.txt", "0\t1\t2\t3\n4\t5\t6\t7\n", "seqlab_txt"),  # whole numbers: tokens
+        ("s.csv", "1\t2\t3\nC\tq\tx\n>*\nD\th\ty\n>*\n", "seqlab_csv"),  # numeric header
+    ],
+)
+def test_numbers_in_seqlab_files_stay_seqlab(tmp_path, name, text, fmt):
+    path = write(tmp_path / name, text)
+    assert detect_format(path, text)[0] == fmt
 
 
 def test_values_in_channels_by_time_layout_are_pointed_out(tmp_path, caplog):

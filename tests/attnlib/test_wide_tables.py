@@ -1,5 +1,7 @@
 """Wide tables: one series per row, one column per time step (how pandas holds a UCR set)."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -56,6 +58,9 @@ def test_a_label_column_beside_named_steps_and_trailing_nan_padding(tmp_path):
     [
         ("label,t0,t1,t2\na,1,,3\n", r"w\.csv, line 2: column 't1' is missing but later"),
         ("label,t0,t1,t2\na,1,2,3\nb,1,x,3\n", r"w\.csv, line 3: column 't1': 'x' is not a"),
+        ("label,t0,t1,t2\na,1,x,3\nb,1,2,3\n", r"w\.csv, line 2: column 't1': 'x' is not a"),
+        ("target,t0,t1,t2\ncat,1,2,3\n", r"column 'target' .* name it 'label'"),
+        ("label,t0,t1,t2\nNaN,1,2,3\n", r"w\.csv, line 2: missing label"),
         ("label,t0,t1,t2\na,1,2,inf\n", r"w\.csv, line 2: column 't2': infinite value"),
         ("label,t0,t1,t2\na,,,\n", r"w\.csv, line 2: no values"),
         ("target,t0,t1,t2\n1,1,2,3\n", r"column 'target' .* name it 'label'"),
@@ -96,16 +101,88 @@ def test_a_csv_of_whole_numbers_without_a_header_is_ucr_not_a_wide_header(tmp_pa
 
 def test_an_archive_pair_of_wide_parquet_files_keeps_its_split(tmp_path):
     ucr_frame(rows=4, seed=0).to_parquet(tmp_path / "Set_TRAIN.parquet")
-    ucr_frame(rows=2, seed=1).to_parquet(tmp_path / "Set_TEST.parquet")
+    test = ucr_frame(rows=2, seed=1)
+    test["0"] = test["0"].astype(int)  # the label as integers in one file, floats in the other
+    test.to_parquet(tmp_path / "Set_TEST.parquet")
     out, how = read_and_describe(tmp_path / "Set_TRAIN.parquet", archive_split=True)
     assert out["split"].to_list() == ["train"] * 4 + ["test"] * 2
+    assert out["label"].to_list() == ["1", "2", "1", "2", "1", "2"]
+    assert out["values"].list.len().to_list() == [5] * 6
+    last = np.asarray(out["values"][5].to_list())[:, 0]
+    np.testing.assert_allclose(last, test.iloc[1, 1:].to_numpy(np.float32))
     assert "Set_TEST.parquet beside it as the test split" in how
 
 
-def test_format_wide_can_be_forced_on_a_tsv(tmp_path):
-    (tmp_path / "w.txt").write_text("label\ta\tb\tc\nx\t1\t2\t3\n")
+@pytest.mark.parametrize("extra", ["id", "split", "named_index"])
+def test_a_pandas_header_beside_id_split_or_a_named_index_keeps_column_0_the_label(tmp_path, extra):
+    frame = ucr_frame(rows=4)
+    if extra == "id":
+        frame.insert(0, "id", [f"s{i}" for i in range(4)])
+    elif extra == "split":
+        frame["split"] = ["train", "train", "test", "test"]
+    else:
+        frame.index = pd.Index([f"s{i}" for i in range(4)], name="sample")
+    frame.to_csv(tmp_path / "p.csv", index=extra == "named_index")
+    frame.to_parquet(tmp_path / "p.parquet")  # a named index: saved as the last column
+    for name in ("p.csv", "p.parquet"):
+        out = read_source(tmp_path / name)
+        assert out["label"].to_list() == ["1", "2", "1", "2"], name
+        assert out["values"].list.len().to_list() == [5] * 4, name
+        if extra != "split":
+            assert out["id"].to_list() == ["s0", "s1", "s2", "s3"], name
+
+
+def test_a_pandas_frame_of_values_alone_keeps_column_0_a_step(tmp_path, caplog):
+    x = np.random.default_rng(0).normal(size=(6, 5))  # sklearn's X, kept apart from y
+    frame = pd.DataFrame(x)
+    frame.columns = frame.columns.astype(str)
+    frame.to_parquet(tmp_path / "x.parquet")
+    with caplog.at_level(logging.WARNING):
+        out = read_source(tmp_path / "x.parquet")
+    assert "label" not in out.columns
+    np.testing.assert_allclose(np.asarray(out["values"].to_list())[..., 0], x, rtol=1e-6)
+    assert "column '0' of pandas' header" in caplog.text
+
+
+def test_a_repeated_pandas_index_is_not_the_id(tmp_path):
+    frame = pd.concat([ucr_frame(rows=2), ucr_frame(rows=2)])  # index 0, 1, 0, 1
+    frame.to_csv(tmp_path / "d.csv")
+    assert read_source(tmp_path / "d.csv")["id"].to_list() == ["row1", "row2", "row3", "row4"]
+
+
+def test_labels_keep_leading_zeros_and_drop_a_float_s_point(tmp_path):
+    (tmp_path / "l.csv").write_text("label,t0,t1,t2\n01,1,2,3\n1,1,2,3\n2.0,1,2,3\n")
+    assert read_source(tmp_path / "l.csv")["label"].to_list() == ["01", "1", "2"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1,2,3,4,5\n0.5,1.1,1.2,1.3,1.4\n0.6,1.1,1.2,1.3,1.4\n",  # 1-based column numbers
+        "2001,2002,2003,2004\n0.5,0.1,0.2,0.3\n0.6,0.4,0.5,0.6\n",  # years
+    ],
+)
+def test_a_header_of_whole_numbers_above_decimal_rows_is_a_header(tmp_path, text):
+    (tmp_path / "h.csv").write_text(text)
+    assert detect_format(tmp_path / "h.csv", text)[0] == "wide"
+    out = read_source(tmp_path / "h.csv")
+    assert out.height == 2 and "label" not in out.columns  # no row became a series
+
+
+def test_format_wide_can_be_forced_on_a_tab_separated_txt(tmp_path):
+    (tmp_path / "w.txt").write_text("label\ta\tb\tc\nx\t1\t2\t3\n")  # auto: SeqLab TXT
     out = read_source(tmp_path / "w.txt", "wide")
     assert out["values"][0].to_list() == [[1.0], [2.0], [3.0]]
+
+
+def test_format_wide_can_be_forced_on_a_parquet_file_auto_reads_otherwise(tmp_path):
+    frame = ucr_frame().reset_index()  # a column 'index': auto reads a long table
+    frame.to_parquet(tmp_path / "r.parquet")
+    assert "time" in read_source(tmp_path / "r.parquet").columns
+    out = read_source(tmp_path / "r.parquet", "wide")
+    assert out["id"].to_list()[:2] == ["0", "1"]  # 'index' is a named index beside 0 .. N
+    assert out["label"].to_list()[:2] == ["1", "2"]
+    assert out["values"].list.len().to_list() == [5] * 6
 
 
 def test_a_capitalised_label_column_is_the_class_not_a_step(tmp_path):
