@@ -191,3 +191,12 @@ def test_a_capitalised_label_column_is_the_class_not_a_step(tmp_path):
     out = read_source(tmp_path / "w.parquet")
     assert out["label"].to_list() == ["1", "2"]
     assert out["values"].list.len().to_list() == [3, 3]
+
+
+def test_classifying_a_table_read_as_long_says_how_to_read_it_wide(tmp_path):
+    from attnlib.encode import EncodeOptions, encode_dataset
+
+    ucr_frame().reset_index().to_csv(tmp_path / "r.csv", index=False)  # 'index': a time name
+    raw = read_source(tmp_path / "r.csv")
+    with pytest.raises(DataError, match=r"task 'classify' needs .* --format wide\)"):
+        encode_dataset(raw, "classify", EncodeOptions(), source="r.csv")
