@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,8 @@ def read_file(
     parquet = path.suffix.lower() == ".parquet"
     if fmt == "wide" and (parquet or _parquet_magic(path)):
         frame = tables.with_known_names(tables.read_parquet(path))
-        frame, where, how = wide.read_wide(frame, path, by_row), by_row, f"{path} as wide"
+        frame = wide.read_wide(frame, path, by_row, wide.pandas_index(path))
+        where, how = by_row, f"{path} as wide"
     elif fmt == "parquet" or (fmt == "auto" and parquet):
         frame, where, fmt, how = _parquet(path), by_row, "parquet", f"{path} as parquet"
     else:
@@ -103,15 +105,17 @@ def _parquet(path: Path) -> pl.DataFrame:
     if series.time_column(frame.columns):
         log.info("%s: a time column and no tokens / values: read as a long table", path)
         return series.read_long(raw, path, by_row)  # channel names kept as they are
-    other = wide.other_columns(frame) if wide.looks_wide(frame.columns) else []
-    if wide.looks_wide(frame.columns) and len(other) < len(frame.columns) // 2:
+    saved = wide.pandas_index(path)
+    is_wide = wide.looks_wide(frame.columns, saved=saved)
+    other = wide.other_columns(frame, saved) if is_wide else []
+    if is_wide and len(other) < len(frame.columns) // 2:
         if other:  # mostly numbers: a wide table with a stray column, named in the error
             raise DataError(f"{path}: a wide table (one numeric column per time step) but "
                             f"column(s) {other[:5]} are not numbers; a class column must be "
                             "named 'label', ids 'id'")  # fmt: skip
         log.info("%s: numeric columns and no tokens / values / time: read as a wide table "
                  "(one series per row)", path)  # fmt: skip
-        return wide.read_wide(frame, path, by_row)
+        return wide.read_wide(frame, path, by_row, saved)
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
                     f"found {frame.columns}")  # fmt: skip
@@ -152,14 +156,7 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     header = tables.known_names([h.strip() for h in first.split(sep)])
     if numeric and wide.pandas_header(header):
         return "wide", "a header 0, 1, ..., N (pandas' names): label in 0, then values"
-    decimals = any(c in first for c in ".eE")
-    if numeric and (
-        decimals
-        or (
-            _numeric_rows(lines[:6], decimals=False)
-            and not any(c in ln for ln in lines[1:6] for c in ".eE")
-        )
-    ):  # line 1 has decimals, or no line has: not a header of numbers above decimal rows
+    if numeric and not _numbers_header(fields, lines):
         where = "" if ext in _EXTENSIONS else f"no known extension ('{ext or 'none'}'), "
         return "ucr", f"{where}the lines are rows of numbers: label, then values"
     if ext not in _EXTENSIONS:  # (the UCR archive's 2015 files, Coffee_TRAIN, are above)
@@ -172,6 +169,17 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if wide.looks_wide(header, [f.strip() for f in second.split(sep)]):
         return "wide", "numeric columns, one per time step, and no tokens / text / time column"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
+
+
+def _numbers_header(fields: list[str], lines: list[str]) -> bool:
+    """Line 1 is a header of numbers (years, 1 .. N), not a UCR row: consecutive whole
+    numbers, above lines 2-6 that hold decimals."""
+    if any(c in f for f in fields for c in ".eE"):
+        return False
+    if not any(c in ln for ln in lines[1:6] for c in ".eE"):
+        return False
+    whole = [float(f) for f in fields]
+    return all(b == a + 1 for a, b in itertools.pairwise(whole))
 
 
 def _txt_format(path: Path, first: str, fields: list[str], numeric: bool,

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from attnlib.datasets.series import F32_MAX, is_number, series_frame
 from attnlib.datasets.tables import TIME_NAMES, as_text, ids_column, optional_columns
@@ -41,19 +42,23 @@ def _run(names: list[str]) -> bool:
     return bool(names) and names == [str(i) for i in range(len(names))]
 
 
-def layout(names: list[str]) -> Layout:
-    """Which columns are steps, label and saved index, from the names alone."""
+def layout(names: list[str], saved: str | None = None) -> Layout:
+    """Which columns are steps, label and saved index, from the names alone (and
+    ``saved``, the index column a Parquet file's pandas metadata names)."""
     index = "" if names[:1] == [""] else next((n for n in SAVED_INDEX if n in names), None)
+    if index is None and saved in names and saved not in _NAMED:
+        index = saved
     rest = [n for n in names if n not in _NAMED and n != index]
-    digits = [n for n in rest if n.isdigit()]
-    others = [n for n in rest if not n.isdigit()]
-    named = index is None and "id" not in names and len(others) == 1
-    if named and _run(digits) and len(digits) > MIN_STEPS:
-        index = others[0]  # a named index beside 0 .. N (first in CSV, last in Parquet)
-        rest = digits
-    if "label" not in names and _run(rest) and len(rest) > MIN_STEPS:
+    if index is None and "id" not in names and len(rest) > 1 and _named_index(rest[0]):
+        if _run(rest[1:]) and len(rest) > MIN_STEPS + 1:  # pandas writes a named index first
+            index, rest = rest[0], rest[1:]
+    if "label" not in names and _run(rest) and len(rest) > 2:
         return Layout(rest[1:], "0", index)
     return Layout(rest, "label" if "label" in names else None, index)
+
+
+def _named_index(name: str) -> bool:
+    return not name.isdigit() and name.strip().lower() not in CLASS_NAMES
 
 
 def pandas_header(names: list[str]) -> bool:
@@ -62,14 +67,16 @@ def pandas_header(names: list[str]) -> bool:
     return layout(names).label == "0"
 
 
-def looks_wide(names: list[str], first_row: list[str | None] | None = None) -> bool:
+def looks_wide(
+    names: list[str], first_row: list[str | None] | None = None, saved: str | None = None
+) -> bool:
     """A wide table's header: no tokens / text / values / time column, 3+ value columns,
     and (when given, for text files) at least half the first row's value fields numbers
     or empty, or a class column under another name (read_wide then names the bad cell)."""
     lowered = {n.strip().lower() for n in names}
     if lowered & {"tokens", "text", "values", *TIME_NAMES}:
         return False
-    steps = layout(names).steps
+    steps = layout(names, saved).steps
     if len(steps) < MIN_STEPS or first_row is None:
         return len(steps) >= MIN_STEPS
     if any(n.strip().lower() in CLASS_NAMES for n in steps):
@@ -79,30 +86,44 @@ def looks_wide(names: list[str], first_row: list[str | None] | None = None) -> b
     return 2 * numbers >= len(steps)
 
 
-def other_columns(frame: pl.DataFrame) -> list[str]:
+def other_columns(frame: pl.DataFrame, saved: str | None = None) -> list[str]:
     """A Parquet table's value columns that are neither numeric nor all null."""
-    return [n for n in layout(frame.columns).steps
+    return [n for n in layout(frame.columns, saved).steps
             if not (frame.schema[n].is_numeric() or frame.schema[n] == pl.Null)]  # fmt: skip
 
 
-def read_wide(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
+def pandas_index(path: Path) -> str | None:
+    """The named index column a Parquet file's pandas metadata lists, if any."""
+    try:
+        meta = pq.read_schema(path).pandas_metadata or {}
+    except Exception:  # noqa: BLE001  (no or odd metadata: no index to name)
+        return None
+    named = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+    return named[0] if len(named) == 1 else None
+
+
+def read_wide(frame: pl.DataFrame, path: Path, where, saved: str | None = None) -> pl.DataFrame:
     """A wide table as a series frame (``id``, ``values`` (T x 1)[, ``label``][, ``split``]).
 
-    ``where(i)`` names row i (``line 3``, ``row 2``). Every value cell must be a number;
-    missing cells (empty, null, NaN) may only end a row.
+    ``where(i)`` names row i (``line 3``, ``row 2``); ``saved`` is the index column a
+    Parquet file's pandas metadata names. Every value cell must be a number; missing cells
+    (empty, null, NaN) may only end a row.
     """
     if frame.height == 0:
         raise DataError(f"{path}: no rows")
-    steps, label, index = layout(frame.columns)
+    steps, label, index = layout(frame.columns, saved)
     named = next((n for n in steps if n.strip().lower() in CLASS_NAMES), None)
     if named is not None and label is None:
         raise DataError(f"{path}: column '{named}' reads as a time step of a wide table; if "
                         "it is the class, name it 'label'")  # fmt: skip
     if label == "0" and not _looks_like_classes(frame["0"]):
         log.warning("%s: column '0' of pandas' header 0 .. N does not look like class labels "
-                    "(not a few whole numbers or names): read as the first time step; name "
-                    "the class column 'label'", path)  # fmt: skip
+                    "(names, or whole numbers: 1 .. K, or at most max(10, rows / 2) values): "
+                    "read as the first time step; name the class column 'label'", path)  # fmt: skip
         steps, label = ["0", *steps], None
+    elif label == "0":
+        log.info("%s: column '0' of pandas' header 0 .. N read as the class (%d values)",
+                 path, frame["0"].n_unique())  # fmt: skip
     if len(steps) < MIN_STEPS:
         raise DataError(f"{path}: a wide table needs at least {MIN_STEPS} value columns (one "
                         f"per time step); found {steps}")  # fmt: skip
@@ -124,9 +145,12 @@ def read_wide(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
 
 
 def _looks_like_classes(column: pl.Series) -> bool:
-    """Names, or whole numbers of at most 10 distinct values or fewer than half the rows:
-    a class column, not a time step."""
+    """Names, or whole numbers that are 1 .. K or 0 .. K-1 (every one present: the UCR
+    archive numbers its classes so) or of at most max(10, rows / 2) values: a class
+    column, not a time step."""
     values = column.drop_nulls()
+    if isinstance(values.dtype, pl.Categorical | pl.Enum):
+        return True
     if values.dtype == pl.String:
         numbers = values.str.strip_chars().cast(pl.Float64, strict=False)
         if numbers.null_count() > 0:
@@ -137,7 +161,11 @@ def _looks_like_classes(column: pl.Series) -> bool:
     whole = values.cast(pl.Float64)
     if not (whole.is_finite() & (whole == whole.round(0))).all():
         return False
-    return whole.n_unique() <= max(10, len(column) // 2)
+    distinct = whole.unique().sort().to_list()
+    start = int(distinct[0])
+    if start in (0, 1) and distinct == list(range(start, start + len(distinct))):
+        return True
+    return len(distinct) <= max(10, len(column) // 2)
 
 
 def _with_id(frame: pl.DataFrame, index: str | None, path: Path) -> pl.DataFrame:
@@ -180,8 +208,10 @@ def _numbers(column: pl.Series, path: Path, where) -> np.ndarray:
     bad = parsed.is_null() & column.is_not_null() & (column.str.strip_chars() != "")
     if bad.any():
         i = bad.arg_true()[0]
+        words = " ".join(column[i].split()).count(" ") >= 1  # text, not a stray mark
+        hint = "; text to classify goes in a column named 'text' (or 'tokens')" if words else ""
         raise DataError(
-            f"{path}, {where(i)}: column '{column.name}': '{column[i]}' is not a number"
+            f"{path}, {where(i)}: column '{column.name}': '{column[i]}' is not a number{hint}"
         )
     return parsed.fill_null(float("nan")).to_numpy()
 

@@ -200,3 +200,58 @@ def test_classifying_a_table_read_as_long_says_how_to_read_it_wide(tmp_path):
     raw = read_source(tmp_path / "r.csv")
     with pytest.raises(DataError, match=r"task 'classify' needs .* --format wide\)"):
         encode_dataset(raw, "classify", EncodeOptions(), source="r.csv")
+
+
+@pytest.mark.parametrize("where", ["last", "first"])
+def test_a_class_column_under_another_name_beside_pandas_steps_is_an_error(tmp_path, where):
+    x = np.random.default_rng(0).integers(0, 5, size=(8, 6))  # whole numbers: no warning
+    frame = pd.DataFrame(x)
+    frame.columns = frame.columns.astype(str)
+    y = np.repeat(["walk", "run"], 4)
+    frame.insert(0 if where == "first" else frame.shape[1], "target", y)  # sklearn's X, y
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    frame.to_parquet(tmp_path / "m.parquet")
+    with pytest.raises(DataError, match=r"column 'target' reads as a time step.*'label'"):
+        read_source(tmp_path / "m.csv")
+    with pytest.raises(DataError, match=r"column\(s\) \['target'\] are not numbers"):
+        read_source(tmp_path / "m.parquet")
+
+
+def test_classes_numbered_1_to_k_are_labels_even_one_row_each(tmp_path):
+    # UCR's Fungi: 18 training series, one per class; its test file repeats the classes
+    rng = np.random.default_rng(0)
+    for split, labels in (("TRAIN", np.arange(1, 19)), ("TEST", rng.integers(1, 19, 40))):
+        frame = pd.DataFrame(np.column_stack([labels, rng.normal(size=(len(labels), 6))]))
+        frame.columns = frame.columns.astype(str)
+        frame.to_parquet(tmp_path / f"Fun_{split}.parquet")
+    out = read_source(tmp_path / "Fun_TRAIN.parquet", archive_split=True)
+    assert out.filter(pl.col("split") == "train")["label"].to_list() == [
+        str(k) for k in range(1, 19)
+    ]
+    assert out["values"].list.len().unique().to_list() == [6]
+
+
+def test_a_headerless_ucr_file_whose_first_series_is_whole_numbers_is_ucr(tmp_path):
+    text = "1\t3\t4\t5\t6\n2\t0.5\t0.1\t0.2\t0.3\n1\t0.7\t0.1\t0.2\t0.3\n"  # rises, not by 1
+    (tmp_path / "u.tsv").write_text(text)
+    assert detect_format(tmp_path / "u.tsv", text)[0] == "ucr"
+    assert read_source(tmp_path / "u.tsv")["label"].to_list() == ["1", "2", "1"]
+
+
+def test_a_categorical_label_in_column_0_is_the_class(tmp_path):
+    frame = ucr_frame(rows=4)
+    frame["0"] = pd.Categorical(["a", "b", "a", "b"])
+    frame.to_parquet(tmp_path / "c.parquet")
+    assert read_source(tmp_path / "c.parquet")["label"].to_list() == ["a", "b", "a", "b"]
+
+
+def test_a_text_column_under_another_name_says_where_text_goes(tmp_path):
+    (tmp_path / "r.csv").write_text("review,label,stars,helpful,votes\ngreat film,pos,5,3,4\n")
+    with pytest.raises(DataError, match=r"line 2: column 'review'.*a column named 'text'"):
+        read_source(tmp_path / "r.csv")
+
+
+def test_a_pandas_header_of_two_steps_keeps_0_the_label_and_says_too_few(tmp_path):
+    (tmp_path / "z.csv").write_text("0,1,2\n1,0.1,0.2\n2,0.3,0.4\n")
+    with pytest.raises(DataError, match=r"at least 3 value columns .*found \['1', '2'\]"):
+        read_source(tmp_path / "z.csv")
