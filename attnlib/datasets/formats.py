@@ -172,14 +172,15 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
 
 
 def _numbers_header(fields: list[str], lines: list[str]) -> bool:
-    """Line 1 is a header of numbers (years, 1 .. N), not a UCR row: consecutive whole
-    numbers, above lines 2-6 that hold decimals."""
+    """Line 1 is a header of numbers (years, wavelengths, 1 .. N), not a UCR row: whole
+    numbers, either consecutive or above rows whose first field is not a whole number (a
+    UCR row's first field is its class)."""
     if any(c in f for f in fields for c in ".eE"):
         return False
-    if not any(c in ln for ln in lines[1:6] for c in ".eE"):
-        return False
-    whole = [float(f) for f in fields]
-    return all(b == a + 1 for a, b in itertools.pairwise(whole))
+    if all(b == a + 1 for a, b in itertools.pairwise(float(f) for f in fields)):
+        return True
+    firsts = [ln.replace(",", " ").split()[0] for ln in lines[1:6]]
+    return any(not series.is_number(f) or not float(f).is_integer() for f in firsts)
 
 
 def _txt_format(path: Path, first: str, fields: list[str], numeric: bool,

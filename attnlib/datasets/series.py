@@ -79,6 +79,12 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
         ids.append(f"line{number}")
         values.append(column[:, None])  # (T, 1)
         labels.append(class_label(fields[0]))
+    fractional = next((x for x in labels if is_number(x) and not float(x).is_integer()), None)
+    if fractional is not None:
+        log.warning("%s: class labels such as '%s' are not whole numbers (%d distinct): a UCR "
+                    "row's first field is its class; if line 1 is a header or the class is "
+                    "elsewhere, give a 'label' column (ingest.format wide)", path, fractional,
+                    len(set(labels)))  # fmt: skip
     return series_frame(ids, values, labels)
 
 

@@ -26,7 +26,9 @@ from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-SAVED_INDEX = ("Unnamed: 0", "__index_level_0__")  # pandas' index, also "" as column 1
+# pandas' index saved as a column: to_csv's "Unnamed: 0" (once read back), to_parquet's
+# "__index_level_0__", reset_index's "index" / "level_0"; also "" as column 1 (to_csv)
+SAVED_INDEX = ("Unnamed: 0", "__index_level_0__", "index", "level_0")
 _NAMED = ("id", "label", "split")
 MIN_STEPS = 3  # fewer value columns: a table of features, not a series
 CLASS_NAMES = ("target", "class", "classes", "y", "labels", "category")  # not a time step
@@ -34,41 +36,39 @@ CLASS_NAMES = ("target", "class", "classes", "y", "labels", "category")  # not a
 
 class Layout(NamedTuple):
     steps: list[str]  # the value columns, in time order
-    label: str | None  # "label", "0" (pandas' header: to be confirmed by its values) or None
-    index: str | None  # a column pandas saved for its index: the id when there is no "id"
+    label: str | None  # "label", the first of generated names (to be confirmed), or None
+    index: list[str]  # columns pandas saved for its index (the id, when one, unique, no "id")
+    generated: bool  # the names are a frame's generated ones: the label is a guess
 
 
-def _run(names: list[str]) -> bool:
-    return bool(names) and names == [str(i) for i in range(len(names))]
+def generated_names(names: list[str]) -> bool:
+    """``0, 1, ..., N`` (pandas' names for a frame read without a header) or ``column_0,
+    ..., column_N`` (polars'; ``column_1, ...`` in polars before 1.0)."""
+    return len(names) > 1 and names in (
+        [str(i) for i in range(len(names))],
+        [f"column_{i}" for i in range(len(names))],
+        [f"column_{i}" for i in range(1, len(names) + 1)],
+    )
 
 
-def layout(names: list[str], saved: str | None = None) -> Layout:
-    """Which columns are steps, label and saved index, from the names alone (and
-    ``saved``, the index column a Parquet file's pandas metadata names)."""
-    index = "" if names[:1] == [""] else next((n for n in SAVED_INDEX if n in names), None)
-    if index is None and saved in names and saved not in _NAMED:
-        index = saved
-    rest = [n for n in names if n not in _NAMED and n != index]
-    if index is None and "id" not in names and len(rest) > 1 and _named_index(rest[0]):
-        if _run(rest[1:]) and len(rest) > MIN_STEPS + 1:  # pandas writes a named index first
-            index, rest = rest[0], rest[1:]
-    if "label" not in names and _run(rest) and len(rest) > 2:
-        return Layout(rest[1:], "0", index)
-    return Layout(rest, "label" if "label" in names else None, index)
-
-
-def _named_index(name: str) -> bool:
-    return not name.isdigit() and name.strip().lower() not in CLASS_NAMES
+def layout(names: list[str], saved: list[str] | None = None) -> Layout:
+    """Which columns are steps, label and saved index, from the names (and ``saved``, the
+    index columns a Parquet file's pandas metadata names)."""
+    index = [n for n in (saved or []) if n in names and n not in _NAMED]
+    index += ([""] if names[:1] == [""] else []) + [n for n in SAVED_INDEX if n in names]
+    rest = [n for n in names if n not in _NAMED and n not in index]
+    if "label" not in names and generated_names(rest):
+        return Layout(rest[1:], rest[0], index, True)
+    return Layout(rest, "label" if "label" in names else None, index, False)
 
 
 def pandas_header(names: list[str]) -> bool:
-    """``0, 1, ..., N`` (beside id, split or a saved index): pandas' names for a frame
-    read without a header, the label in ``0``."""
-    return layout(names).label == "0"
+    """Generated names (beside id, split or a saved index): the label in the first."""
+    return layout(names).generated
 
 
 def looks_wide(
-    names: list[str], first_row: list[str | None] | None = None, saved: str | None = None
+    names: list[str], first_row: list[str | None] | None = None, saved: list[str] | None = None
 ) -> bool:
     """A wide table's header: no tokens / text / values / time column, 3+ value columns,
     and (when given, for text files) at least half the first row's value fields numbers
@@ -86,44 +86,39 @@ def looks_wide(
     return 2 * numbers >= len(steps)
 
 
-def other_columns(frame: pl.DataFrame, saved: str | None = None) -> list[str]:
+def other_columns(frame: pl.DataFrame, saved: list[str] | None = None) -> list[str]:
     """A Parquet table's value columns that are neither numeric nor all null."""
     return [n for n in layout(frame.columns, saved).steps
             if not (frame.schema[n].is_numeric() or frame.schema[n] == pl.Null)]  # fmt: skip
 
 
-def pandas_index(path: Path) -> str | None:
-    """The named index column a Parquet file's pandas metadata lists, if any."""
+def pandas_index(path: Path) -> list[str]:
+    """The named index columns a Parquet file's pandas metadata lists (none for a range)."""
     try:
         meta = pq.read_schema(path).pandas_metadata or {}
     except Exception:  # noqa: BLE001  (no or odd metadata: no index to name)
-        return None
-    named = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
-    return named[0] if len(named) == 1 else None
+        return []
+    return [c for c in meta.get("index_columns", []) if isinstance(c, str)]
 
 
-def read_wide(frame: pl.DataFrame, path: Path, where, saved: str | None = None) -> pl.DataFrame:
+def read_wide(
+    frame: pl.DataFrame, path: Path, where, saved: list[str] | None = None
+) -> pl.DataFrame:
     """A wide table as a series frame (``id``, ``values`` (T x 1)[, ``label``][, ``split``]).
 
-    ``where(i)`` names row i (``line 3``, ``row 2``); ``saved`` is the index column a
-    Parquet file's pandas metadata names. Every value cell must be a number; missing cells
+    ``where(i)`` names row i (``line 3``, ``row 2``); ``saved`` names the index columns a
+    Parquet file's pandas metadata lists. Every value cell must be a number; missing cells
     (empty, null, NaN) may only end a row.
     """
     if frame.height == 0:
         raise DataError(f"{path}: no rows")
-    steps, label, index = layout(frame.columns, saved)
+    steps, label, index, generated = layout(frame.columns, saved)
     named = next((n for n in steps if n.strip().lower() in CLASS_NAMES), None)
     if named is not None and label is None:
         raise DataError(f"{path}: column '{named}' reads as a time step of a wide table; if "
                         "it is the class, name it 'label'")  # fmt: skip
-    if label == "0" and not _looks_like_classes(frame["0"]):
-        log.warning("%s: column '0' of pandas' header 0 .. N does not look like class labels "
-                    "(names, or whole numbers: 1 .. K, or at most max(10, rows / 2) values): "
-                    "read as the first time step; name the class column 'label'", path)  # fmt: skip
-        steps, label = ["0", *steps], None
-    elif label == "0":
-        log.info("%s: column '0' of pandas' header 0 .. N read as the class (%d values)",
-                 path, frame["0"].n_unique())  # fmt: skip
+    if generated:
+        steps, label = _generated_label(frame[label], steps, path)
     if len(steps) < MIN_STEPS:
         raise DataError(f"{path}: a wide table needs at least {MIN_STEPS} value columns (one "
                         f"per time step); found {steps}")  # fmt: skip
@@ -144,40 +139,55 @@ def read_wide(frame: pl.DataFrame, path: Path, where, saved: str | None = None) 
     )
 
 
-def _looks_like_classes(column: pl.Series) -> bool:
-    """Names, or whole numbers that are 1 .. K or 0 .. K-1 (every one present: the UCR
-    archive numbers its classes so) or of at most max(10, rows / 2) values: a class
-    column, not a time step."""
-    values = column.drop_nulls()
-    if isinstance(values.dtype, pl.Categorical | pl.Enum):
+def _generated_label(column: pl.Series, steps: list[str], path: Path):
+    """(steps, label) for a table under generated names, whose first column is the label
+    in the archive's layout: names or whole numbers are the class (with a warning where
+    that looks doubtful); anything else, or an empty column (unlabelled), is not."""
+    name, values = column.name, column.drop_nulls()
+    if len(values) == 0:
+        log.info("%s: column '%s' is empty: the series are unlabelled", path, name)
+        return steps, None
+    if not _classes(values):
+        log.warning("%s: column '%s' (the label in the archive's layout) holds numbers that "
+                    "are not all whole: read as the first time step, unlabelled; name the "
+                    "class column 'label'", path, name)  # fmt: skip
+        return [name, *steps], None
+    classes = values.n_unique()
+    if column.len() > 1 and (classes == column.len() or classes > max(10, column.len() // 2)):
+        log.warning("%s: column '%s' read as the class, as the archive's layout has it: %d "
+                    "classes in %d rows; if it is a row number or a time step, give the "
+                    "class as a 'label' column", path, name, classes, column.len())  # fmt: skip
+    return steps, name
+
+
+def _classes(values: pl.Series) -> bool:
+    """Names (text, categories, booleans) or whole numbers."""
+    if isinstance(values.dtype, pl.Categorical | pl.Enum) or values.dtype == pl.Boolean:
         return True
     if values.dtype == pl.String:
         numbers = values.str.strip_chars().cast(pl.Float64, strict=False)
         if numbers.null_count() > 0:
             return True  # names
         values = numbers
-    if not values.dtype.is_numeric() or len(values) == 0:
+    if not values.dtype.is_numeric():
         return False
     whole = values.cast(pl.Float64)
-    if not (whole.is_finite() & (whole == whole.round(0))).all():
-        return False
-    distinct = whole.unique().sort().to_list()
-    start = int(distinct[0])
-    if start in (0, 1) and distinct == list(range(start, start + len(distinct))):
-        return True
-    return len(distinct) <= max(10, len(column) // 2)
+    return bool((whole.is_finite() & (whole == whole.round(0))).all())
 
 
-def _with_id(frame: pl.DataFrame, index: str | None, path: Path) -> pl.DataFrame:
-    """``frame`` with pandas' saved index as its ``id`` (when it has no ``id``); an index
-    that repeats (``pd.concat`` without ``ignore_index``) is dropped, ids ``row<N>``."""
-    if index is None or "id" in frame.columns:
+def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
+    """``frame`` with pandas' saved index as its ``id`` (one column, unique, and no ``id``
+    beside it); otherwise the index columns are dropped and ids are ``row<N>``."""
+    if not index:
         return frame
-    if frame[index].is_duplicated().any() or frame[index].is_null().any():
-        log.info("%s: column '%s' (pandas' index) repeats or has gaps: ids are row numbers",
-                 path, index)  # fmt: skip
+    if "id" in frame.columns or len(index) > 1:
         return frame.drop(index)
-    return frame.rename({index: "id"})
+    column = frame[index[0]]
+    if column.is_duplicated().any() or column.is_null().any():
+        log.info("%s: column '%s' (pandas' index) repeats or has gaps: ids are row numbers",
+                 path, index[0])  # fmt: skip
+        return frame.drop(index)
+    return frame.rename({index[0]: "id"})
 
 
 def _labels(column: pl.Series, name: str, path: Path, where) -> list[str]:
@@ -209,7 +219,8 @@ def _numbers(column: pl.Series, path: Path, where) -> np.ndarray:
     if bad.any():
         i = bad.arg_true()[0]
         words = " ".join(column[i].split()).count(" ") >= 1  # text, not a stray mark
-        hint = "; text to classify goes in a column named 'text' (or 'tokens')" if words else ""
+        hint = ("; text to classify goes in a column named 'text' (or 'tokens')" if words else
+                "; a class column is named 'label', ids 'id'")  # fmt: skip
         raise DataError(
             f"{path}, {where(i)}: column '{column.name}': '{column[i]}' is not a number{hint}"
         )

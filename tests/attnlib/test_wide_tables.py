@@ -122,9 +122,9 @@ def test_a_pandas_header_beside_id_split_or_a_named_index_keeps_column_0_the_lab
         frame["split"] = ["train", "train", "test", "test"]
     else:
         frame.index = pd.Index([f"s{i}" for i in range(4)], name="sample")
-    frame.to_csv(tmp_path / "p.csv", index=extra == "named_index")
-    frame.to_parquet(tmp_path / "p.parquet")  # a named index: saved as the last column
-    for name in ("p.csv", "p.parquet"):
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    frame.to_parquet(tmp_path / "p.parquet")  # a named index: in the pandas metadata
+    for name in ("p.parquet",) if extra == "named_index" else ("p.csv", "p.parquet"):
         out = read_source(tmp_path / name)
         assert out["label"].to_list() == ["1", "2", "1", "2"], name
         assert out["values"].list.len().to_list() == [5] * 4, name
@@ -141,7 +141,7 @@ def test_a_pandas_frame_of_values_alone_keeps_column_0_a_step(tmp_path, caplog):
         out = read_source(tmp_path / "x.parquet")
     assert "label" not in out.columns
     np.testing.assert_allclose(np.asarray(out["values"].to_list())[..., 0], x, rtol=1e-6)
-    assert "column '0' of pandas' header" in caplog.text
+    assert "column '0' (the label in the archive's layout) holds numbers" in caplog.text
 
 
 def test_a_repeated_pandas_index_is_not_the_id(tmp_path):
@@ -255,3 +255,65 @@ def test_a_pandas_header_of_two_steps_keeps_0_the_label_and_says_too_few(tmp_pat
     (tmp_path / "z.csv").write_text("0,1,2\n1,0.1,0.2\n2,0.3,0.4\n")
     with pytest.raises(DataError, match=r"at least 3 value columns .*found \['1', '2'\]"):
         read_source(tmp_path / "z.csv")
+
+
+@pytest.mark.parametrize("name", ["species", "sample"])
+def test_a_named_column_before_pandas_steps_in_a_csv_is_not_guessed(tmp_path, name):
+    # a class under a name not listed, or an index saved by to_csv(): neither is guessed
+    frame = ucr_frame(rows=4).drop(columns="0")
+    frame.insert(0, name, ["a", "b", "a", "b"] if name == "species" else ["s0", "s1", "s2", "s3"])
+    frame.to_csv(tmp_path / "n.csv", index=False)
+    with pytest.raises(DataError, match=rf"line 2: column '{name}': .* named 'label', ids 'id'"):
+        read_source(tmp_path / "n.csv")
+    frame.to_parquet(tmp_path / "n.parquet")  # no index in its pandas metadata
+    with pytest.raises(DataError, match=rf"column\(s\) \['{name}'\] are not numbers"):
+        read_source(tmp_path / "n.parquet")
+
+
+def test_a_row_number_in_column_0_is_read_as_the_class_with_a_warning(tmp_path, caplog):
+    frame = ucr_frame(rows=12)
+    frame["0"] = np.arange(1, 13)  # one class a row: a row number, most likely
+    frame.to_parquet(tmp_path / "r.parquet")
+    with caplog.at_level(logging.WARNING):
+        out = read_source(tmp_path / "r.parquet")
+    assert out["label"].n_unique() == 12
+    assert "12 classes in 12 rows" in caplog.text
+
+
+def test_a_header_of_wavelengths_above_decimal_rows_is_a_header(tmp_path):
+    text = "1100,1102,1104,1106\n-0.65,0.17,1.66,0.2\n0.23,0.5,0.1,0.3\n"
+    (tmp_path / "s.csv").write_text(text)
+    assert detect_format(tmp_path / "s.csv", text)[0] == "wide"
+    assert read_source(tmp_path / "s.csv").height == 2
+
+
+def test_polars_generated_names_put_the_label_in_the_first_column(tmp_path):
+    path = tmp_path / "u.tsv"
+    path.write_text("1\t0.5\t0.25\t0.125\n2\t0.4\t0.2\t0.1\n")
+    pl.read_csv(path, has_header=False, separator="\t").write_parquet(tmp_path / "p.parquet")
+    out = read_source(tmp_path / "p.parquet")
+    assert out["label"].to_list() == ["1", "2"]
+    assert out["values"][0].to_list() == [[0.5], [0.25], [0.125]]
+
+
+def test_a_multiindex_is_dropped_and_an_empty_or_boolean_column_0_is_handled(tmp_path):
+    frame = ucr_frame(rows=4)
+    frame.index = pd.MultiIndex.from_tuples(
+        [("a", 1), ("a", 2), ("b", 1), ("b", 2)], names=["subject", "trial"]
+    )
+    frame.to_parquet(tmp_path / "m.parquet")
+    out = read_source(tmp_path / "m.parquet")
+    assert out["id"].to_list()[:1] == ["row1"] and out["values"].list.len().to_list() == [5] * 4
+    empty = ucr_frame(rows=4).assign(**{"0": np.nan})  # the archive's layout, unlabelled
+    empty.to_parquet(tmp_path / "e.parquet")
+    assert "label" not in read_source(tmp_path / "e.parquet").columns
+    flags = ucr_frame(rows=4).assign(**{"0": [True, False, True, False]})
+    flags.to_parquet(tmp_path / "b.parquet")
+    assert read_source(tmp_path / "b.parquet")["label"].to_list() == ["true", "false"] * 2
+
+
+def test_ucr_labels_that_are_not_whole_numbers_are_warned_about(tmp_path, caplog):
+    (tmp_path / "u.tsv").write_text("0.5\t1.0\t2.0\n0.7\t1.0\t2.0\n")
+    with caplog.at_level(logging.WARNING):
+        read_source(tmp_path / "u.tsv")
+    assert "class labels such as '0.5' are not whole numbers" in caplog.text
