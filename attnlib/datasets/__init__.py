@@ -20,7 +20,8 @@ works when no file of that name exists) or a file read by format:
   relational attribute holding the channels, then the class.
 - ``long``: a header, a time column (``time``, ``date``, ...) and numeric value columns.
 - ``wide``: a CSV / TSV / Parquet table, one series per row and one numeric column per
-  time step, the class in ``label`` (or in ``0`` under pandas' header ``0 .. N``).
+  time step, the class in ``label`` (or in the first of the names pandas or polars
+  generate for a file read without a header, ``0 .. N`` / ``column_0 ..``).
 
 A file ``NAME_TRAIN.ext`` with ``NAME_TEST.ext`` beside it (the UCR / UEA archives' layout)
 is read with that file as its test split when ``archive_split`` is set (ingest sets it).

@@ -199,13 +199,10 @@ def _txt_format(path: Path, first: str, fields: list[str], numeric: bool,
     return "seqlab_txt", "a .txt file of whitespace-separated tokens"
 
 
-def _numeric_rows(lines: list[str], decimals: bool = True) -> bool:
-    """Every one of these (non-empty) lines holds 3+ numbers (with decimals, unless
-    ``decimals`` is False): UCR rows."""
+def _numeric_rows(lines: list[str]) -> bool:
+    """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
     rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
     return bool(rows) and all(
-        len(r) >= 3
-        and all(series.is_number(f) for f in r)
-        and (not decimals or any("." in f for f in r))
+        len(r) >= 3 and all(series.is_number(f) for f in r) and any("." in f for f in r)
         for r in rows
     )

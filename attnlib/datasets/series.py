@@ -125,6 +125,8 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
 
     ``values`` is list<float> (one channel) or list<list<float>> (time x channels).
     """
+    if frame.height == 0:
+        raise DataError(f"{path}: no rows")
     values = as_lists(frame["values"])
     inner = values.dtype.inner if isinstance(values.dtype, pl.List) else None
     if isinstance(inner, pl.List) and inner.inner.is_numeric():

@@ -1,13 +1,15 @@
 """Wide tables of series: one series per row, one column per time step.
 
 This is how a data frame holds a UCR set. ``pd.read_csv(path, sep="\\t", header=None)``
-saved with ``to_parquet`` or ``to_csv(index=False)`` names its columns ``0`` .. ``N``, the
-label in ``0`` (the archive's layout); a table built by hand has a ``label`` column beside
-its value columns (``t0``, ``t1``, ... or pandas' ``0`` .. ``N-1``). ``id`` and ``split``
-mean what they mean in every table. A column that pandas wrote for its index (an unnamed
-first column, ``Unnamed: 0``, ``__index_level_0__``, or one named column beside ``0`` ..
-``N``) is the id when there is no ``id``. Trailing missing values are padding
-(variable-length sets); a missing value inside a series is an error.
+saved with ``to_parquet`` or ``to_csv(index=False)`` names its columns ``0`` .. ``N``
+(polars: ``column_0`` ..), the label in the first (the archive's layout) when it holds
+names or whole numbers; a table built by hand has a ``label`` column beside its value
+columns. ``id`` and ``split`` mean what they mean in every table. A column that pandas
+wrote for its index (an unnamed first column, ``Unnamed: 0``, ``__index_level_0__``,
+``index`` / ``level_0`` from ``reset_index()``, or the index columns a Parquet file's
+pandas metadata names) is the id when it is one unique column, else dropped; no other
+column is guessed to be an index. Trailing missing values are padding (variable-length
+sets); a missing value inside a series is an error.
 """
 
 from __future__ import annotations

@@ -438,3 +438,10 @@ def test_values_in_channels_by_time_layout_are_pointed_out(tmp_path, caplog):
     pl.DataFrame({"values": ragged}).write_parquet(path)
     with pytest.raises(DataError, match=r"row 2: 5 channels, row 1 has 9; if these are .*"):
         read_source(path)
+
+
+def test_an_empty_parquet_values_table_is_an_error_not_a_crash(tmp_path):
+    frame = pl.DataFrame({"values": [[1.0, 2.0]], "label": ["a"]}).head(0)
+    frame.write_parquet(tmp_path / "e.parquet")
+    with pytest.raises(DataError, match=r"e\.parquet: no rows"):
+        read_source(tmp_path / "e.parquet")
