@@ -81,6 +81,8 @@ def _read_text(
     sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else ","
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     if fmt == "long":  # its columns' names are channel names, kept as they are
+        if rows.columns[:1] in ([""], ["Unnamed: 0"]) and series.time_column(rows.columns) is None:
+            rows = rows.rename({rows.columns[0]: "date"})  # pandas' index: to_csv's dates
         return series.read_long(rows, path, where), where
     rows = tables.with_known_names(rows)
     if fmt == "wide":
@@ -106,6 +108,10 @@ def _parquet(path: Path) -> pl.DataFrame:
         log.info("%s: a time column and no tokens / values: read as a long table", path)
         return series.read_long(raw, path, by_row)  # channel names kept as they are
     saved = wide.pandas_index(path)
+    if (dates := _date_index(raw, saved)) is not None:
+        log.info("%s: pandas' index '%s' holds dates: read as a long table, its time", path,
+                 dates)  # fmt: skip
+        return series.read_long(raw.rename({dates: "date"}), path, by_row)
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []
     if is_wide and len(other) < len(frame.columns) // 2:
@@ -119,6 +125,23 @@ def _parquet(path: Path) -> pl.DataFrame:
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
                     f"found {frame.columns}")  # fmt: skip
+
+
+def _date_index(frame: pl.DataFrame, saved: list[str]) -> str | None:
+    """The column pandas saved for its index when it holds dates (a forecasting frame's
+    DatetimeIndex, ``to_parquet`` or ``to_csv``) and the table has no label: its name."""
+    names = [n for n in (*saved, "", "Unnamed: 0", "__index_level_0__") if n in frame.columns]
+    if len(set(names)) != 1 or "label" in [c.strip().lower() for c in frame.columns]:
+        return None
+    return names[0] if _dates(frame[names[0]]) else None
+
+
+def _dates(column: pl.Series) -> bool:
+    """Every value a date or time (a temporal column, or text that reads as one)."""
+    if column.dtype.is_temporal():
+        return True
+    parsed = series.read_times(column) if column.dtype == pl.String else None
+    return parsed is not None and parsed.dtype.is_temporal() and parsed.null_count() == 0
 
 
 def _parquet_magic(path: Path) -> bool:
@@ -166,6 +189,10 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         lowered = [h.lower() for h in header]
         return "long", f"a time column '{series.time_column(lowered)}' and no tokens / text"
     second = next(iter(lines[1:2]), "")
+    cells = [f.strip() for f in second.split(sep)]
+    index = header[:1] in ([""], ["Unnamed: 0"]) and "label" not in header
+    if index and cells and _dates(pl.Series([cells[0]])):
+        return "long", "an unnamed first column of dates (pandas' index): the time"
     if wide.looks_wide(header, [f.strip() for f in second.split(sep)]):
         return "wide", "numeric columns, one per time step, and no tokens / text / time column"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
@@ -179,7 +206,7 @@ def _numbers_header(fields: list[str], lines: list[str]) -> bool:
         return False
     if all(b == a + 1 for a, b in itertools.pairwise(float(f) for f in fields)):
         return True
-    firsts = [ln.replace(",", " ").split()[0] for ln in lines[1:6]]
+    firsts = [f[0] for ln in lines[1:6] if (f := ln.replace(",", " ").split())]
     return any(not series.is_number(f) or not float(f).is_integer() for f in firsts)
 
 

@@ -58,10 +58,25 @@ def layout(names: list[str], saved: list[str] | None = None) -> Layout:
     index columns a Parquet file's pandas metadata names)."""
     index = [n for n in (saved or []) if n in names and n not in _NAMED]
     index += ([""] if names[:1] == [""] else []) + [n for n in SAVED_INDEX if n in names]
+    index = list(dict.fromkeys(index))  # __index_level_0__ may be both
     rest = [n for n in names if n not in _NAMED and n not in index]
     if "label" not in names and generated_names(rest):
         return Layout(rest[1:], rest[0], index, True)
     return Layout(rest, "label" if "label" in names else None, index, False)
+
+
+def beside_generated(names: list[str]) -> list[str]:
+    """Columns with names of their own beside a run of generated ones (``sample, 0, ...,
+    N``): a class, an id or an index the table does not say is one."""
+    steps = layout(names).steps
+    generated = [n for n in steps if n.isdigit() or n.startswith("column_")]
+    others = [n for n in steps if n not in generated]
+    numbers = [n.removeprefix("column_") for n in generated]
+    run = bool(numbers) and all(n.isdigit() for n in numbers)
+    run = run and numbers == [
+        str(i) for i in range(int(numbers[0]), int(numbers[0]) + len(numbers))
+    ]
+    return others if others and run and numbers[0] in ("0", "1") else []
 
 
 def pandas_header(names: list[str]) -> bool:
@@ -119,6 +134,10 @@ def read_wide(
     if named is not None and label is None:
         raise DataError(f"{path}: column '{named}' reads as a time step of a wide table; if "
                         "it is the class, name it 'label'")  # fmt: skip
+    if extra := beside_generated([n for n in frame.columns if n not in index]):
+        raise DataError(f"{path}: column(s) {extra[:5]} beside generated names ("
+                        f"{_span(frame.columns)}) are not time steps: name a class column "
+                        "'label' and ids 'id', or drop them")  # fmt: skip
     if generated:
         steps, label = _generated_label(frame[label], steps, path)
     if len(steps) < MIN_STEPS:
@@ -141,6 +160,11 @@ def read_wide(
     )
 
 
+def _span(names: list[str]) -> str:
+    generated = [n for n in names if n.isdigit() or n.startswith("column_")]
+    return f"{generated[0]} .. {generated[-1]}"
+
+
 def _generated_label(column: pl.Series, steps: list[str], path: Path):
     """(steps, label) for a table under generated names, whose first column is the label
     in the archive's layout: names or whole numbers are the class (with a warning where
@@ -155,7 +179,7 @@ def _generated_label(column: pl.Series, steps: list[str], path: Path):
                     "class column 'label'", path, name)  # fmt: skip
         return [name, *steps], None
     classes = values.n_unique()
-    if column.len() > 1 and (classes == column.len() or classes > max(10, column.len() // 2)):
+    if column.len() > 1 and (classes == column.len() or classes > max(10, column.len() // 4)):
         log.warning("%s: column '%s' read as the class, as the archive's layout has it: %d "
                     "classes in %d rows; if it is a row number or a time step, give the "
                     "class as a 'label' column", path, name, classes, column.len())  # fmt: skip
@@ -186,8 +210,10 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
         return frame.drop(index)
     column = frame[index[0]]
     if column.is_duplicated().any() or column.is_null().any():
-        log.info("%s: column '%s' (pandas' index) repeats or has gaps: ids are row numbers",
-                 path, index[0])  # fmt: skip
+        level = logging.INFO if index[0] in ("", *SAVED_INDEX) else logging.WARNING
+        log.log(level, "%s: column '%s' (pandas' index) repeats or has gaps: dropped, ids are "
+                "row numbers; if it is the class, reset_index() and name it 'label'", path,
+                index[0])  # fmt: skip
         return frame.drop(index)
     return frame.rename({index[0]: "id"})
 

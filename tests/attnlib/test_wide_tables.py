@@ -263,7 +263,7 @@ def test_a_named_column_before_pandas_steps_in_a_csv_is_not_guessed(tmp_path, na
     frame = ucr_frame(rows=4).drop(columns="0")
     frame.insert(0, name, ["a", "b", "a", "b"] if name == "species" else ["s0", "s1", "s2", "s3"])
     frame.to_csv(tmp_path / "n.csv", index=False)
-    with pytest.raises(DataError, match=rf"line 2: column '{name}': .* named 'label', ids 'id'"):
+    with pytest.raises(DataError, match=rf"\['{name}'\] beside generated names \(1 \.\. 5\)"):
         read_source(tmp_path / "n.csv")
     frame.to_parquet(tmp_path / "n.parquet")  # no index in its pandas metadata
     with pytest.raises(DataError, match=rf"column\(s\) \['{name}'\] are not numbers"):
@@ -342,3 +342,45 @@ def test_coffee_converted_by_pandas_reads_as_the_archive_files_do(tmp_path, save
     assert wide["split"].to_list() == ucr["split"].to_list()
     x, y = np.asarray(wide["values"].to_list()), np.asarray(ucr["values"].to_list())
     assert x.shape == (56, 286, 1) and np.array_equal(x, y)
+
+
+def test_a_numeric_named_column_beside_generated_names_is_an_error(tmp_path):
+    frame = ucr_frame(rows=4)
+    frame.insert(0, "species", [1, 2, 1, 2])  # a class under a name not listed, as numbers
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    frame.to_parquet(tmp_path / "s.parquet")
+    for name in ("s.csv", "s.parquet"):
+        with pytest.raises(DataError, match=r"\['species'\] beside generated names \(0 \.\. 5\)"):
+            read_source(tmp_path / name)
+
+
+def test_a_parquet_index_in_any_order_is_the_id_and_a_repeating_one_is_warned(tmp_path, caplog):
+    frame = ucr_frame(rows=4)
+    frame.index = [3, 1, 0, 2]  # shuffled: saved as __index_level_0__
+    frame.to_parquet(tmp_path / "i.parquet")
+    assert read_source(tmp_path / "i.parquet")["id"].to_list() == ["3", "1", "0", "2"]
+    frame.index = pd.Index(["a", "a", "b", "b"], name="species")  # the class as the index
+    frame.to_parquet(tmp_path / "c.parquet")
+    with caplog.at_level(logging.WARNING):
+        assert read_source(tmp_path / "c.parquet")["id"].to_list()[0] == "row1"
+    assert "column 'species' (pandas' index) repeats" in caplog.text
+
+
+def test_a_forecasting_frame_with_a_date_index_reads_as_a_long_table(tmp_path):
+    x = np.random.default_rng(0).normal(size=(30, 2))
+    frame = pd.DataFrame(
+        x, columns=["sales", "cost"], index=pd.date_range("2020-01-01", periods=30)
+    )
+    frame.to_parquet(tmp_path / "f.parquet")
+    frame.to_csv(tmp_path / "f.csv")  # header ",sales,cost": the index is unnamed
+    for name in ("f.parquet", "f.csv"):
+        out = read_source(tmp_path / name)
+        assert out.columns == ["time", "sales", "cost"], name
+        assert out["time"][1].startswith("2020-01-02"), name
+        np.testing.assert_allclose(out["sales"].to_numpy(), x[:, 0])
+
+
+def test_a_line_of_separators_under_a_numbers_header_is_no_crash(tmp_path):
+    (tmp_path / "c.csv").write_text("1100,1102,1104,1106\n0.1,0.2,0.3,0.4\n,,,\n")
+    with pytest.raises(DataError, match=r"c\.csv, line 3: no values"):
+        read_source(tmp_path / "c.csv")
