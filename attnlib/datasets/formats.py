@@ -129,11 +129,24 @@ def _parquet(path: Path) -> pl.DataFrame:
 
 def _date_index(frame: pl.DataFrame, saved: list[str]) -> str | None:
     """The column pandas saved for its index when it holds dates (a forecasting frame's
-    DatetimeIndex, ``to_parquet`` or ``to_csv``) and the table has no label: its name."""
+    DatetimeIndex, ``to_parquet`` or ``to_csv``) and no other column names a label, a
+    class, text or a time: its name."""
     names = [n for n in (*saved, "", "Unnamed: 0", "__index_level_0__") if n in frame.columns]
-    if len(set(names)) != 1 or "label" in [c.strip().lower() for c in frame.columns]:
+    if len(set(names)) != 1 or not _no_other_role(frame.columns):
         return None
     return names[0] if _dates(frame[names[0]]) else None
+
+
+def _no_other_role(columns: list[str]) -> bool:
+    lowered = {c.strip().lower() for c in columns}
+    roles = {"label", "tokens", "text", "values", *wide.CLASS_NAMES, *tables.TIME_NAMES}
+    return not lowered & roles
+
+
+def _dated_rows(header: list[str], cells: list[str]) -> bool:
+    """A text table whose unnamed first column (pandas' index, ``to_csv``) holds a date."""
+    return (header[:1] in ([""], ["Unnamed: 0"]) and _no_other_role(header) and bool(cells)
+            and _dates(pl.Series([cells[0]])))  # fmt: skip
 
 
 def _dates(column: pl.Series) -> bool:
@@ -177,6 +190,9 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         return "seqlab_csv", "rows starting with '>' separate sequences"
     sep = "\t" if ext == ".tsv" else ","
     header = tables.known_names([h.strip() for h in first.split(sep)])
+    cells = [f.strip() for f in next(iter(lines[1:2]), "").split(sep)]
+    if ext in _EXTENSIONS and _dated_rows(header, cells):
+        return "long", "an unnamed first column of dates (pandas' index): the time"
     if numeric and wide.pandas_header(header):
         return "wide", "a header 0, 1, ..., N (pandas' names): label in 0, then values"
     if numeric and not _numbers_header(fields, lines):
@@ -189,10 +205,6 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
         lowered = [h.lower() for h in header]
         return "long", f"a time column '{series.time_column(lowered)}' and no tokens / text"
     second = next(iter(lines[1:2]), "")
-    cells = [f.strip() for f in second.split(sep)]
-    index = header[:1] in ([""], ["Unnamed: 0"]) and "label" not in header
-    if index and cells and _dates(pl.Series([cells[0]])):
-        return "long", "an unnamed first column of dates (pandas' index): the time"
     if wide.looks_wide(header, [f.strip() for f in second.split(sep)]):
         return "wide", "numeric columns, one per time step, and no tokens / text / time column"
     return _EXTENSIONS[ext], f"a {ext} table with a header"

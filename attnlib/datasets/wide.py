@@ -207,6 +207,11 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
     if not index:
         return frame
     if "id" in frame.columns or len(index) > 1:
+        if named := [n for n in index if n not in ("", *SAVED_INDEX)]:
+            log.warning("%s: pandas' index column(s) %s dropped (%s); if one is the class, "
+                        "reset_index() and name it 'label'", path, named,
+                        "an 'id' column is the id" if "id" in frame.columns else
+                        "several index levels")  # fmt: skip
         return frame.drop(index)
     column = frame[index[0]]
     if column.is_duplicated().any() or column.is_null().any():

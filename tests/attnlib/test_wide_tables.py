@@ -384,3 +384,30 @@ def test_a_line_of_separators_under_a_numbers_header_is_no_crash(tmp_path):
     (tmp_path / "c.csv").write_text("1100,1102,1104,1106\n0.1,0.2,0.3,0.4\n,,,\n")
     with pytest.raises(DataError, match=r"c\.csv, line 3: no values"):
         read_source(tmp_path / "c.csv")
+
+
+def test_a_date_index_is_a_time_only_when_no_other_column_has_a_role(tmp_path):
+    dates = pd.date_range("2020-01-01", periods=4)
+    text = pd.DataFrame({"text": ["good movie", "bad", "fine", "ok"]}, index=dates)
+    text.to_csv(tmp_path / "t.csv")  # a text table that kept its index: still a text table
+    assert read_source(tmp_path / "t.csv")["tokens"][0].to_list() == ["good", "movie"]
+    x = pd.DataFrame(np.random.default_rng(0).normal(size=(4, 5)), index=dates)
+    x.columns = x.columns.astype(str)  # pandas' own names: long in CSV as in Parquet
+    x.to_csv(tmp_path / "x.csv")
+    x.to_parquet(tmp_path / "x.parquet")
+    for name in ("x.csv", "x.parquet"):
+        assert read_source(tmp_path / name).columns == ["time", "0", "1", "2", "3", "4"], name
+    x.assign(**{"class": ["a", "b", "a", "b"]}).to_parquet(tmp_path / "c.parquet")
+    with pytest.raises(DataError, match=r"\['class'\] are not numbers"):
+        read_source(tmp_path / "c.parquet")  # a class beside it: not a forecasting table
+
+
+def test_a_dropped_named_multiindex_is_warned_about(tmp_path, caplog):
+    frame = ucr_frame(rows=4)
+    frame.index = pd.MultiIndex.from_tuples(
+        [("a", 1), ("a", 2), ("b", 1), ("b", 2)], names=["subject", "trial"]
+    )
+    frame.to_parquet(tmp_path / "m.parquet")
+    with caplog.at_level(logging.WARNING):
+        read_source(tmp_path / "m.parquet")
+    assert "index column(s) ['subject', 'trial'] dropped (several index levels)" in caplog.text
