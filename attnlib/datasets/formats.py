@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 import logging
 from collections.abc import Callable
@@ -34,6 +35,15 @@ def read_file(
         frame = tables.with_known_names(tables.read_parquet(path))
         frame = wide.read_wide(frame, path, by_row, wide.pandas_index(path))
         where, how = by_row, f"{path} as wide"
+    elif fmt == "long" and (parquet or _parquet_magic(path)):
+        raw = tables.read_parquet(path)
+        dates = (
+            _date_index(raw, wide.pandas_index(path))
+            if not series.time_column(raw.columns)
+            else None
+        )
+        frame = series.read_long(raw.rename({dates: "date"}) if dates else raw, path, by_row)
+        where, how = by_row, f"{path} as long"
     elif fmt == "parquet" or (fmt == "auto" and parquet):
         frame, where, fmt, how = _parquet(path), by_row, "parquet", f"{path} as parquet"
     else:
@@ -138,9 +148,13 @@ def _date_index(frame: pl.DataFrame, saved: list[str]) -> str | None:
 
 
 def _no_other_role(columns: list[str]) -> bool:
+    """No column names a label, class, text or time (``y`` and ``target`` are also a
+    forecast's target, Prophet's and GluonTS' names: a class only beside generated names)."""
     lowered = {c.strip().lower() for c in columns}
-    roles = {"label", "tokens", "text", "values", *wide.CLASS_NAMES, *tables.TIME_NAMES}
-    return not lowered & roles
+    classes = set(wide.CLASS_NAMES) - {"y", "target"}
+    if wide.beside_generated([c for c in columns if c not in ("", "Unnamed: 0")]):
+        classes = set(wide.CLASS_NAMES)
+    return not lowered & {"label", "tokens", "text", "values", *classes, *tables.TIME_NAMES}
 
 
 def _dated_rows(header: list[str], cells: list[str]) -> bool:
@@ -189,8 +203,8 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
     sep = "\t" if ext == ".tsv" else ","
-    header = tables.known_names([h.strip() for h in first.split(sep)])
-    cells = [f.strip() for f in next(iter(lines[1:2]), "").split(sep)]
+    header = tables.known_names(_fields(first, sep))
+    cells = _fields(next(iter(lines[1:2]), ""), sep)
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"
     if numeric and wide.pandas_header(header):
@@ -204,10 +218,15 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if tables.looks_long(header):
         lowered = [h.lower() for h in header]
         return "long", f"a time column '{series.time_column(lowered)}' and no tokens / text"
-    second = next(iter(lines[1:2]), "")
-    if wide.looks_wide(header, [f.strip() for f in second.split(sep)]):
+    if wide.looks_wide(header, cells):
         return "wide", "numeric columns, one per time step, and no tokens / text / time column"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    """One CSV / TSV line's fields, quotes read as a CSV reader reads them (R's and pandas'
+    quoted headers), stripped."""
+    return [f.strip() for f in next(csv.reader([line], delimiter=sep), [])]
 
 
 def _numbers_header(fields: list[str], lines: list[str]) -> bool:

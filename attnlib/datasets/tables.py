@@ -226,7 +226,8 @@ def read_parquet(path: Path) -> pl.DataFrame:
         raise DataError(f"{path}: file is empty")
     try:
         return pl.read_parquet(path)
-    except Exception as exc:  # polars / arrow raise several unrelated types here
+    except (Exception, pl.exceptions.PanicException) as exc:  # polars / arrow raise several
+        # unrelated types here; a panic (a zero-width fixed-size list) is a BaseException
         raise DataError(
             f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})"
         ) from None

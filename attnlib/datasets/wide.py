@@ -69,10 +69,10 @@ def beside_generated(names: list[str]) -> list[str]:
     """Columns with names of their own beside a run of generated ones (``sample, 0, ...,
     N``): a class, an id or an index the table does not say is one."""
     steps = layout(names).steps
-    generated = [n for n in steps if n.isdigit() or n.startswith("column_")]
+    generated = [n for n in steps if _number(n) or n.startswith("column_")]
     others = [n for n in steps if n not in generated]
     numbers = [n.removeprefix("column_") for n in generated]
-    run = bool(numbers) and all(n.isdigit() for n in numbers)
+    run = bool(numbers) and all(_number(n) for n in numbers)
     run = run and numbers == [
         str(i) for i in range(int(numbers[0]), int(numbers[0]) + len(numbers))
     ]
@@ -115,7 +115,8 @@ def pandas_index(path: Path) -> list[str]:
         meta = pq.read_schema(path).pandas_metadata or {}
     except Exception:  # noqa: BLE001  (no or odd metadata: no index to name)
         return []
-    return [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+    columns = meta.get("index_columns", []) if isinstance(meta, dict) else []
+    return [c for c in columns if isinstance(c, str)] if isinstance(columns, list) else []
 
 
 def read_wide(
@@ -160,8 +161,12 @@ def read_wide(
     )
 
 
+def _number(name: str) -> bool:
+    return name.isascii() and name.isdigit()  # not "²": str.isdigit() takes it, int() not
+
+
 def _span(names: list[str]) -> str:
-    generated = [n for n in names if n.isdigit() or n.startswith("column_")]
+    generated = [n for n in names if _number(n) or n.startswith("column_")]
     return f"{generated[0]} .. {generated[-1]}"
 
 

@@ -411,3 +411,42 @@ def test_a_dropped_named_multiindex_is_warned_about(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         read_source(tmp_path / "m.parquet")
     assert "index column(s) ['subject', 'trial'] dropped (several index levels)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"text","label","f1","f2"\n"hi there","a",1,3\n"bye now","b",2,4\n',  # QUOTE_NONNUMERIC
+        '"","text","label","f1","f2"\n"1","hi there","a",1,3\n"2","bye now","b",2,4\n',  # R
+    ],
+)
+def test_a_quoted_header_is_read_as_names_not_as_a_wide_table(tmp_path, text):
+    (tmp_path / "q.csv").write_text(text)
+    assert detect_format(tmp_path / "q.csv", text)[0] == "csv"
+    assert read_source(tmp_path / "q.csv")["label"].to_list() == ["a", "b"]
+
+
+@pytest.mark.parametrize("target", ["y", "target"])
+def test_a_date_index_beside_a_forecast_target_named_y_or_target_is_long(tmp_path, target):
+    r = np.arange(8.0)
+    frame = pd.DataFrame({target: r, "x1": r}, index=pd.date_range("2020-01-01", periods=8))
+    frame.to_csv(tmp_path / "p.csv")
+    frame.to_parquet(tmp_path / "p.parquet")
+    for name in ("p.csv", "p.parquet"):
+        assert read_source(tmp_path / name).columns == ["time", target, "x1"], name
+    assert read_source(tmp_path / "p.parquet", "long").columns == ["time", target, "x1"]
+
+
+def test_odd_parquet_and_headers_are_errors_or_reads_never_crashes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "s.csv").write_text("label,²,³,⁴\na,1,2,3\n")  # str.isdigit() says yes
+    assert read_source(tmp_path / "s.csv")["values"][0].to_list() == [[1.0], [2.0], [3.0]]
+    table = pa.table({f"t{j}": [1.0, 2.0] for j in range(3)} | {"label": ["a", "b"]})
+    pq.write_table(table.replace_schema_metadata({b"pandas": b"[1, 2]"}), tmp_path / "m.parquet")
+    assert read_source(tmp_path / "m.parquet")["label"].to_list() == ["a", "b"]
+    empty = pa.array([[], []], type=pa.list_(pa.float64(), 0))  # a zero-width fixed-size list
+    pq.write_table(pa.table({"values": empty}), tmp_path / "z.parquet")
+    with pytest.raises(DataError, match=r"z\.parquet"):
+        read_source(tmp_path / "z.parquet")
