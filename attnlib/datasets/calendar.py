@@ -34,15 +34,20 @@ def _part(frame: pl.DataFrame, col: str, top: int, path: Path, where) -> pl.Seri
     if x is None:
         raise DataError(f"{path}: column '{col}' holds {frame[col].dtype}, not numbers (the "
                         f"year repeats, so '{col}' is joined to it as one time stamp)")  # fmt: skip
-    bad = (~((x % 1 == 0) & x.is_between(1, top))).fill_null(True)
+    why = f"the year repeats, so '{col}' is joined to it as one time stamp"
+    _check_whole(frame, col, x, (1, top), f"a whole number 1-{top} ({why})", path, where)
+    return x.cast(pl.Int64)
+
+
+def _check_whole(frame: pl.DataFrame, col: str, x: pl.Series, bounds: tuple[int, int],
+                 what: str, path: Path, where) -> None:  # fmt: skip
+    """A DataError at the first cell of ``col`` whose number ``x`` is not a whole number
+    within ``bounds`` (or is missing): ``... is not <what>``."""
+    bad = (~((x % 1 == 0) & x.is_between(*bounds))).fill_null(True)
     if bad.any():
         i = bad.arg_true()[0]
         cell = "an empty cell" if frame[col][i] is None else f"'{frame[col][i]}'"
-        raise DataError(
-            f"{path}, {where(i)}: column '{col}': {cell} is not a whole number "
-            f"1-{top} (the year repeats, so '{col}' is joined to it as one time stamp)"
-        )
-    return x.cast(pl.Int64)
+        raise DataError(f"{path}, {where(i)}: column '{col}': {cell} is not {what}")
 
 
 def calendar_stamps(frame: pl.DataFrame, time: str, path: Path, where):
@@ -70,13 +75,8 @@ def calendar_stamps(frame: pl.DataFrame, time: str, path: Path, where):
     year = _numbers(frame[time])
     if year is None:
         return none
-    bad = (~((year % 1 == 0) & year.is_between(1000, 9999))).fill_null(True)
-    if bad.any():  # a year that repeats beside its part: every cell must be a year
-        i = bad.arg_true()[0]
-        cell = "an empty cell" if frame[time][i] is None else f"'{frame[time][i]}'"
-        raise DataError(f"{path}, {where(i)}: column '{time}': {cell} is not a whole year "
-                        f"1000-9999 (it repeats, so '{names[unit]}' is joined to it as one "
-                        f"time stamp)")  # fmt: skip
+    why = f"it repeats, so '{names[unit]}' is joined to it as one time stamp"  # every cell
+    _check_whole(frame, time, year, (1000, 9999), f"a whole year 1000-9999 ({why})", path, where)
     y = year.cast(pl.Int64)
     part = _part(frame, names[unit], PARTS[unit], path, where)
     used = [time, names[unit]]

@@ -36,14 +36,8 @@ def read_file(
         frame = wide.read_wide(frame, path, by_row, wide.pandas_index(path))
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (parquet or _parquet_magic(path)):
-        raw = tables.read_parquet(path)
-        dates = (
-            _date_index(raw, wide.pandas_index(path))
-            if not series.time_column(raw.columns)
-            else None
-        )
-        frame = series.read_long(raw.rename({dates: "date"}) if dates else raw, path, by_row)
-        where, how = by_row, f"{path} as long"
+        long = _dated(tables.read_parquet(path), wide.pandas_index(path))
+        frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
     elif fmt == "parquet" or (fmt == "auto" and parquet):
         frame, where, fmt, how = _parquet(path), by_row, "parquet", f"{path} as parquet"
     else:
@@ -114,14 +108,11 @@ def _parquet(path: Path) -> pl.DataFrame:
         or not series.time_column(frame.columns)
     ):
         return series.normalise_series_table(frame, path, by_row)
-    if series.time_column(frame.columns):
-        log.info("%s: a time column and no tokens / values: read as a long table", path)
-        return series.read_long(raw, path, by_row)  # channel names kept as they are
     saved = wide.pandas_index(path)
-    if (dates := _date_index(raw, saved)) is not None:
-        log.info("%s: pandas' index '%s' holds dates: read as a long table, its time", path,
-                 dates)  # fmt: skip
-        return series.read_long(raw.rename({dates: "date"}), path, by_row)
+    if series.time_column((long := _dated(raw, saved)).columns):
+        log.info("%s: a time column (pandas' index, if it holds dates) and no tokens / values: "
+                 "read as a long table", path)  # fmt: skip
+        return series.read_long(long, path, by_row)  # channel names kept as they are
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []
     if is_wide and len(other) < len(frame.columns) // 2:
@@ -135,6 +126,13 @@ def _parquet(path: Path) -> pl.DataFrame:
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
                     f"found {frame.columns}")  # fmt: skip
+
+
+def _dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:
+    """``frame`` with pandas' saved date index named ``date`` when no column is named as a
+    time (:func:`_date_index`); else as it is."""
+    dates = None if series.time_column(frame.columns) else _date_index(frame, saved)
+    return frame.rename({dates: "date"}) if dates is not None else frame
 
 
 def _date_index(frame: pl.DataFrame, saved: list[str]) -> str | None:

@@ -46,11 +46,23 @@ class Layout(NamedTuple):
 def generated_names(names: list[str]) -> bool:
     """``0, 1, ..., N`` (pandas' names for a frame read without a header) or ``column_0,
     ..., column_N`` (polars'; ``column_1, ...`` in polars before 1.0)."""
-    return len(names) > 1 and names in (
-        [str(i) for i in range(len(names))],
-        [f"column_{i}" for i in range(len(names))],
-        [f"column_{i}" for i in range(1, len(names) + 1)],
-    )
+    start = _run_start(names)
+    return len(names) > 1 and (start == 0 or (start == 1 and names[0].startswith("column_")))
+
+
+def _run_start(names: list[str]) -> int | None:
+    """The first number of a run of consecutive generated names, all bare (``3, 4, ...``)
+    or all ``column_`` ones; None when ``names`` are not such a run."""
+    numbers = [n.removeprefix("column_") for n in names]
+    prefixes = {n.startswith("column_") for n in names}
+    if not names or len(prefixes) != 1 or not all(_number(n) for n in numbers):
+        return None
+    start = int(numbers[0])
+    return start if numbers == [str(i) for i in range(start, start + len(numbers))] else None
+
+
+def _generated(name: str) -> bool:  # "7" or "column_7"
+    return _number(name.removeprefix("column_"))
 
 
 def layout(names: list[str], saved: list[str] | None = None) -> Layout:
@@ -69,14 +81,9 @@ def beside_generated(names: list[str]) -> list[str]:
     """Columns with names of their own beside a run of generated ones (``sample, 0, ...,
     N``): a class, an id or an index the table does not say is one."""
     steps = layout(names).steps
-    generated = [n for n in steps if _number(n) or n.startswith("column_")]
+    generated = [n for n in steps if _generated(n)]
     others = [n for n in steps if n not in generated]
-    numbers = [n.removeprefix("column_") for n in generated]
-    run = bool(numbers) and all(_number(n) for n in numbers)
-    run = run and numbers == [
-        str(i) for i in range(int(numbers[0]), int(numbers[0]) + len(numbers))
-    ]
-    return others if others and run and numbers[0] in ("0", "1") else []
+    return others if others and _run_start(generated) in (0, 1) else []
 
 
 def pandas_header(names: list[str]) -> bool:
@@ -166,7 +173,7 @@ def _number(name: str) -> bool:
 
 
 def _span(names: list[str]) -> str:
-    generated = [n for n in names if _number(n) or n.startswith("column_")]
+    generated = [n for n in names if _generated(n)]
     return f"{generated[0]} .. {generated[-1]}"
 
 
