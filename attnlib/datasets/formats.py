@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import series, tables, wide
+from attnlib.datasets import parquet, series, tables, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import DataError
@@ -30,15 +30,15 @@ def read_file(
     """One user file: the frame, the format it was read as, and how (for the log)."""
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
-    parquet = path.suffix.lower() == ".parquet"
-    if fmt == "wide" and (parquet or _parquet_magic(path)):
-        frame = tables.with_known_names(tables.read_parquet(path))
-        frame = wide.read_wide(frame, path, by_row, wide.pandas_index(path))
+    is_parquet = path.suffix.lower() == ".parquet"
+    if fmt == "wide" and (is_parquet or _parquet_magic(path)):
+        frame = tables.with_known_names(parquet.read(path))
+        frame = wide.read_wide(frame, path, by_row, parquet.pandas_index(path))
         where, how = by_row, f"{path} as wide"
-    elif fmt == "long" and (parquet or _parquet_magic(path)):
-        long = _dated(tables.read_parquet(path), wide.pandas_index(path))
+    elif fmt == "long" and (is_parquet or _parquet_magic(path)):
+        long = _dated(parquet.read(path), parquet.pandas_index(path))
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
-    elif fmt == "parquet" or (fmt == "auto" and parquet):
+    elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, where, fmt, how = _parquet(path), by_row, "parquet", f"{path} as parquet"
     else:
         data = tables.read_utf8(path)
@@ -99,7 +99,7 @@ def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data s
 
 
 def _parquet(path: Path) -> pl.DataFrame:
-    raw = tables.read_parquet(path)
+    raw = parquet.read(path)
     frame = tables.with_known_names(raw)  # Label -> label, ...
     if "tokens" in frame.columns or "text" in frame.columns:
         return tables.normalise_table(frame, path, by_row)
@@ -108,7 +108,7 @@ def _parquet(path: Path) -> pl.DataFrame:
         or not series.time_column(frame.columns)
     ):
         return series.normalise_series_table(frame, path, by_row)
-    saved = wide.pandas_index(path)
+    saved = parquet.pandas_index(path)
     if series.time_column((long := _dated(raw, saved)).columns):
         log.info("%s: a time column (pandas' index, if it holds dates) and no tokens / values: "
                  "read as a long table", path)  # fmt: skip

@@ -221,12 +221,13 @@ def read_times(times: pl.Series) -> pl.Series | None:
     """Times as numbers or datetimes, null where a value does not parse; None when fewer
     than half parse (times that are names, taken in file order). ``YYYY-MM`` is a month;
     ``YYYY-Qn``, ``YYYYQn`` and ``YYYY Qn`` (pandas' and R's quarters) are a quarter's first
-    day."""
+    day; ``YYYY-MM-DD/YYYY-MM-DD`` (pandas' weeks) is the week's first day."""
     times = times.cast(pl.String)
     numbers = times.cast(pl.Float64, strict=False)
     if 2 * numbers.null_count() <= len(times):
         return numbers
     times = times.zip_with(~times.str.contains(r"^\d{4}-\d{2}$"), times + "-01")
+    times = times.str.replace(r"^(\d{4}-\d{2}-\d{2})/\d{4}-\d{2}-\d{2}$", "$1")  # a week
     quarter = times.str.extract_groups(r"^(\d{4})[- ]?[Qq]([1-4])$")
     month = (quarter.struct.field("2").cast(pl.Int32) * 3 - 2).cast(pl.String)
     times = (quarter.struct.field("1") + "-" + month.str.zfill(2) + "-01").fill_null(times)

@@ -221,18 +221,6 @@ def with_known_names(frame: pl.DataFrame) -> pl.DataFrame:
     return frame if names == frame.columns else frame.rename(renamed)
 
 
-def read_parquet(path: Path) -> pl.DataFrame:
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty")
-    try:
-        return pl.read_parquet(path)
-    except (Exception, pl.exceptions.PanicException) as exc:  # polars / arrow raise several
-        # unrelated types here; a panic (a zero-width fixed-size list) is a BaseException
-        raise DataError(
-            f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})"
-        ) from None
-
-
 def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = None) -> pl.DataFrame:
     """Validate a table and bring it to ``id, tokens[, text][, label][, split]``.
 

@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from attnlib.datasets.series import F32_MAX, is_number, series_frame
 from attnlib.datasets.tables import TIME_NAMES, as_text, ids_column, optional_columns
@@ -114,16 +113,6 @@ def other_columns(frame: pl.DataFrame, saved: list[str] | None = None) -> list[s
     """A Parquet table's value columns that are neither numeric nor all null."""
     return [n for n in layout(frame.columns, saved).steps
             if not (frame.schema[n].is_numeric() or frame.schema[n] == pl.Null)]  # fmt: skip
-
-
-def pandas_index(path: Path) -> list[str]:
-    """The named index columns a Parquet file's pandas metadata lists (none for a range)."""
-    try:
-        meta = pq.read_schema(path).pandas_metadata or {}
-    except Exception:  # noqa: BLE001  (no or odd metadata: no index to name)
-        return []
-    columns = meta.get("index_columns", []) if isinstance(meta, dict) else []
-    return [c for c in columns if isinstance(c, str)] if isinstance(columns, list) else []
 
 
 def read_wide(
