@@ -39,7 +39,13 @@ def read_file(
         long = _dated(parquet.read(path), parquet.pandas_index(path))
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
-        frame, where, fmt, how = _parquet(path), by_row, "parquet", f"{path} as parquet"
+        frame, why = _parquet(path)
+        where, how = (
+            by_row,
+            f"{path}{': format auto ->' if fmt == 'auto' else ' as'} parquet ({why})",
+        )
+        fmt = "parquet"
+        log.info("%s", how)
     else:
         data = tables.read_utf8(path)
         how = f"{path} as {fmt}"
@@ -98,21 +104,22 @@ def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data s
     return f"row {i + 1}"
 
 
-def _parquet(path: Path) -> pl.DataFrame:
+def _parquet(path: Path) -> tuple[pl.DataFrame, str]:
+    """A Parquet file's frame, and how its columns decided the layout (for the log)."""
     raw = parquet.read(path)
     frame = tables.with_known_names(raw)  # Label -> label, ...
     if "tokens" in frame.columns or "text" in frame.columns:
-        return tables.normalise_table(frame, path, by_row)
+        kind = "tokens" if "tokens" in frame.columns else "text"
+        return tables.normalise_table(frame, path, by_row), f"sequences in its '{kind}' column"
     if "values" in frame.columns and (
         isinstance(frame.schema["values"], pl.List | pl.Array)
         or not series.time_column(frame.columns)
     ):
-        return series.normalise_series_table(frame, path, by_row)
+        return series.normalise_series_table(frame, path, by_row), "series in its 'values' column"
     saved = parquet.pandas_index(path)
-    if series.time_column((long := _dated(raw, saved)).columns):
-        log.info("%s: a time column (pandas' index, if it holds dates) and no tokens / values: "
-                 "read as a long table", path)  # fmt: skip
-        return series.read_long(long, path, by_row)  # channel names kept as they are
+    if time := series.time_column((long := _dated(raw, saved)).columns):
+        why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
+        return series.read_long(long, path, by_row), f"a long table, the time in {why}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []
     if is_wide and len(other) < len(frame.columns) // 2:
@@ -120,9 +127,8 @@ def _parquet(path: Path) -> pl.DataFrame:
             raise DataError(f"{path}: a wide table (one numeric column per time step) but "
                             f"column(s) {other[:5]} are not numbers; a class column must be "
                             "named 'label', ids 'id'")  # fmt: skip
-        log.info("%s: numeric columns and no tokens / values / time: read as a wide table "
-                 "(one series per row)", path)  # fmt: skip
-        return wide.read_wide(frame, path, by_row, saved)
+        why = "a wide table: numeric columns, one per time step, and no tokens / values / time"
+        return wide.read_wide(frame, path, by_row, saved), why
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
                     f"found {frame.columns}")  # fmt: skip

@@ -203,7 +203,10 @@ def test_read_and_describe_says_how_it_read_the_file_once(tmp_path, monkeypatch)
     assert how == f"{path}: format auto -> long (a time column 'date' and no tokens / text)"
     assert read_and_describe(path, "long")[1] == f"{path} as long"
     pl.DataFrame({"text": ["a b"]}).write_parquet(tmp_path / "t.parquet")
-    assert read_and_describe(tmp_path / "t.parquet")[1] == f"{tmp_path / 't.parquet'} as parquet"
+    how = read_and_describe(tmp_path / "t.parquet")[1]
+    assert (
+        how == f"{tmp_path / 't.parquet'}: format auto -> parquet (sequences in its 'text' column)"
+    )
     _, how = read_and_describe("builtin:airline")
     assert how == f"built-in data set builtin:airline ({BUILTINS['airline'].size})"
 
