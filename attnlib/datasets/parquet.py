@@ -11,12 +11,19 @@ would be the number 240. Those columns are read back as each period's first inst
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+import re
+import warnings
 from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from attnlib.errors import DataError
+
+log = logging.getLogger(__name__)
 
 
 def read(path: Path) -> pl.DataFrame:
@@ -30,7 +37,7 @@ def read(path: Path) -> pl.DataFrame:
         raise DataError(
             f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})"
         ) from None
-    periods = {name: freq for name, freq in period_columns(path).items() if name in frame.columns}
+    periods = period_columns(frame, path)
     return frame.with_columns(_as_times(frame[n], f, path) for n, f in periods.items())
 
 
@@ -49,33 +56,58 @@ def pandas_index(path: Path) -> list[str]:
     return [c for c in columns if isinstance(c, str)] if isinstance(columns, list) else []
 
 
-def period_columns(path: Path) -> dict[str, str]:
-    """The columns pandas saved as Periods, each with its frequency (``{"month": "M"}``)."""
-    columns = pandas_metadata(path).get("columns", [])
+def period_columns(frame: pl.DataFrame, path: Path) -> dict[str, str]:
+    """The columns of ``frame`` that hold pandas Periods, each with its frequency
+    (``{"month": "M"}``): told by the column's own type (pandas' ``pandas.period``
+    extension, kept by polars and pyarrow when they rewrite the file), else by pandas'
+    metadata for a column stored as plain integers."""
     out = {}
+    for name, dtype in frame.schema.items():
+        if getattr(dtype, "ext_name", None) is None or dtype.ext_name() != "pandas.period":
+            continue
+        with contextlib.suppress(ValueError, TypeError):
+            freq = json.loads(dtype.ext_metadata() or "{}").get("freq")
+            out.update({name: freq} if isinstance(freq, str) else {})
+    columns = pandas_metadata(path).get("columns", [])
     for c in columns if isinstance(columns, list) else []:
         kind = c.get("numpy_type") if isinstance(c, dict) else None
         name = c.get("field_name") if isinstance(c, dict) else None
-        if isinstance(kind, str) and isinstance(name, str) and kind.startswith("period["):
+        if (isinstance(kind, str) and kind.startswith("period[") and name in frame.columns
+                and name not in out and frame.schema[name].is_integer()):  # fmt: skip
             out[name] = kind.removeprefix("period[").removesuffix("]")
     return out
 
 
+# pandas < 2.2 wrote these period codes; pandas >= 3 refuses them (multiples and anchors kept)
+_OLD_CODES = {"A": "Y", "H": "h", "T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns"}
+
+
+def _current(freq: str) -> str:
+    """``A-DEC`` -> ``Y-DEC``, ``15T`` -> ``15min``; any other code as it is."""
+    found = re.fullmatch(r"(\d*)([AHTSLUN])(-\w+)?", freq)
+    if found is None:
+        return freq
+    return f"{found[1]}{_OLD_CODES[found[2]]}{found[3] or ''}"
+
+
 def _as_times(column: pl.Series, freq: str, path: Path) -> pl.Series:
-    """Period ordinals as the periods' first instants (``1990-01`` -> 1990-01-01 00:00);
-    missing stays missing."""
+    """Period ordinals as the periods' first instants (``1990-01`` -> 1990-01-01 00:00,
+    microseconds: any year pandas can hold); missing stays missing. A frequency pandas
+    cannot read leaves the ordinals, with a warning."""
     import pandas as pd  # only for a file pandas wrote; attnlib does not need it otherwise
 
+    ordinals = column.to_physical().cast(pl.Int64)
     try:
-        ordinals = column.to_physical().cast(pl.Int64)
-        periods = pd.PeriodIndex.from_ordinals(ordinals.fill_null(0).to_numpy(), freq=freq)
-        starts = pl.Series(column.name, periods.to_timestamp(how="start").to_numpy())
-    except Exception as exc:  # noqa: BLE001  (an odd frequency or storage: say which column)
-        raise DataError(f"{path}: column {column.name!r} holds pandas Periods of frequency "
-                        f"{freq!r} that could not be read ({exc}); save it with "
-                        "df.to_timestamp() or as text") from None  # fmt: skip
-    return (
-        pl.select(pl.when(ordinals.is_null()).then(None).otherwise(starts))
-        .to_series()
-        .alias(column.name)
-    )
+        with warnings.catch_warnings():  # pandas' deprecation notes (business days) are noise
+            warnings.simplefilter("ignore", FutureWarning)
+            periods = pd.PeriodIndex.from_ordinals(ordinals.fill_null(0).to_numpy(),
+                                                   freq=_current(freq))  # fmt: skip
+            micros = periods.asfreq("us", how="start").asi8
+    except Exception as exc:  # noqa: BLE001  (an odd frequency: say which column)
+        log.warning("%s: column %r holds pandas Periods of frequency %r, which pandas %s "
+                    "cannot read (%s): kept as their ordinals (periods since 1970); save it "
+                    "with df.to_timestamp()", path, column.name, freq, pd.__version__,
+                    str(exc).splitlines()[0])  # fmt: skip
+        return ordinals
+    starts = pl.Series(column.name, micros).cast(pl.Datetime("us"))
+    return starts.zip_with(ordinals.is_not_null(), pl.Series([None], dtype=starts.dtype))

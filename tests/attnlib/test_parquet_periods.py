@@ -48,3 +48,57 @@ def test_pandas_weeks_as_text_read_as_their_first_day(tmp_path):
     days = read_times(out["time"])
     expected = [t.date() for t in frame.index.to_timestamp(how="start")]
     assert days.dt.date().to_list() == expected
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # pandas deprecates business-day periods
+@pytest.mark.parametrize("freq", ["Q-NOV", "W-WED", "B", "15min", "2M"])
+def test_anchored_and_multiple_frequencies_start_where_pandas_says(tmp_path, freq):
+    frame = monthly(freq)
+    frame.to_parquet(tmp_path / "p.parquet")
+    out = read_source(tmp_path / "p.parquet")
+    starts = [t.date() for t in frame.index.to_timestamp(how="start")]
+    assert read_times(out["time"]).dt.date().to_list() == starts
+
+
+def test_periods_are_told_by_their_type_when_pandas_metadata_is_gone(tmp_path):
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    frame = monthly().reset_index(names="month")
+    frame.to_parquet(tmp_path / "p.parquet")
+    pl.read_parquet(tmp_path / "p.parquet").write_parquet(tmp_path / "polars.parquet")
+    table = pq.read_table(tmp_path / "p.parquet")
+    pq.write_table(table.replace_schema_metadata(None), tmp_path / "bare.parquet")
+    expected = read_source(tmp_path / "p.parquet")
+    for name in ("polars.parquet", "bare.parquet"):
+        assert pq.read_schema(tmp_path / name).pandas_metadata is None
+        assert read_source(tmp_path / name).equals(expected), name
+
+
+def integer_periods(tmp_path, freq: str):
+    """A file as older tools leave it: the periods as plain integers, the frequency only
+    in pandas' metadata (``freq`` as pandas < 2.2 spelled it)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ordinals = pa.array(np.arange(20, 50), pa.int64())
+    table = pa.table({"year": ordinals, "sales": np.arange(30.0)})
+    meta = {"index_columns": [], "columns": [
+        {"name": "year", "field_name": "year", "numpy_type": f"period[{freq}]"},
+        {"name": "sales", "field_name": "sales", "numpy_type": "float64"}]}  # fmt: skip
+    table = table.replace_schema_metadata({"pandas": json.dumps(meta)})
+    pq.write_table(table, tmp_path / "old.parquet")
+    return tmp_path / "old.parquet"
+
+
+def test_pandas_old_frequency_codes_still_read(tmp_path):
+    out = read_source(integer_periods(tmp_path, "A-DEC"))  # pandas 3 says Y-DEC
+    assert out["time"][0].startswith("1990-01-01") and out["time"][29].startswith("2019")
+
+
+def test_a_frequency_pandas_cannot_read_leaves_the_ordinals_with_a_warning(tmp_path, caplog):
+    out = read_source(integer_periods(tmp_path, "XYZ"))
+    assert out["time"].to_list()[:2] == ["20", "21"]
+    assert "holds pandas Periods of frequency 'XYZ', which pandas" in caplog.text

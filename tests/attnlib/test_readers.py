@@ -207,6 +207,8 @@ def test_read_and_describe_says_how_it_read_the_file_once(tmp_path, monkeypatch)
     assert (
         how == f"{tmp_path / 't.parquet'}: format auto -> parquet (sequences in its 'text' column)"
     )
+    _, how = read_and_describe(tmp_path / "t.parquet", "parquet")
+    assert how == f"{tmp_path / 't.parquet'} as parquet (sequences in its 'text' column)"
     _, how = read_and_describe("builtin:airline")
     assert how == f"built-in data set builtin:airline ({BUILTINS['airline'].size})"
 
@@ -448,3 +450,20 @@ def test_an_empty_parquet_values_table_is_an_error_not_a_crash(tmp_path):
     frame.write_parquet(tmp_path / "e.parquet")
     with pytest.raises(DataError, match=r"e\.parquet: no rows"):
         read_source(tmp_path / "e.parquet")
+
+
+@pytest.mark.parametrize(
+    ("table", "why"),
+    [
+        ({"values": [[1.0, 2.0]], "label": ["a"]}, "series in its 'values' column"),
+        ({"date": ["2020-01-01", "2020-01-02"], "v": [1.0, 2.0]},
+         "a long table, the time in column 'date'"),
+        ({"label": ["a"], "t0": [1.0], "t1": [2.0], "t2": [3.0]},
+         "a wide table: numeric columns, one per time step, and no tokens / values / time"),
+    ],
+)  # fmt: skip
+def test_a_parquet_files_read_line_says_which_layout_its_columns_decided(tmp_path, table, why):
+    from attnlib.datasets import read_and_describe
+
+    pl.DataFrame(table).write_parquet(tmp_path / "p.parquet")
+    assert read_and_describe(tmp_path / "p.parquet")[1].endswith(f"-> parquet ({why})")
