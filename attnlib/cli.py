@@ -52,12 +52,31 @@ SepOption = Annotated[
     typer.Option(help="token separator of text input (default: whitespace); '|' lets tokens "
                  "hold spaces: 'D-major triad|G-major triad'"),
 ]  # fmt: skip
+TextColumn = Annotated[
+    str,
+    typer.Option("--text-column", help="the table's column of text or tokens, when it is not "
+                 "named 'text' or 'tokens' (ingest.text_column)"),
+]  # fmt: skip
+LabelColumn = Annotated[
+    str,
+    typer.Option("--label-column", help="the table's column of classes, when it is not named "
+                 "'label' (ingest.label_column)"),
+]  # fmt: skip
+TimeColumn = Annotated[
+    str,
+    typer.Option("--time-column", help="a long table's time column, when its name is not one "
+                 "of time, date, ... (ingest.time_column)"),
+]  # fmt: skip
 OutOption = Annotated[
     Path,
     typer.Option(
         "--out", "-o", help="file to write: .parquet, .csv (lists as JSON arrays) or .jsonl"
     ),
 ]
+
+
+def _columns(text: str, label: str, time: str) -> dict[str, str]:
+    return {"text": text, "label": label, "time": time}
 
 
 def _read(source: str, format: str, sep: str, **kwargs):
@@ -97,6 +116,8 @@ def predict(
     ] = None,  # fmt: skip
     format: FormatOption = "auto",
     sep: SepOption = "",
+    text_column: TextColumn = "",
+    label_column: LabelColumn = "",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="how many states / classes")] = 5,
     attention: Annotated[bool, typer.Option("--attention", help="add attention weights")] = False,
     last: Annotated[
@@ -143,7 +164,7 @@ def predict(
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
-    frame, _ = _read(input, format, sep)
+    frame, _ = _read(input, format, sep, columns=_columns(text_column, label_column, ""))
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
                            sets=sets, warn=warn, source=source)  # fmt: skip
@@ -162,6 +183,9 @@ def ingest(
     out: OutOption,
     format: FormatOption = "auto",
     sep: SepOption = "",
+    text_column: TextColumn = "",
+    label_column: LabelColumn = "",
+    time_column: TimeColumn = "",
     limit: Annotated[int, typer.Option(min=0, help="keep the first N sequences (0 = all)")] = 0,
     max_length: Annotated[
         int,
@@ -178,7 +202,8 @@ def ingest(
     status = Console(stderr=True).status(f"reading {source} ...")
     with contextlib.nullcontext() if quiet() else status:
         frame, how = _read(source, format, sep, limit=limit or None,
-                           max_length=max_length or None, archive_split=True)  # fmt: skip
+                           max_length=max_length or None, archive_split=True,
+                           columns=_columns(text_column, label_column, time_column))  # fmt: skip
     write_table(frame, out)
     say(f"read {how}")
     say(f"{describe_counts(frame)} -> {out}")
@@ -224,6 +249,7 @@ def explain(
     row: Annotated[int, typer.Option(min=1, help="which sequence (1-based)")] = 1,
     format: FormatOption = "auto",
     sep: SepOption = "",
+    text_column: TextColumn = "",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="predictions to show")] = 3,
 ) -> None:
     """Print one sequence with each token shaded by the attention the prediction paid it."""
@@ -241,7 +267,7 @@ def explain(
             f"{bundle}: explain shades tokens, and this model reads numeric series; "
             "`attnlib predict --attention` writes its attention weights"
         )
-    frame, _ = _read(input, format, sep)
+    frame, _ = _read(input, format, sep, columns=_columns(text_column, "", ""))
     if row > frame.height:
         raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
     one = retokenize(frame.slice(row - 1, 1), text_spec(model.meta))  # shown as scored

@@ -58,6 +58,13 @@ class IngestParams(_Section):
     workers: int = Field(2, ge=1)
     max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
     sep: str = ""  # token separator of text formats ("" = whitespace; "|" for tokens with spaces)
+    # a table's columns holding the text / label / time under other names ("" = by name)
+    text_column: str = ""
+    label_column: str = ""
+    time_column: str = ""
+
+    def columns(self) -> dict[str, str]:
+        return {"text": self.text_column, "label": self.label_column, "time": self.time_column}
 
 
 class EncodeParams(_Section):

@@ -28,19 +28,25 @@ def untracked_source(source: str) -> str | None:
 # reading a file can hit a transient I/O error; a malformed file is not retried
 @task(retries=1, retry_delay_seconds=2, retry_condition_fn=not_user_error)
 def read(
-    source: str, fmt: str, limit: int, workers: int, max_length: int = 0, sep: str = ""
+    source: str,
+    fmt: str,
+    limit: int,
+    workers: int,
+    max_length: int = 0,
+    sep: str = "",
+    columns: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """Read and validate the source into the raw schema; say how it was read (format)."""
     return read_and_describe(
         source, fmt, limit=limit or None, workers=workers, max_length=max_length or None,
-        sep=sep or None, archive_split=True,
+        sep=sep or None, archive_split=True, columns=columns,
     )  # fmt: skip
 
 
 @flow(name="ingest")
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
-    frame, how = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep)
+    frame, how = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep, p.columns())
     get_run_logger().info("ingest: read %s", how)
     if warning := untracked_source(p.source):
         get_run_logger().warning("ingest: %s", warning)

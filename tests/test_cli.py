@@ -300,3 +300,43 @@ def test_explain_refuses_a_numeric_model_and_last_one_prediction_per_input(tmp_p
     series = [np.zeros((5, 2), dtype=np.float32)]
     with pytest.raises(DataError, match="this classify model makes one prediction per input"):
         Model(tmp_path / "m", engine="torch").predict(series, last=True)
+
+
+def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):
+    """--text-column / --label-column read a table whose columns have other names: ingest
+    writes them under the roles' names; predict scores the text and checks the labels;
+    explain shades the named column."""
+    import polars as pl
+    import torch
+
+    from attnlib.config import ModelConfig
+    from attnlib.models import build_model
+    from attnlib.persistence import save_model
+    from attnlib.vocab import Vocabulary
+
+    src = tmp_path / "q.csv"
+    src.write_text("question,kind\nWhere is Denver?,a\nIs x where?,b\n")
+    names = ["--text-column", "question", "--label-column", "kind"]
+    result = runner.invoke(app, ["ingest", str(src), "-o", str(tmp_path / "o.parquet"), *names])
+    assert result.exit_code == 0, result.output
+    assert "the text in column 'question', the label in 'kind'" in result.output
+    raw = pl.read_parquet(tmp_path / "o.parquet")
+    assert raw["text"].to_list() == ["Where is Denver?", "Is x where?"]
+    assert raw["label"].to_list() == ["a", "b"]
+
+    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
+    torch.manual_seed(0)
+    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
+    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
+               label_map=["a", "b"], extra={"data": spec})  # fmt: skip
+    out = tmp_path / "p.csv"
+    args = ["predict", str(tmp_path / "m"), str(src), "-o", str(out), "--engine", "torch"]
+    result = runner.invoke(app, [*args, *names])
+    assert result.exit_code == 0, result.output
+    scored = pl.read_csv(out)
+    assert scored["actual"].to_list() == ["a", "b"]
+    result = runner.invoke(app, args)  # without the names: one line saying what to name
+    assert result.exit_code == 2 and "'question' holds the most words" in result.stderr
+    result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(src), *names[:2]])
+    assert result.exit_code == 0, result.output
+    assert ":denver" in result.output.replace("\u00a0", "")

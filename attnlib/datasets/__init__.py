@@ -23,6 +23,9 @@ works when no file of that name exists) or a file read by format:
   time step, the class in ``label`` (or in the first of the names pandas or polars
   generate for a file read without a header, ``0 .. N`` / ``column_0 ..``).
 
+A table whose columns hold the text, the label or the time under other names is read
+with ``columns={role: name}`` (:mod:`attnlib.datasets.roles`).
+
 A file ``NAME_TRAIN.ext`` with ``NAME_TEST.ext`` beside it (the UCR / UEA archives' layout)
 is read with that file as its test split when ``archive_split`` is set (ingest sets it).
 
@@ -39,6 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib.datasets import roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.formats import FORMATS, by_row, check_max_length, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
@@ -150,6 +154,7 @@ def read_source(
     max_length: int | None = None,
     sep: str | None = None,
     archive_split: bool = False,
+    columns: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -165,15 +170,19 @@ def read_source(
         archive_split: a ``NAME_TRAIN.ext`` source with ``NAME_TEST.ext`` beside it is read
             with that file as its test split (:mod:`attnlib.datasets.archive`; ingest does
             this, while predicting reads only the file given).
+        columns: ``{role: column}``, the columns of a CSV / TSV / Parquet table that hold
+            the ``text``, ``label`` or ``time`` under other names (``{"text": "review"}``);
+            each is read as if it had the role's name (:mod:`attnlib.datasets.roles`).
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
             the file and line/row), or the built-in name is unknown.
-        ConfigError: ``fmt``, ``limit``, ``workers`` or ``max_length`` is not valid.
+        ConfigError: ``fmt``, ``limit``, ``workers``, ``max_length`` or ``columns`` is not
+            valid.
     """
     return read_and_describe(
         source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep,
-        archive_split=archive_split,
+        archive_split=archive_split, columns=columns,
     )[0]  # fmt: skip
 
 
@@ -186,6 +195,7 @@ def read_and_describe(
     max_length: int | None = None,
     sep: str | None = None,
     archive_split: bool = False,
+    columns: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
@@ -195,8 +205,10 @@ def read_and_describe(
     _check_limit_workers(limit, workers)
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise ConfigError(f"max_length must be a positive integer or None, got {max_length!r}")
+    columns = roles.checked(columns)
     text = str(source)
     if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
+        roles.check_format(columns, "a built-in data set", text)
         if fmt != "auto":
             raise ConfigError(f"format '{fmt}' does not apply to built-in data set '{text}'")
         name = text.removeprefix(_PREFIX)
@@ -207,13 +219,13 @@ def read_and_describe(
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
-    frame, fmt, how = read_file(path, fmt, sep, max_length)
+    frame, fmt, how = read_file(path, fmt, sep, max_length, columns)
     if archive_split:
-        frame, how = _with_archive_test(frame, how, path, fmt, sep, max_length)
+        frame, how = _with_archive_test(frame, how, path, fmt, sep, max_length, columns)
     return _head(frame, limit), how
 
 
-def _with_archive_test(frame, how, path, fmt, sep, max_length) -> tuple[pl.DataFrame, str]:
+def _with_archive_test(frame, how, path, fmt, sep, max_length, columns) -> tuple[pl.DataFrame, str]:
     """A train file's frame joined with its archive test file's, if one is beside it."""
     if "id" not in frame.columns:  # a long table: one series, split in time
         if test := archive_test_file(path):
@@ -225,7 +237,7 @@ def _with_archive_test(frame, how, path, fmt, sep, max_length) -> tuple[pl.DataF
                     "archive's split", path, train.name)  # fmt: skip
     if (test := archive_test_file(path)) is None:
         return frame, how
-    test_frame = read_file(test, fmt, sep, max_length)[0]
+    test_frame = read_file(test, fmt, sep, max_length, columns)[0]
     log.info("%s: its test split is %s (%d rows)", path, test, test_frame.height)
     return (join_archive_split(frame, test_frame, path, test),
             f"{how}, with {test.name} beside it as the test split (the archive's own)")  # fmt: skip

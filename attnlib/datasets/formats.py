@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import parquet, series, tables, wide
+from attnlib.datasets import parquet, roles, series, tables, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import DataError
@@ -25,21 +25,29 @@ _EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "
 
 
 def read_file(
-    path: Path, fmt: str, sep: str | None, max_length: int | None
+    path: Path,
+    fmt: str,
+    sep: str | None,
+    max_length: int | None,
+    columns: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, str, str]:
-    """One user file: the frame, the format it was read as, and how (for the log)."""
+    """One user file: the frame, the format it was read as, and how (for the log).
+    ``columns`` (``{role: column}``, checked) names columns that hold a role under
+    another name (:mod:`attnlib.datasets.roles`)."""
+    columns = columns or {}
+    roles.check_format(columns, fmt, path)
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     is_parquet = path.suffix.lower() == ".parquet"
     if fmt == "wide" and (is_parquet or _parquet_magic(path)):
-        frame = tables.with_known_names(parquet.read(path))
+        frame = tables.with_known_names(roles.rename(parquet.read(path), columns, path))
         frame = wide.read_wide(frame, path, by_row, parquet.pandas_index(path))
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
-        long = _dated(parquet.read(path), parquet.pandas_index(path))
+        long = _dated(roles.rename(parquet.read(path), columns, path), parquet.pandas_index(path))
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
-        frame, why = _parquet(path)
+        frame, why = _parquet(path, columns)
         where, how = (
             by_row,
             f"{path}{': format auto ->' if fmt == 'auto' else ' as'} parquet ({why})",
@@ -50,12 +58,13 @@ def read_file(
         data = tables.read_utf8(path)
         how = f"{path} as {fmt}"
         if fmt == "auto":
-            fmt, why = detect_format(path, data)
+            fmt, why = detect_format(path, data, columns)
             how = f"{path}: format auto -> {fmt} ({why})"
             log.info("%s", how)
-        frame, where = _read_text(path, data, fmt, sep or None)
+            roles.check_format(columns, fmt, path)
+        frame, where = _read_text(path, data, fmt, sep or None, columns)
     check_max_length(frame, path, where, max_length)
-    return frame, fmt, how
+    return frame, fmt, f"{how}; {roles.describe(columns)}" if columns else how
 
 
 def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
@@ -74,7 +83,11 @@ def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int |
 
 
 def _read_text(
-    path: Path, data: str, fmt: str, token_sep: str | None = None
+    path: Path,
+    data: str,
+    fmt: str,
+    token_sep: str | None = None,
+    columns: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, Callable]:
     """The frame read from a text file, and ``where(i)`` naming row i's line."""
     by_line = lambda i: f"line {i + 1}"  # noqa: E731
@@ -90,6 +103,7 @@ def _read_text(
     tabs = _first_line(data).count("\t")
     sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else ","
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
+    rows = roles.rename(rows, columns or {}, path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
         if rows.columns[:1] in ([""], ["Unnamed: 0"]) and series.time_column(rows.columns) is None:
             rows = rows.rename({rows.columns[0]: "date"})  # pandas' index: to_csv's dates
@@ -104,9 +118,9 @@ def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data s
     return f"row {i + 1}"
 
 
-def _parquet(path: Path) -> tuple[pl.DataFrame, str]:
+def _parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
     """A Parquet file's frame, and how its columns decided the layout (for the log)."""
-    raw = parquet.read(path)
+    raw = roles.rename(parquet.read(path), columns, path)
     frame = tables.with_known_names(raw)  # Label -> label, ...
     if "tokens" in frame.columns or "text" in frame.columns:
         kind = "tokens" if "tokens" in frame.columns else "text"
@@ -131,7 +145,7 @@ def _parquet(path: Path) -> tuple[pl.DataFrame, str]:
         return wide.read_wide(frame, path, by_row, saved), why
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
-                    f"found {frame.columns}")  # fmt: skip
+                    f"found {frame.columns}{roles.hint(frame)}")  # fmt: skip
 
 
 def _dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:
@@ -184,8 +198,9 @@ def _first_line(data: str) -> str:
     return next((ln for ln in data.splitlines() if ln.strip()), "")
 
 
-def detect_format(path: Path, data: str) -> tuple[str, str]:
-    """Decide a text file's format from its extension and content.
+def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) -> tuple[str, str]:
+    """Decide a text file's format from its extension and content; ``columns``
+    (``{role: column}``) names columns that hold a role under another name.
 
     Returns:
         ``(format, reason)``.
@@ -207,7 +222,8 @@ def detect_format(path: Path, data: str) -> tuple[str, str]:
     if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
     sep = "\t" if ext == ".tsv" else ","
-    header = tables.known_names(_fields(first, sep))
+    header = _fields(first, sep)
+    header = tables.known_names(roles.renamed(header, columns, path) if columns else header)
     cells = _fields(next(iter(lines[1:2]), ""), sep)
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"

@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib import errors
+from attnlib.datasets import roles
 from attnlib.errors import DataError
 from attnlib.files import split_tokens
 from attnlib.vocab import PAD
@@ -240,7 +241,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
         raise DataError(
             f"{path}: needs a 'tokens' or 'text' column (sequences to classify or continue), "
             f"or for forecasting a time column named one of {', '.join(TIME_NAMES)}; found "
-            f"{frame.columns}"
+            f"{frame.columns}{roles.hint(frame)}"
         )
     tokens = as_lists(frame[column])
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype

@@ -73,3 +73,19 @@ def test_ingest_takes_an_archive_pairs_test_file_as_the_test_split(
     assert raw["split"].to_list() == ["train"] * 4 + ["test"] * 2
     assert raw["label"].to_list() == ["1", "2", "1", "2", "2", "1"]
     assert "with Set_TEST.tsv beside it as the test split" in caplog.text
+
+
+def test_ingest_reads_the_columns_params_yaml_names(tmp_path, monkeypatch, prefect_api, request):
+    from flows.ingest import ingest
+
+    src = tmp_path / "r.csv"
+    src.write_text("review,sentiment\nGreat movie,pos\nTerrible plot,neg\n", encoding="utf-8")
+    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
+    params["ingest"].update(source=str(src), workers=1, text_column="review",
+                            label_column="sentiment")  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    ingest()
+    raw = pl.read_parquet(tmp_path / "data/raw.parquet")
+    assert raw["text"].to_list() == ["Great movie", "Terrible plot"]
+    assert raw["label"].to_list() == ["pos", "neg"]

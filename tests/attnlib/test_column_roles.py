@@ -1,0 +1,130 @@
+"""Columns named for a role (ingest.text_column / label_column / time_column): a table
+whose columns hold the text, the label or the time under other names reads as it would
+under the role's names; nothing is guessed."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attnlib.datasets import read_and_describe, read_source
+from attnlib.errors import ConfigError, DataError
+
+REVIEWS = [("Great movie, loved it", "pos"), ("Terrible plot", "neg"), ("Fine but slow", "pos")]
+
+
+def reviews(names=("review", "sentiment")) -> pd.DataFrame:
+    return pd.DataFrame(REVIEWS, columns=list(names))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_a_table_with_other_names_reads_as_it_would_under_the_roles_names(tmp_path, suffix):
+    def save(frame, name):
+        path = tmp_path / f"{name}{suffix}"
+        if suffix == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+        return path
+
+    named = save(reviews(), "named")
+    plain = read_source(save(reviews(("text", "label")), "plain"))
+    out = read_source(named, columns={"text": "review", "label": "sentiment"})
+    assert out.equals(plain)
+    assert out["label"].to_list() == ["pos", "neg", "pos"]
+    assert out["tokens"][1].to_list() == ["Terrible", "plot"]
+
+
+def test_the_read_line_says_which_column_holds_which_role(tmp_path):
+    reviews().to_csv(tmp_path / "r.csv", index=False)
+    _, how = read_and_describe(tmp_path / "r.csv", columns={"text": "review", "label": "sentiment"})
+    assert how.endswith("; the text in column 'review', the label in 'sentiment'")
+
+
+def test_a_time_column_with_another_name_makes_a_long_table(tmp_path):
+    (tmp_path / "v.csv").write_text("Fecha,Ventas\n2020-01-01,3\n2020-02-01,4\n2020-03-01,5\n")
+    with pytest.raises(DataError, match="'Fecha', 'Ventas'"):
+        read_source(tmp_path / "v.csv")  # by name alone it is no table the reader knows
+    out = read_source(tmp_path / "v.csv", columns={"time": "Fecha"})
+    assert out.columns == ["time", "Ventas"] and out["Ventas"].to_list() == [3.0, 4.0, 5.0]
+    assert out["time"].to_list() == ["2020-01-01", "2020-02-01", "2020-03-01"]
+
+
+def test_a_wide_tables_class_column_can_be_named(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(4, 5)), columns=[f"t{i}" for i in range(5)])
+    frame.insert(0, "species", ["a", "b", "a", "b"])
+    frame.to_parquet(tmp_path / "w.parquet")
+    out = read_source(tmp_path / "w.parquet", "wide", columns={"label": "species"})
+    assert out["label"].to_list() == ["a", "b", "a", "b"]
+    assert out["values"].list.len().to_list() == [5] * 4  # the class is not a step
+
+
+def test_both_files_of_an_archive_pair_are_read_with_the_named_columns(tmp_path):
+    reviews().to_csv(tmp_path / "Set_TRAIN.csv", index=False)
+    reviews().iloc[:2].to_csv(tmp_path / "Set_TEST.csv", index=False)
+    out = read_source(tmp_path / "Set_TRAIN.csv", archive_split=True,
+                      columns={"text": "review", "label": "sentiment"})  # fmt: skip
+    assert out["split"].to_list() == ["train"] * 3 + ["test"] * 2
+    assert out["label"].to_list() == ["pos", "neg", "pos", "pos", "neg"]
+
+
+def test_a_named_column_the_file_lacks_is_an_error_that_lists_the_columns(tmp_path):
+    reviews().to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(DataError, match=r"r\.csv: no column 'revue' \(ingest\.text_column\); "
+                       r"the columns are \['review', 'sentiment'\]"):  # fmt: skip
+        read_source(tmp_path / "r.csv", columns={"text": "revue"})
+
+
+@pytest.mark.parametrize("other", ["text", "Tokens", "values"])
+def test_a_second_column_holding_the_role_under_its_own_name_is_an_error(tmp_path, other):
+    frame = reviews()
+    frame[other] = ["x y", "y", "z"]
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(DataError, match=f"names 'review' as the text, but column '{other}'"):
+        read_source(tmp_path / "r.csv", columns={"text": "review"})
+
+
+def test_a_label_beside_a_named_label_column_is_an_error(tmp_path):
+    frame = reviews()
+    frame["Label"] = ["1", "0", "1"]
+    frame.to_parquet(tmp_path / "r.parquet")
+    with pytest.raises(DataError, match="names 'sentiment' as the label, but column 'Label'"):
+        read_source(tmp_path / "r.parquet", columns={"text": "review", "label": "sentiment"})
+
+
+def test_one_column_for_two_roles_or_an_unknown_role_is_a_config_error(tmp_path):
+    reviews().to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(ConfigError, match="text_column and ingest.label_column both name"):
+        read_source(tmp_path / "r.csv", columns={"text": "review", "label": "review"})
+    with pytest.raises(ConfigError, match="unknown column role 'id'"):
+        read_source(tmp_path / "r.csv", columns={"id": "review"})
+
+
+def test_named_columns_on_a_source_without_named_columns_are_refused(tmp_path):
+    (tmp_path / "s.txt").write_text("a b c\nb c\n")
+    with pytest.raises(ConfigError, match=r"s\.txt: ingest\.text_column names a column of a "
+                       "CSV / TSV / Parquet table, but it is read as seqlab_txt"):  # fmt: skip
+        read_source(tmp_path / "s.txt", columns={"text": "x"})
+    with pytest.raises(ConfigError, match="read as a built-in data set"):
+        read_source("builtin:trec6", columns={"label": "x"})
+    with pytest.raises(ConfigError, match="read as ucr"):
+        read_source(tmp_path / "s.txt", "ucr", columns={"label": "x"})
+
+
+def test_empty_names_change_nothing(tmp_path):
+    reviews(("text", "label")).to_csv(tmp_path / "r.csv", index=False)
+    plain = read_source(tmp_path / "r.csv")
+    assert read_source(tmp_path / "r.csv", columns={"text": "", "label": "", "time": ""}).equals(
+        plain
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_table_without_known_names_gets_a_hint_naming_the_wordiest_column(tmp_path, suffix):
+    path = tmp_path / f"r{suffix}"
+    reviews().to_parquet(path) if suffix == ".parquet" else reviews().to_csv(path, index=False)
+    with pytest.raises(DataError) as info:
+        read_source(path)
+    message = str(info.value)
+    assert "name a column that holds them under another name with ingest.text_column" in message
+    assert message.endswith("'review' holds the most words")
