@@ -87,10 +87,10 @@ def _read(source: str, format: str, sep: str, **kwargs):
     with input_path(source) as path:
         try:
             frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
-        except DataError as exc:  # name standard input, not the temporary copy of it
+        except (DataError, ConfigError) as exc:  # name standard input, not its temporary copy
             if path == source:
                 raise
-            raise DataError(str(exc).replace(path, "standard input")) from None
+            raise type(exc)(str(exc).replace(path, "standard input")) from None
     return frame, how.replace(path, "standard input") if path != source else how
 
 
@@ -118,6 +118,7 @@ def predict(
     sep: SepOption = "",
     text_column: TextColumn = "",
     label_column: LabelColumn = "",
+    time_column: TimeColumn = "",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="how many states / classes")] = 5,
     attention: Annotated[bool, typer.Option("--attention", help="add attention weights")] = False,
     last: Annotated[
@@ -164,7 +165,7 @@ def predict(
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
-    frame, _ = _read(input, format, sep, columns=_columns(text_column, label_column, ""))
+    frame, _ = _read(input, format, sep, columns=_columns(text_column, label_column, time_column))
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
                            sets=sets, warn=warn, source=source)  # fmt: skip

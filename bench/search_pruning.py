@@ -71,7 +71,8 @@ def load_data(params: dict, raw_path: Path | None, root: Path = ROOT):
         if raw_path is not None:
             raw, source = pl.read_parquet(raw_path), f"{raw_path}"
         else:
-            raw = read_source(ing.source, ing.format, limit=ing.limit or None, workers=ing.workers)
+            raw = read_source(ing.source, ing.format, limit=ing.limit or None, workers=ing.workers,
+                              sep=ing.sep or None, columns=ing.columns())  # fmt: skip
             source = ing.source
         opt = EncodeOptions(val=sp.val, test=sp.test, seed=seed_of(params),
                             min_freq=enc.min_freq, max_size=enc.max_size)  # fmt: skip

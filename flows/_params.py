@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from attnlib.auto import DataProfile, resolve_section
 from attnlib.config import EvaluateConfig as EvaluateParams  # noqa: F401  (the evaluate section)
@@ -62,6 +62,13 @@ class IngestParams(_Section):
     text_column: str = ""
     label_column: str = ""
     time_column: str = ""
+
+    @field_validator("text_column", "label_column", "time_column", mode="before")
+    @classmethod
+    def _name(cls, value):  # -S ingest.label_column=0 writes a YAML number: pandas' names
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
     def columns(self) -> dict[str, str]:
         return {"text": self.text_column, "label": self.label_column, "time": self.time_column}

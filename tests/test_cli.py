@@ -340,3 +340,10 @@ def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):
     result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(src), *names[:2]])
     assert result.exit_code == 0, result.output
     assert ":denver" in result.output.replace("\u00a0", "")
+
+
+def test_named_columns_on_standard_input_name_standard_input():
+    result = runner.invoke(app, ["ingest", "-", "-o", "o.parquet", "--text-column", "x"],
+                           input="a b c\nb c\n")  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: standard input: ingest.text_column / --text-column")

@@ -33,9 +33,22 @@ def read_file(
 ) -> tuple[pl.DataFrame, str, str]:
     """One user file: the frame, the format it was read as, and how (for the log).
     ``columns`` (``{role: column}``, checked) names columns that hold a role under
-    another name (:mod:`attnlib.datasets.roles`)."""
+    another name (:mod:`attnlib.datasets.roles`); errors name them as the file does."""
     columns = columns or {}
     roles.check_format(columns, fmt, path)
+    try:
+        frame, fmt, how = _read_file(path, fmt, sep, max_length, columns)
+    except roles.NamingError:
+        raise
+    except DataError as exc:
+        raise DataError(roles.named_back(str(exc), columns)) from None
+    roles.check_frame(frame, columns, path)
+    return frame, fmt, f"{how}; {roles.describe(columns)}" if columns else how
+
+
+def _read_file(
+    path: Path, fmt: str, sep: str | None, max_length: int | None, columns: dict[str, str]
+) -> tuple[pl.DataFrame, str, str]:
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     is_parquet = path.suffix.lower() == ".parquet"
@@ -64,7 +77,7 @@ def read_file(
             roles.check_format(columns, fmt, path)
         frame, where = _read_text(path, data, fmt, sep or None, columns)
     check_max_length(frame, path, where, max_length)
-    return frame, fmt, f"{how}; {roles.describe(columns)}" if columns else how
+    return frame, fmt, how
 
 
 def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
@@ -145,7 +158,7 @@ def _parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
         return wide.read_wide(frame, path, by_row, saved), why
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
-                    f"found {frame.columns}{roles.hint(frame)}")  # fmt: skip
+                    f"found {frame.columns}{tables.naming_hint(frame)}")  # fmt: skip
 
 
 def _dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:

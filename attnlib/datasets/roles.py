@@ -14,15 +14,22 @@ from __future__ import annotations
 
 import polars as pl
 
+from attnlib.datasets.series import time_column
+from attnlib.datasets.tables import TIME_NAMES, json_lists
 from attnlib.errors import ConfigError, DataError
 
 # role -> (the name the column is read under, the key that names it, names it clashes with)
 ROLES = {
-    "text": ("text", "ingest.text_column", ("text", "tokens", "values")),
-    "label": ("label", "ingest.label_column", ("label",)),
-    "time": ("time", "ingest.time_column", ("time",)),
-}
+    "text": ("text", "ingest.text_column / --text-column", ("text", "tokens", "values")),
+    "label": ("label", "ingest.label_column / --label-column", ("label",)),
+    "time": ("time", "ingest.time_column / --time-column",
+             ("time", "date", "datetime", "timestamp", "ds")),  # whole times, not parts
+}  # fmt: skip
 TABLE_FORMATS = ("auto", "csv", "tsv", "parquet", "long", "wide")
+
+
+class NamingError(DataError):
+    """The named columns do not fit the file (its message names them as the user did)."""
 
 
 def checked(columns: dict[str, str] | None) -> dict[str, str]:
@@ -32,32 +39,42 @@ def checked(columns: dict[str, str] | None) -> dict[str, str]:
     for role in out:
         if role not in ROLES:
             raise ConfigError(f"unknown column role '{role}' (known: {', '.join(ROLES)})")
-    names = list(out.values())
+    names = [name.strip() for name in out.values()]
     for name in names:
         if names.count(name) > 1:
-            keys = [ROLES[r][1] for r, n in out.items() if n == name]
+            keys = [ROLES[r][1] for r, n in out.items() if n.strip() == name]
             raise ConfigError(f"{' and '.join(keys)} both name column '{name}'; one column "
                               f"has one role")  # fmt: skip
     return out
 
 
-def renamed(names: list[str], columns: dict[str, str], path: object) -> list[str]:
-    """``names`` (a file's header) with each named column under its role's name.
+def renamed(
+    names: list[str], columns: dict[str, str], path: object, lists: frozenset[str] = frozenset()
+) -> list[str]:
+    """``names`` (a file's header) with each named column under its role's name: the text
+    as ``text`` (``tokens`` when it is in ``lists``, cells that are lists or JSON lists);
+    the time as ``time``, unless its own name is already the time name the reader picks
+    (``year`` beside a ``month`` stays, so the two are joined into one stamp).
 
     Raises:
-        DataError: a named column is not in the file, or another column already holds
-            the role under its own name (any case).
+        NamingError: a named column is not in the file (names are matched with surrounding
+            spaces ignored), or another column holds the role under its own name.
     """
     out = list(names)
     for role, name in columns.items():
         given, key, clashes = ROLES[role]
-        if name not in names:
-            raise DataError(f"{path}: no column '{name}' ({key}); the columns are {names}")
-        other = next((n for n in names if n != name and n.strip().lower() in clashes), None)
-        if other is not None:
-            raise DataError(f"{path}: {key} names '{name}' as the {role}, but column '{other}' "
+        found = [n for n in names if n == name] or [n for n in names if n.strip() == name.strip()]
+        if len(found) != 1:
+            raise NamingError(f"{path}: {'no column' if not found else 'more than one column'} "
+                            f"'{name}' ({key}); the columns are {names}")  # fmt: skip
+        other = next((n for n in names if n != found[0] and n.strip().lower() in clashes), None)
+        if role == "time" and found[0].strip().lower() in TIME_NAMES:
+            other = other if other is not None else time_column(names)
+            given = found[0] if other == found[0] else given
+        if other is not None and other != found[0]:
+            raise NamingError(f"{path}: {key} names '{name}' as the {role}, but column '{other}' "
                             f"holds it under its own name; drop or rename one of them")  # fmt: skip
-        out[names.index(name)] = given
+        out[names.index(found[0])] = "tokens" if role == "text" and found[0] in lists else given
     return out
 
 
@@ -65,9 +82,19 @@ def rename(frame: pl.DataFrame, columns: dict[str, str], path: object) -> pl.Dat
     """``frame`` with each named column under its role's name (see :func:`renamed`)."""
     if not columns:
         return frame
-    return frame.rename(
-        dict(zip(frame.columns, renamed(frame.columns, columns, path), strict=True))
-    )
+    lists = frozenset(c for c in frame.columns if isinstance(frame.schema[c], pl.List | pl.Array)
+                      or (frame.schema[c] == pl.String and json_lists(frame[c])))  # fmt: skip
+    names = renamed(frame.columns, columns, path, lists)
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+
+
+def named_back(message: str, columns: dict[str, str]) -> str:
+    """An error message about a renamed column with the file's own name for it (``column
+    'text'`` -> ``column 'review'``)."""
+    for role, name in columns.items():
+        for given in {"text": ("text", "tokens"), "label": ("label",), "time": ("time",)}[role]:
+            message = message.replace(f"'{given}'", f"'{name}'")
+    return message
 
 
 def check_format(columns: dict[str, str], fmt: str, source: object) -> None:
@@ -79,19 +106,16 @@ def check_format(columns: dict[str, str], fmt: str, source: object) -> None:
                           f"but it is read as {fmt}, which has no named columns")  # fmt: skip
 
 
+def check_frame(frame: pl.DataFrame, columns: dict[str, str], source: object) -> None:
+    """A ConfigError when a label is named for a long table (forecasting: no classes)."""
+    if "label" in columns and "id" not in frame.columns:
+        raise ConfigError(f"{source}: {ROLES['label'][1]} names '{columns['label']}', but the "
+                          "file reads as a long table (one series to forecast), which has no "
+                          "classes; leave it empty")  # fmt: skip
+
+
 def describe(columns: dict[str, str]) -> str:
     """``the text in column 'review', the label in 'sentiment'`` (for the read line)."""
     parts = [f"the {role} in {'column ' * (i == 0)}'{name}'"
              for i, (role, name) in enumerate(columns.items())]  # fmt: skip
     return ", ".join(parts)
-
-
-def hint(frame: pl.DataFrame) -> str:
-    """How to name the columns of a table none of whose names says what it holds, and the
-    column of text with the most words, if one has two or more on average."""
-    words = {c: frame[c].cast(pl.String, strict=False).str.count_matches(r"\S+").mean()
-             for c in frame.columns if frame[c].dtype in (pl.String, pl.Categorical)}  # fmt: skip
-    best = max(words, key=lambda c: words[c] or 0, default=None)
-    guess = f": '{best}' holds the most words" if best and (words[best] or 0) >= 2 else ""
-    return ("; name a column that holds them under another name with ingest.text_column, "
-            f"label_column or time_column (--text-column, ...){guess}")  # fmt: skip

@@ -24,7 +24,6 @@ from pathlib import Path
 import polars as pl
 
 from attnlib import errors
-from attnlib.datasets import roles
 from attnlib.errors import DataError
 from attnlib.files import split_tokens
 from attnlib.vocab import PAD
@@ -241,7 +240,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
         raise DataError(
             f"{path}: needs a 'tokens' or 'text' column (sequences to classify or continue), "
             f"or for forecasting a time column named one of {', '.join(TIME_NAMES)}; found "
-            f"{frame.columns}{roles.hint(frame)}"
+            f"{frame.columns}{naming_hint(frame)}"
         )
     tokens = as_lists(frame[column])
     if isinstance(tokens.dtype, pl.Categorical | pl.Enum):  # pandas' category dtype
@@ -249,7 +248,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
     text = None  # a text column is kept for the encode stage's tokeniser (attnlib.tokenize)
     if tokens.dtype == pl.String and column == "text" and sep is None:
         text = tokens.alias("text")
-    if tokens.dtype == pl.String and column == "tokens" and _json_lists(tokens):
+    if tokens.dtype == pl.String and column == "tokens" and json_lists(tokens):
         tokens = _decode_json_lists(tokens, path, where)
     elif tokens.dtype == pl.String and sep is not None:
         tokens = tokens.map_elements(lambda t: split_tokens(t, sep), pl.List(pl.String))
@@ -272,7 +271,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
                          *optional_columns(frame, path, where)])  # fmt: skip
 
 
-def _json_lists(column: pl.Series) -> bool:
+def json_lists(column: pl.Series) -> bool:
     """At least half the non-null cells open like a JSON list of strings."""
     opens = column.drop_nulls().str.contains(_JSON_LIST.pattern)
     return len(opens) > 0 and 2 * int(opens.sum()) >= len(opens)
@@ -373,3 +372,16 @@ def fail_first(bad: pl.Series, path: Path, where, message: str) -> None:
     """Raise a DataError at the first True of ``bad``."""
     if bad.any():
         raise DataError(f"{path}, {where(bad.arg_true()[0])}: {message}")
+
+
+def naming_hint(frame: pl.DataFrame) -> str:
+    """How to name the columns of a table none of whose names says what it holds, and the
+    column of text with the most words (in its first 1,000 rows), if one has two or more
+    on average."""
+    head = frame.head(1000)
+    words = {c: head[c].cast(pl.String, strict=False).str.count_matches(r"\S+").mean()
+             for c in head.columns if head[c].dtype in (pl.String, pl.Categorical)}  # fmt: skip
+    best = max(words, key=lambda c: words[c] or 0, default=None)
+    guess = f": '{best}' holds the most words" if best and (words[best] or 0) >= 2 else ""
+    return ("; name a column that holds them under another name with ingest.text_column, "
+            f"label_column or time_column (--text-column, ...){guess}")  # fmt: skip

@@ -34,7 +34,8 @@ class Classify(Task):
 
     def encode(self, raw, kind, opt, *, source):
         if "label" not in raw.columns:
-            raise DataError(f"{source}: task '{self.name}' needs a 'label' column")
+            raise DataError(f"{source}: task '{self.name}' needs a 'label' column (classes "
+                            "under another name: ingest.label_column)")  # fmt: skip
         return encode_sequences(
             raw,
             kind,

@@ -70,8 +70,9 @@ def test_both_files_of_an_archive_pair_are_read_with_the_named_columns(tmp_path)
 
 def test_a_named_column_the_file_lacks_is_an_error_that_lists_the_columns(tmp_path):
     reviews().to_csv(tmp_path / "r.csv", index=False)
-    with pytest.raises(DataError, match=r"r\.csv: no column 'revue' \(ingest\.text_column\); "
-                       r"the columns are \['review', 'sentiment'\]"):  # fmt: skip
+    expected = (r"r\.csv: no column 'revue' \(ingest\.text_column / --text-column\); the "
+                r"columns are \['review', 'sentiment'\]")  # fmt: skip
+    with pytest.raises(DataError, match=expected):
         read_source(tmp_path / "r.csv", columns={"text": "revue"})
 
 
@@ -94,7 +95,10 @@ def test_a_label_beside_a_named_label_column_is_an_error(tmp_path):
 
 def test_one_column_for_two_roles_or_an_unknown_role_is_a_config_error(tmp_path):
     reviews().to_csv(tmp_path / "r.csv", index=False)
-    with pytest.raises(ConfigError, match="text_column and ingest.label_column both name"):
+    with pytest.raises(
+        ConfigError,
+        match="text_column / --text-column and ingest.label_column / --label-column both name",
+    ):
         read_source(tmp_path / "r.csv", columns={"text": "review", "label": "review"})
     with pytest.raises(ConfigError, match="unknown column role 'id'"):
         read_source(tmp_path / "r.csv", columns={"id": "review"})
@@ -102,8 +106,9 @@ def test_one_column_for_two_roles_or_an_unknown_role_is_a_config_error(tmp_path)
 
 def test_named_columns_on_a_source_without_named_columns_are_refused(tmp_path):
     (tmp_path / "s.txt").write_text("a b c\nb c\n")
-    with pytest.raises(ConfigError, match=r"s\.txt: ingest\.text_column names a column of a "
-                       "CSV / TSV / Parquet table, but it is read as seqlab_txt"):  # fmt: skip
+    expected = (r"s\.txt: ingest\.text_column / --text-column names a column of a CSV / TSV / "
+                "Parquet table, but it is read as seqlab_txt")  # fmt: skip
+    with pytest.raises(ConfigError, match=expected):
         read_source(tmp_path / "s.txt", columns={"text": "x"})
     with pytest.raises(ConfigError, match="read as a built-in data set"):
         read_source("builtin:trec6", columns={"label": "x"})
@@ -128,3 +133,43 @@ def test_a_table_without_known_names_gets_a_hint_naming_the_wordiest_column(tmp_
     message = str(info.value)
     assert "name a column that holds them under another name with ingest.text_column" in message
     assert message.endswith("'review' holds the most words")
+
+
+def test_a_named_column_of_json_lists_is_read_as_tokens(tmp_path):
+    """attnlib writes tokens to CSV as JSON lists; named as the text they stay tokens."""
+    (tmp_path / "t.csv").write_text('toks,kind\n"[""D-major triad"", ""G7""]",a\n"[""C""]",b\n')
+    out = read_source(tmp_path / "t.csv", columns={"text": "toks", "label": "kind"})
+    assert out["tokens"].to_list() == [["D-major triad", "G7"], ["C"]]
+    assert "text" not in out.columns  # tokens as given: no tokeniser runs on them
+
+
+def test_names_are_matched_with_the_spaces_around_them_ignored(tmp_path):
+    (tmp_path / "r.csv").write_text("review, sentiment\nGreat movie,pos\nBad plot,neg\n")
+    out = read_source(tmp_path / "r.csv", columns={"text": "review", "label": "sentiment"})
+    assert out["label"].to_list() == ["pos", "neg"]
+
+
+def test_a_named_year_keeps_its_join_with_the_month(tmp_path):
+    (tmp_path / "y.csv").write_text("Year,month,sales\n2020,1,3\n2020,2,4\n2020,3,5\n")
+    out = read_source(tmp_path / "y.csv", columns={"time": "Year"})
+    assert out["time"].to_list() == read_source(tmp_path / "y.csv")["time"].to_list()
+    assert out.columns == ["time", "sales"]
+
+
+@pytest.mark.parametrize("other", ["date", "Timestamp"])
+def test_a_second_whole_time_beside_the_named_time_is_an_error(tmp_path, other):
+    (tmp_path / "t.csv").write_text(f"Fecha,{other},v\n2020-01-01,2020-01-01,3\n")
+    with pytest.raises(DataError, match=f"names 'Fecha' as the time, but column '{other}'"):
+        read_source(tmp_path / "t.csv", columns={"time": "Fecha"})
+
+
+def test_a_label_named_for_a_long_table_is_refused(tmp_path):
+    (tmp_path / "v.csv").write_text("date,y,x\n2020-01-01,3,1\n2020-01-02,4,2\n")
+    with pytest.raises(ConfigError, match="names 'y', but the file reads as a long table"):
+        read_source(tmp_path / "v.csv", columns={"label": "y"})
+
+
+def test_errors_after_the_renaming_name_the_column_as_the_file_does(tmp_path):
+    (tmp_path / "r.csv").write_text("review,sentiment\nGreat movie,pos\n,neg\n")
+    with pytest.raises(DataError, match=r"r\.csv, line 3: empty sequence in column 'review'"):
+        read_source(tmp_path / "r.csv", columns={"text": "review", "label": "sentiment"})

@@ -89,3 +89,10 @@ def test_ingest_reads_the_columns_params_yaml_names(tmp_path, monkeypatch, prefe
     raw = pl.read_parquet(tmp_path / "data/raw.parquet")
     assert raw["text"].to_list() == ["Great movie", "Terrible plot"]
     assert raw["label"].to_list() == ["pos", "neg"]
+
+
+def test_a_column_name_dvc_writes_as_a_number_is_read_as_a_name():
+    from flows._params import IngestParams
+
+    p = IngestParams(label_column=0, time_column=2.5, text_column="review")  # -S ...=0 in YAML
+    assert p.columns() == {"text": "review", "label": "0", "time": "2.5"}
