@@ -76,6 +76,8 @@ def _read_file(
             log.info("%s", how)
             roles.check_format(columns, fmt, path)
         frame, where = _read_text(path, data, fmt, sep or None, columns)
+        if fmt in ("csv", "long", "wide") and tables.field_separator(_first_line(data), ",") == ";":
+            how += "; fields split by semicolons (a number may have a decimal comma)"
     check_max_length(frame, path, where, max_length)
     return frame, fmt, how
 
@@ -114,7 +116,8 @@ def _read_text(
         frame = (read_ts if fmt == "ts" else read_arff)(path, data)
         return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
     tabs = _first_line(data).count("\t")
-    sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else ","
+    comma = tables.field_separator(_first_line(data), ",")  # or ";": Excel's with decimal commas
+    sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else comma
     rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     rows = roles.rename(rows, columns or {}, path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
@@ -234,7 +237,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return _txt_format(path, first, fields, numeric, lines)
     if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
-    sep = "\t" if ext == ".tsv" else ","
+    sep = "\t" if ext == ".tsv" else tables.field_separator(first, ",")
     header = _fields(first, sep)
     header = tables.known_names(roles.renamed(header, columns, path) if columns else header)
     cells = _fields(next(iter(lines[1:2]), ""), sep)

@@ -60,7 +60,9 @@ def read_utf8(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(f"{errors.where(path, row=line)}not valid UTF-8 ({exc.reason})") from None
+        raise DataError(f"{errors.where(path, row=line)}not valid UTF-8 ({exc.reason}); save "
+                        "it as UTF-8 (a spreadsheet's 'CSV UTF-8'), or convert it: iconv -f "
+                        "cp1252 -t utf-8 FILE > NEW") from None  # fmt: skip
 
 
 def read_seqlab_txt(path: Path, text: str, sep: str | None = None) -> pl.DataFrame:
@@ -167,7 +169,33 @@ def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Call
         {h: [f if f else None for f in col] for h, col in zip(header, columns, strict=True)},
         schema={h: pl.String for h in header},
     )
+    frame = decimal_commas(frame) if separator == ";" else frame
     return frame, lambda i: f"line {lines[i]}"
+
+
+def field_separator(header: str, separator: str) -> str:
+    """``;`` for a CSV whose header is one field split by commas and several split by
+    semicolons (Excel's CSV where the decimal mark is a comma); else ``separator``."""
+    fields = lambda sep: next(csv.reader([header], delimiter=sep), [])  # noqa: E731
+    return ";" if separator == "," and len(fields(",")) == 1 and len(fields(";")) > 1 else separator
+
+
+# a number with a decimal comma (1,5  -0,25  3,1e-2), and one without a decimal mark or with a point
+_DECIMAL_COMMA = r"^\s*[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?\s*$"
+_PLAIN_NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
+
+
+def decimal_commas(frame: pl.DataFrame) -> pl.DataFrame:
+    """A semicolon-separated file's numbers written with a decimal comma (``1,5``) with a
+    point (``1.5``), in each column whose every cell is a number and one at least has a
+    comma; other columns (text, tokens) as they are."""
+    fixed = []
+    for name in frame.columns:
+        cells = frame[name].drop_nulls()
+        commas = cells.str.contains(_DECIMAL_COMMA)
+        if commas.any() and (commas | cells.str.contains(_PLAIN_NUMBER)).all():
+            fixed.append(pl.col(name).str.replace(",", ".", literal=True))
+    return frame.with_columns(fixed) if fixed else frame
 
 
 def _other_separator(path: Path, header: str, separator: str) -> None:
@@ -181,10 +209,8 @@ def _other_separator(path: Path, header: str, separator: str) -> None:
         fix = "read it as a long table (--format long)"
     elif other == "\t":
         fix = "read it as TSV (--format tsv, or name it .tsv)"
-    elif other == ",":
+    else:  # commas, or semicolons (read by the CSV reader)
         fix = "read it as CSV (--format csv, or name it .csv)"
-    else:
-        fix = "save it with commas or tabs between fields"
     shown = header.replace("\t", "\\t")
     raise DataError(
         f"{errors.where(path, row=1)}the header is one column, '{shown}', split by "

@@ -369,9 +369,9 @@ def test_a_long_table_or_a_test_file_is_read_alone_with_a_warning(tmp_path, capl
     [
         ("a.csv", "auto", "text\tlabel\nhi there\tpos\n", r"'text\\tlabel', split by tabs, not "
          "commas: read it as TSV"),
-        ("a.csv", "csv", "text;label\nhi there;pos\n", "split by semicolons, not commas: save it"),
+        ("a.tsv", "auto", "text;label\nhi there;pos\n", "split by semicolons, not tabs: read it "
+         "as CSV"),
         ("a.tsv", "auto", "text,label\nhi,pos\n", "split by commas, not tabs: read it as CSV"),
-        ("a.csv", "long", "date;v\n2020-01-01;1,5\n", "split by semicolons"),
         ("a.csv", "auto", "date\tv\n2020-01-01\t1\n", "tabs, not commas: read it as a long "
          "table \\(--format long\\)"),
         ("a.tsv", "auto", "date,v\n2020-01-01,1\n", "commas, not tabs: read it as a long"),
