@@ -44,7 +44,10 @@ def datasets() -> None:
 FORMATS_HELP = "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, ucr, ts, arff, long, wide"
 InputArg = Annotated[
     str,
-    typer.Argument(help="sequences: Parquet, CSV, TSV, TXT, UCR, .ts or .arff file; - reads stdin"),
+    typer.Argument(
+        help="sequences: Parquet, CSV, TSV, TXT, UCR, .ts or .arff file (or one "
+        "in a .gz, .bz2, .xz or .zip); - reads stdin"
+    ),
 ]
 FormatOption = Annotated[str, typer.Option(help=f"input format: {FORMATS_HELP}")]
 SepOption = Annotated[

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import roles
+from attnlib.datasets import compressed, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.formats import FORMATS, by_row, check_max_length, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
@@ -219,28 +219,37 @@ def read_and_describe(
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
-    frame, fmt, how = read_file(path, fmt, sep, max_length, columns)
-    if archive_split:
-        frame, how = _with_archive_test(frame, how, path, fmt, sep, max_length, columns)
-    return _head(frame, limit), how
+    with compressed.unpacked(path) as (inner, names):
+        try:
+            frame, fmt, how = read_file(inner, fmt, sep, max_length, columns)
+            if archive_split:
+                frame, how = _with_archive_test(frame, how, inner, fmt, sep, max_length, columns,
+                                                names)  # fmt: skip
+        except (DataError, ConfigError) as exc:  # named as the user's compressed file
+            raise type(exc)(compressed.shown(str(exc), names)) from None
+    return _head(frame, limit), compressed.shown(how, names)
 
 
-def _with_archive_test(frame, how, path, fmt, sep, max_length, columns) -> tuple[pl.DataFrame, str]:
-    """A train file's frame joined with its archive test file's, if one is beside it."""
+def _with_archive_test(
+    frame, how, path, fmt, sep, max_length, columns, names
+) -> tuple[pl.DataFrame, str]:
+    """A train file's frame joined with its archive test file's, if one is beside it
+    (``names``: how to show files unpacked from a compressed one)."""
+    where, name = compressed.shown(str(path), names), lambda p: compressed.name(p, names)
     if "id" not in frame.columns:  # a long table: one series, split in time
         if test := archive_test_file(path):
             log.warning("%s: %s beside it is not read: a long table is one series, split in "
-                        "time (join the two files into one)", path, test.name)  # fmt: skip
+                        "time (join the two files into one)", where, name(test))  # fmt: skip
         return frame, how
     if (train := archive_train_file(path)) is not None:
         log.warning("%s is an archive's test file, read alone: give %s instead to keep the "
-                    "archive's split", path, train.name)  # fmt: skip
+                    "archive's split", where, name(train))  # fmt: skip
     if (test := archive_test_file(path)) is None:
         return frame, how
     test_frame = read_file(test, fmt, sep, max_length, columns)[0]
-    log.info("%s: its test split is %s (%d rows)", path, test, test_frame.height)
-    return (join_archive_split(frame, test_frame, path, test),
-            f"{how}, with {test.name} beside it as the test split (the archive's own)")  # fmt: skip
+    log.info("%s: its test split is %s (%d rows)", where, name(test), test_frame.height)
+    how = f"{how}, with {name(test)} beside it as the test split (the archive's own)"
+    return join_archive_split(frame, test_frame, path, test), how
 
 
 def _check_limit_workers(limit: int | None, workers: int) -> None:

@@ -12,21 +12,22 @@ from attnlib.errors import DataError
 _TRAIN, _TEST = "_train", "_test"
 
 
-def archive_test_file(path: Path) -> Path | None:
+def archive_test_file(path: Path, packed: str = "") -> Path | None:
     """``NAME_TEST.ext`` beside a ``NAME_TRAIN.ext`` (the suffixes in any case), or None when
-    ``path`` is not a train file or has no test file beside it."""
-    return _partner(path, _TRAIN, _TEST)
+    ``path`` is not a train file or has no test file beside it. ``packed`` (``.gz``): the
+    test file's compression suffix, for a ``path`` that names a compressed file's content."""
+    return _partner(path, _TRAIN, _TEST, packed)
 
 
-def archive_train_file(path: Path) -> Path | None:
+def archive_train_file(path: Path, packed: str = "") -> Path | None:
     """``NAME_TRAIN.ext`` beside a ``NAME_TEST.ext``, or None (a test file given alone)."""
-    return _partner(path, _TEST, _TRAIN)
+    return _partner(path, _TEST, _TRAIN, packed)
 
 
-def _partner(path: Path, mine: str, other: str) -> Path | None:
-    if not path.stem.lower().endswith(mine):
+def _partner(path: Path, mine: str, other: str, packed: str) -> Path | None:
+    if not path.stem.lower().endswith(mine) or not path.parent.is_dir():
         return None
-    wanted = f"{path.stem[: -len(mine)]}{other}{path.suffix}".lower()
+    wanted = f"{path.stem[: -len(mine)]}{other}{path.suffix}{packed}".lower()
     found = sorted(p for p in path.parent.iterdir() if p.name.lower() == wanted and p.is_file())
     return found[0] if found else None
 

@@ -1,0 +1,140 @@
+"""Compressed files: ``.gz``, ``.bz2``, ``.xz``, and ``.zip`` archives of one data set.
+
+Data often comes compressed (``reviews.csv.gz``; a ``.zip`` from Kaggle or the UCR / UEA
+archive's site). Such a file is read as the file inside it: unpacked into a temporary
+directory under its own name (``reviews.csv``), whose extension and content then decide
+the format as usual. An archive pair (``NAME_TRAIN.tsv.gz`` beside ``NAME_TEST.tsv.gz``,
+or both inside one zip) is unpacked together, so the test file is found. A zip holding
+one set in several formats (the UCR / UEA site's: ``.ts``, ``.arff``, ``.txt``) is read
+in the first of :data:`PREFERRED`; anything else in a zip with more than one file is an
+error listing them. Messages name the compressed file, not the temporary copy.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import lzma
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from attnlib.datasets.archive import archive_test_file, archive_train_file
+from attnlib.errors import DataError
+
+OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+SUFFIXES = (*OPENERS, ".zip")
+PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".txt")  # one set in several formats
+_NOT_DATA = (".md", ".pdf", ".html", ".json", ".yaml", ".yml", ".jpg", ".png")  # docs
+
+
+def is_compressed(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES
+
+
+@contextlib.contextmanager
+def unpacked(path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """``path`` itself, or the file inside it unpacked to a temporary directory; with the
+    names to show for the unpacked files (``{temporary path: compressed path}``)."""
+    if not is_compressed(path) or not path.is_file():
+        yield path, {}
+        return
+    with tempfile.TemporaryDirectory(prefix="attnlib-unpacked-") as tmp:
+        if path.suffix.lower() == ".zip":
+            inner, names = _unzip(path, Path(tmp))
+        else:
+            names = {}
+            for packed in filter(None, (path, _partner(path))):
+                out = Path(tmp) / packed.stem  # reviews.csv.gz -> reviews.csv
+                _decompress(packed, out)
+                names[str(out)] = str(packed)
+            inner = Path(tmp) / path.stem
+        yield inner, names
+
+
+def shown(message: str, names: dict[str, str]) -> str:
+    """``message`` with each temporary copy named as the compressed file it came from."""
+    for copy, packed in names.items():
+        message = message.replace(copy, packed)
+    return message
+
+
+def name(path: Path, names: dict[str, str]) -> str:
+    """The file name to show for ``path``: a decompressed copy's compressed name
+    (``Set_TEST.tsv.gz``); a zip member's own name."""
+    packed = names.get(str(path))
+    return Path(packed).name if packed and Path(packed).suffix.lower() in OPENERS else path.name
+
+
+def _partner(path: Path) -> Path | None:
+    """The other file of an archive pair, compressed the same way beside ``path``."""
+    inner = path.parent / path.stem  # Set_TRAIN.tsv.gz -> Set_TRAIN.tsv (need not exist)
+    for find in (archive_test_file, archive_train_file):
+        partner = find(inner, path.suffix)
+        if partner is not None:
+            return partner
+    return None
+
+
+def _decompress(packed: Path, out: Path) -> None:
+    kind = packed.suffix.lower()
+    try:
+        with OPENERS[kind](packed, "rb") as src, out.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except (OSError, EOFError, lzma.LZMAError) as exc:  # gzip's BadGzipFile is an OSError
+        raise DataError(f"{packed}: not a readable {kind} file ({exc})") from None
+
+
+def _unzip(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
+    """The data file a zip holds (the train file of a pair), unpacked into ``tmp``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if _is_data(m)]
+            chosen = _choose(path, members)
+            names = {}
+            for member in chosen:
+                out = tmp / PurePosixPath(member.filename).name
+                with archive.open(member) as src, out.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                names[str(out)] = f"{path} ({member.filename})"
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise DataError(f"{path}: not a readable zip file ({exc})") from None
+    return tmp / PurePosixPath(chosen[0].filename).name, names
+
+
+def _is_data(member: zipfile.ZipInfo) -> bool:
+    name = PurePosixPath(member.filename)
+    return (not member.is_dir() and "__MACOSX" not in name.parts
+            and not name.name.startswith(".") and not name.name.lower().startswith("readme")
+            and name.suffix.lower() not in _NOT_DATA)  # fmt: skip
+
+
+def _choose(path: Path, members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """One file, or one archive pair (train first) in the first format of
+    :data:`PREFERRED` the zip has; else a DataError listing what it holds."""
+    listed = [m.filename for m in members]
+    if len(members) == 1:
+        return members
+    by_suffix: dict[str, list[zipfile.ZipInfo]] = {}
+    for m in members:
+        by_suffix.setdefault(PurePosixPath(m.filename).suffix.lower(), []).append(m)
+    for suffix in PREFERRED:
+        pair = sorted(by_suffix.get(suffix, []), key=lambda m: not _stem(m).endswith("_train"))
+        stems = [_stem(m) for m in pair]
+        if (
+            len(pair) == 2
+            and stems[0].endswith("_train")
+            and stems[1] == (f"{stems[0][: -len('_train')]}_test")
+        ):
+            return pair
+    raise DataError(f"{path}: a zip of {len(members)} data files ({', '.join(listed[:6])}"
+                    f"{', ...' if len(listed) > 6 else ''}); attnlib reads a zip of one file "
+                    "or of one NAME_TRAIN / NAME_TEST pair: unzip it and give the file you "
+                    "mean")  # fmt: skip
+
+
+def _stem(member: zipfile.ZipInfo) -> str:
+    return PurePosixPath(member.filename).stem.lower()
