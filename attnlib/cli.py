@@ -155,7 +155,9 @@ def predict(
         from attnlib.stream import stream_lines
 
         unused = [name for name, given in (("INPUT", input), ("--out", out), ("--last", last),
-                  ("--attention", attention), ("--sets", sets)) if given]  # fmt: skip
+                  ("--attention", attention), ("--sets", sets), ("--text-column", text_column),
+                  ("--label-column", label_column), ("--time-column", time_column))
+                  if given]  # fmt: skip
         if unused:
             raise ConfigError(f"--stream reads standard input and prints to standard output: "
                               f"{', '.join(unused)} cannot go with it")  # fmt: skip

@@ -66,9 +66,7 @@ class IngestParams(_Section):
     @field_validator("text_column", "label_column", "time_column", mode="before")
     @classmethod
     def _name(cls, value):  # -S ingest.label_column=0 writes a YAML number: pandas' names
-        return (
-            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-        )
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     def columns(self) -> dict[str, str]:
         return {"text": self.text_column, "label": self.label_column, "time": self.time_column}

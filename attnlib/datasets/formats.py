@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import logging
@@ -38,9 +39,9 @@ def read_file(
     roles.check_format(columns, fmt, path)
     try:
         frame, fmt, how = _read_file(path, fmt, sep, max_length, columns)
-    except roles.NamingError:
-        raise
     except DataError as exc:
+        if not columns or isinstance(exc, roles.NamingError):
+            raise
         raise DataError(roles.named_back(str(exc), columns)) from None
     roles.check_frame(frame, columns, path)
     return frame, fmt, f"{how}; {roles.describe(columns)}" if columns else how
@@ -57,6 +58,7 @@ def _read_file(
         frame = wide.read_wide(frame, path, by_row, parquet.pandas_index(path))
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
+        roles.check_long(columns, path)
         long = _dated(roles.rename(parquet.read(path), columns, path), parquet.pandas_index(path))
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
@@ -75,6 +77,8 @@ def _read_file(
             how = f"{path}: format auto -> {fmt} ({why})"
             log.info("%s", how)
             roles.check_format(columns, fmt, path)
+        if fmt == "long":
+            roles.check_long(columns, path)
         frame, where = _read_text(path, data, fmt, sep or None, columns)
         if fmt in ("csv", "long", "wide") and tables.field_separator(_first_line(data), ",") == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
@@ -148,6 +152,7 @@ def _parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
         return series.normalise_series_table(frame, path, by_row), "series in its 'values' column"
     saved = parquet.pandas_index(path)
     if time := series.time_column((long := _dated(raw, saved)).columns):
+        roles.check_long(columns, path)
         why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
         return series.read_long(long, path, by_row), f"a long table, the time in {why}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
@@ -156,7 +161,7 @@ def _parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
         if other:  # mostly numbers: a wide table with a stray column, named in the error
             raise DataError(f"{path}: a wide table (one numeric column per time step) but "
                             f"column(s) {other[:5]} are not numbers; a class column must be "
-                            "named 'label', ids 'id'")  # fmt: skip
+                            "named 'label' (or ingest.label_column), ids 'id'")  # fmt: skip
         why = "a wide table: numeric columns, one per time step, and no tokens / values / time"
         return wide.read_wide(frame, path, by_row, saved), why
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
@@ -239,7 +244,9 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return "seqlab_csv", "rows starting with '>' separate sequences"
     sep = "\t" if ext == ".tsv" else tables.field_separator(first, ",")
     header = _fields(first, sep)
-    header = tables.known_names(roles.renamed(header, columns, path) if columns else header)
+    with contextlib.suppress(roles.NamingError):  # raised when the table is read (a UCR
+        header = roles.renamed(header, columns, path) if columns else header  # file: none)
+    header = tables.known_names(header)
     cells = _fields(next(iter(lines[1:2]), ""), sep)
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"

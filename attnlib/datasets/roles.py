@@ -12,10 +12,12 @@ name (a ``label`` beside ``label_column: sentiment``) is an error: nothing is gu
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from attnlib.datasets.series import time_column
-from attnlib.datasets.tables import TIME_NAMES, json_lists
+from attnlib.datasets.tables import json_lists
 from attnlib.errors import ConfigError, DataError
 
 # role -> (the name the column is read under, the key that names it, names it clashes with)
@@ -53,8 +55,9 @@ def renamed(
 ) -> list[str]:
     """``names`` (a file's header) with each named column under its role's name: the text
     as ``text`` (``tokens`` when it is in ``lists``, cells that are lists or JSON lists);
-    the time as ``time``, unless its own name is already the time name the reader picks
-    (``year`` beside a ``month`` stays, so the two are joined into one stamp).
+    the time as ``time`` (so it wins over time parts beside it, which become values),
+    unless it is the time by its own name already (a ``year`` beside a ``month`` stays, so
+    the two are joined into one stamp).
 
     Raises:
         NamingError: a named column is not in the file (names are matched with surrounding
@@ -68,12 +71,12 @@ def renamed(
             raise NamingError(f"{path}: {'no column' if not found else 'more than one column'} "
                             f"'{name}' ({key}); the columns are {names}")  # fmt: skip
         other = next((n for n in names if n != found[0] and n.strip().lower() in clashes), None)
-        if role == "time" and found[0].strip().lower() in TIME_NAMES:
-            other = other if other is not None else time_column(names)
-            given = found[0] if other == found[0] else given
-        if other is not None and other != found[0]:
-            raise NamingError(f"{path}: {key} names '{name}' as the {role}, but column '{other}' "
-                            f"holds it under its own name; drop or rename one of them")  # fmt: skip
+        if other is not None:
+            raise NamingError(f"{path}: {key} names '{name}' as the {role}, but column "
+                              f"'{other}' holds it under its own name; drop or rename one of "
+                              "them")  # fmt: skip
+        if role == "time" and time_column(names) == found[0]:
+            given = found[0]  # the time by its own name already (a year joined with its month)
         out[names.index(found[0])] = "tokens" if role == "text" and found[0] in lists else given
     return out
 
@@ -82,18 +85,19 @@ def rename(frame: pl.DataFrame, columns: dict[str, str], path: object) -> pl.Dat
     """``frame`` with each named column under its role's name (see :func:`renamed`)."""
     if not columns:
         return frame
-    lists = frozenset(c for c in frame.columns if isinstance(frame.schema[c], pl.List | pl.Array)
-                      or (frame.schema[c] == pl.String and json_lists(frame[c])))  # fmt: skip
+    lists = frozenset(c for c, kind in frame.schema.items() if isinstance(kind, pl.List | pl.Array)
+                      or (kind == pl.String and json_lists(frame[c], share=1)))  # fmt: skip
     names = renamed(frame.columns, columns, path, lists)
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
 
 def named_back(message: str, columns: dict[str, str]) -> str:
     """An error message about a renamed column with the file's own name for it (``column
-    'text'`` -> ``column 'review'``)."""
+    'text'`` -> ``column 'review'``); a cell's value or advice quoting the name stays."""
     for role, name in columns.items():
+        shown = name.replace("\\", "\\\\")  # a replacement template: backslashes escaped
         for given in {"text": ("text", "tokens"), "label": ("label",), "time": ("time",)}[role]:
-            message = message.replace(f"'{given}'", f"'{name}'")
+            message = re.sub(rf"\b(column|in) '{given}'", rf"\1 '{shown}'", message)
     return message
 
 
@@ -106,12 +110,20 @@ def check_format(columns: dict[str, str], fmt: str, source: object) -> None:
                           f"but it is read as {fmt}, which has no named columns")  # fmt: skip
 
 
-def check_frame(frame: pl.DataFrame, columns: dict[str, str], source: object) -> None:
+def check_long(columns: dict[str, str], source: object) -> None:
     """A ConfigError when a label is named for a long table (forecasting: no classes)."""
-    if "label" in columns and "id" not in frame.columns:
+    if "label" in columns:
         raise ConfigError(f"{source}: {ROLES['label'][1]} names '{columns['label']}', but the "
                           "file reads as a long table (one series to forecast), which has no "
                           "classes; leave it empty")  # fmt: skip
+
+
+def check_frame(frame: pl.DataFrame, columns: dict[str, str], source: object) -> None:
+    """A ConfigError when a time is named for a table of sequences (no time column)."""
+    if "time" in columns and "id" in frame.columns:
+        raise ConfigError(f"{source}: {ROLES['time'][1]} names '{columns['time']}', but the "
+                          "file reads as a table of sequences (one per row), which has no "
+                          "time column; leave it empty")  # fmt: skip
 
 
 def describe(columns: dict[str, str]) -> str:

@@ -297,10 +297,10 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
                          *optional_columns(frame, path, where)])  # fmt: skip
 
 
-def json_lists(column: pl.Series) -> bool:
-    """At least half the non-null cells open like a JSON list of strings."""
+def json_lists(column: pl.Series, share: float = 0.5) -> bool:
+    """At least ``share`` of the non-null cells open like a JSON list of strings."""
     opens = column.drop_nulls().str.contains(_JSON_LIST.pattern)
-    return len(opens) > 0 and 2 * int(opens.sum()) >= len(opens)
+    return len(opens) > 0 and int(opens.sum()) >= share * len(opens)
 
 
 # a whole cell that is a JSON list of strings, checked without Python: JSON's own escapes

@@ -4,6 +4,7 @@ under the role's names; nothing is guessed."""
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 from attnlib.datasets import read_and_describe, read_source
@@ -173,3 +174,43 @@ def test_errors_after_the_renaming_name_the_column_as_the_file_does(tmp_path):
     (tmp_path / "r.csv").write_text("review,sentiment\nGreat movie,pos\n,neg\n")
     with pytest.raises(DataError, match=r"r\.csv, line 3: empty sequence in column 'review'"):
         read_source(tmp_path / "r.csv", columns={"text": "review", "label": "sentiment"})
+
+
+def test_a_named_step_wins_over_time_parts_beside_it(tmp_path):
+    rows = "".join(f"{i},{i % 12 + 1},{i * 1.5}\n" for i in range(14))
+    (tmp_path / "s.csv").write_text("step,month,sales\n" + rows)
+    with pytest.raises(DataError, match="month '1' repeats"):  # by name the month is the time
+        read_source(tmp_path / "s.csv")
+    out = read_source(tmp_path / "s.csv", columns={"time": "step"})
+    assert out.columns == ["time", "month", "sales"]  # the month of the year is a value
+    assert out["time"].to_list() == [str(i) for i in range(14)]
+
+
+def test_a_cell_that_says_a_roles_name_is_quoted_as_it_is(tmp_path):
+    (tmp_path / "w.csv").write_text("when,value\n2020-01-01,1\n2020-01-02,time\n")
+    with pytest.raises(DataError, match=r"line 3: column 'value': 'time' is not a number"):
+        read_source(tmp_path / "w.csv", columns={"time": "when"})
+
+
+@pytest.mark.parametrize("label", ["'pos'", "3"])
+def test_a_label_named_for_a_long_table_is_refused_before_its_cells_are_read(tmp_path, label):
+    (tmp_path / "v.csv").write_text(f"date,sentiment,value\n2020-01-01,{label},1\n")
+    with pytest.raises(ConfigError, match="names 'sentiment', but the file reads as a long"):
+        read_source(tmp_path / "v.csv", columns={"label": "sentiment"})
+    pl.DataFrame({"date": ["2020-01-01"], "sentiment": ["pos"], "value": [1.0]}).write_parquet(
+        tmp_path / "v.parquet"
+    )
+    with pytest.raises(ConfigError, match="reads as a long table"):
+        read_source(tmp_path / "v.parquet", columns={"label": "sentiment"})
+
+
+def test_a_time_named_for_a_table_of_sequences_is_refused(tmp_path):
+    (tmp_path / "t.csv").write_text("text,posted,label\nhi there,2020-01-01,a\n")
+    with pytest.raises(ConfigError, match="names 'posted', but the file reads as a table of"):
+        read_source(tmp_path / "t.csv", columns={"time": "posted"})
+
+
+def test_a_named_column_with_some_cells_like_json_lists_stays_text(tmp_path):
+    (tmp_path / "r.csv").write_text('review,kind\n"[""Spoiler""] it ends well",a\nplain,b\n')
+    out = read_source(tmp_path / "r.csv", columns={"text": "review", "label": "kind"})
+    assert out["text"].to_list() == ['["Spoiler"] it ends well', "plain"]

@@ -94,5 +94,16 @@ def test_ingest_reads_the_columns_params_yaml_names(tmp_path, monkeypatch, prefe
 def test_a_column_name_dvc_writes_as_a_number_is_read_as_a_name():
     from flows._params import IngestParams
 
-    p = IngestParams(label_column=0, time_column=2.5, text_column="review")  # -S ...=0 in YAML
-    assert p.columns() == {"text": "review", "label": "0", "time": "2.5"}
+    p = IngestParams(label_column=0, text_column="review")  # -S ingest.label_column=0 in YAML
+    assert p.columns() == {"text": "review", "label": "0", "time": ""}
+
+
+def test_a_column_name_dvc_writes_as_a_float_or_bool_is_an_error():
+    import pydantic
+    import pytest
+
+    from flows._params import IngestParams
+
+    for value in (1.10, True):  # YAML's 1.10 is 1.1: only a quoted name is exact
+        with pytest.raises(pydantic.ValidationError, match="valid string"):
+            IngestParams(label_column=value)
