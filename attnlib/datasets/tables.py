@@ -17,6 +17,7 @@ import contextlib
 import csv
 import io
 import json
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,8 @@ from attnlib import errors
 from attnlib.errors import DataError
 from attnlib.files import split_tokens
 from attnlib.vocab import PAD
+
+log = logging.getLogger(__name__)
 
 # a long table's time column (forecasting): the column with the first of these names
 # (the last five: a step index, as simulations and pytorch-forecasting's time_idx write it)
@@ -292,6 +295,7 @@ def normalise_table(frame: pl.DataFrame, path: Path, where, sep: str | None = No
     fail_first(blank.fill_null(False), path, where, f"missing or empty token in '{column}'")
     if text is None:  # tokens as given (text is tokenised at encode: '<pad>' is read apart)
         fail_first(tokens.list.contains(PAD).fill_null(False), path, where, RESERVED)
+    _warn_unread(frame.columns, column, path)
     return pl.DataFrame([ids_column(frame, path, where), tokens.alias("tokens"),
                          *([text] if text is not None else []),
                          *optional_columns(frame, path, where)])  # fmt: skip
@@ -352,6 +356,17 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
             f"{path}, {where(second)}: id '{ids[second]}' already used at {where(first)}"
         )
     return ids.alias("id")
+
+
+def _warn_unread(columns: list[str], data: str, path: Path) -> None:
+    """Say which columns a table of sequences leaves unread (a class under another name
+    would be lost without a word)."""
+    unread = [c for c in columns if c not in (data, *META_COLUMNS)]
+    if unread:
+        hint = "" if "label" in columns else (" (a class under another name: "
+                                              "ingest.label_column / --label-column)")  # fmt: skip
+        log.warning("%s: column(s) %s not read: a table of sequences reads its '%s' column, "
+                    "id, label and split%s", path, unread[:8], data, hint)  # fmt: skip
 
 
 def optional_columns(frame: pl.DataFrame, path: Path, where) -> list[pl.Series]:

@@ -214,3 +214,14 @@ def test_a_named_column_with_some_cells_like_json_lists_stays_text(tmp_path):
     (tmp_path / "r.csv").write_text('review,kind\n"[""Spoiler""] it ends well",a\nplain,b\n')
     out = read_source(tmp_path / "r.csv", columns={"text": "review", "label": "kind"})
     assert out["text"].to_list() == ['["Spoiler"] it ends well', "plain"]
+
+
+def test_unread_columns_of_a_table_of_sequences_are_named_in_a_warning(tmp_path, caplog):
+    (tmp_path / "t.csv").write_text("text,sentiment\nhi there,pos\n")
+    read_source(tmp_path / "t.csv")
+    assert "column(s) ['sentiment'] not read" in caplog.text
+    assert "a class under another name: ingest.label_column" in caplog.text
+    caplog.clear()
+    (tmp_path / "k.csv").write_text("id,text,label,split\nq1,hi there,pos,train\n")
+    read_source(tmp_path / "k.csv")
+    assert "not read" not in caplog.text
