@@ -55,21 +55,16 @@ SepOption = Annotated[
     typer.Option(help="token separator of text input (default: whitespace); '|' lets tokens "
                  "hold spaces: 'D-major triad|G-major triad'"),
 ]  # fmt: skip
-TextColumn = Annotated[
-    str,
-    typer.Option("--text-column", help="the table's column of text or tokens, when it is not "
-                 "named 'text' or 'tokens' (ingest.text_column)"),
-]  # fmt: skip
-LabelColumn = Annotated[
-    str,
-    typer.Option("--label-column", help="the table's column of classes, when it is not named "
-                 "'label' (ingest.label_column)"),
-]  # fmt: skip
-TimeColumn = Annotated[
-    str,
-    typer.Option("--time-column", help="a long table's time column, when its name is not one "
-                 "of time, date, ... (ingest.time_column)"),
-]  # fmt: skip
+
+
+def _column(role: str, what: str):
+    """The option naming a table's column for ``role`` (as ``ingest.<role>_column`` does)."""
+    return Annotated[str, typer.Option(f"--{role}-column", help=f"{what} (ingest.{role}_column)")]
+
+
+TextColumn = _column("text", "the table's column of text or tokens, when not named 'text'")
+LabelColumn = _column("label", "the table's column of classes, when not named 'label'")
+TimeColumn = _column("time", "a long table's time column, when its name is not a time name")
 OutOption = Annotated[
     Path,
     typer.Option(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import parquet, roles, series, tables, wide
+from attnlib.datasets import parquet, roles, rows, series, tables, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import DataError
@@ -70,7 +70,7 @@ def _read_file(
         fmt = "parquet"
         log.info("%s", how)
     else:
-        data = tables.read_utf8(path)
+        data = rows.read_utf8(path)
         how = f"{path} as {fmt}"
         if fmt == "auto":
             fmt, why = detect_format(path, data, columns)
@@ -80,7 +80,7 @@ def _read_file(
         if fmt == "long":
             roles.check_long(columns, path)
         frame, where = _read_text(path, data, fmt, sep or None, columns)
-        if fmt in ("csv", "long", "wide") and tables.field_separator(_first_line(data), ",") == ";":
+        if fmt in ("csv", "long", "wide") and rows.field_separator(_first_line(data), ",") == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
     check_max_length(frame, path, where, max_length)
     return frame, fmt, how
@@ -120,18 +120,21 @@ def _read_text(
         frame = (read_ts if fmt == "ts" else read_arff)(path, data)
         return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
     tabs = _first_line(data).count("\t")
-    comma = tables.field_separator(_first_line(data), ",")  # or ";": Excel's with decimal commas
+    comma = rows.field_separator(_first_line(data), ",")  # or ";": Excel's with decimal commas
     sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else comma
-    rows, where = tables.read_rows(path, data, sep)  # all strings: ids such as "007" stay
-    rows = roles.rename(rows, columns or {}, path)
+    table, where = rows.read_rows(path, data, sep)  # all strings: ids such as "007" stay
+    table = roles.rename(table, columns or {}, path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
-        if rows.columns[:1] in ([""], ["Unnamed: 0"]) and series.time_column(rows.columns) is None:
-            rows = rows.rename({rows.columns[0]: "date"})  # pandas' index: to_csv's dates
-        return series.read_long(rows, path, where), where
-    rows = tables.with_known_names(rows)
+        if (
+            table.columns[:1] in ([""], ["Unnamed: 0"])
+            and series.time_column(table.columns) is None
+        ):
+            table = table.rename({table.columns[0]: "date"})  # pandas' index: to_csv's dates
+        return series.read_long(table, path, where), where
+    table = tables.with_known_names(table)
     if fmt == "wide":
-        return wide.read_wide(rows, path, where), where
-    return tables.normalise_table(rows, path, where, token_sep), where
+        return wide.read_wide(table, path, where), where
+    return tables.normalise_table(table, path, where, token_sep), where
 
 
 def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
@@ -242,7 +245,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return _txt_format(path, first, fields, numeric, lines)
     if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
-    sep = "\t" if ext == ".tsv" else tables.field_separator(first, ",")
+    sep = "\t" if ext == ".tsv" else rows.field_separator(first, ",")
     header = _fields(first, sep)
     with contextlib.suppress(roles.NamingError):  # raised when the table is read (a UCR
         header = roles.renamed(header, columns, path) if columns else header  # file: none)

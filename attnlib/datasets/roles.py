@@ -69,7 +69,7 @@ def renamed(
         found = [n for n in names if n == name] or [n for n in names if n.strip() == name.strip()]
         if len(found) != 1:
             raise NamingError(f"{path}: {'no column' if not found else 'more than one column'} "
-                            f"'{name}' ({key}); the columns are {names}")  # fmt: skip
+                              f"'{name}' ({key}); the columns are {names}")  # fmt: skip
         other = next((n for n in names if n != found[0] and n.strip().lower() in clashes), None)
         if other is not None:
             raise NamingError(f"{path}: {key} names '{name}' as the {role}, but column "

@@ -193,11 +193,11 @@ def test_auto_logs_what_it_decided(tmp_path, caplog):
 
 
 def test_read_and_describe_says_how_it_read_the_file_once(tmp_path, monkeypatch):
-    from attnlib.datasets import read_and_describe, tables
+    from attnlib.datasets import read_and_describe, rows
 
     path = write(tmp_path / "a.csv", "date,value\n2020-01-01,3\n")
-    reads, read_utf8 = [], tables.read_utf8
-    monkeypatch.setattr(tables, "read_utf8", lambda p: reads.append(p) or read_utf8(p))
+    reads, read_utf8 = [], rows.read_utf8
+    monkeypatch.setattr(rows, "read_utf8", lambda p: reads.append(p) or read_utf8(p))
     frame, how = read_and_describe(path)
     assert frame.columns == ["time", "value"] and reads == [path]  # detected and read at once
     assert how == f"{path}: format auto -> long (a time column 'date' and no tokens / text)"

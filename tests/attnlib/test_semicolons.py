@@ -26,7 +26,7 @@ def test_a_long_tables_decimal_commas_are_numbers(tmp_path):
 def test_a_column_that_is_not_all_numbers_keeps_its_commas(cells):
     import polars as pl
 
-    from attnlib.datasets.tables import decimal_commas
+    from attnlib.datasets.rows import decimal_commas
 
     frame = pl.DataFrame({"c": cells, "n": ["1,5", "2"]})
     out = decimal_commas(frame)

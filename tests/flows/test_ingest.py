@@ -11,7 +11,7 @@ import yaml
 def test_ingest_reads_the_file_once_and_logs_the_detected_format(
     tmp_path, monkeypatch, prefect_api, request, caplog
 ):
-    from attnlib.datasets import tables
+    from attnlib.datasets import rows
     from flows.ingest import ingest
 
     src = tmp_path / "d.csv"
@@ -20,8 +20,8 @@ def test_ingest_reads_the_file_once_and_logs_the_detected_format(
     params["ingest"].update(source=str(src), workers=1)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    reads, read_utf8 = [], tables.read_utf8
-    monkeypatch.setattr(tables, "read_utf8", lambda p: reads.append(p) or read_utf8(p))
+    reads, read_utf8 = [], rows.read_utf8
+    monkeypatch.setattr(rows, "read_utf8", lambda p: reads.append(p) or read_utf8(p))
     run_log = logging.getLogger("prefect.flow_runs")
     run_log.addHandler(caplog.handler)  # Prefect's run loggers do not propagate to the root
     try:
