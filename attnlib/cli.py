@@ -41,7 +41,7 @@ def datasets() -> None:
         typer.echo(f"builtin:{info.name:<22} {info.task:<12} {info.source:<10} {info.description}")
 
 
-FORMATS_HELP = "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, ucr, ts, arff, long, wide"
+FORMATS_HELP = "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, excel, ucr, ts, arff, long, wide"
 InputArg = Annotated[
     str,
     typer.Argument(

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import parquet, roles, rows, series, tables, wide
+from attnlib.datasets import excel, parquet, roles, rows, series, tables, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "ucr", "ts", "arff", "long",
-           "wide")  # fmt: skip
+FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "excel", "ucr", "ts", "arff",
+           "long", "wide")  # fmt: skip
 _EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
                ".ts": "ts", ".arff": "arff"}  # fmt: skip
 
@@ -61,6 +61,15 @@ def _read_file(
         roles.check_long(columns, path)
         long = _dated(roles.rename(parquet.read(path), columns, path), parquet.pandas_index(path))
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
+    elif fmt == "excel" or (fmt == "auto" and path.suffix.lower() in excel.SUFFIXES):
+        raw = roles.rename(excel.read(path), columns, path)
+        frame, why = _typed(raw, path, columns, [], excel.by_row)
+        where, how = (
+            excel.by_row,
+            f"{path}{': format auto ->' if fmt == 'auto' else ' as'} excel ({why})",
+        )
+        fmt = "excel"
+        log.info("%s", how)
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, why = _parquet(path, columns)
         where, how = (
@@ -144,20 +153,27 @@ def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data s
 def _parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
     """A Parquet file's frame, and how its columns decided the layout (for the log)."""
     raw = roles.rename(parquet.read(path), columns, path)
+    return _typed(raw, path, columns, parquet.pandas_index(path), by_row)
+
+
+def _typed(
+    raw: pl.DataFrame, path: Path, columns: dict[str, str], saved: list[str], where
+) -> tuple[pl.DataFrame, str]:
+    """A table whose cells have types (Parquet, a spreadsheet) read by its columns, and
+    how they decided the layout; ``saved``: the columns pandas saved for its index."""
     frame = tables.with_known_names(raw)  # Label -> label, ...
     if "tokens" in frame.columns or "text" in frame.columns:
         kind = "tokens" if "tokens" in frame.columns else "text"
-        return tables.normalise_table(frame, path, by_row), f"sequences in its '{kind}' column"
+        return tables.normalise_table(frame, path, where), f"sequences in its '{kind}' column"
     if "values" in frame.columns and (
         isinstance(frame.schema["values"], pl.List | pl.Array)
         or not series.time_column(frame.columns)
     ):
-        return series.normalise_series_table(frame, path, by_row), "series in its 'values' column"
-    saved = parquet.pandas_index(path)
+        return series.normalise_series_table(frame, path, where), "series in its 'values' column"
     if time := series.time_column((long := _dated(raw, saved)).columns):
         roles.check_long(columns, path)
         why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
-        return series.read_long(long, path, by_row), f"a long table, the time in {why}"
+        return series.read_long(long, path, where), f"a long table, the time in {why}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []
     if is_wide and len(other) < len(frame.columns) // 2:
@@ -166,7 +182,7 @@ def _parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
                             f"column(s) {other[:5]} are not numbers; a class column must be "
                             "named 'label' (or ingest.label_column), ids 'id'")  # fmt: skip
         why = "a wide table: numeric columns, one per time step, and no tokens / values / time"
-        return wide.read_wide(frame, path, by_row, saved), why
+        return wide.read_wide(frame, path, where, saved), why
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
                     f"found {frame.columns}{tables.naming_hint(frame)}")  # fmt: skip
