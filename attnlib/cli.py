@@ -99,8 +99,8 @@ def predict(
     input: Annotated[
         str | None,
         typer.Argument(
-            help="sequences: Parquet, CSV, TSV, TXT or UCR file; - reads standard "
-            "input (none with --stream)"
+            help="sequences: Parquet, CSV, TSV, TXT, UCR or spreadsheet file (or one in a .gz, "
+            ".bz2, .xz or .zip); - reads standard input (none with --stream)"
         ),
     ] = None,  # fmt: skip
     out: Annotated[

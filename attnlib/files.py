@@ -10,11 +10,13 @@ that contain spaces or commas read back exactly) or ``.jsonl``; anything else is
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import re
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,12 +138,17 @@ def _sniff(data: bytes) -> str:
     (with its @data line), a header with tabs or commas, else one sequence per line."""
     if data[:4] == b"PAR1":
         return ".parquet"
+    if data[:2] == b"\x1f\x8b":  # gzip: the content decides the inner name (csv.gz, ...)
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            return _sniff(gzip.decompress(data)) + ".gz"
     first = data.lstrip().split(b"\n", 1)[0]
     if _TS_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @key lines, @data
         return ".ts"
     if _ARFF_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @relation, ..., @data
         return ".arff"
-    return ".tsv" if b"\t" in first else ".csv" if b"," in first else ".txt"
+    second = (data.lstrip().split(b"\n", 2)[1:2] or [b""])[0]
+    semicolons = first.count(b";") and first.count(b";") == second.count(b";")  # Excel's CSV
+    return ".tsv" if b"\t" in first else ".csv" if b"," in first or semicolons else ".txt"
 
 
 def split_tokens(text: str, sep: str | None) -> list[str]:

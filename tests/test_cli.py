@@ -342,8 +342,9 @@ def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):
     assert ":denver" in result.output.replace("\u00a0", "")
 
 
-def test_named_columns_on_standard_input_name_standard_input():
-    result = runner.invoke(app, ["ingest", "-", "-o", "o.parquet", "--text-column", "x"],
+def test_named_columns_on_standard_input_name_standard_input(tmp_path):
+    out = str(tmp_path / "o.parquet")
+    result = runner.invoke(app, ["ingest", "-", "-o", out, "--text-column", "x"],
                            input="a b c\nb c\n")  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr.startswith("error: standard input: ingest.text_column / --text-column")

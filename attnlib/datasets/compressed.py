@@ -15,10 +15,12 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import logging
 import lzma
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -37,9 +39,11 @@ def is_compressed(path: Path) -> bool:
 
 @contextlib.contextmanager
 def unpacked(path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """``path`` itself, or the file inside it unpacked to a temporary directory; with the
-    names to show for the unpacked files (``{temporary path: compressed path}``)."""
-    if not is_compressed(path) or not path.is_file():
+    """``path`` itself, or the file inside it unpacked to a temporary directory (with its
+    archive partner, compressed or not); with the names to show for the copies
+    (``{temporary path: the user's path}``), which the readers' warnings use too."""
+    partner = _partner(path) if path.is_file() else None
+    if partner is None and (not is_compressed(path) or not path.is_file()):
         yield path, {}
         return
     with tempfile.TemporaryDirectory(prefix="attnlib-unpacked-") as tmp:
@@ -47,12 +51,34 @@ def unpacked(path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
             inner, names = _unzip(path, Path(tmp))
         else:
             names = {}
-            for packed in filter(None, (path, _partner(path))):
-                out = Path(tmp) / packed.stem  # reviews.csv.gz -> reviews.csv
-                _decompress(packed, out)
-                names[str(out)] = str(packed)
-            inner = Path(tmp) / path.stem
-        yield inner, names
+            for given in filter(None, (path, partner)):
+                out = Path(tmp) / (given.stem if is_compressed(given) else given.name)
+                _decompress(given, out)
+                names[str(out)] = str(given)
+            inner = Path(tmp) / (path.stem if is_compressed(path) else path.name)
+        with _warnings_naming(names):
+            yield inner, names
+
+
+@contextlib.contextmanager
+def _warnings_naming(names: dict[str, str]) -> Iterator[None]:
+    """The readers' log records name the user's files, not their temporary copies."""
+
+    def rename(record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(copy in message for copy in names):
+            record.msg, record.args = shown(message, names), ()
+        return True
+
+    loggers = [logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict)
+               if n == "attnlib" or n.startswith("attnlib.")]  # fmt: skip
+    for logger in loggers:
+        logger.addFilter(rename)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(rename)
 
 
 def shown(message: str, names: dict[str, str]) -> str:
@@ -70,22 +96,31 @@ def name(path: Path, names: dict[str, str]) -> str:
 
 
 def _partner(path: Path) -> Path | None:
-    """The other file of an archive pair, compressed the same way beside ``path``."""
-    inner = path.parent / path.stem  # Set_TRAIN.tsv.gz -> Set_TRAIN.tsv (need not exist)
+    """The other file of an archive pair beside ``path`` when one of the two is compressed
+    (.gz, .bz2, .xz; a zip holds its pair inside): ``Set_TEST.tsv.gz`` or ``Set_TEST.tsv``
+    beside ``Set_TRAIN.tsv.gz``, ``Set_TEST.tsv.gz`` beside ``Set_TRAIN.tsv``."""
+    if path.suffix.lower() == ".zip":
+        return None
+    packed = path.suffix if path.suffix.lower() in OPENERS else ""
+    inner = path.parent / path.stem if packed else path  # Set_TRAIN.tsv.gz -> Set_TRAIN.tsv
+    ways = [packed, ""] if packed else list(OPENERS)  # compressed the same way, or not
     for find in (archive_test_file, archive_train_file):
-        partner = find(inner, path.suffix)
-        if partner is not None:
-            return partner
+        for way in ways:
+            partner = find(inner, way)
+            if partner is not None and (packed or way):
+                return partner
     return None
 
 
-def _decompress(packed: Path, out: Path) -> None:
-    kind = packed.suffix.lower()
+def _decompress(given: Path, out: Path) -> None:
+    """``given`` decompressed (or, not compressed, copied) to ``out``."""
+    kind = given.suffix.lower()
+    opener = OPENERS.get(kind, open)
     try:
-        with OPENERS[kind](packed, "rb") as src, out.open("wb") as dst:
+        with opener(given, "rb") as src, out.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-    except (OSError, EOFError, lzma.LZMAError) as exc:  # gzip's BadGzipFile is an OSError
-        raise DataError(f"{packed}: not a readable {kind} file ({exc})") from None
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # BadGzipFile: OSError
+        raise DataError(f"{given}: not a readable {kind} file ({exc})") from None
 
 
 def _unzip(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
@@ -100,8 +135,10 @@ def _unzip(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
                 with archive.open(member) as src, out.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 names[str(out)] = f"{path} ({member.filename})"
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-        raise DataError(f"{path}: not a readable zip file ({exc})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error,
+            RuntimeError) as exc:  # RuntimeError: a member is encrypted  # fmt: skip
+        raise DataError(f"{path}: not a readable zip file ({exc}); unzip it and give the "
+                        "file inside") from None  # fmt: skip
     return tmp / PurePosixPath(chosen[0].filename).name, names
 
 
@@ -118,6 +155,9 @@ def _choose(path: Path, members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]
     listed = [m.filename for m in members]
     if len(members) == 1:
         return members
+    if not members:
+        raise DataError(f"{path}: the zip holds no data file (only folders, notes or hidden "
+                        "files)")  # fmt: skip
     by_suffix: dict[str, list[zipfile.ZipInfo]] = {}
     for m in members:
         by_suffix.setdefault(PurePosixPath(m.filename).suffix.lower(), []).append(m)

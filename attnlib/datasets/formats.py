@@ -89,7 +89,7 @@ def _read_file(
         if fmt == "long":
             roles.check_long(columns, path)
         frame, where = _read_text(path, data, fmt, sep or None, columns)
-        if fmt in ("csv", "long", "wide") and rows.field_separator(_first_line(data), ",") == ";":
+        if fmt in ("csv", "long", "wide") and _separator(data) == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
     check_max_length(frame, path, where, max_length)
     return frame, fmt, how
@@ -129,10 +129,13 @@ def _read_text(
         frame = (read_ts if fmt == "ts" else read_arff)(path, data)
         return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
     tabs = _first_line(data).count("\t")
-    comma = rows.field_separator(_first_line(data), ",")  # or ";": Excel's with decimal commas
+    comma = _separator(data)  # or ";": Excel's CSV with decimal commas
     sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else comma
     table, where = rows.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     table = roles.rename(table, columns or {}, path)
+    if sep == ";" and fmt in ("long", "wide"):  # values only: ids, labels, tokens keep commas
+        time = series.time_column(table.columns) if fmt == "long" else None
+        table = rows.decimal_commas(table, keep=(*tables.META_COLUMNS, *filter(None, [time])))
     if fmt == "long":  # its columns' names are channel names, kept as they are
         if (
             table.columns[:1] in ([""], ["Unnamed: 0"])
@@ -234,6 +237,12 @@ def _parquet_magic(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
+def _separator(data: str) -> str:
+    """A CSV's field separator: ``,``, or ``;`` (Excel's, :func:`rows.field_separator`)."""
+    lines = iter(ln for ln in data.splitlines() if ln.strip())
+    return rows.field_separator(next(lines, ""), ",", next(lines, ""))
+
+
 def _first_line(data: str) -> str:
     return next((ln for ln in data.splitlines() if ln.strip()), "")
 
@@ -261,12 +270,15 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return _txt_format(path, first, fields, numeric, lines)
     if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
-    sep = "\t" if ext == ".tsv" else rows.field_separator(first, ",")
+    sep = "\t" if ext == ".tsv" else _separator(data)
     header = _fields(first, sep)
     with contextlib.suppress(roles.NamingError):  # raised when the table is read (a UCR
         header = roles.renamed(header, columns, path) if columns else header  # file: none)
     header = tables.known_names(header)
     cells = _fields(next(iter(lines[1:2]), ""), sep)
+    if sep == ";":  # a decimal comma is a number (for the wide check)
+        one_row = pl.DataFrame({str(i): [c] for i, c in enumerate(cells)})
+        cells = list(rows.decimal_commas(one_row).row(0))
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"
     if numeric and wide.pandas_header(header):

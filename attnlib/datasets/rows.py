@@ -21,6 +21,10 @@ from attnlib.datasets.tables import looks_long
 from attnlib.errors import DataError
 
 _FIELD_LIMIT = 2**31 - 1  # characters in one CSV field
+# compressed data, told by its first bytes
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
+_SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
+           "zip": "NAME.zip, or NAME.xlsx for a spreadsheet"}  # fmt: skip
 
 
 def read_utf8(path: Path) -> str:
@@ -30,6 +34,10 @@ def read_utf8(path: Path) -> str:
         data = data[len(codecs.BOM_UTF8) :]
     if not data.strip():
         raise DataError(f"{path}: file is empty")
+    packed = next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
+    if packed is not None:
+        raise DataError(f"{path}: holds {packed} data, not text; name it after what it is "
+                        f"({_SUFFIX[packed]}) and it is read")  # fmt: skip
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -84,33 +92,49 @@ def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Call
         {h: [f if f else None for f in col] for h, col in zip(header, columns, strict=True)},
         schema={h: pl.String for h in header},
     )
-    frame = decimal_commas(frame) if separator == ";" else frame
     return frame, lambda i: f"line {lines[i]}"
 
 
-def field_separator(header: str, separator: str) -> str:
-    """``;`` for a CSV whose header is one field split by commas and several split by
-    semicolons (Excel's CSV where the decimal mark is a comma); else ``separator``."""
-    fields = lambda sep: next(csv.reader([header], delimiter=sep), [])  # noqa: E731
-    return ";" if separator == "," and len(fields(",")) == 1 and len(fields(";")) > 1 else separator
+def field_separator(header: str, separator: str, row: str = "") -> str:
+    """``;`` for a CSV split by semicolons (Excel's where the decimal mark is a comma): its
+    header has more fields by semicolons than by commas (a name may hold a comma), and the
+    first row ``row``, when given, as many by semicolons; else ``separator``."""
+    fields = lambda line, sep: len(next(csv.reader([line], delimiter=sep), []))  # noqa: E731
+    semicolons = fields(header, ";")
+    if separator != "," or semicolons < 2 or semicolons <= fields(header, ","):
+        return separator
+    return ";" if not row or fields(row, ";") == semicolons else separator
 
 
-# a number with a decimal comma (1,5  -0,25  3,1e-2), and one without a decimal mark or with a point
-_DECIMAL_COMMA = r"^\s*[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?\s*$"
+# a number with a decimal comma (1,5  -0,25  3,1e-2  1.234,5: a point groups thousands)
+_DECIMAL_COMMA = r"^\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)?,\d*(?:[eE][+-]?\d+)?\s*$"
+_THOUSANDS = r"^\s*[+-]?\d{1,3}(?:\.\d{3})+\s*$"  # 1.234: a whole number beside decimal commas
 _PLAIN_NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
 
 
-def decimal_commas(frame: pl.DataFrame) -> pl.DataFrame:
-    """A semicolon-separated file's numbers written with a decimal comma (``1,5``) with a
-    point (``1.5``), in each column whose every cell is a number and one at least has a
-    comma; other columns (text, tokens) as they are."""
-    fixed = []
+def decimal_commas(frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """A semicolon-separated file's numbers as numbers are written with a point: when a
+    column of numbers (any but ``keep``) has a decimal comma, the file writes numbers the
+    European way, so in its columns of numbers ``1,5`` is 1.5 and a point groups thousands
+    (``1.234,5`` is 1234.5, ``1.000`` is 1000). With no decimal comma anywhere, points are
+    decimal points. Other columns (text, ids, labels) as they are."""
+    numbers: dict[str, bool] = {}  # a column of numbers -> has a decimal comma
     for name in frame.columns:
-        cells = frame[name].drop_nulls()
+        cells = frame[name].drop_nulls() if frame.schema[name] == pl.String else None
+        if name in keep or cells is None or cells.len() == 0:
+            continue
         commas = cells.str.contains(_DECIMAL_COMMA)
-        if commas.any() and (commas | cells.str.contains(_PLAIN_NUMBER)).all():
-            fixed.append(pl.col(name).str.replace(",", ".", literal=True))
-    return frame.with_columns(fixed) if fixed else frame
+        if (commas | cells.str.contains(_PLAIN_NUMBER)).all():
+            numbers[name] = bool(commas.any())
+    if not any(numbers.values()):
+        return frame
+    fixed = []
+    for name in numbers:
+        cell = pl.col(name)
+        grouped = cell.str.contains(_DECIMAL_COMMA) | cell.str.contains(_THOUSANDS)
+        plain = pl.when(grouped).then(cell.str.replace_all(".", "", literal=True)).otherwise(cell)
+        fixed.append(plain.str.replace(",", ".", literal=True).alias(name))
+    return frame.with_columns(fixed)
 
 
 def _other_separator(path: Path, header: str, separator: str) -> None:

@@ -41,6 +41,9 @@ def looks_long(header: list[str]) -> bool:
     return not {"tokens", "text"} & names and bool(names & set(TIME_NAMES))
 
 
+# pandas' index saved as a column: to_csv's "Unnamed: 0" (once read back), to_parquet's
+# "__index_level_0__", reset_index's "index" / "level_0"; also "" as column 1 (to_csv)
+SAVED_INDEX = ("Unnamed: 0", "__index_level_0__", "index", "level_0")
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
 _JSON_LIST = re.compile(r'^\s*\[\s*["\]]')  # how a JSON list of strings opens: ["a" or []
@@ -246,7 +249,7 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
 def _warn_unread(columns: list[str], data: str, path: Path) -> None:
     """Say which columns a table of sequences leaves unread (a class under another name
     would be lost without a word)."""
-    unread = [c for c in columns if c not in (data, *META_COLUMNS)]
+    unread = [c for c in columns if c not in (data, *META_COLUMNS, "", *SAVED_INDEX)]
     if unread:
         hint = "" if "label" in columns else (" (a class under another name: "
                                               "ingest.label_column / --label-column)")  # fmt: skip

@@ -22,14 +22,11 @@ import numpy as np
 import polars as pl
 
 from attnlib.datasets.series import F32_MAX, is_number, series_frame
-from attnlib.datasets.tables import TIME_NAMES, as_text, ids_column, optional_columns
+from attnlib.datasets.tables import SAVED_INDEX, TIME_NAMES, as_text, ids_column, optional_columns
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-# pandas' index saved as a column: to_csv's "Unnamed: 0" (once read back), to_parquet's
-# "__index_level_0__", reset_index's "index" / "level_0"; also "" as column 1 (to_csv)
-SAVED_INDEX = ("Unnamed: 0", "__index_level_0__", "index", "level_0")
 _NAMED = ("id", "label", "split")
 MIN_STEPS = 3  # fewer value columns: a table of features, not a series
 CLASS_NAMES = ("target", "class", "classes", "y", "labels", "category")  # not a time step

@@ -225,3 +225,9 @@ def test_unread_columns_of_a_table_of_sequences_are_named_in_a_warning(tmp_path,
     (tmp_path / "k.csv").write_text("id,text,label,split\nq1,hi there,pos,train\n")
     read_source(tmp_path / "k.csv")
     assert "not read" not in caplog.text
+
+
+def test_pandas_index_columns_are_not_named_as_unread(tmp_path, caplog):
+    pd.DataFrame({"text": ["hi there"], "label": ["a"]}, index=["q1"]).to_csv(tmp_path / "p.csv")
+    read_source(tmp_path / "p.csv")
+    assert "not read" not in caplog.text

@@ -93,3 +93,45 @@ def test_a_zip_of_unrelated_files_lists_them(tmp_path):
         z.writestr("b.csv", TABLE)
     with pytest.raises(DataError, match=r"two\.zip: a zip of 2 data files \(a\.csv, b\.csv\)"):
         read_source(tmp_path / "two.zip")
+
+
+def test_corrupt_compressed_data_is_one_line(tmp_path):
+    packed = bytearray(gzip.compress(("text,label\n" + "hello world,a\n" * 200).encode()))
+    packed[20:40] = b"\x00" * 20  # the deflate stream broken, the header intact
+    (tmp_path / "c.csv.gz").write_bytes(bytes(packed))
+    with pytest.raises(DataError, match=r"c\.csv\.gz: not a readable \.gz file"):
+        read_source(tmp_path / "c.csv.gz")
+
+
+def test_a_readers_warning_names_the_compressed_file(tmp_path, caplog):
+    (tmp_path / "w.csv.gz").write_bytes(gzip.compress(b"text,sentiment\nhi there,pos\n"))
+    with caplog.at_level(logging.WARNING):
+        read_source(tmp_path / "w.csv.gz")
+    assert f"{tmp_path / 'w.csv.gz'}: column(s) ['sentiment'] not read" in caplog.text
+    assert "attnlib-unpacked" not in caplog.text
+
+
+@pytest.mark.parametrize("packed", ["TRAIN", "TEST"])
+def test_a_pair_with_one_file_compressed_keeps_its_split(tmp_path, packed):
+    for split, n, seed in (("TRAIN", 6, 0), ("TEST", 4, 1)):
+        rows = ucr(n, seed).encode()
+        if split == packed:
+            (tmp_path / f"Set_{split}.tsv.gz").write_bytes(gzip.compress(rows))
+        else:
+            (tmp_path / f"Set_{split}.tsv").write_bytes(rows)
+    train = "Set_TRAIN.tsv.gz" if packed == "TRAIN" else "Set_TRAIN.tsv"
+    out = read_source(tmp_path / train, archive_split=True)
+    assert out["split"].to_list() == ["train"] * 6 + ["test"] * 4
+
+
+def test_compressed_data_under_another_name_says_to_name_it(tmp_path):
+    (tmp_path / "d.csv").write_bytes(gzip.compress(TABLE.encode()))
+    with pytest.raises(DataError, match=r"d\.csv: holds gzip data, not text; .*NAME\.csv\.gz"):
+        read_source(tmp_path / "d.csv")
+
+
+def test_a_zip_without_a_data_file_says_so(tmp_path):
+    with zipfile.ZipFile(tmp_path / "n.zip", "w") as z:
+        z.writestr("README.md", "about")
+    with pytest.raises(DataError, match=r"n\.zip: the zip holds no data file"):
+        read_source(tmp_path / "n.zip")

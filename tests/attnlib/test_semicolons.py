@@ -37,3 +37,38 @@ def test_a_header_with_commas_keeps_commas_as_the_separator(tmp_path):
     (tmp_path / "c.csv").write_text("text,label;x\nhi there,a;1\n")
     out = read_source(tmp_path / "c.csv")  # two fields by commas: 'text' and 'label;x'
     assert out["tokens"].to_list() == [["hi", "there"]]
+
+
+def test_ids_labels_and_text_keep_their_commas(tmp_path):
+    (tmp_path / "t.csv").write_text("id;text;label\n1,2;hello world, again;1,5\n")
+    out = read_source(tmp_path / "t.csv")
+    assert out.row(0, named=True) | {"tokens": None} == {
+        "id": "1,2", "tokens": None, "text": "hello world, again", "label": "1,5"}  # fmt: skip
+
+
+def test_a_point_groups_thousands_once_a_decimal_comma_is_seen(tmp_path):
+    (tmp_path / "g.csv").write_text("date;Umsatz (EUR, netto);Menge\n2020-01-01;1.234,5;3\n"
+                                    "2020-02-01;0,5;1.000\n")  # fmt: skip
+    out = read_source(tmp_path / "g.csv")  # a comma inside a name: still split by semicolons
+    assert out["Umsatz (EUR, netto)"].to_list() == [1234.5, 0.5]
+    assert out["Menge"].to_list() == [3.0, 1000.0]
+    (tmp_path / "p.csv").write_text("date;v\n2020-01-01;1.5\n2020-01-02;2.25\n")
+    assert read_source(tmp_path / "p.csv")["v"].to_list() == [1.5, 2.25]  # no comma: points
+
+
+def test_a_wide_table_with_decimal_commas_is_detected(tmp_path):
+    (tmp_path / "w.csv").write_text("label;t0;t1;t2\na;1,5;2,5;3,5\nb;0,5;-2,0;1,0\n")
+    out, how = read_and_describe(tmp_path / "w.csv")
+    assert "format auto -> wide" in how
+    assert out["values"].to_list() == [[[1.5], [2.5], [3.5]], [[0.5], [-2.0], [1.0]]]
+
+
+def test_standard_input_split_by_semicolons_reads_as_csv(tmp_path):
+    from typer.testing import CliRunner
+
+    from attnlib.cli import app
+
+    result = CliRunner().invoke(app, ["ingest", "-", "-o", str(tmp_path / "o.parquet")],
+                                input="text;label\nhi there;a\nbye now;b\n")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "format auto -> csv" in result.output and "split by semicolons" in result.output
