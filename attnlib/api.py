@@ -192,6 +192,13 @@ class Model:
             schema={"id": pl.String, "tokens": pl.List(pl.String)},
         )
 
+    @property
+    def columns(self) -> dict[str, str]:
+        """The columns the training file held its text / label / time in, when it named them
+        (``ingest.text_column`` ...; ``{}`` otherwise): new files may use the same names."""
+        named = (self.meta.extra.get("training_data") or {}).get("columns") or {}
+        return {str(k): str(v) for k, v in named.items()} if isinstance(named, dict) else {}
+
     def info(self) -> dict:
         """What the model is: task, input, vocabulary, labels, metrics, training data."""
         meta, cfg = self.meta, self.meta.model_config

@@ -77,6 +77,14 @@ def _columns(text: str, label: str, time: str) -> dict[str, str]:
     return {"text": text, "label": label, "time": time}
 
 
+def _named(given: dict[str, str], model) -> dict:
+    """The columns to read a file with: those given on the command line, else those the
+    model's training file named (``ingest.text_column`` ...), where the file has them."""
+    if any(given.values()) or not model.columns:
+        return {"columns": given}
+    return {"columns": model.columns, "optional_columns": True}
+
+
 def _read(source: str, format: str, sep: str, **kwargs):
     """Read a file (or ``-``: standard input) with the format it was given or detected."""
     from attnlib.datasets import read_and_describe
@@ -165,7 +173,8 @@ def predict(
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
-    frame, _ = _read(input, format, sep, columns=_columns(text_column, label_column, time_column))
+    frame, _ = _read(input, format, sep,
+                     **_named(_columns(text_column, label_column, time_column), model))  # fmt: skip
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
                            sets=sets, warn=warn, source=source)  # fmt: skip
@@ -268,7 +277,7 @@ def explain(
             f"{bundle}: explain shades tokens, and this model reads numeric series; "
             "`attnlib predict --attention` writes its attention weights"
         )
-    frame, _ = _read(input, format, sep, columns=_columns(text_column, "", ""))
+    frame, _ = _read(input, format, sep, **_named(_columns(text_column, "", ""), model))
     if row > frame.height:
         raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
     one = retokenize(frame.slice(row - 1, 1), text_spec(model.meta))  # shown as scored

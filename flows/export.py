@@ -27,6 +27,7 @@ from flows._params import (
     METRICS_DIR,
     MODEL_DIR,
     ExportParams,
+    IngestParams,
     load_params,
     run_stage,
     section,
@@ -48,7 +49,10 @@ def export() -> None:
         bundle = tmp / "bundle"
         trust = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}
         eval_metrics = json.loads((METRICS_DIR / "eval.json").read_text())  # a dependency
-        data = {"source": params.get("ingest", {}).get("source"), "test sequences": len(test)}
+        ing = section(params, "ingest", IngestParams)
+        data = {"source": ing.source, "test sequences": len(test)}
+        if named := {role: name for role, name in ing.columns().items() if name}:
+            data["columns"] = named  # predict and explain read new files with these names
         metrics = build_bundle(model, meta, test, bundle, opset=ep.opset, trust=trust,
                                parity_batches=ep.parity_batches, eval_metrics=eval_metrics,
                                data=data)  # fmt: skip

@@ -348,3 +348,35 @@ def test_named_columns_on_standard_input_name_standard_input(tmp_path):
                            input="a b c\nb c\n")  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr.startswith("error: standard input: ingest.text_column / --text-column")
+
+
+def test_predict_reads_new_files_with_the_columns_the_model_was_trained_on(tmp_path):
+    """A model trained with ingest.text_column / label_column (its bundle's training_data
+    says so) reads a new file with those names, or with the roles' own names, no flags."""
+    import polars as pl
+    import torch
+
+    from attnlib.config import ModelConfig
+    from attnlib.models import build_model
+    from attnlib.persistence import save_model
+    from attnlib.vocab import Vocabulary
+
+    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
+    torch.manual_seed(0)
+    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
+    extra = {"data": spec, "training_data": {"columns": {"text": "question", "label": "kind"}}}
+    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
+               label_map=["a", "b"], extra=extra)  # fmt: skip
+    files = {"same.csv": "question,kind\nWhere is x?,a\n", "own.csv": "text,label\nWhere is x?,b\n",
+             "unlabelled.csv": "question\nIs x?\n"}  # fmt: skip
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        out = tmp_path / f"{name}.parquet"
+        args = ["predict", str(tmp_path / "m"), str(tmp_path / name), "-o", str(out)]
+        result = runner.invoke(app, [*args, "--engine", "torch"])
+        assert result.exit_code == 0, (name, result.output)
+        scored = pl.read_parquet(out)
+        assert scored.height == 1
+        assert ("actual" in scored.columns) == (name != "unlabelled.csv"), name
+    result = runner.invoke(app, ["info", str(tmp_path / "m")])
+    assert "data:    columns: {'label': 'kind', 'text': 'question'}" in result.output

@@ -44,7 +44,7 @@ import polars as pl
 
 from attnlib.datasets import compressed, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
-from attnlib.datasets.formats import FORMATS, by_row, check_max_length, read_file
+from attnlib.datasets.formats import FORMATS, by_row, check_max_length, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
 from attnlib.errors import ConfigError, DataError
 from attnlib.tasks import CLASSIFY, FORECAST, NEXT_STATE
@@ -196,11 +196,14 @@ def read_and_describe(
     sep: str | None = None,
     archive_split: bool = False,
     columns: dict[str, str] | None = None,
+    optional_columns: bool = False,
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
     The line is ``built-in data set NAME (size)``, ``PATH as FORMAT`` or, for a format
-    detected from the content, ``PATH: format auto -> FORMAT (why)``.
+    detected from the content, ``PATH: format auto -> FORMAT (why)``. With
+    ``optional_columns`` only the named columns the file has are applied (a model's
+    training names, for a file that may use the roles' own names).
     """
     _check_limit_workers(limit, workers)
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
@@ -220,6 +223,8 @@ def read_and_describe(
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
     with compressed.unpacked(path) as (inner, names):
+        if optional_columns and columns:
+            columns = roles.present(columns, header(inner))
         try:
             frame, fmt, how = read_file(inner, fmt, sep, max_length, columns)
             if archive_split:

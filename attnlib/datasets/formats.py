@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from attnlib.datasets import excel, parquet, roles, rows, series, tables, wide
 from attnlib.datasets.arff_format import read_arff
@@ -235,6 +236,21 @@ def _dates(column: pl.Series) -> bool:
 def _parquet_magic(path: Path) -> bool:
     with path.open("rb") as f:
         return f.read(4) == b"PAR1"
+
+
+def header(path: Path) -> list[str]:
+    """A table's column names, read cheaply (Parquet's schema, a text file's first line, a
+    spreadsheet's first row); [] for a file of another kind or one that does not read."""
+    try:
+        if path.suffix.lower() == ".parquet" or _parquet_magic(path):
+            return list(pq.read_schema(path).names)
+        if path.suffix.lower() in excel.SUFFIXES:
+            return excel.read(path).columns
+        data = rows.read_utf8(path)
+    except (DataError, OSError, ValueError):  # the read proper says what is wrong
+        return []
+    first = _first_line(data)
+    return _fields(first, "\t" if "\t" in first else _separator(data))
 
 
 def _separator(data: str) -> str:

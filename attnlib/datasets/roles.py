@@ -50,6 +50,12 @@ def checked(columns: dict[str, str] | None) -> dict[str, str]:
     return out
 
 
+def present(columns: dict[str, str], names: list[str]) -> dict[str, str]:
+    """The named columns that are in ``names`` (a file's header, spaces around ignored)."""
+    have = {n.strip() for n in names}
+    return {role: name for role, name in columns.items() if name.strip() in have}
+
+
 def renamed(
     names: list[str], columns: dict[str, str], path: object, lists: frozenset[str] = frozenset()
 ) -> list[str]:
