@@ -222,7 +222,7 @@ def read_and_describe(
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
-    with compressed.unpacked(path) as (inner, names):
+    with compressed.unpacked(path, pair=archive_split) as (inner, names):
         if optional_columns and columns:
             columns = roles.present(columns, header(inner))
         try:
@@ -246,7 +246,8 @@ def _with_archive_test(
             log.warning("%s: %s beside it is not read: a long table is one series, split in "
                         "time (join the two files into one)", where, name(test))  # fmt: skip
         return frame, how
-    if (train := archive_train_file(path)) is not None:
+    train = archive_train_file(path) or compressed.train_file(Path(names.get(str(path), path)))
+    if train is not None:
         log.warning("%s is an archive's test file, read alone: give %s instead to keep the "
                     "archive's split", where, name(train))  # fmt: skip
     if (test := archive_test_file(path)) is None:

@@ -38,11 +38,12 @@ def is_compressed(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def unpacked(path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """``path`` itself, or the file inside it unpacked to a temporary directory (with its
-    archive partner, compressed or not); with the names to show for the copies
-    (``{temporary path: the user's path}``), which the readers' warnings use too."""
-    partner = _partner(path) if path.is_file() else None
+def unpacked(path: Path, pair: bool = False) -> Iterator[tuple[Path, dict[str, str]]]:
+    """``path`` itself, or the file inside it unpacked to a temporary directory (with
+    ``pair``, a train file's archive test file beside it too, compressed or not); with the
+    names to show for the copies (``{temporary path: the user's path}``), which the
+    readers' warnings use too."""
+    partner = _partner(path) if pair and path.is_file() else None
     if partner is None and (not is_compressed(path) or not path.is_file()):
         yield path, {}
         return
@@ -95,20 +96,24 @@ def name(path: Path, names: dict[str, str]) -> str:
     return Path(packed).name if packed and Path(packed).suffix.lower() in OPENERS else path.name
 
 
-def _partner(path: Path) -> Path | None:
-    """The other file of an archive pair beside ``path`` when one of the two is compressed
-    (.gz, .bz2, .xz; a zip holds its pair inside): ``Set_TEST.tsv.gz`` or ``Set_TEST.tsv``
-    beside ``Set_TRAIN.tsv.gz``, ``Set_TEST.tsv.gz`` beside ``Set_TRAIN.tsv``."""
+def train_file(path: Path) -> Path | None:
+    """A test file's archive train file beside it when one of the two is compressed."""
+    return _partner(path, archive_train_file)
+
+
+def _partner(path: Path, find=archive_test_file) -> Path | None:
+    """A train file's archive test file (``find``: or a test file's train file) beside it
+    when one of the two is compressed (.gz, .bz2, .xz; a zip holds its pair inside):
+    ``Set_TEST.tsv.gz`` or ``Set_TEST.tsv`` beside ``Set_TRAIN.tsv.gz``,
+    ``Set_TEST.tsv.gz`` beside ``Set_TRAIN.tsv``."""
     if path.suffix.lower() == ".zip":
         return None
     packed = path.suffix if path.suffix.lower() in OPENERS else ""
     inner = path.parent / path.stem if packed else path  # Set_TRAIN.tsv.gz -> Set_TRAIN.tsv
-    ways = [packed, ""] if packed else list(OPENERS)  # compressed the same way, or not
-    for find in (archive_test_file, archive_train_file):
-        for way in ways:
-            partner = find(inner, way)
-            if partner is not None and (packed or way):
-                return partner
+    for way in [packed, ""] if packed else list(OPENERS):  # compressed the same way, or not
+        partner = find(inner, way)
+        if partner is not None and (packed or way):
+            return partner
     return None
 
 
@@ -136,8 +141,9 @@ def _unzip(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 names[str(out)] = f"{path} ({member.filename})"
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error,
-            RuntimeError) as exc:  # RuntimeError: a member is encrypted  # fmt: skip
-        raise DataError(f"{path}: not a readable zip file ({exc}); unzip it and give the "
+            RuntimeError) as exc:  # fmt: skip
+        why = "a file in it is encrypted" if isinstance(exc, RuntimeError) else str(exc)
+        raise DataError(f"{path}: not a readable zip file ({why}); unzip it and give the "
                         "file inside") from None  # fmt: skip
     return tmp / PurePosixPath(chosen[0].filename).name, names
 

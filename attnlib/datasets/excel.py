@@ -1,13 +1,16 @@
 """Spreadsheets: ``.xlsx``, ``.xlsm``, ``.xls`` and ``.ods``, read with fastexcel.
 
-The first sheet is read, its first row the header. Cells keep their types (numbers,
-dates, text), as a Parquet file's columns do, and the table is read as a Parquet one is:
+The first sheet is read, the first row that holds something its header (empty rows and
+columns around the table are skipped). Cells keep their types (numbers, dates, text), as
+a Parquet file's columns do, every row typed, and the table is read as a Parquet one is:
 sequences in a ``tokens`` / ``text`` column, series in ``values``, a long table with a
 time column, or a wide one. A column with no header is named as pandas' ``read_excel``
 names it (``Unnamed: 0``: the index ``to_excel`` writes first is read as it would be
-from a CSV). Rows are named as the sheet numbers them (``row 2`` is the first below the
-header). A column of whole numbers is read as integers (a spreadsheet stores every number
-as a float). A workbook of several sheets reads its first, with a warning naming the others.
+from a CSV). A column of whole numbers is read as integers (a spreadsheet stores every
+number as a float); a column that mixes types (numbers and a text ``n/a``) is read as
+the text its cells show, as a CSV's would be. Rows are numbered from the header, row 1
+(the sheet's own numbers when the table starts in row 1). A workbook of several sheets
+reads its first, with a warning naming the others.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ def read(path: Path) -> pl.DataFrame:
 
     try:
         workbook = fastexcel.read_excel(str(path))
-        frame = workbook.load_sheet(0).to_polars()
+        frame = workbook.load_sheet(0, schema_sample_rows=None).to_polars()  # every row typed
+        frame = _as_written(frame, workbook)
     except Exception as exc:  # noqa: BLE001  (calamine raises its own types: say the file)
         raise DataError(f"{path}: not a readable spreadsheet "
                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
@@ -46,6 +50,18 @@ def read(path: Path) -> pl.DataFrame:
         raise DataError(f"{path}: no rows below the header of sheet '{sheets[0]}'")
     names = {c: f"Unnamed: {m[1]}" for c in frame.columns if (m := _GENERATED.fullmatch(c))}
     return _whole(frame.rename(names) if names else frame)
+
+
+def _as_written(frame: pl.DataFrame, workbook) -> pl.DataFrame:
+    """Columns that mix types (numbers and a text ``n/a``) as the text each cell shows:
+    fastexcel types a column by most of its cells and empties the others, and an emptied
+    cell would be reported as missing, not as what it holds."""
+    if not any(kind != pl.String for kind in frame.schema.values()):
+        return frame
+    text = workbook.load_sheet(0, dtypes="string").to_polars()
+    mixed = [c for c, kind in frame.schema.items() if kind != pl.String and c in text.columns
+             and bool((frame[c].is_null() & text[c].is_not_null()).any())]  # fmt: skip
+    return frame.with_columns(text[c] for c in mixed) if mixed else frame
 
 
 def _whole(frame: pl.DataFrame) -> pl.DataFrame:

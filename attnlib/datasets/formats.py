@@ -255,8 +255,7 @@ def header(path: Path) -> list[str]:
 
 def _separator(data: str) -> str:
     """A CSV's field separator: ``,``, or ``;`` (Excel's, :func:`rows.field_separator`)."""
-    lines = iter(ln for ln in data.splitlines() if ln.strip())
-    return rows.field_separator(next(lines, ""), ",", next(lines, ""))
+    return rows.field_separator(_first_line(data), ",")
 
 
 def _first_line(data: str) -> str:
@@ -292,7 +291,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         header = roles.renamed(header, columns, path) if columns else header  # file: none)
     header = tables.known_names(header)
     cells = _fields(next(iter(lines[1:2]), ""), sep)
-    if sep == ";":  # a decimal comma is a number (for the wide check)
+    if sep == ";" and cells:  # a decimal comma is a number (for the wide check)
         one_row = pl.DataFrame({str(i): [c] for i, c in enumerate(cells)})
         cells = list(rows.decimal_commas(one_row).row(0))
     if ext in _EXTENSIONS and _dated_rows(header, cells):

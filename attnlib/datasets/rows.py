@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,11 +21,14 @@ from attnlib import errors
 from attnlib.datasets.tables import looks_long
 from attnlib.errors import DataError
 
+log = logging.getLogger(__name__)
+
 _FIELD_LIMIT = 2**31 - 1  # characters in one CSV field
 # compressed data, told by its first bytes
-_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
+_MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
 _SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
-           "zip": "NAME.zip, or NAME.xlsx for a spreadsheet"}  # fmt: skip
+           "zip": "NAME.zip, or NAME.xlsx for a spreadsheet; from standard input, "
+                  "--format excel"}  # fmt: skip
 
 
 def read_utf8(path: Path) -> str:
@@ -35,6 +39,8 @@ def read_utf8(path: Path) -> str:
     if not data.strip():
         raise DataError(f"{path}: file is empty")
     packed = next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
+    if data[:3] == b"BZh" and data[4:10] == b"1AY&SY":  # bzip2: its block header too
+        packed = "bzip2"
     if packed is not None:
         raise DataError(f"{path}: holds {packed} data, not text; name it after what it is "
                         f"({_SUFFIX[packed]}) and it is read")  # fmt: skip
@@ -95,15 +101,13 @@ def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Call
     return frame, lambda i: f"line {lines[i]}"
 
 
-def field_separator(header: str, separator: str, row: str = "") -> str:
+def field_separator(header: str, separator: str) -> str:
     """``;`` for a CSV split by semicolons (Excel's where the decimal mark is a comma): its
-    header has more fields by semicolons than by commas (a name may hold a comma), and the
-    first row ``row``, when given, as many by semicolons; else ``separator``."""
-    fields = lambda line, sep: len(next(csv.reader([line], delimiter=sep), []))  # noqa: E731
-    semicolons = fields(header, ";")
-    if separator != "," or semicolons < 2 or semicolons <= fields(header, ","):
-        return separator
-    return ";" if not row or fields(row, ";") == semicolons else separator
+    header has two or more fields by semicolons and more than by commas (a name may hold
+    a comma: ``date;Umsatz (EUR, netto);Menge``); else ``separator``."""
+    fields = lambda sep: len(next(csv.reader([header], delimiter=sep), []))  # noqa: E731
+    semicolons = fields(";")
+    return ";" if separator == "," and semicolons >= 2 and semicolons > fields(",") else separator
 
 
 # a number with a decimal comma (1,5  -0,25  3,1e-2  1.234,5: a point groups thousands)
@@ -113,11 +117,12 @@ _PLAIN_NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
 
 
 def decimal_commas(frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
-    """A semicolon-separated file's numbers as numbers are written with a point: when a
-    column of numbers (any but ``keep``) has a decimal comma, the file writes numbers the
-    European way, so in its columns of numbers ``1,5`` is 1.5 and a point groups thousands
-    (``1.234,5`` is 1234.5, ``1.000`` is 1000). With no decimal comma anywhere, points are
-    decimal points. Other columns (text, ids, labels) as they are."""
+    """A semicolon-separated file's numbers written the European way as numbers are written
+    with a point, in each column of numbers (any but ``keep``) that has a decimal comma:
+    ``1,5`` is 1.5, and a point there groups thousands (``1.234,5`` is 1234.5, ``1.000``
+    1000). A column without a decimal comma keeps its points as decimal points, with a
+    warning when the file has decimal commas elsewhere and the column's points could be
+    thousands (``1.000``). Other columns (text, ids, labels) as they are."""
     numbers: dict[str, bool] = {}  # a column of numbers -> has a decimal comma
     for name in frame.columns:
         cells = frame[name].drop_nulls() if frame.schema[name] == pl.String else None
@@ -128,8 +133,14 @@ def decimal_commas(frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFr
             numbers[name] = bool(commas.any())
     if not any(numbers.values()):
         return frame
+    doubtful = [n for n, comma in numbers.items() if not comma
+                and frame[n].drop_nulls().str.contains(_THOUSANDS).any()]  # fmt: skip
+    if doubtful:
+        log.warning("column(s) %s: a point read as a decimal point ('1.000' is 1), though "
+                    "other columns write numbers with a decimal comma; if it groups "
+                    "thousands there, remove it in the file", doubtful[:5])  # fmt: skip
     fixed = []
-    for name in numbers:
+    for name in (n for n, comma in numbers.items() if comma):
         cell = pl.col(name)
         grouped = cell.str.contains(_DECIMAL_COMMA) | cell.str.contains(_THOUSANDS)
         plain = pl.when(grouped).then(cell.str.replace_all(".", "", literal=True)).otherwise(cell)

@@ -97,7 +97,7 @@ def test_a_zip_of_unrelated_files_lists_them(tmp_path):
 
 def test_corrupt_compressed_data_is_one_line(tmp_path):
     packed = bytearray(gzip.compress(("text,label\n" + "hello world,a\n" * 200).encode()))
-    packed[20:40] = b"\x00" * 20  # the deflate stream broken, the header intact
+    packed[10] = 0xFF  # the first deflate block's type invalid: zlib.error, not a CRC error
     (tmp_path / "c.csv.gz").write_bytes(bytes(packed))
     with pytest.raises(DataError, match=r"c\.csv\.gz: not a readable \.gz file"):
         read_source(tmp_path / "c.csv.gz")
@@ -135,3 +135,18 @@ def test_a_zip_without_a_data_file_says_so(tmp_path):
         z.writestr("README.md", "about")
     with pytest.raises(DataError, match=r"n\.zip: the zip holds no data file"):
         read_source(tmp_path / "n.zip")
+
+
+def test_a_test_file_given_alone_does_not_unpack_its_train_file(tmp_path, caplog):
+    (tmp_path / "Set_TRAIN.tsv.gz").write_bytes(b"\x1f\x8b broken")  # never read
+    (tmp_path / "Set_TEST.tsv").write_text(ucr(4, 1))
+    with caplog.at_level(logging.WARNING):
+        out = read_source(tmp_path / "Set_TEST.tsv", archive_split=True)
+    assert out.height == 4 and "give Set_TRAIN.tsv.gz instead" in caplog.text
+    assert read_source(tmp_path / "Set_TEST.tsv").height == 4  # predict: the file alone
+
+
+def test_the_warning_filter_is_removed_after_the_read(tmp_path):
+    (tmp_path / "w.csv.gz").write_bytes(gzip.compress(b"text,label\nhi there,a\n"))
+    read_source(tmp_path / "w.csv.gz")
+    assert not logging.getLogger("attnlib.datasets.tables").filters

@@ -73,3 +73,12 @@ def test_columns_can_be_named_and_a_broken_file_is_one_line(tmp_path):
     (tmp_path / "bad.xlsx").write_text("not a workbook")
     with pytest.raises(DataError, match=r"bad\.xlsx: not a readable spreadsheet"):
         read_source(tmp_path / "bad.xlsx")
+
+
+def test_every_row_is_typed_not_only_the_first_thousand(tmp_path):
+    labels = ["1"] * 1200 + ["n/a"]  # a class name after a thousand numbers
+    pd.DataFrame({"text": ["a b"] * 1201, "label": [1] * 1200 + ["n/a"]}).to_excel(
+        tmp_path / "m.xlsx", index=False
+    )
+    out = read_source(tmp_path / "m.xlsx")
+    assert out["label"].to_list() == labels

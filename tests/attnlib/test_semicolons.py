@@ -4,6 +4,7 @@ written 1,5. Such a file reads as the same table with commas and points does."""
 import pytest
 
 from attnlib.datasets import read_and_describe, read_source
+from attnlib.errors import DataError
 
 
 def test_a_text_table_split_by_semicolons_reads_as_its_comma_twin(tmp_path):
@@ -42,16 +43,37 @@ def test_a_header_with_commas_keeps_commas_as_the_separator(tmp_path):
 def test_ids_labels_and_text_keep_their_commas(tmp_path):
     (tmp_path / "t.csv").write_text("id;text;label\n1,2;hello world, again;1,5\n")
     out = read_source(tmp_path / "t.csv")
-    assert out.row(0, named=True) | {"tokens": None} == {
-        "id": "1,2", "tokens": None, "text": "hello world, again", "label": "1,5"}  # fmt: skip
+    assert (out["id"][0], out["text"][0], out["label"][0]) == ("1,2", "hello world, again", "1,5")
+    (tmp_path / "w.csv").write_text("id;label;t0;t1;t2\n1,2;1,5;0,5;1,5;2,5\n3,4;2,5;1,0;2,0;3,0\n")
+    wide = read_source(tmp_path / "w.csv")  # the values are converted, the id and label not
+    assert wide["id"].to_list() == ["1,2", "3,4"] and wide["label"].to_list() == ["1,5", "2,5"]
+    assert wide["values"][0].to_list() == [[0.5], [1.5], [2.5]]
 
 
-def test_a_point_groups_thousands_once_a_decimal_comma_is_seen(tmp_path):
-    (tmp_path / "g.csv").write_text("date;Umsatz (EUR, netto);Menge\n2020-01-01;1.234,5;3\n"
-                                    "2020-02-01;0,5;1.000\n")  # fmt: skip
+def test_a_header_alone_or_a_short_row_is_a_one_line_error(tmp_path):
+    (tmp_path / "h.csv").write_text("date;v\n")
+    with pytest.raises(DataError, match=r"h\.csv: no rows"):
+        read_source(tmp_path / "h.csv")
+    (tmp_path / "s.csv").write_text("date;v;w\n2020-01-01;1,5\n")
+    with pytest.raises(DataError, match=r"s\.csv, line 2: 2 field\(s\), the header has 3"):
+        read_source(tmp_path / "s.csv")
+
+
+def test_a_quoted_line_break_in_the_first_row_reads(tmp_path):
+    (tmp_path / "q.csv").write_text('text;label\n"first line\nsecond line";a\nbye;b\n')
+    out = read_source(tmp_path / "q.csv")
+    assert out["label"].to_list() == ["a", "b"]
+    assert out["tokens"][0].to_list() == ["first", "line", "second", "line"]
+
+
+def test_a_point_groups_thousands_in_a_column_with_decimal_commas(tmp_path, caplog):
+    rows = "2020-01-01;1.234,5;3;1.5\n2020-02-01;0,5;1.000;1.125\n"
+    (tmp_path / "g.csv").write_text("date;Umsatz (EUR, netto);Menge;ratio\n" + rows)
     out = read_source(tmp_path / "g.csv")  # a comma inside a name: still split by semicolons
     assert out["Umsatz (EUR, netto)"].to_list() == [1234.5, 0.5]
-    assert out["Menge"].to_list() == [3.0, 1000.0]
+    assert out["ratio"].to_list() == [1.5, 1.125]  # no comma in it: points are decimal points
+    assert out["Menge"].to_list() == [3.0, 1.0]  # '1.000' could be 1000: said in a warning
+    assert "column(s) ['Menge', 'ratio']: a point read as a decimal point" in caplog.text
     (tmp_path / "p.csv").write_text("date;v\n2020-01-01;1.5\n2020-01-02;2.25\n")
     assert read_source(tmp_path / "p.csv")["v"].to_list() == [1.5, 2.25]  # no comma: points
 
