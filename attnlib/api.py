@@ -196,8 +196,13 @@ class Model:
     def columns(self) -> dict[str, str]:
         """The columns the training file held its text / label / time in, when it named them
         (``ingest.text_column`` ...; ``{}`` otherwise): new files may use the same names."""
-        named = (self.meta.extra.get("training_data") or {}).get("columns") or {}
-        return {str(k): str(v) for k, v in named.items()} if isinstance(named, dict) else {}
+        from attnlib.datasets.roles import ROLES
+
+        data = self.meta.extra.get("training_data")
+        named = data.get("columns") if isinstance(data, dict) else None
+        if not isinstance(named, dict):
+            return {}
+        return {k: v for k, v in named.items() if k in ROLES and isinstance(v, str) and v}
 
     def info(self) -> dict:
         """What the model is: task, input, vocabulary, labels, metrics, training data."""
@@ -219,7 +224,7 @@ class Model:
             "metrics": {k: v for k, v in meta.metrics.items() if not isinstance(v, dict | list)},
             "test_metrics": meta.metrics.get("test") or {},
             "max_length": (data.get("input") or {}).get("max_length"),
-            "data": meta.extra.get("training_data") or {},
+            "data": trained if isinstance(trained := meta.extra.get("training_data"), dict) else {},
         }
 
 

@@ -78,19 +78,23 @@ def _columns(text: str, label: str, time: str) -> dict[str, str]:
 
 
 def _named(given: dict[str, str], model) -> dict:
-    """The columns to read a file with: those given on the command line, else those the
-    model's training file named (``ingest.text_column`` ...), where the file has them."""
-    if any(given.values()) or not model.columns:
-        return {"columns": given}
-    return {"columns": model.columns, "optional_columns": True}
+    """The columns to read a file with: the model's training names (``ingest.text_column``
+    ...) where the file has them, and those given on the command line, which win."""
+    given = {role: name for role, name in given.items() if name}
+    stored = {role: name for role, name in model.columns.items() if role not in given}
+    return {"columns": {**stored, **given}, "optional_columns": tuple(stored)}
 
 
 def _read(source: str, format: str, sep: str, **kwargs):
     """Read a file (or ``-``: standard input) with the format it was given or detected."""
     from attnlib.datasets import read_and_describe
+    from attnlib.datasets.compressed import naming_warnings
     from attnlib.files import input_path
 
-    with input_path(source) as path:
+    with (
+        input_path(source) as path,
+        naming_warnings({} if path == source else {path: "standard input"}),
+    ):
         try:
             frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
         except (DataError, ConfigError) as exc:  # name standard input, not its temporary copy

@@ -380,3 +380,34 @@ def test_predict_reads_new_files_with_the_columns_the_model_was_trained_on(tmp_p
         assert ("actual" in scored.columns) == (name != "unlabelled.csv"), name
     result = runner.invoke(app, ["info", str(tmp_path / "m")])
     assert "data:    columns: {'label': 'kind', 'text': 'question'}" in result.output
+
+
+def test_a_flag_names_its_role_and_stored_names_never_block_other_inputs(tmp_path):
+    """--label-column alone keeps the model's text column; the model's names are dropped
+    for inputs without named columns (a SeqLab TXT, a built-in set) rather than refused."""
+    import polars as pl
+    import torch
+
+    from attnlib.config import ModelConfig
+    from attnlib.models import build_model
+    from attnlib.persistence import save_model
+    from attnlib.vocab import Vocabulary
+
+    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
+    torch.manual_seed(0)
+    extra = {"data": {"input": {"kind": "tokens"}},
+             "training_data": {"columns": {"text": "question", "label": "kind"}}}  # fmt: skip
+    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "x", "y"]),
+               label_map=["a", "b"], extra=extra)  # fmt: skip
+    (tmp_path / "g.csv").write_text("question,grade\nwhere is x,a\n")
+    out = tmp_path / "g.parquet"
+    args = ["predict", str(tmp_path / "m"), str(tmp_path / "g.csv"), "-o", str(out)]
+    result = runner.invoke(app, [*args, "--engine", "torch", "--label-column", "grade"])
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out)["actual"].to_list() == ["a"]
+    (tmp_path / "s.txt").write_text("kind\nwhere is x\n")  # a first token that is a stored name
+    out = tmp_path / "s.parquet"
+    args = ["predict", str(tmp_path / "m"), str(tmp_path / "s.txt"), "-o", str(out)]
+    result = runner.invoke(app, [*args, "--engine", "torch"])
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out).height == 2

@@ -155,6 +155,7 @@ def read_source(
     sep: str | None = None,
     archive_split: bool = False,
     columns: dict[str, str] | None = None,
+    optional_columns: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -173,6 +174,9 @@ def read_source(
         columns: ``{role: column}``, the columns of a CSV / TSV / Parquet table that hold
             the ``text``, ``label`` or ``time`` under other names (``{"text": "review"}``);
             each is read as if it had the role's name (:mod:`attnlib.datasets.roles`).
+        optional_columns: the roles in ``columns`` applied only when the file has the
+            column (a model's training names, ``Model.columns``: a new file may use them,
+            or the roles' own names); dropped for a source without named columns.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
@@ -182,7 +186,7 @@ def read_source(
     """
     return read_and_describe(
         source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep,
-        archive_split=archive_split, columns=columns,
+        archive_split=archive_split, columns=columns, optional_columns=optional_columns,
     )[0]  # fmt: skip
 
 
@@ -196,14 +200,12 @@ def read_and_describe(
     sep: str | None = None,
     archive_split: bool = False,
     columns: dict[str, str] | None = None,
-    optional_columns: bool = False,
+    optional_columns: tuple[str, ...] = (),
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
     The line is ``built-in data set NAME (size)``, ``PATH as FORMAT`` or, for a format
-    detected from the content, ``PATH: format auto -> FORMAT (why)``. With
-    ``optional_columns`` only the named columns the file has are applied (a model's
-    training names, for a file that may use the roles' own names).
+    detected from the content, ``PATH: format auto -> FORMAT (why)``.
     """
     _check_limit_workers(limit, workers)
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
@@ -211,6 +213,7 @@ def read_and_describe(
     columns = roles.checked(columns)
     text = str(source)
     if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
+        columns = {r: c for r, c in columns.items() if r not in optional_columns}
         roles.check_format(columns, "a built-in data set", text)
         if fmt != "auto":
             raise ConfigError(f"format '{fmt}' does not apply to built-in data set '{text}'")
@@ -223,8 +226,8 @@ def read_and_describe(
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
     with compressed.unpacked(path, pair=archive_split) as (inner, names):
-        if optional_columns and columns:
-            columns = roles.present(columns, header(inner))
+        if set(optional_columns) & set(columns):
+            columns = roles.present(columns, header(inner, fmt), optional_columns)
         try:
             frame, fmt, how = read_file(inner, fmt, sep, max_length, columns)
             if archive_split:

@@ -57,13 +57,14 @@ def unpacked(path: Path, pair: bool = False) -> Iterator[tuple[Path, dict[str, s
                 _decompress(given, out)
                 names[str(out)] = str(given)
             inner = Path(tmp) / (path.stem if is_compressed(path) else path.name)
-        with _warnings_naming(names):
+        with naming_warnings(names):
             yield inner, names
 
 
 @contextlib.contextmanager
-def _warnings_naming(names: dict[str, str]) -> Iterator[None]:
-    """The readers' log records name the user's files, not their temporary copies."""
+def naming_warnings(names: dict[str, str]) -> Iterator[None]:
+    """The readers' log records name the user's files, not their temporary copies
+    (``{copy: shown}``; none: nothing to rename)."""
 
     def rename(record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -72,7 +73,7 @@ def _warnings_naming(names: dict[str, str]) -> Iterator[None]:
         return True
 
     loggers = [logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict)
-               if n == "attnlib" or n.startswith("attnlib.")]  # fmt: skip
+               if names and (n == "attnlib" or n.startswith("attnlib."))]  # fmt: skip
     for logger in loggers:
         logger.addFilter(rename)
     try:

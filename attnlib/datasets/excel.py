@@ -56,8 +56,8 @@ def _as_written(frame: pl.DataFrame, workbook) -> pl.DataFrame:
     """Columns that mix types (numbers and a text ``n/a``) as the text each cell shows:
     fastexcel types a column by most of its cells and empties the others, and an emptied
     cell would be reported as missing, not as what it holds."""
-    if not any(kind != pl.String for kind in frame.schema.values()):
-        return frame
+    if not any(kind != pl.String and frame[c].null_count() for c, kind in frame.schema.items()):
+        return frame  # no typed column has an empty cell: none was emptied
     text = workbook.load_sheet(0, dtypes="string").to_polars()
     mixed = [c for c, kind in frame.schema.items() if kind != pl.String and c in text.columns
              and bool((frame[c].is_null() & text[c].is_not_null()).any())]  # fmt: skip
@@ -71,6 +71,16 @@ def _whole(frame: pl.DataFrame) -> pl.DataFrame:
              and bool(((s := frame[c].drop_nulls()) == s.round()).all())
              and s.abs().max() is not None and s.abs().max() < 2**53]  # fmt: skip
     return frame.with_columns(pl.col(whole).cast(pl.Int64)) if whole else frame
+
+
+def names(path: Path) -> list[str]:
+    """The first sheet's column names (its header row alone is read)."""
+    import fastexcel
+
+    try:
+        return fastexcel.read_excel(str(path)).load_sheet(0, n_rows=0).to_polars().columns
+    except Exception:  # noqa: BLE001  (the read proper says what is wrong)
+        return []
 
 
 def by_row(i: int) -> str:

@@ -136,7 +136,8 @@ def _read_text(
     table = roles.rename(table, columns or {}, path)
     if sep == ";" and fmt in ("long", "wide"):  # values only: ids, labels, tokens keep commas
         time = series.time_column(table.columns) if fmt == "long" else None
-        table = rows.decimal_commas(table, keep=(*tables.META_COLUMNS, *filter(None, [time])))
+        keep = (*tables.META_COLUMNS, *filter(None, [time]))
+        table = rows.decimal_commas(table, keep=keep, source=path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
         if (
             table.columns[:1] in ([""], ["Unnamed: 0"])
@@ -238,19 +239,26 @@ def _parquet_magic(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
-def header(path: Path) -> list[str]:
-    """A table's column names, read cheaply (Parquet's schema, a text file's first line, a
-    spreadsheet's first row); [] for a file of another kind or one that does not read."""
+def header(path: Path, fmt: str = "auto") -> list[str]:
+    """A table's column names, read cheaply (Parquet's schema, a spreadsheet's first row,
+    a CSV / TSV's first line); [] for a file read as another format, a first line of
+    numbers (a UCR row), or a file that does not read (the read proper says why)."""
+    suffix = path.suffix.lower()
     try:
-        if path.suffix.lower() == ".parquet" or _parquet_magic(path):
+        if fmt == "parquet" or (fmt in ("auto", "long", "wide") and (
+                suffix == ".parquet" or _parquet_magic(path))):  # fmt: skip
             return list(pq.read_schema(path).names)
-        if path.suffix.lower() in excel.SUFFIXES:
-            return excel.read(path).columns
-        data = rows.read_utf8(path)
-    except (DataError, OSError, ValueError):  # the read proper says what is wrong
+        if fmt == "excel" or (fmt == "auto" and suffix in excel.SUFFIXES):
+            return excel.names(path)
+        if fmt not in roles.TABLE_FORMATS or (fmt == "auto" and suffix not in (".csv", ".tsv")):
+            return []
+        with path.open("rb") as f:
+            head = f.read(1 << 16).decode("utf-8", errors="replace").lstrip("\ufeff")
+    except (DataError, OSError, ValueError):
         return []
-    first = _first_line(data)
-    return _fields(first, "\t" if "\t" in first else _separator(data))
+    first = _first_line(head)
+    names = _fields(first, "\t" if "\t" in first else _separator(head))
+    return [] if all(series.is_number(n) for n in names) else names
 
 
 def _separator(data: str) -> str:

@@ -50,10 +50,11 @@ def checked(columns: dict[str, str] | None) -> dict[str, str]:
     return out
 
 
-def present(columns: dict[str, str], names: list[str]) -> dict[str, str]:
-    """The named columns that are in ``names`` (a file's header, spaces around ignored)."""
+def present(columns: dict[str, str], names: list[str], optional: tuple[str, ...]) -> dict[str, str]:
+    """``columns`` without the ``optional`` roles whose column is not in ``names`` (a
+    file's header, spaces around ignored; [] for a file without named columns)."""
     have = {n.strip() for n in names}
-    return {role: name for role, name in columns.items() if name.strip() in have}
+    return {r: c for r, c in columns.items() if r not in optional or c.strip() in have}
 
 
 def renamed(

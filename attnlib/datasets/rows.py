@@ -111,18 +111,21 @@ def field_separator(header: str, separator: str) -> str:
 
 
 # a number with a decimal comma (1,5  -0,25  3,1e-2  1.234,5: a point groups thousands)
-_DECIMAL_COMMA = r"^\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)?,\d*(?:[eE][+-]?\d+)?\s*$"
-_THOUSANDS = r"^\s*[+-]?\d{1,3}(?:\.\d{3})+\s*$"  # 1.234: a whole number beside decimal commas
+_DECIMAL_COMMA = r"^\s*[+-]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)?,\d*(?:[eE][+-]?\d+)?\s*$"
+_THOUSANDS = r"^\s*[+-]?[1-9]\d{0,2}(?:\.\d{3})+\s*$"  # 1.234 (not 0.125): thousands grouped
 _PLAIN_NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
 
 
-def decimal_commas(frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+def decimal_commas(
+    frame: pl.DataFrame, keep: tuple[str, ...] = (), source: object = None
+) -> pl.DataFrame:
     """A semicolon-separated file's numbers written the European way as numbers are written
     with a point, in each column of numbers (any but ``keep``) that has a decimal comma:
     ``1,5`` is 1.5, and a point there groups thousands (``1.234,5`` is 1234.5, ``1.000``
     1000). A column without a decimal comma keeps its points as decimal points, with a
     warning when the file has decimal commas elsewhere and the column's points could be
-    thousands (``1.000``). Other columns (text, ids, labels) as they are."""
+    thousands (``1.000``; ``source`` names the file, none: no warning). Other columns
+    (text, ids, labels) as they are."""
     numbers: dict[str, bool] = {}  # a column of numbers -> has a decimal comma
     for name in frame.columns:
         cells = frame[name].drop_nulls() if frame.schema[name] == pl.String else None
@@ -135,10 +138,10 @@ def decimal_commas(frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFr
         return frame
     doubtful = [n for n, comma in numbers.items() if not comma
                 and frame[n].drop_nulls().str.contains(_THOUSANDS).any()]  # fmt: skip
-    if doubtful:
-        log.warning("column(s) %s: a point read as a decimal point ('1.000' is 1), though "
+    if doubtful and source is not None:
+        log.warning("%s: column(s) %s: a point read as a decimal point ('1.000' is 1), though "
                     "other columns write numbers with a decimal comma; if it groups "
-                    "thousands there, remove it in the file", doubtful[:5])  # fmt: skip
+                    "thousands there, remove it in the file", source, doubtful[:5])  # fmt: skip
     fixed = []
     for name in (n for n, comma in numbers.items() if comma):
         cell = pl.col(name)

@@ -82,3 +82,12 @@ def test_every_row_is_typed_not_only_the_first_thousand(tmp_path):
     )
     out = read_source(tmp_path / "m.xlsx")
     assert out["label"].to_list() == labels
+
+
+def test_stored_names_find_a_spreadsheets_columns_whatever_its_name(tmp_path):
+    pl.DataFrame({"question": ["where is x"], "kind": ["a"]}).write_excel(tmp_path / "s.xlsx")
+    (tmp_path / "sheet.dat").write_bytes((tmp_path / "s.xlsx").read_bytes())
+    named = {"text": "question", "label": "kind"}
+    for path, fmt in ((tmp_path / "s.xlsx", "auto"), (tmp_path / "sheet.dat", "excel")):
+        out = read_source(path, fmt, columns=named, optional_columns=("text", "label"))
+        assert out["label"].to_list() == ["a"], path

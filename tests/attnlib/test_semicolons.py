@@ -94,3 +94,11 @@ def test_standard_input_split_by_semicolons_reads_as_csv(tmp_path):
                                 input="text;label\nhi there;a\nbye now;b\n")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "format auto -> csv" in result.output and "split by semicolons" in result.output
+
+
+def test_format_detection_warns_only_once_and_names_the_file(tmp_path, caplog):
+    (tmp_path / "d.csv").write_text("date;price;qty\n2020-01-01;1,5;1.000\n2020-01-02;2,5;3\n")
+    out = read_source(tmp_path / "d.csv")
+    assert out["price"].to_list() == [1.5, 2.5] and out["qty"].to_list() == [1.0, 3.0]
+    warnings = [r.getMessage() for r in caplog.records if "decimal point" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{tmp_path / 'd.csv'}: column(s) ['qty']")
