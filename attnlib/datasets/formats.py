@@ -13,9 +13,10 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from attnlib.datasets import excel, parquet, roles, rows, series, tables, wide
+from attnlib.datasets import excel, parquet, roles, rows, series, tables, typed, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
+from attnlib.datasets.typed import by_row as by_row  # re-exported
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,13 @@ def _read_file(
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
         roles.check_long(columns, path)
-        long = _dated(roles.rename(parquet.read(path), columns, path), parquet.pandas_index(path))
+        long = typed.dated(
+            roles.rename(parquet.read(path), columns, path), parquet.pandas_index(path)
+        )
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
     elif fmt == "excel" or (fmt == "auto" and path.suffix.lower() in excel.SUFFIXES):
         raw = roles.rename(excel.read(path), columns, path)
-        frame, why = _typed(raw, path, columns, [], excel.by_row)
+        frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
         where, how = (
             excel.by_row,
             f"{path}{': format auto ->' if fmt == 'auto' else ' as'} excel ({why})",
@@ -72,7 +75,7 @@ def _read_file(
         fmt = "excel"
         log.info("%s", how)
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
-        frame, why = _parquet(path, columns)
+        frame, why = typed.read_parquet(path, columns)
         where, how = (
             by_row,
             f"{path}{': format auto ->' if fmt == 'auto' else ' as'} parquet ({why})",
@@ -151,87 +154,10 @@ def _read_text(
     return tables.normalise_table(table, path, where, token_sep), where
 
 
-def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
-    return f"row {i + 1}"
-
-
-def _parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
-    """A Parquet file's frame, and how its columns decided the layout (for the log)."""
-    raw = roles.rename(parquet.read(path), columns, path)
-    return _typed(raw, path, columns, parquet.pandas_index(path), by_row)
-
-
-def _typed(
-    raw: pl.DataFrame, path: Path, columns: dict[str, str], saved: list[str], where
-) -> tuple[pl.DataFrame, str]:
-    """A table whose cells have types (Parquet, a spreadsheet) read by its columns, and
-    how they decided the layout; ``saved``: the columns pandas saved for its index."""
-    frame = tables.with_known_names(raw)  # Label -> label, ...
-    if "tokens" in frame.columns or "text" in frame.columns:
-        kind = "tokens" if "tokens" in frame.columns else "text"
-        return tables.normalise_table(frame, path, where), f"sequences in its '{kind}' column"
-    if "values" in frame.columns and (
-        isinstance(frame.schema["values"], pl.List | pl.Array)
-        or not series.time_column(frame.columns)
-    ):
-        return series.normalise_series_table(frame, path, where), "series in its 'values' column"
-    if time := series.time_column((long := _dated(raw, saved)).columns):
-        roles.check_long(columns, path)
-        why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
-        return series.read_long(long, path, where), f"a long table, the time in {why}"
-    is_wide = wide.looks_wide(frame.columns, saved=saved)
-    other = wide.other_columns(frame, saved) if is_wide else []
-    if is_wide and len(other) < len(frame.columns) // 2:
-        if other:  # mostly numbers: a wide table with a stray column, named in the error
-            raise DataError(f"{path}: a wide table (one numeric column per time step) but "
-                            f"column(s) {other[:5]} are not numbers; a class column must be "
-                            "named 'label' (or ingest.label_column), ids 'id'")  # fmt: skip
-        why = "a wide table: numeric columns, one per time step, and no tokens / values / time"
-        return wide.read_wide(frame, path, where, saved), why
-    raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
-                    "(long table), or numeric columns, one per time step (wide table); "
-                    f"found {frame.columns}{tables.naming_hint(frame)}")  # fmt: skip
-
-
-def _dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:
-    """``frame`` with pandas' saved date index named ``date`` when no column is named as a
-    time (:func:`_date_index`); else as it is."""
-    dates = None if series.time_column(frame.columns) else _date_index(frame, saved)
-    return frame.rename({dates: "date"}) if dates is not None else frame
-
-
-def _date_index(frame: pl.DataFrame, saved: list[str]) -> str | None:
-    """The column pandas saved for its index when it holds dates (a forecasting frame's
-    DatetimeIndex, ``to_parquet`` or ``to_csv``) and no other column names a label, a
-    class, text or a time: its name."""
-    names = [n for n in (*saved, "", "Unnamed: 0", "__index_level_0__") if n in frame.columns]
-    if len(set(names)) != 1 or not _no_other_role(frame.columns):
-        return None
-    return names[0] if _dates(frame[names[0]]) else None
-
-
-def _no_other_role(columns: list[str]) -> bool:
-    """No column names a label, class, text or time (``y`` and ``target`` are also a
-    forecast's target, Prophet's and GluonTS' names: a class only beside generated names)."""
-    lowered = {c.strip().lower() for c in columns}
-    classes = set(wide.CLASS_NAMES) - {"y", "target"}
-    if wide.beside_generated([c for c in columns if c not in ("", "Unnamed: 0")]):
-        classes = set(wide.CLASS_NAMES)
-    return not lowered & {"label", "tokens", "text", "values", *classes, *tables.TIME_NAMES}
-
-
 def _dated_rows(header: list[str], cells: list[str]) -> bool:
     """A text table whose unnamed first column (pandas' index, ``to_csv``) holds a date."""
-    return (header[:1] in ([""], ["Unnamed: 0"]) and _no_other_role(header) and bool(cells)
-            and _dates(pl.Series([cells[0]])))  # fmt: skip
-
-
-def _dates(column: pl.Series) -> bool:
-    """Every value a date or time (a temporal column, or text that reads as one)."""
-    if column.dtype.is_temporal():
-        return True
-    parsed = series.read_times(column) if column.dtype == pl.String else None
-    return parsed is not None and parsed.dtype.is_temporal() and parsed.null_count() == 0
+    return (header[:1] in ([""], ["Unnamed: 0"]) and typed.no_other_role(header) and bool(cells)
+            and typed.dates(pl.Series([cells[0]])))  # fmt: skip
 
 
 def _parquet_magic(path: Path) -> bool:

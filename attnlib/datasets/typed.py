@@ -1,0 +1,93 @@
+"""Tables whose cells have types: Parquet files and spreadsheets.
+
+Their columns decide the layout: sequences in a ``tokens`` / ``text`` column, series in
+``values``, a long table with a time column (or pandas' saved date index), or a wide
+table of one numeric column per step. A Parquet file's pandas metadata names the index
+columns; a spreadsheet has none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from attnlib.datasets import parquet, roles, series, tables, wide
+from attnlib.errors import DataError
+
+
+def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
+    return f"row {i + 1}"
+
+
+def read_parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
+    """A Parquet file's frame, and how its columns decided the layout (for the log)."""
+    raw = roles.rename(parquet.read(path), columns, path)
+    return read_typed(raw, path, columns, parquet.pandas_index(path), by_row)
+
+
+def read_typed(
+    raw: pl.DataFrame, path: Path, columns: dict[str, str], saved: list[str], where
+) -> tuple[pl.DataFrame, str]:
+    """A table whose cells have types (Parquet, a spreadsheet) read by its columns, and
+    how they decided the layout; ``saved``: the columns pandas saved for its index."""
+    frame = tables.with_known_names(raw)  # Label -> label, ...
+    if "tokens" in frame.columns or "text" in frame.columns:
+        kind = "tokens" if "tokens" in frame.columns else "text"
+        return tables.normalise_table(frame, path, where), f"sequences in its '{kind}' column"
+    if "values" in frame.columns and (
+        isinstance(frame.schema["values"], pl.List | pl.Array)
+        or not series.time_column(frame.columns)
+    ):
+        return series.normalise_series_table(frame, path, where), "series in its 'values' column"
+    if time := series.time_column((long := dated(raw, saved)).columns):
+        roles.check_long(columns, path)
+        why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
+        return series.read_long(long, path, where), f"a long table, the time in {why}"
+    is_wide = wide.looks_wide(frame.columns, saved=saved)
+    other = wide.other_columns(frame, saved) if is_wide else []
+    if is_wide and len(other) < len(frame.columns) // 2:
+        if other:  # mostly numbers: a wide table with a stray column, named in the error
+            raise DataError(f"{path}: a wide table (one numeric column per time step) but "
+                            f"column(s) {other[:5]} are not numbers; a class column must be "
+                            "named 'label' (or ingest.label_column), ids 'id'")  # fmt: skip
+        why = "a wide table: numeric columns, one per time step, and no tokens / values / time"
+        return wide.read_wide(frame, path, where, saved), why
+    raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
+                    "(long table), or numeric columns, one per time step (wide table); "
+                    f"found {frame.columns}{tables.naming_hint(frame)}")  # fmt: skip
+
+
+def dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:
+    """``frame`` with pandas' saved date index named ``date`` when no column is named as a
+    time (:func:`_date_index`); else as it is."""
+    index = None if series.time_column(frame.columns) else _date_index(frame, saved)
+    return frame.rename({index: "date"}) if index is not None else frame
+
+
+def _date_index(frame: pl.DataFrame, saved: list[str]) -> str | None:
+    """The column pandas saved for its index when it holds dates (a forecasting frame's
+    DatetimeIndex, ``to_parquet`` or ``to_csv``) and no other column names a label, a
+    class, text or a time: its name."""
+    names = [n for n in (*saved, "", "Unnamed: 0", "__index_level_0__") if n in frame.columns]
+    if len(set(names)) != 1 or not no_other_role(frame.columns):
+        return None
+    return names[0] if dates(frame[names[0]]) else None
+
+
+def no_other_role(columns: list[str]) -> bool:
+    """No column names a label, class, text or time (``y`` and ``target`` are also a
+    forecast's target, Prophet's and GluonTS' names: a class only beside generated names)."""
+    lowered = {c.strip().lower() for c in columns}
+    classes = set(wide.CLASS_NAMES) - {"y", "target"}
+    if wide.beside_generated([c for c in columns if c not in ("", "Unnamed: 0")]):
+        classes = set(wide.CLASS_NAMES)
+    return not lowered & {"label", "tokens", "text", "values", *classes, *tables.TIME_NAMES}
+
+
+def dates(column: pl.Series) -> bool:
+    """Every value a date or time (a temporal column, or text that reads as one)."""
+    if column.dtype.is_temporal():
+        return True
+    parsed = series.read_times(column) if column.dtype == pl.String else None
+    return parsed is not None and parsed.dtype.is_temporal() and parsed.null_count() == 0
