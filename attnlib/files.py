@@ -146,8 +146,14 @@ def _sniff(data: bytes) -> str:
         return ".ts"
     if _ARFF_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @relation, ..., @data
         return ".arff"
-    second = (data.lstrip().split(b"\n", 2)[1:2] or [b""])[0]
-    semicolons = first.count(b";") and first.count(b";") == second.count(b";")  # Excel's CSV
+    lines = [ln for ln in data.lstrip().split(b"\n", 4)[:4] if ln.strip()][:3]
+    cells = [ln.rstrip(b"\r").split(b";") for ln in lines]
+    semicolons = (
+        len(lines) >= 2
+        and len({len(c) for c in cells}) == 1
+        and len(cells[0]) > 1
+        and all(f.strip() for c in cells for f in c)
+    )  # fmt: skip  (no empty field)
     return ".tsv" if b"\t" in first else ".csv" if b"," in first or semicolons else ".txt"
 
 

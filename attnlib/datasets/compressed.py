@@ -111,6 +111,8 @@ def _partner(path: Path, find=archive_test_file) -> Path | None:
         return None
     packed = path.suffix if path.suffix.lower() in OPENERS else ""
     inner = path.parent / path.stem if packed else path  # Set_TRAIN.tsv.gz -> Set_TRAIN.tsv
+    if not packed and find(inner, "") is not None:
+        return None  # a plain partner beside a plain file wins (gunzip -k leaves both)
     for way in [packed, ""] if packed else list(OPENERS):  # compressed the same way, or not
         partner = find(inner, way)
         if partner is not None and (packed or way):

@@ -17,7 +17,7 @@ from attnlib.datasets import excel, parquet, roles, rows, series, tables, typed,
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.datasets.typed import by_row as by_row  # re-exported
-from attnlib.errors import DataError
+from attnlib.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ def _read_file(
             roles.rename(parquet.read(path), columns, path), parquet.pandas_index(path)
         )
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
+    elif fmt != "excel" and path.suffix.lower() in excel.SUFFIXES and fmt != "auto":
+        raise ConfigError(f"{path}: a spreadsheet; it is read with --format excel (or auto), "
+                          "its layout (sequences, long, wide) told by its columns")  # fmt: skip
     elif fmt == "excel" or (fmt == "auto" and path.suffix.lower() in excel.SUFFIXES):
         raw = roles.rename(excel.read(path), columns, path)
         frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
@@ -221,6 +224,10 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return "seqlab_csv", "rows starting with '>' separate sequences"
     sep = "\t" if ext == ".tsv" else _separator(data)
     header = _fields(first, sep)
+    if sep == ";" and all(series.is_number(h.replace(",", ".")) for h in header):
+        raise DataError(f"{path}, line 1: numbers split by semicolons and no header; a table "
+                        "split by semicolons needs a header of names (a UCR file separates "
+                        "its values by tabs, spaces or commas)")  # fmt: skip
     with contextlib.suppress(roles.NamingError):  # raised when the table is read (a UCR
         header = roles.renamed(header, columns, path) if columns else header  # file: none)
     header = tables.known_names(header)

@@ -249,7 +249,7 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
 def _warn_unread(columns: list[str], data: str, path: Path) -> None:
     """Say which columns a table of sequences leaves unread (a class under another name
     would be lost without a word)."""
-    unread = [c for c in columns if c not in (data, *META_COLUMNS, "", *SAVED_INDEX)]
+    unread = [c for c in columns if c not in (*DATA_COLUMNS, *META_COLUMNS, "", *SAVED_INDEX)]
     if unread:
         hint = "" if "label" in columns else (" (a class under another name: "
                                               "ingest.label_column / --label-column)")  # fmt: skip

@@ -231,3 +231,10 @@ def test_pandas_index_columns_are_not_named_as_unread(tmp_path, caplog):
     pd.DataFrame({"text": ["hi there"], "label": ["a"]}, index=["q1"]).to_csv(tmp_path / "p.csv")
     read_source(tmp_path / "p.csv")
     assert "not read" not in caplog.text
+
+
+def test_attnlibs_own_output_reads_back_without_an_unread_warning(tmp_path, caplog):
+    (tmp_path / "r.csv").write_text("text,label\nhi there,a\n")
+    read_source(tmp_path / "r.csv").write_parquet(tmp_path / "raw.parquet")  # tokens + text
+    read_source(tmp_path / "raw.parquet")
+    assert "not read" not in caplog.text

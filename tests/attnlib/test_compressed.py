@@ -150,3 +150,12 @@ def test_the_warning_filter_is_removed_after_the_read(tmp_path):
     (tmp_path / "w.csv.gz").write_bytes(gzip.compress(b"text,label\nhi there,a\n"))
     read_source(tmp_path / "w.csv.gz")
     assert not logging.getLogger("attnlib.datasets.tables").filters
+
+
+def test_a_plain_pair_keeps_its_plain_test_file_beside_a_gzipped_copy(tmp_path):
+    (tmp_path / "Set_TRAIN.tsv").write_text(ucr(6, 0))
+    (tmp_path / "Set_TEST.tsv").write_text(ucr(4, 1))
+    (tmp_path / "Set_TEST.tsv.gz").write_bytes(gzip.compress(ucr(8, 2).encode()))  # gzip -k
+    out, how = read_and_describe(tmp_path / "Set_TRAIN.tsv", archive_split=True)
+    assert out["split"].to_list() == ["train"] * 6 + ["test"] * 4
+    assert "with Set_TEST.tsv beside it" in how

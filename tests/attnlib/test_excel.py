@@ -91,3 +91,11 @@ def test_stored_names_find_a_spreadsheets_columns_whatever_its_name(tmp_path):
     for path, fmt in ((tmp_path / "s.xlsx", "auto"), (tmp_path / "sheet.dat", "excel")):
         out = read_source(path, fmt, columns=named, optional_columns=("text", "label"))
         assert out["label"].to_list() == ["a"], path
+
+
+def test_a_spreadsheet_given_another_format_is_told_to_use_excel(tmp_path):
+    from attnlib.errors import ConfigError
+
+    pl.DataFrame({"date": ["2020-01-01"], "v": [1.0]}).write_excel(tmp_path / "l.xlsx")
+    with pytest.raises(ConfigError, match=r"l\.xlsx: a spreadsheet; it is read with --format"):
+        read_source(tmp_path / "l.xlsx", "long")

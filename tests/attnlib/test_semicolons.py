@@ -102,3 +102,16 @@ def test_format_detection_warns_only_once_and_names_the_file(tmp_path, caplog):
     assert out["price"].to_list() == [1.5, 2.5] and out["qty"].to_list() == [1.0, 3.0]
     warnings = [r.getMessage() for r in caplog.records if "decimal point" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].startswith(f"{tmp_path / 'd.csv'}: column(s) ['qty']")
+
+
+def test_numbers_split_by_semicolons_without_a_header_are_refused(tmp_path):
+    (tmp_path / "n.csv").write_text("".join(f"{i % 2};2.183;-0.675;1.5\n" for i in range(5)))
+    with pytest.raises(DataError, match=r"n\.csv, line 1: numbers split by semicolons and no"):
+        read_source(tmp_path / "n.csv")
+
+
+def test_tokens_with_semicolons_on_standard_input_stay_seqlab():
+    from attnlib.files import _sniff
+
+    assert _sniff(b"int x = 0 ;\nreturn x ;\nx = 1 ;\n") == ".txt"
+    assert _sniff(b"text;label\nhi there;a\n") == ".csv"
