@@ -164,12 +164,6 @@ def test_a_second_whole_time_beside_the_named_time_is_an_error(tmp_path, other):
         read_source(tmp_path / "t.csv", columns={"time": "Fecha"})
 
 
-def test_a_label_named_for_a_long_table_is_refused(tmp_path):
-    (tmp_path / "v.csv").write_text("date,y,x\n2020-01-01,3,1\n2020-01-02,4,2\n")
-    with pytest.raises(ConfigError, match="names 'y', but the file reads as a long table"):
-        read_source(tmp_path / "v.csv", columns={"label": "y"})
-
-
 def test_errors_after_the_renaming_name_the_column_as_the_file_does(tmp_path):
     (tmp_path / "r.csv").write_text("review,sentiment\nGreat movie,pos\n,neg\n")
     with pytest.raises(DataError, match=r"r\.csv, line 3: empty sequence in column 'review'"):
