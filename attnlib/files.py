@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import os
 import re
@@ -138,9 +139,9 @@ def _sniff(data: bytes) -> str:
     (with its @data line), a header with tabs or commas, else one sequence per line."""
     if data[:4] == b"PAR1":
         return ".parquet"
-    if data[:2] == b"\x1f\x8b":  # gzip: the content decides the inner name (csv.gz, ...)
+    if data[:2] == b"\x1f\x8b":  # gzip: its first 64 KB decide the inner name (csv.gz, ...)
         with contextlib.suppress(OSError, EOFError, zlib.error):
-            return _sniff(gzip.decompress(data)) + ".gz"
+            return _sniff(gzip.GzipFile(fileobj=io.BytesIO(data)).read(1 << 16)) + ".gz"
     first = data.lstrip().split(b"\n", 1)[0]
     if _TS_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @key lines, @data
         return ".ts"

@@ -254,7 +254,9 @@ def test_the_input_is_never_the_output(tmp_path, via_link):
     assert result.exit_code == 2 and "is the input file" in result.stderr
 
 
-def test_explain_shows_text_as_the_model_tokenised_it(tmp_path):
+def word_model(path: Path, columns: dict | None = None) -> Path:
+    """A tiny classify model over the words of "where is x?" (labels a, b), saved at
+    ``path``; ``columns``: the names its training file held the text and label under."""
     import torch
 
     from attnlib.config import ModelConfig
@@ -264,9 +266,18 @@ def test_explain_shows_text_as_the_model_tokenised_it(tmp_path):
 
     cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
     torch.manual_seed(0)
-    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
-    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
-               label_map=["a", "b"], extra={"data": spec})  # fmt: skip
+    extra = {
+        "data": {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
+    }
+    if columns:
+        extra["training_data"] = {"columns": columns}
+    save_model(path, build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
+               label_map=["a", "b"], extra=extra)  # fmt: skip
+    return path
+
+
+def test_explain_shows_text_as_the_model_tokenised_it(tmp_path):
+    word_model(tmp_path / "m")
     (tmp_path / "q.csv").write_text("text\nWhere is Denver?\n")
     result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(tmp_path / "q.csv")])
     assert result.exit_code == 0, result.output
@@ -307,12 +318,6 @@ def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):
     writes them under the roles' names; predict scores the text and checks the labels;
     explain shades the named column."""
     import polars as pl
-    import torch
-
-    from attnlib.config import ModelConfig
-    from attnlib.models import build_model
-    from attnlib.persistence import save_model
-    from attnlib.vocab import Vocabulary
 
     src = tmp_path / "q.csv"
     src.write_text("question,kind\nWhere is Denver?,a\nIs x where?,b\n")
@@ -324,11 +329,7 @@ def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):
     assert raw["text"].to_list() == ["Where is Denver?", "Is x where?"]
     assert raw["label"].to_list() == ["a", "b"]
 
-    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
-    torch.manual_seed(0)
-    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
-    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
-               label_map=["a", "b"], extra={"data": spec})  # fmt: skip
+    word_model(tmp_path / "m")
     out = tmp_path / "p.csv"
     args = ["predict", str(tmp_path / "m"), str(src), "-o", str(out), "--engine", "torch"]
     result = runner.invoke(app, [*args, *names])
@@ -354,19 +355,8 @@ def test_predict_reads_new_files_with_the_columns_the_model_was_trained_on(tmp_p
     """A model trained with ingest.text_column / label_column (its bundle's training_data
     says so) reads a new file with those names, or with the roles' own names, no flags."""
     import polars as pl
-    import torch
 
-    from attnlib.config import ModelConfig
-    from attnlib.models import build_model
-    from attnlib.persistence import save_model
-    from attnlib.vocab import Vocabulary
-
-    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
-    torch.manual_seed(0)
-    spec = {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
-    extra = {"data": spec, "training_data": {"columns": {"text": "question", "label": "kind"}}}
-    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
-               label_map=["a", "b"], extra=extra)  # fmt: skip
+    word_model(tmp_path / "m", {"text": "question", "label": "kind"})
     files = {"same.csv": "question,kind\nWhere is x?,a\n", "own.csv": "text,label\nWhere is x?,b\n",
              "unlabelled.csv": "question\nIs x?\n"}  # fmt: skip
     for name, text in files.items():
@@ -386,19 +376,8 @@ def test_a_flag_names_its_role_and_stored_names_never_block_other_inputs(tmp_pat
     """--label-column alone keeps the model's text column; the model's names are dropped
     for inputs without named columns (a SeqLab TXT, a built-in set) rather than refused."""
     import polars as pl
-    import torch
 
-    from attnlib.config import ModelConfig
-    from attnlib.models import build_model
-    from attnlib.persistence import save_model
-    from attnlib.vocab import Vocabulary
-
-    cfg = ModelConfig(task="classify", vocab_size=6, num_classes=2, embedding_dim=8, hidden_dim=8)
-    torch.manual_seed(0)
-    extra = {"data": {"input": {"kind": "tokens"}},
-             "training_data": {"columns": {"text": "question", "label": "kind"}}}  # fmt: skip
-    save_model(tmp_path / "m", build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "x", "y"]),
-               label_map=["a", "b"], extra=extra)  # fmt: skip
+    word_model(tmp_path / "m", {"text": "question", "label": "kind"})
     (tmp_path / "g.csv").write_text("question,grade\nwhere is x,a\n")
     out = tmp_path / "g.parquet"
     args = ["predict", str(tmp_path / "m"), str(tmp_path / "g.csv"), "-o", str(out)]

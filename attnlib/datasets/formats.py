@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from attnlib.datasets import excel, parquet, roles, rows, series, tables, typed, wide
 from attnlib.datasets.arff_format import read_arff
@@ -56,14 +56,14 @@ def _read_file(
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     is_parquet = path.suffix.lower() == ".parquet"
     if fmt == "wide" and (is_parquet or _parquet_magic(path)):
-        frame = tables.with_known_names(roles.rename(parquet.read(path), columns, path))
-        frame = wide.read_wide(frame, path, by_row, parquet.pandas_index(path))
+        raw, index = parquet.read(path)
+        frame = tables.with_known_names(roles.rename(raw, columns, path))
+        frame = wide.read_wide(frame, path, by_row, index)
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
         roles.check_long(columns, path)
-        long = typed.dated(
-            roles.rename(parquet.read(path), columns, path), parquet.pandas_index(path)
-        )
+        raw, index = parquet.read(path)
+        long = typed.dated(roles.rename(raw, columns, path), index)
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
     elif fmt != "excel" and path.suffix.lower() in excel.SUFFIXES and fmt != "auto":
         raise ConfigError(f"{path}: a spreadsheet; it is read with --format excel (or auto), "
@@ -71,20 +71,10 @@ def _read_file(
     elif fmt == "excel" or (fmt == "auto" and path.suffix.lower() in excel.SUFFIXES):
         raw = roles.rename(excel.read(path), columns, path)
         frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
-        where, how = (
-            excel.by_row,
-            f"{path}{': format auto ->' if fmt == 'auto' else ' as'} excel ({why})",
-        )
-        fmt = "excel"
-        log.info("%s", how)
+        where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why), "excel"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, why = typed.read_parquet(path, columns)
-        where, how = (
-            by_row,
-            f"{path}{': format auto ->' if fmt == 'auto' else ' as'} parquet ({why})",
-        )
-        fmt = "parquet"
-        log.info("%s", how)
+        where, how, fmt = by_row, _typed_how(path, fmt, "parquet", why), "parquet"
     else:
         data = rows.read_utf8(path)
         how = f"{path} as {fmt}"
@@ -95,11 +85,19 @@ def _read_file(
             roles.check_format(columns, fmt, path)
         if fmt == "long":
             roles.check_long(columns, path)
-        frame, where = _read_text(path, data, fmt, sep or None, columns)
-        if fmt in ("csv", "long", "wide") and _separator(data) == ";":
+        frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
+        if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
     check_max_length(frame, path, where, max_length)
     return frame, fmt, how
+
+
+def _typed_how(path: Path, fmt: str, kind: str, why: str) -> str:
+    """The read line of a typed table (Parquet, a spreadsheet), logged: how its columns
+    decided the layout."""
+    how = f"{path}{': format auto ->' if fmt == 'auto' else ' as'} {kind} ({why})"
+    log.info("%s", how)
+    return how
 
 
 def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
@@ -123,21 +121,22 @@ def _read_text(
     fmt: str,
     token_sep: str | None = None,
     columns: dict[str, str] | None = None,
-) -> tuple[pl.DataFrame, Callable]:
-    """The frame read from a text file, and ``where(i)`` naming row i's line."""
+) -> tuple[pl.DataFrame, Callable, str | None]:
+    """The frame read from a text file, ``where(i)`` naming row i's line, and the field
+    separator of a table (None for the other formats)."""
     by_line = lambda i: f"line {i + 1}"  # noqa: E731
     if fmt == "seqlab_txt":
-        return tables.read_seqlab_txt(path, data, token_sep), by_line
+        return tables.read_seqlab_txt(path, data, token_sep), by_line, None
     if fmt == "seqlab_csv":
-        return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}"
+        return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}", None
     if fmt == "ucr":
-        return series.read_ucr(path, data), by_line
+        return series.read_ucr(path, data), by_line, None
     if fmt in ("ts", "arff"):  # header lines come first: a row's line is in its id, line<N>
         frame = (read_ts if fmt == "ts" else read_arff)(path, data)
-        return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}"
-    tabs = _first_line(data).count("\t")
-    comma = _separator(data)  # or ";": Excel's CSV with decimal commas
-    sep = "\t" if fmt == "tsv" or (fmt in ("long", "wide") and tabs) else comma
+        return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}", None
+    first = _first_line(data)
+    tabs = "\t" in first and fmt in ("long", "wide")  # its reader takes tabs or commas
+    sep = "\t" if fmt == "tsv" or tabs else rows.field_separator(first, ",")  # or Excel's ;
     table, where = rows.read_rows(path, data, sep)  # all strings: ids such as "007" stay
     table = roles.rename(table, columns or {}, path)
     if sep == ";" and fmt in ("long", "wide"):  # values only: ids, labels, tokens keep commas
@@ -150,11 +149,11 @@ def _read_text(
             and series.time_column(table.columns) is None
         ):
             table = table.rename({table.columns[0]: "date"})  # pandas' index: to_csv's dates
-        return series.read_long(table, path, where), where
+        return series.read_long(table, path, where), where, sep
     table = tables.with_known_names(table)
     if fmt == "wide":
-        return wide.read_wide(table, path, where), where
-    return tables.normalise_table(table, path, where, token_sep), where
+        return wide.read_wide(table, path, where), where, sep
+    return tables.normalise_table(table, path, where, token_sep), where, sep
 
 
 def _dated_rows(header: list[str], cells: list[str]) -> bool:
@@ -176,7 +175,7 @@ def header(path: Path, fmt: str = "auto") -> list[str]:
     try:
         if fmt == "parquet" or (fmt in ("auto", "long", "wide") and (
                 suffix == ".parquet" or _parquet_magic(path))):  # fmt: skip
-            return list(pq.read_schema(path).names)
+            return list(pl.read_parquet_schema(path))
         if fmt == "excel" or (fmt == "auto" and suffix in excel.SUFFIXES):
             return excel.names(path)
         if fmt not in roles.TABLE_FORMATS or (fmt == "auto" and suffix not in (".csv", ".tsv")):
@@ -186,17 +185,13 @@ def header(path: Path, fmt: str = "auto") -> list[str]:
     except (DataError, OSError, ValueError):
         return []
     first = _first_line(head)
-    names = _fields(first, "\t" if "\t" in first else _separator(head))
+    names = _fields(first, "\t" if "\t" in first else rows.field_separator(first, ","))
     return [] if all(series.is_number(n) for n in names) else names
 
 
-def _separator(data: str) -> str:
-    """A CSV's field separator: ``,``, or ``;`` (Excel's, :func:`rows.field_separator`)."""
-    return rows.field_separator(_first_line(data), ",")
-
-
 def _first_line(data: str) -> str:
-    return next((ln for ln in data.splitlines() if ln.strip()), "")
+    """The first line that holds something (read up to it, not the whole text)."""
+    return next((ln.rstrip("\n") for ln in io.StringIO(data, newline=None) if ln.strip()), "")
 
 
 def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) -> tuple[str, str]:
@@ -222,7 +217,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return _txt_format(path, first, fields, numeric, lines)
     if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
-    sep = "\t" if ext == ".tsv" else _separator(data)
+    sep = "\t" if ext == ".tsv" else rows.field_separator(first, ",")
     header = _fields(first, sep)
     if sep == ";" and all(series.is_number(h.replace(",", ".")) for h in header):
         raise DataError(f"{path}, line 1: numbers split by semicolons and no header; a table "

@@ -19,15 +19,16 @@ import warnings
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
 
-def read(path: Path) -> pl.DataFrame:
-    """The table in ``path``, pandas' Period columns as datetimes (see the module)."""
+def read(path: Path) -> tuple[pl.DataFrame, list[str]]:
+    """The table in ``path``, pandas' Period columns as datetimes (see the module), and
+    the named index columns pandas' metadata lists (none for a range index); the schema's
+    metadata is read once."""
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
     try:
@@ -37,12 +38,17 @@ def read(path: Path) -> pl.DataFrame:
         raise DataError(
             f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})"
         ) from None
-    periods = period_columns(frame, path)
-    return frame.with_columns(_as_times(frame[n], f, path) for n, f in periods.items())
+    meta = pandas_metadata(path)
+    periods = period_columns(frame, meta)
+    frame = frame.with_columns(_as_times(frame[n], f, path) for n, f in periods.items())
+    index = meta.get("index_columns", [])
+    return frame, [c for c in index if isinstance(c, str)] if isinstance(index, list) else []
 
 
 def pandas_metadata(path: Path) -> dict:
     """The ``pandas`` key of a Parquet file's schema ({} when none or not an object)."""
+    import pyarrow.parquet as pq  # here: a CSV read need not load pyarrow
+
     try:
         meta = pq.read_schema(path).pandas_metadata or {}
     except Exception:  # noqa: BLE001  (no or odd metadata: nothing to say)
@@ -50,17 +56,11 @@ def pandas_metadata(path: Path) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def pandas_index(path: Path) -> list[str]:
-    """The named index columns a Parquet file's pandas metadata lists (none for a range)."""
-    columns = pandas_metadata(path).get("index_columns", [])
-    return [c for c in columns if isinstance(c, str)] if isinstance(columns, list) else []
-
-
-def period_columns(frame: pl.DataFrame, path: Path) -> dict[str, str]:
+def period_columns(frame: pl.DataFrame, meta: dict) -> dict[str, str]:
     """The columns of ``frame`` that hold pandas Periods, each with its frequency
     (``{"month": "M"}``): told by the column's own type (pandas' ``pandas.period``
     extension, kept by polars and pyarrow when they rewrite the file), else by pandas'
-    metadata for a column stored as plain integers."""
+    metadata ``meta`` for a column stored as plain integers."""
     out = {}
     for name, dtype in frame.schema.items():
         if getattr(dtype, "ext_name", None) is None or dtype.ext_name() != "pandas.period":
@@ -68,7 +68,7 @@ def period_columns(frame: pl.DataFrame, path: Path) -> dict[str, str]:
         with contextlib.suppress(ValueError, TypeError):
             freq = json.loads(dtype.ext_metadata() or "{}").get("freq")
             out.update({name: freq} if isinstance(freq, str) else {})
-    columns = pandas_metadata(path).get("columns", [])
+    columns = meta.get("columns", [])
     for c in columns if isinstance(columns, list) else []:
         kind = c.get("numpy_type") if isinstance(c, dict) else None
         name = c.get("field_name") if isinstance(c, dict) else None

@@ -92,8 +92,10 @@ def rename(frame: pl.DataFrame, columns: dict[str, str], path: object) -> pl.Dat
     """``frame`` with each named column under its role's name (see :func:`renamed`)."""
     if not columns:
         return frame
-    lists = frozenset(c for c, kind in frame.schema.items() if isinstance(kind, pl.List | pl.Array)
-                      or (kind == pl.String and json_lists(frame[c], share=1)))  # fmt: skip
+    text = next((c for c in frame.columns if c.strip() == columns.get("text", "").strip()), None)
+    kind = frame.schema[text] if text is not None else None
+    lists = frozenset([text] if isinstance(kind, pl.List | pl.Array) or (
+        kind == pl.String and json_lists(frame[text], share=1)) else [])  # fmt: skip
     names = renamed(frame.columns, columns, path, lists)
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
@@ -103,7 +105,7 @@ def named_back(message: str, columns: dict[str, str]) -> str:
     'text'`` -> ``column 'review'``); a cell's value or advice quoting the name stays."""
     for role, name in columns.items():
         shown = name.replace("\\", "\\\\")  # a replacement template: backslashes escaped
-        for given in {"text": ("text", "tokens"), "label": ("label",), "time": ("time",)}[role]:
+        for given in (ROLES[role][0], "tokens") if role == "text" else (ROLES[role][0],):
             message = re.sub(rf"\b(column|in) '{given}'", rf"\1 '{shown}'", message)
     return message
 

@@ -22,8 +22,8 @@ def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data s
 
 def read_parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
     """A Parquet file's frame, and how its columns decided the layout (for the log)."""
-    raw = roles.rename(parquet.read(path), columns, path)
-    return read_typed(raw, path, columns, parquet.pandas_index(path), by_row)
+    raw, index = parquet.read(path)
+    return read_typed(roles.rename(raw, columns, path), path, columns, index, by_row)
 
 
 def read_typed(
