@@ -46,7 +46,8 @@ InputArg = Annotated[
     str,
     typer.Argument(
         help="sequences: Parquet, CSV, TSV, TXT, UCR, .ts or .arff file (or one "
-        "in a .gz, .bz2, .xz or .zip); - reads stdin"
+        "in a .gz, .bz2, .xz or .zip), a folder of text files (or a .zip / .tar.gz of "
+        "one); - reads stdin"
     ),
 ]
 FormatOption = Annotated[str, typer.Option(help=f"input format: {FORMATS_HELP}")]
@@ -112,7 +113,8 @@ def predict(
         str | None,
         typer.Argument(
             help="sequences: Parquet, CSV, TSV, TXT, UCR or spreadsheet file (or one in a .gz, "
-            ".bz2, .xz or .zip); - reads standard input (none with --stream)"
+            ".bz2, .xz or .zip), a folder of text files (one per file, a sub-folder per "
+            "class; or a .zip / .tar.gz of one); - reads standard input (none with --stream)"
         ),
     ] = None,  # fmt: skip
     out: Annotated[
@@ -193,7 +195,12 @@ def predict(
 @app.command()
 @user_errors
 def ingest(
-    source: Annotated[str, typer.Argument(help="builtin:NAME, a file path, or - (standard input)")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="builtin:NAME, a file path, a folder of text files, or - (standard input)"
+        ),
+    ],
     out: OutOption,
     format: FormatOption = "auto",
     sep: SepOption = "",

@@ -17,7 +17,7 @@ INPUT_DIR = Path("data/input")  # a dependency of the ingest stage in dvc.yaml
 def untracked_source(source: str) -> str | None:
     """Why DVC cannot see ``source`` change (a file outside data/input/), or None."""
     path = Path(source)
-    if not path.is_file() or path.resolve().is_relative_to(INPUT_DIR.resolve()):
+    if not path.exists() or path.resolve().is_relative_to(INPUT_DIR.resolve()):
         return None
     return (
         f"{source} is outside {INPUT_DIR}/: DVC will not re-run ingest when it changes; "

@@ -390,3 +390,24 @@ def test_a_flag_names_its_role_and_stored_names_never_block_other_inputs(tmp_pat
     result = runner.invoke(app, [*args, "--engine", "torch"])
     assert result.exit_code == 0, result.output
     assert pl.read_parquet(out).height == 2
+
+
+def test_predict_and_ingest_read_a_folder_of_text_files(tmp_path):
+    import polars as pl
+
+    word_model(tmp_path / "m")
+    for name, text in {"a/q1.txt": "Where is x?", "b/q2.txt": "Is x where?"}.items():
+        (tmp_path / "set" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "set" / name).write_text(text)
+    out = tmp_path / "p.csv"
+    args = ["predict", str(tmp_path / "m"), str(tmp_path / "set"), "-o", str(out)]
+    result = runner.invoke(app, [*args, "--engine", "torch"])
+    assert result.exit_code == 0, result.output
+    scored = pl.read_csv(out)
+    assert scored["id"].to_list() == ["a/q1.txt", "b/q2.txt"]
+    assert scored["actual"].to_list() == ["a", "b"]
+    raw = tmp_path / "o.parquet"
+    result = runner.invoke(app, ["ingest", str(tmp_path / "set"), "-o", str(raw)])
+    assert result.exit_code == 0, result.output
+    assert "a folder of 2 text files in 2 class folders" in result.output
+    assert pl.read_parquet(raw)["label"].to_list() == ["a", "b"]

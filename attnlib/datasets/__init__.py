@@ -26,6 +26,9 @@ works when no file of that name exists) or a file read by format:
 A table whose columns hold the text, the label or the time under other names is read
 with ``columns={role: name}`` (:mod:`attnlib.datasets.roles`).
 
+A folder is read as one text per file, a sub-folder per class, ``train/`` and ``test/``
+for the set's own split (:mod:`attnlib.datasets.folders`).
+
 A file ``NAME_TRAIN.ext`` with ``NAME_TEST.ext`` beside it (the UCR / UEA archives' layout)
 is read with that file as its test split when ``archive_split`` is set (ingest sets it).
 
@@ -42,7 +45,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import compressed, roles
+from attnlib.datasets import compressed, folders, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.formats import FORMATS, by_row, check_max_length, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
@@ -160,7 +163,8 @@ def read_source(
     """Read a built-in data set or a user file into one of the schemas above.
 
     Args:
-        source: ``builtin:NAME``, a bare built-in name, or a file path.
+        source: ``builtin:NAME``, a bare built-in name, a file path, or a folder of text
+            files (:mod:`attnlib.datasets.folders`).
         fmt: ``auto`` or one of :data:`FORMATS`.
         limit: keep only the first ``limit`` rows; None keeps all.
         workers: processes for built-in data sets that are built in parallel.
@@ -226,13 +230,17 @@ def read_and_describe(
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
     with compressed.unpacked(path, pair=archive_split) as (inner, names):
-        if set(optional_columns) & set(columns):
-            columns = roles.present(columns, header(inner, fmt), optional_columns)
         try:
-            frame, fmt, how = read_file(inner, fmt, sep, max_length, columns)
-            if archive_split:
-                frame, how = _with_archive_test(frame, how, inner, fmt, sep, max_length, columns,
-                                                names)  # fmt: skip
+            if inner.is_dir():  # a folder of text files (or an archive of one)
+                named = {r: c for r, c in columns.items() if r not in optional_columns}
+                frame, how = folders.read_folder(inner, fmt, sep, max_length, named)
+            else:
+                if set(optional_columns) & set(columns):
+                    columns = roles.present(columns, header(inner, fmt), optional_columns)
+                frame, fmt, how = read_file(inner, fmt, sep, max_length, columns)
+                if archive_split:
+                    frame, how = _with_archive_test(frame, how, inner, fmt, sep, max_length,
+                                                    columns, names)  # fmt: skip
         except (DataError, ConfigError) as exc:  # named as the user's compressed file
             raise type(exc)(compressed.shown(str(exc), names)) from None
     return _head(frame, limit), compressed.shown(how, names)

@@ -1,4 +1,4 @@
-"""Compressed files: ``.gz``, ``.bz2``, ``.xz``, and ``.zip`` archives of one data set.
+"""Compressed files: ``.gz``, ``.bz2``, ``.xz``, and ``.zip`` or tar archives of one data set.
 
 Data often comes compressed (``reviews.csv.gz``; a ``.zip`` from Kaggle or the UCR / UEA
 archive's site). Such a file is read as the file inside it: unpacked into a temporary
@@ -6,8 +6,10 @@ directory under its own name (``reviews.csv``), whose extension and content then
 the format as usual. An archive pair (``NAME_TRAIN.tsv.gz`` beside ``NAME_TEST.tsv.gz``,
 or both inside one zip) is unpacked together, so the test file is found. A zip holding
 one set in several formats (the UCR / UEA site's: ``.ts``, ``.arff``, ``.txt``) is read
-in the first of :data:`PREFERRED`; anything else in a zip with more than one file is an
-error listing them. Messages name the compressed file, not the temporary copy.
+in the first of :data:`PREFERRED`. A zip or tar of a folder of text files (no file of a
+data format in it; :mod:`attnlib.datasets.folders`) is unpacked whole and read as that
+folder. Anything else in an archive of more than one file is an error listing them.
+Messages name the compressed file, not the temporary copy.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import gzip
 import logging
 import lzma
 import shutil
+import tarfile
 import tempfile
 import zipfile
 import zlib
@@ -25,16 +28,22 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from attnlib.datasets.archive import archive_test_file, archive_train_file
+from attnlib.datasets.folders import DATA_SUFFIXES
 from attnlib.errors import DataError
 
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-SUFFIXES = (*OPENERS, ".zip")
+TARS = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
+SUFFIXES = (*OPENERS, ".zip", ".tar", ".tgz")
 PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".txt")  # one set in several formats
 _NOT_DATA = (".md", ".pdf", ".html", ".json", ".yaml", ".yml", ".jpg", ".png")  # docs
 
 
 def is_compressed(path: Path) -> bool:
     return path.suffix.lower() in SUFFIXES
+
+
+def is_tar(path: Path) -> bool:
+    return path.name.lower().endswith(TARS)
 
 
 @contextlib.contextmanager
@@ -48,8 +57,8 @@ def unpacked(path: Path, pair: bool = False) -> Iterator[tuple[Path, dict[str, s
         yield path, {}
         return
     with tempfile.TemporaryDirectory(prefix="attnlib-unpacked-") as tmp:
-        if path.suffix.lower() == ".zip":
-            inner, names = _unzip(path, Path(tmp))
+        if path.suffix.lower() == ".zip" or is_tar(path):
+            inner, names = _unpack(path, Path(tmp))
         else:
             names = {}
             for given in filter(None, (path, partner)):
@@ -131,45 +140,78 @@ def _decompress(given: Path, out: Path) -> None:
         raise DataError(f"{given}: not a readable {kind} file ({exc})") from None
 
 
-def _unzip(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
-    """The data file a zip holds (the train file of a pair), unpacked into ``tmp``."""
+def _unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
+    """The data file a zip or tar holds (the train file of a pair) unpacked into ``tmp``;
+    or, for a folder of text files, the whole tree and its top folder."""
+    kind = "zip" if path.suffix.lower() == ".zip" else "tar"
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if _is_data(m)]
-            chosen = _choose(path, members)
+        with zipfile.ZipFile(path) if kind == "zip" else tarfile.open(path) as archive:
+            files = _files(archive)
+            chosen = _choose(path, kind, [name for name in files if _is_data(name)])
+            if chosen is None:
+                return _tree(path, archive, tmp / "tree")
             names = {}
             for member in chosen:
-                out = tmp / PurePosixPath(member.filename).name
-                with archive.open(member) as src, out.open("wb") as dst:
+                out = tmp / PurePosixPath(member).name
+                with _open(archive, files[member]) as src, out.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
-                names[str(out)] = f"{path} ({member.filename})"
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error,
-            RuntimeError) as exc:  # fmt: skip
+                names[str(out)] = f"{path} ({member})"
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, NotImplementedError,
+            zlib.error, lzma.LZMAError, RuntimeError) as exc:  # fmt: skip
         why = "a file in it is encrypted" if isinstance(exc, RuntimeError) else str(exc)
-        raise DataError(f"{path}: not a readable zip file ({why}); unzip it and give the "
-                        "file inside") from None  # fmt: skip
-    return tmp / PurePosixPath(chosen[0].filename).name, names
+        raise DataError(f"{path}: not a readable {kind} file ({why}); unpack it and give the "
+                        "file or folder inside") from None  # fmt: skip
+    return tmp / PurePosixPath(chosen[0]).name, names
 
 
-def _is_data(member: zipfile.ZipInfo) -> bool:
-    name = PurePosixPath(member.filename)
-    return (not member.is_dir() and "__MACOSX" not in name.parts
+def _files(archive: zipfile.ZipFile | tarfile.TarFile) -> dict[str, object]:
+    """The archive's files (not folders, links or devices) by their names in it."""
+    if isinstance(archive, zipfile.ZipFile):
+        return {m.filename: m for m in archive.infolist() if not m.is_dir()}
+    return {m.name: m for m in archive.getmembers() if m.isfile()}
+
+
+def _open(archive: zipfile.ZipFile | tarfile.TarFile, member):
+    if isinstance(archive, zipfile.ZipFile):
+        return archive.open(member)
+    return archive.extractfile(member)
+
+
+def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
+    """A folder of text files unpacked whole to ``out``; its top folder when it has one
+    (``aclImdb/``), named in messages as a path into the archive (``aclImdb_v1.tar.gz/aclImdb``)."""
+    if isinstance(archive, zipfile.ZipFile):
+        archive.extractall(out)  # zipfile drops ".." and leading "/" from member names
+    elif hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later
+        archive.extractall(out, filter="data")  # nothing outside out, no special files
+    else:
+        raise DataError(f"{path}: a tar of a folder is unpacked safely by Python 3.10.12 / "
+                        "3.11.4 or later; unpack it and give the folder")  # fmt: skip
+    visible = [e for e in out.iterdir() if not e.name.startswith((".", "__MACOSX"))]
+    if len(visible) == 1 and visible[0].is_dir():
+        return visible[0], {str(visible[0]): f"{path}/{visible[0].name}"}
+    return out, {str(out): str(path)}
+
+
+def _is_data(name: str) -> bool:
+    name = PurePosixPath(name)
+    return ("__MACOSX" not in name.parts
             and not name.name.startswith(".") and not name.name.lower().startswith("readme")
             and name.suffix.lower() not in _NOT_DATA)  # fmt: skip
 
 
-def _choose(path: Path, members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+def _choose(path: Path, kind: str, members: list[str]) -> list[str] | None:
     """One file, or one archive pair (train first) in the first format of
-    :data:`PREFERRED` the zip has; else a DataError listing what it holds."""
-    listed = [m.filename for m in members]
+    :data:`PREFERRED` the archive has; None for a folder of text files (two or more files,
+    none of a data format); else a DataError listing what it holds."""
     if len(members) == 1:
         return members
     if not members:
-        raise DataError(f"{path}: the zip holds no data file (only folders, notes or hidden "
-                        "files)")  # fmt: skip
-    by_suffix: dict[str, list[zipfile.ZipInfo]] = {}
+        raise DataError(f"{path}: the {kind} holds no data file (only folders, notes or "
+                        "hidden files)")  # fmt: skip
+    by_suffix: dict[str, list[str]] = {}
     for m in members:
-        by_suffix.setdefault(PurePosixPath(m.filename).suffix.lower(), []).append(m)
+        by_suffix.setdefault(PurePosixPath(m).suffix.lower(), []).append(m)
     for suffix in PREFERRED:
         pair = sorted(by_suffix.get(suffix, []), key=lambda m: not _stem(m).endswith("_train"))
         stems = [_stem(m) for m in pair]
@@ -179,11 +221,13 @@ def _choose(path: Path, members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]
             and stems[1] == (f"{stems[0][: -len('_train')]}_test")
         ):
             return pair
-    raise DataError(f"{path}: a zip of {len(members)} data files ({', '.join(listed[:6])}"
-                    f"{', ...' if len(listed) > 6 else ''}); attnlib reads a zip of one file "
-                    "or of one NAME_TRAIN / NAME_TEST pair: unzip it and give the file you "
-                    "mean")  # fmt: skip
+    if not set(by_suffix) & set(DATA_SUFFIXES):
+        return None
+    raise DataError(f"{path}: a {kind} of {len(members)} data files ({', '.join(members[:6])}"
+                    f"{', ...' if len(members) > 6 else ''}); attnlib reads an archive of one "
+                    "file, of one NAME_TRAIN / NAME_TEST pair or of a folder of text files: "
+                    "unpack it and give the file you mean")  # fmt: skip
 
 
-def _stem(member: zipfile.ZipInfo) -> str:
-    return PurePosixPath(member.filename).stem.lower()
+def _stem(member: str) -> str:
+    return PurePosixPath(member).stem.lower()

@@ -55,8 +55,8 @@ def test_empty_file(tmp_path, content):
 def test_missing_file_or_directory(tmp_path):
     with pytest.raises(DataError, match=r"nope\.csv: file not found"):
         read_source(tmp_path / "nope.csv")
-    (tmp_path / "dir.txt").mkdir()
-    with pytest.raises(DataError, match=r"dir\.txt: not a file"):
+    (tmp_path / "dir.txt").mkdir()  # a folder reads as one text per file: it has none
+    with pytest.raises(DataError, match=r"dir\.txt: no files to read"):
         read_source(tmp_path / "dir.txt")
 
 

@@ -43,10 +43,12 @@ def test_only_files_outside_data_input_are_untracked(tmp_path, monkeypatch):
     (tmp_path / "data/input").mkdir(parents=True)
     (tmp_path / "data/input/a.txt").write_text("a b\n")
     (tmp_path / "b.txt").write_text("a b\n")
+    (tmp_path / "texts/pos").mkdir(parents=True)  # a folder of texts
     assert untracked_source("data/input/a.txt") is None
     assert untracked_source(str(tmp_path / "data/input/a.txt")) is None
     assert untracked_source("builtin:bach_chorales") is None
     assert "b.txt is outside data/input/" in untracked_source("b.txt")
+    assert "texts is outside data/input/" in untracked_source("texts")
 
 
 def test_ingest_takes_an_archive_pairs_test_file_as_the_test_split(

@@ -1,0 +1,177 @@
+"""A folder of text files, one text per file: class folders, a train/ and test/ split, a
+flat corpus; what the layout leaves out is named, bad input is an error naming the file."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from attnlib.datasets import read_and_describe, read_source
+from attnlib.errors import ConfigError, DataError
+
+
+def write(root, files: dict[str, str]):
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_class_folders_are_the_labels_and_files_beside_them_are_named(tmp_path, caplog):
+    root = write(tmp_path / "reviews", {
+        "pos/a.txt": "A fine film.\n", "pos/b.txt": "Loved it", "neg/c.txt": "Dull,\ndull.",
+        "README": "about", ".DS_Store": "x", "pos/.hidden.txt": "x", "pos/more/d.txt": "x",
+        "empty/.keep": "",
+    })  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        frame, how = read_and_describe(root)
+    assert frame["id"].to_list() == ["neg/c.txt", "pos/a.txt", "pos/b.txt"]
+    assert frame["label"].to_list() == ["neg", "pos", "pos"]
+    assert frame["text"].to_list() == ["Dull,\ndull.", "A fine film.", "Loved it"]
+    assert frame["tokens"][0].to_list() == ["Dull,", "dull."]
+    assert "split" not in frame.columns
+    assert how == f"{root}: a folder of 3 text files in 2 class folders"
+    said = caplog.text
+    assert "README not read: beside the class folders" in said
+    assert "pos/more/ not read: inside the class folder pos/" in said
+    assert "empty/ not read: no files in it" in said
+    assert "DS_Store" not in said and "hidden" not in said
+
+
+def test_train_and_test_folders_are_the_sets_own_split(tmp_path, caplog):
+    """The Large Movie Review layout: train/unsup (no test/unsup) and the files beside the
+    class folders are not read, and the split is kept through a limit."""
+    root = write(tmp_path / "aclImdb", {
+        "README": "x", "imdb.vocab": "x", "train/labeledBow.feat": "x",
+        "train/pos/0_9.txt": "great", "train/pos/1_8.txt": "good", "train/neg/2_1.txt": "bad",
+        "train/unsup/3_0.txt": "hm", "test/pos/0_7.txt": "fine", "test/neg/1_2.txt": "boring",
+        "test/neutral/5_5.txt": "ok",
+    })  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        frame, how = read_and_describe(root, archive_split=True)
+    assert frame["split"].to_list() == ["train"] * 3 + ["test"] * 2
+    assert frame["id"].to_list() == ["train/neg/2_1.txt", "train/pos/0_9.txt", "train/pos/1_8.txt",
+                                     "test/neg/1_2.txt", "test/pos/0_7.txt"]  # fmt: skip
+    assert how.endswith("5 text files in 2 class folders, train/ 3 and test/ 2 (the set's own "
+                        "split)")  # fmt: skip
+    said = caplog.text
+    assert "README, imdb.vocab not read: beside train/ and test/" in said
+    assert "train/unsup/ not read: a class with no folder in test/" in said
+    assert "test/neutral/ not read: a class with no folder in train/" in said
+    assert "train/labeledBow.feat not read: beside the class folders" in said
+    limited = read_source(root, limit=1)
+    assert limited["split"].to_list() == ["train", "test"]
+
+
+def test_a_folder_of_files_is_texts_without_classes(tmp_path):
+    root = write(tmp_path / "poems", {"one.txt": "a b c", "two.md": "c b a"})
+    frame, how = read_and_describe(root)
+    assert frame.columns == ["id", "tokens", "text"]
+    assert frame["id"].to_list() == ["one.txt", "two.md"]
+    assert how == f"{root}: a folder of 2 text files"
+    split = write(tmp_path / "corpus", {"train/a.txt": "x y", "test/b.txt": "y x"})
+    assert read_source(split)["split"].to_list() == ["train", "test"]
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "no files to read (expected one text per file, in a sub-folder per class)"),
+        ({"train/pos/a.txt": "x", "test/b.txt": "y"},
+         "train/ holds class folders and test/ does not; give both the same layout"),
+        ({"train/pos/a.txt": "x", "test/good/b.txt": "y"},
+         "train/ and test/ have no class folder of the same name (train: ['pos'], test: "
+         "['good'])"),
+    ],
+)  # fmt: skip
+def test_a_folder_that_does_not_fit_the_layout_is_an_error(tmp_path, files, message):
+    root = write(tmp_path / "set", files)
+    root.mkdir(exist_ok=True)
+    with pytest.raises(DataError) as exc:
+        read_source(root)
+    assert str(exc.value) == f"{root}: {message}"
+
+
+def test_a_bad_file_is_an_error_naming_it(tmp_path):
+    root = write(tmp_path / "set", {"pos/a.txt": "fine", "neg/b.txt": "bad"})
+    (root / "neg/c.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(DataError, match=r"set/neg/c\.txt.*line 1.*UTF-8"):
+        read_source(root)
+    (root / "neg/c.txt").write_text("  \n")
+    with pytest.raises(DataError, match=r"set/neg/c\.txt: file is empty"):
+        read_source(root)
+    (root / "neg/c.txt").write_text("one two three")
+    with pytest.raises(DataError) as exc:
+        read_source(root, max_length=2)
+    assert str(exc.value) == (f"{root}, file neg/c.txt: sequence 'neg/c.txt' has 3 tokens, "
+                              "more than max_length 2")  # fmt: skip
+
+
+def test_a_folder_takes_no_format_or_column_names(tmp_path):
+    root = write(tmp_path / "set", {"pos/a.txt": "fine"})
+    with pytest.raises(ConfigError, match="a folder; it is read by its layout"):
+        read_source(root, "csv")
+    with pytest.raises(ConfigError, match="read as a folder of text files, which has no named"):
+        read_source(root, columns={"text": "review"})
+    # a model's training names (predicting) are dropped, as for a built-in set
+    frame = read_source(root, columns={"text": "review"}, optional_columns=("text",))
+    assert frame["label"].to_list() == ["pos"]
+
+
+def test_a_folder_of_data_files_is_not_read_as_texts(tmp_path):
+    root = write(tmp_path / "series", {"a.csv": "time,x\n1,2\n", "b.csv": "time,x\n1,2\n"})
+    with pytest.raises(DataError) as exc:
+        read_source(root)
+    assert str(exc.value) == (f"{root}: a.csv, b.csv not a text: a folder is read as one text "
+                              "per file; give a data file itself (or join such files into "
+                              "one)")  # fmt: skip
+
+
+def test_a_tar_or_zip_of_a_folder_reads_as_the_folder(tmp_path, caplog):
+    """aclImdb_v1.tar.gz's layout (one top folder), a zip of class folders beside a
+    README (the BBC news set's), and the messages name the archive."""
+    import tarfile
+    import zipfile
+
+    files = {"README": "x", "train/pos/0_9.txt": "great", "train/neg/1_2.txt": "bad",
+             "train/unsup/2_0.txt": "hm", "test/pos/0_8.txt": "fine",
+             "test/neg/1_1.txt": "dull"}  # fmt: skip
+    tree = write(tmp_path / "aclImdb", files)
+    with tarfile.open(tmp_path / "aclImdb_v1.tar.gz", "w:gz") as tar:
+        tar.add(tree, arcname="aclImdb")
+    with caplog.at_level(logging.WARNING):
+        frame, how = read_and_describe(tmp_path / "aclImdb_v1.tar.gz", archive_split=True)
+    assert frame["id"].to_list() == ["train/neg/1_2.txt", "train/pos/0_9.txt",
+                                     "test/neg/1_1.txt", "test/pos/0_8.txt"]  # fmt: skip
+    assert frame["split"].to_list() == ["train", "train", "test", "test"]
+    assert how.startswith(f"{tmp_path / 'aclImdb_v1.tar.gz'}/aclImdb: a folder of 4 text")
+    assert f"{tmp_path / 'aclImdb_v1.tar.gz'}/aclImdb: train/unsup/ not read" in caplog.text
+    assert "attnlib-unpacked" not in caplog.text + how
+
+    with zipfile.ZipFile(tmp_path / "bbc.zip", "w") as zf:
+        bbc = {"bbc/README.TXT": "x", "bbc/sport/001.txt": "goal", "bbc/tech/001.txt": "chips",
+               "bbc/tech/002.txt": "code"}  # fmt: skip
+        for name, text in bbc.items():
+            zf.writestr(name, text)
+    frame = read_source(tmp_path / "bbc.zip")
+    assert frame["id"].to_list() == ["sport/001.txt", "tech/001.txt", "tech/002.txt"]
+    assert frame["label"].to_list() == ["sport", "tech", "tech"]
+    with zipfile.ZipFile(tmp_path / "bbc.zip", "a") as zf:
+        zf.writestr("bbc/tech/003.txt", b"caf\xe9")
+    with pytest.raises(DataError, match=r"bbc\.zip/bbc/tech/003\.txt.*line 1"):
+        read_source(tmp_path / "bbc.zip")
+
+
+def test_a_tar_reaching_outside_its_folder_is_refused(tmp_path):
+    import io
+    import tarfile
+
+    with tarfile.open(tmp_path / "evil.tar", "w") as tar:
+        for name in ("set/pos/a.txt", "../outside.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 1
+            tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(DataError, match=r"evil\.tar: not a readable tar file"):
+        read_source(tmp_path / "evil.tar")
+    assert not (tmp_path.parent / "outside.txt").exists()
