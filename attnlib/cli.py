@@ -41,11 +41,13 @@ def datasets() -> None:
         typer.echo(f"builtin:{info.name:<22} {info.task:<12} {info.source:<10} {info.description}")
 
 
-FORMATS_HELP = "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, excel, ucr, ts, arff, long, wide"
+FORMATS_HELP = (
+    "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, excel, jsonl, ucr, ts, arff, long, wide"
+)
 InputArg = Annotated[
     str,
     typer.Argument(
-        help="sequences: Parquet, CSV, TSV, TXT, UCR, .ts or .arff file (or one "
+        help="sequences: Parquet, CSV, TSV, JSON Lines, TXT, UCR, .ts or .arff file (or one "
         "in a .gz, .bz2, .xz or .zip), a folder of text files (or a .zip / .tar.gz of "
         "one); - reads stdin"
     ),
@@ -112,9 +114,10 @@ def predict(
     input: Annotated[
         str | None,
         typer.Argument(
-            help="sequences: Parquet, CSV, TSV, TXT, UCR or spreadsheet file (or one in a .gz, "
-            ".bz2, .xz or .zip), a folder of text files (one per file, a sub-folder per "
-            "class; or a .zip / .tar.gz of one); - reads standard input (none with --stream)"
+            help="sequences: Parquet, CSV, TSV, JSON Lines, TXT, UCR or spreadsheet file (or one "
+            "in a .gz, .bz2, .xz or .zip), a folder of text files (one per file, a sub-folder "
+            "per class; or a .zip / .tar.gz of one); - reads standard input (none with "
+            "--stream)"
         ),
     ] = None,  # fmt: skip
     out: Annotated[

@@ -135,14 +135,17 @@ _ARFF_HEADER = re.compile(rb"(?:\s*%[^\n]*\n)*\s*@relation\b", re.IGNORECASE)
 
 
 def _sniff(data: bytes) -> str:
-    """An extension for content without a name: Parquet's magic, a ``.ts`` or ARFF header
-    (with its @data line), a header with tabs or commas, else one sequence per line."""
+    """An extension for content without a name: Parquet's magic, JSON rows, a ``.ts`` or
+    ARFF header (with its @data line), a header with tabs or commas, else one sequence per
+    line."""
     if data[:4] == b"PAR1":
         return ".parquet"
     if data[:2] == b"\x1f\x8b":  # gzip: its first 64 KB decide the inner name (csv.gz, ...)
         with contextlib.suppress(OSError, EOFError, zlib.error):
             return _sniff(gzip.GzipFile(fileobj=io.BytesIO(data)).read(1 << 16)) + ".gz"
     first = data.lstrip().split(b"\n", 1)[0]
+    if _json_rows(data.lstrip(), first):
+        return ".jsonl"
     if _TS_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @key lines, @data
         return ".ts"
     if _ARFF_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @relation, ..., @data
@@ -156,6 +159,16 @@ def _sniff(data: bytes) -> str:
         and all(f.strip() for c in cells for f in c)
     )  # fmt: skip  (no empty field)
     return ".tsv" if b"\t" in first else ".csv" if b"," in first or semicolons else ".txt"
+
+
+def _json_rows(data: bytes, first: bytes) -> bool:
+    """JSON Lines (a first line that is a JSON object) or a JSON array of objects."""
+    if data[:1] == b"[":
+        return data[1:].lstrip()[:1] == b"{"
+    try:
+        return data[:1] == b"{" and isinstance(json.loads(first), dict)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return False
 
 
 def split_tokens(text: str, sep: str | None) -> list[str]:

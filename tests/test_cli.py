@@ -411,3 +411,20 @@ def test_predict_and_ingest_read_a_folder_of_text_files(tmp_path):
     assert result.exit_code == 0, result.output
     assert "a folder of 2 text files in 2 class folders" in result.output
     assert pl.read_parquet(raw)["label"].to_list() == ["a", "b"]
+
+
+def test_json_lines_on_standard_input_are_read_as_json(tmp_path):
+    import polars as pl
+
+    out = tmp_path / "o.parquet"
+    given = '{"text": "a, b", "label": 1}\n{"text": "c", "label": 0}\n'  # commas: not a CSV
+    result = runner.invoke(app, ["ingest", "-", "-o", str(out)], input=given)
+    assert result.exit_code == 0, result.output
+    assert "standard input: format auto -> jsonl" in result.output
+    assert pl.read_parquet(out)["label"].to_list() == ["1", "0"]
+    result = runner.invoke(app, ["ingest", "-", "-o", str(out)], input='[ {"text": "a b"} ]')
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out)["tokens"].to_list() == [["a", "b"]]
+    result = runner.invoke(app, ["ingest", "-", "-o", str(out)], input="[CLS] a b\n[CLS] c\n")
+    assert result.exit_code == 0, result.output  # SeqLab lines opening with [ stay SeqLab
+    assert "format auto -> seqlab_txt" in result.output

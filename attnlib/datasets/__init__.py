@@ -13,6 +13,9 @@ works when no file of that name exists) or a file read by format:
 - ``seqlab_csv``: tab-separated features with a header, a ``>...`` row between sequences.
 - ``csv`` / ``tsv`` / ``parquet``: a ``tokens`` or ``text`` column, optional ``id``,
   ``label``, ``split``; a Parquet file may hold a numeric ``values`` column instead.
+- ``excel`` / ``jsonl``: a spreadsheet's first sheet, JSON Lines or a JSON array of
+  objects, read as a Parquet table is (:mod:`attnlib.datasets.excel`,
+  :mod:`attnlib.datasets.jsonl`).
 - ``ucr``: no header; per line a label, then one value per time step.
 - ``ts``: the UEA / UCR archives' ``.ts`` files (sktime's format): a header, then per line
   the channels' values separated by ``:``, the label last.

@@ -147,7 +147,10 @@ def _unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
     try:
         with zipfile.ZipFile(path) if kind == "zip" else tarfile.open(path) as archive:
             files = _files(archive)
-            chosen = _choose(path, kind, [name for name in files if _is_data(name)])
+            data = [name for name in files if _is_data(name)]
+            if not data:  # a zip of one .json (JSON rows, not notes) is its data
+                data = [n for n in files if _is_data(n, docs=()) and n.lower().endswith(".json")]
+            chosen = _choose(path, kind, data)
             if chosen is None:
                 return _tree(path, archive, tmp / "tree")
             names = {}
@@ -193,11 +196,11 @@ def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
     return out, {str(out): str(path)}
 
 
-def _is_data(name: str) -> bool:
+def _is_data(name: str, docs: tuple[str, ...] = _NOT_DATA) -> bool:
     name = PurePosixPath(name)
     return ("__MACOSX" not in name.parts
             and not name.name.startswith(".") and not name.name.lower().startswith("readme")
-            and name.suffix.lower() not in _NOT_DATA)  # fmt: skip
+            and name.suffix.lower() not in docs)  # fmt: skip
 
 
 def _choose(path: Path, kind: str, members: list[str]) -> list[str] | None:

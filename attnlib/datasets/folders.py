@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "test")
 # files of a format read on their own: a folder of them is not a folder of texts
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".ts", ".arff", ".xlsx", ".xlsm", ".xls", ".ods",
-                 ".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz", ".npy", ".npz")  # fmt: skip
+                 ".jsonl", ".ndjson", ".json", ".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz",
+                 ".npy", ".npz")  # fmt: skip
 
 
 def read_folder(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import excel, parquet, roles, rows, series, tables, typed, wide
+from attnlib.datasets import excel, jsonl, parquet, roles, rows, series, tables, typed, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.datasets.typed import by_row as by_row  # re-exported
@@ -21,8 +21,8 @@ from attnlib.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "excel", "ucr", "ts", "arff",
-           "long", "wide")  # fmt: skip
+FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "excel", "jsonl", "ucr", "ts",
+           "arff", "long", "wide")  # fmt: skip
 _EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
                ".ts": "ts", ".arff": "arff"}  # fmt: skip
 
@@ -65,13 +65,18 @@ def _read_file(
         raw, index = parquet.read(path)
         long = typed.dated(roles.rename(raw, columns, path), index)
         frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
-    elif fmt != "excel" and path.suffix.lower() in excel.SUFFIXES and fmt != "auto":
-        raise ConfigError(f"{path}: a spreadsheet; it is read with --format excel (or auto), "
-                          "its layout (sequences, long, wide) told by its columns")  # fmt: skip
-    elif fmt == "excel" or (fmt == "auto" and path.suffix.lower() in excel.SUFFIXES):
+    elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):
+        what = "a spreadsheet" if kind == "excel" else "a JSON file"
+        raise ConfigError(f"{path}: {what}; it is read with --format {kind} (or auto), its "
+                          "layout (sequences, long, wide) told by its columns")  # fmt: skip
+    elif fmt == "excel" or (fmt == "auto" and kind == "excel"):
         raw = roles.rename(excel.read(path), columns, path)
         frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
         where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why), "excel"
+    elif fmt == "jsonl" or (fmt == "auto" and kind == "jsonl"):
+        raw, where = jsonl.read(path)
+        frame, why = typed.read_typed(roles.rename(raw, columns, path), path, columns, [], where)
+        how, fmt = _typed_how(path, fmt, "jsonl", why), "jsonl"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, why = typed.read_parquet(path, columns)
         where, how, fmt = by_row, _typed_how(path, fmt, "parquet", why), "parquet"
@@ -90,6 +95,12 @@ def _read_file(
             how += "; fields split by semicolons (a number may have a decimal comma)"
     check_max_length(frame, path, where, max_length)
     return frame, fmt, how
+
+
+def _typed_kind(path: Path) -> str:
+    """``excel`` or ``jsonl`` for a file whose extension says its cells have types."""
+    suffix = path.suffix.lower()
+    return "excel" if suffix in excel.SUFFIXES else "jsonl" if suffix in jsonl.SUFFIXES else ""
 
 
 def _typed_how(path: Path, fmt: str, kind: str, why: str) -> str:
@@ -169,8 +180,9 @@ def _parquet_magic(path: Path) -> bool:
 
 def header(path: Path, fmt: str = "auto") -> list[str]:
     """A table's column names, read cheaply (Parquet's schema, a spreadsheet's first row,
-    a CSV / TSV's first line); [] for a file read as another format, a first line of
-    numbers (a UCR row), or a file that does not read (the read proper says why)."""
+    a JSON Lines file's first object, a CSV / TSV's first line); [] for a file read as
+    another format, a first line of numbers (a UCR row), or a file that does not read (the
+    read proper says why)."""
     suffix = path.suffix.lower()
     try:
         if fmt == "parquet" or (fmt in ("auto", "long", "wide") and (
@@ -178,6 +190,8 @@ def header(path: Path, fmt: str = "auto") -> list[str]:
             return list(pl.read_parquet_schema(path))
         if fmt == "excel" or (fmt == "auto" and suffix in excel.SUFFIXES):
             return excel.names(path)
+        if fmt == "jsonl" or (fmt == "auto" and suffix in jsonl.SUFFIXES):
+            return jsonl.names(path)
         if fmt not in roles.TABLE_FORMATS or (fmt == "auto" and suffix not in (".csv", ".tsv")):
             return []
         with path.open("rb") as f:
@@ -238,7 +252,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         where = "" if ext in _EXTENSIONS else f"no known extension ('{ext or 'none'}'), "
         return "ucr", f"{where}the lines are rows of numbers: label, then values"
     if ext not in _EXTENSIONS:  # (the UCR archive's 2015 files, Coffee_TRAIN, are above)
-        known = ", ".join(sorted(_EXTENSIONS))
+        known = ", ".join(sorted([*_EXTENSIONS, *excel.SUFFIXES, *jsonl.SUFFIXES]))
         raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
     if tables.looks_long(header):
         lowered = [h.lower() for h in header]

@@ -27,7 +27,7 @@ ROLES = {
     "time": ("time", "ingest.time_column / --time-column",
              ("time", "date", "datetime", "timestamp", "ds")),  # whole times, not parts
 }  # fmt: skip
-TABLE_FORMATS = ("auto", "csv", "tsv", "parquet", "excel", "long", "wide")
+TABLE_FORMATS = ("auto", "csv", "tsv", "parquet", "excel", "jsonl", "long", "wide")
 
 
 class NamingError(DataError):

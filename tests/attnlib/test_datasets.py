@@ -61,8 +61,8 @@ def test_missing_file_or_directory(tmp_path):
 
 
 def test_unknown_extension_and_format(tmp_path):
-    path = write(tmp_path / "seqs.json", "[]")
-    with pytest.raises(DataError, match=r"seqs\.json: cannot tell the format.*\.parquet"):
+    path = write(tmp_path / "seqs.xml", "<seqs/>")
+    with pytest.raises(DataError, match=r"seqs\.xml: cannot tell the format.*\.jsonl.*\.parquet"):
         read_source(path)
     with pytest.raises(ConfigError, match="unknown format 'xml'"):
         read_source(path, fmt="xml")

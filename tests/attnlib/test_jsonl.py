@@ -1,0 +1,101 @@
+"""JSON rows: JSON Lines (Hugging Face's ``to_json``, attnlib's own ``--out x.jsonl``) and a
+JSON array of objects, read as typed tables; bad input names its line or row."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import polars as pl
+import pytest
+
+from attnlib.datasets import read_and_describe, read_source
+from attnlib.datasets.formats import header
+from attnlib.errors import ConfigError, DataError
+
+
+def lines(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_hugging_face_json_lines_read_as_a_table_of_texts(tmp_path):
+    """``Dataset.to_json("train.json")``: one object per line, the class as its id."""
+    path = lines(tmp_path / "train.json", [
+        {"sentence": "a fine film", "label": 1, "idx": 0},
+        {"sentence": "dull", "label": 0, "idx": 1},
+    ])  # fmt: skip
+    frame, how = read_and_describe(path, columns={"text": "sentence"})
+    assert frame["text"].to_list() == ["a fine film", "dull"]
+    assert frame["label"].to_list() == ["1", "0"]
+    assert how.startswith(f"{path}: format auto -> jsonl (sequences in its 'text' column)")
+    assert header(path) == ["sentence", "label", "idx"]
+
+
+def test_a_json_array_of_objects_reads_the_same(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([{"text": "a b", "label": "x"}, {"text": "c", "label": "y"}]))
+    frame = read_source(path)
+    assert frame["tokens"].to_list() == [["a", "b"], ["c"]]
+    assert frame["label"].to_list() == ["x", "y"]
+    assert header(path) == ["text", "label"]
+
+
+def test_series_and_long_tables_in_json_lines(tmp_path):
+    series = lines(tmp_path / "s.jsonl", [
+        {"id": "s1", "values": [[1, 2], [3, 4.5]], "label": "up"},
+        {"id": "s2", "values": [[0, 1]], "label": "down"},
+    ])  # fmt: skip
+    frame = read_source(series)
+    assert frame["values"].to_list() == [[[1.0, 2.0], [3.0, 4.5]], [[0.0, 1.0]]]
+    long = lines(tmp_path / "l.ndjson", [{"date": f"2020-0{m}-01", "sales": m * 1.5}
+                                         for m in range(1, 5)])  # fmt: skip
+    frame, how = read_and_describe(long)
+    assert "a long table, the time in column 'date'" in how
+    assert frame["sales"].to_list() == [1.5, 3.0, 4.5, 6.0]
+
+
+def test_attnlib_reads_back_the_json_lines_it_writes(tmp_path):
+    from attnlib.files import write_table
+
+    given = pl.DataFrame({"id": ["a", "b"], "tokens": [["D-major triad", "G"], ["E minor"]],
+                          "label": ["x", "y"]})  # fmt: skip
+    write_table(given, tmp_path / "out.jsonl")
+    assert read_source(tmp_path / "out.jsonl").equals(given)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"text": "a"}\n\n{"text": "b",}\n',
+         r"line 3: not a JSON object \(Expecting property name.*\); expected one JSON object "
+         r"per line \(JSON Lines\), or a JSON array of objects$"),
+        ('{"text": "a"}\n["b"]\n', r"line 2: a JSON array, not an object"),
+        ('{\n  "text": "a"\n}\n', r"line 1: not a JSON object .*\(a pretty-printed object spans "
+                                  r"lines\)$"),
+        ('[{"text": "a"}, 3]', r"row 2: a JSON number, not an object"),
+        ('[{"text": "a"},', r"line 1: not valid JSON \(Expecting value\)"),
+        ('{"text": "a", "label": "x"}\n{"text": "b"}\n', r"line 2: missing label"),
+        ('{"text": "a"}\n{"text": ""}\n', r"line 2: empty sequence"),
+    ],
+)  # fmt: skip
+def test_bad_json_rows_name_the_line_or_row(tmp_path, text, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text)
+    with pytest.raises(DataError, match=rf"^{path}, {message}"):
+        read_source(path)
+
+
+def test_a_json_file_is_read_as_jsonl_only(tmp_path):
+    path = lines(tmp_path / "x.jsonl", [{"text": "a"}])
+    with pytest.raises(ConfigError, match=r"x\.jsonl: a JSON file; it is read with --format jsonl"):
+        read_source(path, "csv")
+    path.write_text("[]")
+    with pytest.raises(DataError, match=r"x\.jsonl: no rows"):
+        read_source(path)
+
+
+def test_a_zip_of_one_json_file_reads_it(tmp_path):
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        zf.writestr("train.json", '{"text": "a b", "label": 1}\n{"text": "c", "label": 0}\n')
+    assert read_source(tmp_path / "set.zip")["label"].to_list() == ["1", "0"]
