@@ -236,7 +236,7 @@ def read_and_describe(
         try:
             if inner.is_dir():  # a folder of text files (or an archive of one)
                 named = {r: c for r, c in columns.items() if r not in optional_columns}
-                frame, how = folders.read_folder(inner, fmt, sep, max_length, named)
+                frame, how = folders.read_folder(inner, fmt, sep, max_length, named, limit)
             else:
                 if set(optional_columns) & set(columns):
                     columns = roles.present(columns, header(inner, fmt), optional_columns)

@@ -6,10 +6,10 @@ directory under its own name (``reviews.csv``), whose extension and content then
 the format as usual. An archive pair (``NAME_TRAIN.tsv.gz`` beside ``NAME_TEST.tsv.gz``,
 or both inside one zip) is unpacked together, so the test file is found. A zip holding
 one set in several formats (the UCR / UEA site's: ``.ts``, ``.arff``, ``.txt``) is read
-in the first of :data:`PREFERRED`. A zip or tar of a folder of text files (no file of a
-data format in it; :mod:`attnlib.datasets.folders`) is unpacked whole and read as that
-folder. Anything else in an archive of more than one file is an error listing them.
-Messages name the compressed file, not the temporary copy.
+in the first of its formats. A zip or tar of a folder of text files is unpacked whole and
+read as that folder. Which files of a zip or tar are read, and how they are unpacked
+safely: :mod:`attnlib.datasets.unpack`. Messages name the compressed file, not the
+temporary copy.
 """
 
 from __future__ import annotations
@@ -20,22 +20,18 @@ import gzip
 import logging
 import lzma
 import shutil
-import tarfile
 import tempfile
-import zipfile
 import zlib
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from attnlib.datasets.archive import archive_test_file, archive_train_file
-from attnlib.datasets.folders import DATA_SUFFIXES
+from attnlib.datasets.unpack import PACKED, unpack
 from attnlib.errors import DataError
 
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 TARS = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
-SUFFIXES = (*OPENERS, ".zip", ".tar", ".tgz")
-PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".txt")  # one set in several formats
-_NOT_DATA = (".md", ".pdf", ".html", ".json", ".yaml", ".yml", ".jpg", ".png")  # docs
+SUFFIXES = PACKED  # OPENERS' suffixes, a zip's and a tar's
 
 
 def is_compressed(path: Path) -> bool:
@@ -58,7 +54,7 @@ def unpacked(path: Path, pair: bool = False) -> Iterator[tuple[Path, dict[str, s
         return
     with tempfile.TemporaryDirectory(prefix="attnlib-unpacked-") as tmp:
         if path.suffix.lower() == ".zip" or is_tar(path):
-            inner, names = _unpack(path, Path(tmp))
+            inner, names = unpack(path, Path(tmp))
         else:
             names = {}
             for given in filter(None, (path, partner)):
@@ -138,99 +134,3 @@ def _decompress(given: Path, out: Path) -> None:
             shutil.copyfileobj(src, dst, 1 << 20)
     except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # BadGzipFile: OSError
         raise DataError(f"{given}: not a readable {kind} file ({exc})") from None
-
-
-def _unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
-    """The data file a zip or tar holds (the train file of a pair) unpacked into ``tmp``;
-    or, for a folder of text files, the whole tree and its top folder."""
-    kind = "zip" if path.suffix.lower() == ".zip" else "tar"
-    try:
-        with zipfile.ZipFile(path) if kind == "zip" else tarfile.open(path) as archive:
-            files = _files(archive)
-            data = [name for name in files if _is_data(name)]
-            if not data:  # a zip of one .json (JSON rows, not notes) is its data
-                data = [n for n in files if _is_data(n, docs=()) and n.lower().endswith(".json")]
-            chosen = _choose(path, kind, data)
-            if chosen is None:
-                return _tree(path, archive, tmp / "tree")
-            names = {}
-            for member in chosen:
-                out = tmp / PurePosixPath(member).name
-                with _open(archive, files[member]) as src, out.open("wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                names[str(out)] = f"{path} ({member})"
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, NotImplementedError,
-            zlib.error, lzma.LZMAError, RuntimeError) as exc:  # fmt: skip
-        why = "a file in it is encrypted" if isinstance(exc, RuntimeError) else str(exc)
-        raise DataError(f"{path}: not a readable {kind} file ({why}); unpack it and give the "
-                        "file or folder inside") from None  # fmt: skip
-    return tmp / PurePosixPath(chosen[0]).name, names
-
-
-def _files(archive: zipfile.ZipFile | tarfile.TarFile) -> dict[str, object]:
-    """The archive's files (not folders, links or devices) by their names in it."""
-    if isinstance(archive, zipfile.ZipFile):
-        return {m.filename: m for m in archive.infolist() if not m.is_dir()}
-    return {m.name: m for m in archive.getmembers() if m.isfile()}
-
-
-def _open(archive: zipfile.ZipFile | tarfile.TarFile, member):
-    if isinstance(archive, zipfile.ZipFile):
-        return archive.open(member)
-    return archive.extractfile(member)
-
-
-def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
-    """A folder of text files unpacked whole to ``out``; its top folder when it has one
-    (``aclImdb/``), named in messages as a path into the archive (``aclImdb_v1.tar.gz/aclImdb``)."""
-    if isinstance(archive, zipfile.ZipFile):
-        archive.extractall(out)  # zipfile drops ".." and leading "/" from member names
-    elif hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later
-        archive.extractall(out, filter="data")  # nothing outside out, no special files
-    else:
-        raise DataError(f"{path}: a tar of a folder is unpacked safely by Python 3.10.12 / "
-                        "3.11.4 or later; unpack it and give the folder")  # fmt: skip
-    visible = [e for e in out.iterdir() if not e.name.startswith((".", "__MACOSX"))]
-    if len(visible) == 1 and visible[0].is_dir():
-        return visible[0], {str(visible[0]): f"{path}/{visible[0].name}"}
-    return out, {str(out): str(path)}
-
-
-def _is_data(name: str, docs: tuple[str, ...] = _NOT_DATA) -> bool:
-    name = PurePosixPath(name)
-    return ("__MACOSX" not in name.parts
-            and not name.name.startswith(".") and not name.name.lower().startswith("readme")
-            and name.suffix.lower() not in docs)  # fmt: skip
-
-
-def _choose(path: Path, kind: str, members: list[str]) -> list[str] | None:
-    """One file, or one archive pair (train first) in the first format of
-    :data:`PREFERRED` the archive has; None for a folder of text files (two or more files,
-    none of a data format); else a DataError listing what it holds."""
-    if len(members) == 1:
-        return members
-    if not members:
-        raise DataError(f"{path}: the {kind} holds no data file (only folders, notes or "
-                        "hidden files)")  # fmt: skip
-    by_suffix: dict[str, list[str]] = {}
-    for m in members:
-        by_suffix.setdefault(PurePosixPath(m).suffix.lower(), []).append(m)
-    for suffix in PREFERRED:
-        pair = sorted(by_suffix.get(suffix, []), key=lambda m: not _stem(m).endswith("_train"))
-        stems = [_stem(m) for m in pair]
-        if (
-            len(pair) == 2
-            and stems[0].endswith("_train")
-            and stems[1] == (f"{stems[0][: -len('_train')]}_test")
-        ):
-            return pair
-    if not set(by_suffix) & set(DATA_SUFFIXES):
-        return None
-    raise DataError(f"{path}: a {kind} of {len(members)} data files ({', '.join(members[:6])}"
-                    f"{', ...' if len(members) > 6 else ''}); attnlib reads an archive of one "
-                    "file, of one NAME_TRAIN / NAME_TEST pair or of a folder of text files: "
-                    "unpack it and give the file you mean")  # fmt: skip
-
-
-def _stem(member: str) -> str:
-    return PurePosixPath(member).stem.lower()

@@ -7,10 +7,11 @@
   corpus to continue, files to predict).
 
 A file is read whole as UTF-8; its id is its path in the folder (``train/pos/0_9.txt``).
-Hidden files and folders are skipped. What the layout leaves out (a README beside the
-class folders, a class folder in one split only, a folder inside a class folder) is not
-read, and a warning names it: a class with no test items could not be scored, and the
-Large Movie Review set's ``train/unsup`` (unlabelled reviews) is no class.
+Hidden files and a file browser's (``Thumbs.db``) are skipped. What the layout leaves out
+(a README or licence, a file beside the class folders, a class folder in one split only,
+a folder inside a class folder) is not read, and a warning names it: a class with no test
+items could not be scored, and the Large Movie Review set's ``train/unsup`` (unlabelled
+reviews) is no class. ``limit`` takes the first files of each class in turn.
 """
 
 from __future__ import annotations
@@ -21,20 +22,19 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from attnlib.datasets import formats, roles, rows, tables
+from attnlib.datasets.unpack import DATA_SUFFIXES, JUNK, NOTES
 from attnlib.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "test")
-# files of a format read on their own: a folder of them is not a folder of texts
-DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".ts", ".arff", ".xlsx", ".xlsm", ".xls", ".ods",
-                 ".jsonl", ".ndjson", ".json", ".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz",
-                 ".npy", ".npz")  # fmt: skip
+Item = tuple[Path, str | None, str | None]  # a file, its class, its split
 
 
 def read_folder(
-    path: Path, fmt: str, sep: str | None, max_length: int | None, columns: dict[str, str]
-) -> tuple[pl.DataFrame, str]:
+    path: Path, fmt: str, sep: str | None, max_length: int | None, columns: dict[str, str],
+    limit: int | None = None,
+) -> tuple[pl.DataFrame, str]:  # fmt: skip
     """The folder's texts as a table of sequences (``id, tokens[, text][, label][, split]``)
     and the read line. A folder has no named columns: ``columns`` is a ConfigError."""
     roles.check_format(columns, "a folder of text files", path)
@@ -42,27 +42,8 @@ def read_folder(
         raise ConfigError(f"{path}: a folder; it is read by its layout (a sub-folder per "
                           f"class, train/ and test/ for a split), not as {fmt}: leave the "
                           "format auto")  # fmt: skip
-    folders, files = _entries(path)
-    parts = {s: next((f for f in folders if f.name.lower() == s), None) for s in SPLITS}
-    if all(parts.values()):
-        _not_read(path, [e for e in folders + files if e not in parts.values()],
-                  "beside train/ and test/")  # fmt: skip
-        items = {s: _part(path, folder) for s, folder in parts.items()}
-        labelled = {s: any(label is not None for _, label in got) for s, got in items.items()}
-        if labelled["train"] != labelled["test"]:
-            with_classes = "train" if labelled["train"] else "test"
-            raise DataError(f"{path}: {with_classes}/ holds class folders and "
-                            f"{'test' if with_classes == 'train' else 'train'}/ does not; "
-                            "give both the same layout")  # fmt: skip
-        if labelled["train"]:
-            items = _shared_classes(path, items)
-        found = [(file, label, s) for s, got in items.items() for file, label in got]
-    else:
-        found = [(file, label, None) for file, label in _part(path, path)]
-    if not found:
-        raise DataError(f"{path}: no files to read (expected one text per file, in a "
-                        "sub-folder per class)")  # fmt: skip
-    names = [file.relative_to(path).as_posix() for file, _, _ in found]
+    found = _head(_items(path), limit)
+    names = [_name(path, file) for file, _, _ in found]
     if data := [n for n in names if PurePosixPath(n).suffix.lower() in DATA_SUFFIXES]:
         raise DataError(f"{path}: {', '.join(data[:3])}{' ...' if len(data) > 3 else ''} "
                         "not a text: a folder is read as one text per file; give a data "
@@ -78,20 +59,57 @@ def read_folder(
     return frame, _how(path, frame)
 
 
+def _items(path: Path) -> list[Item]:
+    """Every file the layout reads, by split, class and name."""
+    folders, files = _entries(path)
+    parts = {s: next((f for f in folders if f.name.lower() == s), None) for s in SPLITS}
+    if not any(parts.values()):
+        found = [(file, label, None) for file, label in _part(path, path)]
+    else:
+        given = next(f for f in parts.values() if f is not None)
+        missing = [s for s, f in parts.items() if f is None]
+        if missing and _entries(given)[0]:  # train/pos/...: a split with no partner
+            raise DataError(f"{path}: {given.name}/ holds class folders but there is no "
+                            f"{missing[0]}/ beside it; add {missing[0]}/ (the set's own "
+                            "split), or move the class folders up into the folder")  # fmt: skip
+        if missing:  # a class named train (or test) in a folder of class folders
+            return [(file, label, None) for file, label in _part(path, path)]
+        _not_read(path, [e for e in folders + files if e not in parts.values()],
+                  "beside train/ and test/")  # fmt: skip
+        items = {s: _part(path, folder) for s, folder in parts.items()}
+        labelled = {s: any(label is not None for _, label in got) for s, got in items.items()}
+        if labelled["train"] != labelled["test"]:
+            with_classes, other = ("train", "test") if labelled["train"] else ("test", "train")
+            raise DataError(f"{path}: {parts[with_classes].name}/ holds class folders with "
+                            f"files and {parts[other].name}/ does not; give both the same "
+                            "layout")  # fmt: skip
+        if labelled["train"]:
+            items = _shared_classes(path, items, parts)
+        found = [(file, label, s) for s, got in items.items() for file, label in got]
+    if not found:
+        raise DataError(f"{path}: no files to read (expected one text per file, in a "
+                        "sub-folder per class)")  # fmt: skip
+    return found
+
+
 def _entries(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The folder's visible sub-folders and files, sorted by name."""
-    entries = sorted(e for e in folder.iterdir() if not e.name.startswith((".", "__MACOSX")))
+    """The folder's sub-folders and files, sorted by name; not hidden or a file browser's."""
+    entries = sorted(e for e in folder.iterdir() if not e.name.startswith((".", "__MACOSX"))
+                     and e.name.lower() not in JUNK)  # fmt: skip
     return [e for e in entries if e.is_dir()], [e for e in entries if e.is_file()]
 
 
 def _part(root: Path, folder: Path) -> list[tuple[Path, str | None]]:
     """(file, class) of a folder of class folders, or (file, None) of a folder of files."""
     folders, files = _entries(folder)
+    notes = [f for f in files if NOTES.match(f.name)]
+    _not_read(root, notes, "a note, not a text")
+    files = [f for f in files if f not in notes]
     classes = {}
     for sub in folders:
         inner, texts = _entries(sub)
-        _not_read(root, inner, f"inside the class folder {sub.name}/ (one level of class "
-                               "folders is read)")  # fmt: skip
+        _not_read(root, inner, f"inside the class folder {_name(root, sub)}/ (one level of "
+                               "class folders is read)")  # fmt: skip
         if texts:
             classes[sub.name] = texts
         else:
@@ -102,7 +120,7 @@ def _part(root: Path, folder: Path) -> list[tuple[Path, str | None]]:
     return [(f, name) for name, texts in classes.items() for f in texts]
 
 
-def _shared_classes(path: Path, items: dict[str, list]) -> dict[str, list]:
+def _shared_classes(path: Path, items: dict[str, list], parts: dict[str, Path]) -> dict:
     """Each split's items of the classes both splits have folders for."""
     classes = {s: {label for _, label in got} for s, got in items.items()}
     shared = classes["train"] & classes["test"]
@@ -111,23 +129,52 @@ def _shared_classes(path: Path, items: dict[str, list]) -> dict[str, list]:
                         f"(train: {sorted(classes['train'])[:8]}, test: "
                         f"{sorted(classes['test'])[:8]})")  # fmt: skip
     for s, other in zip(SPLITS, reversed(SPLITS), strict=True):
-        alone = [path / s / c for c in sorted(classes[s] - shared)]
-        _not_read(path, alone, f"a class with no folder in {other}/")
+        alone = [parts[s] / c for c in sorted(classes[s] - shared)]
+        _not_read(path, alone, f"a class with no folder in {parts[other].name}/")
     return {s: [(f, c) for f, c in got if c in shared] for s, got in items.items()}
+
+
+def _head(found: list[Item], limit: int | None) -> list[Item]:
+    """The first ``limit`` files of each split, taken from its classes in turn (the first
+    file of each class, then the second ...), in the folder's order."""
+    if limit is None:
+        return found
+    seen: dict[tuple, int] = {}
+    rank = []
+    for _, label, split in found:
+        rank.append(seen.get((split, label), 0))
+        seen[(split, label)] = rank[-1] + 1
+    keep = set()
+    for split in dict.fromkeys(s for _, _, s in found):
+        mine = sorted((r, i) for i, r in enumerate(rank) if found[i][2] == split)
+        keep.update(i for _, i in mine[:limit])
+    return [item for i, item in enumerate(found) if i in keep]
+
+
+def _name(root: Path, entry: Path) -> str:
+    """``entry``'s path in the folder; a DataError for a name that is not UTF-8."""
+    name = entry.relative_to(root).as_posix()
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise DataError(f"{root}: the file name '{shown}' is not UTF-8; rename it") from None
+    return name
 
 
 def _not_read(root: Path, entries: list[Path], why: str) -> None:
     if entries:
-        shown = [e.relative_to(root).as_posix() + ("/" if e.is_dir() else "") for e in entries]
+        shown = [_name(root, e) + ("/" if e.is_dir() else "") for e in entries]
         more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
         log.warning("%s: %s%s not read: %s", root, ", ".join(shown[:5]), more, why)
 
 
 def _how(path: Path, frame: pl.DataFrame) -> str:
     """The read line: how many texts, classes and splits the layout gave."""
-    what = f"{frame.height} text files"
+    plural = lambda n, what: f"{n} {what}{'' if n == 1 else 's'}"  # noqa: E731
+    what = plural(frame.height, "text file")
     if "label" in frame.columns:
-        what += f" in {frame['label'].n_unique()} class folders"
+        what += f" in {plural(frame['label'].n_unique(), 'class folder')}"
     if "split" in frame.columns:
         test = int((frame["split"] == "test").sum())
         what += f", train/ {frame.height - test} and test/ {test} (the set's own split)"

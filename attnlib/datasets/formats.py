@@ -25,6 +25,8 @@ FORMATS = ("seqlab_txt", "seqlab_csv", "csv", "tsv", "parquet", "excel", "jsonl"
            "arff", "long", "wide")  # fmt: skip
 _EXTENSIONS = {".txt": "seqlab_txt", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
                ".ts": "ts", ".arff": "arff"}  # fmt: skip
+# the extensions of tables and series (a .txt may be any text)
+DATA_SUFFIXES = (*(s for s in _EXTENSIONS if s != ".txt"), *excel.SUFFIXES, *jsonl.SUFFIXES)
 
 
 def read_file(

@@ -33,7 +33,7 @@ def test_class_folders_are_the_labels_and_files_beside_them_are_named(tmp_path, 
     assert "split" not in frame.columns
     assert how == f"{root}: a folder of 3 text files in 2 class folders"
     said = caplog.text
-    assert "README not read: beside the class folders" in said
+    assert "README not read: a note, not a text" in said
     assert "pos/more/ not read: inside the class folder pos/" in said
     assert "empty/ not read: no files in it" in said
     assert "DS_Store" not in said and "hidden" not in said
@@ -79,7 +79,11 @@ def test_a_folder_of_files_is_texts_without_classes(tmp_path):
     [
         ({}, "no files to read (expected one text per file, in a sub-folder per class)"),
         ({"train/pos/a.txt": "x", "test/b.txt": "y"},
-         "train/ holds class folders and test/ does not; give both the same layout"),
+         "train/ holds class folders with files and test/ does not; give both the same "
+         "layout"),
+        ({"train/pos/a.txt": "x", "train/neg/b.txt": "y"},
+         "train/ holds class folders but there is no test/ beside it; add test/ (the set's "
+         "own split), or move the class folders up into the folder"),
         ({"train/pos/a.txt": "x", "test/good/b.txt": "y"},
          "train/ and test/ have no class folder of the same name (train: ['pos'], test: "
          "['good'])"),
@@ -163,15 +167,109 @@ def test_a_tar_or_zip_of_a_folder_reads_as_the_folder(tmp_path, caplog):
         read_source(tmp_path / "bbc.zip")
 
 
-def test_a_tar_reaching_outside_its_folder_is_refused(tmp_path):
+def test_a_tar_reaching_outside_its_folder_or_holding_links_is_not_followed(tmp_path, caplog):
     import io
     import tarfile
 
-    with tarfile.open(tmp_path / "evil.tar", "w") as tar:
-        for name in ("set/pos/a.txt", "../outside.txt"):
-            info = tarfile.TarInfo(name)
-            info.size = 1
-            tar.addfile(info, io.BytesIO(b"x"))
-    with pytest.raises(DataError, match=r"evil\.tar: not a readable tar file"):
-        read_source(tmp_path / "evil.tar")
-    assert not (tmp_path.parent / "outside.txt").exists()
+    def tar(name, members):
+        with tarfile.open(tmp_path / name, "w") as out:
+            for member, link in members:
+                info = tarfile.TarInfo(member)
+                if link:
+                    info.type, info.linkname = link
+                else:
+                    info.size = 1
+                out.addfile(info, None if link else io.BytesIO(b"x"))
+        return tmp_path / name
+
+    evil = tar("evil.tar", [("set/pos/a.txt", None), ("set/neg/b.txt", None),
+                            ("../outside.txt", None)])  # fmt: skip
+    with pytest.raises(DataError) as exc:
+        read_source(evil)
+    assert str(exc.value).startswith(f"{evil}: '../outside.txt' would be unpacked outside the "
+                                     "archive's folder")  # fmt: skip
+    assert "attnlib-unpacked" not in str(exc.value)
+    linked = tar("linked.tar", [("set/pos/a.txt", None), ("set/neg/b.txt", None),
+                                ("set/neg/c.txt", (tarfile.SYMTYPE, "../pos/a.txt")),
+                                ("set/neg/d.txt", (tarfile.LNKTYPE, "set/pos/a.txt"))])  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(linked)
+    assert frame["id"].to_list() == ["neg/b.txt", "pos/a.txt"]
+    assert "linked.tar: 2 link(s) not unpacked, not read (set/neg/c.txt, set/neg/d.txt)" in (
+        caplog.text)  # fmt: skip
+
+
+def test_archives_of_several_data_files_are_still_an_error(tmp_path):
+    """Text files side by side (Kaggle's emotion set: train.txt, test.txt, val.txt) are
+    data files, not a folder of texts; a CSV beside class folders is left out, named."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "emotions.zip", "w") as zf:
+        for name in ("train.txt", "test.txt", "val.txt"):
+            zf.writestr(name, "i feel good;joy\n")
+    with pytest.raises(DataError, match=r"emotions\.zip: a zip of 3 data files \(train\.txt"):
+        read_source(tmp_path / "emotions.zip")
+    with zipfile.ZipFile(tmp_path / "bbc.zip", "w") as zf:
+        for name in ("bbc/sport/1.txt", "bbc/tech/1.txt", "bbc/meta.csv"):
+            zf.writestr(name, "a b\n")
+    assert read_source(tmp_path / "bbc.zip")["label"].to_list() == ["sport", "tech"]
+    with zipfile.ZipFile(tmp_path / "pairs.zip", "w") as zf:
+        for name in ("set/pos/a.txt", "set/neg/b.csv"):
+            zf.writestr(name, "a b\n")
+    with pytest.raises(DataError, match=r"pairs\.zip: a zip of 2 data files"):
+        read_source(tmp_path / "pairs.zip")
+
+
+def test_an_archive_with_a_note_beside_its_top_folder_reads_the_folder(tmp_path):
+    import tarfile
+
+    tree = write(tmp_path / "src", {"README": "x", "set/pos/a.txt": "good", "set/neg/b.txt": "bad"})
+    with tarfile.open(tmp_path / "top.tar", "w") as tar:
+        for name in ("README", "set"):
+            tar.add(tree / name, arcname=name)
+    frame, how = read_and_describe(tmp_path / "top.tar")
+    assert frame["label"].to_list() == ["neg", "pos"]
+    assert how == f"{tmp_path / 'top.tar'}/set: a folder of 2 text files in 2 class folders"
+
+
+def test_a_misnamed_tar_is_one_line_saying_so(tmp_path):
+    import gzip
+
+    (tmp_path / "x.tar.gz").write_bytes(gzip.compress(b"text,label\na,b\n"))
+    with pytest.raises(DataError) as exc:
+        read_source(tmp_path / "x.tar.gz")
+    assert str(exc.value) == (f"{tmp_path / 'x.tar.gz'}: not a readable tar file (not a tar "
+                              "archive; a compressed table is named like NAME.csv.gz); unpack "
+                              "it and give the file or folder inside")  # fmt: skip
+
+
+def test_limit_takes_each_class_in_turn(tmp_path):
+    root = write(tmp_path / "set", {f"{c}/{i}.txt": f"{c} {i}" for c in ("neg", "pos", "zzz")
+                                    for i in range(3)})  # fmt: skip
+    frame = read_source(root, limit=4)
+    assert frame["id"].to_list() == ["neg/0.txt", "neg/1.txt", "pos/0.txt", "zzz/0.txt"]
+    split = write(tmp_path / "split", {f"{s}/{c}/{i}.txt": "x" for s in ("train", "test")
+                                       for c in ("neg", "pos") for i in range(3)})  # fmt: skip
+    frame = read_source(split, limit=2)
+    assert frame["id"].to_list() == ["train/neg/0.txt", "train/pos/0.txt", "test/neg/0.txt",
+                                     "test/pos/0.txt"]  # fmt: skip
+
+
+def test_names_cases_separators_and_file_names(tmp_path, caplog):
+    root = write(tmp_path / "set", {"Train/pos/a.txt": "a|b c", "Train/neg/b.txt": "d",
+                                    "Train/unsup/c.txt": "e", "Test/pos/d.txt": "f",
+                                    "Test/neg/e.txt": "g", "Thumbs.db": "x"})  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(root, sep="|")
+    assert frame["tokens"].to_list()[:2] == [["d"], ["a", "b c"]]
+    assert "Train/unsup/ not read: a class with no folder in Test/" in caplog.text
+    assert "Thumbs" not in caplog.text
+    bad = tmp_path / "bad"
+    (bad / "pos").mkdir(parents=True)
+    (bad / "pos" / "a.txt").write_text("x")
+    try:
+        (bad / "pos" / b"caf\xe9.txt".decode("utf-8", "surrogateescape")).write_text("y")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    with pytest.raises(DataError, match=r"bad: the file name 'pos/caf\ufffd\.txt' is not UTF-8"):
+        read_source(bad)

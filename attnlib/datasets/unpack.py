@@ -1,0 +1,178 @@
+"""Zip and tar archives: which of their files are the data, unpacked safely.
+
+An archive of one data file unpacks that file, and one of a ``NAME_TRAIN`` /
+``NAME_TEST`` pair unpacks the pair (the UCR / UEA site's zips hold a set in several
+formats: the first of :data:`PREFERRED` is taken). An archive of a folder of text files
+(``aclImdb_v1.tar.gz``, a zip of class folders: below the one top folder all its files
+share, if they share one, text files in sub-folders and none of a data format there)
+unpacks whole and reads as that folder (:mod:`attnlib.datasets.folders`). Anything else
+is an error listing what it holds. Notes (a README, ``.md``, ``.pdf`` ...) and hidden
+files do not count as data.
+
+Unpacking is safe: a tar's members go through Python's ``data`` filter (nothing outside
+the temporary folder, no devices) and its links are not unpacked; zipfile drops ``..``
+and a leading ``/`` from a zip's names. An archive whose files would not fit the free
+space of the temporary folder is refused before anything is unpacked.
+"""
+
+from __future__ import annotations
+
+import logging
+import lzma
+import re
+import shutil
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+from attnlib.datasets import formats
+from attnlib.errors import DataError
+
+log = logging.getLogger(__name__)
+
+PACKED = (".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz")  # compressed files and archives
+DATA_SUFFIXES = (*formats.DATA_SUFFIXES, *PACKED)  # a file of these is data, not a text
+PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".txt")  # one set in several formats
+_DOCS = (".md", ".pdf", ".html", ".json", ".yaml", ".yml", ".jpg", ".png")
+NOTES = re.compile(r"(readme|licen[cs]e|copying)\b", re.IGNORECASE)  # read by people
+JUNK = ("thumbs.db", "desktop.ini")  # written by file browsers
+
+
+def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
+    """The data file a zip or tar holds (the train file of a pair) unpacked into ``tmp``,
+    or its folder of text files; with the names to show for them in messages."""
+    kind = "zip" if path.suffix.lower() == ".zip" else "tar"
+    try:
+        with zipfile.ZipFile(path) if kind == "zip" else tarfile.open(path) as archive:
+            files = _files(archive)
+            data = [name for name in files if not is_note(name)]
+            if not data:  # a zip of one .json (JSON rows, not notes) is its data
+                data = [n for n in files if not is_note(n, ()) and n.lower().endswith(".json")]
+            chosen = _choose(path, kind, data)
+            _check_space(path, tmp, [files[n] for n in chosen or files])
+            if chosen is None:
+                return _tree(path, archive, tmp / "tree")
+            names = {}
+            for member in chosen:
+                out = tmp / PurePosixPath(member).name
+                with _open(archive, files[member]) as src, out.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                names[str(out)] = f"{path} ({member})"
+    except getattr(tarfile, "FilterError", ()) as exc:  # Python 3.10.12, 3.11.4 and later
+        raise DataError(f"{path}: '{exc.tarinfo.name}' would be unpacked outside the archive's "
+                        "folder, or is not a plain file; attnlib unpacks only inside it (unpack "
+                        "it yourself if you trust it)") from None  # fmt: skip
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, NotImplementedError,
+            zlib.error, lzma.LZMAError, RuntimeError) as exc:  # fmt: skip
+        raise DataError(f"{path}: not a readable {kind} file ({_why(exc, kind, tmp)}); unpack "
+                        "it and give the file or folder inside") from None  # fmt: skip
+    return tmp / PurePosixPath(chosen[0]).name, names
+
+
+def is_note(name: str, docs: tuple[str, ...] = _DOCS) -> bool:
+    """A file people read (a README, a licence, ``docs``) or one no one wrote (hidden,
+    a file browser's, macOS's ``__MACOSX`` copies): not data."""
+    path = PurePosixPath(name)
+    return ("__MACOSX" in path.parts or path.name.startswith(".")
+            or path.name.lower() in JUNK or bool(NOTES.match(path.name))
+            or path.suffix.lower() in docs)  # fmt: skip
+
+
+def _why(exc: Exception, kind: str, tmp: Path) -> str:
+    """The first line of what went wrong, without the temporary folder's name."""
+    if isinstance(exc, RuntimeError):
+        return "a file in it is encrypted"
+    if isinstance(exc, tarfile.ReadError):
+        return "not a tar archive; a compressed table is named like NAME.csv.gz"
+    return (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(tmp), "...")
+
+
+def _files(archive: zipfile.ZipFile | tarfile.TarFile) -> dict[str, object]:
+    """The archive's files (not folders, links or devices) by their names in it."""
+    if isinstance(archive, zipfile.ZipFile):
+        return {m.filename: m for m in archive.infolist() if not m.is_dir()}
+    return {m.name: m for m in archive.getmembers() if m.isfile()}
+
+
+def _open(archive: zipfile.ZipFile | tarfile.TarFile, member):
+    if isinstance(archive, zipfile.ZipFile):
+        return archive.open(member)
+    return archive.extractfile(member)
+
+
+def _check_space(path: Path, tmp: Path, members: list) -> None:
+    """A DataError when the members' unpacked sizes exceed the temporary folder's free
+    space (as the archive states them)."""
+    size = sum(getattr(m, "file_size", None) or getattr(m, "size", 0) for m in members)
+    free = shutil.disk_usage(tmp).free
+    if size > free:
+        raise DataError(f"{path}: unpacks to {size / 1e9:.1f} GB, more than the "
+                        f"{free / 1e9:.1f} GB free in {tempfile.gettempdir()}; set TMPDIR to "
+                        "a folder on a larger disk, or unpack it yourself")  # fmt: skip
+
+
+def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
+    """A folder of text files unpacked whole to ``out``; its top folder when it has one
+    (``aclImdb/``), named in messages as a path into the archive
+    (``aclImdb_v1.tar.gz/aclImdb``)."""
+    if isinstance(archive, zipfile.ZipFile):
+        archive.extractall(out)
+    elif hasattr(tarfile, "data_filter"):
+        plain = [m for m in archive.getmembers() if m.isfile() or m.isdir()]
+        if links := [m.name for m in archive.getmembers() if m.issym() or m.islnk()]:
+            log.warning("%s: %d link(s) not unpacked, not read (%s)", path, len(links),
+                        ", ".join(links[:3]))  # fmt: skip
+        archive.extractall(out, members=plain, filter="data")
+    else:
+        raise DataError(f"{path}: a tar of a folder is unpacked safely by Python 3.10.12 / "
+                        "3.11.4 or later; unpack it and give the folder")  # fmt: skip
+    top = [e for e in out.iterdir() if not is_note(e.name)]
+    if len(top) == 1 and top[0].is_dir():
+        return top[0], {str(top[0]): f"{path}/{top[0].name}"}
+    return out, {str(out): str(path)}
+
+
+def _choose(path: Path, kind: str, members: list[str]) -> list[str] | None:
+    """One file, or one archive pair (train first) in the first format of
+    :data:`PREFERRED` the archive has; None for a folder of text files; else a DataError
+    listing what it holds."""
+    if len(members) == 1:
+        return members
+    if not members:
+        raise DataError(f"{path}: the {kind} holds no data file (only folders, notes or "
+                        "hidden files)")  # fmt: skip
+    by_suffix: dict[str, list[str]] = {}
+    for m in members:
+        by_suffix.setdefault(PurePosixPath(m).suffix.lower(), []).append(m)
+    for suffix in PREFERRED:
+        pair = sorted(by_suffix.get(suffix, []), key=lambda m: not _stem(m).endswith("_train"))
+        stems = [_stem(m) for m in pair]
+        if (
+            len(pair) == 2
+            and stems[0].endswith("_train")
+            and stems[1] == (f"{stems[0][: -len('_train')]}_test")
+        ):
+            return pair
+    if _folder_of_texts(members):
+        return None
+    raise DataError(f"{path}: a {kind} of {len(members)} data files ({', '.join(members[:6])}"
+                    f"{', ...' if len(members) > 6 else ''}); attnlib reads an archive of one "
+                    "file, of one NAME_TRAIN / NAME_TEST pair or of a folder of text files in "
+                    "class folders: unpack it and give the file you mean")  # fmt: skip
+
+
+def _folder_of_texts(members: list[str]) -> bool:
+    """Below the top folder all files share (if they share one), some files lie in
+    sub-folders (class folders, train/ and test/), and none there is of a data format;
+    files beside the sub-folders are left to the folder reader, which names them."""
+    parts = [PurePosixPath(m).parts for m in members]
+    if len({p[0] for p in parts}) == 1 and all(len(p) > 1 for p in parts):
+        parts = [p[1:] for p in parts]
+    nested = [PurePosixPath(*p) for p in parts if len(p) > 1]
+    return bool(nested) and not any(p.suffix.lower() in DATA_SUFFIXES for p in nested)
+
+
+def _stem(member: str) -> str:
+    return PurePosixPath(member).stem.lower()
