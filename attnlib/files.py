@@ -9,6 +9,7 @@ that contain spaces or commas read back exactly) or ``.jsonl``; anything else is
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import io
@@ -117,6 +118,8 @@ def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
     if not data.strip():
         raise DataError("standard input (-): empty")
     with tempfile.TemporaryDirectory(prefix="attnlib-stdin-") as tmp:
+        if suffix and data[:2] == b"\x1f\x8b":  # gzip with --format: decompressed first
+            suffix += ".gz"
         path = Path(tmp) / f"stdin{suffix or _sniff(data)}"
         try:  # a full disk; the directory goes with the context
             path.write_bytes(data)
@@ -143,8 +146,8 @@ def _sniff(data: bytes) -> str:
     if data[:2] == b"\x1f\x8b":  # gzip: its first 64 KB decide the inner name (csv.gz, ...)
         with contextlib.suppress(OSError, EOFError, zlib.error):
             return _sniff(gzip.GzipFile(fileobj=io.BytesIO(data)).read(1 << 16)) + ".gz"
-    first = data.lstrip().split(b"\n", 1)[0]
-    if _json_rows(data.lstrip(), first):
+    first = data.removeprefix(codecs.BOM_UTF8).lstrip().split(b"\n", 1)[0]
+    if _json_rows(data.removeprefix(codecs.BOM_UTF8).lstrip(), first):
         return ".jsonl"
     if _TS_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @key lines, @data
         return ".ts"
@@ -162,9 +165,12 @@ def _sniff(data: bytes) -> str:
 
 
 def _json_rows(data: bytes, first: bytes) -> bool:
-    """JSON Lines (a first line that is a JSON object) or a JSON array of objects."""
+    """JSON Lines (a first line that is a JSON object, or opens one: ``{`` alone, ``{"``)
+    or a JSON array of objects; ``--format`` overrides a wrong guess."""
     if data[:1] == b"[":
         return data[1:].lstrip()[:1] == b"{"
+    if first.strip() == b"{" or first[:2] == b'{"':  # the reader names what is wrong
+        return True
     try:
         return data[:1] == b"{" and isinstance(json.loads(first), dict)
     except ValueError:  # JSONDecodeError, UnicodeDecodeError

@@ -428,3 +428,18 @@ def test_json_lines_on_standard_input_are_read_as_json(tmp_path):
     result = runner.invoke(app, ["ingest", "-", "-o", str(out)], input="[CLS] a b\n[CLS] c\n")
     assert result.exit_code == 0, result.output  # SeqLab lines opening with [ stay SeqLab
     assert "format auto -> seqlab_txt" in result.output
+
+
+def test_standard_input_json_guesses_and_their_override(tmp_path):
+    out = str(tmp_path / "o.parquet")
+    pretty = '{\n  "text": "a b",\n  "label": 1\n}\n'  # json.dumps(..., indent=2)
+    result = runner.invoke(app, ["ingest", "-", "-o", out], input=pretty)
+    assert result.exit_code == 2
+    assert "a pretty-printed object spans lines" in result.stderr
+    bom = '\ufeff{"text": "a, b", "label": 1}\n{"text": "c", "label": 0}\n'
+    result = runner.invoke(app, ["ingest", "-", "-o", out], input=bom)
+    assert result.exit_code == 0, result.output
+    assert "format auto -> jsonl" in result.output
+    code = "[ { x = 1 } ]\n[ y ]\n"  # taken for JSON; --format says otherwise
+    result = runner.invoke(app, ["ingest", "-", "-o", out, "--format", "seqlab_txt"], input=code)
+    assert result.exit_code == 0, result.output

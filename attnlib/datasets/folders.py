@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from attnlib.datasets import formats, roles, rows, tables
+from attnlib.datasets import roles, rows, tables, typed
 from attnlib.datasets.unpack import DATA_SUFFIXES, JUNK, NOTES
 from attnlib.errors import ConfigError, DataError
 
@@ -42,27 +42,30 @@ def read_folder(
         raise ConfigError(f"{path}: a folder; it is read by its layout (a sub-folder per "
                           f"class, train/ and test/ for a split), not as {fmt}: leave the "
                           "format auto")  # fmt: skip
-    found = _head(_items(path), limit)
+    found = _items(path)
     names = [_name(path, file) for file, _, _ in found]
     if data := [n for n in names if PurePosixPath(n).suffix.lower() in DATA_SUFFIXES]:
         raise DataError(f"{path}: {', '.join(data[:3])}{' ...' if len(data) > 3 else ''} "
                         "not a text: a folder is read as one text per file; give a data "
                         "file itself (or join such files into one)")  # fmt: skip
-    frame = pl.DataFrame({"id": names, "text": [rows.read_utf8(f).strip() for f, _, _ in found]})
+    found = _head(found, limit)
+    names = [_name(path, file) for file, _, _ in found]
+    frame = pl.DataFrame({"id": names, "text": [_text(path, f, n) for (f, _, _), n
+                                                in zip(found, names, strict=True)]})  # fmt: skip
     if found[0][1] is not None:
         frame = frame.with_columns(label=pl.Series([label for _, label, _ in found]))
     if found[0][2] is not None:
         frame = frame.with_columns(split=pl.Series([s for _, _, s in found]))
     where = lambda i: f"file {names[i]}"  # noqa: E731
     frame = tables.normalise_table(frame, path, where, sep)
-    formats.check_max_length(frame, path, where, max_length)
+    typed.check_max_length(frame, path, where, max_length)
     return frame, _how(path, frame)
 
 
 def _items(path: Path) -> list[Item]:
     """Every file the layout reads, by split, class and name."""
     folders, files = _entries(path)
-    parts = {s: next((f for f in folders if f.name.lower() == s), None) for s in SPLITS}
+    parts = _splits(folders)
     if not any(parts.values()):
         found = [(file, label, None) for file, label in _part(path, path)]
     else:
@@ -89,7 +92,26 @@ def _items(path: Path) -> list[Item]:
     if not found:
         raise DataError(f"{path}: no files to read (expected one text per file, in a "
                         "sub-folder per class)")  # fmt: skip
+    if len(classes := {label for _, label, _ in found}) == 1 and None not in classes:
+        raise DataError(f"{path}: only the class folder '{classes.pop()}' holds files to read; "
+                        "a folder of texts has two or more class folders, or none (texts "
+                        "without classes: give that folder itself)")  # fmt: skip
     return found
+
+
+def _splits(folders: list[Path]) -> dict[str, Path | None]:
+    """The split folders: ``train/`` and ``test/`` (either case), or a pair named like
+    ``20news-bydate-train/`` and ``20news-bydate-test/``; None for one not there."""
+    parts = {s: next((f for f in folders if f.name.lower() == s), None) for s in SPLITS}
+    if any(parts.values()):
+        return parts
+    for train in folders:
+        stem = train.name[:-5]
+        if train.name.lower().endswith("train") and stem[-1:] in ("-", "_", ".", " "):
+            test = next((f for f in folders if f.name.lower() == f"{stem}test".lower()), None)
+            if test is not None:
+                return {"train": train, "test": test}
+    return parts
 
 
 def _entries(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -101,23 +123,38 @@ def _entries(folder: Path) -> tuple[list[Path], list[Path]]:
 
 def _part(root: Path, folder: Path) -> list[tuple[Path, str | None]]:
     """(file, class) of a folder of class folders, or (file, None) of a folder of files."""
-    folders, files = _entries(folder)
-    notes = [f for f in files if NOTES.match(f.name)]
-    _not_read(root, notes, "a note, not a text")
-    files = [f for f in files if f not in notes]
+    folders, files = _texts(root, folder)
     classes = {}
     for sub in folders:
-        inner, texts = _entries(sub)
+        inner, texts = _texts(root, sub)
         _not_read(root, inner, f"inside the class folder {_name(root, sub)}/ (one level of "
                                "class folders is read)")  # fmt: skip
         if texts:
             classes[sub.name] = texts
         else:
-            _not_read(root, [sub], "no files in it")
+            _not_read(root, [sub], "no files directly in it")
     if not classes:
         return [(f, None) for f in files]
     _not_read(root, files, "beside the class folders")
     return [(f, name) for name, texts in classes.items() for f in texts]
+
+
+def _texts(root: Path, folder: Path) -> tuple[list[Path], list[Path]]:
+    """The folder's sub-folders and files, less the notes (a README, a licence), named."""
+    folders, files = _entries(folder)
+    notes = [f for f in files if NOTES.fullmatch(f.name)]
+    _not_read(root, notes, "a note, not a text")
+    return folders, [f for f in files if f not in notes]
+
+
+def _text(root: Path, file: Path, name: str) -> str:
+    """A file's text; a DataError for binary data (an image, a sound)."""
+    with file.open("rb") as f:
+        head = f.read(1024)
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # not UTF-16
+        raise DataError(f"{root}, file {name}: not a text (it holds binary data: an image, a "
+                        "sound?); a folder is read as one text per file")  # fmt: skip
+    return rows.read_utf8(file).strip()
 
 
 def _shared_classes(path: Path, items: dict[str, list], parts: dict[str, Path]) -> dict:
@@ -151,20 +188,23 @@ def _head(found: list[Item], limit: int | None) -> list[Item]:
     return [item for i, item in enumerate(found) if i in keep]
 
 
-def _name(root: Path, entry: Path) -> str:
-    """``entry``'s path in the folder; a DataError for a name that is not UTF-8."""
+def _name(root: Path, entry: Path, strict: bool = True) -> str:
+    """``entry``'s path in the folder; for a name that is not UTF-8 a DataError, or (not
+    ``strict``: a file named in a warning) the name with its bad bytes replaced."""
     name = entry.relative_to(root).as_posix()
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        if not strict:
+            return shown
         raise DataError(f"{root}: the file name '{shown}' is not UTF-8; rename it") from None
     return name
 
 
 def _not_read(root: Path, entries: list[Path], why: str) -> None:
     if entries:
-        shown = [_name(root, e) + ("/" if e.is_dir() else "") for e in entries]
+        shown = [_name(root, e, strict=False) + ("/" if e.is_dir() else "") for e in entries]
         more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
         log.warning("%s: %s%s not read: %s", root, ", ".join(shown[:5]), more, why)
 

@@ -95,7 +95,7 @@ def _read_file(
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
-    check_max_length(frame, path, where, max_length)
+    typed.check_max_length(frame, path, where, max_length)
     return frame, fmt, how
 
 
@@ -111,21 +111,6 @@ def _typed_how(path: Path, fmt: str, kind: str, why: str) -> str:
     how = f"{path}{': format auto ->' if fmt == 'auto' else ' as'} {kind} ({why})"
     log.info("%s", how)
     return how
-
-
-def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
-    """Raise a DataError at the first sequence longer than ``max_length`` (None: no limit)."""
-    column = next((c for c in ("tokens", "values") if c in frame.columns), None)
-    if max_length is None or column is None:  # a long table is one series, cut into windows
-        return
-    lengths = frame[column].list.len()
-    too_long = lengths > max_length
-    if too_long.any():
-        i = too_long.arg_true()[0]
-        raise DataError(
-            f"{path}, {where(i)}: sequence '{frame['id'][i]}' has {lengths[i]} "
-            f"{'tokens' if column == 'tokens' else 'time steps'}, more than max_length {max_length}"
-        )
 
 
 def _read_text(
@@ -255,7 +240,9 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return "ucr", f"{where}the lines are rows of numbers: label, then values"
     if ext not in _EXTENSIONS:  # (the UCR archive's 2015 files, Coffee_TRAIN, are above)
         known = ", ".join(sorted([*_EXTENSIONS, *excel.SUFFIXES, *jsonl.SUFFIXES]))
-        raise DataError(f"{path}: cannot tell the format from the extension (known: {known})")
+        raise DataError(f"{path}: cannot tell the format from the extension (known: {known}; "
+                        "any of them in a .gz, .bz2, .xz, .zip or tar; or a folder of text "
+                        "files)")  # fmt: skip
     if tables.looks_long(header):
         lowered = [h.lower() for h in header]
         return "long", f"a time column '{series.time_column(lowered)}' and no tokens / text"

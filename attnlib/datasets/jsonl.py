@@ -1,14 +1,15 @@
 """JSON files of rows: JSON Lines (``.jsonl``, ``.ndjson``, or a ``.json`` of one object per
 line, as Hugging Face's ``Dataset.to_json`` and pandas' ``to_json(orient="records",
-lines=True)`` write them, and as ``attnlib predict --out x.jsonl`` does) and a ``.json``
+lines=True)`` write them, and as ``attnlib ingest --out x.jsonl`` does) and a ``.json``
 array of objects (pandas' ``orient="records"``).
 
 Each object is a row, its keys the columns (a key an object lacks is a missing cell).
 Cells keep their JSON types, as a Parquet file's columns do, and the table is read as a
 Parquet one is: sequences in a ``tokens`` (a list of strings, or text) / ``text`` column,
 series in ``values`` (a list of numbers, or of one list per step), a long table with a
-time column, or a wide one. A column mixing numbers and text is read as text, as a
-CSV's would be. Errors name the line (JSON Lines) or the array's row.
+time column, or a wide one. A column holds one kind of value: numbers and text mix as
+text, as in a CSV, and any other mix (a list in a column of text) is an error naming
+both lines. Errors name the line (JSON Lines) or the array's row.
 """
 
 from __future__ import annotations
@@ -24,59 +25,74 @@ from attnlib.errors import DataError
 
 SUFFIXES = (".jsonl", ".ndjson", ".json")
 _EXPECTED = "one JSON object per line (JSON Lines), or a JSON array of objects"
+_KINDS = {bool: "true / false", int: "a number", float: "a number", str: "text",
+          list: "a list", dict: "an object"}  # fmt: skip
 
 
 def read(path: Path) -> tuple[pl.DataFrame, object]:
     """The rows of a JSON Lines file or JSON array as a typed frame, and ``where(i)``
     naming row i (its line, or its place in the array)."""
     text = rows.read_utf8(path)
-    if text.lstrip().startswith("["):
-        records = _array(path, text)
+    records = _array(path, text) if text.lstrip().startswith("[") else None
+    kinds = _Kinds(path)
+    if records is not None:
+        for i, record in enumerate(records):
+            kinds.add(record, f"row {i + 1}")
+        text = "\n".join(json.dumps(r) for r in records)  # polars reads JSON Lines
         where = lambda i: f"row {i + 1}"  # noqa: E731
     else:
-        records, lines = _lines(path, text)
+        lines = []  # split at "\n" alone: U+2028 and the like may stand in a JSON string
+        for number, line in enumerate(text.split("\n"), 1):
+            if line.strip():
+                kinds.add(_loads(path, line, f"line {number}"), f"line {number}")
+                lines.append(number)
         where = lambda i: f"line {lines[i]}"  # noqa: E731
-    if not records:
+    if not kinds.rows:
         raise DataError(f"{path}: no rows ({_EXPECTED})")
-    # polars' JSON reader gives each column the type all its cells fit (1 and 4.5: floats,
-    # even inside lists; 1 and "n/a": text); every line is parsed above to name a bad one
-    rows_text = "\n".join(json.dumps(r) for r in records).encode()
+    kinds.check_layout()
+    # polars gives each column the type all its cells fit (1 and 4.5: floats, in lists too)
     try:
-        return pl.read_ndjson(io.BytesIO(rows_text), infer_schema_length=None), where
+        return pl.read_ndjson(io.BytesIO(text.encode()), infer_schema_length=None), where
     except (pl.exceptions.PolarsError, ValueError) as exc:
         raise DataError(f"{path}: its rows do not make one table "
                         f"({str(exc).splitlines()[0]})") from None  # fmt: skip
 
 
-def _array(path: Path, text: str) -> list[dict]:
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON (write null for a missing value)")
+
+
+def _loads(path: Path, line: str, where: str) -> dict:
     try:
-        records = json.loads(text)
+        record = json.loads(line, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
+        one = " (a pretty-printed object spans lines)" if line.strip() == "{" else ""
+        raise DataError(f"{path}, {where}: not a JSON object ({exc.msg}); expected "
+                        f"{_EXPECTED}{one}") from None  # fmt: skip
+    except ValueError as exc:
+        raise DataError(f"{path}, {where}: {exc}") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}, {where}: a JSON {_kind(record)}, not an object; expected "
+                        f"{_EXPECTED}")  # fmt: skip
+    return record
+
+
+def _array(path: Path, text: str) -> list[dict] | None:
+    """The objects of a JSON array; None for JSON Lines whose first line is an array (the
+    lines then say it is not an object)."""
+    try:
+        records = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            return None
         raise DataError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
         raise DataError(f"{path}, row {bad + 1}: a JSON {_kind(records[bad])}, not an object; "
                         f"expected {_EXPECTED}")  # fmt: skip
     return records
-
-
-def _lines(path: Path, text: str) -> tuple[list[dict], list[int]]:
-    records, lines = [], []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            one = " (a pretty-printed object spans lines)" if line.strip() == "{" else ""
-            raise DataError(f"{path}, line {number}: not a JSON object ({exc.msg}); expected "
-                            f"{_EXPECTED}{one}") from None  # fmt: skip
-        if not isinstance(record, dict):
-            raise DataError(f"{path}, line {number}: a JSON {_kind(record)}, not an object; "
-                            f"expected {_EXPECTED}")  # fmt: skip
-        records.append(record)
-        lines.append(number)
-    return records, lines
 
 
 def _kind(value: object) -> str:
@@ -85,16 +101,50 @@ def _kind(value: object) -> str:
     )
 
 
+class _Kinds:
+    """Each column's kind of value (text, a number, a list ...) and where it was first
+    seen: a second kind in the column is an error naming both places."""
+
+    def __init__(self, path: Path):
+        self.path, self.rows, self.first = path, 0, {}
+        self.one: dict | None = None  # the only row, kept to tell pandas' other layouts
+
+    def add(self, record: dict, where: str) -> None:
+        self.rows += 1
+        self.one = record if self.rows == 1 else None
+        for key, value in record.items():
+            if value is None:
+                continue
+            kind = _KINDS[type(value)]
+            seen = self.first.setdefault(key, (kind, where))
+            if seen[0] != kind and {seen[0], kind} != {"a number", "text"}:
+                raise DataError(f"{self.path}, {where}: column '{key}' holds {kind} here and "
+                                f"{seen[0]} at {seen[1]}; a column holds one kind of value "
+                                "(numbers and text mix as text)")  # fmt: skip
+
+    def check_layout(self) -> None:
+        """pandas' default ``to_json`` (one object of columns) is not rows."""
+        one = self.one or {}
+        if one and (all(isinstance(v, dict) for v in one.values())
+                    or set(one) in ({"columns", "index", "data"}, {"schema", "data"})):  # fmt: skip
+            raise DataError(f"{self.path}: one JSON object of columns (pandas' to_json "
+                            "default layout), not rows; write it with "
+                            "to_json(orient='records', lines=True)")  # fmt: skip
+
+
 def names(path: Path) -> list[str]:
-    """The columns of the first row (a JSON Lines file's first line alone is read)."""
+    """The columns of the first row (a JSON Lines file's first line alone is read; an
+    array's keys, all its rows')."""
     with path.open("rb") as f:
-        head = f.read(1 << 16).decode("utf-8", errors="replace").lstrip("\ufeff")
-    if head.lstrip().startswith("["):
-        records = read(path)[0]
-        return records.columns
-    first = next((ln for ln in head.splitlines() if ln.strip()), "")
+        first = b""
+        while not first.strip() and (line := f.readline()):
+            first = line
+    first = first.decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
+        if first.lstrip().startswith("["):
+            records = json.loads(rows.read_utf8(path))
+            return list(dict.fromkeys(k for r in records if isinstance(r, dict) for k in r))
         record = json.loads(first)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, DataError):
         return []
     return list(record) if isinstance(record, dict) else []

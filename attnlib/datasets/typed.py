@@ -91,3 +91,18 @@ def dates(column: pl.Series) -> bool:
         return True
     parsed = series.read_times(column) if column.dtype == pl.String else None
     return parsed is not None and parsed.dtype.is_temporal() and parsed.null_count() == 0
+
+
+def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
+    """Raise a DataError at the first sequence longer than ``max_length`` (None: no limit)."""
+    column = next((c for c in ("tokens", "values") if c in frame.columns), None)
+    if max_length is None or column is None:  # a long table is one series, cut into windows
+        return
+    lengths = frame[column].list.len()
+    too_long = lengths > max_length
+    if too_long.any():
+        i = too_long.arg_true()[0]
+        raise DataError(
+            f"{path}, {where(i)}: sequence '{frame['id'][i]}' has {lengths[i]} "
+            f"{'tokens' if column == 'tokens' else 'time steps'}, more than max_length {max_length}"
+        )

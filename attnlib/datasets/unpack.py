@@ -17,6 +17,7 @@ space of the temporary folder is refused before anything is unpacked.
 
 from __future__ import annotations
 
+import errno
 import logging
 import lzma
 import re
@@ -34,9 +35,10 @@ log = logging.getLogger(__name__)
 
 PACKED = (".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz")  # compressed files and archives
 DATA_SUFFIXES = (*formats.DATA_SUFFIXES, *PACKED)  # a file of these is data, not a text
-PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".txt")  # one set in several formats
+# one set in several formats: the first of these is read
+PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".jsonl", ".txt")
 _DOCS = (".md", ".pdf", ".html", ".json", ".yaml", ".yml", ".jpg", ".png")
-NOTES = re.compile(r"(readme|licen[cs]e|copying)\b", re.IGNORECASE)  # read by people
+NOTES = re.compile(r"(readme|licen[cs]e|copying)(\.[\w-]+)?", re.IGNORECASE)  # for people
 JUNK = ("thumbs.db", "desktop.ini")  # written by file browsers
 
 
@@ -53,6 +55,7 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
             chosen = _choose(path, kind, data)
             _check_space(path, tmp, [files[n] for n in chosen or files])
             if chosen is None:
+                _check_texts(path, archive, files, data)
                 return _tree(path, archive, tmp / "tree")
             names = {}
             for member in chosen:
@@ -76,7 +79,8 @@ def is_note(name: str, docs: tuple[str, ...] = _DOCS) -> bool:
     a file browser's, macOS's ``__MACOSX`` copies): not data."""
     path = PurePosixPath(name)
     return ("__MACOSX" in path.parts or path.name.startswith(".")
-            or path.name.lower() in JUNK or bool(NOTES.match(path.name))
+            or path.name.lower() in JUNK or path.name.lower().startswith("readme")
+            or bool(NOTES.fullmatch(path.name))
             or path.suffix.lower() in docs)  # fmt: skip
 
 
@@ -84,6 +88,9 @@ def _why(exc: Exception, kind: str, tmp: Path) -> str:
     """The first line of what went wrong, without the temporary folder's name."""
     if isinstance(exc, RuntimeError):
         return "a file in it is encrypted"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return (f"no space left in {tempfile.gettempdir()} to unpack it; set TMPDIR to a "
+                "folder on a larger disk")  # fmt: skip
     if isinstance(exc, tarfile.ReadError):
         return "not a tar archive; a compressed table is named like NAME.csv.gz"
     return (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(tmp), "...")
@@ -105,12 +112,24 @@ def _open(archive: zipfile.ZipFile | tarfile.TarFile, member):
 def _check_space(path: Path, tmp: Path, members: list) -> None:
     """A DataError when the members' unpacked sizes exceed the temporary folder's free
     space (as the archive states them)."""
-    size = sum(getattr(m, "file_size", None) or getattr(m, "size", 0) for m in members)
+    sizes = (getattr(m, "file_size", None) or getattr(m, "size", 0) for m in members)
+    size = sum(-(-s // 4096) * 4096 for s in sizes)  # a file takes whole 4 KiB blocks
     free = shutil.disk_usage(tmp).free
     if size > free:
         raise DataError(f"{path}: unpacks to {size / 1e9:.1f} GB, more than the "
                         f"{free / 1e9:.1f} GB free in {tempfile.gettempdir()}; set TMPDIR to "
                         "a folder on a larger disk, or unpack it yourself")  # fmt: skip
+
+
+def _check_texts(path: Path, archive, files: dict, members: list[str]) -> None:
+    """A DataError when the first files in class folders are binary (images, sounds):
+    a folder of texts is not unpacked for nothing."""
+    for name in _nested(members)[:3]:
+        with _open(archive, files[name]) as f:
+            head = f.read(1024)
+        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16
+            raise DataError(f"{path}: {name} is not a text (it holds binary data: an image, "
+                            "a sound?); attnlib reads texts, tables and series")  # fmt: skip
 
 
 def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
@@ -164,14 +183,19 @@ def _choose(path: Path, kind: str, members: list[str]) -> list[str] | None:
 
 
 def _folder_of_texts(members: list[str]) -> bool:
-    """Below the top folder all files share (if they share one), some files lie in
-    sub-folders (class folders, train/ and test/), and none there is of a data format;
-    files beside the sub-folders are left to the folder reader, which names them."""
+    """Some files lie in sub-folders (class folders, train/ and test/) below the top folder
+    all share (if they share one), and none there is of a data format; files beside the
+    sub-folders are left to the folder reader, which names them."""
+    nested = _nested(members)
+    return bool(nested) and not any(PurePosixPath(m).suffix.lower() in DATA_SUFFIXES
+                                    for m in nested)  # fmt: skip
+
+
+def _nested(members: list[str]) -> list[str]:
+    """The members in sub-folders below the top folder all share (if they share one)."""
     parts = [PurePosixPath(m).parts for m in members]
-    if len({p[0] for p in parts}) == 1 and all(len(p) > 1 for p in parts):
-        parts = [p[1:] for p in parts]
-    nested = [PurePosixPath(*p) for p in parts if len(p) > 1]
-    return bool(nested) and not any(p.suffix.lower() in DATA_SUFFIXES for p in nested)
+    top = 1 if len({p[0] for p in parts}) == 1 and all(len(p) > 1 for p in parts) else 0
+    return [m for m, p in zip(members, parts, strict=True) if len(p) > top + 1]
 
 
 def _stem(member: str) -> str:

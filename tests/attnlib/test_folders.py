@@ -35,7 +35,7 @@ def test_class_folders_are_the_labels_and_files_beside_them_are_named(tmp_path, 
     said = caplog.text
     assert "README not read: a note, not a text" in said
     assert "pos/more/ not read: inside the class folder pos/" in said
-    assert "empty/ not read: no files in it" in said
+    assert "empty/ not read: no files directly in it" in said
     assert "DS_Store" not in said and "hidden" not in said
 
 
@@ -113,14 +113,14 @@ def test_a_bad_file_is_an_error_naming_it(tmp_path):
 
 
 def test_a_folder_takes_no_format_or_column_names(tmp_path):
-    root = write(tmp_path / "set", {"pos/a.txt": "fine"})
+    root = write(tmp_path / "set", {"pos/a.txt": "fine", "neg/b.txt": "bad"})
     with pytest.raises(ConfigError, match="a folder; it is read by its layout"):
         read_source(root, "csv")
     with pytest.raises(ConfigError, match="read as a folder of text files, which has no named"):
         read_source(root, columns={"text": "review"})
     # a model's training names (predicting) are dropped, as for a built-in set
     frame = read_source(root, columns={"text": "review"}, optional_columns=("text",))
-    assert frame["label"].to_list() == ["pos"]
+    assert frame["label"].to_list() == ["neg", "pos"]
 
 
 def test_a_folder_of_data_files_is_not_read_as_texts(tmp_path):
@@ -267,9 +267,75 @@ def test_names_cases_separators_and_file_names(tmp_path, caplog):
     bad = tmp_path / "bad"
     (bad / "pos").mkdir(parents=True)
     (bad / "pos" / "a.txt").write_text("x")
+    (bad / "neg").mkdir()
+    (bad / "neg" / "b.txt").write_text("y")
     try:
         (bad / "pos" / b"caf\xe9.txt".decode("utf-8", "surrogateescape")).write_text("y")
     except (OSError, UnicodeEncodeError):
         pytest.skip("this file system takes UTF-8 names only")
     with pytest.raises(DataError, match=r"bad: the file name 'pos/caf\ufffd\.txt' is not UTF-8"):
         read_source(bad)
+
+
+def test_twenty_newsgroups_split_folders_and_one_class_sets(tmp_path):
+    """20news-bydate's NAME-train / NAME-test folders are the split; a set whose only
+    class folder holds files (UCI HAR's 'Inertial Signals') is refused, not one class."""
+    root = write(tmp_path / "20news", {
+        "20news-bydate-train/sci.space/1": "orbit", "20news-bydate-train/rec.autos/2": "car",
+        "20news-bydate-test/sci.space/3": "moon", "20news-bydate-test/rec.autos/4": "wheel",
+    })  # fmt: skip
+    frame = read_source(root)
+    assert frame["split"].to_list() == ["train", "train", "test", "test"]
+    assert frame["label"].to_list() == ["rec.autos", "sci.space"] * 2
+    har = write(tmp_path / "har", {"train/X_train.txt": "1 2", "test/X_test.txt": "1 2",
+                                   "train/Inertial Signals/a.txt": "1 2",
+                                   "test/Inertial Signals/b.txt": "3 4"})  # fmt: skip
+    with pytest.raises(DataError, match=r"har: only the class folder 'Inertial Signals' holds"):
+        read_source(har)
+
+
+def test_notes_binary_files_and_data_past_a_limit(tmp_path, caplog):
+    root = write(tmp_path / "set", {"pos/a.txt": "good", "pos/License.txt": "MIT",
+                                    "neg/license-plate-story.txt": "a plate",
+                                    "neg/README.md": "x"})  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(root)
+    assert frame["id"].to_list() == ["neg/license-plate-story.txt", "pos/a.txt"]
+    assert "neg/README.md not read: a note" in caplog.text
+    assert "pos/License.txt not read: a note" in caplog.text
+    (root / "pos/b.wav").write_bytes(b"RIFF\x00\x00WAVE" + bytes(100))
+    with pytest.raises(DataError, match=r"set, file pos/b\.wav: not a text \(it holds binary"):
+        read_source(root)
+    (root / "pos/b.wav").unlink()
+    (root / "pos/z.csv").write_text("a,b\n")
+    with pytest.raises(DataError, match=r"set: pos/z\.csv not a text"):
+        read_source(root, limit=1)  # the limit would have left it out
+
+
+def test_an_archive_of_sounds_is_refused_before_unpacking(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "speech.zip", "w") as zf:
+        for name in ("speech/yes/1.wav", "speech/no/2.wav"):
+            zf.writestr(name, b"RIFF\x00\x00WAVE" + bytes(100))
+    with pytest.raises(DataError, match=r"speech\.zip: speech/yes/1\.wav is not a text"):
+        read_source(tmp_path / "speech.zip")
+
+
+def test_an_archive_larger_than_the_free_space_is_refused(tmp_path, monkeypatch):
+    import shutil
+    import zipfile
+
+    from attnlib.datasets import unpack
+
+    with zipfile.ZipFile(tmp_path / "big.zip", "w") as zf:
+        for i in range(3):
+            zf.writestr(f"set/{'ab'[i % 2]}/{i}.txt", "x")  # 3 files: 3 blocks of 4 KiB
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(unpack.shutil, "disk_usage",
+                        lambda _: usage._replace(free=3 * 4096 - 1))  # fmt: skip
+    with pytest.raises(DataError, match=r"big\.zip: unpacks to 0\.0 GB, more than the 0\.0 GB "
+                                        r"free in .*; set TMPDIR"):  # fmt: skip
+        read_source(tmp_path / "big.zip")
+    monkeypatch.setattr(unpack.shutil, "disk_usage", lambda _: usage._replace(free=3 * 4096))
+    assert read_source(tmp_path / "big.zip")["label"].to_list() == ["a", "a", "b"]

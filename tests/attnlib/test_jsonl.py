@@ -99,3 +99,59 @@ def test_a_zip_of_one_json_file_reads_it(tmp_path):
     with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
         zf.writestr("train.json", '{"text": "a b", "label": 1}\n{"text": "c", "label": 0}\n')
     assert read_source(tmp_path / "set.zip")["label"].to_list() == ["1", "0"]
+
+
+def test_line_separators_inside_strings_read_back(tmp_path):
+    """U+2028 and U+0085 may stand unescaped in a JSON string (polars writes them so)."""
+    from attnlib.files import write_table
+
+    given = pl.DataFrame({"id": ["a"], "text": ["x\u2028y\u0085z w"], "label": ["p"]})
+    write_table(given, tmp_path / "o.jsonl")
+    assert read_source(tmp_path / "o.jsonl")["text"].to_list() == ["x\u2028y\u0085z w"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"text": "a", "x": 1}\n{"text": "b", "x": NaN}\n',
+         r"line 2: NaN is not JSON \(write null for a missing value\)$"),
+        ('{"text": "a", "label": 1}\n{"text": "b", "label": true}\n',
+         r"line 2: column 'label' holds true / false here and a number at line 1; a column "
+         r"holds one kind of value \(numbers and text mix as text\)$"),
+        ('{"text": "a b"}\n\n{"text": ["c", "d"]}\n',
+         r"line 3: column 'text' holds a list here and text at line 1"),
+        ('["a"]\n{"text": "b"}\n', r"line 1: a JSON array, not an object"),
+    ],
+)  # fmt: skip
+def test_clashing_kinds_and_constants_name_the_line(tmp_path, text, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text)
+    with pytest.raises(DataError, match=rf"^{path}, {message}"):
+        read_source(path)
+
+
+@pytest.mark.parametrize("orient", ["columns", "split"])
+def test_pandas_other_layouts_say_how_to_write_rows(tmp_path, orient):
+    import pandas as pd
+
+    pd.DataFrame({"text": ["a", "b"], "label": [1, 0]}).to_json(tmp_path / "d.json",
+                                                                 orient=orient)  # fmt: skip
+    with pytest.raises(DataError, match=r"d\.json: one JSON object of columns .*"
+                                        r"to_json\(orient='records', lines=True\)$"):  # fmt: skip
+        read_source(tmp_path / "d.json")
+
+
+def test_stored_names_are_found_past_a_long_first_line(tmp_path):
+    long = "word " * 20_000  # a first line over 64 KB
+    path = lines(tmp_path / "d.jsonl", [{"sentence": long, "label": "a"}])
+    assert header(path) == ["sentence", "label"]
+    frame = read_source(path, columns={"text": "sentence"}, optional_columns=("text",))
+    assert len(frame["tokens"][0]) == 20_000
+
+
+def test_a_zip_of_a_json_lines_pair_keeps_its_split(tmp_path):
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        zf.writestr("X_TRAIN.jsonl", '{"text": "a", "label": 1}\n{"text": "b", "label": 0}\n')
+        zf.writestr("X_TEST.jsonl", '{"text": "c", "label": 1}\n')
+    frame = read_source(tmp_path / "set.zip", archive_split=True)
+    assert frame["split"].to_list() == ["train", "train", "test"]
