@@ -88,21 +88,14 @@ def _named(given: dict[str, str], model) -> dict:
     return {"columns": {**stored, **given}, "optional_columns": tuple(stored)}
 
 
-# standard input's temporary copy is named by --format (else by its content), so that a
-# format given is not refused for an extension guessed from the content
-_STDIN_SUFFIX = {"seqlab_txt": ".txt", "seqlab_csv": ".txt", "ucr": ".txt", "csv": ".csv",
-                 "tsv": ".tsv", "parquet": ".parquet", "jsonl": ".jsonl",
-                 "ts": ".ts", "arff": ".arff"}  # fmt: skip
-
-
 def _read(source: str, format: str, sep: str, **kwargs):
     """Read a file (or ``-``: standard input) with the format it was given or detected."""
     from attnlib.datasets import read_and_describe
     from attnlib.datasets.compressed import naming_warnings
-    from attnlib.files import input_path
+    from attnlib.files import STDIN_SUFFIX, input_path
 
     with (
-        input_path(source, _STDIN_SUFFIX.get(format, "")) as path,
+        input_path(source, STDIN_SUFFIX.get(format, "")) as path,
         naming_warnings({} if path == source else {path: "standard input"}),
     ):
         try:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from attnlib.datasets.archive import archive_test_file, archive_train_file
-from attnlib.datasets.unpack import PACKED, unpack
+from attnlib.datasets.unpack import PACKED, failure, unpack
 from attnlib.errors import DataError
 
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
@@ -133,4 +133,4 @@ def _decompress(given: Path, out: Path) -> None:
         with opener(given, "rb") as src, out.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
     except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # BadGzipFile: OSError
-        raise DataError(f"{given}: not a readable {kind} file ({exc})") from None
+        raise DataError(failure(given, kind, exc, out.parent)) from None

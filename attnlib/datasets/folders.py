@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from attnlib.datasets import roles, rows, tables, typed
-from attnlib.datasets.unpack import DATA_SUFFIXES, JUNK, NOTES
+from attnlib.datasets.unpack import DATA_SUFFIXES, JUNK, is_notes_name
 from attnlib.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ def read_folder(
         raise ConfigError(f"{path}: a folder; it is read by its layout (a sub-folder per "
                           f"class, train/ and test/ for a split), not as {fmt}: leave the "
                           "format auto")  # fmt: skip
-    found = _items(path)
-    names = [_name(path, file) for file, _, _ in found]
+    found, parts = _items(path)
+    names = [_name(path, file, strict=False) for file, _, _ in found]
     if data := [n for n in names if PurePosixPath(n).suffix.lower() in DATA_SUFFIXES]:
         raise DataError(f"{path}: {', '.join(data[:3])}{' ...' if len(data) > 3 else ''} "
                         "not a text: a folder is read as one text per file; give a data "
@@ -59,15 +59,16 @@ def read_folder(
     where = lambda i: f"file {names[i]}"  # noqa: E731
     frame = tables.normalise_table(frame, path, where, sep)
     typed.check_max_length(frame, path, where, max_length)
-    return frame, _how(path, frame)
+    return frame, _how(path, frame, parts)
 
 
-def _items(path: Path) -> list[Item]:
-    """Every file the layout reads, by split, class and name."""
+def _items(path: Path) -> tuple[list[Item], dict[str, Path]]:
+    """Every file the layout reads, by split, class and name; the split folders."""
     folders, files = _entries(path)
     parts = _splits(folders)
+    beside: list[Path] = []  # files beside class folders, not read
     if not any(parts.values()):
-        found = [(file, label, None) for file, label in _part(path, path)]
+        found = [(file, label, None) for file, label in _part(path, path, beside)]
     else:
         given = next(f for f in parts.values() if f is not None)
         missing = [s for s, f in parts.items() if f is None]
@@ -76,10 +77,10 @@ def _items(path: Path) -> list[Item]:
                             f"{missing[0]}/ beside it; add {missing[0]}/ (the set's own "
                             "split), or move the class folders up into the folder")  # fmt: skip
         if missing:  # a class named train (or test) in a folder of class folders
-            return [(file, label, None) for file, label in _part(path, path)]
+            return [(file, label, None) for file, label in _part(path, path, beside)], {}
         _not_read(path, [e for e in folders + files if e not in parts.values()],
-                  "beside train/ and test/")  # fmt: skip
-        items = {s: _part(path, folder) for s, folder in parts.items()}
+                  f"beside {parts['train'].name}/ and {parts['test'].name}/")  # fmt: skip
+        items = {s: _part(path, folder, beside) for s, folder in parts.items()}
         labelled = {s: any(label is not None for _, label in got) for s, got in items.items()}
         if labelled["train"] != labelled["test"]:
             with_classes, other = ("train", "test") if labelled["train"] else ("test", "train")
@@ -92,11 +93,12 @@ def _items(path: Path) -> list[Item]:
     if not found:
         raise DataError(f"{path}: no files to read (expected one text per file, in a "
                         "sub-folder per class)")  # fmt: skip
-    if len(classes := {label for _, label, _ in found}) == 1 and None not in classes:
-        raise DataError(f"{path}: only the class folder '{classes.pop()}' holds files to read; "
-                        "a folder of texts has two or more class folders, or none (texts "
-                        "without classes: give that folder itself)")  # fmt: skip
-    return found
+    if len(classes := {label for _, label, _ in found}) == 1 and None not in classes and beside:
+        shown = ", ".join(_name(path, f, strict=False) for f in beside[:3])
+        raise DataError(f"{path}: only the class folder '{classes.pop()}' holds texts, and the "
+                        f"files beside it ({shown}{' ...' if len(beside) > 3 else ''}) are not "
+                        "read; this is not a folder of texts in class folders")  # fmt: skip
+    return found, {s: f for s, f in parts.items() if f is not None}
 
 
 def _splits(folders: list[Path]) -> dict[str, Path | None]:
@@ -105,12 +107,12 @@ def _splits(folders: list[Path]) -> dict[str, Path | None]:
     parts = {s: next((f for f in folders if f.name.lower() == s), None) for s in SPLITS}
     if any(parts.values()):
         return parts
-    for train in folders:
+    if len(folders) == 2:  # the only two folders: no class folder beside them is dropped
+        train, test = sorted(folders, key=lambda f: not f.name.lower().endswith("train"))
         stem = train.name[:-5]
-        if train.name.lower().endswith("train") and stem[-1:] in ("-", "_", ".", " "):
-            test = next((f for f in folders if f.name.lower() == f"{stem}test".lower()), None)
-            if test is not None:
-                return {"train": train, "test": test}
+        if (train.name.lower().endswith("train") and stem[-1:] in ("-", "_", ".", " ")
+                and test.name.lower() == f"{stem}test".lower()):  # fmt: skip
+            return {"train": train, "test": test}
     return parts
 
 
@@ -121,8 +123,9 @@ def _entries(folder: Path) -> tuple[list[Path], list[Path]]:
     return [e for e in entries if e.is_dir()], [e for e in entries if e.is_file()]
 
 
-def _part(root: Path, folder: Path) -> list[tuple[Path, str | None]]:
-    """(file, class) of a folder of class folders, or (file, None) of a folder of files."""
+def _part(root: Path, folder: Path, beside: list[Path]) -> list[tuple[Path, str | None]]:
+    """(file, class) of a folder of class folders, or (file, None) of a folder of files;
+    the files beside class folders (not read) are added to ``beside``."""
     folders, files = _texts(root, folder)
     classes = {}
     for sub in folders:
@@ -136,13 +139,14 @@ def _part(root: Path, folder: Path) -> list[tuple[Path, str | None]]:
     if not classes:
         return [(f, None) for f in files]
     _not_read(root, files, "beside the class folders")
+    beside.extend(files)
     return [(f, name) for name, texts in classes.items() for f in texts]
 
 
 def _texts(root: Path, folder: Path) -> tuple[list[Path], list[Path]]:
     """The folder's sub-folders and files, less the notes (a README, a licence), named."""
     folders, files = _entries(folder)
-    notes = [f for f in files if NOTES.fullmatch(f.name)]
+    notes = [f for f in files if is_notes_name(f.name)]
     _not_read(root, notes, "a note, not a text")
     return folders, [f for f in files if f not in notes]
 
@@ -209,7 +213,7 @@ def _not_read(root: Path, entries: list[Path], why: str) -> None:
         log.warning("%s: %s%s not read: %s", root, ", ".join(shown[:5]), more, why)
 
 
-def _how(path: Path, frame: pl.DataFrame) -> str:
+def _how(path: Path, frame: pl.DataFrame, parts: dict[str, Path]) -> str:
     """The read line: how many texts, classes and splits the layout gave."""
     plural = lambda n, what: f"{n} {what}{'' if n == 1 else 's'}"  # noqa: E731
     what = plural(frame.height, "text file")
@@ -217,5 +221,6 @@ def _how(path: Path, frame: pl.DataFrame) -> str:
         what += f" in {plural(frame['label'].n_unique(), 'class folder')}"
     if "split" in frame.columns:
         test = int((frame["split"] == "test").sum())
-        what += f", train/ {frame.height - test} and test/ {test} (the set's own split)"
+        what += (f", {parts['train'].name}/ {frame.height - test} and {parts['test'].name}/ "
+                 f"{test} (the set's own split)")  # fmt: skip
     return f"{path}: a folder of {what}"

@@ -1,5 +1,5 @@
-"""Reading one user file by format: detecting the format, the per-format readers, the
-``max_length`` check. :func:`attnlib.datasets.read_and_describe` is the entry point."""
+"""Reading one user file by format: detecting the format, the per-format readers.
+:func:`attnlib.datasets.read_and_describe` is the entry point."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _read_file(
         frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
         where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why), "excel"
     elif fmt == "jsonl" or (fmt == "auto" and kind == "jsonl"):
-        raw, where = jsonl.read(path)
+        raw, where = jsonl.read(path, tuple(columns.values()))
         frame, why = typed.read_typed(roles.rename(raw, columns, path), path, columns, [], where)
         how, fmt = _typed_how(path, fmt, "jsonl", why), "jsonl"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):

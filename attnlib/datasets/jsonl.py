@@ -21,30 +21,34 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import rows
+from attnlib.datasets.tables import DATA_COLUMNS, META_COLUMNS, TIME_NAMES
 from attnlib.errors import DataError
 
 SUFFIXES = (".jsonl", ".ndjson", ".json")
 _EXPECTED = "one JSON object per line (JSON Lines), or a JSON array of objects"
+_READ = (*DATA_COLUMNS, *META_COLUMNS, *TIME_NAMES)  # the columns every layout reads
 _KINDS = {bool: "true / false", int: "a number", float: "a number", str: "text",
           list: "a list", dict: "an object"}  # fmt: skip
 
 
-def read(path: Path) -> tuple[pl.DataFrame, object]:
+def read(path: Path, named: tuple[str, ...] = ()) -> tuple[pl.DataFrame, object]:
     """The rows of a JSON Lines file or JSON array as a typed frame, and ``where(i)``
-    naming row i (its line, or its place in the array)."""
+    naming row i (its line, or its place in the array). ``named``: columns named for a
+    role (``ingest.text_column``), whose kinds are checked as the roles' own are."""
     text = rows.read_utf8(path)
     records = _array(path, text) if text.lstrip().startswith("[") else None
-    kinds = _Kinds(path)
+    kinds = _Kinds(path, named)
     if records is not None:
         for i, record in enumerate(records):
             kinds.add(record, f"row {i + 1}")
-        text = "\n".join(json.dumps(r) for r in records)  # polars reads JSON Lines
+        kept = [json.dumps(r) for r in records]  # polars reads JSON Lines
         where = lambda i: f"row {i + 1}"  # noqa: E731
     else:
-        lines = []  # split at "\n" alone: U+2028 and the like may stand in a JSON string
+        kept, lines = [], []  # split at "\n" alone: U+2028 and the like may stand in a string
         for number, line in enumerate(text.split("\n"), 1):
             if line.strip():
                 kinds.add(_loads(path, line, f"line {number}"), f"line {number}")
+                kept.append(line)
                 lines.append(number)
         where = lambda i: f"line {lines[i]}"  # noqa: E731
     if not kinds.rows:
@@ -52,10 +56,13 @@ def read(path: Path) -> tuple[pl.DataFrame, object]:
     kinds.check_layout()
     # polars gives each column the type all its cells fit (1 and 4.5: floats, in lists too)
     try:
-        return pl.read_ndjson(io.BytesIO(text.encode()), infer_schema_length=None), where
+        frame = pl.read_ndjson(io.BytesIO("\n".join(kept).encode()), infer_schema_length=None)
     except (pl.exceptions.PolarsError, ValueError) as exc:
+        kinds.raise_clash()  # a column mixing kinds, named with its lines
         raise DataError(f"{path}: its rows do not make one table "
                         f"({str(exc).splitlines()[0]})") from None  # fmt: skip
+    kinds.raise_clash(read_only=True)
+    return frame, where
 
 
 def _no_constant(name: str):
@@ -83,16 +90,25 @@ def _array(path: Path, text: str) -> list[dict] | None:
     try:
         records = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":
+        if exc.msg == "Extra data" and _whole(text.lstrip().split("\n", 1)[0]):
             return None
         raise DataError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
     except ValueError as exc:
-        raise DataError(f"{path}: {exc}") from None
+        raise DataError(f"{path}: {exc}, in the array") from None
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
         raise DataError(f"{path}, row {bad + 1}: a JSON {_kind(records[bad])}, not an object; "
                         f"expected {_EXPECTED}")  # fmt: skip
     return records
+
+
+def _whole(line: str) -> bool:
+    """``line`` is a JSON value by itself."""
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _kind(value: object) -> str:
@@ -103,24 +119,34 @@ def _kind(value: object) -> str:
 
 class _Kinds:
     """Each column's kind of value (text, a number, a list ...) and where it was first
-    seen: a second kind in the column is an error naming both places."""
+    seen; a second kind in a column is a clash, an error naming both places for a column
+    that is read (a role's: ``text``, ``label``, a time ...; in a column left unread it
+    is an error only when polars cannot make it one column)."""
 
-    def __init__(self, path: Path):
-        self.path, self.rows, self.first = path, 0, {}
+    def __init__(self, path: Path, named: tuple[str, ...]):
+        self.path, self.named, self.rows = path, {n.lower() for n in named}, 0
+        self.first: dict[str, tuple[str, str]] = {}
+        self.clashes: dict[str, str] = {}  # column -> the error
         self.one: dict | None = None  # the only row, kept to tell pandas' other layouts
 
     def add(self, record: dict, where: str) -> None:
         self.rows += 1
         self.one = record if self.rows == 1 else None
         for key, value in record.items():
-            if value is None:
+            if value is None or key in self.clashes:
                 continue
             kind = _KINDS[type(value)]
             seen = self.first.setdefault(key, (kind, where))
             if seen[0] != kind and {seen[0], kind} != {"a number", "text"}:
-                raise DataError(f"{self.path}, {where}: column '{key}' holds {kind} here and "
-                                f"{seen[0]} at {seen[1]}; a column holds one kind of value "
-                                "(numbers and text mix as text)")  # fmt: skip
+                self.clashes[key] = (f"{self.path}, {where}: column '{key}' holds {kind} here "
+                                     f"and {seen[0]} at {seen[1]}; a column holds one kind of "
+                                     "value (numbers and text mix as text)")  # fmt: skip
+
+    def raise_clash(self, read_only: bool = False) -> None:
+        """The first clash (``read_only``: in a column a layout reads) as a DataError."""
+        for key, message in self.clashes.items():
+            if not read_only or key.lower() in (*_READ, *self.named):
+                raise DataError(message)
 
     def check_layout(self) -> None:
         """pandas' default ``to_json`` (one object of columns) is not rows."""
@@ -136,10 +162,9 @@ def names(path: Path) -> list[str]:
     """The columns of the first row (a JSON Lines file's first line alone is read; an
     array's keys, all its rows')."""
     with path.open("rb") as f:
-        first = b""
+        first = ""
         while not first.strip() and (line := f.readline()):
-            first = line
-    first = first.decode("utf-8", errors="replace").lstrip("\ufeff")
+            first = line.decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
         if first.lstrip().startswith("["):
             records = json.loads(rows.read_utf8(path))

@@ -36,9 +36,11 @@ log = logging.getLogger(__name__)
 PACKED = (".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz")  # compressed files and archives
 DATA_SUFFIXES = (*formats.DATA_SUFFIXES, *PACKED)  # a file of these is data, not a text
 # one set in several formats: the first of these is read
-PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".jsonl", ".txt")
+PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".jsonl", ".ndjson", ".txt")
 _DOCS = (".md", ".pdf", ".html", ".json", ".yaml", ".yml", ".jpg", ".png")
-NOTES = re.compile(r"(readme|licen[cs]e|copying)(\.[\w-]+)?", re.IGNORECASE)  # for people
+# a licence: LICENSE, License.txt, LICENSE-MIT, COPYING-2.0 (a tag in capitals or digits;
+# license-plate-story.txt is a text)
+_LICENCE = re.compile(r"(?i:licen[cs]e|copying)([-_.][A-Z0-9][A-Z0-9.\-]*)?(?i:\.(txt|md|rst))?")
 JUNK = ("thumbs.db", "desktop.ini")  # written by file browsers
 
 
@@ -69,8 +71,7 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
                         "it yourself if you trust it)") from None  # fmt: skip
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, NotImplementedError,
             zlib.error, lzma.LZMAError, RuntimeError) as exc:  # fmt: skip
-        raise DataError(f"{path}: not a readable {kind} file ({_why(exc, kind, tmp)}); unpack "
-                        "it and give the file or folder inside") from None  # fmt: skip
+        raise DataError(failure(path, kind, exc, tmp)) from None
     return tmp / PurePosixPath(chosen[0]).name, names
 
 
@@ -79,21 +80,29 @@ def is_note(name: str, docs: tuple[str, ...] = _DOCS) -> bool:
     a file browser's, macOS's ``__MACOSX`` copies): not data."""
     path = PurePosixPath(name)
     return ("__MACOSX" in path.parts or path.name.startswith(".")
-            or path.name.lower() in JUNK or path.name.lower().startswith("readme")
-            or bool(NOTES.fullmatch(path.name))
+            or path.name.lower() in JUNK or is_notes_name(path.name)
             or path.suffix.lower() in docs)  # fmt: skip
 
 
-def _why(exc: Exception, kind: str, tmp: Path) -> str:
-    """The first line of what went wrong, without the temporary folder's name."""
-    if isinstance(exc, RuntimeError):
-        return "a file in it is encrypted"
+def is_notes_name(name: str) -> bool:
+    """A README (``README``, ``README.en.md``, ``readme.txt``) or a licence."""
+    return name.lower().startswith("readme") or bool(_LICENCE.fullmatch(name))
+
+
+def failure(path: Path, kind: str, exc: Exception, tmp: Path) -> str:
+    """What went wrong unpacking ``path`` (a ``kind`` file), in one line without the
+    temporary folder's name: a full disk, or why it does not read."""
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return (f"no space left in {tempfile.gettempdir()} to unpack it; set TMPDIR to a "
-                "folder on a larger disk")  # fmt: skip
-    if isinstance(exc, tarfile.ReadError):
-        return "not a tar archive; a compressed table is named like NAME.csv.gz"
-    return (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(tmp), "...")
+        return (f"{path}: no space left in {tempfile.gettempdir()} to unpack it; set TMPDIR "
+                "to a folder on a larger disk")  # fmt: skip
+    if isinstance(exc, RuntimeError):
+        why = "a file in it is encrypted"
+    elif isinstance(exc, tarfile.ReadError):
+        why = "not a tar archive; a compressed table is named like NAME.csv.gz"
+    else:
+        why = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(tmp), "...")
+    inside = "file or folder" if kind in ("zip", "tar") else "file"
+    return f"{path}: not a readable {kind} file ({why}); unpack it and give the {inside} inside"
 
 
 def _files(archive: zipfile.ZipFile | tarfile.TarFile) -> dict[str, object]:

@@ -290,17 +290,23 @@ def test_twenty_newsgroups_split_folders_and_one_class_sets(tmp_path):
     har = write(tmp_path / "har", {"train/X_train.txt": "1 2", "test/X_test.txt": "1 2",
                                    "train/Inertial Signals/a.txt": "1 2",
                                    "test/Inertial Signals/b.txt": "3 4"})  # fmt: skip
-    with pytest.raises(DataError, match=r"har: only the class folder 'Inertial Signals' holds"):
+    with pytest.raises(DataError, match=r"har: only the class folder 'Inertial Signals' holds "
+                                        r"texts, and the files beside it \(train/X_train\.txt, "
+                                        r"test/X_test\.txt\) are not read"):  # fmt: skip
         read_source(har)
+    new = write(tmp_path / "new", {"pos/1.txt": "good", "pos/2.txt": "fine"})
+    assert read_source(new)["label"].to_list() == ["pos", "pos"]  # predicting one class
 
 
 def test_notes_binary_files_and_data_past_a_limit(tmp_path, caplog):
     root = write(tmp_path / "set", {"pos/a.txt": "good", "pos/License.txt": "MIT",
                                     "neg/license-plate-story.txt": "a plate",
-                                    "neg/README.md": "x"})  # fmt: skip
+                                    "neg/README.md": "x", "LICENSE-MIT": "x",
+                                    "COPYING-2.0.txt": "x", "README.en.md": "x"})  # fmt: skip
     with caplog.at_level(logging.WARNING):
         frame = read_source(root)
     assert frame["id"].to_list() == ["neg/license-plate-story.txt", "pos/a.txt"]
+    assert "COPYING-2.0.txt, LICENSE-MIT, README.en.md not read: a note" in caplog.text
     assert "neg/README.md not read: a note" in caplog.text
     assert "pos/License.txt not read: a note" in caplog.text
     (root / "pos/b.wav").write_bytes(b"RIFF\x00\x00WAVE" + bytes(100))
@@ -339,3 +345,18 @@ def test_an_archive_larger_than_the_free_space_is_refused(tmp_path, monkeypatch)
         read_source(tmp_path / "big.zip")
     monkeypatch.setattr(unpack.shutil, "disk_usage", lambda _: usage._replace(free=3 * 4096))
     assert read_source(tmp_path / "big.zip")["label"].to_list() == ["a", "a", "b"]
+
+
+def test_a_licence_beside_an_archives_top_folder_leaves_the_folder_read(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "bbc.zip", "w") as zf:
+        for name in ("LICENSE-MIT", "bbc/sport/1.txt", "bbc/tech/2.txt"):
+            zf.writestr(name, "a b")
+    frame, how = read_and_describe(tmp_path / "bbc.zip")
+    assert frame["label"].to_list() == ["sport", "tech"]
+    assert how.startswith(f"{tmp_path / 'bbc.zip'}/bbc: a folder of 2 text files")
+    with zipfile.ZipFile(tmp_path / "one.zip", "w") as zf:
+        zf.writestr("reviews.csv", "text,label\na b,x\nc,y\n")
+        zf.writestr("LICENSE-MIT", "x")
+    assert read_source(tmp_path / "one.zip")["label"].to_list() == ["x", "y"]
