@@ -44,14 +44,12 @@ def datasets() -> None:
 FORMATS_HELP = (
     "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, excel, jsonl, ucr, ts, arff, long, wide"
 )
-InputArg = Annotated[
-    str,
-    typer.Argument(
-        help="sequences: Parquet, CSV, TSV, JSON Lines, TXT, UCR, .ts or .arff file (or one "
-        "in a .gz, .bz2, .xz or .zip), a folder of text files (or a .zip / .tar.gz of "
-        "one); - reads stdin"
-    ),
-]
+INPUT_HELP = (
+    "sequences: a Parquet, CSV, TSV, JSON, TXT, UCR, .ts, .arff or spreadsheet file (or one "
+    "in a .gz, .bz2, .xz, .zip or tar), or a folder of text files (one per file, a "
+    "sub-folder per class; or a .zip or tar of one); - reads standard input"
+)
+InputArg = Annotated[str, typer.Argument(help=INPUT_HELP)]
 FormatOption = Annotated[str, typer.Option(help=f"input format: {FORMATS_HELP}")]
 SepOption = Annotated[
     str,
@@ -113,12 +111,7 @@ def predict(
     bundle: Annotated[Path, typer.Argument(help="an export/ bundle or a model directory")],
     input: Annotated[
         str | None,
-        typer.Argument(
-            help="sequences: Parquet, CSV, TSV, JSON Lines, TXT, UCR or spreadsheet file (or one "
-            "in a .gz, .bz2, .xz or .zip), a folder of text files (one per file, a sub-folder "
-            "per class; or a .zip / .tar.gz of one); - reads standard input (none with "
-            "--stream)"
-        ),
+        typer.Argument(help=f"{INPUT_HELP} (none with --stream)"),
     ] = None,  # fmt: skip
     out: Annotated[
         Path | None,

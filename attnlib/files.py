@@ -29,10 +29,11 @@ from attnlib.io import atomic_path
 
 OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
 # standard input's temporary copy is named by --format (else by its content), so that a
-# format given is not refused for an extension guessed from the content
+# format given is not refused for an extension guessed from the content (the readers of
+# long, wide and excel tell a Parquet file or a workbook by its first bytes)
 STDIN_SUFFIX = {"seqlab_txt": ".txt", "seqlab_csv": ".txt", "ucr": ".txt", "csv": ".csv",
                 "tsv": ".tsv", "parquet": ".parquet", "jsonl": ".jsonl", "ts": ".ts",
-                "arff": ".arff"}  # fmt: skip
+                "arff": ".arff", "long": ".txt", "wide": ".txt", "excel": ".txt"}  # fmt: skip
 STDIN = "-"
 
 

@@ -431,6 +431,8 @@ def test_json_lines_on_standard_input_are_read_as_json(tmp_path):
 
 
 def test_standard_input_json_guesses_and_their_override(tmp_path):
+    import polars as pl
+
     out = str(tmp_path / "o.parquet")
     pretty = '{\n  "text": "a b",\n  "label": 1\n}\n'  # json.dumps(..., indent=2)
     result = runner.invoke(app, ["ingest", "-", "-o", out], input=pretty)
@@ -443,3 +445,32 @@ def test_standard_input_json_guesses_and_their_override(tmp_path):
     code = "[ { x = 1 } ]\n[ y ]\n"  # taken for JSON; --format says otherwise
     result = runner.invoke(app, ["ingest", "-", "-o", out, "--format", "seqlab_txt"], input=code)
     assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out)["tokens"].to_list() == [["[", "{", "x", "=", "1", "}", "]"],
+                                                        ["[", "y", "]"]]  # fmt: skip
+
+
+def test_a_format_given_names_gzip_on_standard_input_and_a_split_folder_predicts(tmp_path):
+    import gzip
+
+    import polars as pl
+
+    out = str(tmp_path / "o.parquet")
+    given = gzip.compress(b"text,label\na b,x\nc,y\n")
+    result = runner.invoke(app, ["ingest", "-", "-o", out, "--format", "csv"], input=given)
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out)["label"].to_list() == ["x", "y"]
+
+    word_model(tmp_path / "m")
+    for name in ("train/a/1.txt", "train/b/2.txt", "test/a/3.txt", "test/b/4.txt"):
+        (tmp_path / "set" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "set" / name).write_text("Where is x?")
+    scored = tmp_path / "p.csv"
+    args = ["predict", str(tmp_path / "m"), str(tmp_path / "set"), "-o", str(scored)]
+    result = runner.invoke(app, [*args, "--engine", "torch"])
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(scored)["id"].to_list() == ["train/a/1.txt", "train/b/2.txt",
+                                                   "test/a/3.txt", "test/b/4.txt"]  # fmt: skip
+    result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(tmp_path / "set"),
+                                 "--row", "3"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert ":where" in result.output.replace("\u00a0", "")

@@ -170,7 +170,8 @@ def read_source(
         source: ``builtin:NAME``, a bare built-in name, a file path, or a folder of text
             files (:mod:`attnlib.datasets.folders`).
         fmt: ``auto`` or one of :data:`FORMATS`.
-        limit: keep only the first ``limit`` rows; None keeps all.
+        limit: keep only the first ``limit`` rows (of each shipped split; of a folder, the
+            first files of each class in turn); None keeps all.
         workers: processes for built-in data sets that are built in parallel.
         max_length: a sequence (tokens or time steps) longer than this is an error; None
             sets no limit. A long table (forecasting) is one series and has no limit.
@@ -178,10 +179,12 @@ def read_source(
             ``text`` column); None splits on whitespace. For tokens that hold spaces.
         archive_split: a ``NAME_TRAIN.ext`` source with ``NAME_TEST.ext`` beside it is read
             with that file as its test split (:mod:`attnlib.datasets.archive`; ingest does
-            this, while predicting reads only the file given).
-        columns: ``{role: column}``, the columns of a CSV / TSV / Parquet table that hold
-            the ``text``, ``label`` or ``time`` under other names (``{"text": "review"}``);
-            each is read as if it had the role's name (:mod:`attnlib.datasets.roles`).
+            this, while predicting reads only the file given; a folder's train/ and test/
+            are read either way).
+        columns: ``{role: column}``, the columns of a table (CSV, TSV, Parquet, a
+            spreadsheet, JSON) that hold the ``text``, ``label`` or ``time`` under other
+            names (``{"text": "review"}``); each is read as if it had the role's name
+            (:mod:`attnlib.datasets.roles`).
         optional_columns: the roles in ``columns`` applied only when the file has the
             column (a model's training names, ``Model.columns``: a new file may use them,
             or the roles' own names); dropped for a source without named columns.

@@ -4,7 +4,7 @@ Data often comes compressed (``reviews.csv.gz``; a ``.zip`` from Kaggle or the U
 archive's site). Such a file is read as the file inside it: unpacked into a temporary
 directory under its own name (``reviews.csv``), whose extension and content then decide
 the format as usual. An archive pair (``NAME_TRAIN.tsv.gz`` beside ``NAME_TEST.tsv.gz``,
-or both inside one zip) is unpacked together, so the test file is found. A zip holding
+or both inside one zip or tar) is unpacked together, so the test file is found. A zip holding
 one set in several formats (the UCR / UEA site's: ``.ts``, ``.arff``, ``.txt``) is read
 in the first of its formats. A zip or tar of a folder of text files is unpacked whole and
 read as that folder. Which files of a zip or tar are read, and how they are unpacked
@@ -31,11 +31,10 @@ from attnlib.errors import DataError
 
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 TARS = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
-SUFFIXES = PACKED  # OPENERS' suffixes, a zip's and a tar's
 
 
 def is_compressed(path: Path) -> bool:
-    return path.suffix.lower() in SUFFIXES
+    return path.suffix.lower() in PACKED
 
 
 def is_tar(path: Path) -> bool:
@@ -44,7 +43,8 @@ def is_tar(path: Path) -> bool:
 
 @contextlib.contextmanager
 def unpacked(path: Path, pair: bool = False) -> Iterator[tuple[Path, dict[str, str]]]:
-    """``path`` itself, or the file inside it unpacked to a temporary directory (with
+    """``path`` itself, or the file (or folder of texts) inside it unpacked to a temporary
+    directory (with
     ``pair``, a train file's archive test file beside it too, compressed or not); with the
     names to show for the copies (``{temporary path: the user's path}``), which the
     readers' warnings use too."""

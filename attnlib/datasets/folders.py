@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from attnlib.datasets import roles, rows, tables, typed
-from attnlib.datasets.unpack import DATA_SUFFIXES, JUNK, is_notes_name
+from attnlib.datasets.unpack import DATA_SUFFIXES, is_binary, is_hidden, is_notes_name
 from attnlib.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -67,17 +67,16 @@ def _items(path: Path) -> tuple[list[Item], dict[str, Path]]:
     folders, files = _entries(path)
     parts = _splits(folders)
     beside: list[Path] = []  # files beside class folders, not read
-    if not any(parts.values()):
-        found = [(file, label, None) for file, label in _part(path, path, beside)]
-    else:
-        given = next(f for f in parts.values() if f is not None)
-        missing = [s for s, f in parts.items() if f is None]
-        if missing and _entries(given)[0]:  # train/pos/...: a split with no partner
+    missing = [s for s, f in parts.items() if f is None]
+    if len(missing) == 1:
+        given = parts[SPLITS[SPLITS.index(missing[0]) - 1]]
+        if _entries(given)[0]:  # train/pos/...: a split with no partner
             raise DataError(f"{path}: {given.name}/ holds class folders but there is no "
                             f"{missing[0]}/ beside it; add {missing[0]}/ (the set's own "
                             "split), or move the class folders up into the folder")  # fmt: skip
-        if missing:  # a class named train (or test) in a folder of class folders
-            return [(file, label, None) for file, label in _part(path, path, beside)], {}
+    if missing:  # no split (or a class named train or test in a folder of class folders)
+        found, parts = [(file, label, None) for file, label in _part(path, path, beside)], {}
+    else:
         _not_read(path, [e for e in folders + files if e not in parts.values()],
                   f"beside {parts['train'].name}/ and {parts['test'].name}/")  # fmt: skip
         items = {s: _part(path, folder, beside) for s, folder in parts.items()}
@@ -98,7 +97,7 @@ def _items(path: Path) -> tuple[list[Item], dict[str, Path]]:
         raise DataError(f"{path}: only the class folder '{classes.pop()}' holds texts, and the "
                         f"files beside it ({shown}{' ...' if len(beside) > 3 else ''}) are not "
                         "read; this is not a folder of texts in class folders")  # fmt: skip
-    return found, {s: f for s, f in parts.items() if f is not None}
+    return found, parts
 
 
 def _splits(folders: list[Path]) -> dict[str, Path | None]:
@@ -118,8 +117,7 @@ def _splits(folders: list[Path]) -> dict[str, Path | None]:
 
 def _entries(folder: Path) -> tuple[list[Path], list[Path]]:
     """The folder's sub-folders and files, sorted by name; not hidden or a file browser's."""
-    entries = sorted(e for e in folder.iterdir() if not e.name.startswith((".", "__MACOSX"))
-                     and e.name.lower() not in JUNK)  # fmt: skip
+    entries = sorted(e for e in folder.iterdir() if not is_hidden(e.name))
     return [e for e in entries if e.is_dir()], [e for e in entries if e.is_file()]
 
 
@@ -155,7 +153,7 @@ def _text(root: Path, file: Path, name: str) -> str:
     """A file's text; a DataError for binary data (an image, a sound)."""
     with file.open("rb") as f:
         head = f.read(1024)
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # not UTF-16
+    if is_binary(head):
         raise DataError(f"{root}, file {name}: not a text (it holds binary data: an image, a "
                         "sound?); a folder is read as one text per file")  # fmt: skip
     return rows.read_utf8(file).strip()
@@ -166,9 +164,9 @@ def _shared_classes(path: Path, items: dict[str, list], parts: dict[str, Path]) 
     classes = {s: {label for _, label in got} for s, got in items.items()}
     shared = classes["train"] & classes["test"]
     if not shared:
-        raise DataError(f"{path}: train/ and test/ have no class folder of the same name "
-                        f"(train: {sorted(classes['train'])[:8]}, test: "
-                        f"{sorted(classes['test'])[:8]})")  # fmt: skip
+        raise DataError(f"{path}: {parts['train'].name}/ and {parts['test'].name}/ have no "
+                        f"class folder of the same name (train: {sorted(classes['train'])[:8]}, "
+                        f"test: {sorted(classes['test'])[:8]})")  # fmt: skip
     for s, other in zip(SPLITS, reversed(SPLITS), strict=True):
         alone = [parts[s] / c for c in sorted(classes[s] - shared)]
         _not_read(path, alone, f"a class with no folder in {parts[other].name}/")

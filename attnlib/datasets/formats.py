@@ -106,7 +106,7 @@ def _typed_kind(path: Path) -> str:
 
 
 def _typed_how(path: Path, fmt: str, kind: str, why: str) -> str:
-    """The read line of a typed table (Parquet, a spreadsheet), logged: how its columns
+    """The read line of a typed table (Parquet, a spreadsheet, JSON), logged: how its columns
     decided the layout."""
     how = f"{path}{': format auto ->' if fmt == 'auto' else ' as'} {kind} ({why})"
     log.info("%s", how)

@@ -8,8 +8,8 @@ Cells keep their JSON types, as a Parquet file's columns do, and the table is re
 Parquet one is: sequences in a ``tokens`` (a list of strings, or text) / ``text`` column,
 series in ``values`` (a list of numbers, or of one list per step), a long table with a
 time column, or a wide one. A column holds one kind of value: numbers and text mix as
-text, as in a CSV, and any other mix (a list in a column of text) is an error naming
-both lines. Errors name the line (JSON Lines) or the array's row.
+text, as in a CSV; any other mix (a list in a column of text) in a column a layout reads
+is an error naming both lines. Errors name the line (JSON Lines) or the array's row.
 """
 
 from __future__ import annotations
@@ -65,19 +65,30 @@ def read(path: Path, named: tuple[str, ...] = ()) -> tuple[pl.DataFrame, object]
     return frame, where
 
 
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not JSON (write null for a missing value)")
+class _Constant(str):
+    """``NaN`` / ``Infinity``, which Python's json reads and JSON does not have."""
+
+
+def _no_constant(record: object, path: Path, where: str) -> None:
+    """A DataError when ``record`` holds NaN or Infinity anywhere."""
+    values = list(record.values()) if isinstance(record, dict) else [record]
+    while values:
+        value = values.pop()
+        if isinstance(value, _Constant):
+            raise DataError(f"{path}, {where}: {value} is not JSON (write null for a missing "
+                            "value)")  # fmt: skip
+        if isinstance(value, list | dict):
+            values.extend(value.values() if isinstance(value, dict) else value)
 
 
 def _loads(path: Path, line: str, where: str) -> dict:
     try:
-        record = json.loads(line, parse_constant=_no_constant)
+        record = json.loads(line, parse_constant=_Constant)
     except json.JSONDecodeError as exc:
         one = " (a pretty-printed object spans lines)" if line.strip() == "{" else ""
         raise DataError(f"{path}, {where}: not a JSON object ({exc.msg}); expected "
                         f"{_EXPECTED}{one}") from None  # fmt: skip
-    except ValueError as exc:
-        raise DataError(f"{path}, {where}: {exc}") from None
+    _no_constant(record, path, where)
     if not isinstance(record, dict):
         raise DataError(f"{path}, {where}: a JSON {_kind(record)}, not an object; expected "
                         f"{_EXPECTED}")  # fmt: skip
@@ -88,13 +99,13 @@ def _array(path: Path, text: str) -> list[dict] | None:
     """The objects of a JSON array; None for JSON Lines whose first line is an array (the
     lines then say it is not an object)."""
     try:
-        records = json.loads(text, parse_constant=_no_constant)
+        records = json.loads(text, parse_constant=_Constant)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and _whole(text.lstrip().split("\n", 1)[0]):
             return None
         raise DataError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    except ValueError as exc:
-        raise DataError(f"{path}: {exc}, in the array") from None
+    for i, record in enumerate(records):
+        _no_constant(record, path, f"row {i + 1}")
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
         raise DataError(f"{path}, row {bad + 1}: a JSON {_kind(records[bad])}, not an object; "
@@ -149,13 +160,16 @@ class _Kinds:
                 raise DataError(message)
 
     def check_layout(self) -> None:
-        """pandas' default ``to_json`` (one object of columns) is not rows."""
+        """pandas' other ``to_json`` layouts (its default, one object of columns keyed by
+        the index; ``orient="index"``; ``"split"``; ``"table"``) are not rows."""
         one = self.one or {}
-        if one and (all(isinstance(v, dict) for v in one.values())
-                    or set(one) in ({"columns", "index", "data"}, {"schema", "data"})):  # fmt: skip
-            raise DataError(f"{self.path}: one JSON object of columns (pandas' to_json "
-                            "default layout), not rows; write it with "
-                            "to_json(orient='records', lines=True)")  # fmt: skip
+        inner = [set(v) for v in one.values() if isinstance(v, dict)]
+        keyed = bool(one) and len(inner) == len(one) and all(k == inner[0] for k in inner)
+        if (keyed and (len(inner[0]) > 1 or all(str(k).isdigit() for k in inner[0]))) or set(
+                one) in ({"columns", "index", "data"}, {"schema", "data"}):  # fmt: skip
+            raise DataError(f"{self.path}: one JSON object of pandas' to_json (its default "
+                            "layout, or orient 'index', 'split' or 'table'), not rows; write "
+                            "it with to_json(orient='records', lines=True)")  # fmt: skip
 
 
 def names(path: Path) -> list[str]:

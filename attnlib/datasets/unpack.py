@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 PACKED = (".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz")  # compressed files and archives
 DATA_SUFFIXES = (*formats.DATA_SUFFIXES, *PACKED)  # a file of these is data, not a text
 # one set in several formats: the first of these is read
-PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".jsonl", ".ndjson", ".txt")
+PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".jsonl", ".ndjson", ".json", ".txt")
 _DOCS = (".md", ".pdf", ".html", ".json", ".yaml", ".yml", ".jpg", ".png")
 # a licence: LICENSE, License.txt, LICENSE-MIT, COPYING-2.0 (a tag in capitals or digits;
 # license-plate-story.txt is a text)
@@ -51,14 +51,15 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
     try:
         with zipfile.ZipFile(path) if kind == "zip" else tarfile.open(path) as archive:
             files = _files(archive)
-            data = [name for name in files if not is_note(name)]
+            texts = [name for name in files if not is_note(name, docs=())]  # as folders do
+            data = [name for name in texts if not is_note(name)]
             if not data:  # a zip of one .json (JSON rows, not notes) is its data
-                data = [n for n in files if not is_note(n, ()) and n.lower().endswith(".json")]
-            chosen = _choose(path, kind, data)
+                data = [n for n in texts if n.lower().endswith(".json")]
+            chosen = _choose(path, kind, data, texts)
             _check_space(path, tmp, [files[n] for n in chosen or files])
             if chosen is None:
-                _check_texts(path, archive, files, data)
-                return _tree(path, archive, tmp / "tree")
+                _check_texts(path, archive, files, texts)
+                return _tree(path, archive, tmp / "tree", texts)
             names = {}
             for member in chosen:
                 out = tmp / PurePosixPath(member).name
@@ -76,12 +77,23 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
 
 
 def is_note(name: str, docs: tuple[str, ...] = _DOCS) -> bool:
-    """A file people read (a README, a licence, ``docs``) or one no one wrote (hidden,
-    a file browser's, macOS's ``__MACOSX`` copies): not data."""
+    """A file people read (a README, a licence; ``docs``, when choosing the one data file
+    of an archive) or one no one wrote (:func:`is_hidden`): not data."""
+    path = PurePosixPath(name)
+    return is_hidden(name) or is_notes_name(path.name) or path.suffix.lower() in docs
+
+
+def is_hidden(name: str) -> bool:
+    """Hidden, a file browser's (``Thumbs.db``) or macOS's ``__MACOSX`` copies."""
     path = PurePosixPath(name)
     return ("__MACOSX" in path.parts or path.name.startswith(".")
-            or path.name.lower() in JUNK or is_notes_name(path.name)
-            or path.suffix.lower() in docs)  # fmt: skip
+            or path.name.lower() in JUNK)  # fmt: skip
+
+
+def is_binary(head: bytes) -> bool:
+    """The first bytes of a file that is not text (an image, a sound): a NUL byte that
+    is not UTF-16's."""
+    return b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 def is_notes_name(name: str) -> bool:
@@ -98,7 +110,9 @@ def failure(path: Path, kind: str, exc: Exception, tmp: Path) -> str:
     if isinstance(exc, RuntimeError):
         why = "a file in it is encrypted"
     elif isinstance(exc, tarfile.ReadError):
-        why = "not a tar archive; a compressed table is named like NAME.csv.gz"
+        packed = path.suffix.lower() in (".gz", ".bz2", ".xz", ".tgz")
+        why = "not a tar archive" + ("; a compressed table is named like NAME.csv.gz"
+                                     if packed else "")  # fmt: skip
     else:
         why = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(tmp), "...")
     inside = "file or folder" if kind in ("zip", "tar") else "file"
@@ -135,16 +149,16 @@ def _check_texts(path: Path, archive, files: dict, members: list[str]) -> None:
     a folder of texts is not unpacked for nothing."""
     for name in _nested(members)[:3]:
         with _open(archive, files[name]) as f:
-            head = f.read(1024)
-        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16
-            raise DataError(f"{path}: {name} is not a text (it holds binary data: an image, "
-                            "a sound?); attnlib reads texts, tables and series")  # fmt: skip
+            if is_binary(f.read(1024)):
+                raise DataError(f"{path}: {name} is not a text (it holds binary data: an "
+                                "image, a sound?); attnlib reads texts, tables and "
+                                "series")  # fmt: skip
 
 
-def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
+def _tree(path: Path, archive, out: Path, texts: list[str]) -> tuple[Path, dict[str, str]]:
     """A folder of text files unpacked whole to ``out``; its top folder when it has one
     (``aclImdb/``), named in messages as a path into the archive
-    (``aclImdb_v1.tar.gz/aclImdb``)."""
+    (``aclImdb_v1.tar.gz/aclImdb``), files beside it named in a warning."""
     if isinstance(archive, zipfile.ZipFile):
         archive.extractall(out)
     elif hasattr(tarfile, "data_filter"):
@@ -156,23 +170,21 @@ def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
     else:
         raise DataError(f"{path}: a tar of a folder is unpacked safely by Python 3.10.12 / "
                         "3.11.4 or later; unpack it and give the folder")  # fmt: skip
-    top = [e for e in out.iterdir() if not is_note(e.name)]
-    if len(top) == 1 and top[0].is_dir():
-        return top[0], {str(top[0]): f"{path}/{top[0].name}"}
-    return out, {str(out): str(path)}
+    top = _top(texts)
+    if top is None:
+        return out, {str(out): str(path)}
+    if beside := [t for t in texts if PurePosixPath(t).parts[0] != top]:
+        log.warning("%s: %s%s not read: beside the top folder %s/", path,
+                    ", ".join(beside[:5]), " ..." if len(beside) > 5 else "", top)  # fmt: skip
+    return out / top, {str(out / top): f"{path}/{top}"}
 
 
-def _choose(path: Path, kind: str, members: list[str]) -> list[str] | None:
-    """One file, or one archive pair (train first) in the first format of
-    :data:`PREFERRED` the archive has; None for a folder of text files; else a DataError
-    listing what it holds."""
-    if len(members) == 1:
-        return members
-    if not members:
-        raise DataError(f"{path}: the {kind} holds no data file (only folders, notes or "
-                        "hidden files)")  # fmt: skip
+def _choose(path: Path, kind: str, data: list[str], texts: list[str]) -> list[str] | None:
+    """One archive pair (train first) in the first format of :data:`PREFERRED` the archive
+    has; else None for a folder of text files (``texts``: the files that are not hidden,
+    a README or a licence); else the one data file; else a DataError listing them."""
     by_suffix: dict[str, list[str]] = {}
-    for m in members:
+    for m in data:
         by_suffix.setdefault(PurePosixPath(m).suffix.lower(), []).append(m)
     for suffix in PREFERRED:
         pair = sorted(by_suffix.get(suffix, []), key=lambda m: not _stem(m).endswith("_train"))
@@ -183,28 +195,39 @@ def _choose(path: Path, kind: str, members: list[str]) -> list[str] | None:
             and stems[1] == (f"{stems[0][: -len('_train')]}_test")
         ):
             return pair
-    if _folder_of_texts(members):
+    if _folder_of_texts(texts):
         return None
-    raise DataError(f"{path}: a {kind} of {len(members)} data files ({', '.join(members[:6])}"
-                    f"{', ...' if len(members) > 6 else ''}); attnlib reads an archive of one "
+    if len(data) == 1:
+        return data
+    if not data:
+        raise DataError(f"{path}: the {kind} holds no data file (only folders, notes or "
+                        "hidden files)")  # fmt: skip
+    raise DataError(f"{path}: a {kind} of {len(data)} data files ({', '.join(data[:6])}"
+                    f"{', ...' if len(data) > 6 else ''}); attnlib reads an archive of one "
                     "file, of one NAME_TRAIN / NAME_TEST pair or of a folder of text files in "
                     "class folders: unpack it and give the file you mean")  # fmt: skip
 
 
 def _folder_of_texts(members: list[str]) -> bool:
-    """Some files lie in sub-folders (class folders, train/ and test/) below the top folder
-    all share (if they share one), and none there is of a data format; files beside the
+    """Some files lie in sub-folders (class folders, train/ and test/), below the top
+    folder if there is one, and none there is of a data format; files beside the
     sub-folders are left to the folder reader, which names them."""
     nested = _nested(members)
     return bool(nested) and not any(PurePosixPath(m).suffix.lower() in DATA_SUFFIXES
                                     for m in nested)  # fmt: skip
 
 
+def _top(members: list[str]) -> str | None:
+    """The one folder that holds every file in a sub-folder (``aclImdb``), if there is one."""
+    tops = {parts[0] for m in members if len(parts := PurePosixPath(m).parts) > 1}
+    return tops.pop() if len(tops) == 1 else None
+
+
 def _nested(members: list[str]) -> list[str]:
-    """The members in sub-folders below the top folder all share (if they share one)."""
-    parts = [PurePosixPath(m).parts for m in members]
-    top = 1 if len({p[0] for p in parts}) == 1 and all(len(p) > 1 for p in parts) else 0
-    return [m for m, p in zip(members, parts, strict=True) if len(p) > top + 1]
+    """The members in sub-folders below the top folder (if there is one)."""
+    top = _top(members)
+    return [m for m in members if len(p := PurePosixPath(m).parts) > 1
+            and (top is None or (p[0] == top and len(p) > 2))]  # fmt: skip
 
 
 def _stem(member: str) -> str:
