@@ -69,6 +69,13 @@ class _Constant(str):
     """``NaN`` / ``Infinity``, which Python's json reads and JSON does not have."""
 
 
+def _parse(text: str) -> tuple[object, bool]:
+    """``text`` parsed, and whether it held NaN or Infinity (then found by a walk)."""
+    seen: list[str] = []
+    value = json.loads(text, parse_constant=lambda name: seen.append(name) or _Constant(name))
+    return value, bool(seen)
+
+
 def _no_constant(record: object, path: Path, where: str) -> None:
     """A DataError when ``record`` holds NaN or Infinity anywhere."""
     values = list(record.values()) if isinstance(record, dict) else [record]
@@ -83,12 +90,13 @@ def _no_constant(record: object, path: Path, where: str) -> None:
 
 def _loads(path: Path, line: str, where: str) -> dict:
     try:
-        record = json.loads(line, parse_constant=_Constant)
+        record, constants = _parse(line)
     except json.JSONDecodeError as exc:
         one = " (a pretty-printed object spans lines)" if line.strip() == "{" else ""
         raise DataError(f"{path}, {where}: not a JSON object ({exc.msg}); expected "
                         f"{_EXPECTED}{one}") from None  # fmt: skip
-    _no_constant(record, path, where)
+    if constants:
+        _no_constant(record, path, where)
     if not isinstance(record, dict):
         raise DataError(f"{path}, {where}: a JSON {_kind(record)}, not an object; expected "
                         f"{_EXPECTED}")  # fmt: skip
@@ -99,13 +107,14 @@ def _array(path: Path, text: str) -> list[dict] | None:
     """The objects of a JSON array; None for JSON Lines whose first line is an array (the
     lines then say it is not an object)."""
     try:
-        records = json.loads(text, parse_constant=_Constant)
+        records, constants = _parse(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and _whole(text.lstrip().split("\n", 1)[0]):
             return None
         raise DataError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    for i, record in enumerate(records):
-        _no_constant(record, path, f"row {i + 1}")
+    if constants:  # which row holds it
+        for i, record in enumerate(records):
+            _no_constant(record, path, f"row {i + 1}")
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
         raise DataError(f"{path}, row {bad + 1}: a JSON {_kind(records[bad])}, not an object; "
@@ -165,8 +174,10 @@ class _Kinds:
         one = self.one or {}
         inner = [set(v) for v in one.values() if isinstance(v, dict)]
         keyed = bool(one) and len(inner) == len(one) and all(k == inner[0] for k in inner)
-        if (keyed and (len(inner[0]) > 1 or all(str(k).isdigit() for k in inner[0]))) or set(
-                one) in ({"columns", "index", "data"}, {"schema", "data"}):  # fmt: skip
+        by_index = keyed and len(one) > 1 and all(k.isdigit() for k in one)  # orient="index"
+        by_column = keyed and all(str(k).isdigit() for k in inner[0])  # the default
+        if by_index or by_column or set(one) in ({"columns", "index", "data"},
+                                                 {"schema", "data"}):  # fmt: skip
             raise DataError(f"{self.path}: one JSON object of pandas' to_json (its default "
                             "layout, or orient 'index', 'split' or 'table'), not rows; write "
                             "it with to_json(orient='records', lines=True)")  # fmt: skip

@@ -1,13 +1,15 @@
 """Zip and tar archives: which of their files are the data, unpacked safely.
 
-An archive of one data file unpacks that file, and one of a ``NAME_TRAIN`` /
-``NAME_TEST`` pair unpacks the pair (the UCR / UEA site's zips hold a set in several
-formats: the first of :data:`PREFERRED` is taken). An archive of a folder of text files
-(``aclImdb_v1.tar.gz``, a zip of class folders: below the one top folder all its files
-share, if they share one, text files in sub-folders and none of a data format there)
-unpacks whole and reads as that folder (:mod:`attnlib.datasets.folders`). Anything else
-is an error listing what it holds. Notes (a README, ``.md``, ``.pdf`` ...) and hidden
-files do not count as data.
+An archive of a ``NAME_TRAIN`` / ``NAME_TEST`` pair unpacks the pair (the UCR / UEA
+site's zips hold a set in several formats: the first of :data:`PREFERRED` is taken). An
+archive of a folder of text files (``aclImdb_v1.tar.gz``, a zip of class folders: two or
+more sub-folders of texts, below the one top folder if there is one, and no file of a
+data format among them) unpacks whole and reads as that folder
+(:mod:`attnlib.datasets.folders`); so does one sub-folder of texts when no single table
+lies beside it. Else an archive of one data file unpacks that file (``train.csv`` beside
+``images/`` or ``docs/``). Anything else is an error listing what it holds. Notes (a
+README, a licence; ``.md``, ``.pdf`` ... when choosing one data file) and hidden files
+and folders do not count as data.
 
 Unpacking is safe: a tar's members go through Python's ``data`` filter (nothing outside
 the temporary folder, no devices) and its links are not unpacked; zipfile drops ``..``
@@ -56,9 +58,14 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
             if not data:  # a zip of one .json (JSON rows, not notes) is its data
                 data = [n for n in texts if n.lower().endswith(".json")]
             chosen = _choose(path, kind, data, texts)
+            if chosen is None and (binary := _binary(archive, files, texts)):
+                if len(data) != 1:  # images or sounds in class folders: not texts
+                    raise DataError(f"{path}: {binary} is not a text (it holds binary data: "
+                                    "an image, a sound?); attnlib reads texts, tables and "
+                                    "series")  # fmt: skip
+                chosen = data  # train.csv beside images/: the table is the data
             _check_space(path, tmp, [files[n] for n in chosen or files])
             if chosen is None:
-                _check_texts(path, archive, files, texts)
                 return _tree(path, archive, tmp / "tree", texts)
             names = {}
             for member in chosen:
@@ -86,7 +93,7 @@ def is_note(name: str, docs: tuple[str, ...] = _DOCS) -> bool:
 def is_hidden(name: str) -> bool:
     """Hidden, a file browser's (``Thumbs.db``) or macOS's ``__MACOSX`` copies."""
     path = PurePosixPath(name)
-    return ("__MACOSX" in path.parts or path.name.startswith(".")
+    return ("__MACOSX" in path.parts or any(p.startswith(".") for p in path.parts)
             or path.name.lower() in JUNK)  # fmt: skip
 
 
@@ -144,15 +151,14 @@ def _check_space(path: Path, tmp: Path, members: list) -> None:
                         "a folder on a larger disk, or unpack it yourself")  # fmt: skip
 
 
-def _check_texts(path: Path, archive, files: dict, members: list[str]) -> None:
-    """A DataError when the first files in class folders are binary (images, sounds):
-    a folder of texts is not unpacked for nothing."""
+def _binary(archive, files: dict, members: list[str]) -> str | None:
+    """The first of the first files in class folders that is binary (an image, a sound),
+    or None: a folder of texts is not unpacked for nothing."""
     for name in _nested(members)[:3]:
         with _open(archive, files[name]) as f:
             if is_binary(f.read(1024)):
-                raise DataError(f"{path}: {name} is not a text (it holds binary data: an "
-                                "image, a sound?); attnlib reads texts, tables and "
-                                "series")  # fmt: skip
+                return name
+    return None
 
 
 def _tree(path: Path, archive, out: Path, texts: list[str]) -> tuple[Path, dict[str, str]]:
@@ -170,13 +176,18 @@ def _tree(path: Path, archive, out: Path, texts: list[str]) -> tuple[Path, dict[
     else:
         raise DataError(f"{path}: a tar of a folder is unpacked safely by Python 3.10.12 / "
                         "3.11.4 or later; unpack it and give the folder")  # fmt: skip
-    top = _top(texts)
-    if top is None:
+    # the top folder as unpacked (a leading "/" or ".." is gone): the one folder here,
+    # itself holding folders (a class folder alone is left to the folder reader)
+    entries = [e for e in out.iterdir() if not is_note(e.name, ())]
+    folders = [e for e in entries if e.is_dir()]
+    if len(folders) != 1 or not any(e.is_dir() for e in folders[0].iterdir()):
         return out, {str(out): str(path)}
-    if beside := [t for t in texts if PurePosixPath(t).parts[0] != top]:
+    top = folders[0]
+    if beside := [e.name for e in entries if e != top]:
         log.warning("%s: %s%s not read: beside the top folder %s/", path,
-                    ", ".join(beside[:5]), " ..." if len(beside) > 5 else "", top)  # fmt: skip
-    return out / top, {str(out / top): f"{path}/{top}"}
+                    ", ".join(beside[:5]), " ..." if len(beside) > 5 else "",
+                    top.name)  # fmt: skip
+    return top, {str(top): f"{path}/{top.name}"}
 
 
 def _choose(path: Path, kind: str, data: list[str], texts: list[str]) -> list[str] | None:
@@ -195,10 +206,13 @@ def _choose(path: Path, kind: str, data: list[str], texts: list[str]) -> list[st
             and stems[1] == (f"{stems[0][: -len('_train')]}_test")
         ):
             return pair
-    if _folder_of_texts(texts):
+    nested = set(_nested(texts))  # a table among class folders is no table beside them
+    tables = [m for m in data if PurePosixPath(m).suffix.lower() in DATA_SUFFIXES
+              and m not in nested]  # fmt: skip
+    if _folder_of_texts(texts) and (len(tables) != 1 or _class_folders(texts) >= 2):
         return None
-    if len(data) == 1:
-        return data
+    if len(tables) == 1 or len(data) == 1:  # a table beside a folder of docs or images
+        return tables or data
     if not data:
         raise DataError(f"{path}: the {kind} holds no data file (only folders, notes or "
                         "hidden files)")  # fmt: skip
@@ -217,17 +231,27 @@ def _folder_of_texts(members: list[str]) -> bool:
                                     for m in nested)  # fmt: skip
 
 
+def _parts(member: str) -> tuple[str, ...]:
+    """A member's path as it is unpacked (no leading "/", "." or "..")."""
+    return tuple(p for p in PurePosixPath(member).parts if p not in ("/", ".", ".."))
+
+
 def _top(members: list[str]) -> str | None:
     """The one folder that holds every file in a sub-folder (``aclImdb``), if there is one."""
-    tops = {parts[0] for m in members if len(parts := PurePosixPath(m).parts) > 1}
+    tops = {parts[0] for m in members if len(parts := _parts(m)) > 1}
     return tops.pop() if len(tops) == 1 else None
 
 
 def _nested(members: list[str]) -> list[str]:
     """The members in sub-folders below the top folder (if there is one)."""
     top = _top(members)
-    return [m for m in members if len(p := PurePosixPath(m).parts) > 1
+    return [m for m in members if len(p := _parts(m)) > 1
             and (top is None or (p[0] == top and len(p) > 2))]  # fmt: skip
+
+
+def _class_folders(members: list[str]) -> int:
+    """How many folders hold the members in sub-folders."""
+    return len({_parts(m)[:-1] for m in _nested(members)})
 
 
 def _stem(member: str) -> str:

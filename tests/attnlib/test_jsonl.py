@@ -169,3 +169,13 @@ def test_names_after_a_bom_and_blank_lines_and_nan_in_an_array(tmp_path):
     array.write_text('[{"text": "a", "x": 1}, {"text": "b", "x": NaN}]')
     with pytest.raises(DataError, match=r"a\.json, row 2: NaN is not JSON \(write null"):
         read_source(array)
+
+
+def test_quoted_constants_are_text_and_a_one_column_index_layout_is_named(tmp_path):
+    import pandas as pd
+
+    path = lines(tmp_path / "d.jsonl", [{"text": "NaN", "label": "-Infinity"}])
+    assert read_source(path)["label"].to_list() == ["-Infinity"]
+    pd.DataFrame({"text": ["a", "b"]}).to_json(tmp_path / "i.json", orient="index")
+    with pytest.raises(DataError, match=r"i\.json: one JSON object of pandas' to_json"):
+        read_source(tmp_path / "i.json")

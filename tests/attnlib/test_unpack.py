@@ -197,3 +197,48 @@ def test_a_tar_of_one_table_or_of_a_pair_reads_as_a_zip_does(tmp_path, mode):
     assert read_source(tmp_path / f"one{suffix}")["label"].to_list() == ["x", "y"]
     pair = read_source(tmp_path / f"pair{suffix}", archive_split=True)
     assert pair["split"].to_list() == ["train", "train", "test"]
+
+
+def test_a_table_beside_a_folder_of_images_is_the_data(tmp_path):
+    """Kaggle's zips: train.csv beside images/cat/1.jpg ... reads the table."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "pets.zip", "w") as zf:
+        zf.writestr("train.csv", "text,label\na b,x\nc,y\n")
+        for name in ("images/cat/1.jpg", "images/dog/2.jpg"):
+            zf.writestr(name, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(50))
+    assert read_source(tmp_path / "pets.zip")["label"].to_list() == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        ("docs/api/index.md", "docs/api/usage.md"),  # a folder of docs
+        ("extras/notes/x.txt",),  # one sub-folder of texts
+        (".idea/profiles/a.xml", ".idea/profiles/b.xml"),  # a hidden folder
+    ],
+)
+def test_one_table_beside_one_folder_of_other_files_is_the_data(tmp_path, others):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        zf.writestr("train.csv", "text,label\na b,x\nc,y\n")
+        for name in others:
+            zf.writestr(name, "# notes")
+    assert read_source(tmp_path / "set.zip")["label"].to_list() == ["x", "y"]
+    with zipfile.ZipFile(tmp_path / "top.zip", "w") as zf:  # inside one top folder
+        zf.writestr("set/data.csv", "text,label\na b,x\nc,y\n")
+        for name in others:
+            zf.writestr(f"set/{name}", "# notes")
+    assert read_source(tmp_path / "top.zip")["label"].to_list() == ["x", "y"]
+
+
+def test_members_named_from_the_root_unpack_inside_the_temporary_folder(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "abs.zip", "w") as zf:
+        for name in ("/corpus/pos/a.txt", "/corpus/neg/b.txt"):
+            zf.writestr(zipfile.ZipInfo(name), "a b")
+    frame, how = read_and_describe(tmp_path / "abs.zip")
+    assert frame["id"].to_list() == ["neg/b.txt", "pos/a.txt"]
+    assert how.startswith(f"{tmp_path / 'abs.zip'}/corpus: a folder of 2 text files")
