@@ -436,6 +436,9 @@ def test_standard_input_json_guesses_and_their_override(tmp_path):
     out = str(tmp_path / "o.parquet")
     pretty = '{\n  "text": "a b",\n  "label": 1\n}\n'  # json.dumps(..., indent=2)
     result = runner.invoke(app, ["ingest", "-", "-o", out], input=pretty)
+    assert result.exit_code == 0, result.output  # one object: one row
+    assert pl.read_parquet(out)["tokens"].to_list() == [["a", "b"]]
+    result = runner.invoke(app, ["ingest", "-", "-o", out], input=pretty * 2)
     assert result.exit_code == 2
     assert "a pretty-printed object spans lines" in result.stderr
     bom = '\ufeff{"text": "a, b", "label": 1}\n{"text": "c", "label": 0}\n'

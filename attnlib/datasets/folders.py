@@ -2,7 +2,8 @@
 (scikit-learn's ``load_files``, the Large Movie Review set, the BBC news set):
 
 - ``DIR/CLASS/FILE``: each sub-folder is a class, each file in it one text;
-- ``DIR/train/CLASS/FILE`` and ``DIR/test/CLASS/FILE``: the same, with the set's own split;
+- ``DIR/train/CLASS/FILE`` and ``DIR/test/CLASS/FILE`` (or ``training/``, ``testing/``,
+  ``NAME-train/``, ``NAME-test/``): the same, with the set's own split;
 - ``DIR/FILE`` (or ``DIR/train/FILE`` and ``DIR/test/FILE``): texts without classes (a
   corpus to continue, files to predict).
 
@@ -11,7 +12,8 @@ Hidden files and a file browser's (``Thumbs.db``) are skipped. What the layout l
 (a README or licence, a file beside the class folders, a class folder in one split only,
 a folder inside a class folder) is not read, and a warning names it: a class with no test
 items could not be scored, and the Large Movie Review set's ``train/unsup`` (unlabelled
-reviews) is no class. ``limit`` takes the first files of each class in turn.
+reviews) is no class. Folders that hold nothing but one folder (``bbc-fulltext/bbc``)
+are gone through. ``limit`` takes the first files of each class in turn.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from attnlib.errors import ConfigError, DataError
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "test")
+_SPLIT_NAMES = {"train": ("train", "training"), "test": ("test", "testing")}
+# folders of texts without a class (the Large Movie Review set's train/unsup)
+_UNLABELLED = ("unsup", "unsupervised", "unlabeled", "unlabelled")
 Item = tuple[Path, str | None, str | None]  # a file, its class, its split
 
 
@@ -42,12 +47,14 @@ def read_folder(
         raise ConfigError(f"{path}: a folder; it is read by its layout (a sub-folder per "
                           f"class, train/ and test/ for a split), not as {fmt}: leave the "
                           "format auto")  # fmt: skip
+    path = _inner(path)
     found, parts = _items(path)
     names = [_name(path, file, strict=False) for file, _, _ in found]
     if data := [n for n in names if PurePosixPath(n).suffix.lower() in DATA_SUFFIXES]:
+        are = "is not a text" if len(data) == 1 else "are not texts"
         raise DataError(f"{path}: {', '.join(data[:3])}{' ...' if len(data) > 3 else ''} "
-                        "not a text: a folder is read as one text per file; give a data "
-                        "file itself (or join such files into one)")  # fmt: skip
+                        f"{are}: a folder is read as one text per file; give a data file "
+                        "itself (or join such files into one)")  # fmt: skip
     found = _head(found, limit)
     names = [_name(path, file) for file, _, _ in found]
     frame = pl.DataFrame({"id": names, "text": [_text(path, f, n) for (f, _, _), n
@@ -85,7 +92,8 @@ def _items(path: Path) -> tuple[list[Item], dict[str, Path]]:
             with_classes, other = ("train", "test") if labelled["train"] else ("test", "train")
             raise DataError(f"{path}: {parts[with_classes].name}/ holds class folders with "
                             f"files and {parts[other].name}/ does not; give both the same "
-                            "layout")  # fmt: skip
+                            f"layout (or give {parts['train'].name}/ to ingest and "
+                            f"{parts['test'].name}/ to attnlib predict)")  # fmt: skip
         if labelled["train"]:
             items = _shared_classes(path, items, parts)
         found = [(file, label, s) for s, got in items.items() for file, label in got]
@@ -100,10 +108,25 @@ def _items(path: Path) -> tuple[list[Item], dict[str, Path]]:
     return found, parts
 
 
+def _inner(path: Path) -> Path:
+    """``path``, or the one folder it wraps (``bbc-fulltext/bbc``: nothing else in it but
+    notes), as deep as such wrapping goes."""
+    while True:
+        folders, files = _entries(path)
+        if len(folders) != 1 or any(not is_notes_name(f.name) for f in files):
+            return path
+        if _splits(folders)["train"] or _splits(folders)["test"]:
+            return path  # train/ alone: the error says test/ is missing
+        if not _entries(folders[0])[0]:  # one class folder, or a flat folder: read here
+            return path
+        path = folders[0]
+
+
 def _splits(folders: list[Path]) -> dict[str, Path | None]:
     """The split folders: ``train/`` and ``test/`` (either case), or a pair named like
     ``20news-bydate-train/`` and ``20news-bydate-test/``; None for one not there."""
-    parts = {s: next((f for f in folders if f.name.lower() == s), None) for s in SPLITS}
+    parts = {s: next((f for f in folders if f.name.lower() in _SPLIT_NAMES[s]), None)
+             for s in SPLITS}  # fmt: skip
     if any(parts.values()):
         return parts
     if len(folders) == 2:  # the only two folders: no class folder beside them is dropped
@@ -130,7 +153,9 @@ def _part(root: Path, folder: Path, beside: list[Path]) -> list[tuple[Path, str 
         inner, texts = _texts(root, sub)
         _not_read(root, inner, f"inside the class folder {_name(root, sub)}/ (one level of "
                                "class folders is read)")  # fmt: skip
-        if texts:
+        if texts and sub.name.lower() in _UNLABELLED:
+            _not_read(root, [sub], "texts without a class")
+        elif texts:
             classes[sub.name] = texts
         else:
             _not_read(root, [sub], "no files directly in it")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import polars as pl
@@ -24,9 +25,12 @@ from attnlib.datasets import rows
 from attnlib.datasets.tables import DATA_COLUMNS, META_COLUMNS, TIME_NAMES
 from attnlib.errors import DataError
 
+log = logging.getLogger(__name__)
+
 SUFFIXES = (".jsonl", ".ndjson", ".json")
 _EXPECTED = "one JSON object per line (JSON Lines), or a JSON array of objects"
 _READ = (*DATA_COLUMNS, *META_COLUMNS, *TIME_NAMES)  # the columns every layout reads
+_EPOCH_NAMES = ("time", "date", "datetime", "timestamp", "ds")  # whole times, not parts
 _KINDS = {bool: "true / false", int: "a number", float: "a number", str: "text",
           list: "a list", dict: "an object"}  # fmt: skip
 
@@ -36,7 +40,7 @@ def read(path: Path, named: tuple[str, ...] = ()) -> tuple[pl.DataFrame, object]
     naming row i (its line, or its place in the array). ``named``: columns named for a
     role (``ingest.text_column``), whose kinds are checked as the roles' own are."""
     text = rows.read_utf8(path)
-    records = _array(path, text) if text.lstrip().startswith("[") else None
+    records = _array(path, text) if text.lstrip().startswith("[") else _pretty(path, text)
     kinds = _Kinds(path, named)
     if records is not None:
         for i, record in enumerate(records):
@@ -62,7 +66,33 @@ def read(path: Path, named: tuple[str, ...] = ()) -> tuple[pl.DataFrame, object]
         raise DataError(f"{path}: its rows do not make one table "
                         f"({str(exc).splitlines()[0]})") from None  # fmt: skip
     kinds.raise_clash(read_only=True)
-    return frame, where
+    return _epoch_times(frame, path), where
+
+
+def _pretty(path: Path, text: str) -> list[dict] | None:
+    """The one object of a file that is one pretty-printed JSON object (its layout is then
+    told by :meth:`_Kinds.check_layout`); None for JSON Lines."""
+    first = text.lstrip().split("\n", 1)[0]
+    if not first.startswith("{") or _whole(first):
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None  # the lines say where it breaks
+    return [record] if isinstance(record, dict) else None
+
+
+def _epoch_times(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """A time column of whole numbers in epoch milliseconds (1e11 to 1e13: 1973 to 2286),
+    as pandas' ``to_json`` writes dates by default, as those times."""
+    for name, kind in frame.schema.items():
+        if name.lower() in _EPOCH_NAMES and kind.is_integer():
+            values = frame[name].drop_nulls()
+            if len(values) and bool(values.is_between(10**11, 10**13).all()):
+                log.info("%s: column '%s' read as epoch milliseconds (pandas' to_json "
+                         "dates)", path, name)  # fmt: skip
+                frame = frame.with_columns(pl.from_epoch(name, time_unit="ms"))
+    return frame
 
 
 class _Constant(str):
@@ -165,12 +195,14 @@ class _Kinds:
     def raise_clash(self, read_only: bool = False) -> None:
         """The first clash (``read_only``: in a column a layout reads) as a DataError."""
         for key, message in self.clashes.items():
-            if not read_only or key.lower() in (*_READ, *self.named):
-                raise DataError(message)
+            read = key.lower() in (*_READ, *self.named)
+            if read or not read_only:
+                raise DataError(message + ("" if read else "; it is not read: drop it"))
 
     def check_layout(self) -> None:
         """pandas' other ``to_json`` layouts (its default, one object of columns keyed by
-        the index; ``orient="index"``; ``"split"``; ``"table"``) are not rows."""
+        the index; ``orient="index"``; ``"split"``; ``"table"``) and one object holding
+        the rows in a list (``{"data": [...]}``) are not rows."""
         one = self.one or {}
         inner = [set(v) for v in one.values() if isinstance(v, dict)]
         keyed = bool(one) and len(inner) == len(one) and all(k == inner[0] for k in inner)
@@ -181,6 +213,12 @@ class _Kinds:
             raise DataError(f"{self.path}: one JSON object of pandas' to_json (its default "
                             "layout, or orient 'index', 'split' or 'table'), not rows; write "
                             "it with to_json(orient='records', lines=True)")  # fmt: skip
+        wrapped = [k for k, v in one.items() if isinstance(v, list) and v
+                   and all(isinstance(r, dict) for r in v)]  # fmt: skip
+        if wrapped:  # {"data": [{...}, ...]}
+            raise DataError(f"{self.path}: one JSON object whose '{wrapped[0]}' holds the "
+                            f"rows; write them one per line (jq -c '.{wrapped[0]}[]' FILE > "
+                            "rows.jsonl)")  # fmt: skip
 
 
 def names(path: Path) -> list[str]:

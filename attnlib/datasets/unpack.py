@@ -224,11 +224,17 @@ def _choose(path: Path, kind: str, data: list[str], texts: list[str]) -> list[st
 
 def _folder_of_texts(members: list[str]) -> bool:
     """Some files lie in sub-folders (class folders, train/ and test/), below the top
-    folder if there is one, and none there is of a data format; files beside the
-    sub-folders are left to the folder reader, which names them."""
+    folder if there is one, and none among them is of a data format (one beside the
+    class folders, ``train/labels.csv``, is left to the folder reader, which names it)."""
     nested = _nested(members)
+    parents = {_parts(m)[:-1] for m in nested}
+
+    def among_texts(member: str) -> bool:
+        folder = _parts(member)[:-1]
+        return not any(len(p) > len(folder) and p[: len(folder)] == folder for p in parents)
+
     return bool(nested) and not any(PurePosixPath(m).suffix.lower() in DATA_SUFFIXES
-                                    for m in nested)  # fmt: skip
+                                    and among_texts(m) for m in nested)  # fmt: skip
 
 
 def _parts(member: str) -> tuple[str, ...]:

@@ -57,7 +57,7 @@ def test_train_and_test_folders_are_the_sets_own_split(tmp_path, caplog):
                         "split)")  # fmt: skip
     said = caplog.text
     assert "README, imdb.vocab not read: beside train/ and test/" in said
-    assert "train/unsup/ not read: a class with no folder in test/" in said
+    assert "train/unsup/ not read: texts without a class" in said
     assert "test/neutral/ not read: a class with no folder in train/" in said
     assert "train/labeledBow.feat not read: beside the class folders" in said
     limited = read_source(root, limit=1)
@@ -80,7 +80,7 @@ def test_a_folder_of_files_is_texts_without_classes(tmp_path):
         ({}, "no files to read (expected one text per file, in a sub-folder per class)"),
         ({"train/pos/a.txt": "x", "test/b.txt": "y"},
          "train/ holds class folders with files and test/ does not; give both the same "
-         "layout"),
+         "layout (or give train/ to ingest and test/ to attnlib predict)"),
         ({"train/pos/a.txt": "x", "train/neg/b.txt": "y"},
          "train/ holds class folders but there is no test/ beside it; add test/ (the set's "
          "own split), or move the class folders up into the folder"),
@@ -127,9 +127,9 @@ def test_a_folder_of_data_files_is_not_read_as_texts(tmp_path):
     root = write(tmp_path / "series", {"a.csv": "time,x\n1,2\n", "b.csv": "time,x\n1,2\n"})
     with pytest.raises(DataError) as exc:
         read_source(root)
-    assert str(exc.value) == (f"{root}: a.csv, b.csv not a text: a folder is read as one text "
-                              "per file; give a data file itself (or join such files into "
-                              "one)")  # fmt: skip
+    assert str(exc.value) == (f"{root}: a.csv, b.csv are not texts: a folder is read as one "
+                              "text per file; give a data file itself (or join such files "
+                              "into one)")  # fmt: skip
 
 
 def test_limit_takes_each_class_in_turn(tmp_path):
@@ -146,12 +146,12 @@ def test_limit_takes_each_class_in_turn(tmp_path):
 
 def test_names_cases_separators_and_file_names(tmp_path, caplog):
     root = write(tmp_path / "set", {"Train/pos/a.txt": "a|b c", "Train/neg/b.txt": "d",
-                                    "Train/unsup/c.txt": "e", "Test/pos/d.txt": "f",
+                                    "Train/extra/c.txt": "e", "Test/pos/d.txt": "f",
                                     "Test/neg/e.txt": "g", "Thumbs.db": "x"})  # fmt: skip
     with caplog.at_level(logging.WARNING):
         frame = read_source(root, sep="|")
     assert frame["tokens"].to_list()[:2] == [["d"], ["a", "b c"]]
-    assert "Train/unsup/ not read: a class with no folder in Test/" in caplog.text
+    assert "Train/extra/ not read: a class with no folder in Test/" in caplog.text
     assert "Thumbs" not in caplog.text
     bad = tmp_path / "bad"
     (bad / "pos").mkdir(parents=True)
@@ -203,7 +203,7 @@ def test_notes_binary_files_and_data_past_a_limit(tmp_path, caplog):
         read_source(root)
     (root / "pos/b.wav").unlink()
     (root / "pos/z.csv").write_text("a,b\n")
-    with pytest.raises(DataError, match=r"set: pos/z\.csv not a text"):
+    with pytest.raises(DataError, match=r"set: pos/z\.csv is not a text"):
         read_source(root, limit=1)  # the limit would have left it out
 
 
@@ -223,3 +223,24 @@ def test_an_empty_split_folder_and_split_names_in_messages(tmp_path):
     how = read_and_describe(news)[1]
     assert how.endswith("4 text files in 2 class folders, news-train/ 2 and news-test/ 2 (the "
                         "set's own split)")  # fmt: skip
+
+
+def test_reuters_training_folders_imdb_train_alone_and_a_wrapping_folder(tmp_path, caplog):
+    reuters = write(tmp_path / "reuters", {"training/1": "oil", "training/2": "grain",
+                                           "test/14826": "trade", "cats.txt": "x"})  # fmt: skip
+    frame = read_source(reuters)
+    assert frame["split"].to_list() == ["train", "train", "test"]
+    assert "label" not in frame.columns  # the classes are in cats.txt, named as not read
+    sets = write(tmp_path / "tt", {"training/pos/1.txt": "a", "training/neg/2.txt": "b",
+                                   "testing/pos/3.txt": "c", "testing/neg/4.txt": "d"})  # fmt: skip
+    assert read_source(sets)["label"].to_list() == ["neg", "pos", "neg", "pos"]
+    imdb = write(tmp_path / "aclImdb", {"train/pos/1.txt": "good", "train/neg/2.txt": "bad",
+                                        "train/unsup/3.txt": "hm"})  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        assert read_source(imdb / "train")["label"].to_list() == ["neg", "pos"]
+    assert "unsup/ not read: texts without a class" in caplog.text
+    wrapped = write(tmp_path / "bbc-fulltext", {"bbc/sport/1.txt": "goal", "bbc/tech/2.txt": "x",
+                                                "bbc/README.TXT": "x"})  # fmt: skip
+    frame, how = read_and_describe(wrapped)
+    assert frame["id"].to_list() == ["sport/1.txt", "tech/2.txt"]
+    assert how == f"{wrapped / 'bbc'}: a folder of 2 text files in 2 class folders"

@@ -72,8 +72,8 @@ def test_attnlib_reads_back_the_json_lines_it_writes(tmp_path):
          r"line 3: not a JSON object \(Expecting property name.*\); expected one JSON object "
          r"per line \(JSON Lines\), or a JSON array of objects$"),
         ('{"text": "a"}\n["b"]\n', r"line 2: a JSON array, not an object"),
-        ('{\n  "text": "a"\n}\n', r"line 1: not a JSON object .*\(a pretty-printed object spans "
-                                  r"lines\)$"),
+        ('{\n  "text": "a"\n}\n{\n  "text": "b"\n}\n',
+         r"line 1: not a JSON object .*\(a pretty-printed object spans lines\)$"),
         ('[{"text": "a"}, 3]', r"row 2: a JSON number, not an object"),
         ('[{"text": "a"},', r"line 1: not valid JSON \(Expecting value\)"),
         ('{"text": "a", "label": "x"}\n{"text": "b"}\n', r"line 2: missing label"),
@@ -179,3 +179,26 @@ def test_quoted_constants_are_text_and_a_one_column_index_layout_is_named(tmp_pa
     pd.DataFrame({"text": ["a", "b"]}).to_json(tmp_path / "i.json", orient="index")
     with pytest.raises(DataError, match=r"i\.json: one JSON object of pandas' to_json"):
         read_source(tmp_path / "i.json")
+
+
+@pytest.mark.filterwarnings("ignore:The default 'epoch' date format")  # as users' files are
+def test_pandas_epoch_dates_a_wrapped_list_and_an_unread_clash(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=4, freq="MS"),
+                          "sales": [1.0, 2.0, 3.0, 4.0]})  # fmt: skip
+    frame.to_json(tmp_path / "ts.jsonl", orient="records", lines=True)  # epoch ms
+    assert "1577836800000" in (tmp_path / "ts.jsonl").read_text()
+    long = read_source(tmp_path / "ts.jsonl")
+    assert [t[:10] for t in long["time"].to_list()[:2]] == ["2020-01-01", "2020-02-01"]
+    (tmp_path / "w.json").write_text(json.dumps({"data": [{"text": "a"}, {"text": "b"}]},
+                                                indent=2))  # fmt: skip
+    with pytest.raises(DataError, match=r"w\.json: one JSON object whose 'data' holds the rows"):
+        read_source(tmp_path / "w.json")
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"text": "a b", "label": "x"}, indent=2))
+    assert read_source(one)["tokens"].to_list() == [["a", "b"]]
+    clash = lines(tmp_path / "c.jsonl", [{"text": "a", "score": 1}, {"text": "b", "score": True}])
+    with pytest.raises(DataError, match=r"column 'score' holds true / false .*; it is not read: "
+                                        r"drop it$"):  # fmt: skip
+        read_source(clash)

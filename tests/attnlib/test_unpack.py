@@ -242,3 +242,17 @@ def test_members_named_from_the_root_unpack_inside_the_temporary_folder(tmp_path
     frame, how = read_and_describe(tmp_path / "abs.zip")
     assert frame["id"].to_list() == ["neg/b.txt", "pos/a.txt"]
     assert how.startswith(f"{tmp_path / 'abs.zip'}/corpus: a folder of 2 text files")
+
+
+def test_a_data_file_beside_class_folders_below_a_split_is_named_not_refused(tmp_path, caplog):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        for split in ("train", "test"):
+            for label in ("pos", "neg"):
+                zf.writestr(f"set/{split}/{label}/1.txt", "a b")
+        zf.writestr("set/train/labels.csv", "id,label\n")
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(tmp_path / "set.zip")
+    assert frame["split"].to_list() == ["train", "train", "test", "test"]
+    assert "train/labels.csv not read: beside the class folders" in caplog.text
