@@ -76,9 +76,11 @@ def _pretty(path: Path, text: str) -> list[dict] | None:
     if not first.startswith("{") or _whole(first):
         return None
     try:
-        record = json.loads(text)
+        record, constants = _parse(text)
     except ValueError:
         return None  # the lines say where it breaks
+    if constants:
+        _no_constant(record, path, "row 1")
     return [record] if isinstance(record, dict) else None
 
 

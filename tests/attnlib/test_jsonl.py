@@ -198,6 +198,9 @@ def test_pandas_epoch_dates_a_wrapped_list_and_an_unread_clash(tmp_path):
     one = tmp_path / "one.json"
     one.write_text(json.dumps({"text": "a b", "label": "x"}, indent=2))
     assert read_source(one)["tokens"].to_list() == [["a", "b"]]
+    one.write_text('{\n  "text": "a b",\n  "x": NaN\n}\n')
+    with pytest.raises(DataError, match=r"one\.json, row 1: NaN is not JSON"):
+        read_source(one)
     clash = lines(tmp_path / "c.jsonl", [{"text": "a", "score": 1}, {"text": "b", "score": True}])
     with pytest.raises(DataError, match=r"column 'score' holds true / false .*; it is not read: "
                                         r"drop it$"):  # fmt: skip
