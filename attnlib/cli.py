@@ -89,20 +89,19 @@ def _named(given: dict[str, str], model) -> dict:
 def _read(source: str, format: str, sep: str, **kwargs):
     """Read a file (or ``-``: standard input) with the format it was given or detected."""
     from attnlib.datasets import read_and_describe
-    from attnlib.datasets.compressed import naming_warnings
+    from attnlib.datasets.compressed import naming_warnings, shown
     from attnlib.files import STDIN_SUFFIX, input_path
 
-    with (
-        input_path(source, STDIN_SUFFIX.get(format, "")) as path,
-        naming_warnings({} if path == source else {path: "standard input"}),
-    ):
-        try:
-            frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
-        except (DataError, ConfigError) as exc:  # name standard input, not its temporary copy
-            if path == source:
-                raise
-            raise type(exc)(str(exc).replace(path, "standard input")) from None
-    return frame, how.replace(path, "standard input") if path != source else how
+    with input_path(source, STDIN_SUFFIX.get(format, "")) as path:
+        names = {} if path == source else {path: "standard input"}
+        with naming_warnings(names):
+            try:
+                frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
+            except (DataError, ConfigError) as exc:  # standard input, not its temporary copy
+                if not names:
+                    raise
+                raise type(exc)(shown(str(exc), names)) from None
+    return frame, shown(how, names)
 
 
 @app.command()

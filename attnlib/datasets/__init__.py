@@ -50,9 +50,9 @@ import polars as pl
 
 from attnlib.datasets import compressed, folders, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
-from attnlib.datasets.formats import FORMATS, by_row, header, read_file
+from attnlib.datasets.formats import FORMATS, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
-from attnlib.datasets.typed import check_max_length
+from attnlib.datasets.typed import by_row, check_max_length
 from attnlib.errors import ConfigError, DataError
 from attnlib.tasks import CLASSIFY, FORECAST, NEXT_STATE
 

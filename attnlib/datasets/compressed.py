@@ -26,19 +26,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from attnlib.datasets.archive import archive_test_file, archive_train_file
-from attnlib.datasets.unpack import PACKED, failure, unpack
+from attnlib.datasets.unpack import PACKED, failure, is_tar, unpack
 from attnlib.errors import DataError
 
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-TARS = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
 
 
 def is_compressed(path: Path) -> bool:
     return path.suffix.lower() in PACKED
-
-
-def is_tar(path: Path) -> bool:
-    return path.name.lower().endswith(TARS)
 
 
 @contextlib.contextmanager

@@ -115,7 +115,7 @@ def _inner(path: Path) -> Path:
         folders, files = _entries(path)
         if len(folders) != 1 or any(not is_notes_name(f.name) for f in files):
             return path
-        if _splits(folders)["train"] or _splits(folders)["test"]:
+        if any(_splits(folders).values()):
             return path  # train/ alone: the error says test/ is missing
         if not _entries(folders[0])[0]:  # one class folder, or a flat folder: read here
             return path
@@ -176,12 +176,11 @@ def _texts(root: Path, folder: Path) -> tuple[list[Path], list[Path]]:
 
 def _text(root: Path, file: Path, name: str) -> str:
     """A file's text; a DataError for binary data (an image, a sound)."""
-    with file.open("rb") as f:
-        head = f.read(1024)
-    if is_binary(head):
+    data = file.read_bytes()  # read once: checked, then decoded
+    if is_binary(data[:1024]):
         raise DataError(f"{root}, file {name}: not a text (it holds binary data: an image, a "
                         "sound?); a folder is read as one text per file")  # fmt: skip
-    return rows.read_utf8(file).strip()
+    return rows.decode_utf8(file, data).strip()
 
 
 def _shared_classes(path: Path, items: dict[str, list], parts: dict[str, Path]) -> dict:

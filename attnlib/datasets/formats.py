@@ -16,7 +16,7 @@ import polars as pl
 from attnlib.datasets import excel, jsonl, parquet, roles, rows, series, tables, typed, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
-from attnlib.datasets.typed import by_row as by_row  # re-exported
+from attnlib.datasets.typed import by_row
 from attnlib.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -175,17 +175,15 @@ def header(path: Path, fmt: str = "auto") -> list[str]:
         if fmt == "parquet" or (fmt in ("auto", "long", "wide") and (
                 suffix == ".parquet" or _parquet_magic(path))):  # fmt: skip
             return list(pl.read_parquet_schema(path))
-        if fmt == "excel" or (fmt == "auto" and suffix in excel.SUFFIXES):
+        if fmt == "excel" or (fmt == "auto" and _typed_kind(path) == "excel"):
             return excel.names(path)
-        if fmt == "jsonl" or (fmt == "auto" and suffix in jsonl.SUFFIXES):
+        if fmt == "jsonl" or (fmt == "auto" and _typed_kind(path) == "jsonl"):
             return jsonl.names(path)
         if fmt not in roles.TABLE_FORMATS or (fmt == "auto" and suffix not in (".csv", ".tsv")):
             return []
-        with path.open("rb") as f:
-            head = f.read(1 << 16).decode("utf-8", errors="replace").lstrip("\ufeff")
+        first = rows.first_line(path)
     except (DataError, OSError, ValueError):
         return []
-    first = _first_line(head)
     names = _fields(first, "\t" if "\t" in first else rows.field_separator(first, ","))
     return [] if all(series.is_number(n) for n in names) else names
 
@@ -239,7 +237,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         where = "" if ext in _EXTENSIONS else f"no known extension ('{ext or 'none'}'), "
         return "ucr", f"{where}the lines are rows of numbers: label, then values"
     if ext not in _EXTENSIONS:  # (the UCR archive's 2015 files, Coffee_TRAIN, are above)
-        known = ", ".join(sorted([*_EXTENSIONS, *excel.SUFFIXES, *jsonl.SUFFIXES]))
+        known = ", ".join(sorted((".txt", *DATA_SUFFIXES)))
         raise DataError(f"{path}: cannot tell the format from the extension (known: {known}; "
                         "any of them in a .gz, .bz2, .xz, .zip or tar; or a folder of text "
                         "files)")  # fmt: skip

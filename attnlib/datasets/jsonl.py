@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import rows
-from attnlib.datasets.tables import DATA_COLUMNS, META_COLUMNS, TIME_NAMES
+from attnlib.datasets.tables import DATA_COLUMNS, META_COLUMNS, TIME_NAMES, WHOLE_TIMES
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".jsonl", ".ndjson", ".json")
 _EXPECTED = "one JSON object per line (JSON Lines), or a JSON array of objects"
 _READ = (*DATA_COLUMNS, *META_COLUMNS, *TIME_NAMES)  # the columns every layout reads
-_EPOCH_NAMES = ("time", "date", "datetime", "timestamp", "ds")  # whole times, not parts
 _KINDS = {bool: "true / false", int: "a number", float: "a number", str: "text",
           list: "a list", dict: "an object"}  # fmt: skip
 
@@ -72,7 +71,8 @@ def read(path: Path, named: tuple[str, ...] = ()) -> tuple[pl.DataFrame, object]
 def _pretty(path: Path, text: str) -> list[dict] | None:
     """The one object of a file that is one pretty-printed JSON object (its layout is then
     told by :meth:`_Kinds.check_layout`); None for JSON Lines."""
-    first = text.lstrip().split("\n", 1)[0]
+    body = text.lstrip()
+    first = body[: body.find("\n")] if "\n" in body else body
     if not first.startswith("{") or _whole(first):
         return None
     try:
@@ -88,7 +88,7 @@ def _epoch_times(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     """A time column of whole numbers in epoch milliseconds (1e11 to 1e13: 1973 to 2286),
     as pandas' ``to_json`` writes dates by default, as those times."""
     for name, kind in frame.schema.items():
-        if name.lower() in _EPOCH_NAMES and kind.is_integer():
+        if name.lower() in WHOLE_TIMES and kind.is_integer():
             values = frame[name].drop_nulls()
             if len(values) and bool(values.is_between(10**11, 10**13).all()):
                 log.info("%s: column '%s' read as epoch milliseconds (pandas' to_json "
@@ -226,10 +226,7 @@ class _Kinds:
 def names(path: Path) -> list[str]:
     """The columns of the first row (a JSON Lines file's first line alone is read; an
     array's keys, all its rows')."""
-    with path.open("rb") as f:
-        first = ""
-        while not first.strip() and (line := f.readline()):
-            first = line.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = rows.first_line(path)
     try:
         if first.lstrip().startswith("["):
             records = json.loads(rows.read_utf8(path))

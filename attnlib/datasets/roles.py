@@ -17,15 +17,14 @@ import re
 import polars as pl
 
 from attnlib.datasets.series import time_column
-from attnlib.datasets.tables import json_lists
+from attnlib.datasets.tables import WHOLE_TIMES, json_lists
 from attnlib.errors import ConfigError, DataError
 
 # role -> (the name the column is read under, the key that names it, names it clashes with)
 ROLES = {
     "text": ("text", "ingest.text_column / --text-column", ("text", "tokens", "values")),
     "label": ("label", "ingest.label_column / --label-column", ("label",)),
-    "time": ("time", "ingest.time_column / --time-column",
-             ("time", "date", "datetime", "timestamp", "ds")),  # whole times, not parts
+    "time": ("time", "ingest.time_column / --time-column", WHOLE_TIMES),
 }  # fmt: skip
 TABLE_FORMATS = ("auto", "csv", "tsv", "parquet", "excel", "jsonl", "long", "wide")
 

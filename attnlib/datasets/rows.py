@@ -33,7 +33,11 @@ _SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
 
 def read_utf8(path: Path) -> str:
     """Return the file's text; an empty file or bad UTF-8 is a DataError naming the line."""
-    data = path.read_bytes()
+    return decode_utf8(path, path.read_bytes())
+
+
+def decode_utf8(path: Path, data: bytes) -> str:
+    """:func:`read_utf8` of bytes already read from ``path``."""
     if data.startswith(codecs.BOM_UTF8):  # spreadsheet exports often start with one
         data = data[len(codecs.BOM_UTF8) :]
     if not data.strip():
@@ -51,6 +55,14 @@ def read_utf8(path: Path) -> str:
         raise DataError(f"{errors.where(path, row=line)}not valid UTF-8 ({exc.reason}); save "
                         "it as UTF-8 (a spreadsheet's 'CSV UTF-8'), or convert it: iconv -f "
                         "cp1252 -t utf-8 FILE > NEW") from None  # fmt: skip
+
+
+def first_line(path: Path) -> str:
+    """The file's first line that holds something (no BOM; bad bytes replaced), read up to
+    it, not the whole file."""
+    with path.open("rb") as f:
+        lines = io.TextIOWrapper(f, encoding="utf-8-sig", errors="replace", newline=None)
+        return next((line.rstrip("\n") for line in lines if line.strip()), "")
 
 
 def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Callable]:

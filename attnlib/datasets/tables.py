@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "year", "quarter",
               "month", "week", "day", "hour", "minute", "time_idx", "timestep", "step", "t",
               "index")  # fmt: skip
+WHOLE_TIMES = TIME_NAMES[:5]  # a whole time, not a part of one (a year, a month)
 
 
 def looks_long(header: list[str]) -> bool:

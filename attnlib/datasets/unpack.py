@@ -36,6 +36,7 @@ from attnlib.errors import DataError
 log = logging.getLogger(__name__)
 
 PACKED = (".gz", ".bz2", ".xz", ".zip", ".tar", ".tgz")  # compressed files and archives
+TARS = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
 DATA_SUFFIXES = (*formats.DATA_SUFFIXES, *PACKED)  # a file of these is data, not a text
 # one set in several formats: the first of these is read
 PREFERRED = (".ts", ".arff", ".tsv", ".csv", ".parquet", ".jsonl", ".ndjson", ".json", ".txt")
@@ -66,7 +67,7 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
                 chosen = data  # train.csv beside images/: the table is the data
             _check_space(path, tmp, [files[n] for n in chosen or files])
             if chosen is None:
-                return _tree(path, archive, tmp / "tree", texts)
+                return _tree(path, archive, tmp / "tree")
             names = {}
             for member in chosen:
                 out = tmp / PurePosixPath(member).name
@@ -81,6 +82,10 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
             zlib.error, lzma.LZMAError, RuntimeError) as exc:  # fmt: skip
         raise DataError(failure(path, kind, exc, tmp)) from None
     return tmp / PurePosixPath(chosen[0]).name, names
+
+
+def is_tar(path: Path) -> bool:
+    return path.name.lower().endswith(TARS)
 
 
 def is_note(name: str, docs: tuple[str, ...] = _DOCS) -> bool:
@@ -117,7 +122,7 @@ def failure(path: Path, kind: str, exc: Exception, tmp: Path) -> str:
     if isinstance(exc, RuntimeError):
         why = "a file in it is encrypted"
     elif isinstance(exc, tarfile.ReadError):
-        packed = path.suffix.lower() in (".gz", ".bz2", ".xz", ".tgz")
+        packed = path.suffix.lower() not in (".zip", ".tar")  # compressed: .gz, .tgz ...
         why = "not a tar archive" + ("; a compressed table is named like NAME.csv.gz"
                                      if packed else "")  # fmt: skip
     else:
@@ -161,7 +166,7 @@ def _binary(archive, files: dict, members: list[str]) -> str | None:
     return None
 
 
-def _tree(path: Path, archive, out: Path, texts: list[str]) -> tuple[Path, dict[str, str]]:
+def _tree(path: Path, archive, out: Path) -> tuple[Path, dict[str, str]]:
     """A folder of text files unpacked whole to ``out``; its top folder when it has one
     (``aclImdb/``), named in messages as a path into the archive
     (``aclImdb_v1.tar.gz/aclImdb``), files beside it named in a warning."""
