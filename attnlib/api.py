@@ -204,6 +204,14 @@ class Model:
             return {}
         return {k: v for k, v in named.items() if k in ROLES and isinstance(v, str) and v}
 
+    @property
+    def encoding(self) -> str:
+        """The text encoding the training files were read with (``ingest.encoding``;
+        ``utf-8`` when the bundle does not say): new files are read so too."""
+        data = self.meta.extra.get("training_data")
+        encoding = data.get("encoding") if isinstance(data, dict) else None
+        return encoding if isinstance(encoding, str) and encoding else "utf-8"
+
     def info(self) -> dict:
         """What the model is: task, input, vocabulary, labels, metrics, training data."""
         meta, cfg = self.meta, self.meta.model_config

@@ -7,7 +7,6 @@ flows.<stage>`` in a project directory, as ``dvc repro`` does, and pass its exit
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,21 @@ import typer
 
 from attnlib import cli_project
 from attnlib.cli_group import new_app, quiet, say, user_errors, warn
+from attnlib.cli_input import (
+    INPUT_HELP,
+    EncodingOption,
+    FormatOption,
+    InputArg,
+    LabelColumn,
+    OutOption,
+    SepOption,
+    TextColumn,
+    TimeColumn,
+    columns,
+    for_model,
+    read_input,
+    stdin_text,
+)
 from attnlib.errors import ConfigError, DataError
 
 app = new_app(
@@ -41,69 +55,6 @@ def datasets() -> None:
         typer.echo(f"builtin:{info.name:<22} {info.task:<12} {info.source:<10} {info.description}")
 
 
-FORMATS_HELP = (
-    "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, excel, jsonl, ucr, ts, arff, long, wide"
-)
-INPUT_HELP = (
-    "sequences: a Parquet, CSV, TSV, JSON, TXT, UCR, .ts, .arff or spreadsheet file (or one "
-    "in a .gz, .bz2, .xz, .zip or tar), or a folder of text files (one per file, a "
-    "sub-folder per class; or a .zip or tar of one); - reads standard input"
-)
-InputArg = Annotated[str, typer.Argument(help=INPUT_HELP)]
-FormatOption = Annotated[str, typer.Option(help=f"input format: {FORMATS_HELP}")]
-SepOption = Annotated[
-    str,
-    typer.Option(help="token separator of text input (default: whitespace); '|' lets tokens "
-                 "hold spaces: 'D-major triad|G-major triad'"),
-]  # fmt: skip
-
-
-def _column(role: str, what: str):
-    """The option naming a table's column for ``role`` (as ``ingest.<role>_column`` does)."""
-    return Annotated[str, typer.Option(f"--{role}-column", help=f"{what} (ingest.{role}_column)")]
-
-
-TextColumn = _column("text", "the table's column of text or tokens, when not named 'text'")
-LabelColumn = _column("label", "the table's column of classes, when not named 'label'")
-TimeColumn = _column("time", "a long table's time column, when its name is not a time name")
-OutOption = Annotated[
-    Path,
-    typer.Option(
-        "--out", "-o", help="file to write: .parquet, .csv (lists as JSON arrays) or .jsonl"
-    ),
-]
-
-
-def _columns(text: str, label: str, time: str) -> dict[str, str]:
-    return {"text": text, "label": label, "time": time}
-
-
-def _named(given: dict[str, str], model) -> dict:
-    """The columns to read a file with: the model's training names (``ingest.text_column``
-    ...) where the file has them, and those given on the command line, which win."""
-    given = {role: name for role, name in given.items() if name}
-    stored = {role: name for role, name in model.columns.items() if role not in given}
-    return {"columns": {**stored, **given}, "optional_columns": tuple(stored)}
-
-
-def _read(source: str, format: str, sep: str, **kwargs):
-    """Read a file (or ``-``: standard input) with the format it was given or detected."""
-    from attnlib.datasets import read_and_describe
-    from attnlib.datasets.compressed import naming_warnings, shown
-    from attnlib.files import STDIN_SUFFIX, input_path
-
-    with input_path(source, STDIN_SUFFIX.get(format, "")) as path:
-        names = {} if path == source else {path: "standard input"}
-        with naming_warnings(names):
-            try:
-                frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
-            except (DataError, ConfigError) as exc:  # standard input, not its temporary copy
-                if not names:
-                    raise
-                raise type(exc)(shown(str(exc), names)) from None
-    return frame, shown(how, names)
-
-
 @app.command()
 @user_errors
 def predict(
@@ -123,6 +74,7 @@ def predict(
     ] = None,  # fmt: skip
     format: FormatOption = "auto",
     sep: SepOption = "",
+    encoding: EncodingOption = "",
     text_column: TextColumn = "",
     label_column: LabelColumn = "",
     time_column: TimeColumn = "",
@@ -166,7 +118,7 @@ def predict(
             raise ConfigError(f"--stream reads standard input and prints to standard output: "
                               f"{', '.join(unused)} cannot go with it")  # fmt: skip
         predictor = Predictor(bundle, engine=engine)
-        stream_lines(predictor.stream(), predictor.meta.vocab, sys.stdin,
+        stream_lines(predictor.stream(), predictor.meta.vocab, stdin_text(encoding),
                      lambda line: print(line, flush=True), top_k=top_k, sep=sep or None,
                      strict=strict, warn=warn)  # fmt: skip
         return
@@ -174,8 +126,8 @@ def predict(
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
-    frame, _ = _read(input, format, sep,
-                     **_named(_columns(text_column, label_column, time_column), model))  # fmt: skip
+    frame, _ = read_input(input, format, sep, **for_model(
+        columns(text_column, label_column, time_column), encoding, model))  # fmt: skip
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
                            sets=sets, warn=warn, source=source)  # fmt: skip
@@ -199,6 +151,7 @@ def ingest(
     out: OutOption,
     format: FormatOption = "auto",
     sep: SepOption = "",
+    encoding: EncodingOption = "",
     text_column: TextColumn = "",
     label_column: LabelColumn = "",
     time_column: TimeColumn = "",
@@ -217,9 +170,10 @@ def ingest(
     # a transient spinner on stderr: gone when done, nothing at all when not a terminal
     status = Console(stderr=True).status(f"reading {source} ...")
     with contextlib.nullcontext() if quiet() else status:
-        frame, how = _read(source, format, sep, limit=limit or None,
-                           max_length=max_length or None, archive_split=True,
-                           columns=_columns(text_column, label_column, time_column))  # fmt: skip
+        frame, how = read_input(source, format, sep, limit=limit or None,
+                                max_length=max_length or None, archive_split=True,
+                                columns=columns(text_column, label_column, time_column),
+                                encoding=encoding or "utf-8")  # fmt: skip
     write_table(frame, out)
     say(f"read {how}")
     say(f"{describe_counts(frame)} -> {out}")
@@ -265,6 +219,7 @@ def explain(
     row: Annotated[int, typer.Option(min=1, help="which sequence (1-based)")] = 1,
     format: FormatOption = "auto",
     sep: SepOption = "",
+    encoding: EncodingOption = "",
     text_column: TextColumn = "",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="predictions to show")] = 3,
 ) -> None:
@@ -283,7 +238,8 @@ def explain(
             f"{bundle}: explain shades tokens, and this model reads numeric series; "
             "`attnlib predict --attention` writes its attention weights"
         )
-    frame, _ = _read(input, format, sep, **_named(_columns(text_column, "", ""), model))
+    frame, _ = read_input(input, format, sep, **for_model(columns(text_column, "", ""), encoding,
+                                                          model))  # fmt: skip
     if row > frame.height:
         raise DataError(f"{input}: has {frame.height} sequences, no row {row}")
     one = retokenize(frame.slice(row - 1, 1), text_spec(model.meta))  # shown as scored

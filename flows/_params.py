@@ -21,6 +21,7 @@ from attnlib.auto import DataProfile, resolve_section
 from attnlib.config import EvaluateConfig as EvaluateParams  # noqa: F401  (the evaluate section)
 from attnlib.config import ModelConfig, TrainConfig, train_configs, validate
 from attnlib.config import TrainSection as TrainParams  # noqa: F401  (the train section)
+from attnlib.datasets.rows import checked_encoding
 from attnlib.errors import AttnlibError, ConfigError
 from attnlib.processes import stop_with_owner
 from attnlib.tasks import NEXT_STATE, TASKS
@@ -58,6 +59,7 @@ class IngestParams(_Section):
     workers: int = Field(2, ge=1)
     max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
     sep: str = ""  # token separator of text formats ("" = whitespace; "|" for tokens with spaces)
+    encoding: str = "utf-8"  # of text files and a folder's texts (a Python codec name)
     # a table's columns holding the text / label / time under other names ("" = by name)
     text_column: str = ""
     label_column: str = ""
@@ -67,6 +69,14 @@ class IngestParams(_Section):
     @classmethod
     def _name(cls, value):  # -S ingest.label_column=0 writes a YAML number: pandas' names
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:  # its canonical name: UTF8 and utf-8 are one
+        try:
+            return checked_encoding(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     def columns(self) -> dict[str, str]:
         return {"text": self.text_column, "label": self.label_column, "time": self.time_column}

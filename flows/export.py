@@ -53,6 +53,8 @@ def export() -> None:
         data = {"source": ing.source, "test sequences": len(test)}
         if named := {role: name for role, name in ing.columns().items() if name}:
             data["columns"] = named  # predict and explain read new files with these names
+        if ing.encoding != "utf-8":
+            data["encoding"] = ing.encoding  # and decode them so
         metrics = build_bundle(model, meta, test, bundle, opset=ep.opset, trust=trust,
                                parity_batches=ep.parity_batches, eval_metrics=eval_metrics,
                                data=data)  # fmt: skip

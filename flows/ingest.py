@@ -35,18 +35,20 @@ def read(
     max_length: int = 0,
     sep: str = "",
     columns: dict[str, str] | None = None,
+    encoding: str = "utf-8",
 ) -> tuple[pl.DataFrame, str]:
     """Read and validate the source into the raw schema; say how it was read (format)."""
     return read_and_describe(
         source, fmt, limit=limit or None, workers=workers, max_length=max_length or None,
-        sep=sep or None, archive_split=True, columns=columns,
+        sep=sep or None, archive_split=True, columns=columns, encoding=encoding,
     )  # fmt: skip
 
 
 @flow(name="ingest")
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
-    frame, how = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep, p.columns())
+    frame, how = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep, p.columns(),
+                      p.encoding)  # fmt: skip
     get_run_logger().info("ingest: read %s", how)
     if warning := untracked_source(p.source):
         get_run_logger().warning("ingest: %s", warning)

@@ -254,9 +254,10 @@ def test_the_input_is_never_the_output(tmp_path, via_link):
     assert result.exit_code == 2 and "is the input file" in result.stderr
 
 
-def word_model(path: Path, columns: dict | None = None) -> Path:
+def word_model(path: Path, columns: dict | None = None, encoding: str = "") -> Path:
     """A tiny classify model over the words of "where is x?" (labels a, b), saved at
-    ``path``; ``columns``: the names its training file held the text and label under."""
+    ``path``; ``columns``: the names its training file held the text and label under;
+    ``encoding``: the text encoding its training files were read with."""
     import torch
 
     from attnlib.config import ModelConfig
@@ -269,8 +270,9 @@ def word_model(path: Path, columns: dict | None = None) -> Path:
     extra = {
         "data": {"input": {"kind": "tokens", "text": {"tokenizer": "word", "lowercase": True}}}
     }
-    if columns:
-        extra["training_data"] = {"columns": columns}
+    named = {"columns": columns, "encoding": encoding}
+    if trained := {key: value for key, value in named.items() if value}:
+        extra["training_data"] = trained
     save_model(path, build_model(cfg).eval(), vocab=Vocabulary(["where", "is", "?", "x"]),
                label_map=["a", "b"], extra=extra)  # fmt: skip
     return path

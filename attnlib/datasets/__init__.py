@@ -48,7 +48,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import compressed, folders, roles
+from attnlib.datasets import compressed, folders, roles, rows
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.formats import FORMATS, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
@@ -163,6 +163,7 @@ def read_source(
     archive_split: bool = False,
     columns: dict[str, str] | None = None,
     optional_columns: tuple[str, ...] = (),
+    encoding: str = rows.UTF8,
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -188,16 +189,20 @@ def read_source(
         optional_columns: the roles in ``columns`` applied only when the file has the
             column (a model's training names, ``Model.columns``: a new file may use them,
             or the roles' own names); dropped for a source without named columns.
+        encoding: the text encoding of a text file or of a folder's files (a Python codec
+            name: ``utf-8``, ``cp1252`` ...; a UTF-8 file may start with a BOM). Parquet
+            files and spreadsheets hold their own; a built-in set ignores it.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
             the file and line/row), or the built-in name is unknown.
-        ConfigError: ``fmt``, ``limit``, ``workers``, ``max_length`` or ``columns`` is not
-            valid.
+        ConfigError: ``fmt``, ``limit``, ``workers``, ``max_length``, ``columns`` or
+            ``encoding`` is not valid.
     """
     return read_and_describe(
         source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep,
         archive_split=archive_split, columns=columns, optional_columns=optional_columns,
+        encoding=encoding,
     )[0]  # fmt: skip
 
 
@@ -212,6 +217,7 @@ def read_and_describe(
     archive_split: bool = False,
     columns: dict[str, str] | None = None,
     optional_columns: tuple[str, ...] = (),
+    encoding: str = rows.UTF8,
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
@@ -221,7 +227,7 @@ def read_and_describe(
     _check_limit_workers(limit, workers)
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise ConfigError(f"max_length must be a positive integer or None, got {max_length!r}")
-    columns = roles.checked(columns)
+    columns, encoding = roles.checked(columns), rows.checked_encoding(encoding)
     text = str(source)
     if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
         columns = {r: c for r, c in columns.items() if r not in optional_columns}
@@ -240,21 +246,24 @@ def read_and_describe(
         try:
             if inner.is_dir():  # a folder of text files (or an archive of one)
                 named = {r: c for r, c in columns.items() if r not in optional_columns}
-                frame, how = folders.read_folder(inner, fmt, sep, max_length, named, limit)
+                frame, how = folders.read_folder(inner, fmt, sep, max_length, named, limit,
+                                                 encoding)  # fmt: skip
+                how += f"; decoded as {encoding}" if encoding != rows.UTF8 else ""
             else:
                 if set(optional_columns) & set(columns):
-                    columns = roles.present(columns, header(inner, fmt), optional_columns)
-                frame, fmt, how = read_file(inner, fmt, sep, max_length, columns)
+                    named = header(inner, fmt, encoding)
+                    columns = roles.present(columns, named, optional_columns)
+                frame, fmt, how = read_file(inner, fmt, sep, max_length, columns, encoding)
                 if archive_split:
                     frame, how = _with_archive_test(frame, how, inner, fmt, sep, max_length,
-                                                    columns, names)  # fmt: skip
+                                                    columns, names, encoding)  # fmt: skip
         except (DataError, ConfigError) as exc:  # named as the user's compressed file
             raise type(exc)(compressed.shown(str(exc), names)) from None
     return _head(frame, limit), compressed.shown(how, names)
 
 
 def _with_archive_test(
-    frame, how, path, fmt, sep, max_length, columns, names
+    frame, how, path, fmt, sep, max_length, columns, names, encoding
 ) -> tuple[pl.DataFrame, str]:
     """A train file's frame joined with its archive test file's, if one is beside it
     (``names``: how to show files unpacked from a compressed one)."""
@@ -270,7 +279,7 @@ def _with_archive_test(
                     "archive's split", where, name(train))  # fmt: skip
     if (test := archive_test_file(path)) is None:
         return frame, how
-    test_frame = read_file(test, fmt, sep, max_length, columns)[0]
+    test_frame = read_file(test, fmt, sep, max_length, columns, encoding)[0]
     log.info("%s: its test split is %s (%d rows)", where, name(test), test_frame.height)
     how = f"{how}, with {name(test)} beside it as the test split (the archive's own)"
     return join_archive_split(frame, test_frame, path, test), how

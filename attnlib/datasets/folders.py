@@ -7,7 +7,8 @@
 - ``DIR/FILE`` (or ``DIR/train/FILE`` and ``DIR/test/FILE``): texts without classes (a
   corpus to continue, files to predict).
 
-A file is read whole as UTF-8; its id is its path in the folder (``train/pos/0_9.txt``).
+A file is read whole as UTF-8 (or the ``encoding`` given); its id is its path in the folder
+(``train/pos/0_9.txt``).
 Hidden files and a file browser's (``Thumbs.db``) are skipped. What the layout leaves out
 (a README or licence, a file beside the class folders, a class folder in one split only,
 a folder inside a class folder) is not read, and a warning names it: a class with no test
@@ -38,10 +39,11 @@ Item = tuple[Path, str | None, str | None]  # a file, its class, its split
 
 def read_folder(
     path: Path, fmt: str, sep: str | None, max_length: int | None, columns: dict[str, str],
-    limit: int | None = None,
+    limit: int | None = None, encoding: str = rows.UTF8,
 ) -> tuple[pl.DataFrame, str]:  # fmt: skip
     """The folder's texts as a table of sequences (``id, tokens[, text][, label][, split]``)
-    and the read line. A folder has no named columns: ``columns`` is a ConfigError."""
+    and the read line; each file is decoded as ``encoding``. A folder has no named columns:
+    ``columns`` is a ConfigError."""
     roles.check_format(columns, "a folder of text files", path)
     if fmt != "auto":
         raise ConfigError(f"{path}: a folder; it is read by its layout (a sub-folder per "
@@ -57,7 +59,7 @@ def read_folder(
                         "itself (or join such files into one)")  # fmt: skip
     found = _head(found, limit)
     names = [_name(path, file) for file, _, _ in found]
-    frame = pl.DataFrame({"id": names, "text": [_text(path, f, n) for (f, _, _), n
+    frame = pl.DataFrame({"id": names, "text": [_text(path, f, n, encoding) for (f, _, _), n
                                                 in zip(found, names, strict=True)]})  # fmt: skip
     if found[0][1] is not None:
         frame = frame.with_columns(label=pl.Series([label for _, label, _ in found]))
@@ -174,13 +176,14 @@ def _texts(root: Path, folder: Path) -> tuple[list[Path], list[Path]]:
     return folders, [f for f in files if f not in notes]
 
 
-def _text(root: Path, file: Path, name: str) -> str:
+def _text(root: Path, file: Path, name: str, encoding: str) -> str:
     """A file's text; a DataError for binary data (an image, a sound)."""
     data = file.read_bytes()  # read once: checked, then decoded
-    if is_binary(data[:1024]):
+    wide = encoding.startswith(("utf-16", "utf-32"))  # NUL bytes in every ASCII character
+    if not wide and is_binary(data[:1024]):
         raise DataError(f"{root}, file {name}: not a text (it holds binary data: an image, a "
                         "sound?); a folder is read as one text per file")  # fmt: skip
-    return rows.decode_utf8(file, data).strip()
+    return rows.decode_text(file, data, encoding).strip()
 
 
 def _shared_classes(path: Path, items: dict[str, list], parts: dict[str, Path]) -> dict:

@@ -35,14 +35,16 @@ def read_file(
     sep: str | None,
     max_length: int | None,
     columns: dict[str, str] | None = None,
+    encoding: str = rows.UTF8,
 ) -> tuple[pl.DataFrame, str, str]:
     """One user file: the frame, the format it was read as, and how (for the log).
     ``columns`` (``{role: column}``, checked) names columns that hold a role under
-    another name (:mod:`attnlib.datasets.roles`); errors name them as the file does."""
+    another name (:mod:`attnlib.datasets.roles`); errors name them as the file does.
+    ``encoding``: a text file's (CSV, JSON ...; Parquet and spreadsheets hold theirs)."""
     columns = columns or {}
     roles.check_format(columns, fmt, path)
     try:
-        frame, fmt, how = _read_file(path, fmt, sep, max_length, columns)
+        frame, fmt, how = _read_file(path, fmt, sep, max_length, columns, encoding)
     except DataError as exc:
         if not columns or isinstance(exc, roles.NamingError):
             raise
@@ -52,8 +54,9 @@ def read_file(
 
 
 def _read_file(
-    path: Path, fmt: str, sep: str | None, max_length: int | None, columns: dict[str, str]
-) -> tuple[pl.DataFrame, str, str]:
+    path: Path, fmt: str, sep: str | None, max_length: int | None, columns: dict[str, str],
+    encoding: str,
+) -> tuple[pl.DataFrame, str, str]:  # fmt: skip
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     is_parquet = path.suffix.lower() == ".parquet"
@@ -76,14 +79,14 @@ def _read_file(
         frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
         where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why), "excel"
     elif fmt == "jsonl" or (fmt == "auto" and kind == "jsonl"):
-        raw, where = jsonl.read(path, tuple(columns.values()))
+        raw, where = jsonl.read(path, tuple(columns.values()), encoding)
         frame, why = typed.read_typed(roles.rename(raw, columns, path), path, columns, [], where)
         how, fmt = _typed_how(path, fmt, "jsonl", why), "jsonl"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, why = typed.read_parquet(path, columns)
         where, how, fmt = by_row, _typed_how(path, fmt, "parquet", why), "parquet"
     else:
-        data = rows.read_utf8(path)
+        data = rows.read_text(path, encoding)
         how = f"{path} as {fmt}"
         if fmt == "auto":
             fmt, why = detect_format(path, data, columns)
@@ -95,8 +98,21 @@ def _read_file(
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
+    if encoding != rows.UTF8:
+        how += _decoded(path, fmt, encoding)
     typed.check_max_length(frame, path, where, max_length)
     return frame, fmt, how
+
+
+def _decoded(path: Path, fmt: str, encoding: str) -> str:
+    """What the read line adds for a text encoding other than UTF-8: that the text was
+    decoded so, or (Parquet, a spreadsheet: they hold their own) a warning that it was not
+    used."""
+    if fmt == "excel" or (fmt in ("parquet", "long", "wide") and _parquet_magic(path)):
+        log.warning("%s: a %s file holds its own text encoding; %s is not used", path,
+                    "spreadsheet" if fmt == "excel" else "Parquet", encoding)  # fmt: skip
+        return ""
+    return f"; decoded as {encoding}"
 
 
 def _typed_kind(path: Path) -> str:
@@ -165,7 +181,7 @@ def _parquet_magic(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
-def header(path: Path, fmt: str = "auto") -> list[str]:
+def header(path: Path, fmt: str = "auto", encoding: str = rows.UTF8) -> list[str]:
     """A table's column names, read cheaply (Parquet's schema, a spreadsheet's first row,
     a JSON Lines file's first object, a CSV / TSV's first line); [] for a file read as
     another format, a first line of numbers (a UCR row), or a file that does not read (the
@@ -178,10 +194,10 @@ def header(path: Path, fmt: str = "auto") -> list[str]:
         if fmt == "excel" or (fmt == "auto" and _typed_kind(path) == "excel"):
             return excel.names(path)
         if fmt == "jsonl" or (fmt == "auto" and _typed_kind(path) == "jsonl"):
-            return jsonl.names(path)
+            return jsonl.names(path, encoding)
         if fmt not in roles.TABLE_FORMATS or (fmt == "auto" and suffix not in (".csv", ".tsv")):
             return []
-        first = rows.first_line(path)
+        first = rows.first_line(path, encoding)
     except (DataError, OSError, ValueError):
         return []
     names = _fields(first, "\t" if "\t" in first else rows.field_separator(first, ","))

@@ -34,11 +34,13 @@ _KINDS = {bool: "true / false", int: "a number", float: "a number", str: "text",
           list: "a list", dict: "an object"}  # fmt: skip
 
 
-def read(path: Path, named: tuple[str, ...] = ()) -> tuple[pl.DataFrame, object]:
+def read(
+    path: Path, named: tuple[str, ...] = (), encoding: str = rows.UTF8
+) -> tuple[pl.DataFrame, object]:
     """The rows of a JSON Lines file or JSON array as a typed frame, and ``where(i)``
     naming row i (its line, or its place in the array). ``named``: columns named for a
     role (``ingest.text_column``), whose kinds are checked as the roles' own are."""
-    text = rows.read_utf8(path)
+    text = rows.read_text(path, encoding)
     records = _array(path, text) if text.lstrip().startswith("[") else _pretty(path, text)
     kinds = _Kinds(path, named)
     if records is not None:
@@ -223,13 +225,13 @@ class _Kinds:
                             "rows.jsonl)")  # fmt: skip
 
 
-def names(path: Path) -> list[str]:
+def names(path: Path, encoding: str = rows.UTF8) -> list[str]:
     """The columns of the first row (a JSON Lines file's first line alone is read; an
     array's keys, all its rows')."""
-    first = rows.first_line(path)
+    first = rows.first_line(path, encoding)
     try:
         if first.lstrip().startswith("["):
-            records = json.loads(rows.read_utf8(path))
+            records = json.loads(rows.read_text(path, encoding))
             return list(dict.fromkeys(k for r in records if isinstance(r, dict) for k in r))
         record = json.loads(first)
     except (json.JSONDecodeError, DataError):

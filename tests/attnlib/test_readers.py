@@ -196,8 +196,8 @@ def test_read_and_describe_says_how_it_read_the_file_once(tmp_path, monkeypatch)
     from attnlib.datasets import read_and_describe, rows
 
     path = write(tmp_path / "a.csv", "date,value\n2020-01-01,3\n")
-    reads, read_utf8 = [], rows.read_utf8
-    monkeypatch.setattr(rows, "read_utf8", lambda p: reads.append(p) or read_utf8(p))
+    reads, read_text = [], rows.read_text
+    monkeypatch.setattr(rows, "read_text", lambda p, e: reads.append(p) or read_text(p, e))
     frame, how = read_and_describe(path)
     assert frame.columns == ["time", "value"] and reads == [path]  # detected and read at once
     assert how == f"{path}: format auto -> long (a time column 'date' and no tokens / text)"
@@ -328,7 +328,7 @@ def test_ts_problems_name_the_line(tmp_path, body, message):
 
 
 def test_the_cli_names_every_format():
-    from attnlib.cli import FORMATS_HELP
+    from attnlib.cli_input import FORMATS_HELP
     from attnlib.datasets import FORMATS
 
     assert FORMATS_HELP.split(", ") == ["auto", *FORMATS]

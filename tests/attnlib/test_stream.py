@@ -177,6 +177,21 @@ def test_cli_stream_reads_tokens_with_spaces_by_sep_and_strict_refuses_unknown(t
     assert len(result.stdout.splitlines()) == 1  # line 1 was predicted before the error
 
 
+def test_cli_stream_decodes_standard_input_in_the_encoding_given(tmp_path):
+    vocab = Vocabulary(["caf\u00e9", "cr\u00e8me"] + [f"t{i}" for i in range(V - 4)])
+    save_model(tmp_path / "m", model("dot"), vocab=vocab)
+    given = "caf\u00e9 cr\u00e8me\n".encode("cp1252")
+
+    def run(*args):
+        return CliRunner().invoke(app, ["predict", str(tmp_path / "m"), "--stream", "--strict",
+                                        *args], input=given)  # fmt: skip
+
+    assert run().exit_code != 0  # not UTF-8: unknown tokens at best
+    result = run("--encoding", "cp1252")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+
+
 @pytest.mark.parametrize("extra", [["in.txt"], ["--out", "o.csv"], ["--last"], ["--sets"]])
 def test_cli_stream_refuses_options_it_would_ignore(tmp_path, extra):
     save_model(tmp_path / "m", model("dot"), vocab=Vocabulary([f"t{i}" for i in range(V - 2)]))

@@ -1,0 +1,96 @@
+"""How the ``attnlib`` commands that read a data file take it: the options (format, token
+separator, text encoding, column names) and the read itself, of a file, a folder or
+standard input; for a trained model's commands, with the names and encoding its training
+files had."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from attnlib.errors import ConfigError, DataError
+
+FORMATS_HELP = (
+    "auto, seqlab_txt, seqlab_csv, csv, tsv, parquet, excel, jsonl, ucr, ts, arff, long, wide"
+)
+INPUT_HELP = (
+    "sequences: a Parquet, CSV, TSV, JSON, TXT, UCR, .ts, .arff or spreadsheet file (or one "
+    "in a .gz, .bz2, .xz, .zip or tar), or a folder of text files (one per file, a "
+    "sub-folder per class; or a .zip or tar of one); - reads standard input"
+)
+InputArg = Annotated[str, typer.Argument(help=INPUT_HELP)]
+FormatOption = Annotated[str, typer.Option(help=f"input format: {FORMATS_HELP}")]
+SepOption = Annotated[
+    str,
+    typer.Option(help="token separator of text input (default: whitespace); '|' lets tokens "
+                 "hold spaces: 'D-major triad|G-major triad'"),
+]  # fmt: skip
+
+EncodingOption = Annotated[
+    str,
+    typer.Option(help="text encoding of the input (ingest.encoding): a Python codec name such "
+                 "as cp1252 or latin-1 (default: utf-8; a model's commands: the encoding "
+                 "its training files were read with)"),
+]  # fmt: skip
+
+
+def _column(role: str, what: str):
+    """The option naming a table's column for ``role`` (as ``ingest.<role>_column`` does)."""
+    return Annotated[str, typer.Option(f"--{role}-column", help=f"{what} (ingest.{role}_column)")]
+
+
+TextColumn = _column("text", "the table's column of text or tokens, when not named 'text'")
+LabelColumn = _column("label", "the table's column of classes, when not named 'label'")
+TimeColumn = _column("time", "a long table's time column, when its name is not a time name")
+OutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out", "-o", help="file to write: .parquet, .csv (lists as JSON arrays) or .jsonl"
+    ),
+]
+
+
+def columns(text: str, label: str, time: str) -> dict[str, str]:
+    return {"text": text, "label": label, "time": time}
+
+
+def for_model(given: dict[str, str], encoding: str, model) -> dict:
+    """How to read a file for ``model``: its training names (``ingest.text_column`` ...)
+    where the file has them, and its training files' encoding, unless the command line
+    gives others (which win)."""
+    given = {role: name for role, name in given.items() if name}
+    stored = {role: name for role, name in model.columns.items() if role not in given}
+    return {"columns": {**stored, **given}, "optional_columns": tuple(stored),
+            "encoding": encoding or model.encoding}  # fmt: skip
+
+
+def read_input(source: str, format: str, sep: str, **kwargs):
+    """Read a file (or ``-``: standard input) with the format it was given or detected."""
+    from attnlib.datasets import read_and_describe
+    from attnlib.datasets.compressed import naming_warnings, shown
+    from attnlib.files import STDIN_SUFFIX, input_path
+
+    with input_path(source, STDIN_SUFFIX.get(format, "")) as path:
+        names = {} if path == source else {path: "standard input"}
+        with naming_warnings(names):
+            try:
+                frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
+            except (DataError, ConfigError) as exc:  # standard input, not its temporary copy
+                if not names:
+                    raise
+                raise type(exc)(shown(str(exc), names)) from None
+    return frame, shown(how, names)
+
+
+def stdin_text(encoding: str):
+    """Standard input as text: decoded as ``encoding`` when one is given, else as Python
+    decodes it (the locale's encoding, UTF-8 on most systems)."""
+    if not encoding:
+        return sys.stdin
+    from attnlib.datasets.rows import checked_encoding
+
+    return io.TextIOWrapper(sys.stdin.buffer, encoding=checked_encoding(encoding))

@@ -1,0 +1,159 @@
+"""Text files in encodings other than UTF-8: ``ingest.encoding`` / ``--encoding`` reads
+them, a UTF-16 / UTF-32 BOM is read as what it says, and a file that does not decode is
+an error naming its line and saying how to read it; a model's commands read new files in
+the encoding its training files had."""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from attnlib.cli import app
+from attnlib.datasets import read_and_describe, read_source
+from attnlib.datasets.formats import header
+from attnlib.errors import ConfigError, DataError
+from tests.test_cli import word_model
+
+runner = CliRunner()
+ROWS = ["text,label", "caf\u00e9 cr\u00e8me \u20ac5,a", "na\u00efve fa\u00e7ade,b"]
+TOKENS = [["caf\u00e9", "cr\u00e8me", "\u20ac5"], ["na\u00efve", "fa\u00e7ade"]]
+
+
+def csv_in(path, encoding: str, newline: str = "\r\n"):
+    path.write_bytes(newline.join(ROWS).encode(encoding))
+    return path
+
+
+def test_a_windows_csv_is_an_error_naming_its_line_until_its_encoding_is_given(tmp_path):
+    path = csv_in(tmp_path / "w.csv", "cp1252")
+    with pytest.raises(DataError, match=r"w\.csv, line 2: not valid UTF-8") as caught:
+        read_source(path)
+    assert "ingest.encoding" in str(caught.value) and "cp1252" in str(caught.value)
+    frame, how = read_and_describe(path, encoding="cp1252")
+    assert frame["tokens"].to_list() == TOKENS
+    assert how.endswith("; decoded as cp1252")
+    assert read_source(path, encoding="Windows-1252")["tokens"].to_list() == TOKENS  # an alias
+
+
+def test_a_file_in_another_encoding_than_the_one_given_names_it(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"text\nab" + "\u20ac".encode("cp1252") + b"\nc\n")
+    with pytest.raises(DataError, match=r"t\.csv, line 2: not valid shift_jis"):
+        read_source(path, encoding="shift_jis")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_a_bom_says_the_encoding_without_being_told(tmp_path, encoding):
+    """Excel's "Unicode Text" is UTF-16 with a BOM: no guess, so it reads as UTF-8 would,
+    header included (for a model's stored column names)."""
+    path = csv_in(tmp_path / "u.csv", encoding, newline="\n")
+    assert path.read_bytes()[:2] != b"te"  # a BOM is there
+    assert read_source(path)["tokens"].to_list() == TOKENS
+    assert header(path) == ["text", "label"]
+
+
+def test_utf16_without_a_bom_reads_when_given(tmp_path):
+    path = csv_in(tmp_path / "u.csv", "utf-16-le")
+    with pytest.raises(DataError, match="not valid UTF-8"):
+        read_source(path)
+    assert read_source(path, encoding="utf-16-le")["tokens"].to_list() == TOKENS
+
+
+def test_json_lines_and_an_archive_pair_are_decoded_so(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes('{"text": "d\u00e9j\u00e0 vu", "label": "a"}\n'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"r\.jsonl, line 1: not valid UTF-8"):
+        read_source(path)
+    assert read_source(path, encoding="latin-1")["tokens"].to_list() == [["d\u00e9j\u00e0", "vu"]]
+    for part in ("TRAIN", "TEST"):  # the test file beside it is read in the same encoding
+        csv_in(tmp_path / f"Set_{part}.csv", "cp1252")
+    frame = read_source(tmp_path / "Set_TRAIN.csv", archive_split=True, encoding="cp1252")
+    assert frame["split"].to_list() == ["train", "train", "test", "test"]
+    assert frame["tokens"].to_list() == TOKENS * 2
+
+
+def test_a_folder_of_latin1_texts(tmp_path):
+    for label, text in (("pos", "R\u00e9sum\u00e9 na\u00eff"), ("neg", "\u00e7a va")):
+        (tmp_path / "f" / label).mkdir(parents=True)
+        (tmp_path / "f" / label / "1.txt").write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError, match=r"1\.txt, line 1: not valid UTF-8"):
+        read_source(tmp_path / "f")
+    frame, how = read_and_describe(tmp_path / "f", encoding="latin-1")
+    assert dict(zip(frame["label"], frame["text"], strict=True)) == {
+        "pos": "R\u00e9sum\u00e9 na\u00eff", "neg": "\u00e7a va"}  # fmt: skip
+    assert how.endswith("; decoded as iso8859-1")
+
+
+def test_a_folder_of_utf16_texts_without_a_bom_is_not_taken_for_binary(tmp_path):
+    (tmp_path / "f" / "a").mkdir(parents=True)
+    (tmp_path / "f" / "a" / "1.txt").write_bytes("hello there".encode("utf-16-le"))
+    with pytest.raises(DataError, match="not a text"):  # NUL bytes: binary, unless told
+        read_source(tmp_path / "f")
+    assert read_source(tmp_path / "f", encoding="utf-16-le")["text"].to_list() == ["hello there"]
+
+
+def test_parquet_holds_its_own_encoding(tmp_path, caplog):
+    pl.DataFrame({"text": ["caf\u00e9"]}).write_parquet(tmp_path / "t.parquet")
+    with caplog.at_level(logging.WARNING, logger="attnlib.datasets"):
+        frame, how = read_and_describe(tmp_path / "t.parquet", encoding="cp1252")
+    assert frame["tokens"].to_list() == [["caf\u00e9"]] and "decoded" not in how
+    assert "a Parquet file holds its own text encoding; cp1252 is not used" in caplog.text
+
+
+@pytest.mark.parametrize("encoding", ["nope", "base64", "rot13", ""])
+def test_an_unknown_or_non_text_encoding_is_a_config_error(tmp_path, encoding):
+    path = csv_in(tmp_path / "w.csv", "utf-8")
+    with pytest.raises(ConfigError, match="unknown text encoding"):
+        read_source(path, encoding=encoding)
+
+
+def test_params_key_names_the_encoding_and_canonicalises_it():
+    from flows._params import IngestParams, section
+
+    assert section({"ingest": {"encoding": "UTF8"}}, "ingest", IngestParams).encoding == "utf-8"
+    assert section({"ingest": {"encoding": "latin1"}}, "ingest", IngestParams).encoding == (
+        "iso8859-1"
+    )
+    with pytest.raises(ConfigError, match=r"'ingest\.encoding'.*unknown text encoding 'x'"):
+        section({"ingest": {"encoding": "x"}}, "ingest", IngestParams)
+
+
+def test_cli_ingest_and_standard_input_take_encoding(tmp_path):
+    src, out = csv_in(tmp_path / "w.csv", "cp1252"), tmp_path / "o.parquet"
+    result = runner.invoke(app, ["ingest", str(src), "-o", str(out)])
+    assert result.exit_code == 2 and "line 2: not valid UTF-8" in result.stderr
+    result = runner.invoke(app, ["ingest", str(src), "-o", str(out), "--encoding", "cp1252"])
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out)["tokens"].to_list() == TOKENS
+    given = src.read_bytes()
+    result = runner.invoke(app, ["ingest", "-", "-o", str(out), "--encoding", "cp1252"],
+                           input=given)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out)["tokens"].to_list() == TOKENS
+    result = runner.invoke(app, ["ingest", str(src), "-o", str(out), "--encoding", "nope"])
+    assert result.exit_code == 2 and "unknown text encoding 'nope'" in result.stderr
+
+
+def test_predict_reads_new_files_in_the_encoding_the_model_was_trained_on(tmp_path):
+    """A model whose training files were cp1252 (its bundle's training_data says so) reads
+    a new cp1252 file without flags; --encoding overrides it; --stream decodes with it."""
+    word_model(tmp_path / "m", encoding="cp1252")
+    word_model(tmp_path / "plain")
+    new = tmp_path / "q.csv"
+    new.write_bytes("text,label\nwhere is x? \u20ac,a\n".encode("cp1252"))
+    out = tmp_path / "p.parquet"
+    args = [str(new), "-o", str(out), "--engine", "torch"]
+    assert runner.invoke(app, ["predict", str(tmp_path / "m"), *args]).exit_code == 0
+    assert pl.read_parquet(out).height == 1
+    result = runner.invoke(app, ["predict", str(tmp_path / "plain"), *args])
+    assert result.exit_code == 2 and "not valid UTF-8" in result.stderr
+    result = runner.invoke(app, ["predict", str(tmp_path / "plain"), *args, "--encoding", "cp1252"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["predict", str(tmp_path / "m"), *args, "--encoding", "utf-8"])
+    assert result.exit_code == 2 and "not valid UTF-8" in result.stderr
+    result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(new)])
+    assert result.exit_code == 0, result.output
+    assert "\u20ac" in result.output
