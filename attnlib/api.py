@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from attnlib import charsets
+from attnlib.charsets import UTF8
 from attnlib.encoding import KIND_WORDS
-from attnlib.errors import DataError
+from attnlib.errors import ConfigError, DataError
 from attnlib.predict import Predictor, predict_frame, text_spec
 from attnlib.scaling import Standardizer
 from attnlib.tasks import get_task
@@ -206,11 +208,8 @@ class Model:
 
     @property
     def encoding(self) -> str:
-        """The text encoding the training files were read with (``ingest.encoding``;
-        ``utf-8`` when the bundle does not say): new files are read so too."""
-        data = self.meta.extra.get("training_data")
-        encoding = data.get("encoding") if isinstance(data, dict) else None
-        return encoding if isinstance(encoding, str) and encoding else "utf-8"
+        """The text encoding the training files were read with (:func:`training_encoding`)."""
+        return training_encoding(self.meta)
 
     def info(self) -> dict:
         """What the model is: task, input, vocabulary, labels, metrics, training data."""
@@ -247,3 +246,14 @@ def load(bundle: str | Path, *, engine: str = "onnx") -> Model:
         ModelFileError: ``bundle`` is not a model directory.
     """
     return Model(bundle, engine=engine)
+
+
+def training_encoding(meta) -> str:
+    """The text encoding a model's training files were read with (``ingest.encoding``, as
+    its bundle records it; ``utf-8`` when it does not say, or says something unreadable)."""
+    data = meta.extra.get("training_data")
+    encoding = data.get("encoding") if isinstance(data, dict) else None
+    try:
+        return charsets.checked(encoding) if isinstance(encoding, str) and encoding else UTF8
+    except ConfigError:
+        return UTF8

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from attnlib import cli_project
+from attnlib.charsets import UTF8
 from attnlib.cli_group import new_app, quiet, say, user_errors, warn
 from attnlib.cli_input import (
     INPUT_HELP,
@@ -26,8 +27,9 @@ from attnlib.cli_input import (
     TimeColumn,
     columns,
     for_model,
+    model_encoding,
     read_input,
-    stdin_text,
+    stdin_lines,
 )
 from attnlib.errors import ConfigError, DataError
 
@@ -118,7 +120,8 @@ def predict(
             raise ConfigError(f"--stream reads standard input and prints to standard output: "
                               f"{', '.join(unused)} cannot go with it")  # fmt: skip
         predictor = Predictor(bundle, engine=engine)
-        stream_lines(predictor.stream(), predictor.meta.vocab, stdin_text(encoding),
+        lines = stdin_lines(model_encoding(encoding, predictor.meta))
+        stream_lines(predictor.stream(), predictor.meta.vocab, lines,
                      lambda line: print(line, flush=True), top_k=top_k, sep=sep or None,
                      strict=strict, warn=warn)  # fmt: skip
         return
@@ -173,7 +176,7 @@ def ingest(
         frame, how = read_input(source, format, sep, limit=limit or None,
                                 max_length=max_length or None, archive_split=True,
                                 columns=columns(text_column, label_column, time_column),
-                                encoding=encoding or "utf-8")  # fmt: skip
+                                encoding=encoding or UTF8)  # fmt: skip
     write_table(frame, out)
     say(f"read {how}")
     say(f"{describe_counts(frame)} -> {out}")

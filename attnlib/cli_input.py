@@ -5,13 +5,14 @@ files had."""
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from attnlib import charsets
+from attnlib.charsets import UTF8
 from attnlib.errors import ConfigError, DataError
 
 FORMATS_HELP = (
@@ -65,7 +66,18 @@ def for_model(given: dict[str, str], encoding: str, model) -> dict:
     given = {role: name for role, name in given.items() if name}
     stored = {role: name for role, name in model.columns.items() if role not in given}
     return {"columns": {**stored, **given}, "optional_columns": tuple(stored),
-            "encoding": encoding or model.encoding}  # fmt: skip
+            "encoding": model_encoding(encoding, model.meta)}  # fmt: skip
+
+
+def model_encoding(given: str, meta) -> str:
+    """How a model's commands decode new text: as ``--encoding`` says, else UTF-8 where it
+    decodes so and the training files' encoding where not (a new file may well be UTF-8)."""
+    from attnlib.api import training_encoding
+
+    trained = training_encoding(meta)
+    if given or trained.startswith((UTF8, *charsets.WIDE)):  # UTF-16 is tried alone
+        return given or trained
+    return f"{UTF8},{trained}"
 
 
 def read_input(source: str, format: str, sep: str, **kwargs):
@@ -74,7 +86,8 @@ def read_input(source: str, format: str, sep: str, **kwargs):
     from attnlib.datasets.compressed import naming_warnings, shown
     from attnlib.files import STDIN_SUFFIX, input_path
 
-    with input_path(source, STDIN_SUFFIX.get(format, "")) as path:
+    encoding = kwargs.get("encoding", UTF8)
+    with input_path(source, STDIN_SUFFIX.get(format, ""), encoding) as path:
         names = {} if path == source else {path: "standard input"}
         with naming_warnings(names):
             try:
@@ -86,11 +99,6 @@ def read_input(source: str, format: str, sep: str, **kwargs):
     return frame, shown(how, names)
 
 
-def stdin_text(encoding: str):
-    """Standard input as text: decoded as ``encoding`` when one is given, else as Python
-    decodes it (the locale's encoding, UTF-8 on most systems)."""
-    if not encoding:
-        return sys.stdin
-    from attnlib.datasets.rows import checked_encoding
-
-    return io.TextIOWrapper(sys.stdin.buffer, encoding=checked_encoding(encoding))
+def stdin_lines(encoding: str):
+    """Standard input's lines as they come, decoded (:func:`attnlib.charsets.lines`)."""
+    return charsets.lines(sys.stdin.buffer, encoding, "standard input")

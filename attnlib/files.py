@@ -9,7 +9,6 @@ that contain spaces or commas read back exactly) or ``.jsonl``; anything else is
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import gzip
 import io
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib import charsets
+from attnlib.charsets import UTF8
 from attnlib.errors import DataError
 from attnlib.io import atomic_path
 
@@ -111,11 +112,12 @@ def _json_list(values: pl.Series) -> str:
 
 
 @contextlib.contextmanager
-def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
+def input_path(source: str | Path, suffix: str = "", encoding: str = UTF8) -> Iterator[str]:
     """``source`` itself, or for ``-`` a temporary copy of standard input.
 
     Standard input has no extension, so its format comes from the content (``suffix``
-    names one when the caller knows it, e.g. from ``--format``).
+    names one when the caller knows it, e.g. from ``--format``), read as text in
+    ``encoding`` (:mod:`attnlib.charsets`).
     """
     if str(source) != STDIN:
         yield str(source)
@@ -126,7 +128,7 @@ def input_path(source: str | Path, suffix: str = "") -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="attnlib-stdin-") as tmp:
         if suffix and data[:2] == b"\x1f\x8b":  # gzip with --format: decompressed first
             suffix += ".gz"
-        path = Path(tmp) / f"stdin{suffix or _sniff(data)}"
+        path = Path(tmp) / f"stdin{suffix or _sniff(data, encoding)}"
         try:  # a full disk; the directory goes with the context
             path.write_bytes(data)
         except OSError as exc:
@@ -143,7 +145,7 @@ _DATA_LINE = re.compile(rb"^\s*@data\s*$", re.IGNORECASE | re.MULTILINE)
 _ARFF_HEADER = re.compile(rb"(?:\s*%[^\n]*\n)*\s*@relation\b", re.IGNORECASE)
 
 
-def _sniff(data: bytes) -> str:
+def _sniff(data: bytes, encoding: str = UTF8) -> str:
     """An extension for content without a name: Parquet's magic, JSON rows, a ``.ts`` or
     ARFF header (with its @data line), a header with tabs or commas, else one sequence per
     line."""
@@ -151,9 +153,11 @@ def _sniff(data: bytes) -> str:
         return ".parquet"
     if data[:2] == b"\x1f\x8b":  # gzip: its first 64 KB decide the inner name (csv.gz, ...)
         with contextlib.suppress(OSError, EOFError, zlib.error):
-            return _sniff(gzip.GzipFile(fileobj=io.BytesIO(data)).read(1 << 16)) + ".gz"
-    first = data.removeprefix(codecs.BOM_UTF8).lstrip().split(b"\n", 1)[0]
-    if _json_rows(data.removeprefix(codecs.BOM_UTF8).lstrip(), first):
+            head = gzip.GzipFile(fileobj=io.BytesIO(data)).read(1 << 16)
+            return _sniff(head, encoding) + ".gz"
+    data = charsets.head_text(data, encoding).encode()  # UTF-16's, a BOM: gone
+    first = data.lstrip().split(b"\n", 1)[0]
+    if _json_rows(data.lstrip(), first):
         return ".jsonl"
     if _TS_HEADER.match(data) and _DATA_LINE.search(data):  # comments, @key lines, @data
         return ".ts"

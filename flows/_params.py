@@ -17,11 +17,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from attnlib import charsets
 from attnlib.auto import DataProfile, resolve_section
+from attnlib.charsets import UTF8
 from attnlib.config import EvaluateConfig as EvaluateParams  # noqa: F401  (the evaluate section)
 from attnlib.config import ModelConfig, TrainConfig, train_configs, validate
 from attnlib.config import TrainSection as TrainParams  # noqa: F401  (the train section)
-from attnlib.datasets.rows import checked_encoding
 from attnlib.errors import AttnlibError, ConfigError
 from attnlib.processes import stop_with_owner
 from attnlib.tasks import NEXT_STATE, TASKS
@@ -59,7 +60,7 @@ class IngestParams(_Section):
     workers: int = Field(2, ge=1)
     max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
     sep: str = ""  # token separator of text formats ("" = whitespace; "|" for tokens with spaces)
-    encoding: str = "utf-8"  # of text files and a folder's texts (a Python codec name)
+    encoding: str = UTF8  # text files' and a folder's texts' (attnlib.charsets)
     # a table's columns holding the text / label / time under other names ("" = by name)
     text_column: str = ""
     label_column: str = ""
@@ -74,7 +75,7 @@ class IngestParams(_Section):
     @classmethod
     def _encoding(cls, value: str) -> str:  # its canonical name: UTF8 and utf-8 are one
         try:
-            return checked_encoding(value)
+            return charsets.checked(value)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
 

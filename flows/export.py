@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from attnlib.bundle import write_bundle
 from attnlib.card import model_card
+from attnlib.charsets import UTF8
 from attnlib.io import write_json_atomic, write_text_atomic
 from attnlib.persistence import _swap_into_place, load_model
 from attnlib.report_project import build_report
@@ -53,7 +54,7 @@ def export() -> None:
         data = {"source": ing.source, "test sequences": len(test)}
         if named := {role: name for role, name in ing.columns().items() if name}:
             data["columns"] = named  # predict and explain read new files with these names
-        if ing.encoding != "utf-8":
+        if ing.encoding != UTF8:
             data["encoding"] = ing.encoding  # and decode them so
         metrics = build_bundle(model, meta, test, bundle, opset=ep.opset, trust=trust,
                                parity_batches=ep.parity_batches, eval_metrics=eval_metrics,

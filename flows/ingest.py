@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 from prefect import flow, get_run_logger, task
 
+from attnlib.charsets import UTF8
 from attnlib.datasets import read_and_describe
 from attnlib.io import write_parquet_atomic
 from flows._params import RAW, IngestParams, load_params, not_user_error, run_stage, section
@@ -35,7 +36,7 @@ def read(
     max_length: int = 0,
     sep: str = "",
     columns: dict[str, str] | None = None,
-    encoding: str = "utf-8",
+    encoding: str = UTF8,
 ) -> tuple[pl.DataFrame, str]:
     """Read and validate the source into the raw schema; say how it was read (format)."""
     return read_and_describe(

@@ -97,16 +97,18 @@ def test_a_folder_of_utf16_texts_without_a_bom_is_not_taken_for_binary(tmp_path)
 
 def test_parquet_holds_its_own_encoding(tmp_path, caplog):
     pl.DataFrame({"text": ["caf\u00e9"]}).write_parquet(tmp_path / "t.parquet")
-    with caplog.at_level(logging.WARNING, logger="attnlib.datasets"):
+    with caplog.at_level(logging.INFO, logger="attnlib.datasets"):
         frame, how = read_and_describe(tmp_path / "t.parquet", encoding="cp1252")
     assert frame["tokens"].to_list() == [["caf\u00e9"]] and "decoded" not in how
     assert "a Parquet file holds its own text encoding; cp1252 is not used" in caplog.text
 
 
-@pytest.mark.parametrize("encoding", ["nope", "base64", "rot13", ""])
+@pytest.mark.parametrize(
+    "encoding", ["nope", "base64", "rot13", "", "undefined", "utf-8,nope", "utf-8,utf-16"]
+)
 def test_an_unknown_or_non_text_encoding_is_a_config_error(tmp_path, encoding):
     path = csv_in(tmp_path / "w.csv", "utf-8")
-    with pytest.raises(ConfigError, match="unknown text encoding"):
+    with pytest.raises(ConfigError, match="unknown text encoding|utf-16 is not tried among"):
         read_source(path, encoding=encoding)
 
 
@@ -157,3 +159,96 @@ def test_predict_reads_new_files_in_the_encoding_the_model_was_trained_on(tmp_pa
     result = runner.invoke(app, ["explain", str(tmp_path / "m"), str(new)])
     assert result.exit_code == 0, result.output
     assert "\u20ac" in result.output
+
+
+def test_several_encodings_are_tried_in_order_and_a_bom_wins(tmp_path):
+    """utf-8,cp1252 reads each file in the first that decodes it (a folder of both); a
+    UTF-8 BOM wins over cp1252 given (no 'ï»¿' in the first column's name)."""
+    (tmp_path / "f" / "a").mkdir(parents=True)
+    (tmp_path / "f" / "a" / "1.txt").write_bytes("caf\u00e9".encode("cp1252"))
+    (tmp_path / "f" / "a" / "2.txt").write_bytes("\u20ac caf\u00e9".encode())
+    frame, how = read_and_describe(tmp_path / "f", encoding="utf-8,cp1252")
+    assert frame["text"].to_list() == ["caf\u00e9", "\u20ac caf\u00e9"]
+    assert how.endswith("; decoded as utf-8, else cp1252")
+    path = tmp_path / "b.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(ROWS).encode())
+    assert read_source(path, encoding="cp1252")["tokens"].to_list() == TOKENS
+    assert header(path, encoding="cp1252") == ["text", "label"]
+
+
+@pytest.mark.parametrize(
+    ("codec", "bad"),  # a lone surrogate, a code point past U+10FFFF
+    [("utf-16-le", b"\x00\xd8"), ("utf-16-be", b"\xd8\x00"), ("utf-32-le", b"\x00\x00\x11\x00")],
+)
+def test_an_error_names_the_line_in_a_multibyte_encoding(tmp_path, codec, bad):
+    """Bytes 0x0A inside characters (\u4e0a, \u040a) are no line ends: the line is counted
+    in characters."""
+    good = "text\n\u4e0a \u040a\n\u0a0a x\n".encode(codec)
+    path = tmp_path / "m.csv"
+    path.write_bytes(good + bad)
+    with pytest.raises(DataError, match=r"m\.csv, line 4: not valid " + codec):
+        read_source(path, encoding=codec)
+
+
+def test_binary_files_are_told_from_utf16_and_utf32_texts(tmp_path):
+    from attnlib.charsets import is_binary
+
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10"
+    assert is_binary(png) and is_binary(png, "utf-16-le") and is_binary(png, "utf-32-le")
+    assert not is_binary(codecs_bom("utf-32-be") + "hi".encode("utf-32-be"))
+    assert not is_binary("hi there".encode("utf-16-le"), "utf-16-le")
+    assert is_binary("hi there".encode("utf-16-le"))  # NULs, no encoding that explains them
+
+
+def codecs_bom(codec: str) -> bytes:
+    return "\ufeff".encode(codec)
+
+
+def test_a_zip_of_utf16_texts_reads_with_its_encoding(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:
+        for label in ("pos", "neg"):
+            z.writestr(f"t/{label}/1.txt", f"so {label}".encode("utf-16-le"))
+    with pytest.raises(DataError, match="not a text"):
+        read_source(tmp_path / "t.zip")
+    frame = read_source(tmp_path / "t.zip", encoding="utf-16-le")
+    assert sorted(frame["text"].to_list()) == ["so neg", "so pos"]
+
+
+def test_a_bom_only_file_is_empty(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(codecs_bom("utf-16") + " \n".encode("utf-16-le"))
+    with pytest.raises(DataError, match=r"e\.csv: file is empty"):
+        read_source(path)
+
+
+def test_standard_input_is_sniffed_in_its_encoding(tmp_path):
+    out = tmp_path / "o.parquet"
+    given = '{"text": "d\u00e9j\u00e0 vu", "label": "a"}\n'
+    for data, args in ((given.encode("cp1252"), ["--encoding", "cp1252"]),
+                       (given.encode("utf-16"), [])):  # fmt: skip
+        result = runner.invoke(app, ["ingest", "-", "-o", str(out), *args], input=data)
+        assert result.exit_code == 0, result.output
+        assert "format auto -> jsonl" in result.output
+        assert pl.read_parquet(out)["tokens"].to_list() == [["d\u00e9j\u00e0", "vu"]]
+
+
+def test_a_models_commands_read_utf8_first_then_its_training_encoding(tmp_path):
+    """A cp1252 model reads a new UTF-8 file as UTF-8 (no mojibake) and a UTF-16 one by
+    its BOM; the training encoding is the fallback, --encoding the override."""
+    from attnlib.api import Model
+    from attnlib.cli_input import model_encoding
+
+    model = Model(word_model(tmp_path / "m", encoding="cp1252"), engine="torch")
+    assert model.encoding == "cp1252" and model_encoding("", model.meta) == "utf-8,cp1252"
+    assert model_encoding("latin-1", model.meta) == "latin-1"
+    plain = Model(word_model(tmp_path / "p"), engine="torch")
+    assert plain.encoding == "utf-8" and model_encoding("", plain.meta) == "utf-8"
+    for codec in ("utf-8", "utf-16"):
+        new = tmp_path / f"{codec}.csv"
+        new.write_text("text\nwhere is x? \u20ac\n", encoding=codec)
+        out = tmp_path / "p.parquet"
+        result = runner.invoke(app, ["predict", str(tmp_path / "m"), str(new), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert pl.read_parquet(out)["id"].to_list() == ["row1"]

@@ -48,9 +48,11 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import compressed, folders, roles, rows
+from attnlib import charsets
+from attnlib.charsets import UTF8
+from attnlib.datasets import compressed, folders, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
-from attnlib.datasets.formats import FORMATS, header, read_file
+from attnlib.datasets.formats import FORMATS, decoded, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
 from attnlib.datasets.typed import by_row, check_max_length
 from attnlib.errors import ConfigError, DataError
@@ -163,7 +165,7 @@ def read_source(
     archive_split: bool = False,
     columns: dict[str, str] | None = None,
     optional_columns: tuple[str, ...] = (),
-    encoding: str = rows.UTF8,
+    encoding: str = UTF8,
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -190,8 +192,9 @@ def read_source(
             column (a model's training names, ``Model.columns``: a new file may use them,
             or the roles' own names); dropped for a source without named columns.
         encoding: the text encoding of a text file or of a folder's files (a Python codec
-            name: ``utf-8``, ``cp1252`` ...; a UTF-8 file may start with a BOM). Parquet
-            files and spreadsheets hold their own; a built-in set ignores it.
+            name, ``utf-8``, ``cp1252`` ..., or several to try in order, ``utf-8,cp1252``;
+            a BOM wins: :mod:`attnlib.charsets`). Parquet files and spreadsheets hold
+            their own; a built-in set ignores it.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
@@ -217,7 +220,7 @@ def read_and_describe(
     archive_split: bool = False,
     columns: dict[str, str] | None = None,
     optional_columns: tuple[str, ...] = (),
-    encoding: str = rows.UTF8,
+    encoding: str = UTF8,
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
@@ -227,7 +230,7 @@ def read_and_describe(
     _check_limit_workers(limit, workers)
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise ConfigError(f"max_length must be a positive integer or None, got {max_length!r}")
-    columns, encoding = roles.checked(columns), rows.checked_encoding(encoding)
+    columns, encoding = roles.checked(columns), charsets.checked(encoding)
     text = str(source)
     if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
         columns = {r: c for r, c in columns.items() if r not in optional_columns}
@@ -242,13 +245,13 @@ def read_and_describe(
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
-    with compressed.unpacked(path, pair=archive_split) as (inner, names):
+    with compressed.unpacked(path, archive_split, encoding) as (inner, names):
         try:
             if inner.is_dir():  # a folder of text files (or an archive of one)
                 named = {r: c for r, c in columns.items() if r not in optional_columns}
                 frame, how = folders.read_folder(inner, fmt, sep, max_length, named, limit,
                                                  encoding)  # fmt: skip
-                how += f"; decoded as {encoding}" if encoding != rows.UTF8 else ""
+                how += decoded(encoding)
             else:
                 if set(optional_columns) & set(columns):
                     named = header(inner, fmt, encoding)

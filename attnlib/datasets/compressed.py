@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from attnlib.charsets import UTF8
 from attnlib.datasets.archive import archive_test_file, archive_train_file
 from attnlib.datasets.unpack import PACKED, failure, is_tar, unpack
 from attnlib.errors import DataError
@@ -37,7 +38,9 @@ def is_compressed(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def unpacked(path: Path, pair: bool = False) -> Iterator[tuple[Path, dict[str, str]]]:
+def unpacked(
+    path: Path, pair: bool = False, encoding: str = UTF8
+) -> Iterator[tuple[Path, dict[str, str]]]:
     """``path`` itself, or the file (or folder of texts) inside it unpacked to a temporary
     directory (with
     ``pair``, a train file's archive test file beside it too, compressed or not); with the
@@ -49,7 +52,7 @@ def unpacked(path: Path, pair: bool = False) -> Iterator[tuple[Path, dict[str, s
         return
     with tempfile.TemporaryDirectory(prefix="attnlib-unpacked-") as tmp:
         if path.suffix.lower() == ".zip" or is_tar(path):
-            inner, names = unpack(path, Path(tmp))
+            inner, names = unpack(path, Path(tmp), encoding)
         else:
             names = {}
             for given in filter(None, (path, partner)):

@@ -24,8 +24,9 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
+from attnlib.charsets import UTF8, is_binary
 from attnlib.datasets import roles, rows, tables, typed
-from attnlib.datasets.unpack import DATA_SUFFIXES, is_binary, is_hidden, is_notes_name
+from attnlib.datasets.unpack import DATA_SUFFIXES, is_hidden, is_notes_name
 from attnlib.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ Item = tuple[Path, str | None, str | None]  # a file, its class, its split
 
 def read_folder(
     path: Path, fmt: str, sep: str | None, max_length: int | None, columns: dict[str, str],
-    limit: int | None = None, encoding: str = rows.UTF8,
+    limit: int | None = None, encoding: str = UTF8,
 ) -> tuple[pl.DataFrame, str]:  # fmt: skip
     """The folder's texts as a table of sequences (``id, tokens[, text][, label][, split]``)
     and the read line; each file is decoded as ``encoding``. A folder has no named columns:
@@ -179,8 +180,7 @@ def _texts(root: Path, folder: Path) -> tuple[list[Path], list[Path]]:
 def _text(root: Path, file: Path, name: str, encoding: str) -> str:
     """A file's text; a DataError for binary data (an image, a sound)."""
     data = file.read_bytes()  # read once: checked, then decoded
-    wide = encoding.startswith(("utf-16", "utf-32"))  # NUL bytes in every ASCII character
-    if not wide and is_binary(data[:1024]):
+    if is_binary(data[:1024], encoding):
         raise DataError(f"{root}, file {name}: not a text (it holds binary data: an image, a "
                         "sound?); a folder is read as one text per file")  # fmt: skip
     return rows.decode_text(file, data, encoding).strip()

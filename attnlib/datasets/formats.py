@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib import charsets
+from attnlib.charsets import UTF8
 from attnlib.datasets import excel, jsonl, parquet, roles, rows, series, tables, typed, wide
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
@@ -35,7 +37,7 @@ def read_file(
     sep: str | None,
     max_length: int | None,
     columns: dict[str, str] | None = None,
-    encoding: str = rows.UTF8,
+    encoding: str = UTF8,
 ) -> tuple[pl.DataFrame, str, str]:
     """One user file: the frame, the format it was read as, and how (for the log).
     ``columns`` (``{role: column}``, checked) names columns that hold a role under
@@ -98,21 +100,27 @@ def _read_file(
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
-    if encoding != rows.UTF8:
+    if encoding != UTF8:
         how += _decoded(path, fmt, encoding)
     typed.check_max_length(frame, path, where, max_length)
     return frame, fmt, how
 
 
 def _decoded(path: Path, fmt: str, encoding: str) -> str:
-    """What the read line adds for a text encoding other than UTF-8: that the text was
-    decoded so, or (Parquet, a spreadsheet: they hold their own) a warning that it was not
-    used."""
+    """What the read line adds for a text encoding other than UTF-8 (:func:`decoded`); a
+    Parquet file or a spreadsheet holds its own: the log says the one given is not used (a
+    model's commands pass its training files' encoding to whatever file they read)."""
     if fmt == "excel" or (fmt in ("parquet", "long", "wide") and _parquet_magic(path)):
-        log.warning("%s: a %s file holds its own text encoding; %s is not used", path,
-                    "spreadsheet" if fmt == "excel" else "Parquet", encoding)  # fmt: skip
+        log.info("%s: a %s file holds its own text encoding; %s is not used", path,
+                 "spreadsheet" if fmt == "excel" else "Parquet", encoding)  # fmt: skip
         return ""
-    return f"; decoded as {encoding}"
+    return decoded(encoding)
+
+
+def decoded(encoding: str) -> str:
+    """``; decoded as cp1252`` (``utf-8, else cp1252`` for several) for the read line of
+    text in an encoding other than UTF-8 alone, else nothing."""
+    return f"; decoded as {charsets.described(encoding)}" if encoding != UTF8 else ""
 
 
 def _typed_kind(path: Path) -> str:
@@ -181,7 +189,7 @@ def _parquet_magic(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
-def header(path: Path, fmt: str = "auto", encoding: str = rows.UTF8) -> list[str]:
+def header(path: Path, fmt: str = "auto", encoding: str = UTF8) -> list[str]:
     """A table's column names, read cheaply (Parquet's schema, a spreadsheet's first row,
     a JSON Lines file's first object, a CSV / TSV's first line); [] for a file read as
     another format, a first line of numbers (a UCR row), or a file that does not read (the

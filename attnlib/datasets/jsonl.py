@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib.charsets import UTF8
 from attnlib.datasets import rows
 from attnlib.datasets.tables import DATA_COLUMNS, META_COLUMNS, TIME_NAMES, WHOLE_TIMES
 from attnlib.errors import DataError
@@ -35,7 +36,7 @@ _KINDS = {bool: "true / false", int: "a number", float: "a number", str: "text",
 
 
 def read(
-    path: Path, named: tuple[str, ...] = (), encoding: str = rows.UTF8
+    path: Path, named: tuple[str, ...] = (), encoding: str = UTF8
 ) -> tuple[pl.DataFrame, object]:
     """The rows of a JSON Lines file or JSON array as a typed frame, and ``where(i)``
     naming row i (its line, or its place in the array). ``named``: columns named for a
@@ -225,7 +226,7 @@ class _Kinds:
                             "rows.jsonl)")  # fmt: skip
 
 
-def names(path: Path, encoding: str = rows.UTF8) -> list[str]:
+def names(path: Path, encoding: str = UTF8) -> list[str]:
     """The columns of the first row (a JSON Lines file's first line alone is read; an
     array's keys, all its rows')."""
     first = rows.first_line(path, encoding)

@@ -9,7 +9,6 @@ and in a column of numbers ``1,5`` reads as ``1.5``.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import logging
@@ -18,9 +17,10 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib import errors
+from attnlib import charsets, errors
+from attnlib.charsets import UTF8
 from attnlib.datasets.tables import looks_long
-from attnlib.errors import ConfigError, DataError
+from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -32,41 +32,14 @@ _SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
                   "--format excel"}  # fmt: skip
 
 
-UTF8 = "utf-8"
-# UTF-32 first: its little-endian BOM starts with UTF-16's
-_BOMS = {"utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE),
-         "utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}  # fmt: skip
-
-
-def checked_encoding(encoding: str) -> str:
-    """The codec's canonical name (``utf-8``, ``cp1252``, ``iso8859-1`` ...) for a Python
-    text encoding name; a ConfigError for an unknown name or a codec that is not one."""
-    try:
-        info = codecs.lookup(encoding)
-    except (LookupError, TypeError):
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):
-        raise ConfigError(f"unknown text encoding {encoding!r}; expected a Python codec name: "
-                          "utf-8, cp1252 (Windows' Western European), latin-1, utf-16, "
-                          "shift_jis, gb18030 ...")  # fmt: skip
-    return UTF8 if info.name in ("utf-8", "utf-8-sig") else info.name
-
-
 def read_text(path: Path, encoding: str = UTF8) -> str:
-    """Return the file's text; an empty file or bytes that are not ``encoding`` are a
-    DataError naming the line."""
+    """Return the file's text (:mod:`attnlib.charsets`: ``encoding`` one or several names,
+    a BOM wins); an empty file or bytes that do not decode are a DataError naming the line."""
     return decode_text(path, path.read_bytes(), encoding)
 
 
 def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> str:
-    """:func:`read_text` of bytes already read from ``path``. A UTF-8 file's BOM is
-    dropped (spreadsheet exports often start with one); a file read as UTF-8 that starts
-    with UTF-16's or UTF-32's is read as that (Excel's "Unicode Text" is UTF-16)."""
-    encoding = _by_bom(data[:4], checked_encoding(encoding))
-    if encoding == UTF8 and data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    if not data.strip():
-        raise DataError(f"{path}: file is empty")
+    """:func:`read_text` of bytes already read from ``path``."""
     packed = next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
     if data[:3] == b"BZh" and data[4:10] == b"1AY&SY":  # bzip2: its block header too
         packed = "bzip2"
@@ -74,51 +47,41 @@ def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> str:
         raise DataError(f"{path}: holds {packed} data, not text; name it after what it is "
                         f"({_SUFFIX[packed]}) and it is read")  # fmt: skip
     try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        named = "UTF-8" if encoding == UTF8 else encoding
-        raise DataError(f"{errors.where(path, row=line)}not valid {named} ({exc.reason}); "
-                        f"{_advice(data)}") from None  # fmt: skip
-    return text.removeprefix("\ufeff")  # a BOM of UTF-16 / UTF-32 codecs that keep it
+        text, _ = charsets.decode(data, encoding)
+    except charsets.Undecodable as exc:
+        raise DataError(f"{errors.where(path, row=exc.line)}{str(exc).split(': ', 1)[1]}; "
+                        f"{_advice(exc.names, charsets.bom(data[:4]))}") from None  # fmt: skip
+    if not text.strip():
+        raise DataError(f"{path}: file is empty")
+    if (nul := text.find("\x00")) >= 0:  # UTF-16 without a BOM read as UTF-8 decodes so
+        raise DataError(f"{errors.where(path, row=text.count(chr(10), 0, nul) + 1)}holds NUL "
+                        "characters: is it UTF-16 without a BOM? give its encoding with "
+                        "ingest.encoding=utf-16-le (--encoding on the command line)")  # fmt: skip
+    return text
 
 
-def _by_bom(head: bytes, encoding: str) -> str:
-    """``encoding``, or for UTF-8 the encoding the file's first bytes (a UTF-16 / UTF-32
-    BOM) say it is in: a BOM is no guess."""
-    if encoding != UTF8:
-        return encoding
-    return next((name for name, marks in _BOMS.items() if head.startswith(marks)), encoding)
-
-
-def _advice(data: bytes) -> str:
-    """How to read a file that is not in the encoding it was read with. A UTF-16 / UTF-32
-    file says so by its BOM; other encodings cannot be told apart reliably from the bytes
-    (detectors guess cp1250 for French text), so the commonest one is named, cp1252 (a
-    Windows spreadsheet's CSV), with the encodings of other scripts."""
-    bom = next((name for name, marks in _BOMS.items() if data.startswith(marks)), None)
+def _advice(tried: tuple[str, ...], bom: str | None) -> str:
+    """How to read a file that does not decode in the encodings tried. Its encoding is not
+    guessed (:mod:`attnlib.charsets`): the commonest are named."""
     if bom is not None:
-        return (f"its first bytes say it is {bom}: read it with ingest.encoding={bom} "
-                f"(--encoding {bom} on the command line)")  # fmt: skip
+        return f"its first bytes (a BOM) say it is {bom}: is it cut or damaged?"
     return (
-        "read it in its own encoding with ingest.encoding (--encoding on the command "
-        "line): cp1252 for a Windows spreadsheet's CSV in Western Europe or the "
-        "Americas, latin-1, cp1251 (Cyrillic), shift_jis, gb18030 ...; or save it as "
-        "UTF-8 (a spreadsheet's 'CSV UTF-8')"
+        "give its encoding with ingest.encoding (--encoding on the command line): "
+        "cp1252 for a Windows spreadsheet's CSV in Western Europe or the Americas, "
+        "latin-1, cp1251 (Cyrillic), shift_jis, gb18030 ...; utf-8,cp1252 for files of "
+        "both; or save it as UTF-8 (a spreadsheet's 'CSV UTF-8')"
     )
 
 
 def first_line(path: Path, encoding: str = UTF8) -> str:
     """The file's first line that holds something (no BOM; bad bytes replaced), read up to
-    it, not the whole file."""
-    encoding = checked_encoding(encoding)
+    it, not the whole file; in the encoding its first 64 KiB say (:mod:`attnlib.charsets`)."""
     with path.open("rb") as f:
-        encoding = _by_bom(f.read(4), encoding)
+        codec = charsets.head_codec(f.read(1 << 16), encoding)
         f.seek(0)
-        codec = "utf-8-sig" if encoding == UTF8 else encoding
+        codec = "utf-8-sig" if codec == UTF8 else codec  # its BOM dropped, as UTF-16's is
         lines = io.TextIOWrapper(f, encoding=codec, errors="replace", newline=None)
-        found = next((line.rstrip("\n") for line in lines if line.strip()), "")
-    return found.removeprefix("\ufeff")
+        return next((line.rstrip("\n") for line in lines if line.strip()), "")
 
 
 def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Callable]:

@@ -30,6 +30,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from attnlib.charsets import UTF8, is_binary
 from attnlib.datasets import formats
 from attnlib.errors import DataError
 
@@ -47,9 +48,10 @@ _LICENCE = re.compile(r"(?i:licen[cs]e|copying)([-_.][A-Z0-9][A-Z0-9.\-]*)?(?i:\
 JUNK = ("thumbs.db", "desktop.ini")  # written by file browsers
 
 
-def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
+def unpack(path: Path, tmp: Path, encoding: str = UTF8) -> tuple[Path, dict[str, str]]:
     """The data file a zip or tar holds (the train file of a pair) unpacked into ``tmp``,
-    or its folder of text files; with the names to show for them in messages."""
+    or its folder of text files (in ``encoding``: UTF-16's are not binary); with the
+    names to show for them in messages."""
     kind = "zip" if path.suffix.lower() == ".zip" else "tar"
     try:
         with zipfile.ZipFile(path) if kind == "zip" else tarfile.open(path) as archive:
@@ -59,7 +61,7 @@ def unpack(path: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
             if not data:  # a zip of one .json (JSON rows, not notes) is its data
                 data = [n for n in texts if n.lower().endswith(".json")]
             chosen = _choose(path, kind, data, texts)
-            if chosen is None and (binary := _binary(archive, files, texts)):
+            if chosen is None and (binary := _binary(archive, files, texts, encoding)):
                 if len(data) != 1:  # images or sounds in class folders: not texts
                     raise DataError(f"{path}: {binary} is not a text (it holds binary data: "
                                     "an image, a sound?); attnlib reads texts, tables and "
@@ -100,12 +102,6 @@ def is_hidden(name: str) -> bool:
     path = PurePosixPath(name)
     return ("__MACOSX" in path.parts or any(p.startswith(".") for p in path.parts)
             or path.name.lower() in JUNK)  # fmt: skip
-
-
-def is_binary(head: bytes) -> bool:
-    """The first bytes of a file that is not text (an image, a sound): a NUL byte that
-    is not UTF-16's."""
-    return b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 def is_notes_name(name: str) -> bool:
@@ -156,12 +152,12 @@ def _check_space(path: Path, tmp: Path, members: list) -> None:
                         "a folder on a larger disk, or unpack it yourself")  # fmt: skip
 
 
-def _binary(archive, files: dict, members: list[str]) -> str | None:
+def _binary(archive, files: dict, members: list[str], encoding: str) -> str | None:
     """The first of the first files in class folders that is binary (an image, a sound),
     or None: a folder of texts is not unpacked for nothing."""
     for name in _nested(members)[:3]:
         with _open(archive, files[name]) as f:
-            if is_binary(f.read(1024)):
+            if is_binary(f.read(1024), encoding):
                 return name
     return None
 

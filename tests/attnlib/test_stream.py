@@ -186,10 +186,15 @@ def test_cli_stream_decodes_standard_input_in_the_encoding_given(tmp_path):
         return CliRunner().invoke(app, ["predict", str(tmp_path / "m"), "--stream", "--strict",
                                         *args], input=given)  # fmt: skip
 
-    assert run().exit_code != 0  # not UTF-8: unknown tokens at best
+    result = run()
+    assert result.exit_code == 2 and "standard input, line 1: not valid UTF-8" in result.stderr
     result = run("--encoding", "cp1252")
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2
+    given = b"\xef\xbb\xbf" + given.decode("cp1252").encode()  # UTF-8 with a BOM
+    assert run().exit_code == 0  # the BOM is not part of the first token (--strict)
+    result = run("--encoding", "utf-16")
+    assert result.exit_code == 2 and "utf-16 cannot be" in result.stderr
 
 
 @pytest.mark.parametrize("extra", [["in.txt"], ["--out", "o.csv"], ["--last"], ["--sets"]])
