@@ -208,8 +208,8 @@ class Model:
 
     @property
     def encoding(self) -> str:
-        """The text encoding the training files were read with (:func:`training_encoding`)."""
-        return training_encoding(self.meta)
+        """How to decode new text files for this model (:func:`reading_encoding`)."""
+        return reading_encoding(self.meta)
 
     def info(self) -> dict:
         """What the model is: task, input, vocabulary, labels, metrics, training data."""
@@ -248,12 +248,14 @@ def load(bundle: str | Path, *, engine: str = "onnx") -> Model:
     return Model(bundle, engine=engine)
 
 
-def training_encoding(meta) -> str:
-    """The text encoding a model's training files were read with (``ingest.encoding``, as
-    its bundle records it; ``utf-8`` when it does not say, or says something unreadable)."""
+def reading_encoding(meta) -> str:
+    """How to decode new text files for a model: UTF-8 where a file decodes so, else the
+    encoding its training files were read in (``ingest.encoding``, as its bundle records
+    it): ``utf-8/cp1252``; UTF-8 alone when it records none, or nothing readable."""
     data = meta.extra.get("training_data")
-    encoding = data.get("encoding") if isinstance(data, dict) else None
+    trained = data.get("encoding") if isinstance(data, dict) else None
     try:
-        return charsets.checked(encoding) if isinstance(encoding, str) and encoding else UTF8
+        trained = charsets.checked(trained) if isinstance(trained, str) and trained else UTF8
     except ConfigError:
         return UTF8
+    return trained if trained.startswith(UTF8) else charsets.checked(f"{UTF8}/{trained}")

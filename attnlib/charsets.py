@@ -1,17 +1,23 @@
 """Text encodings of the user's files (``ingest.encoding``, ``--encoding``).
 
 An encoding is a Python codec name (``utf-8``, ``cp1252``, ``latin-1``, ``utf-16-le`` ...)
-or several, comma-separated, tried in order: ``utf-8,cp1252`` reads a file as UTF-8 when
-it decodes so, else as cp1252 (a single-byte code page decodes any bytes, so it goes
-last). A BOM is no guess and wins over the names given: a file that starts with UTF-8's,
-UTF-16's or UTF-32's is read as that. Nothing else is guessed: single-byte code pages
-cannot be told apart from the bytes (a detector took French cp1252 text for cp1250).
+or several, tried in order: ``utf-8/cp1252`` reads a file as UTF-8 when all of it
+decodes so, else as cp1252 (``,`` separates them too, but ``dvc exp run -S key=a,b`` is a
+sweep). A codec that decodes any bytes (``latin-1``) or most (UTF-16, UTF-32) can only
+come last. A BOM is no guess and wins over the names given: a file that starts with
+UTF-8's, UTF-16's or UTF-32's is read as that. Text that decodes with a NUL in every other
+character is UTF-16 without a BOM, not the encoding tried. Nothing else is guessed:
+single-byte code pages cannot be told apart from the bytes (a detector took French cp1252
+text for cp1250).
 """
 
 from __future__ import annotations
 
 import codecs
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from attnlib.errors import ConfigError, DataError
 
@@ -21,27 +27,50 @@ WIDE = ("utf-16", "utf-32")  # codecs whose ASCII characters hold NUL bytes
 _BOMS = ((codecs.BOM_UTF8, UTF8), (codecs.BOM_UTF32_LE, "utf-32"),
          (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
-_EXPECTED = ("a Python codec name, or several comma-separated to try in order: utf-8, "
-             "cp1252 (Windows' Western European), latin-1, utf-16, shift_jis, gb18030, "
-             "utf-8,cp1252 ...")  # fmt: skip
-
-
 # text codecs that are no file's encoding (escapes, domain names, a placeholder)
 _NOT_FILES = ("undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode")
+_COMMON = {UTF8: "utf-8", "cp1252": "cp1252 (a Windows spreadsheet's CSV in Western Europe or "
+           "the Americas)", "iso8859-1": "latin-1", "cp1251": "cp1251 (Cyrillic)",
+           "shift_jis": "shift_jis", "gb18030": "gb18030"}  # fmt: skip
+_EXPECTED = (
+    "a Python codec name, or several to try in order: utf-8, cp1252 (Windows' "
+    "Western European), latin-1, utf-16, shift_jis, gb18030, utf-8/cp1252 ..."
+)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A file's text; the encoding it was read in, and whether its BOM said so."""
+
+    text: str
+    codec: str
+    by_bom: bool = False
+    # an encoding tried before, its line that did not decode, and whether the bytes above
+    # that line held non-ASCII text (which reads garbled if it was in that encoding)
+    fell_back: tuple[str, int, bool] | None = None
 
 
 class Undecodable(ValueError):
-    """Bytes that none of the encodings decode: where the first one failed, and why."""
+    """Bytes none of the encodings tried decodes: each one's first failure (name, line,
+    reason); ``line`` is the last one's (the fallback the user meant)."""
 
-    def __init__(self, names: tuple[str, ...], line: int, reason: str):
-        super().__init__(f"line {line}: not valid {' or '.join(map(shown, names))} ({reason})")
-        self.names, self.line, self.reason = names, line, reason
+    def __init__(self, failures: list[tuple[str, int, str]], by_bom: bool = False):
+        self.failures, self.by_bom, self.line = failures, by_bom, failures[-1][1]
+        name, _, reason = failures[-1]
+        others = "".join(f", nor {shown(n)} (line {line}: {why})"
+                         for n, line, why in failures[:-1])  # fmt: skip
+        super().__init__(f"not valid {shown(name)} ({reason}){others}")
+
+    @property
+    def tried(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in self.failures)
 
 
 def checked(spec: str) -> str:
     """``spec`` with each name canonical (``UTF8`` -> ``utf-8``, ``latin1`` ->
-    ``iso8859-1``); a ConfigError for an unknown name or a codec that is not a text one."""
-    names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) else [""]
+    ``iso8859-1``); a ConfigError for an unknown name, a codec that is not a file's text
+    one, or one that decodes (almost) anything before another (which it would hide)."""
+    names = [n.strip() for n in re.split(r"[/,]", spec)] if isinstance(spec, str) else [""]
     canonical = []
     for name in names:
         try:
@@ -53,24 +82,28 @@ def checked(spec: str) -> str:
                               f"{_EXPECTED}")  # fmt: skip
         canonical.append(UTF8 if info.name in ("utf-8", "utf-8-sig") else info.name)
     canonical = list(dict.fromkeys(canonical))
-    if len(canonical) > 1 and (wide := [n for n in canonical if n.startswith(WIDE)]):
-        raise ConfigError(f"text encoding {spec!r}: {wide[0]} is not tried among others (a "
-                          "file of it may decode as another: its ASCII is valid UTF-8); give "
-                          "it alone")  # fmt: skip
-    return ",".join(canonical)
+    for name in canonical[:-1]:
+        if name.startswith(WIDE) or _decodes_any_byte(name):
+            raise ConfigError(f"text encoding {spec!r}: {name} decodes (almost) any bytes, "
+                              "so the encodings after it would never be tried; give it "
+                              "last")  # fmt: skip
+    return "/".join(canonical)
+
+
+def _decodes_any_byte(name: str) -> bool:
+    try:
+        bytes(range(256)).decode(name)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def names(spec: str) -> tuple[str, ...]:
-    return tuple(checked(spec).split(","))
+    return tuple(checked(spec).split("/"))
 
 
 def shown(name: str) -> str:
     return "UTF-8" if name == UTF8 else name
-
-
-def described(spec: str) -> str:
-    """``cp1252``, or ``utf-8, else cp1252`` for a list: for a read line."""
-    return ", else ".join(names(spec))
 
 
 def bom(head: bytes) -> str | None:
@@ -78,44 +111,56 @@ def bom(head: bytes) -> str | None:
     return next((name for mark, name in _BOMS if head.startswith(mark)), None)
 
 
-def decode(data: bytes, spec: str) -> tuple[str, str]:
-    """The text of ``data`` (its BOM dropped) and the encoding it was decoded with: its
-    BOM's, else the first of ``spec`` that decodes all of it.
+def _order(head: bytes, spec: str) -> tuple[tuple[str, ...], bool]:
+    """The encodings to try, in order: the BOM's alone when there is one, else ``spec``'s."""
+    said = bom(head[:4])
+    return ((said,), True) if said else (names(spec), False)
+
+
+def decode(data: bytes, spec: str) -> Decoded:
+    """``data`` decoded (its BOM dropped) in its BOM's encoding, else the first of
+    ``spec`` that decodes all of it into text that is not UTF-16 in disguise.
 
     Raises:
-        Undecodable: none does; it names where the first one failed.
+        Undecodable: none does.
     """
-    tried = (bom(data[:4]),) if bom(data[:4]) else names(spec)
-    first = None
+    tried, by_bom = _order(data, spec)
+    failures, above = [], False
     for name in tried:
         try:
-            return data.decode(name).removeprefix("\ufeff"), name
+            text = data.decode(name).removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
-            first = first or (name, exc)
-    name, exc = first
-    line = data[: exc.start].decode(name, errors="replace").count("\n") + 1
-    raise Undecodable(tried, line, exc.reason)
+            line = data[: exc.start].decode(name, errors="replace").count("\n") + 1
+            failures.append((name, line, exc.reason))
+            above = above or not data[: exc.start].isascii()
+            continue
+        if not name.startswith(WIDE) and looks_wide(text):
+            failures.append((name, 1, "a NUL in every other character: UTF-16 without a BOM?"))
+            continue
+        first = (failures[0][0], failures[0][1], above) if failures else None
+        return Decoded(text, name, by_bom, first)
+    raise Undecodable(failures, by_bom)
+
+
+def looks_wide(text: str) -> bool:
+    """Text with NULs in a quarter or more of its first 1,000 characters: UTF-16 or UTF-32
+    read as a single-byte encoding or UTF-8 (a stray NUL in a cell is not)."""
+    head = text[:1000]
+    return bool(head) and head.count("\x00") * 4 >= len(head)
 
 
 def head_codec(head: bytes, spec: str) -> str:
     """The encoding :func:`decode` would read a file in, told from its first bytes (perhaps
-    cut inside a character): its BOM's, else the first of ``spec`` that decodes them, else
-    the first of ``spec``."""
-    tried = (bom(head[:4]),) if bom(head[:4]) else names(spec)
+    cut inside a character; the whole file may still prove it wrong)."""
+    tried, _ = _order(head, spec)
     for name in tried:
         try:
-            codecs.getincrementaldecoder(name)().decode(head)
-            return name
+            text = codecs.getincrementaldecoder(name)().decode(head)
         except UnicodeDecodeError:
             continue
-    return tried[0]
-
-
-def head_text(head: bytes, spec: str) -> str:
-    """The text of a file's first bytes in its :func:`head_codec`, bad bytes replaced (and
-    a character cut at the end dropped); for a format's sniffing."""
-    decoder = codecs.getincrementaldecoder(head_codec(head, spec))(errors="replace")
-    return decoder.decode(head).removeprefix("\ufeff")
+        if name.startswith(WIDE) or not looks_wide(text):
+            return name
+    return tried[-1]
 
 
 def is_binary(head: bytes, spec: str = UTF8) -> bool:
@@ -125,31 +170,45 @@ def is_binary(head: bytes, spec: str = UTF8) -> bool:
     if b"\x00" not in head or bom(head):
         return False
     for name in (n for n in names(spec) if n.startswith(WIDE)):
-        unit = 4 if name.startswith("utf-32") else 2
         try:
-            text = head[: len(head) - len(head) % unit].decode(name)
+            text = codecs.getincrementaldecoder(name)().decode(head)  # may be cut: not final
         except UnicodeDecodeError:
             continue
-        if all(c.isprintable() or c in "\t\n\r\f" for c in text):
+        if not any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v" for c in text):
             return False
     return True
 
 
+def advice(tried: tuple[str, ...], by_bom: bool) -> str:
+    """How to read a file the encodings ``tried`` did not decode. Its encoding is not
+    guessed: the commonest others are named."""
+    if by_bom:
+        return f"its first bytes (a BOM) say it is {tried[0]}: is it cut or damaged?"
+    others = [shown for name, shown in _COMMON.items() if name not in tried]
+    mixed = "; a file mixing encodings is not read: convert it" if len(tried) > 1 else ""
+    return (f"give its encoding with ingest.encoding (--encoding on the command line): "
+            f"{', '.join(others)} ...{mixed}; or save it as UTF-8")  # fmt: skip
+
+
 def lines(raw: Iterable[bytes], spec: str, where: str) -> Iterator[str]:
     """Lines of bytes (standard input's, as they come) as text, each decoded with the first
-    of ``spec`` that decodes it (a UTF-8 BOM on the first dropped); a line none decodes
-    is a DataError naming it. UTF-16 / UTF-32 are not read line by line: a ConfigError."""
-    tried = names(spec)
-    if wide := [n for n in tried if n.startswith(WIDE)]:
-        raise ConfigError(f"{where} is read line by line, which {wide[0]} cannot be: convert "
-                          f"it first (iconv -f {wide[0]} -t utf-8)")  # fmt: skip
+    of ``spec`` that decodes it (a UTF-8 BOM on the first dropped); a line none decodes is
+    a DataError naming it. UTF-16 / UTF-32 are not read line by line: left out of a list,
+    alone a ConfigError."""
+    tried = tuple(n for n in names(spec) if not n.startswith(WIDE))
+    if not tried:
+        raise ConfigError(f"{where} is read line by line, which {names(spec)[0]} cannot be: "
+                          f"convert it first (iconv -f {names(spec)[0]} -t utf-8)")  # fmt: skip
     for number, line in enumerate(raw, start=1):
         if number == 1:
             line = line.removeprefix(codecs.BOM_UTF8)
-        try:
-            yield decode(line, spec)[0]
-        except Undecodable as exc:
-            raise DataError(
-                f"{where}, line {number}: not valid {' or '.join(map(shown, tried))} "
-                f"({exc.reason}); give its encoding with --encoding"
-            ) from None
+        for name in tried:
+            try:
+                yield line.decode(name)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            names_tried = " nor ".join(map(shown, tried))
+            raise DataError(f"{where}, line {number}: not valid {names_tried}; "
+                            f"{advice(tried, False)}")  # fmt: skip

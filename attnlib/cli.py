@@ -27,7 +27,6 @@ from attnlib.cli_input import (
     TimeColumn,
     columns,
     for_model,
-    model_encoding,
     read_input,
     stdin_lines,
 )
@@ -105,7 +104,7 @@ def predict(
 
     Columns: id, [step], [actual, correct], predicted, top_k, probabilities, [attention].
     """
-    from attnlib.api import Model
+    from attnlib.api import Model, reading_encoding
     from attnlib.files import output_path, write_table
 
     if stream:
@@ -120,7 +119,7 @@ def predict(
             raise ConfigError(f"--stream reads standard input and prints to standard output: "
                               f"{', '.join(unused)} cannot go with it")  # fmt: skip
         predictor = Predictor(bundle, engine=engine)
-        lines = stdin_lines(model_encoding(encoding, predictor.meta))
+        lines = stdin_lines(encoding or reading_encoding(predictor.meta))
         stream_lines(predictor.stream(), predictor.meta.vocab, lines,
                      lambda line: print(line, flush=True), top_k=top_k, sep=sep or None,
                      strict=strict, warn=warn)  # fmt: skip

@@ -66,18 +66,7 @@ def for_model(given: dict[str, str], encoding: str, model) -> dict:
     given = {role: name for role, name in given.items() if name}
     stored = {role: name for role, name in model.columns.items() if role not in given}
     return {"columns": {**stored, **given}, "optional_columns": tuple(stored),
-            "encoding": model_encoding(encoding, model.meta)}  # fmt: skip
-
-
-def model_encoding(given: str, meta) -> str:
-    """How a model's commands decode new text: as ``--encoding`` says, else UTF-8 where it
-    decodes so and the training files' encoding where not (a new file may well be UTF-8)."""
-    from attnlib.api import training_encoding
-
-    trained = training_encoding(meta)
-    if given or trained.startswith((UTF8, *charsets.WIDE)):  # UTF-16 is tried alone
-        return given or trained
-    return f"{UTF8},{trained}"
+            "encoding": encoding or model.encoding}  # fmt: skip
 
 
 def read_input(source: str, format: str, sep: str, **kwargs):

@@ -9,6 +9,7 @@ that contain spaces or commas read back exactly) or ``.jsonl``; anything else is
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import io
@@ -155,7 +156,10 @@ def _sniff(data: bytes, encoding: str = UTF8) -> str:
         with contextlib.suppress(OSError, EOFError, zlib.error):
             head = gzip.GzipFile(fileobj=io.BytesIO(data)).read(1 << 16)
             return _sniff(head, encoding) + ".gz"
-    data = charsets.head_text(data, encoding).encode()  # UTF-16's, a BOM: gone
+    codec = charsets.head_codec(data[: 1 << 16], encoding)
+    if codec.startswith(charsets.WIDE):  # its characters' NULs would hide the structure
+        data = data.decode(codec, errors="replace").removeprefix("\ufeff").encode()
+    data = data.removeprefix(codecs.BOM_UTF8)  # other encodings keep ASCII as it is
     first = data.lstrip().split(b"\n", 1)[0]
     if _json_rows(data.lstrip(), first):
         return ".jsonl"

@@ -104,11 +104,13 @@ def test_parquet_holds_its_own_encoding(tmp_path, caplog):
 
 
 @pytest.mark.parametrize(
-    "encoding", ["nope", "base64", "rot13", "", "undefined", "utf-8,nope", "utf-8,utf-16"]
-)
+    "encoding",
+    ["nope", "base64", "rot13", "", "undefined", "idna", "utf-8,nope", "utf-16,utf-8",
+     "latin-1,cp1252"],
+)  # fmt: skip
 def test_an_unknown_or_non_text_encoding_is_a_config_error(tmp_path, encoding):
     path = csv_in(tmp_path / "w.csv", "utf-8")
-    with pytest.raises(ConfigError, match="unknown text encoding|utf-16 is not tried among"):
+    with pytest.raises(ConfigError, match="unknown text encoding|decodes .almost. any bytes"):
         read_source(path, encoding=encoding)
 
 
@@ -162,14 +164,15 @@ def test_predict_reads_new_files_in_the_encoding_the_model_was_trained_on(tmp_pa
 
 
 def test_several_encodings_are_tried_in_order_and_a_bom_wins(tmp_path):
-    """utf-8,cp1252 reads each file in the first that decodes it (a folder of both); a
-    UTF-8 BOM wins over cp1252 given (no 'ï»¿' in the first column's name)."""
+    """utf-8/cp1252 (or utf-8,cp1252) reads each file in the first that decodes it (a
+    folder of both); a UTF-8 BOM wins over cp1252 given (no 'ï»¿' in the first column's
+    name)."""
     (tmp_path / "f" / "a").mkdir(parents=True)
     (tmp_path / "f" / "a" / "1.txt").write_bytes("caf\u00e9".encode("cp1252"))
     (tmp_path / "f" / "a" / "2.txt").write_bytes("\u20ac caf\u00e9".encode())
     frame, how = read_and_describe(tmp_path / "f", encoding="utf-8,cp1252")
     assert frame["text"].to_list() == ["caf\u00e9", "\u20ac caf\u00e9"]
-    assert how.endswith("; decoded as utf-8, else cp1252")
+    assert how.endswith("; decoded as cp1252 (1 file), utf-8 (1 file)")
     path = tmp_path / "b.csv"
     path.write_bytes(b"\xef\xbb\xbf" + "\n".join(ROWS).encode())
     assert read_source(path, encoding="cp1252")["tokens"].to_list() == TOKENS
@@ -238,17 +241,56 @@ def test_a_models_commands_read_utf8_first_then_its_training_encoding(tmp_path):
     """A cp1252 model reads a new UTF-8 file as UTF-8 (no mojibake) and a UTF-16 one by
     its BOM; the training encoding is the fallback, --encoding the override."""
     from attnlib.api import Model
-    from attnlib.cli_input import model_encoding
 
     model = Model(word_model(tmp_path / "m", encoding="cp1252"), engine="torch")
-    assert model.encoding == "cp1252" and model_encoding("", model.meta) == "utf-8,cp1252"
-    assert model_encoding("latin-1", model.meta) == "latin-1"
-    plain = Model(word_model(tmp_path / "p"), engine="torch")
-    assert plain.encoding == "utf-8" and model_encoding("", plain.meta) == "utf-8"
-    for codec in ("utf-8", "utf-16"):
+    assert model.encoding == "utf-8/cp1252"
+    assert Model(word_model(tmp_path / "p"), engine="torch").encoding == "utf-8"
+    wide = Model(word_model(tmp_path / "w", encoding="utf-16-le"), engine="torch")
+    assert wide.encoding == "utf-8/utf-16-le"
+    for codec in ("utf-8", "utf-16", "cp1252"):
         new = tmp_path / f"{codec}.csv"
         new.write_text("text\nwhere is x? \u20ac\n", encoding=codec)
-        out = tmp_path / "p.parquet"
-        result = runner.invoke(app, ["predict", str(tmp_path / "m"), str(new), "-o", str(out)])
+        out = tmp_path / "p.csv"
+        args = [str(new), "-o", str(out), "--top-k", "1", "--engine", "torch"]
+        result = runner.invoke(app, ["predict", str(tmp_path / "m"), *args])
         assert result.exit_code == 0, result.output
-        assert pl.read_parquet(out)["id"].to_list() == ["row1"]
+        assert "(e.g. '\u20ac')" in result.output  # the one unknown token: not 'â‚¬
+    new = tmp_path / "u16.csv"
+    new.write_bytes("text\nwhere is x?\n".encode("utf-16-le"))  # no BOM: by the model
+    assert runner.invoke(app, ["predict", str(tmp_path / "w"), str(new), "-o", str(out)]
+                         ).exit_code == 0  # fmt: skip
+
+
+def test_a_fallback_after_utf8_text_warns_and_a_failing_list_names_each_line(tmp_path, caplog):
+    path = tmp_path / "m.csv"
+    path.write_bytes("text\ncaf\u00e9\n".encode() + "na\u00efve\n".encode("cp1252"))
+    with caplog.at_level(logging.WARNING, logger="attnlib.datasets"):
+        frame, how = read_and_describe(path, encoding="utf-8/cp1252")
+    assert frame["tokens"].to_list() == [["caf\u00c3\u00a9"], ["na\u00efve"]]  # as warned
+    assert how.endswith("; decoded as cp1252")
+    assert "not UTF-8 at line 3, so read as cp1252; the lines above hold non-ASCII" in caplog.text
+    path.write_bytes(b"text\n" + "caf\u00e9\n".encode("cp1252") + "\u0141\n".encode())
+    with pytest.raises(DataError) as caught:  # cp1252 has no 0x81 (UTF-8's \u0141)
+        read_source(path, encoding="utf-8,cp1252")
+    message = str(caught.value)
+    assert message.startswith(f"{path}, line 3: not valid cp1252 (")
+    assert "nor UTF-8 (line 2: invalid continuation byte)" in message
+    assert "a file mixing encodings is not read" in message
+    with pytest.raises(DataError) as caught:
+        read_source(path, encoding="cp1252")
+    advice = str(caught.value).split(";", 1)[1]
+    assert "utf-8" in advice and "cp1252" not in advice  # UTF-8 named, not what failed
+
+
+def test_utf16_text_with_spacing_characters_is_text_and_a_stray_nul_is_read(tmp_path):
+    from attnlib.charsets import is_binary
+
+    for text in ("Tr\u00e8s bien\u00a0!", "Donau\u00addampf", "zero\u200bwidth \U0001f600"):
+        assert not is_binary(text.encode("utf-16-le")[:-1], "utf-16-le"), text  # cut: a half
+    path = tmp_path / "n.csv"
+    path.write_bytes(b"text,label\na\x00b c,x\nd e,y\n")  # one NUL in a cell: not UTF-16
+    assert read_source(path)["tokens"].to_list() == [["a\x00b", "c"], ["d", "e"]]
+    path.write_bytes("text,label\na b,x\n".encode("utf-16-le"))
+    with pytest.raises(DataError, match="NUL in every other character: UTF-16 without a BOM"):
+        read_source(path)
+    assert read_source(path, encoding="utf-8/utf-16-le")["tokens"].to_list() == [["a", "b"]]

@@ -52,7 +52,7 @@ from attnlib import charsets
 from attnlib.charsets import UTF8
 from attnlib.datasets import compressed, folders, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
-from attnlib.datasets.formats import FORMATS, decoded, header, read_file
+from attnlib.datasets.formats import FORMATS, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
 from attnlib.datasets.typed import by_row, check_max_length
 from attnlib.errors import ConfigError, DataError
@@ -192,7 +192,7 @@ def read_source(
             column (a model's training names, ``Model.columns``: a new file may use them,
             or the roles' own names); dropped for a source without named columns.
         encoding: the text encoding of a text file or of a folder's files (a Python codec
-            name, ``utf-8``, ``cp1252`` ..., or several to try in order, ``utf-8,cp1252``;
+            name, ``utf-8``, ``cp1252`` ..., or several to try in order, ``utf-8/cp1252``;
             a BOM wins: :mod:`attnlib.charsets`). Parquet files and spreadsheets hold
             their own; a built-in set ignores it.
 
@@ -251,7 +251,6 @@ def read_and_describe(
                 named = {r: c for r, c in columns.items() if r not in optional_columns}
                 frame, how = folders.read_folder(inner, fmt, sep, max_length, named, limit,
                                                  encoding)  # fmt: skip
-                how += decoded(encoding)
             else:
                 if set(optional_columns) & set(columns):
                     named = header(inner, fmt, encoding)

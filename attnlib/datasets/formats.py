@@ -13,7 +13,6 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib import charsets
 from attnlib.charsets import UTF8
 from attnlib.datasets import excel, jsonl, parquet, roles, rows, series, tables, typed, wide
 from attnlib.datasets.arff_format import read_arff
@@ -81,14 +80,15 @@ def _read_file(
         frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
         where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why), "excel"
     elif fmt == "jsonl" or (fmt == "auto" and kind == "jsonl"):
-        raw, where = jsonl.read(path, tuple(columns.values()), encoding)
+        raw, where, note = jsonl.read(path, tuple(columns.values()), encoding)
         frame, why = typed.read_typed(roles.rename(raw, columns, path), path, columns, [], where)
-        how, fmt = _typed_how(path, fmt, "jsonl", why), "jsonl"
+        how, fmt = _typed_how(path, fmt, "jsonl", why) + note, "jsonl"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, why = typed.read_parquet(path, columns)
         where, how, fmt = by_row, _typed_how(path, fmt, "parquet", why), "parquet"
     else:
-        data = rows.read_text(path, encoding)
+        decoded = rows.read_decoded(path, encoding)
+        data, note = decoded.text, rows.decoded_note(decoded, encoding)
         how = f"{path} as {fmt}"
         if fmt == "auto":
             fmt, why = detect_format(path, data, columns)
@@ -100,27 +100,13 @@ def _read_file(
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
-    if encoding != UTF8:
-        how += _decoded(path, fmt, encoding)
-    typed.check_max_length(frame, path, where, max_length)
-    return frame, fmt, how
-
-
-def _decoded(path: Path, fmt: str, encoding: str) -> str:
-    """What the read line adds for a text encoding other than UTF-8 (:func:`decoded`); a
-    Parquet file or a spreadsheet holds its own: the log says the one given is not used (a
-    model's commands pass its training files' encoding to whatever file they read)."""
-    if fmt == "excel" or (fmt in ("parquet", "long", "wide") and _parquet_magic(path)):
+        how += note
+    if encoding != UTF8 and (fmt == "excel" or fmt in ("parquet", "long", "wide") and
+                             _parquet_magic(path)):  # fmt: skip
         log.info("%s: a %s file holds its own text encoding; %s is not used", path,
                  "spreadsheet" if fmt == "excel" else "Parquet", encoding)  # fmt: skip
-        return ""
-    return decoded(encoding)
-
-
-def decoded(encoding: str) -> str:
-    """``; decoded as cp1252`` (``utf-8, else cp1252`` for several) for the read line of
-    text in an encoding other than UTF-8 alone, else nothing."""
-    return f"; decoded as {charsets.described(encoding)}" if encoding != UTF8 else ""
+    typed.check_max_length(frame, path, where, max_length)
+    return frame, fmt, how
 
 
 def _typed_kind(path: Path) -> str:

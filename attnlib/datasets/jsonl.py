@@ -37,11 +37,13 @@ _KINDS = {bool: "true / false", int: "a number", float: "a number", str: "text",
 
 def read(
     path: Path, named: tuple[str, ...] = (), encoding: str = UTF8
-) -> tuple[pl.DataFrame, object]:
-    """The rows of a JSON Lines file or JSON array as a typed frame, and ``where(i)``
-    naming row i (its line, or its place in the array). ``named``: columns named for a
+) -> tuple[pl.DataFrame, object, str]:
+    """The rows of a JSON Lines file or JSON array as a typed frame, ``where(i)`` naming
+    row i (its line, or its place in the array), and what the read line says of its
+    encoding (:func:`attnlib.datasets.rows.decoded_note`). ``named``: columns named for a
     role (``ingest.text_column``), whose kinds are checked as the roles' own are."""
-    text = rows.read_text(path, encoding)
+    decoded = rows.read_decoded(path, encoding)
+    text, note = decoded.text, rows.decoded_note(decoded, encoding)
     records = _array(path, text) if text.lstrip().startswith("[") else _pretty(path, text)
     kinds = _Kinds(path, named)
     if records is not None:
@@ -68,7 +70,7 @@ def read(
         raise DataError(f"{path}: its rows do not make one table "
                         f"({str(exc).splitlines()[0]})") from None  # fmt: skip
     kinds.raise_clash(read_only=True)
-    return _epoch_times(frame, path), where
+    return _epoch_times(frame, path), where, note
 
 
 def _pretty(path: Path, text: str) -> list[dict] | None:

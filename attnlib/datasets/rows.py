@@ -33,13 +33,20 @@ _SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
 
 
 def read_text(path: Path, encoding: str = UTF8) -> str:
-    """Return the file's text (:mod:`attnlib.charsets`: ``encoding`` one or several names,
-    a BOM wins); an empty file or bytes that do not decode are a DataError naming the line."""
+    """Return the file's text (:func:`read_decoded`)."""
+    return read_decoded(path, encoding).text
+
+
+def read_decoded(path: Path, encoding: str = UTF8) -> charsets.Decoded:
+    """The file's text and how it was decoded (:mod:`attnlib.charsets`: ``encoding`` one
+    name or several, a BOM wins); an empty file or bytes that do not decode are a
+    DataError naming the line."""
     return decode_text(path, path.read_bytes(), encoding)
 
 
-def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> str:
-    """:func:`read_text` of bytes already read from ``path``."""
+def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> charsets.Decoded:
+    """:func:`read_decoded` of bytes already read from ``path``. A fallback taken after
+    lines above held non-ASCII text is a warning: it may have been the first encoding."""
     packed = next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
     if data[:3] == b"BZh" and data[4:10] == b"1AY&SY":  # bzip2: its block header too
         packed = "bzip2"
@@ -47,30 +54,26 @@ def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> str:
         raise DataError(f"{path}: holds {packed} data, not text; name it after what it is "
                         f"({_SUFFIX[packed]}) and it is read")  # fmt: skip
     try:
-        text, _ = charsets.decode(data, encoding)
+        decoded = charsets.decode(data, encoding)
     except charsets.Undecodable as exc:
-        raise DataError(f"{errors.where(path, row=exc.line)}{str(exc).split(': ', 1)[1]}; "
-                        f"{_advice(exc.names, charsets.bom(data[:4]))}") from None  # fmt: skip
-    if not text.strip():
+        raise DataError(f"{errors.where(path, row=exc.line)}{exc}; "
+                        f"{charsets.advice(exc.tried, exc.by_bom)}") from None  # fmt: skip
+    if not decoded.text.strip():
         raise DataError(f"{path}: file is empty")
-    if (nul := text.find("\x00")) >= 0:  # UTF-16 without a BOM read as UTF-8 decodes so
-        raise DataError(f"{errors.where(path, row=text.count(chr(10), 0, nul) + 1)}holds NUL "
-                        "characters: is it UTF-16 without a BOM? give its encoding with "
-                        "ingest.encoding=utf-16-le (--encoding on the command line)")  # fmt: skip
-    return text
+    if decoded.fell_back and decoded.fell_back[2]:
+        name, line, _ = decoded.fell_back
+        log.warning("%s: not %s at line %d, so read as %s; the lines above hold non-ASCII "
+                    "text, garbled if it was %s (a file mixing encodings: convert it)", path,
+                    charsets.shown(name), line, decoded.codec, charsets.shown(name))  # fmt: skip
+    return decoded
 
 
-def _advice(tried: tuple[str, ...], bom: str | None) -> str:
-    """How to read a file that does not decode in the encodings tried. Its encoding is not
-    guessed (:mod:`attnlib.charsets`): the commonest are named."""
-    if bom is not None:
-        return f"its first bytes (a BOM) say it is {bom}: is it cut or damaged?"
-    return (
-        "give its encoding with ingest.encoding (--encoding on the command line): "
-        "cp1252 for a Windows spreadsheet's CSV in Western Europe or the Americas, "
-        "latin-1, cp1251 (Cyrillic), shift_jis, gb18030 ...; utf-8,cp1252 for files of "
-        "both; or save it as UTF-8 (a spreadsheet's 'CSV UTF-8')"
-    )
+def decoded_note(decoded: charsets.Decoded, encoding: str) -> str:
+    """What a read line says of the encoding: ``; decoded as cp1252`` (``as utf-16, by
+    its BOM``) unless it was UTF-8 as asked."""
+    if decoded.codec == UTF8 and encoding == UTF8:
+        return ""
+    return f"; decoded as {decoded.codec}{', by its BOM' if decoded.by_bom else ''}"
 
 
 def first_line(path: Path, encoding: str = UTF8) -> str:
