@@ -54,8 +54,10 @@ class Undecodable(ValueError):
     """Bytes none of the encodings tried decodes: each one's first failure (name, line,
     reason); ``line`` is the last one's (the fallback the user meant)."""
 
-    def __init__(self, failures: list[tuple[str, int, str]], by_bom: bool = False):
+    def __init__(self, failures: list[tuple[str, int, str]], by_bom: bool = False,
+                 wide: bool = False):  # fmt: skip
         self.failures, self.by_bom, self.line = failures, by_bom, failures[-1][1]
+        self.wide = wide  # NUL bytes as UTF-16's or UTF-32's ASCII has them
         name, _, reason = failures[-1]
         others = "".join(f", nor {shown(n)} (line {line}: {why})"
                          for n, line, why in failures[:-1])  # fmt: skip
@@ -139,7 +141,7 @@ def decode(data: bytes, spec: str) -> Decoded:
             continue
         first = (failures[0][0], failures[0][1], above) if failures else None
         return Decoded(text, name, by_bom, first)
-    raise Undecodable(failures, by_bom)
+    raise Undecodable(failures, by_bom, looks_wide(data[:1000].decode("latin-1")))
 
 
 def looks_wide(text: str) -> bool:
@@ -179,11 +181,17 @@ def is_binary(head: bytes, spec: str = UTF8) -> bool:
     return True
 
 
-def advice(tried: tuple[str, ...], by_bom: bool) -> str:
+def advice(tried: tuple[str, ...], by_bom: bool, wide: bool = False) -> str:
     """How to read a file the encodings ``tried`` did not decode. Its encoding is not
-    guessed: the commonest others are named."""
+    guessed: the commonest others are named (UTF-16's and UTF-32's first when ``wide``:
+    the file's NUL bytes are theirs)."""
     if by_bom:
         return f"its first bytes (a BOM) say it is {tried[0]}: is it cut or damaged?"
+    if wide and not any(n.startswith(WIDE) for n in tried):
+        return (
+            "its NUL bytes say UTF-16 or UTF-32 without a BOM: give ingest.encoding "
+            "(--encoding on the command line) utf-16-le, utf-16-be, utf-32-le ..."
+        )
     others = [shown for name, shown in _COMMON.items() if name not in tried]
     mixed = "; a file mixing encodings is not read: convert it" if len(tried) > 1 else ""
     return (f"give its encoding with ingest.encoding (--encoding on the command line): "

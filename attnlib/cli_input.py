@@ -34,8 +34,8 @@ SepOption = Annotated[
 EncodingOption = Annotated[
     str,
     typer.Option(help="text encoding of the input (ingest.encoding): a Python codec name such "
-                 "as cp1252 or latin-1 (default: utf-8; a model's commands: the encoding "
-                 "its training files were read with)"),
+                 "as cp1252 or latin-1, or several tried in order, utf-8/cp1252 (default: "
+                 "utf-8; a model's commands: utf-8, else its training files' encoding)"),
 ]  # fmt: skip
 
 

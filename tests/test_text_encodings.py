@@ -294,3 +294,11 @@ def test_utf16_text_with_spacing_characters_is_text_and_a_stray_nul_is_read(tmp_
     with pytest.raises(DataError, match="NUL in every other character: UTF-16 without a BOM"):
         read_source(path)
     assert read_source(path, encoding="utf-8/utf-16-le")["tokens"].to_list() == [["a", "b"]]
+
+
+def test_utf16_with_accents_and_no_bom_is_named_by_its_nul_bytes(tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_bytes("text\ncaf\u00e9 \u00e0\n".encode("utf-16-le"))
+    with pytest.raises(DataError, match="its NUL bytes say UTF-16 or UTF-32 without a BOM"):
+        read_source(path)
+    assert read_source(path, encoding="utf-16-le")["tokens"].to_list() == [["caf\u00e9", "\u00e0"]]

@@ -195,7 +195,8 @@ def _text(root: Path, file: Path, name: str, encoding: str):
     data = file.read_bytes()  # read once: checked, then decoded
     if is_binary(data[:1024], encoding):
         raise DataError(f"{root}, file {name}: not a text (it holds binary data: an image, a "
-                        "sound?); a folder is read as one text per file")  # fmt: skip
+                        "sound? or UTF-16 without a BOM: give ingest.encoding); a folder is "
+                        "read as one text per file")  # fmt: skip
     return rows.decode_text(file, data, encoding)
 
 

@@ -56,8 +56,8 @@ def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> charsets.Decod
     try:
         decoded = charsets.decode(data, encoding)
     except charsets.Undecodable as exc:
-        raise DataError(f"{errors.where(path, row=exc.line)}{exc}; "
-                        f"{charsets.advice(exc.tried, exc.by_bom)}") from None  # fmt: skip
+        how = charsets.advice(exc.tried, exc.by_bom, exc.wide)
+        raise DataError(f"{errors.where(path, row=exc.line)}{exc}; {how}") from None
     if not decoded.text.strip():
         raise DataError(f"{path}: file is empty")
     if decoded.fell_back and decoded.fell_back[2]:

@@ -196,8 +196,8 @@ def test_read_and_describe_says_how_it_read_the_file_once(tmp_path, monkeypatch)
     from attnlib.datasets import read_and_describe, rows
 
     path = write(tmp_path / "a.csv", "date,value\n2020-01-01,3\n")
-    reads, read_text = [], rows.read_text
-    monkeypatch.setattr(rows, "read_text", lambda p, e: reads.append(p) or read_text(p, e))
+    reads, read_decoded = [], rows.read_decoded
+    monkeypatch.setattr(rows, "read_decoded", lambda p, e: reads.append(p) or read_decoded(p, e))
     frame, how = read_and_describe(path)
     assert frame.columns == ["time", "value"] and reads == [path]  # detected and read at once
     assert how == f"{path}: format auto -> long (a time column 'date' and no tokens / text)"

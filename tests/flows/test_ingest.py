@@ -20,8 +20,8 @@ def test_ingest_reads_the_file_once_and_logs_the_detected_format(
     params["ingest"].update(source=str(src), workers=1)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    reads, read_text = [], rows.read_text
-    monkeypatch.setattr(rows, "read_text", lambda p, e: reads.append(p) or read_text(p, e))
+    reads, read_decoded = [], rows.read_decoded
+    monkeypatch.setattr(rows, "read_decoded", lambda p, e: reads.append(p) or read_decoded(p, e))
     run_log = logging.getLogger("prefect.flow_runs")
     run_log.addHandler(caplog.handler)  # Prefect's run loggers do not propagate to the root
     try:
