@@ -254,8 +254,9 @@ def reading_encoding(meta) -> str:
     it): ``utf-8/cp1252``; UTF-8 alone when it records none, or nothing readable."""
     data = meta.extra.get("training_data")
     trained = data.get("encoding") if isinstance(data, dict) else None
-    try:
-        trained = charsets.checked(trained) if isinstance(trained, str) and trained else UTF8
+    if not isinstance(trained, str) or not trained:
+        return UTF8
+    try:  # UTF-8 given twice is tried once
+        return charsets.checked(f"{UTF8}/{trained}")
     except ConfigError:
         return UTF8
-    return trained if trained.startswith(UTF8) else charsets.checked(f"{UTF8}/{trained}")

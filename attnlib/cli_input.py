@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from attnlib import charsets
-from attnlib.charsets import UTF8
 from attnlib.errors import ConfigError, DataError
 
 FORMATS_HELP = (
@@ -69,18 +68,18 @@ def for_model(given: dict[str, str], encoding: str, model) -> dict:
             "encoding": encoding or model.encoding}  # fmt: skip
 
 
-def read_input(source: str, format: str, sep: str, **kwargs):
+def read_input(source: str, format: str, sep: str, *, encoding: str, **kwargs):
     """Read a file (or ``-``: standard input) with the format it was given or detected."""
     from attnlib.datasets import read_and_describe
     from attnlib.datasets.compressed import naming_warnings, shown
     from attnlib.files import STDIN_SUFFIX, input_path
 
-    encoding = kwargs.get("encoding", UTF8)
     with input_path(source, STDIN_SUFFIX.get(format, ""), encoding) as path:
         names = {} if path == source else {path: "standard input"}
         with naming_warnings(names):
             try:
-                frame, how = read_and_describe(path, format, sep=sep or None, **kwargs)
+                frame, how = read_and_describe(path, format, sep=sep or None, encoding=encoding,
+                                               **kwargs)  # fmt: skip
             except (DataError, ConfigError) as exc:  # standard input, not its temporary copy
                 if not names:
                     raise

@@ -157,9 +157,9 @@ def _sniff(data: bytes, encoding: str = UTF8) -> str:
             head = gzip.GzipFile(fileobj=io.BytesIO(data)).read(1 << 16)
             return _sniff(head, encoding) + ".gz"
     codec = charsets.head_codec(data[: 1 << 16], encoding)
-    if codec.startswith(charsets.WIDE):  # its characters' NULs would hide the structure
-        data = data.decode(codec, errors="replace").removeprefix("\ufeff").encode()
-    data = data.removeprefix(codecs.BOM_UTF8)  # other encodings keep ASCII as it is
+    if codec != charsets.UTF8:  # UTF-16's NULs hide the structure; JSON is parsed as UTF-8
+        data = data.decode(codec, errors="replace").encode()  # its BOM dropped by the codec
+    data = data.removeprefix(codecs.BOM_UTF8)
     first = data.lstrip().split(b"\n", 1)[0]
     if _json_rows(data.lstrip(), first):
         return ".jsonl"

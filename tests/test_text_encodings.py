@@ -50,7 +50,6 @@ def test_a_bom_says_the_encoding_without_being_told(tmp_path, encoding):
     """Excel's "Unicode Text" is UTF-16 with a BOM: no guess, so it reads as UTF-8 would,
     header included (for a model's stored column names)."""
     path = csv_in(tmp_path / "u.csv", encoding, newline="\n")
-    assert path.read_bytes()[:2] != b"te"  # a BOM is there
     assert read_source(path)["tokens"].to_list() == TOKENS
     assert header(path) == ["text", "label"]
 
@@ -228,7 +227,7 @@ def test_a_bom_only_file_is_empty(tmp_path):
 
 def test_standard_input_is_sniffed_in_its_encoding(tmp_path):
     out = tmp_path / "o.parquet"
-    given = '{"text": "d\u00e9j\u00e0 vu", "label": "a"}\n'
+    given = '{ "text": "d\u00e9j\u00e0 vu", "label": "a"}\n'  # '{ "': JSON by parsing it
     for data, args in ((given.encode("cp1252"), ["--encoding", "cp1252"]),
                        (given.encode("utf-16"), [])):  # fmt: skip
         result = runner.invoke(app, ["ingest", "-", "-o", str(out), *args], input=data)

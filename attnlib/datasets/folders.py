@@ -20,11 +20,11 @@ are gone through. ``limit`` takes the first files of each class in turn.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from pathlib import Path, PurePosixPath
 
 import polars as pl
 
+from attnlib import charsets
 from attnlib.charsets import UTF8, is_binary
 from attnlib.datasets import roles, rows, tables, typed
 from attnlib.datasets.unpack import DATA_SUFFIXES, is_hidden, is_notes_name
@@ -70,7 +70,7 @@ def read_folder(
     where = lambda i: f"file {names[i]}"  # noqa: E731
     frame = tables.normalise_table(frame, path, where, sep)
     typed.check_max_length(frame, path, where, max_length)
-    return frame, _how(path, frame, parts) + _decoded(texts, encoding)
+    return frame, _how(path, frame, parts) + charsets.described(texts, encoding)
 
 
 def _items(path: Path) -> tuple[list[Item], dict[str, Path]]:
@@ -178,24 +178,11 @@ def _texts(root: Path, folder: Path) -> tuple[list[Path], list[Path]]:
     return folders, [f for f in files if f not in notes]
 
 
-def _decoded(texts: list, encoding: str) -> str:
-    """What the read line says of the files' encodings: ``; decoded as cp1252``, or
-    ``utf-8 (2,431 files), cp1252 (2,432)``; nothing for UTF-8 as asked."""
-    counts = Counter(t.codec + (", by its BOM" if t.by_bom else "") for t in texts)
-    if set(counts) == {UTF8} and encoding == UTF8:
-        return ""
-    if len(counts) == 1:
-        return f"; decoded as {next(iter(counts))}"
-    return "; decoded as " + ", ".join(f"{c} ({n:,} file{'s' * (n > 1)})"
-                                        for c, n in counts.most_common())  # fmt: skip
-
-
 def _text(root: Path, file: Path, name: str, encoding: str):
     """A file's text; a DataError for binary data (an image, a sound)."""
     data = file.read_bytes()  # read once: checked, then decoded
     if is_binary(data[:1024], encoding):
-        raise DataError(f"{root}, file {name}: not a text (it holds binary data: an image, a "
-                        "sound? or UTF-16 without a BOM: give ingest.encoding); a folder is "
+        raise DataError(f"{root}, file {name}: not a text ({charsets.BINARY}); a folder is "
                         "read as one text per file")  # fmt: skip
     return rows.decode_text(file, data, encoding)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib import charsets
 from attnlib.charsets import UTF8
 from attnlib.datasets import excel, jsonl, parquet, roles, rows, series, tables, typed, wide
 from attnlib.datasets.arff_format import read_arff
@@ -88,7 +89,7 @@ def _read_file(
         where, how, fmt = by_row, _typed_how(path, fmt, "parquet", why), "parquet"
     else:
         decoded = rows.read_decoded(path, encoding)
-        data, note = decoded.text, rows.decoded_note(decoded, encoding)
+        data, note = decoded.text, charsets.described([decoded], encoding)
         how = f"{path} as {fmt}"
         if fmt == "auto":
             fmt, why = detect_format(path, data, columns)

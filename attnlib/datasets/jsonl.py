@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib import charsets
 from attnlib.charsets import UTF8
 from attnlib.datasets import rows
 from attnlib.datasets.tables import DATA_COLUMNS, META_COLUMNS, TIME_NAMES, WHOLE_TIMES
@@ -40,10 +41,10 @@ def read(
 ) -> tuple[pl.DataFrame, object, str]:
     """The rows of a JSON Lines file or JSON array as a typed frame, ``where(i)`` naming
     row i (its line, or its place in the array), and what the read line says of its
-    encoding (:func:`attnlib.datasets.rows.decoded_note`). ``named``: columns named for a
+    encoding (:func:`attnlib.charsets.described`). ``named``: columns named for a
     role (``ingest.text_column``), whose kinds are checked as the roles' own are."""
     decoded = rows.read_decoded(path, encoding)
-    text, note = decoded.text, rows.decoded_note(decoded, encoding)
+    text, note = decoded.text, charsets.described([decoded], encoding)
     records = _array(path, text) if text.lstrip().startswith("[") else _pretty(path, text)
     kinds = _Kinds(path, named)
     if records is not None:

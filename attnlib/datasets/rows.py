@@ -68,14 +68,6 @@ def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> charsets.Decod
     return decoded
 
 
-def decoded_note(decoded: charsets.Decoded, encoding: str) -> str:
-    """What a read line says of the encoding: ``; decoded as cp1252`` (``as utf-16, by
-    its BOM``) unless it was UTF-8 as asked."""
-    if decoded.codec == UTF8 and encoding == UTF8:
-        return ""
-    return f"; decoded as {decoded.codec}{', by its BOM' if decoded.by_bom else ''}"
-
-
 def first_line(path: Path, encoding: str = UTF8) -> str:
     """The file's first line that holds something (no BOM; bad bytes replaced), read up to
     it, not the whole file; in the encoding its first 64 KiB say (:mod:`attnlib.charsets`)."""

@@ -30,7 +30,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from attnlib.charsets import UTF8, is_binary
+from attnlib.charsets import BINARY, UTF8, is_binary
 from attnlib.datasets import formats
 from attnlib.errors import DataError
 
@@ -63,9 +63,8 @@ def unpack(path: Path, tmp: Path, encoding: str = UTF8) -> tuple[Path, dict[str,
             chosen = _choose(path, kind, data, texts)
             if chosen is None and (binary := _binary(archive, files, texts, encoding)):
                 if len(data) != 1:  # images or sounds in class folders: not texts
-                    raise DataError(f"{path}: {binary} is not a text (it holds binary data: "
-                                    "an image, a sound?); attnlib reads texts, tables and "
-                                    "series")  # fmt: skip
+                    raise DataError(f"{path}: {binary} is not a text ({BINARY}); attnlib "
+                                    "reads texts, tables and series")  # fmt: skip
                 chosen = data  # train.csv beside images/: the table is the data
             _check_space(path, tmp, [files[n] for n in chosen or files])
             if chosen is None:

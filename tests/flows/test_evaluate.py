@@ -98,7 +98,8 @@ CASES = {
                         {"train": {**TINY["train"], "name": "cnn_bilstm_attention"}}),
     "next_state_seqlab_csv": ("next_state", "d.csv", seqlab_csv_file,
                               {"evaluate": {**TINY["evaluate"], "top_k": 3}}),
-    "classify_tsv_text": ("classify", "d.tsv", tsv_file, {"encode": {"vectors": ""}}),
+    "classify_tsv_text": ("classify", "d.tsv", tsv_file,  # recorded for predict
+                          {"encode": {"vectors": ""}, "ingest": {"encoding": "cp1252"}}),
     "forecast": ("forecast", "d.csv", long_file,  # the default: the network alone
                  {"encode": {"lookback": 8, "horizon": 4, "targets": ["load"]}}),
     "forecast_combined": ("forecast", "d.csv", long_file,  # with Holt-Winters (an option)
@@ -217,6 +218,8 @@ def test_task_end_to_end(case, tmp_path, monkeypatch, prefect_api, request):
     )  # the task's, no notes
     heatmaps = len(list((tmp_path / "plots/attention").glob("*.png")))
     assert heatmaps == (2 if task == "forecast" else 3)  # forecast: 2 test windows
+    trained = read_meta(tmp_path / "export").extra["training_data"]
+    assert trained.get("encoding") == extra.get("ingest", {}).get("encoding")  # none: UTF-8
     export_metrics = json.loads((tmp_path / "metrics/export.json").read_text())
     assert export_metrics["onnx_max_abs_diff"] < 1e-4
     streams = task == "next_state"  # the bundle holds the streaming step graph, checked
