@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,18 @@ import polars as pl
 
 from attnlib import charsets
 from attnlib.charsets import UTF8
-from attnlib.datasets import excel, jsonl, parquet, roles, rows, series, tables, typed, wide
+from attnlib.datasets import (
+    excel,
+    jsonl,
+    number_rows,
+    parquet,
+    roles,
+    rows,
+    series,
+    tables,
+    typed,
+    wide,
+)
 from attnlib.datasets.arff_format import read_arff
 from attnlib.datasets.ts_format import read_ts
 from attnlib.datasets.typed import by_row
@@ -224,7 +234,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
     fields = [f for f in first.replace(",", " ").split() if f]
     numeric = len(fields) >= 3 and all(series.is_number(f) for f in fields)
     if ext == ".txt":
-        return _txt_format(path, first, fields, numeric, lines)
+        return number_rows.txt_format(path, first, fields, numeric, lines)
     if ext in _EXTENSIONS and any(ln.startswith(tables.SEQLAB_SEPARATOR) for ln in lines[1:]):
         return "seqlab_csv", "rows starting with '>' separate sequences"
     sep = "\t" if ext == ".tsv" else rows.field_separator(first, ",")
@@ -244,9 +254,11 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         return "long", "an unnamed first column of dates (pandas' index): the time"
     if numeric and wide.pandas_header(header):
         return "wide", "a header 0, 1, ..., N (pandas' names): label in 0, then values"
-    if numeric and not _numbers_header(fields, lines):
+    if numeric and not number_rows.numbers_header(fields, lines):
         where = "" if ext in _EXTENSIONS else f"no known extension ('{ext or 'none'}'), "
         return "ucr", f"{where}the lines are rows of numbers: label, then values"
+    if number_rows.word_classes(lines, decimals=False):
+        return "ucr", number_rows.WORD_CLASSES
     if ext not in _EXTENSIONS:  # (the UCR archive's 2015 files, Coffee_TRAIN, are above)
         known = ", ".join(sorted((".txt", *DATA_SUFFIXES)))
         raise DataError(f"{path}: cannot tell the format from the extension (known: {known}; "
@@ -264,40 +276,3 @@ def _fields(line: str, sep: str) -> list[str]:
     """One CSV / TSV line's fields, quotes read as a CSV reader reads them (R's and pandas'
     quoted headers), stripped."""
     return [f.strip() for f in next(csv.reader([line], delimiter=sep), [])]
-
-
-def _numbers_header(fields: list[str], lines: list[str]) -> bool:
-    """Line 1 is a header of numbers (years, wavelengths, 1 .. N), not a UCR row: whole
-    numbers, either consecutive or above rows whose first field is not a whole number (a
-    UCR row's first field is its class)."""
-    if any(c in f for f in fields for c in ".eE"):
-        return False
-    if all(b == a + 1 for a, b in itertools.pairwise(float(f) for f in fields)):
-        return True
-    firsts = [f[0] for ln in lines[1:6] if (f := ln.replace(",", " ").split())]
-    return any(not series.is_number(f) or not float(f).is_integer() for f in firsts)
-
-
-def _txt_format(path: Path, first: str, fields: list[str], numeric: bool,
-                lines: list[str]) -> tuple[str, str]:  # fmt: skip
-    """A .txt file: UCR rows (numbers with decimals) or SeqLab TXT (whole numbers there
-    are tokens); a word above rows of numbers is an error."""
-    if numeric and any(c in first for c in ".eE"):
-        return "ucr", "the first line is all numbers with decimals: label, then values"
-    if _numeric_rows(lines[1:6]):
-        word = next((f for f in fields if not series.is_number(f)), first[:20])
-        raise DataError(
-            f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
-            "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
-            "--format seqlab_txt or ucr)"
-        )
-    return "seqlab_txt", "a .txt file of whitespace-separated tokens"
-
-
-def _numeric_rows(lines: list[str]) -> bool:
-    """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
-    rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
-    return bool(rows) and all(
-        len(r) >= 3 and all(series.is_number(f) for f in r) and any("." in f for f in r)
-        for r in rows
-    )

@@ -222,6 +222,41 @@ def test_a_stray_word_above_numeric_rows_is_not_read_as_tokens(tmp_path):
     assert read_source(plain).height == 2
 
 
+WORDS = "walk\t0.5\t0.25\t0.125\nrun\t1.5\t1.25\t1.0\nwalk\t0.4\t0.3\t0.2\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "second"),
+    [
+        ("a.tsv", WORDS, [1.5, 1.25, 1.0]),
+        ("a.csv", WORDS.replace("\t", ","), [1.5, 1.25, 1.0]),
+        ("a.txt", WORDS.replace("\t", "  "), [1.5, 1.25, 1.0]),  # the archive's .txt: spaces
+        ("a.csv", "walk,5,3,2\nrun,4,4,1\nwalk,1,2,3\n", [4.0, 4.0, 1.0]),  # whole numbers
+        ("Set_TRAIN", WORDS, [1.5, 1.25, 1.0]),  # no extension
+    ],
+)
+def test_a_ucr_file_whose_classes_are_words_is_read_as_ucr(tmp_path, name, text, second):
+    path = write(tmp_path / name, text)
+    assert detect_format(path, text)[0] == "ucr"
+    frame = read_source(path)
+    assert frame["label"].to_list() == ["walk", "run", "walk"]
+    assert frame["values"][1].to_list() == [[v] for v in second]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fmt"),
+    [
+        ("a.csv", "label,0.1,0.2,0.3\nwalk,1,2,3\nrun,4,5,6\n", "wide"),  # a header: no repeat
+        ("a.txt", "walk 5 3 2\nrun 4 4 1\nwalk 1 2 3\n", "seqlab_txt"),  # whole: tokens
+        ("a.csv", "2020-01-01,5,3,2\n2020-01-01,4,4,1\n", "wide"),  # a date is no class
+        ("a.txt", "walk 0.5 0.2 0.1\nrun\nwalk 0.1 0.2 0.3\n", "seqlab_txt"),  # not every row
+    ],
+)
+def test_rows_that_only_look_like_word_classes_are_not_ucr(tmp_path, name, text, fmt):
+    path = write(tmp_path / name, text)
+    assert detect_format(path, text)[0] == fmt
+
+
 # -- an archive's TRAIN / TEST pair ---------------------------------------------------------
 
 
