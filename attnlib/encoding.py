@@ -65,8 +65,8 @@ class EncodeOptions:
 # the raw kinds (kind_of) in words, for the errors where a task or model meets another kind
 KIND_WORDS = {
     "tokens": "token sequences (a 'tokens' or 'text' column, or one sequence a line)",
-    "series": "numeric series, one a row (a 'values' list column, a wide table, or a UCR, .ts "
-    "or .arff file)",
+    "series": "numeric series, one a row (a 'values' list column, a wide table, a UCR, .ts "
+    "or .arff file, or a long table whose 'id' repeats: one series per id)",
     "long": "one time-indexed table (a time column and value columns; series one a row, one "
     "column per step, beside a column named like time, such as 'index': ingest.format / "
     "--format wide)",

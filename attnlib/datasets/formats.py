@@ -18,6 +18,7 @@ from attnlib.datasets import (
     excel,
     jsonl,
     number_rows,
+    panel,
     parquet,
     roles,
     rows,
@@ -78,10 +79,11 @@ def _read_file(
         frame = wide.read_wide(frame, path, by_row, index)
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
-        roles.check_long(columns, path)
         raw, index = parquet.read(path)
         long = typed.dated(roles.rename(raw, columns, path), index)
-        frame, where, how = series.read_long(long, path, by_row), by_row, f"{path} as long"
+        roles.check_long(columns, path, panel.is_panel(long))
+        frame, where = panel.read_long(long, path, by_row), by_row
+        how = f"{path} as long{panel.note(frame)}"
     elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):
         what = "a spreadsheet" if kind == "excel" else "a JSON file"
         raise ConfigError(f"{path}: {what}; it is read with --format {kind} (or auto), its "
@@ -106,9 +108,8 @@ def _read_file(
             how = f"{path}: format auto -> {fmt} ({why})"
             log.info("%s", how)
             roles.check_format(columns, fmt, path)
-        if fmt == "long":
-            roles.check_long(columns, path)
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
+        how += panel.note(frame) if fmt == "long" else ""
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
         how += note
@@ -168,7 +169,8 @@ def _read_text(
             and series.time_column(table.columns) is None
         ):
             table = table.rename({table.columns[0]: "date"})  # pandas' index: to_csv's dates
-        return series.read_long(table, path, where), where, sep
+        roles.check_long(columns or {}, path, panel.is_panel(table))
+        return panel.read_long(table, path, where), where, sep
     table = tables.with_known_names(table)
     if fmt == "wide":
         return wide.read_wide(table, path, where), where, sep

@@ -118,9 +118,10 @@ def check_format(columns: dict[str, str], fmt: str, source: object) -> None:
                           f"but it is read as {fmt}, which has no named columns")  # fmt: skip
 
 
-def check_long(columns: dict[str, str], source: object) -> None:
-    """A ConfigError when a label is named for a long table (forecasting: no classes)."""
-    if "label" in columns:
+def check_long(columns: dict[str, str], source: object, panel: bool = False) -> None:
+    """A ConfigError when a label is named for a long table of one series (forecasting: no
+    classes); a ``panel``, many series by id (:mod:`attnlib.datasets.panel`), has them."""
+    if "label" in columns and not panel:
         raise ConfigError(f"{source}: {ROLES['label'][1]} names '{columns['label']}', but the "
                           "file reads as a long table (one series to forecast), which has no "
                           "classes; leave it empty")  # fmt: skip

@@ -193,21 +193,25 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
             f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} "
             "(one row per time step)"
         )
-    out = [times.alias("time")]
-    for c in channels:
-        col = frame[c]
-        num = col.cast(pl.Float64, strict=False) if col.dtype == pl.String else col
-        if not num.dtype.is_numeric():
-            raise DataError(f"{path}: column '{c}' is not numeric ({col.dtype})")
-        num = num.cast(pl.Float64)
-        bad = num.is_null() | num.is_nan() | num.is_infinite()
-        if bad.any():
-            i = bad.arg_true()[0]
-            what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
-            raise DataError(f"{path}, {where(i)}: column '{c}': {what}")
-        out.append(num.alias(c))
+    out = [times.alias("time"), *(numeric_channel(frame, c, path, where) for c in channels)]
     _check_time_order(times, path, where)
     return pl.DataFrame(out)
+
+
+def numeric_channel(frame: pl.DataFrame, column: str, path: Path, where) -> pl.Series:
+    """A long table's value column as Float64, checked: no empty cell, nothing that is not
+    a finite number (the first such cell named at its row)."""
+    col = frame[column]
+    num = col.cast(pl.Float64, strict=False) if col.dtype == pl.String else col
+    if not num.dtype.is_numeric():
+        raise DataError(f"{path}: column '{column}' is not numeric ({col.dtype})")
+    num = num.cast(pl.Float64)
+    bad = num.is_null() | num.is_nan() | num.is_infinite()
+    if bad.any():
+        i = bad.arg_true()[0]
+        what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
+        raise DataError(f"{path}, {where(i)}: column '{column}': {what}")
+    return num.alias(column)
 
 
 def parse_times(times: pl.Series) -> pl.Series | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import parquet, roles, series, tables, wide
+from attnlib.datasets import panel, parquet, roles, series, tables, wide
 from attnlib.errors import DataError
 
 
@@ -41,9 +41,10 @@ def read_typed(
     ):
         return series.normalise_series_table(frame, path, where), "series in its 'values' column"
     if time := series.time_column((long := dated(raw, saved)).columns):
-        roles.check_long(columns, path)
+        roles.check_long(columns, path, panel.is_panel(long))
         why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
-        return series.read_long(long, path, where), f"a long table, the time in {why}"
+        frame = panel.read_long(long, path, where)
+        return frame, f"a long table, the time in {why}{panel.note(frame)}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []
     if is_wide and len(other) < len(frame.columns) // 2:
