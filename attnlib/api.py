@@ -22,6 +22,7 @@ import polars as pl
 
 from attnlib import charsets
 from attnlib.charsets import UTF8
+from attnlib.datasets import panel
 from attnlib.encoding import KIND_WORDS
 from attnlib.errors import ConfigError, DataError
 from attnlib.predict import Predictor, predict_frame, text_spec
@@ -126,7 +127,10 @@ class Model:
                 f"model that predicts after every step; this {self.task} model makes one "
                 "prediction per input already"
             )
-        frame = sequences if isinstance(sequences, pl.DataFrame) else self._frame(sequences)
+        if isinstance(sequences, pl.DataFrame):  # a panel: one series per id
+            frame = panel.as_series(sequences, source)
+        else:
+            frame = self._frame(sequences)
         frame = retokenize(frame, text_spec(self.meta))  # text: as the training text was
         check_input_kind(self.meta, frame, source)
         share, examples = unknown_share(self.meta, frame)

@@ -82,7 +82,7 @@ def _read_file(
         raw, index = parquet.read(path)
         long = typed.dated(roles.rename(raw, columns, path), index)
         roles.check_long(columns, path, panel.is_panel(long))
-        frame, where = panel.read_long(long, path, by_row), by_row
+        frame, where = panel.read_table(long, path, by_row), by_row
         how = f"{path} as long{panel.note(frame)}"
     elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):
         what = "a spreadsheet" if kind == "excel" else "a JSON file"
@@ -170,7 +170,7 @@ def _read_text(
         ):
             table = table.rename({table.columns[0]: "date"})  # pandas' index: to_csv's dates
         roles.check_long(columns or {}, path, panel.is_panel(table))
-        return panel.read_long(table, path, where), where, sep
+        return panel.read_table(table, path, where), where, sep
     table = tables.with_known_names(table)
     if fmt == "wide":
         return wide.read_wide(table, path, where), where, sep

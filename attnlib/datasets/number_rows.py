@@ -15,6 +15,7 @@ from attnlib.errors import DataError
 
 _UCR_SEP = re.compile(r"[\t, ]+")  # how read_ucr splits a line
 _CHECKED = 6  # lines whose shape is checked (the first and five more)
+_SCANNED = 1000  # lines searched for line 1's class
 
 
 def numbers_header(fields: list[str], lines: list[str]) -> bool:
@@ -25,7 +26,7 @@ def numbers_header(fields: list[str], lines: list[str]) -> bool:
         return False
     if all(b == a + 1 for a, b in itertools.pairwise(float(f) for f in fields)):
         return True
-    firsts = [f[0] for ln in lines[1:6] if (f := ln.replace(",", " ").split())]
+    firsts = [f[0] for ln in lines[1:_CHECKED] if (f := ln.replace(",", " ").split())]
     return any(not series.is_number(f) or not float(f).is_integer() for f in firsts)
 
 
@@ -38,12 +39,12 @@ def txt_format(path: Path, first: str, fields: list[str], numeric: bool,
         return "ucr", "the first line is all numbers with decimals: label, then values"
     if word_classes(lines, decimals=True):
         return "ucr", WORD_CLASSES
-    if numeric_rows(lines[1:6]):
+    if numeric_rows(lines[1:_CHECKED]) or word_classes(lines[1:], decimals=True):
         word = next((f for f in fields if not series.is_number(f)), first[:20])
         raise DataError(
             f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
-            "numbers (a UCR series file?); remove line 1, or say the format (ingest.format / "
-            "--format seqlab_txt or ucr)"
+            "a class and numbers (a UCR series file?); remove line 1, or say the format "
+            "(ingest.format / --format seqlab_txt or ucr)"
         )
     return "seqlab_txt", "a .txt file of whitespace-separated tokens"
 
@@ -65,16 +66,21 @@ def word_classes(lines: list[str], decimals: bool) -> bool:
     """UCR rows whose class is a word (``walking 0.12 0.31 ...``, aeon's and sktime's class
     names written in the archive's layout): the first lines are each a word that is not a
     number or a date, then 3+ numbers (with ``decimals``, one of them has a decimal point or
-    an exponent: whole numbers in a .txt are tokens), and line 1's word starts another line
-    of the file. A header's first name (``label``, ``class``) starts no other line; a class
-    that occurs once in the whole file is read as a header (give the format ``ucr``)."""
+    an exponent: whole numbers in a .txt are tokens) that are not consecutive whole numbers
+    (a header of steps or years), and in the first 1,000 lines the words repeat (at most
+    half as many as lines, or 2) and line 1's is among them again. A header's first name
+    (``label``, ``class``) starts no other line; a class that occurs once in those lines
+    is read as a header (give the format ``ucr``)."""
     head = [_UCR_SEP.split(ln.strip()) for ln in lines[:_CHECKED]]
     if len(head) < 2 or not all(_labelled_row(r, decimals) for r in head):
         return False
-    word = head[0][0]
+    word, steps = head[0][0], [float(v) for v in head[0][1:]]
+    if all(v.is_integer() and b == v + 1 for v, b in itertools.pairwise(steps)):
+        return False  # country,2019,2020,2021: a header
     if series.parse_times(pl.Series([word])) is not None:  # a date: an index, not a class
         return False
-    return any(_UCR_SEP.split(ln.strip(), maxsplit=1)[0] == word for ln in lines[1:])
+    words = [_UCR_SEP.split(ln.strip(), maxsplit=1)[0] for ln in lines[:_SCANNED] if ln.strip()]
+    return words.count(word) > 1 and len(set(words)) <= max(2, len(words) // 2)
 
 
 def _labelled_row(fields: list[str], decimals: bool) -> bool:

@@ -1,16 +1,15 @@
-"""A long table of many series: an ``id`` column that repeats, one row per series and time
-step (tsfresh's and sktime's long layout, and what a query over a table of readings
-returns). Each id is one series, its rows in time order; a ``label`` column is its class,
-the same on each of its rows. Such a table is read as series to classify, as the UCR
-layout is; a long table whose ids do not repeat (or that has none) is one series to
-forecast (:func:`attnlib.datasets.series.read_long`)."""
+"""A long table of many series: an ``id`` column beside the time column, one row per series
+and time step (tsfresh's long layout, and what a query over a table of readings returns).
+Each id is one series, its rows in time order; a ``label`` column is its class, the same
+on each of its rows. Such a table is read as series to classify, as the UCR layout is; a
+long table without a label whose times do not repeat is one series to forecast
+(:func:`attnlib.datasets.series.read_long`), its ``id`` a row id."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from attnlib.datasets import series
@@ -20,111 +19,155 @@ from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
+# pandas' index saved beside the columns (to_csv's unnamed first column, to_parquet's);
+# reset_index's "index" is a time name (the step), so it is not dropped
+SAVED_INDEX = ("", "Unnamed: 0", "__index_level_0__", "level_0")
+_CALENDAR = ("month", "quarter", "day")  # joined to a repeating year (calendar_stamps)
 
-def _named(frame: pl.DataFrame, name: str) -> str | None:
-    """The column called ``name`` in any case (``ID``, ``Label``), if any."""
-    return next((c for c in frame.columns if c.strip().lower() == name), None)
+
+def named(columns: list[str], name: str) -> str | None:
+    """The column called ``name``, else the first called so in another case (``ID``)."""
+    if name in columns:
+        return name
+    return next((c for c in columns if c.strip().lower() == name), None)
 
 
 def is_panel(frame: pl.DataFrame) -> bool:
-    """A long table of several series: an ``id`` column with 2 or more values, some of
-    them on more than one row."""
-    column = _named(frame, "id")
-    return column is not None and 1 < frame[column].n_unique() < frame.height
+    """Many series (or one to classify): an ``id`` column beside a time column, and either
+    a ``label`` column or times that repeat (several series on one clock). Without either,
+    the ids are row ids (or change along one timeline) and the table is one series."""
+    ident, time = named(frame.columns, "id"), series.time_column(frame.columns)
+    if ident is None or time is None or ident == time:
+        return False
+    if named(frame.columns, "label") is not None:
+        return True
+    keys = [time]
+    if time.strip().lower() == "year":  # a year that repeats beside its month is one stamp
+        keys += [c for c in frame.columns if c.strip().lower() in _CALENDAR]
+    return not frame.select(keys).is_unique().all()
 
 
-def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
-    """A long table: many series to classify when its ids repeat (:func:`read_panel`),
-    else one series to forecast (:func:`attnlib.datasets.series.read_long`)."""
-    return (
-        read_panel(frame, path, where) if is_panel(frame) else series.read_long(frame, path, where)
-    )
+def read_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
+    """A long table: many series to classify (:func:`read_panel`), else one series to
+    forecast (:func:`attnlib.datasets.series.read_long`; an ``id`` in any case is left out)."""
+    if is_panel(frame):
+        return read_panel(frame, path, where)
+    ident = named(frame.columns, "id")
+    return series.read_long(frame.drop(ident) if ident else frame, path, where)
+
+
+def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
+    """A frame given to a model in Python: a panel as one series per id, as a file of it
+    is read; any other frame as it is."""
+    many = "values" not in frame.columns and is_panel(frame)
+    return read_panel(frame, source, lambda i: f"row {i + 1}") if many else frame
 
 
 def note(frame: pl.DataFrame) -> str:
     """What a long table read as, for the read line: its series when it was a panel."""
     many = isinstance(frame.schema.get("values"), pl.List)
-    return f"; {frame.height:,} series: its ids repeat, one series per id" if many else ""
+    return f"; {frame.height:,} series, one per id" if many else ""
 
 
 def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
-    """One series per id (``id``, ``values`` time x channels, ``label``, ``split``): the
-    value columns are every column but the id, the time (and the calendar columns joined
-    to it), ``label`` and ``split``.
+    """One series per id (``id``, ``values`` time x channels, ``label``, ``split``), in the
+    order the ids first appear. The channels are every column but the id, the time (and
+    the calendar columns joined to it), ``label``, ``split`` and pandas' saved index.
 
     Raises:
-        DataError: a missing id or time, a time that repeats within an id, a value that is
-            not a number, a label or split that changes within an id (each at its row).
+        DataError: a missing id or time, a time that repeats within an id or does not read
+            like the others, a value that is not a number or too large for float32, a
+            label or split that changes within an id (each at its line).
     """
-    id_column = _named(frame, "id")
-    time = series.time_column(frame.columns)
-    if time is None:
-        raise DataError(f"{path}: a long table needs a time column named one of "
-                        f"{series.TIME_NAMES}")  # fmt: skip
+    ident, time = named(frame.columns, "id"), series.time_column(frame.columns)
     times, parts, what = calendar_stamps(frame, time, path, where)
     times = as_text(frame[time], path, time) if times is None else times
     fail_first(times.is_null(), path, where, f"missing time in '{time}'")
-    ids = as_text(frame[id_column], path, id_column)
-    fail_first(ids.is_null(), path, where, f"missing id in '{id_column}'")
-    meta = {"label": _named(frame, "label"), "split": _named(frame, "split")}
-    skip = {id_column, *parts, *filter(None, meta.values())}
+    ids = as_text(frame[ident], path, ident)
+    fail_first(ids.is_null(), path, where, f"missing id in '{ident}'")
+    roles = {r: c for r in ("label", "split") if (c := named(frame.columns, r)) is not None}
+    skip = {ident, *parts, *roles.values(), *SAVED_INDEX}
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
-        raise DataError(f"{path}: no value column beside '{id_column}' and '{time}'")
-    values = np.column_stack([series.numeric_channel(frame, c, path, where) for c in channels])
-    rows = _ordered_rows(ids, times, path, where, what)
-    firsts = [int(r[0]) for r in rows]
-    by_series = pl.DataFrame({"id": ids.gather(firsts)})
-    for role, column in meta.items():
-        if column is not None:
-            cells = as_text(frame[column], path, column)
-            _same_within(cells, ids, path, where, role)
-            by_series = by_series.with_columns(cells.gather(firsts).alias(role))
-    extra = optional_columns(by_series, path, lambda i: where(firsts[i]))
-    labels = next((c for c in extra if c.name == "label"), None)
-    split = next((c for c in extra if c.name == "split"), None)
-    lengths = [len(r) for r in rows]
-    log.info("%s: %d series of %d-%d steps in %d channel(s) ('%s' repeats: one series per "
-             "id, its rows in %s order)", path, len(rows), min(lengths), max(lengths),
-             len(channels), id_column, what)  # fmt: skip
-    return series.series_frame(
-        by_series["id"].to_list(),
-        [values[r] for r in rows],
-        None if labels is None else [series.class_label(x) for x in labels],
-        None if split is None else split.to_list(),
-    )
-
-
-def _ordered_rows(ids: pl.Series, times: pl.Series, path: Path, where,
-                  what: str) -> list[np.ndarray]:  # fmt: skip
-    """Each id's rows (ids in the order they first appear), in time order: by the times
-    read as numbers or dates, else as the file has them; a time that repeats within an id
-    is an error naming both rows."""
-    parsed = series.read_times(times)
-    key = parsed if parsed is not None and not parsed.null_count() else times
+        raise DataError(f"{path}: no value column beside '{ident}' and '{time}'")
+    key, by_time = _order(times, path, where, what)
     table = pl.DataFrame({"id": ids, "key": key}).with_row_index("row")
-    repeated = ~table.select(pl.struct("id", "key").is_first_distinct()).to_series()
+    _no_repeats(table, times, path, where, what)
+    values = [f"v{j}" for j in range(len(channels))]
+    for name, column in zip(values, channels, strict=True):
+        table = table.with_columns(_float32(frame, column, path, where).alias(name))
+    for role, column in roles.items():
+        cells = as_text(frame[column], path, column)
+        if role == "label":  # 1 and 1.0 are one class
+            cells = cells.replace({v: series.class_label(v) for v in cells.unique().drop_nulls()})
+        _same_within(table, cells, path, where, role)
+        table = table.with_columns(cells.alias(role))
+    table = table.with_columns(pl.col("row").min().over("id").alias("first"))
+    out = (
+        table.sort(["first", "key"])
+        .group_by("first", maintain_order=True)
+        .agg(
+            pl.col("id").first(),
+            pl.concat_list(values).cast(pl.List(pl.Float32)).alias("values"),
+            *(pl.col(r).first() for r in roles),
+        )
+    )
+    firsts = out["first"]
+    lengths = out["values"].list.len()
+    log.info("%s: %d series of %d-%d steps in %d channel(s) ('%s' repeats: one series per "
+             "id, its rows in %s)", path, out.height, lengths.min(), lengths.max(),
+             len(channels), ident, f"{what} order" if by_time else "file order")  # fmt: skip
+    extra = optional_columns(out, path, lambda i: where(int(firsts[i])))
+    return pl.DataFrame([out["id"], out["values"], *extra])
+
+
+def _order(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series, bool]:
+    """The key that orders each id's rows, and whether it is time: the times read as
+    numbers or dates, or (times that are names) the file's order; one time that does not
+    read like the others is an error, as in a table of one series."""
+    parsed = series.read_times(times)
+    if parsed is None:
+        return pl.Series(range(len(times))), False
+    if parsed.null_count():
+        i, like = parsed.is_null().arg_true()[0], parsed.is_not_null().arg_true()[0]
+        kind = "number" if parsed.dtype.is_numeric() else "date"
+        raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' is not a {kind} like the "
+                        f"others ({times[like]})")  # fmt: skip
+    return parsed, True
+
+
+def _no_repeats(table: pl.DataFrame, times: pl.Series, path: Path, where, what: str) -> None:
+    """A time that repeats within an id is an error naming both lines."""
+    pairs = table.with_columns(times.alias("time"))
+    repeated = ~pairs.select(pl.struct("id", "time").is_first_distinct()).to_series()
     if repeated.any():
         i = int(repeated.arg_true()[0])
-        earlier = int(((table["id"] == ids[i]) & (table["key"] == key[i])).arg_true()[0])
-        raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' repeats {where(earlier)} "
-                        f"for id '{ids[i]}' (one row per series and time step)")  # fmt: skip
-    table = table.with_columns(pl.col("row").min().over("id").alias("first"))
-    if key is times:  # names, not times: the file's order
-        table = table.with_columns(pl.col("row").alias("key"))
-    groups = table.sort(["first", "key"]).group_by("first", maintain_order=True).agg("row")
-    return [np.asarray(r, dtype=np.int64) for r in groups["row"].to_list()]
+        same = (pairs["id"] == pairs["id"][i]) & (pairs["time"] == times[i])
+        raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' repeats "
+                        f"{where(int(same.arg_true()[0]))} for id '{pairs['id'][i]}' (one "
+                        "row per series and time step)")  # fmt: skip
 
 
-def _same_within(cells: pl.Series, ids: pl.Series, path: Path, where, role: str) -> None:
+def _float32(frame: pl.DataFrame, column: str, path: Path, where) -> pl.Series:
+    """A value column as checked numbers that fit float32 (larger would become inf)."""
+    values = series.numeric_channel(frame, column, path, where)
+    big = values.abs() > series.F32_MAX
+    if big.any():
+        i = int(big.arg_true()[0])
+        raise DataError(f"{path}, {where(i)}: column '{column}': value '{frame[column][i]}' "
+                        "is too large (float32)")  # fmt: skip
+    return values
+
+
+def _same_within(table: pl.DataFrame, cells: pl.Series, path: Path, where, role: str) -> None:
     """A label or split is one per series: a row that differs from its id's first row is
     an error naming both."""
-    table = pl.DataFrame({"id": ids, "cell": cells}).with_row_index("row")
-    table = table.with_columns(pl.col("cell", "row").first().over("id").name.suffix("_first"))
-    differs = table.select(pl.col("cell").ne_missing(pl.col("cell_first"))).to_series()
+    both = table.select("id", "row", cells.alias("cell"))
+    both = both.with_columns(pl.col("cell", "row").first().over("id").name.suffix("_first"))
+    differs = both.select(pl.col("cell").ne_missing(pl.col("cell_first"))).to_series()
     if differs.any():
         i = int(differs.arg_true()[0])
-        first, at = table["cell_first"][i], int(table["row_first"][i])
+        first, at = both["cell_first"][i], int(both["row_first"][i])
 
         def shown(cell):
             return "missing" if cell is None else f"'{cell}'"

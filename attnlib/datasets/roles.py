@@ -123,8 +123,9 @@ def check_long(columns: dict[str, str], source: object, panel: bool = False) -> 
     classes); a ``panel``, many series by id (:mod:`attnlib.datasets.panel`), has them."""
     if "label" in columns and not panel:
         raise ConfigError(f"{source}: {ROLES['label'][1]} names '{columns['label']}', but the "
-                          "file reads as a long table (one series to forecast), which has no "
-                          "classes; leave it empty")  # fmt: skip
+                          "file reads as a long table of one series to forecast, which has no "
+                          "classes; leave it empty (a table of many series to classify names "
+                          "each row's series in a column 'id')")  # fmt: skip
 
 
 def check_frame(frame: pl.DataFrame, columns: dict[str, str], source: object) -> None:

@@ -78,7 +78,7 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
         column = float32_values(series, errors.where(path, row=number))
         ids.append(f"line{number}")
         values.append(column[:, None])  # (T, 1)
-        labels.append(class_label(fields[0]))
+        labels.append(class_label(fields[0].strip('"')))  # R's write.table quotes it
     fractional = next((x for x in labels if is_number(x) and not float(x).is_integer()), None)
     if fractional is not None:
         log.warning("%s: class labels such as '%s' are not whole numbers (%d distinct): a UCR "
@@ -190,8 +190,8 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         i = repeated.arg_true()[0]
         first = (times == times[i]).arg_true()[0]
         raise DataError(
-            f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} "
-            "(one row per time step)"
+            f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} (one row per "
+            "time step; a table of many series names each row's series in a column 'id')"
         )
     out = [times.alias("time"), *(numeric_channel(frame, c, path, where) for c in channels)]
     _check_time_order(times, path, where)

@@ -43,7 +43,7 @@ def read_typed(
     if time := series.time_column((long := dated(raw, saved)).columns):
         roles.check_long(columns, path, panel.is_panel(long))
         why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
-        frame = panel.read_long(long, path, where)
+        frame = panel.read_table(long, path, where)
         return frame, f"a long table, the time in {why}{panel.note(frame)}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []

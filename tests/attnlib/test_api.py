@@ -83,6 +83,18 @@ def test_wrong_kind_of_input_is_named(tmp_path):
         tokens.predict(pl.DataFrame({"id": ["a"], "x": ["b"]}))
     out = numeric.predict([np.zeros((4, 2)), np.ones((3, 2))])
     assert out["predicted"].is_in(["a", "b"]).all() and out.height == 2
+    panel = pl.DataFrame(
+        {
+            "id": ["p", "q", "p", "q", "p"],
+            "time": [0, 0, 1, 1, 2],
+            "a": [0.0, 1.0, 0.0, 1.0, 0.0],
+            "b": [0.0, 1.0, 0.0, 1.0, 0.0],
+        }
+    )
+    by_id = numeric.predict(panel)  # a long table of two series, as a file of it is read
+    assert by_id["id"].to_list() == ["p", "q"]
+    as_lists = numeric.predict([np.zeros((3, 2)), np.ones((2, 2))])
+    assert by_id["probabilities"].to_list() == as_lists["probabilities"].to_list()
 
 
 def test_info_tells_task_input_vocabulary_and_labels(tmp_path):

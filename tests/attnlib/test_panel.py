@@ -1,4 +1,5 @@
-"""A long table of many series (an id that repeats): one series per id, to classify."""
+"""A long table of many series (an id beside the time, with a label or times that repeat):
+one series per id, to classify."""
 
 import datetime as dt
 
@@ -10,8 +11,10 @@ from attnlib.datasets import read_and_describe, read_source
 from attnlib.encoding import kind_of
 from attnlib.errors import ConfigError, DataError
 
-# two series, rows ordered by time, then id (a query's ORDER BY step)
-ROWS = "id,step,value,label\nb,0,1.0,run\na,0,5.0,walk\nb,1,2.0,run\na,1,6.0,walk\nb,2,3.0,run\n"
+# two series, rows ordered by time, then id (a query's ORDER BY step); b's steps 9, 10, 11
+# sort wrongly as text
+ROWS = ("id,step,value,label\nb,10,2.0,run\na,0,5.0,walk\nb,9,1.0,run\na,1,6.0,walk\n"
+        "b,11,3.0,run\n")  # fmt: skip
 
 
 def write(path, text: str):
@@ -23,9 +26,9 @@ def test_each_id_is_one_series_in_time_order(tmp_path):
     frame, how = read_and_describe(write(tmp_path / "p.csv", ROWS))
     assert kind_of(frame) == "series"
     assert frame["id"].to_list() == ["b", "a"]  # the order ids first appear in
-    assert frame["values"].to_list() == [[[1.0], [2.0], [3.0]], [[5.0], [6.0]]]
+    assert frame["values"].to_list() == [[[1.0], [2.0], [3.0]], [[5.0], [6.0]]]  # 9, 10, 11
     assert frame["label"].to_list() == ["run", "walk"]
-    assert "2 series: its ids repeat, one series per id" in how
+    assert how.endswith("; 2 series, one per id")
 
 
 def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
@@ -35,6 +38,7 @@ def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
         "ID": [7] * 4 + [9] * 3,
         "date": days + days[:3],
         "x": np.arange(7.0), "y": -np.arange(7.0),
+        "__index_level_0__": np.arange(7),  # pandas' saved index: no channel
         "Label": [1.0] * 4 + [2.0] * 3,
     })  # fmt: skip
     shuffled = table[rng.permutation(7).tolist()]
@@ -47,11 +51,27 @@ def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
     assert dict(zip(frame["id"], frame["label"], strict=True)) == {"7": "1", "9": "2"}
 
 
-def test_a_long_table_of_one_series_still_forecasts(tmp_path):
-    one = "id,step,value\na,0,1.0\na,1,2.0\na,2,3.0\n"  # the id does not change
-    assert kind_of(read_source(write(tmp_path / "one.csv", one))) == "long"
-    unique = "id,step,value\na,0,1.0\nb,1,2.0\nc,2,3.0\n"  # a row id, not a series id
-    assert kind_of(read_source(write(tmp_path / "rows.csv", unique))) == "long"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,step,value\na,0,1.0\na,1,2.0\na,2,3.0\n",  # the id does not change
+        "id,step,value\na,0,1.0\nb,1,2.0\nc,2,3.0\n",  # a row id
+        "ID,step,value\nr1,0,1.0\nr2,1,2.0\nr3,2,3.0\n",  # a row id in another case
+        "date,id,load\n2024-01-01,A,1.0\n2024-01-02,A,2.0\n2024-01-03,B,3.0\n",  # a meter swap
+    ],
+)
+def test_a_long_table_of_one_timeline_still_forecasts(tmp_path, text):
+    frame = read_source(write(tmp_path / "one.csv", text))
+    assert kind_of(frame) == "long" and frame.height == 3
+    assert frame.columns[1:] in (["value"], ["load"])
+
+
+def test_one_labelled_recording_is_one_series_to_classify(tmp_path):
+    one = "id,step,x,label\nwalk01,0,0.5,walking\nwalk01,1,0.25,walking\n"
+    frame = read_source(write(tmp_path / "one.csv", one))
+    assert frame["values"].to_list() == [[[0.5], [0.25]]] and frame["label"].to_list() == [
+        "walking"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -61,9 +81,11 @@ def test_a_long_table_of_one_series_still_forecasts(tmp_path):
          r"line 5: label 'run' differs from 'walk' at line 3, the same id's first row"),
         (ROWS.replace("a,1,6.0,walk", "a,0,6.0,walk"),
          r"line 5: step '0' repeats line 3 for id 'a'"),
-        (ROWS.replace("b,1,2.0,run", "b,1,,run"), r"line 4: column 'value': empty cell"),
+        (ROWS.replace("b,9,1.0,run", "b,9,,run"), r"line 4: column 'value': empty cell"),
         (ROWS.replace("a,1,6.0,walk", "a,1,6.0,"), r"line 5: label missing differs from 'walk'"),
-        (ROWS.replace("b,1,2.0,run", ",1,2.0,run"), r"line 4: missing id in 'id'"),
+        (ROWS.replace("b,9,1.0,run", ",9,1.0,run"), r"line 4: missing id in 'id'"),
+        (ROWS.replace("b,9,1.0,run", "b,x,1.0,run"), r"line 4: step 'x' is not a number like"),
+        (ROWS.replace("b,9,1.0,run", "b,9,1e39,run"), r"line 4: column 'value': value '1e39' is"),
     ],
 )  # fmt: skip
 def test_a_panel_that_does_not_hold_together_names_the_row(tmp_path, text, message):
@@ -71,12 +93,24 @@ def test_a_panel_that_does_not_hold_together_names_the_row(tmp_path, text, messa
         read_source(write(tmp_path / "p.csv", text))
 
 
+def test_labels_one_and_one_point_zero_are_one_class(tmp_path):
+    frame = read_source(write(tmp_path / "p.csv", ROWS.replace("run", "1").replace(
+        "b,11,3.0,1", "b,11,3.0,1.0")))  # fmt: skip
+    assert frame["label"].to_list() == ["1", "walk"]
+
+
+def test_many_series_on_one_clock_without_labels_are_series(tmp_path):
+    text = "".join(f"{s},{t},{t * 0.5}\n" for s in ("p", "q") for t in range(3))
+    frame = read_source(write(tmp_path / "p.csv", "id,time,v\n" + text))
+    assert kind_of(frame) == "series" and "label" not in frame.columns
+
+
 def test_a_named_label_column_is_a_panels_class_and_a_single_series_has_none(tmp_path):
     path = write(tmp_path / "p.csv", ROWS.replace("label", "activity"))
     frame = read_source(path, columns={"label": "activity"})
     assert frame["label"].to_list() == ["run", "walk"]
     one = write(tmp_path / "one.csv", "step,value,activity\n0,1.0,2\n1,2.0,3\n2,3.0,4\n")
-    with pytest.raises(ConfigError, match="reads as a long table"):
+    with pytest.raises(ConfigError, match="reads as a long table of one series .* column 'id'"):
         read_source(one, columns={"label": "activity"})
 
 
@@ -84,5 +118,5 @@ def test_a_train_file_of_a_panel_takes_its_test_file_as_the_test_split(tmp_path)
     write(tmp_path / "Gait_TRAIN.csv", ROWS)
     write(tmp_path / "Gait_TEST.csv", ROWS.replace("b,", "c,"))
     frame = read_source(tmp_path / "Gait_TRAIN.csv", archive_split=True)
+    assert frame["id"].to_list() == ["train:b", "train:a", "test:c", "test:a"]
     assert frame["split"].to_list() == ["train", "train", "test", "test"]
-    assert frame["id"].n_unique() == 4

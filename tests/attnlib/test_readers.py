@@ -120,7 +120,8 @@ def test_a_table_of_numbers_without_a_known_time_column_says_what_would_do(tmp_p
         ("date,v\n2020-01-01,1\n2020-01-02,x\n", r"l\.csv, line 3: column 'v': 'x' is not"),
         (
             "date,v\n2020-01-01,1\n2020-01-01,2\n",
-            r"l\.csv, line 3: date '2020-01-01' repeats line 2 \(one row per time step\)",
+            r"l\.csv, line 3: date '2020-01-01' repeats line 2 \(one row per time step; a table "
+            r"of many series names each row's series in a column 'id'\)",
         ),
         ("date,v\n2020-01-01,1\n2020-01-02,\n", r"l\.csv, line 3: column 'v': empty cell$"),
         ("date,v\n2020-01-02,1\n2020-01-01,2\n", r"l\.csv, line 3: time goes backwards"),
@@ -255,6 +256,17 @@ def test_a_ucr_file_whose_classes_are_words_is_read_as_ucr(tmp_path, name, text,
 def test_rows_that_only_look_like_word_classes_are_not_ucr(tmp_path, name, text, fmt):
     path = write(tmp_path / name, text)
     assert detect_format(path, text)[0] == fmt
+
+
+def test_word_classes_quoted_repeated_headers_and_titles(tmp_path):
+    quoted = write(tmp_path / "q.csv", '"walk",0.5,0.25,0.1\n"run",1.5,1.25,1.0\n"walk",1,2,3\n')
+    assert read_source(quoted)["label"].to_list() == ["walk", "run", "walk"]  # R's write.table
+    years = "country,2019,2020,2021\nFrance,1.2,1.3,1.4\nSpain,2.2,2.3,2.4\n"
+    twice = write(tmp_path / "cat.csv", years + years)  # two files concatenated
+    assert detect_format(twice, years + years)[0] != "ucr"
+    text = "Gait\nwalk 0.1 0.2 0.3\nrun 0.4 0.5 0.6\nwalk 0.7 0.8 0.9\n"
+    with pytest.raises(DataError, match=r"line 1: 'Gait' is not a number, but the lines after"):
+        read_source(write(tmp_path / "title.txt", text))
 
 
 # -- an archive's TRAIN / TEST pair ---------------------------------------------------------
