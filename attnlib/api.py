@@ -108,7 +108,8 @@ class Model:
 
         Args:
             sequences: token lists, numeric (T, C) arrays, or a frame with ``id`` and
-                ``tokens`` / ``values`` (and an optional ``label``).
+                ``tokens`` / ``values`` (and an optional ``label``); a series classifier
+                also takes a long frame, one row per id and time step (one series per id).
             top_k: how many next states / classes per row.
             attention: add the attention weights over the steps each prediction saw.
             last: keep just the prediction after each sequence's end (next-state; other
@@ -127,8 +128,9 @@ class Model:
                 f"model that predicts after every step; this {self.task} model makes one "
                 "prediction per input already"
             )
-        if isinstance(sequences, pl.DataFrame):  # a panel: one series per id
-            frame = panel.as_series(sequences, source)
+        if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
+            with panel.for_classifier(self.reads_series):
+                frame = panel.as_series(sequences, source)
         else:
             frame = self._frame(sequences)
         frame = retokenize(frame, text_spec(self.meta))  # text: as the training text was
@@ -209,6 +211,12 @@ class Model:
         if not isinstance(named, dict):
             return {}
         return {k: v for k, v in named.items() if k in ROLES and isinstance(v, str) and v}
+
+    @property
+    def reads_series(self) -> bool:
+        """Whether the model classifies numeric series (one a row; a long table by id)."""
+        numeric = self.meta.model_config.input_kind == "numeric"
+        return numeric and "series" in get_task(self.task).accepts
 
     @property
     def encoding(self) -> str:

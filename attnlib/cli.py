@@ -105,6 +105,7 @@ def predict(
     Columns: id, [step], [actual, correct], predicted, top_k, probabilities, [attention].
     """
     from attnlib.api import Model, reading_encoding
+    from attnlib.datasets import panel
     from attnlib.files import output_path, write_table
 
     if stream:
@@ -128,8 +129,9 @@ def predict(
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
-    frame, _ = read_input(input, format, sep, **for_model(
-        columns(text_column, label_column, time_column), encoding, model))  # fmt: skip
+    with panel.for_classifier(model.reads_series):  # a long table's ids: its series
+        frame, _ = read_input(input, format, sep, **for_model(
+            columns(text_column, label_column, time_column), encoding, model))  # fmt: skip
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
                            sets=sets, warn=warn, source=source)  # fmt: skip

@@ -315,6 +315,35 @@ def test_explain_refuses_a_numeric_model_and_last_one_prediction_per_input(tmp_p
         Model(tmp_path / "m", engine="torch").predict(series, last=True)
 
 
+def test_predict_scores_a_long_table_of_unlabelled_recordings_one_row_per_id(tmp_path):
+    """A series classifier reads a long table whose ids repeat as its series, even with no
+    label and no shared times (one new recording): ingest alone reads it as one series."""
+    import numpy as np
+    import polars as pl
+    import torch
+
+    from attnlib.config import ModelConfig
+    from attnlib.models import build_model
+    from attnlib.persistence import save_model
+    from attnlib.scaling import Standardizer
+
+    cfg = ModelConfig(task="classify", input_kind="numeric", input_dim=2, num_classes=2,
+                      hidden_dim=8)  # fmt: skip
+    torch.manual_seed(0)
+    scaler = Standardizer.fit([np.random.default_rng(0).normal(size=(5, 2))])
+    save_model(tmp_path / "m", build_model(cfg).eval(), label_map=["a", "b"],
+               extra={"data": {"input": {"scaler": scaler.to_dict()}}})  # fmt: skip
+    (tmp_path / "new.csv").write_text("id,step,x,y\nr1,0,0.1,0.2\nr1,1,0.3,0.1\nr1,2,0.2,0.0\n")
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(tmp_path / "m"), str(tmp_path / "new.csv"),
+                                 "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(out)["id"].to_list() == ["r1"]
+    ingested = tmp_path / "i.csv"
+    result = runner.invoke(app, ["ingest", str(tmp_path / "new.csv"), "-o", str(ingested)])
+    assert result.exit_code == 0 and pl.read_csv(ingested).columns == ["time", "x", "y"]
+
+
 def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):
     """--text-column / --label-column read a table whose columns have other names: ingest
     writes them under the roles' names; predict scores the text and checks the labels;

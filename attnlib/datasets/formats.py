@@ -84,6 +84,7 @@ def _read_file(
         roles.check_long(columns, path, panel.is_panel(long))
         frame, where = panel.read_table(long, path, by_row), by_row
         how = f"{path} as long{panel.note(frame)}"
+        where = panel.by_id(frame) if panel.note(frame) else where
     elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):
         what = "a spreadsheet" if kind == "excel" else "a JSON file"
         raise ConfigError(f"{path}: {what}; it is read with --format {kind} (or auto), its "
@@ -109,10 +110,13 @@ def _read_file(
             log.info("%s", how)
             roles.check_format(columns, fmt, path)
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
-        how += panel.note(frame) if fmt == "long" else ""
+        if fmt == "long" and panel.note(frame):
+            how, where = how + panel.note(frame), panel.by_id(frame)
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
         how += note
+    if fmt in ("excel", "jsonl", "parquet") and (many := panel.note(frame)) and many in how:
+        where = panel.by_id(frame)  # a panel's series: one of many rows
     if encoding != UTF8 and (fmt == "excel" or fmt in ("parquet", "long", "wide") and
                              _parquet_magic(path)):  # fmt: skip
         log.info("%s: a %s file holds its own text encoding; %s is not used", path,

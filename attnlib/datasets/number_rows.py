@@ -66,20 +66,25 @@ def word_classes(lines: list[str], decimals: bool) -> bool:
     """UCR rows whose class is a word (``walking 0.12 0.31 ...``, aeon's and sktime's class
     names written in the archive's layout): the first lines are each a word that is not a
     number or a date, then 3+ numbers (with ``decimals``, one of them has a decimal point or
-    an exponent: whole numbers in a .txt are tokens) that are not consecutive whole numbers
-    (a header of steps or years), and in the first 1,000 lines the words repeat (at most
-    half as many as lines, or 2) and line 1's is among them again. A header's first name
-    (``label``, ``class``) starts no other line; a class that occurs once in those lines
-    is read as a header (give the format ``ucr``)."""
+    an exponent: whole numbers in a .txt are tokens), line 1's word is not a date and its
+    numbers are not rising whole numbers above decimals (a header of steps or years), line
+    1 does not come again (files joined end to end), and in the first 1,000 lines the words
+    repeat (at most half as many as lines, or 2) and line 1's is among them again. A
+    header's first name (``label``) starts no other line; a class that occurs once in
+    those lines is read as a header (give the format ``ucr``)."""
     head = [_UCR_SEP.split(ln.strip()) for ln in lines[:_CHECKED]]
     if len(head) < 2 or not all(_labelled_row(r, decimals) for r in head):
         return False
     word, steps = head[0][0], [float(v) for v in head[0][1:]]
-    if all(v.is_integer() and b == v + 1 for v, b in itertools.pairwise(steps)):
-        return False  # country,2019,2020,2021: a header
-    if series.parse_times(pl.Series([word])) is not None:  # a date: an index, not a class
+    rising = all(v.is_integer() and b > v for v, b in itertools.pairwise(steps))
+    if rising and any(not float(v).is_integer() for r in head[1:] for v in r[1:]):
+        return False  # country,2000,2005,2010 above rows of decimals: a header
+    if series.parse_times(pl.Series([word.strip('"')])) is not None:  # a date: an index
         return False
-    words = [_UCR_SEP.split(ln.strip(), maxsplit=1)[0] for ln in lines[:_SCANNED] if ln.strip()]
+    scanned = [ln.strip() for ln in lines[:_SCANNED] if ln.strip()]
+    if scanned[0] in scanned[1:]:  # line 1 again: a header of files joined end to end
+        return False
+    words = [_UCR_SEP.split(ln, maxsplit=1)[0] for ln in scanned]
     return words.count(word) > 1 and len(set(words)) <= max(2, len(words) // 2)
 
 

@@ -7,6 +7,8 @@ long table without a label whose times do not repeat is one series to forecast
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 from pathlib import Path
 
@@ -23,6 +25,19 @@ log = logging.getLogger(__name__)
 # reset_index's "index" is a time name (the step), so it is not dropped
 SAVED_INDEX = ("", "Unnamed: 0", "__index_level_0__", "level_0")
 _CALENDAR = ("month", "quarter", "day")  # joined to a repeating year (calendar_stamps)
+# set while reading for a series classifier (attnlib predict): ids that repeat are series
+_FOR_CLASSIFIER = contextvars.ContextVar("for_classifier", default=False)
+
+
+@contextlib.contextmanager
+def for_classifier(wanted: bool = True):
+    """While reading for a model that classifies series, a long table whose ids repeat is
+    its series without a label or repeated times too (one unlabelled recording to score)."""
+    token = _FOR_CLASSIFIER.set(wanted)
+    try:
+        yield
+    finally:
+        _FOR_CLASSIFIER.reset(token)
 
 
 def named(columns: list[str], name: str) -> str | None:
@@ -33,13 +48,14 @@ def named(columns: list[str], name: str) -> str | None:
 
 
 def is_panel(frame: pl.DataFrame) -> bool:
-    """Many series (or one to classify): an ``id`` column beside a time column, and either
-    a ``label`` column or times that repeat (several series on one clock). Without either,
-    the ids are row ids (or change along one timeline) and the table is one series."""
+    """Many series (or one to classify): an ``id`` column beside a time column whose ids
+    repeat, and either a ``label`` column or times that repeat (several series on one
+    clock), or a reader for a series classifier (:func:`for_classifier`). Otherwise the
+    ids are row ids (or change along one timeline) and the table is one series."""
     ident, time = named(frame.columns, "id"), series.time_column(frame.columns)
-    if ident is None or time is None or ident == time:
+    if ident is None or time is None or ident == time or not frame[ident].is_duplicated().any():
         return False
-    if named(frame.columns, "label") is not None:
+    if named(frame.columns, "label") is not None or _FOR_CLASSIFIER.get():
         return True
     keys = [time]
     if time.strip().lower() == "year":  # a year that repeats beside its month is one stamp
@@ -59,7 +75,7 @@ def read_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
 def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     """A frame given to a model in Python: a panel as one series per id, as a file of it
     is read; any other frame as it is."""
-    many = "values" not in frame.columns and is_panel(frame)
+    many = not isinstance(frame.schema.get("values"), pl.List) and is_panel(frame)
     return read_panel(frame, source, lambda i: f"row {i + 1}") if many else frame
 
 
@@ -67,6 +83,11 @@ def note(frame: pl.DataFrame) -> str:
     """What a long table read as, for the read line: its series when it was a panel."""
     many = isinstance(frame.schema.get("values"), pl.List)
     return f"; {frame.height:,} series, one per id" if many else ""
+
+
+def by_id(frame: pl.DataFrame):
+    """Where a panel's series is, for messages about the series (its rows are many)."""
+    return lambda i: f"the rows of id '{frame['id'][i]}'"
 
 
 def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
@@ -79,6 +100,8 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
             like the others, a value that is not a number or too large for float32, a
             label or split that changes within an id (each at its line).
     """
+    if frame.height == 0:
+        raise DataError(f"{path}: no rows")
     ident, time = named(frame.columns, "id"), series.time_column(frame.columns)
     times, parts, what = calendar_stamps(frame, time, path, where)
     times = as_text(frame[time], path, time) if times is None else times
@@ -92,7 +115,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         raise DataError(f"{path}: no value column beside '{ident}' and '{time}'")
     key, by_time = _order(times, path, where, what)
     table = pl.DataFrame({"id": ids, "key": key}).with_row_index("row")
-    _no_repeats(table, times, path, where, what)
+    _no_repeats(table, key if by_time else times, times, path, where, what)
     values = [f"v{j}" for j in range(len(channels))]
     for name, column in zip(values, channels, strict=True):
         table = table.with_columns(_float32(frame, column, path, where).alias(name))
@@ -104,7 +127,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         table = table.with_columns(cells.alias(role))
     table = table.with_columns(pl.col("row").min().over("id").alias("first"))
     out = (
-        table.sort(["first", "key"])
+        table.sort(["first", "key"], maintain_order=True)
         .group_by("first", maintain_order=True)
         .agg(
             pl.col("id").first(),
@@ -136,13 +159,15 @@ def _order(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series, b
     return parsed, True
 
 
-def _no_repeats(table: pl.DataFrame, times: pl.Series, path: Path, where, what: str) -> None:
-    """A time that repeats within an id is an error naming both lines."""
-    pairs = table.with_columns(times.alias("time"))
+def _no_repeats(table: pl.DataFrame, key: pl.Series, times: pl.Series, path: Path, where,
+                what: str) -> None:  # fmt: skip
+    """A time that repeats within an id (as read: ``1`` and ``1.0`` are one) is an error
+    naming both lines."""
+    pairs = table.with_columns(key.alias("time"))
     repeated = ~pairs.select(pl.struct("id", "time").is_first_distinct()).to_series()
     if repeated.any():
         i = int(repeated.arg_true()[0])
-        same = (pairs["id"] == pairs["id"][i]) & (pairs["time"] == times[i])
+        same = (pairs["id"] == pairs["id"][i]) & (pairs["time"] == key[i])
         raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' repeats "
                         f"{where(int(same.arg_true()[0]))} for id '{pairs['id'][i]}' (one "
                         "row per series and time step)")  # fmt: skip

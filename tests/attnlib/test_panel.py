@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from attnlib.datasets import read_and_describe, read_source
+from attnlib.datasets import panel, read_and_describe, read_source
 from attnlib.encoding import kind_of
 from attnlib.errors import ConfigError, DataError
 
@@ -58,12 +58,13 @@ def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
         "id,step,value\na,0,1.0\nb,1,2.0\nc,2,3.0\n",  # a row id
         "ID,step,value\nr1,0,1.0\nr2,1,2.0\nr3,2,3.0\n",  # a row id in another case
         "date,id,load\n2024-01-01,A,1.0\n2024-01-02,A,2.0\n2024-01-03,B,3.0\n",  # a meter swap
+        "id,step,value,label\n1,0,0.5,0\n2,1,0.7,0\n3,2,9.0,1\n",  # row ids, a row's flag
     ],
 )
 def test_a_long_table_of_one_timeline_still_forecasts(tmp_path, text):
     frame = read_source(write(tmp_path / "one.csv", text))
     assert kind_of(frame) == "long" and frame.height == 3
-    assert frame.columns[1:] in (["value"], ["load"])
+    assert frame.columns[1:] in (["value"], ["load"], ["value", "label"])
 
 
 def test_one_labelled_recording_is_one_series_to_classify(tmp_path):
@@ -86,6 +87,8 @@ def test_one_labelled_recording_is_one_series_to_classify(tmp_path):
         (ROWS.replace("b,9,1.0,run", ",9,1.0,run"), r"line 4: missing id in 'id'"),
         (ROWS.replace("b,9,1.0,run", "b,x,1.0,run"), r"line 4: step 'x' is not a number like"),
         (ROWS.replace("b,9,1.0,run", "b,9,1e39,run"), r"line 4: column 'value': value '1e39' is"),
+        (ROWS.replace("b,9,1.0,run", "b,10.0,1.0,run"), r"line 4: step '10.0' repeats line 2"),
+        ("id,step,value,label\n", r"p\.csv: no rows"),
     ],
 )  # fmt: skip
 def test_a_panel_that_does_not_hold_together_names_the_row(tmp_path, text, message):
@@ -120,3 +123,17 @@ def test_a_train_file_of_a_panel_takes_its_test_file_as_the_test_split(tmp_path)
     frame = read_source(tmp_path / "Gait_TRAIN.csv", archive_split=True)
     assert frame["id"].to_list() == ["train:b", "train:a", "test:c", "test:a"]
     assert frame["split"].to_list() == ["train", "train", "test", "test"]
+
+
+def test_a_too_long_series_is_named_by_its_id_not_a_line(tmp_path):
+    with pytest.raises(DataError, match=r"p\.csv, the rows of id 'b': sequence 'b' has 3 time"):
+        read_source(write(tmp_path / "p.csv", ROWS), max_length=2)
+
+
+def test_a_reader_for_a_classifier_takes_one_unlabelled_recording_as_its_series(tmp_path):
+    path = write(tmp_path / "new.csv", "id,step,x\nwalk01,0,0.5\nwalk01,1,0.25\n")
+    assert kind_of(read_source(path)) == "long"  # alone: one series to forecast
+    with panel.for_classifier():
+        frame = read_source(path)
+    assert frame["id"].to_list() == ["walk01"] and frame["values"].to_list() == [[[0.5], [0.25]]]
+    assert kind_of(read_source(path)) == "long"  # only while reading for the classifier

@@ -261,9 +261,15 @@ def test_rows_that_only_look_like_word_classes_are_not_ucr(tmp_path, name, text,
 def test_word_classes_quoted_repeated_headers_and_titles(tmp_path):
     quoted = write(tmp_path / "q.csv", '"walk",0.5,0.25,0.1\n"run",1.5,1.25,1.0\n"walk",1,2,3\n')
     assert read_source(quoted)["label"].to_list() == ["walk", "run", "walk"]  # R's write.table
-    years = "country,2019,2020,2021\nFrance,1.2,1.3,1.4\nSpain,2.2,2.3,2.4\n"
-    twice = write(tmp_path / "cat.csv", years + years)  # two files concatenated
-    assert detect_format(twice, years + years)[0] != "ucr"
+    for header in ("country,2019,2020,2021", "country,2000,2005,2010"):
+        years = f"{header}\nFrance,1.2,1.3,1.4\nSpain,2.2,2.3,2.4\n"
+        twice = write(tmp_path / "cat.csv", years + years)  # two files concatenated
+        assert detect_format(twice, years + years)[0] != "ucr"
+    rows = "walk,0.5,0.25,0.1\nrun,1.5,1.25,1.0\nwalk,1,2,3\n"
+    joined = rows + rows.replace("walk,0.5", "walk,0.6")
+    assert detect_format(write(tmp_path / "j.csv", joined), joined)[0] == "ucr"  # no header
+    repeated = "walk,0.5,0.25,0.1\nrun,1.5,1.25,1.0\nwalk,0.5,0.25,0.1\n"  # line 1 again
+    assert detect_format(write(tmp_path / "r.csv", repeated), repeated)[0] != "ucr"
     text = "Gait\nwalk 0.1 0.2 0.3\nrun 0.4 0.5 0.6\nwalk 0.7 0.8 0.9\n"
     with pytest.raises(DataError, match=r"line 1: 'Gait' is not a number, but the lines after"):
         read_source(write(tmp_path / "title.txt", text))
