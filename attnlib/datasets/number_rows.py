@@ -67,7 +67,8 @@ def word_classes(lines: list[str], decimals: bool) -> bool:
     names written in the archive's layout): the first lines are each a word that is not a
     number or a date, then 3+ numbers (with ``decimals``, one of them has a decimal point or
     an exponent: whole numbers in a .txt are tokens), line 1's word is not a date and its
-    numbers are not rising whole numbers above decimals (a header of steps or years), line
+    numbers are neither consecutive whole numbers nor rising ones above decimals (a header
+    of steps or years), line
     1 does not come again (files joined end to end), and in the first 1,000 lines the words
     repeat (at most half as many as lines, or 2) and line 1's is among them again. A
     header's first name (``label``) starts no other line; a class that occurs once in
@@ -76,9 +77,11 @@ def word_classes(lines: list[str], decimals: bool) -> bool:
     if len(head) < 2 or not all(_labelled_row(r, decimals) for r in head):
         return False
     word, steps = head[0][0], [float(v) for v in head[0][1:]]
-    rising = all(v.is_integer() and b > v for v, b in itertools.pairwise(steps))
-    if rising and any(not float(v).is_integer() for r in head[1:] for v in r[1:]):
-        return False  # country,2000,2005,2010 above rows of decimals: a header
+    whole = all(v.is_integer() for v in steps)
+    steady = all(b == v + 1 for v, b in itertools.pairwise(steps))  # country,2019,2020,2021
+    rising = all(b > v for v, b in itertools.pairwise(steps))  # country,2000,2005 above 1.5
+    if whole and (steady or rising and any("." in v for r in head[1:] for v in r[1:])):
+        return False  # a header of steps or years
     if series.parse_times(pl.Series([word.strip('"')])) is not None:  # a date: an index
         return False
     scanned = [ln.strip() for ln in lines[:_SCANNED] if ln.strip()]

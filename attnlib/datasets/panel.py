@@ -100,7 +100,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
             like the others, a value that is not a number or too large for float32, a
             label or split that changes within an id (each at its line).
     """
-    if frame.height == 0:
+    if frame.height == 0:  # (is_panel never says so of an empty table: direct calls)
         raise DataError(f"{path}: no rows")
     ident, time = named(frame.columns, "id"), series.time_column(frame.columns)
     times, parts, what = calendar_stamps(frame, time, path, where)
@@ -127,7 +127,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         table = table.with_columns(cells.alias(role))
     table = table.with_columns(pl.col("row").min().over("id").alias("first"))
     out = (
-        table.sort(["first", "key"], maintain_order=True)
+        table.sort(["first", "key"])  # no ties: a repeated time is an error above
         .group_by("first", maintain_order=True)
         .agg(
             pl.col("id").first(),

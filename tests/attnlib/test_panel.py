@@ -17,13 +17,14 @@ ROWS = ("id,step,value,label\nb,10,2.0,run\na,0,5.0,walk\nb,9,1.0,run\na,1,6.0,w
         "b,11,3.0,run\n")  # fmt: skip
 
 
-def write(path, text: str):
-    path.write_text(text, encoding="utf-8")
+def table(folder, text: str, name: str = "p.csv"):
+    """A CSV file of ``text`` in ``folder``."""
+    (path := folder / name).write_text(text, encoding="utf-8")
     return path
 
 
 def test_each_id_is_one_series_in_time_order(tmp_path):
-    frame, how = read_and_describe(write(tmp_path / "p.csv", ROWS))
+    frame, how = read_and_describe(table(tmp_path, ROWS))
     assert kind_of(frame) == "series"
     assert frame["id"].to_list() == ["b", "a"]  # the order ids first appear in
     assert frame["values"].to_list() == [[[1.0], [2.0], [3.0]], [[5.0], [6.0]]]  # 9, 10, 11
@@ -62,14 +63,14 @@ def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
     ],
 )
 def test_a_long_table_of_one_timeline_still_forecasts(tmp_path, text):
-    frame = read_source(write(tmp_path / "one.csv", text))
+    frame = read_source(table(tmp_path, text, "one.csv"))
     assert kind_of(frame) == "long" and frame.height == 3
     assert frame.columns[1:] in (["value"], ["load"], ["value", "label"])
 
 
 def test_one_labelled_recording_is_one_series_to_classify(tmp_path):
     one = "id,step,x,label\nwalk01,0,0.5,walking\nwalk01,1,0.25,walking\n"
-    frame = read_source(write(tmp_path / "one.csv", one))
+    frame = read_source(table(tmp_path, one, "one.csv"))
     assert frame["values"].to_list() == [[[0.5], [0.25]]] and frame["label"].to_list() == [
         "walking"
     ]
@@ -88,38 +89,37 @@ def test_one_labelled_recording_is_one_series_to_classify(tmp_path):
         (ROWS.replace("b,9,1.0,run", "b,x,1.0,run"), r"line 4: step 'x' is not a number like"),
         (ROWS.replace("b,9,1.0,run", "b,9,1e39,run"), r"line 4: column 'value': value '1e39' is"),
         (ROWS.replace("b,9,1.0,run", "b,10.0,1.0,run"), r"line 4: step '10.0' repeats line 2"),
-        ("id,step,value,label\n", r"p\.csv: no rows"),
     ],
 )  # fmt: skip
 def test_a_panel_that_does_not_hold_together_names_the_row(tmp_path, text, message):
     with pytest.raises(DataError, match=message):
-        read_source(write(tmp_path / "p.csv", text))
+        read_source(table(tmp_path, text))
 
 
 def test_labels_one_and_one_point_zero_are_one_class(tmp_path):
-    frame = read_source(write(tmp_path / "p.csv", ROWS.replace("run", "1").replace(
+    frame = read_source(table(tmp_path, ROWS.replace("run", "1").replace(
         "b,11,3.0,1", "b,11,3.0,1.0")))  # fmt: skip
     assert frame["label"].to_list() == ["1", "walk"]
 
 
 def test_many_series_on_one_clock_without_labels_are_series(tmp_path):
     text = "".join(f"{s},{t},{t * 0.5}\n" for s in ("p", "q") for t in range(3))
-    frame = read_source(write(tmp_path / "p.csv", "id,time,v\n" + text))
+    frame = read_source(table(tmp_path, "id,time,v\n" + text))
     assert kind_of(frame) == "series" and "label" not in frame.columns
 
 
 def test_a_named_label_column_is_a_panels_class_and_a_single_series_has_none(tmp_path):
-    path = write(tmp_path / "p.csv", ROWS.replace("label", "activity"))
+    path = table(tmp_path, ROWS.replace("label", "activity"))
     frame = read_source(path, columns={"label": "activity"})
     assert frame["label"].to_list() == ["run", "walk"]
-    one = write(tmp_path / "one.csv", "step,value,activity\n0,1.0,2\n1,2.0,3\n2,3.0,4\n")
+    one = table(tmp_path, "step,value,activity\n0,1.0,2\n1,2.0,3\n2,3.0,4\n", "one.csv")
     with pytest.raises(ConfigError, match="reads as a long table of one series .* column 'id'"):
         read_source(one, columns={"label": "activity"})
 
 
 def test_a_train_file_of_a_panel_takes_its_test_file_as_the_test_split(tmp_path):
-    write(tmp_path / "Gait_TRAIN.csv", ROWS)
-    write(tmp_path / "Gait_TEST.csv", ROWS.replace("b,", "c,"))
+    table(tmp_path, ROWS, "Gait_TRAIN.csv")
+    table(tmp_path, ROWS.replace("b,", "c,"), "Gait_TEST.csv")
     frame = read_source(tmp_path / "Gait_TRAIN.csv", archive_split=True)
     assert frame["id"].to_list() == ["train:b", "train:a", "test:c", "test:a"]
     assert frame["split"].to_list() == ["train", "train", "test", "test"]
@@ -127,13 +127,19 @@ def test_a_train_file_of_a_panel_takes_its_test_file_as_the_test_split(tmp_path)
 
 def test_a_too_long_series_is_named_by_its_id_not_a_line(tmp_path):
     with pytest.raises(DataError, match=r"p\.csv, the rows of id 'b': sequence 'b' has 3 time"):
-        read_source(write(tmp_path / "p.csv", ROWS), max_length=2)
+        read_source(table(tmp_path, ROWS), max_length=2)
 
 
 def test_a_reader_for_a_classifier_takes_one_unlabelled_recording_as_its_series(tmp_path):
-    path = write(tmp_path / "new.csv", "id,step,x\nwalk01,0,0.5\nwalk01,1,0.25\n")
+    path = table(tmp_path, "id,step,x\nwalk01,0,0.5\nwalk01,1,0.25\n", "new.csv")
     assert kind_of(read_source(path)) == "long"  # alone: one series to forecast
     with panel.for_classifier():
         frame = read_source(path)
     assert frame["id"].to_list() == ["walk01"] and frame["values"].to_list() == [[[0.5], [0.25]]]
     assert kind_of(read_source(path)) == "long"  # only while reading for the classifier
+
+
+def test_an_empty_table_read_as_a_panel_has_no_rows():
+    empty = pl.DataFrame(schema={"id": pl.String, "step": pl.Int64, "x": pl.Float64})
+    with pytest.raises(DataError, match=r"^frame: no rows$"):
+        panel.read_panel(empty, "frame", lambda i: f"row {i + 1}")

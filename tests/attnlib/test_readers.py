@@ -265,6 +265,9 @@ def test_word_classes_quoted_repeated_headers_and_titles(tmp_path):
         years = f"{header}\nFrance,1.2,1.3,1.4\nSpain,2.2,2.3,2.4\n"
         twice = write(tmp_path / "cat.csv", years + years)  # two files concatenated
         assert detect_format(twice, years + years)[0] != "ucr"
+    counts = "country,2019,2020,2021\nFrance,12,13,14\nSpain,22,23,24\n"  # whole numbers
+    joined = counts + counts.replace("2019,2020,2021", "2022,2023,2024")
+    assert detect_format(write(tmp_path / "c.csv", joined), joined)[0] != "ucr"
     rows = "walk,0.5,0.25,0.1\nrun,1.5,1.25,1.0\nwalk,1,2,3\n"
     joined = rows + rows.replace("walk,0.5", "walk,0.6")
     assert detect_format(write(tmp_path / "j.csv", joined), joined)[0] == "ucr"  # no header
