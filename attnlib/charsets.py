@@ -51,9 +51,9 @@ class Decoded:
     text: str
     codec: str
     by_bom: bool = False
-    # an encoding tried before, its line that did not decode, and whether the bytes above
-    # that line held non-ASCII text (which reads garbled if it was in that encoding)
-    fell_back: tuple[str, int, bool] | None = None
+    # the first encoding tried and its line that did not decode, when the bytes above that
+    # line held non-ASCII text (which reads garbled if it was in that encoding)
+    garbled: tuple[str, int] | None = None
 
 
 class Undecodable(ValueError):
@@ -147,20 +147,20 @@ def decode(data: bytes, spec: str) -> Decoded:
         Undecodable: none does.
     """
     tried, by_bom = _order(data, spec)
-    failures, above = [], False
+    failures, garbled = [], None
     for name in tried:
         try:
             text = data.decode(name).removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].decode(name, errors="replace").count("\n") + 1
+            if not failures and not data[: exc.start].isascii():
+                garbled = (name, line)
             failures.append((name, line, exc.reason))
-            above = above or not data[: exc.start].isascii()
             continue
         if not name.startswith(WIDE) and looks_wide(text):
             failures.append((name, 1, "a NUL in every other character: UTF-16 without a BOM?"))
             continue
-        first = (failures[0][0], failures[0][1], above) if failures else None
-        return Decoded(text, name, by_bom, first)
+        return Decoded(text, name, by_bom, garbled)
     raise Undecodable(failures, by_bom, looks_wide(data[:1000].decode("latin-1")))
 
 

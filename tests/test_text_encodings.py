@@ -281,6 +281,15 @@ def test_a_fallback_after_utf8_text_warns_and_a_failing_list_names_each_line(tmp
     assert "utf-8" in advice and "cp1252" not in advice  # UTF-8 named, not what failed
 
 
+def test_only_the_first_encodings_failure_decides_the_garbled_warning():
+    from attnlib.charsets import decode
+
+    ascii_above = b"text\nabc\n\xc3 x\n\x81 \n"  # UTF-8 fails on line 3, Shift JIS on line 4
+    assert decode(ascii_above, "utf-8/shift_jis/latin-1").garbled is None
+    accented = "text\ncaf\u00e9\n".encode() + b"\x81 \n"
+    assert decode(accented, "utf-8/latin-1").garbled == ("utf-8", 3)
+
+
 def test_utf16_text_with_spacing_characters_is_text_and_a_stray_nul_is_read(tmp_path):
     from attnlib.charsets import is_binary
 

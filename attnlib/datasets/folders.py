@@ -62,7 +62,9 @@ def read_folder(
     found = _head(found, limit)
     names = [_name(path, file) for file, _, _ in found]
     texts = [_text(path, f, n, encoding) for (f, _, _), n in zip(found, names, strict=True)]
+    decoded = charsets.described(texts, encoding)
     frame = pl.DataFrame({"id": names, "text": [t.text.strip() for t in texts]})
+    del texts  # the frame holds the text now: not a second copy while it is tokenised
     if found[0][1] is not None:
         frame = frame.with_columns(label=pl.Series([label for _, label, _ in found]))
     if found[0][2] is not None:
@@ -70,7 +72,7 @@ def read_folder(
     where = lambda i: f"file {names[i]}"  # noqa: E731
     frame = tables.normalise_table(frame, path, where, sep)
     typed.check_max_length(frame, path, where, max_length)
-    return frame, _how(path, frame, parts) + charsets.described(texts, encoding)
+    return frame, _how(path, frame, parts) + decoded
 
 
 def _items(path: Path) -> tuple[list[Item], dict[str, Path]]:

@@ -81,10 +81,8 @@ def _read_file(
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
         raw, index = parquet.read(path)
         long = typed.dated(roles.rename(raw, columns, path), index)
-        roles.check_long(columns, path, panel.is_panel(long))
-        frame, where = panel.read_table(long, path, by_row), by_row
+        frame, where = panel.read_table(long, path, by_row, columns), by_row
         how = f"{path} as long{panel.note(frame)}"
-        where = panel.by_id(frame) if panel.note(frame) else where
     elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):
         what = "a spreadsheet" if kind == "excel" else "a JSON file"
         raise ConfigError(f"{path}: {what}; it is read with --format {kind} (or auto), its "
@@ -110,13 +108,12 @@ def _read_file(
             log.info("%s", how)
             roles.check_format(columns, fmt, path)
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
-        if fmt == "long" and panel.note(frame):
-            how, where = how + panel.note(frame), panel.by_id(frame)
+        how += panel.note(frame) if fmt == "long" else ""
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
         how += note
-    if fmt in ("excel", "jsonl", "parquet") and (many := panel.note(frame)) and many in how:
-        where = panel.by_id(frame)  # a panel's series: one of many rows
+    if (many := panel.note(frame)) and many in how:  # a long table read as a panel:
+        where = panel.by_id(frame)  # a series is many rows, named by its id
     if encoding != UTF8 and (fmt == "excel" or fmt in ("parquet", "long", "wide") and
                              _parquet_magic(path)):  # fmt: skip
         log.info("%s: a %s file holds its own text encoding; %s is not used", path,
@@ -173,8 +170,7 @@ def _read_text(
             and series.time_column(table.columns) is None
         ):
             table = table.rename({table.columns[0]: "date"})  # pandas' index: to_csv's dates
-        roles.check_long(columns or {}, path, panel.is_panel(table))
-        return panel.read_table(table, path, where), where, sep
+        return panel.read_table(table, path, where, columns or {}), where, sep
     table = tables.with_known_names(table)
     if fmt == "wide":
         return wide.read_wide(table, path, where), where, sep

@@ -235,7 +235,7 @@ def names(path: Path, encoding: str = UTF8) -> list[str]:
     first = rows.first_line(path, encoding)
     try:
         if first.lstrip().startswith("["):
-            records = json.loads(rows.read_text(path, encoding))
+            records = json.loads(rows.read_decoded(path, encoding).text)
             return list(dict.fromkeys(k for r in records if isinstance(r, dict) for k in r))
         record = json.loads(first)
     except (json.JSONDecodeError, DataError):

@@ -39,7 +39,7 @@ def txt_format(path: Path, first: str, fields: list[str], numeric: bool,
         return "ucr", "the first line is all numbers with decimals: label, then values"
     if word_classes(lines, decimals=True):
         return "ucr", WORD_CLASSES
-    if numeric_rows(lines[1:_CHECKED]) or word_classes(lines[1:], decimals=True):
+    if numeric_rows(lines[1:_CHECKED]) or word_classes(lines[1 : _SCANNED + 1], decimals=True):
         word = next((f for f in fields if not series.is_number(f)), first[:20])
         raise DataError(
             f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
@@ -66,13 +66,12 @@ def word_classes(lines: list[str], decimals: bool) -> bool:
     """UCR rows whose class is a word (``walking 0.12 0.31 ...``, aeon's and sktime's class
     names written in the archive's layout): the first lines are each a word that is not a
     number or a date, then 3+ numbers (with ``decimals``, one of them has a decimal point or
-    an exponent: whole numbers in a .txt are tokens), line 1's word is not a date and its
+    an exponent: whole numbers in a .txt are tokens); line 1's word is not a date and its
     numbers are neither consecutive whole numbers nor rising ones above decimals (a header
-    of steps or years), line
-    1 does not come again (files joined end to end), and in the first 1,000 lines the words
-    repeat (at most half as many as lines, or 2) and line 1's is among them again. A
-    header's first name (``label``) starts no other line; a class that occurs once in
-    those lines is read as a header (give the format ``ucr``)."""
+    of steps or years); line 1 does not come again (files joined end to end); and in the
+    first 1,000 lines the words repeat (at most half as many as lines, or 2) and line 1's
+    is among them again. A header's first name (``label``) starts no other line; a class
+    that occurs once in those lines is read as a header (give the format ``ucr``)."""
     head = [_UCR_SEP.split(ln.strip()) for ln in lines[:_CHECKED]]
     if len(head) < 2 or not all(_labelled_row(r, decimals) for r in head):
         return False
@@ -80,7 +79,7 @@ def word_classes(lines: list[str], decimals: bool) -> bool:
     whole = all(v.is_integer() for v in steps)
     steady = all(b == v + 1 for v, b in itertools.pairwise(steps))  # country,2019,2020,2021
     rising = all(b > v for v, b in itertools.pairwise(steps))  # country,2000,2005 above 1.5
-    if whole and (steady or rising and any("." in v for r in head[1:] for v in r[1:])):
+    if whole and (steady or rising and any(_decimal(v) for r in head[1:] for v in r[1:])):
         return False  # a header of steps or years
     if series.parse_times(pl.Series([word.strip('"')])) is not None:  # a date: an index
         return False
@@ -97,5 +96,10 @@ def _labelled_row(fields: list[str], decimals: bool) -> bool:
         len(values) >= 3
         and not series.is_number(fields[0])
         and all(series.is_number(v) for v in values)
-        and (not decimals or any(c in v for v in values for c in ".eE"))
+        and (not decimals or any(_decimal(v) for v in values))
     )
+
+
+def _decimal(number: str) -> bool:
+    """Written with a decimal point or an exponent (not a whole number as a token is)."""
+    return any(c in number for c in ".eE")

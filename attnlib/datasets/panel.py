@@ -14,17 +14,17 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import series
-from attnlib.datasets.calendar import calendar_stamps
+from attnlib.datasets import roles, series, tables
+from attnlib.datasets.calendar import PARTS, calendar_stamps
 from attnlib.datasets.tables import as_text, fail_first, optional_columns
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-# pandas' index saved beside the columns (to_csv's unnamed first column, to_parquet's);
-# reset_index's "index" is a time name (the step), so it is not dropped
-SAVED_INDEX = ("", "Unnamed: 0", "__index_level_0__", "level_0")
-_CALENDAR = ("month", "quarter", "day")  # joined to a repeating year (calendar_stamps)
+# pandas' index saved beside the columns (and to_csv's unnamed first column); reset_index's
+# "index" is a time name (the step) here, so it is kept
+SAVED_INDEX = ("", *(n for n in tables.SAVED_INDEX if n != "index"))
+_CALENDAR = (*PARTS, "day")  # joined to a year that repeats (calendar_stamps)
 # set while reading for a series classifier (attnlib predict): ids that repeat are series
 _FOR_CLASSIFIER = contextvars.ContextVar("for_classifier", default=False)
 
@@ -40,22 +40,17 @@ def for_classifier(wanted: bool = True):
         _FOR_CLASSIFIER.reset(token)
 
 
-def named(columns: list[str], name: str) -> str | None:
-    """The column called ``name``, else the first called so in another case (``ID``)."""
-    if name in columns:
-        return name
-    return next((c for c in columns if c.strip().lower() == name), None)
-
-
 def is_panel(frame: pl.DataFrame) -> bool:
-    """Many series (or one to classify): an ``id`` column beside a time column whose ids
-    repeat, and either a ``label`` column or times that repeat (several series on one
-    clock), or a reader for a series classifier (:func:`for_classifier`). Otherwise the
-    ids are row ids (or change along one timeline) and the table is one series."""
-    ident, time = named(frame.columns, "id"), series.time_column(frame.columns)
-    if ident is None or time is None or ident == time or not frame[ident].is_duplicated().any():
+    """Many series (or one to classify), in a frame with known names
+    (:func:`attnlib.datasets.tables.with_known_names`: ``ID`` as ``id``): an ``id`` column
+    beside a time column on which some id repeats, and either a ``label`` column, times
+    that repeat (several series on one clock), or a reader for a series classifier
+    (:func:`for_classifier`). Otherwise the ids are row ids (or change along one timeline)
+    and the table is one series."""
+    time = series.time_column(frame.columns)
+    if "id" not in frame.columns or time in (None, "id") or not frame["id"].is_duplicated().any():
         return False
-    if named(frame.columns, "label") is not None or _FOR_CLASSIFIER.get():
+    if "label" in frame.columns or _FOR_CLASSIFIER.get():
         return True
     keys = [time]
     if time.strip().lower() == "year":  # a year that repeats beside its month is one stamp
@@ -63,20 +58,26 @@ def is_panel(frame: pl.DataFrame) -> bool:
     return not frame.select(keys).is_unique().all()
 
 
-def read_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
+def read_table(frame: pl.DataFrame, path: Path, where, columns: dict[str, str]) -> pl.DataFrame:
     """A long table: many series to classify (:func:`read_panel`), else one series to
-    forecast (:func:`attnlib.datasets.series.read_long`; an ``id`` in any case is left out)."""
-    if is_panel(frame):
-        return read_panel(frame, path, where)
-    ident = named(frame.columns, "id")
-    return series.read_long(frame.drop(ident) if ident else frame, path, where)
+    forecast (:func:`attnlib.datasets.series.read_long`, its ``id`` in any case left out;
+    a label named in ``columns``, the roles, is refused there)."""
+    known = tables.with_known_names(frame)
+    many = is_panel(known)
+    roles.check_long(columns, path, many)
+    if many:
+        return read_panel(known, path, where)
+    ids = [c for c, k in zip(frame.columns, known.columns, strict=True) if k == "id"]
+    return series.read_long(frame.drop(ids), path, where)
 
 
 def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     """A frame given to a model in Python: a panel as one series per id, as a file of it
     is read; any other frame as it is."""
-    many = not isinstance(frame.schema.get("values"), pl.List) and is_panel(frame)
-    return read_panel(frame, source, lambda i: f"row {i + 1}") if many else frame
+    if isinstance(frame.schema.get("values"), pl.List):
+        return frame
+    known = tables.with_known_names(frame)
+    return read_panel(known, source, lambda i: f"row {i + 1}") if is_panel(known) else frame
 
 
 def note(frame: pl.DataFrame) -> str:
@@ -92,8 +93,9 @@ def by_id(frame: pl.DataFrame):
 
 def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     """One series per id (``id``, ``values`` time x channels, ``label``, ``split``), in the
-    order the ids first appear. The channels are every column but the id, the time (and
-    the calendar columns joined to it), ``label``, ``split`` and pandas' saved index.
+    order the ids first appear, from a frame with known names. The channels are every
+    column but the id, the time (and the calendar columns joined to it), ``label``,
+    ``split`` and pandas' saved index.
 
     Raises:
         DataError: a missing id or time, a time that repeats within an id or does not read
@@ -102,25 +104,25 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     """
     if frame.height == 0:  # (is_panel never says so of an empty table: direct calls)
         raise DataError(f"{path}: no rows")
-    ident, time = named(frame.columns, "id"), series.time_column(frame.columns)
+    time = series.time_column(frame.columns)
     times, parts, what = calendar_stamps(frame, time, path, where)
     times = as_text(frame[time], path, time) if times is None else times
     fail_first(times.is_null(), path, where, f"missing time in '{time}'")
-    ids = as_text(frame[ident], path, ident)
-    fail_first(ids.is_null(), path, where, f"missing id in '{ident}'")
-    roles = {r: c for r in ("label", "split") if (c := named(frame.columns, r)) is not None}
-    skip = {ident, *parts, *roles.values(), *SAVED_INDEX}
+    ids = as_text(frame["id"], path, "id")
+    fail_first(ids.is_null(), path, where, "missing id in 'id'")
+    meta = [c for c in ("label", "split") if c in frame.columns]
+    skip = {"id", *parts, *meta, *SAVED_INDEX}
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
-        raise DataError(f"{path}: no value column beside '{ident}' and '{time}'")
+        raise DataError(f"{path}: no value column beside 'id' and '{time}'")
     key, by_time = _order(times, path, where, what)
     table = pl.DataFrame({"id": ids, "key": key}).with_row_index("row")
     _no_repeats(table, key if by_time else times, times, path, where, what)
     values = [f"v{j}" for j in range(len(channels))]
     for name, column in zip(values, channels, strict=True):
         table = table.with_columns(_float32(frame, column, path, where).alias(name))
-    for role, column in roles.items():
-        cells = as_text(frame[column], path, column)
+    for role in meta:
+        cells = as_text(frame[role], path, role)
         if role == "label":  # 1 and 1.0 are one class
             cells = cells.replace({v: series.class_label(v) for v in cells.unique().drop_nulls()})
         _same_within(table, cells, path, where, role)
@@ -132,14 +134,14 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         .agg(
             pl.col("id").first(),
             pl.concat_list(values).cast(pl.List(pl.Float32)).alias("values"),
-            *(pl.col(r).first() for r in roles),
+            *(pl.col(r).first() for r in meta),
         )
     )
     firsts = out["first"]
     lengths = out["values"].list.len()
-    log.info("%s: %d series of %d-%d steps in %d channel(s) ('%s' repeats: one series per "
-             "id, its rows in %s)", path, out.height, lengths.min(), lengths.max(),
-             len(channels), ident, f"{what} order" if by_time else "file order")  # fmt: skip
+    log.info("%s: %d series of %d-%d steps in %d channel(s) (one per id, its rows in %s)",
+             path, out.height, lengths.min(), lengths.max(), len(channels),
+             f"{what} order" if by_time else "file order")  # fmt: skip
     extra = optional_columns(out, path, lambda i: where(int(firsts[i])))
     return pl.DataFrame([out["id"], out["values"], *extra])
 

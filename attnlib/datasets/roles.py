@@ -118,7 +118,7 @@ def check_format(columns: dict[str, str], fmt: str, source: object) -> None:
                           f"but it is read as {fmt}, which has no named columns")  # fmt: skip
 
 
-def check_long(columns: dict[str, str], source: object, panel: bool = False) -> None:
+def check_long(columns: dict[str, str], source: object, panel: bool) -> None:
     """A ConfigError when a label is named for a long table of one series (forecasting: no
     classes); a ``panel``, many series by id (:mod:`attnlib.datasets.panel`), has them."""
     if "label" in columns and not panel:

@@ -32,11 +32,6 @@ _SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
                   "--format excel"}  # fmt: skip
 
 
-def read_text(path: Path, encoding: str = UTF8) -> str:
-    """Return the file's text (:func:`read_decoded`)."""
-    return read_decoded(path, encoding).text
-
-
 def read_decoded(path: Path, encoding: str = UTF8) -> charsets.Decoded:
     """The file's text and how it was decoded (:mod:`attnlib.charsets`: ``encoding`` one
     name or several, a BOM wins); an empty file or bytes that do not decode are a
@@ -60,8 +55,8 @@ def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> charsets.Decod
         raise DataError(f"{errors.where(path, row=exc.line)}{exc}; {how}") from None
     if not decoded.text.strip():
         raise DataError(f"{path}: file is empty")
-    if decoded.fell_back and decoded.fell_back[2]:
-        name, line, _ = decoded.fell_back
+    if decoded.garbled:
+        name, line = decoded.garbled
         log.warning("%s: not %s at line %d, so read as %s; the lines above hold non-ASCII "
                     "text, garbled if it was %s (a file mixing encodings: convert it)", path,
                     charsets.shown(name), line, decoded.codec, charsets.shown(name))  # fmt: skip

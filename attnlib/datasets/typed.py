@@ -41,9 +41,8 @@ def read_typed(
     ):
         return series.normalise_series_table(frame, path, where), "series in its 'values' column"
     if time := series.time_column((long := dated(raw, saved)).columns):
-        roles.check_long(columns, path, panel.is_panel(long))
         why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
-        frame = panel.read_table(long, path, where)
+        frame = panel.read_table(long, path, where, columns)
         return frame, f"a long table, the time in {why}{panel.note(frame)}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []

@@ -195,6 +195,12 @@ def test_cli_stream_decodes_standard_input_in_the_encoding_given(tmp_path):
     assert run().exit_code == 0  # the BOM is not part of the first token (--strict)
     result = run("--encoding", "utf-16")
     assert result.exit_code == 2 and "utf-16 cannot be" in result.stderr
+    save_model(tmp_path / "m", model("dot"), vocab=vocab,
+               extra={"training_data": {"encoding": "cp1252"}})  # fmt: skip
+    given = "caf\u00e9 cr\u00e8me\n".encode("cp1252")
+    result = run()  # no --encoding: the model's training files' encoding, after UTF-8
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
 
 
 @pytest.mark.parametrize("extra", [["in.txt"], ["--out", "o.csv"], ["--last"], ["--sets"]])
