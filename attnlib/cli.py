@@ -19,6 +19,7 @@ from attnlib.cli_input import (
     INPUT_HELP,
     EncodingOption,
     FormatOption,
+    IdColumn,
     InputArg,
     LabelColumn,
     OutOption,
@@ -79,6 +80,7 @@ def predict(
     text_column: TextColumn = "",
     label_column: LabelColumn = "",
     time_column: TimeColumn = "",
+    id_column: IdColumn = "",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="how many states / classes")] = 5,
     attention: Annotated[bool, typer.Option("--attention", help="add attention weights")] = False,
     last: Annotated[
@@ -114,7 +116,8 @@ def predict(
 
         unused = [name for name, given in (("INPUT", input), ("--out", out), ("--last", last),
                   ("--attention", attention), ("--sets", sets), ("--text-column", text_column),
-                  ("--label-column", label_column), ("--time-column", time_column))
+                  ("--label-column", label_column), ("--time-column", time_column),
+                  ("--id-column", id_column))
                   if given]  # fmt: skip
         if unused:
             raise ConfigError(f"--stream reads standard input and prints to standard output: "
@@ -130,8 +133,8 @@ def predict(
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
     with panel.for_classifier(model.reads_series):  # a long table's ids: its series
-        frame, _ = read_input(input, format, sep, **for_model(
-            columns(text_column, label_column, time_column), encoding, model))  # fmt: skip
+        named = columns(text_column, label_column, time_column, id_column)
+        frame, _ = read_input(input, format, sep, **for_model(named, encoding, model))
     source = "standard input" if input == "-" else input
     result = model.predict(frame, top_k=top_k, attention=attention, last=last, strict=strict,
                            sets=sets, warn=warn, source=source)  # fmt: skip
@@ -159,6 +162,7 @@ def ingest(
     text_column: TextColumn = "",
     label_column: LabelColumn = "",
     time_column: TimeColumn = "",
+    id_column: IdColumn = "",
     limit: Annotated[int, typer.Option(min=0, help="keep the first N sequences (0 = all)")] = 0,
     max_length: Annotated[
         int,
@@ -176,7 +180,7 @@ def ingest(
     with contextlib.nullcontext() if quiet() else status:
         frame, how = read_input(source, format, sep, limit=limit or None,
                                 max_length=max_length or None, archive_split=True,
-                                columns=columns(text_column, label_column, time_column),
+                                columns=columns(text_column, label_column, time_column, id_column),
                                 encoding=encoding or UTF8)  # fmt: skip
     write_table(frame, out)
     say(f"read {how}")

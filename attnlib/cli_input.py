@@ -46,6 +46,7 @@ def _column(role: str, what: str):
 TextColumn = _column("text", "the table's column of text or tokens, when not named 'text'")
 LabelColumn = _column("label", "the table's column of classes, when not named 'label'")
 TimeColumn = _column("time", "a long table's time column, when its name is not a time name")
+IdColumn = _column("id", "the column naming each row's sequence or series, when not named 'id'")
 OutOption = Annotated[
     Path,
     typer.Option(
@@ -54,8 +55,8 @@ OutOption = Annotated[
 ]
 
 
-def columns(text: str, label: str, time: str) -> dict[str, str]:
-    return {"text": text, "label": label, "time": time}
+def columns(text: str, label: str, time: str, id: str = "") -> dict[str, str]:
+    return {"text": text, "label": label, "time": time, "id": id}
 
 
 def for_model(given: dict[str, str], encoding: str, model) -> dict:

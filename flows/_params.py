@@ -61,12 +61,13 @@ class IngestParams(_Section):
     max_length: int = Field(0, ge=0)  # a longer sequence is an error (0 = no limit)
     sep: str = ""  # token separator of text formats ("" = whitespace; "|" for tokens with spaces)
     encoding: str = UTF8  # text files' and a folder's texts' (attnlib.charsets)
-    # a table's columns holding the text / label / time under other names ("" = by name)
+    # a table's columns holding the text / label / time / id under other names ("" = by name)
     text_column: str = ""
     label_column: str = ""
     time_column: str = ""
+    id_column: str = ""
 
-    @field_validator("text_column", "label_column", "time_column", mode="before")
+    @field_validator("text_column", "label_column", "time_column", "id_column", mode="before")
     @classmethod
     def _name(cls, value):  # -S ingest.label_column=0 writes a YAML number: pandas' names
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -80,7 +81,8 @@ class IngestParams(_Section):
             raise ValueError(str(exc)) from None
 
     def columns(self) -> dict[str, str]:
-        return {"text": self.text_column, "label": self.label_column, "time": self.time_column}
+        return {"text": self.text_column, "label": self.label_column, "time": self.time_column,
+                "id": self.id_column}  # fmt: skip
 
 
 class EncodeParams(_Section):

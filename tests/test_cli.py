@@ -342,6 +342,11 @@ def test_predict_scores_a_long_table_of_unlabelled_recordings_one_row_per_id(tmp
     ingested = tmp_path / "i.csv"
     result = runner.invoke(app, ["ingest", str(tmp_path / "new.csv"), "-o", str(ingested)])
     assert result.exit_code == 0 and pl.read_csv(ingested).columns == ["time", "x", "y"]
+    (tmp_path / "s.csv").write_text("subject,t,x,y\nr1,0,0.1,0.2\nr1,1,0.3,0.1\nr2,0,0,1\n")
+    args = ["predict", str(tmp_path / "m"), str(tmp_path / "s.csv"), "-o", str(out)]
+    result = runner.invoke(app, [*args, "--id-column", "subject"])  # the id by another name
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(out)["id"].to_list() == ["r1", "r2"]
 
 
 def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):

@@ -62,7 +62,8 @@ def read_file(
         if not columns or isinstance(exc, roles.NamingError):
             raise
         raise DataError(roles.named_back(str(exc), columns)) from None
-    roles.check_frame(frame, columns, path)
+    roles.check_frame(frame, columns, path, panel.read_as_panel(frame, how))
+    how = roles.named_back(how, columns)  # "a time column 'tick'", as the file names it
     return frame, fmt, f"{how}; {roles.describe(columns)}" if columns else how
 
 
@@ -112,8 +113,8 @@ def _read_file(
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
         how += note
-    if (many := panel.note(frame)) and many in how:  # a long table read as a panel:
-        where = panel.by_id(frame)  # a series is many rows, named by its id
+    if panel.read_as_panel(frame, how):  # a series is many rows, named by its id
+        where = panel.by_id(frame)
     if encoding != UTF8 and (fmt == "excel" or fmt in ("parquet", "long", "wide") and
                              _parquet_magic(path)):  # fmt: skip
         log.info("%s: a %s file holds its own text encoding; %s is not used", path,

@@ -86,6 +86,11 @@ def note(frame: pl.DataFrame) -> str:
     return f"; {frame.height:,} series, one per id" if many else ""
 
 
+def read_as_panel(frame: pl.DataFrame, how: str) -> bool:
+    """Whether a file's frame, read as ``how`` says, is a long table's series by id."""
+    return bool(many := note(frame)) and many in how
+
+
 def by_id(frame: pl.DataFrame):
     """Where a panel's series is, for messages about the series (its rows are many)."""
     return lambda i: f"the rows of id '{frame['id'][i]}'"

@@ -1,10 +1,11 @@
-"""Columns the user names for a role: the text, the label, the time.
+"""Columns the user names for a role: the text, the label, the time, the id.
 
-A table's columns are found by their names (``text`` or ``tokens``, ``label``, ``date``
-...). A file whose columns are named otherwise (``review,sentiment``, as Kaggle's IMDB
-reviews come) says which is which: ``ingest.text_column``, ``label_column`` and
-``time_column`` in ``params.yaml``, ``--text-column`` ... on the command line. The named
-column is read as if it had the role's name (``text``, ``label``, ``time``), before the
+A table's columns are found by their names (``text`` or ``tokens``, ``label``, ``date``,
+``id`` ...). A file whose columns are named otherwise (``review,sentiment``, as Kaggle's
+IMDB reviews come; ``subject,t,x,activity``, a long table of recordings) says which is
+which: ``ingest.text_column``, ``label_column``, ``time_column`` and ``id_column`` in
+``params.yaml``, ``--text-column`` ... on the command line. The named column is read as
+if it had the role's name (``text``, ``label``, ``time``, ``id``), before the
 format is detected, so the file reads as it would with those names. A name that is not a
 column, a column named for two roles, or a second column holding the role under its own
 name (a ``label`` beside ``label_column: sentiment``) is an error: nothing is guessed.
@@ -25,6 +26,7 @@ ROLES = {
     "text": ("text", "ingest.text_column / --text-column", ("text", "tokens", "values")),
     "label": ("label", "ingest.label_column / --label-column", ("label",)),
     "time": ("time", "ingest.time_column / --time-column", WHOLE_TIMES),
+    "id": ("id", "ingest.id_column / --id-column", ("id",)),
 }  # fmt: skip
 TABLE_FORMATS = ("auto", "csv", "tsv", "parquet", "excel", "jsonl", "long", "wide")
 
@@ -101,12 +103,20 @@ def rename(frame: pl.DataFrame, columns: dict[str, str], path: object) -> pl.Dat
 
 def named_back(message: str, columns: dict[str, str]) -> str:
     """An error message about a renamed column with the file's own name for it (``column
-    'text'`` -> ``column 'review'``); a cell's value or advice quoting the name stays."""
+    'text'`` -> ``column 'review'``, and in a list of the columns, ``['id', 't']`` ->
+    ``['subject', 't']``); a cell's value or advice quoting the name stays."""
     for role, name in columns.items():
         shown = name.replace("\\", "\\\\")  # a replacement template: backslashes escaped
         for given in (ROLES[role][0], "tokens") if role == "text" else (ROLES[role][0],):
             message = re.sub(rf"\b(column|in) '{given}'", rf"\1 '{shown}'", message)
+            message = re.sub(r"\[[^\[\]]*\]", lambda m, g=given, n=name: _listed(m[0], g, n),
+                             message)  # fmt: skip
     return message
+
+
+def _listed(names: str, given: str, name: str) -> str:
+    """A printed list of columns (``['id', 't']``) with ``given`` as ``name``."""
+    return re.sub(rf"(?<=[\[ ])'{given}'(?=[,\]])", lambda _: repr(name), names)
 
 
 def check_format(columns: dict[str, str], fmt: str, source: object) -> None:
@@ -125,12 +135,14 @@ def check_long(columns: dict[str, str], source: object, panel: bool) -> None:
         raise ConfigError(f"{source}: {ROLES['label'][1]} names '{columns['label']}', but the "
                           "file reads as a long table of one series to forecast, which has no "
                           "classes; leave it empty (a table of many series to classify names "
-                          "each row's series in a column 'id')")  # fmt: skip
+                          "each row's series in a column 'id', or the one "
+                          f"{ROLES['id'][1]} names)")  # fmt: skip
 
 
-def check_frame(frame: pl.DataFrame, columns: dict[str, str], source: object) -> None:
-    """A ConfigError when a time is named for a table of sequences (no time column)."""
-    if "time" in columns and "id" in frame.columns:
+def check_frame(frame: pl.DataFrame, columns: dict[str, str], source: object, panel: bool) -> None:
+    """A ConfigError when a time is named for a table of sequences (no time column); a
+    ``panel``, many series read from a long table, had one."""
+    if "time" in columns and "id" in frame.columns and not panel:
         raise ConfigError(f"{source}: {ROLES['time'][1]} names '{columns['time']}', but the "
                           "file reads as a table of sequences (one per row), which has no "
                           "time column; leave it empty")  # fmt: skip

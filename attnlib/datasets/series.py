@@ -191,7 +191,8 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         first = (times == times[i]).arg_true()[0]
         raise DataError(
             f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} (one row per "
-            "time step; a table of many series names each row's series in a column 'id')"
+            "time step; a table of many series names each row's series in a column 'id' or "
+            "ingest.id_column)"
         )
     out = [times.alias("time"), *(numeric_channel(frame, c, path, where) for c in channels)]
     _check_time_order(times, path, where)
@@ -210,7 +211,11 @@ def numeric_channel(frame: pl.DataFrame, column: str, path: Path, where) -> pl.S
     if bad.any():
         i = bad.arg_true()[0]
         what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
-        raise DataError(f"{path}, {where(i)}: column '{column}': {what}")
+        names = bad.mean() > 0.5  # a column of names, not a stray cell: an id or a class
+        hint = ("; every column but the time is a value: a table of many series names each "
+                "row's series in a column 'id' (or ingest.id_column) and its class in "
+                "'label' (or ingest.label_column)") if names else ""  # fmt: skip
+        raise DataError(f"{path}, {where(i)}: column '{column}': {what}{hint}")
     return num.alias(column)
 
 

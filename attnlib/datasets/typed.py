@@ -50,7 +50,8 @@ def read_typed(
         if other:  # mostly numbers: a wide table with a stray column, named in the error
             raise DataError(f"{path}: a wide table (one numeric column per time step) but "
                             f"column(s) {other[:5]} are not numbers; a class column must be "
-                            "named 'label' (or ingest.label_column), ids 'id'")  # fmt: skip
+                            "named 'label' (or ingest.label_column), ids 'id' (or "
+                            "ingest.id_column)")  # fmt: skip
         why = "a wide table: numeric columns, one per time step, and no tokens / values / time"
         return wide.read_wide(frame, path, where, saved), why
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "

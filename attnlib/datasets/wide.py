@@ -131,7 +131,8 @@ def read_wide(
     if extra := beside_generated([n for n in frame.columns if n not in index]):
         raise DataError(f"{path}: column(s) {extra[:5]} beside generated names ("
                         f"{_span(frame.columns)}) are not time steps: name a class column "
-                        "'label' and ids 'id', or drop them")  # fmt: skip
+                        "'label' and ids 'id' (or give ingest.label_column, id_column), or drop "
+                        "them")  # fmt: skip
     if generated:
         steps, label = _generated_label(frame[label], steps, path)
     if len(steps) < MIN_STEPS:
@@ -251,7 +252,8 @@ def _numbers(column: pl.Series, path: Path, where) -> np.ndarray:
         i = bad.arg_true()[0]
         words = " ".join(column[i].split()).count(" ") >= 1  # text, not a stray mark
         hint = ("; text to classify goes in a column named 'text' (or 'tokens')" if words else
-                "; a class column is named 'label', ids 'id'")  # fmt: skip
+                "; a class column is named 'label', ids 'id' (or ingest.label_column, "
+                "id_column)")  # fmt: skip
         raise DataError(
             f"{path}, {where(i)}: column '{column.name}': '{column[i]}' is not a number{hint}"
         )

@@ -1,6 +1,6 @@
-"""Columns named for a role (ingest.text_column / label_column / time_column): a table
-whose columns hold the text, the label or the time under other names reads as it would
-under the role's names; nothing is guessed."""
+"""Columns named for a role (ingest.text_column / label_column / time_column / id_column):
+a table whose columns hold the text, the label, the time or the id under other names reads
+as it would under the role's names; nothing is guessed."""
 
 import numpy as np
 import pandas as pd
@@ -101,8 +101,8 @@ def test_one_column_for_two_roles_or_an_unknown_role_is_a_config_error(tmp_path)
         match="text_column / --text-column and ingest.label_column / --label-column both name",
     ):
         read_source(tmp_path / "r.csv", columns={"text": "review", "label": "review"})
-    with pytest.raises(ConfigError, match="unknown column role 'id'"):
-        read_source(tmp_path / "r.csv", columns={"id": "review"})
+    with pytest.raises(ConfigError, match="unknown column role 'class'"):
+        read_source(tmp_path / "r.csv", columns={"class": "review"})
 
 
 def test_named_columns_on_a_source_without_named_columns_are_refused(tmp_path):
@@ -196,6 +196,21 @@ def test_a_label_named_for_a_long_table_is_refused_before_its_cells_are_read(tmp
     )
     with pytest.raises(ConfigError, match="reads as a long table"):
         read_source(tmp_path / "v.parquet", columns={"label": "sentiment"})
+
+
+def test_a_sequences_id_column_can_be_named(tmp_path):
+    (tmp_path / "r.csv").write_text("review_id,review,sentiment\nr7,Great movie,pos\n"
+                                    "r9,Terrible plot,neg\n")  # fmt: skip
+    named = {"text": "review", "label": "sentiment"}
+    assert read_source(tmp_path / "r.csv", columns=named)["id"].to_list() != ["r7", "r9"]
+    out = read_source(tmp_path / "r.csv", columns={**named, "id": "review_id"})
+    assert out["id"].to_list() == ["r7", "r9"] and out["label"].to_list() == ["pos", "neg"]
+
+
+def test_errors_list_the_columns_as_the_file_names_them(tmp_path):
+    (tmp_path / "s.csv").write_text("subject,tick,x\na,0,1\n")
+    with pytest.raises(DataError, match=r"found \['subject', 'tick', 'x'\]"):
+        read_source(tmp_path / "s.csv", columns={"id": "subject"})
 
 
 def test_a_time_named_for_a_table_of_sequences_is_refused(tmp_path):

@@ -117,6 +117,27 @@ def test_a_named_label_column_is_a_panels_class_and_a_single_series_has_none(tmp
         read_source(one, columns={"label": "activity"})
 
 
+def test_a_series_column_under_another_name_is_named_by_ingest_id_column(tmp_path):
+    path = table(tmp_path, ROWS.replace("id,step", "subject,tick"))
+    plain = read_source(table(tmp_path, ROWS, "plain.csv"))
+    with pytest.raises(DataError, match="'subject': 'b' is not a number; .*id_column"):
+        read_source(path)  # read as a wide table: the hint names the key
+    with pytest.raises(DataError, match="'subject': 'b' is not a number; .* ingest.id_column"):
+        read_source(path, columns={"time": "tick"})
+    frame, how = read_and_describe(path, columns={"time": "tick", "id": "subject"})
+    assert frame.equals(plain)
+    assert how.endswith("2 series, one per id; the time in column 'tick', the id in 'subject'")
+    assert "a time column 'tick'" in how  # the read line names the columns as the file does
+    clash = table(tmp_path, "ID,subject,step,v\n1,a,0,1.0\n2,a,1,2.0\n", "clash.csv")
+    with pytest.raises(DataError, match="--id-column names 'subject' as the id, but column 'ID'"):
+        read_source(clash, columns={"id": "subject"})
+
+
+def test_a_panels_time_column_can_be_named(tmp_path):
+    frame = read_source(table(tmp_path, ROWS.replace("step", "tick")), columns={"time": "tick"})
+    assert frame.equals(read_source(table(tmp_path, ROWS, "plain.csv")))
+
+
 def test_a_train_file_of_a_panel_takes_its_test_file_as_the_test_split(tmp_path):
     table(tmp_path, ROWS, "Gait_TRAIN.csv")
     table(tmp_path, ROWS.replace("b,", "c,"), "Gait_TEST.csv")

@@ -96,8 +96,8 @@ def test_ingest_reads_the_columns_params_yaml_names(tmp_path, monkeypatch, prefe
 def test_a_column_name_dvc_writes_as_a_number_is_read_as_a_name():
     from flows._params import IngestParams
 
-    p = IngestParams(label_column=0, text_column="review")  # -S ingest.label_column=0 in YAML
-    assert p.columns() == {"text": "review", "label": "0", "time": ""}
+    p = IngestParams(label_column=0, text_column="review", id_column=7)  # -S ...=0 in YAML
+    assert p.columns() == {"text": "review", "label": "0", "time": "", "id": "7"}
 
 
 def test_a_column_name_dvc_writes_as_a_float_or_bool_is_an_error():
