@@ -347,6 +347,16 @@ def test_predict_scores_a_long_table_of_unlabelled_recordings_one_row_per_id(tmp
     result = runner.invoke(app, [*args, "--id-column", "subject"])  # the id by another name
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out)["id"].to_list() == ["r1", "r2"]
+    named = {
+        "data": {"input": {"scaler": scaler.to_dict()}},
+        "training_data": {"columns": {"id": "subject"}},
+    }  # trained with ingest.id_column
+    save_model(tmp_path / "m2", build_model(cfg).eval(), label_map=["a", "b"], extra=named)
+    for name, ids in (("s.csv", ["r1", "r2"]), ("new.csv", ["r1"])):  # the model's name or id
+        result = runner.invoke(app, ["predict", str(tmp_path / "m2"), str(tmp_path / name),
+                                     "-o", str(out)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert pl.read_csv(out)["id"].to_list() == ids
 
 
 def test_ingest_predict_and_explain_take_a_tables_column_names(tmp_path):

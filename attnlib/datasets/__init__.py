@@ -26,8 +26,8 @@ works when no file of that name exists) or a file read by format:
   time step, the class in ``label`` (or in the first of the names pandas or polars
   generate for a file read without a header, ``0 .. N`` / ``column_0 ..``).
 
-A table whose columns hold the text, the label or the time under other names is read
-with ``columns={role: name}`` (:mod:`attnlib.datasets.roles`).
+A table whose columns hold the text, the label, the time or the id under other names is
+read with ``columns={role: name}`` (:mod:`attnlib.datasets.roles`).
 
 A folder is read as one text per file, a sub-folder per class, ``train/`` and ``test/``
 for the set's own split (:mod:`attnlib.datasets.folders`).
@@ -185,8 +185,8 @@ def read_source(
             this, while predicting reads only the file given; a folder's train/ and test/
             are read either way).
         columns: ``{role: column}``, the columns of a table (CSV, TSV, Parquet, a
-            spreadsheet, JSON) that hold the ``text``, ``label`` or ``time`` under other
-            names (``{"text": "review"}``); each is read as if it had the role's name
+            spreadsheet, JSON) that hold the ``text``, ``label``, ``time`` or ``id`` under
+            other names (``{"text": "review"}``); each is read as if it had the role's name
             (:mod:`attnlib.datasets.roles`).
         optional_columns: the roles in ``columns`` applied only when the file has the
             column (a model's training names, ``Model.columns``: a new file may use them,

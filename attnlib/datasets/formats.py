@@ -91,14 +91,14 @@ def _read_file(
     elif fmt == "excel" or (fmt == "auto" and kind == "excel"):
         raw = roles.rename(excel.read(path), columns, path)
         frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
-        where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why), "excel"
+        where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why, columns), "excel"
     elif fmt == "jsonl" or (fmt == "auto" and kind == "jsonl"):
         raw, where, note = jsonl.read(path, tuple(columns.values()), encoding)
         frame, why = typed.read_typed(roles.rename(raw, columns, path), path, columns, [], where)
-        how, fmt = _typed_how(path, fmt, "jsonl", why) + note, "jsonl"
+        how, fmt = _typed_how(path, fmt, "jsonl", why, columns) + note, "jsonl"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, why = typed.read_parquet(path, columns)
-        where, how, fmt = by_row, _typed_how(path, fmt, "parquet", why), "parquet"
+        where, how, fmt = by_row, _typed_how(path, fmt, "parquet", why, columns), "parquet"
     else:
         decoded = rows.read_decoded(path, encoding)
         data, note = decoded.text, charsets.described([decoded], encoding)
@@ -106,7 +106,7 @@ def _read_file(
         if fmt == "auto":
             fmt, why = detect_format(path, data, columns)
             how = f"{path}: format auto -> {fmt} ({why})"
-            log.info("%s", how)
+            log.info("%s", roles.named_back(how, columns))
             roles.check_format(columns, fmt, path)
         frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
         how += panel.note(frame) if fmt == "long" else ""
@@ -129,11 +129,11 @@ def _typed_kind(path: Path) -> str:
     return "excel" if suffix in excel.SUFFIXES else "jsonl" if suffix in jsonl.SUFFIXES else ""
 
 
-def _typed_how(path: Path, fmt: str, kind: str, why: str) -> str:
-    """The read line of a typed table (Parquet, a spreadsheet, JSON), logged: how its columns
-    decided the layout."""
+def _typed_how(path: Path, fmt: str, kind: str, why: str, columns: dict[str, str]) -> str:
+    """The read line of a typed table (Parquet, a spreadsheet, JSON), logged with its
+    columns as the file names them: how its columns decided the layout."""
     how = f"{path}{': format auto ->' if fmt == 'auto' else ' as'} {kind} ({why})"
-    log.info("%s", how)
+    log.info("%s", roles.named_back(how, columns))
     return how
 
 

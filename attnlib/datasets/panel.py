@@ -64,6 +64,8 @@ def read_table(frame: pl.DataFrame, path: Path, where, columns: dict[str, str]) 
     a label named in ``columns``, the roles, is refused there)."""
     known = tables.with_known_names(frame)
     many = is_panel(known)
+    if "id" in columns and not many:
+        roles.refuse_id(columns, path, bool(known["id"].is_duplicated().any()))
     roles.check_long(columns, path, many)
     if many:
         return read_panel(known, path, where)
@@ -119,7 +121,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     skip = {"id", *parts, *meta, *SAVED_INDEX}
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
-        raise DataError(f"{path}: no value column beside 'id' and '{time}'")
+        raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")
     key, by_time = _order(times, path, where, what)
     table = pl.DataFrame({"id": ids, "key": key}).with_row_index("row")
     _no_repeats(table, key if by_time else times, times, path, where, what)

@@ -72,17 +72,25 @@ def renamed(
             spaces ignored), or another column holds the role under its own name.
     """
     out = list(names)
+    claimed = {name.strip() for name in columns.values()}  # named for a role: no clash
     for role, name in columns.items():
         given, key, clashes = ROLES[role]
         found = [n for n in names if n == name] or [n for n in names if n.strip() == name.strip()]
         if len(found) != 1:
             raise NamingError(f"{path}: {'no column' if not found else 'more than one column'} "
                               f"'{name}' ({key}); the columns are {names}")  # fmt: skip
-        other = next((n for n in names if n != found[0] and n.strip().lower() in clashes), None)
+        other = next((n for n in names if n != found[0] and n.strip().lower() in clashes
+                      and n.strip() not in claimed), None)  # fmt: skip
         if other is not None:
             raise NamingError(f"{path}: {key} names '{name}' as the {role}, but column "
                               f"'{other}' holds it under its own name; drop or rename one of "
                               "them")  # fmt: skip
+        taken = [r for r in ("text", "label") if r != role and r not in columns and
+                 found[0].strip().lower() in ROLES[r][2]]  # fmt: skip
+        if taken:  # the column would be lost to its own role without a word
+            raise NamingError(f"{path}: {key} names '{name}' as the {role}, but it is the "
+                              f"{taken[0]} by its name; name another column, or the "
+                              f"{taken[0]} with {ROLES[taken[0]][1]}")  # fmt: skip
         if role == "time" and time_column(names) == found[0]:
             given = found[0]  # the time by its own name already (a year joined with its month)
         out[names.index(found[0])] = "tokens" if role == "text" and found[0] in lists else given
@@ -134,9 +142,18 @@ def check_long(columns: dict[str, str], source: object, panel: bool) -> None:
     if "label" in columns and not panel:
         raise ConfigError(f"{source}: {ROLES['label'][1]} names '{columns['label']}', but the "
                           "file reads as a long table of one series to forecast, which has no "
-                          "classes; leave it empty (a table of many series to classify names "
-                          "each row's series in a column 'id', or the one "
-                          f"{ROLES['id'][1]} names)")  # fmt: skip
+                          "classes; leave it empty (a table of many series to classify has "
+                          f"an id column, 'id' or the one {ROLES['id'][1]} names)")  # fmt: skip
+
+
+def refuse_id(columns: dict[str, str], source: object, repeats: bool) -> None:
+    """The ConfigError for an id named in a long table that reads as one series."""
+    why = ("it has no label and its times do not repeat, where a table of many series to "
+           "classify has a label column or times that repeat" if repeats else
+           "no id is on more than one row: each would be a series of one step")  # fmt: skip
+    raise ConfigError(f"{source}: {ROLES['id'][1]} names '{columns['id']}', but the file reads "
+                      f"as a long table of one series to forecast ({why}); leave it "
+                      "empty")  # fmt: skip
 
 
 def check_frame(frame: pl.DataFrame, columns: dict[str, str], source: object, panel: bool) -> None:

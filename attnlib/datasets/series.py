@@ -30,6 +30,9 @@ from attnlib.errors import DataError
 log = logging.getLogger(__name__)
 F32_MAX = float(np.finfo(np.float32).max)  # larger values would become inf in float32
 SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
+# advice for a long table that is many series (worded so roles.named_back leaves it as is)
+_MANY = ("a table of many series names each row's series in an id column ('id', or the one "
+         "ingest.id_column / --id-column names)")  # fmt: skip
 
 
 def series_frame(
@@ -191,17 +194,23 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         first = (times == times[i]).arg_true()[0]
         raise DataError(
             f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} (one row per "
-            "time step; a table of many series names each row's series in a column 'id' or "
-            "ingest.id_column)"
+            f"time step; {_MANY})"
         )
-    out = [times.alias("time"), *(numeric_channel(frame, c, path, where) for c in channels)]
+    hint = (
+        f"; every column but the time is a value: {_MANY}, and its class in a label "
+        "column ('label', or the one ingest.label_column / --label-column names)"
+    )
+    out = [times.alias("time"), *(numeric_channel(frame, c, path, where, hint) for c in channels)]
     _check_time_order(times, path, where)
     return pl.DataFrame(out)
 
 
-def numeric_channel(frame: pl.DataFrame, column: str, path: Path, where) -> pl.Series:
+def numeric_channel(
+    frame: pl.DataFrame, column: str, path: Path, where, names: str = ""
+) -> pl.Series:
     """A long table's value column as Float64, checked: no empty cell, nothing that is not
-    a finite number (the first such cell named at its row)."""
+    a finite number (the first such cell named at its row; ``names`` added when most of
+    the column's cells are words: a column of names, an id or a class, not a stray cell)."""
     col = frame[column]
     num = col.cast(pl.Float64, strict=False) if col.dtype == pl.String else col
     if not num.dtype.is_numeric():
@@ -209,13 +218,11 @@ def numeric_channel(frame: pl.DataFrame, column: str, path: Path, where) -> pl.S
     num = num.cast(pl.Float64)
     bad = num.is_null() | num.is_nan() | num.is_infinite()
     if bad.any():
-        i = bad.arg_true()[0]
+        words = bad & col.is_not_null()  # a column mostly of words: its first word is named
+        many = col.dtype == pl.String and words.sum() > col.is_not_null().sum() / 2
+        i = (words if many else bad).arg_true()[0]
         what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
-        names = bad.mean() > 0.5  # a column of names, not a stray cell: an id or a class
-        hint = ("; every column but the time is a value: a table of many series names each "
-                "row's series in a column 'id' (or ingest.id_column) and its class in "
-                "'label' (or ingest.label_column)") if names else ""  # fmt: skip
-        raise DataError(f"{path}, {where(i)}: column '{column}': {what}{hint}")
+        raise DataError(f"{path}, {where(i)}: column '{column}': {what}{names * many}")
     return num.alias(column)
 
 

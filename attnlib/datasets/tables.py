@@ -247,13 +247,22 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
     return ids.alias("id")
 
 
+_ID_NAME = re.compile(r"(^|[_ .-])(id|ID|Id)$|[a-z]Id$")  # review_id, reviewId, ID
+
+
 def _warn_unread(columns: list[str], data: str, path: Path) -> None:
     """Say which columns a table of sequences leaves unread (a class under another name
     would be lost without a word)."""
     unread = [c for c in columns if c not in (*DATA_COLUMNS, *META_COLUMNS, "", *SAVED_INDEX)]
     if unread:
+        ids = [c for c in unread if "id" not in columns and _ID_NAME.search(c.strip())]
         hint = "" if "label" in columns else (" (a class under another name: "
                                               "ingest.label_column / --label-column)")  # fmt: skip
+        hint += (
+            f" (ids under another name, as in '{ids[0]}': ingest.id_column / --id-column)"
+            if ids
+            else ""
+        )
         log.warning("%s: column(s) %s not read: a table of sequences reads its '%s' column, "
                     "id, label and split%s", path, unread[:8], data, hint)  # fmt: skip
 

@@ -207,6 +207,17 @@ def test_a_sequences_id_column_can_be_named(tmp_path):
     assert out["id"].to_list() == ["r7", "r9"] and out["label"].to_list() == ["pos", "neg"]
 
 
+def test_a_role_named_onto_the_label_or_text_by_its_name_is_an_error(tmp_path, caplog):
+    (tmp_path / "r.csv").write_text("review_id,text,label\nr1,good film,pos\n")
+    with pytest.raises(DataError, match="names 'label' as the id, but it is the label by its "
+                                        "name; .* ingest.label_column"):  # fmt: skip
+        read_source(tmp_path / "r.csv", columns={"id": "label"})
+    out = read_source(tmp_path / "r.csv", columns={"id": "label", "label": "review_id"})
+    assert out["id"].to_list() == ["pos"] and out["label"].to_list() == ["r1"]  # both named
+    read_source(tmp_path / "r.csv")  # the unread id is named with the key that reads it
+    assert "ids under another name, as in 'review_id': ingest.id_column" in caplog.text
+
+
 def test_errors_list_the_columns_as_the_file_names_them(tmp_path):
     (tmp_path / "s.csv").write_text("subject,tick,x\na,0,1\n")
     with pytest.raises(DataError, match=r"found \['subject', 'tick', 'x'\]"):

@@ -113,7 +113,9 @@ def test_a_named_label_column_is_a_panels_class_and_a_single_series_has_none(tmp
     frame = read_source(path, columns={"label": "activity"})
     assert frame["label"].to_list() == ["run", "walk"]
     one = table(tmp_path, "step,value,activity\n0,1.0,2\n1,2.0,3\n2,3.0,4\n", "one.csv")
-    with pytest.raises(ConfigError, match="reads as a long table of one series .* column 'id'"):
+    with pytest.raises(
+        ConfigError, match="reads as a long table of one series .* id column, 'id' or"
+    ):
         read_source(one, columns={"label": "activity"})
 
 
@@ -131,6 +133,43 @@ def test_a_series_column_under_another_name_is_named_by_ingest_id_column(tmp_pat
     clash = table(tmp_path, "ID,subject,step,v\n1,a,0,1.0\n2,a,1,2.0\n", "clash.csv")
     with pytest.raises(DataError, match="--id-column names 'subject' as the id, but column 'ID'"):
         read_source(clash, columns={"id": "subject"})
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("subject,t,x\na,0,1\nb,1,2\nc,2,3\n", "no id is on more than one row"),
+    ("subject,t,x\na,0,1\na,1,2\na,2,3\n", "it has no label and its times do not repeat"),
+])  # fmt: skip
+def test_a_named_id_of_a_table_of_one_series_is_refused(tmp_path, text, why):
+    with pytest.raises(ConfigError, match=f"names 'subject', but the file reads as a long table "
+                                          f"of one series to forecast \\({why}"):  # fmt: skip
+        read_source(table(tmp_path, text), columns={"id": "subject"})
+
+
+def test_a_parquet_panel_reads_its_named_id(tmp_path):
+    frame = read_source(table(tmp_path, ROWS, "plain.csv"))
+    named = pl.read_csv(table(tmp_path, ROWS)).rename({"id": "unit", "label": "state"})
+    named.write_parquet(tmp_path / "p.parquet")
+    out = read_source(tmp_path / "p.parquet", columns={"id": "unit", "label": "state"})
+    assert out.equals(frame)
+
+
+def test_a_column_of_words_gets_advice_only_where_it_helps(tmp_path):
+    with pytest.raises(
+        DataError,
+        match=r"'site': 'ab' is not a number; every column but the "
+        r"time is a value: .*\('id', or .*\('label', or",
+    ):
+        read_source(table(tmp_path, "date,site,w\n2020-01-01,,1\n2020-01-02,ab,2\n"
+                                    "2020-01-03,cd,3\n"))  # fmt: skip
+    with pytest.raises(DataError, match="column 'v': empty cell$"):  # numbers, some missing
+        read_source(table(tmp_path, "date,v,w\n2020-01-01,,1\n2020-01-02,,2\n"
+                                    "2020-01-03,1,3\n", "v.csv"))  # fmt: skip
+    with pytest.raises(DataError, match="column 'site': 's' is not a number$"):  # has an id
+        read_source(table(tmp_path, "id,t,x,site,label\na,0,1,s,q\na,1,2,s,q\n", "s.csv"))
+    with pytest.raises(DataError, match="no value column beside column 'subject' and column "
+                                        "'tick'"):  # fmt: skip
+        read_source(table(tmp_path, "subject,tick,label\na,0,x\na,1,x\n", "n.csv"),
+                    columns={"id": "subject", "time": "tick"})  # fmt: skip
 
 
 def test_a_panels_time_column_can_be_named(tmp_path):

@@ -121,7 +121,8 @@ def test_a_table_of_numbers_without_a_known_time_column_says_what_would_do(tmp_p
         (
             "date,v\n2020-01-01,1\n2020-01-01,2\n",
             r"l\.csv, line 3: date '2020-01-01' repeats line 2 \(one row per time step; a table "
-            r"of many series names each row's series in a column 'id' or ingest.id_column\)",
+            r"of many series names each row's series in an id column \('id', or the one "
+            r"ingest.id_column / --id-column names\)\)",
         ),
         ("date,v\n2020-01-01,1\n2020-01-02,\n", r"l\.csv, line 3: column 'v': empty cell$"),
         ("date,v\n2020-01-02,1\n2020-01-01,2\n", r"l\.csv, line 3: time goes backwards"),
