@@ -21,9 +21,6 @@ from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-# pandas' index saved beside the columns (and to_csv's unnamed first column); reset_index's
-# "index" is a time name (the step) here, so it is kept
-SAVED_INDEX = ("", *(n for n in tables.SAVED_INDEX if n != "index"))
 _CALENDAR = (*PARTS, "day")  # joined to a year that repeats (calendar_stamps)
 # set while reading for a series classifier (attnlib predict): ids that repeat are series
 _FOR_CLASSIFIER = contextvars.ContextVar("for_classifier", default=False)
@@ -118,7 +115,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     ids = as_text(frame["id"], path, "id")
     fail_first(ids.is_null(), path, where, "missing id in 'id'")
     meta = [c for c in ("label", "split") if c in frame.columns]
-    skip = {"id", *parts, *meta, *SAVED_INDEX}
+    skip = {"id", *parts, *meta, *series.SAVED_INDEX}
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")

@@ -17,6 +17,7 @@ import polars as pl
 
 from attnlib import errors
 from attnlib.datasets.calendar import calendar_stamps
+from attnlib.datasets.tables import SAVED_INDEX as TABLE_INDEX
 from attnlib.datasets.tables import (
     TIME_NAMES,
     as_lists,
@@ -30,6 +31,10 @@ from attnlib.errors import DataError
 log = logging.getLogger(__name__)
 F32_MAX = float(np.finfo(np.float32).max)  # larger values would become inf in float32
 SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
+# pandas' index saved beside a long table's columns (to_csv's unnamed first column, read
+# back as "Unnamed: 0"; to_parquet's): no value. reset_index's "index" is a time name (the
+# step), so it is kept
+SAVED_INDEX = ("", *(n for n in TABLE_INDEX if n != "index"))
 # advice for a long table that is many series (worded so roles.named_back leaves it as is)
 _MANY = ("a table of many series names each row's series in an id column ('id', or the one "
          "ingest.id_column / --id-column names)")  # fmt: skip
@@ -181,7 +186,9 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     if time is None:
         raise DataError(f"{path}: a long table needs a time column named one of {TIME_NAMES}")
     times, parts, label = calendar_stamps(frame, time, path, where)
-    channels = [c for c in frame.columns if c not in (*parts, "id", "split")]
+    channels = [c for c in frame.columns if c not in (*parts, "id", "split", *SAVED_INDEX)]
+    if index := [c for c in frame.columns if c in SAVED_INDEX and c not in parts]:
+        log.info("%s: column %s is pandas' saved index, not a value", path, index[0] or "''")
     if not channels:
         beside = " + ".join(f"'{c}'" for c in parts)
         raise DataError(f"{path}: no value column beside the time column{'s' * (len(parts) > 1)} "

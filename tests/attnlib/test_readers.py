@@ -75,6 +75,21 @@ def test_long_table_keeps_time_and_numeric_channels(tmp_path):
     assert frame["load"].to_list() == [1.5, 2.5]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_pandas_saved_index_beside_a_long_tables_time_is_no_channel(tmp_path, suffix, caplog):
+    import pandas as pd
+
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=6).astype(str),
+                          "load": np.arange(6.0)}).iloc[1:]  # fmt: skip
+    path = tmp_path / f"l{suffix}"
+    frame.to_csv(path) if suffix == ".csv" else frame.to_parquet(path)  # the index saved too
+    with caplog.at_level(logging.INFO):
+        out = read_source(path)
+    assert out.columns == ["time", "load"] and out["load"].to_list() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    if suffix == ".csv":  # (Parquet holds its index as metadata)
+        assert "column '' is pandas' saved index, not a value" in caplog.text
+
+
 def test_long_table_with_a_quarter_column(tmp_path):
     path = write(tmp_path / "q.csv", "quarter,gdp,income\n1970-Q4,1.5,3\n1971-Q1,2.5,4\n")
     frame = read_source(path)
