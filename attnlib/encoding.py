@@ -66,8 +66,8 @@ class EncodeOptions:
 KIND_WORDS = {
     "tokens": "token sequences (a 'tokens' or 'text' column, or one sequence a line)",
     "series": "numeric series, one a row (a 'values' list column, a wide table, a UCR, .ts "
-    "or .arff file, or a long table of series by id ('id' or ingest.id_column) with a label "
-    "or shared times)",
+    "or .arff file, or a long table of series by id ('id' or ingest.id_column) with a "
+    "label)",
     "long": "one time-indexed table (a time column and value columns; series one a row, one "
     "column per step, beside a column named like time, such as 'index': ingest.format / "
     "--format wide)",

@@ -82,8 +82,8 @@ def _read_file(
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
         raw, index = parquet.read(path)
         long = typed.dated(roles.rename(raw, columns, path), index)
-        frame, where = panel.read_table(long, path, by_row, columns), by_row
-        how = f"{path} as long{panel.note(frame)}"
+        (frame, note), where = panel.read_table(long, path, by_row, columns), by_row
+        how = f"{path} as long{note}"
     elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):
         what = "a spreadsheet" if kind == "excel" else "a JSON file"
         raise ConfigError(f"{path}: {what}; it is read with --format {kind} (or auto), its "
@@ -108,8 +108,8 @@ def _read_file(
             how = f"{path}: format auto -> {fmt} ({why})"
             log.info("%s", roles.named_back(how, columns))
             roles.check_format(columns, fmt, path)
-        frame, where, fields = _read_text(path, data, fmt, sep or None, columns)
-        how += panel.note(frame) if fmt == "long" else ""
+        frame, where, fields, many = _read_text(path, data, fmt, sep or None, columns)
+        how += many
         if fields == ";":
             how += "; fields split by semicolons (a number may have a decimal comma)"
         how += note
@@ -143,19 +143,20 @@ def _read_text(
     fmt: str,
     token_sep: str | None = None,
     columns: dict[str, str] | None = None,
-) -> tuple[pl.DataFrame, Callable, str | None]:
-    """The frame read from a text file, ``where(i)`` naming row i's line, and the field
-    separator of a table (None for the other formats)."""
+) -> tuple[pl.DataFrame, Callable, str | None, str]:
+    """The frame read from a text file, ``where(i)`` naming row i's line, the field
+    separator of a table (None for the other formats), and what a long table of many
+    series read as, for the read line (:func:`attnlib.datasets.panel.read_table`)."""
     by_line = lambda i: f"line {i + 1}"  # noqa: E731
     if fmt == "seqlab_txt":
-        return tables.read_seqlab_txt(path, data, token_sep), by_line, None
+        return tables.read_seqlab_txt(path, data, token_sep), by_line, None, ""
     if fmt == "seqlab_csv":
-        return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}", None
+        return tables.read_seqlab_csv(path, data), lambda i: f"sequence {i + 1}", None, ""
     if fmt == "ucr":
-        return series.read_ucr(path, data), by_line, None
+        return series.read_ucr(path, data), by_line, None, ""
     if fmt in ("ts", "arff"):  # header lines come first: a row's line is in its id, line<N>
         frame = (read_ts if fmt == "ts" else read_arff)(path, data)
-        return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}", None
+        return frame, lambda i: f"line {frame['id'][i].removeprefix('line')}", None, ""
     first = _first_line(data)
     tabs = "\t" in first and fmt in ("long", "wide")  # its reader takes tabs or commas
     sep = "\t" if fmt == "tsv" or tabs else rows.field_separator(first, ",")  # or Excel's ;
@@ -171,11 +172,12 @@ def _read_text(
             and series.time_column(table.columns) is None
         ):
             table = table.rename({table.columns[0]: "date"})  # pandas' index: to_csv's dates
-        return panel.read_table(table, path, where, columns or {}), where, sep
+        frame, many = panel.read_table(table, path, where, columns or {})
+        return frame, where, sep, many
     table = tables.with_known_names(table)
     if fmt == "wide":
-        return wide.read_wide(table, path, where), where, sep
-    return tables.normalise_table(table, path, where, token_sep), where, sep
+        return wide.read_wide(table, path, where), where, sep, ""
+    return tables.normalise_table(table, path, where, token_sep), where, sep, ""
 
 
 def _dated_rows(header: list[str], cells: list[str]) -> bool:

@@ -1,9 +1,11 @@
 """A long table of many series: an ``id`` column beside the time column, one row per series
 and time step (tsfresh's long layout, and what a query over a table of readings returns).
 Each id is one series, its rows in time order; a ``label`` column is its class, the same
-on each of its rows. Such a table is read as series to classify, as the UCR layout is; a
-long table without a label whose times do not repeat is one series to forecast
-(:func:`attnlib.datasets.series.read_long`), its ``id`` a row id."""
+on each of its rows. Such a table is read as series to classify, as the UCR layout is.
+Without a label, times that repeat are many series on one clock to forecast together
+(:mod:`attnlib.datasets.clock`); a long table without a label whose times do not repeat
+is one series to forecast (:func:`attnlib.datasets.series.read_long`), its ``id`` a row
+id."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import roles, series, tables
+from attnlib.datasets import clock, roles, series, tables
 from attnlib.datasets.calendar import PARTS, calendar_stamps
 from attnlib.datasets.tables import as_text, fail_first, optional_columns
 from attnlib.errors import DataError
@@ -55,19 +57,27 @@ def is_panel(frame: pl.DataFrame) -> bool:
     return not frame.select(keys).is_unique().all()
 
 
-def read_table(frame: pl.DataFrame, path: Path, where, columns: dict[str, str]) -> pl.DataFrame:
-    """A long table: many series to classify (:func:`read_panel`), else one series to
-    forecast (:func:`attnlib.datasets.series.read_long`, its ``id`` in any case left out;
-    a label named in ``columns``, the roles, is refused there)."""
+def read_table(
+    frame: pl.DataFrame, path: Path, where, columns: dict[str, str]
+) -> tuple[pl.DataFrame, str]:
+    """A long table, and what it read as for the read line (``""`` for one series): many
+    series to classify (:func:`read_panel`), many without a label on one clock to forecast
+    together (:func:`attnlib.datasets.clock.read_clock`), else one series to forecast
+    (:func:`attnlib.datasets.series.read_long`, its ``id`` in any case left out; a label
+    named in ``columns``, the roles, is refused there)."""
     known = tables.with_known_names(frame)
     many = is_panel(known)
-    if "id" in columns and not many:
+    if "id" in columns and not many and series.time_column(known.columns) not in (None, "id"):
         roles.refuse_id(columns, path, bool(known["id"].is_duplicated().any()))
     roles.check_long(columns, path, many)
+    if many and "label" not in known.columns and not _FOR_CLASSIFIER.get():
+        out = clock.read_clock(known, path, where)
+        return out, clock.note(known)
     if many:
-        return read_panel(known, path, where)
+        out = read_panel(known, path, where)
+        return out, note(out)
     ids = [c for c, k in zip(frame.columns, known.columns, strict=True) if k == "id"]
-    return series.read_long(frame.drop(ids), path, where)
+    return series.read_long(frame.drop(ids), path, where, row_ids=bool(ids)), ""
 
 
 def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
@@ -76,7 +86,12 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     if isinstance(frame.schema.get("values"), pl.List):
         return frame
     known = tables.with_known_names(frame)
-    return read_panel(known, source, lambda i: f"row {i + 1}") if is_panel(known) else frame
+    if not is_panel(known):
+        return frame
+    where = lambda i: f"row {i + 1}"  # noqa: E731
+    if "label" not in known.columns and not _FOR_CLASSIFIER.get():
+        return clock.read_clock(known, source, where)  # series to forecast together
+    return read_panel(known, source, where)
 
 
 def note(frame: pl.DataFrame) -> str:
@@ -115,7 +130,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     ids = as_text(frame["id"], path, "id")
     fail_first(ids.is_null(), path, where, "missing id in 'id'")
     meta = [c for c in ("label", "split") if c in frame.columns]
-    skip = {"id", *parts, *meta, *series.SAVED_INDEX}
+    skip = {"id", *parts, *meta, *series.saved_index(frame.columns)}
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")

@@ -85,16 +85,28 @@ def renamed(
             raise NamingError(f"{path}: {key} names '{name}' as the {role}, but column "
                               f"'{other}' holds it under its own name; drop or rename one of "
                               "them")  # fmt: skip
-        taken = [r for r in ("text", "label") if r != role and r not in columns and
-                 found[0].strip().lower() in ROLES[r][2]]  # fmt: skip
-        if taken:  # the column would be lost to its own role without a word
-            raise NamingError(f"{path}: {key} names '{name}' as the {role}, but it is the "
-                              f"{taken[0]} by its name; name another column, or the "
-                              f"{taken[0]} with {ROLES[taken[0]][1]}")  # fmt: skip
+        if own := _own_role(found[0], role, names, columns):  # lost to it without a word
+            what = "the series" if found[0].strip().lower() == "values" else f"the {own}"
+            raise NamingError(f"{path}: {key} names '{name}' as the {role}, but it is {what} "
+                              f"by its name; name another column, or the {own} with "
+                              f"{ROLES[own][1]}")  # fmt: skip
         if role == "time" and time_column(names) == found[0]:
             given = found[0]  # the time by its own name already (a year joined with its month)
         out[names.index(found[0])] = "tokens" if role == "text" and found[0] in lists else given
     return out
+
+
+def _own_role(column: str, role: str, names: list[str], columns: dict[str, str]) -> str | None:
+    """The text or label role ``column`` holds by its own name, when naming it for ``role``
+    would leave the file without it: that role is not named elsewhere and (the text) no
+    other column holds it by name (a series' class in a column 'text' beside 'values')."""
+    lowered = column.strip().lower()
+    for own in ("text", "label"):
+        if own == role or own in columns or lowered not in ROLES[own][2]:
+            continue
+        if not any(n != column and n.strip().lower() in ROLES[own][2] for n in names):
+            return own
+    return None
 
 
 def rename(frame: pl.DataFrame, columns: dict[str, str], path: object) -> pl.DataFrame:
@@ -148,8 +160,8 @@ def check_long(columns: dict[str, str], source: object, panel: bool) -> None:
 
 def refuse_id(columns: dict[str, str], source: object, repeats: bool) -> None:
     """The ConfigError for an id named in a long table that reads as one series."""
-    why = ("it has no label and its times do not repeat, where a table of many series to "
-           "classify has a label column or times that repeat" if repeats else
+    why = ("it has no label and its times do not repeat, where a table of many series has "
+           "a label column (to classify) or times that repeat (to forecast)" if repeats else
            "no id is on more than one row: each would be a series of one step")  # fmt: skip
     raise ConfigError(f"{source}: {ROLES['id'][1]} names '{columns['id']}', but the file reads "
                       f"as a long table of one series to forecast ({why}); leave it "

@@ -17,7 +17,6 @@ import polars as pl
 
 from attnlib import errors
 from attnlib.datasets.calendar import calendar_stamps
-from attnlib.datasets.tables import SAVED_INDEX as TABLE_INDEX
 from attnlib.datasets.tables import (
     TIME_NAMES,
     as_lists,
@@ -31,10 +30,6 @@ from attnlib.errors import DataError
 log = logging.getLogger(__name__)
 F32_MAX = float(np.finfo(np.float32).max)  # larger values would become inf in float32
 SERIES_SCHEMA = {"id": pl.String, "values": pl.List(pl.List(pl.Float32))}
-# pandas' index saved beside a long table's columns (to_csv's unnamed first column, read
-# back as "Unnamed: 0"; to_parquet's): no value. reset_index's "index" is a time name (the
-# step), so it is kept
-SAVED_INDEX = ("", *(n for n in TABLE_INDEX if n != "index"))
 # advice for a long table that is many series (worded so roles.named_back leaves it as is)
 _MANY = ("a table of many series names each row's series in an id column ('id', or the one "
          "ingest.id_column / --id-column names)")  # fmt: skip
@@ -174,8 +169,18 @@ def time_column(columns: Sequence[str]) -> str | None:
     return next((names[n] for n in TIME_NAMES if n in names), None)
 
 
-def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
-    """A long table: a time column plus numeric value columns, one row per time step.
+def saved_index(columns: Sequence[str]) -> list[str]:
+    """pandas' index saved beside a long table's columns, no value: ``to_csv``'s unnamed
+    first column (``Unnamed: 0`` once pandas read it back) and ``to_parquet``'s
+    ``__index_level_0__``. A named index (``index``, ``level_0``, ``row``) may be a time or
+    a value, so it is kept."""
+    return [c for i, c in enumerate(columns)
+            if c == "__index_level_0__" or (i == 0 and c in ("", "Unnamed: 0"))]  # fmt: skip
+
+
+def read_long(frame: pl.DataFrame, path: Path, where, row_ids: bool = False) -> pl.DataFrame:
+    """A long table: a time column plus numeric value columns, one row per time step
+    (``row_ids``: it had an ``id`` column, left out, whose ids are row ids).
 
     Returns ``time: str`` and one Float64 column per channel, checked: no missing or
     non-numeric value, no repeated time; rows must already be in time order.
@@ -186,9 +191,10 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     if time is None:
         raise DataError(f"{path}: a long table needs a time column named one of {TIME_NAMES}")
     times, parts, label = calendar_stamps(frame, time, path, where)
-    channels = [c for c in frame.columns if c not in (*parts, "id", "split", *SAVED_INDEX)]
-    if index := [c for c in frame.columns if c in SAVED_INDEX and c not in parts]:
-        log.info("%s: column %s is pandas' saved index, not a value", path, index[0] or "''")
+    index = [c for c in saved_index(frame.columns) if c not in parts]
+    channels = [c for c in frame.columns if c not in (*parts, "id", "split", *index)]
+    if index:
+        log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
     if not channels:
         beside = " + ".join(f"'{c}'" for c in parts)
         raise DataError(f"{path}: no value column beside the time column{'s' * (len(parts) > 1)} "
@@ -203,10 +209,11 @@ def read_long(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
             f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} (one row per "
             f"time step; {_MANY})"
         )
-    hint = (
-        f"; every column but the time is a value: {_MANY}, and its class in a label "
-        "column ('label', or the one ingest.label_column / --label-column names)"
-    )
+    many = ("its ids are row ids, where a table of many series has some id on more than one "
+            "row") if row_ids else _MANY  # fmt: skip
+    hint = f"; every column but the time is a value: {many}" + ("" if "label" in frame.columns else
+        ", and its class in a label column ('label', or the one ingest.label_column / "
+        "--label-column names)")  # fmt: skip
     out = [times.alias("time"), *(numeric_channel(frame, c, path, where, hint) for c in channels)]
     _check_time_order(times, path, where)
     return pl.DataFrame(out)

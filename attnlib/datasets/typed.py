@@ -8,12 +8,15 @@ columns; a spreadsheet has none.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import polars as pl
 
 from attnlib.datasets import panel, parquet, roles, series, tables, wide
 from attnlib.errors import DataError
+
+log = logging.getLogger(__name__)
 
 
 def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
@@ -42,8 +45,12 @@ def read_typed(
         return series.normalise_series_table(frame, path, where), "series in its 'values' column"
     if time := series.time_column((long := dated(raw, saved)).columns):
         why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
-        frame = panel.read_table(long, path, where, columns)
-        return frame, f"a long table, the time in {why}{panel.note(frame)}"
+        index = [c for c in saved if c in long.columns and c != time and
+                 c.strip().lower() not in ("id", "label", "split")]  # fmt: skip
+        if index:  # a named index (row numbers, say): no value
+            log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
+        frame, note = panel.read_table(long.drop(index), path, where, columns)
+        return frame, f"a long table, the time in {why}{note}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []
     if is_wide and len(other) < len(frame.columns) // 2:

@@ -216,6 +216,16 @@ def test_a_role_named_onto_the_label_or_text_by_its_name_is_an_error(tmp_path, c
     assert out["id"].to_list() == ["pos"] and out["label"].to_list() == ["r1"]  # both named
     read_source(tmp_path / "r.csv")  # the unread id is named with the key that reads it
     assert "ids under another name, as in 'review_id': ingest.id_column" in caplog.text
+    caplog.clear()
+    (tmp_path / "i.csv").write_text("id,review_id,text,label\n1,r1,good film,pos\n")
+    read_source(tmp_path / "i.csv")  # it has its ids: no hint
+    assert "'review_id'" in caplog.text and "ingest.id_column" not in caplog.text
+    (tmp_path / "t.csv").write_text("review,text\ngood film,pos\n")  # claimed: no clash
+    out = read_source(tmp_path / "t.csv", columns={"text": "review", "label": "text"})
+    assert out["label"].to_list() == ["pos"] and out["tokens"][0].to_list() == ["good", "film"]
+    (tmp_path / "v.jsonl").write_text('{"values":[1,2,3],"text":"pos"}\n')  # a series' class
+    out = read_source(tmp_path / "v.jsonl", columns={"label": "text"})
+    assert out["label"].to_list() == ["pos"] and out["values"][0].to_list() == [[1], [2], [3]]
 
 
 def test_errors_list_the_columns_as_the_file_names_them(tmp_path):

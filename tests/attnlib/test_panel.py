@@ -102,10 +102,13 @@ def test_labels_one_and_one_point_zero_are_one_class(tmp_path):
     assert frame["label"].to_list() == ["1", "walk"]
 
 
-def test_many_series_on_one_clock_without_labels_are_series(tmp_path):
+def test_many_series_on_one_clock_without_labels_are_series_for_a_classifier(tmp_path):
     text = "".join(f"{s},{t},{t * 0.5}\n" for s in ("p", "q") for t in range(3))
-    frame = read_source(table(tmp_path, "id,time,v\n" + text))
+    path = table(tmp_path, "id,time,v\n" + text)
+    with panel.for_classifier():  # attnlib predict with a series classifier
+        frame = read_source(path)
     assert kind_of(frame) == "series" and "label" not in frame.columns
+    assert kind_of(read_source(path)) == "long"  # else: series to forecast together
 
 
 def test_a_named_label_column_is_a_panels_class_and_a_single_series_has_none(tmp_path):
@@ -143,6 +146,9 @@ def test_a_named_id_of_a_table_of_one_series_is_refused(tmp_path, text, why):
     with pytest.raises(ConfigError, match=f"names 'subject', but the file reads as a long table "
                                           f"of one series to forecast \\({why}"):  # fmt: skip
         read_source(table(tmp_path, text), columns={"id": "subject"})
+    no_time = table(tmp_path, "subject,x,label\na,1,p\na,2,p\n", "n.csv")  # what is missing
+    with pytest.raises(DataError, match="a long table needs a time column"):
+        read_source(no_time, "long", columns={"id": "subject"})
 
 
 def test_a_parquet_panel_reads_its_named_id(tmp_path):

@@ -79,15 +79,21 @@ def test_long_table_keeps_time_and_numeric_channels(tmp_path):
 def test_pandas_saved_index_beside_a_long_tables_time_is_no_channel(tmp_path, suffix, caplog):
     import pandas as pd
 
-    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=6).astype(str),
-                          "load": np.arange(6.0)}).iloc[1:]  # fmt: skip
-    path = tmp_path / f"l{suffix}"
-    frame.to_csv(path) if suffix == ".csv" else frame.to_parquet(path)  # the index saved too
-    with caplog.at_level(logging.INFO):
-        out = read_source(path)
-    assert out.columns == ["time", "load"] and out["load"].to_list() == [1.0, 2.0, 3.0, 4.0, 5.0]
-    if suffix == ".csv":  # (Parquet holds its index as metadata)
-        assert "column '' is pandas' saved index, not a value" in caplog.text
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=5).astype(str),
+                          "load": np.arange(5.0)}, index=[5, 3, 9, 1, 0])  # fmt: skip
+    # to_parquet: __index_level_0__, or the index's name (its metadata says it is the index)
+    for name in (None, "row") if suffix == ".parquet" else (None,):
+        path = tmp_path / f"l{name}{suffix}"
+        frame.index.name = name
+        frame.to_csv(path) if suffix == ".csv" else frame.to_parquet(path)  # the index too
+        with caplog.at_level(logging.INFO):
+            out = read_source(path)
+        assert out.columns == ["time", "load"] and out["load"].to_list() == [0.0, 1, 2, 3, 4]
+        assert "pandas' saved index, not a value" in caplog.text
+        caplog.clear()
+    path = tmp_path / "levels.csv"  # a named column is a value wherever it is
+    path.write_text("level_0,date,level_1\n1,2020-01-01,2\n3,2020-01-02,4\n")
+    assert read_source(path).columns == ["time", "level_0", "level_1"]
 
 
 def test_long_table_with_a_quarter_column(tmp_path):

@@ -1,0 +1,83 @@
+"""Many series on one clock (``unique_id, ds, y``, no label): one table to forecast, a
+column per series and value, rows in time order; every id a row at every time."""
+
+import logging
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attnlib.datasets import clock, panel, read_and_describe, read_source
+from attnlib.encoding import kind_of
+from attnlib.errors import DataError
+
+# two series, rows as a query returns them (ids interleaved, times out of order)
+ROWS = ("unique_id,ds,y\nH2,2020-02,21\nH1,2020-01,10\nH1,2020-03,12\nH2,2020-01,20\n"
+        "H1,2020-02,11\nH2,2020-03,22\n")  # fmt: skip
+
+
+def table(folder, text: str, name: str = "c.csv"):
+    (path := folder / name).write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_nixtla_table_is_one_table_a_column_per_series(tmp_path):
+    frame, how = read_and_describe(table(tmp_path, ROWS), columns={"id": "unique_id"})
+    assert kind_of(frame) == "long"
+    assert frame.columns == ["time", "y_H2", "y_H1"]  # the order the ids first appear in
+    assert frame["time"].to_list() == ["2020-01", "2020-02", "2020-03"]
+    assert frame["y_H1"].to_list() == [10.0, 11.0, 12.0]
+    assert frame["y_H2"].to_list() == [20.0, 21.0, 22.0]
+    assert "; 2 series by id on one clock, a column each; the id in column 'unique_id'" in how
+    with pytest.raises(DataError, match="ds '2020-01' repeats line 3 .*ingest.id_column"):
+        read_source(table(tmp_path, ROWS))  # the id under another name, not named: a value
+
+
+def test_several_values_times_as_numbers_and_names(tmp_path):
+    rows = "id,t,a,b\np,10,1,5\nq,9,3,7\np,9,0,4\nq,10,4,8\n"  # 9 before 10 as numbers
+    frame = read_source(table(tmp_path, rows))
+    assert frame.columns == ["time", "a_p", "a_q", "b_p", "b_q"]
+    assert frame["time"].to_list() == ["9", "10"] and frame["a_p"].to_list() == [0.0, 1.0]
+    assert frame["b_q"].to_list() == [7.0, 8.0]
+    named = "id,step,v\np,mon,1\np,tue,2\nq,mon,3\nq,tue,4\n"  # names: in the order they come
+    out = read_source(table(tmp_path, named, "n.csv"))
+    assert out["time"].to_list() == ["mon", "tue"] and out["v_q"].to_list() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("id,t,v\np,0,1\np,1,2\nq,0,3\n", r"line 4: id 'q' has no row at t '1' \(2 series on one "
+                                      r"clock of 2 times"),
+    ("id,t,v\np,0,1\np,0,2\nq,0,3\n", r"line 3: t '0' repeats line 2 for id 'p'"),
+    ("id,t,v\np,0,1\np,1,x\nq,0,3\nq,1,4\n", r"line 3: column 'v': 'x' is not a number$"),
+    ("id,t,v\np,0,1\np,1.0,2\nq,0,3\nq,1,4\np,1,5\n", r"line 6: t '1' repeats line 3"),
+])  # fmt: skip
+def test_a_clock_that_does_not_hold_together_names_the_line(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        read_source(table(tmp_path, text))
+
+
+def test_a_label_makes_series_to_classify_and_a_classifier_reads_series(tmp_path):
+    labelled = (
+        ROWS.replace("y\n", "y,label\n").replace("\n", ",a\n").replace("y,label,a", "y,label")
+    )
+    frame = read_source(table(tmp_path, labelled, "l.csv"), columns={"id": "unique_id"})
+    assert kind_of(frame) == "series" and frame["id"].to_list() == ["H2", "H1"]
+    with panel.for_classifier():  # attnlib predict with a series classifier: its series
+        assert kind_of(read_source(table(tmp_path, ROWS), columns={"id": "unique_id"})) == "series"
+
+
+def test_a_frame_given_to_a_forecaster_in_python_reads_as_its_file_does(tmp_path):
+    frame = pl.read_csv(table(tmp_path, ROWS)).rename({"unique_id": "id"})
+    out = panel.as_series(frame, "frame")
+    assert out.equals(read_source(table(tmp_path, ROWS), columns={"id": "unique_id"}))
+
+
+def test_many_series_make_a_warning(tmp_path, caplog):
+    ids = [f"s{i}" for i in range(clock.WIDE_WARNING + 1)]
+    rows = "".join(f"{s},{t},{v}\n" for s in ids for t, v in enumerate(np.arange(3.0)))
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(table(tmp_path, "id,t,v\n" + rows))
+    assert frame.width == len(ids) + 1
+    assert f"{len(ids)} series x 1 value column(s) on one clock make {len(ids)} channels" in (
+        caplog.text
+    )
