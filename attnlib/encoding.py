@@ -68,7 +68,9 @@ KIND_WORDS = {
     "series": "numeric series, one a row (a 'values' list column, a wide table, a UCR, .ts "
     "or .arff file, or a long table of series by id ('id' or ingest.id_column) with a "
     "label)",
-    "long": "one time-indexed table (a time column and value columns; series one a row, one "
+    "long": "one time-indexed table (a time column and value columns, or many series by id "
+    "without a label, read as one table to forecast: to classify them, their class goes in "
+    "'label' or ingest.label_column; series one a row, one "
     "column per step, beside a column named like time, such as 'index': ingest.format / "
     "--format wide)",
 }
@@ -181,7 +183,7 @@ def check_normalize(normalize: str, kind: str) -> None:
     if normalize not in ("auto", "global", "series"):
         raise DataError(f"encode.normalize: expected auto, global or series, got {normalize!r}")
     if normalize == "series" and kind != "series":
-        held = "a long table (one series, split in time)" if kind == "long" else kind
+        held = "a long table (one table to forecast, split in time)" if kind == "long" else kind
         raise DataError(
             "encode.normalize: series standardises each series to classify by its own scale; "
             f"this data holds {held}: set it to auto or global"

@@ -270,9 +270,9 @@ def _with_archive_test(
     """A train file's frame joined with its archive test file's, if one is beside it
     (``names``: how to show files unpacked from a compressed one)."""
     where, name = compressed.shown(str(path), names), lambda p: compressed.name(p, names)
-    if "id" not in frame.columns:  # a long table: one series, split in time
+    if "id" not in frame.columns:  # a long table: one table to forecast, split in time
         if test := archive_test_file(path):
-            log.warning("%s: %s beside it is not read: a long table is one series, split in "
+            log.warning("%s: %s beside it is not read: a long table to forecast is split in "
                         "time (join the two files into one)", where, name(test))  # fmt: skip
         return frame, how
     train = archive_train_file(path) or compressed.train_file(Path(names.get(str(path), path)))

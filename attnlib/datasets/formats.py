@@ -81,7 +81,7 @@ def _read_file(
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
         raw, index = parquet.read(path)
-        long = typed.dated(roles.rename(raw, columns, path), index)
+        long = typed.long_frame(roles.rename(raw, columns, path), index, path)
         (frame, note), where = panel.read_table(long, path, by_row, columns), by_row
         how = f"{path} as long{note}"
     elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):

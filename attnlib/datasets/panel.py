@@ -54,6 +54,9 @@ def is_panel(frame: pl.DataFrame) -> bool:
     keys = [time]
     if time.strip().lower() == "year":  # a year that repeats beside its month is one stamp
         keys += [c for c in frame.columns if c.strip().lower() in _CALENDAR]
+    parsed = series.read_times(frame[time].cast(pl.String)) if keys == [time] else None
+    if parsed is not None and not parsed.null_count():  # as read: 1 and 1.0 are one time
+        return not parsed.is_unique().all()
     return not frame.select(keys).is_unique().all()
 
 
@@ -77,12 +80,17 @@ def read_table(
         out = read_panel(known, path, where)
         return out, note(out)
     ids = [c for c, k in zip(frame.columns, known.columns, strict=True) if k == "id"]
-    return series.read_long(frame.drop(ids), path, where, row_ids=bool(ids)), ""
+    why = ("" if not ids else "its ids change along one timeline, where a table of many "
+           "series has a label (to classify) or times that repeat (to forecast)" if
+           known["id"].is_duplicated().any() else "its ids are row ids, where a table of many "
+           "series has some id on more than one row")  # fmt: skip
+    return series.read_long(frame.drop(ids), path, where, why), ""
 
 
 def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
-    """A frame given to a model in Python: a panel as one series per id, as a file of it
-    is read; any other frame as it is."""
+    """A frame given to a model in Python, read as a file of it is: a panel as one series
+    per id (or, without a label and not for a classifier, series on one clock as one
+    table to forecast: :mod:`attnlib.datasets.clock`); any other frame as it is."""
     if isinstance(frame.schema.get("values"), pl.List):
         return frame
     known = tables.with_known_names(frame)

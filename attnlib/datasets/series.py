@@ -171,16 +171,16 @@ def time_column(columns: Sequence[str]) -> str | None:
 
 def saved_index(columns: Sequence[str]) -> list[str]:
     """pandas' index saved beside a long table's columns, no value: ``to_csv``'s unnamed
-    first column (``Unnamed: 0`` once pandas read it back) and ``to_parquet``'s
-    ``__index_level_0__``. A named index (``index``, ``level_0``, ``row``) may be a time or
-    a value, so it is kept."""
+    first column, ``Unnamed: 0`` (that column once pandas read it back; a file saved twice
+    has both) and ``to_parquet``'s ``__index_level_0__``. A named index (``index``,
+    ``level_0``, ``row``) may be a time or a value, so it is kept."""
     return [c for i, c in enumerate(columns)
-            if c == "__index_level_0__" or (i == 0 and c in ("", "Unnamed: 0"))]  # fmt: skip
+            if c in ("__index_level_0__", "Unnamed: 0") or (i == 0 and c == "")]  # fmt: skip
 
 
-def read_long(frame: pl.DataFrame, path: Path, where, row_ids: bool = False) -> pl.DataFrame:
+def read_long(frame: pl.DataFrame, path: Path, where, ids: str = "") -> pl.DataFrame:
     """A long table: a time column plus numeric value columns, one row per time step
-    (``row_ids``: it had an ``id`` column, left out, whose ids are row ids).
+    (``ids``: why the ``id`` column it had, left out, made no table of many series).
 
     Returns ``time: str`` and one Float64 column per channel, checked: no missing or
     non-numeric value, no repeated time; rows must already be in time order.
@@ -209,11 +209,10 @@ def read_long(frame: pl.DataFrame, path: Path, where, row_ids: bool = False) -> 
             f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} (one row per "
             f"time step; {_MANY})"
         )
-    many = ("its ids are row ids, where a table of many series has some id on more than one "
-            "row") if row_ids else _MANY  # fmt: skip
-    hint = f"; every column but the time is a value: {many}" + ("" if "label" in frame.columns else
-        ", and its class in a label column ('label', or the one ingest.label_column / "
-        "--label-column names)")  # fmt: skip
+    label = "" if "label" in frame.columns else (", and its class in a label column ('label', "
+                                                 "or the one ingest.label_column / "
+                                                 "--label-column names)")  # fmt: skip
+    hint = f"; every column but the time is a value: {ids or _MANY}{label}"
     out = [times.alias("time"), *(numeric_channel(frame, c, path, where, hint) for c in channels)]
     _check_time_order(times, path, where)
     return pl.DataFrame(out)

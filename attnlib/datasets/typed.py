@@ -43,13 +43,9 @@ def read_typed(
         or not series.time_column(frame.columns)
     ):
         return series.normalise_series_table(frame, path, where), "series in its 'values' column"
-    if time := series.time_column((long := dated(raw, saved)).columns):
+    if time := series.time_column((long := long_frame(raw, saved, path)).columns):
         why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
-        index = [c for c in saved if c in long.columns and c != time and
-                 c.strip().lower() not in ("id", "label", "split")]  # fmt: skip
-        if index:  # a named index (row numbers, say): no value
-            log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
-        frame, note = panel.read_table(long.drop(index), path, where, columns)
+        frame, note = panel.read_table(long, path, where, columns)
         return frame, f"a long table, the time in {why}{note}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
     other = wide.other_columns(frame, saved) if is_wide else []
@@ -64,6 +60,19 @@ def read_typed(
     raise DataError(f"{path}: needs a 'tokens', 'text' or 'values' column, a time column "
                     "(long table), or numeric columns, one per time step (wide table); "
                     f"found {frame.columns}{tables.naming_hint(frame)}")  # fmt: skip
+
+
+def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
+    """``raw`` (a Parquet file's frame) as a long table: pandas' saved date index as
+    ``date`` (:func:`dated`), a named index that is not its time, id, label or split (row
+    numbers, say) left out, logged."""
+    long = dated(raw, saved)
+    time = series.time_column(long.columns)
+    index = [c for c in saved if c in long.columns and c != time and
+             c.strip().lower() not in ("id", "label", "split")]  # fmt: skip
+    if index:
+        log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
+    return long.drop(index)
 
 
 def dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:

@@ -3,7 +3,6 @@ column per series and value, rows in time order; every id a row at every time.""
 
 import logging
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -45,8 +44,13 @@ def test_several_values_times_as_numbers_and_names(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("id,t,v\np,0,1\np,1,2\nq,0,3\n", r"line 4: id 'q' has no row at t '1' \(2 series on one "
-                                      r"clock of 2 times"),
+    ("id,t,v\np,0,1\np,1,2\nq,0,3\n", r"line 3: t '1' is only for 1 of 2 ids \('p'\)"),
+    ("id,t,v\np,0,1\np,1,2\nq,0,3\nr,0,1\nr,1,2\n", r"line 4: id 'q' has no row at t '1' \(3 "
+                                                     r"series on one clock of 2 times"),
+    ("id,step,v\np,a,1\np,b,2\nq,b,3\nq,a,4\n", r"line 5: step 'a' of id 'q' comes in another "
+                                               r"order than on earlier lines"),
+    ("id,t,a,a_b\nb_c,0,1,2\nb_c,1,3,4\nc,0,5,6\nc,1,7,8\n", r"column 'a' of id 'b_c' and "
+                                                            r"column 'a_b' of id 'c' would both"),
     ("id,t,v\np,0,1\np,0,2\nq,0,3\n", r"line 3: t '0' repeats line 2 for id 'p'"),
     ("id,t,v\np,0,1\np,1,x\nq,0,3\nq,1,4\n", r"line 3: column 'v': 'x' is not a number$"),
     ("id,t,v\np,0,1\np,1.0,2\nq,0,3\nq,1,4\np,1,5\n", r"line 6: t '1' repeats line 3"),
@@ -72,12 +76,52 @@ def test_a_frame_given_to_a_forecaster_in_python_reads_as_its_file_does(tmp_path
     assert out.equals(read_source(table(tmp_path, ROWS), columns={"id": "unique_id"}))
 
 
+def test_shared_columns_are_one_and_attributes_of_a_series_are_left_out(tmp_path, caplog):
+    rows = "".join(
+        f"{s},{t},{t + k},{t % 2},{k * 10}\n" for k, s in enumerate("pq") for t in range(4)
+    )
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(table(tmp_path, "id,t,y,holiday,size\n" + rows))
+    assert frame.columns == ["time", "y_p", "y_q", "holiday"]  # size: p 0, q 10 at all times
+    assert frame["holiday"].to_list() == [0.0, 1.0, 0.0, 1.0]
+    assert "column(s) ['size'] never change within an id" in caplog.text
+    flat = "".join(f"{s},{t},{k}\n" for k, s in enumerate("pq") for t in range(3))
+    assert read_source(table(tmp_path, "id,t,y\n" + flat, "f.csv")).columns == [
+        "time",
+        "y_p",
+        "y_q",
+    ]
+
+
 def test_many_series_make_a_warning(tmp_path, caplog):
     ids = [f"s{i}" for i in range(clock.WIDE_WARNING + 1)]
-    rows = "".join(f"{s},{t},{v}\n" for s in ids for t, v in enumerate(np.arange(3.0)))
+    rows = "".join(f"{s},{t},{t * k}\n" for k, s in enumerate(ids) for t in range(3))
     with caplog.at_level(logging.WARNING):
         frame = read_source(table(tmp_path, "id,t,v\n" + rows))
     assert frame.width == len(ids) + 1
-    assert f"{len(ids)} series x 1 value column(s) on one clock make {len(ids)} channels" in (
-        caplog.text
-    )
+    assert f"{len(ids)} series on one clock make {len(ids)} channels" in caplog.text
+
+
+def test_times_repeat_as_read_and_pandas_index_is_no_series(tmp_path):
+    rows = ",Unnamed: 0,id,t,y\n0,0,p,1,1\n1,1,p,2,2\n2,2,q,1.0,3\n3,3,q,2.0,4\n"  # saved twice
+    frame = read_source(table(tmp_path, rows))  # 1 and 1.0 are one time: two series on it
+    assert frame.columns == ["time", "y_p", "y_q"] and frame["y_q"].to_list() == [3.0, 4.0]
+    pd = pytest.importorskip("pandas")
+    named = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], "ds": [1, 2, 1, 2],
+                          "y": [1.0, 2, 3, 4]},
+                         index=pd.Index([5, 9, 7, 8], name="obs"))  # fmt: skip
+    named.to_parquet(tmp_path / "n.parquet")
+    for fmt in ("auto", "long"):
+        out = read_source(tmp_path / "n.parquet", fmt, columns={"id": "unique_id"})
+        assert out.columns == ["time", "y_a", "y_b"], fmt
+
+
+def test_a_clock_table_given_to_a_classifier_says_where_its_class_goes(tmp_path):
+    from attnlib.encode import encode_dataset
+    from attnlib.encoding import EncodeOptions
+
+    frame = read_source(table(tmp_path, "id,t,x,target\np,0,1,0\np,1,2,0\nq,0,3,1\nq,1,4,1\n"))
+    with pytest.raises(DataError, match="many series by id without a label, read as one table "
+                                        "to forecast: to classify them, their class goes in "
+                                        "'label' or ingest.label_column"):  # fmt: skip
+        encode_dataset(frame, "classify", EncodeOptions())

@@ -146,6 +146,10 @@ def test_a_named_id_of_a_table_of_one_series_is_refused(tmp_path, text, why):
     with pytest.raises(ConfigError, match=f"names 'subject', but the file reads as a long table "
                                           f"of one series to forecast \\({why}"):  # fmt: skip
         read_source(table(tmp_path, text), columns={"id": "subject"})
+    timeline = table(tmp_path, "id,t,v,cls\np,0,1,a\np,1,2,a\nq,2,3,b\nq,3,4,b\n", "l.csv")
+    with pytest.raises(DataError, match="'cls': 'a' is not a number; .*its ids change along one "
+                                        "timeline"):  # fmt: skip
+        read_source(timeline)
     no_time = table(tmp_path, "subject,x,label\na,1,p\na,2,p\n", "n.csv")  # what is missing
     with pytest.raises(DataError, match="a long table needs a time column"):
         read_source(no_time, "long", columns={"id": "subject"})
