@@ -129,7 +129,7 @@ class Model:
                 "prediction per input already"
             )
         if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
-            with panel.for_classifier(self.reads_series):
+            with panel.for_classifier(self.reads_series), panel.for_forecaster(self.channels):
                 frame = panel.as_series(sequences, source)
         else:
             frame = self._frame(sequences)
@@ -211,6 +211,16 @@ class Model:
         if not isinstance(named, dict):
             return {}
         return {k: v for k, v in named.items() if k in ROLES and isinstance(v, str) and v}
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """A forecaster's input columns (``y_H1`` ... for series on one clock); ``()`` for
+        other models."""
+        if self.task != "forecast":
+            return ()
+        data = self.meta.extra.get("data")
+        inputs = data.get("input") if isinstance(data, dict) else None
+        return tuple((inputs or {}).get("channels") or ())
 
     @property
     def reads_series(self) -> bool:

@@ -132,7 +132,8 @@ def predict(
         raise ConfigError("predict needs INPUT and --out (or --stream to read tokens from stdin)")
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
-    with panel.for_classifier(model.reads_series):  # a long table's ids: its series
+    # a long table's ids: a classifier's series, or a forecaster's series on one clock
+    with panel.for_classifier(model.reads_series), panel.for_forecaster(model.channels):
         named = columns(text_column, label_column, time_column, id_column)
         frame, _ = read_input(input, format, sep, **for_model(named, encoding, model))
     source = "standard input" if input == "-" else input

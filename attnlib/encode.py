@@ -41,8 +41,12 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     """
     job, kind = get_task(task), kind_of(raw)
     if kind not in job.accepts:
+        clock = kind == "long" and "series" in job.accepts  # (attnlib.datasets.clock)
+        hint = ("; a long table of many series by id without a label is read as one table to "
+                "forecast: to classify them, their class goes in 'label' or "
+                "ingest.label_column") if clock else ""  # fmt: skip
         raise DataError(f"{source}: task '{task}' needs {job.needs}; this data holds "
-                        f"{KIND_WORDS[kind]}")  # fmt: skip
+                        f"{KIND_WORDS[kind]}{hint}")  # fmt: skip
     check_normalize(opt.normalize, kind)
     shipped_test = raw.filter(pl.col("split") == "test").height if "split" in raw.columns else 0
     val, choice = resolve_val(opt.val, raw.height - shipped_test, sequences=kind != "long")

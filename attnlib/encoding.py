@@ -68,16 +68,14 @@ KIND_WORDS = {
     "series": "numeric series, one a row (a 'values' list column, a wide table, a UCR, .ts "
     "or .arff file, or a long table of series by id ('id' or ingest.id_column) with a "
     "label)",
-    "long": "one time-indexed table (a time column and value columns, or many series by id "
-    "without a label, read as one table to forecast: to classify them, their class goes in "
-    "'label' or ingest.label_column; series one a row, one "
+    "long": "one time-indexed table (a time column and value columns; series one a row, one "
     "column per step, beside a column named like time, such as 'index': ingest.format / "
     "--format wide)",
 }
 
 
 def kind_of(raw: pl.DataFrame) -> str:
-    """``tokens``, ``series`` (numeric sequences) or ``long`` (one series, time-indexed)."""
+    """``tokens``, ``series`` (numeric sequences) or ``long`` (one time-indexed table)."""
     if "tokens" in raw.columns:
         return "tokens"
     if "values" in raw.columns and isinstance(raw.schema["values"], pl.List):

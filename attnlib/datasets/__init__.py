@@ -177,7 +177,7 @@ def read_source(
             first files of each class in turn); None keeps all.
         workers: processes for built-in data sets that are built in parallel.
         max_length: a sequence (tokens or time steps) longer than this is an error; None
-            sets no limit. A long table (forecasting) is one series and has no limit.
+            sets no limit. A long table (forecasting) is one table and has no limit.
         sep: the token separator of text formats (SeqLab TXT, a CSV / TSV ``tokens`` or
             ``text`` column); None splits on whitespace. For tokens that hold spaces.
         archive_split: a ``NAME_TRAIN.ext`` source with ``NAME_TEST.ext`` beside it is read

@@ -29,15 +29,26 @@ def note(frame: pl.DataFrame) -> str:
     return f"; {frame['id'].n_unique():,} series by id on one clock, a column each"
 
 
+def trained_on(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
+    """Whether a forecaster trained on ``channels`` read a file like ``frame`` (known
+    names) as series on one clock: it has an id and a time, and some column of some id
+    makes a trained column's name (``y`` of ``H1``: ``y_H1``)."""
+    if not channels or "id" not in frame.columns or series.time_column(frame.columns) is None:
+        return False
+    trained, ids = set(channels), frame["id"].cast(pl.String).unique().drop_nulls()
+    return any(f"{c}_{i}" in trained for c in frame.columns for i in ids)
+
+
 def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     """One long table (``time`` and Float64 value columns, :func:`series.read_long`'s
     output) from many series on one clock, in a frame with known names. A value column
     ``v`` of id ``a`` becomes ``v_a``; the columns follow the ids in the order they first
     appear, the rows the times read as numbers or dates (or, for times that are names,
-    the order they first appear in). A column the same for every id at each time (a
-    holiday flag, the weather) is one column under its own name; one that never changes
-    within an id (a store's size: an attribute of the series) is left out, with a warning,
-    beside columns that do change.
+    the order they first appear in). A column of text that never changes within an id (a
+    store's type: an attribute of the series, pytorch-forecasting's static categoricals)
+    is left out, with a warning; every other column is numbers. The columns follow from
+    the file's layout alone, never from its values, so the same layout always makes the
+    same columns (a forecaster reads the columns it was trained on).
 
     Raises:
         DataError: a missing id or time, a value that is not a number, a time that repeats
@@ -52,28 +63,27 @@ def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     fail_first(ids.is_null(), path, where, "missing id in 'id'")
     if index := [c for c in series.saved_index(frame.columns) if c not in parts]:
         log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
+    if "split" in frame.columns:
+        log.warning("%s: column 'split' is not read: series to forecast are split in time "
+                    "(encode.val / encode.test)", path)  # fmt: skip
     values = [c for c in frame.columns if c not in {"id", *parts, "split", *index}]
+    if attributes := _attributes(frame, values, ids):
+        log.warning("%s: column(s) %s: text that never changes within an id (attributes of "
+                    "the series, not series) is left out", path, attributes)  # fmt: skip
+        values = [c for c in values if c not in attributes]
     if not values:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")
-    key, named = _key(times, path, where, what)
+    key, named = times_key(times, path, where, what)
     rows = pl.DataFrame({"id": ids, "key": key, "time": times}).with_row_index("row")
     _one_row_each(rows, named, path, where, what)
     clock = rows.group_by("key", maintain_order=True).agg(pl.col("time").first()).sort("key")
     order = ids.unique(maintain_order=True)
     _every_time(rows, clock, order, path, where, what)
-    cells = {c: series.numeric_channel(frame, c, path, where) for c in values}
-    shared, static = _kinds(rows, cells)
-    if static:
-        log.warning("%s: column(s) %s never change within an id (attributes of the series, "
-                    "not series): left out", path, static)  # fmt: skip
     out, made = clock.select("key", "time"), []
-    for column in (c for c in values if c not in static):
-        if column in shared:  # one column: every id's value at each time is the same
-            first = rows.select("key", cells[column].alias(column)).unique("key", keep="first")
-            out, made = out.join(first, on="key", how="left"), [*made, (column, column, None)]
-            continue
+    for column in values:
+        cells = series.numeric_channel(frame, column, path, where)
         name = pl.concat_str(pl.lit(f"{column}_"), "id").alias("name")  # never 'key'
-        wide = rows.select(name, "key", cells[column].alias("v"))
+        wide = rows.select(name, "key", cells.alias("v"))
         out = out.join(wide.pivot(on="name", index="key", values="v"), on="key", how="left")
         made += [(f"{column}_{i}", column, i) for i in order]
     _distinct(made, path)
@@ -88,32 +98,33 @@ def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     return series.read_long(out, path, lambda i: f"{what} '{out['time'][i]}'")
 
 
-def _kinds(rows: pl.DataFrame, cells: dict[str, pl.Series]) -> tuple[list[str], list[str]]:
-    """The value columns shared by every id (the same at each time) and those static
-    within each id (left out beside some that change)."""
-    table = rows.select("id", "key", *(v.alias(c) for c, v in cells.items()))
-    many = table["id"].n_unique() > 1
-    shared = [
-        c for c in cells if many and table.group_by("key").agg(pl.col(c).n_unique())[c].max() == 1
-    ]
-    static = [c for c in cells if c not in shared and
-              table.group_by("id").agg(pl.col(c).n_unique())[c].max() == 1]  # fmt: skip
-    return shared, static if len(static) < len(cells) - len(shared) else []
+def _attributes(frame: pl.DataFrame, values: list[str], ids: pl.Series) -> list[str]:
+    """The value columns of text (some cell not a number) that never change within an id."""
+    out = []
+    for column in values:
+        cells = frame[column]
+        if cells.dtype != pl.String or not (cells.cast(pl.Float64, strict=False).is_null() &
+                                            cells.is_not_null()).any():  # fmt: skip
+            continue
+        pairs = pl.DataFrame({"id": ids, "cell": cells})
+        if pairs.group_by("id").agg(pl.col("cell").n_unique())["cell"].max() == 1:
+            out.append(column)
+    return out
 
 
-def _distinct(made: list[tuple[str, str, str | None]], path: Path) -> None:
+def _distinct(made: list[tuple[str, str, str]], path: Path) -> None:
     """Two columns that would have one name (column ``a`` of id ``b_c``, ``a_b`` of ``c``)
-    are an error naming both; ``made``: (name, column, id or None for a shared column)."""
+    are an error naming both; ``made``: (name, column, id)."""
     seen: dict[str, str] = {}
     for name, column, of in made:
-        source = f"column '{column}'" + (f" of id '{of}'" if of is not None else "")
+        source = f"column '{column}' of id '{of}'"
         if name in seen:
             raise DataError(f"{path}: {seen[name]} and {source} would both be column "
                             f"'{name}'; rename a column or an id")  # fmt: skip
         seen[name] = source
 
 
-def _key(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series, bool]:
+def times_key(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series, bool]:
     """The order of the clock, and whether the times are names: the times read as numbers
     or dates, or (names) the order each first appears in; one time that does not read
     like the others is an error."""

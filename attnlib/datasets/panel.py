@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 _CALENDAR = (*PARTS, "day")  # joined to a year that repeats (calendar_stamps)
 # set while reading for a series classifier (attnlib predict): ids that repeat are series
 _FOR_CLASSIFIER = contextvars.ContextVar("for_classifier", default=False)
+# set while reading for a forecaster: the columns it was trained on (clock.trained_on)
+_FORECASTER = contextvars.ContextVar("for_forecaster", default=())
 
 
 @contextlib.contextmanager
@@ -37,6 +39,18 @@ def for_classifier(wanted: bool = True):
         yield
     finally:
         _FOR_CLASSIFIER.reset(token)
+
+
+@contextlib.contextmanager
+def for_forecaster(channels=()):
+    """While reading for a forecaster trained on series on one clock (its ``channels``
+    named ``y_H1`` ...), a long table with those ids is read so, with any number of ids
+    (one series of the clock to forecast, too)."""
+    token = _FORECASTER.set(tuple(channels))
+    try:
+        yield
+    finally:
+        _FORECASTER.reset(token)
 
 
 def is_panel(frame: pl.DataFrame) -> bool:
@@ -69,8 +83,12 @@ def read_table(
     (:func:`attnlib.datasets.series.read_long`, its ``id`` in any case left out; a label
     named in ``columns``, the roles, is refused there)."""
     known = tables.with_known_names(frame)
+    if clock.trained_on(known, _FORECASTER.get()):
+        return clock.read_clock(known, path, where), clock.note(known)
     many = is_panel(known)
-    if "id" in columns and not many and series.time_column(known.columns) not in (None, "id"):
+    for_model = _FOR_CLASSIFIER.get() or bool(_FORECASTER.get())  # its stored names: no error
+    timed = series.time_column(known.columns) not in (None, "id")
+    if "id" in columns and not many and timed and not for_model:
         roles.refuse_id(columns, path, bool(known["id"].is_duplicated().any()))
     roles.check_long(columns, path, many)
     if many and "label" not in known.columns and not _FOR_CLASSIFIER.get():
@@ -94,9 +112,11 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     if isinstance(frame.schema.get("values"), pl.List):
         return frame
     known = tables.with_known_names(frame)
+    where = lambda i: f"row {i + 1}"  # noqa: E731
+    if clock.trained_on(known, _FORECASTER.get()):
+        return clock.read_clock(known, source, where)
     if not is_panel(known):
         return frame
-    where = lambda i: f"row {i + 1}"  # noqa: E731
     if "label" not in known.columns and not _FOR_CLASSIFIER.get():
         return clock.read_clock(known, source, where)  # series to forecast together
     return read_panel(known, source, where)
@@ -175,17 +195,10 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
 
 def _order(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series, bool]:
     """The key that orders each id's rows, and whether it is time: the times read as
-    numbers or dates, or (times that are names) the file's order; one time that does not
-    read like the others is an error, as in a table of one series."""
-    parsed = series.read_times(times)
-    if parsed is None:
-        return pl.Series(range(len(times))), False
-    if parsed.null_count():
-        i, like = parsed.is_null().arg_true()[0], parsed.is_not_null().arg_true()[0]
-        kind = "number" if parsed.dtype.is_numeric() else "date"
-        raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' is not a {kind} like the "
-                        f"others ({times[like]})")  # fmt: skip
-    return parsed, True
+    numbers or dates (:func:`attnlib.datasets.clock.times_key`), or (times that are
+    names) the file's order."""
+    key, named = clock.times_key(times, path, where, what)
+    return (pl.Series(range(len(times))), False) if named else (key, True)
 
 
 def _no_repeats(table: pl.DataFrame, key: pl.Series, times: pl.Series, path: Path, where,

@@ -64,12 +64,11 @@ def read_typed(
 
 def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     """``raw`` (a Parquet file's frame) as a long table: pandas' saved date index as
-    ``date`` (:func:`dated`), a named index that is not its time, id, label or split (row
-    numbers, say) left out, logged."""
+    ``date`` (:func:`dated`), a named index that is no time (or part of one: a ``year``
+    and ``month`` index), id, label or split (row numbers, say) left out, logged."""
     long = dated(raw, saved)
-    time = series.time_column(long.columns)
-    index = [c for c in saved if c in long.columns and c != time and
-             c.strip().lower() not in ("id", "label", "split")]  # fmt: skip
+    keep = ("id", "label", "split", *tables.TIME_NAMES)  # year, month, day ... among them
+    index = [c for c in saved if c in long.columns and c.strip().lower() not in keep]
     if index:
         log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
     return long.drop(index)
@@ -113,7 +112,9 @@ def dates(column: pl.Series) -> bool:
 def check_max_length(frame: pl.DataFrame, path: object, where, max_length: int | None) -> None:
     """Raise a DataError at the first sequence longer than ``max_length`` (None: no limit)."""
     column = next((c for c in ("tokens", "values") if c in frame.columns), None)
-    if max_length is None or column is None:  # a long table is one series, cut into windows
+    if (
+        max_length is None or column is None
+    ):  # a long table is one table to forecast, cut into windows
         return
     lengths = frame[column].list.len()
     too_long = lengths > max_length

@@ -12,6 +12,8 @@ plot of the last test window.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import polars as pl
 import torch
@@ -37,6 +39,8 @@ from attnlib.tasks.base import (
     refuse_label_smoothing,
 )
 
+log = logging.getLogger(__name__)
+
 
 class Forecast(Task):
     name = FORECAST
@@ -50,7 +54,13 @@ class Forecast(Task):
 
     def encode(self, raw, kind, opt, *, source):
         channels = [c for c in raw.columns if c not in ("time", "split", "id")]
-        targets = list(opt.targets) or channels
+        # by default every channel that changes: a constant one (a series' attribute on one
+        # clock, say) is no forecast and has no MASE scale
+        varying = [c for c in channels if raw[c].n_unique() > 1]
+        targets = list(opt.targets) or varying or channels
+        if not opt.targets and len(varying) < len(channels):
+            log.info("%s: constant column(s) %s are inputs, not targets", source,
+                     [c for c in channels if c not in varying])  # fmt: skip
         missing = [t for t in targets if t not in channels]
         if missing:
             raise DataError(f"{source}: target column(s) {missing} not among {channels}")

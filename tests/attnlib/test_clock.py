@@ -3,6 +3,7 @@ column per series and value, rows in time order; every id a row at every time.""
 
 import logging
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -76,21 +77,30 @@ def test_a_frame_given_to_a_forecaster_in_python_reads_as_its_file_does(tmp_path
     assert out.equals(read_source(table(tmp_path, ROWS), columns={"id": "unique_id"}))
 
 
-def test_shared_columns_are_one_and_attributes_of_a_series_are_left_out(tmp_path, caplog):
-    rows = "".join(
-        f"{s},{t},{t + k},{t % 2},{k * 10}\n" for k, s in enumerate("pq") for t in range(4)
-    )
+def test_text_attributes_of_a_series_are_left_out_and_numbers_are_columns(tmp_path, caplog):
+    rows = "".join(f"{s},{t},{t + k},{t % 2},{k * 10},big{k},train\n" for k, s in enumerate("pq")
+                   for t in range(4))  # fmt: skip
     with caplog.at_level(logging.WARNING):
-        frame = read_source(table(tmp_path, "id,t,y,holiday,size\n" + rows))
-    assert frame.columns == ["time", "y_p", "y_q", "holiday"]  # size: p 0, q 10 at all times
-    assert frame["holiday"].to_list() == [0.0, 1.0, 0.0, 1.0]
-    assert "column(s) ['size'] never change within an id" in caplog.text
-    flat = "".join(f"{s},{t},{k}\n" for k, s in enumerate("pq") for t in range(3))
-    assert read_source(table(tmp_path, "id,t,y\n" + flat, "f.csv")).columns == [
-        "time",
-        "y_p",
-        "y_q",
-    ]
+        frame = read_source(table(tmp_path, "id,t,y,holiday,size,kind,split\n" + rows))
+    assert frame.columns == ["time", "y_p", "y_q", "holiday_p", "holiday_q", "size_p", "size_q"]
+    assert frame["size_q"].to_list() == [10.0] * 4  # numbers: a column, whatever they hold
+    assert "column(s) ['kind']: text that never changes within an id" in caplog.text
+    assert "column 'split' is not read" in caplog.text
+
+
+def test_a_forecaster_reads_the_columns_it_was_trained_on(tmp_path):
+    one = table(tmp_path, "unique_id,ds,y\nH2,1,5\nH2,2,6\n", "one.csv")  # one id of the clock
+    with panel.for_forecaster(["y_H1", "y_H2"]):
+        out = read_source(one, columns={"id": "unique_id"}, optional_columns=("id",))
+        assert out.columns == ["time", "y_H2"] and out["y_H2"].to_list() == [5.0, 6.0]
+        framed = panel.as_series(pl.DataFrame({"id": ["H1"] * 2, "ds": [1, 2], "y": [1.0, 2]}), "f")
+        assert framed.columns == ["time", "y_H1"]
+    single = table(tmp_path, "id,t,y\nA,1,5\nA,2,6\n", "single.csv")  # one series, its id
+    with panel.for_forecaster(["y"]):  # trained on one series: the id is no series of a clock
+        assert read_source(single).columns == ["time", "y"]
+    with panel.for_forecaster(["y_H1", "y_H2"]):  # other ids: read, the forecaster says which
+        assert read_source(table(tmp_path, "unique_id,ds,y\nH4,1,5\nH4,2,6\n", "h4.csv"),
+                           columns={"id": "unique_id"}).columns == ["time", "y"]  # fmt: skip
 
 
 def test_many_series_make_a_warning(tmp_path, caplog):
@@ -121,7 +131,16 @@ def test_a_clock_table_given_to_a_classifier_says_where_its_class_goes(tmp_path)
     from attnlib.encoding import EncodeOptions
 
     frame = read_source(table(tmp_path, "id,t,x,target\np,0,1,0\np,1,2,0\nq,0,3,1\nq,1,4,1\n"))
-    with pytest.raises(DataError, match="many series by id without a label, read as one table "
-                                        "to forecast: to classify them, their class goes in "
-                                        "'label' or ingest.label_column"):  # fmt: skip
+    with pytest.raises(DataError, match="many series by id without a label is read as one "
+                                        "table to forecast: to classify them, their class goes "
+                                        "in 'label' or ingest.label_column"):  # fmt: skip
         encode_dataset(frame, "classify", EncodeOptions())
+
+
+def test_a_parquet_index_of_year_and_month_is_the_time(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"year": [2020] * 3 + [2021] * 3, "month": [1, 2, 3] * 2,
+                          "load": np.arange(6.0)}).set_index(["year", "month"])  # fmt: skip
+    frame.to_parquet(tmp_path / "ym.parquet")
+    out = read_source(tmp_path / "ym.parquet")
+    assert out.columns == ["time", "load"] and out["time"][3] == "2021-01"

@@ -89,6 +89,12 @@ def test_forecast_targets_and_delta_are_checked():
         encode_dataset(raw, "forecast", EncodeOptions(lookback=8, horizon=4, targets=("w",)))
     with pytest.raises(DataError, match="encode.delta 9 must lie in 0..lookback"):
         encode_dataset(raw, "forecast", EncodeOptions(lookback=8, horizon=4, delta=9))
+    size = raw.with_columns(size=pl.lit(3.0))  # constant: an input, not a target by default
+    _, meta = encode_dataset(size, "forecast", EncodeOptions(lookback=8, horizon=4))
+    assert meta["forecast"]["targets"] == ["v"] and meta["input"]["channels"] == ["v", "size"]
+    _, meta = encode_dataset(size, "forecast", EncodeOptions(lookback=8, horizon=4,
+                                                             targets=("v", "size")))  # fmt: skip
+    assert meta["forecast"]["targets"] == ["v", "size"]  # named: as given
 
 
 def spread_frame(n=40, length=16):
