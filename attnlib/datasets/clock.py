@@ -39,6 +39,21 @@ def trained_on(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
     return any(f"{c}_{i}" in trained for c in frame.columns for i in ids)
 
 
+def check_ids(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> None:
+    """For a forecaster trained on ``channels``: a file with an id and a time that makes
+    none of them (and holds none as a column) is an error naming its ids, not read as one
+    series of another layout."""
+    if not channels or "id" not in frame.columns or series.time_column(frame.columns) is None:
+        return
+    if trained_on(frame, channels) or any(c in frame.columns for c in channels):
+        return
+    ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
+    raise DataError(
+        f"{path}: the forecaster was trained on columns {list(channels)[:6]}, "
+        f"series by id on one clock; the file's ids {ids[:5]} make none of them"
+    )
+
+
 def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     """One long table (``time`` and Float64 value columns, :func:`series.read_long`'s
     output) from many series on one clock, in a frame with known names. A value column

@@ -85,6 +85,7 @@ def read_table(
     known = tables.with_known_names(frame)
     if clock.trained_on(known, _FORECASTER.get()):
         return clock.read_clock(known, path, where), clock.note(known)
+    clock.check_ids(known, _FORECASTER.get(), path)
     many = is_panel(known)
     for_model = _FOR_CLASSIFIER.get() or bool(_FORECASTER.get())  # its stored names: no error
     timed = series.time_column(known.columns) not in (None, "id")
@@ -115,6 +116,7 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if clock.trained_on(known, _FORECASTER.get()):
         return clock.read_clock(known, source, where)
+    clock.check_ids(known, _FORECASTER.get(), source)
     if not is_panel(known):
         return frame
     if "label" not in known.columns and not _FOR_CLASSIFIER.get():

@@ -98,9 +98,11 @@ def test_a_forecaster_reads_the_columns_it_was_trained_on(tmp_path):
     single = table(tmp_path, "id,t,y\nA,1,5\nA,2,6\n", "single.csv")  # one series, its id
     with panel.for_forecaster(["y"]):  # trained on one series: the id is no series of a clock
         assert read_source(single).columns == ["time", "y"]
-    with panel.for_forecaster(["y_H1", "y_H2"]):  # other ids: read, the forecaster says which
-        assert read_source(table(tmp_path, "unique_id,ds,y\nH4,1,5\nH4,2,6\n", "h4.csv"),
-                           columns={"id": "unique_id"}).columns == ["time", "y"]  # fmt: skip
+    other = table(tmp_path, "unique_id,ds,y\nH4,2,5\nH4,1,6\n", "h4.csv")  # none of its ids
+    with panel.for_forecaster(["y_H1", "y_H2"]), pytest.raises(
+        DataError, match=r"trained on columns \['y_H1', 'y_H2'\], series by id on one clock; "
+                         r"the file's ids \['H4'\] make none of them"):  # fmt: skip
+        read_source(other, columns={"id": "unique_id"})
 
 
 def test_many_series_make_a_warning(tmp_path, caplog):
