@@ -29,6 +29,20 @@ def note(frame: pl.DataFrame) -> str:
     return f"; {frame['id'].n_unique():,} series by id on one clock, a column each"
 
 
+def stamped(frame: pl.DataFrame, path: object, where) -> tuple:
+    """A long table of many series' time column, its times as text (a repeating year
+    joined with its month: :func:`calendar_stamps`), the columns they come from, what to
+    call them in messages, and its ids as text; a missing time or id is an error at its
+    line."""
+    time = series.time_column(frame.columns)
+    times, parts, what = calendar_stamps(frame, time, path, where)
+    times = as_text(frame[time], path, time) if times is None else times
+    fail_first(times.is_null(), path, where, f"missing time in '{time}'")
+    ids = as_text(frame["id"], path, "id")
+    fail_first(ids.is_null(), path, where, "missing id in 'id'")
+    return time, times, parts, what, ids
+
+
 def trained_on(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
     """Whether a forecaster trained on ``channels`` read a file like ``frame`` (known
     names) as series on one clock: it has an id and a time, and some column of some id
@@ -70,12 +84,7 @@ def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
             within an id or (names) comes in another order, a time not every id has, two
             columns that would have one name (each at its line).
     """
-    time = series.time_column(frame.columns)
-    times, parts, what = calendar_stamps(frame, time, path, where)
-    times = as_text(frame[time], path, time) if times is None else times
-    fail_first(times.is_null(), path, where, f"missing time in '{time}'")
-    ids = as_text(frame["id"], path, "id")
-    fail_first(ids.is_null(), path, where, "missing id in 'id'")
+    time, times, parts, what, ids = stamped(frame, path, where)
     if index := [c for c in series.saved_index(frame.columns) if c not in parts]:
         log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
     if "split" in frame.columns:

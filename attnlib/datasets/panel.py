@@ -17,8 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import clock, roles, series, tables
-from attnlib.datasets.calendar import PARTS, calendar_stamps
-from attnlib.datasets.tables import as_text, fail_first, optional_columns
+from attnlib.datasets.calendar import PARTS
+from attnlib.datasets.tables import as_text, optional_columns
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -153,12 +153,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     """
     if frame.height == 0:  # (is_panel never says so of an empty table: direct calls)
         raise DataError(f"{path}: no rows")
-    time = series.time_column(frame.columns)
-    times, parts, what = calendar_stamps(frame, time, path, where)
-    times = as_text(frame[time], path, time) if times is None else times
-    fail_first(times.is_null(), path, where, f"missing time in '{time}'")
-    ids = as_text(frame["id"], path, "id")
-    fail_first(ids.is_null(), path, where, "missing id in 'id'")
+    time, times, parts, what, ids = clock.stamped(frame, path, where)
     meta = [c for c in ("label", "split") if c in frame.columns]
     skip = {"id", *parts, *meta, *series.saved_index(frame.columns)}
     channels = [c for c in frame.columns if c not in skip]
