@@ -22,7 +22,7 @@ import polars as pl
 
 from attnlib import charsets
 from attnlib.charsets import UTF8
-from attnlib.datasets import panel
+from attnlib.datasets import panel, roles
 from attnlib.encoding import KIND_WORDS
 from attnlib.errors import ConfigError, DataError
 from attnlib.predict import Predictor, predict_frame, text_spec
@@ -109,7 +109,9 @@ class Model:
         Args:
             sequences: token lists, numeric (T, C) arrays, or a frame with ``id`` and
                 ``tokens`` / ``values`` (and an optional ``label``); a series classifier
-                also takes a long frame, one row per id and time step (one series per id).
+                also takes a long frame, one row per id and time step (one series per id),
+                and a forecaster a long table (of series on one clock, by id, when it was
+                trained so); columns under the training file's names are read as it was.
             top_k: how many next states / classes per row.
             attention: add the attention weights over the steps each prediction saw.
             last: keep just the prediction after each sequence's end (next-state; other
@@ -129,6 +131,8 @@ class Model:
                 "prediction per input already"
             )
         if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
+            named = roles.present(self.columns, sequences.columns, tuple(self.columns))
+            sequences = roles.rename(sequences, named, source)  # the training file's names
             with panel.for_classifier(self.reads_series), panel.for_forecaster(self.channels):
                 frame = panel.as_series(sequences, source)
         else:

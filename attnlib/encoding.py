@@ -42,7 +42,7 @@ class EncodeOptions:
     max_size: int = 0  # 0 = no cap
     lookback: int = 24  # forecast: input steps per window
     horizon: int = 12  # forecast: steps predicted per window
-    targets: tuple[str, ...] = ()  # forecast: target channels; () = every channel
+    targets: tuple[str, ...] = ()  # forecast: target channels; () = every one that varies in train
     log: bool | str = False  # numeric: log1p before standardising ("auto": forecasting's rule)
     # forecast: targets minus the seasonal-naive forecast of this lag (0 = none); "season":
     # the train part's period if it fits in the lookback, else the calendar period inside it

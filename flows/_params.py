@@ -90,7 +90,7 @@ class EncodeParams(_Section):
     max_size: int = Field(0, ge=0)
     lookback: int = Field(24, ge=1)  # forecast: input steps per window
     horizon: int = Field(12, ge=1)  # forecast: steps predicted per window
-    targets: list[str] = []  # forecast: target columns; [] = every value column
+    targets: list[str] = []  # forecast: target columns; [] = every one that varies in train
     log: bool | Literal["auto"] = "auto"  # log1p before standardising; auto: forecast rule
     delta: int | Literal["season"] = "season"  # forecast: residual lag (see params.yaml)
     local_level: bool | Literal["auto"] = "auto"  # forecast: windows relative to their last step

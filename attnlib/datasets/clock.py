@@ -45,22 +45,33 @@ def stamped(frame: pl.DataFrame, path: object, where) -> tuple:
 
 def trained_on(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
     """Whether a forecaster trained on ``channels`` read a file like ``frame`` (known
-    names) as series on one clock: it has an id and a time, and some column of some id
-    makes a trained column's name (``y`` of ``H1``: ``y_H1``)."""
+    names) as series on one clock: it has an id and a time but none of the trained
+    columns, and some column of some id makes a trained column's name (``y`` of ``H1``:
+    ``y_H1``)."""
+    if not _by_id(frame, channels):
+        return False
+    ids = set(frame["id"].cast(pl.String).unique().drop_nulls().to_list())
+    return any(ch[len(c) + 1 :] in ids for ch in channels for c in frame.columns
+               if ch.startswith(f"{c}_"))  # fmt: skip
+
+
+def _by_id(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
+    """Whether a file may hold a forecaster's ``channels`` by id: it has an id and a time,
+    and none of them as a column (a file with the trained columns is read as it is)."""
     if not channels or "id" not in frame.columns or series.time_column(frame.columns) is None:
         return False
-    trained, ids = set(channels), frame["id"].cast(pl.String).unique().drop_nulls()
-    return any(f"{c}_{i}" in trained for c in frame.columns for i in ids)
+    return not any(c in frame.columns for c in channels)
 
 
 def check_ids(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> None:
-    """For a forecaster trained on ``channels``: a file with an id and a time that makes
-    none of them (and holds none as a column) is an error naming its ids, not read as one
-    series of another layout."""
-    if not channels or "id" not in frame.columns or series.time_column(frame.columns) is None:
+    """For a forecaster trained on series on one clock (every one of ``channels`` a value
+    column of the file and an id, ``y_H1``): a file none of whose ids makes one is an
+    error naming its ids, not read as one series of another layout."""
+    if not _by_id(frame, channels) or trained_on(frame, channels):
         return
-    if trained_on(frame, channels) or any(c in frame.columns for c in channels):
-        return
+    values = [c for c in frame.columns if c != "id"]
+    if not all(any(ch.startswith(f"{c}_") for c in values) for ch in channels):
+        return  # trained on other columns: the forecaster names those it lacks
     ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
     raise DataError(
         f"{path}: the forecaster was trained on columns {list(channels)[:6]}, "
@@ -127,6 +138,8 @@ def _attributes(frame: pl.DataFrame, values: list[str], ids: pl.Series) -> list[
     out = []
     for column in values:
         cells = frame[column]
+        if isinstance(cells.dtype, pl.Categorical | pl.Enum):  # pandas' category: text
+            cells = cells.cast(pl.String)
         if cells.dtype != pl.String or not (cells.cast(pl.Float64, strict=False).is_null() &
                                             cells.is_not_null()).any():  # fmt: skip
             continue

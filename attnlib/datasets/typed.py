@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import panel, parquet, roles, series, tables, wide
+from attnlib.datasets.calendar import PARTS
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     ``date`` (:func:`dated`), a named index that is no time (or part of one: a ``year``
     and ``month`` index), id, label or split (row numbers, say) left out, logged."""
     long = dated(raw, saved)
-    keep = ("id", "label", "split", *tables.TIME_NAMES)  # year, month, day ... among them
+    time = series.time_column(long.columns) or ""
+    parts = (*PARTS, "day") if time.strip().lower() == "year" else ()  # joined to the year
+    keep = ("id", "label", "split", time.strip().lower(), *parts)
     index = [c for c in saved if c in long.columns and c.strip().lower() not in keep]
     if index:
         log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)

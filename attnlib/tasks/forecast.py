@@ -42,6 +42,17 @@ from attnlib.tasks.base import (
 log = logging.getLogger(__name__)
 
 
+def _varying(raw: pl.DataFrame, channels: list[str], opt) -> list[str]:
+    """The channels that change in the train part (all rows when too short to split)."""
+    try:
+        split = windows.assign_time_splits(raw.height, val=opt.val, test=opt.test,
+                                           lookback=opt.lookback, horizon=opt.horizon)  # fmt: skip
+        train = raw.filter(pl.Series(split) == "train")
+    except DataError:
+        train = raw
+    return [c for c in channels if train[c].n_unique() > 1]
+
+
 class Forecast(Task):
     name = FORECAST
     accepts = ("long",)
@@ -54,9 +65,9 @@ class Forecast(Task):
 
     def encode(self, raw, kind, opt, *, source):
         channels = [c for c in raw.columns if c not in ("time", "split", "id")]
-        # by default every channel that changes: a constant one (a series' attribute on one
-        # clock, say) is no forecast and has no MASE scale
-        varying = [c for c in channels if raw[c].n_unique() > 1]
+        # by default every channel that changes in the train part: a constant one (a series'
+        # attribute on one clock, say) is no forecast and has no MASE scale
+        varying = _varying(raw, channels, opt)
         targets = list(opt.targets) or varying or channels
         if not opt.targets and len(varying) < len(channels):
             log.info("%s: constant column(s) %s are inputs, not targets", source,

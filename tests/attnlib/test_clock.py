@@ -86,6 +86,18 @@ def test_text_attributes_of_a_series_are_left_out_and_numbers_are_columns(tmp_pa
     assert frame["size_q"].to_list() == [10.0] * 4  # numbers: a column, whatever they hold
     assert "column(s) ['kind']: text that never changes within an id" in caplog.text
     assert "column 'split' is not read" in caplog.text
+    pd = pytest.importorskip("pandas")
+    kinds = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "b", "b"],
+            "ds": [1, 2, 1, 2],
+            "y": [1.0, 2, 3, 4],
+            "store": pd.Categorical(["x", "x", "z", "z"]),
+        }
+    )
+    kinds.to_parquet(tmp_path / "k.parquet")  # pandas' category: text too
+    out = read_source(tmp_path / "k.parquet", columns={"id": "unique_id"})
+    assert out.columns == ["time", "y_a", "y_b"]
 
 
 def test_a_forecaster_reads_the_columns_it_was_trained_on(tmp_path):
@@ -95,6 +107,16 @@ def test_a_forecaster_reads_the_columns_it_was_trained_on(tmp_path):
         assert out.columns == ["time", "y_H2"] and out["y_H2"].to_list() == [5.0, 6.0]
         framed = panel.as_series(pl.DataFrame({"id": ["H1"] * 2, "ds": [1, 2], "y": [1.0, 2]}), "f")
         assert framed.columns == ["time", "y_H1"]
+    lags = table(tmp_path, "id,t,sales,sales_1\n1,1,11,10\n2,2,12,11\n", "lags.csv")
+    with panel.for_forecaster(["sales", "sales_1"]):  # the trained columns, a row id beside
+        assert read_source(lags).columns == ["time", "sales", "sales_1"]
+        assert read_source(table(tmp_path, "id,t,v\n1,1,2\n2,2,3\n", "v.csv")).columns == [
+            "time",
+            "v",
+        ]  # other columns: read as they are, the forecaster names what it lacks
+    renamed = table(tmp_path, "id,ds,sales\nH1,1,5\nH2,1,6\nH1,2,7\nH2,2,8\n", "r.csv")
+    with panel.for_forecaster(["y_H1", "y_H2"]):  # its ids, another value column: read so
+        assert read_source(renamed).columns == ["time", "sales_H1", "sales_H2"]
     single = table(tmp_path, "id,t,y\nA,1,5\nA,2,6\n", "single.csv")  # one series, its id
     with panel.for_forecaster(["y"]):  # trained on one series: the id is no series of a clock
         assert read_source(single).columns == ["time", "y"]
@@ -141,6 +163,10 @@ def test_a_clock_table_given_to_a_classifier_says_where_its_class_goes(tmp_path)
 
 def test_a_parquet_index_of_year_and_month_is_the_time(tmp_path):
     pd = pytest.importorskip("pandas")
+    stepped = pd.DataFrame({"date": ["2020-01-01", "2020-01-02"], "load": [1.0, 2.0]},
+                           index=pd.Index([7, 3], name="step"))  # fmt: skip
+    stepped.to_parquet(tmp_path / "s.parquet")  # a named index beside the time: no value
+    assert read_source(tmp_path / "s.parquet").columns == ["time", "load"]
     frame = pd.DataFrame({"year": [2020] * 3 + [2021] * 3, "month": [1, 2, 3] * 2,
                           "load": np.arange(6.0)}).set_index(["year", "month"])  # fmt: skip
     frame.to_parquet(tmp_path / "ym.parquet")

@@ -95,6 +95,9 @@ def test_forecast_targets_and_delta_are_checked():
     _, meta = encode_dataset(size, "forecast", EncodeOptions(lookback=8, horizon=4,
                                                              targets=("v", "size")))  # fmt: skip
     assert meta["forecast"]["targets"] == ["v", "size"]  # named: as given
+    promo = raw.with_columns(promo=pl.Series([0.0] * 50 + [1.0] * 10))  # changes in test only
+    _, meta = encode_dataset(promo, "forecast", EncodeOptions(lookback=8, horizon=4))
+    assert meta["forecast"]["targets"] == ["v"]  # judged on the train part
 
 
 def spread_frame(n=40, length=16):
