@@ -220,7 +220,7 @@ class Model:
     def channels(self) -> tuple[str, ...]:
         """A forecaster's input columns (``y_H1`` ... for series on one clock); ``()`` for
         other models."""
-        if self.task != "forecast":
+        if "long" not in get_task(self.task).accepts:  # a forecaster reads one long table
             return ()
         data = self.meta.extra.get("data")
         inputs = data.get("input") if isinstance(data, dict) else None
