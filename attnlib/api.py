@@ -133,7 +133,8 @@ class Model:
         if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
             named = roles.present(self.columns, sequences.columns, tuple(self.columns))
             sequences = roles.rename(sequences, named, source)  # the training file's names
-            with panel.for_classifier(self.reads_series), panel.for_forecaster(self.channels):
+            with panel.for_classifier(self.reads_series), panel.for_forecaster(self.channels), \
+                    panel.stored_id("id" in named):  # fmt: skip
                 frame = panel.as_series(sequences, source)
         else:
             frame = self._frame(sequences)

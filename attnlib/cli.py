@@ -133,7 +133,9 @@ def predict(
     output_path(out, None if input == "-" else input)  # a bad --out fails before any work
     model = Model(bundle, engine=engine)
     # a long table's ids: a classifier's series, or a forecaster's series on one clock
-    with panel.for_classifier(model.reads_series), panel.for_forecaster(model.channels):
+    stored = "id" in model.columns and not id_column  # the model's name for it, not the user's
+    with panel.for_classifier(model.reads_series), panel.for_forecaster(model.channels), \
+            panel.stored_id(stored):  # fmt: skip
         named = columns(text_column, label_column, time_column, id_column)
         frame, _ = read_input(input, format, sep, **for_model(named, encoding, model))
     source = "standard input" if input == "-" else input

@@ -55,6 +55,18 @@ def trained_on(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
                if ch.startswith(f"{c}_"))  # fmt: skip
 
 
+def read_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object, where):
+    """A file for a forecaster it was :func:`trained_on`, read on one clock; ids that make
+    none of its ``channels`` are named in a warning (they are read, not forecast)."""
+    trained = set(channels)
+    values = [c for c in frame.columns if c != "id"]
+    ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
+    if unknown := [i for i in ids if not any(f"{c}_{i}" in trained for c in values)]:
+        log.warning("%s: id(s) %s are none of the forecaster's series: not forecast", path,
+                    unknown[:5])  # fmt: skip
+    return read_clock(frame, path, where)
+
+
 def _by_id(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
     """Whether a file may hold a forecaster's ``channels`` by id: it has an id and a time,
     and none of them as a column (a file with the trained columns is read as it is)."""

@@ -28,29 +28,36 @@ _CALENDAR = (*PARTS, "day")  # joined to a year that repeats (calendar_stamps)
 _FOR_CLASSIFIER = contextvars.ContextVar("for_classifier", default=False)
 # set while reading for a forecaster: the columns it was trained on (clock.trained_on)
 _FORECASTER = contextvars.ContextVar("for_forecaster", default=())
+# set while reading with a model's stored id name (Model.columns), not one the user gave
+_STORED_ID = contextvars.ContextVar("stored_id", default=False)
 
 
 @contextlib.contextmanager
-def for_classifier(wanted: bool = True):
-    """While reading for a model that classifies series, a long table whose ids repeat is
-    its series without a label or repeated times too (one unlabelled recording to score)."""
-    token = _FOR_CLASSIFIER.set(wanted)
+def _setting(var: contextvars.ContextVar, value):
+    token = var.set(value)
     try:
         yield
     finally:
-        _FOR_CLASSIFIER.reset(token)
+        var.reset(token)
 
 
-@contextlib.contextmanager
+def for_classifier(wanted: bool = True):
+    """While reading for a model that classifies series, a long table whose ids repeat is
+    its series without a label or repeated times too (one unlabelled recording to score)."""
+    return _setting(_FOR_CLASSIFIER, wanted)
+
+
 def for_forecaster(channels=()):
     """While reading for a forecaster trained on series on one clock (its ``channels``
     named ``y_H1`` ...), a long table with those ids is read so, with any number of ids
     (one series of the clock to forecast, too)."""
-    token = _FORECASTER.set(tuple(channels))
-    try:
-        yield
-    finally:
-        _FORECASTER.reset(token)
+    return _setting(_FORECASTER, tuple(channels))
+
+
+def stored_id(stored: bool = True):
+    """While reading with a model's stored ``ingest.id_column`` (not one the user gave): a
+    file whose table reads as one series is read so, not refused for the id."""
+    return _setting(_STORED_ID, stored)
 
 
 def is_panel(frame: pl.DataFrame) -> bool:
@@ -84,12 +91,11 @@ def read_table(
     named in ``columns``, the roles, is refused there)."""
     known = tables.with_known_names(frame)
     if clock.trained_on(known, _FORECASTER.get()):
-        return clock.read_clock(known, path, where), clock.note(known)
+        return clock.read_for(known, _FORECASTER.get(), path, where), clock.note(known)
     clock.check_ids(known, _FORECASTER.get(), path)
     many = is_panel(known)
-    for_model = _FOR_CLASSIFIER.get() or bool(_FORECASTER.get())  # its stored names: no error
     timed = series.time_column(known.columns) not in (None, "id")
-    if "id" in columns and not many and timed and not for_model:
+    if "id" in columns and not many and timed and not _STORED_ID.get():
         roles.refuse_id(columns, path, bool(known["id"].is_duplicated().any()))
     roles.check_long(columns, path, many)
     if many and "label" not in known.columns and not _FOR_CLASSIFIER.get():
@@ -115,7 +121,7 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if clock.trained_on(known, _FORECASTER.get()):
-        return clock.read_clock(known, source, where)
+        return clock.read_for(known, _FORECASTER.get(), source, where)
     clock.check_ids(known, _FORECASTER.get(), source)
     if not is_panel(known):
         return frame

@@ -9,7 +9,7 @@ import pytest
 
 from attnlib.datasets import clock, panel, read_and_describe, read_source
 from attnlib.encoding import kind_of
-from attnlib.errors import DataError
+from attnlib.errors import ConfigError, DataError
 
 # two series, rows as a query returns them (ids interleaved, times out of order)
 ROWS = ("unique_id,ds,y\nH2,2020-02,21\nH1,2020-01,10\nH1,2020-03,12\nH2,2020-01,20\n"
@@ -61,6 +61,14 @@ def test_a_clock_that_does_not_hold_together_names_the_line(tmp_path, text, mess
         read_source(table(tmp_path, text))
 
 
+def test_a_models_stored_id_is_no_error_where_one_the_user_names_is(tmp_path):
+    one = table(tmp_path, "subject,t,x\na,0,1\nb,1,2\n", "one.csv")  # no id on two rows
+    with panel.for_forecaster(["x"]), pytest.raises(ConfigError, match="names 'subject'"):
+        read_source(one, columns={"id": "subject"})  # the user's --id-column: refused
+    with panel.for_forecaster(["x"]), panel.stored_id():  # the model's name for it: read
+        assert read_source(one, columns={"id": "subject"}).columns == ["time", "x"]
+
+
 def test_a_label_makes_series_to_classify_and_a_classifier_reads_series(tmp_path):
     labelled = (
         ROWS.replace("y\n", "y,label\n").replace("\n", ",a\n").replace("y,label,a", "y,label")
@@ -100,7 +108,7 @@ def test_text_attributes_of_a_series_are_left_out_and_numbers_are_columns(tmp_pa
     assert out.columns == ["time", "y_a", "y_b"]
 
 
-def test_a_forecaster_reads_the_columns_it_was_trained_on(tmp_path):
+def test_a_forecaster_reads_the_columns_it_was_trained_on(tmp_path, caplog):
     one = table(tmp_path, "unique_id,ds,y\nH2,1,5\nH2,2,6\n", "one.csv")  # one id of the clock
     with panel.for_forecaster(["y_H1", "y_H2"]):
         out = read_source(one, columns={"id": "unique_id"}, optional_columns=("id",))
@@ -120,6 +128,10 @@ def test_a_forecaster_reads_the_columns_it_was_trained_on(tmp_path):
     single = table(tmp_path, "id,t,y\nA,1,5\nA,2,6\n", "single.csv")  # one series, its id
     with panel.for_forecaster(["y"]):  # trained on one series: the id is no series of a clock
         assert read_source(single).columns == ["time", "y"]
+    extra = table(tmp_path, "unique_id,ds,y\nH1,1,5\nH4,1,6\nH1,2,7\nH4,2,8\n", "x.csv")
+    with panel.for_forecaster(["y_H1", "y_H2"]), caplog.at_level(logging.WARNING):
+        read_source(extra, columns={"id": "unique_id"})
+    assert "id(s) ['H4'] are none of the forecaster's series: not forecast" in caplog.text
     other = table(tmp_path, "unique_id,ds,y\nH4,2,5\nH4,1,6\n", "h4.csv")  # none of its ids
     with panel.for_forecaster(["y_H1", "y_H2"]), pytest.raises(
         DataError, match=r"trained on columns \['y_H1', 'y_H2'\], series by id on one clock; "
