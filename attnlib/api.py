@@ -133,8 +133,7 @@ class Model:
         if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
             named = roles.present(self.columns, sequences.columns, tuple(self.columns))
             sequences = roles.rename(sequences, named, source)  # the training file's names
-            with panel.for_classifier(self.reads_series), panel.for_forecaster(self.channels), \
-                    panel.stored_id("id" in named):  # fmt: skip
+            with panel.for_model(self):
                 frame = panel.as_series(sequences, source)
         else:
             frame = self._frame(sequences)

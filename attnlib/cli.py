@@ -134,8 +134,7 @@ def predict(
     model = Model(bundle, engine=engine)
     # a long table's ids: a classifier's series, or a forecaster's series on one clock
     stored = "id" in model.columns and not id_column  # the model's name for it, not the user's
-    with panel.for_classifier(model.reads_series), panel.for_forecaster(model.channels), \
-            panel.stored_id(stored):  # fmt: skip
+    with panel.for_model(model, stored):
         named = columns(text_column, label_column, time_column, id_column)
         frame, _ = read_input(input, format, sep, **for_model(named, encoding, model))
     source = "standard input" if input == "-" else input

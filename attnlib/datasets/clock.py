@@ -43,21 +43,35 @@ def stamped(frame: pl.DataFrame, path: object, where) -> tuple:
     return time, times, parts, what, ids
 
 
-def trained_on(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
-    """Whether a forecaster trained on ``channels`` read a file like ``frame`` (known
+def reads_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> bool:
+    """Whether a forecaster trained on ``channels`` reads a file like ``frame`` (known
     names) as series on one clock: it has an id and a time but none of the trained
     columns, and some column of some id makes a trained column's name (``y`` of ``H1``:
-    ``y_H1``)."""
-    if not _by_id(frame, channels):
+    ``y_H1``).
+
+    Raises:
+        DataError: every trained column is a column of the file and an id, but none of
+            the file's ids makes one (its ids named).
+    """
+    if not channels or "id" not in frame.columns or series.time_column(frame.columns) is None:
         return False
-    ids = set(frame["id"].cast(pl.String).unique().drop_nulls().to_list())
-    return any(ch[len(c) + 1 :] in ids for ch in channels for c in frame.columns
-               if ch.startswith(f"{c}_"))  # fmt: skip
+    if any(c in frame.columns for c in channels):
+        return False  # the trained columns themselves: read as they are
+    ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
+    known, values = set(ids), [c for c in frame.columns if c != "id"]
+    made = [[ch[len(c) + 1 :] for c in values if ch.startswith(f"{c}_")] for ch in channels]
+    if any(i in known for rests in made for i in rests):
+        return True
+    if all(made):  # each trained column a value column and an id, none of the file's
+        raise DataError(f"{path}: the forecaster was trained on columns {list(channels)[:6]}, "
+                        f"series by id on one clock; the file's ids {ids[:5]} make none of "
+                        "them")  # fmt: skip
+    return False  # trained on other columns: the forecaster names those it lacks
 
 
 def read_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object, where):
-    """A file for a forecaster it was :func:`trained_on`, read on one clock; ids that make
-    none of its ``channels`` are named in a warning (they are read, not forecast)."""
+    """A file for a forecaster it :func:`reads_for`, read on one clock; ids that make none
+    of its ``channels`` are named in a warning (they are read, not forecast)."""
     trained = set(channels)
     values = [c for c in frame.columns if c != "id"]
     ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
@@ -65,30 +79,6 @@ def read_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object, where
         log.warning("%s: id(s) %s are none of the forecaster's series: not forecast", path,
                     unknown[:5])  # fmt: skip
     return read_clock(frame, path, where)
-
-
-def _by_id(frame: pl.DataFrame, channels: tuple[str, ...]) -> bool:
-    """Whether a file may hold a forecaster's ``channels`` by id: it has an id and a time,
-    and none of them as a column (a file with the trained columns is read as it is)."""
-    if not channels or "id" not in frame.columns or series.time_column(frame.columns) is None:
-        return False
-    return not any(c in frame.columns for c in channels)
-
-
-def check_ids(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> None:
-    """For a forecaster trained on series on one clock (every one of ``channels`` a value
-    column of the file and an id, ``y_H1``): a file none of whose ids makes one is an
-    error naming its ids, not read as one series of another layout."""
-    if not _by_id(frame, channels) or trained_on(frame, channels):
-        return
-    values = [c for c in frame.columns if c != "id"]
-    if not all(any(ch.startswith(f"{c}_") for c in values) for ch in channels):
-        return  # trained on other columns: the forecaster names those it lacks
-    ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
-    raise DataError(
-        f"{path}: the forecaster was trained on columns {list(channels)[:6]}, "
-        f"series by id on one clock; the file's ids {ids[:5]} make none of them"
-    )
 
 
 def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
@@ -108,8 +98,7 @@ def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
             columns that would have one name (each at its line).
     """
     time, times, parts, what, ids = stamped(frame, path, where)
-    if index := [c for c in series.saved_index(frame.columns) if c not in parts]:
-        log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
+    index = series.saved_index(frame.columns, path, parts)
     if "split" in frame.columns:
         log.warning("%s: column 'split' is not read: series to forecast are split in time "
                     "(encode.val / encode.test)", path)  # fmt: skip

@@ -22,7 +22,7 @@ def numbers_header(fields: list[str], lines: list[str]) -> bool:
     """Line 1 is a header of numbers (years, wavelengths, 1 .. N), not a UCR row: whole
     numbers, either consecutive or above rows whose first field is not a whole number (a
     UCR row's first field is its class)."""
-    if any(c in f for f in fields for c in ".eE"):
+    if any(_decimal(f) for f in fields):
         return False
     if all(b == a + 1 for a, b in itertools.pairwise(float(f) for f in fields)):
         return True
@@ -35,11 +35,11 @@ def txt_format(path: Path, first: str, fields: list[str], numeric: bool,
     """A .txt file: UCR rows (numbers with decimals, after a class that is a number or a
     word) or SeqLab TXT (whole numbers there are tokens); a word above rows of numbers is
     an error."""
-    if numeric and any(c in first for c in ".eE"):
+    if numeric and _decimal(first):
         return "ucr", "the first line is all numbers with decimals: label, then values"
     if word_classes(lines, decimals=True):
         return "ucr", WORD_CLASSES
-    if numeric_rows(lines[1:_CHECKED]) or word_classes(lines[1 : _SCANNED + 1], decimals=True):
+    if _numeric_rows(lines[1:_CHECKED]) or word_classes(lines[1 : _SCANNED + 1], decimals=True):
         word = next((f for f in fields if not series.is_number(f)), first[:20])
         raise DataError(
             f"{path}, line 1: '{word}' is not a number, but the lines after it are rows of "
@@ -49,7 +49,7 @@ def txt_format(path: Path, first: str, fields: list[str], numeric: bool,
     return "seqlab_txt", "a .txt file of whitespace-separated tokens"
 
 
-def numeric_rows(lines: list[str]) -> bool:
+def _numeric_rows(lines: list[str]) -> bool:
     """Every one of these (non-empty) lines holds 3+ numbers with decimals: UCR rows."""
     rows = [ln.replace(",", " ").split() for ln in lines if ln.strip()]
     return bool(rows) and all(

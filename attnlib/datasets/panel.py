@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 _CALENDAR = (*PARTS, "day")  # joined to a year that repeats (calendar_stamps)
 # set while reading for a series classifier (attnlib predict): ids that repeat are series
 _FOR_CLASSIFIER = contextvars.ContextVar("for_classifier", default=False)
-# set while reading for a forecaster: the columns it was trained on (clock.trained_on)
+# set while reading for a forecaster: the columns it was trained on (clock.reads_for)
 _FORECASTER = contextvars.ContextVar("for_forecaster", default=())
 # set while reading with a model's stored id name (Model.columns), not one the user gave
 _STORED_ID = contextvars.ContextVar("stored_id", default=False)
@@ -60,6 +60,15 @@ def stored_id(stored: bool = True):
     return _setting(_STORED_ID, stored)
 
 
+@contextlib.contextmanager
+def for_model(model, stored: bool = False):
+    """While reading for ``model`` (:class:`attnlib.api.Model`): its series as a classifier
+    or a forecaster reads them (:func:`for_classifier`, :func:`for_forecaster`), and
+    ``stored``: the id under the model's stored name (:func:`stored_id`)."""
+    with for_classifier(model.reads_series), for_forecaster(model.channels), stored_id(stored):
+        yield
+
+
 def is_panel(frame: pl.DataFrame) -> bool:
     """Many series (or one to classify), in a frame with known names
     (:func:`attnlib.datasets.tables.with_known_names`: ``ID`` as ``id``): an ``id`` column
@@ -90,9 +99,8 @@ def read_table(
     (:func:`attnlib.datasets.series.read_long`, its ``id`` in any case left out; a label
     named in ``columns``, the roles, is refused there)."""
     known = tables.with_known_names(frame)
-    if clock.trained_on(known, _FORECASTER.get()):
+    if clock.reads_for(known, _FORECASTER.get(), path):
         return clock.read_for(known, _FORECASTER.get(), path, where), clock.note(known)
-    clock.check_ids(known, _FORECASTER.get(), path)
     many = is_panel(known)
     timed = series.time_column(known.columns) not in (None, "id")
     if "id" in columns and not many and timed and not _STORED_ID.get():
@@ -120,9 +128,8 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
         return frame
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
-    if clock.trained_on(known, _FORECASTER.get()):
+    if clock.reads_for(known, _FORECASTER.get(), source):
         return clock.read_for(known, _FORECASTER.get(), source, where)
-    clock.check_ids(known, _FORECASTER.get(), source)
     if not is_panel(known):
         return frame
     if "label" not in known.columns and not _FOR_CLASSIFIER.get():
@@ -161,7 +168,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         raise DataError(f"{path}: no rows")
     time, times, parts, what, ids = clock.stamped(frame, path, where)
     meta = [c for c in ("label", "split") if c in frame.columns]
-    skip = {"id", *parts, *meta, *series.saved_index(frame.columns)}
+    skip = {"id", *parts, *meta, *series.saved_index(frame.columns, path, parts)}
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")

@@ -169,13 +169,22 @@ def time_column(columns: Sequence[str]) -> str | None:
     return next((names[n] for n in TIME_NAMES if n in names), None)
 
 
-def saved_index(columns: Sequence[str]) -> list[str]:
-    """pandas' index saved beside a long table's columns, no value: ``to_csv``'s unnamed
-    first column, ``Unnamed: 0`` (that column once pandas read it back; a file saved twice
-    has both) and ``to_parquet``'s ``__index_level_0__``. A named index (``index``,
-    ``level_0``, ``row``) may be a time or a value, so it is kept."""
-    return [c for i, c in enumerate(columns)
-            if c in ("__index_level_0__", "Unnamed: 0") or (i == 0 and c == "")]  # fmt: skip
+def saved_index(columns: Sequence[str], path: object, keep: Sequence[str] = ()) -> list[str]:
+    """pandas' index saved beside a long table's columns, no value (logged; ``keep``: the
+    columns that are the time): ``to_csv``'s unnamed first column, ``Unnamed: 0`` (that
+    column once pandas read it back; a file saved twice has both) and ``to_parquet``'s
+    ``__index_level_0__``. A named index (``index``, ``level_0``, ``row``) may be a time or
+    a value, so it is kept."""
+    index = [c for i, c in enumerate(columns) if c not in keep and (
+        c in ("__index_level_0__", "Unnamed: 0") or (i == 0 and c == ""))]  # fmt: skip
+    return note_index(path, index)
+
+
+def note_index(path: object, index: list[str]) -> list[str]:
+    """``index``, the columns left out as pandas' saved index, logged."""
+    if index:
+        log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
+    return index
 
 
 def read_long(frame: pl.DataFrame, path: Path, where, ids: str = "") -> pl.DataFrame:
@@ -191,10 +200,8 @@ def read_long(frame: pl.DataFrame, path: Path, where, ids: str = "") -> pl.DataF
     if time is None:
         raise DataError(f"{path}: a long table needs a time column named one of {TIME_NAMES}")
     times, parts, label = calendar_stamps(frame, time, path, where)
-    index = [c for c in saved_index(frame.columns) if c not in parts]
+    index = saved_index(frame.columns, path, parts)
     channels = [c for c in frame.columns if c not in (*parts, "id", "split", *index)]
-    if index:
-        log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
     if not channels:
         beside = " + ".join(f"'{c}'" for c in parts)
         raise DataError(f"{path}: no value column beside the time column{'s' * (len(parts) > 1)} "

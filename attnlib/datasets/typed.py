@@ -8,7 +8,6 @@ columns; a spreadsheet has none.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import polars as pl
@@ -16,8 +15,6 @@ import polars as pl
 from attnlib.datasets import panel, parquet, roles, series, tables, wide
 from attnlib.datasets.calendar import PARTS
 from attnlib.errors import DataError
-
-log = logging.getLogger(__name__)
 
 
 def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
@@ -71,9 +68,8 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     time = series.time_column(long.columns) or ""
     parts = (*PARTS, "day") if time.strip().lower() == "year" else ()  # joined to the year
     keep = ("id", "label", "split", time.strip().lower(), *parts)
-    index = [c for c in saved if c in long.columns and c.strip().lower() not in keep]
-    if index:
-        log.info("%s: column(s) %s: pandas' saved index, not a value", path, index)
+    index = series.note_index(path, [c for c in saved if c in long.columns and
+                                     c.strip().lower() not in keep])  # fmt: skip
     return long.drop(index)
 
 

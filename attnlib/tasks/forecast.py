@@ -67,7 +67,7 @@ class Forecast(Task):
         channels = [c for c in raw.columns if c not in ("time", "split", "id")]
         # by default every channel that changes in the train part: a constant one (a series'
         # attribute on one clock, say) is no forecast and has no MASE scale
-        varying = _varying(raw, channels, opt)
+        varying = channels if opt.targets else _varying(raw, channels, opt)
         targets = list(opt.targets) or varying or channels
         if not opt.targets and len(varying) < len(channels):
             log.info("%s: constant column(s) %s are inputs, not targets", source,

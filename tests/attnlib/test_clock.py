@@ -10,15 +10,11 @@ import pytest
 from attnlib.datasets import clock, panel, read_and_describe, read_source
 from attnlib.encoding import kind_of
 from attnlib.errors import ConfigError, DataError
+from tests.attnlib.test_panel import table
 
 # two series, rows as a query returns them (ids interleaved, times out of order)
 ROWS = ("unique_id,ds,y\nH2,2020-02,21\nH1,2020-01,10\nH1,2020-03,12\nH2,2020-01,20\n"
         "H1,2020-02,11\nH2,2020-03,22\n")  # fmt: skip
-
-
-def table(folder, text: str, name: str = "c.csv"):
-    (path := folder / name).write_text(text, encoding="utf-8")
-    return path
 
 
 def test_a_nixtla_table_is_one_table_a_column_per_series(tmp_path):
