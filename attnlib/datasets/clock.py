@@ -16,7 +16,7 @@ import polars as pl
 
 from attnlib.datasets import series
 from attnlib.datasets.calendar import calendar_stamps
-from attnlib.datasets.tables import as_text, fail_first
+from attnlib.datasets.tables import as_text, fail_first, id_text
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def stamped(frame: pl.DataFrame, path: object, where) -> tuple:
     times, parts, what = calendar_stamps(frame, time, path, where)
     times = as_text(frame[time], path, time) if times is None else times
     fail_first(times.is_null(), path, where, f"missing time in '{time}'")
-    ids = as_text(frame["id"], path, "id")
+    ids = id_text(frame["id"], path)
     fail_first(ids.is_null(), path, where, "missing id in 'id'")
     return time, times, parts, what, ids
 
@@ -57,7 +57,7 @@ def reads_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> b
         return False
     if any(c in frame.columns for c in channels):
         return False  # the trained columns themselves: read as they are
-    ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
+    ids = id_text(frame["id"], path).unique(maintain_order=True).drop_nulls().to_list()
     known, values = set(ids), [c for c in frame.columns if c != "id"]
     made = [[ch[len(c) + 1 :] for c in values if ch.startswith(f"{c}_")] for ch in channels]
     if any(i in known for rests in made for i in rests):
@@ -74,7 +74,7 @@ def read_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object, where
     of its ``channels`` are named in a warning (they are read, not forecast)."""
     trained = set(channels)
     values = [c for c in frame.columns if c != "id"]
-    ids = frame["id"].cast(pl.String).unique(maintain_order=True).drop_nulls().to_list()
+    ids = id_text(frame["id"], path).unique(maintain_order=True).drop_nulls().to_list()
     if unknown := [i for i in ids if not any(f"{c}_{i}" in trained for c in values)]:
         log.warning("%s: id(s) %s are none of the forecaster's series: not forecast", path,
                     unknown[:5])  # fmt: skip
@@ -111,7 +111,7 @@ def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")
     key, named = times_key(times, path, where, what)
     rows = pl.DataFrame({"id": ids, "key": key, "time": times}).with_row_index("row")
-    _one_row_each(rows, named, path, where, what)
+    one_row_each(rows, named, path, where, what)
     clock = rows.group_by("key", maintain_order=True).agg(pl.col("time").first()).sort("key")
     order = ids.unique(maintain_order=True)
     _every_time(rows, clock, order, path, where, what)
@@ -166,22 +166,17 @@ def times_key(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series
     """The order of the clock, and whether the times are names: the times read as numbers
     or dates, or (names) the order each first appears in; one time that does not read
     like the others is an error."""
-    parsed = series.read_times(times)
+    parsed = series.checked_times(times, path, where, what)
     if parsed is None:
         first = times.unique(maintain_order=True)
         return times.replace_strict(first, pl.int_range(len(first), eager=True)), True
-    if parsed.null_count():
-        i, like = parsed.is_null().arg_true()[0], parsed.is_not_null().arg_true()[0]
-        kind = "number" if parsed.dtype.is_numeric() else "date"
-        raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' is not a {kind} like the "
-                        f"others ({times[like]})")  # fmt: skip
     return parsed, False
 
 
-def _one_row_each(rows: pl.DataFrame, named: bool, path: Path, where, what: str) -> None:
-    """One row per id and time (as read: ``1`` and ``1.0`` are one), and for times that
-    are ``named`` (``key``: the order each first appears in) each id's in that order; else
-    an error naming the line."""
+def one_row_each(rows: pl.DataFrame, in_order: bool, path: Path, where, what: str) -> None:
+    """One row per id and time (``rows``: ``id``, ``key`` from :func:`times_key`, ``time``;
+    as read, ``1`` and ``1.0`` are one), and with ``in_order`` (times that are names, on one
+    clock) each id's times in the order they first come; else an error naming the line."""
     repeated = ~rows.select(pl.struct("id", "key").is_first_distinct()).to_series()
     if repeated.any():
         i = int(repeated.arg_true()[0])
@@ -189,7 +184,7 @@ def _one_row_each(rows: pl.DataFrame, named: bool, path: Path, where, what: str)
         raise DataError(f"{path}, {where(i)}: {what} '{rows['time'][i]}' repeats "
                         f"{where(int(same.arg_true()[0]))} for id '{rows['id'][i]}' (one row "
                         "per series and time step)")  # fmt: skip
-    if named:
+    if in_order:
         back = rows.select((pl.col("key").diff().over("id") < 0).fill_null(False)).to_series()
         if back.any():
             i = int(back.arg_true()[0])

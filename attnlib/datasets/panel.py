@@ -172,9 +172,13 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")
-    key, by_time = _order(times, path, where, what)
+    # ordered by time read as numbers or dates; times that are names keep the file's order
+    key, named = clock.times_key(times, path, where, what)
+    clock.one_row_each(pl.DataFrame({"id": ids, "key": key, "time": times}), False, path, where,
+                       what)  # fmt: skip
+    by_time = not named
+    key = key if by_time else pl.Series(range(len(times)))
     table = pl.DataFrame({"id": ids, "key": key}).with_row_index("row")
-    _no_repeats(table, key if by_time else times, times, path, where, what)
     values = [f"v{j}" for j in range(len(channels))]
     for name, column in zip(values, channels, strict=True):
         table = table.with_columns(_float32(frame, column, path, where).alias(name))
@@ -201,28 +205,6 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
              f"{what} order" if by_time else "file order")  # fmt: skip
     extra = optional_columns(out, path, lambda i: where(int(firsts[i])))
     return pl.DataFrame([out["id"], out["values"], *extra])
-
-
-def _order(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series, bool]:
-    """The key that orders each id's rows, and whether it is time: the times read as
-    numbers or dates (:func:`attnlib.datasets.clock.times_key`), or (times that are
-    names) the file's order."""
-    key, named = clock.times_key(times, path, where, what)
-    return (pl.Series(range(len(times))), False) if named else (key, True)
-
-
-def _no_repeats(table: pl.DataFrame, key: pl.Series, times: pl.Series, path: Path, where,
-                what: str) -> None:  # fmt: skip
-    """A time that repeats within an id (as read: ``1`` and ``1.0`` are one) is an error
-    naming both lines."""
-    pairs = table.with_columns(key.alias("time"))
-    repeated = ~pairs.select(pl.struct("id", "time").is_first_distinct()).to_series()
-    if repeated.any():
-        i = int(repeated.arg_true()[0])
-        same = (pairs["id"] == pairs["id"][i]) & (pairs["time"] == key[i])
-        raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' repeats "
-                        f"{where(int(same.arg_true()[0]))} for id '{pairs['id'][i]}' (one "
-                        "row per series and time step)")  # fmt: skip
 
 
 def _float32(frame: pl.DataFrame, column: str, path: Path, where) -> pl.Series:

@@ -347,18 +347,25 @@ def _rank(parsed: pl.Series) -> tuple[int, int]:
     return parsed.null_count(), _backwards(parsed)
 
 
+def checked_times(times: pl.Series, path: object, where, what: str = "time") -> pl.Series | None:
+    """Times as numbers or dates (:func:`read_times`), or None for times that are names;
+    one that does not read like the others is an error at its line (one odd value must
+    not turn the order checks off)."""
+    parsed = read_times(times)
+    if parsed is not None and parsed.null_count():
+        i, like = parsed.is_null().arg_true()[0], parsed.is_not_null().arg_true()[0]
+        kind = "number" if parsed.dtype.is_numeric() else "date"
+        raise DataError(f"{path}, {where(i)}: {what} '{times[i]}' is not a {kind} like the "
+                        f"others ({times[like]})")  # fmt: skip
+    return parsed
+
+
 def _check_time_order(times: pl.Series, path: Path, where) -> None:
     """Times that (at least half of them) parse as numbers or dates must all parse and
     increase; others are taken in file order."""
-    parsed = read_times(times)
+    parsed = checked_times(times, path, where)
     if parsed is None:
         return
-    if parsed.null_count():  # one odd value must not turn the order check off
-        i, like = parsed.is_null().arg_true()[0], parsed.is_not_null().arg_true()[0]
-        kind = "number" if parsed.dtype.is_numeric() else "date"
-        raise DataError(
-            f"{path}, {where(i)}: time '{times[i]}' is not a {kind} like the others ({times[like]})"
-        )
     back = parsed.diff().slice(1)
     back = back <= 0 if back.dtype.is_numeric() else back.dt.total_microseconds() <= 0
     if back.any():

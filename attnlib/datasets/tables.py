@@ -235,7 +235,7 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
     """The ``id`` column (unique, no nulls), or ``row<N>`` when the table has none."""
     if "id" not in frame.columns:
         return pl.Series("id", [f"row{i + 1}" for i in range(frame.height)], dtype=pl.String)
-    ids = as_text(frame["id"], path, "id")
+    ids = id_text(frame["id"], path)
     fail_first(ids.is_null(), path, where, "missing id")
     repeated = ~ids.is_first_distinct()
     if repeated.any():
@@ -305,6 +305,16 @@ def as_text(values: pl.Series, path: Path, column: str, dtype=pl.String) -> pl.S
         raise DataError(
             f"{path}: column '{column}' does not convert to text ({str(exc).splitlines()[0]})"
         ) from None
+
+
+def id_text(values: pl.Series, path: object, column: str = "id") -> pl.Series:
+    """Ids as text, as read: numbers with no fraction as whole numbers (``1.0``, as pandas
+    writes an id column with a gap, is the id ``1``; a NaN is a missing id)."""
+    if values.dtype.is_float():
+        whole = values.drop_nulls().drop_nans()
+        if (whole == whole.round()).all() and (whole.abs() < 2**53).all():
+            values = values.cast(pl.Int64, strict=False)
+    return as_text(values, path, column)
 
 
 def fail_first(bad: pl.Series, path: Path, where, message: str) -> None:

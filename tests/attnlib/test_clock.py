@@ -180,3 +180,47 @@ def test_a_parquet_index_of_year_and_month_is_the_time(tmp_path):
     frame.to_parquet(tmp_path / "ym.parquet")
     out = read_source(tmp_path / "ym.parquet")
     assert out.columns == ["time", "load"] and out["time"][3] == "2021-01"
+
+
+def test_a_forecaster_predicts_series_on_one_clock_as_from_their_wide_table(tmp_path, caplog):
+    """A forecaster trained on series on one clock (its bundle as the train stage saves it)
+    forecasts the same numbers from the long file, its wide table, a pandas-style frame whose
+    ids were read as floats (``1.0``: one id with ``1``) and ``attnlib predict``."""
+    import torch
+    from typer.testing import CliRunner
+
+    from attnlib.api import Model
+    from attnlib.cli import app
+    from attnlib.config import ModelConfig
+    from attnlib.encode import EncodeOptions, encode_dataset
+    from attnlib.models import build_model
+    from attnlib.persistence import save_model
+    from attnlib.tasks import get_task
+
+    rng = np.random.default_rng(0)
+    rows = [(k, t, np.sin(t / 3) * k + rng.normal(0, 0.1)) for t in range(40) for k in (1, 2)]
+    text = "store,ds,y\n" + "".join(f"{k},{t},{v:.4f}\n" for k, t, v in rows)
+    path = table(tmp_path, text, "stores.csv")
+    raw = read_source(path, columns={"id": "store"})
+    assert raw.columns == ["time", "y_1", "y_2"]
+    _, meta = encode_dataset(raw, "forecast", EncodeOptions(lookback=8, horizon=4))
+    cfg = ModelConfig(task="forecast", hidden_dim=8, **meta["model_fields"])
+    torch.manual_seed(0)
+    save_model(tmp_path / "m", build_model(cfg).eval(),
+               extra={"data": get_task("forecast").data_spec(meta),
+                      "training_data": {"columns": {"id": "store"}}})  # fmt: skip
+    model = Model(tmp_path / "m", engine="torch")
+    assert model.channels == ("y_1", "y_2")
+    wide = model.predict(raw)
+    assert wide.height == 4 and {"y_1", "y_2"} <= set(wide.columns)
+    assert model.predict(pl.read_csv(path)).equals(wide)
+    floats = pl.read_csv(path).with_columns(pl.col("store").cast(pl.Float64))  # 1.0, 2.0
+    extra = pl.DataFrame({"store": [3.0] * 40, "ds": range(40), "y": [0.0] * 40})
+    with caplog.at_level(logging.WARNING):
+        assert model.predict(pl.concat([floats, extra], how="vertical_relaxed")).equals(wide)
+    assert "id(s) ['3'] are none of the forecaster's series" in caplog.text
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "m"), str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(pl.read_csv(out).select("y_1", "y_2").to_numpy(),
+                               wide.select("y_1", "y_2").to_numpy(), rtol=1e-5)  # fmt: skip

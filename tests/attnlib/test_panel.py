@@ -36,7 +36,7 @@ def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
     rng = np.random.default_rng(0)
     days = [dt.date(2024, 1, d) for d in (1, 2, 3, 4)]
     table = pl.DataFrame({
-        "ID": [7] * 4 + [9] * 3,
+        "ID": [7.0] * 4 + [9.0] * 3,  # pandas' floats: 7.0 is the id '7', as a label's 1.0
         "date": days + days[:3],
         "x": np.arange(7.0), "y": -np.arange(7.0),
         "__index_level_0__": np.arange(7),  # pandas' saved index: no channel
@@ -45,7 +45,7 @@ def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
     shuffled = table[rng.permutation(7).tolist()]
     shuffled.write_parquet(tmp_path / "p.parquet")
     frame = read_source(tmp_path / "p.parquet")
-    assert frame["id"].to_list() == [str(i) for i in shuffled["ID"].unique(maintain_order=True)]
+    assert frame["id"].to_list() == [f"{i:.0f}" for i in shuffled["ID"].unique(maintain_order=True)]
     by_id = dict(zip(frame["id"], frame["values"].to_list(), strict=True))
     assert by_id["7"] == [[0.0, -0.0], [1.0, -1.0], [2.0, -2.0], [3.0, -3.0]]  # by date
     assert by_id["9"] == [[4.0, -4.0], [5.0, -5.0], [6.0, -6.0]]
