@@ -19,7 +19,6 @@ from attnlib.datasets import (
     jsonl,
     number_rows,
     panel,
-    parquet,
     roles,
     rows,
     series,
@@ -75,13 +74,12 @@ def _read_file(
         raise DataError(f"{path}: {'not a file' if path.exists() else 'file not found'}")
     is_parquet = path.suffix.lower() == ".parquet"
     if fmt == "wide" and (is_parquet or _parquet_magic(path)):
-        raw, index = parquet.read(path)
-        frame = tables.with_known_names(roles.rename(raw, columns, path))
-        frame = wide.read_wide(frame, path, by_row, index)
+        raw, index = typed.named_parquet(path, columns)
+        frame = wide.read_wide(tables.with_known_names(raw), path, by_row, index)
         where, how = by_row, f"{path} as wide"
     elif fmt == "long" and (is_parquet or _parquet_magic(path)):
-        raw, index = parquet.read(path)
-        long = typed.long_frame(roles.rename(raw, columns, path), index, path)
+        raw, index = typed.named_parquet(path, columns)
+        long = typed.long_frame(raw, index, path)
         (frame, note), where = panel.read_table(long, path, by_row, columns), by_row
         how = f"{path} as long{note}"
     elif (kind := _typed_kind(path)) and fmt not in (kind, "auto"):
@@ -90,11 +88,11 @@ def _read_file(
                           "layout (sequences, long, wide) told by its columns")  # fmt: skip
     elif fmt == "excel" or (fmt == "auto" and kind == "excel"):
         raw = roles.rename(excel.read(path), columns, path)
-        frame, why = typed.read_typed(raw, path, columns, [], excel.by_row)
+        frame, why = typed.read_typed(raw, [], path, columns, excel.by_row)
         where, how, fmt = excel.by_row, _typed_how(path, fmt, "excel", why, columns), "excel"
     elif fmt == "jsonl" or (fmt == "auto" and kind == "jsonl"):
         raw, where, note = jsonl.read(path, tuple(columns.values()), encoding)
-        frame, why = typed.read_typed(roles.rename(raw, columns, path), path, columns, [], where)
+        frame, why = typed.read_typed(roles.rename(raw, columns, path), [], path, columns, where)
         how, fmt = _typed_how(path, fmt, "jsonl", why, columns) + note, "jsonl"
     elif fmt == "parquet" or (fmt == "auto" and is_parquet):
         frame, why = typed.read_parquet(path, columns)
@@ -167,7 +165,9 @@ def _read_text(
         keep = (*tables.META_COLUMNS, *filter(None, [time]))
         table = rows.decimal_commas(table, keep=keep, source=path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
-        if (
+        if levels := typed.index_levels(table.columns):  # to_csv of sktime's pd-multiindex
+            table = table.rename(levels)
+        elif (
             table.columns[:1] in ([""], ["Unnamed: 0"])
             and series.time_column(table.columns) is None
         ):
@@ -255,6 +255,8 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
     if sep == ";" and cells:  # a decimal comma is a number (for the wide check)
         one_row = pl.DataFrame({str(i): [c] for i, c in enumerate(cells)})
         cells = list(rows.decimal_commas(one_row).row(0))
+    if ext in _EXTENSIONS and typed.index_levels(rows.unnamed_levels(header)):
+        return "long", "two unnamed first columns (pandas' two-level index): an id, then a time"
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"
     if numeric and wide.pandas_header(header):

@@ -74,6 +74,14 @@ def first_line(path: Path, encoding: str = UTF8) -> str:
         return next((line.rstrip("\n") for line in lines if line.strip()), "")
 
 
+def unnamed_levels(header: list[str]) -> list[str]:
+    """``header`` with the unnamed columns it starts with, two or more (``to_csv`` of a
+    pandas index of several unnamed levels: ``,,a``), named as pandas reads them back:
+    ``Unnamed: 0``, ``Unnamed: 1`` (:func:`attnlib.datasets.typed.index_levels`)."""
+    lead = next((i for i, h in enumerate(header) if h.strip()), len(header))
+    return [f"Unnamed: {i}" for i in range(lead)] + header[lead:] if lead > 1 else header
+
+
 def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Callable]:
     """A CSV / TSV with a header as a frame of strings, and ``where(i)`` naming row i's line.
 
@@ -93,6 +101,7 @@ def read_rows(path: Path, text: str, separator: str) -> tuple[pl.DataFrame, Call
         header = next(reader, [])
         if not any(h.strip() for h in header):
             raise DataError(f"{errors.where(path, row=1)}expected a header of column names")
+        header = unnamed_levels(header)
         repeated = next((h for i, h in enumerate(header) if h in header[:i]), None)
         if repeated is not None:
             raise DataError(

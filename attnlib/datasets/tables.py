@@ -28,10 +28,11 @@ from attnlib.vocab import PAD
 log = logging.getLogger(__name__)
 
 # a long table's time column (forecasting): the column with the first of these names
-# (the last five: a step index, as simulations and pytorch-forecasting's time_idx write it)
+# (the last eight: a step index, as simulations, pytorch-forecasting's time_idx and sktime's
+# timepoints / time_index write it)
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "period", "year", "quarter",
-              "month", "week", "day", "hour", "minute", "time_idx", "timestep", "step", "t",
-              "index")  # fmt: skip
+              "month", "week", "day", "hour", "minute", "time_idx", "timepoints", "time_index",
+              "timestep", "step", "t", "index")  # fmt: skip
 WHOLE_TIMES = TIME_NAMES[:5]  # a whole time, not a part of one (a year, a month)
 
 

@@ -8,6 +8,7 @@ columns; a spreadsheet has none.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +17,8 @@ from attnlib.datasets import panel, parquet, roles, series, tables, wide
 from attnlib.datasets.calendar import PARTS
 from attnlib.errors import DataError
 
+log = logging.getLogger(__name__)
+
 
 def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data set
     return f"row {i + 1}"
@@ -23,12 +26,19 @@ def by_row(i: int) -> str:  # names row i of a Parquet file or a built-in data s
 
 def read_parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, str]:
     """A Parquet file's frame, and how its columns decided the layout (for the log)."""
+    return read_typed(*named_parquet(path, columns), path, columns, by_row)
+
+
+def named_parquet(path: Path, columns: dict[str, str]) -> tuple[pl.DataFrame, list[str]]:
+    """A Parquet file's frame with the columns named for a role under its name
+    (:func:`roles.rename`), and its saved index columns (pandas' metadata) as renamed."""
     raw, index = parquet.read(path)
-    return read_typed(roles.rename(raw, columns, path), path, columns, index, by_row)
+    named = roles.rename(raw, columns, path)
+    return named, [dict(zip(raw.columns, named.columns, strict=True)).get(c, c) for c in index]
 
 
 def read_typed(
-    raw: pl.DataFrame, path: Path, columns: dict[str, str], saved: list[str], where
+    raw: pl.DataFrame, saved: list[str], path: Path, columns: dict[str, str], where
 ) -> tuple[pl.DataFrame, str]:
     """A table whose cells have types (Parquet, a spreadsheet) read by its columns, and
     how they decided the layout; ``saved``: the columns pandas saved for its index."""
@@ -42,7 +52,13 @@ def read_typed(
     ):
         return series.normalise_series_table(frame, path, where), "series in its 'values' column"
     if time := series.time_column((long := long_frame(raw, saved, path)).columns):
-        why = "pandas' date index" if time not in raw.columns else f"column '{time}'"
+        why = (
+            f"column '{time}'"
+            if time in raw.columns
+            else "pandas' two-level index"
+            if "id" in long.columns and "id" not in raw.columns
+            else "pandas' date index"
+        )
         frame, note = panel.read_table(long, path, where, columns)
         return frame, f"a long table, the time in {why}{note}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
@@ -64,6 +80,10 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     """``raw`` (a Parquet file's frame) as a long table: pandas' saved date index as
     ``date`` (:func:`dated`), a named index that is no time (or part of one: a ``year``
     and ``month`` index), id, label or split (row numbers, say) left out, logged."""
+    if levels := index_levels(raw.columns, saved):
+        log.info("%s: pandas' two-level index %s: the series' id, then its time", path,
+                 saved)  # fmt: skip
+        raw, saved = raw.rename(levels), [levels.get(c, c) for c in saved]
     long = dated(raw, saved)
     time = series.time_column(long.columns) or ""
     parts = (*PARTS, "day") if time.strip().lower() == "year" else ()  # joined to the year
@@ -71,6 +91,30 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     index = series.note_index(path, [c for c in saved if c in long.columns and
                                      c.strip().lower() not in keep])  # fmt: skip
     return long.drop(index)
+
+
+def index_levels(columns: list[str], saved: list[str] | None = None) -> dict[str, str]:
+    """pandas' two-level index saved beside a table's columns when it is a series id then
+    its time step (sktime's ``pd-multiindex`` panels; ``set_index([id, time])``), as the
+    renaming that makes them ``id`` and the time; ``{}`` when it is not, or the table has
+    an ``id``. Named levels are when the second names a time and the first does not
+    (``store, date``; sktime's ``instances, timepoints``); unnamed ones unless another
+    column names a time or the columns are a frame's generated ``0, 1, ..., N`` (a wide
+    table: the index is the rows'). ``saved``: a Parquet file's index columns (pandas'
+    metadata); a text table's are its first two columns when both are unnamed
+    (``Unnamed: 0``, ``Unnamed: 1``: :func:`attnlib.datasets.rows.unnamed_levels`)."""
+    unnamed = columns[:2] == ["Unnamed: 0", "Unnamed: 1"] and "Unnamed: 2" not in columns
+    levels = list(saved) if saved is not None else columns[:2] if unnamed else []
+    if len(levels) != 2 or any(c.strip().lower() == "id" for c in columns):
+        return {}
+    first, second = (n.strip().lower() for n in levels)
+    time = series.time_column(columns)
+    if all(n.startswith("__index_level_") or n.startswith("unnamed: ") for n in (first, second)):
+        steps = [c for c in columns if c not in levels and c not in ("label", "split")]
+        generated = wide.generated_names(steps) or wide.layout(steps).generated
+        return {} if time is not None or generated else {levels[0]: "id", levels[1]: "time"}
+    named = first not in tables.TIME_NAMES and time == levels[1]
+    return {levels[0]: "id"} if named else {}
 
 
 def dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:

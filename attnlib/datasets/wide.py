@@ -66,6 +66,7 @@ def layout(names: list[str], saved: list[str] | None = None) -> Layout:
     index columns a Parquet file's pandas metadata names)."""
     index = [n for n in (saved or []) if n in names and n not in _NAMED]
     index += ([""] if names[:1] == [""] else []) + [n for n in SAVED_INDEX if n in names]
+    index += [n for i, n in enumerate(names) if n == f"Unnamed: {i}"]  # to_csv's index levels
     index = list(dict.fromkeys(index))  # __index_level_0__ may be both
     rest = [n for n in names if n not in _NAMED and n not in index]
     if "label" not in names and generated_names(rest):
@@ -208,7 +209,8 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
     if "id" in frame.columns or len(index) > 1:
         if named := [n for n in index if n not in ("", *SAVED_INDEX)]:
             log.warning("%s: pandas' index column(s) %s dropped (%s); if one is the class, "
-                        "reset_index() and name it 'label'", path, named,
+                        "reset_index() and name it 'label'; a series' id and its time: give "
+                        "ingest.id_column and ingest.time_column", path, named,
                         "an 'id' column is the id" if "id" in frame.columns else
                         "several index levels")  # fmt: skip
         return frame.drop(index)

@@ -2,6 +2,7 @@
 one series per id, to classify."""
 
 import datetime as dt
+import logging
 
 import numpy as np
 import polars as pl
@@ -213,3 +214,81 @@ def test_an_empty_table_read_as_a_panel_has_no_rows():
     empty = pl.DataFrame(schema={"id": pl.String, "step": pl.Int64, "x": pl.Float64})
     with pytest.raises(DataError, match=r"^frame: no rows$"):
         panel.read_panel(empty, "frame", lambda i: f"row {i + 1}")
+
+
+def _multiindex(names=(None, None)):
+    """sktime's ``pd-multiindex`` panel with a class column: 3 series (ids 0-2) of 4 steps
+    in 2 channels, its index levels ``names``."""
+    import pandas as pd
+
+    index = pd.MultiIndex.from_product([[0, 1, 2], [0, 1, 2, 3]], names=list(names))
+    values = np.arange(24.0).reshape(12, 2)
+    return pd.DataFrame({"dim_0": values[:, 0], "dim_1": values[:, 1],
+                         "label": ["a"] * 4 + ["b"] * 8}, index=index)  # fmt: skip
+
+
+def _three_series(frame, how=""):
+    assert kind_of(frame) == "series" and frame["id"].to_list() == ["0", "1", "2"]
+    assert frame["values"].to_list()[1] == [[8.0, 9.0], [10.0, 11.0], [12.0, 13.0], [14.0, 15.0]]
+    assert frame["label"].to_list() == ["a", "b", "b"]
+    assert "; 3 series, one per id" in how
+
+
+def test_pandas_two_level_index_is_the_id_and_the_time(tmp_path, caplog):
+    """sktime's pd-multiindex panel saved by pandas reads as 3 series of 4 steps, not as 12
+    rows of a wide table: Parquet by its metadata (levels named or not), a CSV whose first
+    two columns are unnamed (to_csv's ``,,``, or ``Unnamed: 0,Unnamed: 1`` read back)."""
+    import pandas as pd
+
+    _multiindex().to_parquet(tmp_path / "u.parquet")
+    _multiindex(("instances", "timepoints")).to_parquet(tmp_path / "n.parquet")
+    _multiindex().to_csv(tmp_path / "u.csv")
+    assert (tmp_path / "u.csv").read_text().startswith(",,dim_0,dim_1,label\n")
+    pd.read_csv(tmp_path / "u.csv").to_csv(tmp_path / "again.csv", index=False)
+    with caplog.at_level(logging.INFO):
+        for name in ("u.parquet", "n.parquet", "u.csv", "again.csv"):
+            _three_series(*read_and_describe(tmp_path / name))
+    assert "pandas' two-level index ['instances', 'timepoints']: the series' id" in caplog.text
+    _, how = read_and_describe(tmp_path / "u.csv")
+    assert "two unnamed first columns (pandas' two-level index): an id, then a time" in how
+    named = tmp_path / "n.csv"  # a CSV does not say which columns were the index
+    _multiindex(("instances", "timepoints")).to_csv(named)
+    with pytest.raises(DataError, match="timepoints '0' repeats line 2 .*ingest.id_column"):
+        read_source(named)
+    _three_series(*read_and_describe(named, columns={"id": "instances"}))
+
+
+def test_a_two_level_index_beside_an_id_or_a_time_level_first_is_no_series_id(tmp_path):
+    import pandas as pd
+
+    stores = pd.DataFrame({"sales": [1.0, 2, 3, 4]}, index=pd.MultiIndex.from_arrays(
+        [["s", "t", "s", "t"], pd.to_datetime(["2024-01-01"] * 2 + ["2024-01-02"] * 2)],
+        names=["store", "date"]))  # fmt: skip
+    stores.to_parquet(tmp_path / "stores.parquet")  # the time is the second level: store, id
+    out = read_source(tmp_path / "stores.parquet")
+    assert out.columns == ["time", "sales_s", "sales_t"] and out["sales_t"].to_list() == [2, 4]
+    months = pd.DataFrame({"v": np.arange(24.0)}, index=pd.MultiIndex.from_product(
+        [[2000, 2001], range(1, 13)], names=["year", "month"]))  # fmt: skip
+    months.to_parquet(tmp_path / "months.parquet")  # a year and its month: one time
+    assert read_source(tmp_path / "months.parquet")["time"][13] == "2001-02"
+    ided = _multiindex().assign(id=lambda f: f.index.get_level_values(0) + 10)
+    ided.to_parquet(tmp_path / "ided.parquet")  # its own id column: the index is no id
+    with pytest.raises(DataError, match=r"a time column .*found \['dim_0', 'dim_1', 'label', 'id', "
+                                        "'__index_level_0__'"):  # fmt: skip
+        read_source(tmp_path / "ided.parquet")
+    from tests.attnlib.test_wide_tables import ucr_frame
+
+    wide = ucr_frame(rows=4)  # pandas' 0, ..., N beside the index: a wide table's rows
+    wide.index = pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1), ("b", 2)])
+    wide.to_parquet(tmp_path / "w.parquet")
+    wide.to_csv(tmp_path / "w.csv")
+    for name in ("w.parquet", "w.csv"):
+        out = read_source(tmp_path / name)
+        assert out["values"].list.len().to_list() == [5] * 4 and out["label"][1] == "2"
+    assert rows_header(",a,,b") == ["", "a", "", "b"]  # unnamed columns not first: as they are
+
+
+def rows_header(line):
+    from attnlib.datasets.rows import unnamed_levels
+
+    return unnamed_levels(line.split(","))
