@@ -24,6 +24,7 @@ from attnlib.datasets.tables import (
     fail_first,
     ids_column,
     optional_columns,
+    unnamed_run,
 )
 from attnlib.errors import DataError
 
@@ -171,13 +172,13 @@ def time_column(columns: Sequence[str]) -> str | None:
 
 def saved_index(columns: Sequence[str], path: object, keep: Sequence[str] = ()) -> list[str]:
     """pandas' index saved beside a long table's columns, no value (logged; ``keep``: the
-    columns that are the time): ``to_csv``'s unnamed first column, ``Unnamed: 0`` (that
-    column once pandas read it back; a file saved twice has both) and ``to_parquet``'s
-    ``__index_level_0__``. A named index (``index``, ``level_0``, ``row``) may be a time or
-    a value, so it is kept."""
-    index = [c for i, c in enumerate(columns) if c not in keep and (
-        c in ("__index_level_0__", "Unnamed: 0") or (i == 0 and c == ""))]  # fmt: skip
-    return note_index(path, index)
+    columns that are the time): ``to_csv``'s unnamed first columns, ``Unnamed: 0`` ...
+    (those once pandas read them back; a file saved twice has both:
+    :func:`attnlib.datasets.tables.unnamed_run`) and ``to_parquet``'s ``__index_level_0__``.
+    A named index (``index``, ``level_0``, ``row``) may be a time or a value, so it is
+    kept."""
+    saved = {*unnamed_run(columns), "__index_level_0__"}
+    return note_index(path, [c for c in columns if c in saved and c not in keep])
 
 
 def note_index(path: object, index: list[str]) -> list[str]:

@@ -13,9 +13,11 @@ that name is the padding the model masks out (``<unk>`` is read as the unknown t
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -254,7 +256,8 @@ _ID_NAME = re.compile(r"(^|[_ .-])(id|ID|Id)$|[a-z]Id$")  # review_id, reviewId,
 def _warn_unread(columns: list[str], data: str, path: Path) -> None:
     """Say which columns a table of sequences leaves unread (a class under another name
     would be lost without a word)."""
-    unread = [c for c in columns if c not in (*DATA_COLUMNS, *META_COLUMNS, "", *SAVED_INDEX)]
+    unread = [c for c in columns if c not in (*DATA_COLUMNS, *META_COLUMNS, *SAVED_INDEX)
+              and not unnamed(c)]  # fmt: skip
     if unread:
         ids = [c for c in unread if "id" not in columns and _ID_NAME.search(c.strip())]
         hint = "" if "label" in columns else (" (a class under another name: "
@@ -309,13 +312,32 @@ def as_text(values: pl.Series, path: Path, column: str, dtype=pl.String) -> pl.S
 
 
 def id_text(values: pl.Series, path: object, column: str = "id") -> pl.Series:
-    """Ids as text, as read: numbers with no fraction as whole numbers (``1.0``, as pandas
-    writes an id column with a gap, is the id ``1``; a NaN is a missing id)."""
-    if values.dtype.is_float():
-        whole = values.drop_nulls().drop_nans()
-        if (whole == whole.round()).all() and (whole.abs() < 2**53).all():
-            values = values.cast(pl.Int64, strict=False)
-    return as_text(values, path, column)
+    """Ids as text, as read: a number with no fraction as a whole number (``7.0``, as pandas
+    writes an id column with a gap, is the id ``7``, in a CSV or a typed column; ``007``
+    stays), a NaN as a missing id."""
+    if not values.dtype.is_float():
+        text = as_text(values, path, column)
+        return text.str.replace(r"^(-?\d+)\.0+$", "$1") if text.dtype == pl.String else text
+    whole = values.is_finite() & (values.abs() < 2**53) & (values == values.round())
+    ints = values.cast(pl.Int64, strict=False).cast(pl.String)
+    text = pl.when(values.is_nan()).then(None).when(whole).then(ints)
+    return pl.select(text.otherwise(as_text(values, path, column))).to_series().alias(values.name)
+
+
+def unnamed_run(columns: Sequence[str]) -> list[str]:
+    """The columns ``to_csv`` wrote for pandas' unnamed index: the leading run of unnamed
+    columns (``""``) and pandas' names for them once read back (``Unnamed: 0``, ...; ours
+    for two or more: :func:`attnlib.datasets.rows.unnamed_levels`)."""
+    return list(itertools.takewhile(lambda c: c == "" or _UNNAMED.fullmatch(c), columns))
+
+
+def unnamed(name: str) -> bool:
+    """A name pandas gives a column it saved for an unnamed index level (or none)."""
+    return name == "" or bool(_UNNAMED.fullmatch(name) or _LEVEL.fullmatch(name))
+
+
+_UNNAMED = re.compile(r"Unnamed: \d+")
+_LEVEL = re.compile(r"__index_level_\d+__")
 
 
 def fail_first(bad: pl.Series, path: Path, where, message: str) -> None:

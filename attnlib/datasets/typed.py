@@ -97,22 +97,27 @@ def index_levels(columns: list[str], saved: list[str] | None = None) -> dict[str
     """pandas' two-level index saved beside a table's columns when it is a series id then
     its time step (sktime's ``pd-multiindex`` panels; ``set_index([id, time])``), as the
     renaming that makes them ``id`` and the time; ``{}`` when it is not, or the table has
-    an ``id``. Named levels are when the second names a time and the first does not
-    (``store, date``; sktime's ``instances, timepoints``); unnamed ones unless another
-    column names a time or the columns are a frame's generated ``0, 1, ..., N`` (a wide
-    table: the index is the rows'). ``saved``: a Parquet file's index columns (pandas'
-    metadata); a text table's are its first two columns when both are unnamed
-    (``Unnamed: 0``, ``Unnamed: 1``: :func:`attnlib.datasets.rows.unnamed_levels`)."""
-    unnamed = columns[:2] == ["Unnamed: 0", "Unnamed: 1"] and "Unnamed: 2" not in columns
-    levels = list(saved) if saved is not None else columns[:2] if unnamed else []
-    if len(levels) != 2 or any(c.strip().lower() == "id" for c in columns):
+    an ``id`` or holds sequences (``tokens``, ``text``, ``values``). Named levels are when
+    the second names a time and the first does not (``store, date``; sktime's
+    ``instances, timepoints``); unnamed ones unless another column names a time or the
+    columns are a frame's generated ``0, 1, ..., N`` (a wide table's, a class beside them
+    or not: the index is the rows'). ``saved``: a Parquet file's index columns (pandas'
+    metadata); else the first two columns when both are unnamed (``Unnamed: 0``,
+    ``Unnamed: 1``: a CSV's, :func:`attnlib.datasets.rows.unnamed_levels`)."""
+    names = tables.known_names(columns)
+    if len(saved or []) == 2:
+        levels = list(saved)
+    else:
+        pair = tables.unnamed_run(columns) == ["Unnamed: 0", "Unnamed: 1"]
+        levels = columns[:2] if pair else []
+    if len(levels) != 2 or {"id", *tables.DATA_COLUMNS} & set(names):
         return {}
     first, second = (n.strip().lower() for n in levels)
     time = series.time_column(columns)
-    if all(n.startswith("__index_level_") or n.startswith("unnamed: ") for n in (first, second)):
-        steps = [c for c in columns if c not in levels and c not in ("label", "split")]
-        generated = wide.generated_names(steps) or wide.layout(steps).generated
-        return {} if time is not None or generated else {levels[0]: "id", levels[1]: "time"}
+    if all(n.startswith(("__index_level_", "unnamed: ")) for n in (first, second)):
+        rest = [n for n, c in zip(names, columns, strict=True) if c not in levels]
+        wide_rows = time is not None or wide.generated_steps(rest)
+        return {} if wide_rows else {levels[0]: "id", levels[1]: "time"}
     named = first not in tables.TIME_NAMES and time == levels[1]
     return {levels[0]: "id"} if named else {}
 

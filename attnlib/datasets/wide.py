@@ -22,7 +22,15 @@ import numpy as np
 import polars as pl
 
 from attnlib.datasets.series import F32_MAX, is_number, series_frame
-from attnlib.datasets.tables import SAVED_INDEX, TIME_NAMES, as_text, ids_column, optional_columns
+from attnlib.datasets.tables import (
+    SAVED_INDEX,
+    TIME_NAMES,
+    as_text,
+    ids_column,
+    optional_columns,
+    unnamed,
+    unnamed_run,
+)
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -65,8 +73,7 @@ def layout(names: list[str], saved: list[str] | None = None) -> Layout:
     """Which columns are steps, label and saved index, from the names (and ``saved``, the
     index columns a Parquet file's pandas metadata names)."""
     index = [n for n in (saved or []) if n in names and n not in _NAMED]
-    index += ([""] if names[:1] == [""] else []) + [n for n in SAVED_INDEX if n in names]
-    index += [n for i, n in enumerate(names) if n == f"Unnamed: {i}"]  # to_csv's index levels
+    index += unnamed_run(names) + [n for n in SAVED_INDEX if n in names]
     index = list(dict.fromkeys(index))  # __index_level_0__ may be both
     rest = [n for n in names if n not in _NAMED and n not in index]
     if "label" not in names and generated_names(rest):
@@ -81,6 +88,13 @@ def beside_generated(names: list[str]) -> list[str]:
     generated = [n for n in steps if _generated(n)]
     others = [n for n in steps if n not in generated]
     return others if others and _run_start(generated) in (0, 1) else []
+
+
+def generated_steps(names: list[str]) -> bool:
+    """A run of generated names (``0, ..., N``) among the value columns, alone or beside
+    columns with names of their own (a class under another name): a wide table's steps."""
+    generated = [n for n in layout(names).steps if _generated(n)]
+    return len(generated) > 1 and _run_start(generated) in (0, 1)
 
 
 def pandas_header(names: list[str]) -> bool:
@@ -207,7 +221,7 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
     if not index:
         return frame
     if "id" in frame.columns or len(index) > 1:
-        if named := [n for n in index if n not in ("", *SAVED_INDEX)]:
+        if named := [n for n in index if n not in SAVED_INDEX and not unnamed(n)]:
             log.warning("%s: pandas' index column(s) %s dropped (%s); if one is the class, "
                         "reset_index() and name it 'label'; a series' id and its time: give "
                         "ingest.id_column and ingest.time_column", path, named,
@@ -216,7 +230,7 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
         return frame.drop(index)
     column = frame[index[0]]
     if column.is_duplicated().any() or column.is_null().any():
-        level = logging.INFO if index[0] in ("", *SAVED_INDEX) else logging.WARNING
+        level = logging.INFO if index[0] in SAVED_INDEX or unnamed(index[0]) else logging.WARNING
         log.log(level, "%s: column '%s' (pandas' index) repeats or has gaps: dropped, ids are "
                 "row numbers; if it is the class, reset_index() and name it 'label'", path,
                 index[0])  # fmt: skip

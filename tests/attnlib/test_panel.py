@@ -282,10 +282,23 @@ def test_a_two_level_index_beside_an_id_or_a_time_level_first_is_no_series_id(tm
     wide.index = pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1), ("b", 2)])
     wide.to_parquet(tmp_path / "w.parquet")
     wide.to_csv(tmp_path / "w.csv")
-    for name in ("w.parquet", "w.csv"):
+    wide.rename(columns={"0": "Label"}).to_parquet(tmp_path / "l.parquet")  # the class beside
+    wide.rename(columns={"0": "target"}).to_csv(tmp_path / "t.csv")  # under other names
+    for name in ("w.parquet", "w.csv", "l.parquet"):
         out = read_source(tmp_path / name)
         assert out["values"].list.len().to_list() == [5] * 4 and out["label"][1] == "2"
-    assert rows_header(",a,,b") == ["", "a", "", "b"]  # unnamed columns not first: as they are
+    with pytest.raises(DataError, match="column 'target' reads as a time step of a wide table"):
+        read_source(tmp_path / "t.csv")  # as without the index
+    dated = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3), "x": [1.0, 2, 3]},
+                         index=pd.MultiIndex.from_arrays([["a"] * 3, [0, 1, 2]]))  # fmt: skip
+    dated.to_csv(tmp_path / "d.csv")  # a time column: the unnamed levels are no values
+    assert read_source(tmp_path / "d.csv").columns == ["time", "x"]
+    (tmp_path / "s.csv").write_text(",,text,label\n1,2,hello world,pos\n3,4,bye now,neg\n")
+    assert read_source(tmp_path / "s.csv")["label"].to_list() == ["pos", "neg"]  # sequences
+    steps = tmp_path / "u.csv"  # pandas' name for an unnamed column that is not first: a step
+    steps.write_text("label,Unnamed: 1,b,c\nx,1,2,3\ny,4,5,6\n")
+    assert read_source(steps)["values"].to_list()[1] == [[4.0], [5.0], [6.0]]
+    assert rows_header(",,a,,b") == ["Unnamed: 0", "Unnamed: 1", "a", "", "b"]
 
 
 def rows_header(line):
