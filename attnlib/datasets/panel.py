@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import clock, roles, series, tables
+from attnlib.datasets import clock, roles, series, stacked, tables
 from attnlib.datasets.calendar import PARTS
 from attnlib.datasets.tables import as_text, optional_columns
 from attnlib.errors import DataError
@@ -97,8 +97,13 @@ def read_table(
     series to classify (:func:`read_panel`), many without a label on one clock to forecast
     together (:func:`attnlib.datasets.clock.read_clock`), else one series to forecast
     (:func:`attnlib.datasets.series.read_long`, its ``id`` in any case left out; a label
-    named in ``columns``, the roles, is refused there)."""
+    named in ``columns``, the roles, is refused there); a stacked table unstacked first
+    (:mod:`attnlib.datasets.stacked`)."""
     known = tables.with_known_names(frame)
+    if kind := stacked.kind_column(known):
+        unstacked, where = stacked.unstack(known, kind, path, where)
+        out, how = read_table(unstacked, path, where, columns)
+        return out, f"; stacked, a column per name in '{kind}'{how}"
     if clock.reads_for(known, _FORECASTER.get(), path):
         return clock.read_for(known, _FORECASTER.get(), path, where), clock.note(known)
     many = is_panel(known)
@@ -128,6 +133,8 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
         return frame
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
+    if kind := stacked.kind_column(known):
+        frame = known = stacked.unstack(known, kind, source, where)[0]
     if clock.reads_for(known, _FORECASTER.get(), source):
         return clock.read_for(known, _FORECASTER.get(), source, where)
     if not is_panel(known):
