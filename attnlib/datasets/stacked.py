@@ -2,12 +2,14 @@
 of names beside one ``value`` column (tsfresh's ``column_kind`` / ``column_value``,
 pandas' ``melt`` with its ``variable`` and ``value``, tidyr's ``pivot_longer`` with
 ``name`` and ``value``, sktime's long ``dim_id``). It is unstacked into one column per
-name, the names in the order they first appear, and then read as any long table (one
-series, many by id, or many on one clock: :mod:`attnlib.datasets.panel`)."""
+name, the names sorted as people sort them (``dim_2`` before ``dim_10``: the same channels
+in the same order for every file, whatever the order of its rows), and then read as any
+long table (one series, many by id, or many on one clock: :mod:`attnlib.datasets.panel`)."""
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import polars as pl
@@ -55,7 +57,7 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
     """
     names = as_text(frame[kind], path, kind).str.strip_chars()
     fail_first(names.is_null() | (names == ""), path, where, f"missing name in '{kind}'")
-    order = names.unique(maintain_order=True).to_list()
+    order = sorted(names.unique().drop_nulls().to_list(), key=_natural)
     if clash := [n for n in order if n in frame.columns]:
         raise DataError(f"{path}: name '{clash[0]}' in column '{kind}' is also a column; "
                         "rename one")  # fmt: skip
@@ -91,6 +93,12 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
              "'value'", path, kind, len(order), order[:6])  # fmt: skip
     firsts = steps["_row"]
     return wide.select(*keys, *others, *order), lambda i: where(int(firsts[i]))
+
+
+def _natural(name: str) -> list:
+    """Sorts names as people do (``dim_2`` before ``dim_10``): the same order for every
+    file, whatever the order of its rows (a model reads its channels by position)."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name)]
 
 
 def _first_at(rows: pl.DataFrame, bad: pl.Series, keys: list[str], path: Path, where,

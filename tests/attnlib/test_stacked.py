@@ -20,8 +20,8 @@ ROWS = ("id,time,kind,value,label\nb,1,y,8,q\na,0,x,1,p\nb,0,x,5,q\na,1,y,4,p\na
 def test_a_tsfresh_stacked_table_is_series_with_a_channel_per_kind(tmp_path):
     frame, how = read_and_describe(table(tmp_path, ROWS))
     assert frame["id"].to_list() == ["b", "a"] and frame["label"].to_list() == ["q", "p"]
-    # the channels in the order their names first appear: y, then x
-    assert frame["values"].to_list() == [[[6.0, 5.0], [8.0, 7.0]], [[2.0, 1.0], [4.0, 3.0]]]
+    # the channels in their names' order, x then y, whatever the order of the rows
+    assert frame["values"].to_list() == [[[5.0, 6.0], [7.0, 8.0]], [[1.0, 2.0], [3.0, 4.0]]]
     assert "; stacked, a column per name in 'kind'; 2 series, one per id" in how
     with panel.for_classifier():  # what attnlib predict / Model.predict read
         given = panel.as_series(pl.read_csv(table(tmp_path, ROWS)).drop("label"), "f")
@@ -58,6 +58,19 @@ def test_pandas_melt_of_a_forecasting_frame_reads_as_the_frame(tmp_path):
 def test_a_stacked_table_that_does_not_hold_together_names_the_line(tmp_path, text, message):
     with pytest.raises(DataError, match=message):
         read_source(table(tmp_path, text))
+
+
+def test_channels_are_in_one_order_for_every_file(tmp_path):
+    """A train file and a test file (or a file to predict) shuffled differently have the
+    same channels in the same place: the names sorted as people do, dim_2 before dim_10."""
+    rng = np.random.default_rng(0)
+    rows = [("a", t, f"dim_{k}", 100 * k + t) for t in range(2) for k in (10, 2, 1)]
+    text = "id,time,kind,value,label\n" + "".join(f"{i},{t},{k},{v},p\n" for i, t, k, v in rows)
+    lines = text.splitlines(keepends=True)
+    other = lines[:1] + [lines[1:][j] for j in rng.permutation(len(rows))]
+    first = read_source(table(tmp_path, text, "a.csv"))
+    assert first["values"].to_list() == [[[100.0, 200.0, 1000.0], [101.0, 201.0, 1001.0]]]
+    assert read_source(table(tmp_path, "".join(other), "b.csv")).equals(first)
 
 
 def test_only_repeated_steps_make_a_table_stacked(tmp_path):
