@@ -45,6 +45,10 @@ def join_archive_split(
         has = train_path if "split" in train.columns else test_path
         raise DataError(f"{has}: has a 'split' column, and the pair {train_path.name} / "
                         f"{test_path.name} is a split already; drop the column")  # fmt: skip
+    if "label" in train.columns and "label" not in test.columns:
+        raise DataError(f"{test_path}: no label column, where its train file "
+                        f"{train_path.name} has one (the test split is scored against its "
+                        "labels)")  # fmt: skip
     if test.schema != train.schema:
         raise DataError(f"{test_path}: columns {dict(test.schema)} differ from its train "
                         f"file's, {dict(train.schema)} ({train_path.name})")  # fmt: skip

@@ -105,7 +105,9 @@ def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     values = [c for c in frame.columns if c not in {"id", *parts, "split", *index}]
     if attributes := _attributes(frame, values, ids):
         log.warning("%s: column(s) %s: text that never changes within an id (attributes of "
-                    "the series, not series) is left out", path, attributes)  # fmt: skip
+                    "the series, not series) is left out; if one is each series' class, "
+                    "name it 'label' (or give ingest.label_column) to classify them", path,
+                    attributes)  # fmt: skip
         values = [c for c in values if c not in attributes]
     if not values:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")

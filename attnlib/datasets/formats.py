@@ -165,7 +165,8 @@ def _read_text(
         keep = (*tables.META_COLUMNS, *filter(None, [time]))
         table = rows.decimal_commas(table, keep=keep, source=path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
-        if levels := typed.index_levels(table.columns):  # to_csv of sktime's pd-multiindex
+        first = table.row(0, named=True) if table.height else None
+        if levels := typed.index_levels(table.columns, None, first):  # sktime's pd-multiindex
             table = table.rename(levels)
         elif (
             table.columns[:1] in ([""], ["Unnamed: 0"])
@@ -248,6 +249,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         raise DataError(f"{path}, line 1: numbers split by semicolons and no header; a table "
                         "split by semicolons needs a header of names (a UCR file separates "
                         "its values by tabs, spaces or commas)")  # fmt: skip
+    header = rows.unnamed_levels(header)  # as the table is read: Unnamed: 0, Unnamed: 1
     with contextlib.suppress(roles.NamingError):  # raised when the table is read (a UCR
         header = roles.renamed(header, columns, path) if columns else header  # file: none)
     header = tables.known_names(header)
@@ -255,8 +257,9 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
     if sep == ";" and cells:  # a decimal comma is a number (for the wide check)
         one_row = pl.DataFrame({str(i): [c] for i, c in enumerate(cells)})
         cells = list(rows.decimal_commas(one_row).row(0))
-    if ext in _EXTENSIONS and typed.index_levels(rows.unnamed_levels(header)):
-        return "long", "two unnamed first columns (pandas' two-level index): an id, then a time"
+    levels = typed.index_levels(header, None, dict(zip(header, cells, strict=False)))
+    if ext in _EXTENSIONS and levels:
+        return "long", "pandas' two-level index in its first two columns: a series' id, time"
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"
     if numeric and wide.pandas_header(header):

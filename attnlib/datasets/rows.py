@@ -30,6 +30,14 @@ _MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
 _SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
            "zip": "NAME.zip, or NAME.xlsx for a spreadsheet; from standard input, "
                   "--format excel"}  # fmt: skip
+# binary formats that are not read (a pickle is never unpickled: loading one runs its code)
+_UNREAD = {b"\x93NUMPY": "a NumPy array (np.save)", b"ARROW1": "an Arrow / Feather file",
+           b"\x89HDF\r\n\x1a\n": "an HDF5 file", **{b"\x80" + bytes([v]): "a Python pickle "
+           "(to_pickle, pickle.dump; never unpickled: loading one runs its code)" for v in
+           range(2, 6)}}  # fmt: skip
+_SAVE = ("; save it as Parquet (pandas' to_parquet, polars' write_parquet) or CSV: series "
+         "as a 'values' column of lists (time steps x channels) or one row per time step "
+         "(README, File formats)")  # fmt: skip
 
 
 def read_decoded(path: Path, encoding: str = UTF8) -> charsets.Decoded:
@@ -42,6 +50,10 @@ def read_decoded(path: Path, encoding: str = UTF8) -> charsets.Decoded:
 def decode_text(path: Path, data: bytes, encoding: str = UTF8) -> charsets.Decoded:
     """:func:`read_decoded` of bytes already read from ``path``. A fallback taken after
     lines above held non-ASCII text is a warning: it may have been the first encoding."""
+    if unread := next((k for magic, k in _UNREAD.items() if data.startswith(magic)), None):
+        raise DataError(f"{path}: {unread}, not a format attnlib reads{_SAVE}")
+    if path.suffix.lower() == ".npz" and data.startswith(b"PK\x03\x04"):
+        raise DataError(f"{path}: NumPy arrays (np.savez), not a format attnlib reads{_SAVE}")
     packed = next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
     if data[:3] == b"BZh" and data[4:10] == b"1AY&SY":  # bzip2: its block header too
         packed = "bzip2"

@@ -80,7 +80,7 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     """``raw`` (a Parquet file's frame) as a long table: pandas' saved date index as
     ``date`` (:func:`dated`), a named index that is no time (or part of one: a ``year``
     and ``month`` index), id, label or split (row numbers, say) left out, logged."""
-    if levels := index_levels(raw.columns, saved):
+    if levels := index_levels(raw.columns, saved, raw.row(0, named=True) if raw.height else None):
         log.info("%s: pandas' two-level index %s: the series' id, then its time", path,
                  saved)  # fmt: skip
         raw, saved = raw.rename(levels), [levels.get(c, c) for c in saved]
@@ -93,33 +93,41 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     return long.drop(index)
 
 
-def index_levels(columns: list[str], saved: list[str] | None = None) -> dict[str, str]:
-    """pandas' two-level index saved beside a table's columns when it is a series id then
-    its time step (sktime's ``pd-multiindex`` panels; ``set_index([id, time])``), as the
-    renaming that makes them ``id`` and the time; ``{}`` when it is not, or the table has
-    an ``id`` or holds sequences (``tokens``, ``text``, ``values``). Named levels are when
-    the second names a time and the first does not (``store, date``; sktime's
-    ``instances, timepoints``); unnamed ones unless another column names a time or the
-    columns are a frame's generated ``0, 1, ..., N`` (a wide table's, a class beside them
-    or not: the index is the rows'). ``saved``: a Parquet file's index columns (pandas'
-    metadata); else the first two columns when both are unnamed (``Unnamed: 0``,
-    ``Unnamed: 1``: a CSV's, :func:`attnlib.datasets.rows.unnamed_levels`)."""
+def index_levels(columns: list[str], saved: list[str] | None = None,
+                 first: dict | None = None) -> dict[str, str]:  # fmt: skip
+    """pandas' two-level index saved beside a table's columns when it is a series id and
+    its time step (sktime's ``pd-multiindex`` panels; ``set_index([id, time])``; a frame's
+    ``stack()``, time first), as the renaming that makes them ``id`` and the time; ``{}``
+    when it is not, or the table has an ``id`` or holds sequences (``tokens``, ``text``,
+    ``values``). Named levels are when one names a time and the other does not (``store,
+    date``; sktime's ``instances, timepoints``); unnamed ones unless another column names
+    a time or the columns are a frame's generated ``0, 1, ..., N`` (a wide table's, a
+    class beside them or not: the index is the rows'), the id first unless only the first
+    level holds dates in ``first`` (the first row, by column). ``saved``: a Parquet file's
+    index columns (pandas' metadata); else the first two columns when both are unnamed
+    (``Unnamed: 0, Unnamed: 1``: a CSV's, :func:`attnlib.datasets.rows.unnamed_levels`;
+    ``level_0, level_1``: ``reset_index()``'s)."""
     names = tables.known_names(columns)
     if len(saved or []) == 2:
         levels = list(saved)
     else:
-        pair = tables.unnamed_run(columns) == ["Unnamed: 0", "Unnamed: 1"]
-        levels = columns[:2] if pair else []
+        unnamed = tables.unnamed_run(columns) == ["Unnamed: 0", "Unnamed: 1"]
+        reset = columns[:2] == ["level_0", "level_1"] and "level_2" not in columns
+        levels = columns[:2] if unnamed or reset else []
     if len(levels) != 2 or {"id", *tables.DATA_COLUMNS} & set(names):
         return {}
-    first, second = (n.strip().lower() for n in levels)
+    low = [n.strip().lower() for n in levels]
     time = series.time_column(columns)
-    if all(n.startswith(("__index_level_", "unnamed: ")) for n in (first, second)):
+    if all(n.startswith(("__index_level_", "unnamed: ", "level_")) for n in low):
         rest = [n for n, c in zip(names, columns, strict=True) if c not in levels]
-        wide_rows = time is not None or wide.generated_steps(rest)
-        return {} if wide_rows else {levels[0]: "id", levels[1]: "time"}
-    named = first not in tables.TIME_NAMES and time == levels[1]
-    return {levels[0]: "id"} if named else {}
+        if time is not None or wide.generated_steps(rest):
+            return {}
+        held = [first is not None and dates(pl.Series([first.get(n)])) for n in levels]
+        return {levels[0]: "time", levels[1]: "id"} if held == [True, False] else {
+            levels[0]: "id", levels[1]: "time"}  # fmt: skip
+    if time == levels[1] and low[0] not in tables.TIME_NAMES:
+        return {levels[0]: "id"}
+    return {levels[1]: "id"} if time == levels[0] and low[1] not in tables.TIME_NAMES else {}
 
 
 def dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:

@@ -250,7 +250,7 @@ def test_pandas_two_level_index_is_the_id_and_the_time(tmp_path, caplog):
             _three_series(*read_and_describe(tmp_path / name))
     assert "pandas' two-level index ['instances', 'timepoints']: the series' id" in caplog.text
     _, how = read_and_describe(tmp_path / "u.csv")
-    assert "two unnamed first columns (pandas' two-level index): an id, then a time" in how
+    assert "pandas' two-level index in its first two columns: a series' id, time" in how
     named = tmp_path / "n.csv"  # a CSV does not say which columns were the index
     _multiindex(("instances", "timepoints")).to_csv(named)
     with pytest.raises(DataError, match="timepoints '0' repeats line 2 .*ingest.id_column"):
@@ -305,3 +305,40 @@ def rows_header(line):
     from attnlib.datasets.rows import unnamed_levels
 
     return unnamed_levels(line.split(","))
+
+
+def test_reset_index_and_stack_levels_read_as_id_and_time(tmp_path, caplog):
+    """reset_index() names unnamed levels level_0, level_1; a frame's stack() puts the time
+    first: both read as their series, not as a wide table or a clock turned on its side."""
+    import pandas as pd
+
+    flat = _multiindex().reset_index()
+    assert list(flat.columns[:2]) == ["level_0", "level_1"]
+    flat.to_csv(tmp_path / "r.csv", index=False)
+    flat.to_parquet(tmp_path / "r.parquet")
+    for name in ("r.csv", "r.parquet"):
+        _three_series(*read_and_describe(tmp_path / name))
+    days = pd.DataFrame(np.arange(12.0).reshape(4, 3), columns=["A", "B", "C"],
+                        index=pd.date_range("2020-01-01", periods=4))  # fmt: skip
+    days.stack().to_frame("y").to_csv(tmp_path / "s.csv")  # (date, column), unnamed
+    days.stack().to_frame("y").to_parquet(tmp_path / "s.parquet")
+    for name in ("s.csv", "s.parquet"):
+        out = read_source(tmp_path / name)
+        assert out.columns == ["time", "y_A", "y_B", "y_C"] and out["y_B"].to_list() == [
+            1.0, 4.0, 7.0, 10.0]  # fmt: skip
+    wide = pd.DataFrame(np.arange(36.0).reshape(12, 3), index=_multiindex().index)
+    wide["label"] = ["a"] * 4 + ["b"] * 8
+    wide.to_csv(tmp_path / "g.csv")  # channels under pandas' 0, 1, 2: read as a wide table
+    with caplog.at_level(logging.WARNING):
+        assert read_source(tmp_path / "g.csv").height == 12
+    assert "give ingest.id_column=Unnamed: 0 and ingest.time_column=Unnamed: 1" in caplog.text
+    named = read_source(tmp_path / "g.csv", columns={"id": "Unnamed: 0", "time": "Unnamed: 1"})
+    assert named["values"].to_list()[2][3] == [33.0, 34.0, 35.0] and named.height == 3
+
+
+def test_an_unlabelled_test_file_beside_a_labelled_train_file_is_named(tmp_path):
+    _multiindex().to_csv(tmp_path / "P_TRAIN.csv")
+    _multiindex().drop(columns="label").to_csv(tmp_path / "P_TEST.csv")
+    with pytest.raises(DataError, match=r"P_TEST.csv: no label column, where its train file "
+                                        r"P_TRAIN.csv has one"):  # fmt: skip
+        read_source(tmp_path / "P_TRAIN.csv", archive_split=True)

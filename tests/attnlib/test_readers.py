@@ -349,7 +349,8 @@ def test_a_file_without_a_test_file_beside_it_is_read_alone(tmp_path):
     [  # a split column of its own, a test file unlike the train file, a bad test row
         ("text,label,split\na b,X,train\n", "text,label\nc,Y\n", r"q_TRAIN\.csv: has a 'split' "
          r"column, and the pair q_TRAIN\.csv / q_TEST\.csv is a split already"),
-        ("text,label\na b,X\n", "text\nc d\n", r"q_TEST\.csv: columns .* differ from its train"),
+        ("text,label\na b,X\n", "text\nc d\n", r"q_TEST\.csv: no label column, where its "
+         r"train file q_TRAIN\.csv has one"),
         ("text,label\na b,X\n", "text,label\nc,Y\n,Z\n", r"q_TEST\.csv, line 3"),
     ],
 )  # fmt: skip
@@ -545,3 +546,19 @@ def test_a_parquet_files_read_line_says_which_layout_its_columns_decided(tmp_pat
 
     pl.DataFrame(table).write_parquet(tmp_path / "p.parquet")
     assert read_and_describe(tmp_path / "p.parquet")[1].endswith(f"-> parquet ({why})")
+
+
+def test_binary_formats_that_are_not_read_are_named(tmp_path):
+    """np.save, np.savez, pickles and Feather files say what they are and how to save the
+    data instead (a pickle is never loaded: that would run its code)."""
+    import pandas as pd
+
+    np.save(tmp_path / "X.npy", np.zeros((3, 4, 5)))
+    np.savez(tmp_path / "d.npz", X=np.zeros(3), y=np.zeros(3))
+    pd.DataFrame({"a": [1.0]}).to_pickle(tmp_path / "f.pkl")
+    pd.DataFrame({"a": [1.0]}).to_feather(tmp_path / "f.feather")
+    for name, what in (("X.npy", "a NumPy array"), ("d.npz", "NumPy arrays"),
+                       ("f.pkl", "a Python pickle"),
+                       ("f.feather", "an Arrow / Feather")):  # fmt: skip
+        with pytest.raises(DataError, match=f"{name}: {what}.*save it as Parquet"):
+            read_source(tmp_path / name)
