@@ -26,9 +26,9 @@ log = logging.getLogger(__name__)
 
 
 def read(path: Path) -> tuple[pl.DataFrame, list[str]]:
-    """The table in ``path``, pandas' Period columns as datetimes (see the module), and
-    the named index columns pandas' metadata lists (none for a range index); the schema's
-    metadata is read once."""
+    """The table in ``path``, pandas' Period columns as datetimes (see the module) and its
+    durations as seconds, and the named index columns pandas' metadata lists (none for a
+    range index); the schema's metadata is read once."""
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
     try:
@@ -41,6 +41,10 @@ def read(path: Path) -> tuple[pl.DataFrame, list[str]]:
     meta = pandas_metadata(path)
     periods = period_columns(frame, meta)
     frame = frame.with_columns(_as_times(frame[n], f, path) for n, f in periods.items())
+    if spans := [n for n, kind in frame.schema.items() if isinstance(kind, pl.Duration)]:
+        log.info("%s: column(s) %s hold durations (pandas' Timedelta): read as seconds", path,
+                 spans)  # fmt: skip
+        frame = frame.with_columns(pl.col(spans).dt.total_microseconds() / 1e6)
     index = meta.get("index_columns", [])
     return frame, [c for c in index if isinstance(c, str)] if isinstance(index, list) else []
 

@@ -258,11 +258,14 @@ def read_times(times: pl.Series) -> pl.Series | None:
     """Times as numbers or datetimes, null where a value does not parse; None when fewer
     than half parse (times that are names, taken in file order). ``YYYY-MM`` is a month;
     ``YYYY-Qn``, ``YYYYQn`` and ``YYYY Qn`` (pandas' and R's quarters) are a quarter's first
-    day; ``YYYY-MM-DD/YYYY-MM-DD`` (pandas' weeks) is the week's first day."""
+    day; ``YYYY-MM-DD/YYYY-MM-DD`` (pandas' weeks) is the week's first day; durations
+    (pandas' ``1 days 02:30:00``, ISO's ``P1DT2H30M``) are numbers of seconds."""
     times = times.cast(pl.String)
     numbers = times.cast(pl.Float64, strict=False)
     if 2 * numbers.null_count() <= len(times):
         return numbers
+    if 2 * (spans := _durations(times)).null_count() <= len(times):
+        return spans
     times = times.zip_with(~times.str.contains(r"^\d{4}-\d{2}$"), times + "-01")
     times = times.str.replace(r"^(\d{4}-\d{2}-\d{2})/\d{4}-\d{2}-\d{2}$", "$1")  # a week
     quarter = times.str.extract_groups(r"^(\d{4})[- ]?[Qq]([1-4])$")
@@ -284,6 +287,30 @@ def read_times(times: pl.Series) -> pl.Series | None:
             if best_odd == 0:  # or when the steps are a regular grid already
                 break
     return best if best is not None and 2 * best.null_count() <= len(times) else None
+
+
+_PANDAS_SPAN = r"^(-?\d+) days? ([+-]?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$"  # str(Timedelta)
+_ISO_SPAN = r"^(-?)P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+
+
+def _durations(times: pl.Series) -> pl.Series:
+    """Durations as seconds (Float64), null where a value is none: pandas' text for a
+    Timedelta (``0 days 00:30:00``, ``-1 days +23:59:00``) or ISO 8601 (``PT30M``)."""
+
+    def field(groups: pl.Series, key: str) -> pl.Series:
+        return groups.struct.field(key).cast(pl.Float64)
+
+    def sign(groups: pl.Series, key: str) -> pl.Series:  # -1 for "-", null where no match
+        return 1 - 2 * (groups.struct.field(key) == "-").cast(pl.Float64)
+
+    pd_ = times.str.extract_groups(_PANDAS_SPAN)
+    clock = field(pd_, "3") * 3600 + field(pd_, "4") * 60 + field(pd_, "5")
+    pandas = field(pd_, "1") * 86400 + sign(pd_, "2") * clock
+    iso_ = times.str.extract_groups(_ISO_SPAN)
+    parts = (("2", 86400), ("3", 3600), ("4", 60), ("5", 1))
+    iso = sign(iso_, "1") * sum(field(iso_, k).fill_null(0) * w for k, w in parts)
+    digits = times.str.contains(r"\d").fill_null(False)  # "P" alone is no duration
+    return pandas.fill_null(iso.zip_with(digits, pl.Series([None], dtype=pl.Float64)))
 
 
 # formats polars does not infer: month first (US), and dots; tried after its own guesses

@@ -342,3 +342,20 @@ def test_an_unlabelled_test_file_beside_a_labelled_train_file_is_named(tmp_path)
     with pytest.raises(DataError, match=r"P_TEST.csv: no label column, where its train file "
                                         r"P_TRAIN.csv has one"):  # fmt: skip
         read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
+
+
+def test_durations_are_times_in_their_order(tmp_path):
+    """pandas' Timedelta text (a CSV) and Duration columns (Parquet) order a shuffled panel
+    by the time they say, not by the file's order."""
+    import pandas as pd
+
+    rows = [(i, pd.Timedelta(minutes=30 * t), float(10 * i + t), "ab"[i % 2])
+            for i in range(3) for t in (0, 1, 2, 50)]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["id", "elapsed", "x", "label"])
+    frame = frame.sample(frac=1, random_state=0)
+    frame.to_csv(tmp_path / "d.csv", index=False)  # 0 days 00:30:00, 1 days 01:00:00
+    frame.to_parquet(tmp_path / "d.parquet")
+    for name in ("d.csv", "d.parquet"):
+        out = read_source(tmp_path / name, columns={"time": "elapsed"})
+        assert out["values"].to_list()[out["id"].to_list().index("2")] == [
+            [20.0], [21.0], [22.0], [70.0]]  # fmt: skip

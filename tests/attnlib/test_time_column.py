@@ -169,3 +169,14 @@ def test_a_month_beats_a_quarter_beside_it_and_quarters_may_say_q(tmp_path):
 def test_a_year_that_does_not_repeat_keeps_its_month_column_as_a_value(tmp_path):
     got = read_source(write(tmp_path / "y.csv", "year,month\n2001,3\n2002,5\n2003,4\n"), "long")
     assert got["time"].to_list() == ["2001", "2002", "2003"] and got["month"].to_list() == [3, 5, 4]
+
+
+def test_durations_read_as_seconds():
+    import polars as pl
+
+    from attnlib.datasets.series import read_times
+
+    spans = ["-1 days +23:59:00", "0 days 00:30:00", "1 days 02:00:00.5", "PT0.5S", "-PT1M",
+             "P1DT2H", "P"]  # fmt: skip
+    assert read_times(pl.Series(spans)).to_list() == [-60.0, 1800.0, 93600.5, 0.5, -60.0,
+                                                      93600.0, None]  # fmt: skip
