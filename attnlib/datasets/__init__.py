@@ -50,7 +50,7 @@ import polars as pl
 
 from attnlib import charsets
 from attnlib.charsets import UTF8
-from attnlib.datasets import compressed, folders, panel, roles
+from attnlib.datasets import compressed, folders, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.formats import FORMATS, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
@@ -281,8 +281,7 @@ def _with_archive_test(
                     "archive's split", where, name(train))  # fmt: skip
     if (test := archive_test_file(path)) is None:
         return frame, how
-    with panel.for_classifier("values" in frame.columns):  # series: one per id, labelled or not
-        test_frame = read_file(test, fmt, sep, max_length, columns, encoding)[0]
+    test_frame = read_file(test, fmt, sep, max_length, columns, encoding)[0]
     log.info("%s: its test split is %s (%d rows)", where, name(test), test_frame.height)
     how = f"{how}, with {name(test)} beside it as the test split (the archive's own)"
     return join_archive_split(frame, test_frame, path, test), how

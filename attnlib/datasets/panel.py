@@ -134,7 +134,8 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if kind := stacked.kind_column(known):
-        frame = known = stacked.unstack(known, kind, source, where)[0]
+        frame, where = stacked.unstack(known, kind, source, where)
+        known = frame
     if clock.reads_for(known, _FORECASTER.get(), source):
         return clock.read_for(known, _FORECASTER.get(), source, where)
     if not is_panel(known):

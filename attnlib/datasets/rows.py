@@ -32,6 +32,7 @@ _SUFFIX = {"gzip": "NAME.csv.gz", "bzip2": "NAME.csv.bz2", "xz": "NAME.csv.xz",
                   "--format excel"}  # fmt: skip
 # binary formats that are not read (a pickle is never unpickled: loading one runs its code)
 _UNREAD = {b"\x93NUMPY": "a NumPy array (np.save)", b"ARROW1": "an Arrow / Feather file",
+           b"FEA1": "a Feather (v1) file", b"\xff\xff\xff\xff": "an Arrow stream",
            b"\x89HDF\r\n\x1a\n": "an HDF5 file", **{b"\x80" + bytes([v]): "a Python pickle "
            "(to_pickle, pickle.dump; never unpickled: loading one runs its code)" for v in
            range(2, 6)}}  # fmt: skip

@@ -24,16 +24,24 @@ log = logging.getLogger(__name__)
 KIND_NAMES = ("kind", "variable", "name", "dim_id", "column", "channel")  # the first found is read
 
 
+def value_column(columns: list[str]) -> str | None:
+    """The column of values of a stacked table: the one named ``value`` in any case."""
+    return next((c for c in columns if c.strip().lower() == "value"), None)
+
+
 def kind_column(frame: pl.DataFrame) -> str | None:
     """The column of channel names of a stacked table with known names: one of
     :data:`KIND_NAMES` beside a ``value`` column and a time column, when the rows of one
-    time (of one id) repeat; None for any other table."""
+    time (of one id) repeat or it holds one name (one channel); None for any other table."""
     names = {c.strip().lower(): c for c in reversed(frame.columns)}
     kind = next((names[n] for n in KIND_NAMES if n in names), None)
     time = series.time_column(frame.columns)
-    if kind is None or time is None or "value" not in frame.columns or kind == time:
+    if kind is None or time is None or value_column(frame.columns) is None or kind == time:
         return None
-    return kind if not frame.select(_keys(frame.columns, time)).is_unique().all() else None
+    text = frame[kind].dtype in (pl.String, pl.Categorical)
+    if text and frame[kind].drop_nulls().n_unique() == 1:  # one channel: no step repeats
+        return kind
+    return None if frame.select(_keys(frame.columns, time)).is_unique().all() else kind
 
 
 def _keys(columns: list[str], time: str) -> list[str]:
@@ -57,16 +65,22 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
     """
     names = as_text(frame[kind], path, kind).str.strip_chars()
     fail_first(names.is_null() | (names == ""), path, where, f"missing name in '{kind}'")
-    order = sorted(names.unique().drop_nulls().to_list(), key=_natural)
+    order = sorted(names.unique().drop_nulls().to_list(), key=lambda n: (_natural(n), n))
     if clash := [n for n in order if n in frame.columns]:
-        raise DataError(f"{path}: name '{clash[0]}' in column '{kind}' is also a column; "
-                        "rename one")  # fmt: skip
+        first = int((names == clash[0]).arg_true()[0])
+        raise DataError(f"{path}, {where(first)}: name '{clash[0]}' in column '{kind}' is "
+                        "also a column; rename one")  # fmt: skip
     time = series.time_column(frame.columns)
     keys = _keys(frame.columns, time)
+    for key in keys:
+        fail_first(frame[key].is_null(), path, where, f"missing {key} in '{key}'")
+    value = value_column(frame.columns)
     frame = frame.drop(series.saved_index(frame.columns, path, keys))  # pandas' row numbers
-    others = [c for c in frame.columns if c not in (*keys, kind, "value")]
-    rows = frame.with_columns(names.alias(kind), series.numeric_channel(
-        frame, "value", path, where)).with_row_index("_row")  # fmt: skip
+    others = [c for c in frame.columns if c not in (*keys, kind, value)]
+    numbers = series.numeric_channel(frame, value, path, where)
+    fail_first(numbers.abs() > series.F32_MAX, path, where, f"column '{value}': a value too "
+               "large (float32)")  # fmt: skip
+    rows = frame.with_columns(names.alias(kind), numbers.alias("value")).with_row_index("_row")
     step = pl.struct(keys)
     for column in others:  # a label, split or attribute: one per step
         first = rows.select(pl.col(column).first().over(step)).to_series()

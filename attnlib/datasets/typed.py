@@ -9,11 +9,12 @@ columns; a spreadsheet has none.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import panel, parquet, roles, series, tables, wide
+from attnlib.datasets import panel, parquet, roles, series, stacked, tables, wide
 from attnlib.datasets.calendar import PARTS
 from attnlib.errors import DataError
 
@@ -81,13 +82,14 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     ``date`` (:func:`dated`), a named index that is no time (or part of one: a ``year``
     and ``month`` index), id, label or split (row numbers, say) left out, logged."""
     if levels := index_levels(raw.columns, saved, raw.row(0, named=True) if raw.height else None):
-        log.info("%s: pandas' two-level index %s: the series' id, then its time", path,
-                 saved)  # fmt: skip
+        log.info("%s: pandas' two-level index %s: %s", path, saved, ", ".join(
+            f"'{c}' the {'series id' if r == 'id' else r}" for c, r in levels.items()))  # fmt: skip
         raw, saved = raw.rename(levels), [levels.get(c, c) for c in saved]
     long = dated(raw, saved)
     time = series.time_column(long.columns) or ""
     parts = (*PARTS, "day") if time.strip().lower() == "year" else ()  # joined to the year
-    keep = ("id", "label", "split", time.strip().lower(), *parts)
+    kinds = stacked.KIND_NAMES if stacked.value_column(long.columns) else ()  # melt's index
+    keep = ("id", "label", "split", time.strip().lower(), *parts, *kinds)
     index = series.note_index(path, [c for c in saved if c in long.columns and
                                      c.strip().lower() not in keep])  # fmt: skip
     return long.drop(index)
@@ -122,12 +124,21 @@ def index_levels(columns: list[str], saved: list[str] | None = None,
         rest = [n for n, c in zip(names, columns, strict=True) if c not in levels]
         if time is not None or wide.generated_steps(rest):
             return {}
-        held = [first is not None and dates(pl.Series([first.get(n)])) for n in levels]
-        return {levels[0]: "time", levels[1]: "id"} if held == [True, False] else {
+        cells = [None if first is None else first.get(n) for n in levels]
+        stacked_frame = dates(pl.Series([cells[0]])) and _a_name(cells[1])  # date, column
+        return {levels[0]: "time", levels[1]: "id"} if stacked_frame else {
             levels[0]: "id", levels[1]: "time"}  # fmt: skip
     if time == levels[1] and low[0] not in tables.TIME_NAMES:
         return {levels[0]: "id"}
     return {levels[1]: "id"} if time == levels[0] and low[1] not in tables.TIME_NAMES else {}
+
+
+def _a_name(cell) -> bool:
+    """A cell that is a name: text that reads as no number, date, time of day or duration
+    (a frame's column names, as ``stack()`` puts them in its second level)."""
+    if not isinstance(cell, str) or re.fullmatch(r"[\d\s:.,+-]*", cell):
+        return False
+    return series.read_times(pl.Series([cell])) is None
 
 
 def dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:

@@ -248,7 +248,7 @@ def test_pandas_two_level_index_is_the_id_and_the_time(tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         for name in ("u.parquet", "n.parquet", "u.csv", "again.csv"):
             _three_series(*read_and_describe(tmp_path / name))
-    assert "pandas' two-level index ['instances', 'timepoints']: the series' id" in caplog.text
+    assert "two-level index ['instances', 'timepoints']: 'instances' the series id" in caplog.text
     _, how = read_and_describe(tmp_path / "u.csv")
     assert "pandas' two-level index in its first two columns: a series' id, time" in how
     named = tmp_path / "n.csv"  # a CSV does not say which columns were the index
@@ -334,6 +334,20 @@ def test_reset_index_and_stack_levels_read_as_id_and_time(tmp_path, caplog):
     assert "give ingest.id_column=Unnamed: 0 and ingest.time_column=Unnamed: 1" in caplog.text
     named = read_source(tmp_path / "g.csv", columns={"id": "Unnamed: 0", "time": "Unnamed: 1"})
     assert named["values"].to_list()[2][3] == [33.0, 34.0, 35.0] and named.height == 3
+
+
+def test_dates_that_are_ids_are_not_taken_for_a_stacked_frames_time(tmp_path):
+    """A panel of daily profiles (the id a date, the step an hour) stays one series a day;
+    only a second level of names (a frame's columns) makes the dates the time."""
+    import pandas as pd
+
+    days = pd.date_range("2024-01-01", periods=3).strftime("%Y-%m-%d")
+    profiles = pd.DataFrame({"load": np.arange(12.0), "label": ["wd"] * 8 + ["we"] * 4},
+                            index=pd.MultiIndex.from_product([days, range(4)]))  # fmt: skip
+    for save, name in ((profiles.to_csv, "p.csv"), (profiles.to_parquet, "p.parquet")):
+        save(tmp_path / name)
+        out = read_source(tmp_path / name)
+        assert out["id"].to_list() == list(days) and out["values"].list.len().to_list() == [4] * 3
 
 
 def test_an_unlabelled_test_file_beside_a_labelled_train_file_is_named(tmp_path):

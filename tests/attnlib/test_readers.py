@@ -557,8 +557,18 @@ def test_binary_formats_that_are_not_read_are_named(tmp_path):
     np.savez(tmp_path / "d.npz", X=np.zeros(3), y=np.zeros(3))
     pd.DataFrame({"a": [1.0]}).to_pickle(tmp_path / "f.pkl")
     pd.DataFrame({"a": [1.0]}).to_feather(tmp_path / "f.feather")
+    import warnings
+
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    with warnings.catch_warnings():  # pyarrow deprecates writing version 1; users have them
+        warnings.simplefilter("ignore", DeprecationWarning)
+        feather.write_feather(pa.table({"a": [1.0]}), tmp_path / "v1.feather", version=1)
+    with pa.ipc.new_stream(tmp_path / "s.arrows", pa.schema([("a", pa.float64())])) as out:
+        out.write_table(pa.table({"a": [1.0]}))
     for name, what in (("X.npy", "a NumPy array"), ("d.npz", "NumPy arrays"),
-                       ("f.pkl", "a Python pickle"),
-                       ("f.feather", "an Arrow / Feather")):  # fmt: skip
+                       ("f.pkl", "a Python pickle"), ("f.feather", "an Arrow / Feather"),
+                       ("v1.feather", "a Feather"), ("s.arrows", "an Arrow stream")):  # fmt: skip
         with pytest.raises(DataError, match=f"{name}: {what}.*save it as Parquet"):
             read_source(tmp_path / name)

@@ -83,3 +83,34 @@ def test_only_repeated_steps_make_a_table_stacked(tmp_path):
     out = read_source(table(tmp_path, sktime), columns={"id": "case"})  # sktime's long layout
     assert out.columns == ["time", "d0_0", "d0_1", "d1_0", "d1_1"]
     assert out["d1_1"].to_list() == [4.0, 8.0]
+
+
+def test_a_frame_given_in_python_names_the_rows_of_the_file_it_came_from():
+    frame = pl.DataFrame({"id": ["a", "a", "b", "b", "a", "a"], "time": [0, 0, 0, 0, 1, 1],
+                          "kind": ["x", "y"] * 3, "value": [1.0, 2, 1, 2, 3, 4],
+                          "label": ["p", "p", "q", "q", "Z", "Z"]})  # fmt: skip
+    with panel.for_classifier(), pytest.raises(DataError, match=r"row 5: label 'Z' differs "
+                                                                r"from 'p' at row 1"):  # fmt: skip
+        panel.as_series(frame, "f")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\na,1,y,1e300\n", r"line 5: column "
+     r"'value': a value too large"),
+    ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\n,1,y,4\n", r"line 5: missing id"),
+    ("time,variable,value,x\n0,y,1,0\n0,x,2,0\n", r"line 3: name 'x' in column 'variable' is "
+     r"also a column"),
+])  # fmt: skip
+def test_a_bad_cell_of_a_stacked_table_is_named_at_its_own_line(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        read_source(table(tmp_path, text))
+
+
+def test_one_name_a_value_in_any_case_and_the_kind_in_pandas_index(tmp_path):
+    one = "time,variable,Value\n0,load,1\n1,load,2\n2,load,3\n"  # melt of one column
+    assert read_source(table(tmp_path, one)).columns == ["time", "load"]
+    frame = pl.read_csv(table(tmp_path, ROWS)).to_pandas().set_index(["id", "time", "kind"])
+    frame.to_parquet(tmp_path / "i.parquet")  # the kind saved as an index level: kept
+    assert read_source(tmp_path / "i.parquet").equals(read_source(table(tmp_path, ROWS)))
+    tie = "time,kind,value\n0,x01,1\n0,x1,2\n1,x01,3\n1,x1,4\n"  # one order, not by chance
+    assert read_source(table(tmp_path, tie)).columns == ["time", "x01", "x1"]
