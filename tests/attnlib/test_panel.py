@@ -356,6 +356,12 @@ def test_an_unlabelled_test_file_beside_a_labelled_train_file_is_named(tmp_path)
     with pytest.raises(DataError, match=r"P_TEST.csv: no label column, where its train file "
                                         r"P_TRAIN.csv has one"):  # fmt: skip
         read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
+    _multiindex()[["dim_1", "dim_0", "label"]].to_csv(tmp_path / "P_TEST.csv")  # swapped
+    with pytest.raises(DataError, match=r"P_TEST.csv: columns \['', '', 'dim_1', 'dim_0', "
+                                        r"'label'\] are not its train file's"):  # fmt: skip
+        read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
+    _multiindex().to_csv(tmp_path / "P_TEST.csv")  # the same columns: joined
+    assert read_source(tmp_path / "P_TRAIN.csv", archive_split=True).height == 6
 
 
 def test_durations_are_times_in_their_order(tmp_path):
