@@ -74,7 +74,7 @@ def guess_season(times: list[str], default: int = 1) -> int:
     """
     import polars as pl
 
-    from attnlib.datasets.series import parse_times
+    from attnlib.datasets.times import parse_times
 
     parsed = parse_times(pl.Series(times)) if len(times) >= 3 else None
     if parsed is None or parsed.dtype.is_numeric():

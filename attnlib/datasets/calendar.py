@@ -55,7 +55,7 @@ def calendar_stamps(frame: pl.DataFrame, time: str, path: Path, where):
     a ``year`` column (whole numbers 1000-9999) that repeats beside a ``month`` (1-12,
     with a ``day`` 1-31 beside it, if any) or a ``quarter`` (1-4, or ``Q1``-``Q4``) column,
     joined as ``1972-05``, ``1972-05-17`` or ``1972-Q2``, the stamps
-    :func:`attnlib.datasets.series.read_times` reads as that period. A quarter column
+    :func:`attnlib.datasets.times.read_times` reads as that period. A quarter column
     beside a month must agree with it and is dropped.
 
     Returns:

@@ -17,6 +17,7 @@ import polars as pl
 from attnlib.datasets import series
 from attnlib.datasets.calendar import calendar_stamps
 from attnlib.datasets.tables import as_text, fail_first, id_text
+from attnlib.datasets.times import checked_times
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def times_key(times: pl.Series, path: Path, where, what: str) -> tuple[pl.Series
     """The order of the clock, and whether the times are names: the times read as numbers
     or dates, or (names) the order each first appears in; one time that does not read
     like the others is an error."""
-    parsed = series.checked_times(times, path, where, what)
+    parsed = checked_times(times, path, where, what)
     if parsed is None:
         first = times.unique(maintain_order=True)
         return times.replace_strict(first, pl.int_range(len(first), eager=True)), True

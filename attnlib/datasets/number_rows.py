@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import series
+from attnlib.datasets.times import parse_times
 from attnlib.errors import DataError
 
 _UCR_SEP = re.compile(r"[\t, ]+")  # how read_ucr splits a line
@@ -81,7 +82,7 @@ def word_classes(lines: list[str], decimals: bool) -> bool:
     rising = all(b > v for v, b in itertools.pairwise(steps))  # country,2000,2005 above 1.5
     if whole and (steady or rising and any(_decimal(v) for r in head[1:] for v in r[1:])):
         return False  # a header of steps or years
-    if series.parse_times(pl.Series([word.strip('"')])) is not None:  # a date: an index
+    if parse_times(pl.Series([word.strip('"')])) is not None:  # a date: an index
         return False
     scanned = [ln.strip() for ln in lines[:_SCANNED] if ln.strip()]
     if scanned[0] in scanned[1:]:  # line 1 again: a header of files joined end to end

@@ -19,6 +19,7 @@ import polars as pl
 from attnlib.datasets import clock, roles, series, stacked, tables
 from attnlib.datasets.calendar import PARTS
 from attnlib.datasets.tables import as_text, optional_columns
+from attnlib.datasets.times import read_times
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def is_panel(frame: pl.DataFrame) -> bool:
     keys = [time]
     if time.strip().lower() == "year":  # a year that repeats beside its month is one stamp
         keys += [c for c in frame.columns if c.strip().lower() in _CALENDAR]
-    parsed = series.read_times(frame[time].cast(pl.String)) if keys == [time] else None
+    parsed = read_times(frame[time].cast(pl.String)) if keys == [time] else None
     if parsed is not None and not parsed.null_count():  # as read: 1 and 1.0 are one time
         return not parsed.is_unique().all()
     return not frame.select(keys).is_unique().all()

@@ -16,6 +16,7 @@ import polars as pl
 
 from attnlib.datasets import panel, parquet, roles, series, stacked, tables, wide
 from attnlib.datasets.calendar import PARTS
+from attnlib.datasets.times import read_times
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,9 @@ def read_typed(
     ):
         return series.normalise_series_table(frame, path, where), "series in its 'values' column"
     if time := series.time_column((long := long_frame(raw, saved, path)).columns):
-        why = (
-            f"column '{time}'"
-            if time in raw.columns
-            else "pandas' two-level index"
-            if "id" in long.columns and "id" not in raw.columns
-            else "pandas' date index"
-        )
+        levels = "id" in long.columns and "id" not in raw.columns
+        index = "pandas' two-level index" if levels else "pandas' date index"
+        why = f"column '{time}'" if time in raw.columns else index
         frame, note = panel.read_table(long, path, where, columns)
         return frame, f"a long table, the time in {why}{note}"
     is_wide = wide.looks_wide(frame.columns, saved=saved)
@@ -104,11 +101,11 @@ def index_levels(columns: list[str], saved: list[str] | None = None,
     ``values``). Named levels are when one names a time and the other does not (``store,
     date``; sktime's ``instances, timepoints``); unnamed ones unless another column names
     a time or the columns are a frame's generated ``0, 1, ..., N`` (a wide table's, a
-    class beside them or not: the index is the rows'), the id first unless only the first
-    level holds dates in ``first`` (the first row, by column). ``saved``: a Parquet file's
-    index columns (pandas' metadata); else the first two columns when both are unnamed
-    (``Unnamed: 0, Unnamed: 1``: a CSV's, :func:`attnlib.datasets.rows.unnamed_levels`;
-    ``level_0, level_1``: ``reset_index()``'s)."""
+    class beside them or not: the index is the rows'), the id first unless ``first`` (the
+    first row, by column) has a date in the first level and a name in the second.
+    ``saved``: a Parquet file's index columns (pandas' metadata); else the first two
+    columns when both are unnamed (``Unnamed: 0, Unnamed: 1``: a CSV's,
+    :func:`attnlib.datasets.rows.unnamed_levels`; ``level_0, level_1``: ``reset_index()``'s)."""
     names = tables.known_names(columns)
     if len(saved or []) == 2:
         levels = list(saved)
@@ -138,7 +135,7 @@ def _a_name(cell) -> bool:
     (a frame's column names, as ``stack()`` puts them in its second level)."""
     if not isinstance(cell, str) or re.fullmatch(r"[\d\s:.,+-]*", cell):
         return False
-    return series.read_times(pl.Series([cell])) is None
+    return read_times(pl.Series([cell])) is None
 
 
 def dated(frame: pl.DataFrame, saved: list[str]) -> pl.DataFrame:
@@ -172,7 +169,7 @@ def dates(column: pl.Series) -> bool:
     """Every value a date or time (a temporal column, or text that reads as one)."""
     if column.dtype.is_temporal():
         return True
-    parsed = series.read_times(column) if column.dtype == pl.String else None
+    parsed = read_times(column) if column.dtype == pl.String else None
     return parsed is not None and parsed.dtype.is_temporal() and parsed.null_count() == 0
 
 

@@ -74,6 +74,7 @@ def layout(names: list[str], saved: list[str] | None = None) -> Layout:
     index columns a Parquet file's pandas metadata names)."""
     index = [n for n in (saved or []) if n in names and n not in _NAMED]
     index += unnamed_run(names) + [n for n in SAVED_INDEX if n in names]
+    index += ["level_1"] if names[:2] == ["level_0", "level_1"] else []  # reset_index()'s
     index = list(dict.fromkeys(index))  # __index_level_0__ may be both
     rest = [n for n in names if n not in _NAMED and n not in index]
     if "label" not in names and generated_names(rest):

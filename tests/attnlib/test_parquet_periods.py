@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from attnlib.datasets import read_source
-from attnlib.datasets.series import read_times
+from attnlib.datasets.times import read_times
 from attnlib.errors import DataError
 
 

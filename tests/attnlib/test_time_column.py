@@ -99,7 +99,7 @@ def test_ties_between_readings_go_to_the_regular_grid_and_odd_seeds_still_seed()
 
     import polars as pl
 
-    from attnlib.datasets.series import read_times
+    from attnlib.datasets.times import read_times
 
     us = [f"{m:02d}/01/{y}" for y in (2000, 2001) for m in range(1, 13)]
     us[14], us[15] = us[15], us[14]
@@ -174,7 +174,7 @@ def test_a_year_that_does_not_repeat_keeps_its_month_column_as_a_value(tmp_path)
 def test_durations_read_as_seconds():
     import polars as pl
 
-    from attnlib.datasets.series import read_times
+    from attnlib.datasets.times import read_times
 
     spans = ["-1 days +23:59:00", "0 days 00:30:00", "1 days 02:00:00.5", "PT0.5S", "-PT1M",
              "P1DT2H", "P"]  # fmt: skip
