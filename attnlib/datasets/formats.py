@@ -165,8 +165,7 @@ def _read_text(
         keep = (*tables.META_COLUMNS, *filter(None, [time]))
         table = rows.decimal_commas(table, keep=keep, source=path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
-        first = table.row(0, named=True) if table.height else None
-        if levels := typed.index_levels(table.columns, None, first):  # sktime's pd-multiindex
+        if levels := typed.index_levels(table.columns, None, table):  # sktime's pd-multiindex
             table = table.rename(levels)
         elif (
             table.columns[:1] in ([""], ["Unnamed: 0"])
@@ -257,9 +256,11 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
     if sep == ";" and cells:  # a decimal comma is a number (for the wide check)
         one_row = pl.DataFrame({str(i): [c] for i, c in enumerate(cells)})
         cells = list(rows.decimal_commas(one_row).row(0))
-    levels = typed.index_levels(header, None, dict(zip(header, cells, strict=False)))
+    first = dict(zip(header, cells, strict=False))  # the first row, for pandas' index levels
+    one = pl.DataFrame({h: [c] for h, c in first.items()}, schema=dict.fromkeys(first, pl.String))
+    levels = typed.index_levels(header, None, one if len(first) == len(header) else None)
     if ext in _EXTENSIONS and levels:
-        return "long", "pandas' two-level index in its first two columns: a series' id, time"
+        return "long", "pandas' two-level index in its first two columns"
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"
     if numeric and wide.pandas_header(header):

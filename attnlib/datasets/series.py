@@ -178,7 +178,7 @@ def saved_index(columns: Sequence[str], path: object, keep: Sequence[str] = ()) 
     :func:`attnlib.datasets.tables.unnamed_run`) and ``to_parquet``'s ``__index_level_0__``.
     A named index (``index``, ``level_0``, ``row``) may be a time or a value, so it is
     kept."""
-    saved = {*unnamed_run(columns), "__index_level_0__"}
+    saved = {*unnamed_run(columns), "__index_level_0__", "Unnamed: 0"}
     return note_index(path, [c for c in columns if c in saved and c not in keep])
 
 

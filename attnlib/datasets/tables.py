@@ -238,7 +238,7 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
     """The ``id`` column (unique, no nulls), or ``row<N>`` when the table has none."""
     if "id" not in frame.columns:
         return pl.Series("id", [f"row{i + 1}" for i in range(frame.height)], dtype=pl.String)
-    ids = id_text(frame["id"], path)
+    ids = as_text(frame["id"], path, "id")  # as written: predictions carry them back
     fail_first(ids.is_null(), path, where, "missing id")
     repeated = ~ids.is_first_distinct()
     if repeated.any():

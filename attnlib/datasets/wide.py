@@ -230,8 +230,8 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
                         "several index levels")  # fmt: skip
         elif second := [n for n in index if n in ("Unnamed: 1", "__index_level_1__", "level_1")]:
             log.warning("%s: pandas' unnamed index of several levels dropped: the rows of a "
-                        "wide table (columns 0, 1, ...); if its levels are each series' id "
-                        "and time step, give ingest.id_column=%s and ingest.time_column=%s",
+                        "wide table; if its levels are each series' id and time step, give "
+                        "ingest.id_column=%s and ingest.time_column=%s",
                         path, index[0], second[0])  # fmt: skip
         return frame.drop(index)
     column = frame[index[0]]

@@ -250,7 +250,7 @@ def test_pandas_two_level_index_is_the_id_and_the_time(tmp_path, caplog):
             _three_series(*read_and_describe(tmp_path / name))
     assert "two-level index ['instances', 'timepoints']: 'instances' the series id" in caplog.text
     _, how = read_and_describe(tmp_path / "u.csv")
-    assert "pandas' two-level index in its first two columns: a series' id, time" in how
+    assert "pandas' two-level index in its first two columns" in how
     named = tmp_path / "n.csv"  # a CSV does not say which columns were the index
     _multiindex(("instances", "timepoints")).to_csv(named)
     with pytest.raises(DataError, match="timepoints '0' repeats line 2 .*ingest.id_column"):
@@ -379,3 +379,34 @@ def test_durations_are_times_in_their_order(tmp_path):
         out = read_source(tmp_path / name, columns={"time": "elapsed"})
         assert out["values"].to_list()[out["id"].to_list().index("2")] == [
             [20.0], [21.0], [22.0], [70.0]]  # fmt: skip
+
+
+def test_index_levels_that_are_a_tables_rows_or_a_month_stay_so(tmp_path, caplog):
+    """Levels that cannot be series and steps (a label that changes within the first, a
+    first level that never repeats) keep a wide table's reading; whole years and months
+    are one monthly time; pandas' Unnamed: 0 is no value wherever it stands."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    train, test = (pd.DataFrame(rng.normal(size=(5, 4)), columns=["a1", "a2", "a3", "a4"])
+                   for _ in range(2))  # fmt: skip
+    train["label"], test["label"] = list("ababa"), list("babab")
+    pd.concat({"train": train, "test": test}).to_parquet(tmp_path / "splits.parquet")
+    once = train.set_index(pd.MultiIndex.from_arrays([list("vwxyz"), [1] * 5]))
+    once.to_parquet(tmp_path / "once.parquet")  # one row a first-level value
+    with caplog.at_level(logging.WARNING):
+        assert read_source(tmp_path / "splits.parquet")["label"].to_list()[:2] == ["a", "b"]
+        assert read_source(tmp_path / "once.parquet")["values"].list.len().to_list() == [4] * 5
+    assert "pandas' unnamed index of several levels dropped: the rows of a wide" in caplog.text
+    sales = pd.Series(np.arange(24.0), index=pd.date_range("2018-01-01", periods=24, freq="MS"))
+    months = sales.groupby([sales.index.year, sales.index.month]).sum().to_frame("sales")
+    months.to_parquet(tmp_path / "ym.parquet")
+    months.to_csv(tmp_path / "ym.csv")
+    for name in ("ym.parquet", "ym.csv"):
+        out = read_source(tmp_path / name)
+        assert out.columns == ["time", "sales"] and out["time"][13] == "2019-02"
+    pd.DataFrame({"date": ["2020-01-01", "2020-01-02", "2020-01-03"], "sales": [1.0, 2, 3]}
+                 ).to_csv(tmp_path / "b0.csv")  # fmt: skip
+    pd.read_csv(tmp_path / "b0.csv").set_index("date").to_csv(tmp_path / "b.csv")
+    assert (tmp_path / "b.csv").read_text().startswith("date,Unnamed: 0,sales")
+    assert read_source(tmp_path / "b.csv").columns == ["time", "sales"]

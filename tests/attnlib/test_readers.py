@@ -572,3 +572,9 @@ def test_binary_formats_that_are_not_read_are_named(tmp_path):
                        ("v1.feather", "a Feather"), ("s.arrows", "an Arrow stream")):  # fmt: skip
         with pytest.raises(DataError, match=f"{name}: {what}.*save it as Parquet"):
             read_source(tmp_path / name)
+
+
+def test_a_tables_ids_are_kept_as_written(tmp_path):
+    """Predictions carry a table of sequences' ids back as the file has them (1.0 stays)."""
+    path = write(tmp_path / "t.csv", "id,text,label\n1.0,a b,x\n1.1,c d,y\n")
+    assert read_source(path)["id"].to_list() == ["1.0", "1.1"]
