@@ -51,10 +51,14 @@ import polars as pl
 from attnlib import charsets
 from attnlib.charsets import UTF8
 from attnlib.datasets import compressed, folders, panel, roles
-from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
+from attnlib.datasets.archive import (
+    archive_test_file,
+    archive_train_file,
+    join_archive_split,
+    same_columns,
+)
 from attnlib.datasets.formats import FORMATS, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
-from attnlib.datasets.tables import known_names
 from attnlib.datasets.typed import by_row, check_max_length
 from attnlib.errors import ConfigError, DataError
 from attnlib.tasks import CLASSIFY, FORECAST, NEXT_STATE
@@ -283,26 +287,12 @@ def _with_archive_test(
     if (test := archive_test_file(path)) is None:
         return frame, how
     if panel.read_as_panel(frame, how):  # a long table's series: channels by their place
-        _same_columns(path, test, fmt, encoding, name)
+        same_columns(header(path, fmt, encoding), header(test, fmt, encoding), name(path),
+                     name(test))  # fmt: skip
     test_frame = read_file(test, fmt, sep, max_length, columns, encoding)[0]
     log.info("%s: its test split is %s (%d rows)", where, name(test), test_frame.height)
     how = f"{how}, with {name(test)} beside it as the test split (the archive's own)"
     return join_archive_split(frame, test_frame, path, test), how
-
-
-def _same_columns(path: Path, test: Path, fmt: str, encoding: str, name) -> None:
-    """A long table's test file has its train file's columns in the same order: a series'
-    channels are read by their place, so other names or another order would pair the test
-    split's values with other channels without a word."""
-    train_names, test_names = header(path, fmt, encoding), header(test, fmt, encoding)
-    others = [
-        [c for c, k in zip(n, known_names(n), strict=True) if k != "label"]
-        for n in (train_names, test_names)
-    ]  # a missing label: its own error
-    if train_names and test_names and others[0] != others[1]:
-        raise DataError(f"{name(test)}: columns {test_names} are not its train file's "
-                        f"{train_names} ({name(path)}); a series' channels are read by their "
-                        "place: give both files the same columns in the same order")  # fmt: skip
 
 
 def _check_limit_workers(limit: int | None, workers: int) -> None:

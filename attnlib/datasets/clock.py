@@ -58,7 +58,7 @@ def reads_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> b
         return False
     if any(c in frame.columns for c in channels):
         return False  # the trained columns themselves: read as they are
-    ids = id_text(frame["id"], path).unique(maintain_order=True).drop_nulls().to_list()
+    ids = _ids(frame, path)
     known, values = set(ids), [c for c in frame.columns if c != "id"]
     made = [[ch[len(c) + 1 :] for c in values if ch.startswith(f"{c}_")] for ch in channels]
     if any(i in known for rests in made for i in rests):
@@ -75,11 +75,16 @@ def read_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object, where
     of its ``channels`` are named in a warning (they are read, not forecast)."""
     trained = set(channels)
     values = [c for c in frame.columns if c != "id"]
-    ids = id_text(frame["id"], path).unique(maintain_order=True).drop_nulls().to_list()
+    ids = _ids(frame, path)
     if unknown := [i for i in ids if not any(f"{c}_{i}" in trained for c in values)]:
         log.warning("%s: id(s) %s are none of the forecaster's series: not forecast", path,
                     unknown[:5])  # fmt: skip
     return read_clock(frame, path, where)
+
+
+def _ids(frame: pl.DataFrame, path: object) -> list[str]:
+    """The file's ids, as read (:func:`id_text`), in the order they first appear."""
+    return id_text(frame["id"], path).unique(maintain_order=True).drop_nulls().to_list()
 
 
 def read_clock(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:

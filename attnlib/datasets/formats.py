@@ -17,6 +17,7 @@ from attnlib.charsets import UTF8
 from attnlib.datasets import (
     excel,
     jsonl,
+    levels,
     number_rows,
     panel,
     roles,
@@ -27,6 +28,7 @@ from attnlib.datasets import (
     wide,
 )
 from attnlib.datasets.arff_format import read_arff
+from attnlib.datasets.times import dates
 from attnlib.datasets.ts_format import read_ts
 from attnlib.datasets.typed import by_row
 from attnlib.errors import ConfigError, DataError
@@ -165,8 +167,9 @@ def _read_text(
         keep = (*tables.META_COLUMNS, *filter(None, [time]))
         table = rows.decimal_commas(table, keep=keep, source=path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
-        if levels := typed.index_levels(table.columns, None, table):  # sktime's pd-multiindex
-            table = table.rename(levels)
+        renamed, _ = levels.with_index_levels(table, [], path)  # sktime's pd-multiindex
+        if renamed is not table:
+            table = renamed
         elif (
             table.columns[:1] in ([""], ["Unnamed: 0"])
             and series.time_column(table.columns) is None
@@ -183,7 +186,7 @@ def _read_text(
 def _dated_rows(header: list[str], cells: list[str]) -> bool:
     """A text table whose unnamed first column (pandas' index, ``to_csv``) holds a date."""
     return (header[:1] in ([""], ["Unnamed: 0"]) and typed.no_other_role(header) and bool(cells)
-            and typed.dates(pl.Series([cells[0]])))  # fmt: skip
+            and dates(pl.Series([cells[0]])))  # fmt: skip
 
 
 def _parquet_magic(path: Path) -> bool:
@@ -258,8 +261,8 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
         cells = list(rows.decimal_commas(one_row).row(0))
     first = dict(zip(header, cells, strict=False))  # the first row, for pandas' index levels
     one = pl.DataFrame({h: [c] for h, c in first.items()}, schema=dict.fromkeys(first, pl.String))
-    levels = typed.index_levels(header, None, one if len(first) == len(header) else None)
-    if ext in _EXTENSIONS and levels:
+    pair = levels.index_levels(header, None, one if len(first) == len(header) else None)
+    if ext in _EXTENSIONS and pair:
         return "long", "pandas' two-level index in its first two columns"
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import clock, roles, series, stacked, tables
+from attnlib.datasets import clock, levels, roles, series, stacked, tables
 from attnlib.datasets.calendar import PARTS
 from attnlib.datasets.tables import as_text, optional_columns
-from attnlib.datasets.times import read_times
+from attnlib.datasets.times import durations_as_seconds, read_times
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,8 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     table to forecast: :mod:`attnlib.datasets.clock`); any other frame as it is."""
     if isinstance(frame.schema.get("values"), pl.List):
         return frame
+    frame = durations_as_seconds(frame, source)
+    frame = levels.with_index_levels(frame, [], source)[0]  # reset_index() of a panel
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if kind := stacked.kind_column(known):
@@ -190,7 +192,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     table = pl.DataFrame({"id": ids, "key": key}).with_row_index("row")
     values = [f"v{j}" for j in range(len(channels))]
     for name, column in zip(values, channels, strict=True):
-        table = table.with_columns(_float32(frame, column, path, where).alias(name))
+        table = table.with_columns(series.float32_channel(frame, column, path, where).alias(name))
     for role in meta:
         cells = as_text(frame[role], path, role)
         if role == "label":  # 1 and 1.0 are one class
@@ -214,17 +216,6 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
              f"{what} order" if by_time else "file order")  # fmt: skip
     extra = optional_columns(out, path, lambda i: where(int(firsts[i])))
     return pl.DataFrame([out["id"], out["values"], *extra])
-
-
-def _float32(frame: pl.DataFrame, column: str, path: Path, where) -> pl.Series:
-    """A value column as checked numbers that fit float32 (larger would become inf)."""
-    values = series.numeric_channel(frame, column, path, where)
-    big = values.abs() > series.F32_MAX
-    if big.any():
-        i = int(big.arg_true()[0])
-        raise DataError(f"{path}, {where(i)}: column '{column}': value '{frame[column][i]}' "
-                        "is too large (float32)")  # fmt: skip
-    return values
 
 
 def _same_within(table: pl.DataFrame, cells: pl.Series, path: Path, where, role: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attnlib.datasets.times import durations_as_seconds
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,7 @@ def read(path: Path) -> tuple[pl.DataFrame, list[str]]:
     meta = pandas_metadata(path)
     periods = period_columns(frame, meta)
     frame = frame.with_columns(_as_times(frame[n], f, path) for n, f in periods.items())
-    if spans := [n for n, kind in frame.schema.items() if isinstance(kind, pl.Duration)]:
-        log.info("%s: column(s) %s hold durations (pandas' Timedelta): read as seconds", path,
-                 spans)  # fmt: skip
-        frame = frame.with_columns(pl.col(spans).dt.total_microseconds() / 1e6)
+    frame = durations_as_seconds(frame, path)
     index = meta.get("index_columns", [])
     return frame, [c for c in index if isinstance(c, str)] if isinstance(index, list) else []
 

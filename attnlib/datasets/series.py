@@ -246,3 +246,14 @@ def numeric_channel(
         what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
         raise DataError(f"{path}, {where(i)}: column '{column}': {what}{names * many}")
     return num.alias(column)
+
+
+def float32_channel(frame: pl.DataFrame, column: str, path: Path, where) -> pl.Series:
+    """A value column as checked numbers that fit float32 (larger would become inf)."""
+    values = numeric_channel(frame, column, path, where)
+    big = values.abs() > F32_MAX
+    if big.any():
+        i = int(big.arg_true()[0])
+        raise DataError(f"{path}, {where(i)}: column '{column}': value '{frame[column][i]}' "
+                        "is too large (float32)")  # fmt: skip
+    return values

@@ -77,9 +77,7 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
     value = value_column(frame.columns)
     frame = frame.drop(series.saved_index(frame.columns, path, keys))  # pandas' row numbers
     others = [c for c in frame.columns if c not in (*keys, kind, value)]
-    numbers = series.numeric_channel(frame, value, path, where)
-    fail_first(numbers.abs() > series.F32_MAX, path, where, f"column '{value}': a value too "
-               "large (float32)")  # fmt: skip
+    numbers = series.float32_channel(frame, value, path, where)
     rows = frame.with_columns(names.alias(kind), numbers.alias("value")).with_row_index("_row")
     step = pl.struct(keys)
     for column in others:  # a label, split or attribute: one per step

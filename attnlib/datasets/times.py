@@ -4,11 +4,14 @@ durations; or None, when the times are names (taken in the file's order)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import polars as pl
 
 from attnlib.errors import DataError
+
+log = logging.getLogger(__name__)
 
 
 def parse_times(times: pl.Series) -> pl.Series | None:
@@ -162,3 +165,20 @@ def check_time_order(times: pl.Series, path: Path, where) -> None:
     back = back <= 0 if back.dtype.is_numeric() else back.dt.total_microseconds() <= 0
     if back.any():
         raise DataError(f"{path}, {where(back.arg_true()[0] + 1)}: time goes backwards")
+
+
+def dates(column: pl.Series) -> bool:
+    """Every value a date or time (a temporal column, or text that reads as one)."""
+    if column.dtype.is_temporal():
+        return True
+    parsed = read_times(column) if column.dtype == pl.String else None
+    return parsed is not None and parsed.dtype.is_temporal() and parsed.null_count() == 0
+
+
+def durations_as_seconds(frame: pl.DataFrame, path: object) -> pl.DataFrame:
+    """``frame`` with its Duration columns (pandas' Timedelta, in a Parquet file or a frame
+    given in Python) as seconds, logged: a time read in its order, or a value."""
+    if not (spans := [n for n, kind in frame.schema.items() if isinstance(kind, pl.Duration)]):
+        return frame
+    log.info("%s: column(s) %s hold durations: read as seconds", path, spans)
+    return frame.with_columns(pl.col(spans).dt.total_microseconds() / 1e6)

@@ -51,6 +51,8 @@ def test_a_parquet_panel_with_dates_channels_and_shuffled_rows(tmp_path):
     assert by_id["7"] == [[0.0, -0.0], [1.0, -1.0], [2.0, -2.0], [3.0, -3.0]]  # by date
     assert by_id["9"] == [[4.0, -4.0], [5.0, -5.0], [6.0, -6.0]]
     assert dict(zip(frame["id"], frame["label"], strict=True)) == {"7": "1", "9": "2"}
+    shuffled.with_columns(pl.col("ID").cast(pl.Int64)).write_parquet(tmp_path / "i.parquet")
+    assert read_source(tmp_path / "i.parquet")["id"].equals(frame["id"])  # whole numbers too
 
 
 @pytest.mark.parametrize(
@@ -410,3 +412,30 @@ def test_index_levels_that_are_a_tables_rows_or_a_month_stay_so(tmp_path, caplog
     pd.read_csv(tmp_path / "b0.csv").set_index("date").to_csv(tmp_path / "b.csv")
     assert (tmp_path / "b.csv").read_text().startswith("date,Unnamed: 0,sales")
     assert read_source(tmp_path / "b.csv").columns == ["time", "sales"]
+
+
+def test_a_frame_given_in_python_reads_as_its_file_does(tmp_path):
+    """Model.predict's frames: durations as times, reset_index()'s levels as id and step."""
+    import pandas as pd
+
+    flat = pl.from_pandas(_multiindex().drop(columns="label").reset_index())
+    with panel.for_classifier():
+        out = panel.as_series(flat, "f")
+        assert out["id"].to_list() == ["0", "1", "2"] and out["values"].list.len()[0] == 4
+        spans = pl.from_pandas(pd.DataFrame({"id": ["a"] * 3, "time": pd.to_timedelta(
+            ["2min", "0min", "1min"]), "x": [3.0, 1, 2]}))  # fmt: skip
+        assert panel.as_series(spans, "f")["values"].to_list() == [[[1.0], [2.0], [3.0]]]
+
+
+def test_reset_index_of_a_wide_table_keeps_its_rows(tmp_path, caplog):
+    import pandas as pd
+
+    from tests.attnlib.test_wide_tables import ucr_frame
+
+    wide = ucr_frame(rows=4)
+    wide.index = pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1), ("b", 2)])
+    wide.reset_index().to_csv(tmp_path / "r.csv", index=False)  # level_0, level_1, 0, ..., 5
+    with caplog.at_level(logging.WARNING):
+        out = read_source(tmp_path / "r.csv")
+    assert out["values"].list.len().to_list() == [5] * 4 and out["label"][1] == "2"
+    assert "give ingest.id_column=level_0 and ingest.time_column=level_1" in caplog.text

@@ -567,7 +567,8 @@ def test_binary_formats_that_are_not_read_are_named(tmp_path):
         feather.write_feather(pa.table({"a": [1.0]}), tmp_path / "v1.feather", version=1)
     with pa.ipc.new_stream(tmp_path / "s.arrows", pa.schema([("a", pa.float64())])) as out:
         out.write_table(pa.table({"a": [1.0]}))
-    for name, what in (("X.npy", "a NumPy array"), ("d.npz", "NumPy arrays"),
+    (tmp_path / "x.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))  # HDF5's signature
+    for name, what in (("X.npy", "a NumPy array"), ("d.npz", "NumPy arrays"), ("x.h5", "an HDF5"),
                        ("f.pkl", "a Python pickle"), ("f.feather", "an Arrow / Feather"),
                        ("v1.feather", "a Feather"), ("s.arrows", "an Arrow stream")):  # fmt: skip
         with pytest.raises(DataError, match=f"{name}: {what}.*save it as Parquet"):

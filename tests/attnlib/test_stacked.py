@@ -96,7 +96,7 @@ def test_a_frame_given_in_python_names_the_rows_of_the_file_it_came_from():
 
 @pytest.mark.parametrize(("text", "message"), [
     ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\na,1,y,1e300\n", r"line 5: column "
-     r"'value': a value too large"),
+     r"'value': value '1e300' is too large"),
     ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\n,1,y,4\n", r"line 5: missing id"),
     ("time,variable,value,x\n0,y,1,0\n0,x,2,0\n", r"line 3: name 'x' in column 'variable' is "
      r"also a column"),
@@ -113,4 +113,20 @@ def test_one_name_a_value_in_any_case_and_the_kind_in_pandas_index(tmp_path):
     frame.to_parquet(tmp_path / "i.parquet")  # the kind saved as an index level: kept
     assert read_source(tmp_path / "i.parquet").equals(read_source(table(tmp_path, ROWS)))
     tie = "time,kind,value\n0,x01,1\n0,x1,2\n1,x01,3\n1,x1,4\n"  # one order, not by chance
-    assert read_source(table(tmp_path, tie)).columns == ["time", "x01", "x1"]
+    flipped = "time,kind,value\n0,x1,2\n0,x01,1\n1,x1,4\n1,x01,3\n"
+    for name, text in (("tie.csv", tie), ("flipped.csv", flipped)):
+        assert read_source(table(tmp_path, text, name)).columns == ["time", "x01", "x1"]
+    wide = pd.DataFrame({"time": [0, 1, 2], "north": [1.0, 2, 3], "south": [4.0, 5, 6]})
+    melted = wide.melt(id_vars="time").set_index(["time", "variable"])  # the kind in the index
+    melted.to_csv(tmp_path / "m.csv")
+    melted.to_parquet(tmp_path / "m.parquet")
+    assert read_source(tmp_path / "m.parquet").equals(read_source(tmp_path / "m.csv"))
+    assert read_source(tmp_path / "m.csv").columns == ["time", "north", "south"]
+
+
+def test_a_stacked_pair_whose_files_differ_by_pandas_index_is_joined(tmp_path):
+    frame = pl.read_csv(table(tmp_path, ROWS)).to_pandas()
+    frame.to_parquet(tmp_path / "s_TRAIN.parquet", index=False)
+    frame[frame["id"] == "a"].to_parquet(tmp_path / "s_TEST.parquet")  # its index saved too
+    both = read_source(tmp_path / "s_TRAIN.parquet", archive_split=True)
+    assert both["split"].to_list() == ["train", "train", "test"]
