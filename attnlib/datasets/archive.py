@@ -7,7 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets.tables import SAVED_INDEX, known_names, unnamed
+from attnlib.datasets.series import index_names
+from attnlib.datasets.tables import known_names
 from attnlib.errors import DataError
 
 _TRAIN, _TEST = "_train", "_test"
@@ -75,8 +76,7 @@ def same_columns(train: list[str], test: list[str], train_name: str, test_name: 
     channels are read by their place, so other names or another order would pair the test
     split's values with other channels without a word."""
     kept = [[c for c, k in zip(n, known_names(n), strict=True)
-             if k != "label" and not unnamed(c) and c not in SAVED_INDEX]
-            for n in (train, test)]  # fmt: skip
+             if k != "label" and c not in index_names(n)] for n in (train, test)]  # fmt: skip
     if train and test and kept[0] != kept[1]:
         raise DataError(f"{test_name}: columns {test} are not its train file's {train} "
                         f"({train_name}); a series' channels are read by their place: give "

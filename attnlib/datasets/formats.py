@@ -259,9 +259,7 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
     if sep == ";" and cells:  # a decimal comma is a number (for the wide check)
         one_row = pl.DataFrame({str(i): [c] for i, c in enumerate(cells)})
         cells = list(rows.decimal_commas(one_row).row(0))
-    first = dict(zip(header, cells, strict=False))  # the first row, for pandas' index levels
-    one = pl.DataFrame({h: [c] for h, c in first.items()}, schema=dict.fromkeys(first, pl.String))
-    pair = levels.index_levels(header, None, one if len(first) == len(header) else None)
+    pair = levels.index_levels(header, None, _head(path, lines, sep))
     if ext in _EXTENSIONS and pair:
         return "long", "pandas' two-level index in its first two columns"
     if ext in _EXTENSIONS and _dated_rows(header, cells):
@@ -284,6 +282,14 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
     if wide.looks_wide(header, cells):
         return "wide", "numeric columns, one per time step, and no tokens / text / time column"
     return _EXTENSIONS[ext], f"a {ext} table with a header"
+
+
+def _head(path: Path, lines: list[str], sep: str) -> pl.DataFrame | None:
+    """The table's first 200 rows, as text, for decisions on its values (pandas' index
+    levels); None when they do not read (the read proper says why)."""
+    with contextlib.suppress(DataError):
+        return rows.read_rows(path, "\n".join(lines[:201]) + "\n", sep)[0]
+    return None
 
 
 def _fields(line: str, sep: str) -> list[str]:

@@ -31,8 +31,9 @@ def index_levels(columns: list[str], saved: list[str] | None = None,
     """pandas' two-level index saved beside a table's columns when it is a series id and
     its time step (sktime's ``pd-multiindex`` panels; ``set_index([id, time])``; a frame's
     ``stack()``, time first), as the renaming that makes them ``id`` and the time (or, for
-    whole years and months 1-12, ``year`` and ``month``: one time); ``{}`` when it is not,
-    or the table has an ``id`` or holds sequences (``tokens``, ``text``, ``values``).
+    whole years and months 1-12 without a label, ``year`` and ``month``: one time);
+    ``{}`` when it is not, or the table has an ``id`` or holds sequences (``tokens``,
+    ``text``, ``values``).
     Named levels are when one names a time and the other does not (``store, date``;
     sktime's ``instances, timepoints``); unnamed ones unless another column names a time,
     the columns are a frame's generated ``0, 1, ..., N`` (a wide table's, a class beside
@@ -52,14 +53,15 @@ def index_levels(columns: list[str], saved: list[str] | None = None,
         rest = [n for n, c in zip(names, columns, strict=True) if c not in levels]
         if time is not None or wide.generated_steps(rest) or _rows_of_a_table(rows, levels):
             return {}
-        if _years_months(rows, levels):  # groupby([index.year, index.month])
+        if "label" not in names and _years_months(rows, levels):  # groupby(year, month)
             return {levels[0]: "year", levels[1]: "month"}
         first = rows.row(0, named=True) if rows is not None and rows.height else {}
         stacked_frame = dates(pl.Series([first.get(levels[0])])) and _a_name(first.get(levels[1]))
         return {levels[0]: "time", levels[1]: "id"} if stacked_frame else {
             levels[0]: "id", levels[1]: "time"}  # fmt: skip
+    stacked_kinds = () if "label" in names else kinds(columns)  # a label: one per series
     for t, other in ((1, 0), (0, 1)):  # one level the time, the other the id (not a kind)
-        if time == levels[t] and low[other] not in (*tables.TIME_NAMES, *kinds(columns)):
+        if time == levels[t] and low[other] not in (*tables.TIME_NAMES, *stacked_kinds):
             return {levels[other]: "id"}
     return {}
 
@@ -82,29 +84,35 @@ def kinds(columns: list[str]) -> tuple[str, ...]:
 
 
 def _rows_of_a_table(rows: pl.DataFrame | None, levels: list[str]) -> bool:
-    """Unnamed index levels that cannot be series and their steps: a pair that repeats, a
-    first level that never does, or a label (by its known name) that changes within it."""
+    """Unnamed index levels that cannot be series and their steps: a first level that never
+    repeats (series of one step each), or a label (by its known name) that changes within
+    every first-level value (``pd.concat`` of a train and a test table). One stray cell is
+    no such evidence: the panel's reader names its line."""
     if rows is None or rows.height < 2:
         return False
-    if rows.select(levels).is_duplicated().any() or not rows[levels[0]].is_duplicated().any():
-        return True  # a step twice in a series, or series of one step each
+    if not rows[levels[0]].is_duplicated().any():
+        return True
     label = next((c for c, k in zip(rows.columns, tables.known_names(rows.columns),
                                     strict=True) if k == "label"), None)  # fmt: skip
     return label is not None and bool(
-        rows.group_by(levels[0]).agg(pl.col(label).n_unique())[label].max() > 1
+        rows.group_by(levels[0]).agg(pl.col(label).n_unique())[label].min() > 1
     )
 
 
 def _years_months(rows: pl.DataFrame | None, levels: list[str]) -> bool:
-    """Levels of whole years (1000-9999) and months (1-12), as grouping by a date index's
-    year and month makes them."""
+    """Levels of whole years (1000-9999) and months (1-12) that make one calendar, each
+    month once and none missing between the first and the last (as grouping a date index
+    by its year and month makes them); not ids in that range beside steps 1-12."""
     if rows is None or not rows.height:
         return False
     year, month = (rows[n].cast(pl.Float64, strict=False) for n in levels)
     if year.null_count() or month.null_count():  # not numbers (or gaps): no years, months
         return False
-    return bool(year.is_between(1000, 9999).all() and month.is_between(1, 12).all()
-                and (year == year.round()).all() and (month == month.round()).all())  # fmt: skip
+    whole = (year == year.round()).all() and (month == month.round()).all()
+    if not (whole and year.is_between(1000, 9999).all() and month.is_between(1, 12).all()):
+        return False
+    stamps = (year * 12 + month).sort()
+    return not stamps.is_duplicated().any() and bool((stamps.diff().drop_nulls() == 1).all())
 
 
 def _a_name(cell) -> bool:

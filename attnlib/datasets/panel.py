@@ -133,7 +133,8 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     if isinstance(frame.schema.get("values"), pl.List):
         return frame
     frame = durations_as_seconds(frame, source)
-    frame = levels.with_index_levels(frame, [], source)[0]  # reset_index() of a panel
+    if not set(frame.columns) & set(_FORECASTER.get()):  # not a forecaster's own columns
+        frame = levels.with_index_levels(frame, [], source)[0]  # reset_index() of a panel
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if kind := stacked.kind_column(known):

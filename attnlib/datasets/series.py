@@ -178,8 +178,15 @@ def saved_index(columns: Sequence[str], path: object, keep: Sequence[str] = ()) 
     :func:`attnlib.datasets.tables.unnamed_run`) and ``to_parquet``'s ``__index_level_0__``.
     A named index (``index``, ``level_0``, ``row``) may be a time or a value, so it is
     kept."""
-    saved = {*unnamed_run(columns), "__index_level_0__", "Unnamed: 0"}
+    saved = index_names(columns)
     return note_index(path, [c for c in columns if c in saved and c not in keep])
+
+
+def index_names(columns: Sequence[str]) -> set[str]:
+    """The columns of ``columns`` that are pandas' saved index in a long table: the leading
+    unnamed run (:func:`attnlib.datasets.tables.unnamed_run`), ``Unnamed: 0`` and
+    ``__index_level_0__`` wherever they stand."""
+    return {*unnamed_run(columns), "__index_level_0__", "Unnamed: 0"} & set(columns)
 
 
 def note_index(path: object, index: list[str]) -> list[str]:

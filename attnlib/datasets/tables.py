@@ -333,12 +333,12 @@ def unnamed_run(columns: Sequence[str]) -> list[str]:
 
 def unnamed(name: str) -> bool:
     """A name pandas gives a column it saved for an unnamed index level (or none):
-    ``to_csv``'s, ``to_parquet``'s ``__index_level_0__``, ``reset_index()``'s ``level_0``."""
+    ``to_csv``'s ``Unnamed: 0``, ``to_parquet``'s ``__index_level_0__``."""
     return name == "" or bool(_UNNAMED.fullmatch(name) or _LEVEL.fullmatch(name))
 
 
 _UNNAMED = re.compile(r"Unnamed: \d+")
-_LEVEL = re.compile(r"__index_level_\d+__|level_\d+")
+_LEVEL = re.compile(r"__index_level_\d+__")
 
 
 def fail_first(bad: pl.Series, path: Path, where, message: str) -> None:

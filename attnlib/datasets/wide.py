@@ -222,7 +222,8 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
     if not index:
         return frame
     if "id" in frame.columns or len(index) > 1:
-        if named := [n for n in index if n not in SAVED_INDEX and not unnamed(n)]:
+        reset = index[:2] == ["level_0", "level_1"]  # reset_index()'s unnamed levels
+        if named := [n for n in index if n not in SAVED_INDEX and not unnamed(n) and not reset]:
             log.warning("%s: pandas' index column(s) %s dropped (%s); if one is the class, "
                         "reset_index() and name it 'label'; a series' id and its time: give "
                         "ingest.id_column and ingest.time_column", path, named,

@@ -215,6 +215,7 @@ def test_a_forecaster_predicts_series_on_one_clock_as_from_their_wide_table(tmp_
     assert wide.height == 4 and {"y_1", "y_2"} <= set(wide.columns)
     assert model.predict(pl.read_csv(path)).equals(wide)
     written = table(tmp_path, text.replace("\n1,", "\n1.0,"), "f.csv")  # 1.0 beside 2
+    assert written.read_text().count("\n1.0,") == 40  # every row of store 1 as pandas' float
     with panel.for_model(model):
         assert read_source(written, columns={"id": "store"}).columns == ["time", "y_1", "y_2"]
     floats = pl.read_csv(path).with_columns(pl.col("store").cast(pl.Float64))  # 1.0, 2.0

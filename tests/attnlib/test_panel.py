@@ -394,10 +394,12 @@ def test_index_levels_that_are_a_tables_rows_or_a_month_stay_so(tmp_path, caplog
                    for _ in range(2))  # fmt: skip
     train["label"], test["label"] = list("ababa"), list("babab")
     pd.concat({"train": train, "test": test}).to_parquet(tmp_path / "splits.parquet")
+    pd.concat({"train": train, "test": test}).to_csv(tmp_path / "splits.csv")
     once = train.set_index(pd.MultiIndex.from_arrays([list("vwxyz"), [1] * 5]))
     once.to_parquet(tmp_path / "once.parquet")  # one row a first-level value
     with caplog.at_level(logging.WARNING):
-        assert read_source(tmp_path / "splits.parquet")["label"].to_list()[:2] == ["a", "b"]
+        for name in ("splits.parquet", "splits.csv"):
+            assert read_source(tmp_path / name)["label"].to_list()[:2] == ["a", "b"]
         assert read_source(tmp_path / "once.parquet")["values"].list.len().to_list() == [4] * 5
     assert "pandas' unnamed index of several levels dropped: the rows of a wide" in caplog.text
     sales = pd.Series(np.arange(24.0), index=pd.date_range("2018-01-01", periods=24, freq="MS"))
@@ -439,3 +441,50 @@ def test_reset_index_of_a_wide_table_keeps_its_rows(tmp_path, caplog):
         out = read_source(tmp_path / "r.csv")
     assert out["values"].list.len().to_list() == [5] * 4 and out["label"][1] == "2"
     assert "give ingest.id_column=level_0 and ingest.time_column=level_1" in caplog.text
+
+
+def test_years_with_a_label_are_series_of_their_months(tmp_path):
+    import pandas as pd
+
+    index = pd.MultiIndex.from_product([[2000, 2001, 2002], range(1, 13)])
+    years = pd.DataFrame({"rain": np.arange(36.0), "label": ["wet"] * 12 + ["dry"] * 24},
+                         index=index)  # fmt: skip
+    years.to_parquet(tmp_path / "y.parquet")
+    out = read_source(tmp_path / "y.parquet")
+    assert out["id"].to_list() == ["2000", "2001", "2002"] and out["label"][0] == "wet"
+
+
+def test_one_bad_row_of_a_panel_is_named_not_read_as_a_wide_table(tmp_path):
+    """A stray label or a repeated step is an error at its line, as without the index;
+    ids in 1000-9999 beside steps 1-12 are no calendar."""
+    import pandas as pd
+
+    panel_ = pd.DataFrame({"x": np.arange(24.0), "y": 1.0, "z": 2.0, "label": "a"},
+                          index=pd.MultiIndex.from_product([range(4), range(6)]))  # fmt: skip
+    stray = panel_.copy()
+    stray.iloc[2, 3] = "b"
+    stray.to_parquet(tmp_path / "stray.parquet")
+    with pytest.raises(DataError, match=r"row 3: label 'b' differs from 'a' at row 1"):
+        read_source(tmp_path / "stray.parquet")
+    pd.concat([panel_, panel_.iloc[[3]]]).to_parquet(tmp_path / "twice.parquet")
+    with pytest.raises(DataError, match=r"row 25: time '3' repeats row 4 for id '0'"):
+        read_source(tmp_path / "twice.parquet")
+    visits = pd.DataFrame({"x": np.arange(25.0)}, index=pd.MultiIndex.from_product(
+        [range(1001, 1006), range(1, 6)]))  # fmt: skip
+    visits.to_parquet(tmp_path / "visits.parquet")  # patients 1001-1005, visits 1-5
+    assert read_source(tmp_path / "visits.parquet").columns[:3] == ["time", "x_1001", "x_1002"]
+    visits.assign(label=np.repeat(list("ababa"), 5)).to_parquet(tmp_path / "labelled.parquet")
+    assert read_source(tmp_path / "labelled.parquet")["id"].to_list()[0] == "1001"
+
+
+def test_a_pairs_channels_named_like_an_index_are_still_channels(tmp_path):
+    (tmp_path / "X_TRAIN.csv").write_text("id,time,index,x,label\na,0,10,1,p\na,1,11,2,p\n")
+    (tmp_path / "X_TEST.csv").write_text("id,time,x,index,label\nc,0,1,10,p\nc,1,2,11,p\n")
+    with pytest.raises(DataError, match=r"X_TEST.csv: columns .* are not its train file's"):
+        read_source(tmp_path / "X_TRAIN.csv", archive_split=True)
+
+
+def test_a_forecasters_own_columns_are_never_taken_for_index_levels():
+    frame = pl.DataFrame({"level_0": [1.0, 1, 2, 2], "level_1": [5.0, 6, 5, 7]})
+    with panel.for_forecaster(("level_0", "level_1")):
+        assert panel.as_series(frame, "f").equals(frame)

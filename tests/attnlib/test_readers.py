@@ -579,3 +579,10 @@ def test_a_tables_ids_are_kept_as_written(tmp_path):
     """Predictions carry a table of sequences' ids back as the file has them (1.0 stays)."""
     path = write(tmp_path / "t.csv", "id,text,label\n1.0,a b,x\n1.1,c d,y\n")
     assert read_source(path)["id"].to_list() == ["1.0", "1.1"]
+
+
+def test_a_column_named_level_1_in_a_table_of_sequences_is_named_unread(tmp_path, caplog):
+    path = write(tmp_path / "l.csv", "id,text,level_1\n1,a b,easy\n2,c d,hard\n")
+    with caplog.at_level(logging.WARNING):
+        read_source(path)
+    assert "column(s) ['level_1'] not read" in caplog.text
