@@ -47,15 +47,18 @@ def test_pandas_melt_of_a_forecasting_frame_reads_as_the_frame(tmp_path):
      r"line has no row for 'y' in column 'kind' \(a stacked table needs every name"),
     ("id,time,kind,value\na,0,x,1\na,0,x,2\na,1,y,4\n", r"line 3: 'x' in column 'kind' "
      r"repeats at time '0' of id 'a' .*; the step begins line 2"),
-    ("time,variable,value,x\n0,x,1,0\n0,y,2,0\n", r"name 'x' in column 'variable' is also "
-     r"a column"),
+    ("time,variable,value,x\n0,y,1,0\n0,x,2,0\n", r"line 3: name 'x' in column 'variable' is "
+     r"also a column"),
+    ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\na,1,y,1e300\n", r"line 5: column "
+     r"'value': value '1e300' is too large"),
+    ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\n,1,y,4\n", r"line 5: missing id"),
     ("time,variable,value\n0,x,1\n0,y,\n", r"line 3: column 'value': empty cell"),
     ("id,time,kind,value,label\na,0,x,1,p\na,0,y,2,q\n", r"line 3: column 'label' differs "
      r"within a time step .*; the step begins line 2"),
     ("case,t,dim_id,value\n0,0,d0,1\n0,0,d1,2\n1,0,d0,3\n1,0,d1,4\n", r"line 4: column "
      r"'case' differs within a time step .*ingest.id_column"),
 ])  # fmt: skip
-def test_a_stacked_table_that_does_not_hold_together_names_the_line(tmp_path, text, message):
+def test_a_stacked_table_that_does_not_hold_together_names_its_line(tmp_path, text, message):
     with pytest.raises(DataError, match=message):
         read_source(table(tmp_path, text))
 
@@ -92,18 +95,6 @@ def test_a_frame_given_in_python_names_the_rows_of_the_file_it_came_from():
     with panel.for_classifier(), pytest.raises(DataError, match=r"row 5: label 'Z' differs "
                                                                 r"from 'p' at row 1"):  # fmt: skip
         panel.as_series(frame, "f")
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\na,1,y,1e300\n", r"line 5: column "
-     r"'value': value '1e300' is too large"),
-    ("id,time,kind,value\na,0,x,1\na,0,y,2\na,1,x,3\n,1,y,4\n", r"line 5: missing id"),
-    ("time,variable,value,x\n0,y,1,0\n0,x,2,0\n", r"line 3: name 'x' in column 'variable' is "
-     r"also a column"),
-])  # fmt: skip
-def test_a_bad_cell_of_a_stacked_table_is_named_at_its_own_line(tmp_path, text, message):
-    with pytest.raises(DataError, match=message):
-        read_source(table(tmp_path, text))
 
 
 def test_one_name_a_value_in_any_case_and_the_kind_in_pandas_index(tmp_path):
