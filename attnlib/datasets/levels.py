@@ -33,14 +33,14 @@ def index_levels(columns: list[str], saved: list[str] | None = None,
     ``stack()``, time first), as the renaming that makes them ``id`` and the time (or, for
     whole years and months 1-12 without a label, ``year`` and ``month``: one time);
     ``{}`` when it is not, or the table has an ``id`` or holds sequences (``tokens``,
-    ``text``, ``values``).
-    Named levels are when one names a time and the other does not (``store, date``;
-    sktime's ``instances, timepoints``); unnamed ones unless another column names a time,
-    the columns are a frame's generated ``0, 1, ..., N`` (a wide table's, a class beside
-    them or not: the index is the rows'), or ``rows`` (the table, or its first row) show
-    a step that repeats within an id or a label that changes within one (the rows of a
-    wide table again: ``pd.concat({"train": ..., "test": ...})``). The id comes first
-    unless the first row has a date in the first level and a name in the second.
+    ``text``, ``values``). Named levels are when one names a time and the other does not
+    (``store, date``; sktime's ``instances, timepoints``); unnamed ones unless another
+    column names a time, the columns are a frame's generated ``0, 1, ..., N`` (a wide
+    table's, a class beside them or not: the index is the rows'), or ``rows`` (the table,
+    or a CSV's first 200 rows) show no first-level value repeating or a label changing
+    within every one (the rows of a wide table again: ``pd.concat({"train": ..., "test":
+    ...})``). The id comes first unless the first row has a date in the first level and a
+    name in the second.
     ``saved``: a Parquet file's index columns (pandas' metadata); else the first two
     columns when both are unnamed (``Unnamed: 0, Unnamed: 1``: a CSV's,
     :func:`attnlib.datasets.rows.unnamed_levels`; ``level_0, level_1``: ``reset_index()``'s)."""
