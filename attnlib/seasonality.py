@@ -267,18 +267,13 @@ def series_rules(
         log: True / False as given, or ``"auto"`` (:func:`wants_log`).
         targets: the target columns judged (() = every value column).
     """
-    from attnlib.errors import DataError
-    from attnlib.windows import assign_time_splits
+    from attnlib.windows import train_part
 
     channels = list(targets) or [c for c in raw.columns if c not in ("time", "split", "id")]
     channels = [c for c in channels if c in raw.columns]
     values = raw.select(channels).to_numpy().astype(np.float64)  # (N, K)
-    try:
-        split = assign_time_splits(raw.height, val=val, test=test, lookback=lookback,
-                                   horizon=horizon)  # fmt: skip
-        values = values[split == "train"]
-    except DataError:
-        pass  # too short: encoding says so; judge what there is
+    values = values[train_part(raw.height, val=val, test=test, lookback=lookback,
+                               horizon=horizon)]  # fmt: skip
     times = raw["time"].cast(pl.String).to_list() if "time" in raw.columns else None
     # any period the train part holds 3 times, longer than the lookback too: the baselines
     # and MASE need the real one (a half-hourly file's day is 48); the residual target

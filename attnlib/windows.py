@@ -63,6 +63,16 @@ def assign_time_splits(n: int, *, val: float, test: float, lookback: int, horizo
     return np.array(["train"] * n_train + ["val"] * n_val + ["test"] * n_test)
 
 
+def train_part(n: int, *, val: float, test: float, lookback: int, horizon: int) -> np.ndarray:
+    """(N,) True on the train part's steps (:func:`assign_time_splits`); on every step when
+    the series is too short to split (encoding says so: the rules judge what there is)."""
+    try:
+        return assign_time_splits(n, val=val, test=test, lookback=lookback, horizon=horizon) == (
+            "train")  # fmt: skip
+    except DataError:
+        return np.ones(n, dtype=bool)
+
+
 def train_windows(n_train: int, lookback: int, horizon: int) -> int:
     """Windows (stride 1) that lie wholly inside ``n_train`` train steps (what
     :func:`window_starts` finds in a train file)."""

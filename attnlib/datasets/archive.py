@@ -75,8 +75,8 @@ def same_columns(train: list[str], test: list[str], train_name: str, test_name: 
     headers) in the same order, pandas' saved index and the label aside: a series'
     channels are read by their place, so other names or another order would pair the test
     split's values with other channels without a word."""
-    kept = [[c for c, k in zip(n, known_names(n), strict=True)
-             if k != "label" and c not in index_names(n)] for n in (train, test)]  # fmt: skip
+    kept = [[c for c, k in zip(n, known_names(n), strict=True) if k != "label" and c not in
+             index] for n, index in ((n, index_names(n)) for n in (train, test))]  # fmt: skip
     if train and test and kept[0] != kept[1]:
         raise DataError(f"{test_name}: columns {test} are not its train file's {train} "
                         f"({train_name}); a series' channels are read by their place: give "

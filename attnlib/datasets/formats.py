@@ -167,7 +167,7 @@ def _read_text(
         keep = (*tables.META_COLUMNS, *filter(None, [time]))
         table = rows.decimal_commas(table, keep=keep, source=path)
     if fmt == "long":  # its columns' names are channel names, kept as they are
-        renamed, _ = levels.with_index_levels(table, [], path)  # sktime's pd-multiindex
+        renamed, _ = levels.with_index_levels(table, [], path, panel.forecaster())
         if renamed is not table:
             table = renamed
         elif (
@@ -259,8 +259,8 @@ def detect_format(path: Path, data: str, columns: dict[str, str] | None = None) 
     if sep == ";" and cells:  # a decimal comma is a number (for the wide check)
         one_row = pl.DataFrame({str(i): [c] for i, c in enumerate(cells)})
         cells = list(rows.decimal_commas(one_row).row(0))
-    pair = levels.index_levels(header, None, _head(path, lines, sep))
-    if ext in _EXTENSIONS and pair:
+    if ext in _EXTENSIONS and levels.pair(header, None) and levels.index_levels(
+            header, None, _head(path, lines, sep)):  # fmt: skip
         return "long", "pandas' two-level index in its first two columns"
     if ext in _EXTENSIONS and _dated_rows(header, cells):
         return "long", "an unnamed first column of dates (pandas' index): the time"

@@ -16,10 +16,12 @@ from attnlib.datasets.times import dates, read_times
 log = logging.getLogger(__name__)
 
 
-def with_index_levels(frame: pl.DataFrame, saved: list[str], path: object):
+def with_index_levels(frame: pl.DataFrame, saved: list[str], path: object,
+                      keep: tuple[str, ...] = ()):  # fmt: skip
     """``frame`` with pandas' two-level index renamed as :func:`index_levels` reads it
-    (logged), and ``saved`` (its index columns) renamed alike."""
-    if not (roles := index_levels(frame.columns, saved, frame)):
+    (logged), and ``saved`` (its index columns) renamed alike; never when ``frame`` holds
+    one of ``keep`` (a forecaster's own columns: :func:`attnlib.datasets.panel.forecaster`)."""
+    if set(frame.columns) & set(keep) or not (roles := index_levels(frame.columns, saved, frame)):
         return frame, saved
     log.info("%s: pandas' two-level index %s: %s", path, pair(frame.columns, saved), ", ".join(
         f"'{c}' the {'series id' if r == 'id' else r}" for c, r in roles.items()))  # fmt: skip
@@ -49,7 +51,7 @@ def index_levels(columns: list[str], saved: list[str] | None = None,
         return {}
     low = [n.strip().lower() for n in levels]
     time = series.time_column(columns)
-    if all(n.startswith(("__index_level_", "unnamed: ", "level_")) for n in low):
+    if all(tables.unnamed(n) or re.fullmatch(r"level_\d+", n) for n in levels):
         rest = [n for n, c in zip(names, columns, strict=True) if c not in levels]
         if time is not None or wide.generated_steps(rest) or _rows_of_a_table(rows, levels):
             return {}

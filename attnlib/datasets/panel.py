@@ -70,6 +70,11 @@ def for_model(model, stored: bool = False):
         yield
 
 
+def forecaster() -> tuple[str, ...]:
+    """The columns of the forecaster being read for (:func:`for_forecaster`), or ()."""
+    return _FORECASTER.get()
+
+
 def is_panel(frame: pl.DataFrame) -> bool:
     """Many series (or one to classify), in a frame with known names
     (:func:`attnlib.datasets.tables.with_known_names`: ``ID`` as ``id``): an ``id`` column
@@ -85,10 +90,10 @@ def is_panel(frame: pl.DataFrame) -> bool:
     keys = [time]
     if time.strip().lower() == "year":  # a year that repeats beside its month is one stamp
         keys += [c for c in frame.columns if c.strip().lower() in _CALENDAR]
-    parsed = read_times(frame[time].cast(pl.String)) if keys == [time] else None
-    if parsed is not None and not parsed.null_count():  # as read: 1 and 1.0 are one time
-        return not parsed.is_unique().all()
-    return not frame.select(keys).is_unique().all()
+    if not frame.select(keys).is_unique().all():  # repeats as written: read or not
+        return True
+    parsed = read_times(frame[time]) if keys == [time] else None
+    return parsed is not None and not parsed.null_count() and not parsed.is_unique().all()
 
 
 def read_table(
@@ -112,12 +117,8 @@ def read_table(
     if "id" in columns and not many and timed and not _STORED_ID.get():
         roles.refuse_id(columns, path, bool(known["id"].is_duplicated().any()))
     roles.check_long(columns, path, many)
-    if many and "label" not in known.columns and not _FOR_CLASSIFIER.get():
-        out = clock.read_clock(known, path, where)
-        return out, clock.note(known)
     if many:
-        out = read_panel(known, path, where)
-        return out, note(out)
+        return _read_many(known, path, where)
     ids = [c for c, k in zip(frame.columns, known.columns, strict=True) if k == "id"]
     why = ("" if not ids else "its ids change along one timeline, where a table of many "
            "series has a label (to classify) or times that repeat (to forecast)" if
@@ -133,8 +134,7 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     if isinstance(frame.schema.get("values"), pl.List):
         return frame
     frame = durations_as_seconds(frame, source)
-    if not set(frame.columns) & set(_FORECASTER.get()):  # not a forecaster's own columns
-        frame = levels.with_index_levels(frame, [], source)[0]  # reset_index() of a panel
+    frame = levels.with_index_levels(frame, [], source, forecaster())[0]  # reset_index()
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if kind := stacked.kind_column(known):
@@ -142,11 +142,16 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
         known = frame
     if clock.reads_for(known, _FORECASTER.get(), source):
         return clock.read_for(known, _FORECASTER.get(), source, where)
-    if not is_panel(known):
-        return frame
+    return _read_many(known, source, where)[0] if is_panel(known) else frame
+
+
+def _read_many(known: pl.DataFrame, path: object, where) -> tuple[pl.DataFrame, str]:
+    """Many series by id (:func:`is_panel`), and the read line's note: without a label and
+    not for a classifier, series on one clock to forecast together; else to classify."""
     if "label" not in known.columns and not _FOR_CLASSIFIER.get():
-        return clock.read_clock(known, source, where)  # series to forecast together
-    return read_panel(known, source, where)
+        return clock.read_clock(known, path, where), clock.note(known)
+    out = read_panel(known, path, where)
+    return out, note(out)
 
 
 def note(frame: pl.DataFrame) -> str:

@@ -90,7 +90,7 @@ def first_line(path: Path, encoding: str = UTF8) -> str:
 def unnamed_levels(header: list[str]) -> list[str]:
     """``header`` with the unnamed columns it starts with, two or more (``to_csv`` of a
     pandas index of several unnamed levels: ``,,a``), named as pandas reads them back:
-    ``Unnamed: 0``, ``Unnamed: 1`` (:func:`attnlib.datasets.typed.index_levels`)."""
+    ``Unnamed: 0``, ``Unnamed: 1`` (:func:`attnlib.datasets.levels.index_levels`)."""
     lead = next((i for i, h in enumerate(header) if h.strip()), len(header))
     return [f"Unnamed: {i}" for i in range(lead)] + header[lead:] if lead > 1 else header
 

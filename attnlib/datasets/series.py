@@ -19,6 +19,7 @@ from attnlib import errors
 from attnlib.datasets.calendar import calendar_stamps
 from attnlib.datasets.tables import (
     TIME_NAMES,
+    UNNAMED_INDEX,
     as_lists,
     as_text,
     fail_first,
@@ -186,7 +187,7 @@ def index_names(columns: Sequence[str]) -> set[str]:
     """The columns of ``columns`` that are pandas' saved index in a long table: the leading
     unnamed run (:func:`attnlib.datasets.tables.unnamed_run`), ``Unnamed: 0`` and
     ``__index_level_0__`` wherever they stand."""
-    return {*unnamed_run(columns), "__index_level_0__", "Unnamed: 0"} & set(columns)
+    return {*unnamed_run(columns), *UNNAMED_INDEX} & set(columns)
 
 
 def note_index(path: object, index: list[str]) -> list[str]:
@@ -225,10 +226,10 @@ def read_long(frame: pl.DataFrame, path: Path, where, ids: str = "") -> pl.DataF
             f"{path}, {where(i)}: {label} '{times[i]}' repeats {where(first)} (one row per "
             f"time step; {_MANY})"
         )
-    label = "" if "label" in frame.columns else (", and its class in a label column ('label', "
+    classes = "" if "label" in frame.columns else (", and its class in a label column ('label', "
                                                  "or the one ingest.label_column / "
                                                  "--label-column names)")  # fmt: skip
-    hint = f"; every column but the time is a value: {ids or _MANY}{label}"
+    hint = f"; every column but the time is a value: {ids or _MANY}{classes}"
     out = [times.alias("time"), *(numeric_channel(frame, c, path, where, hint) for c in channels)]
     check_time_order(times, path, where)
     return pl.DataFrame(out)

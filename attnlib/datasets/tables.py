@@ -47,7 +47,8 @@ def looks_long(header: list[str]) -> bool:
 
 # pandas' index saved as a column: to_csv's "Unnamed: 0" (once read back), to_parquet's
 # "__index_level_0__", reset_index's "index" / "level_0"; also "" as column 1 (to_csv)
-SAVED_INDEX = ("Unnamed: 0", "__index_level_0__", "index", "level_0")
+UNNAMED_INDEX = ("Unnamed: 0", "__index_level_0__")  # pandas' unnamed index, saved
+SAVED_INDEX = (*UNNAMED_INDEX, "index", "level_0")
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
 _JSON_LIST = re.compile(r'^\s*\[\s*["\]]')  # how a JSON list of strings opens: ["a" or []

@@ -31,8 +31,10 @@ def read_times(times: pl.Series) -> pl.Series | None:
     numbers = times.cast(pl.Float64, strict=False)
     if 2 * numbers.null_count() <= len(times):
         return numbers
-    if 2 * (spans := _durations(times)).null_count() <= len(times):
-        return spans
+    if times.str.contains(r"^-?P|days? ").any():  # some duration: two regexes over them all
+        spans = _durations(times)
+        if 2 * spans.null_count() <= len(times):
+            return spans
     times = times.zip_with(~times.str.contains(r"^\d{4}-\d{2}$"), times + "-01")
     times = times.str.replace(r"^(\d{4}-\d{2}-\d{2})/\d{4}-\d{2}-\d{2}$", "$1")  # a week
     quarter = times.str.extract_groups(r"^(\d{4})[- ]?[Qq]([1-4])$")

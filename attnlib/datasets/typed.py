@@ -78,7 +78,7 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     its saved date index as ``date`` (:func:`dated`), a named index that is no time (or
     part of one: a ``year`` and ``month`` index), id, label, split or a stacked table's
     kind (row numbers, say) left out, logged."""
-    raw, saved = levels.with_index_levels(raw, saved, path)
+    raw, saved = levels.with_index_levels(raw, saved, path, panel.forecaster())
     long = dated(raw, saved)
     time = series.time_column(long.columns) or ""
     parts = (*PARTS, "day") if time.strip().lower() == "year" else ()  # joined to the year

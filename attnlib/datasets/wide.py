@@ -85,17 +85,21 @@ def layout(names: list[str], saved: list[str] | None = None) -> Layout:
 def beside_generated(names: list[str]) -> list[str]:
     """Columns with names of their own beside a run of generated ones (``sample, 0, ...,
     N``): a class, an id or an index the table does not say is one."""
-    steps = layout(names).steps
-    generated = [n for n in steps if _generated(n)]
-    others = [n for n in steps if n not in generated]
+    generated, others = _split_generated(names)
     return others if others and _run_start(generated) in (0, 1) else []
 
 
 def generated_steps(names: list[str]) -> bool:
     """A run of generated names (``0, ..., N``) among the value columns, alone or beside
     columns with names of their own (a class under another name): a wide table's steps."""
-    generated = [n for n in layout(names).steps if _generated(n)]
+    generated, _ = _split_generated(names)
     return len(generated) > 1 and _run_start(generated) in (0, 1)
+
+
+def _split_generated(names: list[str]) -> tuple[list[str], list[str]]:
+    """The value columns with generated names (``0``, ``column_3``), and the others."""
+    steps = layout(names).steps
+    return [n for n in steps if _generated(n)], [n for n in steps if not _generated(n)]
 
 
 def pandas_header(names: list[str]) -> bool:

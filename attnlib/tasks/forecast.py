@@ -44,12 +44,9 @@ log = logging.getLogger(__name__)
 
 def _varying(raw: pl.DataFrame, channels: list[str], opt) -> list[str]:
     """The channels that change in the train part (all rows when too short to split)."""
-    try:
-        split = windows.assign_time_splits(raw.height, val=opt.val, test=opt.test,
-                                           lookback=opt.lookback, horizon=opt.horizon)  # fmt: skip
-        train = raw.filter(pl.Series(split) == "train")
-    except DataError:
-        train = raw
+    part = windows.train_part(raw.height, val=opt.val, test=opt.test, lookback=opt.lookback,
+                              horizon=opt.horizon)  # fmt: skip
+    train = raw.filter(pl.Series(part))
     return [c for c in channels if train[c].n_unique() > 1]
 
 
