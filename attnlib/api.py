@@ -227,6 +227,16 @@ class Model:
         return tuple((inputs or {}).get("channels") or ())
 
     @property
+    def channel_names(self) -> tuple[str, ...]:
+        """A series classifier's channels, by the names of the training file's value columns
+        (a long table's); ``()`` when it read them without names, and for other models."""
+        if not self.reads_series:
+            return ()
+        data = self.meta.extra.get("data")
+        inputs = data.get("input") if isinstance(data, dict) else None
+        return tuple((inputs or {}).get("channel_names") or ())
+
+    @property
     def reads_series(self) -> bool:
         """Whether the model classifies numeric series (one a row; a long table by id)."""
         numeric = self.meta.model_config.input_kind == "numeric"
@@ -246,10 +256,13 @@ class Model:
         scaler = Standardizer.from_dict(scaler, source="model.json") if scaler else None
         channels = scaler.channels if scaler else cfg.input_dim  # per series: 3 inputs a channel
         each = ", each series scaled by its own" if scaler and scaler.per_series else ""
+        names = self.channel_names or self.channels
+        more = f", ... {len(names) - 12} more" if len(names) > 12 else ""
+        named = f" ({', '.join(names[:12])}{more})" if names else ""
         return {
             "task": cfg.task,
             "input": KIND_NAMES[cfg.input_kind]
-            + (f", {channels} channel(s){each}" if cfg.input_kind == "numeric" else ""),
+            + (f", {channels} channel(s){named}{each}" if cfg.input_kind == "numeric" else ""),
             "model": f"{cfg.name}, hidden {cfg.hidden_dim}, attention {cfg.attention}",
             "vocab_size": len(meta.vocab) if meta.vocab else None,
             "vocab_sample": tokens[:10],

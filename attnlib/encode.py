@@ -57,6 +57,15 @@ def encode_dataset(raw: pl.DataFrame, task: str, opt: EncodeOptions, *, source: 
     return frame, meta
 
 
+def keep_channel_names(meta: dict, names: list[str]) -> None:
+    """Keep the names of numeric series' channels (the training file's value columns,
+    :mod:`attnlib.datasets.channel_names`) in ``meta["input"]``, for a model to read new
+    files by them; names that are not one per channel are not kept."""
+    inputs = meta.get("input") or {}
+    if names and inputs.get("kind") == "series" and inputs.get("channels") == len(names):
+        inputs["channel_names"] = list(names)
+
+
 def to_sequence_data(frame: pl.DataFrame, task: str, *, source: object = "data") -> SequenceData:
     """Tensors for ``task`` from an encoded split frame (forecast windows are cut here)."""
     if frame.height == 0:

@@ -47,10 +47,10 @@ def write_json_atomic(path: str | Path, data: object) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def write_parquet_atomic(path: str | Path, frame) -> None:
-    """Write a polars DataFrame to Parquet atomically."""
+def write_parquet_atomic(path: str | Path, frame, metadata: dict[str, str] | None = None) -> None:
+    """Write a polars DataFrame to Parquet atomically (``metadata``: key-value pairs)."""
     with atomic_path(path, suffix=".parquet") as tmp:
-        frame.write_parquet(tmp)
+        frame.write_parquet(tmp, metadata=metadata)
 
 
 def write_safetensors_atomic(path: str | Path, tensors: dict) -> None:

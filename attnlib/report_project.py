@@ -61,8 +61,9 @@ def data_section(root: Path) -> Section:
             s.facts["vocabulary (tokens)"] = len(meta["tokens"])
         if meta.get("labels"):
             s.facts["classes"] = len(meta["labels"])
-        if (meta.get("input") or {}).get("channels"):
-            s.facts["channels"] = meta["input"]["channels"]
+        if channels := (meta.get("input") or {}).get("channels"):
+            names = meta["input"].get("channel_names")  # a series classifier's, by name
+            s.facts["channels"] = f"{channels} ({', '.join(names)})" if names else channels
     rows = []
     for name in ("train", "val", "test"):
         n = _try(root / f"data/split/{name}.parquet",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import polars as pl
 from prefect import flow, get_run_logger, task
 
-from attnlib.encode import EncodeOptions, encode_dataset
+from attnlib.datasets import channel_names
+from attnlib.encode import EncodeOptions, encode_dataset, keep_channel_names
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
 from attnlib.vectors import write_input_layer
@@ -52,6 +53,7 @@ def encode() -> None:
         vectors_words=enc.vectors_words, max_length=enc.max_length, normalize=enc.normalize,
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
+    keep_channel_names(meta, channel_names.read(RAW))
     frame = write_input_layer(frame, meta, opt, EMBEDDING)
     for line in meta.pop("rules", ()):  # what the data decided (period, log, vectors), why
         get_run_logger().info("encode: %s", line)

@@ -8,7 +8,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 
 from attnlib.charsets import UTF8
-from attnlib.datasets import read_and_describe
+from attnlib.datasets import channel_names, read_and_describe
 from attnlib.io import write_parquet_atomic
 from flows._params import RAW, IngestParams, load_params, not_user_error, run_stage, section
 
@@ -37,23 +37,26 @@ def read(
     sep: str = "",
     columns: dict[str, str] | None = None,
     encoding: str = UTF8,
-) -> tuple[pl.DataFrame, str]:
-    """Read and validate the source into the raw schema; say how it was read (format)."""
-    return read_and_describe(
-        source, fmt, limit=limit or None, workers=workers, max_length=max_length or None,
-        sep=sep or None, archive_split=True, columns=columns, encoding=encoding,
-    )  # fmt: skip
+) -> tuple[pl.DataFrame, str, list[str]]:
+    """Read and validate the source into the raw schema; say how it was read (format); the
+    names of a long table's channels (:mod:`attnlib.datasets.channel_names`)."""
+    with channel_names.recording() as seen:
+        frame, how = read_and_describe(
+            source, fmt, limit=limit or None, workers=workers, max_length=max_length or None,
+            sep=sep or None, archive_split=True, columns=columns, encoding=encoding,
+        )  # fmt: skip
+    return frame, how, channel_names.recorded(seen)
 
 
 @flow(name="ingest")
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
-    frame, how = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep, p.columns(),
-                      p.encoding)  # fmt: skip
+    frame, how, names = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep,
+                             p.columns(), p.encoding)  # fmt: skip
     get_run_logger().info("ingest: read %s", how)
     if warning := untracked_source(p.source):
         get_run_logger().warning("ingest: %s", warning)
-    write_parquet_atomic(RAW, frame)
+    write_parquet_atomic(RAW, frame, channel_names.metadata(names))  # a model checks them
     get_run_logger().info("ingest: %d rows from %s -> %s", frame.height, p.source, RAW)
 
 

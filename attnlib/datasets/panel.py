@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import clock, levels, roles, series, stacked, tables
+from attnlib.datasets import channel_names, clock, levels, roles, series, stacked, tables
 from attnlib.datasets.calendar import PARTS
 from attnlib.datasets.tables import as_text, optional_columns
 from attnlib.datasets.times import durations_as_seconds, read_times
@@ -64,9 +64,15 @@ def stored_id(stored: bool = True):
 @contextlib.contextmanager
 def for_model(model, stored: bool = False):
     """While reading for ``model`` (:class:`attnlib.api.Model`): its series as a classifier
-    or a forecaster reads them (:func:`for_classifier`, :func:`for_forecaster`), and
+    or a forecaster reads them (:func:`for_classifier`, :func:`for_forecaster`), a
+    classifier's channels by their names (:mod:`attnlib.datasets.channel_names`), and
     ``stored``: the id under the model's stored name (:func:`stored_id`)."""
-    with for_classifier(model.reads_series), for_forecaster(model.channels), stored_id(stored):
+    with (
+        for_classifier(model.reads_series),
+        for_forecaster(model.channels),
+        channel_names.expecting(model.channel_names),
+        stored_id(stored),
+    ):
         yield
 
 
@@ -189,6 +195,7 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     channels = [c for c in frame.columns if c not in skip]
     if not channels:
         raise DataError(f"{path}: no value column beside column 'id' and column '{time}'")
+    channels = channel_names.matched(channels, path)  # a model's: in its order
     # ordered by time read as numbers or dates; times that are names keep the file's order
     key, named = clock.times_key(times, path, where, what)
     clock.one_row_each(pl.DataFrame({"id": ids, "key": key, "time": times}), False, path, where,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import polars as pl
+import pytest
 import yaml
 
 
@@ -109,3 +110,46 @@ def test_a_column_name_dvc_writes_as_a_float_or_bool_is_an_error():
     for value in (1.10, True):  # YAML's 1.10 is 1.1: only a quoted name is exact
         with pytest.raises(pydantic.ValidationError, match="valid string"):
             IngestParams(label_column=value)
+
+
+def test_a_panels_channel_names_go_from_ingest_to_the_model(
+    tmp_path, monkeypatch, prefect_api, request
+):
+    """ingest keeps the value columns' names in raw.parquet, encode in the input spec, train
+    in the model: a new file is then read by them (attnlib.datasets.channel_names)."""
+    import numpy as np
+
+    import attnlib
+    from attnlib.errors import DataError
+    from flows.encode import encode
+    from flows.ingest import ingest
+    from flows.split import split
+    from flows.train import train
+
+    rng = np.random.default_rng(0)
+    rows = [(f"s{i}", t, float(rng.normal() + i % 2), float(rng.normal() * 9), f"c{i % 2}")
+            for i in range(40) for t in range(6)]  # fmt: skip
+    table = pl.DataFrame(rows, schema=["id", "t", "speed", "angle", "label"], orient="row")
+    table.write_csv(tmp_path / "d.csv")
+    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
+    params["task"] = "classify"
+    params["ingest"]["source"] = str(tmp_path / "d.csv")
+    params["search"]["enabled"] = False
+    params["train"].update(name="lstm_attention", epochs=1, min_steps=0, hidden_dim=8,
+                           batch_size=8, ensemble=1, refit=False, resume=False)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    for stage in (ingest, encode, split, train):
+        stage()
+
+    from attnlib.datasets import channel_names
+
+    assert channel_names.read(tmp_path / "data/raw.parquet") == ["speed", "angle"]
+    model = attnlib.load(tmp_path / "models/model", engine="torch")
+    assert model.channel_names == ("speed", "angle")
+    first = table.filter(pl.col("id").is_in(["s0", "s1"]))
+    swapped = first.select("id", "t", "angle", "speed")
+    right = model.predict(first)["probabilities"].to_list()
+    assert model.predict(swapped)["probabilities"].to_list() == right
+    with pytest.raises(DataError, match="missing 'angle'; not the model's 'heading'"):
+        model.predict(first.rename({"angle": "heading"}))

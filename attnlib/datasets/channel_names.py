@@ -1,0 +1,103 @@
+"""The names of a long table's channels (its value columns), kept from training to
+prediction. A series classifier's input is its channels by place: a file to score whose
+columns come in another order would be scored with each channel in another's place, and
+nothing in the numbers would say so (scikit-learn checks ``feature_names_in_`` for the
+same reason).
+
+The ingest stage records the names a panel was read with (:func:`recording`) into
+``data/raw.parquet``'s metadata (:data:`KEY`); encode keeps them in the model's input
+(``channel_names``); reading a file for that model (:func:`expecting`), a panel's columns
+are put in the training order by name, and a file without some of them is refused.
+Series read without names (``.ts``, ARFF, JSON lines, a wide table) are taken by place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+from pathlib import Path
+
+from attnlib.errors import DataError
+
+log = logging.getLogger(__name__)
+
+KEY = "attnlib.channel_names"  # in data/raw.parquet's key-value metadata: a JSON list
+# the channel names of the model being read for (Model.channel_names), or ()
+_EXPECTED = contextvars.ContextVar("expected_channels", default=())
+# while recording: the channel names of each panel read, in reading order
+_SEEN: contextvars.ContextVar[list | None] = contextvars.ContextVar("seen_channels", default=None)
+
+
+@contextlib.contextmanager
+def expecting(names=()):
+    """While reading for a model trained on channels ``names`` (``()``: any, by place)."""
+    token = _EXPECTED.set(tuple(names))
+    try:
+        yield
+    finally:
+        _EXPECTED.reset(token)
+
+
+@contextlib.contextmanager
+def recording():
+    """Yield a list that gets the channel names of every panel read meanwhile."""
+    seen: list[tuple[str, ...]] = []
+    token = _SEEN.set(seen)
+    try:
+        yield seen
+    finally:
+        _SEEN.reset(token)
+
+
+def matched(columns: list[str], path: object) -> list[str]:
+    """A panel's value ``columns`` in the order of the model being read for; recorded.
+
+    Raises:
+        DataError: the model was trained on channels that are not all among ``columns``,
+            or ``columns`` hold more than them.
+    """
+    expected = _EXPECTED.get()
+    if expected and list(expected) != columns:
+        missing = [c for c in expected if c not in columns]
+        extra = [c for c in columns if c not in expected]
+        if missing or extra:
+            said = "; ".join(
+                f"{what} {', '.join(repr(c) for c in names)}"
+                for what, names in (("missing", missing), ("not the model's", extra))
+                if names
+            )
+            raise DataError(
+                f"{path}: the model was trained on channels {', '.join(expected)} (value "
+                f"columns, matched by name); this file's are {', '.join(columns)}: {said}. "
+                "Rename the columns to the model's (`attnlib info` lists them)"
+            )
+        log.info("%s: channels taken in the model's order (%s), not the file's",
+                 path, ", ".join(expected))  # fmt: skip
+        columns = list(expected)
+    if (seen := _SEEN.get()) is not None:
+        seen.append(tuple(columns))
+    return columns
+
+
+def recorded(seen: list[tuple[str, ...]]) -> list[str]:
+    """The names to keep from a reading's panels (:func:`recording`): those they all share
+    (an archive's train and test file), or none."""
+    return list(seen[0]) if seen and len(set(seen)) == 1 else []
+
+
+def metadata(names: list[str]) -> dict[str, str] | None:
+    """Parquet key-value metadata keeping ``names`` (None for none)."""
+    return {KEY: json.dumps(list(names))} if names else None
+
+
+def read(path: str | Path) -> list[str]:
+    """The channel names kept in a Parquet file's metadata (:func:`metadata`), or []."""
+    import polars as pl
+
+    text = pl.read_parquet_metadata(path).get(KEY)
+    names = json.loads(text) if text else []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise DataError(f"{path}: metadata {KEY} is not a JSON list of names: {text[:80]!r}")
+    return names
