@@ -50,13 +50,8 @@ import polars as pl
 
 from attnlib import charsets
 from attnlib.charsets import UTF8
-from attnlib.datasets import compressed, folders, panel, roles
-from attnlib.datasets.archive import (
-    archive_test_file,
-    archive_train_file,
-    join_archive_split,
-    same_columns,
-)
+from attnlib.datasets import channel_names, compressed, folders, roles
+from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.formats import FORMATS, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
 from attnlib.datasets.typed import by_row, check_max_length
@@ -260,20 +255,23 @@ def read_and_describe(
                 if set(optional_columns) & set(columns):
                     named = header(inner, fmt, encoding)
                     columns = roles.present(columns, named, optional_columns)
-                frame, fmt, how = read_file(inner, fmt, sep, max_length, columns, encoding)
+                with channel_names.recording() as seen:
+                    frame, fmt, how = read_file(inner, fmt, sep, max_length, columns, encoding)
                 if archive_split:
                     frame, how = _with_archive_test(frame, how, inner, fmt, sep, max_length,
-                                                    columns, names, encoding)  # fmt: skip
+                                                    columns, names, encoding,
+                                                    channel_names.recorded(seen))  # fmt: skip
         except (DataError, ConfigError) as exc:  # named as the user's compressed file
             raise type(exc)(compressed.shown(str(exc), names)) from None
     return _head(frame, limit), compressed.shown(how, names)
 
 
 def _with_archive_test(
-    frame, how, path, fmt, sep, max_length, columns, names, encoding
+    frame, how, path, fmt, sep, max_length, columns, names, encoding, channels
 ) -> tuple[pl.DataFrame, str]:
     """A train file's frame joined with its archive test file's, if one is beside it
-    (``names``: how to show files unpacked from a compressed one)."""
+    (``names``: how to show files unpacked from a compressed one); a long table's test
+    series have the train file's ``channels``, matched by name."""
     where, name = compressed.shown(str(path), names), lambda p: compressed.name(p, names)
     if "id" not in frame.columns:  # a long table: one table to forecast, split in time
         if test := archive_test_file(path):
@@ -286,10 +284,8 @@ def _with_archive_test(
                     "archive's split", where, name(train))  # fmt: skip
     if (test := archive_test_file(path)) is None:
         return frame, how
-    if panel.read_as_panel(frame, how):  # a long table's series: channels by their place
-        same_columns(header(path, fmt, encoding), header(test, fmt, encoding), name(path),
-                     name(test))  # fmt: skip
-    test_frame = read_file(test, fmt, sep, max_length, columns, encoding)[0]
+    with channel_names.expecting(channels, name(path)):
+        test_frame = read_file(test, fmt, sep, max_length, columns, encoding)[0]
     log.info("%s: its test split is %s (%d rows)", where, name(test), test_frame.height)
     how = f"{how}, with {name(test)} beside it as the test split (the archive's own)"
     return join_archive_split(frame, test_frame, path, test), how

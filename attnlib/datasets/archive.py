@@ -7,8 +7,6 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets.series import index_names
-from attnlib.datasets.tables import known_names
 from attnlib.errors import DataError
 
 _TRAIN, _TEST = "_train", "_test"
@@ -68,16 +66,3 @@ def _as_split(frame: pl.DataFrame, split: str) -> pl.DataFrame:
     return frame.with_columns(
         (pl.lit(f"{split}:") + pl.col("id")).alias("id"), pl.lit(split).alias("split")
     )
-
-
-def same_columns(train: list[str], test: list[str], train_name: str, test_name: str) -> None:
-    """A long table's test file has its train file's columns (``train``, ``test``: their
-    headers) in the same order, pandas' saved index and the label aside: a series'
-    channels are read by their place, so other names or another order would pair the test
-    split's values with other channels without a word."""
-    kept = [[c for c, k in zip(n, known_names(n), strict=True) if k != "label" and c not in
-             index] for n, index in ((n, index_names(n)) for n in (train, test))]  # fmt: skip
-    if train and test and kept[0] != kept[1]:
-        raise DataError(f"{test_name}: columns {test} are not its train file's {train} "
-                        f"({train_name}); a series' channels are read by their place: give "
-                        "both files the same columns in the same order")  # fmt: skip

@@ -24,16 +24,18 @@ from attnlib.errors import DataError
 log = logging.getLogger(__name__)
 
 KEY = "attnlib.channel_names"  # in data/raw.parquet's key-value metadata: a JSON list
-# the channel names of the model being read for (Model.channel_names), or ()
-_EXPECTED = contextvars.ContextVar("expected_channels", default=())
+# the channel names of the model being read for (Model.channel_names), or (), and whose
+# they are (None: the model's; else the name of an archive's train file)
+_EXPECTED = contextvars.ContextVar("expected_channels", default=((), None))
 # while recording: the channel names of each panel read, in reading order
 _SEEN: contextvars.ContextVar[list | None] = contextvars.ContextVar("seen_channels", default=None)
 
 
 @contextlib.contextmanager
-def expecting(names=()):
-    """While reading for a model trained on channels ``names`` (``()``: any, by place)."""
-    token = _EXPECTED.set(tuple(names))
+def expecting(names=(), train_file: str | None = None):
+    """While reading for a model trained on channels ``names`` (``()``: any, by place), or
+    an archive's test file whose ``train_file`` has them."""
+    token = _EXPECTED.set((tuple(names), train_file))
     try:
         yield
     finally:
@@ -42,39 +44,46 @@ def expecting(names=()):
 
 @contextlib.contextmanager
 def recording():
-    """Yield a list that gets the channel names of every panel read meanwhile."""
+    """Yield a list that gets the channel names of every panel read meanwhile (an outer
+    recording gets them too)."""
     seen: list[tuple[str, ...]] = []
     token = _SEEN.set(seen)
     try:
         yield seen
     finally:
         _SEEN.reset(token)
+        if (outer := _SEEN.get()) is not None:
+            outer.extend(seen)
 
 
 def matched(columns: list[str], path: object) -> list[str]:
-    """A panel's value ``columns`` in the order of the model being read for; recorded.
+    """A panel's value ``columns`` in the order of the model (or train file) being read
+    for (:func:`expecting`); recorded (:func:`recording`).
 
     Raises:
         DataError: the model was trained on channels that are not all among ``columns``,
             or ``columns`` hold more than them.
     """
-    expected = _EXPECTED.get()
+    expected, train_file = _EXPECTED.get()
     if expected and list(expected) != columns:
         missing = [c for c in expected if c not in columns]
         extra = [c for c in columns if c not in expected]
+        owner = "the train file's" if train_file else "the model's"
         if missing or extra:
             said = "; ".join(
                 f"{what} {', '.join(repr(c) for c in names)}"
-                for what, names in (("missing", missing), ("not the model's", extra))
+                for what, names in (("missing", missing), (f"not {owner}", extra))
                 if names
             )
+            whose = f"its train file {train_file} has" if train_file else "the model was trained on"
+            fix = ("give both files the same channels" if train_file else
+                   "rename the columns to the model's (`attnlib info` lists them)")  # fmt: skip
             raise DataError(
-                f"{path}: the model was trained on channels {', '.join(expected)} (value "
-                f"columns, matched by name); this file's are {', '.join(columns)}: {said}. "
-                "Rename the columns to the model's (`attnlib info` lists them)"
+                f"{path}: {whose} channels {', '.join(expected)} (value columns, matched by "
+                f"name); this file's are {', '.join(columns)}: {said}; {fix}"
             )
-        log.info("%s: channels taken in the model's order (%s), not the file's",
-                 path, ", ".join(expected))  # fmt: skip
+        log.info("%s: channels taken in %s order (%s), not the file's", path, owner,
+                 ", ".join(expected))  # fmt: skip
         columns = list(expected)
     if (seen := _SEEN.get()) is not None:
         seen.append(tuple(columns))

@@ -121,3 +121,17 @@ def test_names_round_trip_through_parquet_metadata_and_are_kept_one_per_channel(
         meta = {"input": {"kind": kind, "channels": count}}
         keep_channel_names(meta, ["a", "b"])
         assert ("channel_names" in meta["input"]) is kept
+
+
+def test_an_archive_pair_in_two_orders_records_the_train_files_names(tmp_path):
+    """ingest's recording sees the train file's panel and the test file's, put in its order
+    (a nested recording passes its names out): one set of names to keep."""
+    from attnlib.datasets import read_and_describe
+
+    panel(("x", "y")).with_columns(label=pl.lit("a")).write_csv(tmp_path / "P_TRAIN.csv")
+    panel(("y", "x")).with_columns(label=pl.lit("b")).write_csv(tmp_path / "P_TEST.csv")
+    with channel_names.recording() as seen:
+        frame, how = read_and_describe(tmp_path / "P_TRAIN.csv", archive_split=True)
+    assert seen == [("x", "y"), ("x", "y")] and channel_names.recorded(seen) == ["x", "y"]
+    train, test = frame["values"].to_list()[0], frame["values"].to_list()[2]
+    assert train == test  # the same numbers, in the same channels

@@ -359,11 +359,16 @@ def test_an_unlabelled_test_file_beside_a_labelled_train_file_is_named(tmp_path)
                                         r"P_TRAIN.csv has one"):  # fmt: skip
         read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
     _multiindex()[["dim_1", "dim_0", "label"]].to_csv(tmp_path / "P_TEST.csv")  # swapped
-    with pytest.raises(DataError, match=r"P_TEST.csv: columns \['', '', 'dim_1', 'dim_0', "
-                                        r"'label'\] are not its train file's"):  # fmt: skip
-        read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
+    swapped = read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
     _multiindex().to_csv(tmp_path / "P_TEST.csv")  # the same columns: joined
-    assert read_source(tmp_path / "P_TRAIN.csv", archive_split=True).height == 6
+    joined = read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
+    assert joined.height == 6 and swapped.equals(joined)  # channels matched by name
+    assert joined["values"].to_list()[3][0] == [0.0, 1.0]  # the test file's first step
+    _multiindex().rename(columns={"dim_1": "dim_2"}).to_csv(tmp_path / "P_TEST.csv")
+    with pytest.raises(DataError, match=r"P_TEST.csv: its train file P_TRAIN.csv has channels "
+                       r"dim_0, dim_1 \(value columns, matched by name\); this file's are "
+                       r"dim_0, dim_2: missing 'dim_1'; not the train file's 'dim_2'"):  # fmt: skip
+        read_source(tmp_path / "P_TRAIN.csv", archive_split=True)
 
 
 def test_durations_are_times_in_their_order(tmp_path):
@@ -480,8 +485,20 @@ def test_one_bad_row_of_a_panel_is_named_not_read_as_a_wide_table(tmp_path):
 def test_a_pairs_channels_named_like_an_index_are_still_channels(tmp_path):
     (tmp_path / "X_TRAIN.csv").write_text("id,time,index,x,label\na,0,10,1,p\na,1,11,2,p\n")
     (tmp_path / "X_TEST.csv").write_text("id,time,x,index,label\nc,0,1,10,p\nc,1,2,11,p\n")
-    with pytest.raises(DataError, match=r"X_TEST.csv: columns .* are not its train file's"):
-        read_source(tmp_path / "X_TRAIN.csv", archive_split=True)
+    out = read_source(tmp_path / "X_TRAIN.csv", archive_split=True)
+    assert out["values"].to_list() == [[[10.0, 1.0], [11.0, 2.0]]] * 2  # by name
+
+
+def test_a_stacked_pairs_test_file_has_its_train_files_names(tmp_path):
+    """A stacked table's channels are the names in its kind column: a test file with other
+    names is refused, not joined by place."""
+    rows = "".join(f"{i},{t},{k},{i + t},{'ab'[i % 2]}\n" for i in range(2) for t in range(3)
+                   for k in ("acc", "gyr"))  # fmt: skip
+    (tmp_path / "S_TRAIN.csv").write_text("id,time,kind,value,label\n" + rows)
+    (tmp_path / "S_TEST.csv").write_text("id,time,kind,value,label\n" + rows.replace("gyr", "mag"))
+    with pytest.raises(DataError, match=r"S_TEST.csv: its train file S_TRAIN.csv has channels "
+                       r"acc, gyr .*: missing 'gyr'; not the train file's 'mag'"):  # fmt: skip
+        read_source(tmp_path / "S_TRAIN.csv", archive_split=True)
 
 
 def test_a_forecasters_own_columns_are_never_taken_for_index_levels():
