@@ -23,6 +23,7 @@ import polars as pl
 from attnlib import charsets
 from attnlib.charsets import UTF8
 from attnlib.datasets import panel, roles
+from attnlib.datasets.channel_names import listed
 from attnlib.encoding import KIND_WORDS
 from attnlib.errors import ConfigError, DataError
 from attnlib.predict import Predictor, predict_frame, text_spec
@@ -257,8 +258,7 @@ class Model:
         channels = scaler.channels if scaler else cfg.input_dim  # per series: 3 inputs a channel
         each = ", each series scaled by its own" if scaler and scaler.per_series else ""
         names = self.channel_names or self.channels
-        more = f", ... {len(names) - 12} more" if len(names) > 12 else ""
-        named = f" ({', '.join(names[:12])}{more})" if names else ""
+        named = f" ({listed(names)})" if names else ""
         return {
             "task": cfg.task,
             "input": KIND_NAMES[cfg.input_kind]

@@ -8,7 +8,8 @@ The ingest stage records the names a panel was read with (:func:`recording`) int
 ``data/raw.parquet``'s metadata (:data:`KEY`); encode keeps them in the model's input
 (``channel_names``); reading a file for that model (:func:`expecting`), a panel's columns
 are put in the training order by name, and a file without some of them is refused.
-Series read without names (``.ts``, ARFF, JSON lines, a wide table) are taken by place.
+Series read without names (``.ts``, ARFF, JSON lines of ``values`` lists, a wide table),
+and files given to a model saved before names were kept, are taken by place.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import logging
 from pathlib import Path
 
+from attnlib.datasets.series import class_label
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -52,13 +54,14 @@ def recording():
         yield seen
     finally:
         _SEEN.reset(token)
-        if (outer := _SEEN.get()) is not None:
-            outer.extend(seen)
+    if (outer := _SEEN.get()) is not None:  # a read that raised passes nothing out
+        outer.extend(seen)
 
 
 def matched(columns: list[str], path: object) -> list[str]:
     """A panel's value ``columns`` in the order of the model (or train file) being read
-    for (:func:`expecting`); recorded (:func:`recording`).
+    for (:func:`expecting`); recorded (:func:`recording`). Names are compared as labels
+    are: ``1`` and ``1.0`` (a stacked table's kind written as a float) are one name.
 
     Raises:
         DataError: the model was trained on channels that are not all among ``columns``,
@@ -66,10 +69,11 @@ def matched(columns: list[str], path: object) -> list[str]:
     """
     expected, train_file = _EXPECTED.get()
     if expected and list(expected) != columns:
-        missing = [c for c in expected if c not in columns]
-        extra = [c for c in columns if c not in expected]
         owner = "the train file's" if train_file else "the model's"
-        if missing or extra:
+        mine, theirs = ({class_label(c): c for c in names} for names in (columns, expected))
+        missing = [c for k, c in theirs.items() if k not in mine]
+        extra = [c for k, c in mine.items() if k not in theirs]
+        if missing or extra or len(mine) < len(columns) or len(theirs) < len(expected):
             said = "; ".join(
                 f"{what} {', '.join(repr(c) for c in names)}"
                 for what, names in (("missing", missing), (f"not {owner}", extra))
@@ -77,16 +81,20 @@ def matched(columns: list[str], path: object) -> list[str]:
             )
             whose = f"its train file {train_file} has" if train_file else "the model was trained on"
             fix = ("give both files the same channels" if train_file else
-                   "rename the columns to the model's (`attnlib info` lists them)")  # fmt: skip
+                   "rename the columns to the model's" if missing else "drop the others, or "
+                   "name the file's id or label column (--id-column, --label-column)")  # fmt: skip
             raise DataError(
                 f"{path}: {whose} channels {', '.join(expected)} (value columns, matched by "
-                f"name); this file's are {', '.join(columns)}: {said}; {fix}"
+                f"name); this file's are {', '.join(columns)}: {said or 'the same names twice'}"
+                f"; {fix}"
             )
-        log.info("%s: channels taken in %s order (%s), not the file's", path, owner,
-                 ", ".join(expected))  # fmt: skip
-        columns = list(expected)
+        ordered = [mine[k] for k in theirs]
+        if ordered != columns:
+            log.info("%s: channels taken in %s order (%s), not the file's", path, owner,
+                     ", ".join(expected))  # fmt: skip
+        columns = ordered
     if (seen := _SEEN.get()) is not None:
-        seen.append(tuple(columns))
+        seen.append(expected or tuple(columns))
     return columns
 
 
@@ -94,6 +102,12 @@ def recorded(seen: list[tuple[str, ...]]) -> list[str]:
     """The names to keep from a reading's panels (:func:`recording`): those they all share
     (an archive's train and test file), or none."""
     return list(seen[0]) if seen and len(set(seen)) == 1 else []
+
+
+def listed(names, most: int = 12) -> str:
+    """``names`` for a summary line: the first ``most``, then how many more."""
+    more = f", ... {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def metadata(names: list[str]) -> dict[str, str] | None:

@@ -135,3 +135,26 @@ def test_an_archive_pair_in_two_orders_records_the_train_files_names(tmp_path):
     assert seen == [("x", "y"), ("x", "y")] and channel_names.recorded(seen) == ["x", "y"]
     train, test = frame["values"].to_list()[0], frame["values"].to_list()[2]
     assert train == test  # the same numbers, in the same channels
+
+
+def test_names_match_as_labels_do_and_extra_columns_are_named_to_drop(tmp_path):
+    with channel_names.expecting(("1", "2")):
+        assert channel_names.matched(["2.0", "1.0"], "f") == ["1.0", "2.0"]  # as 1 and 2
+        with pytest.raises(DataError, match="the same names twice"):
+            channel_names.matched(["1", "1.0", "2"], "f")
+    with channel_names.expecting(("a", "b")), pytest.raises(DataError) as err:
+        channel_names.matched(["a", "b", "subject"], "f")
+    assert str(err.value).endswith(
+        "not the model's 'subject'; drop the others, or name the "
+        "file's id or label column (--id-column, --label-column)"
+    )
+    assert channel_names.listed([str(i) for i in range(14)]).endswith("10, 11, ... 2 more")
+
+
+def test_a_read_that_fails_passes_no_names_out():
+    with channel_names.recording() as outer:
+        with pytest.raises(DataError), channel_names.recording():
+            channel_names.matched(["q"], "f")
+            raise DataError("a later row is bad")
+        channel_names.matched(["p"], "g")
+    assert outer == [("p",)]
