@@ -81,7 +81,8 @@ def matched(columns: list[str], path: object) -> list[str]:
             )
             whose = f"its train file {train_file} has" if train_file else "the model was trained on"
             fix = ("give both files the same channels" if train_file else
-                   "rename the columns to the model's" if missing else "drop the others, or "
+                   "rename the columns to the model's" if missing and extra else
+                   "give the file every one of them" if missing else "drop the others, or "
                    "name the file's id or label column (--id-column, --label-column)")  # fmt: skip
             raise DataError(
                 f"{path}: {whose} channels {', '.join(expected)} (value columns, matched by "

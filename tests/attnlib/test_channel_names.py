@@ -63,9 +63,9 @@ def test_a_panel_in_another_column_order_is_scored_in_the_training_order(tmp_pat
 @pytest.mark.parametrize(
     "columns, said",
     [
-        (("x", "z"), "missing 'y'; not the model's 'z'"),
+        (("x", "z"), "missing 'y'; not the model's 'z'; rename the columns to the model's"),
         (("x", "y", "z"), "are x, y, z: not the model's 'z'"),
-        (("y",), "missing 'x'"),
+        (("y",), "missing 'x'; give the file every one of them"),
     ],
 )
 def test_a_panel_without_the_models_channels_is_refused_naming_them(tmp_path, columns, said):
