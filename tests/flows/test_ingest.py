@@ -125,22 +125,23 @@ def test_a_panels_channel_names_go_from_ingest_to_the_model(
     from flows.ingest import ingest
     from flows.split import split
     from flows.train import train
+    from tests.flows.test_train_ensemble import run_classify_stages
 
     rng = np.random.default_rng(0)
     rows = [(f"s{i}", t, float(rng.normal() + i % 2), float(rng.normal() * 9), f"c{i % 2}")
             for i in range(40) for t in range(6)]  # fmt: skip
     table = pl.DataFrame(rows, schema=["id", "t", "speed", "angle", "label"], orient="row")
     table.write_csv(tmp_path / "d.csv")
-    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
-    params["task"] = "classify"
-    params["ingest"]["source"] = str(tmp_path / "d.csv")
-    params["search"]["enabled"] = False
-    params["train"].update(name="lstm_attention", epochs=1, min_steps=0, hidden_dim=8,
-                           batch_size=8, ensemble=1, refit=False, resume=False)  # fmt: skip
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for stage in (ingest, encode, split, train):
-        stage()
+    run_classify_stages(
+        tmp_path,
+        monkeypatch,
+        request,
+        tmp_path / "d.csv",
+        (ingest, encode, split, train),
+        epochs=1,
+        ensemble=1,
+        refit=False,
+    )
 
     from attnlib.datasets import channel_names
 

@@ -11,6 +11,21 @@ import pytest
 import yaml
 
 
+def run_classify_stages(tmp_path, monkeypatch, request, source, stages, **train) -> None:
+    """Run ``stages`` in ``tmp_path`` on ``source`` with the project's params.yaml: task
+    classify, no search, a tiny LSTM + attention with ``train``'s settings."""
+    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
+    params["task"] = "classify"
+    params["ingest"]["source"] = str(source)
+    params["search"]["enabled"] = False
+    params["train"].update(name="lstm_attention", min_steps=0, hidden_dim=8, batch_size=8,
+                           resume=False, **train)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    for stage in stages:
+        stage()
+
+
 def test_members_train_side_by_side_up_to_twice_the_cores():
     from flows._fit import side_by_side
 
@@ -95,16 +110,9 @@ def test_refitted_members_hold_out_rotated_folds_for_calibration(
               for i in range(90)]  # fmt: skip
     labels = [str(i % 2 + 1) for i in range(90)]
     pl.DataFrame({"values": values, "label": labels}).write_parquet(tmp_path / "d.parquet")
-    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
-    params["task"] = "classify"
-    params["ingest"]["source"] = str(tmp_path / "d.parquet")
-    params["search"]["enabled"] = False
-    params["train"].update(name="lstm_attention", epochs=2, min_steps=0, hidden_dim=8,
-                           batch_size=8, ensemble=3, refit=True, resume=False)  # fmt: skip
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for stage in (ingest, encode, split, train, evaluate):
-        stage()
+    run_classify_stages(tmp_path, monkeypatch, request, tmp_path / "d.parquet",
+                        (ingest, encode, split, train, evaluate), epochs=2, ensemble=3,
+                        refit=True)  # fmt: skip
 
     meta = read_meta(tmp_path / "models/model")
     assert meta.extra["calibration_folds"] == [0, 1, 2]
