@@ -60,8 +60,8 @@ def recording():
 
 def matched(columns: list[str], path: object) -> list[str]:
     """A panel's value ``columns`` in the order of the model (or train file) being read
-    for (:func:`expecting`); recorded (:func:`recording`). Names are compared as labels
-    are: ``1`` and ``1.0`` (a stacked table's kind written as a float) are one name.
+    for (:func:`expecting`); recorded (:func:`recording`). A name is matched as it is,
+    else as labels are: ``1.0`` (a stacked table's kind written as a float) is ``1``.
 
     Raises:
         DataError: the model was trained on channels that are not all among ``columns``,
@@ -70,10 +70,8 @@ def matched(columns: list[str], path: object) -> list[str]:
     expected, train_file = _EXPECTED.get()
     if expected and list(expected) != columns:
         owner = "the train file's" if train_file else "the model's"
-        mine, theirs = ({class_label(c): c for c in names} for names in (columns, expected))
-        missing = [c for k, c in theirs.items() if k not in mine]
-        extra = [c for k, c in mine.items() if k not in theirs]
-        if missing or extra or len(mine) < len(columns) or len(theirs) < len(expected):
+        pairs, missing, extra = _pairs(expected, columns)
+        if missing or extra:
             said = "; ".join(
                 f"{what} {', '.join(repr(c) for c in names)}"
                 for what, names in (("missing", missing), (f"not {owner}", extra))
@@ -86,10 +84,9 @@ def matched(columns: list[str], path: object) -> list[str]:
                    "name the file's id or label column (--id-column, --label-column)")  # fmt: skip
             raise DataError(
                 f"{path}: {whose} channels {', '.join(expected)} (value columns, matched by "
-                f"name); this file's are {', '.join(columns)}: {said or 'the same names twice'}"
-                f"; {fix}"
+                f"name); this file's are {', '.join(columns)}: {said}; {fix}"
             )
-        ordered = [mine[k] for k in theirs]
+        ordered = [pairs[c] for c in expected]
         if ordered != columns:
             log.info("%s: channels taken in %s order (%s), not the file's", path, owner,
                      ", ".join(expected))  # fmt: skip
@@ -97,6 +94,19 @@ def matched(columns: list[str], path: object) -> list[str]:
     if (seen := _SEEN.get()) is not None:
         seen.append(expected or tuple(columns))
     return columns
+
+
+def _pairs(expected, columns) -> tuple[dict[str, str], list[str], list[str]]:
+    """Each expected name's column: the same name, else the one column that reads as the
+    same label (``1.0`` for ``1``); and the expected names and columns left unpaired."""
+    pairs = {c: c for c in expected if c in columns}
+    free = [c for c in columns if c not in pairs]
+    for name in (c for c in expected if c not in pairs):
+        alike = [c for c in free if class_label(c) == class_label(name)]
+        if len(alike) == 1:
+            pairs[name] = alike[0]
+            free.remove(alike[0])
+    return pairs, [c for c in expected if c not in pairs], free
 
 
 def recorded(seen: list[tuple[str, ...]]) -> list[str]:

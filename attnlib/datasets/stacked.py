@@ -109,7 +109,8 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
 
 def _natural(name: str) -> list:
     """Sorts names as people do (``dim_2`` before ``dim_10``): the same order for every
-    file, whatever the order of its rows (a model reads its channels by position)."""
+    file, whatever the order of its rows (a forecaster, or a model without channel names,
+    reads channels by position)."""
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name)]
 
 

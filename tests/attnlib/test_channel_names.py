@@ -140,8 +140,12 @@ def test_an_archive_pair_in_two_orders_records_the_train_files_names(tmp_path):
 def test_names_match_as_labels_do_and_extra_columns_are_named_to_drop(tmp_path):
     with channel_names.expecting(("1", "2")):
         assert channel_names.matched(["2.0", "1.0"], "f") == ["1.0", "2.0"]  # as 1 and 2
-        with pytest.raises(DataError, match="the same names twice"):
+        with pytest.raises(DataError, match="2: not the model's '1.0'; drop the others"):
             channel_names.matched(["1", "1.0", "2"], "f")
+    with channel_names.expecting(("1", "1.0", "2")):  # both trained: each its own
+        assert channel_names.matched(["1.0", "2", "1"], "f") == ["1", "1.0", "2"]
+        with pytest.raises(DataError, match="missing '1.0'; give the file every one of them"):
+            channel_names.matched(["1", "2"], "f")
     with channel_names.expecting(("a", "b")), pytest.raises(DataError) as err:
         channel_names.matched(["a", "b", "subject"], "f")
     assert str(err.value).endswith(

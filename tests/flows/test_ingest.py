@@ -152,5 +152,7 @@ def test_a_panels_channel_names_go_from_ingest_to_the_model(
     swapped = first.select("id", "t", "angle", "speed")
     right = model.predict(first)["probabilities"].to_list()
     assert model.predict(swapped)["probabilities"].to_list() == right
+    by_place = swapped.rename({"angle": "speed", "speed": "angle"})  # what a swap would do
+    assert model.predict(by_place)["probabilities"].to_list() != right
     with pytest.raises(DataError, match="missing 'angle'; not the model's 'heading'"):
         model.predict(first.rename({"angle": "heading"}))
