@@ -23,9 +23,8 @@ import polars as pl
 from attnlib import charsets
 from attnlib.charsets import UTF8
 from attnlib.datasets import panel, roles
-from attnlib.datasets.channel_names import listed
 from attnlib.encoding import KIND_WORDS
-from attnlib.errors import ConfigError, DataError
+from attnlib.errors import ConfigError, DataError, listed
 from attnlib.predict import Predictor, predict_frame, text_spec
 from attnlib.scaling import Standardizer
 from attnlib.tasks import get_task
@@ -167,7 +166,7 @@ class Model:
         """Sequences longer than the model was trained on (``encode.max_length``), cut as
         training cut them: a classifier reads the first ``max_length`` steps, a next-state
         model the last ``max_length`` tokens (the context it predicts the next one from)."""
-        cap = ((self.meta.extra.get("data") or {}).get("input") or {}).get("max_length")
+        cap = self._inputs.get("max_length")
         column = "tokens" if "tokens" in frame.columns else "values"
         if not cap or column not in frame.columns:
             return frame, {}, ""
@@ -223,9 +222,7 @@ class Model:
         other models."""
         if "long" not in get_task(self.task).accepts:  # a forecaster reads one long table
             return ()
-        data = self.meta.extra.get("data")
-        inputs = data.get("input") if isinstance(data, dict) else None
-        return tuple((inputs or {}).get("channels") or ())
+        return tuple(self._inputs.get("channels") or ())
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -233,9 +230,14 @@ class Model:
         (a long table's); ``()`` when it read them without names, and for other models."""
         if not self.reads_series:
             return ()
+        return tuple(self._inputs.get("channel_names") or ())
+
+    @property
+    def _inputs(self) -> dict:
+        """What the model's data spec says of its input (scaler, channels, max_length)."""
         data = self.meta.extra.get("data")
         inputs = data.get("input") if isinstance(data, dict) else None
-        return tuple((inputs or {}).get("channel_names") or ())
+        return inputs if isinstance(inputs, dict) else {}
 
     @property
     def reads_series(self) -> bool:
@@ -252,13 +254,12 @@ class Model:
         """What the model is: task, input, vocabulary, labels, metrics, training data."""
         meta, cfg = self.meta, self.meta.model_config
         tokens = [t for t in (meta.vocab.itos if meta.vocab else []) if t not in (PAD, UNK)]
-        data = meta.extra.get("data") or {}
-        scaler = (data.get("input") or {}).get("scaler")
+        scaler = self._inputs.get("scaler")
         scaler = Standardizer.from_dict(scaler, source="model.json") if scaler else None
         channels = scaler.channels if scaler else cfg.input_dim  # per series: 3 inputs a channel
         each = ", each series scaled by its own" if scaler and scaler.per_series else ""
         names = self.channel_names or self.channels
-        named = f" ({listed(names)})" if names else ""
+        named = f" ({listed(names, 12)})" if names else ""
         return {
             "task": cfg.task,
             "input": KIND_NAMES[cfg.input_kind]
@@ -269,7 +270,7 @@ class Model:
             "labels": list(meta.label_map) if meta.label_map else None,
             "metrics": {k: v for k, v in meta.metrics.items() if not isinstance(v, dict | list)},
             "test_metrics": meta.metrics.get("test") or {},
-            "max_length": (data.get("input") or {}).get("max_length"),
+            "max_length": self._inputs.get("max_length"),
             "data": trained if isinstance(trained := meta.extra.get("training_data"), dict) else {},
         }
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from attnlib.errors import DataError, where
+from attnlib.errors import DataError, listed, where
 from attnlib.lengths import cap_lengths, resolve_max_length
 from attnlib.scaling import Standardizer, logged, scales_spread
 from attnlib.split import SPLITS, check_no_leak, split_frame
@@ -305,7 +305,7 @@ def unmeasured_labels(frame: pl.DataFrame) -> str:
             few.append(f"'{label}' ({n} sequence{'s' * (n > 1)}, none in {where})")
     if not few:
         return ""
-    shown = ", ".join(few[:5]) + (f" and {len(few) - 5} more" if len(few) > 5 else "")
+    shown = listed(few)
     return (
         f"{len(few)} label(s) missing from the val or test split: {shown}; the scores "
         "there do not measure them (more examples of them would)"

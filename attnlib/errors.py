@@ -47,3 +47,9 @@ def where(path: object = None, *, row: int | None = None, key: str | None = None
     if key is not None:
         parts.append(f"key '{key}'")
     return (", ".join(parts) + ": ") if parts else ""
+
+
+def listed(items, most: int = 5) -> str:
+    """``items`` for a message or a summary line: the first ``most``, then how many more."""
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more

@@ -17,8 +17,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from attnlib.datasets.channel_names import listed
-from attnlib.errors import DataError
+from attnlib.errors import DataError, listed
 from attnlib.report import Section, Table, attention_example, render_report
 from attnlib.versus import sentence
 
@@ -64,7 +63,7 @@ def data_section(root: Path) -> Section:
             s.facts["classes"] = len(meta["labels"])
         if channels := (meta.get("input") or {}).get("channels"):
             names = meta["input"].get("channel_names")  # a series classifier's, by name
-            s.facts["channels"] = f"{channels} ({listed(names)})" if names else channels
+            s.facts["channels"] = f"{channels} ({listed(names, 12)})" if names else channels
     rows = []
     for name in ("train", "val", "test"):
         n = _try(root / f"data/split/{name}.parquet",

@@ -12,6 +12,14 @@ from attnlib.errors import DataError
 
 # the finest part first: a month (with a day, if any) beats a quarter column beside it
 PARTS = {"month": 12, "quarter": 4}
+JOINED = (*PARTS, "day")  # the calendar columns a repeating year is read with
+
+
+def stamp_keys(columns, time: str) -> list[str]:
+    """The columns that name one time step: ``time``, and when it is a year the calendar
+    columns beside it (:data:`JOINED`: a year that repeats beside its month is one stamp)."""
+    parts = [c for c in columns if c.strip().lower() in JOINED]
+    return [time, *(parts if time.strip().lower() == "year" else [])]
 
 
 def _numbers(values: pl.Series, prefix: str = "") -> pl.Series | None:

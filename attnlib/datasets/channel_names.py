@@ -20,6 +20,8 @@ import json
 import logging
 from pathlib import Path
 
+import polars as pl
+
 from attnlib.datasets.series import class_label
 from attnlib.errors import DataError
 
@@ -115,12 +117,6 @@ def recorded(seen: list[tuple[str, ...]]) -> list[str]:
     return list(seen[0]) if seen and len(set(seen)) == 1 else []
 
 
-def listed(names, most: int = 12) -> str:
-    """``names`` for a summary line: the first ``most``, then how many more."""
-    more = f", ... {len(names) - most} more" if len(names) > most else ""
-    return ", ".join(names[:most]) + more
-
-
 def metadata(names: list[str]) -> dict[str, str] | None:
     """Parquet key-value metadata keeping ``names`` (None for none)."""
     return {KEY: json.dumps(list(names))} if names else None
@@ -128,8 +124,6 @@ def metadata(names: list[str]) -> dict[str, str] | None:
 
 def read(path: str | Path) -> list[str]:
     """The channel names kept in a Parquet file's metadata (:func:`metadata`), or []."""
-    import polars as pl
-
     text = pl.read_parquet_metadata(path).get(KEY)
     names = json.loads(text) if text else []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):

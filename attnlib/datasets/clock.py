@@ -46,9 +46,10 @@ def stamped(frame: pl.DataFrame, path: object, where) -> tuple:
 
 def reads_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> bool:
     """Whether a forecaster trained on ``channels`` reads a file like ``frame`` (known
-    names) as series on one clock: it has an id and a time but none of the trained
-    columns, and some column of some id makes a trained column's name (``y`` of ``H1``:
-    ``y_H1``).
+    names) as series on one clock (:func:`read_clock`): it has an id and a time but none
+    of the trained columns, and some column of some id makes a trained column's name (``y``
+    of ``H1``: ``y_H1``). Ids that make none are named in a warning (they are read, not
+    forecast).
 
     Raises:
         DataError: every trained column is a column of the file and an id, but none of
@@ -62,24 +63,16 @@ def reads_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object) -> b
     known, values = set(ids), [c for c in frame.columns if c != "id"]
     made = [[ch[len(c) + 1 :] for c in values if ch.startswith(f"{c}_")] for ch in channels]
     if any(i in known for rests in made for i in rests):
+        trained = set(channels)
+        if unknown := [i for i in ids if not any(f"{c}_{i}" in trained for c in values)]:
+            log.warning("%s: id(s) %s are none of the forecaster's series: not forecast",
+                        path, unknown[:5])  # fmt: skip
         return True
     if all(made):  # each trained column a value column and an id, none of the file's
         raise DataError(f"{path}: the forecaster was trained on columns {list(channels)[:6]}, "
                         f"series by id on one clock; the file's ids {ids[:5]} make none of "
                         "them")  # fmt: skip
     return False  # trained on other columns: the forecaster names those it lacks
-
-
-def read_for(frame: pl.DataFrame, channels: tuple[str, ...], path: object, where):
-    """A file for a forecaster it :func:`reads_for`, read on one clock; ids that make none
-    of its ``channels`` are named in a warning (they are read, not forecast)."""
-    trained = set(channels)
-    values = [c for c in frame.columns if c != "id"]
-    ids = _ids(frame, path)
-    if unknown := [i for i in ids if not any(f"{c}_{i}" in trained for c in values)]:
-        log.warning("%s: id(s) %s are none of the forecaster's series: not forecast", path,
-                    unknown[:5])  # fmt: skip
-    return read_clock(frame, path, where)
 
 
 def _ids(frame: pl.DataFrame, path: object) -> list[str]:

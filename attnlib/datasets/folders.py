@@ -28,7 +28,7 @@ from attnlib import charsets
 from attnlib.charsets import UTF8, is_binary
 from attnlib.datasets import roles, rows, tables, typed
 from attnlib.datasets.unpack import DATA_SUFFIXES, is_hidden, is_notes_name
-from attnlib.errors import ConfigError, DataError
+from attnlib.errors import ConfigError, DataError, listed
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +237,7 @@ def _name(root: Path, entry: Path, strict: bool = True) -> str:
 def _not_read(root: Path, entries: list[Path], why: str) -> None:
     if entries:
         shown = [_name(root, e, strict=False) + ("/" if e.is_dir() else "") for e in entries]
-        more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
-        log.warning("%s: %s%s not read: %s", root, ", ".join(shown[:5]), more, why)
+        log.warning("%s: %s not read: %s", root, listed(shown), why)
 
 
 def _how(path: Path, frame: pl.DataFrame, parts: dict[str, Path]) -> str:

@@ -75,7 +75,7 @@ def pair(columns: list[str], saved: list[str] | None) -> list[str]:
     if len(saved or []) == 2:
         return list(saved)
     unnamed = tables.unnamed_run(columns) == ["Unnamed: 0", "Unnamed: 1"]
-    reset = columns[:2] == ["level_0", "level_1"] and "level_2" not in columns
+    reset = columns[:2] == tables.RESET_LEVELS and "level_2" not in columns
     return columns[:2] if unnamed or reset else []
 
 

@@ -17,14 +17,13 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import channel_names, clock, levels, roles, series, stacked, tables
-from attnlib.datasets.calendar import PARTS
+from attnlib.datasets.calendar import stamp_keys
 from attnlib.datasets.tables import as_text, optional_columns
 from attnlib.datasets.times import durations_as_seconds, read_times
 from attnlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
-_CALENDAR = (*PARTS, "day")  # joined to a year that repeats (calendar_stamps)
 # set while reading for a series classifier (attnlib predict): ids that repeat are series
 _FOR_CLASSIFIER = contextvars.ContextVar("for_classifier", default=False)
 # set while reading for a forecaster: the columns it was trained on (clock.reads_for)
@@ -93,9 +92,7 @@ def is_panel(frame: pl.DataFrame) -> bool:
         return False
     if "label" in frame.columns or _FOR_CLASSIFIER.get():
         return True
-    keys = [time]
-    if time.strip().lower() == "year":  # a year that repeats beside its month is one stamp
-        keys += [c for c in frame.columns if c.strip().lower() in _CALENDAR]
+    keys = stamp_keys(frame.columns, time)
     if not frame.select(keys).is_unique().all():  # repeats as written: read or not
         return True
     parsed = read_times(frame[time]) if keys == [time] else None
@@ -116,8 +113,8 @@ def read_table(
         unstacked, where = stacked.unstack(known, kind, path, where)
         out, how = read_table(unstacked, path, where, columns)
         return out, f"; stacked, a column per name in '{kind}'{how}"
-    if clock.reads_for(known, _FORECASTER.get(), path):
-        return clock.read_for(known, _FORECASTER.get(), path, where), clock.note(known)
+    if clock.reads_for(known, forecaster(), path):
+        return clock.read_clock(known, path, where), clock.note(known)
     many = is_panel(known)
     timed = series.time_column(known.columns) not in (None, "id")
     if "id" in columns and not many and timed and not _STORED_ID.get():
@@ -146,8 +143,8 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     if kind := stacked.kind_column(known):
         frame, where = stacked.unstack(known, kind, source, where)
         known = frame
-    if clock.reads_for(known, _FORECASTER.get(), source):
-        return clock.read_for(known, _FORECASTER.get(), source, where)
+    if clock.reads_for(known, forecaster(), source):
+        return clock.read_clock(known, source, where)
     return _read_many(known, source, where)[0] if is_panel(known) else frame
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import series
-from attnlib.datasets.calendar import PARTS
+from attnlib.datasets.calendar import stamp_keys
 from attnlib.datasets.tables import as_text, fail_first
 from attnlib.errors import DataError
 
@@ -45,11 +45,8 @@ def kind_column(frame: pl.DataFrame) -> str | None:
 
 
 def _keys(columns: list[str], time: str) -> list[str]:
-    """The columns that name one time step of one series: the id, the time (a repeating
-    year's calendar columns with it)."""
-    parts = [c for c in columns if c.strip().lower() in (*PARTS, "day")]
-    return [*(["id"] if "id" in columns else []), time,
-            *(parts if time.strip().lower() == "year" else [])]  # fmt: skip
+    """The columns that name one time step of one series: the id and the time's."""
+    return [*(["id"] if "id" in columns else []), *stamp_keys(columns, time)]
 
 
 def unstack(frame: pl.DataFrame, kind: str, path: Path, where):

@@ -49,6 +49,7 @@ def looks_long(header: list[str]) -> bool:
 # "__index_level_0__", reset_index's "index" / "level_0"; also "" as column 1 (to_csv)
 UNNAMED_INDEX = ("Unnamed: 0", "__index_level_0__")  # pandas' unnamed index, saved
 SAVED_INDEX = (*UNNAMED_INDEX, "index", "level_0")
+RESET_LEVELS = ["level_0", "level_1"]  # reset_index()'s names for two unnamed levels
 SEQLAB_SEPARATOR = ">"  # a SeqLab CSV row starting with ">" ends a sequence
 FEATURE_JOIN = "|"  # several SeqLab CSV features make one state token "f1|f2|..."
 _JSON_LIST = re.compile(r'^\s*\[\s*["\]]')  # how a JSON list of strings opens: ["a" or []
@@ -239,7 +240,10 @@ def ids_column(frame: pl.DataFrame, path: Path, where) -> pl.Series:
     """The ``id`` column (unique, no nulls), or ``row<N>`` when the table has none."""
     if "id" not in frame.columns:
         return pl.Series("id", [f"row{i + 1}" for i in range(frame.height)], dtype=pl.String)
-    ids = as_text(frame["id"], path, "id")  # as written: predictions carry them back
+    # as written, for the predictions to carry back; a float column's whole numbers (a JSON
+    # or Parquet file's 3 beside 2.5 or a missing id) as whole numbers: 3, not 3.0
+    column = frame["id"]
+    ids = id_text(column, path) if column.dtype.is_float() else as_text(column, path, "id")
     fail_first(ids.is_null(), path, where, "missing id")
     repeated = ~ids.is_first_distinct()
     if repeated.any():

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from attnlib.datasets import levels, panel, parquet, roles, series, tables, wide
-from attnlib.datasets.calendar import PARTS
+from attnlib.datasets.calendar import JOINED
 from attnlib.datasets.times import dates
 from attnlib.errors import DataError
 
@@ -81,7 +81,7 @@ def long_frame(raw: pl.DataFrame, saved: list[str], path: Path) -> pl.DataFrame:
     raw, saved = levels.with_index_levels(raw, saved, path, panel.forecaster())
     long = dated(raw, saved)
     time = series.time_column(long.columns) or ""
-    parts = (*PARTS, "day") if time.strip().lower() == "year" else ()  # joined to the year
+    parts = JOINED if time.strip().lower() == "year" else ()  # joined to the year
     keep = ("id", "label", "split", time.strip().lower(), *parts, *levels.kinds(long.columns))
     index = series.note_index(path, [c for c in saved if c in long.columns and
                                      c.strip().lower() not in keep])  # fmt: skip
@@ -99,7 +99,7 @@ def _date_index(frame: pl.DataFrame, saved: list[str]) -> str | None:
     """The column pandas saved for its index when it holds dates (a forecasting frame's
     DatetimeIndex, ``to_parquet`` or ``to_csv``) and no other column names a label, a
     class, text or a time: its name."""
-    names = [n for n in (*saved, "", "Unnamed: 0", "__index_level_0__") if n in frame.columns]
+    names = [n for n in (*saved, "", *tables.UNNAMED_INDEX) if n in frame.columns]
     if len(set(names)) != 1 or not no_other_role(frame.columns):
         return None
     return names[0] if dates(frame[names[0]]) else None

@@ -23,6 +23,7 @@ import polars as pl
 
 from attnlib.datasets.series import F32_MAX, is_number, series_frame
 from attnlib.datasets.tables import (
+    RESET_LEVELS,
     SAVED_INDEX,
     TIME_NAMES,
     as_text,
@@ -74,7 +75,7 @@ def layout(names: list[str], saved: list[str] | None = None) -> Layout:
     index columns a Parquet file's pandas metadata names)."""
     index = [n for n in (saved or []) if n in names and n not in _NAMED]
     index += unnamed_run(names) + [n for n in SAVED_INDEX if n in names]
-    index += ["level_1"] if names[:2] == ["level_0", "level_1"] else []  # reset_index()'s
+    index += ["level_1"] if names[:2] == RESET_LEVELS else []  # reset_index()'s
     index = list(dict.fromkeys(index))  # __index_level_0__ may be both
     rest = [n for n in names if n not in _NAMED and n not in index]
     if "label" not in names and generated_names(rest):
@@ -226,7 +227,7 @@ def _with_id(frame: pl.DataFrame, index: list[str], path: Path) -> pl.DataFrame:
     if not index:
         return frame
     if "id" in frame.columns or len(index) > 1:
-        reset = index[:2] == ["level_0", "level_1"]  # reset_index()'s unnamed levels
+        reset = index[:2] == RESET_LEVELS  # reset_index()'s unnamed levels
         if named := [n for n in index if n not in SAVED_INDEX and not unnamed(n) and not reset]:
             log.warning("%s: pandas' index column(s) %s dropped (%s); if one is the class, "
                         "reset_index() and name it 'label'; a series' id and its time: give "

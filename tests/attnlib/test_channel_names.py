@@ -15,7 +15,7 @@ from attnlib.cli import app
 from attnlib.config import ModelConfig
 from attnlib.datasets import channel_names, read_source
 from attnlib.encode import keep_channel_names
-from attnlib.errors import DataError
+from attnlib.errors import DataError, listed
 from attnlib.io import write_parquet_atomic
 from attnlib.models import build_model
 from attnlib.persistence import save_model
@@ -152,12 +152,12 @@ def test_names_match_as_labels_do_and_extra_columns_are_named_to_drop(tmp_path):
         "not the model's 'subject'; drop the others, or name the "
         "file's id or label column (--id-column, --label-column)"
     )
-    assert channel_names.listed([str(i) for i in range(14)]).endswith("10, 11, ... 2 more")
+    assert listed([str(i) for i in range(14)], 12).endswith("10, 11 and 2 more")
 
 
 def test_a_read_that_fails_passes_no_names_out():
     with channel_names.recording() as outer:
-        with pytest.raises(DataError), channel_names.recording():
+        with pytest.raises(DataError, match=r"^a later row is bad$"), channel_names.recording():
             channel_names.matched(["q"], "f")
             raise DataError("a later row is bad")
         channel_names.matched(["p"], "g")

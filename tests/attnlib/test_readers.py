@@ -346,11 +346,14 @@ def test_a_file_without_a_test_file_beside_it_is_read_alone(tmp_path):
 
 @pytest.mark.parametrize(
     ("train", "test", "message"),
-    [  # a split column of its own, a test file unlike the train file, a bad test row
+    [  # a split column of its own, a test file without labels or unlike the train file,
+       # a bad test row
         ("text,label,split\na b,X,train\n", "text,label\nc,Y\n", r"q_TRAIN\.csv: has a 'split' "
          r"column, and the pair q_TRAIN\.csv / q_TEST\.csv is a split already"),
         ("text,label\na b,X\n", "text\nc d\n", r"q_TEST\.csv: no label column, where its "
          r"train file q_TRAIN\.csv has one"),
+        ("text,label\na b,X\n", "tokens,label\nc d,Y\n", r"q_TEST\.csv: columns .* differ "
+         r"from its train file's"),
         ("text,label\na b,X\n", "text,label\nc,Y\n,Z\n", r"q_TEST\.csv, line 3"),
     ],
 )  # fmt: skip
@@ -579,6 +582,10 @@ def test_a_tables_ids_are_kept_as_written(tmp_path):
     """Predictions carry a table of sequences' ids back as the file has them (1.0 stays)."""
     path = write(tmp_path / "t.csv", "id,text,label\n1.0,a b,x\n1.1,c d,y\n")
     assert read_source(path)["id"].to_list() == ["1.0", "1.1"]
+    # numbers in JSON: 3 is written 3, though the column is float beside 2.5
+    path = write(tmp_path / "t.jsonl", '{"id": 2.5, "values": [1, 2], "label": "a"}\n'
+                                       '{"id": 3, "values": [1, 3], "label": "b"}\n')  # fmt: skip
+    assert read_source(path)["id"].to_list() == ["2.5", "3"]
 
 
 def test_a_column_named_level_1_in_a_table_of_sequences_is_named_unread(tmp_path, caplog):
