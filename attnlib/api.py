@@ -22,7 +22,7 @@ import polars as pl
 
 from attnlib import charsets
 from attnlib.charsets import UTF8
-from attnlib.datasets import panel, roles
+from attnlib.datasets import gaps, panel, roles
 from attnlib.encoding import KIND_WORDS
 from attnlib.errors import ConfigError, DataError, listed
 from attnlib.predict import Predictor, predict_frame, text_spec
@@ -130,13 +130,14 @@ class Model:
                 f"model that predicts after every step; this {self.task} model makes one "
                 "prediction per input already"
             )
-        if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
-            named = roles.present(self.columns, sequences.columns, tuple(self.columns))
-            sequences = roles.rename(sequences, named, source)  # the training file's names
-            with panel.for_model(self):
-                frame = panel.as_series(sequences, source)
-        else:
-            frame = self._frame(sequences)
+        with gaps.reading(gaps.DEFAULT, source, warn=warn):  # a series' gaps: filled, told
+            if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
+                named = roles.present(self.columns, sequences.columns, tuple(self.columns))
+                sequences = roles.rename(sequences, named, source)  # the training file's names
+                with panel.for_model(self):
+                    frame = panel.as_series(sequences, source)
+            else:
+                frame = self._frame(sequences, source)
         frame = retokenize(frame, text_spec(self.meta))  # text: as the training text was
         check_input_kind(self.meta, frame, source)
         share, examples = unknown_share(self.meta, frame)
@@ -190,12 +191,12 @@ class Model:
             ),
         )
 
-    def _frame(self, sequences: Sequence) -> pl.DataFrame:
+    def _frame(self, sequences: Sequence, source: object) -> pl.DataFrame:
         ids = [f"seq{i + 1}" for i in range(len(sequences))]
-        if self.meta.model_config.input_kind == "numeric":
-            values = [
-                np.asarray(s, dtype=np.float64).reshape(len(s), -1).tolist() for s in sequences
-            ]
+        if self.meta.model_config.input_kind == "numeric":  # NaN: a gap, filled (or refused)
+            values = [gaps.filled(np.asarray(s, dtype=np.float64).reshape(len(s), -1),
+                                  f"{source}, sequence {i + 1}: ").tolist()
+                      for i, s in enumerate(sequences)]  # fmt: skip
             return pl.DataFrame({"id": ids, "values": values})
         if any(isinstance(s, str) for s in sequences):
             raise DataError("give each sequence as a list of tokens, not a string")

@@ -22,6 +22,7 @@ from attnlib.cli_input import (
     IdColumn,
     InputArg,
     LabelColumn,
+    MissingOption,
     OutOption,
     SepOption,
     TextColumn,
@@ -170,6 +171,7 @@ def ingest(
         int,
         typer.Option(min=0, help="a sequence longer than N steps is an error (0 = no limit)"),
     ] = 0,
+    missing: MissingOption = "interpolate",
 ) -> None:
     """Read SOURCE, validate it and write the normalised table (the ingest stage alone)."""
     from rich.console import Console
@@ -183,7 +185,7 @@ def ingest(
         frame, how = read_input(source, format, sep, limit=limit or None,
                                 max_length=max_length or None, archive_split=True,
                                 columns=columns(text_column, label_column, time_column, id_column),
-                                encoding=encoding or UTF8)  # fmt: skip
+                                encoding=encoding or UTF8, missing=missing)  # fmt: skip
     write_table(frame, out)
     say(f"read {how}")
     say(f"{describe_counts(frame)} -> {out}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -47,6 +47,12 @@ TextColumn = _column("text", "the table's column of text or tokens, when not nam
 LabelColumn = _column("label", "the table's column of classes, when not named 'label'")
 TimeColumn = _column("time", "a long table's time column, when its name is not a time name")
 IdColumn = _column("id", "the column naming each row's sequence or series, when not named 'id'")
+# attnlib.datasets.gaps.MODES (not imported: the command starts without the readers)
+MissingOption = Annotated[
+    Literal["interpolate", "error"],
+    typer.Option(help="a missing value inside a series to classify: interpolate (linearly, "
+                 "logged) or error (ingest.missing)"),
+]  # fmt: skip
 OutOption = Annotated[
     Path,
     typer.Option(

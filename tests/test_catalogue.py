@@ -184,14 +184,14 @@ def test_ragged_rows_or_missing_columns(tmp_path, name, content, args, expected)
 @pytest.mark.parametrize(
     ("name", "content", "args", "expected"),
     [
-        ("u.txt", "1 0.5 0.25 0.125\n2 0.5 NaN 0.125\n", ("--format", "ucr"),
-         "line 2: missing (NaN) or infinite value in the series"),
-        ("u.tsv", "1.0\t0.5\t0.25\n2.0\tinf\t0.5\n", (), "line 2: missing (NaN) or infinite"),
+        ("u.txt", "1 0.5 0.25 0.125\n2 0.5 NaN 0.125\n", ("--format", "ucr", "--missing", "error"),
+         "line 2, step 2: missing value inside the series; ingest.missing: interpolate fills"),
+        ("u.tsv", "1.0\t0.5\t0.25\n2.0\tinf\t0.5\n", (), "line 2, step 1: infinite value"),
         ("u.csv", "1.0,0.5,0.25\n2.0,1e39,0.5\n", (), "line 2: value '1e39' is too large"),
         ("u.txt", "1 0.5 0.25 NaN nan\n2 NaN NaN\n", ("--format", "ucr"),
          "line 2: no values in the series"),
         ("s.ts", "@classLabel true a b\n@data\n1,2:3,4:a\n1,inf:3,4:b\n", (),
-         "line 4: channel 1: missing (NaN) or infinite value in the series"),
+         "line 4: channel 1, step 2: infinite value"),
         ("s.ts", "@classLabel true a b\n@data\n1,2:3,4:a\n1,2:3,-1e39:b\n", (),
          "line 4: channel 2: value '-1e39' is too large"),
         ("s.ts", "@classLabel true a b\n@data\n1,2:3,x:a\n", (),
@@ -201,7 +201,7 @@ def test_ragged_rows_or_missing_columns(tmp_path, name, content, args, expected)
         ("l.parquet", pl.DataFrame({"time": [1, 2], "load": [1.0, float("nan")]}), (),
          "row 2: column 'load': 'nan' is not a number"),
         ("v.parquet", pl.DataFrame({"values": [[1.0, 2.0], [float("inf"), 1.0]]}), (),
-         "row 2: missing, ragged or non-finite value in 'values'"),
+         "row 2: 'values', step 1, channel 1: infinite value"),
     ],
 )  # fmt: skip
 def test_nan_or_inf_values(tmp_path, name, content, args, expected):

@@ -50,7 +50,7 @@ import polars as pl
 
 from attnlib import charsets
 from attnlib.charsets import UTF8
-from attnlib.datasets import channel_names, compressed, folders, roles
+from attnlib.datasets import channel_names, compressed, folders, gaps, roles
 from attnlib.datasets.archive import archive_test_file, archive_train_file, join_archive_split
 from attnlib.datasets.formats import FORMATS, header, read_file
 from attnlib.datasets.formats import detect_format as detect_format  # re-exported
@@ -166,6 +166,7 @@ def read_source(
     columns: dict[str, str] | None = None,
     optional_columns: tuple[str, ...] = (),
     encoding: str = UTF8,
+    missing: str = "interpolate",
 ) -> pl.DataFrame:
     """Read a built-in data set or a user file into one of the schemas above.
 
@@ -195,17 +196,19 @@ def read_source(
             name, ``utf-8``, ``cp1252`` ..., or several to try in order, ``utf-8/cp1252``;
             a BOM wins: :mod:`attnlib.charsets`). Parquet files and spreadsheets hold
             their own; a built-in set ignores it.
+        missing: a missing value inside a numeric series to classify is filled by linear
+            interpolation (``interpolate``) or refused (``error``): :mod:`attnlib.datasets.gaps`.
 
     Raises:
         DataError: the file is missing, empty, undecodable or malformed (message names
             the file and line/row), or the built-in name is unknown.
-        ConfigError: ``fmt``, ``limit``, ``workers``, ``max_length``, ``columns`` or
-            ``encoding`` is not valid.
+        ConfigError: ``fmt``, ``limit``, ``workers``, ``max_length``, ``columns``,
+            ``encoding`` or ``missing`` is not valid.
     """
     return read_and_describe(
         source, fmt, limit=limit, workers=workers, max_length=max_length, sep=sep,
         archive_split=archive_split, columns=columns, optional_columns=optional_columns,
-        encoding=encoding,
+        encoding=encoding, missing=missing,
     )[0]  # fmt: skip
 
 
@@ -221,6 +224,7 @@ def read_and_describe(
     columns: dict[str, str] | None = None,
     optional_columns: tuple[str, ...] = (),
     encoding: str = UTF8,
+    missing: str = "interpolate",
 ) -> tuple[pl.DataFrame, str]:
     """:func:`read_source`, plus one line saying how it read ``source`` (for a stage log).
 
@@ -231,6 +235,7 @@ def read_and_describe(
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise ConfigError(f"max_length must be a positive integer or None, got {max_length!r}")
     columns, encoding = roles.checked(columns), charsets.checked(encoding)
+    gaps.checked(missing)
     text = str(source)
     if text.startswith(_PREFIX) or (text in BUILTINS and not Path(text).exists()):
         columns = {r: c for r, c in columns.items() if r not in optional_columns}
@@ -245,7 +250,8 @@ def read_and_describe(
     path = Path(source)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; known: auto, {', '.join(FORMATS)}")
-    with compressed.unpacked(path, archive_split, encoding) as (inner, names):
+    with (compressed.unpacked(path, archive_split, encoding) as (inner, names),
+          gaps.reading(missing, path, lambda text: compressed.shown(text, names))):  # fmt: skip
         try:
             if inner.is_dir():  # a folder of text files (or an archive of one)
                 named = {r: c for r, c in columns.items() if r not in optional_columns}

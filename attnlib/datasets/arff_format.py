@@ -23,7 +23,8 @@ channels separated by ``\\n``, then the class::
     '0.07,0.08\\n1.12,1.64',Standing
 
 ``?`` at the end of a series (or channel) is padding, how the archives write unequal
-lengths, and is dropped; a class of ``?`` on every line means an unlabelled file. Lines
+lengths, and is dropped (one inside is a gap: :mod:`attnlib.datasets.gaps`); a class of
+``?`` on every line means an unlabelled file. Lines
 starting with ``%`` are comments. Sparse rows (``{...}``) and attributes of other types
 (string, date) are not read. Every problem is a :class:`~attnlib.errors.DataError`
 naming the file and line.
@@ -161,8 +162,6 @@ def _steps(fields: list[str], at: str, channel: str = "") -> np.ndarray:
         fields = fields[:-1]
     if not fields:
         raise DataError(f"{at}{channel}no values (only ? padding)")
-    if any(f.strip() == "?" for f in fields):
-        raise DataError(f"{at}{channel}missing value (?) inside the series")
     return float32_values([f.strip() for f in fields], f"{at}{channel}")
 
 

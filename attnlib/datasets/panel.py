@@ -14,9 +14,10 @@ import contextvars
 import logging
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from attnlib.datasets import channel_names, clock, levels, roles, series, stacked, tables
+from attnlib.datasets import channel_names, clock, gaps, levels, roles, series, stacked, tables
 from attnlib.datasets.calendar import stamp_keys
 from attnlib.datasets.tables import as_text, optional_columns
 from attnlib.datasets.times import durations_as_seconds, read_times
@@ -202,7 +203,8 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     table = pl.DataFrame({"id": ids, "key": key}).with_row_index("row")
     values = [f"v{j}" for j in range(len(channels))]
     for name, column in zip(values, channels, strict=True):
-        table = table.with_columns(series.float32_channel(frame, column, path, where).alias(name))
+        table = table.with_columns(series.float32_channel(frame, column, path, where,
+                                                          gaps_ok=True).alias(name))  # fmt: skip
     for role in meta:
         cells = as_text(frame[role], path, role)
         if role == "label":  # 1 and 1.0 are one class
@@ -219,6 +221,8 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
             *(pl.col(r).first() for r in meta),
         )
     )
+    if table.select(pl.any_horizontal(pl.col(values).is_null().any())).item():
+        out = out.with_columns(_filled(out, channels, path))
     firsts = out["first"]
     lengths = out["values"].list.len()
     log.info("%s: %d series of %d-%d steps in %d channel(s) (one per id, its rows in %s)",
@@ -226,6 +230,17 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
              f"{what} order" if by_time else "file order")  # fmt: skip
     extra = optional_columns(out, path, lambda i: where(int(firsts[i])))
     return pl.DataFrame([out["id"], out["values"], *extra])
+
+
+def _filled(out: pl.DataFrame, channels: list[str], path: Path) -> pl.Series:
+    """``out``'s series with their missing values filled (:func:`attnlib.datasets.gaps.filled`,
+    in time order)."""
+    rows = []
+    for ident, steps in zip(out["id"], out["values"].to_list(), strict=True):
+        arr = np.asarray(steps, dtype=np.float32)  # (T, C); a null is NaN
+        at = f"{path}, the rows of id '{ident}': "
+        rows.append(gaps.filled(arr, at, channels).tolist() if np.isnan(arr).any() else steps)
+    return pl.Series("values", rows, dtype=pl.List(pl.List(pl.Float32)))
 
 
 def _same_within(table: pl.DataFrame, cells: pl.Series, path: Path, where, role: str) -> None:

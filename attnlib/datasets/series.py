@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from attnlib import errors
+from attnlib.datasets import gaps
 from attnlib.datasets.calendar import calendar_stamps
 from attnlib.datasets.tables import (
     TIME_NAMES,
@@ -105,17 +106,17 @@ def is_number(text: str) -> bool:
 
 def float32_values(fields: Sequence[str], at: str) -> np.ndarray:
     """One series' fields as float32 values, checked: every error starts with ``at``
-    (the file and row) and names the field that is not a number, missing or infinite,
-    or too large for float32 (it would become inf)."""
+    (the file and row) and names the field that is not a number or infinite, or too large
+    for float32 (it would become inf). A missing value (``NaN``, or ``?`` as ``.ts`` and
+    ARFF files write it) is filled or refused by :func:`attnlib.datasets.gaps.filled`."""
     if not fields:
         raise DataError(f"{at}no values in the series")
     try:
-        out = np.asarray([float(f) for f in fields], dtype=np.float64)
+        out = np.asarray([float("nan" if f == "?" else f) for f in fields], dtype=np.float64)
     except ValueError:
-        bad = next(f for f in fields if not is_number(f))
+        bad = next(f for f in fields if f != "?" and not is_number(f))
         raise DataError(f"{at}value '{bad}' is not a number") from None
-    if not np.isfinite(out).all():
-        raise DataError(f"{at}missing (NaN) or infinite value in the series")
+    out = gaps.filled(out, at)
     if (np.abs(out) > F32_MAX).any():
         bad = fields[int(np.abs(out).argmax())]
         raise DataError(f"{at}value '{bad}' is too large (float32)")
@@ -142,7 +143,7 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
     else:
         raise DataError(f"{path}: column 'values' must hold numeric lists, not {values.dtype}")
     rows = nested.to_list()
-    width = None
+    width, filled = None, {}
     for i, series in enumerate(rows):
         if not series:
             raise DataError(f"{path}, {where(i)}: empty series")
@@ -151,13 +152,19 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
         widths = {len(step) for step in series}
         if widths == {0}:
             raise DataError(f"{path}, {where(i)}: time steps without values in 'values'")
-        arr = np.asarray(series, dtype=np.float32) if len(widths) == 1 else None
-        if arr is None or not np.isfinite(arr).all():
-            raise DataError(f"{path}, {where(i)}: missing, ragged or non-finite value in 'values'")
+        if len(widths) > 1:
+            raise DataError(f"{path}, {where(i)}: ragged time steps in 'values' (each step "
+                            "holds one value per channel)")  # fmt: skip
+        arr = np.asarray(series, dtype=np.float32)  # (T, C); a null is NaN
+        if not np.isfinite(arr).all():  # a null or NaN: filled (or refused); inf: refused
+            filled[i] = gaps.filled(arr, f"{path}, {where(i)}: 'values', ")
         if width is not None and arr.shape[1] != width:
             hint = TRANSPOSED if len(series) == len(rows[0]) else ""
             raise DataError(f"{path}, {where(i)}: {arr.shape[1]} channels, row 1 has {width}{hint}")
         width = arr.shape[1]
+    if filled:
+        rows = [filled[i].tolist() if i in filled else r for i, r in enumerate(rows)]
+        nested = pl.Series("values", rows, dtype=pl.List(pl.List(pl.Float32)))
     if width > 1 and all(len(series) < width for series in rows):
         log.warning("%s: every series has fewer time steps than channels (%d); 'values' is "
                     "read as time x channels%s", path, width, TRANSPOSED)  # fmt: skip
@@ -236,29 +243,39 @@ def read_long(frame: pl.DataFrame, path: Path, where, ids: str = "") -> pl.DataF
 
 
 def numeric_channel(
-    frame: pl.DataFrame, column: str, path: Path, where, names: str = ""
+    frame: pl.DataFrame, column: str, path: Path, where, names: str = "", gaps_ok: bool = False
 ) -> pl.Series:
     """A long table's value column as Float64, checked: no empty cell, nothing that is not
     a finite number (the first such cell named at its row; ``names`` added when most of
-    the column's cells are words: a column of names, an id or a class, not a stray cell)."""
+    the column's cells are words: a column of names, an id or a class, not a stray cell).
+    ``gaps_ok`` (series to classify): an empty or NaN cell is kept as null, for the reader
+    to fill once the series is together (:mod:`attnlib.datasets.gaps`), unless
+    ``ingest.missing`` is ``error``."""
     col = frame[column]
     num = col.cast(pl.Float64, strict=False) if col.dtype == pl.String else col
     if not num.dtype.is_numeric():
         raise DataError(f"{path}: column '{column}' is not numeric ({col.dtype})")
     num = num.cast(pl.Float64)
-    bad = num.is_null() | num.is_nan() | num.is_infinite()
-    if bad.any():
-        words = bad & col.is_not_null()  # a column mostly of words: its first word is named
+    missing = col.is_null() | num.is_nan()
+    words = num.is_null() & col.is_not_null()  # a cell that does not read as a number
+    bad = words | num.is_infinite()
+    if not (gaps_ok and gaps.mode() == "interpolate"):
+        bad = bad | missing
+    if bad.any():  # a column mostly of words: its first word is named
         many = col.dtype == pl.String and words.sum() > col.is_not_null().sum() / 2
         i = (words if many else bad).arg_true()[0]
         what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
-        raise DataError(f"{path}, {where(i)}: column '{column}': {what}{names * many}")
-    return num.alias(column)
+        advice = f"; {gaps.SET_IT}" if gaps_ok and missing[i] else ""
+        raise DataError(f"{path}, {where(i)}: column '{column}': {what}{names * many}{advice}")
+    return num.fill_nan(None).alias(column)
 
 
-def float32_channel(frame: pl.DataFrame, column: str, path: Path, where) -> pl.Series:
-    """A value column as checked numbers that fit float32 (larger would become inf)."""
-    values = numeric_channel(frame, column, path, where)
+def float32_channel(
+    frame: pl.DataFrame, column: str, path: Path, where, gaps_ok: bool = False
+) -> pl.Series:
+    """A value column as checked numbers that fit float32 (larger would become inf); with
+    ``gaps_ok``, missing cells as null (:func:`numeric_channel`)."""
+    values = numeric_channel(frame, column, path, where, gaps_ok=gaps_ok)
     big = values.abs() > F32_MAX
     if big.any():
         i = int(big.arg_true()[0])

@@ -74,7 +74,9 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
     value = value_column(frame.columns)
     frame = frame.drop(series.saved_index(frame.columns, path, keys))  # pandas' row numbers
     others = [c for c in frame.columns if c not in (*keys, kind, value)]
-    numbers = series.float32_channel(frame, value, path, where)
+    # series by id may be series to classify, whose gaps the panel fills (or refuses: then
+    # at their step's first line); one series is one to forecast, refused at the cell
+    numbers = series.float32_channel(frame, value, path, where, gaps_ok="id" in keys)
     rows = frame.with_columns(names.alias(kind), numbers.alias("value")).with_row_index("_row")
     step = pl.struct(keys)
     for column in others:  # a label, split or attribute: one per step

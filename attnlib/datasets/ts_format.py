@@ -11,7 +11,8 @@ per line, its channels separated by ``:`` and its label last.
 ```
 
 Values are separated by commas; ``?`` or ``NaN`` at the end of a channel is padding (how the
-archives write unequal lengths) and is dropped. Lines starting with ``#`` or ``%`` are
+archives write unequal lengths) and is dropped; one inside a channel is a gap
+(:mod:`attnlib.datasets.gaps`). Lines starting with ``#`` or ``%`` are
 comments. Time-stamped values (``@timeStamps true``) and regression targets
 (``@targetLabel true``) are not read. Every problem is a :class:`~attnlib.errors.DataError`
 naming the file and line.
@@ -108,6 +109,4 @@ def _channel(text: str, at: str, channel: int) -> np.ndarray:
         fields.pop()
     if not fields:
         raise DataError(f"{at}channel {channel}: no values (only ? padding)")
-    if any(f.lower() in _MISSING for f in fields):
-        raise DataError(f"{at}channel {channel}: missing value (? / NaN) inside the series")
     return float32_values(fields, f"{at}channel {channel}: ")

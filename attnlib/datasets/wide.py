@@ -9,7 +9,7 @@ wrote for its index (an unnamed first column, ``Unnamed: 0``, ``__index_level_0_
 ``index`` / ``level_0`` from ``reset_index()``, or the index columns a Parquet file's
 pandas metadata names) is the id when it is one unique column, else dropped; no other
 column is guessed to be an index. Trailing missing values are padding (variable-length
-sets); a missing value inside a series is an error.
+sets); a missing value inside a series is a gap (:mod:`attnlib.datasets.gaps`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from attnlib.datasets import gaps
 from attnlib.datasets.series import F32_MAX, is_number, series_frame
 from attnlib.datasets.tables import (
     RESET_LEVELS,
@@ -140,7 +141,7 @@ def read_wide(
 
     ``where(i)`` names row i (``line 3``, ``row 2``); ``saved`` names the index columns a
     Parquet file's pandas metadata lists. Every value cell must be a number; missing cells
-    (empty, null, NaN) may only end a row.
+    (empty, null, NaN) end a row (padding) or are gaps (:mod:`attnlib.datasets.gaps`).
     """
     if frame.height == 0:
         raise DataError(f"{path}: no rows")
@@ -289,8 +290,9 @@ def _numbers(column: pl.Series, path: Path, where) -> np.ndarray:
 
 
 def _lengths(matrix: np.ndarray, steps: list[str], path: Path, where) -> list[int]:
-    """Each row's length once trailing missing values are dropped; a gap before the end,
-    an infinite value or a row with no values is a DataError at its row."""
+    """Each row's length once trailing missing values are dropped (``matrix``'s gaps before
+    the end filled in place: :mod:`attnlib.datasets.gaps`); an infinite value or a row with
+    no values is a DataError at its row."""
     missing = np.isnan(matrix)
     if np.isinf(matrix).any():
         i, j = np.argwhere(np.isinf(matrix))[0]
@@ -300,10 +302,6 @@ def _lengths(matrix: np.ndarray, steps: list[str], path: Path, where) -> list[in
     for i, k in enumerate(lengths):
         if k == 0:
             raise DataError(f"{path}, {where(i)}: no values (every step column is empty)")
-        if missing[i, :k].any():
-            j = int(missing[i, :k].argmax())
-            raise DataError(
-                f"{path}, {where(i)}: column '{steps[j]}' is missing but later steps are "
-                "not (only the end of a series may be padding)"
-            )
+        if missing[i, :k].any():  # a gap, not padding: filled in place (or refused)
+            matrix[i, :k] = gaps.filled(matrix[i, :k], f"{path}, {where(i)}: ", steps=steps)
     return [int(k) for k in lengths]

@@ -52,7 +52,6 @@ def test_no_class_or_every_class_unknown_is_an_unlabelled_file(tmp_path):
          r"line 7: class 'z' is not one of the class attribute's \['x', 'y'\]"),
         (STEPS + "@attribute c {x,y}\n@data\n1,2,x\n",
          r"line 7: 2 values; the attributes declare 3"),
-        (STEPS + "@attribute c {x,y}\n@data\n1,?,3,x\n", r"line 7: missing value \(\?\) inside"),
         (STEPS + "@attribute c {x,y}\n@data\n1,b,3,x\n", r"line 7: value 'b' is not a number"),
         (STEPS + "@attribute c {x,y}\n@data\n1,2,3,x\n1,2,3,?\n",
          r"line 8: class '\?' \(unknown\) on this line but not on every line"),

@@ -86,7 +86,6 @@ def test_one_labelled_recording_is_one_series_to_classify(tmp_path):
          r"line 5: label 'run' differs from 'walk' at line 3, the same id's first row"),
         (ROWS.replace("a,1,6.0,walk", "a,0,6.0,walk"),
          r"line 5: step '0' repeats line 3 for id 'a'"),
-        (ROWS.replace("b,9,1.0,run", "b,9,,run"), r"line 4: column 'value': empty cell"),
         (ROWS.replace("a,1,6.0,walk", "a,1,6.0,"), r"line 5: label missing differs from 'walk'"),
         (ROWS.replace("b,9,1.0,run", ",9,1.0,run"), r"line 4: missing id in 'id'"),
         (ROWS.replace("b,9,1.0,run", "b,x,1.0,run"), r"line 4: step 'x' is not a number like"),

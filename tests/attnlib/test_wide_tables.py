@@ -56,7 +56,6 @@ def test_a_label_column_beside_named_steps_and_trailing_nan_padding(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("label,t0,t1,t2\na,1,,3\n", r"w\.csv, line 2: column 't1' is missing but later"),
         ("label,t0,t1,t2\na,1,2,3\nb,1,x,3\n", r"w\.csv, line 3: column 't1': 'x' is not a"),
         ("label,t0,t1,t2\na,1,x,3\nb,1,2,3\n", r"w\.csv, line 2: column 't1': 'x' is not a"),
         ("target,t0,t1,t2\ncat,1,2,3\n", r"column 'target' .* name it 'label'"),

@@ -78,6 +78,38 @@ def test_ingest_takes_an_archive_pairs_test_file_as_the_test_split(
     assert "with Set_TEST.tsv beside it as the test split" in caplog.text
 
 
+def test_ingest_fills_gaps_in_both_archive_files_or_refuses_them_as_params_yaml_says(
+    tmp_path, monkeypatch, prefect_api, request, caplog
+):
+    from attnlib.errors import DataError
+    from flows.ingest import ingest
+
+    (tmp_path / "data/input").mkdir(parents=True)
+    (tmp_path / "data/input/G_TRAIN.tsv").write_text("1\t1\tNaN\t3\n2\t2\t4\t6\n")
+    (tmp_path / "data/input/G_TEST.tsv").write_text("2\tNaN\t5\t6\n")
+    params = yaml.safe_load((request.config.rootpath / "params.yaml").read_text())
+    params["ingest"].update(source="data/input/G_TRAIN.tsv", workers=1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    told = logging.getLogger("attnlib")  # the flow's logging set-up replaces the root's handlers
+    told.addHandler(caplog.handler)
+    try:
+        ingest()
+    finally:
+        told.removeHandler(caplog.handler)
+    raw = pl.read_parquet(tmp_path / "data/raw.parquet")
+    assert raw["values"].to_list() == [[[1.0], [2.0], [3.0]], [[2.0], [4.0], [6.0]],
+                                       [[5.0], [5.0], [6.0]]]  # fmt: skip
+    assert ("data/input/G_TRAIN.tsv: 2 missing value(s) in 2 series filled by linear "
+            "interpolation (the first: data/input/G_TRAIN.tsv, line 1, step 2)") in caplog.text
+    (tmp_path / "data/raw.parquet").unlink()
+    params["ingest"]["missing"] = "error"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(DataError, match=r"G_TRAIN\.tsv, line 1, step 2: missing value inside"):
+        ingest()
+    assert not (tmp_path / "data/raw.parquet").exists()
+
+
 def test_ingest_reads_the_columns_params_yaml_names(tmp_path, monkeypatch, prefect_api, request):
     from flows.ingest import ingest
 

@@ -1,0 +1,129 @@
+"""Missing values inside a numeric series to classify: filled by linear interpolation, or
+refused (``ingest.missing``).
+
+Sensor files and four sets of the UCR archive (DodgerLoopDay, DodgerLoopGame,
+DodgerLoopWeekend, MelbournePedestrian) hold missing values inside series; the archive's
+own equal-length versions of them fill each gap by linear interpolation between its known
+neighbours, and its published baselines are measured on those. ``interpolate`` (the
+default) does the same, per series and channel: a gap between two known values takes the
+straight line between them, a gap at a series' start its first known value; one warning
+per file says how many values were filled and where the first was. ``error`` refuses the
+file at the first missing value instead. A channel of a series with no known value at all
+is refused either way, and an infinite value is always an error.
+
+Missing values at a series' end stay what they were: padding of a shorter series, where a
+format has it (UCR rows, ``.ts`` files, wide tables). Forecasting reads no series here: a
+gap in a series to forecast is refused, since its targets would be scored against values
+the reader made up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+
+import numpy as np
+
+from attnlib.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+MODES = ("interpolate", "error")
+DEFAULT = MODES[0]
+SET_IT = "ingest.missing: interpolate fills such gaps"  # the advice of a refusal
+# the mode of the read under way, and its tally: [values filled, series, first place]
+_STATE = contextvars.ContextVar("missing_values", default=(DEFAULT, None))
+
+
+def checked(mode: str) -> str:
+    """``mode`` if it is one of :data:`MODES`, else a ConfigError."""
+    if mode not in MODES:
+        raise ConfigError(f"params key 'ingest.missing': '{mode}' is not one of "
+                          f"{', '.join(MODES)}")  # fmt: skip
+    return mode
+
+
+@contextlib.contextmanager
+def reading(mode: str, path: object, shown=str, warn=None):
+    """While reading ``path`` under ``mode``: the gaps filled meanwhile are told in one
+    warning when the read ends without an error (``warn``, default logged; its text passed
+    through ``shown``: a compressed file's temporary copy named as the user's file)."""
+    tally = [0, 0, ""]
+    token = _STATE.set((checked(mode), tally))
+    try:
+        yield
+    finally:
+        _STATE.reset(token)
+    if tally[0]:
+        (warn or log.warning)(shown(
+            f"{path}: {tally[0]} missing value(s) in {tally[1]} series filled by linear "
+            f"interpolation (the first: {tally[2]})"
+        ))  # fmt: skip
+
+
+def mode() -> str:
+    """The ``ingest.missing`` of the read under way (``interpolate`` outside one)."""
+    return _STATE.get()[0]
+
+
+def filled(
+    values: np.ndarray, at: str, names: list[str] | None = None, steps: list[str] | None = None
+) -> np.ndarray:
+    """One series' values with every missing value (NaN) filled, or a DataError.
+
+    Args:
+        values: (T,) or (T, C) float values of one series, NaN where missing.
+        at: where the series is, for messages (``"FILE, line 3: "``).
+        names, steps: the channels' and the steps' names (a wide table's columns), for
+            messages (None: by number).
+    Returns:
+        The same shape and dtype: each channel's gaps filled by linear interpolation, its
+        start before the first known value with that value (``values`` when nothing is
+        missing).
+    Raises:
+        DataError: an infinite value; a missing value under ``ingest.missing: error``; a
+            channel with no known value.
+    """
+    if np.isinf(values).any():
+        raise DataError(f"{_at(at, _place(np.isinf(values), names, steps))}infinite value")
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    mode, tally = _STATE.get()
+    place = _place(missing, names, steps)
+    if mode == "error":
+        raise DataError(f"{_at(at, place)}missing value inside the series; {SET_IT}")
+    matrix = values.reshape(len(values), -1)  # (T, C)
+    out = matrix.copy()
+    steps = np.arange(len(matrix))
+    for c in range(matrix.shape[1]):
+        known = ~np.isnan(matrix[:, c])
+        if not known.any():
+            where = _channel(c, names) if values.ndim == 2 else ""
+            raise DataError(f"{_at(at, where)}no value at any step "
+                            "(nothing to interpolate from)")  # fmt: skip
+        out[:, c] = np.interp(steps, steps[known], matrix[known, c])
+    if tally is not None:
+        tally[0] += int(missing.sum())
+        tally[1] += 1
+        tally[2] = tally[2] or _at(at, place).rstrip(": ")
+    return out.reshape(values.shape).astype(values.dtype, copy=False)
+
+
+def _at(at: str, place: str) -> str:
+    """``"FILE, line 3: "`` and ``"step 4: "`` -> ``"FILE, line 3, step 4: "``."""
+    return f"{at[:-2]}, {place}" if at.endswith(": ") and place else f"{at}{place}"
+
+
+def _place(mask: np.ndarray, names: list[str] | None, steps: list[str] | None) -> str:
+    """``"step 4: "``, ``"step 4, channel 2: "`` or ``"column 't4': "`` (a named step) of
+    the first True in ``mask`` (1-based)."""
+    step, *channel = (int(i) for i in np.argwhere(mask)[0])
+    at = f"column '{steps[step]}'" if steps else f"step {step + 1}"
+    return f"{at}, {_channel(channel[0], names)}" if channel else f"{at}: "
+
+
+def _channel(c: int, names: list[str] | None) -> str:
+    """``"channel 2: "`` (1-based), or ``"column 'acc_x': "`` where the names are known."""
+    return f"column '{names[c]}': " if names else f"channel {c + 1}: "

@@ -1,0 +1,127 @@
+"""Missing values inside a numeric series to classify: filled by linear interpolation in
+every format that holds series (or refused under ``ingest.missing: error``), told once per
+file; a gap in a series to forecast, or a whole channel missing, is still refused."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attnlib.datasets import gaps, read_source
+from attnlib.errors import ConfigError, DataError
+
+ARFF = ("@relation Toy\n@attribute t1 numeric\n@attribute t2 numeric\n@attribute t3 numeric\n"
+        "@attribute t4 numeric\n@attribute c {1,2}\n@data\n")  # fmt: skip
+TS = "@problemName Toy\n@univariate true\n@equalLength false\n@classLabel true 1 2\n@data\n"
+# each file's first series is 1, ?, 4, 5 (filled: 1, 2.5, 4, 5) and its second ?, 2, 3 (2, 2, 3)
+FILES = {
+    "u.tsv": ("1\t1\tNaN\t4\t5\n2\tNaN\t2\t3\tNaN\n", "line 1, step 2"),
+    "u.ts": (TS + "1,?,4,5:1\n?,2,3,?:2\n", "line 6: channel 1, step 2"),
+    "u.arff": (ARFF + "1,?,4,5,1\n?,2,3,?,2\n", "line 8, step 2"),
+    "w.csv": ("id,t1,t2,t3,t4,label\na,1,,4,5,1\nb,,2,3,,2\n", "line 2, column 't2'"),
+    "p.csv": ("id,time,v,label\na,0,1,1\na,1,,1\na,2,4,1\na,3,5,1\nb,1,2,2\nb,2,3,2\n"
+              "b,0,,2\n", "the rows of id 'a', step 2, column 'v'"),
+    "s.csv": ("id,time,kind,value,label\n" + "".join(
+        f"{i},{t},v,{v},{c}\n" for i, c, row in (("a", 1, "1,,4,5"), ("b", 2, ",2,3"))
+        for t, v in enumerate(row.split(","))), "the rows of id 'a', step 2, column 'v'"),
+}  # fmt: skip
+FILLED = [[[1.0], [2.5], [4.0], [5.0]], [[2.0], [2.0], [3.0]]]
+
+
+def write(tmp_path, name, text):
+    (path := tmp_path / name).write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_gap_inside_a_series_is_filled_linearly_in_every_format(tmp_path, name, caplog):
+    path = write(tmp_path, name, FILES[name][0])
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(path)
+    assert frame["values"].to_list() == FILLED  # the ends: padding (UCR, .ts, ARFF, wide)
+    assert frame["label"].to_list() == ["1", "2"]  # or the first known value
+    told = [r.getMessage() for r in caplog.records if r.name == gaps.__name__]
+    assert told == [f"{path}: 2 missing value(s) in 2 series filled by linear interpolation "
+                    f"(the first: {path}, {FILES[name][1]})"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_ingest_missing_error_refuses_the_first_gap_at_its_place(tmp_path, name):
+    path = write(tmp_path, name, FILES[name][0])
+    with pytest.raises(DataError) as err:
+        read_source(path, missing="error")
+    said = str(err.value)
+    assert "ingest.missing: interpolate fills such gaps" in said
+    if name in ("p.csv", "s.csv"):  # a long table: refused as read, at the file's line
+        column = "value" if name == "s.csv" else "v"
+        assert said.startswith(f"{path}, line 3: column '{column}': empty cell")
+    else:
+        assert said == (f"{path}, {FILES[name][1]}: missing value inside the series; "
+                        "ingest.missing: interpolate fills such gaps")  # fmt: skip
+
+
+def test_parquet_value_lists_fill_nulls_and_nan_per_channel(tmp_path, caplog):
+    series = [[[1.0, 10.0], [None, float("nan")], [3.0, 30.0]], [[0.5, None], [0.5, 7.0]]]
+    pl.DataFrame({"id": ["a", "b"], "values": series, "label": ["x", "y"]}).write_parquet(
+        path := tmp_path / "v.parquet"
+    )
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(path)
+    assert frame["values"].to_list() == [[[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]],
+                                         [[0.5, 7.0], [0.5, 7.0]]]  # fmt: skip
+    assert "3 missing value(s) in 2 series" in caplog.text
+    assert f"(the first: {path}, row 1: 'values', step 2, channel 1)" in caplog.text
+    with pytest.raises(DataError, match=r"row 1: 'values', step 2, channel 1: missing value"):
+        read_source(path, missing="error")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("a.tsv", "1\t1\tinf\t3\n", r"line 1, step 2: infinite value"),
+        ("p.csv", "id,time,v,w,label\na,0,1,,1\na,1,2,,1\nb,0,1,2,2\n",
+         r"the rows of id 'a', column 'w': no value at any step \(nothing to interpolate"),
+        ("f.csv", "time,v\n1,1\n2,\n3,3\n", r"line 3: column 'v': empty cell$"),
+        ("c.csv", "id,time,v\na,1,1\nb,1,2\na,2,\nb,2,3\n", r"line 4: column 'v': empty cell$"),
+    ],
+)  # fmt: skip
+def test_what_cannot_be_filled_is_still_refused(tmp_path, name, text, message):
+    """An infinite value; a channel with nothing known; a gap in a series to forecast (one
+    table, or series on one clock: its targets would be scored against made-up values)."""
+    with pytest.raises(DataError, match=message):
+        read_source(write(tmp_path, name, text))
+
+
+def test_filled_interpolates_each_channel_and_keeps_shape_and_dtype():
+    values = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan], [8.0, 4.0],
+                       [np.nan, 5.0]], dtype=np.float32)  # fmt: skip
+    out = gaps.filled(values, "s: ")
+    np.testing.assert_array_equal(out, [[2, 1], [2, 2], [5, 3], [8, 4], [8, 5]])
+    assert out.dtype == np.float32 and not np.isnan(values[3]).any()
+    complete = np.ones((3, 2))
+    assert gaps.filled(complete, "s: ") is complete  # nothing missing: nothing copied
+    with gaps.reading("error", "f"), pytest.raises(DataError, match=r"^s, step 1, column 'a'"):
+        gaps.filled(values, "s: ", names=["a", "b"])
+    with pytest.raises(ConfigError, match=r"ingest.missing': 'zero' is not one of interpolate"):
+        read_source("builtin:gunpoint", missing="zero")
+
+
+def test_a_model_fills_the_gaps_of_what_it_scores(tmp_path, caplog):
+    """``Model.predict`` on arrays with a NaN scores them as the same arrays filled (a NaN
+    once gave NaN probabilities and the first class), and says so."""
+    import attnlib
+    from tests.attnlib.test_channel_names import bundle
+
+    model = attnlib.load(bundle(tmp_path / "m"), engine="torch")
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    gap = x.copy()
+    gap[2, 1] = np.nan
+    x[2, 1] = (x[1, 1] + x[3, 1]) / 2
+    warned = []
+    scored = model.predict([gap], warn=warned.append, source="new.npy")
+    assert scored["probabilities"].to_list() == model.predict([x])["probabilities"].to_list()
+    assert warned == ["new.npy: 1 missing value(s) in 1 series filled by linear interpolation "
+                      "(the first: new.npy, sequence 1, step 3, channel 2)"]  # fmt: skip
