@@ -429,7 +429,7 @@ NAMES = ["arrowhead", "osuleaf", "unit_test", "trace", "coffee", "lynx", "sunspo
          "disaster_tweets"]  # fmt: skip
 EXTRA = ["acsf1", "plaid", "pigcvp", "coffee_wide", "surname_nationality", "baby_names",
          "convention_speeches", "shampoo", "pbs", "danish",
-         "interest_inflation"]  # run by name only (above)  # fmt: skip
+         "interest_inflation", "italy_gaps"]  # run by name only (above)  # fmt: skip
 
 
 def setting(text: str) -> tuple[str, str]:

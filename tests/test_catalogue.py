@@ -199,7 +199,7 @@ def test_ragged_rows_or_missing_columns(tmp_path, name, content, args, expected)
         ("l.csv", "date,load\n2020-01,1.5\n2020-02,inf\n", (),
          "line 3: column 'load': 'inf' is not a number"),
         ("l.parquet", pl.DataFrame({"time": [1, 2], "load": [1.0, float("nan")]}), (),
-         "row 2: column 'load': 'nan' is not a number"),
+         "row 2: column 'load': missing value ('nan')"),
         ("v.parquet", pl.DataFrame({"values": [[1.0, 2.0], [float("inf"), 1.0]]}), (),
          "row 2: 'values', step 1, channel 1: infinite value"),
     ],

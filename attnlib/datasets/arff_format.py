@@ -39,7 +39,7 @@ import numpy as np
 import polars as pl
 
 from attnlib import errors
-from attnlib.datasets.series import class_label, float32_values, series_frame
+from attnlib.datasets.series import aligned_channels, class_label, series_frame
 from attnlib.errors import DataError
 
 _NUMERIC = {"numeric", "real", "integer"}
@@ -77,7 +77,7 @@ def read_arff(path: Path, text: str) -> pl.DataFrame:
             raise DataError(f"{at}{len(fields)} values; the attributes declare {steps} steps "
                             "(pad a shorter series with ? at the end)")  # fmt: skip
         else:
-            channels = [_steps(fields, at)]
+            channels = aligned_channels([fields], at, lambda c: "")
         if label is not None and label != "?" and label not in classes:
             raise DataError(f"{at}class '{label}' is not one of the class attribute's "
                             f"{sorted(classes)}")  # fmt: skip
@@ -156,26 +156,13 @@ def _fields(line: str) -> list[str]:
     return [f[1:-1] if len(f) > 1 and f[0] == f[-1] and f[0] in "'\"" else f for f in out]
 
 
-def _steps(fields: list[str], at: str, channel: str = "") -> np.ndarray:
-    """One channel's values, ``?`` padding at the end dropped."""
-    while fields and fields[-1].strip() == "?":
-        fields = fields[:-1]
-    if not fields:
-        raise DataError(f"{at}{channel}no values (only ? padding)")
-    return float32_values([f.strip() for f in fields], f"{at}{channel}")
-
-
 def _channels(fields: list[str], at: str) -> list[np.ndarray]:
     """The relational value's channels, each ``\\n``-separated and comma-separated."""
     if len(fields) != 1:
         raise DataError(f"{at}one quoted value holding the channels, then the class, expected; "
                         f"got {len(fields)} values before the class")  # fmt: skip
     parts = fields[0].replace("\\n", "\n").split("\n")
-    channels = [_steps(p.split(","), at, f"channel {c + 1}: ") for c, p in enumerate(parts)]
-    if len({len(c) for c in channels}) > 1:
-        raise DataError(f"{at}the channels have different lengths {[len(c) for c in channels]}"
-                        "; a series' channels must align")  # fmt: skip
-    return channels
+    return aligned_channels([p.split(",") for p in parts], at, lambda c: f"channel {c + 1}: ")
 
 
 def _labels(labels: list, ids: list[str], path: Path) -> list[str] | None:

@@ -24,6 +24,7 @@ import contextvars
 import logging
 
 import numpy as np
+import polars as pl
 
 from attnlib.errors import ConfigError, DataError
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 MODES = ("interpolate", "error")
 DEFAULT = MODES[0]
 SET_IT = "ingest.missing: interpolate fills such gaps"  # the advice of a refusal
-# the mode of the read under way, and its tally: [values filled, series, first place]
+# the mode of the read under way, and its tally: [values filled, {series}, first place]
 _STATE = contextvars.ContextVar("missing_values", default=(DEFAULT, None))
 
 
@@ -49,7 +50,7 @@ def reading(mode: str, path: object, shown=str, warn=None):
     """While reading ``path`` under ``mode``: the gaps filled meanwhile are told in one
     warning when the read ends without an error (``warn``, default logged; its text passed
     through ``shown``: a compressed file's temporary copy named as the user's file)."""
-    tally = [0, 0, ""]
+    tally = [0, set(), ""]
     token = _STATE.set((checked(mode), tally))
     try:
         yield
@@ -57,7 +58,7 @@ def reading(mode: str, path: object, shown=str, warn=None):
         _STATE.reset(token)
     if tally[0]:
         (warn or log.warning)(shown(
-            f"{path}: {tally[0]} missing value(s) in {tally[1]} series filled by linear "
+            f"{path}: {tally[0]} missing value(s) in {len(tally[1])} series filled by linear "
             f"interpolation (the first: {tally[2]})"
         ))  # fmt: skip
 
@@ -68,7 +69,11 @@ def mode() -> str:
 
 
 def filled(
-    values: np.ndarray, at: str, names: list[str] | None = None, steps: list[str] | None = None
+    values: np.ndarray,
+    at: str,
+    names: list[str] | None = None,
+    steps: list[str] | None = None,
+    series: str = "",
 ) -> np.ndarray:
     """One series' values with every missing value (NaN) filled, or a DataError.
 
@@ -77,6 +82,9 @@ def filled(
         at: where the series is, for messages (``"FILE, line 3: "``).
         names, steps: the channels' and the steps' names (a wide table's columns), for
             messages (None: by number).
+        series: which series ``values`` belong to, where a reader fills a series' channels
+            one at a time (``.ts``, ARFF: the line), so the warning counts series, not
+            channels ("": ``at``).
     Returns:
         The same shape and dtype: each channel's gaps filled by linear interpolation, its
         start before the first known value with that value (``values`` when nothing is
@@ -90,9 +98,8 @@ def filled(
     missing = np.isnan(values)
     if not missing.any():
         return values
-    mode, tally = _STATE.get()
     place = _place(missing, names, steps)
-    if mode == "error":
+    if mode() == "error":
         raise DataError(f"{_at(at, place)}missing value inside the series; {SET_IT}")
     matrix = values.reshape(len(values), -1)  # (T, C)
     out = matrix.copy()
@@ -104,11 +111,41 @@ def filled(
             raise DataError(f"{_at(at, where)}no value at any step "
                             "(nothing to interpolate from)")  # fmt: skip
         out[:, c] = np.interp(steps, steps[known], matrix[known, c])
-    if tally is not None:
-        tally[0] += int(missing.sum())
-        tally[1] += 1
-        tally[2] = tally[2] or _at(at, place).rstrip(": ")
+    note(int(missing.sum()), [series or at], _at(at, place).rstrip(": "))
     return out.reshape(values.shape).astype(values.dtype, copy=False)
+
+
+def note(count: int, series: list[str], first: str) -> None:
+    """Tell the read under way that a reader filled ``count`` missing values in ``series``
+    itself (vectorised), the first at ``first``."""
+    tally = _STATE.get()[1]
+    if tally is not None:
+        tally[0] += count
+        tally[1].update(series)
+        tally[2] = tally[2] or first
+
+
+def filled_column(values: pl.Series, at) -> pl.Series:
+    """A column of series (list<list<float>> or list<float>, one per row) with each row's
+    gaps filled by :func:`filled` (``at(i)`` names row i); rows without one untouched."""
+    nested = isinstance(values.dtype, pl.List) and isinstance(values.dtype.inner, pl.List)
+    rows = pl.DataFrame({"v": values}).with_row_index("i").explode("v")
+    flat = rows.explode("v") if nested else rows
+    flat = flat.with_columns(pl.col("v").cast(pl.Float64))
+    bad = flat.filter(pl.col("v").is_null() | pl.col("v").is_nan())["i"].unique(maintain_order=True)
+    if bad.is_empty():
+        return values
+    new = []
+    for i, series in zip(bad.to_list(), values.gather(bad).to_list(), strict=True):
+        try:
+            arr = np.asarray(series, dtype=np.float32)  # a null is NaN
+        except (TypeError, ValueError):
+            raise DataError(f"{at(i)}empty or ragged time steps") from None
+        new.append(filled(arr, at(i)).tolist())
+    patch = pl.DataFrame({"i": bad, "new": pl.Series(new, dtype=values.dtype)})
+    whole = pl.DataFrame({"v": values}).with_row_index("i")
+    whole = whole.join(patch, on="i", how="left", maintain_order="left")
+    return whole.select(pl.coalesce("new", "v").alias(values.name)).to_series()
 
 
 def _at(at: str, place: str) -> str:

@@ -135,8 +135,9 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     """A frame given to a model in Python, read as a file of it is: a panel as one series
     per id (or, without a label and not for a classifier, series on one clock as one
     table to forecast: :mod:`attnlib.datasets.clock`); any other frame as it is."""
-    if isinstance(frame.schema.get("values"), pl.List):
-        return frame
+    if isinstance(frame.schema.get("values"), pl.List):  # its gaps filled (or refused)
+        row = lambda i: f"{source}, row {i + 1}: "  # noqa: E731
+        return frame.with_columns(gaps.filled_column(frame["values"], row))
     frame = durations_as_seconds(frame, source)
     frame = levels.with_index_levels(frame, [], source, forecaster())[0]  # reset_index()
     known = tables.with_known_names(frame)
@@ -212,17 +213,14 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
         _same_within(table, cells, path, where, role)
         table = table.with_columns(cells.alias(role))
     table = table.with_columns(pl.col("row").min().over("id").alias("first"))
-    out = (
-        table.sort(["first", "key"])  # no ties: a repeated time is an error above
-        .group_by("first", maintain_order=True)
-        .agg(
-            pl.col("id").first(),
-            pl.concat_list(values).cast(pl.List(pl.Float32)).alias("values"),
-            *(pl.col(r).first() for r in meta),
-        )
-    )
+    table = table.sort(["first", "key"])  # no ties: a repeated time is an error above
     if table.select(pl.any_horizontal(pl.col(values).is_null().any())).item():
-        out = out.with_columns(_filled(out, channels, path))
+        table = _filled(table, values, channels, path)
+    out = table.group_by("first", maintain_order=True).agg(
+        pl.col("id").first(),
+        pl.concat_list(values).cast(pl.List(pl.Float32)).alias("values"),
+        *(pl.col(r).first() for r in meta),
+    )
     firsts = out["first"]
     lengths = out["values"].list.len()
     log.info("%s: %d series of %d-%d steps in %d channel(s) (one per id, its rows in %s)",
@@ -232,15 +230,28 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     return pl.DataFrame([out["id"], out["values"], *extra])
 
 
-def _filled(out: pl.DataFrame, channels: list[str], path: Path) -> pl.Series:
-    """``out``'s series with their missing values filled (:func:`attnlib.datasets.gaps.filled`,
-    in time order)."""
-    rows = []
-    for ident, steps in zip(out["id"], out["values"].to_list(), strict=True):
-        arr = np.asarray(steps, dtype=np.float32)  # (T, C); a null is NaN
-        at = f"{path}, the rows of id '{ident}': "
-        rows.append(gaps.filled(arr, at, channels).tolist() if np.isnan(arr).any() else steps)
-    return pl.Series("values", rows, dtype=pl.List(pl.List(pl.Float32)))
+def _filled(table: pl.DataFrame, values: list[str], channels: list[str], path) -> pl.DataFrame:
+    """``table`` (sorted by series, then time) with each series' missing values filled as
+    :func:`attnlib.datasets.gaps.filled` fills them (linearly between known values, the
+    nearest known value at either end), in one pass over every series."""
+    step = pl.int_range(pl.len()).over("first")
+    gap = table.select(pl.col("id"), step.alias("step"), *(pl.col(v).is_null() for v in values))
+    known = table.group_by("first", maintain_order=True).agg(
+        pl.col("id").first(), pl.col(values).is_not_null().any()
+    )
+    for v, name in zip(values, channels, strict=True):
+        if not known[v].all():
+            ident = known["id"][int((~known[v]).arg_true()[0])]
+            raise DataError(f"{path}, the rows of id '{ident}', column '{name}': no value at "
+                            "any step (nothing to interpolate from)")  # fmt: skip
+    cells = gap.select(values).to_numpy()  # (rows, C) True where missing
+    i, c = np.argwhere(cells)[0]
+    rows = cells.any(axis=1)
+    gaps.note(int(cells.sum()), gap["id"].filter(rows).unique().to_list(),
+              f"{path}, the rows of id '{gap['id'][int(i)]}', step {gap['step'][int(i)] + 1}, "
+              f"column '{channels[int(c)]}'")  # fmt: skip
+    fill = (pl.col(v).interpolate().forward_fill().backward_fill().over("first") for v in values)
+    return table.with_columns(fill)
 
 
 def _same_within(table: pl.DataFrame, cells: pl.Series, path: Path, where, role: str) -> None:

@@ -8,7 +8,6 @@ comes out as ``time: str`` plus one Float64 column per channel, in time order.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,19 +67,22 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
     """UCR layout: no header; per line a label, then one value per time step.
 
     Fields are separated by tabs, commas or spaces. Trailing ``NaN`` values (how the UCR
-    archive pads variable-length series) are dropped; a NaN inside a series is an error.
+    archive pads variable-length series) are dropped; one inside a series, or an empty
+    field between two tabs or commas, is a gap (:mod:`attnlib.datasets.gaps`).
     """
     ids, values, labels = [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
-        fields = [f for f in re.split(r"[\t, ]+", line.strip()) if f]
+        fields = _fields(line)
         if not fields:
             raise DataError(f"{errors.where(path, row=number)}empty line")
+        if not fields[0]:
+            raise DataError(f"{errors.where(path, row=number)}missing label (the first field)")
         if len(fields) < 2:
             raise DataError(
                 f"{errors.where(path, row=number)}a label and at least one value expected"
             )
         series = fields[1:]
-        while series and series[-1].lower().lstrip("+-") == "nan":
+        while series and series[-1].lower().lstrip("+-") in ("nan", ""):
             series.pop()
         column = float32_values(series, errors.where(path, row=number))
         ids.append(f"line{number}")
@@ -95,6 +97,14 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
     return series_frame(ids, values, labels)
 
 
+def _fields(line: str) -> list[str]:
+    """A UCR row's fields: split at each tab or comma (where it has them: an empty field
+    between two is a missing value, ``""``), else at runs of spaces."""
+    text = line.strip(" \r\n")
+    sep = "\t" if "\t" in text else "," if "," in text else None
+    return [f.strip() for f in text.split(sep)] if sep else text.split()
+
+
 def is_number(text: str) -> bool:
     """Whether ``float()`` reads ``text`` (NaN and inf included)."""
     try:
@@ -104,23 +114,45 @@ def is_number(text: str) -> bool:
     return True
 
 
-def float32_values(fields: Sequence[str], at: str) -> np.ndarray:
+def float32_values(fields: Sequence[str], at: str, series: str = "") -> np.ndarray:
     """One series' fields as float32 values, checked: every error starts with ``at``
     (the file and row) and names the field that is not a number or infinite, or too large
     for float32 (it would become inf). A missing value (``NaN``, or ``?`` as ``.ts`` and
-    ARFF files write it) is filled or refused by :func:`attnlib.datasets.gaps.filled`."""
+    ARFF files write it) is filled or refused by :func:`attnlib.datasets.gaps.filled`
+    (``series``: the series a channel's fields belong to, as it counts them)."""
     if not fields:
         raise DataError(f"{at}no values in the series")
     try:
-        out = np.asarray([float("nan" if f == "?" else f) for f in fields], dtype=np.float64)
+        out = np.asarray([float(f) if f not in ("?", "") else np.nan for f in fields],
+                         dtype=np.float64)  # fmt: skip
     except ValueError:
-        bad = next(f for f in fields if f != "?" and not is_number(f))
+        bad = next(f for f in fields if f not in ("?", "") and not is_number(f))
         raise DataError(f"{at}value '{bad}' is not a number") from None
-    out = gaps.filled(out, at)
+    out = gaps.filled(out, at, series=series)
     if (np.abs(out) > F32_MAX).any():
         bad = fields[int(np.abs(out).argmax())]
         raise DataError(f"{at}value '{bad}' is too large (float32)")
     return out.astype(np.float32)
+
+
+PADDING = ("?", "nan", "")  # a missing value as .ts and ARFF files write it (lower case)
+
+
+def aligned_channels(parts: Sequence[Sequence[str]], at: str, name) -> list[np.ndarray]:
+    """A series' channels from their fields (one list per channel; ``name(c)`` says where
+    channel c is: ``"channel 2: "``). Missing values (:data:`PADDING`) after the last step
+    any channel knows are padding, dropped; each channel is then that long (one with fewer
+    fields is an error) and its other missing values are gaps (:func:`float32_values`)."""
+    parts = [[f.strip() for f in p] for p in parts]
+    known = [max((i + 1 for i, f in enumerate(p) if f.lower() not in PADDING), default=0)
+             for p in parts]  # fmt: skip
+    length = max(known, default=0)
+    if 0 in known:  # nothing to fill a channel from
+        raise DataError(f"{at}{name(known.index(0))}no values (only ? padding)")
+    if any(len(p) < length for p in parts):
+        raise DataError(f"{at}the channels have different lengths {known}; a series' channels "
+                        "must align")  # fmt: skip
+    return [float32_values(p[:length], f"{at}{name(c)}", series=at) for c, p in enumerate(parts)]
 
 
 TRANSPOSED = ("; if these are arrays in aeon / sktime's numpy layout, channels x time, "
@@ -264,7 +296,8 @@ def numeric_channel(
     if bad.any():  # a column mostly of words: its first word is named
         many = col.dtype == pl.String and words.sum() > col.is_not_null().sum() / 2
         i = (words if many else bad).arg_true()[0]
-        what = "empty cell" if col[i] is None else f"'{col[i]}' is not a number"
+        what = ("empty cell" if col[i] is None else f"missing value ('{col[i]}')" if missing[i]
+                else f"'{col[i]}' is not a number")  # fmt: skip
         advice = f"; {gaps.SET_IT}" if gaps_ok and missing[i] else ""
         raise DataError(f"{path}, {where(i)}: column '{column}': {what}{names * many}{advice}")
     return num.fill_nan(None).alias(column)

@@ -26,10 +26,8 @@ import numpy as np
 import polars as pl
 
 from attnlib import errors
-from attnlib.datasets.series import class_label, float32_values, series_frame
+from attnlib.datasets.series import aligned_channels, class_label, series_frame
 from attnlib.errors import DataError
-
-_MISSING = {"?", "nan"}
 
 
 def read_ts(path: Path, text: str) -> pl.DataFrame:
@@ -53,15 +51,12 @@ def read_ts(path: Path, text: str) -> pl.DataFrame:
             expected = f"one of @classLabel's {sorted(classes)}" if classes else "a label"
             raise DataError(f"{at}values, then ':' and {expected} expected; got "
                             f"'{line[-30:]}'")  # fmt: skip
-        channels = [_channel(part, at, c + 1) for c, part in enumerate(parts)]
+        channels = aligned_channels([part.split(",") for part in parts], at,
+                                    lambda c: f"channel {c + 1}: ")  # fmt: skip
         width = width or len(channels)
         if len(channels) != width:
             raise DataError(f"{at}{len(channels)} channel(s); @dimensions or the first series "
                             f"has {width}")  # fmt: skip
-        if len({len(c) for c in channels}) > 1:
-            lengths = [len(c) for c in channels]
-            raise DataError(f"{at}the channels have different lengths {lengths}; "
-                            "a series' channels must align")  # fmt: skip
         ids.append(f"line{number}")
         values.append(np.stack(channels, axis=1))
         labels.append(class_label(label) if label is not None else None)
@@ -101,12 +96,3 @@ def _classes(header: dict[str, str]) -> set[str] | None:
     if not words or words[0].lower() != "true":
         return None
     return set(words[1:])
-
-
-def _channel(text: str, at: str, channel: int) -> np.ndarray:
-    fields = [f.strip() for f in text.split(",")]
-    while fields and fields[-1].lower() in _MISSING:
-        fields.pop()
-    if not fields:
-        raise DataError(f"{at}channel {channel}: no values (only ? padding)")
-    return float32_values(fields, f"{at}channel {channel}: ")

@@ -53,8 +53,8 @@ def test_ingest_missing_error_refuses_the_first_gap_at_its_place(tmp_path, name)
     path = write(tmp_path, name, FILES[name][0])
     with pytest.raises(DataError) as err:
         read_source(path, missing="error")
-    said = str(err.value)
-    assert "ingest.missing: interpolate fills such gaps" in said
+    said = str(err.value)  # (a stacked table's may be one to forecast: no advice)
+    assert ("ingest.missing: interpolate fills such gaps" in said) == (name != "s.csv")
     if name in ("p.csv", "s.csv"):  # a long table: refused as read, at the file's line
         column = "value" if name == "s.csv" else "v"
         assert said.startswith(f"{path}, line 3: column '{column}': empty cell")
@@ -95,12 +95,61 @@ def test_what_cannot_be_filled_is_still_refused(tmp_path, name, text, message):
         read_source(write(tmp_path, name, text))
 
 
+def test_a_series_is_counted_once_and_a_long_tables_end_takes_its_last_value(tmp_path, caplog):
+    """Readers that fill a series channel by channel (.ts, ARFF) count it once; a long table
+    has no padding, so its end after the last known value is that value; a NaN written as
+    text is a missing value, not a word."""
+    two = ("@problemName Toy\n@univariate false\n@dimensions 2\n@classLabel true 1 2\n"
+           "@data\n1,?,3:4,?,6:1\n1,2,3:4,5,6:2\n")  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        frame = read_source(write(tmp_path, "m.ts", two))
+    assert frame["values"][0].to_list() == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
+    assert "2 missing value(s) in 1 series" in caplog.text
+    end = "id,time,v,label\na,0,1,1\na,1,3,1\na,2,,1\nb,0,1,2\nb,1,NaN,2\nb,2,2,2\n"
+    frame = read_source(write(tmp_path, "e.csv", end))
+    assert frame["values"].to_list() == [[[1.0], [3.0], [3.0]], [[1.0], [1.5], [2.0]]]
+    with pytest.raises(DataError, match=r"line 6: column 'v': missing value \('NaN'\); ingest"):
+        read_source(write(tmp_path, "n.csv", end.replace("a,2,,1", "a,2,4,1")), missing="error")
+
+
+def test_an_empty_field_is_a_gap_and_a_channels_own_end_is_no_padding(tmp_path):
+    """Between two commas or tabs of a UCR row an empty field is a missing value (it once
+    vanished, the row one step shorter); padding ends a .ts series only after the last step
+    any of its channels knows."""
+    frame = read_source(write(tmp_path, "e.csv", "1,1,,3,4\n2,1,2,3,\n"), "ucr")
+    assert frame["values"].to_list() == [[[1.0], [2.0], [3.0], [4.0]], [[1.0], [2.0], [3.0]]]
+    with pytest.raises(DataError, match=r"line 2: missing label \(the first field\)"):
+        read_source(write(tmp_path, "l.tsv", "1\t1\t2\n\t3\t4\n"), "ucr")
+    two = ("@problemName Toy\n@univariate false\n@dimensions 2\n@classLabel true 1 2\n"
+           "@data\n1,2,3:4,5,?:1\n1,2,?:4,5,?:2\n")  # fmt: skip
+    frame = read_source(write(tmp_path, "c.ts", two))
+    assert frame["values"].to_list() == [[[1.0, 4.0], [2.0, 5.0], [3.0, 5.0]],
+                                         [[1.0, 4.0], [2.0, 5.0]]]  # fmt: skip
+
+
+def test_a_frame_of_value_lists_given_to_a_model_is_filled(tmp_path):
+    import attnlib
+    from tests.attnlib.test_channel_names import bundle
+
+    model = attnlib.load(bundle(tmp_path / "m"), engine="torch")
+    steps = [[0.5, 20.0], [None, float("nan")], [1.5, 40.0]]
+    gap = pl.DataFrame({"id": ["a"], "values": [steps]})
+    whole = pl.DataFrame({"id": ["a"], "values": [[[0.5, 20.0], [1.0, 30.0], [1.5, 40.0]]]})
+    warned = []
+    got = model.predict(gap, warn=warned.append, source="f")["probabilities"].to_list()
+    assert got == model.predict(whole)["probabilities"].to_list()
+    assert np.isfinite(got).all() and warned == [
+        "f: 2 missing value(s) in 1 series filled by linear interpolation (the first: f, "
+        "row 1, step 2, channel 1)"
+    ]
+
+
 def test_filled_interpolates_each_channel_and_keeps_shape_and_dtype():
     values = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan], [8.0, 4.0],
                        [np.nan, 5.0]], dtype=np.float32)  # fmt: skip
     out = gaps.filled(values, "s: ")
     np.testing.assert_array_equal(out, [[2, 1], [2, 2], [5, 3], [8, 4], [8, 5]])
-    assert out.dtype == np.float32 and not np.isnan(values[3]).any()
+    assert out.dtype == np.float32 and np.isnan(values[0, 0])  # the input is left as it was
     complete = np.ones((3, 2))
     assert gaps.filled(complete, "s: ") is complete  # nothing missing: nothing copied
     with gaps.reading("error", "f"), pytest.raises(DataError, match=r"^s, step 1, column 'a'"):
