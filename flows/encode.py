@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 from prefect import flow, get_run_logger, task
 
-from attnlib.datasets import channel_names
+from attnlib.datasets import channel_names, gaps
 from attnlib.encode import EncodeOptions, encode_dataset, keep_channel_names
 from attnlib.errors import DataError
 from attnlib.io import write_json_atomic, write_parquet_atomic
@@ -54,6 +54,8 @@ def encode() -> None:
     )  # fmt: skip
     frame, meta = encode_raw(raw, task_of(params), opt)
     keep_channel_names(meta, channel_names.read(RAW))
+    if filled := gaps.read(RAW):  # for the report and the model card
+        meta["input"]["gaps_filled"] = filled
     frame = write_input_layer(frame, meta, opt, EMBEDDING)
     for line in meta.pop("rules", ()):  # what the data decided (period, log, vectors), why
         get_run_logger().info("encode: %s", line)

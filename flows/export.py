@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from attnlib.bundle import write_bundle
 from attnlib.card import model_card
 from attnlib.charsets import UTF8
+from attnlib.datasets import gaps
 from attnlib.io import write_json_atomic, write_text_atomic
 from attnlib.persistence import _swap_into_place, load_model
 from attnlib.report_project import build_report
@@ -56,6 +57,8 @@ def export() -> None:
             data["columns"] = named  # predict and explain read new files with these names
         if ing.encoding != UTF8:
             data["encoding"] = ing.encoding  # and decode them so
+        if filled := gaps.described(meta.extra.get("data", {}).get("input", {}).get("gaps_filled")):
+            data["missing values"] = filled
         metrics = build_bundle(model, meta, test, bundle, opset=ep.opset, trust=trust,
                                parity_batches=ep.parity_batches, eval_metrics=eval_metrics,
                                data=data)  # fmt: skip

@@ -8,7 +8,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 
 from attnlib.charsets import UTF8
-from attnlib.datasets import channel_names, read_and_describe
+from attnlib.datasets import channel_names, gaps, read_and_describe
 from attnlib.io import write_parquet_atomic
 from flows._params import RAW, IngestParams, load_params, not_user_error, run_stage, section
 
@@ -38,27 +38,29 @@ def read(
     columns: dict[str, str] | None = None,
     encoding: str = UTF8,
     missing: str = "interpolate",
-) -> tuple[pl.DataFrame, str, list[str]]:
+) -> tuple[pl.DataFrame, str, list[str], dict]:
     """Read and validate the source into the raw schema; say how it was read (format); the
-    names of a long table's channels (:mod:`attnlib.datasets.channel_names`)."""
-    with channel_names.recording() as seen:
+    names of a long table's channels (:mod:`attnlib.datasets.channel_names`) and the gaps
+    filled in its series (:func:`attnlib.datasets.gaps.recording`)."""
+    with channel_names.recording() as seen, gaps.recording() as filled:
         frame, how = read_and_describe(
             source, fmt, limit=limit or None, workers=workers, max_length=max_length or None,
             sep=sep or None, archive_split=True, columns=columns, encoding=encoding,
             missing=missing,
         )  # fmt: skip
-    return frame, how, channel_names.recorded(seen)
+    return frame, how, channel_names.recorded(seen), filled
 
 
 @flow(name="ingest")
 def ingest() -> None:
     p = section(load_params(), "ingest", IngestParams)
-    frame, how, names = read(p.source, p.format, p.limit, p.workers, p.max_length, p.sep,
-                             p.columns(), p.encoding, p.missing)  # fmt: skip
+    frame, how, names, filled = read(p.source, p.format, p.limit, p.workers, p.max_length,
+                                     p.sep, p.columns(), p.encoding, p.missing)  # fmt: skip
     get_run_logger().info("ingest: read %s", how)
     if warning := untracked_source(p.source):
         get_run_logger().warning("ingest: %s", warning)
-    write_parquet_atomic(RAW, frame, channel_names.metadata(names))  # a model checks them
+    kept = {**(channel_names.metadata(names) or {}), **gaps.metadata(filled)}  # for a model
+    write_parquet_atomic(RAW, frame, kept or None)
     get_run_logger().info("ingest: %d rows from %s -> %s", frame.height, p.source, RAW)
 
 

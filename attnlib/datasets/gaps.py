@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import logging
 
 import numpy as np
@@ -35,6 +36,10 @@ DEFAULT = MODES[0]
 SET_IT = "ingest.missing: interpolate fills such gaps"  # the advice of a refusal
 # the mode of the read under way, and its tally: [values filled, {series}, first place]
 _STATE = contextvars.ContextVar("missing_values", default=(DEFAULT, None))
+# while recording: the totals of the reads that ended (see recording)
+_RECORD: contextvars.ContextVar[dict | None] = contextvars.ContextVar("gaps_record",
+                                                                     default=None)  # fmt: skip
+KEY = "attnlib.gaps_filled"  # in data/raw.parquet's key-value metadata: recording()'s JSON
 
 
 def checked(mode: str) -> str:
@@ -56,11 +61,47 @@ def reading(mode: str, path: object, shown=str, warn=None):
         yield
     finally:
         _STATE.reset(token)
+    if tally[0] and (record := _RECORD.get()) is not None:
+        record["values"] += tally[0]
+        record["series"] += len(tally[1])
+        record["first"] = record["first"] or shown(tally[2])
     if tally[0]:
         (warn or log.warning)(shown(
             f"{path}: {tally[0]} missing value(s) in {len(tally[1])} series filled by linear "
             f"interpolation (the first: {tally[2]})"
         ))  # fmt: skip
+
+
+@contextlib.contextmanager
+def recording():
+    """Yield ``{"values", "series", "first"}``: how many missing values the reads that end
+    meanwhile filled, in how many series, and where the first was (the ingest stage keeps
+    it in ``data/raw.parquet``: :func:`metadata`; a model's data card shows it)."""
+    record = {"values": 0, "series": 0, "first": ""}
+    token = _RECORD.set(record)
+    try:
+        yield record
+    finally:
+        _RECORD.reset(token)
+
+
+def metadata(record: dict) -> dict[str, str]:
+    """Parquet key-value metadata keeping a :func:`recording` (nothing when none was filled)."""
+    return {KEY: json.dumps(record)} if record.get("values") else {}
+
+
+def read(path) -> dict | None:
+    """The :func:`recording` kept in a Parquet file's metadata, or None."""
+    text = pl.read_parquet_metadata(path).get(KEY)
+    return json.loads(text) if text else None
+
+
+def described(record: dict | None) -> str:
+    """A recording in words, for a report or a model card ("" for none)."""
+    if not record:
+        return ""
+    return (f"{record['values']} missing value(s) in {record['series']} series filled by "
+            f"linear interpolation (ingest.missing; the first: {record['first']})")  # fmt: skip
 
 
 def mode() -> str:

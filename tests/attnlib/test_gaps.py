@@ -174,3 +174,26 @@ def test_a_model_fills_the_gaps_of_what_it_scores(tmp_path, caplog):
     assert scored["probabilities"].to_list() == model.predict([x])["probabilities"].to_list()
     assert warned == ["new.npy: 1 missing value(s) in 1 series filled by linear interpolation "
                       "(the first: new.npy, sequence 1, step 3, channel 2)"]  # fmt: skip
+
+
+def test_what_was_filled_is_kept_for_the_report_and_the_model_card(tmp_path):
+    """A recording of the reads (the ingest stage's) round-trips through Parquet metadata;
+    the project report's data section and the card's sentence say it."""
+    import json
+
+    from attnlib.io import write_parquet_atomic
+    from attnlib.report_project import data_section
+
+    with gaps.recording() as filled:
+        read_source(write(tmp_path, "u.tsv", FILES["u.tsv"][0]))
+        read_source(write(tmp_path, "w.csv", FILES["w.csv"][0]))
+    assert filled == {"values": 4, "series": 4, "first": f"{tmp_path / 'u.tsv'}, line 1, step 2"}
+    write_parquet_atomic(tmp_path / "raw.parquet", pl.DataFrame({"a": [1]}), gaps.metadata(filled))
+    assert gaps.read(tmp_path / "raw.parquet") == filled
+    assert gaps.metadata({"values": 0, "series": 0, "first": ""}) == {}
+    assert gaps.described(filled).startswith("4 missing value(s) in 4 series filled by linear")
+    (tmp_path / "data").mkdir()
+    vocab = {"task": "classify", "input": {"kind": "series", "channels": 1, "gaps_filled": filled}}
+    (tmp_path / "data/vocab.json").write_text(json.dumps(vocab))
+    facts = data_section(tmp_path).facts
+    assert facts["missing values"] == "4 in 4 series, filled by linear interpolation"

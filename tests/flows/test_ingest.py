@@ -81,6 +81,7 @@ def test_ingest_takes_an_archive_pairs_test_file_as_the_test_split(
 def test_ingest_fills_gaps_in_both_archive_files_or_refuses_them_as_params_yaml_says(
     tmp_path, monkeypatch, prefect_api, request, caplog
 ):
+    from attnlib.datasets import gaps
     from attnlib.errors import DataError
     from flows.ingest import ingest
 
@@ -91,16 +92,26 @@ def test_ingest_fills_gaps_in_both_archive_files_or_refuses_them_as_params_yaml_
     params["ingest"].update(source="data/input/G_TRAIN.tsv", workers=1)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    with caplog.at_level(logging.WARNING):
+    told, said = logging.getLogger(gaps.__name__), logging.Handler()
+    said.emit = lambda record: records.append(record.getMessage())  # whatever Prefect's set-up
+    records: list[str] = []
+    told.addHandler(said)
+    try:
         ingest()
+    finally:
+        told.removeHandler(said)
     raw = pl.read_parquet(tmp_path / "data/raw.parquet")
     assert raw["values"].to_list() == [[[1.0], [2.0], [3.0]], [[2.0], [4.0], [6.0]],
                                        [[5.0], [5.0], [6.0]]]  # fmt: skip
-    told = [r.getMessage() for r in caplog.records if r.name == "attnlib.datasets.gaps"]
-    assert told == [
+    assert records == [
         "data/input/G_TRAIN.tsv: 2 missing value(s) in 2 series filled by linear "
         "interpolation (the first: data/input/G_TRAIN.tsv, line 1, step 2)"
     ]
+    assert gaps.read(tmp_path / "data/raw.parquet") == {  # for the report and model card
+        "values": 2,
+        "series": 2,
+        "first": "data/input/G_TRAIN.tsv, line 1, step 2",
+    }
     (tmp_path / "data/raw.parquet").unlink()
     params["ingest"]["missing"] = "error"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
