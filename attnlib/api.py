@@ -130,7 +130,8 @@ class Model:
                 f"model that predicts after every step; this {self.task} model makes one "
                 "prediction per input already"
             )
-        with gaps.reading(gaps.DEFAULT, source, warn=warn):  # a series' gaps: filled, told
+        filled: list[str] = []  # told once the input proves to be this model's kind
+        with gaps.reading(gaps.DEFAULT, source, warn=filled.append):  # a series' gaps
             if isinstance(sequences, pl.DataFrame):  # a long frame of series: one per id
                 named = roles.present(self.columns, sequences.columns, tuple(self.columns))
                 sequences = roles.rename(sequences, named, source)  # the training file's names
@@ -158,6 +159,8 @@ class Model:
                                    sets=sets)  # fmt: skip
         except DataError as e:  # the task's own checks: say which input they read
             raise DataError(f"{source}: {e}") from None
+        for message in filled:
+            (warn or log.warning)(message)
         if offsets and "step" in result.columns:  # steps count from the sequence's start
             shift = pl.col("id").replace_strict(offsets, default=0, return_dtype=pl.Int64)
             result = result.with_columns(pl.col("step") + shift)

@@ -64,8 +64,9 @@ def data_section(root: Path) -> Section:
         if channels := (meta.get("input") or {}).get("channels"):
             names = meta["input"].get("channel_names")  # a series classifier's, by name
             s.facts["channels"] = f"{channels} ({listed(names, 12)})" if names else channels
-        if filled := (meta.get("input") or {}).get("gaps_filled"):
-            s.facts["missing values"] = (f"{filled['values']} in {filled['series']} series, "
+        filled = (meta.get("input") or {}).get("gaps_filled")
+        if isinstance(filled, dict) and filled.get("values"):
+            s.facts["missing values"] = (f"{filled['values']} in {filled.get('series')} series, "
                                          "filled by linear interpolation")  # fmt: skip
     rows = []
     for name in ("train", "val", "test"):

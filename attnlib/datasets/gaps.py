@@ -6,15 +6,17 @@ DodgerLoopWeekend, MelbournePedestrian) hold missing values inside series; the a
 own equal-length versions of them fill each gap by linear interpolation between its known
 neighbours, and its published baselines are measured on those. ``interpolate`` (the
 default) does the same, per series and channel: a gap between two known values takes the
-straight line between them, a gap at a series' start its first known value; one warning
-per file says how many values were filled and where the first was. ``error`` refuses the
+straight line between them, a gap at a series' start its first known value and one at its
+end its last; one warning per read says how many values were filled and where the first
+was. ``error`` refuses the
 file at the first missing value instead. A channel of a series with no known value at all
 is refused either way, and an infinite value is always an error.
 
-Missing values at a series' end stay what they were: padding of a shorter series, where a
-format has it (UCR rows, ``.ts`` files, wide tables). Forecasting reads no series here: a
-gap in a series to forecast is refused, since its targets would be scored against values
-the reader made up.
+Missing values at a series' end are padding of a shorter series where a format has it
+(UCR rows, ``.ts`` and ARFF files, wide tables), dropped before filling; elsewhere (long
+and stacked tables, Parquet ``values`` lists, arrays) they are filled. Forecasting reads
+no series here: a gap in a series to forecast is refused, since its targets would be
+scored against values the reader made up.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def reading(mode: str, path: object, shown=str, warn=None):
 def recording():
     """Yield ``{"values", "series", "first"}``: how many missing values the reads that end
     meanwhile filled, in how many series, and where the first was (the ingest stage keeps
-    it in ``data/raw.parquet``: :func:`metadata`; a model's data card shows it)."""
+    it in ``data/raw.parquet``: :func:`metadata`; a model's data card shows it). A read
+    counts its whole file, series that ``ingest.limit`` then leaves out included."""
     record = {"values": 0, "series": 0, "first": ""}
     token = _RECORD.set(record)
     try:
@@ -93,7 +96,13 @@ def metadata(record: dict) -> dict[str, str]:
 def read(path) -> dict | None:
     """The :func:`recording` kept in a Parquet file's metadata, or None."""
     text = pl.read_parquet_metadata(path).get(KEY)
-    return json.loads(text) if text else None
+    record = json.loads(text) if text else None
+    shape = {"values": int, "series": int, "first": str}
+    if record is not None and not (isinstance(record, dict) and all(
+            isinstance(record.get(k), t) for k, t in shape.items())):  # fmt: skip
+        raise DataError(f"{path}: metadata {KEY} is not a JSON object of values, series and "
+                        f"first: {text[:80]!r}")  # fmt: skip
+    return record
 
 
 def described(record: dict | None) -> str:
@@ -128,8 +137,8 @@ def filled(
             channels ("": ``at``).
     Returns:
         The same shape and dtype: each channel's gaps filled by linear interpolation, its
-        start before the first known value with that value (``values`` when nothing is
-        missing).
+        start before the first known value with that value and its end after the last with
+        that one (``values`` when nothing is missing).
     Raises:
         DataError: an infinite value; a missing value under ``ingest.missing: error``; a
             channel with no known value.
@@ -178,8 +187,10 @@ def filled_column(values: pl.Series, at) -> pl.Series:
         return values
     new = []
     for i, series in zip(bad.to_list(), values.gather(bad).to_list(), strict=True):
+        if not series:
+            raise DataError(f"{at(i)}no series (a null or empty 'values')")
         try:
-            arr = np.asarray(series, dtype=np.float32)  # a null is NaN
+            arr = np.asarray(series, dtype=np.float64)  # a null is NaN
         except (TypeError, ValueError):
             raise DataError(f"{at(i)}empty or ragged time steps") from None
         new.append(filled(arr, at(i)).tolist())

@@ -14,7 +14,9 @@ from attnlib.datasets import series
 from attnlib.datasets.times import parse_times
 from attnlib.errors import DataError
 
-_UCR_SEP = re.compile(r"[\t, ]+")  # how read_ucr splits a line
+# a line's fields for telling its shape (runs of separators as one: an empty field, a gap
+# read_ucr keeps, does not make a row of numbers something else)
+_UCR_SEP = re.compile(r"[\t, ]+")
 _CHECKED = 6  # lines whose shape is checked (the first and five more)
 _SCANNED = 1000  # lines searched for line 1's class
 

@@ -111,7 +111,7 @@ def read_table(
     (:mod:`attnlib.datasets.stacked`)."""
     known = tables.with_known_names(frame)
     if kind := stacked.kind_column(known):
-        unstacked, where = stacked.unstack(known, kind, path, where)
+        unstacked, where = stacked.unstack(known, kind, path, where, _to_classify(known))
         out, how = read_table(unstacked, path, where, columns)
         return out, f"; stacked, a column per name in '{kind}'{how}"
     if clock.reads_for(known, forecaster(), path):
@@ -131,6 +131,12 @@ def read_table(
     return series.read_long(frame.drop(ids), path, where, why), ""
 
 
+def _to_classify(known: pl.DataFrame) -> bool:
+    """Whether a table's series are ones to classify: it has a label, or is read for a
+    classifier (series by id without either are on one clock, to forecast)."""
+    return "label" in known.columns or _FOR_CLASSIFIER.get()
+
+
 def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     """A frame given to a model in Python, read as a file of it is: a panel as one series
     per id (or, without a label and not for a classifier, series on one clock as one
@@ -143,7 +149,7 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
     known = tables.with_known_names(frame)
     where = lambda i: f"row {i + 1}"  # noqa: E731
     if kind := stacked.kind_column(known):
-        frame, where = stacked.unstack(known, kind, source, where)
+        frame, where = stacked.unstack(known, kind, source, where, _to_classify(known))
         known = frame
     if clock.reads_for(known, forecaster(), source):
         return clock.read_clock(known, source, where)
@@ -184,7 +190,8 @@ def read_panel(frame: pl.DataFrame, path: Path, where) -> pl.DataFrame:
     Raises:
         DataError: a missing id or time, a time that repeats within an id or does not read
             like the others, a value that is not a number or too large for float32, a
-            label or split that changes within an id (each at its line).
+            label or split that changes within an id (each at its line); a gap under
+            ``ingest.missing: error``, or a channel of a series with no value at all.
     """
     if frame.height == 0:  # (is_panel never says so of an empty table: direct calls)
         raise DataError(f"{path}: no rows")

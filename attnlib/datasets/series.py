@@ -8,6 +8,7 @@ comes out as ``time: str`` plus one Float64 column per channel, in time order.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,9 +67,10 @@ def class_label(text: str) -> str:
 def read_ucr(path: Path, text: str) -> pl.DataFrame:
     """UCR layout: no header; per line a label, then one value per time step.
 
-    Fields are separated by tabs, commas or spaces. Trailing ``NaN`` values (how the UCR
-    archive pads variable-length series) are dropped; one inside a series, or an empty
-    field between two tabs or commas, is a gap (:mod:`attnlib.datasets.gaps`).
+    Fields are separated by tabs, commas or spaces (:data:`UCR_SEP`). Trailing ``NaN``
+    values (how the UCR archive pads variable-length series) are dropped; one inside a
+    series, or an empty field between two tabs or commas, is a gap
+    (:mod:`attnlib.datasets.gaps`).
     """
     ids, values, labels = [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -82,7 +84,7 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
                 f"{errors.where(path, row=number)}a label and at least one value expected"
             )
         series = fields[1:]
-        while series and series[-1].lower().lstrip("+-") in ("nan", ""):
+        while series and series[-1].lower() in MISSING:
             series.pop()
         column = float32_values(series, errors.where(path, row=number))
         ids.append(f"line{number}")
@@ -97,12 +99,17 @@ def read_ucr(path: Path, text: str) -> pl.DataFrame:
     return series_frame(ids, values, labels)
 
 
+# a UCR row's separators: each tab or comma (spaces around it included), or a run of
+# spaces; an empty field between two tabs or commas is a missing value ("")
+UCR_SEP = re.compile(r" *[\t,] *| +")
+MISSING = ("", "?", "nan", "+nan", "-nan")  # a missing value as a series' files write it
+
+
 def _fields(line: str) -> list[str]:
-    """A UCR row's fields: split at each tab or comma (where it has them: an empty field
-    between two is a missing value, ``""``), else at runs of spaces."""
+    """A UCR row's fields (:data:`UCR_SEP`; a tab that starts the line leaves the label
+    empty, one that ends it, padding)."""
     text = line.strip(" \r\n")
-    sep = "\t" if "\t" in text else "," if "," in text else None
-    return [f.strip() for f in text.split(sep)] if sep else text.split()
+    return UCR_SEP.split(text) if text.strip() else []
 
 
 def is_number(text: str) -> bool:
@@ -123,10 +130,10 @@ def float32_values(fields: Sequence[str], at: str, series: str = "") -> np.ndarr
     if not fields:
         raise DataError(f"{at}no values in the series")
     try:
-        out = np.asarray([float(f) if f not in ("?", "") else np.nan for f in fields],
+        out = np.asarray([np.nan if f.lower() in MISSING else float(f) for f in fields],
                          dtype=np.float64)  # fmt: skip
     except ValueError:
-        bad = next(f for f in fields if f not in ("?", "") and not is_number(f))
+        bad = next(f for f in fields if f.lower() not in MISSING and not is_number(f))
         raise DataError(f"{at}value '{bad}' is not a number") from None
     out = gaps.filled(out, at, series=series)
     if (np.abs(out) > F32_MAX).any():
@@ -135,22 +142,20 @@ def float32_values(fields: Sequence[str], at: str, series: str = "") -> np.ndarr
     return out.astype(np.float32)
 
 
-PADDING = ("?", "nan", "")  # a missing value as .ts and ARFF files write it (lower case)
-
-
 def aligned_channels(parts: Sequence[Sequence[str]], at: str, name) -> list[np.ndarray]:
     """A series' channels from their fields (one list per channel; ``name(c)`` says where
-    channel c is: ``"channel 2: "``). Missing values (:data:`PADDING`) after the last step
+    channel c is: ``"channel 2: "``). Missing values (:data:`MISSING`) after the last step
     any channel knows are padding, dropped; each channel is then that long (one with fewer
     fields is an error) and its other missing values are gaps (:func:`float32_values`)."""
     parts = [[f.strip() for f in p] for p in parts]
-    known = [max((i + 1 for i, f in enumerate(p) if f.lower() not in PADDING), default=0)
+    known = [max((i + 1 for i, f in enumerate(p) if f.lower() not in MISSING), default=0)
              for p in parts]  # fmt: skip
     length = max(known, default=0)
     if 0 in known:  # nothing to fill a channel from
         raise DataError(f"{at}{name(known.index(0))}no values (only ? padding)")
     if any(len(p) < length for p in parts):
-        raise DataError(f"{at}the channels have different lengths {known}; a series' channels "
+        lengths = [len(p) for p in parts]
+        raise DataError(f"{at}the channels have different lengths {lengths}; a series' channels "
                         "must align")  # fmt: skip
     return [float32_values(p[:length], f"{at}{name(c)}", series=at) for c, p in enumerate(parts)]
 

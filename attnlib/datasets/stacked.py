@@ -49,11 +49,12 @@ def _keys(columns: list[str], time: str) -> list[str]:
     return [*(["id"] if "id" in columns else []), *stamp_keys(columns, time)]
 
 
-def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
+def unstack(frame: pl.DataFrame, kind: str, path: Path, where, gaps_ok: bool = False):
     """``frame`` (a stacked table with known names, its :func:`kind_column` ``kind``) with
     one column per name, on the row of each time step (of each id), and ``where(i)`` for
     it: the line of that step's first row. Every other column (a label, a split, an
-    attribute) must be one per step.
+    attribute) must be one per step. ``gaps_ok``: the series (by id) are ones to classify,
+    their missing values left for the panel to fill (:mod:`attnlib.datasets.gaps`).
 
     Raises:
         DataError: a missing name, a value that is not a number, a name that repeats
@@ -74,9 +75,9 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where):
     value = value_column(frame.columns)
     frame = frame.drop(series.saved_index(frame.columns, path, keys))  # pandas' row numbers
     others = [c for c in frame.columns if c not in (*keys, kind, value)]
-    # series by id may be series to classify, whose gaps the panel fills; else (one series
-    # to forecast, or ingest.missing: error) a gap is refused here, at its own line
-    fills = "id" in keys and gaps.mode() == "interpolate"
+    # gaps_ok: series to classify, whose gaps the panel fills; else (series to forecast, or
+    # ingest.missing: error) a gap is refused here, at its own line
+    fills = gaps_ok and "id" in keys and gaps.mode() == "interpolate"
     numbers = series.float32_channel(frame, value, path, where, gaps_ok=fills)
     rows = frame.with_columns(names.alias(kind), numbers.alias("value")).with_row_index("_row")
     step = pl.struct(keys)

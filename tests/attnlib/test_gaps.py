@@ -82,10 +82,15 @@ def test_parquet_value_lists_fill_nulls_and_nan_per_channel(tmp_path, caplog):
     ("name", "text", "message"),
     [
         ("a.tsv", "1\t1\tinf\t3\n", r"line 1, step 2: infinite value"),
+        ("a.arff", ARFF + "1,inf,3,4,1\n", r"line 8, step 2: infinite value"),
+        ("i.csv", "id,time,v,label\na,0,1,1\na,1,inf,1\nb,0,2,2\n",
+         r"line 3: column 'v': 'inf' is not a number"),
         ("p.csv", "id,time,v,w,label\na,0,1,,1\na,1,2,,1\nb,0,1,2,2\n",
          r"the rows of id 'a', column 'w': no value at any step \(nothing to interpolate"),
         ("f.csv", "time,v\n1,1\n2,\n3,3\n", r"line 3: column 'v': empty cell$"),
         ("c.csv", "id,time,v\na,1,1\nb,1,2\na,2,\nb,2,3\n", r"line 4: column 'v': empty cell$"),
+        ("k.csv", "id,time,kind,value\na,1,x,1\na,1,y,2\nb,1,x,3\nb,1,y,\n",
+         r"line 5: column 'value': empty cell$"),  # stacked by id, no label: to forecast
     ],
 )  # fmt: skip
 def test_what_cannot_be_filled_is_still_refused(tmp_path, name, text, message):
@@ -118,6 +123,8 @@ def test_an_empty_field_is_a_gap_and_a_channels_own_end_is_no_padding(tmp_path):
     any of its channels knows."""
     frame = read_source(write(tmp_path, "e.csv", "1,1,,3,4\n2,1,2,3,\n"), "ucr")
     assert frame["values"].to_list() == [[[1.0], [2.0], [3.0], [4.0]], [[1.0], [2.0], [3.0]]]
+    mixed = read_source(write(tmp_path, "x.tsv", "1\t0.5 1.5\t2.5\n2, 1 ,2\t\n"), "ucr")
+    assert mixed["values"].to_list() == [[[0.5], [1.5], [2.5]], [[1.0], [2.0]]]  # as before
     with pytest.raises(DataError, match=r"line 2: missing label \(the first field\)"):
         read_source(write(tmp_path, "l.tsv", "1\t1\t2\n\t3\t4\n"), "ucr")
     two = ("@problemName Toy\n@univariate false\n@dimensions 2\n@classLabel true 1 2\n"
@@ -138,6 +145,9 @@ def test_a_frame_of_value_lists_given_to_a_model_is_filled(tmp_path):
     warned = []
     got = model.predict(gap, warn=warned.append, source="f")["probabilities"].to_list()
     assert got == model.predict(whole)["probabilities"].to_list()
+    with pytest.raises(DataError, match=r"^f, row 2: no series \(a null or empty 'values'\)"):
+        model.predict(pl.concat([gap, pl.DataFrame({"id": ["b"], "values": [None]},
+                                                   schema=gap.schema)]), source="f")  # fmt: skip
     assert np.isfinite(got).all() and warned == [
         "f: 2 missing value(s) in 1 series filled by linear interpolation (the first: f, "
         "row 1, step 2, channel 1)"
@@ -158,7 +168,7 @@ def test_filled_interpolates_each_channel_and_keeps_shape_and_dtype():
         read_source("builtin:gunpoint", missing="zero")
 
 
-def test_a_model_fills_the_gaps_of_what_it_scores(tmp_path, caplog):
+def test_a_model_fills_the_gaps_of_what_it_scores(tmp_path):
     """``Model.predict`` on arrays with a NaN scores them as the same arrays filled (a NaN
     once gave NaN probabilities and the first class), and says so."""
     import attnlib
@@ -174,11 +184,18 @@ def test_a_model_fills_the_gaps_of_what_it_scores(tmp_path, caplog):
     assert scored["probabilities"].to_list() == model.predict([x])["probabilities"].to_list()
     assert warned == ["new.npy: 1 missing value(s) in 1 series filled by linear interpolation "
                       "(the first: new.npy, sequence 1, step 3, channel 2)"]  # fmt: skip
+    gap[2, 1] = np.inf
+    with pytest.raises(DataError, match=r"^new.npy, sequence 1, step 3, channel 2: infinite"):
+        model.predict([gap], source="new.npy")
+    with pytest.raises(DataError, match="channel"):  # one channel for a model of two
+        model.predict([np.array([[1.0], [np.nan], [3.0]])], warn=warned.append)
+    assert len(warned) == 1  # a refused input tells of no filling
 
 
 def test_what_was_filled_is_kept_for_the_report_and_the_model_card(tmp_path):
-    """A recording of the reads (the ingest stage's) round-trips through Parquet metadata;
-    the project report's data section and the card's sentence say it."""
+    """A recording of the reads (the ingest stage's) round-trips through Parquet metadata
+    (and refuses one that is not its shape); the project report's data section says it, and
+    the sentence the export puts on the model card."""
     import json
 
     from attnlib.io import write_parquet_atomic
@@ -191,7 +208,14 @@ def test_what_was_filled_is_kept_for_the_report_and_the_model_card(tmp_path):
     write_parquet_atomic(tmp_path / "raw.parquet", pl.DataFrame({"a": [1]}), gaps.metadata(filled))
     assert gaps.read(tmp_path / "raw.parquet") == filled
     assert gaps.metadata({"values": 0, "series": 0, "first": ""}) == {}
-    assert gaps.described(filled).startswith("4 missing value(s) in 4 series filled by linear")
+    assert gaps.described(filled) == (
+        f"4 missing value(s) in 4 series filled by linear interpolation (ingest.missing; the "
+        f"first: {tmp_path / 'u.tsv'}, line 1, step 2)"
+    )
+    bad = {gaps.KEY: json.dumps({"values": "4"})}
+    write_parquet_atomic(tmp_path / "bad.parquet", pl.DataFrame({"a": [1]}), bad)
+    with pytest.raises(DataError, match=r"bad.parquet: metadata attnlib.gaps_filled is not"):
+        gaps.read(tmp_path / "bad.parquet")
     (tmp_path / "data").mkdir()
     vocab = {"task": "classify", "input": {"kind": "series", "channels": 1, "gaps_filled": filled}}
     (tmp_path / "data/vocab.json").write_text(json.dumps(vocab))

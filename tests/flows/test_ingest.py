@@ -79,7 +79,7 @@ def test_ingest_takes_an_archive_pairs_test_file_as_the_test_split(
 
 
 def test_ingest_fills_gaps_in_both_archive_files_or_refuses_them_as_params_yaml_says(
-    tmp_path, monkeypatch, prefect_api, request, caplog
+    tmp_path, monkeypatch, prefect_api, request
 ):
     from attnlib.datasets import gaps
     from attnlib.errors import DataError
