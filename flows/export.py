@@ -57,7 +57,8 @@ def export() -> None:
             data["columns"] = named  # predict and explain read new files with these names
         if ing.encoding != UTF8:
             data["encoding"] = ing.encoding  # and decode them so
-        if filled := gaps.described(meta.extra.get("data", {}).get("input", {}).get("gaps_filled")):
+        inputs = (meta.extra.get("data") or {}).get("input") or {}
+        if filled := gaps.described(inputs.get("gaps_filled")):
             data["missing values"] = filled
         metrics = build_bundle(model, meta, test, bundle, opset=ep.opset, trust=trust,
                                parity_batches=ep.parity_batches, eval_metrics=eval_metrics,

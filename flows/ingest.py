@@ -59,7 +59,7 @@ def ingest() -> None:
     get_run_logger().info("ingest: read %s", how)
     if warning := untracked_source(p.source):
         get_run_logger().warning("ingest: %s", warning)
-    kept = {**(channel_names.metadata(names) or {}), **gaps.metadata(filled)}  # for a model
+    kept = {**channel_names.metadata(names), **gaps.metadata(filled)}  # for a model
     write_parquet_atomic(RAW, frame, kept or None)
     get_run_logger().info("ingest: %d rows from %s -> %s", frame.height, p.source, RAW)
 

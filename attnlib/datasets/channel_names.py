@@ -117,9 +117,9 @@ def recorded(seen: list[tuple[str, ...]]) -> list[str]:
     return list(seen[0]) if seen and len(set(seen)) == 1 else []
 
 
-def metadata(names: list[str]) -> dict[str, str] | None:
-    """Parquet key-value metadata keeping ``names`` (None for none)."""
-    return {KEY: json.dumps(list(names))} if names else None
+def metadata(names: list[str]) -> dict[str, str]:
+    """Parquet key-value metadata keeping ``names`` (nothing for none)."""
+    return {KEY: json.dumps(list(names))} if names else {}
 
 
 def read(path: str | Path) -> list[str]:

@@ -68,10 +68,8 @@ def reading(mode: str, path: object, shown=str, warn=None):
         record["series"] += len(tally[1])
         record["first"] = record["first"] or shown(tally[2])
     if tally[0]:
-        (warn or log.warning)(shown(
-            f"{path}: {tally[0]} missing value(s) in {len(tally[1])} series filled by linear "
-            f"interpolation (the first: {tally[2]})"
-        ))  # fmt: skip
+        said = described({"values": tally[0], "series": len(tally[1]), "first": tally[2]})
+        (warn or log.warning)(shown(f"{path}: {said}"))
 
 
 @contextlib.contextmanager
@@ -110,7 +108,7 @@ def described(record: dict | None) -> str:
     if not record:
         return ""
     return (f"{record['values']} missing value(s) in {record['series']} series filled by "
-            f"linear interpolation (ingest.missing; the first: {record['first']})")  # fmt: skip
+            f"linear interpolation (the first: {record['first']})")  # fmt: skip
 
 
 def mode() -> str:
@@ -119,19 +117,14 @@ def mode() -> str:
 
 
 def filled(
-    values: np.ndarray,
-    at: str,
-    names: list[str] | None = None,
-    steps: list[str] | None = None,
-    series: str = "",
+    values: np.ndarray, at: str, steps: list[str] | None = None, series: str = ""
 ) -> np.ndarray:
     """One series' values with every missing value (NaN) filled, or a DataError.
 
     Args:
         values: (T,) or (T, C) float values of one series, NaN where missing.
         at: where the series is, for messages (``"FILE, line 3: "``).
-        names, steps: the channels' and the steps' names (a wide table's columns), for
-            messages (None: by number).
+        steps: the steps' names (a wide table's columns), for messages (None: by number).
         series: which series ``values`` belong to, where a reader fills a series' channels
             one at a time (``.ts``, ARFF: the line), so the warning counts series, not
             channels ("": ``at``).
@@ -144,11 +137,11 @@ def filled(
             channel with no known value.
     """
     if np.isinf(values).any():
-        raise DataError(f"{_at(at, _place(np.isinf(values), names, steps))}infinite value")
+        raise DataError(f"{_at(at, _place(np.isinf(values), steps))}infinite value")
     missing = np.isnan(values)
     if not missing.any():
         return values
-    place = _place(missing, names, steps)
+    place = _place(missing, steps)
     if mode() == "error":
         raise DataError(f"{_at(at, place)}missing value inside the series; {SET_IT}")
     matrix = values.reshape(len(values), -1)  # (T, C)
@@ -157,7 +150,7 @@ def filled(
     for c in range(matrix.shape[1]):
         known = ~np.isnan(matrix[:, c])
         if not known.any():
-            where = _channel(c, names) if values.ndim == 2 else ""
+            where = f"channel {c + 1}: " if values.ndim == 2 else ""
             raise DataError(f"{_at(at, where)}no value at any step "
                             "(nothing to interpolate from)")  # fmt: skip
         out[:, c] = np.interp(steps, steps[known], matrix[known, c])
@@ -177,12 +170,14 @@ def note(count: int, series: list[str], first: str) -> None:
 
 def filled_column(values: pl.Series, at) -> pl.Series:
     """A column of series (list<list<float>> or list<float>, one per row) with each row's
-    gaps filled by :func:`filled` (``at(i)`` names row i); rows without one untouched."""
+    gaps filled by :func:`filled` (``at(i)`` names row i; an infinite value refused); rows
+    without one untouched."""
     nested = isinstance(values.dtype, pl.List) and isinstance(values.dtype.inner, pl.List)
     rows = pl.DataFrame({"v": values}).with_row_index("i").explode("v")
     flat = rows.explode("v") if nested else rows
     flat = flat.with_columns(pl.col("v").cast(pl.Float64))
-    bad = flat.filter(pl.col("v").is_null() | pl.col("v").is_nan())["i"].unique(maintain_order=True)
+    odd = pl.col("v").is_null() | pl.col("v").is_nan() | pl.col("v").is_infinite()
+    bad = flat.filter(odd)["i"].unique(maintain_order=True)  # a gap, or inf (refused)
     if bad.is_empty():
         return values
     new = []
@@ -205,14 +200,9 @@ def _at(at: str, place: str) -> str:
     return f"{at[:-2]}, {place}" if at.endswith(": ") and place else f"{at}{place}"
 
 
-def _place(mask: np.ndarray, names: list[str] | None, steps: list[str] | None) -> str:
+def _place(mask: np.ndarray, steps: list[str] | None) -> str:
     """``"step 4: "``, ``"step 4, channel 2: "`` or ``"column 't4': "`` (a named step) of
     the first True in ``mask`` (1-based)."""
     step, *channel = (int(i) for i in np.argwhere(mask)[0])
     at = f"column '{steps[step]}'" if steps else f"step {step + 1}"
-    return f"{at}, {_channel(channel[0], names)}" if channel else f"{at}: "
-
-
-def _channel(c: int, names: list[str] | None) -> str:
-    """``"channel 2: "`` (1-based), or ``"column 'acc_x': "`` where the names are known."""
-    return f"column '{names[c]}': " if names else f"channel {c + 1}: "
+    return f"{at}, channel {channel[0] + 1}: " if channel else f"{at}: "

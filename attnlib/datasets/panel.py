@@ -91,7 +91,7 @@ def is_panel(frame: pl.DataFrame) -> bool:
     time = series.time_column(frame.columns)
     if "id" not in frame.columns or time in (None, "id") or not frame["id"].is_duplicated().any():
         return False
-    if "label" in frame.columns or _FOR_CLASSIFIER.get():
+    if _to_classify(frame):
         return True
     keys = stamp_keys(frame.columns, time)
     if not frame.select(keys).is_unique().all():  # repeats as written: read or not
@@ -159,7 +159,7 @@ def as_series(frame: pl.DataFrame, source: object) -> pl.DataFrame:
 def _read_many(known: pl.DataFrame, path: object, where) -> tuple[pl.DataFrame, str]:
     """Many series by id (:func:`is_panel`), and the read line's note: without a label and
     not for a classifier, series on one clock to forecast together; else to classify."""
-    if "label" not in known.columns and not _FOR_CLASSIFIER.get():
+    if not _to_classify(known):
         return clock.read_clock(known, path, where), clock.note(known)
     out = read_panel(known, path, where)
     return out, note(out)

@@ -180,7 +180,7 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
     else:
         raise DataError(f"{path}: column 'values' must hold numeric lists, not {values.dtype}")
     rows = nested.to_list()
-    width, filled = None, {}
+    width = None
     for i, series in enumerate(rows):
         if not series:
             raise DataError(f"{path}, {where(i)}: empty series")
@@ -192,16 +192,13 @@ def normalise_series_table(frame: pl.DataFrame, path: Path, where) -> pl.DataFra
         if len(widths) > 1:
             raise DataError(f"{path}, {where(i)}: ragged time steps in 'values' (each step "
                             "holds one value per channel)")  # fmt: skip
-        arr = np.asarray(series, dtype=np.float32)  # (T, C); a null is NaN
-        if not np.isfinite(arr).all():  # a null or NaN: filled (or refused); inf: refused
-            filled[i] = gaps.filled(arr, f"{path}, {where(i)}: 'values', ")
-        if width is not None and arr.shape[1] != width:
+        channels = widths.pop()
+        if width is not None and channels != width:
             hint = TRANSPOSED if len(series) == len(rows[0]) else ""
-            raise DataError(f"{path}, {where(i)}: {arr.shape[1]} channels, row 1 has {width}{hint}")
-        width = arr.shape[1]
-    if filled:
-        rows = [filled[i].tolist() if i in filled else r for i, r in enumerate(rows)]
-        nested = pl.Series("values", rows, dtype=pl.List(pl.List(pl.Float32)))
+            raise DataError(f"{path}, {where(i)}: {channels} channels, row 1 has {width}{hint}")
+        width = channels
+    # a null or NaN: filled (or refused); inf: refused
+    nested = gaps.filled_column(nested, lambda i: f"{path}, {where(i)}: 'values', ")
     if width > 1 and all(len(series) < width for series in rows):
         log.warning("%s: every series has fewer time steps than channels (%d); 'values' is "
                     "read as time x channels%s", path, width, TRANSPOSED)  # fmt: skip

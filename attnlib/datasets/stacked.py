@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from attnlib.datasets import gaps, series
+from attnlib.datasets import series
 from attnlib.datasets.calendar import stamp_keys
 from attnlib.datasets.tables import as_text, fail_first
 from attnlib.errors import DataError
@@ -75,10 +75,9 @@ def unstack(frame: pl.DataFrame, kind: str, path: Path, where, gaps_ok: bool = F
     value = value_column(frame.columns)
     frame = frame.drop(series.saved_index(frame.columns, path, keys))  # pandas' row numbers
     others = [c for c in frame.columns if c not in (*keys, kind, value)]
-    # gaps_ok: series to classify, whose gaps the panel fills; else (series to forecast, or
-    # ingest.missing: error) a gap is refused here, at its own line
-    fills = gaps_ok and "id" in keys and gaps.mode() == "interpolate"
-    numbers = series.float32_channel(frame, value, path, where, gaps_ok=fills)
+    # gaps_ok: series to classify, whose gaps the panel fills (numeric_channel: unless
+    # ingest.missing is error); a series to forecast has its gap refused here, at its line
+    numbers = series.float32_channel(frame, value, path, where, gaps_ok=gaps_ok and "id" in keys)
     rows = frame.with_columns(names.alias(kind), numbers.alias("value")).with_row_index("_row")
     step = pl.struct(keys)
     for column in others:  # a label, split or attribute: one per step
